@@ -1,0 +1,17 @@
+// Bindings and variables, as declared in wrangler.toml (variables arrive as strings).
+import type { TaskShard } from "./shard/task-shard";
+
+export interface Env {
+  TASK_SHARD: DurableObjectNamespace<TaskShard>;
+  DISPATCH: Queue<unknown>;
+  INDEX_DB: D1Database;
+  RESULTS: R2Bucket;
+  ADMIN_TOKEN?: string;
+  CURSOR_SECRET?: string;
+  SHARDS_PER_USER?: string;
+  ALLOW_PRIVATE_TARGETS?: string;
+  DISPATCH_DEADLINE_SECONDS?: string;
+  LEASE_GRACE_SECONDS?: string;
+  DISPATCH_BATCH_SIZE?: string;
+  INDEX_FLUSH_DELAY_MS?: string;
+}

@@ -1,0 +1,97 @@
+// The shard's SQLite schema: the source of truth for one user shard's jobs.
+// Times are epoch milliseconds (integers) so deadline arithmetic stays in SQL.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    name: text("name"),
+    type: text("type").notNull(),
+    status: text("status", {
+      enum: ["scheduled", "queued", "running", "succeeded", "failed", "cancelled"],
+    }).notNull(),
+    priority: integer("priority").notNull(),
+    payload: text("payload", { mode: "json" }),
+    runAt: integer("run_at").notNull(),
+    intervalSeconds: integer("interval_seconds"),
+    cron: text("cron"),
+    timezone: text("timezone"),
+    maxRetries: integer("max_retries").notNull(),
+    currentRetries: integer("current_retries").notNull().default(0),
+    retryDelaySeconds: integer("retry_delay_seconds").notNull(),
+    timeoutSeconds: integer("timeout_seconds").notNull(),
+    resultLocation: text("result_location"),
+    result: text("result", { mode: "json" }),
+    lastError: text("last_error"),
+    resources: text("resources", { mode: "json" }).$type<Record<string, number>>().notNull(),
+    runs: integer("runs").notNull().default(0),
+    lastRunAt: integer("last_run_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    // Fencing token: bumped by every dispatch; reports must carry the current one.
+    attempt: integer("attempt").notNull().default(0),
+    // Occurrence counter of a recurring job (0 for the first); part of the webhook id.
+    occurrence: integer("occurrence").notNull().default(0),
+    // When the alarm must next look at this job (due time, dispatch deadline, lease expiry);
+    // null once the job is finished.
+    deadline: integer("deadline"),
+    // Read-model bookkeeping: the D1 row is current when indexedVersion = version.
+    version: integer("version").notNull().default(1),
+    indexedVersion: integer("indexed_version").notNull().default(0),
+    indexDueAt: integer("index_due_at"),
+  },
+  (t) => [
+    index("jobs_deadline").on(t.deadline).where(sql`${t.deadline} is not null`),
+    index("jobs_due").on(t.status, t.priority, t.runAt),
+    index("jobs_index_due").on(t.indexDueAt).where(sql`${t.indexDueAt} is not null`),
+  ],
+);
+
+export const attempts = sqliteTable(
+  "attempts",
+  {
+    jobId: text("job_id").notNull(),
+    number: integer("number").notNull(),
+    occurrence: integer("occurrence").notNull(),
+    status: text("status", { enum: ["running", "succeeded", "failed", "timed_out", "cancelled"] }).notNull(),
+    scheduledAt: integer("scheduled_at").notNull(),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+    latenessMs: integer("lateness_ms").notNull(),
+    error: text("error"),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.number] })],
+);
+
+export const idempotencyKeys = sqliteTable("idempotency_keys", {
+  key: text("key").primaryKey(),
+  bodyHash: text("body_hash").notNull(),
+  jobId: text("job_id").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+// The user's account lives on its home shard (shard 0) so that authentication needs no D1.
+export const account = sqliteTable("account", {
+  userId: text("user_id").primaryKey(),
+  name: text("name"),
+  shards: integer("shards").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const apiKeys = sqliteTable("api_keys", {
+  keyHash: text("key_hash").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+  revokedAt: integer("revoked_at"),
+});
+
+export const signingSecrets = sqliteTable("signing_secrets", {
+  secret: text("secret").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at"),
+});
+
+export type JobRow = typeof jobs.$inferSelect;
+export type AttemptRow = typeof attempts.$inferSelect;
