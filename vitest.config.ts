@@ -12,6 +12,9 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
+                // Tests drive the consumer themselves (createMessageBatch), so dispatched messages go
+                // to a queue nothing consumes instead of racing the test.
+                queueProducers: { DISPATCH: { queueName: "test-dispatch-sink" } },
                 bindings: {
                   ADMIN_TOKEN: "test-admin-token",
                   CURSOR_SECRET: "test-cursor-secret",

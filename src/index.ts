@@ -1,9 +1,11 @@
+// The Worker: the HTTP API, the dispatch queue consumer, and the TaskShard Durable Object class.
+import { app } from "./api/app";
+import { handleDispatchBatch } from "./consumer/consumer";
 import type { Env } from "./env";
 
 export { TaskShard } from "./shard/task-shard";
 
 export default {
-  async fetch(_req: Request, _env: Env) {
-    return new Response("ok");
-  },
+  fetch: app.fetch,
+  queue: (batch, env) => handleDispatchBatch(batch, env),
 } satisfies ExportedHandler<Env>;

@@ -40,6 +40,7 @@ CREATE TABLE `jobs` (
 	`priority` integer NOT NULL,
 	`payload` text,
 	`run_at` integer NOT NULL,
+	`occurrence_at` integer NOT NULL,
 	`interval_seconds` integer,
 	`cron` text,
 	`timezone` text,

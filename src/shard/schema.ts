@@ -15,7 +15,10 @@ export const jobs = sqliteTable(
     }).notNull(),
     priority: integer("priority").notNull(),
     payload: text("payload", { mode: "json" }),
+    // Next (or current) execution time: the due time, or the retry time while backing off.
     runAt: integer("run_at").notNull(),
+    // Nominal time of the current occurrence; recurrence is anchored here, so retries never cause drift.
+    occurrenceAt: integer("occurrence_at").notNull(),
     intervalSeconds: integer("interval_seconds"),
     cron: text("cron"),
     timezone: text("timezone"),

@@ -1,20 +1,196 @@
+// The TaskShard Durable Object: one per user shard, its SQLite the source of truth. This class only
+// wires storage, the alarm and RPC to the query modules; every mutation ends by re-arming the alarm
+// to the earliest deadline in the shard.
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../drizzle/shard/migrations.js";
+import type { JobView, NewJob } from "../core/job";
+import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
+import { upsertJobs } from "../index-store/writer";
+import * as accounts from "./account-queries";
+import { type AttemptReport, begin, cancel, finishAttempt, type Refusal } from "./attempt-queries";
+import { dispatchBatchSize, timingsFrom } from "./config";
+import { type Claim, claimDue, expiredLeases, nextWakeAt, recoverLostDispatches, requeue } from "./dispatch-queries";
 import * as schema from "./schema";
+import * as submits from "./submit-queries";
+import { type ShardDb, viewJob } from "./view";
+
+const INDEX_BATCH = 50;
+const LEASE_BATCH = 100;
+const SEND_RETRY_MS = 1000;
+const INDEX_RETRY_MS = 5000;
+
+export interface BegunAttempt {
+  ok: true;
+  type: string;
+  payload: unknown;
+  occurrence: number;
+  timeoutSeconds: number;
+  resultLocation: string | null;
+  signingSecrets: string[];
+}
+
+export type Settled = { ok: true; view: JobView; version: number } | { ok: false; reason: Refusal };
 
 export class TaskShard extends DurableObject<Env> {
-  private readonly db;
+  private readonly db: ShardDb;
+  private readonly timings;
+  private readonly batchSize: number;
+  /** The shard's clock; tests replace it to move time without sleeping. */
+  clock: () => number = Date.now;
+  random: () => number = Math.random;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.db = drizzle(ctx.storage, { schema });
+    this.db = drizzle(ctx.storage, { schema }) as unknown as ShardDb;
+    this.timings = timingsFrom(env);
+    this.batchSize = dispatchBatchSize(env);
     ctx.blockConcurrencyWhile(async () => {
-      await migrate(this.db, migrations);
+      await migrate(this.db as never, migrations);
     });
   }
-  async ping(): Promise<number> {
-    return this.db.select().from(schema.jobs).all().length;
+
+  // --- account (home shard) ---
+  async createAccount(init: accounts.AccountInit): Promise<void> {
+    accounts.createAccount(this.db, init, this.clock());
+  }
+
+  async authenticate(keyHash: string): Promise<accounts.Principal | null> {
+    return accounts.authenticate(this.db, keyHash);
+  }
+
+  async signingSecrets(): Promise<string[]> {
+    return accounts.liveSigningSecrets(this.db, this.clock());
+  }
+
+  // --- jobs API ---
+  async submit(
+    spec: NewJob,
+    idem?: submits.Idempotency,
+  ): Promise<{ kind: "created" | "replayed"; view: JobView } | { kind: "conflict" }> {
+    const outcome = submits.insertJob(this.db, spec, idem, this.clock(), this.timings);
+    if (outcome.kind === "conflict") return outcome;
+    await this.rearm();
+    return { kind: outcome.kind, view: viewJob(this.db, outcome.job) };
+  }
+
+  async get(jobId: string): Promise<JobView | null> {
+    const job = submits.findJob(this.db, jobId);
+    return job ? viewJob(this.db, job) : null;
+  }
+
+  async cancel(jobId: string): Promise<{ ok: true; view: JobView } | { ok: false; reason: string }> {
+    const out = cancel(this.db, jobId, this.clock(), this.timings);
+    if (!out.ok) return out;
+    await this.rearm();
+    return { ok: true, view: viewJob(this.db, out.job) };
+  }
+
+  // --- consumer ---
+  async begin(jobId: string, attempt: number): Promise<BegunAttempt | { ok: false; reason: Refusal }> {
+    const now = this.clock();
+    const out = begin(this.db, jobId, attempt, now, this.timings);
+    if (!out.ok) return out;
+    await this.rearm();
+    const j = out.job;
+    return {
+      ok: true,
+      type: j.type,
+      payload: j.payload ?? null,
+      occurrence: j.occurrence,
+      timeoutSeconds: j.timeoutSeconds,
+      resultLocation: j.resultLocation,
+      signingSecrets: accounts.liveSigningSecrets(this.db, now),
+    };
+  }
+
+  async finish(jobId: string, attempt: number, report: AttemptReport): Promise<Settled> {
+    const out = finishAttempt(this.db, jobId, attempt, report, this.clock(), this.random, this.timings);
+    if (!out.ok) return out;
+    await this.rearm();
+    return { ok: true, view: viewJob(this.db, out.job), version: out.job.version };
+  }
+
+  /** The consumer wrote these versions to D1 itself; the shard need not write them again. */
+  async markIndexed(written: { id: string; version: number }[]): Promise<void> {
+    submits.markIndexed(this.db, written);
+    await this.rearm();
+  }
+
+  // --- the timer ---
+  override async alarm(): Promise<void> {
+    let more = false;
+    try {
+      const now = this.clock();
+      this.expireLeases(now);
+      recoverLostDispatches(this.db, now, this.timings);
+      const { claims, more: due } = claimDue(this.db, now, this.batchSize, this.timings);
+      more = due;
+      await this.send(claims, now);
+      await this.flushIndex(now);
+      submits.pruneIdempotencyKeys(this.db, now, 100);
+    } finally {
+      // A throwing alarm is retried only a few times; re-arming here keeps the shard ticking.
+      await this.rearm(more);
+    }
+  }
+
+  private expireLeases(now: number): void {
+    for (const job of expiredLeases(this.db, now, LEASE_BATCH)) {
+      const report: AttemptReport = {
+        outcome: { ok: false },
+        timedOut: true,
+        error: `timed out: no report within ${job.timeoutSeconds}s`,
+      };
+      finishAttempt(this.db, job.id, job.attempt, report, now, this.random, this.timings);
+    }
+  }
+
+  private async send(claims: Claim[], now: number): Promise<void> {
+    if (claims.length === 0) return;
+    const messages = claims.map((c) => ({
+      body: { user_id: c.userId, job_id: c.id, attempt: c.attempt } satisfies DispatchMessage,
+      contentType: "json" as const,
+    }));
+    try {
+      for (let i = 0; i < messages.length; i += 100) await this.env.DISPATCH.sendBatch(messages.slice(i, i + 100));
+    } catch (err) {
+      // The claims are durable; put them back so a later cycle sends them, instead of waiting out
+      // the dispatch deadline.
+      requeue(this.db, claims, now, now + SEND_RETRY_MS, this.timings);
+      console.error("dispatch send failed", err);
+    }
+  }
+
+  private async flushIndex(now: number): Promise<void> {
+    const rows = submits.dueForIndex(this.db, now, INDEX_BATCH);
+    if (rows.length === 0) return;
+    try {
+      await upsertJobs(
+        this.env.INDEX_DB,
+        rows.map((r) => ({ view: viewJob(this.db, r), version: r.version })),
+      );
+      submits.markIndexed(this.db, rows);
+    } catch (err) {
+      submits.postponeIndex(
+        this.db,
+        rows.map((r) => r.id),
+        now + INDEX_RETRY_MS,
+      );
+      console.error("index write failed", err);
+    }
+  }
+
+  /** Sets the alarm to the earliest deadline (or at once when due work was left over). */
+  private async rearm(immediately = false): Promise<void> {
+    const next = immediately ? this.clock() : nextWakeAt(this.db);
+    const current = await this.ctx.storage.getAlarm();
+    if (next === null) {
+      if (current !== null) await this.ctx.storage.deleteAlarm();
+    } else if (current !== next) {
+      await this.ctx.storage.setAlarm(next);
+    }
   }
 }

@@ -1,0 +1,26 @@
+// The HTTP API: a thin Hono core. Errors of every route are mapped to the contract's envelope here.
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { admin } from "./admin";
+import type { AppEnv } from "./auth";
+import { ApiError, errorBody } from "./errors";
+import { jobs } from "./jobs";
+
+export const app = new Hono<AppEnv>();
+
+app.get("/v1/health", (c) => c.json({ ok: true }));
+app.route("/v1/admin", admin);
+app.route("/v1/jobs", jobs);
+
+app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) {
+    return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    return c.json(errorBody("invalid_request", err.message), 400);
+  }
+  console.error("unhandled error", err);
+  return c.json(errorBody("internal", "internal error"), 500);
+});

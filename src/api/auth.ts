@@ -1,0 +1,54 @@
+// Authentication. The user id always comes from the key. The key names its user, so its hash is
+// checked against that user's home shard alone: no D1 on the request path. Verified keys are
+// remembered by this isolate for a short while to spare the home shard a round trip per request.
+import type { MiddlewareHandler } from "hono";
+import { constantTimeEqual, sha256Hex, userIdOfApiKey } from "../core/ids";
+import type { Env } from "../env";
+import type { Principal } from "../shard/account-queries";
+import { unauthorized } from "./errors";
+import { homeStub } from "./shards";
+
+export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
+
+const CACHE_TTL_MS = 30_000;
+const CACHE_MAX = 10_000;
+const verified = new Map<string, { principal: Principal; until: number }>();
+
+function bearer(header: string | undefined): string | null {
+  const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? "");
+  return match?.[1] ?? null;
+}
+
+/** Forget cached keys, so a change to an account is seen at once (tests, admin changes). */
+export function forgetVerifiedKeys(): void {
+  verified.clear();
+}
+
+export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const key = bearer(c.req.header("authorization"));
+  const userId = key === null ? null : userIdOfApiKey(key);
+  if (key === null || userId === null) throw unauthorized();
+  const keyHash = await sha256Hex(key);
+  const now = Date.now();
+  const cached = verified.get(keyHash);
+  let principal = cached && cached.until > now ? cached.principal : undefined;
+  if (!principal) {
+    const found = await homeStub(c.env, userId).authenticate(keyHash);
+    if (!found || found.userId !== userId) throw unauthorized();
+    principal = found;
+    if (verified.size >= CACHE_MAX) verified.clear();
+    verified.set(keyHash, { principal, until: now + CACHE_TTL_MS });
+  }
+  c.set("principal", principal);
+  await next();
+};
+
+export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearer(c.req.header("authorization"));
+  const expected = c.env.ADMIN_TOKEN;
+  if (!expected || token === null) throw unauthorized("the admin token is required");
+  // Compare digests, so the comparison's timing reveals nothing about the token.
+  const [a, b] = await Promise.all([sha256Hex(token), sha256Hex(expected)]);
+  if (!constantTimeEqual(a, b)) throw unauthorized("the admin token is required");
+  await next();
+};

@@ -1,0 +1,36 @@
+// One error family, mapped to the contract's envelope in one place (app.onError).
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 429,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export const invalidRequest = (message: string, details?: ErrorDetail[]) =>
+  new ApiError(400, "invalid_request", message, details);
+export const unauthorized = (message = "a valid API key is required") =>
+  new ApiError(401, "unauthorized", message);
+export const notFound = (message = "no such job") => new ApiError(404, "not_found", message);
+export const conflict = (message: string) => new ApiError(409, "conflict", message);
+export const payloadTooLarge = (message: string) => new ApiError(413, "payload_too_large", message);
+export const unsupportedMediaType = () =>
+  new ApiError(415, "unsupported_media_type", "the request body must be application/json");
+export const rateLimited = (retryAfterSeconds: number) =>
+  new ApiError(429, "rate_limited", "too many requests", undefined, {
+    "Retry-After": String(retryAfterSeconds),
+  });
+
+export function errorBody(code: string, message: string, details?: ErrorDetail[]) {
+  return { error: { code, message, ...(details ? { details } : {}) } };
+}

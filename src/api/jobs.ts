@@ -1,0 +1,96 @@
+// /v1/jobs: submit, view, cancel (the user's shards only) and list (the D1 index).
+import { Hono } from "hono";
+import { z } from "zod";
+import { sha256Hex, shardOfJobId } from "../core/ids";
+import { JOB_STATUSES } from "../core/state";
+import { decodeCursor, encodeCursor } from "../index-store/cursor";
+import { listJobs } from "../index-store/listing";
+import { type AppEnv, requireUser } from "./auth";
+import { readJson } from "./body";
+import { conflict, invalidRequest, notFound } from "./errors";
+import { toNewJob, zodDetails } from "./job-input";
+import { shardStub } from "./shards";
+
+export const jobs = new Hono<AppEnv>();
+jobs.use("*", requireUser);
+
+const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters");
+
+/** JSON with sorted keys, so the same body in another key order is still "the same body". */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+jobs.post("/", async (c) => {
+  const { userId, shards } = c.get("principal");
+  const rawKey = c.req.header("idempotency-key");
+  const key = rawKey === undefined ? undefined : IdempotencyKey.safeParse(rawKey);
+  if (key && !key.success) throw invalidRequest("bad Idempotency-Key header", zodDetails(key.error, ["Idempotency-Key"]));
+  const body = await readJson(c);
+  const keyHash = key?.data === undefined ? undefined : await sha256Hex(key.data);
+  // One key always lands on the same shard, so that shard alone decides whether it was seen.
+  const shard = keyHash ? Number.parseInt(keyHash.slice(0, 8), 16) % shards : Math.floor(Math.random() * shards);
+  const spec = toNewJob(body, {
+    userId,
+    shard,
+    now: Date.now(),
+    allowPrivateTargets: c.env.ALLOW_PRIVATE_TARGETS === "true",
+  });
+  const idem = keyHash ? { key: keyHash, bodyHash: await sha256Hex(canonical(body)) } : undefined;
+  const out = await shardStub(c.env, userId, shard).submit(spec, idem);
+  if (out.kind === "conflict") throw conflict("this Idempotency-Key was used with a different body");
+  return c.json(out.view, out.kind === "created" ? 201 : 200);
+});
+
+/** The shard a job id routes to for this user, or a 404 without any RPC. */
+function routeJob(id: string, shards: number): number {
+  const shard = shardOfJobId(id);
+  if (shard === null || shard >= shards) throw notFound();
+  return shard;
+}
+
+jobs.get("/:id", async (c) => {
+  const { userId, shards } = c.get("principal");
+  const id = c.req.param("id");
+  const view = await shardStub(c.env, userId, routeJob(id, shards)).get(id);
+  if (!view) throw notFound();
+  return c.json(view);
+});
+
+jobs.delete("/:id", async (c) => {
+  const { userId, shards } = c.get("principal");
+  const id = c.req.param("id");
+  const out = await shardStub(c.env, userId, routeJob(id, shards)).cancel(id);
+  if (!out.ok) throw out.reason === "finished" ? conflict("the job has already finished") : notFound();
+  return c.json(out.view);
+});
+
+const ListQuery = z.strictObject({
+  status: z.enum(JOB_STATUSES).optional(),
+  type: z.string().min(1).max(64).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, "must be an integer from 1 to 100")
+    .transform(Number)
+    .pipe(z.int().min(1).max(100))
+    .default(20),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+jobs.get("/", async (c) => {
+  const { userId } = c.get("principal");
+  const parsed = ListQuery.safeParse(c.req.query());
+  if (!parsed.success) throw invalidRequest("bad listing query", zodDetails(parsed.error));
+  const q = parsed.data;
+  const secret = c.env.CURSOR_SECRET ?? c.env.ADMIN_TOKEN ?? "";
+  const scope = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
+  const after = q.cursor === undefined ? undefined : await decodeCursor(secret, scope, q.cursor);
+  if (after === null) throw invalidRequest("the cursor is invalid", [{ path: "cursor", message: "tampered or foreign" }]);
+  const page = await listJobs(c.env.INDEX_DB, { userId, status: q.status, type: q.type, limit: q.limit, after });
+  return c.json({ jobs: page.jobs, next_cursor: page.next ? await encodeCursor(secret, scope, page.next) : null });
+});

@@ -1,0 +1,15 @@
+// Results named by result_location go to the R2 results bucket; the job keeps a pointer to them.
+import type { DispatchMessage } from "../dispatch/message";
+
+export async function storeResult(
+  bucket: R2Bucket,
+  location: string,
+  msg: DispatchMessage,
+  occurrence: number,
+  result: unknown,
+): Promise<{ location: string }> {
+  const prefix = location.replace(/^r2:\/\//, "").replace(/\/+$/, "");
+  const key = `${prefix}/${msg.job_id}/${occurrence}-${msg.attempt}.json`;
+  await bucket.put(key, JSON.stringify(result), { httpMetadata: { contentType: "application/json" } });
+  return { location: `r2://${key}` };
+}

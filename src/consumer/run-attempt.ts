@@ -1,0 +1,67 @@
+// One dispatch message: begin the fenced attempt on the shard, run its executor, report back.
+import { shardOfJobId } from "../core/ids";
+import type { DispatchMessage } from "../dispatch/message";
+import type { Env } from "../env";
+import { getExecutor } from "../executors/registry";
+import type { ExecutionOutcome } from "../executors/types";
+import { homeStub, shardStub } from "../api/shards";
+import type { AttemptReport } from "../shard/attempt-queries";
+import type { Settled } from "../shard/task-shard";
+import { storeResult } from "./results";
+
+const REPORT_TRIES = 3;
+
+export type AttemptRun =
+  | { kind: "skipped"; reason: string }
+  | { kind: "settled"; shard: number; settled: Settled };
+
+function toReport(outcome: ExecutionOutcome, result: unknown): AttemptReport {
+  if (outcome.ok) return { outcome: { ok: true }, result };
+  return {
+    outcome: { ok: false, retryAfterMs: outcome.retryAfterMs },
+    error: outcome.error,
+    timedOut: outcome.timedOut === true,
+  };
+}
+
+/**
+ * Runs one attempt. Throws only when the shard could not be reached, so the message is retried;
+ * the fencing number makes that retry harmless once the attempt has begun.
+ */
+export async function runAttempt(env: Env, msg: DispatchMessage): Promise<AttemptRun> {
+  const shard = shardOfJobId(msg.job_id);
+  if (shard === null) return { kind: "skipped", reason: "malformed job id" };
+  const stub = shardStub(env, msg.user_id, shard);
+  const begun = await stub.begin(msg.job_id, msg.attempt);
+  if (!begun.ok) return { kind: "skipped", reason: begun.reason };
+  const executor = getExecutor(begun.type);
+  let outcome: ExecutionOutcome;
+  let result: unknown = null;
+  if (!executor) outcome = { ok: false, error: `no executor for type "${begun.type}"` };
+  else {
+    const secrets = begun.signingSecrets.length > 0 ? begun.signingSecrets : await homeStub(env, msg.user_id).signingSecrets();
+    outcome = await executor.execute({
+      jobId: msg.job_id,
+      occurrence: begun.occurrence,
+      attempt: msg.attempt,
+      payload: begun.payload,
+      timeoutMs: begun.timeoutSeconds * 1000,
+      signingSecret: secrets[0] ?? "",
+      allowPrivateTargets: env.ALLOW_PRIVATE_TARGETS === "true",
+    });
+    if (outcome.ok) {
+      result = begun.resultLocation
+        ? await storeResult(env.RESULTS, begun.resultLocation, msg, begun.occurrence, outcome.result)
+        : outcome.result;
+    }
+  }
+  const report = toReport(outcome, result);
+  // The run is done; losing its report would cost a timeout and a second run, so try a few times.
+  for (let i = 1; ; i++) {
+    try {
+      return { kind: "settled", shard, settled: await stub.finish(msg.job_id, msg.attempt, report) };
+    } catch (err) {
+      if (i >= REPORT_TRIES) throw err;
+    }
+  }
+}

@@ -1,0 +1,83 @@
+// Identifiers. A job id names its shard, so viewing or cancelling a job is one RPC with no lookup;
+// an API key names its user, so authentication goes straight to that user's home shard.
+const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
+
+function randomBase32(length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let out = "";
+  for (const b of bytes) out += CROCKFORD[b & 31];
+  return out;
+}
+
+function timeBase32(ms: number): string {
+  let out = "";
+  let rest = ms;
+  for (let i = 0; i < 10; i++) {
+    out = CROCKFORD[rest % 32] + out;
+    rest = Math.floor(rest / 32);
+  }
+  return out;
+}
+
+export function base64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+const USER_ID = /^usr_[0-9a-hjkmnp-tv-z]{20}$/;
+const JOB_ID = /^job_([0-9a-z]{1,4})_[0-9a-hjkmnp-tv-z]{26}$/;
+const API_KEY = /^sk_(usr_[0-9a-hjkmnp-tv-z]{20})_[A-Za-z0-9_-]{43}$/;
+
+export function newUserId(): string {
+  return `usr_${randomBase32(20)}`;
+}
+
+export function isUserId(value: string): boolean {
+  return USER_ID.test(value);
+}
+
+/** Time-ordered, so ids sort roughly by creation; 80 random bits make guessing hopeless. */
+export function newJobId(shard: number, now: number): string {
+  return `job_${shard.toString(36)}_${timeBase32(now)}${randomBase32(16)}`;
+}
+
+/** The shard a job id names, or null when the id is not one of ours (answered as 404, no RPC). */
+export function shardOfJobId(id: string): number | null {
+  const match = JOB_ID.exec(id);
+  return match?.[1] === undefined ? null : Number.parseInt(match[1], 36);
+}
+
+/** API keys carry 32 random bytes after the user id: `sk_<user id>_<base64url secret>`. */
+export function newApiKey(userId: string): string {
+  return `sk_${userId}_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
+}
+
+export function userIdOfApiKey(key: string): string | null {
+  return API_KEY.exec(key)?.[1] ?? null;
+}
+
+/** Standard Webhooks secrets are `whsec_` + base64 of the key bytes. */
+export function newSigningSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return `whsec_${btoa(bin)}`;
+}
+
+export function shardName(userId: string, shard: number): string {
+  return `${userId}/${shard}`;
+}
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Compares without an early exit, so timing says nothing of where two secrets differ. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}

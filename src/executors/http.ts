@@ -1,0 +1,130 @@
+// Calls a user's URL with a Standard Webhooks signature, following redirects only to allowed targets.
+import { Webhook } from "standardwebhooks";
+import { z } from "zod";
+import { Deadline, discard, parseRetryAfter, readPrefix } from "./http-io";
+import { httpPayloadSchema, httpPayloadTargetError } from "./http-payload";
+import { targetError } from "./target";
+import type { ExecutionInput, ExecutionOutcome, Executor } from "./types";
+
+export { type HttpPayload, httpPayloadSchema, httpPayloadTargetError } from "./http-payload";
+
+const BODY_LIMIT = 8 * 1024;
+const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+// Credentials meant for the original origin must not follow a redirect elsewhere (as browsers do).
+const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+
+const fail = (error: string, retryAfterMs?: number): ExecutionOutcome =>
+  retryAfterMs === undefined ? { ok: false, error } : { ok: false, error, retryAfterMs };
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+async function execute(input: ExecutionInput): Promise<ExecutionOutcome> {
+  try {
+    return await attempt(input);
+  } catch (err) {
+    // Executors never throw: the consumer would otherwise lose the attempt's outcome entirely.
+    return fail(`internal error: ${errorText(err)}`);
+  }
+}
+
+async function attempt(input: ExecutionInput): Promise<ExecutionOutcome> {
+  const parsed = httpPayloadSchema.safeParse(input.payload);
+  if (!parsed.success) return fail(`invalid payload: ${z.prettifyError(parsed.error)}`);
+  const payload = parsed.data;
+  const refused = targetError(payload.url, input.allowPrivateTargets);
+  if (refused) return fail(`target refused: ${refused}`);
+
+  const now = input.now ?? Date.now;
+  const body =
+    payload.body === undefined || typeof payload.body === "string"
+      ? payload.body
+      : JSON.stringify(payload.body);
+  const headers = new Headers(payload.headers);
+  if (body !== undefined && typeof payload.body !== "string" && !headers.has("content-type")) {
+    headers.set("content-type", "application/json");
+  }
+  try {
+    // One id per occurrence, so receivers can de-duplicate retries; set() replaces any user value.
+    const id = `${input.jobId}:${input.occurrence}`;
+    const sentAt = now();
+    headers.set("webhook-id", id);
+    headers.set("webhook-timestamp", String(Math.floor(sentAt / 1000)));
+    headers.set("webhook-signature", new Webhook(input.signingSecret).sign(id, new Date(sentAt), body ?? ""));
+  } catch (err) {
+    return fail(`cannot sign request: ${errorText(err)}`);
+  }
+
+  const deadline = new Deadline(input.timeoutMs);
+  try {
+    return await send(input, payload.url, payload.method ?? "POST", headers, body, deadline);
+  } catch (err) {
+    if (deadline.expired) return { ok: false, error: `request timed out after ${input.timeoutMs} ms`, timedOut: true };
+    return fail(`request failed: ${errorText(err)}`);
+  } finally {
+    deadline.clear();
+  }
+}
+
+async function send(
+  input: ExecutionInput,
+  startUrl: string,
+  startMethod: string,
+  headers: Headers,
+  startBody: string | undefined,
+  deadline: Deadline,
+): Promise<ExecutionOutcome> {
+  const doFetch = input.fetch ?? globalThis.fetch.bind(globalThis);
+  let [url, method, body] = [startUrl, startMethod, startBody];
+  for (let hop = 0; ; hop++) {
+    const init = { method, headers, body, redirect: "manual" as const, signal: deadline.signal };
+    const res = await deadline.race(doFetch(url, init));
+    const location = REDIRECTS.has(res.status) ? res.headers.get("location") : null;
+    if (location === null) return finish(res, deadline, input.now ?? Date.now);
+    discard(res);
+    if (hop >= MAX_REDIRECTS) return fail(`too many redirects (more than ${MAX_REDIRECTS})`);
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      return fail(`redirect to an invalid URL: ${location.slice(0, 200)}`);
+    }
+    const refused = targetError(next.href, input.allowPrivateTargets);
+    if (refused) return fail(`redirect to ${next.href} refused: ${refused}`);
+    // Same method rewrite as the fetch standard: 303 always becomes GET, 301/302 only for POST.
+    if (
+      (res.status === 303 && method !== "GET") ||
+      ((res.status === 301 || res.status === 302) && method === "POST")
+    ) {
+      [method, body] = ["GET", undefined];
+      headers.delete("content-type");
+    }
+    if (next.origin !== new URL(url).origin) for (const h of CREDENTIAL_HEADERS) headers.delete(h);
+    url = next.href;
+  }
+}
+
+async function finish(res: Response, deadline: Deadline, now: () => number): Promise<ExecutionOutcome> {
+  const ok = res.status >= 200 && res.status < 300;
+  if (ok) {
+    const { text, truncated } = await readPrefix(res, BODY_LIMIT, deadline);
+    return { ok: true, result: { status: res.status, body: text, truncated } };
+  }
+  // The status is the verdict; a body that fails to arrive only costs the error message its detail.
+  const snippet = await readPrefix(res, 256, deadline).then(
+    (r) => (r.truncated ? `${r.text}…` : r.text),
+    () => "",
+  );
+  const retryAfter =
+    res.status === 429 || res.status === 503
+      ? parseRetryAfter(res.headers.get("retry-after"), now())
+      : undefined;
+  return fail(`HTTP ${res.status}${snippet ? `: ${snippet}` : ""}`, retryAfter);
+}
+
+export const httpExecutor: Executor = {
+  type: "http",
+  payloadSchema: httpPayloadSchema,
+  submitError: (payload, { allowPrivateTargets }) => httpPayloadTargetError(payload, allowPrivateTargets),
+  execute,
+};

@@ -1,0 +1,36 @@
+// The contract between the queue consumer and the things it can run.
+import type { z } from "zod";
+
+export interface ExecutionInput {
+  jobId: string;
+  occurrence: number;
+  attempt: number;
+  /** Already validated against the executor's payloadSchema at submit. */
+  payload: unknown;
+  timeoutMs: number;
+  /** "whsec_<base64>" */
+  signingSecret: string;
+  allowPrivateTargets: boolean;
+  /** Injectable for tests; defaults to globalThis.fetch. */
+  fetch?: typeof fetch;
+  /** Injectable clock; defaults to Date.now. */
+  now?: () => number;
+}
+
+export type ExecutionOutcome =
+  | { ok: true; result: unknown }
+  /** timedOut: the attempt ran out of its timeout_seconds (recorded as a timed_out attempt). */
+  | { ok: false; error: string; retryAfterMs?: number; timedOut?: true };
+
+export interface Executor {
+  readonly type: string;
+  /** Used by the API at submit: a payload that fails it is a 400. */
+  readonly payloadSchema: z.ZodType;
+  /**
+   * Optional submit-time check of a payload that already passed payloadSchema, for rules that depend
+   * on runtime configuration (so they cannot live in the schema). A string is the 400's message.
+   */
+  submitError?(payload: unknown, ctx: { allowPrivateTargets: boolean }): string | null;
+  /** Never throws; errors become { ok: false }. */
+  execute(input: ExecutionInput): Promise<ExecutionOutcome>;
+}

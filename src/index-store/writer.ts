@@ -1,0 +1,44 @@
+// Writes job snapshots into the D1 index. D1 is a single writer and the first bottleneck at scale,
+// so callers hand over many jobs at once and they go out as one batch (one round trip).
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { JobView } from "../core/job";
+import { jobIndex } from "./schema";
+
+export interface IndexEntry {
+  view: JobView;
+  version: number;
+}
+
+/**
+ * upsertJobs: converges each row to the newest version it is given. Invariant: a row only ever
+ * moves to a higher version, so repeated, late or out-of-order writes never regress it.
+ */
+export async function upsertJobs(d1: D1Database, entries: IndexEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const db = drizzle(d1);
+  const statements = entries.map((e) =>
+    db
+      .insert(jobIndex)
+      .values({
+        jobId: e.view.id,
+        userId: e.view.user_id,
+        status: e.view.status,
+        type: e.view.type,
+        createdAt: Date.parse(e.view.created_at),
+        version: e.version,
+        doc: JSON.stringify(e.view),
+      })
+      .onConflictDoUpdate({
+        target: jobIndex.jobId,
+        set: {
+          status: sql`excluded.status`,
+          version: sql`excluded.version`,
+          doc: sql`excluded.doc`,
+        },
+        setWhere: sql`excluded.version > ${jobIndex.version}`,
+      }),
+  );
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
+}

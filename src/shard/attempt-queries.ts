@@ -1,0 +1,159 @@
+// The fenced attempt lifecycle: begin, complete, fail, time out, cancel.
+// Every report names the attempt it belongs to; the shard accepts it only while that attempt is
+// the job's current one and still in the state the report expects. That is what makes queue
+// redelivery, late reports from timed-out attempts and reports after a cancel harmless.
+import { and, eq } from "drizzle-orm";
+import type { Recurrence } from "../core/schedule";
+import { type AttemptResult, isFinished, settle } from "../core/state";
+import type { ShardTimings } from "./dispatch-queries";
+import { attempts, type JobRow, jobs } from "./schema";
+import { findJob } from "./submit-queries";
+import { touch } from "./touch";
+import type { ShardDb } from "./view";
+
+export type Refusal = "not_found" | "stale" | "duplicate" | "finished" | "cancelled";
+
+export function recurrenceOf(job: JobRow): Recurrence {
+  if (job.intervalSeconds !== null) return { kind: "interval", seconds: job.intervalSeconds };
+  if (job.cron !== null) return { kind: "cron", expression: job.cron, timezone: job.timezone ?? "UTC" };
+  return { kind: "once" };
+}
+
+/** Why a report for `attempt` cannot be accepted now, given the job and the state it expects. */
+function refusal(job: JobRow | undefined, attempt: number, expected: JobRow["status"]): Refusal | null {
+  if (!job) return "not_found";
+  if (job.status === "cancelled") return "cancelled";
+  if (job.attempt !== attempt) return "stale";
+  if (job.status === expected) return null;
+  return isFinished(job.status) ? "finished" : "duplicate";
+}
+
+/**
+ * begin: the consumer is about to execute `attempt`. Invariant: at most one begin per attempt
+ * number is accepted (queued → running), so a redelivered message never starts a second run.
+ * Opens the attempt's lease: if no report arrives by timeout + grace, expireLeases times it out.
+ */
+export function begin(
+  db: ShardDb,
+  jobId: string,
+  attempt: number,
+  now: number,
+  t: ShardTimings,
+): { ok: true; job: JobRow } | { ok: false; reason: Refusal } {
+  const job = findJob(db, jobId);
+  const refused = refusal(job, attempt, "queued");
+  if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
+  db.insert(attempts)
+    .values({
+      jobId,
+      number: attempt,
+      occurrence: job.occurrence,
+      status: "running",
+      scheduledAt: job.runAt,
+      startedAt: now,
+      latenessMs: Math.max(0, now - job.runAt),
+    })
+    .run();
+  const running = db
+    .update(jobs)
+    .set({
+      status: "running",
+      lastRunAt: now,
+      deadline: now + job.timeoutSeconds * 1000 + t.leaseGraceMs,
+      ...touch(now, t),
+    })
+    .where(eq(jobs.id, jobId))
+    .returning()
+    .get();
+  return { ok: true, job: running ?? job };
+}
+
+export interface AttemptReport {
+  outcome: AttemptResult;
+  /** Stored as the job's result on success. */
+  result?: unknown;
+  error?: string;
+  timedOut?: boolean;
+}
+
+/**
+ * complete / fail: ends the running attempt and settles the job (retry with backoff, next
+ * occurrence, or finished). Invariant: only the current attempt of a running job can end it, so
+ * each occurrence has at most one accepted completion and finished jobs stay finished.
+ */
+export function finishAttempt(
+  db: ShardDb,
+  jobId: string,
+  attempt: number,
+  report: AttemptReport,
+  now: number,
+  random: () => number,
+  t: ShardTimings,
+): { ok: true; job: JobRow } | { ok: false; reason: Refusal } {
+  const job = findJob(db, jobId);
+  const refused = refusal(job, attempt, "running");
+  if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
+  const next = settle(
+    {
+      recurrence: recurrenceOf(job),
+      occurrenceAt: job.occurrenceAt,
+      maxRetries: job.maxRetries,
+      currentRetries: job.currentRetries,
+      retryDelaySeconds: job.retryDelaySeconds,
+    },
+    report.outcome,
+    now,
+    random,
+  );
+  const attemptStatus = report.outcome.ok ? "succeeded" : report.timedOut ? "timed_out" : "failed";
+  db.update(attempts)
+    .set({ status: attemptStatus, finishedAt: now, error: report.outcome.ok ? null : (report.error ?? null) })
+    .where(and(eq(attempts.jobId, jobId), eq(attempts.number, attempt)))
+    .run();
+  const updated = db
+    .update(jobs)
+    .set({
+      status: next.status,
+      runAt: next.runAt ?? job.runAt,
+      occurrenceAt: next.occurrenceAt,
+      currentRetries: next.currentRetries,
+      runs: next.occurrenceFinished ? job.runs + 1 : job.runs,
+      occurrence: next.occurrenceFinished && next.runAt !== null ? job.occurrence + 1 : job.occurrence,
+      deadline: next.runAt,
+      ...(report.outcome.ok ? { result: report.result ?? null, lastError: null } : { lastError: report.error ?? null }),
+      ...touch(now, t),
+    })
+    .where(eq(jobs.id, jobId))
+    .returning()
+    .get();
+  return { ok: true, job: updated ?? job };
+}
+
+/**
+ * cancel: a finished job cannot be cancelled (conflict). Otherwise the job is finished as
+ * cancelled: no further occurrences, a queued message will be refused at begin, and a running
+ * attempt is closed as cancelled so its late report is refused.
+ */
+export function cancel(
+  db: ShardDb,
+  jobId: string,
+  now: number,
+  t: ShardTimings,
+): { ok: true; job: JobRow } | { ok: false; reason: "not_found" | "finished" } {
+  const job = findJob(db, jobId);
+  if (!job) return { ok: false, reason: "not_found" };
+  if (isFinished(job.status)) return { ok: false, reason: "finished" };
+  if (job.status === "running") {
+    db.update(attempts)
+      .set({ status: "cancelled", finishedAt: now })
+      .where(and(eq(attempts.jobId, jobId), eq(attempts.number, job.attempt)))
+      .run();
+  }
+  const updated = db
+    .update(jobs)
+    .set({ status: "cancelled", deadline: null, ...touch(now, t) })
+    .where(eq(jobs.id, jobId))
+    .returning()
+    .get();
+  return { ok: true, job: updated ?? job };
+}

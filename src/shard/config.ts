@@ -1,0 +1,19 @@
+import type { Env } from "../env";
+import type { ShardTimings } from "./dispatch-queries";
+
+function positive(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+export function timingsFrom(env: Env): ShardTimings {
+  return {
+    dispatchDeadlineMs: positive(env.DISPATCH_DEADLINE_SECONDS, 30) * 1000,
+    leaseGraceMs: positive(env.LEASE_GRACE_SECONDS, 10) * 1000,
+    indexFlushDelayMs: positive(env.INDEX_FLUSH_DELAY_MS, 1000),
+  };
+}
+
+export function dispatchBatchSize(env: Env): number {
+  return Math.max(1, Math.floor(positive(env.DISPATCH_BATCH_SIZE, 100)));
+}

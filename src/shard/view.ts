@@ -1,0 +1,60 @@
+// Shard rows → the contract's job object.
+import { desc, eq } from "drizzle-orm";
+import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import { iso, isoOrNull, type JobView } from "../core/job";
+import { type AttemptRow, attempts, type JobRow } from "./schema";
+
+export const ATTEMPTS_SHOWN = 20;
+
+export type ShardDb = DrizzleSqliteDODatabase<Record<string, unknown>>;
+
+export function toJobView(job: JobRow, recent: AttemptRow[]): JobView {
+  return {
+    id: job.id,
+    user_id: job.userId,
+    name: job.name,
+    type: job.type,
+    status: job.status,
+    priority: job.priority,
+    payload: job.payload ?? null,
+    run_at: iso(job.runAt),
+    interval_seconds: job.intervalSeconds,
+    cron: job.cron,
+    timezone: job.cron === null ? null : job.timezone,
+    max_retries: job.maxRetries,
+    current_retries: job.currentRetries,
+    retry_delay_seconds: job.retryDelaySeconds,
+    timeout_seconds: job.timeoutSeconds,
+    result_location: job.resultLocation,
+    result: job.result ?? null,
+    last_error: job.lastError,
+    resources: job.resources,
+    runs: job.runs,
+    last_run_at: isoOrNull(job.lastRunAt),
+    created_at: iso(job.createdAt),
+    updated_at: iso(job.updatedAt),
+    attempts: recent.map((a) => ({
+      number: a.number,
+      status: a.status,
+      scheduled_at: iso(a.scheduledAt),
+      started_at: iso(a.startedAt),
+      finished_at: isoOrNull(a.finishedAt),
+      lateness_ms: a.latenessMs,
+      error: a.error,
+    })),
+  };
+}
+
+export function recentAttempts(db: ShardDb, jobId: string): AttemptRow[] {
+  return db
+    .select()
+    .from(attempts)
+    .where(eq(attempts.jobId, jobId))
+    .orderBy(desc(attempts.number))
+    .limit(ATTEMPTS_SHOWN)
+    .all();
+}
+
+export function viewJob(db: ShardDb, job: JobRow): JobView {
+  return toJobView(job, recentAttempts(db, job.id));
+}

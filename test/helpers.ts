@@ -1,0 +1,52 @@
+// Shared test plumbing: the Worker's env, requests through the Hono app, and shard access.
+import { runInDurableObject } from "cloudflare:test";
+import { env as workerEnv } from "cloudflare:workers";
+import { app } from "../src/api/app";
+import { shardName } from "../src/core/ids";
+import type { JobView } from "../src/core/job";
+import type { Env } from "../src/env";
+import type { TaskShard } from "../src/shard/task-shard";
+
+export const env = workerEnv as unknown as Env;
+export const ADMIN = { authorization: "Bearer test-admin-token" };
+
+export function request(path: string, init: RequestInit & { json?: unknown } = {}, bindings: Env = env) {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (json !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
+  return app.request(path, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) }, bindings);
+}
+
+export interface TestUser {
+  user_id: string;
+  api_key: string;
+  signing_secret: string;
+  auth: { authorization: string };
+}
+
+export async function createUser(name = "test"): Promise<TestUser> {
+  const res = await request("/v1/admin/users", { method: "POST", headers: ADMIN, json: { name } });
+  if (res.status !== 201) throw new Error(`createUser: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as Omit<TestUser, "auth">;
+  return { ...body, auth: { authorization: `Bearer ${body.api_key}` } };
+}
+
+export async function submit(user: TestUser, job: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const res = await request("/v1/jobs", { method: "POST", headers: { ...user.auth, ...headers }, json: job });
+  return { status: res.status, body: (await res.json()) as JobView & { error?: { code: string } } };
+}
+
+export async function getJob(user: TestUser, id: string): Promise<JobView> {
+  const res = await request(`/v1/jobs/${id}`, { headers: user.auth });
+  if (res.status !== 200) throw new Error(`getJob: ${res.status}`);
+  return (await res.json()) as JobView;
+}
+
+export function shardOf(userId: string, shard = 0) {
+  return env.TASK_SHARD.get(env.TASK_SHARD.idFromName(shardName(userId, shard)));
+}
+
+/** Runs `fn` inside the shard, e.g. to move its clock or read its rows. */
+export function inShard<R>(userId: string, fn: (shard: TaskShard, state: DurableObjectState) => R | Promise<R>) {
+  return runInDurableObject(shardOf(userId), fn);
+}

@@ -1,0 +1,350 @@
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { httpExecutor } from "../../../src/executors/http";
+import type { ExecutionInput } from "../../../src/executors/types";
+
+const SECRET = `whsec_${btoa("a-32-byte-secret-for-these-tests")}`;
+
+interface Call {
+  url: string;
+  method: string;
+  headers: Headers;
+  body: string | undefined;
+  redirect: string | undefined;
+  signal: AbortSignal | undefined;
+}
+
+function fakeFetch(respond: (call: Call, index: number) => Response | Promise<Response>) {
+  const calls: Call[] = [];
+  const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const call: Call = {
+      url: String(input),
+      method: init?.method ?? "GET",
+      headers: new Headers(init?.headers),
+      body: init?.body as string | undefined,
+      redirect: init?.redirect,
+      signal: init?.signal ?? undefined,
+    };
+    calls.push(call);
+    return respond(call, calls.length - 1);
+  }) as typeof globalThis.fetch;
+  return { fetch, calls };
+}
+
+function run(payload: unknown, fetch: typeof globalThis.fetch, over: Partial<ExecutionInput> = {}) {
+  return httpExecutor.execute({
+    jobId: "job_1",
+    occurrence: 3,
+    attempt: 1,
+    payload,
+    timeoutMs: 5000,
+    signingSecret: SECRET,
+    allowPrivateTargets: false,
+    fetch,
+    ...over,
+  });
+}
+
+const verify = (c: Call) => new Webhook(SECRET).verify(c.body ?? "", Object.fromEntries(c.headers));
+const redirect = (status: number, location: string) => new Response(null, { status, headers: { location } });
+const TARGET = "https://hooks.example.com/in";
+
+describe("signing", () => {
+  it("signs id.timestamp.body so standardwebhooks verifies it", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    const out = await run({ url: TARGET, body: { a: 1 } }, fetch);
+    expect(out.ok).toBe(true);
+    const [c] = calls as [Call];
+    expect(c.method).toBe("POST");
+    expect(c.body).toBe('{"a":1}');
+    expect(c.headers.get("content-type")).toBe("application/json");
+    expect(c.headers.get("webhook-id")).toBe("job_1:3");
+    expect(Math.abs(Number(c.headers.get("webhook-timestamp")) - Date.now() / 1000)).toBeLessThan(5);
+    expect(c.headers.get("webhook-signature")).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+    expect(verify(c)).toEqual({ a: 1 });
+  });
+
+  it("uses the injected clock for the timestamp", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    const at = 1_700_000_000_500;
+    await run({ url: TARGET, body: "x" }, fetch, { now: () => at });
+    const [c] = calls as [Call];
+    expect(c.headers.get("webhook-timestamp")).toBe("1700000000");
+    expect(c.headers.get("webhook-signature")).toBe(new Webhook(SECRET).sign("job_1:3", new Date(at), "x"));
+  });
+
+  it("keeps webhook-id stable across attempts of one occurrence", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    await run({ url: TARGET }, fetch, { attempt: 1 });
+    await run({ url: TARGET }, fetch, { attempt: 2 });
+    await run({ url: TARGET }, fetch, { occurrence: 4 });
+    expect(calls.map((c) => c.headers.get("webhook-id"))).toEqual(["job_1:3", "job_1:3", "job_1:4"]);
+  });
+
+  it("does not let user headers override webhook headers", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    const headers = {
+      "Webhook-Id": "evil",
+      "webhook-signature": "v1,Zm9yZ2Vk",
+      "WEBHOOK-TIMESTAMP": "1",
+      "x-custom": "yes",
+    };
+    await run({ url: TARGET, headers, body: { a: 1 } }, fetch);
+    const [c] = calls as [Call];
+    expect(c.headers.get("webhook-id")).toBe("job_1:3");
+    expect(c.headers.get("webhook-signature")).not.toContain("Zm9yZ2Vk");
+    expect(c.headers.get("x-custom")).toBe("yes");
+    expect(verify(c)).toEqual({ a: 1 });
+  });
+
+  it("sends a string body as is and keeps a user content-type", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    await run({ url: TARGET, method: "PUT", body: "a=1&b=2" }, fetch);
+    await run({ url: TARGET, body: [1], headers: { "Content-Type": "application/vnd.api+json" } }, fetch);
+    expect(calls[0]?.body).toBe("a=1&b=2");
+    expect(calls[0]?.method).toBe("PUT");
+    expect(calls[0]?.headers.get("content-type")).toBeNull();
+    expect(calls[1]?.body).toBe("[1]");
+    expect(calls[1]?.headers.get("content-type")).toBe("application/vnd.api+json");
+  });
+
+  it("sends no body for GET/DELETE without one and signs the empty string", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    await run({ url: TARGET, method: "GET" }, fetch);
+    await run({ url: TARGET, method: "DELETE" }, fetch);
+    for (const c of calls) {
+      expect(c.body).toBeUndefined();
+      expect(c.headers.get("content-type")).toBeNull();
+      expect(() => verify(c)).not.toThrow();
+    }
+  });
+
+  it("fails without throwing on an unusable signing secret", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    const out = await run({ url: TARGET }, fetch, { signingSecret: "whsec_" });
+    expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/sign/) });
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe("responses", () => {
+  it("returns status and body on 2xx", async () => {
+    const { fetch } = fakeFetch(() => new Response("created", { status: 201 }));
+    expect(await run({ url: TARGET }, fetch)).toEqual({
+      ok: true,
+      result: { status: 201, body: "created", truncated: false },
+    });
+  });
+
+  it("truncates the body at 8 KiB", async () => {
+    const big = fakeFetch(() => new Response("x".repeat(20_000)));
+    expect(await run({ url: TARGET }, big.fetch)).toEqual({
+      ok: true,
+      result: { status: 200, body: "x".repeat(8192), truncated: true },
+    });
+    const exact = fakeFetch(() => new Response("y".repeat(8192)));
+    expect(await run({ url: TARGET }, exact.fetch)).toMatchObject({ result: { truncated: false } });
+  });
+
+  it("does not split a multi-byte character at the limit", async () => {
+    const { fetch } = fakeFetch(() => new Response(`a${"é".repeat(5000)}`));
+    const out = await run({ url: TARGET }, fetch);
+    const body = (out as { result: { body: string } }).result.body;
+    expect(body).toBe(`a${"é".repeat(4095)}`);
+  });
+
+  it("stops reading an endless body and cancels it", async () => {
+    let pulls = 0;
+    let cancelled = false;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulls++;
+        controller.enqueue(new Uint8Array(1024).fill(65));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const { fetch } = fakeFetch(() => new Response(stream));
+    const out = await run({ url: TARGET }, fetch);
+    expect(out).toMatchObject({ ok: true, result: { truncated: true } });
+    expect(pulls).toBeLessThan(20);
+    expect(cancelled).toBe(true);
+  });
+
+  it("fails on 500 without a retry hint", async () => {
+    const { fetch } = fakeFetch(() => new Response("boom", { status: 500, headers: { "retry-after": "5" } }));
+    expect(await run({ url: TARGET }, fetch)).toEqual({ ok: false, error: "HTTP 500: boom" });
+  });
+
+  it("fails on 404 and on a 3xx without Location", async () => {
+    const a = fakeFetch(() => new Response(null, { status: 404 }));
+    expect(await run({ url: TARGET }, a.fetch)).toEqual({ ok: false, error: "HTTP 404" });
+    const b = fakeFetch(() => new Response(null, { status: 302 }));
+    expect(await run({ url: TARGET }, b.fetch)).toEqual({ ok: false, error: "HTTP 302" });
+  });
+
+  const now = 1_700_000_000_000;
+  it.each([
+    [429, "120", 120_000],
+    [503, "0", 0],
+    [503, new Date(now + 90_000).toUTCString(), 90_000],
+    [429, new Date(now - 60_000).toUTCString(), 0],
+    [429, "soon", undefined],
+    [429, null, undefined],
+  ])("maps %i with Retry-After %s to retryAfterMs %s", async (status, header, expected) => {
+    const headers: Record<string, string> = header === null ? {} : { "retry-after": header };
+    const { fetch } = fakeFetch(() => new Response("slow down", { status, headers }));
+    const out = await run({ url: TARGET }, fetch, { now: () => now });
+    const error = `HTTP ${status}: slow down`;
+    expect(out).toEqual(
+      expected === undefined ? { ok: false, error } : { ok: false, error, retryAfterMs: expected },
+    );
+  });
+
+  it("fails on a network error", async () => {
+    const { fetch } = fakeFetch(() => Promise.reject(new TypeError("Network connection lost.")));
+    const out = await run({ url: TARGET }, fetch);
+    expect(out).toEqual({ ok: false, error: "request failed: Network connection lost." });
+  });
+});
+
+describe("timeout", () => {
+  it("aborts a request that does not answer in time", async () => {
+    const { fetch, calls } = fakeFetch(
+      (c) =>
+        new Promise<Response>((_, reject) => {
+          c.signal?.addEventListener("abort", () => reject(c.signal?.reason));
+        }),
+    );
+    const out = await run({ url: TARGET }, fetch, { timeoutMs: 50 });
+    expect(out).toEqual({ ok: false, error: "request timed out after 50 ms", timedOut: true });
+    expect(calls[0]?.signal?.aborted).toBe(true);
+  });
+
+  it("times out even when fetch ignores the signal", async () => {
+    const { fetch } = fakeFetch(() => new Promise<Response>(() => {}));
+    expect(await run({ url: TARGET }, fetch, { timeoutMs: 50 })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/timed out/),
+      timedOut: true,
+    });
+  });
+
+  it("covers reading a body that stalls", async () => {
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("partial"));
+      },
+    });
+    const { fetch } = fakeFetch(() => new Response(stalled));
+    expect(await run({ url: TARGET }, fetch, { timeoutMs: 50 })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/timed out/),
+      timedOut: true,
+    });
+  });
+});
+
+describe("targets and redirects", () => {
+  it("refuses a disallowed target without calling it", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    for (const url of ["https://127.0.0.1/", "http://example.com/", "https://[::1]/"]) {
+      expect(await run({ url }, fetch)).toMatchObject({ ok: false, error: expect.stringMatching(/refused/) });
+    }
+    expect(calls).toHaveLength(0);
+  });
+
+  it("allows http and private targets when allowPrivateTargets is set", async () => {
+    const { fetch, calls } = fakeFetch((_, i) =>
+      i === 0 ? redirect(302, "http://10.0.0.5/next") : new Response("ok"),
+    );
+    const out = await run({ url: "http://localhost:8787/" }, fetch, { allowPrivateTargets: true });
+    expect(out.ok).toBe(true);
+    expect(calls.map((c) => c.url)).toEqual(["http://localhost:8787/", "http://10.0.0.5/next"]);
+  });
+
+  it("refuses a redirect to a private address", async () => {
+    for (const location of [
+      "https://169.254.169.254/latest/meta-data/",
+      "https://2130706433/",
+      "http://example.com/",
+      "https://localhost/",
+    ]) {
+      const { fetch, calls } = fakeFetch(() => redirect(302, location));
+      const out = await run({ url: TARGET }, fetch);
+      expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/^redirect to .* refused/) });
+      expect(calls).toHaveLength(1);
+    }
+  });
+
+  it("follows up to 5 redirects, with manual redirect mode and the same webhook headers", async () => {
+    const { fetch, calls } = fakeFetch((_, i) =>
+      i < 5 ? redirect(307, `/hop${i + 1}`) : new Response("end"),
+    );
+    const out = await run({ url: TARGET, body: { a: 1 } }, fetch);
+    expect(out).toMatchObject({ ok: true, result: { body: "end" } });
+    expect(calls.map((c) => c.url)).toEqual([
+      TARGET,
+      ...[1, 2, 3, 4, 5].map((n) => `https://hooks.example.com/hop${n}`),
+    ]);
+    const signature = calls[0]?.headers.get("webhook-signature");
+    for (const c of calls) {
+      expect(c.redirect).toBe("manual");
+      expect(c.method).toBe("POST");
+      expect(c.body).toBe('{"a":1}');
+      expect(c.headers.get("webhook-signature")).toBe(signature);
+    }
+  });
+
+  it("refuses a chain of more than 5 redirects", async () => {
+    const { fetch, calls } = fakeFetch((_, i) => redirect(302, `/hop${i + 1}`));
+    const out = await run({ url: TARGET, method: "GET" }, fetch);
+    expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/too many redirects/) });
+    expect(calls).toHaveLength(6);
+  });
+
+  it("turns a 303 into a GET without body", async () => {
+    const { fetch, calls } = fakeFetch((_, i) =>
+      i === 0 ? redirect(303, "https://other.example.com/done") : new Response("ok"),
+    );
+    await run({ url: TARGET, method: "PUT", body: { a: 1 } }, fetch);
+    const second = calls[1] as Call;
+    expect(second.method).toBe("GET");
+    expect(second.body).toBeUndefined();
+    expect(second.headers.get("content-type")).toBeNull();
+    expect(second.headers.get("webhook-id")).toBe("job_1:3");
+  });
+
+  it("keeps method and body on 307/308", async () => {
+    for (const status of [307, 308]) {
+      const { fetch, calls } = fakeFetch((_, i) =>
+        i === 0 ? redirect(status, "/moved") : new Response("ok"),
+      );
+      await run({ url: TARGET, method: "PATCH", body: "raw" }, fetch);
+      expect(calls[1]).toMatchObject({ method: "PATCH", body: "raw" });
+    }
+  });
+
+  it("drops credentials on a cross-origin redirect only", async () => {
+    const { fetch, calls } = fakeFetch((_, i) =>
+      i === 0
+        ? redirect(307, "/same")
+        : i === 1
+          ? redirect(307, "https://else.example.org/")
+          : new Response(""),
+    );
+    await run({ url: TARGET, headers: { Authorization: "Bearer t", "x-keep": "1" } }, fetch);
+    expect(calls.map((c) => c.headers.get("authorization"))).toEqual(["Bearer t", "Bearer t", null]);
+    expect(calls[2]?.headers.get("x-keep")).toBe("1");
+  });
+});
+
+describe("payload", () => {
+  it("fails an invalid payload without calling fetch", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    const out = await run({ url: TARGET, extra: true }, fetch);
+    expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/invalid payload/) });
+    expect(calls).toHaveLength(0);
+  });
+});
