@@ -7,5 +7,5 @@ export { TaskShard } from "./shard/task-shard";
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => handleDispatchBatch(batch, env),
+  queue: (batch, env, _ctx: ExecutionContext) => handleDispatchBatch(batch, env),
 } satisfies ExportedHandler<Env>;

@@ -50,3 +50,44 @@ export function shardOf(userId: string, shard = 0) {
 export function inShard<R>(userId: string, fn: (shard: TaskShard, state: DurableObjectState) => R | Promise<R>) {
   return runInDurableObject(shardOf(userId), fn);
 }
+
+import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
+import worker from "../src/index";
+import type { DispatchMessage } from "../src/dispatch/message";
+
+/** Fires the shard's alarm now (whatever time it was set for) and returns the messages it sent. */
+export async function fireAlarm(userId: string): Promise<DispatchMessage[]> {
+  await runDurableObjectAlarm(shardOf(userId));
+  return queuedMessages(userId);
+}
+
+/** The message each queued job was sent with: the shard's claims are the messages' source. */
+export function queuedMessages(userId: string): Promise<DispatchMessage[]> {
+  return inShard(userId, (_s, state) =>
+    state.storage.sql
+      .exec<{ job_id: string; attempt: number }>("select id as job_id, attempt from jobs where status = 'queued' order by id")
+      .toArray()
+      .map((r) => ({ user_id: userId, job_id: r.job_id, attempt: r.attempt })),
+  );
+}
+
+let messageSeq = 0;
+
+/** Delivers messages to the Worker's queue handler as one batch; returns the ack/retry outcome. */
+export async function deliver(messages: unknown[], bindings: Env = env) {
+  const batch = createMessageBatch(
+    "scheduler-dispatch",
+    messages.map((body) => ({ id: `m${++messageSeq}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch as MessageBatch<unknown>, bindings, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+/** Moves the shard's clock (and keeps randomness fixed) without sleeping. */
+export function setShardClock(userId: string, now: number, random = 0.5) {
+  return inShard(userId, (s) => {
+    s.clock = () => now;
+    s.random = () => random;
+  });
+}

@@ -6,7 +6,7 @@ export interface ErrorDetail {
 
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 429,
+    readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 429 | 503,
     readonly code: string,
     message: string,
     readonly details?: ErrorDetail[],
@@ -29,6 +29,12 @@ export const unsupportedMediaType = () =>
 export const rateLimited = (retryAfterSeconds: number) =>
   new ApiError(429, "rate_limited", "too many requests", undefined, {
     "Retry-After": String(retryAfterSeconds),
+  });
+
+/** The listing index (D1) is unreachable; everything that does not list still works. */
+export const indexUnavailable = () =>
+  new ApiError(503, "unavailable", "listing is temporarily unavailable; try again shortly", undefined, {
+    "Retry-After": "5",
   });
 
 export function errorBody(code: string, message: string, details?: ErrorDetail[]) {

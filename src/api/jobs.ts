@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { listJobs } from "../index-store/listing";
 import { type AppEnv, requireUser } from "./auth";
 import { readJson } from "./body";
-import { conflict, invalidRequest, notFound } from "./errors";
+import { conflict, indexUnavailable, invalidRequest, notFound } from "./errors";
 import { toNewJob, zodDetails } from "./job-input";
 import { shardStub } from "./shards";
 
@@ -91,6 +91,11 @@ jobs.get("/", async (c) => {
   const scope = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
   const after = q.cursor === undefined ? undefined : await decodeCursor(secret, scope, q.cursor);
   if (after === null) throw invalidRequest("the cursor is invalid", [{ path: "cursor", message: "tampered or foreign" }]);
-  const page = await listJobs(c.env.INDEX_DB, { userId, status: q.status, type: q.type, limit: q.limit, after });
+  const page = await listJobs(c.env.INDEX_DB, { userId, status: q.status, type: q.type, limit: q.limit, after }).catch(
+    (err: unknown) => {
+      console.error("listing failed", err);
+      throw indexUnavailable();
+    },
+  );
   return c.json({ jobs: page.jobs, next_cursor: page.next ? await encodeCursor(secret, scope, page.next) : null });
 });

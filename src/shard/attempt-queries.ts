@@ -23,9 +23,11 @@ export function recurrenceOf(job: JobRow): Recurrence {
 function refusal(job: JobRow | undefined, attempt: number, expected: JobRow["status"]): Refusal | null {
   if (!job) return "not_found";
   if (job.status === "cancelled") return "cancelled";
+  if (isFinished(job.status)) return "finished";
   if (job.attempt !== attempt) return "stale";
   if (job.status === expected) return null;
-  return isFinished(job.status) ? "finished" : "duplicate";
+  // The same attempt reported twice at the same step (a redelivered message) is a duplicate.
+  return expected === "queued" && job.status === "running" ? "duplicate" : "stale";
 }
 
 /**

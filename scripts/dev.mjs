@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// `npm run dev`: the whole scheduler on this machine. Creates .dev.vars from .dev.vars.example when
+// missing, applies pending D1 migrations locally, then serves `wrangler dev` on 127.0.0.1.
+//
+//   node scripts/dev.mjs [--port N] [--persist-to DIR] [--env-file FILE]... [-- <more wrangler dev args>]
+//
+// PORT and PERSIST_TO in the environment do the same as the flags (the flags win). Defaults: port 8787,
+// state under .wrangler/state. With --env-file, variables come from those files only: wrangler then
+// ignores .dev.vars, so none is created (the e2e test runs this way without touching a developer's own).
+import { copyFileSync, constants as fsConstants, existsSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { projectRoot, runWrangler } from "./lib/wrangler.mjs";
+
+const usage = "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--env-file FILE]... [-- wrangler dev args]";
+
+function options() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        port: { type: "string" },
+        "persist-to": { type: "string" },
+        "env-file": { type: "string", multiple: true },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+    });
+  } catch (err) {
+    fail(`${err.message}\n${usage}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const port = values.port ?? process.env.PORT ?? "8787";
+  if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) fail(`invalid port: ${port}`);
+  // Relative paths are the caller's, but wrangler runs from the project root: resolve them here.
+  const persistTo = path.resolve(values["persist-to"] ?? process.env.PERSIST_TO ?? path.join(projectRoot, ".wrangler/state"));
+  const envFiles = (values["env-file"] ?? []).map((f) => path.resolve(f));
+  for (const f of envFiles) if (!existsSync(f)) fail(`--env-file ${f} does not exist`);
+  return { port, persistTo, envFiles, extra: positionals };
+}
+
+function fail(message) {
+  console.error(`dev: ${message}`);
+  process.exit(2);
+}
+
+/** Copies the example on first run; an existing .dev.vars is the developer's and is never touched. */
+function ensureDevVars() {
+  const devVars = path.join(projectRoot, ".dev.vars");
+  if (existsSync(devVars)) return;
+  try {
+    copyFileSync(path.join(projectRoot, ".dev.vars.example"), devVars, fsConstants.COPYFILE_EXCL);
+    console.log("dev: created .dev.vars from .dev.vars.example");
+  } catch (err) {
+    // Lost a race with another process creating it: theirs stands.
+    if (err.code !== "EEXIST") throw err;
+  }
+}
+
+const { port, persistTo, envFiles, extra } = options();
+if (envFiles.length === 0) ensureDevVars();
+
+// CI=true: wrangler asks for confirmation before applying migrations unless it thinks it is
+// non-interactive; this script must never stop at a prompt.
+console.log(`dev: applying D1 migrations (state in ${path.relative(projectRoot, persistTo) || "."})`);
+const migrated = await runWrangler(["d1", "migrations", "apply", "INDEX_DB", "--local", "--persist-to", persistTo], {
+  env: { CI: "true" },
+});
+if (migrated !== 0) {
+  console.error(`dev: applying D1 migrations failed (exit ${migrated})`);
+  process.exit(migrated);
+}
+
+const devArgs = ["dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", persistTo];
+for (const f of envFiles) devArgs.push("--env-file", f);
+process.exit(await runWrangler([...devArgs, ...extra]));

@@ -1,0 +1,151 @@
+// The shard dies or a message goes missing at each step: the job is neither lost nor run twice.
+import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../../src/env";
+import {
+  createUser,
+  deliver,
+  env,
+  fireAlarm,
+  getJob,
+  inShard,
+  queuedMessages,
+  request,
+  setShardClock,
+  shardOf,
+  submit,
+} from "../helpers";
+
+/** Gives the running shard instance other bindings; a fresh instance gets the real ones back. */
+function withShardBindings(userId: string, overrides: Partial<Env>) {
+  return inShard(userId, (shard) => {
+    const target = shard as unknown as { env: Env };
+    target.env = { ...target.env, ...overrides };
+  });
+}
+
+const alarmOf = (userId: string) => inShard(userId, (_s, state) => state.storage.getAlarm());
+
+describe("crash at each step", () => {
+  it("after accept: the armed alarm survives eviction and dispatches the job", async () => {
+    const user = await createUser();
+    const { body: job } = await submit(user, { type: "noop" });
+    await evictDurableObject(shardOf(user.user_id));
+    expect(await alarmOf(user.user_id)).not.toBeNull();
+    const messages = await fireAlarm(user.user_id);
+    expect(messages.map((m) => m.job_id)).toEqual([job.id]);
+    await deliver(messages);
+    expect((await getJob(user, job.id)).status).toBe("succeeded");
+  });
+
+  it("after claim: a lost message is re-dispatched after the dispatch deadline, and the old one is stale", async () => {
+    const user = await createUser();
+    const { body: job } = await submit(user, { type: "noop" });
+    const [lost] = await fireAlarm(user.user_id);
+    await abortAllDurableObjects();
+    // Before the deadline nothing is re-sent; after it, the job is claimed again under attempt 2.
+    expect(await fireAlarm(user.user_id)).toEqual([lost]);
+    await setShardClock(user.user_id, Date.now() + 31_000);
+    const [fresh] = await fireAlarm(user.user_id);
+    expect(fresh).toEqual({ ...lost, attempt: 2 });
+
+    const late = await deliver([lost]);
+    expect(late.explicitAcks).toHaveLength(1);
+    expect((await getJob(user, job.id)).status).toBe("queued");
+    await deliver([fresh]);
+    const done = await getJob(user, job.id);
+    expect(done.status).toBe("succeeded");
+    expect(done.attempts.map((a) => a.number)).toEqual([2]);
+  });
+
+  it("after begin: an attempt whose consumer died times out by lease and runs again", async () => {
+    const user = await createUser();
+    const { body: job } = await submit(user, { type: "noop", timeout_seconds: 5, retry_delay_seconds: 1 });
+    const [message] = await fireAlarm(user.user_id);
+    if (!message) throw new Error("not dispatched");
+    expect((await shardOf(user.user_id).begin(job.id, message.attempt)).ok).toBe(true);
+    await abortAllDurableObjects();
+
+    const started = Date.now();
+    await setShardClock(user.user_id, started + 5_000 + 9_000);
+    expect(await fireAlarm(user.user_id)).toEqual([]); // still within timeout + grace
+    await setShardClock(user.user_id, started + 5_000 + 10_001);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    const timedOut = await getJob(user, job.id);
+    expect(timedOut).toMatchObject({ status: "scheduled", current_retries: 1 });
+    expect(timedOut.attempts[0]).toMatchObject({ number: 1, status: "timed_out" });
+
+    // The dead consumer's late report is refused; the retry runs and succeeds exactly once.
+    expect(await shardOf(user.user_id).finish(job.id, 1, { outcome: { ok: true } })).toEqual({
+      ok: false,
+      reason: "stale",
+    });
+    await setShardClock(user.user_id, started + 60_000);
+    await deliver(await fireAlarm(user.user_id));
+    const done = await getJob(user, job.id);
+    expect(done.status).toBe("succeeded");
+    expect(done.attempts.map((a) => `${a.number}:${a.status}`)).toEqual(["2:succeeded", "1:timed_out"]);
+  });
+
+  it("a failed send puts the claims back and keeps the alarm armed", async () => {
+    const user = await createUser();
+    const { body: job } = await submit(user, { type: "noop" });
+    const brokenQueue = {
+      send: async () => {},
+      sendBatch: async () => {
+        throw new Error("queue unavailable");
+      },
+    } as unknown as Queue<unknown>;
+    await withShardBindings(user.user_id, { DISPATCH: brokenQueue });
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await getJob(user, job.id)).status).toBe("scheduled");
+    expect(await queuedMessages(user.user_id)).toEqual([]);
+    const alarm = await alarmOf(user.user_id);
+    expect(alarm).not.toBeNull();
+    expect(alarm).toBeLessThanOrEqual(Date.now() + 2_000);
+
+    await abortAllDurableObjects(); // a fresh instance has the real queue again
+    await setShardClock(user.user_id, Date.now() + 2_000);
+    expect((await fireAlarm(user.user_id)).map((m) => m.job_id)).toEqual([job.id]);
+  });
+});
+
+describe("without D1", () => {
+  const failingD1 = {
+    prepare: () => {
+      throw new Error("D1 is down");
+    },
+    batch: async () => {
+      throw new Error("D1 is down");
+    },
+  } as unknown as D1Database;
+
+  it("submit, view and cancel keep working, and the shard's index copy waits for D1", async () => {
+    const user = await createUser();
+    const noD1: Env = { ...env, INDEX_DB: failingD1 };
+    const created = await request("/v1/jobs", { method: "POST", headers: user.auth, json: { type: "noop" } }, noD1);
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    expect((await request(`/v1/jobs/${id}`, { headers: user.auth }, noD1)).status).toBe(200);
+    const listing = await request("/v1/jobs", { headers: user.auth }, noD1);
+    expect(listing.status).toBe(503);
+
+    await withShardBindings(user.user_id, { INDEX_DB: failingD1 });
+    await setShardClock(user.user_id, Date.now() + 10_000);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    const pending = await inShard(user.user_id, (_s, state) =>
+      state.storage.sql.exec<{ d: number | null }>("select index_due_at as d from jobs").one(),
+    );
+    expect(pending.d).not.toBeNull();
+    expect((await request(`/v1/jobs/${id}`, { method: "DELETE", headers: user.auth }, noD1)).status).toBe(200);
+
+    // D1 is back (a fresh instance has the real binding): the index converges to the shard.
+    await abortAllDurableObjects();
+    await setShardClock(user.user_id, Date.now() + 60_000);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    const page = (await (await request("/v1/jobs", { headers: user.auth })).json()) as {
+      jobs: { id: string; status: string }[];
+    };
+    expect(page.jobs).toEqual([expect.objectContaining({ id, status: "cancelled" })]);
+  });
+});
