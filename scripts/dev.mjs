@@ -7,12 +7,13 @@
 // PORT and PERSIST_TO in the environment do the same as the flags (the flags win). Defaults: port 8787,
 // state under .wrangler/state. With --env-file, variables come from those files only: wrangler then
 // ignores .dev.vars, so none is created (the e2e test runs this way without touching a developer's own).
-import { copyFileSync, constants as fsConstants, existsSync } from "node:fs";
+import { copyFileSync, existsSync, constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot, runWrangler } from "./lib/wrangler.mjs";
 
-const usage = "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--env-file FILE]... [-- wrangler dev args]";
+const usage =
+  "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--env-file FILE]... [-- wrangler dev args]";
 
 function options() {
   let parsed;
@@ -37,7 +38,9 @@ function options() {
   const port = values.port ?? process.env.PORT ?? "8787";
   if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) fail(`invalid port: ${port}`);
   // Relative paths are the caller's, but wrangler runs from the project root: resolve them here.
-  const persistTo = path.resolve(values["persist-to"] ?? process.env.PERSIST_TO ?? path.join(projectRoot, ".wrangler/state"));
+  const persistTo = path.resolve(
+    values["persist-to"] ?? process.env.PERSIST_TO ?? path.join(projectRoot, ".wrangler/state"),
+  );
   const envFiles = (values["env-file"] ?? []).map((f) => path.resolve(f));
   for (const f of envFiles) if (!existsSync(f)) fail(`--env-file ${f} does not exist`);
   return { port, persistTo, envFiles, extra: positionals };
@@ -67,9 +70,12 @@ if (envFiles.length === 0) ensureDevVars();
 // CI=true: wrangler asks for confirmation before applying migrations unless it thinks it is
 // non-interactive; this script must never stop at a prompt.
 console.log(`dev: applying D1 migrations (state in ${path.relative(projectRoot, persistTo) || "."})`);
-const migrated = await runWrangler(["d1", "migrations", "apply", "INDEX_DB", "--local", "--persist-to", persistTo], {
-  env: { CI: "true" },
-});
+const migrated = await runWrangler(
+  ["d1", "migrations", "apply", "INDEX_DB", "--local", "--persist-to", persistTo],
+  {
+    env: { CI: "true" },
+  },
+);
 if (migrated !== 0) {
   console.error(`dev: applying D1 migrations failed (exit ${migrated})`);
   process.exit(migrated);

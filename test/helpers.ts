@@ -14,7 +14,11 @@ export function request(path: string, init: RequestInit & { json?: unknown } = {
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
-  return app.request(path, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) }, bindings);
+  return app.request(
+    path,
+    { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) },
+    bindings,
+  );
 }
 
 export interface TestUser {
@@ -31,7 +35,11 @@ export async function createUser(name = "test"): Promise<TestUser> {
   return { ...body, auth: { authorization: `Bearer ${body.api_key}` } };
 }
 
-export async function submit(user: TestUser, job: Record<string, unknown>, headers: Record<string, string> = {}) {
+export async function submit(
+  user: TestUser,
+  job: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
   const res = await request("/v1/jobs", { method: "POST", headers: { ...user.auth, ...headers }, json: job });
   return { status: res.status, body: (await res.json()) as JobView & { error?: { code: string } } };
 }
@@ -47,13 +55,21 @@ export function shardOf(userId: string, shard = 0) {
 }
 
 /** Runs `fn` inside the shard, e.g. to move its clock or read its rows. */
-export function inShard<R>(userId: string, fn: (shard: TaskShard, state: DurableObjectState) => R | Promise<R>) {
+export function inShard<R>(
+  userId: string,
+  fn: (shard: TaskShard, state: DurableObjectState) => R | Promise<R>,
+) {
   return runInDurableObject(shardOf(userId), fn);
 }
 
-import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
-import worker from "../src/index";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  runDurableObjectAlarm,
+} from "cloudflare:test";
 import type { DispatchMessage } from "../src/dispatch/message";
+import worker from "../src/index";
 
 /** Fires the shard's alarm now (whatever time it was set for) and returns the messages it sent. */
 export async function fireAlarm(userId: string): Promise<DispatchMessage[]> {
@@ -65,7 +81,9 @@ export async function fireAlarm(userId: string): Promise<DispatchMessage[]> {
 export function queuedMessages(userId: string): Promise<DispatchMessage[]> {
   return inShard(userId, (_s, state) =>
     state.storage.sql
-      .exec<{ job_id: string; attempt: number }>("select id as job_id, attempt from jobs where status = 'queued' order by id")
+      .exec<{ job_id: string; attempt: number }>(
+        "select id as job_id, attempt from jobs where status = 'queued' order by id",
+      )
       .toArray()
       .map((r) => ({ user_id: userId, job_id: r.job_id, attempt: r.attempt })),
   );

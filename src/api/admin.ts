@@ -22,6 +22,12 @@ admin.post("/users", async (c) => {
   const signingSecret = newSigningSecret();
   const shards = Math.max(1, Math.floor(Number(c.env.SHARDS_PER_USER ?? 1)) || 1);
   const name = parsed.data.name ?? null;
-  await homeStub(c.env, userId).createAccount({ userId, name, keyHash: await sha256Hex(apiKey), signingSecret, shards });
+  await homeStub(c.env, userId).createAccount({
+    userId,
+    name,
+    keyHash: await sha256Hex(apiKey),
+    signingSecret,
+    shards,
+  });
   return c.json({ user_id: userId, name, api_key: apiKey, signing_secret: signingSecret }, 201);
 });

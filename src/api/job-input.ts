@@ -26,7 +26,10 @@ export const SubmitSchema = z.strictObject({
     z
       .string()
       .max(512)
-      .regex(/^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/, "must be r2://<key-prefix> (letters, digits, !-_.*'()/)"),
+      .regex(
+        /^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/,
+        "must be r2://<key-prefix> (letters, digits, !-_.*'()/)",
+      ),
   ),
   resources: z.record(z.string().min(1).max(64), z.int()).default({}),
   name: optional(z.string().max(200)),
@@ -43,7 +46,8 @@ export function zodDetails(error: z.ZodError, prefix: (string | number)[] = []):
 
 function recurrenceOf(input: SubmitInput): Recurrence {
   if (input.interval_seconds !== undefined) return { kind: "interval", seconds: input.interval_seconds };
-  if (input.cron !== undefined) return { kind: "cron", expression: input.cron, timezone: input.timezone ?? "UTC" };
+  if (input.cron !== undefined)
+    return { kind: "cron", expression: input.cron, timezone: input.timezone ?? "UTC" };
   return { kind: "once" };
 }
 

@@ -30,11 +30,14 @@ jobs.post("/", async (c) => {
   const { userId, shards } = c.get("principal");
   const rawKey = c.req.header("idempotency-key");
   const key = rawKey === undefined ? undefined : IdempotencyKey.safeParse(rawKey);
-  if (key && !key.success) throw invalidRequest("bad Idempotency-Key header", zodDetails(key.error, ["Idempotency-Key"]));
+  if (key && !key.success)
+    throw invalidRequest("bad Idempotency-Key header", zodDetails(key.error, ["Idempotency-Key"]));
   const body = await readJson(c);
   const keyHash = key?.data === undefined ? undefined : await sha256Hex(key.data);
   // One key always lands on the same shard, so that shard alone decides whether it was seen.
-  const shard = keyHash ? Number.parseInt(keyHash.slice(0, 8), 16) % shards : Math.floor(Math.random() * shards);
+  const shard = keyHash
+    ? Number.parseInt(keyHash.slice(0, 8), 16) % shards
+    : Math.floor(Math.random() * shards);
   const spec = toNewJob(body, {
     userId,
     shard,
@@ -90,12 +93,20 @@ jobs.get("/", async (c) => {
   const secret = c.env.CURSOR_SECRET ?? c.env.ADMIN_TOKEN ?? "";
   const scope = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
   const after = q.cursor === undefined ? undefined : await decodeCursor(secret, scope, q.cursor);
-  if (after === null) throw invalidRequest("the cursor is invalid", [{ path: "cursor", message: "tampered or foreign" }]);
-  const page = await listJobs(c.env.INDEX_DB, { userId, status: q.status, type: q.type, limit: q.limit, after }).catch(
-    (err: unknown) => {
-      console.error("listing failed", err);
-      throw indexUnavailable();
-    },
-  );
-  return c.json({ jobs: page.jobs, next_cursor: page.next ? await encodeCursor(secret, scope, page.next) : null });
+  if (after === null)
+    throw invalidRequest("the cursor is invalid", [{ path: "cursor", message: "tampered or foreign" }]);
+  const page = await listJobs(c.env.INDEX_DB, {
+    userId,
+    status: q.status,
+    type: q.type,
+    limit: q.limit,
+    after,
+  }).catch((err: unknown) => {
+    console.error("listing failed", err);
+    throw indexUnavailable();
+  });
+  return c.json({
+    jobs: page.jobs,
+    next_cursor: page.next ? await encodeCursor(secret, scope, page.next) : null,
+  });
 });

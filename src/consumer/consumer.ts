@@ -1,10 +1,11 @@
 // The dispatch queue consumer. Messages are independent, so a batch runs concurrently and each
 // message is acked or retried on its own. Final states go to the D1 index in one batch per
 // consumer batch; the shards are then told, so they do not write the same versions again.
+
+import { shardStub } from "../api/shards";
 import { DispatchMessageSchema } from "../dispatch/message";
 import type { Env } from "../env";
 import { type IndexEntry, upsertJobs } from "../index-store/writer";
-import { shardStub } from "../api/shards";
 import { runAttempt } from "./run-attempt";
 
 const RETRY_DELAY_SECONDS = 5;

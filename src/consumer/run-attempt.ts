@@ -1,10 +1,11 @@
 // One dispatch message: begin the fenced attempt on the shard, run its executor, report back.
+
+import { homeStub, shardStub } from "../api/shards";
 import { shardOfJobId } from "../core/ids";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
 import { getExecutor } from "../executors/registry";
 import type { ExecutionOutcome } from "../executors/types";
-import { homeStub, shardStub } from "../api/shards";
 import type { AttemptReport } from "../shard/attempt-queries";
 import type { Settled } from "../shard/task-shard";
 import { storeResult } from "./results";
@@ -39,7 +40,10 @@ export async function runAttempt(env: Env, msg: DispatchMessage): Promise<Attemp
   let result: unknown = null;
   if (!executor) outcome = { ok: false, error: `no executor for type "${begun.type}"` };
   else {
-    const secrets = begun.signingSecrets.length > 0 ? begun.signingSecrets : await homeStub(env, msg.user_id).signingSecrets();
+    const secrets =
+      begun.signingSecrets.length > 0
+        ? begun.signingSecrets
+        : await homeStub(env, msg.user_id).signingSecrets();
     outcome = await executor.execute({
       jobId: msg.job_id,
       occurrence: begun.occurrence,

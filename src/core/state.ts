@@ -68,7 +68,12 @@ export interface Settlement {
  * Decides what follows an attempt. A failure retries the same occurrence with backoff until
  * max_retries is spent; then a one-shot job fails and a recurring one moves to its next occurrence.
  */
-export function settle(job: SettleInput, result: AttemptResult, now: number, random: () => number): Settlement {
+export function settle(
+  job: SettleInput,
+  result: AttemptResult,
+  now: number,
+  random: () => number,
+): Settlement {
   if (!result.ok && job.currentRetries < job.maxRetries) {
     const retry = job.currentRetries + 1;
     return {
@@ -89,5 +94,11 @@ export function settle(job: SettleInput, result: AttemptResult, now: number, ran
       occurrenceFinished: true,
     };
   }
-  return { status: "scheduled", runAt: next, occurrenceAt: next, currentRetries: 0, occurrenceFinished: true };
+  return {
+    status: "scheduled",
+    runAt: next,
+    occurrenceAt: next,
+    currentRetries: 0,
+    occurrenceFinished: true,
+  };
 }

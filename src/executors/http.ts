@@ -59,7 +59,8 @@ async function attempt(input: ExecutionInput): Promise<ExecutionOutcome> {
   try {
     return await send(input, payload.url, payload.method ?? "POST", headers, body, deadline);
   } catch (err) {
-    if (deadline.expired) return { ok: false, error: `request timed out after ${input.timeoutMs} ms`, timedOut: true };
+    if (deadline.expired)
+      return { ok: false, error: `request timed out after ${input.timeoutMs} ms`, timedOut: true };
     return fail(`request failed: ${errorText(err)}`);
   } finally {
     deadline.clear();

@@ -14,7 +14,10 @@ export interface ListQuery {
 }
 
 /** One page and the position to continue from (null on the last page). */
-export async function listJobs(d1: D1Database, q: ListQuery): Promise<{ jobs: JobView[]; next: Position | null }> {
+export async function listJobs(
+  d1: D1Database,
+  q: ListQuery,
+): Promise<{ jobs: JobView[]; next: Position | null }> {
   const filters: (SQL | undefined)[] = [eq(jobIndex.userId, q.userId)];
   if (q.status) filters.push(eq(jobIndex.status, q.status));
   if (q.type) filters.push(eq(jobIndex.type, q.type));

@@ -25,7 +25,10 @@ export function createAccount(db: ShardDb, init: AccountInit, now: number): void
     .onConflictDoNothing()
     .run();
   db.insert(apiKeys).values({ keyHash: init.keyHash, createdAt: now }).onConflictDoNothing().run();
-  db.insert(signingSecrets).values({ secret: init.signingSecret, createdAt: now }).onConflictDoNothing().run();
+  db.insert(signingSecrets)
+    .values({ secret: init.signingSecret, createdAt: now })
+    .onConflictDoNothing()
+    .run();
 }
 
 /** authenticate: the principal for a live key's hash, or null. Every live key is compared. */

@@ -122,7 +122,9 @@ export function finishAttempt(
       runs: next.occurrenceFinished ? job.runs + 1 : job.runs,
       occurrence: next.occurrenceFinished && next.runAt !== null ? job.occurrence + 1 : job.occurrence,
       deadline: next.runAt,
-      ...(report.outcome.ok ? { result: report.result ?? null, lastError: null } : { lastError: report.error ?? null }),
+      ...(report.outcome.ok
+        ? { result: report.result ?? null, lastError: null }
+        : { lastError: report.error ?? null }),
       ...touch(now, t),
     })
     .where(eq(jobs.id, jobId))

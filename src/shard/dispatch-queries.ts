@@ -43,7 +43,7 @@ export function claimDue(
     .all();
   const ids = due.slice(0, limit).map((r) => r.id);
   if (ids.length === 0) return { claims: [], more: false };
-  const claims = db
+  const updated = db
     .update(jobs)
     .set({
       status: "queued",
@@ -54,6 +54,9 @@ export function claimDue(
     .where(inArray(jobs.id, ids))
     .returning({ id: jobs.id, userId: jobs.userId, attempt: jobs.attempt })
     .all();
+  // RETURNING has no defined order; messages go out in priority order.
+  const byId = new Map(updated.map((c) => [c.id, c]));
+  const claims = ids.flatMap((id) => byId.get(id) ?? []);
   return { claims, more: due.length > limit };
 }
 

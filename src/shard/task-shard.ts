@@ -12,7 +12,14 @@ import { upsertJobs } from "../index-store/writer";
 import * as accounts from "./account-queries";
 import { type AttemptReport, begin, cancel, finishAttempt, type Refusal } from "./attempt-queries";
 import { dispatchBatchSize, timingsFrom } from "./config";
-import { type Claim, claimDue, expiredLeases, nextWakeAt, recoverLostDispatches, requeue } from "./dispatch-queries";
+import {
+  type Claim,
+  claimDue,
+  expiredLeases,
+  nextWakeAt,
+  recoverLostDispatches,
+  requeue,
+} from "./dispatch-queries";
 import * as schema from "./schema";
 import * as submits from "./submit-queries";
 import { type ShardDb, viewJob } from "./view";
@@ -155,7 +162,8 @@ export class TaskShard extends DurableObject<Env> {
       contentType: "json" as const,
     }));
     try {
-      for (let i = 0; i < messages.length; i += 100) await this.env.DISPATCH.sendBatch(messages.slice(i, i + 100));
+      for (let i = 0; i < messages.length; i += 100)
+        await this.env.DISPATCH.sendBatch(messages.slice(i, i + 100));
     } catch (err) {
       // The claims are durable; put them back so a later cycle sends them, instead of waiting out
       // the dispatch deadline.

@@ -2,7 +2,17 @@
 // consumer begins, executes, reports → shard settles. Time moves through the shard's clock.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createUser, deliver, fireAlarm, getJob, inShard, queuedMessages, setShardClock, shardOf, submit } from "../helpers";
+import {
+  createUser,
+  deliver,
+  fireAlarm,
+  getJob,
+  inShard,
+  queuedMessages,
+  setShardClock,
+  shardOf,
+  submit,
+} from "../helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -116,7 +126,11 @@ describe("dispatch", () => {
   it("honours Retry-After beyond the backoff", async () => {
     const user = await createUser();
     mockTarget(() => new Response("busy", { status: 429, headers: { "retry-after": "600" } }));
-    const { body: job } = await submit(user, { type: "http", payload: { url: HOOK }, retry_delay_seconds: 1 });
+    const { body: job } = await submit(user, {
+      type: "http",
+      payload: { url: HOOK },
+      retry_delay_seconds: 1,
+    });
     const now = Date.now();
     await setShardClock(user.user_id, now);
     await deliver(await fireAlarm(user.user_id));
@@ -160,7 +174,10 @@ describe("dispatch", () => {
     expect((await stub.cancel(a.id)).ok).toBe(true);
     expect((await stub.cancel(b.id)).ok).toBe(true);
     expect(await stub.begin(a.id, byJob.get(a.id)?.attempt ?? 0)).toEqual({ ok: false, reason: "cancelled" });
-    expect(await stub.finish(b.id, mb.attempt, { outcome: { ok: true } })).toEqual({ ok: false, reason: "cancelled" });
+    expect(await stub.finish(b.id, mb.attempt, { outcome: { ok: true } })).toEqual({
+      ok: false,
+      reason: "cancelled",
+    });
     const cancelled = await getJob(user, b.id);
     expect(cancelled.status).toBe("cancelled");
     expect(cancelled.attempts[0]?.status).toBe("cancelled");

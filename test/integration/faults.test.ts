@@ -123,7 +123,11 @@ describe("without D1", () => {
   it("submit, view and cancel keep working, and the shard's index copy waits for D1", async () => {
     const user = await createUser();
     const noD1: Env = { ...env, INDEX_DB: failingD1 };
-    const created = await request("/v1/jobs", { method: "POST", headers: user.auth, json: { type: "noop" } }, noD1);
+    const created = await request(
+      "/v1/jobs",
+      { method: "POST", headers: user.auth, json: { type: "noop" } },
+      noD1,
+    );
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
     expect((await request(`/v1/jobs/${id}`, { headers: user.auth }, noD1)).status).toBe(200);
@@ -137,7 +141,9 @@ describe("without D1", () => {
       state.storage.sql.exec<{ d: number | null }>("select index_due_at as d from jobs").one(),
     );
     expect(pending.d).not.toBeNull();
-    expect((await request(`/v1/jobs/${id}`, { method: "DELETE", headers: user.auth }, noD1)).status).toBe(200);
+    expect((await request(`/v1/jobs/${id}`, { method: "DELETE", headers: user.auth }, noD1)).status).toBe(
+      200,
+    );
 
     // D1 is back (a fresh instance has the real binding): the index converges to the shard.
     await abortAllDurableObjects();

@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import { createUser, getJob, inShard, request, submit, type TestUser } from "../helpers";
 
 async function jobCount(user: TestUser): Promise<number> {
-  return inShard(user.user_id, (_s, state) => state.storage.sql.exec<{ n: number }>("select count(*) as n from jobs").one().n);
+  return inShard(
+    user.user_id,
+    (_s, state) => state.storage.sql.exec<{ n: number }>("select count(*) as n from jobs").one().n,
+  );
 }
 
 async function expectError(res: Response, status: number, code: string) {
@@ -56,7 +59,11 @@ describe("POST /v1/jobs", () => {
       run_at: "2030-01-01T00:00:00Z",
     });
     expect(status).toBe(201);
-    expect(body).toMatchObject({ cron: "30 9 * * *", timezone: "Asia/Tokyo", run_at: "2030-01-01T00:30:00.000Z" });
+    expect(body).toMatchObject({
+      cron: "30 9 * * *",
+      timezone: "Asia/Tokyo",
+      run_at: "2030-01-01T00:30:00.000Z",
+    });
   });
 
   it.each([
@@ -105,8 +112,16 @@ describe("POST /v1/jobs", () => {
     const user = await createUser();
     const post = (body: BodyInit, headers: Record<string, string>) =>
       request("/v1/jobs", { method: "POST", headers: { ...user.auth, ...headers }, body });
-    await expectError(await post('{"type": "noop"', { "content-type": "application/json" }), 400, "invalid_request");
-    await expectError(await post("type=noop", { "content-type": "application/x-www-form-urlencoded" }), 415, "unsupported_media_type");
+    await expectError(
+      await post('{"type": "noop"', { "content-type": "application/json" }),
+      400,
+      "invalid_request",
+    );
+    await expectError(
+      await post("type=noop", { "content-type": "application/x-www-form-urlencoded" }),
+      415,
+      "unsupported_media_type",
+    );
     await expectError(await post('{"type":"noop"}', {}), 415, "unsupported_media_type");
     const big = JSON.stringify({ type: "noop", payload: "x".repeat(200_000) });
     await expectError(await post(big, { "content-type": "application/json" }), 413, "payload_too_large");
@@ -126,7 +141,11 @@ describe("POST /v1/jobs", () => {
     expect(first.status).toBe(201);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
-    const other = await request("/v1/jobs", { method: "POST", headers: { ...user.auth, ...headers }, json: { type: "noop", priority: 8 } });
+    const other = await request("/v1/jobs", {
+      method: "POST",
+      headers: { ...user.auth, ...headers },
+      json: { type: "noop", priority: 8 },
+    });
     await expectError(other, 409, "conflict");
     const tooLong = await request("/v1/jobs", {
       method: "POST",
@@ -142,10 +161,22 @@ describe("authentication and isolation", () => {
   it("requires a valid key", async () => {
     const user = await createUser();
     await expectError(await request("/v1/jobs"), 401, "unauthorized");
-    await expectError(await request("/v1/jobs", { headers: { authorization: "Bearer nope" } }), 401, "unauthorized");
+    await expectError(
+      await request("/v1/jobs", { headers: { authorization: "Bearer nope" } }),
+      401,
+      "unauthorized",
+    );
     const forged = `${user.api_key.slice(0, -4)}AAAA`;
-    await expectError(await request("/v1/jobs", { headers: { authorization: `Bearer ${forged}` } }), 401, "unauthorized");
-    await expectError(await request("/v1/jobs", { headers: { authorization: user.api_key } }), 401, "unauthorized");
+    await expectError(
+      await request("/v1/jobs", { headers: { authorization: `Bearer ${forged}` } }),
+      401,
+      "unauthorized",
+    );
+    await expectError(
+      await request("/v1/jobs", { headers: { authorization: user.api_key } }),
+      401,
+      "unauthorized",
+    );
   });
 
   it("answers 404 for another user's job and leaves it unchanged", async () => {
@@ -153,8 +184,16 @@ describe("authentication and isolation", () => {
     const mallory = await createUser("mallory");
     const { body: job } = await submit(alice, { type: "noop" });
     await expectError(await request(`/v1/jobs/${job.id}`, { headers: mallory.auth }), 404, "not_found");
-    await expectError(await request(`/v1/jobs/${job.id}`, { method: "DELETE", headers: mallory.auth }), 404, "not_found");
-    await expectError(await request("/v1/jobs/job_0_00000000000000000000000000", { headers: alice.auth }), 404, "not_found");
+    await expectError(
+      await request(`/v1/jobs/${job.id}`, { method: "DELETE", headers: mallory.auth }),
+      404,
+      "not_found",
+    );
+    await expectError(
+      await request("/v1/jobs/job_0_00000000000000000000000000", { headers: alice.auth }),
+      404,
+      "not_found",
+    );
     await expectError(await request("/v1/jobs/not-a-job-id", { headers: alice.auth }), 404, "not_found");
     expect((await getJob(alice, job.id)).status).toBe("scheduled");
   });
@@ -167,7 +206,11 @@ describe("GET and DELETE /v1/jobs/:id", () => {
     const res = await request(`/v1/jobs/${job.id}`, { method: "DELETE", headers: user.auth });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { status: string }).status).toBe("cancelled");
-    await expectError(await request(`/v1/jobs/${job.id}`, { method: "DELETE", headers: user.auth }), 409, "conflict");
+    await expectError(
+      await request(`/v1/jobs/${job.id}`, { method: "DELETE", headers: user.auth }),
+      409,
+      "conflict",
+    );
     expect((await getJob(user, job.id)).status).toBe("cancelled");
   });
 });
@@ -176,7 +219,11 @@ describe("admin", () => {
   it("creates users only with the admin token, showing the key once", async () => {
     await expectError(await request("/v1/admin/users", { method: "POST", json: {} }), 401, "unauthorized");
     const wrong = { authorization: "Bearer not-the-token" };
-    await expectError(await request("/v1/admin/users", { method: "POST", headers: wrong, json: {} }), 401, "unauthorized");
+    await expectError(
+      await request("/v1/admin/users", { method: "POST", headers: wrong, json: {} }),
+      401,
+      "unauthorized",
+    );
     const user = await createUser("Ada");
     expect(user.api_key).toMatch(/^sk_usr_[0-9a-z]{20}_[A-Za-z0-9_-]{43}$/);
     expect(user.signing_secret).toMatch(/^whsec_/);

@@ -1,0 +1,114 @@
+// End to end, as a user runs it: `node scripts/dev.mjs` (wrangler dev: API Worker, TaskShard, the dispatch
+// queue and its consumer, D1) serves a fresh state directory; an http job is submitted, delivered to a
+// local target with a Standard Webhooks signature, and ends `succeeded`, in the shard and in the D1 listing.
+//
+// The server gets its variables from a temporary --env-file, so the test neither needs nor touches the
+// developer's .dev.vars (wrangler ignores .dev.vars when an env file is given).
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, type DevServer, freePort, poll, startDevServer, startTarget, type Target } from "./harness";
+
+interface User {
+  user_id: string;
+  api_key: string;
+  signing_secret: string;
+}
+
+interface Job {
+  id: string;
+  status: string;
+  runs: number;
+  result: { status?: number } | null;
+  last_error: string | null;
+  attempts: { number: number; status: string; error: string | null }[];
+}
+
+const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+const ADMIN_TOKEN = `e2e-admin-${randomUUID()}`;
+
+describe("an http job from submit to succeeded, through npm run dev", () => {
+  let tmp: string | undefined;
+  let server: DevServer | undefined;
+  let target: Target | undefined;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(tmpdir(), "scheduler-e2e-"));
+    const envFile = path.join(tmp, "e2e.vars");
+    await writeFile(
+      envFile,
+      [`ADMIN_TOKEN=${ADMIN_TOKEN}`, "ALLOW_PRIVATE_TARGETS=true", `CURSOR_SECRET=${randomUUID()}`, ""].join(
+        "\n",
+      ),
+    );
+    target = await startTarget();
+    server = startDevServer({ port: await freePort(), persistTo: path.join(tmp, "state"), envFile });
+    await server.ready();
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await target?.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("delivers one signed request, records the attempt, and lists the job", async () => {
+    if (!server || !target) throw new Error("setup failed");
+    const base = server.baseUrl;
+
+    const created = await api<User>(base, "POST", "/v1/admin/users", {
+      token: ADMIN_TOKEN,
+      body: { name: "e2e" },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const user = created.body;
+
+    const submitted = await api<Job>(base, "POST", "/v1/jobs", {
+      token: user.api_key,
+      body: { type: "http", payload: { url: target.url("/hook"), body: { hello: "world" } } },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+    const id = submitted.body.id;
+
+    // Until finished, so a failure is reported at once (with its error) instead of at the deadline.
+    const getJob = () => api<Job>(base, "GET", `/v1/jobs/${id}`, { token: user.api_key }).then((r) => r.body);
+    const job = await poll(`job ${id} to finish`, getJob, (j) => FINISHED.has(j.status), {
+      timeoutMs: 30_000,
+    });
+    expect(job.status, JSON.stringify(job)).toBe("succeeded");
+    expect(job.runs).toBe(1);
+    expect(job.attempts[0]).toMatchObject({ number: 1, status: "succeeded" });
+    expect(job.result?.status).toBe(200);
+
+    expect(target.deliveries, "deliveries to the target").toHaveLength(1);
+    const delivery = target.deliveries[0];
+    if (!delivery) throw new Error("no delivery");
+    expect(delivery.method).toBe("POST");
+    expect(delivery.url).toBe("/hook");
+    expect(delivery.headers["webhook-id"]).toBe(`${id}:0`);
+    expect(delivery.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(delivery.body)).toEqual({ hello: "world" });
+    // Throws unless webhook-signature is the HMAC of "id.timestamp.body" under the user's secret.
+    expect(new Webhook(user.signing_secret).verify(delivery.body, delivery.headers)).toEqual({
+      hello: "world",
+    });
+
+    // The D1 index is a read model written after the fact: it converges, so poll (bounded) for it.
+    const listJobs = () =>
+      api<{ jobs: Job[] }>(base, "GET", "/v1/jobs", { token: user.api_key }).then((r) =>
+        r.body.jobs.find((j) => j.id === id),
+      );
+    const listed = await poll(
+      "the job to be listed as succeeded",
+      listJobs,
+      (j) => j?.status === "succeeded",
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(listed).toMatchObject({ id, status: "succeeded", runs: 1 });
+  });
+});

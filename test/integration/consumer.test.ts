@@ -1,0 +1,122 @@
+// The consumer's edges: message validation, results to R2, priority order of claims, cron jobs.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { claimDue } from "../../src/shard/dispatch-queries";
+import { createUser, deliver, env, fireAlarm, getJob, inShard, setShardClock, submit } from "../helpers";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("consumer", () => {
+  it("acks malformed messages without touching any job", async () => {
+    const result = await deliver([{ nope: true }, "text", { user_id: "u", job_id: "j", attempt: 0 }]);
+    expect(result.explicitAcks).toHaveLength(3);
+    expect(result.retryMessages).toEqual([]);
+  });
+
+  it("acks a message for a job that does not exist", async () => {
+    const user = await createUser();
+    const result = await deliver([
+      { user_id: user.user_id, job_id: "job_0_00000000000000000000000000", attempt: 1 },
+    ]);
+    expect(result.explicitAcks).toHaveLength(1);
+  });
+
+  it("retries the message when the shard cannot be reached", async () => {
+    const user = await createUser();
+    const broken = {
+      ...env,
+      TASK_SHARD: {
+        idFromName: () => ({}),
+        get: () => ({
+          begin: async () => {
+            throw new Error("shard unavailable");
+          },
+        }),
+      } as unknown as typeof env.TASK_SHARD,
+    };
+    const result = await deliver(
+      [{ user_id: user.user_id, job_id: "job_0_00000000000000000000000000", attempt: 1 }],
+      broken,
+    );
+    expect(result.retryMessages).toHaveLength(1);
+    expect(result.explicitAcks).toEqual([]);
+  });
+
+  it("writes results to R2 under result_location and keeps a pointer on the job", async () => {
+    const user = await createUser();
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("report body"));
+    const { body: job } = await submit(user, {
+      type: "http",
+      payload: { url: "https://example.com/report" },
+      result_location: "r2://reports/daily",
+    });
+    await deliver(await fireAlarm(user.user_id));
+    const done = await getJob(user, job.id);
+    const key = `reports/daily/${job.id}/0-1.json`;
+    expect(done.result).toEqual({ location: `r2://${key}` });
+    const stored = await env.RESULTS.get(key);
+    expect(await stored?.json()).toEqual({ status: 200, body: "report body", truncated: false });
+  });
+
+  it("keeps a small result inline", async () => {
+    const user = await createUser();
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("x".repeat(10_000)));
+    const { body: job } = await submit(user, { type: "http", payload: { url: "https://example.com/big" } });
+    await deliver(await fireAlarm(user.user_id));
+    const result = (await getJob(user, job.id)).result as { body: string; truncated: boolean };
+    expect(result.body).toHaveLength(8 * 1024);
+    expect(result.truncated).toBe(true);
+  });
+});
+
+describe("ordering and recurrence", () => {
+  it("claims due jobs by priority, then by run_at, in bounded batches", async () => {
+    const user = await createUser();
+    const base = Date.now() - 60_000;
+    const jobs = [
+      { priority: 10, at: 0 },
+      { priority: 90, at: 2 },
+      { priority: 90, at: 1 },
+      { priority: 50, at: 0 },
+    ];
+    const ids: string[] = [];
+    for (const j of jobs) {
+      const run_at = new Date(base + j.at * 1000).toISOString();
+      ids.push((await submit(user, { type: "noop", priority: j.priority, run_at })).body.id);
+    }
+    const batches = await inShard(user.user_id, (shard) => {
+      const db = (shard as unknown as { db: Parameters<typeof claimDue>[0] }).db;
+      const t = { dispatchDeadlineMs: 30_000, leaseGraceMs: 0, indexFlushDelayMs: 0 };
+      const first = claimDue(db, Date.now(), 2, t);
+      const second = claimDue(db, Date.now(), 2, t);
+      const third = claimDue(db, Date.now(), 2, t);
+      return [first, second, third];
+    });
+    expect(batches.map((b) => b.claims.map((c) => ids.indexOf(c.id)))).toEqual([[2, 1], [3, 0], []]);
+    expect(batches.map((b) => b.more)).toEqual([true, false, false]);
+  });
+
+  it("runs a cron job at each match in its time zone", async () => {
+    const user = await createUser();
+    const { body: job } = await submit(user, {
+      type: "noop",
+      cron: "0 9 * * *",
+      timezone: "Europe/Paris",
+      run_at: "2030-03-29T00:00:00Z",
+    });
+    // 09:00 in Paris is 08:00Z before the spring change (2030-03-31) and 07:00Z after it.
+    expect(job.run_at).toBe("2030-03-29T08:00:00.000Z");
+    const expected = ["2030-03-30T08:00:00.000Z", "2030-03-31T07:00:00.000Z", "2030-04-01T07:00:00.000Z"];
+    let runAt = job.run_at;
+    for (const next of expected) {
+      await setShardClock(user.user_id, Date.parse(runAt) + 1_000);
+      await deliver(await fireAlarm(user.user_id));
+      const view = await getJob(user, job.id);
+      expect(view.status).toBe("scheduled");
+      expect(view.run_at).toBe(next);
+      runAt = view.run_at;
+    }
+    expect((await getJob(user, job.id)).runs).toBe(3);
+  });
+});

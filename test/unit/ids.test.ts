@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import {
+  constantTimeEqual,
+  newApiKey,
+  newJobId,
+  newUserId,
+  shardOfJobId,
+  userIdOfApiKey,
+} from "../../src/core/ids";
+import { decodeCursor, encodeCursor } from "../../src/index-store/cursor";
+
+describe("ids", () => {
+  it("encodes the shard in the job id and rejects anything else", () => {
+    expect(shardOfJobId(newJobId(0, Date.now()))).toBe(0);
+    expect(shardOfJobId(newJobId(37, Date.now()))).toBe(37);
+    for (const bad of [
+      "",
+      "job_0_short",
+      "job__0123456789abcdefghjkmnpqrs",
+      "JOB_0_0123456789abcdefghjkmnpqrs",
+      "job_0_0123456789abcdefghjkmnpqrsu",
+    ]) {
+      expect(shardOfJobId(bad)).toBeNull();
+    }
+  });
+
+  it("orders job ids by creation time", () => {
+    const a = newJobId(0, 1_700_000_000_000);
+    const b = newJobId(0, 1_700_000_000_001);
+    expect(a < b).toBe(true);
+  });
+
+  it("names the user in the API key, with 32 random bytes after it", () => {
+    const user = newUserId();
+    const key = newApiKey(user);
+    expect(userIdOfApiKey(key)).toBe(user);
+    expect(key.split("_").at(-1)?.length).toBeGreaterThanOrEqual(43);
+    expect(newApiKey(user)).not.toBe(key);
+    expect(userIdOfApiKey(`${key}x`)).toBeNull();
+    expect(userIdOfApiKey("sk_usr_x_y")).toBeNull();
+  });
+
+  it("compares secrets by content", () => {
+    expect(constantTimeEqual("abc", "abc")).toBe(true);
+    expect(constantTimeEqual("abc", "abd")).toBe(false);
+    expect(constantTimeEqual("abc", "abcd")).toBe(false);
+  });
+});
+
+describe("cursors", () => {
+  const at = { createdAt: 1_700_000_000_000, jobId: "job_0_abc" };
+
+  it("round-trips within its scope only", async () => {
+    const cursor = await encodeCursor("secret", "user|scheduled|", at);
+    expect(await decodeCursor("secret", "user|scheduled|", cursor)).toEqual(at);
+    expect(await decodeCursor("secret", "user||", cursor)).toBeNull();
+    expect(await decodeCursor("other-secret", "user|scheduled|", cursor)).toBeNull();
+  });
+
+  it("rejects any altered byte", async () => {
+    const cursor = await encodeCursor("secret", "s", at);
+    for (let i = 0; i < cursor.length; i++) {
+      const c = cursor[i] === "A" ? "B" : "A";
+      const altered = cursor.slice(0, i) + c + cursor.slice(i + 1);
+      if (altered !== cursor) expect(await decodeCursor("secret", "s", altered)).toBeNull();
+    }
+  });
+});
