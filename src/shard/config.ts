@@ -10,7 +10,7 @@ export function timingsFrom(env: Env): ShardTimings {
   return {
     dispatchDeadlineMs: positive(env.DISPATCH_DEADLINE_SECONDS, 30) * 1000,
     leaseGraceMs: positive(env.LEASE_GRACE_SECONDS, 10) * 1000,
-    indexFlushDelayMs: positive(env.INDEX_FLUSH_DELAY_MS, 1000),
+    indexFlushDelayMs: positive(env.INDEX_FLUSH_DELAY_MS, 2000),
   };
 }
 
