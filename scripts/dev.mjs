@@ -2,18 +2,20 @@
 // `npm run dev`: the whole scheduler on this machine. Creates .dev.vars from .dev.vars.example when
 // missing, applies pending D1 migrations locally, then serves `wrangler dev` on 127.0.0.1.
 //
-//   node scripts/dev.mjs [--port N] [--persist-to DIR] [--env-file FILE]... [-- <more wrangler dev args>]
+//   node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [-- <more wrangler dev args>]
 //
 // PORT and PERSIST_TO in the environment do the same as the flags (the flags win). Defaults: port 8787,
-// state under .wrangler/state. With --env-file, variables come from those files only: wrangler then
-// ignores .dev.vars, so none is created (the e2e test runs this way without touching a developer's own).
+// state under .wrangler/state. With --vars-file (passed to wrangler as --env-file), variables come from
+// those files only: wrangler then ignores .dev.vars, so none is created (the e2e test runs this way
+// without touching a developer's own). The flag is not called --env-file because Node itself looks for
+// `--env-file <path>` anywhere on its command line and exits if the file is missing.
 import { copyFileSync, existsSync, constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot, runWrangler } from "./lib/wrangler.mjs";
 
 const usage =
-  "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--env-file FILE]... [-- wrangler dev args]";
+  "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [-- wrangler dev args]";
 
 function options() {
   let parsed;
@@ -22,7 +24,7 @@ function options() {
       options: {
         port: { type: "string" },
         "persist-to": { type: "string" },
-        "env-file": { type: "string", multiple: true },
+        "vars-file": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -41,8 +43,8 @@ function options() {
   const persistTo = path.resolve(
     values["persist-to"] ?? process.env.PERSIST_TO ?? path.join(projectRoot, ".wrangler/state"),
   );
-  const envFiles = (values["env-file"] ?? []).map((f) => path.resolve(f));
-  for (const f of envFiles) if (!existsSync(f)) fail(`--env-file ${f} does not exist`);
+  const envFiles = (values["vars-file"] ?? []).map((f) => path.resolve(f));
+  for (const f of envFiles) if (!existsSync(f)) fail(`--vars-file ${f} does not exist`);
   return { port, persistTo, envFiles, extra: positionals };
 }
 

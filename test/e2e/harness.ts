@@ -84,8 +84,8 @@ export interface DevServer {
 }
 
 /** Starts `node scripts/dev.mjs` in its own process group, the way a developer's `npm run dev` does. */
-export function startDevServer(opts: { port: number; persistTo: string; envFile: string }): DevServer {
-  const args = ["--port", String(opts.port), "--persist-to", opts.persistTo, "--env-file", opts.envFile];
+export function startDevServer(opts: { port: number; persistTo: string; varsFile: string }): DevServer {
+  const args = ["--port", String(opts.port), "--persist-to", opts.persistTo, "--vars-file", opts.varsFile];
   const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
   delete env.PORT;
   delete env.PERSIST_TO;

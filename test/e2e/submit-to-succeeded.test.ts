@@ -2,8 +2,9 @@
 // queue and its consumer, D1) serves a fresh state directory; an http job is submitted, delivered to a
 // local target with a Standard Webhooks signature, and ends `succeeded`, in the shard and in the D1 listing.
 //
-// The server gets its variables from a temporary --env-file, so the test neither needs nor touches the
-// developer's .dev.vars (wrangler ignores .dev.vars when an env file is given).
+// The server reads its variables from a temporary file (dev.mjs --vars-file, passed on as wrangler's
+// --env-file, which makes wrangler ignore .dev.vars), so the test neither needs nor touches the
+// developer's .dev.vars.
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -37,15 +38,15 @@ describe("an http job from submit to succeeded, through npm run dev", () => {
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(tmpdir(), "scheduler-e2e-"));
-    const envFile = path.join(tmp, "e2e.vars");
+    const varsFile = path.join(tmp, "e2e.vars");
     await writeFile(
-      envFile,
+      varsFile,
       [`ADMIN_TOKEN=${ADMIN_TOKEN}`, "ALLOW_PRIVATE_TARGETS=true", `CURSOR_SECRET=${randomUUID()}`, ""].join(
         "\n",
       ),
     );
     target = await startTarget();
-    server = startDevServer({ port: await freePort(), persistTo: path.join(tmp, "state"), envFile });
+    server = startDevServer({ port: await freePort(), persistTo: path.join(tmp, "state"), varsFile });
     await server.ready();
   });
 
