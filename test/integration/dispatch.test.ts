@@ -2,17 +2,7 @@
 // consumer begins, executes, reports → shard settles. Time moves through the shard's clock.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  createUser,
-  deliver,
-  fireAlarm,
-  getJob,
-  inShard,
-  queuedMessages,
-  setShardClock,
-  shardOf,
-  submit,
-} from "../helpers";
+import { createUser, deliver, fireAlarm, getJob, inShard, setShardClock, shardOf, submit } from "../helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -72,7 +62,7 @@ describe("dispatch", () => {
   it("signs each request with a webhook id stable across retries of one occurrence", async () => {
     const user = await createUser();
     const ids: string[] = [];
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (_input, init) => {
       ids.push(new Headers(init?.headers).get("webhook-id") ?? "");
       return new Response("no", { status: 500 });
     });
