@@ -14,4 +14,6 @@ export interface Env {
   LEASE_GRACE_SECONDS?: string;
   DISPATCH_BATCH_SIZE?: string;
   INDEX_FLUSH_DELAY_MS?: string;
+  DISPATCH_WINDOW?: string;
+  PRIORITY_AGING_SECONDS?: string;
 }

@@ -2,10 +2,11 @@
 // SHA-256 is stored, on the user's home shard.
 import { Hono } from "hono";
 import { z } from "zod";
-import { newApiKey, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
-import { type AppEnv, requireAdmin } from "./auth";
+import { isUserId, newApiKey, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
+import { MAX_SHARDS } from "../shard/account-queries";
+import { type AppEnv, forgetVerifiedKeys, requireAdmin } from "./auth";
 import { readJson } from "./body";
-import { invalidRequest } from "./errors";
+import { invalidRequest, notFound } from "./errors";
 import { zodDetails } from "./job-input";
 import { homeStub } from "./shards";
 
@@ -30,4 +31,19 @@ admin.post("/users", async (c) => {
     shards,
   });
   return c.json({ user_id: userId, name, api_key: apiKey, signing_secret: signingSecret }, 201);
+});
+
+const ShardsBody = z.strictObject({ shards: z.int().min(1).max(MAX_SHARDS) });
+
+/** Spreads a hot user's new jobs over more shards; old job ids keep routing to their shard. */
+admin.patch("/users/:id", async (c) => {
+  const userId = c.req.param("id");
+  if (!isUserId(userId)) throw notFound("no such user");
+  const parsed = ShardsBody.safeParse(await readJson(c));
+  if (!parsed.success) throw invalidRequest("the change is invalid", zodDetails(parsed.error));
+  const out = await homeStub(c.env, userId).setShards(parsed.data.shards);
+  if ("error" in out) throw out.error === "not_found" ? notFound("no such user") : invalidRequest(out.error);
+  // Other isolates see the new count when their cached key expires (30 s).
+  forgetVerifiedKeys();
+  return c.json({ user_id: out.userId, shards: out.shards });
 });

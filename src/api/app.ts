@@ -5,12 +5,14 @@ import { admin } from "./admin";
 import type { AppEnv } from "./auth";
 import { ApiError, errorBody } from "./errors";
 import { jobs } from "./jobs";
+import { poolRoutes } from "./pools";
 
 export const app = new Hono<AppEnv>();
 
 app.get("/v1/health", (c) => c.json({ ok: true }));
 app.route("/v1/admin", admin);
 app.route("/v1/jobs", jobs);
+app.route("/v1/pools", poolRoutes);
 
 app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
 

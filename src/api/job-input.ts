@@ -9,6 +9,10 @@ import { type ErrorDetail, invalidRequest, payloadTooLarge } from "./errors";
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_FUTURE_MS = 5 * 366 * 24 * 60 * 60 * 1000;
 
+export const PoolName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, "pool names are 1-64 of A-Z a-z 0-9 _ . -");
+
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
 
 export const SubmitSchema = z.strictObject({
@@ -31,7 +35,10 @@ export const SubmitSchema = z.strictObject({
         "must be r2://<key-prefix> (letters, digits, !-_.*'()/)",
       ),
   ),
-  resources: z.record(z.string().min(1).max(64), z.int()).default({}),
+  resources: z
+    .record(PoolName, z.int().min(1, "units must be a positive integer").max(1_000_000))
+    .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
+    .default({}),
   name: optional(z.string().max(200)),
 });
 
@@ -78,9 +85,6 @@ function semanticErrors(input: SubmitInput, now: number, allowPrivateTargets: bo
   }
   if (input.run_at !== undefined && Date.parse(input.run_at) > now + MAX_FUTURE_MS) {
     errors.push({ path: "run_at", message: "run_at must be at most 5 years ahead" });
-  }
-  if (Object.keys(input.resources).length > 0) {
-    errors.push({ path: "resources", message: "resource pools are not available yet; omit resources" });
   }
   return errors;
 }

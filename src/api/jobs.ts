@@ -9,7 +9,7 @@ import { type AppEnv, requireUser } from "./auth";
 import { readJson } from "./body";
 import { conflict, indexUnavailable, invalidRequest, notFound } from "./errors";
 import { toNewJob, zodDetails } from "./job-input";
-import { shardStub } from "./shards";
+import { HOME_SHARD, shardStub } from "./shards";
 
 export const jobs = new Hono<AppEnv>();
 jobs.use("*", requireUser);
@@ -26,6 +26,18 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Where a new job lives. Jobs naming a pool live on the home shard, which owns the pools, so pool
+ * accounting is local and atomic. Otherwise one Idempotency-Key always lands on the same shard (that
+ * shard alone decides whether it was seen), and other jobs spread at random.
+ */
+function chooseShard(body: unknown, keyHash: string | undefined, shards: number): number {
+  const resources = (body as { resources?: unknown } | null)?.resources;
+  if (resources && typeof resources === "object" && Object.keys(resources).length > 0) return HOME_SHARD;
+  if (keyHash) return Number.parseInt(keyHash.slice(0, 8), 16) % shards;
+  return Math.floor(Math.random() * shards);
+}
+
 jobs.post("/", async (c) => {
   const { userId, shards } = c.get("principal");
   const rawKey = c.req.header("idempotency-key");
@@ -34,10 +46,7 @@ jobs.post("/", async (c) => {
     throw invalidRequest("bad Idempotency-Key header", zodDetails(key.error, ["Idempotency-Key"]));
   const body = await readJson(c);
   const keyHash = key?.data === undefined ? undefined : await sha256Hex(key.data);
-  // One key always lands on the same shard, so that shard alone decides whether it was seen.
-  const shard = keyHash
-    ? Number.parseInt(keyHash.slice(0, 8), 16) % shards
-    : Math.floor(Math.random() * shards);
+  const shard = chooseShard(body, keyHash, shards);
   const spec = toNewJob(body, {
     userId,
     shard,
@@ -47,6 +56,7 @@ jobs.post("/", async (c) => {
   const idem = keyHash ? { key: keyHash, bodyHash: await sha256Hex(canonical(body)) } : undefined;
   const out = await shardStub(c.env, userId, shard).submit(spec, idem);
   if (out.kind === "conflict") throw conflict("this Idempotency-Key was used with a different body");
+  if (out.kind === "invalid") throw invalidRequest("the job is invalid", out.details);
   return c.json(out.view, out.kind === "created" ? 201 : 200);
 });
 

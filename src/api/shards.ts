@@ -20,6 +20,9 @@ export type ShardApi = Pick<
   | "begin"
   | "finish"
   | "markIndexed"
+  | "setShards"
+  | "putPool"
+  | "listPools"
 >;
 
 export function shardStub(env: Env, userId: string, shard: number): ShardApi {

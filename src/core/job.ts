@@ -28,6 +28,8 @@ export interface AttemptView {
   finished_at: string | null;
   lateness_ms: number;
   error: string | null;
+  /** Units this attempt held (additive to the contract). */
+  resources: Record<string, number>;
 }
 
 export interface JobView {

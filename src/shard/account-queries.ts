@@ -51,3 +51,17 @@ export function liveSigningSecrets(db: ShardDb, now: number): string[] {
     .all()
     .map((r) => r.secret);
 }
+
+export const MAX_SHARDS = 256;
+
+/**
+ * setShards: spreads a hot user's new jobs over more shards. Only grows: a job id names its shard,
+ * so every shard that ever held jobs must stay addressable.
+ */
+export function setShards(db: ShardDb, shards: number): Principal | { error: string } {
+  const owner = db.select().from(account).get();
+  if (!owner) return { error: "not_found" };
+  if (shards < owner.shards) return { error: `shards can only grow (now ${owner.shards})` };
+  db.update(account).set({ shards }).run();
+  return { userId: owner.userId, shards };
+}

@@ -6,6 +6,7 @@ import { and, eq } from "drizzle-orm";
 import type { Recurrence } from "../core/schedule";
 import { type AttemptResult, isFinished, settle } from "../core/state";
 import type { ShardTimings } from "./dispatch-queries";
+import { release } from "./pool-queries";
 import { attempts, type JobRow, jobs } from "./schema";
 import { findJob } from "./submit-queries";
 import { touch } from "./touch";
@@ -54,6 +55,7 @@ export function begin(
       scheduledAt: job.runAt,
       startedAt: now,
       latenessMs: Math.max(0, now - job.runAt),
+      resources: job.resources,
     })
     .run();
   const running = db
@@ -79,9 +81,10 @@ export interface AttemptReport {
 }
 
 /**
- * complete / fail: ends the running attempt and settles the job (retry with backoff, next
- * occurrence, or finished). Invariant: only the current attempt of a running job can end it, so
- * each occurrence has at most one accepted completion and finished jobs stay finished.
+ * complete / fail: ends the running attempt, releases its units and settles the job (retry with
+ * backoff, next occurrence, or finished). Invariant: only the current attempt of a running job can
+ * end it, so each occurrence has at most one accepted completion, finished jobs stay finished, and
+ * units are released exactly once.
  */
 export function finishAttempt(
   db: ShardDb,
@@ -91,7 +94,7 @@ export function finishAttempt(
   now: number,
   random: () => number,
   t: ShardTimings,
-): { ok: true; job: JobRow } | { ok: false; reason: Refusal } {
+): { ok: true; job: JobRow; released: boolean } | { ok: false; reason: Refusal } {
   const job = findJob(db, jobId);
   const refused = refusal(job, attempt, "running");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
@@ -108,6 +111,7 @@ export function finishAttempt(
     random,
   );
   const attemptStatus = report.outcome.ok ? "succeeded" : report.timedOut ? "timed_out" : "failed";
+  const released = release(db, jobId, attempt);
   db.update(attempts)
     .set({ status: attemptStatus, finishedAt: now, error: report.outcome.ok ? null : (report.error ?? null) })
     .where(and(eq(attempts.jobId, jobId), eq(attempts.number, attempt)))
@@ -130,7 +134,7 @@ export function finishAttempt(
     .where(eq(jobs.id, jobId))
     .returning()
     .get();
-  return { ok: true, job: updated ?? job };
+  return { ok: true, job: updated ?? job, released };
 }
 
 /**
@@ -143,10 +147,12 @@ export function cancel(
   jobId: string,
   now: number,
   t: ShardTimings,
-): { ok: true; job: JobRow } | { ok: false; reason: "not_found" | "finished" } {
+): { ok: true; job: JobRow; released: boolean } | { ok: false; reason: "not_found" | "finished" } {
   const job = findJob(db, jobId);
   if (!job) return { ok: false, reason: "not_found" };
   if (isFinished(job.status)) return { ok: false, reason: "finished" };
+  // Units are held from dispatch: a queued job holds them as much as a running one.
+  const released = release(db, jobId, job.attempt);
   if (job.status === "running") {
     db.update(attempts)
       .set({ status: "cancelled", finishedAt: now })
@@ -159,5 +165,5 @@ export function cancel(
     .where(eq(jobs.id, jobId))
     .returning()
     .get();
-  return { ok: true, job: updated ?? job };
+  return { ok: true, job: updated ?? job, released };
 }

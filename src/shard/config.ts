@@ -17,3 +17,18 @@ export function timingsFrom(env: Env): ShardTimings {
 export function dispatchBatchSize(env: Env): number {
   return Math.max(1, Math.floor(positive(env.DISPATCH_BATCH_SIZE, 100)));
 }
+
+export interface DispatchPolicy {
+  batchSize: number;
+  /** Most claimed-but-not-begun jobs one shard keeps in the shared queue (fairness between users). */
+  window: number;
+  agingSeconds: number;
+}
+
+export function dispatchPolicy(env: Env): DispatchPolicy {
+  return {
+    batchSize: dispatchBatchSize(env),
+    window: Math.max(1, Math.floor(positive(env.DISPATCH_WINDOW, 50))),
+    agingSeconds: positive(env.PRIORITY_AGING_SECONDS, 1),
+  };
+}

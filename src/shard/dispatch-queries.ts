@@ -1,7 +1,8 @@
 // Hot queries of the dispatch loop, run by the shard's alarm. Each is synchronous, so under the
 // Durable Object's input/output gates it is atomic: no other request interleaves, and nothing it
 // sends leaves the object before its writes are durable.
-import { and, asc, desc, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, lte, sql } from "drizzle-orm";
+import { release } from "./pool-queries";
 import { jobs } from "./schema";
 import { touch } from "./touch";
 import type { ShardDb } from "./view";
@@ -22,55 +23,19 @@ export interface Claim {
 }
 
 /**
- * claimDue: moves up to `limit` due jobs from scheduled to queued, higher priority first, then
- * earlier run_at. Invariant: each claim increments the job's fencing attempt number, so any older
- * message for the job is stale; a claimed job carries a dispatch deadline, so a claim whose
- * message is lost is recovered by recoverLostDispatches, never forgotten.
- * Returns the claims and whether more due jobs remain.
- */
-export function claimDue(
-  db: ShardDb,
-  now: number,
-  limit: number,
-  t: ShardTimings,
-): { claims: Claim[]; more: boolean } {
-  const due = db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(and(eq(jobs.status, "scheduled"), lte(jobs.deadline, now)))
-    .orderBy(desc(jobs.priority), asc(jobs.runAt), asc(jobs.id))
-    .limit(limit + 1)
-    .all();
-  const ids = due.slice(0, limit).map((r) => r.id);
-  if (ids.length === 0) return { claims: [], more: false };
-  const updated = db
-    .update(jobs)
-    .set({
-      status: "queued",
-      attempt: sql`${jobs.attempt} + 1`,
-      deadline: now + t.dispatchDeadlineMs,
-      ...touch(now, t),
-    })
-    .where(inArray(jobs.id, ids))
-    .returning({ id: jobs.id, userId: jobs.userId, attempt: jobs.attempt })
-    .all();
-  // RETURNING has no defined order; messages go out in priority order.
-  const byId = new Map(updated.map((c) => [c.id, c]));
-  const claims = ids.flatMap((id) => byId.get(id) ?? []);
-  return { claims, more: due.length > limit };
-}
-
-/**
  * requeue: puts claims whose messages could not be sent back to scheduled, due again at `retryAt`.
  * Invariant: only jobs still queued under the same attempt move, so a claim that has since begun
  * or been cancelled is left alone.
  */
 export function requeue(db: ShardDb, claims: Claim[], now: number, retryAt: number, t: ShardTimings): void {
   for (const c of claims) {
-    db.update(jobs)
+    const back = db
+      .update(jobs)
       .set({ status: "scheduled", deadline: retryAt, ...touch(now, t) })
       .where(and(eq(jobs.id, c.id), eq(jobs.status, "queued"), eq(jobs.attempt, c.attempt)))
-      .run();
+      .returning({ id: jobs.id })
+      .all();
+    if (back.length > 0) release(db, c.id, c.attempt);
   }
 }
 
@@ -80,12 +45,15 @@ export function requeue(db: ShardDb, claims: Claim[], now: number, retryAt: numb
  * up later its begin is refused as stale; the job runs once.
  */
 export function recoverLostDispatches(db: ShardDb, now: number, t: ShardTimings): number {
-  return db
+  const lost = db
     .update(jobs)
     .set({ status: "scheduled", deadline: now, ...touch(now, t) })
     .where(and(eq(jobs.status, "queued"), lte(jobs.deadline, now)))
-    .returning({ id: jobs.id })
-    .all().length;
+    .returning({ id: jobs.id, attempt: jobs.attempt })
+    .all();
+  // The lost attempt never began; the units its claim took go back before the job is claimed again.
+  for (const l of lost) release(db, l.id, l.attempt);
+  return lost.length;
 }
 
 /** Running jobs whose lease (timeout + grace) has run out: their consumer is gone or stuck. */
@@ -98,15 +66,29 @@ export function expiredLeases(db: ShardDb, now: number, limit: number) {
     .all();
 }
 
-/** The alarm is a cache of this: the earliest deadline of any job, or index write, in the shard. */
-export function nextWakeAt(db: ShardDb): number | null {
+/** A due job that is waiting on an event (a release, a begin) is still looked at this often. */
+export const WAITING_RECHECK_MS = 30_000;
+
+/**
+ * The alarm is a cache of this: the earliest deadline of any job, or pending index copy, in the
+ * shard. Due jobs that cannot go out now do not count, or the alarm would spin: jobs waiting for
+ * pool units (a release re-arms at once) and, while the in-flight window is full, every due job
+ * (a begin frees the window and re-arms). Those are still re-examined every WAITING_RECHECK_MS.
+ */
+export function nextWakeAt(db: ShardDb, now: number, windowFull: boolean): number | null {
+  const waiting = windowFull
+    ? sql`${jobs.status} = 'scheduled' and ${jobs.deadline} <= ${now}`
+    : sql`${jobs.status} = 'scheduled' and ${jobs.needsPools} = 1 and ${jobs.deadline} <= ${now}`;
   const row = db
     .select({
-      deadline: sql<number | null>`min(${jobs.deadline})`,
+      deadline: sql<number | null>`min(case when ${waiting} then null else ${jobs.deadline} end)`,
       index: sql<number | null>`min(${jobs.indexDueAt})`,
+      waiting: sql<number>`coalesce(max(case when ${waiting} then 1 else 0 end), 0)`,
     })
     .from(jobs)
     .get();
-  const times = [row?.deadline, row?.index].filter((x): x is number => typeof x === "number");
+  const times = [row?.deadline, row?.index, row?.waiting ? now + WAITING_RECHECK_MS : null].filter(
+    (x): x is number => typeof x === "number",
+  );
   return times.length === 0 ? null : Math.min(...times);
 }

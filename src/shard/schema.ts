@@ -30,6 +30,8 @@ export const jobs = sqliteTable(
     result: text("result", { mode: "json" }),
     lastError: text("last_error"),
     resources: text("resources", { mode: "json" }).$type<Record<string, number>>().notNull(),
+    // True when `resources` names a pool: such jobs live on the home shard, which owns the pools.
+    needsPools: integer("needs_pools", { mode: "boolean" }).notNull().default(false),
     runs: integer("runs").notNull().default(0),
     lastRunAt: integer("last_run_at"),
     createdAt: integer("created_at").notNull(),
@@ -65,8 +67,31 @@ export const attempts = sqliteTable(
     finishedAt: integer("finished_at"),
     latenessMs: integer("lateness_ms").notNull(),
     error: text("error"),
+    // Units this attempt held from dispatch until it ended.
+    resources: text("resources", { mode: "json" }).$type<Record<string, number>>().notNull().default({}),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.number] })],
+);
+
+// A user's resource pools, kept on the home shard with every job that names one.
+export const pools = sqliteTable("pools", {
+  name: text("name").primaryKey(),
+  capacity: integer("capacity").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+// Units held right now: one row per (attempt, pool), written when the attempt is claimed and
+// deleted when it ends. Use is derived from these rows, so a release cannot be counted twice.
+export const allocations = sqliteTable(
+  "allocations",
+  {
+    jobId: text("job_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    pool: text("pool").notNull(),
+    units: integer("units").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.attempt, t.pool] }), index("allocations_pool").on(t.pool)],
 );
 
 export const idempotencyKeys = sqliteTable("idempotency_keys", {

@@ -2,6 +2,7 @@
 import { and, asc, eq, isNotNull, lt, lte, sql } from "drizzle-orm";
 import type { NewJob } from "../core/job";
 import type { ShardTimings } from "./dispatch-queries";
+import { resourceErrors } from "./pool-queries";
 import { idempotencyKeys, type JobRow, jobs } from "./schema";
 import type { ShardDb } from "./view";
 
@@ -15,12 +16,14 @@ export interface Idempotency {
 export type SubmitOutcome =
   | { kind: "created"; job: JobRow }
   | { kind: "replayed"; job: JobRow }
-  | { kind: "conflict" };
+  | { kind: "conflict" }
+  | { kind: "invalid"; details: { path: string; message: string }[] };
 
 /**
- * insertJob: creates the job due at its run_at. Invariant: one Idempotency-Key names at most one
- * job for 24 h; the same key with the same body replays that job, with another body it conflicts,
- * and nothing is written in either case.
+ * insertJob: creates the job due at its run_at. Invariants: one Idempotency-Key names at most one
+ * job for 24 h; the same key with the same body replays that job, with another body it conflicts;
+ * a job naming pools is accepted only if each pool exists and can ever hold its units. Nothing is
+ * written unless the job is created.
  */
 export function insertJob(
   db: ShardDb,
@@ -41,10 +44,16 @@ export function insertJob(
       if (original) return { kind: "replayed", job: original };
     }
   }
+  const needsPools = Object.keys(spec.resources).length > 0;
+  if (needsPools) {
+    const details = resourceErrors(db, spec.resources);
+    if (details.length > 0) return { kind: "invalid", details };
+  }
   const job = db
     .insert(jobs)
     .values({
       ...spec,
+      needsPools,
       status: "scheduled",
       occurrenceAt: spec.runAt,
       deadline: spec.runAt,

@@ -11,15 +11,10 @@ import type { Env } from "../env";
 import { upsertJobs } from "../index-store/writer";
 import * as accounts from "./account-queries";
 import { type AttemptReport, begin, cancel, finishAttempt, type Refusal } from "./attempt-queries";
-import { dispatchBatchSize, timingsFrom } from "./config";
-import {
-  type Claim,
-  claimDue,
-  expiredLeases,
-  nextWakeAt,
-  recoverLostDispatches,
-  requeue,
-} from "./dispatch-queries";
+import { claimDue, inFlight } from "./claim";
+import { type DispatchPolicy, dispatchPolicy, timingsFrom } from "./config";
+import { type Claim, expiredLeases, nextWakeAt, recoverLostDispatches, requeue } from "./dispatch-queries";
+import * as pools from "./pool-queries";
 import * as schema from "./schema";
 import * as submits from "./submit-queries";
 import { type ShardDb, viewJob } from "./view";
@@ -44,7 +39,7 @@ export type Settled = { ok: true; view: JobView; version: number } | { ok: false
 export class TaskShard extends DurableObject<Env> {
   private readonly db: ShardDb;
   private readonly timings;
-  private readonly batchSize: number;
+  private readonly policy: DispatchPolicy;
   /** The shard's clock; tests replace it to move time without sleeping. */
   clock: () => number = Date.now;
   random: () => number = Math.random;
@@ -53,7 +48,7 @@ export class TaskShard extends DurableObject<Env> {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema }) as unknown as ShardDb;
     this.timings = timingsFrom(env);
-    this.batchSize = dispatchBatchSize(env);
+    this.policy = dispatchPolicy(env);
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
     });
@@ -72,13 +67,34 @@ export class TaskShard extends DurableObject<Env> {
     return accounts.liveSigningSecrets(this.db, this.clock());
   }
 
+  async setShards(shards: number): Promise<accounts.Principal | { error: string }> {
+    return accounts.setShards(this.db, shards);
+  }
+
+  // --- pools (home shard) ---
+  async putPool(name: string, capacity: number): Promise<pools.PoolView | undefined> {
+    const now = this.clock();
+    pools.putPool(this.db, name, capacity, now);
+    // Growing a pool may let waiting jobs go at once; shrinking drains (nothing is preempted).
+    await this.rearm(pools.poolWaitersExist(this.db, now));
+    return pools.listPools(this.db, now).find((p) => p.name === name);
+  }
+
+  async listPools(): Promise<pools.PoolView[]> {
+    return pools.listPools(this.db, this.clock());
+  }
+
   // --- jobs API ---
   async submit(
     spec: NewJob,
     idem?: submits.Idempotency,
-  ): Promise<{ kind: "created" | "replayed"; view: JobView } | { kind: "conflict" }> {
+  ): Promise<
+    | { kind: "created" | "replayed"; view: JobView }
+    | { kind: "conflict" }
+    | { kind: "invalid"; details: { path: string; message: string }[] }
+  > {
     const outcome = submits.insertJob(this.db, spec, idem, this.clock(), this.timings);
-    if (outcome.kind === "conflict") return outcome;
+    if (outcome.kind === "conflict" || outcome.kind === "invalid") return outcome;
     await this.rearm();
     return { kind: outcome.kind, view: viewJob(this.db, outcome.job) };
   }
@@ -89,9 +105,10 @@ export class TaskShard extends DurableObject<Env> {
   }
 
   async cancel(jobId: string): Promise<{ ok: true; view: JobView } | { ok: false; reason: string }> {
-    const out = cancel(this.db, jobId, this.clock(), this.timings);
+    const now = this.clock();
+    const out = cancel(this.db, jobId, now, this.timings);
     if (!out.ok) return out;
-    await this.rearm();
+    await this.rearm(out.released && pools.poolWaitersExist(this.db, now));
     return { ok: true, view: viewJob(this.db, out.job) };
   }
 
@@ -114,9 +131,11 @@ export class TaskShard extends DurableObject<Env> {
   }
 
   async finish(jobId: string, attempt: number, report: AttemptReport): Promise<Settled> {
-    const out = finishAttempt(this.db, jobId, attempt, report, this.clock(), this.random, this.timings);
+    const now = this.clock();
+    const out = finishAttempt(this.db, jobId, attempt, report, now, this.random, this.timings);
     if (!out.ok) return out;
-    await this.rearm();
+    // Released units dispatch the next waiting job at once, not at its next due time.
+    await this.rearm(out.released && pools.poolWaitersExist(this.db, now));
     return { ok: true, view: viewJob(this.db, out.job), version: out.job.version };
   }
 
@@ -133,8 +152,15 @@ export class TaskShard extends DurableObject<Env> {
       const now = this.clock();
       this.expireLeases(now);
       recoverLostDispatches(this.db, now, this.timings);
-      const { claims, more: due } = claimDue(this.db, now, this.batchSize, this.timings);
-      more = due;
+      const room = this.policy.window - inFlight(this.db);
+      const limit = Math.min(this.policy.batchSize, room);
+      const { claims, more: due } = claimDue(
+        this.db,
+        now,
+        { limit, agingSeconds: this.policy.agingSeconds },
+        this.timings,
+      );
+      more = due && claims.length < room;
       await this.send(claims, now);
       await this.flushIndex(now);
       submits.pruneIdempotencyKeys(this.db, now, 100);
@@ -191,9 +217,11 @@ export class TaskShard extends DurableObject<Env> {
     }
   }
 
-  /** Sets the alarm to the earliest deadline (or at once when due work was left over). */
+  /** Sets the alarm to the earliest deadline (or at once when claimable work is waiting). */
   private async rearm(immediately = false): Promise<void> {
-    const next = immediately ? this.clock() : nextWakeAt(this.db);
+    const now = this.clock();
+    const windowFull = inFlight(this.db) >= this.policy.window;
+    const next = immediately && !windowFull ? now : nextWakeAt(this.db, now, windowFull);
     const current = await this.ctx.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.ctx.storage.deleteAlarm();

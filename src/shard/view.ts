@@ -41,6 +41,7 @@ export function toJobView(job: JobRow, recent: AttemptRow[]): JobView {
       finished_at: isoOrNull(a.finishedAt),
       lateness_ms: a.latenessMs,
       error: a.error,
+      resources: a.resources,
     })),
   };
 }

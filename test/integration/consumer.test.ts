@@ -1,6 +1,6 @@
 // The consumer's edges: message validation, results to R2, priority order of claims, cron jobs.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { claimDue } from "../../src/shard/dispatch-queries";
+import { claimDue } from "../../src/shard/claim";
 import { createUser, deliver, env, fireAlarm, getJob, inShard, setShardClock, submit } from "../helpers";
 
 afterEach(() => {
@@ -88,9 +88,10 @@ describe("ordering and recurrence", () => {
     const batches = await inShard(user.user_id, (shard) => {
       const db = (shard as unknown as { db: Parameters<typeof claimDue>[0] }).db;
       const t = { dispatchDeadlineMs: 30_000, leaseGraceMs: 0, indexFlushDelayMs: 0 };
-      const first = claimDue(db, Date.now(), 2, t);
-      const second = claimDue(db, Date.now(), 2, t);
-      const third = claimDue(db, Date.now(), 2, t);
+      const policy = { limit: 2, agingSeconds: 0 };
+      const first = claimDue(db, Date.now(), policy, t);
+      const second = claimDue(db, Date.now(), policy, t);
+      const third = claimDue(db, Date.now(), policy, t);
       return [first, second, third];
     });
     expect(batches.map((b) => b.claims.map((c) => ids.indexOf(c.id)))).toEqual([[2, 1], [3, 0], []]);

@@ -1,0 +1,33 @@
+// Priority with aging: among due jobs, a job's effective priority grows with its wait past run_at,
+// so no due job waits forever behind a stream of higher priorities. Pure; `now` is an argument.
+//
+//   effective = priority + (now − run_at) / aging      (aging = PRIORITY_AGING_SECONDS, default 1 s)
+//
+// A job of priority p due at r therefore goes before any job of priority q > p that became due
+// after r + (q − p) × aging: under any sustained stream the capacity can serve, it starts within
+// (q − p) × aging plus one dispatch cycle.
+
+export interface DueJob {
+  id: string;
+  priority: number;
+  runAt: number;
+}
+
+/** With aging off (0), plain priority, then earlier run_at. */
+export function effectivePriority(job: DueJob, now: number, agingSeconds: number): number {
+  if (agingSeconds <= 0) return job.priority;
+  return job.priority + Math.max(0, now - job.runAt) / (agingSeconds * 1000);
+}
+
+/** Dispatch order: higher effective priority first, then earlier run_at, then id (total order). */
+export function compareDue(a: DueJob, b: DueJob, now: number, agingSeconds: number): number {
+  const diff = effectivePriority(b, now, agingSeconds) - effectivePriority(a, now, agingSeconds);
+  if (diff !== 0) return diff;
+  if (a.runAt !== b.runAt) return a.runAt - b.runAt;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The longest a due job waits behind higher priorities (ms), excluding the dispatch cycle. */
+export function agingBoundMs(priorityGap: number, agingSeconds: number): number {
+  return Math.max(0, priorityGap) * agingSeconds * 1000;
+}

@@ -1,0 +1,120 @@
+// Resource pools. A pool and every job that names it live on the user's home shard, so allocation
+// is a local, synchronous step of the claim and a pool can never be over-allocated, however many
+// shards the user has. Use is derived from the allocations ledger, never kept as a counter.
+import { and, eq, sql } from "drizzle-orm";
+import { allocations, jobs, pools } from "./schema";
+import type { ShardDb } from "./view";
+
+export interface PoolView {
+  name: string;
+  capacity: number;
+  in_use: number;
+  waiting: number;
+}
+
+export function putPool(db: ShardDb, name: string, capacity: number, now: number): void {
+  db.insert(pools)
+    .values({ name, capacity, createdAt: now, updatedAt: now })
+    .onConflictDoUpdate({ target: pools.name, set: { capacity, updatedAt: now } })
+    .run();
+}
+
+/** Units in use per pool, from the ledger. */
+export function unitsInUse(db: ShardDb): Map<string, number> {
+  const rows = db
+    .select({ pool: allocations.pool, units: sql<number>`sum(${allocations.units})` })
+    .from(allocations)
+    .groupBy(allocations.pool)
+    .all();
+  return new Map(rows.map((r) => [r.pool, r.units]));
+}
+
+export function capacities(db: ShardDb): Map<string, number> {
+  return new Map(
+    db
+      .select()
+      .from(pools)
+      .all()
+      .map((p) => [p.name, p.capacity]),
+  );
+}
+
+export function listPools(db: ShardDb, now: number): PoolView[] {
+  const used = unitsInUse(db);
+  const waiting = new Map(
+    db
+      .all<{ pool: string; n: number }>(
+        sql`select j.key as pool, count(*) as n from ${jobs}, json_each(${jobs.resources}) as j
+            where ${jobs.status} = 'scheduled' and ${jobs.needsPools} = 1 and ${jobs.runAt} <= ${now}
+            group by j.key`,
+      )
+      .map((r) => [r.pool, r.n]),
+  );
+  return db
+    .select()
+    .from(pools)
+    .orderBy(pools.name)
+    .all()
+    .map((p) => ({
+      name: p.name,
+      capacity: p.capacity,
+      in_use: used.get(p.name) ?? 0,
+      waiting: waiting.get(p.name) ?? 0,
+    }));
+}
+
+/** Why `resources` cannot be satisfied by this user's pools (unknown pool, more than capacity). */
+export function resourceErrors(
+  db: ShardDb,
+  resources: Record<string, number>,
+): { path: string; message: string }[] {
+  const caps = capacities(db);
+  return Object.entries(resources).flatMap(([pool, units]) => {
+    const capacity = caps.get(pool);
+    if (capacity === undefined) return [{ path: `resources.${pool}`, message: `no pool named "${pool}"` }];
+    if (units > capacity) {
+      return [
+        { path: `resources.${pool}`, message: `asks for ${units} units; the pool's capacity is ${capacity}` },
+      ];
+    }
+    return [];
+  });
+}
+
+/** Records the units an attempt holds from its claim on. */
+export function allocate(
+  db: ShardDb,
+  jobId: string,
+  attempt: number,
+  resources: Record<string, number>,
+): void {
+  for (const [pool, units] of Object.entries(resources)) {
+    db.insert(allocations).values({ jobId, attempt, pool, units }).run();
+  }
+}
+
+/**
+ * release: frees whatever `attempt` holds. Invariant: deleting the attempt's ledger rows is the only
+ * release, so a second release of the same attempt frees nothing. Returns whether units were freed.
+ */
+export function release(db: ShardDb, jobId: string, attempt: number): boolean {
+  return (
+    db
+      .delete(allocations)
+      .where(and(eq(allocations.jobId, jobId), eq(allocations.attempt, attempt)))
+      .returning({ pool: allocations.pool })
+      .all().length > 0
+  );
+}
+
+/** Whether a due pooled job is waiting for units (a release should then dispatch at once). */
+export function poolWaitersExist(db: ShardDb, now: number): boolean {
+  return (
+    db
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(and(eq(jobs.status, "scheduled"), eq(jobs.needsPools, true), sql`${jobs.runAt} <= ${now}`))
+      .limit(1)
+      .all().length > 0
+  );
+}
