@@ -166,7 +166,7 @@ export class TaskShard extends DurableObject<Env> {
       submits.pruneIdempotencyKeys(this.db, now, 100);
     } finally {
       // A throwing alarm is retried only a few times; re-arming here keeps the shard ticking.
-      await this.rearm(more);
+      await this.rearm(more, true);
     }
   }
 
@@ -217,12 +217,18 @@ export class TaskShard extends DurableObject<Env> {
     }
   }
 
-  /** Sets the alarm to the earliest deadline (or at once when claimable work is waiting). */
-  private async rearm(immediately = false): Promise<void> {
+  /**
+   * Sets the alarm to the earliest deadline, or to now when claimable work is waiting. Outside the
+   * alarm handler an earlier alarm is kept: waking early is harmless (the handler recomputes
+   * everything and re-arms exactly), while moving an alarm later could undo another request's
+   * "wake at once" (a release that freed pool units).
+   */
+  private async rearm(immediately = false, exact = false): Promise<void> {
     const now = this.clock();
     const windowFull = inFlight(this.db) >= this.policy.window;
     const next = immediately && !windowFull ? now : nextWakeAt(this.db, now, windowFull);
     const current = await this.ctx.storage.getAlarm();
+    if (!exact && current !== null && (next === null || current <= next)) return;
     if (next === null) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
     } else if (current !== next) {

@@ -109,8 +109,15 @@ describe("dispatch", () => {
     expect(failed.status).toBe("failed");
     expect(failed.attempts.map((a) => a.status)).toEqual(["failed", "failed", "failed"]);
     expect(failed.attempts.map((a) => a.number)).toEqual([3, 2, 1]);
-    // Finished, and the consumer wrote the final state to D1 itself: nothing left to wake for.
+    // Finished, and the consumer wrote the final state to D1 itself: nothing is left to wake for
+    // (at most one spurious wake, after which the alarm is cleared).
+    await runDurableObjectAlarm(shardOf(user.user_id));
     expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeNull();
+    expect(
+      await inShard(user.user_id, (_s, state) =>
+        state.storage.sql.exec("select * from jobs where index_due_at is not null").toArray(),
+      ),
+    ).toEqual([]);
   });
 
   it("honours Retry-After beyond the backoff", async () => {

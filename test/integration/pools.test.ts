@@ -1,0 +1,155 @@
+// Resource pools and hot users through the API and the real shard.
+import { describe, expect, it } from "vitest";
+import { forgetVerifiedKeys } from "../../src/api/auth";
+import type { PoolView } from "../../src/shard/pool-queries";
+import {
+  ADMIN,
+  createUser,
+  deliver,
+  fireAlarm,
+  getJob,
+  inShard,
+  request,
+  setShardClock,
+  shardOf,
+  submit,
+  type TestUser,
+} from "../helpers";
+
+async function putPool(user: TestUser, name: string, capacity: unknown) {
+  return request(`/v1/pools/${name}`, { method: "PUT", headers: user.auth, json: { capacity } });
+}
+
+async function pools(user: TestUser): Promise<PoolView[]> {
+  const res = await request("/v1/pools", { headers: user.auth });
+  return ((await res.json()) as { pools: PoolView[] }).pools;
+}
+
+const alarmOf = (userId: string) => inShard(userId, (_s, state) => state.storage.getAlarm());
+
+describe("pools API", () => {
+  it("creates, resizes and lists pools with use and waiting jobs", async () => {
+    const user = await createUser();
+    expect((await putPool(user, "gpu", 2)).status).toBe(200);
+    expect(await (await putPool(user, "gpu", 3)).json()).toEqual({
+      name: "gpu",
+      capacity: 3,
+      in_use: 0,
+      waiting: 0,
+    });
+    for (const bad of [-1, 1.5, "3", null]) expect((await putPool(user, "gpu", bad)).status).toBe(400);
+    expect((await putPool(user, "no%20spaces", 1)).status).toBe(400);
+    expect(await pools(user)).toEqual([{ name: "gpu", capacity: 3, in_use: 0, waiting: 0 }]);
+    const other = await createUser();
+    expect(await pools(other)).toEqual([]);
+  });
+
+  it("validates resources at submit against the user's pools", async () => {
+    const user = await createUser();
+    await putPool(user, "licence", 2);
+    const tooMany = await submit(user, { type: "noop", resources: { licence: 3 } });
+    expect(tooMany.status).toBe(400);
+    const unknown = await submit(user, { type: "noop", resources: { printer: 1 } });
+    expect(unknown.status).toBe(400);
+    const ok = await submit(user, { type: "noop", resources: { licence: 2 } });
+    expect(ok.status).toBe(201);
+    expect(ok.body.resources).toEqual({ licence: 2 });
+  });
+});
+
+describe("allocation", () => {
+  it("holds units from dispatch to the end of the attempt, shown on the attempt", async () => {
+    const user = await createUser();
+    await putPool(user, "api", 1);
+    const a = (await submit(user, { type: "noop", priority: 10, resources: { api: 1 } })).body;
+    const b = (await submit(user, { type: "noop", priority: 90, resources: { api: 1 } })).body;
+    const first = await fireAlarm(user.user_id);
+    expect(first.map((m) => m.job_id)).toEqual([b.id]);
+    expect(await pools(user)).toEqual([{ name: "api", capacity: 1, in_use: 1, waiting: 1 }]);
+
+    await deliver(first);
+    const done = await getJob(user, b.id);
+    expect(done.attempts[0]?.resources).toEqual({ api: 1 });
+    // The release dispatches the waiting job at once: the alarm is due now, not at a later deadline.
+    expect(await alarmOf(user.user_id)).toBeLessThanOrEqual(Date.now());
+    expect((await fireAlarm(user.user_id)).map((m) => m.job_id)).toEqual([a.id]);
+    expect((await pools(user))[0]).toMatchObject({ in_use: 1, waiting: 0 });
+  });
+
+  it("releases units on cancel and on lease expiry", async () => {
+    const user = await createUser();
+    await putPool(user, "slot", 1);
+    const a = (await submit(user, { type: "noop", resources: { slot: 1 }, timeout_seconds: 1 })).body;
+    const [claim] = await fireAlarm(user.user_id);
+    expect(claim?.job_id).toBe(a.id);
+    await request(`/v1/jobs/${a.id}`, { method: "DELETE", headers: user.auth });
+    expect((await pools(user))[0]?.in_use).toBe(0);
+
+    const b = (await submit(user, { type: "noop", resources: { slot: 1 }, timeout_seconds: 1 })).body;
+    const [claimB] = await fireAlarm(user.user_id);
+    expect((await shardOf(user.user_id).begin(b.id, claimB?.attempt ?? 0)).ok).toBe(true);
+    await setShardClock(user.user_id, Date.now() + 60_000);
+    await fireAlarm(user.user_id);
+    const timedOut = await getJob(user, b.id);
+    expect(timedOut.attempts[0]?.status).toBe("timed_out");
+    expect((await pools(user))[0]?.in_use).toBe(0);
+  });
+
+  it("drains a shrunk pool without preempting", async () => {
+    const user = await createUser();
+    await putPool(user, "db", 2);
+    const jobs = [];
+    for (let i = 0; i < 3; i++) jobs.push((await submit(user, { type: "noop", resources: { db: 1 } })).body);
+    const running = await fireAlarm(user.user_id);
+    expect(running).toHaveLength(2);
+    await putPool(user, "db", 1);
+    expect((await pools(user))[0]).toMatchObject({ capacity: 1, in_use: 2, waiting: 1 });
+    // One finishes: use drops to 1, still not below the new capacity, so nothing new starts.
+    await deliver(running.slice(0, 1));
+    expect(await fireAlarm(user.user_id)).toHaveLength(1); // the other claim, still queued
+    await deliver(running.slice(1));
+    const next = await fireAlarm(user.user_id);
+    expect(next.map((m) => m.job_id)).toHaveLength(1);
+    expect((await pools(user))[0]).toMatchObject({ in_use: 1, waiting: 0 });
+  });
+});
+
+describe("hot users", () => {
+  it("grows a user's shards: new jobs spread, old ids route, listing and pools unchanged", async () => {
+    const user = await createUser();
+    await putPool(user, "p", 1);
+    const old = (await submit(user, { type: "noop", run_at: "2030-01-01T00:00:00Z" })).body;
+    const grow = (shards: number) =>
+      request(`/v1/admin/users/${user.user_id}`, { method: "PATCH", headers: ADMIN, json: { shards } });
+    expect(
+      (
+        await request(`/v1/admin/users/${user.user_id}`, {
+          method: "PATCH",
+          headers: user.auth,
+          json: { shards: 4 },
+        })
+      ).status,
+    ).toBe(401);
+    expect(await (await grow(4)).json()).toEqual({ user_id: user.user_id, shards: 4 });
+    expect((await grow(2)).status).toBe(400);
+    expect(
+      (await request("/v1/admin/users/usr_nope", { method: "PATCH", headers: ADMIN, json: { shards: 2 } }))
+        .status,
+    ).toBe(404);
+    forgetVerifiedKeys();
+
+    const placed = new Set<string>();
+    for (let i = 0; i < 24; i++) {
+      placed.add(
+        (await submit(user, { type: "noop", run_at: "2030-01-01T00:00:00Z" })).body.id.split("_")[1] ?? "",
+      );
+    }
+    expect(placed.size).toBeGreaterThan(1);
+    expect([...placed].every((s) => ["0", "1", "2", "3"].includes(s))).toBe(true);
+    expect((await getJob(user, old.id)).id).toBe(old.id);
+    // Pooled jobs stay with their pool on the home shard.
+    for (let i = 0; i < 5; i++) {
+      expect((await submit(user, { type: "noop", resources: { p: 1 } })).body.id).toMatch(/^job_0_/);
+    }
+  });
+});
