@@ -6,6 +6,7 @@ export interface Env {
   DISPATCH: Queue<unknown>;
   INDEX_DB: D1Database;
   RESULTS: R2Bucket;
+  KEY_RATE_LIMITER?: RateLimit;
   ADMIN_TOKEN?: string;
   CURSOR_SECRET?: string;
   SHARDS_PER_USER?: string;
@@ -16,4 +17,5 @@ export interface Env {
   INDEX_FLUSH_DELAY_MS?: string;
   DISPATCH_WINDOW?: string;
   PRIORITY_AGING_SECONDS?: string;
+  MAX_UNFINISHED_JOBS?: string;
 }

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { isUserId, newApiKey, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
 import { MAX_SHARDS } from "../shard/account-queries";
 import { type AppEnv, forgetVerifiedKeys, requireAdmin } from "./auth";
+import { credentials } from "./admin-credentials";
 import { readJson } from "./body";
 import { invalidRequest, notFound } from "./errors";
 import { zodDetails } from "./job-input";
@@ -43,7 +44,9 @@ admin.patch("/users/:id", async (c) => {
   if (!parsed.success) throw invalidRequest("the change is invalid", zodDetails(parsed.error));
   const out = await homeStub(c.env, userId).setShards(parsed.data.shards);
   if ("error" in out) throw out.error === "not_found" ? notFound("no such user") : invalidRequest(out.error);
-  // Other isolates see the new count when their cached key expires (30 s).
+  // Other isolates see the new count when their cached key expires (10 s).
   forgetVerifiedKeys();
   return c.json({ user_id: out.userId, shards: out.shards });
 });
+
+admin.route("/users", credentials);

@@ -5,13 +5,15 @@ import type { MiddlewareHandler } from "hono";
 import { constantTimeEqual, sha256Hex, userIdOfApiKey } from "../core/ids";
 import type { Env } from "../env";
 import type { Principal } from "../shard/account-queries";
-import { unauthorized } from "./errors";
+import { rateLimited, unauthorized } from "./errors";
 import { homeStub } from "./shards";
 
 export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
 
-const CACHE_TTL_MS = 30_000;
+const CACHE_TTL_MS = 10_000;
 const CACHE_MAX = 10_000;
+/** The limiter counts in fixed 60 s windows and does not say when one ends; this is a hint. */
+const RATE_LIMIT_RETRY_SECONDS = 10;
 const verified = new Map<string, { principal: Principal; until: number }>();
 
 function bearer(header: string | undefined): string | null {
@@ -39,6 +41,8 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (verified.size >= CACHE_MAX) verified.clear();
     verified.set(keyHash, { principal, until: now + CACHE_TTL_MS });
   }
+  const limiter = c.env.KEY_RATE_LIMITER;
+  if (limiter && !(await limiter.limit({ key: keyHash })).success) throw rateLimited(RATE_LIMIT_RETRY_SECONDS);
   c.set("principal", principal);
   await next();
 };

@@ -26,8 +26,8 @@ export const conflict = (message: string) => new ApiError(409, "conflict", messa
 export const payloadTooLarge = (message: string) => new ApiError(413, "payload_too_large", message);
 export const unsupportedMediaType = () =>
   new ApiError(415, "unsupported_media_type", "the request body must be application/json");
-export const rateLimited = (retryAfterSeconds: number) =>
-  new ApiError(429, "rate_limited", "too many requests", undefined, {
+export const rateLimited = (retryAfterSeconds: number, message = "too many requests") =>
+  new ApiError(429, "rate_limited", message, undefined, {
     "Retry-After": String(retryAfterSeconds),
   });
 

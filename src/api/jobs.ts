@@ -7,12 +7,14 @@ import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { listJobs } from "../index-store/listing";
 import { type AppEnv, requireUser } from "./auth";
 import { readJson } from "./body";
-import { conflict, indexUnavailable, invalidRequest, notFound } from "./errors";
+import { conflict, indexUnavailable, invalidRequest, notFound, rateLimited } from "./errors";
 import { toNewJob, zodDetails } from "./job-input";
 import { HOME_SHARD, shardStub } from "./shards";
 
 export const jobs = new Hono<AppEnv>();
 jobs.use("*", requireUser);
+
+const UNFINISHED_RETRY_SECONDS = 60;
 
 const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters");
 
@@ -57,6 +59,7 @@ jobs.post("/", async (c) => {
   const out = await shardStub(c.env, userId, shard).submit(spec, idem);
   if (out.kind === "conflict") throw conflict("this Idempotency-Key was used with a different body");
   if (out.kind === "invalid") throw invalidRequest("the job is invalid", out.details);
+  if (out.kind === "limited") throw rateLimited(UNFINISHED_RETRY_SECONDS, "too many unfinished jobs; wait for some to finish");
   return c.json(out.view, out.kind === "created" ? 201 : 200);
 });
 

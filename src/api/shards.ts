@@ -21,6 +21,10 @@ export type ShardApi = Pick<
   | "finish"
   | "markIndexed"
   | "setShards"
+  | "addKey"
+  | "listKeys"
+  | "revokeKey"
+  | "rotateSigningSecret"
   | "putPool"
   | "listPools"
 >;

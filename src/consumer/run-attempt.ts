@@ -50,7 +50,7 @@ export async function runAttempt(env: Env, msg: DispatchMessage): Promise<Attemp
       attempt: msg.attempt,
       payload: begun.payload,
       timeoutMs: begun.timeoutSeconds * 1000,
-      signingSecret: secrets[0] ?? "",
+      signingSecrets: secrets,
       allowPrivateTargets: env.ALLOW_PRIVATE_TARGETS === "true",
     });
     if (outcome.ok) {

@@ -50,7 +50,9 @@ async function attempt(input: ExecutionInput): Promise<ExecutionOutcome> {
     const sentAt = now();
     headers.set("webhook-id", id);
     headers.set("webhook-timestamp", String(Math.floor(sentAt / 1000)));
-    headers.set("webhook-signature", new Webhook(input.signingSecret).sign(id, new Date(sentAt), body ?? ""));
+    if (input.signingSecrets.length === 0) return fail("cannot sign request: no signing secret");
+    const signatures = input.signingSecrets.map((s) => new Webhook(s).sign(id, new Date(sentAt), body ?? ""));
+    headers.set("webhook-signature", signatures.join(" "));
   } catch (err) {
     return fail(`cannot sign request: ${errorText(err)}`);
   }

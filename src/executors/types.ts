@@ -8,8 +8,11 @@ export interface ExecutionInput {
   /** Already validated against the executor's payloadSchema at submit. */
   payload: unknown;
   timeoutMs: number;
-  /** "whsec_<base64>" */
-  signingSecret: string;
+  /**
+   * The user's live signing secrets ("whsec_<base64>"), newest first. During a rotation's overlap
+   * there are two, and the request carries a signature for each (Standard Webhooks allows several).
+   */
+  signingSecrets: string[];
   allowPrivateTargets: boolean;
   /** Injectable for tests; defaults to globalThis.fetch. */
   fetch?: typeof fetch;

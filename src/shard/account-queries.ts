@@ -1,6 +1,6 @@
 // The user's account, kept on its home shard (shard 0): key hashes, signing secrets, shard count.
 // Authentication reads only this Durable Object, so submit, view and cancel never wait on D1.
-import { isNull, sql } from "drizzle-orm";
+import { eq, isNull, sql } from "drizzle-orm";
 import { constantTimeEqual } from "../core/ids";
 import { account, apiKeys, signingSecrets } from "./schema";
 import type { ShardDb } from "./view";
@@ -64,4 +64,58 @@ export function setShards(db: ShardDb, shards: number): Principal | { error: str
   if (shards < owner.shards) return { error: `shards can only grow (now ${owner.shards})` };
   db.update(account).set({ shards }).run();
   return { userId: owner.userId, shards };
+}
+
+export interface KeyView {
+  key_id: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** A key's public id: a prefix of its hash, enough to name it, useless to authenticate with. */
+export const keyIdOf = (keyHash: string) => keyHash.slice(0, 16);
+
+export function addKey(db: ShardDb, keyHash: string, now: number): boolean {
+  if (!db.select().from(account).get()) return false;
+  db.insert(apiKeys).values({ keyHash, createdAt: now }).run();
+  return true;
+}
+
+export function listKeys(db: ShardDb): KeyView[] {
+  return db
+    .select()
+    .from(apiKeys)
+    .orderBy(apiKeys.createdAt)
+    .all()
+    .map((k) => ({
+      key_id: keyIdOf(k.keyHash),
+      created_at: new Date(k.createdAt).toISOString(),
+      revoked_at: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
+    }));
+}
+
+/** revokeKey: the key stops authenticating. Idempotent; keeps the row for the audit trail. */
+export function revokeKey(db: ShardDb, keyId: string, now: number): KeyView | null {
+  const key = db
+    .select()
+    .from(apiKeys)
+    .all()
+    .find((k) => keyIdOf(k.keyHash) === keyId);
+  if (!key) return null;
+  if (key.revokedAt === null) db.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.keyHash, key.keyHash)).run();
+  return listKeys(db).find((k) => k.key_id === keyId) ?? null;
+}
+
+/**
+ * rotateSigningSecret: adds a new secret and lets every older live one expire after `overlapMs`.
+ * Until then webhooks carry a signature per live secret, so receivers can switch at leisure.
+ */
+export function rotateSigningSecret(db: ShardDb, secret: string, overlapMs: number, now: number): boolean {
+  if (!db.select().from(account).get()) return false;
+  db.update(signingSecrets)
+    .set({ expiresAt: now + overlapMs })
+    .where(sql`${signingSecrets.expiresAt} is null or ${signingSecrets.expiresAt} > ${now + overlapMs}`)
+    .run();
+  db.insert(signingSecrets).values({ secret, createdAt: now }).run();
+  return true;
 }

@@ -23,6 +23,8 @@ export interface DispatchPolicy {
   /** Most claimed-but-not-begun jobs one shard keeps in the shared queue (fairness between users). */
   window: number;
   agingSeconds: number;
+  /** Hard cap on a shard's unfinished jobs; a submit past it is a 429. */
+  maxUnfinished: number;
 }
 
 export function dispatchPolicy(env: Env): DispatchPolicy {
@@ -30,5 +32,6 @@ export function dispatchPolicy(env: Env): DispatchPolicy {
     batchSize: dispatchBatchSize(env),
     window: Math.max(1, Math.floor(positive(env.DISPATCH_WINDOW, 50))),
     agingSeconds: positive(env.PRIORITY_AGING_SECONDS, 1),
+    maxUnfinished: Math.max(1, Math.floor(positive(env.MAX_UNFINISHED_JOBS, 100_000))),
   };
 }

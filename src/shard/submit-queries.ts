@@ -1,5 +1,5 @@
 // Job creation with Idempotency-Key semantics, and the read-model (D1) bookkeeping.
-import { and, asc, eq, isNotNull, lt, lte, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
 import type { NewJob } from "../core/job";
 import type { ShardTimings } from "./dispatch-queries";
 import { resourceErrors } from "./pool-queries";
@@ -13,10 +13,22 @@ export interface Idempotency {
   bodyHash: string;
 }
 
+/** Jobs not yet finished in this shard: bounded by MAX_UNFINISHED_JOBS. */
+export function unfinishedJobs(db: ShardDb): number {
+  return (
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(jobs)
+      .where(inArray(jobs.status, ["scheduled", "queued", "running"]))
+      .get()?.n ?? 0
+  );
+}
+
 export type SubmitOutcome =
   | { kind: "created"; job: JobRow }
   | { kind: "replayed"; job: JobRow }
   | { kind: "conflict" }
+  | { kind: "limited" }
   | { kind: "invalid"; details: { path: string; message: string }[] };
 
 /**
@@ -31,6 +43,7 @@ export function insertJob(
   idem: Idempotency | undefined,
   now: number,
   t: ShardTimings,
+  maxUnfinished = Number.POSITIVE_INFINITY,
 ): SubmitOutcome {
   if (idem) {
     const seen = db
@@ -44,6 +57,7 @@ export function insertJob(
       if (original) return { kind: "replayed", job: original };
     }
   }
+  if (unfinishedJobs(db) >= maxUnfinished) return { kind: "limited" };
   const needsPools = Object.keys(spec.resources).length > 0;
   if (needsPools) {
     const details = resourceErrors(db, spec.resources);

@@ -67,6 +67,22 @@ export class TaskShard extends DurableObject<Env> {
     return accounts.liveSigningSecrets(this.db, this.clock());
   }
 
+  async addKey(keyHash: string): Promise<boolean> {
+    return accounts.addKey(this.db, keyHash, this.clock());
+  }
+
+  async listKeys(): Promise<accounts.KeyView[]> {
+    return accounts.listKeys(this.db);
+  }
+
+  async revokeKey(keyId: string): Promise<accounts.KeyView | null> {
+    return accounts.revokeKey(this.db, keyId, this.clock());
+  }
+
+  async rotateSigningSecret(secret: string, overlapMs: number): Promise<boolean> {
+    return accounts.rotateSigningSecret(this.db, secret, overlapMs, this.clock());
+  }
+
   async setShards(shards: number): Promise<accounts.Principal | { error: string }> {
     return accounts.setShards(this.db, shards);
   }
@@ -91,10 +107,11 @@ export class TaskShard extends DurableObject<Env> {
   ): Promise<
     | { kind: "created" | "replayed"; view: JobView }
     | { kind: "conflict" }
+    | { kind: "limited" }
     | { kind: "invalid"; details: { path: string; message: string }[] }
   > {
-    const outcome = submits.insertJob(this.db, spec, idem, this.clock(), this.timings);
-    if (outcome.kind === "conflict" || outcome.kind === "invalid") return outcome;
+    const outcome = submits.insertJob(this.db, spec, idem, this.clock(), this.timings, this.policy.maxUnfinished);
+    if (outcome.kind !== "created" && outcome.kind !== "replayed") return outcome;
     await this.rearm();
     return { kind: outcome.kind, view: viewJob(this.db, outcome.job) };
   }

@@ -38,7 +38,7 @@ function run(payload: unknown, fetch: typeof globalThis.fetch, over: Partial<Exe
     attempt: 1,
     payload,
     timeoutMs: 5000,
-    signingSecret: SECRET,
+    signingSecrets: [SECRET],
     allowPrivateTargets: false,
     fetch,
     ...over,
@@ -119,9 +119,27 @@ describe("signing", () => {
     }
   });
 
+  it("signs with every live secret during a rotation, so either verifies", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    const newer = `whsec_${btoa("another-32-byte-secret-for-tests")}`;
+    await run({ url: TARGET, body: { a: 1 } }, fetch, { signingSecrets: [newer, SECRET] });
+    const [c] = calls as [Call];
+    expect(c.headers.get("webhook-signature")?.split(" ")).toHaveLength(2);
+    const headers = Object.fromEntries(c.headers);
+    expect(() => new Webhook(newer).verify(c.body ?? "", headers)).not.toThrow();
+    expect(() => new Webhook(SECRET).verify(c.body ?? "", headers)).not.toThrow();
+    expect(() => new Webhook(`whsec_${btoa("a-third-secret-nobody-signed-with")}`).verify(c.body ?? "", headers)).toThrow();
+  });
+
+  it("refuses to send unsigned", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    expect(await run({ url: TARGET }, fetch, { signingSecrets: [] })).toMatchObject({ ok: false });
+    expect(calls).toHaveLength(0);
+  });
+
   it("fails without throwing on an unusable signing secret", async () => {
     const { fetch, calls } = fakeFetch(() => new Response("ok"));
-    const out = await run({ url: TARGET }, fetch, { signingSecret: "whsec_" });
+    const out = await run({ url: TARGET }, fetch, { signingSecrets: ["whsec_"] });
     expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/sign/) });
     expect(calls).toHaveLength(0);
   });

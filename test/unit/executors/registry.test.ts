@@ -18,7 +18,7 @@ describe("registry", () => {
       attempt: 1,
       payload: { anything: [1, 2] },
       timeoutMs: 1000,
-      signingSecret: "whsec_AAAA",
+      signingSecrets: ["whsec_AAAA"],
       allowPrivateTargets: false,
     });
     expect(out).toEqual({ ok: true, result: null });
