@@ -40,7 +40,13 @@ credentials.delete("/:id/keys/:keyId", async (c) => {
   return c.json(revoked);
 });
 
-const Rotation = z.strictObject({ overlap_seconds: z.int().min(0).max(30 * 86_400).default(86_400) });
+const Rotation = z.strictObject({
+  overlap_seconds: z
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(86_400),
+});
 
 credentials.post("/:id/signing-secrets", async (c) => {
   const userId = userIdParam(c.req.param("id"));
@@ -50,7 +56,11 @@ credentials.post("/:id/signing-secrets", async (c) => {
   const overlapMs = parsed.data.overlap_seconds * 1000;
   if (!(await homeStub(c.env, userId).rotateSigningSecret(secret, overlapMs))) throw notFound("no such user");
   return c.json(
-    { user_id: userId, signing_secret: secret, previous_valid_until: new Date(Date.now() + overlapMs).toISOString() },
+    {
+      user_id: userId,
+      signing_secret: secret,
+      previous_valid_until: new Date(Date.now() + overlapMs).toISOString(),
+    },
     201,
   );
 });

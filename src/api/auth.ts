@@ -42,7 +42,8 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
     verified.set(keyHash, { principal, until: now + CACHE_TTL_MS });
   }
   const limiter = c.env.KEY_RATE_LIMITER;
-  if (limiter && !(await limiter.limit({ key: keyHash })).success) throw rateLimited(RATE_LIMIT_RETRY_SECONDS);
+  if (limiter && !(await limiter.limit({ key: keyHash })).success)
+    throw rateLimited(RATE_LIMIT_RETRY_SECONDS);
   c.set("principal", principal);
   await next();
 };

@@ -1,7 +1,7 @@
 // Reading a JSON request body: the media type is checked (415), the size is capped while the body
 // streams in (413, with or without Content-Length), and malformed JSON is a 400.
 import type { Context } from "hono";
-import { invalidRequest, payloadTooLarge, unsupportedMediaType } from "./errors";
+import { type ErrorDetail, invalidRequest, payloadTooLarge, unsupportedMediaType } from "./errors";
 
 export const MAX_BODY_BYTES = 128 * 1024;
 
@@ -53,9 +53,49 @@ export async function readJson(c: Context, options: { optional?: boolean } = {})
     throw invalidRequest("the request body is not valid UTF-8");
   }
   if (text.trim() === "" && options.optional) return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw invalidRequest("the request body is not valid JSON");
   }
+  const problem = jsonProblem(value);
+  if (problem) throw invalidRequest("the request body is not acceptable JSON", [problem]);
+  return value;
+}
+
+export const MAX_JSON_DEPTH = 128;
+
+/**
+ * What JSON.parse accepts but we must not: nesting deep enough to exhaust the validator's stack,
+ * `__proto__` keys (copying them into a plain object would silently drop them and alter what the
+ * user sent), and strings with lone surrogates (SQLite would store them as replacement characters).
+ * Iterative, so the check itself cannot overflow.
+ */
+function jsonProblem(root: unknown): ErrorDetail | null {
+  const stack: { value: unknown; depth: number; path: string }[] = [{ value: root, depth: 0, path: "" }];
+  const at = (path: string) => path || "(body)";
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop() as { value: unknown; depth: number; path: string };
+    if (typeof value === "string") {
+      if (!value.isWellFormed())
+        return { path: at(path), message: "strings must be well-formed UTF-16 (no lone surrogates)" };
+      continue;
+    }
+    if (value === null || typeof value !== "object") continue;
+    if (depth >= MAX_JSON_DEPTH)
+      return { path: at(path), message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
+    const entries = Array.isArray(value)
+      ? value.map((v, i) => [String(i), v] as const)
+      : Object.entries(value);
+    for (const [key, child] of entries) {
+      if (!Array.isArray(value)) {
+        if (key === "__proto__") return { path: at(path), message: "the key __proto__ is not allowed" };
+        if (!key.isWellFormed())
+          return { path: at(path), message: "keys must be well-formed UTF-16 (no lone surrogates)" };
+      }
+      stack.push({ value: child, depth: depth + 1, path: path ? `${path}.${key}` : key });
+    }
+  }
+  return null;
 }

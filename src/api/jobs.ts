@@ -59,7 +59,8 @@ jobs.post("/", async (c) => {
   const out = await shardStub(c.env, userId, shard).submit(spec, idem);
   if (out.kind === "conflict") throw conflict("this Idempotency-Key was used with a different body");
   if (out.kind === "invalid") throw invalidRequest("the job is invalid", out.details);
-  if (out.kind === "limited") throw rateLimited(UNFINISHED_RETRY_SECONDS, "too many unfinished jobs; wait for some to finish");
+  if (out.kind === "limited")
+    throw rateLimited(UNFINISHED_RETRY_SECONDS, "too many unfinished jobs; wait for some to finish");
   return c.json(out.view, out.kind === "created" ? 201 : 200);
 });
 

@@ -19,9 +19,16 @@ export function effectivePriority(job: DueJob, now: number, agingSeconds: number
   return job.priority + Math.max(0, now - job.runAt) / (agingSeconds * 1000);
 }
 
-/** Dispatch order: higher effective priority first, then earlier run_at, then id (total order). */
+/**
+ * Dispatch order: higher effective priority first, then earlier run_at, then id (total order).
+ * Compared as integers, `priority × aging_ms + wait_ms`, so exact ties stay ties (floating-point
+ * division would break them by an ulp) and the order is the one SQLite uses.
+ */
 export function compareDue(a: DueJob, b: DueJob, now: number, agingSeconds: number): number {
-  const diff = effectivePriority(b, now, agingSeconds) - effectivePriority(a, now, agingSeconds);
+  const agingMs = agingSeconds * 1000;
+  const key = (j: DueJob) =>
+    agingSeconds <= 0 ? j.priority : j.priority * agingMs + Math.max(0, now - j.runAt);
+  const diff = key(b) - key(a);
   if (diff !== 0) return diff;
   if (a.runAt !== b.runAt) return a.runAt - b.runAt;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

@@ -92,9 +92,11 @@ function intervalMs(seconds: number): number {
   return ms;
 }
 
-/** First execution time (epoch ms) for a new job. once/interval: requestedRunAt ?? now. cron: the first cron time >= (requestedRunAt ?? now). */
+/** First execution time (epoch ms) for a new job, from `from` = max(requestedRunAt ?? now, now). once/interval: `from`. cron: the first cron time >= `from`. */
 export function firstRunAt(rec: Recurrence, requestedRunAt: number | undefined, now: number): number {
-  const from = requestedRunAt ?? now;
+  // A run_at in the past means "now" (the contract): it never claims lateness it did not suffer,
+  // which would also inflate its aged priority.
+  const from = Math.max(requestedRunAt ?? now, now);
   if (rec.kind !== "cron") return from;
   const at = cronAtOrAfter(rec, from);
   if (at === null) throw new RangeError(`cron expression "${rec.expression}" has no run after ${from}`);

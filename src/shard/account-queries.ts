@@ -102,7 +102,8 @@ export function revokeKey(db: ShardDb, keyId: string, now: number): KeyView | nu
     .all()
     .find((k) => keyIdOf(k.keyHash) === keyId);
   if (!key) return null;
-  if (key.revokedAt === null) db.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.keyHash, key.keyHash)).run();
+  if (key.revokedAt === null)
+    db.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.keyHash, key.keyHash)).run();
   return listKeys(db).find((k) => k.key_id === keyId) ?? null;
 }
 

@@ -1,14 +1,14 @@
 // claimDue, the hottest query: which due jobs go out in this alarm cycle.
-import { and, asc, desc, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lte, sql } from "drizzle-orm";
 import { compareDue } from "../core/priority";
 import type { Claim, ShardTimings } from "./dispatch-queries";
 import { allocate, capacities, unitsInUse } from "./pool-queries";
-import { jobs } from "./schema";
+import { jobs, pools } from "./schema";
 import { touch } from "./touch";
 import type { ShardDb } from "./view";
 
-/** Pooled jobs looked at per cycle, as a multiple of the batch: bounds the scan when pools are busy. */
-const POOL_SCAN_FACTOR = 4;
+/** Pooled jobs looked at per round, as a multiple of the batch: bounds the scan when pools are busy. */
+export const POOL_SCAN_FACTOR = 4;
 
 export interface ClaimPolicy {
   /** Most jobs to claim now: the batch size, less what the in-flight window is already using. */
@@ -42,23 +42,46 @@ function dueOrder(agingSeconds: number) {
 const dueFilter = (now: number, pooled: boolean) =>
   and(eq(jobs.status, "scheduled"), eq(jobs.needsPools, pooled), lte(jobs.runAt, now));
 
-/** Due pooled jobs naming at least one pool with units free; jobs waiting only on full pools cost nothing. */
+/**
+ * Due pooled jobs that could go now: every pool they name exists, is not blocked, and is large
+ * enough for them. Jobs waiting on a full pool, or asking more than a shrunk pool holds, cost nothing.
+ * (Blocked pools travel as one JSON parameter: Durable Object SQLite binds at most 100 per query.)
+ */
 function pooledCandidates(
   db: ShardDb,
   now: number,
-  openPools: string[],
+  blocked: Set<string>,
   limit: number,
   agingSeconds: number,
 ) {
-  if (openPools.length === 0) return [];
-  const named = sql`exists (select 1 from json_each(${jobs.resources}) as r where r.key in ${openPools})`;
+  const unusable = sql`exists (
+    select 1 from json_each(${jobs.resources}) as r left join ${pools} as p on p.name = r.key
+    where p.name is null or r.value > p.capacity or r.key in (select value from json_each(${JSON.stringify([...blocked])})))`;
   return db
     .select(candidateColumns)
     .from(jobs)
-    .where(and(dueFilter(now, true), named))
+    .where(and(dueFilter(now, true), sql`not ${unusable}`))
     .orderBy(...dueOrder(agingSeconds))
     .limit(limit)
     .all();
+}
+
+/** Marks one job queued under its next attempt number and records the units it holds. */
+function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Claim {
+  const row = db
+    .update(jobs)
+    .set({
+      status: "queued",
+      attempt: sql`${jobs.attempt} + 1`,
+      deadline: now + t.dispatchDeadlineMs,
+      ...touch(now, t),
+    })
+    .where(eq(jobs.id, c.id))
+    .returning({ attempt: jobs.attempt })
+    .get();
+  const attempt = row?.attempt ?? 0;
+  allocate(db, c.id, attempt, c.resources);
+  return { id: c.id, userId: c.userId, attempt };
 }
 
 /**
@@ -69,18 +92,20 @@ function pooledCandidates(
  * - a pooled job is claimed only if every pool it names has its units free, and its units are
  *   recorded in the same step: pools are never over-allocated;
  * - once a job is blocked on a pool, no lower job takes units from that pool in the same cycle, so
- *   a large request is not starved by small ones.
+ *   a large request is not starved by small ones (a job asking more than a pool's capacity blocks
+ *   nobody: it cannot run until the pool grows);
+ * - units free in one pool are not stranded by jobs waiting on another: each round fetches only jobs
+ *   whose pools are all usable, and a round that blocks a pool fetches again without it.
  * Returns the claims (in dispatch order) and whether claimable work may remain.
  */
 export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: ShardTimings) {
-  if (policy.limit <= 0) return { claims: [] as Claim[], more: false };
+  const claims: Claim[] = [];
+  if (policy.limit <= 0) return { claims, more: false };
   const caps = capacities(db);
   const used = unitsInUse(db);
-  const full = [...caps]
-    .filter(([pool, capacity]) => (used.get(pool) ?? 0) >= capacity)
-    .map(([pool]) => pool);
-  const blockedPools = new Set(full);
-  const open = [...caps.keys()].filter((pool) => !blockedPools.has(pool));
+  const blocked = new Set(
+    [...caps].filter(([pool, cap]) => (used.get(pool) ?? 0) >= cap).map(([pool]) => pool),
+  );
   const plain = db
     .select(candidateColumns)
     .from(jobs)
@@ -88,49 +113,33 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
     .orderBy(...dueOrder(policy.agingSeconds))
     .limit(policy.limit + 1)
     .all();
-  const pooled = pooledCandidates(db, now, open, policy.limit * POOL_SCAN_FACTOR, policy.agingSeconds);
-  const merged = [...plain, ...pooled].sort((a, b) => compareDue(a, b, now, policy.agingSeconds));
-  const chosen: Candidate[] = [];
-  let examined = 0;
-  for (const c of merged) {
-    if (chosen.length === policy.limit) break;
-    examined++;
-    const wants = Object.entries(c.resources);
-    if (wants.some(([pool]) => blockedPools.has(pool))) continue;
-    if (wants.every(([pool, units]) => (used.get(pool) ?? 0) + units <= (caps.get(pool) ?? 0))) {
-      for (const [pool, units] of wants) used.set(pool, (used.get(pool) ?? 0) + units);
-      chosen.push(c);
-    } else {
-      for (const [pool] of wants) blockedPools.add(pool);
+  const scan = policy.limit * POOL_SCAN_FACTOR;
+  let more = false;
+  for (let round = 0; round <= caps.size && claims.length < policy.limit; round++) {
+    const pooled = pooledCandidates(db, now, blocked, scan, policy.agingSeconds);
+    const batch = (round === 0 ? [...plain, ...pooled] : pooled).sort((a, b) =>
+      compareDue(a, b, now, policy.agingSeconds),
+    );
+    const blockedBefore = blocked.size;
+    let examined = 0;
+    for (const c of batch) {
+      if (claims.length === policy.limit) break;
+      examined++;
+      const wants = Object.entries(c.resources);
+      if (wants.some(([pool]) => blocked.has(pool))) continue;
+      if (wants.every(([pool, units]) => (used.get(pool) ?? 0) + units <= (caps.get(pool) ?? 0))) {
+        for (const [pool, units] of wants) used.set(pool, (used.get(pool) ?? 0) + units);
+        // Claimed at once, so the next round's fetch no longer sees it as scheduled.
+        claims.push(claimOne(db, c, now, t));
+      } else {
+        for (const [pool] of wants) blocked.add(pool);
+      }
     }
+    more = examined < batch.length || pooled.length === scan;
+    // Another round helps only if this one blocked a pool and may have left usable jobs unfetched.
+    if (blocked.size === blockedBefore || pooled.length < scan) break;
   }
-  if (chosen.length === 0) return { claims: [] as Claim[], more: false };
-
-  const updated = db
-    .update(jobs)
-    .set({
-      status: "queued",
-      attempt: sql`${jobs.attempt} + 1`,
-      deadline: now + t.dispatchDeadlineMs,
-      ...touch(now, t),
-    })
-    .where(
-      inArray(
-        jobs.id,
-        chosen.map((c) => c.id),
-      ),
-    )
-    .returning({ id: jobs.id, userId: jobs.userId, attempt: jobs.attempt })
-    .all();
-  const attemptOf = new Map(updated.map((u) => [u.id, u.attempt]));
-  const claims: Claim[] = chosen.map((c) => ({
-    id: c.id,
-    userId: c.userId,
-    attempt: attemptOf.get(c.id) ?? 0,
-  }));
-  for (const c of chosen) allocate(db, c.id, attemptOf.get(c.id) ?? 0, c.resources);
-  const more = chosen.length === policy.limit && examined < merged.length;
-  return { claims, more };
+  return { claims, more: more && claims.length === policy.limit };
 }
 
 /** Jobs claimed but not yet begun: what this shard has in the shared queue right now. */

@@ -110,7 +110,14 @@ export class TaskShard extends DurableObject<Env> {
     | { kind: "limited" }
     | { kind: "invalid"; details: { path: string; message: string }[] }
   > {
-    const outcome = submits.insertJob(this.db, spec, idem, this.clock(), this.timings, this.policy.maxUnfinished);
+    const outcome = submits.insertJob(
+      this.db,
+      spec,
+      idem,
+      this.clock(),
+      this.timings,
+      this.policy.maxUnfinished,
+    );
     if (outcome.kind !== "created" && outcome.kind !== "replayed") return outcome;
     await this.rearm();
     return { kind: outcome.kind, view: viewJob(this.db, outcome.job) };

@@ -73,7 +73,7 @@ describe("consumer", () => {
 describe("ordering and recurrence", () => {
   it("claims due jobs by priority, then by run_at, in bounded batches", async () => {
     const user = await createUser();
-    const base = Date.now() - 60_000;
+    const base = Date.now() + 60_000;
     const jobs = [
       { priority: 10, at: 0 },
       { priority: 90, at: 2 },
@@ -89,9 +89,10 @@ describe("ordering and recurrence", () => {
       const db = (shard as unknown as { db: Parameters<typeof claimDue>[0] }).db;
       const t = { dispatchDeadlineMs: 30_000, leaseGraceMs: 0, indexFlushDelayMs: 0 };
       const policy = { limit: 2, agingSeconds: 0 };
-      const first = claimDue(db, Date.now(), policy, t);
-      const second = claimDue(db, Date.now(), policy, t);
-      const third = claimDue(db, Date.now(), policy, t);
+      const now = base + 10_000;
+      const first = claimDue(db, now, policy, t);
+      const second = claimDue(db, now, policy, t);
+      const third = claimDue(db, now, policy, t);
       return [first, second, third];
     });
     expect(batches.map((b) => b.claims.map((c) => ids.indexOf(c.id)))).toEqual([[2, 1], [3, 0], []]);

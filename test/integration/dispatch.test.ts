@@ -137,12 +137,13 @@ describe("dispatch", () => {
 
   it("keeps a recurring interval job on its grid and skips missed slots", async () => {
     const user = await createUser();
-    const start = Date.now() - 1_000;
+    const start = Date.now() + 1_000;
     const { body: job } = await submit(user, {
       type: "noop",
       interval_seconds: 60,
       run_at: new Date(start).toISOString(),
     });
+    await setShardClock(user.user_id, start);
     await deliver(await fireAlarm(user.user_id));
     const after1 = await getJob(user, job.id);
     expect(after1).toMatchObject({ status: "scheduled", runs: 1, current_retries: 0 });
@@ -155,6 +156,25 @@ describe("dispatch", () => {
     expect(after2.runs).toBe(2);
     expect(Date.parse(after2.run_at)).toBe(start + 60_000 * 5);
     expect(after2.attempts[0]?.lateness_ms).toBe(60_000 * 3.5);
+  });
+
+  it("treats a run_at in the past, even before 1970, as now", async () => {
+    const user = await createUser();
+    const before = Date.now();
+    for (const run_at of [
+      "1970-01-01T00:00:00Z",
+      "0001-01-01T00:00:00Z",
+      new Date(before - 3_600_000).toISOString(),
+    ]) {
+      const { status, body } = await submit(user, { type: "noop", run_at });
+      expect(status).toBe(201);
+      expect(Date.parse(body.run_at)).toBeGreaterThanOrEqual(before);
+    }
+    const messages = await fireAlarm(user.user_id);
+    expect(messages).toHaveLength(3);
+    await deliver(messages);
+    const late = await getJob(user, messages[0]?.job_id ?? "");
+    expect(late.attempts[0]?.lateness_ms).toBeLessThan(60_000);
   });
 
   it("does not start a cancelled queued job and ignores a cancelled attempt's report", async () => {

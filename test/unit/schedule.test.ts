@@ -42,6 +42,9 @@ describe("once", () => {
     const rec: Recurrence = { kind: "once" };
     expect(firstRunAt(rec, 5_000, 1_000)).toBe(5_000);
     expect(firstRunAt(rec, undefined, 1_000)).toBe(1_000);
+    // A past run_at means now.
+    expect(firstRunAt(rec, 0, 1_000)).toBe(1_000);
+    expect(firstRunAt(rec, -62_135_596_800_000, 1_000)).toBe(1_000);
     expect(nextRunAt(rec, 5_000, 6_000)).toBeNull();
   });
 });

@@ -128,7 +128,9 @@ describe("signing", () => {
     const headers = Object.fromEntries(c.headers);
     expect(() => new Webhook(newer).verify(c.body ?? "", headers)).not.toThrow();
     expect(() => new Webhook(SECRET).verify(c.body ?? "", headers)).not.toThrow();
-    expect(() => new Webhook(`whsec_${btoa("a-third-secret-nobody-signed-with")}`).verify(c.body ?? "", headers)).toThrow();
+    expect(() =>
+      new Webhook(`whsec_${btoa("a-third-secret-nobody-signed-with")}`).verify(c.body ?? "", headers),
+    ).toThrow();
   });
 
   it("refuses to send unsigned", async () => {
