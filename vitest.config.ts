@@ -16,7 +16,9 @@ export default defineConfig(async () => {
                 // to a queue nothing consumes instead of racing the test.
                 queueProducers: { DISPATCH: { queueName: "test-dispatch-sink" } },
                 // Suites send thousands of requests with one key; the 429 path is tested with a stub.
-                ratelimits: { KEY_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000, period: 60 } } },
+                ratelimits: {
+                  KEY_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000, period: 60 } },
+                },
                 bindings: {
                   ADMIN_TOKEN: "test-admin-token",
                   CURSOR_SECRET: "test-cursor-secret",
