@@ -40,7 +40,7 @@ credentials.delete("/:id/keys/:keyId", async (c) => {
   return c.json(revoked);
 });
 
-const Rotation = z.strictObject({
+export const Rotation = z.strictObject({
   overlap_seconds: z
     .int()
     .min(0)

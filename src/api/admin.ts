@@ -14,7 +14,7 @@ import { homeStub } from "./shards";
 export const admin = new Hono<AppEnv>();
 admin.use("*", requireAdmin);
 
-const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish() });
+export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish() });
 
 admin.post("/users", async (c) => {
   const parsed = NewUser.safeParse((await readJson(c, { optional: true })) ?? {});
@@ -34,7 +34,7 @@ admin.post("/users", async (c) => {
   return c.json({ user_id: userId, name, api_key: apiKey, signing_secret: signingSecret }, 201);
 });
 
-const ShardsBody = z.strictObject({ shards: z.int().min(1).max(MAX_SHARDS) });
+export const ShardsBody = z.strictObject({ shards: z.int().min(1).max(MAX_SHARDS) });
 
 /** Spreads a hot user's new jobs over more shards; old job ids keep routing to their shard. */
 admin.patch("/users/:id", async (c) => {

@@ -5,11 +5,13 @@ import { admin } from "./admin";
 import type { AppEnv } from "./auth";
 import { ApiError, errorBody } from "./errors";
 import { jobs } from "./jobs";
+import { openapi } from "./openapi";
 import { poolRoutes } from "./pools";
 
 export const app = new Hono<AppEnv>();
 
 app.get("/v1/health", (c) => c.json({ ok: true }));
+app.route("/v1/openapi.json", openapi);
 app.route("/v1/admin", admin);
 app.route("/v1/jobs", jobs);
 app.route("/v1/pools", poolRoutes);

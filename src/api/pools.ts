@@ -10,7 +10,7 @@ import { homeStub } from "./shards";
 export const poolRoutes = new Hono<AppEnv>();
 poolRoutes.use("*", requireUser);
 
-const PoolBody = z.strictObject({ capacity: z.int().min(0).max(1_000_000) });
+export const PoolBody = z.strictObject({ capacity: z.int().min(0).max(1_000_000) });
 
 poolRoutes.put("/:name", async (c) => {
   const name = PoolName.safeParse(c.req.param("name"));

@@ -1,5 +1,6 @@
 // The job as the shard stores it on creation and as the API shows it (the contract's job object).
-import type { AttemptStatus, JobStatus } from "./state";
+import { z } from "zod";
+import { ATTEMPT_STATUSES, JOB_STATUSES } from "./state";
 
 /** Everything the shard needs to create a job; computed by the API from a validated request. */
 export interface NewJob {
@@ -20,44 +21,50 @@ export interface NewJob {
   resources: Record<string, number>;
 }
 
-export interface AttemptView {
-  number: number;
-  status: AttemptStatus;
-  scheduled_at: string;
-  started_at: string;
-  finished_at: string | null;
-  lateness_ms: number;
-  error: string | null;
-  /** Units this attempt held (additive to the contract). */
-  resources: Record<string, number>;
-}
+const Instant = z.iso.datetime();
 
-export interface JobView {
-  id: string;
-  user_id: string;
-  name: string | null;
-  type: string;
-  status: JobStatus;
-  priority: number;
-  payload: unknown;
-  run_at: string;
-  interval_seconds: number | null;
-  cron: string | null;
-  timezone: string | null;
-  max_retries: number;
-  current_retries: number;
-  retry_delay_seconds: number;
-  timeout_seconds: number;
-  result_location: string | null;
-  result: unknown;
-  last_error: string | null;
-  resources: Record<string, number>;
-  runs: number;
-  last_run_at: string | null;
-  created_at: string;
-  updated_at: string;
-  attempts: AttemptView[];
-}
+/** The contract's attempt object (resources: the units it held; additive to the contract). */
+export const AttemptViewSchema = z.object({
+  number: z.int(),
+  status: z.enum(ATTEMPT_STATUSES),
+  scheduled_at: Instant,
+  started_at: Instant,
+  finished_at: Instant.nullable(),
+  lateness_ms: z.int(),
+  error: z.string().nullable(),
+  resources: z.record(z.string(), z.int()),
+});
+
+/** The contract's job object, as every endpoint returns it. */
+export const JobViewSchema = z.object({
+  id: z.string(),
+  user_id: z.string(),
+  name: z.string().nullable(),
+  type: z.string(),
+  status: z.enum(JOB_STATUSES),
+  priority: z.int(),
+  payload: z.unknown(),
+  run_at: Instant,
+  interval_seconds: z.int().nullable(),
+  cron: z.string().nullable(),
+  timezone: z.string().nullable(),
+  max_retries: z.int(),
+  current_retries: z.int(),
+  retry_delay_seconds: z.int(),
+  timeout_seconds: z.int(),
+  result_location: z.string().nullable(),
+  result: z.unknown(),
+  last_error: z.string().nullable(),
+  resources: z.record(z.string(), z.int()),
+  runs: z.int(),
+  last_run_at: Instant.nullable(),
+  created_at: Instant,
+  updated_at: Instant,
+  attempts: z.array(AttemptViewSchema).describe("newest first, the latest 20"),
+});
+
+export type AttemptView = z.infer<typeof AttemptViewSchema>;
+export type JobView = z.infer<typeof JobViewSchema>;
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));

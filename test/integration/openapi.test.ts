@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { createUser, request, submit } from "../helpers";
+
+describe("GET /v1/openapi.json", () => {
+  it("describes every route without authentication, from the validating schemas", async () => {
+    const res = await request("/v1/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }> };
+    };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      [
+        "/v1/admin/users",
+        "/v1/admin/users/{id}",
+        "/v1/admin/users/{id}/keys",
+        "/v1/admin/users/{id}/keys/{key_id}",
+        "/v1/admin/users/{id}/signing-secrets",
+        "/v1/health",
+        "/v1/jobs",
+        "/v1/jobs/{id}",
+        "/v1/pools",
+        "/v1/pools/{name}",
+      ].sort(),
+    );
+    const submitFields = Object.keys(doc.components.schemas.SubmitJob?.properties ?? {}).sort();
+    expect(submitFields).toEqual(
+      [
+        "type",
+        "payload",
+        "run_at",
+        "interval_seconds",
+        "cron",
+        "timezone",
+        "priority",
+        "max_retries",
+        "retry_delay_seconds",
+        "timeout_seconds",
+        "result_location",
+        "resources",
+        "name",
+      ].sort(),
+    );
+    // The Job schema names exactly the fields a real job has.
+    const user = await createUser();
+    const { body: job } = await submit(user, { type: "noop" });
+    expect(Object.keys(doc.components.schemas.Job?.properties ?? {}).sort()).toEqual(Object.keys(job).sort());
+    expect(doc.components.schemas.SubmitJob?.required).toEqual(["type"]);
+  });
+});
