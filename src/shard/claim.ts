@@ -43,24 +43,29 @@ const dueFilter = (now: number, pooled: boolean) =>
   and(eq(jobs.status, "scheduled"), eq(jobs.needsPools, pooled), lte(jobs.runAt, now));
 
 /**
- * Due pooled jobs that could go now: every pool they name exists, is not blocked, and is large
- * enough for them. Jobs waiting on a full pool, or asking more than a shrunk pool holds, cost nothing.
- * (Blocked pools travel as one JSON parameter: Durable Object SQLite binds at most 100 per query.)
+ * Due pooled jobs that matter this round: each names at least one pool that is neither full nor
+ * reserved (it may run, or must reserve that pool), and none asks more than a pool holds (such a
+ * job waits for the pool to grow and holds up nobody). Jobs waiting only on full or reserved pools
+ * change nothing and cost nothing. Pools travel as JSON parameters: Durable Object SQLite binds at
+ * most 100 per query.
  */
 function pooledCandidates(
   db: ShardDb,
   now: number,
-  blocked: Set<string>,
+  unusable: Set<string>,
   limit: number,
   agingSeconds: number,
 ) {
-  const unusable = sql`exists (
+  const oversized = sql`exists (
     select 1 from json_each(${jobs.resources}) as r left join ${pools} as p on p.name = r.key
-    where p.name is null or r.value > p.capacity or r.key in (select value from json_each(${JSON.stringify([...blocked])})))`;
+    where p.name is null or r.value > p.capacity)`;
+  const usable = sql`exists (
+    select 1 from json_each(${jobs.resources}) as r
+    where r.key not in (select value from json_each(${JSON.stringify([...unusable])})))`;
   return db
     .select(candidateColumns)
     .from(jobs)
-    .where(and(dueFilter(now, true), sql`not ${unusable}`))
+    .where(and(dueFilter(now, true), sql`not ${oversized}`, usable))
     .orderBy(...dueOrder(agingSeconds))
     .limit(limit)
     .all();
@@ -91,11 +96,11 @@ function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Clai
  * - a claimed job has a dispatch deadline, so a claim whose message is lost is recovered, not lost;
  * - a pooled job is claimed only if every pool it names has its units free, and its units are
  *   recorded in the same step: pools are never over-allocated;
- * - once a job is blocked on a pool, no lower job takes units from that pool in the same cycle, so
- *   a large request is not starved by small ones (a job asking more than a pool's capacity blocks
- *   nobody: it cannot run until the pool grows);
- * - units free in one pool are not stranded by jobs waiting on another: each round fetches only jobs
- *   whose pools are all usable, and a round that blocks a pool fetches again without it.
+ * - a due pooled job that cannot go now reserves every pool it names: no lower job takes units from
+ *   them this cycle, so a job needing several pools, or many units, is not starved by smaller ones
+ *   (a job asking more than a pool's capacity reserves nothing: it cannot run until the pool grows);
+ * - free units are not stranded by jobs waiting elsewhere: each round fetches only jobs naming a
+ *   usable pool, and a round that reserves a pool fetches again without it.
  * Returns the claims (in dispatch order) and whether claimable work may remain.
  */
 export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: ShardTimings) {
@@ -103,9 +108,9 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
   if (policy.limit <= 0) return { claims, more: false };
   const caps = capacities(db);
   const used = unitsInUse(db);
-  const blocked = new Set(
-    [...caps].filter(([pool, cap]) => (used.get(pool) ?? 0) >= cap).map(([pool]) => pool),
-  );
+  const reserved = new Set<string>();
+  const unusable = () =>
+    new Set([...caps.keys()].filter((p) => reserved.has(p) || (used.get(p) ?? 0) >= (caps.get(p) ?? 0)));
   const plain = db
     .select(candidateColumns)
     .from(jobs)
@@ -116,28 +121,30 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
   const scan = policy.limit * POOL_SCAN_FACTOR;
   let more = false;
   for (let round = 0; round <= caps.size && claims.length < policy.limit; round++) {
-    const pooled = pooledCandidates(db, now, blocked, scan, policy.agingSeconds);
+    const pooled = pooledCandidates(db, now, unusable(), scan, policy.agingSeconds);
     const batch = (round === 0 ? [...plain, ...pooled] : pooled).sort((a, b) =>
       compareDue(a, b, now, policy.agingSeconds),
     );
-    const blockedBefore = blocked.size;
+    const reservedBefore = reserved.size;
     let examined = 0;
     for (const c of batch) {
       if (claims.length === policy.limit) break;
       examined++;
       const wants = Object.entries(c.resources);
-      if (wants.some(([pool]) => blocked.has(pool))) continue;
-      if (wants.every(([pool, units]) => (used.get(pool) ?? 0) + units <= (caps.get(pool) ?? 0))) {
-        for (const [pool, units] of wants) used.set(pool, (used.get(pool) ?? 0) + units);
+      const fits = wants.every(
+        ([p, units]) => !reserved.has(p) && (used.get(p) ?? 0) + units <= (caps.get(p) ?? 0),
+      );
+      if (fits) {
+        for (const [p, units] of wants) used.set(p, (used.get(p) ?? 0) + units);
         // Claimed at once, so the next round's fetch no longer sees it as scheduled.
         claims.push(claimOne(db, c, now, t));
       } else {
-        for (const [pool] of wants) blocked.add(pool);
+        for (const [p] of wants) reserved.add(p);
       }
     }
     more = examined < batch.length || pooled.length === scan;
-    // Another round helps only if this one blocked a pool and may have left usable jobs unfetched.
-    if (blocked.size === blockedBefore || pooled.length < scan) break;
+    // Another round helps only if this one reserved a pool and may have left usable jobs unfetched.
+    if (reserved.size === reservedBefore || pooled.length < scan) break;
   }
   return { claims, more: more && claims.length === policy.limit };
 }

@@ -110,16 +110,11 @@ export class TaskShard extends DurableObject<Env> {
     | { kind: "limited" }
     | { kind: "invalid"; details: { path: string; message: string }[] }
   > {
-    const outcome = submits.insertJob(
-      this.db,
-      spec,
-      idem,
-      this.clock(),
-      this.timings,
-      this.policy.maxUnfinished,
-    );
+    const now = this.clock();
+    const outcome = submits.insertJob(this.db, spec, idem, now, this.timings, this.policy.maxUnfinished);
     if (outcome.kind !== "created" && outcome.kind !== "replayed") return outcome;
-    await this.rearm();
+    // A pooled job that is due may find its units free: waiting pooled jobs do not drive the alarm.
+    await this.rearm(outcome.job.needsPools && pools.poolWaitersExist(this.db, now));
     return { kind: outcome.kind, view: viewJob(this.db, outcome.job) };
   }
 
@@ -132,7 +127,8 @@ export class TaskShard extends DurableObject<Env> {
     const now = this.clock();
     const out = cancel(this.db, jobId, now, this.timings);
     if (!out.ok) return out;
-    await this.rearm(out.released && pools.poolWaitersExist(this.db, now));
+    // Units freed, or a blocking pooled job gone: a waiting job may now go.
+    await this.rearm((out.released || out.job.needsPools) && pools.poolWaitersExist(this.db, now));
     return { ok: true, view: viewJob(this.db, out.job) };
   }
 

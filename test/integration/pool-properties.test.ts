@@ -106,9 +106,9 @@ function modelUse(m: Model): Map<string, number> {
 /**
  * claimDue's policy, stated over every due job with no scan bound: effective-priority order in
  * integers (priority × aging − run_at, then run_at, then id); a job is taken if all its units are
- * free; a job naming a full pool is passed over; a job that does not fit blocks every pool it names
- * for the rest of the cycle, so smaller jobs behind it cannot take those units — unless it asks for
- * more than a pool now holds (after a shrink): a request that cannot fit holds up nobody.
+ * free and none of its pools is reserved; a job that cannot go reserves every pool it names for the
+ * rest of the cycle, so smaller jobs behind it cannot take those units — unless it asks for more
+ * than a pool now holds (after a shrink): a request that can never fit holds up nobody.
  */
 function expectedClaims(m: Model, limit: number, aging: number): string[] {
   const key = (j: MJob) => (aging > 0 ? j.priority * aging * 1000 - j.runAt : j.priority);
@@ -116,13 +116,12 @@ function expectedClaims(m: Model, limit: number, aging: number): string[] {
     .filter((j) => j.runAt <= m.now)
     .sort((a, b) => key(b) - key(a) || a.runAt - b.runAt || (a.id < b.id ? -1 : 1));
   const used = modelUse(m);
-  const blocked = new Set(pools(m).filter((p) => (used.get(p) ?? 0) >= (m.caps.get(p) ?? 0)));
+  const blocked = new Set<string>();
   const out: string[] = [];
   for (const j of due) {
     if (out.length === limit) break;
     const wants = Object.entries(j.resources);
-    if (wants.some(([p]) => blocked.has(p))) continue;
-    if (wants.every(([p, u]) => (used.get(p) ?? 0) + u <= (m.caps.get(p) ?? 0))) {
+    if (wants.every(([p, u]) => !blocked.has(p) && (used.get(p) ?? 0) + u <= (m.caps.get(p) ?? 0))) {
       for (const [p, u] of wants) used.set(p, (used.get(p) ?? 0) + u);
       out.push(j.id);
     } else if (wants.every(([p, u]) => u <= (m.caps.get(p) ?? 0))) {

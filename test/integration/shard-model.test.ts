@@ -1,0 +1,703 @@
+// Model-based test of the shard. fast-check generates short sequences of submit, cancel, alarm,
+// begin, complete/fail, lease expiry, eviction, abort, duplicate delivery and delivery of the queued
+// messages; each runs against the REAL shard (its RPC surface, the Worker's queue handler, its
+// alarm) with time moved by the shard's injected clock. After every command the shard's tables and
+// alarm are compared with a small reference model (test/support/shard-model.ts) and the safety
+// invariants are checked; at the end of each sequence the D1 index must converge to the shard.
+import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { toNewJob } from "../../src/api/job-input";
+import { shardStub } from "../../src/api/shards";
+import { createUser, deliver, env, inShard, setShardClock, shardOf } from "../helpers";
+import {
+  type AttemptStatus,
+  BATCH,
+  beginJob,
+  cancelJob,
+  claimOrder,
+  FINISHED,
+  fireAlarm,
+  heldUnits,
+  isFinished,
+  type JobStatus,
+  type Model,
+  ofStatus,
+  RANDOM,
+  settleJob,
+  UNFINISHED,
+  WAITING_RECHECK_MS,
+  WINDOW,
+} from "../support/shard-model";
+
+/** Sequences per CI run (the issue asks for at least 1,000). */
+const RUNS = 1_000;
+const MAX_COMMANDS = 15;
+const HOOK = "https://hooks.example.com/model";
+
+// --- the real shard, read in one step --------------------------------------------------------------
+
+type JobRow = {
+  id: string;
+  status: JobStatus;
+  attempt: number;
+  run_at: number;
+  deadline: number | null;
+  priority: number;
+  resources: string;
+  max_retries: number;
+  current_retries: number;
+  occurrence: number;
+  runs: number;
+  version: number;
+  index_due_at: number | null;
+};
+type AttemptRow = {
+  job_id: string;
+  number: number;
+  occurrence: number;
+  status: AttemptStatus;
+};
+type AllocationRow = {
+  job_id: string;
+  attempt: number;
+  pool: string;
+  units: number;
+};
+interface Snapshot {
+  clock: number;
+  alarm: number | null;
+  jobs: Map<string, JobRow>;
+  attempts: AttemptRow[];
+  allocations: AllocationRow[];
+  caps: Map<string, number>;
+}
+
+function snapshot(userId: string): Promise<Snapshot> {
+  return inShard(userId, async (shard, state) => {
+    const sql = state.storage.sql;
+    const jobs = sql
+      .exec<JobRow>(
+        `select id, status, attempt, run_at, deadline, priority, resources, max_retries, current_retries,
+                occurrence, runs, version, index_due_at from jobs`,
+      )
+      .toArray();
+    return {
+      clock: shard.clock(),
+      alarm: await state.storage.getAlarm(),
+      jobs: new Map(jobs.map((j) => [j.id, { ...j }])),
+      attempts: sql
+        .exec<AttemptRow>("select job_id, number, occurrence, status from attempts order by job_id, number")
+        .toArray()
+        .map((a) => ({ ...a })),
+      allocations: sql
+        .exec<AllocationRow>("select job_id, attempt, pool, units from allocations")
+        .toArray()
+        .map((a) => ({ ...a })),
+      caps: new Map(
+        sql
+          .exec<{ name: string; capacity: number }>("select name, capacity from pools")
+          .toArray()
+          .map((p) => [p.name, p.capacity]),
+      ),
+    };
+  });
+}
+
+// --- the invariants --------------------------------------------------------------------------------
+
+interface Real {
+  user: Awaited<ReturnType<typeof createUser>>;
+  /** The previous snapshot: attempt numbers, finished statuses and pool use are judged against it. */
+  prev: Snapshot | null;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const byOccurrence = (attempts: AttemptRow[]) =>
+  Map.groupBy(attempts, (a) => `${a.job_id}#${a.occurrence}`) as Map<string, AttemptRow[]>;
+
+/** The safety invariants of the issue, on the real shard alone (the model is not consulted). */
+function checkInvariants(s: Snapshot, prev: Snapshot | null, now: number): void {
+  const jobs = [...s.jobs.values()];
+  const unfinished = jobs.filter((j) => UNFINISHED.includes(j.status));
+
+  // 1. A job is never lost: every unfinished job has a deadline, the alarm is set, and it is no later
+  //    than the deadline. Earlier is allowed (architecture.md: waking early is harmless). The one
+  //    documented exception: a due job that the dispatch policy cannot take now because its pool is
+  //    full waits for a release, with a recheck at most WAITING_RECHECK_MS away.
+  if (unfinished.length > 0) expect(s.alarm, "alarm set while unfinished work exists").not.toBeNull();
+  const candidates = jobs.map((j) => ({ ...j, runAt: j.run_at, resources: parseUnits(j.resources) }));
+  const limit = Math.min(BATCH, WINDOW - jobs.filter((j) => j.status === "queued").length);
+  const claimable = new Set(claimOrder(candidates, s.caps, heldUnits(candidates), now, limit));
+  for (const j of unfinished) {
+    expect(j.deadline, `${j.id} (${j.status}) has a deadline`).not.toBeNull();
+    const waitingForUnits = j.status === "scheduled" && j.run_at <= now && !claimable.has(j.id);
+    // A deadline already past is met by an alarm due now: no alarm can be earlier than the present.
+    const latest = waitingForUnits ? now + WAITING_RECHECK_MS : Math.max(j.deadline ?? 0, now);
+    expect(
+      s.alarm ?? Infinity,
+      `alarm ≤ deadline of ${j.id} (${j.status}, deadline ${j.deadline}, now ${now}${waitingForUnits ? ", waiting for units" : ""})`,
+    ).toBeLessThanOrEqual(latest);
+  }
+
+  // 2. At most one accepted completion per occurrence, and none of its attempts after it.
+  // 5. Attempts per occurrence ≤ 1 + max_retries.
+  for (const [occ, attempts] of byOccurrence(s.attempts)) {
+    const job = s.jobs.get(attempts[0]?.job_id ?? "");
+    const won = attempts.filter((a) => a.status === "succeeded");
+    expect(won.length, `accepted completions of ${occ}`).toBeLessThanOrEqual(1);
+    const after = attempts.filter((a) => won[0] !== undefined && a.number > won[0].number);
+    expect(after, `attempts of ${occ} after its success`).toEqual([]);
+    expect(attempts.length, `attempts of ${occ}`).toBeLessThanOrEqual(1 + (job?.max_retries ?? 0));
+  }
+
+  // 6. Allocated units never exceed capacity: use grows only through a claim, and a claim never
+  //    takes a pool past its capacity (after a shrink below use, no new claim until use is below).
+  //    The ledger holds exactly the current attempt of queued and running jobs (nothing leaks).
+  const useOf = (allocs: AllocationRow[], pool: string) =>
+    sum(allocs.filter((a) => a.pool === pool).map((a) => a.units));
+  const rowKey = (a: AllocationRow) => `${a.job_id}:${a.attempt}:${a.pool}`;
+  const before = new Set(prev?.allocations.map(rowKey));
+  for (const [pool, capacity] of s.caps) {
+    const use = useOf(s.allocations, pool);
+    const claimed = s.allocations.some((a) => a.pool === pool && !before.has(rowKey(a)));
+    if (claimed)
+      expect(use, `use of ${pool} after a claim (capacity ${capacity})`).toBeLessThanOrEqual(capacity);
+    else if (use > capacity)
+      expect(use, `use of ${pool} over capacity ${capacity} only falls`).toBeLessThanOrEqual(
+        useOf(prev?.allocations ?? [], pool),
+      );
+  }
+  for (const a of s.allocations) {
+    const j = s.jobs.get(a.job_id);
+    expect(
+      j && ["queued", "running"].includes(j.status) && j.attempt === a.attempt,
+      `allocation ${rowKey(a)}`,
+    ).toBe(true);
+  }
+
+  // 3. Attempt numbers only grow. 4. Finished is final.
+  for (const j of jobs) {
+    const was = prev?.jobs.get(j.id);
+    if (!was) continue;
+    expect(j.attempt, `${j.id}'s attempt number`).toBeGreaterThanOrEqual(was.attempt);
+    if (FINISHED.includes(was.status)) {
+      expect({ status: j.status, attempt: j.attempt }, `${j.id} stays ${was.status}`).toEqual({
+        status: was.status,
+        attempt: was.attempt,
+      });
+    }
+  }
+}
+
+function parseUnits(json: string): Record<string, number> {
+  return JSON.parse(json) as Record<string, number>;
+}
+
+/** The shard agrees with the model on every job, attempt, allocation and pool. */
+function compareWithModel(m: Model, s: Snapshot): void {
+  expect(s.clock, "the shard runs on the virtual clock").toBe(m.now);
+  expect([...s.jobs.keys()].sort()).toEqual(m.jobs.map((j) => j.id).sort());
+  for (const j of m.jobs) {
+    const row = s.jobs.get(j.id);
+    expect(
+      {
+        id: j.id,
+        status: row?.status,
+        attempt: row?.attempt,
+        retries: row?.current_retries,
+        occurrence: row?.occurrence,
+        runs: row?.runs,
+        run_at: row?.run_at,
+        deadline: row?.deadline,
+      },
+      `job ${j.id}`,
+    ).toEqual({
+      id: j.id,
+      status: j.status,
+      attempt: j.attempt,
+      retries: j.retries,
+      occurrence: j.occurrence,
+      runs: j.runs,
+      run_at: j.runAt,
+      deadline: j.deadline,
+    });
+    const attempts = s.attempts
+      .filter((a) => a.job_id === j.id)
+      .map(({ number, occurrence, status }) => ({ number, occurrence, status }));
+    expect(attempts, `attempts of ${j.id}`).toEqual(j.attempts);
+  }
+  const held = m.jobs
+    .filter((j) => j.status === "queued" || j.status === "running")
+    .flatMap((j) =>
+      Object.entries(j.resources).map(([pool, units]) => `${j.id}:${j.attempt}:${pool}:${units}`),
+    );
+  expect(s.allocations.map((a) => `${a.job_id}:${a.attempt}:${a.pool}:${a.units}`).sort()).toEqual(
+    held.sort(),
+  );
+  expect(s.caps).toEqual(m.caps);
+}
+
+/** How often each kind of step happened over the run (printed at the end). */
+const STATS: Record<string, number> = {};
+const COVERED = [
+  "submit.pooled",
+  "submit.refused",
+  "alarm.claims",
+  "begin",
+  "begin.stale",
+  "complete",
+  "fail",
+  "finish.stale",
+  "lease.expired",
+  "delivered",
+  "redelivered",
+  "cancel.queued",
+  "cancel.running",
+  "evict",
+  "abort",
+  "resize",
+];
+const count = (k: string, n = 1) => {
+  STATS[k] = (STATS[k] ?? 0) + n;
+};
+
+/** After every command: read the shard, check the invariants, then compare it with the model. */
+async function observe(m: Model, r: Real): Promise<Snapshot> {
+  const s = await snapshot(r.user.user_id);
+  checkInvariants(s, r.prev, m.now);
+  compareWithModel(m, s);
+  r.prev = s;
+  return s;
+}
+
+// --- time ------------------------------------------------------------------------------------------
+
+/**
+ * Moves virtual time to `to` and fires the alarm if it is due by then, as the runtime would (or at
+ * once when `force`: an early wake, which must be harmless).
+ */
+async function advanceAndFire(m: Model, r: Real, to: number, force: boolean): Promise<void> {
+  m.now = Math.max(m.now, to);
+  const now = m.now;
+  const alarm = await inShard(r.user.user_id, (shard, state) => {
+    shard.clock = () => now;
+    shard.random = () => RANDOM;
+    return state.storage.getAlarm();
+  });
+  if (alarm === null || (!force && alarm > now)) return;
+  expect(await runDurableObjectAlarm(shardOf(r.user.user_id))).toBe(true);
+  count("alarm.fired");
+  count("alarm.claims", fireAlarm(m).length);
+}
+
+// --- the commands ----------------------------------------------------------------------------------
+
+type Cmd = fc.AsyncCommand<Model, Real>;
+const pick = <T>(xs: T[], k: number): T => xs[k % xs.length] as T;
+const shard = (m: Model) => shardStub(env, m.userId, 0);
+
+class Submit implements Cmd {
+  constructor(
+    readonly v: {
+      type: "noop" | "http";
+      intervalSeconds: number | null;
+      maxRetries: number | null;
+      retryDelaySeconds: number;
+      timeoutSeconds: number;
+      priority: number;
+      delayMs: number;
+      wants: { pool: number; units: number }[];
+    },
+  ) {}
+  check = () => true;
+  async run(m: Model, r: Real): Promise<void> {
+    const pools = [...m.caps.keys()];
+    const resources: Record<string, number> = {};
+    if (pools.length > 0) for (const w of this.v.wants) resources[pick(pools, w.pool)] = w.units;
+    const runAt = m.now + this.v.delayMs;
+    // The API's own validation and translation, then the shard's submit RPC.
+    const spec = toNewJob(
+      {
+        type: this.v.type,
+        ...(this.v.type === "http" ? { payload: { url: HOOK } } : {}),
+        run_at: new Date(runAt).toISOString(),
+        priority: this.v.priority,
+        retry_delay_seconds: this.v.retryDelaySeconds,
+        timeout_seconds: this.v.timeoutSeconds,
+        interval_seconds: this.v.intervalSeconds,
+        max_retries: this.v.maxRetries ?? undefined,
+        resources,
+      },
+      { userId: m.userId, shard: 0, now: Date.now(), allowPrivateTargets: true },
+    );
+    const out = await shard(m).submit(spec);
+    const fits = Object.entries(resources).every(([p, u]) => u <= (m.caps.get(p) ?? 0));
+    // Asking for more units than a pool holds is refused and writes nothing.
+    expect(out.kind, JSON.stringify(out)).toBe(fits ? "created" : "invalid");
+    if (fits) {
+      m.jobs.push({
+        id: spec.id,
+        type: this.v.type,
+        intervalSeconds: this.v.intervalSeconds,
+        maxRetries: this.v.maxRetries ?? 3,
+        retryDelaySeconds: this.v.retryDelaySeconds,
+        timeoutSeconds: this.v.timeoutSeconds,
+        priority: this.v.priority,
+        resources,
+        status: "scheduled",
+        attempt: 0,
+        retries: 0,
+        occurrence: 0,
+        occurrenceAt: runAt,
+        runs: 0,
+        runAt,
+        deadline: runAt,
+        attempts: [],
+      });
+    }
+    count(!fits ? "submit.refused" : Object.keys(resources).length > 0 ? "submit.pooled" : "submit");
+    await observe(m, r);
+  }
+  toString = () => `Submit(${JSON.stringify(this.v)})`;
+}
+
+class Cancel implements Cmd {
+  constructor(readonly v: { job: number }) {}
+  check = (m: Readonly<Model>) => m.jobs.length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    const j = pick(m.jobs, this.v.job);
+    const out = await shard(m).cancel(j.id);
+    if (isFinished(j.status)) expect(out).toEqual({ ok: false, reason: "finished" });
+    else {
+      expect(out.ok, `cancel ${j.id} (${j.status})`).toBe(true);
+      count(`cancel.${j.status}`);
+      cancelJob(j);
+    }
+    await observe(m, r);
+  }
+  toString = () => `Cancel(${this.v.job})`;
+}
+
+/**
+ * Time passes: by `advanceMs`, or to the shard's next wake plus `advanceMs`; the alarm fires if due
+ * (or at once when forced: an early wake must be harmless).
+ */
+class Alarm implements Cmd {
+  constructor(readonly v: { toNextWake: boolean; advanceMs: number; force: boolean }) {}
+  check = () => true;
+  async run(m: Model, r: Real): Promise<void> {
+    const wake = r.prev?.alarm ?? null;
+    const from = this.v.toNextWake && wake !== null ? Math.max(m.now, wake) : m.now;
+    await advanceAndFire(m, r, from + this.v.advanceMs, this.v.force);
+    await observe(m, r);
+  }
+  toString = () => `Alarm(${JSON.stringify(this.v)})`;
+}
+
+/** A consumer takes a queued job's message and begins it, then dies; or begins with an older attempt. */
+class Begin implements Cmd {
+  constructor(readonly v: { job: number; stale: boolean }) {}
+  check = (m: Readonly<Model>) => ofStatus(m as Model, "queued").length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    const j = pick(ofStatus(m, "queued"), this.v.job);
+    const attempt = this.v.stale ? j.attempt - 1 : j.attempt;
+    const out = await shard(m).begin(j.id, attempt);
+    if (this.v.stale) expect(out).toEqual({ ok: false, reason: "stale" });
+    else {
+      expect(out.ok, `begin ${j.id}#${attempt}`).toBe(true);
+      beginJob(j, m.now);
+    }
+    count(this.v.stale ? "begin.stale" : "begin");
+    await observe(m, r);
+  }
+  toString = () => `Begin(${JSON.stringify(this.v)})`;
+}
+
+/** A consumer reports a running attempt's outcome (and the report is retried: refused the second time). */
+class Finish implements Cmd {
+  constructor(readonly v: { job: number; ok: boolean }) {}
+  check = (m: Readonly<Model>) => ofStatus(m as Model, "running").length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    const j = pick(ofStatus(m, "running"), this.v.job);
+    const report = this.v.ok
+      ? { outcome: { ok: true as const } }
+      : { outcome: { ok: false as const }, error: "x" };
+    const out = await shard(m).finish(j.id, j.attempt, report);
+    expect(out.ok, `finish ${j.id}#${j.attempt}`).toBe(true);
+    settleJob(j, this.v.ok, m.now);
+    expect((await shard(m).finish(j.id, j.attempt, report)).ok, "the same report again").toBe(false);
+    count(this.v.ok ? "complete" : "fail");
+    await observe(m, r);
+  }
+  toString = () => `Finish(${JSON.stringify(this.v)})`;
+}
+
+/**
+ * A late or misdirected report: any attempt number that is not the current attempt of a running job
+ * (an older attempt, a timed-out or cancelled one, one of a finished job, one never claimed).
+ */
+class StaleFinish implements Cmd {
+  constructor(readonly v: { job: number; back: number; ok: boolean }) {}
+  check = (m: Readonly<Model>) => m.jobs.length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    const j = pick(m.jobs, this.v.job);
+    const attempt =
+      j.status === "running"
+        ? j.attempt - 1 - (this.v.back % j.attempt)
+        : Math.max(0, j.attempt - this.v.back);
+    const report = this.v.ok
+      ? { outcome: { ok: true as const } }
+      : { outcome: { ok: false as const }, error: "late" };
+    const before = r.prev?.jobs.get(j.id)?.version;
+    expect((await shard(m).finish(j.id, attempt, report)).ok, `finish ${j.id}#${attempt} (${j.status})`).toBe(
+      false,
+    );
+    const s = await observe(m, r);
+    expect(s.jobs.get(j.id)?.version, "a refused report changes nothing").toBe(before);
+    count("finish.stale");
+  }
+  toString = () => `StaleFinish(${JSON.stringify(this.v)})`;
+}
+
+/** A running attempt's consumer is gone: time passes its lease (timeout + grace) and the alarm fires. */
+class LeaseExpiry implements Cmd {
+  constructor(readonly v: { job: number; extraMs: number }) {}
+  check = (m: Readonly<Model>) => ofStatus(m as Model, "running").length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    const j = pick(ofStatus(m, "running"), this.v.job);
+    const attempt = j.attempt;
+    await advanceAndFire(m, r, (j.deadline ?? m.now) + this.v.extraMs, false);
+    expect(j.attempts.find((a) => a.number === attempt)?.status, "the attempt timed out").toBe("timed_out");
+    count("lease.expired");
+    await observe(m, r);
+  }
+  toString = () => `LeaseExpiry(${JSON.stringify(this.v)})`;
+}
+
+/** Every queued job's message reaches the Worker's queue handler (noop succeeds, http gets a 500). */
+class DeliverQueued implements Cmd {
+  check = (m: Readonly<Model>) => ofStatus(m as Model, "queued").length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    const queued = ofStatus(m, "queued");
+    const messages = queued.map((j) => ({ user_id: m.userId, job_id: j.id, attempt: j.attempt }));
+    const result = await deliver(messages);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(messages.length);
+    for (const j of queued) {
+      beginJob(j, m.now);
+      settleJob(j, j.type === "noop", m.now);
+    }
+    count("delivered", messages.length);
+    await observe(m, r);
+  }
+  toString = () => "DeliverQueued";
+}
+
+/** A message already delivered, or an older attempt's message, turns up again: refused, nothing changes. */
+class Redeliver implements Cmd {
+  constructor(readonly v: { message: number }) {}
+  private stale = (m: Model) =>
+    m.sent.filter((msg) => {
+      const j = m.jobs.find((x) => x.id === msg.job_id);
+      return !(j?.status === "queued" && j.attempt === msg.attempt);
+    });
+  check = (m: Readonly<Model>) => this.stale(m as Model).length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    const msg = pick(this.stale(m), this.v.message);
+    const before = r.prev?.jobs.get(msg.job_id)?.version;
+    const result = await deliver([msg]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const s = await observe(m, r);
+    expect(s.jobs.get(msg.job_id)?.version, `redelivered ${msg.job_id}#${msg.attempt} changed nothing`).toBe(
+      before,
+    );
+    count("redelivered");
+  }
+  toString = () => `Redeliver(${this.v.message})`;
+}
+
+/** The shard instance goes away, gracefully or abruptly; a fresh instance has the real clock again. */
+class Crash implements Cmd {
+  constructor(readonly v: { abort: boolean }) {}
+  check = () => true;
+  async run(m: Model, r: Real): Promise<void> {
+    const before = r.prev;
+    if (this.v.abort) await abortAllDurableObjects();
+    else await evictDurableObject(shardOf(m.userId));
+    await setShardClock(m.userId, m.now, RANDOM);
+    const s = await observe(m, r);
+    expect(s.alarm, "the alarm survives").toBe(before?.alarm);
+    const versions = (x: Snapshot | null | undefined) => [...(x?.jobs.values() ?? [])].map((j) => j.version);
+    expect(versions(s), "nothing written is lost").toEqual(versions(before));
+    count(this.v.abort ? "abort" : "evict");
+  }
+  toString = () => (this.v.abort ? "Abort" : "Evict");
+}
+
+/** A pool grows or shrinks (shrinking drains: nothing is preempted). */
+class Resize implements Cmd {
+  constructor(readonly v: { pool: number; capacity: number }) {}
+  check = (m: Readonly<Model>) => m.caps.size > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    const name = pick([...m.caps.keys()], this.v.pool);
+    expect((await shard(m).putPool(name, this.v.capacity))?.capacity).toBe(this.v.capacity);
+    m.caps.set(name, this.v.capacity);
+    count("resize");
+    await observe(m, r);
+  }
+  toString = () => `Resize(${JSON.stringify(this.v)})`;
+}
+
+// --- generators ------------------------------------------------------------------------------------
+
+const index = fc.nat({ max: 7 });
+const rarely = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(false) },
+  { weight: 1, arbitrary: fc.constant(true) },
+);
+const submitCmd = fc
+  .record({
+    type: fc.constantFrom<"noop" | "http">("noop", "noop", "http"),
+    intervalSeconds: fc.option(fc.constantFrom(5, 15, 60), { freq: 3 }),
+    maxRetries: fc.option(fc.nat({ max: 2 }), { freq: 5 }),
+    retryDelaySeconds: fc.constantFrom(1, 2, 5),
+    timeoutSeconds: fc.constantFrom(1, 5, 20),
+    priority: fc.constantFrom(0, 50, 50, 100),
+    delayMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 40_000 })),
+    wants: fc.array(fc.record({ pool: fc.nat({ max: 1 }), units: fc.integer({ min: 1, max: 2 }) }), {
+      maxLength: 2,
+    }),
+  })
+  .map((v) => new Submit(v));
+const alarmCmd = fc
+  .record({
+    toNextWake: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(true) },
+      { weight: 1, arbitrary: fc.constant(false) },
+    ),
+    advanceMs: fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: 0, max: 3_000 }),
+      fc.integer({ min: 25_000, max: 45_000 }),
+      fc.integer({ min: 45_000, max: 120_000 }),
+    ),
+    force: fc.oneof(
+      { weight: 4, arbitrary: fc.constant(false) },
+      { weight: 1, arbitrary: fc.constant(true) },
+    ),
+  })
+  .map((v) => new Alarm(v));
+
+/** Weighted so that sequences reach queued and running work within a few commands. */
+const commandArbs = [
+  { weight: 4, arbitrary: submitCmd },
+  { weight: 5, arbitrary: alarmCmd },
+  { weight: 2, arbitrary: fc.constant(new DeliverQueued()) },
+  { weight: 5, arbitrary: fc.record({ job: index, stale: rarely }).map((v) => new Begin(v)) },
+  { weight: 4, arbitrary: fc.record({ job: index, ok: fc.boolean() }).map((v) => new Finish(v)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ job: index, back: fc.nat({ max: 3 }), ok: fc.boolean() })
+      .map((v) => new StaleFinish(v)),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({ job: index, extraMs: fc.oneof(fc.constant(0), fc.nat({ max: 2_000 })) })
+      .map((v) => new LeaseExpiry(v)),
+  },
+  { weight: 2, arbitrary: fc.record({ job: index }).map((v) => new Cancel(v)) },
+  { weight: 2, arbitrary: fc.record({ message: index }).map((v) => new Redeliver(v)) },
+  { weight: 1, arbitrary: fc.constant(new Crash({ abort: false })) },
+  { weight: 1, arbitrary: fc.constant(new Crash({ abort: true })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ pool: fc.nat({ max: 1 }), capacity: fc.nat({ max: 3 }) })
+      .map((v) => new Resize(v)),
+  },
+];
+const commands = (maxCommands: number) =>
+  fc.commands([fc.oneof(...commandArbs)], { maxCommands, size: "max" });
+
+// --- one sequence ----------------------------------------------------------------------------------
+
+async function setup(capacities: number[]): Promise<{ model: Model; real: Real }> {
+  const user = await createUser("model");
+  // Far enough ahead of the wall clock that the runtime never fires an alarm by itself.
+  const now = Date.now() + 24 * 60 * 60 * 1000;
+  await setShardClock(user.user_id, now, RANDOM);
+  const model: Model = { userId: user.user_id, now, caps: new Map(), jobs: [], sent: [] };
+  for (const [i, capacity] of capacities.entries()) {
+    await shard(model).putPool(`p${i}`, capacity);
+    model.caps.set(`p${i}`, capacity);
+  }
+  const real: Real = { user, prev: null };
+  await observe(model, real);
+  return { model, real };
+}
+
+/**
+ * The D1 index converges: time moves to each alarm until no index copy is pending (the model and
+ * the invariants are checked at every step), then every job's D1 row is the shard's view at the
+ * shard's version.
+ */
+async function drainAndCompareIndex(m: Model, r: Real): Promise<void> {
+  for (let i = 0; ; i++) {
+    const s = r.prev ?? (await observe(m, r));
+    if ([...s.jobs.values()].every((j) => j.index_due_at === null)) break;
+    expect(s.alarm, "the alarm is set while an index copy is pending").not.toBeNull();
+    expect(i, "the index drains within 20 alarms").toBeLessThan(20);
+    await advanceAndFire(m, r, s.alarm ?? m.now, false);
+    await observe(m, r);
+  }
+  const { results } = await env.INDEX_DB.prepare(
+    "select job_id, status, version, doc from job_index where user_id = ?",
+  )
+    .bind(m.userId)
+    .all<{ job_id: string; status: string; version: number; doc: string }>();
+  expect(results.map((x) => x.job_id).sort()).toEqual(m.jobs.map((j) => j.id).sort());
+  for (const row of results) {
+    const view = await shard(m).get(row.job_id);
+    expect(view, row.job_id).not.toBeNull();
+    expect({ status: row.status, version: row.version }, `D1 row of ${row.job_id}`).toEqual({
+      status: view?.status,
+      version: r.prev?.jobs.get(row.job_id)?.version,
+    });
+    expect(JSON.parse(row.doc), `D1 doc of ${row.job_id}`).toEqual(view);
+  }
+  count("sequences");
+}
+
+/** A sequence: pools, one to three jobs submitted up front, then up to `maxCommands` random commands. */
+const sequence = (maxCommands: number) =>
+  fc.asyncProperty(
+    fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }),
+    fc.array(submitCmd, { minLength: 1, maxLength: 3 }),
+    commands(maxCommands),
+    async (caps, initial, cmds) => {
+      const { model, real } = await setup(caps);
+      await fc.asyncModelRun(() => ({ model, real }), [...initial, ...cmds]);
+      await drainAndCompareIndex(model, real);
+    },
+  );
+
+describe("the shard against its model", () => {
+  beforeAll(() => {
+    // http jobs always fail: their target answers 500.
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("boom", { status: 500 }));
+  });
+  afterAll(() => {
+    vi.restoreAllMocks();
+  });
+
+  it(`keeps every invariant over ${RUNS} short random sequences`, { timeout: 600_000 }, async () => {
+    const started = Date.now();
+    await fc.assert(sequence(MAX_COMMANDS), { numRuns: RUNS });
+    console.log(`shard model: ${RUNS} sequences in ${Date.now() - started} ms`, JSON.stringify(STATS));
+    // Not vacuous: every kind of step happened (each is expected tens to hundreds of times).
+    for (const step of COVERED) expect(STATS[step] ?? 0, `${step} was exercised`).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,209 @@
+// The reference model for test/integration/shard-model.test.ts: what one user's TaskShard should hold
+// after each step, written from docs/architecture.md and ../shared/design.md rather than from the
+// shard's code. Pure: no `cloudflare:*` imports; time is the model's virtual clock.
+
+/** The settings the workers test project runs with (wrangler.toml [vars]). */
+export const DISPATCH_DEADLINE_MS = 30_000;
+export const LEASE_GRACE_MS = 10_000;
+export const WINDOW = 50;
+export const BATCH = 100;
+export const AGING_MS = 1_000;
+/** A due job that cannot go out (its pool is full) is still looked at this often. */
+export const WAITING_RECHECK_MS = 30_000;
+/** The shard's randomness is fixed by setShardClock. */
+export const RANDOM = 0.5;
+const MAX_BACKOFF_MS = 24 * 60 * 60 * 1000;
+
+export type JobStatus = "scheduled" | "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type AttemptStatus = "running" | "succeeded" | "failed" | "timed_out" | "cancelled";
+export const FINISHED: readonly JobStatus[] = ["succeeded", "failed", "cancelled"];
+export const UNFINISHED: readonly JobStatus[] = ["scheduled", "queued", "running"];
+
+export interface MAttempt {
+  number: number;
+  occurrence: number;
+  status: AttemptStatus;
+}
+
+export interface MJob {
+  id: string;
+  type: "noop" | "http";
+  intervalSeconds: number | null;
+  maxRetries: number;
+  retryDelaySeconds: number;
+  timeoutSeconds: number;
+  priority: number;
+  resources: Record<string, number>;
+  status: JobStatus;
+  /** The fencing number of the latest claim (0 before the first). */
+  attempt: number;
+  retries: number;
+  occurrence: number;
+  occurrenceAt: number;
+  runs: number;
+  runAt: number;
+  deadline: number | null;
+  attempts: MAttempt[];
+}
+
+export interface Message {
+  user_id: string;
+  job_id: string;
+  attempt: number;
+}
+
+export interface Model {
+  userId: string;
+  now: number;
+  caps: Map<string, number>;
+  jobs: MJob[];
+  /** Every message a claim produced, in order. */
+  sent: Message[];
+}
+
+export const isFinished = (s: JobStatus) => FINISHED.includes(s);
+export const holdsUnits = (s: JobStatus) => s === "queued" || s === "running";
+export const ofStatus = (m: Model, s: JobStatus) => m.jobs.filter((j) => j.status === s);
+
+/** Backoff before retry `retry` (1-based): base × 2^(retry−1), equal jitter, random fixed at 0.5. */
+export function backoffMs(baseSeconds: number, retry: number): number {
+  const exp = Math.max(1, Math.round(Math.min(MAX_BACKOFF_MS, baseSeconds * 1000 * 2 ** (retry - 1))));
+  return Math.min(exp, Math.ceil(exp / 2 + (RANDOM * exp) / 2));
+}
+
+/** The next slot on an interval grid anchored at `previous`: after it, and not before `now`. */
+export function nextSlot(previous: number, seconds: number, now: number): number {
+  const step = seconds * 1000;
+  let at = previous + step;
+  while (at < now) at += step;
+  return at;
+}
+
+/** Units held per pool: every queued or running job holds what it names. */
+export function heldUnits(jobs: { status: JobStatus; resources: Record<string, number> }[]) {
+  const used = new Map<string, number>();
+  for (const j of jobs.filter((x) => holdsUnits(x.status)))
+    for (const [p, u] of Object.entries(j.resources)) used.set(p, (used.get(p) ?? 0) + u);
+  return used;
+}
+
+export interface DueCandidate {
+  id: string;
+  status: JobStatus;
+  priority: number;
+  runAt: number;
+  resources: Record<string, number>;
+}
+
+/**
+ * Which due jobs a dispatch cycle at `now` takes, in order (architecture.md: "Higher priority first",
+ * "Bounded waiting", "Strict priority per pool", "Shrinking drains"): effective priority
+ * (priority + wait / aging), then run_at, then id; a job goes only if every pool it names has its
+ * units free; a job that does not fit blocks the pools it names for the rest of the cycle, unless it
+ * asks more than a pool's capacity (it waits for the pool to grow and blocks nobody); at most `limit`.
+ */
+export function claimOrder(
+  jobs: DueCandidate[],
+  caps: Map<string, number>,
+  used: Map<string, number>,
+  now: number,
+  limit: number,
+): string[] {
+  const key = (j: DueCandidate) => j.priority * AGING_MS - j.runAt;
+  const due = jobs
+    .filter((j) => j.status === "scheduled" && j.runAt <= now)
+    .sort((a, b) => key(b) - key(a) || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const use = new Map(used);
+  // Pools reserved by a due job that could not go: no lower job takes units from them.
+  const blocked = new Set<string>();
+  const out: string[] = [];
+  for (const j of due) {
+    if (out.length >= limit) break;
+    const wants = Object.entries(j.resources);
+    // A job asking more than a pool holds (after a shrink) waits for it to grow and blocks nobody.
+    if (wants.some(([p, u]) => u > (caps.get(p) ?? 0))) continue;
+    if (wants.every(([p, u]) => !blocked.has(p) && (use.get(p) ?? 0) + u <= (caps.get(p) ?? 0))) {
+      for (const [p, u] of wants) use.set(p, (use.get(p) ?? 0) + u);
+      out.push(j.id);
+    } else {
+      for (const [p] of wants) blocked.add(p);
+    }
+  }
+  return out;
+}
+
+function currentAttempt(j: MJob): MAttempt {
+  const a = j.attempts.find((x) => x.number === j.attempt);
+  if (!a) throw new Error(`model: ${j.id} has no attempt ${j.attempt}`);
+  return a;
+}
+
+/** begin: a queued job's current attempt starts; its lease is timeout + grace. */
+export function beginJob(j: MJob, now: number): void {
+  j.status = "running";
+  j.deadline = now + j.timeoutSeconds * 1000 + LEASE_GRACE_MS;
+  j.attempts.push({ number: j.attempt, occurrence: j.occurrence, status: "running" });
+}
+
+/**
+ * The running attempt ends: a failure with retries left retries the occurrence after a backoff;
+ * otherwise the occurrence is over, and a one-shot job is finished while an interval job moves to
+ * its next slot with its retries reset.
+ */
+export function settleJob(j: MJob, ok: boolean, now: number, timedOut = false): void {
+  currentAttempt(j).status = ok ? "succeeded" : timedOut ? "timed_out" : "failed";
+  if (!ok && j.retries < j.maxRetries) {
+    j.retries += 1;
+    j.status = "scheduled";
+    j.runAt = now + backoffMs(j.retryDelaySeconds, j.retries);
+    j.deadline = j.runAt;
+    return;
+  }
+  j.runs += 1;
+  if (j.intervalSeconds === null) {
+    j.status = ok ? "succeeded" : "failed";
+    j.deadline = null;
+    return;
+  }
+  const next = nextSlot(j.occurrenceAt, j.intervalSeconds, now);
+  j.status = "scheduled";
+  j.retries = 0;
+  j.occurrence += 1;
+  j.occurrenceAt = next;
+  j.runAt = next;
+  j.deadline = next;
+}
+
+export function cancelJob(j: MJob): void {
+  if (j.status === "running") currentAttempt(j).status = "cancelled";
+  j.status = "cancelled";
+  j.deadline = null;
+}
+
+/**
+ * One alarm at `m.now`: expired leases are timed out and settled, claims whose message never began
+ * by the dispatch deadline are due again, then due jobs are claimed (attempt + 1, dispatch deadline).
+ * Returns the messages the claims send.
+ */
+export function fireAlarm(m: Model): Message[] {
+  const now = m.now;
+  for (const j of ofStatus(m, "running").filter((x) => (x.deadline ?? Infinity) <= now))
+    settleJob(j, false, now, true);
+  for (const j of ofStatus(m, "queued").filter((x) => (x.deadline ?? Infinity) <= now)) {
+    j.status = "scheduled";
+    j.deadline = now;
+  }
+  const limit = Math.min(BATCH, WINDOW - ofStatus(m, "queued").length);
+  const ids = claimOrder(m.jobs, m.caps, heldUnits(m.jobs), now, limit);
+  const sent: Message[] = [];
+  for (const id of ids) {
+    const j = m.jobs.find((x) => x.id === id);
+    if (!j) throw new Error(`model: claimed unknown ${id}`);
+    j.status = "queued";
+    j.attempt += 1;
+    j.deadline = now + DISPATCH_DEADLINE_MS;
+    sent.push({ user_id: m.userId, job_id: j.id, attempt: j.attempt });
+  }
+  m.sent.push(...sent);
+  return sent;
+}
