@@ -1,9 +1,9 @@
 // Hot queries of the dispatch loop, run by the shard's alarm. Each is synchronous, so under the
 // Durable Object's input/output gates it is atomic: no other request interleaves, and nothing it
 // sends leaves the object before its writes are durable.
-import { and, eq, lte, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
 import { release } from "./pool-queries";
-import { jobs } from "./schema";
+import { type JobRow, jobs } from "./schema";
 import { touch } from "./touch";
 import type { ShardDb } from "./view";
 
@@ -69,26 +69,56 @@ export function expiredLeases(db: ShardDb, now: number, limit: number) {
 /** A due job that is waiting on an event (a release, a begin) is still looked at this often. */
 export const WAITING_RECHECK_MS = 30_000;
 
+function earliestDeadline(
+  db: ShardDb,
+  status: JobRow["status"],
+  pooled: boolean,
+  after?: number,
+): number | null {
+  const row = db
+    .select({ at: sql<number | null>`min(${jobs.deadline})` })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.status, status),
+        eq(jobs.needsPools, pooled),
+        after === undefined ? isNotNull(jobs.deadline) : gt(jobs.deadline, after),
+      ),
+    )
+    .get();
+  return row?.at ?? null;
+}
+
 /**
  * The alarm is a cache of this: the earliest deadline of any job, or pending index copy, in the
  * shard. Due jobs that cannot go out now do not count, or the alarm would spin: jobs waiting for
  * pool units (a release re-arms at once) and, while the in-flight window is full, every due job
  * (a begin frees the window and re-arms). Those are still re-examined every WAITING_RECHECK_MS.
+ * Cost: a handful of MIN lookups on the (status, needs_pools, deadline) index, whatever the number
+ * of jobs the shard holds or has finished.
  */
 export function nextWakeAt(db: ShardDb, now: number, windowFull: boolean): number | null {
-  const waiting = windowFull
-    ? sql`${jobs.status} = 'scheduled' and ${jobs.deadline} <= ${now}`
-    : sql`${jobs.status} = 'scheduled' and ${jobs.needsPools} = 1 and ${jobs.deadline} <= ${now}`;
-  const row = db
-    .select({
-      deadline: sql<number | null>`min(case when ${waiting} then null else ${jobs.deadline} end)`,
-      index: sql<number | null>`min(${jobs.indexDueAt})`,
-      waiting: sql<number>`coalesce(max(case when ${waiting} then 1 else 0 end), 0)`,
-    })
-    .from(jobs)
-    .get();
-  const times = [row?.deadline, row?.index, row?.waiting ? now + WAITING_RECHECK_MS : null].filter(
-    (x): x is number => typeof x === "number",
-  );
-  return times.length === 0 ? null : Math.min(...times);
+  const times: (number | null)[] = [
+    earliestDeadline(db, "queued", false),
+    earliestDeadline(db, "queued", true),
+    earliestDeadline(db, "running", false),
+    earliestDeadline(db, "running", true),
+    db
+      .select({ at: sql<number | null>`min(${jobs.indexDueAt})` })
+      .from(jobs)
+      .where(isNotNull(jobs.indexDueAt))
+      .get()?.at ?? null,
+  ];
+  for (const pooled of [false, true]) {
+    const earliest = earliestDeadline(db, "scheduled", pooled);
+    const waits = pooled || windowFull;
+    if (earliest !== null && earliest <= now && waits) {
+      // Due but waiting on an event: wake for the next not-yet-due job, or for the recheck.
+      times.push(earliestDeadline(db, "scheduled", pooled, now), now + WAITING_RECHECK_MS);
+    } else {
+      times.push(earliest);
+    }
+  }
+  const known = times.filter((x): x is number => x !== null);
+  return known.length === 0 ? null : Math.min(...known);
 }

@@ -113,7 +113,8 @@ export function poolWaitersExist(db: ShardDb, now: number): boolean {
     db
       .select({ id: jobs.id })
       .from(jobs)
-      .where(and(eq(jobs.status, "scheduled"), eq(jobs.needsPools, true), sql`${jobs.runAt} <= ${now}`))
+      // A scheduled job's deadline is its run_at: this reads the (status, needs_pools, deadline) index.
+      .where(and(eq(jobs.status, "scheduled"), eq(jobs.needsPools, true), sql`${jobs.deadline} <= ${now}`))
       .limit(1)
       .all().length > 0
   );

@@ -50,6 +50,8 @@ export const jobs = sqliteTable(
   },
   (t) => [
     index("jobs_deadline").on(t.deadline).where(sql`${t.deadline} is not null`),
+    // nextWakeAt reads the earliest deadline per (status, pooled) through this, never scanning jobs.
+    index("jobs_wake").on(t.status, t.needsPools, t.deadline),
     index("jobs_due").on(t.status, t.priority, t.runAt),
     index("jobs_index_due").on(t.indexDueAt).where(sql`${t.indexDueAt} is not null`),
   ],

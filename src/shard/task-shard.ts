@@ -42,6 +42,8 @@ export class TaskShard extends DurableObject<Env> {
   private readonly policy: DispatchPolicy;
   /** The shard's clock; tests replace it to move time without sleeping. */
   clock: () => number = Date.now;
+  /** Set when a request asked for an immediate wake while the alarm handler was awaiting I/O. */
+  private wakeRequested = false;
   random: () => number = Math.random;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -168,6 +170,7 @@ export class TaskShard extends DurableObject<Env> {
   // --- the timer ---
   override async alarm(): Promise<void> {
     let more = false;
+    this.wakeRequested = false;
     try {
       const now = this.clock();
       this.expireLeases(now);
@@ -186,7 +189,9 @@ export class TaskShard extends DurableObject<Env> {
       submits.pruneIdempotencyKeys(this.db, now, 100);
     } finally {
       // A throwing alarm is retried only a few times; re-arming here keeps the shard ticking.
-      await this.rearm(more, true);
+      // A release that arrived while this handler awaited send or D1 asked for an immediate wake;
+      // the exact re-arm must not drop it.
+      await this.rearm(more || this.wakeRequested, true);
     }
   }
 
@@ -245,6 +250,7 @@ export class TaskShard extends DurableObject<Env> {
    */
   private async rearm(immediately = false, exact = false): Promise<void> {
     const now = this.clock();
+    if (immediately) this.wakeRequested = true;
     const windowFull = inFlight(this.db) >= this.policy.window;
     const next = immediately && !windowFull ? now : nextWakeAt(this.db, now, windowFull);
     const current = await this.ctx.storage.getAlarm();

@@ -1,6 +1,8 @@
 // Resource pools and hot users through the API and the real shard.
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { forgetVerifiedKeys } from "../../src/api/auth";
+import type { Env } from "../../src/env";
 import type { PoolView } from "../../src/shard/pool-queries";
 import {
   ADMIN,
@@ -151,5 +153,40 @@ describe("hot users", () => {
     for (let i = 0; i < 5; i++) {
       expect((await submit(user, { type: "noop", resources: { p: 1 } })).body.id).toMatch(/^job_0_/);
     }
+  });
+});
+
+describe("waking", () => {
+  it("keeps a release's immediate wake that arrives while the alarm is sending", async () => {
+    const user = await createUser();
+    await putPool(user, "one", 1);
+    const holder = (await submit(user, { type: "noop", resources: { one: 1 } })).body;
+    const [claim] = await fireAlarm(user.user_id);
+    expect((await shardOf(user.user_id).begin(holder.id, claim?.attempt ?? 0)).ok).toBe(true);
+    const waiter = (await submit(user, { type: "noop", resources: { one: 1 } })).body;
+    await submit(user, { type: "noop" }); // gives the next alarm something to send
+    let released = false;
+    await inShard(user.user_id, (shard) => {
+      const target = shard as unknown as { env: Env };
+      const realQueue = target.env.DISPATCH;
+      target.env = {
+        ...target.env,
+        DISPATCH: {
+          send: realQueue.send.bind(realQueue),
+          sendBatch: async (messages: Iterable<MessageSendRequest>) => {
+            // The holder finishes while the alarm handler awaits the queue.
+            await shardOf(user.user_id).finish(holder.id, claim?.attempt ?? 0, { outcome: { ok: true } });
+            released = true;
+            return realQueue.sendBatch(messages);
+          },
+        } as Queue<unknown>,
+      };
+    });
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect(released).toBe(true);
+    expect((await getJob(user, waiter.id)).status).toBe("scheduled");
+    // The freed unit must be handed out at once, not at the 30 s recheck.
+    expect(await alarmOf(user.user_id)).toBeLessThanOrEqual(Date.now() + 100);
+    expect((await fireAlarm(user.user_id)).map((m) => m.job_id)).toContain(waiter.id);
   });
 });

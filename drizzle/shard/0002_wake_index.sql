@@ -1,0 +1,1 @@
+CREATE INDEX `jobs_wake` ON `jobs` (`status`,`needs_pools`,`deadline`);
