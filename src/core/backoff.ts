@@ -43,3 +43,19 @@ export function retryAt(
     retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? Math.max(0, retryAfterMs) : 0;
   return now + Math.max(retryDelayMs(baseSeconds, retry, random), serverAsks);
 }
+
+/** The longest a claim waits for its message to begin, however congested the queue. */
+export const MAX_DISPATCH_DEADLINE_MS = 10 * 60 * 1000;
+
+/**
+ * How long a claim may wait for its message to begin before it is dispatched again. Doubles with
+ * each consecutive miss: a miss sends one more message, and under a congested queue (messages
+ * slower than the deadline, not lost) a fixed deadline would keep adding copies faster than the queue
+ * drains them. With doubling, a job adds at most log2(queue delay / base) copies.
+ */
+export function dispatchDeadlineMs(baseMs: number, misses: number): number {
+  return Math.min(
+    baseMs * 2 ** Math.min(Math.max(0, misses), 30),
+    Math.max(baseMs, MAX_DISPATCH_DEADLINE_MS),
+  );
+}

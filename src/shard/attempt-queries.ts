@@ -63,6 +63,7 @@ export function begin(
     .set({
       status: "running",
       lastRunAt: now,
+      dispatchMisses: 0,
       deadline: now + job.timeoutSeconds * 1000 + t.leaseGraceMs,
       ...touch(now, t),
     })

@@ -1,5 +1,6 @@
 // claimDue, the hottest query: which due jobs go out in this alarm cycle.
 import { and, asc, desc, eq, lte, sql } from "drizzle-orm";
+import { dispatchDeadlineMs } from "../core/backoff";
 import { compareDue } from "../core/priority";
 import type { Claim, ShardTimings } from "./dispatch-queries";
 import { allocate, capacities, unitsInUse } from "./pool-queries";
@@ -22,6 +23,7 @@ type Candidate = {
   priority: number;
   runAt: number;
   resources: Record<string, number>;
+  dispatchMisses: number;
 };
 
 const candidateColumns = {
@@ -30,6 +32,7 @@ const candidateColumns = {
   priority: jobs.priority,
   runAt: jobs.runAt,
   resources: jobs.resources,
+  dispatchMisses: jobs.dispatchMisses,
 };
 
 /** Same order as compareDue: `priority × aging − run_at` is effective priority with `now` cancelled out. */
@@ -78,7 +81,7 @@ function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Clai
     .set({
       status: "queued",
       attempt: sql`${jobs.attempt} + 1`,
-      deadline: now + t.dispatchDeadlineMs,
+      deadline: now + dispatchDeadlineMs(t.dispatchDeadlineMs, c.dispatchMisses),
       ...touch(now, t),
     })
     .where(eq(jobs.id, c.id))

@@ -41,13 +41,20 @@ export function requeue(db: ShardDb, claims: Claim[], now: number, retryAt: numb
 
 /**
  * recoverLostDispatches: a queued job whose message never began by its dispatch deadline is due
- * again at once. Invariant: the next claim bumps the attempt number, so if the lost message turns
- * up later its begin is refused as stale; the job runs once.
+ * again at once. Invariants: the next claim bumps the attempt number, so if the lost message turns
+ * up later its begin is refused as stale and the job runs once; and each consecutive miss doubles
+ * the next claim's dispatch deadline (dispatchDeadlineMs), so a queue that is slow rather than lossy
+ * is not flooded with copies faster than it drains them.
  */
 export function recoverLostDispatches(db: ShardDb, now: number, t: ShardTimings): number {
   const lost = db
     .update(jobs)
-    .set({ status: "scheduled", deadline: now, ...touch(now, t) })
+    .set({
+      status: "scheduled",
+      deadline: now,
+      dispatchMisses: sql`${jobs.dispatchMisses} + 1`,
+      ...touch(now, t),
+    })
     .where(and(eq(jobs.status, "queued"), lte(jobs.deadline, now)))
     .returning({ id: jobs.id, attempt: jobs.attempt })
     .all();

@@ -40,6 +40,8 @@ export const jobs = sqliteTable(
     attempt: integer("attempt").notNull().default(0),
     // Occurrence counter of a recurring job (0 for the first); part of the webhook id.
     occurrence: integer("occurrence").notNull().default(0),
+    // Consecutive claims whose message did not begin by the dispatch deadline; backs that deadline off.
+    dispatchMisses: integer("dispatch_misses").notNull().default(0),
     // When the alarm must next look at this job (due time, dispatch deadline, lease expiry);
     // null once the job is finished.
     deadline: integer("deadline"),

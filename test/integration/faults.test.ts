@@ -58,6 +58,32 @@ describe("crash at each step", () => {
     expect(done.attempts.map((a) => a.number)).toEqual([2]);
   });
 
+  it("backs off the dispatch deadline while messages keep missing it, and resets it on begin", async () => {
+    const user = await createUser();
+    const { body: job } = await submit(user, { type: "noop" });
+    let now = Date.now();
+    await setShardClock(user.user_id, now);
+    await fireAlarm(user.user_id);
+    const deadlines: number[] = [];
+    for (let miss = 0; miss < 3; miss++) {
+      const d = await inShard(user.user_id, (_s, state) =>
+        state.storage.sql.exec<{ deadline: number }>("select deadline from jobs").one(),
+      );
+      deadlines.push(d.deadline - now);
+      now = d.deadline;
+      await setShardClock(user.user_id, now);
+      await fireAlarm(user.user_id); // recovered and claimed again under the next attempt
+    }
+    expect(deadlines).toEqual([30_000, 60_000, 120_000]);
+    const [message] = await queuedMessages(user.user_id);
+    await deliver([message]);
+    expect((await getJob(user, job.id)).status).toBe("succeeded");
+    const misses = await inShard(user.user_id, (_s, state) =>
+      state.storage.sql.exec<{ m: number }>("select dispatch_misses as m from jobs").one(),
+    );
+    expect(misses.m).toBe(0);
+  });
+
   it("after begin: an attempt whose consumer died times out by lease and runs again", async () => {
     const user = await createUser();
     const { body: job } = await submit(user, { type: "noop", timeout_seconds: 5, retry_delay_seconds: 1 });

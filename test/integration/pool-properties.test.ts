@@ -73,6 +73,8 @@ interface MJob {
   runAt: number;
   /** Dispatch deadline while queued, lease deadline while running. */
   deadline: number;
+  /** Consecutive dispatch misses: each doubles the next claim's dispatch deadline. */
+  misses?: number;
 }
 
 interface Model {
@@ -296,7 +298,7 @@ class Dispatch implements Cmd {
       expect(c.attempt, `${c.id}'s attempt number grows by one`).toBe(j.attempt + 1);
       j.status = "queued";
       j.attempt = c.attempt;
-      j.deadline = m.now + r.g.timings.dispatchDeadlineMs;
+      j.deadline = m.now + Math.min(r.g.timings.dispatchDeadlineMs * 2 ** (j.misses ?? 0), 600_000);
       for (const [p, u] of Object.entries(j.resources)) gained.set(p, (gained.get(p) ?? 0) + u);
     }
     // A claim never takes a pool over its capacity (so after a shrink, nothing new starts on that
@@ -324,6 +326,7 @@ class Begin implements Cmd {
       const out = begin(r.g.db, j.id, j.attempt, m.now, r.g.timings);
       expect(out.ok, `begin ${j.id}`).toBe(true);
       j.status = "running";
+      j.misses = 0;
       j.deadline = m.now + j.timeoutSeconds * 1000 + r.g.timings.leaseGraceMs;
     }
     checkInvariants(m, r);
@@ -384,7 +387,10 @@ class LostDispatch implements Cmd {
     m.now = Math.max(m.now, j.deadline);
     const lost = ofStatus(m, "queued").filter((x) => x.deadline <= m.now);
     expect(recoverLostDispatches(r.g.db, m.now, r.g.timings)).toBe(lost.length);
-    for (const x of lost) x.status = "scheduled";
+    for (const x of lost) {
+      x.status = "scheduled";
+      x.misses = (x.misses ?? 0) + 1;
+    }
     checkInvariants(m, r);
   }
   toString = () => `LostDispatch(${JSON.stringify(this.v)})`;

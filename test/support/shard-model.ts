@@ -13,6 +13,8 @@ export const WAITING_RECHECK_MS = 30_000;
 /** The shard's randomness is fixed by setShardClock. */
 export const RANDOM = 0.5;
 const MAX_BACKOFF_MS = 24 * 60 * 60 * 1000;
+/** Each consecutive dispatch miss doubles the next claim's deadline, up to 10 minutes. */
+const dispatchDeadline = (misses: number) => Math.min(DISPATCH_DEADLINE_MS * 2 ** misses, 10 * 60 * 1000);
 
 export type JobStatus = "scheduled" | "queued" | "running" | "succeeded" | "failed" | "cancelled";
 export type AttemptStatus = "running" | "succeeded" | "failed" | "timed_out" | "cancelled";
@@ -37,6 +39,8 @@ export interface MJob {
   status: JobStatus;
   /** The fencing number of the latest claim (0 before the first). */
   attempt: number;
+  /** Consecutive claims whose message did not begin in time: each doubles the next dispatch deadline. */
+  misses?: number;
   retries: number;
   occurrence: number;
   occurrenceAt: number;
@@ -141,6 +145,7 @@ function currentAttempt(j: MJob): MAttempt {
 /** begin: a queued job's current attempt starts; its lease is timeout + grace. */
 export function beginJob(j: MJob, now: number): void {
   j.status = "running";
+  j.misses = 0;
   j.deadline = now + j.timeoutSeconds * 1000 + LEASE_GRACE_MS;
   j.attempts.push({ number: j.attempt, occurrence: j.occurrence, status: "running" });
 }
@@ -192,6 +197,7 @@ export function fireAlarm(m: Model): Message[] {
   for (const j of ofStatus(m, "queued").filter((x) => (x.deadline ?? Infinity) <= now)) {
     j.status = "scheduled";
     j.deadline = now;
+    j.misses = (j.misses ?? 0) + 1;
   }
   const limit = Math.min(BATCH, WINDOW - ofStatus(m, "queued").length);
   const ids = claimOrder(m.jobs, m.caps, heldUnits(m.jobs), now, limit);
@@ -201,7 +207,7 @@ export function fireAlarm(m: Model): Message[] {
     if (!j) throw new Error(`model: claimed unknown ${id}`);
     j.status = "queued";
     j.attempt += 1;
-    j.deadline = now + DISPATCH_DEADLINE_MS;
+    j.deadline = now + dispatchDeadline(j.misses ?? 0);
     sent.push({ user_id: m.userId, job_id: j.id, attempt: j.attempt });
   }
   m.sent.push(...sent);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BACKOFF_MS, retryAt, retryDelayMs } from "../../src/core/backoff";
+import { dispatchDeadlineMs, MAX_BACKOFF_MS, retryAt, retryDelayMs } from "../../src/core/backoff";
 
 const HOUR = 3_600_000;
 const fixed = (r: number) => () => r;
@@ -97,5 +97,18 @@ describe("retryAt", () => {
     expect(Number.isFinite(t)).toBe(true);
     expect(t - now).toBeLessThanOrEqual(MAX_BACKOFF_MS);
     expect(t - now).toBeGreaterThanOrEqual(MAX_BACKOFF_MS / 2);
+  });
+});
+
+describe("dispatchDeadlineMs", () => {
+  it("doubles with each consecutive miss, up to ten minutes", () => {
+    expect([0, 1, 2, 3].map((m) => dispatchDeadlineMs(30_000, m))).toEqual([
+      30_000, 60_000, 120_000, 240_000,
+    ]);
+    expect(dispatchDeadlineMs(30_000, 5)).toBe(600_000);
+    expect(dispatchDeadlineMs(30_000, 1_000)).toBe(600_000);
+    expect(dispatchDeadlineMs(5_000, -1)).toBe(5_000);
+    // A base above the cap is never shortened.
+    expect(dispatchDeadlineMs(900_000, 3)).toBe(900_000);
   });
 });

@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `dispatch_misses` integer DEFAULT 0 NOT NULL;
