@@ -1,0 +1,186 @@
+// The soak's verdict logic on hand-made records: each must-be-0 figure must catch what it claims to.
+//   node --test soak/
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { analyse, compareIndex } from "./lib/analyse.mjs";
+
+const T = Date.parse("2026-11-26T10:00:00.000Z");
+const at = (s) => new Date(T + s * 1000).toISOString();
+const attempt = (number, status, scheduled, started, finished, error = null) => ({
+  number,
+  status,
+  scheduled_at: at(scheduled),
+  started_at: at(started),
+  finished_at: finished === null ? null : at(finished),
+  lateness_ms: Math.round((started - scheduled) * 1000),
+  error,
+});
+const job = (id, kind, view, extra = {}) => ({
+  id,
+  kind,
+  user: 0,
+  index: 0,
+  runAtMs: T,
+  maxRetries: kind === "fail" ? 2 : kind === "hang" ? 1 : 3,
+  viewAt: T + 1_000_000,
+  view: view && { id, runs: 0, current_retries: 0, ...view },
+  ...extra,
+});
+const delivery = (jobId, occurrence, s, route = "/ok", status = 200) => ({
+  wid: `${jobId}:${occurrence}`,
+  jobId,
+  occurrence,
+  route,
+  at: T + s * 1000,
+  status,
+  hungUp: false,
+  signature: true,
+});
+const run = (jobs, deliveries, kills = []) =>
+  analyse({ jobs, deliveries, kills, faultWindow: { preMs: 10_000, postMs: 10_000 } });
+
+test("a clean one-shot job passes every check", () => {
+  const a = run(
+    [job("j1", "ok", { status: "succeeded", runs: 1, attempts: [attempt(1, "succeeded", 0, 0.5, 0.6)] })],
+    [delivery("j1", 0, 0.55)],
+  );
+  assert.deepEqual(a.mustBeZero, { lostJobs: 0, duplicateAcceptedCompletions: 0, invariantViolations: 0 });
+  assert.equal(a.rawDuplicateDeliveries.total, 0);
+});
+
+test("missing, unfinished and undelivered jobs are lost", () => {
+  const a = run(
+    [
+      job("gone", "ok", null),
+      job("stuck", "ok", { status: "queued", attempts: [] }),
+      job("silent", "ok", { status: "succeeded", runs: 1, attempts: [attempt(1, "succeeded", 0, 0.5, 0.6)] }),
+    ],
+    [],
+  );
+  assert.equal(a.mustBeZero.lostJobs, 3);
+  assert.deepEqual(a.lostBy, { missing: 1, unfinished: 1, neverDelivered: 3 });
+});
+
+test("two succeeded attempts of a one-shot job are a duplicate accepted completion", () => {
+  const a = run(
+    [
+      job("j1", "ok", {
+        status: "succeeded",
+        runs: 1,
+        attempts: [attempt(2, "succeeded", 20, 21, 21.1), attempt(1, "succeeded", 0, 0.5, 0.6)],
+      }),
+    ],
+    [delivery("j1", 0, 0.55), delivery("j1", 0, 21.05)],
+  );
+  assert.equal(a.mustBeZero.duplicateAcceptedCompletions, 1);
+});
+
+test("a recurring job: one win per grid slot is fine, two in one slot are not, runs must match", () => {
+  // interval 5 s from T: slots 0, 1, 2; slot 1 retried after a lease expiry.
+  const ok = job(
+    "r1",
+    "rec",
+    {
+      status: "cancelled",
+      runs: 3,
+      attempts: [
+        attempt(1, "succeeded", 0, 0.2, 0.3),
+        attempt(2, "timed_out", 5, 5.2, 17, "timed out: no report within 10s"),
+        attempt(4, "succeeded", 18, 18.1, 18.2),
+        attempt(5, "succeeded", 20, 20.1, 20.2),
+      ].reverse(),
+    },
+    { intervalSeconds: 5 },
+  );
+  const dels = [
+    delivery("r1", 0, 0.25),
+    delivery("r1", 1, 5.25),
+    delivery("r1", 1, 18.15),
+    delivery("r1", 2, 20.15),
+  ];
+  const a = run([ok], dels, [{ at: T + 6_000, readyAt: T + 14_000 }]);
+  assert.equal(a.mustBeZero.duplicateAcceptedCompletions, 0);
+  assert.equal(a.mustBeZero.invariantViolations, 0);
+  assert.equal(a.recovery.lostDispatches.kill, 1); // attempt 3 was claimed but never began
+  assert.equal(a.rawDuplicateDeliveries.afterKill, 1);
+
+  const twice = structuredClone(ok);
+  twice.view.attempts = [attempt(1, "succeeded", 0, 0.2, 0.3), attempt(2, "succeeded", 0, 9, 9.1)];
+  twice.view.runs = 1;
+  const b = run([twice], [delivery("r1", 0, 0.25), delivery("r1", 0, 9.05)]);
+  assert.equal(b.mustBeZero.duplicateAcceptedCompletions, 1);
+
+  const inflated = structuredClone(ok);
+  inflated.view.runs = 5;
+  assert.equal(run([inflated], dels).mustBeZero.duplicateAcceptedCompletions, 1);
+});
+
+test("raw duplicates are classified by whether a kill fell between the deliveries", () => {
+  const view = {
+    status: "succeeded",
+    runs: 1,
+    attempts: [
+      attempt(2, "succeeded", 30, 31, 31.1),
+      attempt(1, "timed_out", 0, 0.5, 29, "timed out: no report within 10s"),
+    ],
+  };
+  const dels = [delivery("j1", 0, 0.55), delivery("j1", 0, 31.05)];
+  const withKill = run([job("j1", "ok", view)], dels, [{ at: T + 1_000, readyAt: T + 9_000 }]);
+  assert.equal(withKill.rawDuplicateDeliveries.afterKill, 1);
+  const noKill = run(
+    [job("j1", "ok", structuredClone(view))],
+    dels.map((d) => ({ ...d })),
+  );
+  assert.equal(noKill.rawDuplicateDeliveries.withoutKill, 1);
+  assert.match(Object.keys(noKill.rawDuplicateDeliveries.byCause)[0], /lease expired/);
+});
+
+test("more deliveries than begun attempts, or a succeeded /fail job, violate invariants", () => {
+  const a = run(
+    [
+      job("f1", "fail", {
+        status: "failed",
+        runs: 1,
+        attempts: [
+          attempt(3, "failed", 4, 4.1, 4.2, "HTTP 500"),
+          attempt(2, "failed", 2, 2.1, 2.2, "HTTP 500"),
+          attempt(1, "failed", 0, 0.1, 0.2, "HTTP 500"),
+        ],
+      }),
+      job("f2", "fail", { status: "succeeded", runs: 1, attempts: [attempt(1, "succeeded", 0, 0.1, 0.2)] }),
+    ],
+    [
+      delivery("f1", 0, 0.15, "/fail", 500),
+      delivery("f1", 0, 2.15, "/fail", 500),
+      delivery("f1", 0, 4.15, "/fail", 500),
+      delivery("f1", 0, 4.16, "/fail", 500),
+      delivery("f2", 0, 0.15, "/fail", 500),
+    ],
+  );
+  assert.equal(a.mustBeZero.invariantViolations, 2);
+  assert.equal(a.repeatsByDesign.fail, 3);
+});
+
+test("deliveries after a job's view was read are not held against it", () => {
+  const j = job("j1", "ok", { status: "queued", attempts: [] });
+  j.viewAt = T + 10_000;
+  const a = run([j], [delivery("j1", 0, 20)]);
+  assert.equal(a.mustBeZero.invariantViolations, 0);
+  assert.equal(a.deliveriesAfterSnapshot, 1);
+});
+
+test("the D1 comparison finds missing, stale and foreign rows", () => {
+  const v = (status, runs, u) => ({ status, runs, updated_at: at(u) });
+  const views = new Map([
+    ["a", v("succeeded", 1, 5)],
+    ["b", v("failed", 1, 6)],
+    ["c", v("cancelled", 3, 7)],
+  ]);
+  const listed = new Map([
+    ["a", v("succeeded", 1, 5)],
+    ["b", v("running", 0, 4)],
+    ["x", v("scheduled", 0, 1)],
+  ]);
+  const out = compareIndex(views, listed);
+  assert.deepEqual(out.map((d) => d.id).sort(), ["b", "c", "x"]);
+});
