@@ -2,6 +2,7 @@
 // Durable Object's input/output gates it is atomic: no other request interleaves, and nothing it
 // sends leaves the object before its writes are durable.
 import { and, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
+import { dispatchDeadlineMs } from "../core/backoff";
 import { release } from "./pool-queries";
 import { type JobRow, jobs } from "./schema";
 import { touch } from "./touch";
@@ -40,27 +41,30 @@ export function requeue(db: ShardDb, claims: Claim[], now: number, retryAt: numb
 }
 
 /**
- * recoverLostDispatches: a queued job whose message never began by its dispatch deadline is due
- * again at once. Invariants: the next claim bumps the attempt number, so if the lost message turns
- * up later its begin is refused as stale and the job runs once; and each consecutive miss doubles
- * the next claim's dispatch deadline (dispatchDeadlineMs), so a queue that is slow rather than lossy
- * is not flooded with copies faster than it drains them.
+ * resendLostDispatches: a queued job whose message has not begun by its dispatch deadline is sent
+ * again under the SAME attempt number. Invariants: whichever copy arrives first begins the attempt and
+ * every later copy is refused as a duplicate (begin accepts one queued → running per attempt), so the
+ * job still runs once; the claim keeps its units; and each consecutive miss doubles the deadline
+ * (dispatchDeadlineMs), so a queue that is slow rather than lossy gets at most log2(delay / deadline)
+ * extra copies, and the oldest copy, nearest the head of the queue, can still do the work.
  */
-export function recoverLostDispatches(db: ShardDb, now: number, t: ShardTimings): number {
+export function resendLostDispatches(db: ShardDb, now: number, t: ShardTimings, limit: number): Claim[] {
   const lost = db
-    .update(jobs)
-    .set({
-      status: "scheduled",
-      deadline: now,
-      dispatchMisses: sql`${jobs.dispatchMisses} + 1`,
-      ...touch(now, t),
-    })
+    .select({ id: jobs.id, userId: jobs.userId, attempt: jobs.attempt, misses: jobs.dispatchMisses })
+    .from(jobs)
     .where(and(eq(jobs.status, "queued"), lte(jobs.deadline, now)))
-    .returning({ id: jobs.id, attempt: jobs.attempt })
+    .limit(limit)
     .all();
-  // The lost attempt never began; the units its claim took go back before the job is claimed again.
-  for (const l of lost) release(db, l.id, l.attempt);
-  return lost.length;
+  for (const l of lost) {
+    db.update(jobs)
+      .set({
+        dispatchMisses: l.misses + 1,
+        deadline: now + dispatchDeadlineMs(t.dispatchDeadlineMs, l.misses + 1),
+      })
+      .where(eq(jobs.id, l.id))
+      .run();
+  }
+  return lost.map(({ id, userId, attempt }) => ({ id, userId, attempt }));
 }
 
 /** Running jobs whose lease (timeout + grace) has run out: their consumer is gone or stuck. */

@@ -13,7 +13,7 @@ import * as accounts from "./account-queries";
 import { type AttemptReport, begin, cancel, finishAttempt, type Refusal } from "./attempt-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, timingsFrom } from "./config";
-import { type Claim, expiredLeases, nextWakeAt, recoverLostDispatches, requeue } from "./dispatch-queries";
+import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
 import * as pools from "./pool-queries";
 import * as schema from "./schema";
 import * as submits from "./submit-queries";
@@ -174,7 +174,7 @@ export class TaskShard extends DurableObject<Env> {
     try {
       const now = this.clock();
       this.expireLeases(now);
-      recoverLostDispatches(this.db, now, this.timings);
+      const resends = resendLostDispatches(this.db, now, this.timings, this.policy.batchSize);
       const room = this.policy.window - inFlight(this.db);
       const limit = Math.min(this.policy.batchSize, room);
       const { claims, more: due } = claimDue(
@@ -183,8 +183,8 @@ export class TaskShard extends DurableObject<Env> {
         { limit, agingSeconds: this.policy.agingSeconds },
         this.timings,
       );
-      more = due && claims.length < room;
-      await this.send(claims, now);
+      more = (due && claims.length < room) || resends.length === this.policy.batchSize;
+      await this.send([...resends, ...claims], now);
       await this.flushIndex(now);
       submits.pruneIdempotencyKeys(this.db, now, 100);
     } finally {
@@ -216,8 +216,8 @@ export class TaskShard extends DurableObject<Env> {
       for (let i = 0; i < messages.length; i += 100)
         await this.env.DISPATCH.sendBatch(messages.slice(i, i + 100));
     } catch (err) {
-      // The claims are durable; put them back so a later cycle sends them, instead of waiting out
-      // the dispatch deadline.
+      // The claims are durable; put them back so a later cycle claims and sends them afresh,
+      // instead of waiting out the dispatch deadline.
       requeue(this.db, claims, now, now + SEND_RETRY_MS, this.timings);
       console.error("dispatch send failed", err);
     }

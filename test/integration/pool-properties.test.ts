@@ -8,7 +8,7 @@ import { agingBoundMs } from "../../src/core/priority";
 import type { JobStatus } from "../../src/core/state";
 import { begin, cancel, finishAttempt } from "../../src/shard/attempt-queries";
 import { claimDue } from "../../src/shard/claim";
-import { recoverLostDispatches, type ShardTimings } from "../../src/shard/dispatch-queries";
+import { resendLostDispatches, type ShardTimings } from "../../src/shard/dispatch-queries";
 import { putPool } from "../../src/shard/pool-queries";
 import { insertJob } from "../../src/shard/submit-queries";
 import type { TaskShard } from "../../src/shard/task-shard";
@@ -386,10 +386,14 @@ class LostDispatch implements Cmd {
     const j = pick(ofStatus(m, "queued"), this.v.job);
     m.now = Math.max(m.now, j.deadline);
     const lost = ofStatus(m, "queued").filter((x) => x.deadline <= m.now);
-    expect(recoverLostDispatches(r.g.db, m.now, r.g.timings)).toBe(lost.length);
+    // Sent again under the same attempt: still queued, still holding its units, deadline backed off.
+    const resent = resendLostDispatches(r.g.db, m.now, r.g.timings, 1_000);
+    expect(resent.map((c) => `${c.id}:${c.attempt}`).sort()).toEqual(
+      lost.map((x) => `${x.id}:${x.attempt}`).sort(),
+    );
     for (const x of lost) {
-      x.status = "scheduled";
       x.misses = (x.misses ?? 0) + 1;
+      x.deadline = m.now + Math.min(r.g.timings.dispatchDeadlineMs * 2 ** x.misses, 600_000);
     }
     checkInvariants(m, r);
   }

@@ -187,17 +187,19 @@ export function cancelJob(j: MJob): void {
 
 /**
  * One alarm at `m.now`: expired leases are timed out and settled, claims whose message never began
- * by the dispatch deadline are due again, then due jobs are claimed (attempt + 1, dispatch deadline).
- * Returns the messages the claims send.
+ * by the dispatch deadline are sent again (same attempt, deadline doubled), then due jobs are claimed
+ * (attempt + 1, dispatch deadline). Returns the messages sent.
  */
 export function fireAlarm(m: Model): Message[] {
   const now = m.now;
   for (const j of ofStatus(m, "running").filter((x) => (x.deadline ?? Infinity) <= now))
     settleJob(j, false, now, true);
+  // A claim whose message has not begun is sent again under the same attempt, its deadline doubled.
+  const resent: Message[] = [];
   for (const j of ofStatus(m, "queued").filter((x) => (x.deadline ?? Infinity) <= now)) {
-    j.status = "scheduled";
-    j.deadline = now;
     j.misses = (j.misses ?? 0) + 1;
+    j.deadline = now + dispatchDeadline(j.misses);
+    resent.push({ user_id: m.userId, job_id: j.id, attempt: j.attempt });
   }
   const limit = Math.min(BATCH, WINDOW - ofStatus(m, "queued").length);
   const ids = claimOrder(m.jobs, m.caps, heldUnits(m.jobs), now, limit);
@@ -210,6 +212,6 @@ export function fireAlarm(m: Model): Message[] {
     j.deadline = now + dispatchDeadline(j.misses ?? 0);
     sent.push({ user_id: m.userId, job_id: j.id, attempt: j.attempt });
   }
-  m.sent.push(...sent);
-  return sent;
+  m.sent.push(...resent, ...sent);
+  return [...resent, ...sent];
 }
