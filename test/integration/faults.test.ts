@@ -117,7 +117,12 @@ describe("crash at each step", () => {
       reason: "stale",
     });
     await setShardClock(user.user_id, started + 60_000);
-    await deliver(await fireAlarm(user.user_id));
+    const [retry] = await fireAlarm(user.user_id);
+    expect(retry?.attempt).toBe(2);
+    // The first attempt's message, redelivered now, is stale: acked, and the job is not begun by it.
+    expect((await deliver([message])).explicitAcks).toHaveLength(1);
+    expect((await getJob(user, job.id)).status).toBe("queued");
+    await deliver([retry]);
     const done = await getJob(user, job.id);
     expect(done.status).toBe("succeeded");
     expect(done.attempts.map((a) => `${a.number}:${a.status}`)).toEqual(["2:succeeded", "1:timed_out"]);
