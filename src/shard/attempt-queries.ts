@@ -4,7 +4,7 @@
 // redelivery, late reports from timed-out attempts and reports after a cancel harmless.
 import { and, eq } from "drizzle-orm";
 import type { Recurrence } from "../core/schedule";
-import { type AttemptResult, isFinished, settle } from "../core/state";
+import { type AttemptResult, assertTransition, isFinished, settle } from "../core/state";
 import type { ShardTimings } from "./dispatch-queries";
 import { release } from "./pool-queries";
 import { attempts, type JobRow, jobs } from "./schema";
@@ -46,6 +46,7 @@ export function begin(
   const job = findJob(db, jobId);
   const refused = refusal(job, attempt, "queued");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
+  assertTransition(job.status, "running");
   db.insert(attempts)
     .values({
       jobId,
@@ -111,6 +112,7 @@ export function finishAttempt(
     now,
     random,
   );
+  assertTransition(job.status, next.status);
   const attemptStatus = report.outcome.ok ? "succeeded" : report.timedOut ? "timed_out" : "failed";
   const released = release(db, jobId, attempt);
   db.update(attempts)
@@ -152,6 +154,7 @@ export function cancel(
   const job = findJob(db, jobId);
   if (!job) return { ok: false, reason: "not_found" };
   if (isFinished(job.status)) return { ok: false, reason: "finished" };
+  assertTransition(job.status, "cancelled");
   // Units are held from dispatch: a queued job holds them as much as a running one.
   const released = release(db, jobId, job.attempt);
   if (job.status === "running") {
