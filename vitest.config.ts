@@ -2,7 +2,20 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** FC_SEED fixes the property tests' seed (.ci/run does); otherwise each run draws its own. */
+function fastCheckSeed(): string {
+  if (process.env.FC_SEED === undefined) {
+    // Kept in the environment: vitest evaluates this file more than once per run.
+    process.env.FC_SEED = String((Math.random() * 2 ** 31) | 0);
+    console.error(
+      `fast-check seed ${process.env.FC_SEED} (replay a run: FC_SEED=${process.env.FC_SEED} npm test)`,
+    );
+  }
+  return process.env.FC_SEED;
+}
+
 export default defineConfig(async () => {
+  const seed = fastCheckSeed();
   const d1Migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     test: {
@@ -24,6 +37,7 @@ export default defineConfig(async () => {
                   CURSOR_SECRET: "test-cursor-secret",
                   ALLOW_PRIVATE_TARGETS: "true",
                   TEST_D1_MIGRATIONS: d1Migrations,
+                  FC_SEED: seed,
                 },
               },
             }),
@@ -31,7 +45,7 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
-            setupFiles: ["./test/setup/apply-migrations.ts"],
+            setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/fast-check.ts"],
           },
         },
         {

@@ -1,15 +1,12 @@
 // claimDue, the hottest query: which due jobs go out in this alarm cycle.
-import { and, asc, desc, eq, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lte, or, type SQL, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../core/backoff";
-import { compareDue } from "../core/priority";
+import { PoolRound } from "../core/pool-round";
 import type { Claim, ShardTimings } from "./dispatch-queries";
 import { allocate, capacities, unitsInUse } from "./pool-queries";
 import { jobs, pools } from "./schema";
 import { touch } from "./touch";
 import type { ShardDb } from "./view";
-
-/** Pooled jobs looked at per round, as a multiple of the batch: bounds the scan when pools are busy. */
-export const POOL_SCAN_FACTOR = 4;
 
 export interface ClaimPolicy {
   /** Most jobs to claim now: the batch size, less what the in-flight window is already using. */
@@ -17,62 +14,84 @@ export interface ClaimPolicy {
   agingSeconds: number;
 }
 
-type Candidate = {
-  id: string;
-  userId: string;
-  priority: number;
-  runAt: number;
-  resources: Record<string, number>;
-  dispatchMisses: number;
-};
-
-const candidateColumns = {
-  id: jobs.id,
-  userId: jobs.userId,
-  priority: jobs.priority,
-  runAt: jobs.runAt,
-  resources: jobs.resources,
-  dispatchMisses: jobs.dispatchMisses,
-};
-
-/** Same order as compareDue: `priority × aging − run_at` is effective priority with `now` cancelled out. */
-function dueOrder(agingSeconds: number) {
+/**
+ * Effective priority with `now` cancelled out (src/core/priority.ts): `priority × aging_ms − run_at`,
+ * or the plain priority with aging off. Computed by SQLite, and read back as the walk's position, so
+ * the keyset comparison uses exactly the value SQLite sorted by.
+ */
+function dueKey(agingSeconds: number): SQL<number> {
   return agingSeconds > 0
-    ? [desc(sql`${jobs.priority} * ${agingSeconds * 1000} - ${jobs.runAt}`), asc(jobs.runAt), asc(jobs.id)]
-    : [desc(jobs.priority), asc(jobs.runAt), asc(jobs.id)];
+    ? sql<number>`${jobs.priority} * ${agingSeconds * 1000} - ${jobs.runAt}`
+    : sql<number>`${jobs.priority}`;
 }
 
-const dueFilter = (now: number, pooled: boolean) =>
-  and(eq(jobs.status, "scheduled"), eq(jobs.needsPools, pooled), lte(jobs.runAt, now));
+/** Where the walk stands: the last job it decided, in (key desc, run_at, id) order. */
+interface Position {
+  key: number;
+  runAt: number;
+  id: string;
+}
+
+const afterPosition = (key: SQL<number>, p: Position) =>
+  or(
+    sql`${key} < ${p.key}`,
+    and(
+      sql`${key} = ${p.key}`,
+      or(sql`${jobs.runAt} > ${p.runAt}`, and(eq(jobs.runAt, p.runAt), sql`${jobs.id} > ${p.id}`)),
+    ),
+  );
 
 /**
- * Due pooled jobs that matter this round: each names at least one pool that is neither full nor
- * reserved (it may run, or must reserve that pool), and none asks more than a pool holds (such a
- * job waits for the pool to grow and holds up nobody). Jobs waiting only on full or reserved pools
- * change nothing and cost nothing. Pools travel as JSON parameters: Durable Object SQLite binds at
- * most 100 per query.
+ * Pooled jobs whose verdict could change anything: each names at least one pool that is neither full
+ * nor reserved, and none asks more than a pool holds. Every other pooled job would get "pass" or a
+ * reservation of pools already unusable (src/core/pool-round.ts), so leaving it out of the fetch
+ * cannot change a decision; it only keeps jobs queued behind a full pool from costing anything.
+ * Pools travel as a JSON parameter: Durable Object SQLite binds at most 100 per query.
  */
-function pooledCandidates(
-  db: ShardDb,
-  now: number,
-  unusable: Set<string>,
-  limit: number,
-  agingSeconds: number,
-) {
+function pooledMayMatter(unusable: string[]) {
   const oversized = sql`exists (
     select 1 from json_each(${jobs.resources}) as r left join ${pools} as p on p.name = r.key
     where p.name is null or r.value > p.capacity)`;
   const usable = sql`exists (
     select 1 from json_each(${jobs.resources}) as r
-    where r.key not in (select value from json_each(${JSON.stringify([...unusable])})))`;
+    where r.key not in (select value from json_each(${JSON.stringify(unusable)})))`;
+  return and(sql`not ${oversized}`, usable);
+}
+
+/** One keyset page of due jobs in effective-priority order, starting after `position`. */
+function duePage(
+  db: ShardDb,
+  now: number,
+  agingSeconds: number,
+  unusable: string[],
+  position: Position | null,
+  size: number,
+) {
+  const key = dueKey(agingSeconds);
   return db
-    .select(candidateColumns)
+    .select({
+      id: jobs.id,
+      userId: jobs.userId,
+      runAt: jobs.runAt,
+      resources: jobs.resources,
+      dispatchMisses: jobs.dispatchMisses,
+      key,
+    })
     .from(jobs)
-    .where(and(dueFilter(now, true), sql`not ${oversized}`, usable))
-    .orderBy(...dueOrder(agingSeconds))
-    .limit(limit)
+    .where(
+      and(
+        eq(jobs.status, "scheduled"),
+        lte(jobs.runAt, now),
+        or(eq(jobs.needsPools, false), pooledMayMatter(unusable)),
+        position ? afterPosition(key, position) : undefined,
+      ),
+    )
+    .orderBy(desc(key), asc(jobs.runAt), asc(jobs.id))
+    .limit(size)
     .all();
 }
+
+type Candidate = ReturnType<typeof duePage>[number];
 
 /** Marks one job queued under its next attempt number and records the units it holds. */
 function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Claim {
@@ -94,62 +113,43 @@ function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Clai
 
 /**
  * claimDue: moves up to `policy.limit` due jobs from scheduled to queued, in effective-priority order
- * (priority aged by waiting time). Invariants:
+ * (priority aged by waiting time). It is one walk over the due jobs in that order, in keyset pages,
+ * each job decided by PoolRound (src/core/pool-round.ts) in turn, so the order holds by construction:
+ * no page size or scan bound decides which job goes first. Invariants:
  * - each claim increments the job's fencing attempt number, so any older message for it is stale;
  * - a claimed job has a dispatch deadline, so a claim whose message is lost is recovered, not lost;
  * - a pooled job is claimed only if every pool it names has its units free, and its units are
  *   recorded in the same step: pools are never over-allocated;
- * - a due pooled job that cannot go now reserves every pool it names: no lower job takes units from
- *   them this cycle, so a job needing several pools, or many units, is not starved by smaller ones
- *   (a job asking more than a pool's capacity reserves nothing: it cannot run until the pool grows);
- * - free units are not stranded by jobs waiting elsewhere: each round fetches only jobs naming a
- *   usable pool, and a round that reserves a pool fetches again without it.
+ * - a due pooled job that cannot go now reserves every pool it names for the rest of the cycle;
+ * - cost is bounded: each fetched job is claimed or makes a pool unusable (then the walk fetches
+ *   again from where it stands, leaving out jobs that can no longer matter), so a cycle reads at most
+ *   `limit + pools` decided jobs and a page, however many jobs wait behind full pools.
  * Returns the claims (in dispatch order) and whether claimable work may remain.
  */
 export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: ShardTimings) {
   const claims: Claim[] = [];
   if (policy.limit <= 0) return { claims, more: false };
-  const caps = capacities(db);
-  const used = unitsInUse(db);
-  const reserved = new Set<string>();
-  const unusable = () =>
-    new Set([...caps.keys()].filter((p) => reserved.has(p) || (used.get(p) ?? 0) >= (caps.get(p) ?? 0)));
-  const plain = db
-    .select(candidateColumns)
-    .from(jobs)
-    .where(dueFilter(now, false))
-    .orderBy(...dueOrder(policy.agingSeconds))
-    .limit(policy.limit + 1)
-    .all();
-  const scan = policy.limit * POOL_SCAN_FACTOR;
-  let more = false;
-  for (let round = 0; round <= caps.size && claims.length < policy.limit; round++) {
-    const pooled = pooledCandidates(db, now, unusable(), scan, policy.agingSeconds);
-    const batch = (round === 0 ? [...plain, ...pooled] : pooled).sort((a, b) =>
-      compareDue(a, b, now, policy.agingSeconds),
-    );
-    const reservedBefore = reserved.size;
-    let examined = 0;
-    for (const c of batch) {
-      if (claims.length === policy.limit) break;
-      examined++;
-      const wants = Object.entries(c.resources);
-      const fits = wants.every(
-        ([p, units]) => !reserved.has(p) && (used.get(p) ?? 0) + units <= (caps.get(p) ?? 0),
-      );
-      if (fits) {
-        for (const [p, units] of wants) used.set(p, (used.get(p) ?? 0) + units);
-        // Claimed at once, so the next round's fetch no longer sees it as scheduled.
-        claims.push(claimOne(db, c, now, t));
-      } else {
-        for (const [p] of wants) reserved.add(p);
+  const round = new PoolRound(capacities(db), unitsInUse(db));
+  const pageSize = policy.limit + 1;
+  let unusable = round.unusable();
+  let position: Position | null = null;
+  for (;;) {
+    const page = duePage(db, now, policy.agingSeconds, unusable, position, pageSize);
+    let refetch = false;
+    for (const c of page) {
+      if (claims.length === policy.limit) return { claims, more: true };
+      position = { key: c.key, runAt: c.runAt, id: c.id };
+      if (round.decide(c.resources) === "claim") claims.push(claimOne(db, c, now, t));
+      const nowUnusable = round.unusable();
+      // Unusable pools only accumulate within a cycle, so a longer list is a changed one.
+      if (nowUnusable.length > unusable.length) {
+        unusable = nowUnusable;
+        refetch = true;
+        break;
       }
     }
-    more = examined < batch.length || pooled.length === scan;
-    // Another round helps only if this one reserved a pool and may have left usable jobs unfetched.
-    if (reserved.size === reservedBefore || pooled.length < scan) break;
+    if (!refetch && page.length < pageSize) return { claims, more: false };
   }
-  return { claims, more: more && claims.length === policy.limit };
 }
 
 /** Jobs claimed but not yet begun: what this shard has in the shared queue right now. */

@@ -3,7 +3,6 @@
 // Object (injected clock), and after every step the shard's tables are checked against a small model.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { NewJob } from "../../src/core/job";
 import { agingBoundMs } from "../../src/core/priority";
 import type { JobStatus } from "../../src/core/state";
 import { begin, cancel, finishAttempt } from "../../src/shard/attempt-queries";
@@ -14,6 +13,8 @@ import { insertJob } from "../../src/shard/submit-queries";
 import type { TaskShard } from "../../src/shard/task-shard";
 import type { ShardDb } from "../../src/shard/view";
 import { inShard } from "../helpers";
+import { expectedClaimOrder } from "../support/claim-oracle";
+import { newJobs } from "../support/new-job";
 
 const T0 = Date.UTC(2030, 0, 1);
 const RANDOM = () => 0.5;
@@ -37,26 +38,7 @@ function withShard<R>(fn: (g: Guts, sql: SqlStorage) => R) {
   });
 }
 
-function spec(id: string, fields: Partial<NewJob>): NewJob {
-  return {
-    id,
-    userId: "usr_props",
-    name: null,
-    type: "noop",
-    priority: 50,
-    payload: null,
-    runAt: T0,
-    intervalSeconds: null,
-    cron: null,
-    timezone: null,
-    maxRetries: 0,
-    retryDelaySeconds: 1,
-    timeoutSeconds: 5,
-    resultLocation: null,
-    resources: {},
-    ...fields,
-  };
-}
+const spec = newJobs("usr_props", T0);
 
 // --- the model -------------------------------------------------------------------------------------
 
@@ -105,32 +87,9 @@ function modelUse(m: Model): Map<string, number> {
   return used;
 }
 
-/**
- * claimDue's policy, stated over every due job with no scan bound: effective-priority order in
- * integers (priority × aging − run_at, then run_at, then id); a job is taken if all its units are
- * free and none of its pools is reserved; a job that cannot go reserves every pool it names for the
- * rest of the cycle, so smaller jobs behind it cannot take those units — unless it asks for more
- * than a pool now holds (after a shrink): a request that can never fit holds up nobody.
- */
+/** claimDue's policy over every due job with no scan bound: the one claim oracle. */
 function expectedClaims(m: Model, limit: number, aging: number): string[] {
-  const key = (j: MJob) => (aging > 0 ? j.priority * aging * 1000 - j.runAt : j.priority);
-  const due = ofStatus(m, "scheduled")
-    .filter((j) => j.runAt <= m.now)
-    .sort((a, b) => key(b) - key(a) || a.runAt - b.runAt || (a.id < b.id ? -1 : 1));
-  const used = modelUse(m);
-  const blocked = new Set<string>();
-  const out: string[] = [];
-  for (const j of due) {
-    if (out.length === limit) break;
-    const wants = Object.entries(j.resources);
-    if (wants.every(([p, u]) => !blocked.has(p) && (used.get(p) ?? 0) + u <= (m.caps.get(p) ?? 0))) {
-      for (const [p, u] of wants) used.set(p, (used.get(p) ?? 0) + u);
-      out.push(j.id);
-    } else if (wants.every(([p, u]) => u <= (m.caps.get(p) ?? 0))) {
-      for (const [p] of wants) blocked.add(p);
-    }
-  }
-  return out;
+  return expectedClaimOrder(m.jobs, m.caps, modelUse(m), m.now, aging, limit);
 }
 
 /** What follows a failed (or timed-out) attempt: retry, next occurrence, or failed. */

@@ -1,6 +1,9 @@
 // The reference model for test/integration/shard-model.test.ts: what one user's TaskShard should hold
 // after each step, written from docs/architecture.md and ../shared/design.md rather than from the
 // shard's code. Pure: no `cloudflare:*` imports; time is the model's virtual clock.
+import { type DueCandidate, expectedClaimOrder } from "./claim-oracle";
+
+export type { DueCandidate };
 
 /** The settings the workers test project runs with (wrangler.toml [vars]). */
 export const DISPATCH_DEADLINE_MS = 30_000;
@@ -91,21 +94,7 @@ export function heldUnits(jobs: { status: JobStatus; resources: Record<string, n
   return used;
 }
 
-export interface DueCandidate {
-  id: string;
-  status: JobStatus;
-  priority: number;
-  runAt: number;
-  resources: Record<string, number>;
-}
-
-/**
- * Which due jobs a dispatch cycle at `now` takes, in order (architecture.md: "Higher priority first",
- * "Bounded waiting", "Strict priority per pool", "Shrinking drains"): effective priority
- * (priority + wait / aging), then run_at, then id; a job goes only if every pool it names has its
- * units free; a job that does not fit blocks the pools it names for the rest of the cycle, unless it
- * asks more than a pool's capacity (it waits for the pool to grow and blocks nobody); at most `limit`.
- */
+/** Which due jobs a dispatch cycle at `now` takes, in order: the one claim oracle, at the shard's aging. */
 export function claimOrder(
   jobs: DueCandidate[],
   caps: Map<string, number>,
@@ -113,27 +102,7 @@ export function claimOrder(
   now: number,
   limit: number,
 ): string[] {
-  const key = (j: DueCandidate) => j.priority * AGING_MS - j.runAt;
-  const due = jobs
-    .filter((j) => j.status === "scheduled" && j.runAt <= now)
-    .sort((a, b) => key(b) - key(a) || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const use = new Map(used);
-  // Pools reserved by a due job that could not go: no lower job takes units from them.
-  const blocked = new Set<string>();
-  const out: string[] = [];
-  for (const j of due) {
-    if (out.length >= limit) break;
-    const wants = Object.entries(j.resources);
-    // A job asking more than a pool holds (after a shrink) waits for it to grow and blocks nobody.
-    if (wants.some(([p, u]) => u > (caps.get(p) ?? 0))) continue;
-    if (wants.every(([p, u]) => !blocked.has(p) && (use.get(p) ?? 0) + u <= (caps.get(p) ?? 0))) {
-      for (const [p, u] of wants) use.set(p, (use.get(p) ?? 0) + u);
-      out.push(j.id);
-    } else {
-      for (const [p] of wants) blocked.add(p);
-    }
-  }
-  return out;
+  return expectedClaimOrder(jobs, caps, used, now, AGING_MS / 1000, limit);
 }
 
 function currentAttempt(j: MJob): MAttempt {
