@@ -18,4 +18,5 @@ export interface Env {
   DISPATCH_WINDOW?: string;
   PRIORITY_AGING_SECONDS?: string;
   MAX_UNFINISHED_JOBS?: string;
+  LOG_OPERATIONS?: string;
 }

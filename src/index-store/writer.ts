@@ -3,6 +3,7 @@
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { JobView } from "../core/job";
+import { recordOperations } from "../metering/operations";
 import { jobIndex } from "./schema";
 
 export interface IndexEntry {
@@ -40,5 +41,13 @@ export async function upsertJobs(d1: D1Database, entries: IndexEntry[]): Promise
       }),
   );
   const [first, ...rest] = statements;
-  if (first) await db.batch([first, ...rest]);
+  if (!first) return;
+  const results = await db.batch([first, ...rest]);
+  let d1RowsRead = 0;
+  let d1RowsWritten = 0;
+  for (const r of results as { meta?: { rows_read?: number; rows_written?: number } }[]) {
+    d1RowsRead += r.meta?.rows_read ?? 0;
+    d1RowsWritten += r.meta?.rows_written ?? 0;
+  }
+  recordOperations("index", { d1RowsRead, d1RowsWritten });
 }

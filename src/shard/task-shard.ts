@@ -9,6 +9,9 @@ import type { JobView, NewJob } from "../core/job";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
 import { upsertJobs } from "../index-store/writer";
+import { meterMethods } from "../metering/meter-methods";
+import { logOperations, recordOperations } from "../metering/operations";
+import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
 import { type AttemptReport, begin, cancel, finishAttempt, type Refusal } from "./attempt-queries";
 import { claimDue, inFlight } from "./claim";
@@ -38,6 +41,8 @@ export type Settled = { ok: true; view: JobView; version: number } | { ok: false
 
 export class TaskShard extends DurableObject<Env> {
   private readonly db: ShardDb;
+  /** Counts the SQLite rows each request reads and writes (see meterMethods at the end). */
+  readonly sqlMeter: SqlMeter;
   private readonly timings;
   private readonly policy: DispatchPolicy;
   /** The shard's clock; tests replace it to move time without sleeping. */
@@ -48,11 +53,14 @@ export class TaskShard extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.db = drizzle(ctx.storage, { schema }) as unknown as ShardDb;
+    this.sqlMeter = new SqlMeter(ctx.storage);
+    this.db = drizzle(this.sqlMeter.facade(), { schema }) as unknown as ShardDb;
+    logOperations(env.LOG_OPERATIONS === "true");
     this.timings = timingsFrom(env);
     this.policy = dispatchPolicy(env);
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
+      recordOperations("other", this.sqlMeter.take());
     });
   }
 
@@ -215,6 +223,7 @@ export class TaskShard extends DurableObject<Env> {
     try {
       for (let i = 0; i < messages.length; i += 100)
         await this.env.DISPATCH.sendBatch(messages.slice(i, i + 100));
+      recordOperations("claim", { queueMessages: messages.length });
     } catch (err) {
       // The claims are durable; put them back so a later cycle claims and sends them afresh,
       // instead of waiting out the dispatch deadline.
@@ -262,3 +271,26 @@ export class TaskShard extends DurableObject<Env> {
     }
   }
 }
+
+// Every request to a shard is billed: each RPC method and the alarm count one Durable Object request
+// and the SQLite rows they touch, under the phase of a job's life they serve. The table is total, so
+// a new RPC method does not typecheck until its phase is named.
+meterMethods(TaskShard, {
+  createAccount: "other",
+  authenticate: "api",
+  signingSecrets: "begin",
+  addKey: "other",
+  listKeys: "other",
+  revokeKey: "other",
+  rotateSigningSecret: "other",
+  setShards: "other",
+  putPool: "other",
+  listPools: "other",
+  submit: "submit",
+  get: "other",
+  cancel: "other",
+  begin: "begin",
+  finish: "finish",
+  markIndexed: "index",
+  alarm: "claim",
+});

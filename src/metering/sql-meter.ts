@@ -1,0 +1,43 @@
+// Counts the SQLite rows a Durable Object reads and writes, from the cursors its queries return
+// (`rowsRead`/`rowsWritten`, what Cloudflare bills). Drizzle reaches storage only through `sql.exec`
+// and `transactionSync`, so it is given a storage facade whose `exec` keeps each cursor.
+export class SqlMeter {
+  private cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  /** The storage to hand to drizzle: the real one, with every cursor remembered. */
+  facade(): DurableObjectStorage {
+    const storage = this.storage;
+    const track = <T extends Record<string, SqlStorageValue>>(cursor: SqlStorageCursor<T>) => {
+      this.cursors.push(cursor as unknown as SqlStorageCursor<Record<string, SqlStorageValue>>);
+      return cursor;
+    };
+    const sql = {
+      exec: <T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]) =>
+        track(storage.sql.exec<T>(query, ...bindings)),
+      get databaseSize() {
+        return storage.sql.databaseSize;
+      },
+    };
+    return {
+      sql,
+      transactionSync: <T>(fn: () => T) => storage.transactionSync(fn),
+    } as unknown as DurableObjectStorage;
+  }
+
+  /**
+   * Rows read and written by the queries run since the last call. A cursor's counts are final once
+   * drizzle has consumed it, which it has by the time the synchronous query returns.
+   */
+  take(): { sqlRowsRead: number; sqlRowsWritten: number } {
+    let sqlRowsRead = 0;
+    let sqlRowsWritten = 0;
+    for (const c of this.cursors) {
+      sqlRowsRead += c.rowsRead;
+      sqlRowsWritten += c.rowsWritten;
+    }
+    this.cursors = [];
+    return { sqlRowsRead, sqlRowsWritten };
+  }
+}
