@@ -49,6 +49,11 @@ export class TaskShard extends DurableObject<Env> {
   clock: () => number = Date.now;
   /** Set when a request asked for an immediate wake while the alarm handler was awaiting I/O. */
   private wakeRequested = false;
+  /**
+   * The alarm as this object last set or read it (undefined: not known yet). Only this object sets
+   * its alarm, so after the first read every mutation re-arms without a storage round trip.
+   */
+  private alarmAt: number | null | undefined = undefined;
   random: () => number = Math.random;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -179,6 +184,8 @@ export class TaskShard extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     let more = false;
     this.wakeRequested = false;
+    // A fired alarm is spent: the runtime keeps no alarm while its handler runs.
+    this.alarmAt = null;
     try {
       const now = this.clock();
       this.expireLeases(now);
@@ -262,13 +269,22 @@ export class TaskShard extends DurableObject<Env> {
     if (immediately) this.wakeRequested = true;
     const windowFull = inFlight(this.db) >= this.policy.window;
     const next = immediately && !windowFull ? now : nextWakeAt(this.db, now, windowFull);
-    const current = await this.ctx.storage.getAlarm();
+    this.alarmAt ??= await this.ctx.storage.getAlarm();
+    const current = this.alarmAt;
     if (!exact && current !== null && (next === null || current <= next)) return;
     if (next === null) {
-      if (current !== null) await this.ctx.storage.deleteAlarm();
+      if (current !== null) await this.writeAlarm(null);
     } else if (current !== next) {
-      await this.ctx.storage.setAlarm(next);
+      await this.writeAlarm(next);
     }
+  }
+
+  /** Sets or deletes the alarm; the cache is unknown until the write has succeeded. */
+  private async writeAlarm(at: number | null): Promise<void> {
+    this.alarmAt = undefined;
+    if (at === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(at);
+    this.alarmAt = at;
   }
 }
 
