@@ -28,10 +28,11 @@ export async function upsertJobs(d1: D1Database, entries: IndexEntry[]): Promise
         type: e.view.type,
         createdAt: Date.parse(e.view.created_at),
         version: e.version,
-        doc: JSON.stringify(e.view),
+        // Listed jobs carry only their latest attempt (design.md); GET has the full history.
+        doc: JSON.stringify({ ...e.view, attempts: e.view.attempts.slice(0, 1) }),
       })
       .onConflictDoUpdate({
-        target: jobIndex.jobId,
+        target: [jobIndex.userId, jobIndex.createdAt, jobIndex.jobId],
         set: {
           status: sql`excluded.status`,
           version: sql`excluded.version`,

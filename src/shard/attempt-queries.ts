@@ -9,7 +9,7 @@ import type { ShardTimings } from "./dispatch-queries";
 import { release } from "./pool-queries";
 import { attempts, type JobRow, jobs } from "./schema";
 import { findJob } from "./submit-queries";
-import { touch } from "./touch";
+import { bump, touch } from "./touch";
 import type { ShardDb } from "./view";
 
 export type Refusal = "not_found" | "stale" | "duplicate" | "finished" | "cancelled";
@@ -66,7 +66,7 @@ export function begin(
       lastRunAt: now,
       dispatchMisses: 0,
       deadline: now + job.timeoutSeconds * 1000 + t.leaseGraceMs,
-      ...touch(now, t),
+      ...bump(now),
     })
     .where(eq(jobs.id, jobId))
     .returning()

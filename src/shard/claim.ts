@@ -5,7 +5,7 @@ import { PoolRound } from "../core/pool-round";
 import type { Claim, ShardTimings } from "./dispatch-queries";
 import { allocate, capacities, unitsInUse } from "./pool-queries";
 import { jobs, pools } from "./schema";
-import { touch } from "./touch";
+import { bump } from "./touch";
 import type { ShardDb } from "./view";
 
 export interface ClaimPolicy {
@@ -81,7 +81,9 @@ function duePage(
     .where(
       and(
         eq(jobs.status, "scheduled"),
-        lte(jobs.runAt, now),
+        // A scheduled job's deadline is its due time (run_at, or later after a failed send): the
+        // jobs_wake index finds due jobs without an index of their own.
+        lte(jobs.deadline, now),
         or(eq(jobs.needsPools, false), pooledMayMatter(unusable)),
         position ? afterPosition(key, position) : undefined,
       ),
@@ -101,7 +103,7 @@ function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Clai
       status: "queued",
       attempt: sql`${jobs.attempt} + 1`,
       deadline: now + dispatchDeadlineMs(t.dispatchDeadlineMs, c.dispatchMisses),
-      ...touch(now, t),
+      ...bump(now),
     })
     .where(eq(jobs.id, c.id))
     .returning({ attempt: jobs.attempt })

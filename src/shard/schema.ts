@@ -50,15 +50,21 @@ export const jobs = sqliteTable(
     indexedVersion: integer("indexed_version").notNull().default(0),
     indexDueAt: integer("index_due_at"),
   },
+  // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
+  // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the
+  // public id's autoindex (a WITHOUT ROWID table would save that write, but job rows carry payloads
+  // up to 64 KiB, which SQLite stores poorly in a clustered B-tree).
   (t) => [
-    index("jobs_deadline").on(t.deadline).where(sql`${t.deadline} is not null`),
-    // nextWakeAt reads the earliest deadline per (status, pooled) through this, never scanning jobs.
+    // The one index of the dispatch loop: nextWakeAt's MIN per (status, pooled), claimDue's due jobs
+    // (a scheduled job's deadline is its due time), expired leases, lost dispatches, counts by status.
     index("jobs_wake").on(t.status, t.needsPools, t.deadline),
-    index("jobs_due").on(t.status, t.priority, t.runAt),
+    // Holds only jobs whose D1 copy is pending: set on settled states, cleared once D1 has them.
     index("jobs_index_due").on(t.indexDueAt).where(sql`${t.indexDueAt} is not null`),
   ],
 );
 
+// Stored WITHOUT ROWID (migration 0004): the (job_id, number) key is the table, so writing an attempt
+// costs one row, not a row and its key's index.
 export const attempts = sqliteTable(
   "attempts",
   {

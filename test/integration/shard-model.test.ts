@@ -641,8 +641,9 @@ async function setup(capacities: number[]): Promise<{ model: Model; real: Real }
 
 /**
  * The D1 index converges: time moves to each alarm until no index copy is pending (the model and
- * the invariants are checked at every step), then every job's D1 row is the shard's view at the
- * shard's version.
+ * the invariants are checked at every step), then every settled job's D1 row is the shard's view at
+ * the shard's version (with only the latest attempt), and a queued or running job's row is an older
+ * version: transient states are not copied on their own.
  */
 async function drainAndCompareIndex(m: Model, r: Real): Promise<void> {
   for (let i = 0; ; i++) {
@@ -662,11 +663,23 @@ async function drainAndCompareIndex(m: Model, r: Real): Promise<void> {
   for (const row of results) {
     const view = await shard(m).get(row.job_id);
     expect(view, row.job_id).not.toBeNull();
+    const version = r.prev?.jobs.get(row.job_id)?.version ?? Number.NaN;
+    const transient = view?.status === "queued" || view?.status === "running";
+    if (transient && row.version !== version) {
+      // Claimed and begun are not copied on their own: the index keeps an older copy until the next
+      // settled state (it may have caught the transient state itself, then it is current, below).
+      expect(row.version, `D1 row of transient ${row.job_id}`).toBeLessThan(version);
+      continue;
+    }
     expect({ status: row.status, version: row.version }, `D1 row of ${row.job_id}`).toEqual({
       status: view?.status,
-      version: r.prev?.jobs.get(row.job_id)?.version,
+      version,
     });
-    expect(JSON.parse(row.doc), `D1 doc of ${row.job_id}`).toEqual(view);
+    // A listed job carries only its latest attempt (design.md).
+    expect(JSON.parse(row.doc), `D1 doc of ${row.job_id}`).toEqual({
+      ...view,
+      attempts: view?.attempts.slice(0, 1),
+    });
   }
   count("sequences");
 }
