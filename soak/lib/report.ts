@@ -15,6 +15,17 @@ const d = (dist: Distribution) => `${fmt(dist.p50)} / ${fmt(dist.p99)} / ${fmt(d
 /** A summary as saved; one written by a run that failed early may carry its error. */
 type Rendered = Summary & { error?: string };
 
+/** The command that reproduces a run; summaries saved before the TypeScript port name the old entry point. */
+const commandOf = (s: Summary) => s.command.replace(/^node soak\/run\.mjs\b/, "npm run soak --");
+
+/** Log events by name, most frequent first; summaries saved before events were named have none. */
+function eventRows(s: Summary): [string, string][] {
+  const events: Record<string, number> | undefined = s.server.events;
+  if (events === undefined) return [];
+  const list = Object.entries(events).sort(([, a], [, b]) => b - a);
+  return [["server log events", list.map(([name, n]) => `${name} ${n}`).join(", ") || "none"]];
+}
+
 export function rows(s: Rendered): [string, string][] {
   const m = s.mustBeZero;
   const r = s.rawDuplicateDeliveries;
@@ -84,6 +95,7 @@ export function rows(s: Rendered): [string, string][] {
       "server starts / hot reloads during the run",
       `${s.server.starts} / ${s.server.reloads} (code: ${s.code.live ? "live tree" : `snapshot of ${String(s.code.commit).slice(0, 12)}${s.code.uncommittedChanges?.length ? ` + ${s.code.uncommittedChanges.length} uncommitted changes` : ""}`})`,
     ],
+    ...eventRows(s),
     [
       "phases (s)",
       `start ${s.phases.serverStartS}, submit ${s.phases.submitS} (${s.phases.submitRate}/s), window ${s.phases.windowS}, drain ${s.phases.drainS}, D1 settle ${s.d1.settledAfterS}; total ${s.elapsedS}`,
@@ -159,7 +171,7 @@ export function renderMarkdown(list: Summary[]): string {
   if (list.length > 1) {
     lines.push(...comparison(list), "");
     lines.push("Commands (workload and kill points are reproduced by the seed; timing is not):", "", "```sh");
-    for (const r of list) lines.push(`${r.command}   # ${String(r.code?.commit).slice(0, 7)}`);
+    for (const r of list) lines.push(`${commandOf(r)}   # ${String(r.code?.commit).slice(0, 7)}`);
     lines.push(
       "```",
       "",
@@ -171,7 +183,7 @@ export function renderMarkdown(list: Summary[]): string {
       `Run of ${s.startedAt.slice(0, 16).replace("T", " ")}Z, reproduce with:`,
       "",
       "```sh",
-      s.command,
+      commandOf(s),
       "```",
       "",
     );
