@@ -49,6 +49,14 @@ export default defineConfig(async () => {
           },
         },
         {
+          // The harnesses' own logic (target, client, log events, result names, the soak's verdicts).
+          test: {
+            name: "tooling",
+            include: ["harness/**/*.test.ts", "soak/**/*.test.ts", "bench/**/*.test.ts"],
+            environment: "node",
+          },
+        },
+        {
           test: {
             name: "e2e",
             include: ["test/e2e/**/*.test.ts"],

@@ -3,28 +3,36 @@
 // state directory and vars file, and a local webhook target; runs the scenarios one after another;
 // prints a table and writes a JSON summary; always stops its server's process group on exit.
 //
-//   node_modules/.bin/tsx bench/run.ts [--scenarios pool,flood,herd] [--quick] [--out FILE] [...]
+//   npm run bench -- [--scenarios pool,flood,herd] [--quick] [--save WHAT | --out FILE] [...]
 //
 // Every loop is bounded in count and time; a watchdog (--max-seconds) ends the run regardless.
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Api } from "./lib/client";
-import { type BenchServer, snapshotProject, startBenchServer } from "./lib/server";
-import { type DelayTarget, startDelayTarget } from "./lib/target";
-import { freePortFrom, makeLog, mapLimit, mean, round, sleep } from "./lib/util";
+import { ApiClient } from "../harness/client";
+import { DevServer } from "../harness/dev-server";
+import { EventCounter } from "../harness/log-events";
+import { parseQueueBatch } from "../harness/log-lines";
+import { projectRoot as root, snapshotProject, wranglerVersion } from "../harness/project";
+import { checkWhat, saveResult } from "../harness/results";
+import { guardRun } from "../harness/run-guard";
+import { mean, round } from "../harness/stats";
+import { startTarget, type Target } from "../harness/target";
+import { freePortFrom, makeLog, mapLimit, sleep } from "../harness/util";
+import { nodeForWrangler } from "../scripts/lib/wrangler.mjs";
+import { compactArrays, rowsFor, table } from "./lib/report";
 import { herdFairness } from "./scenarios/herd-fairness";
 import { poolUtilisation } from "./scenarios/pool-utilisation";
 import { priorityFlood } from "./scenarios/priority-flood";
 
-const root = path.resolve(import.meta.dirname, "..");
-const usage = `usage: tsx bench/run.ts [options]
+const usage = `usage: npm run bench -- [options]      (or node_modules/.bin/tsx bench/run.ts [options])
   --scenarios LIST        pool,flood,herd (default: all three)
   --quick                 smaller runs (pool 60 jobs, herd 2000 jobs) for a smoke test
   --port N                API port (default: first free from 8797)
+  --save WHAT             also write the JSON summary to bench/results/<date>-<commit>-<WHAT>.json
   --out FILE              also write the JSON summary here
   --keep-state            keep the temporary state directory and log
   --max-seconds N         watchdog for the whole run (default 1500)
@@ -42,6 +50,7 @@ function options() {
       quick: { type: "boolean", default: false },
       port: { type: "string" },
       out: { type: "string" },
+      save: { type: "string" },
       "keep-state": { type: "boolean", default: false },
       "max-seconds": { type: "string", default: "1500" },
       "wait-for-load": { type: "string", default: "0" },
@@ -76,11 +85,20 @@ function options() {
       process.exit(2);
     }
   }
+  if (values.save !== undefined) {
+    try {
+      checkWhat(values.save);
+    } catch (err) {
+      console.error(`bench: --save: ${(err as Error).message}\n${usage}`);
+      process.exit(2);
+    }
+  }
   return {
     scenarios,
     quick: values.quick,
     port: values.port === undefined ? undefined : num("port", values.port, 1024, 65535),
     out: values.out,
+    save: values.save,
     keepState: values["keep-state"],
     maxSeconds: num("max-seconds", values["max-seconds"], 60, 3600),
     waitForLoad: num("wait-for-load", values["wait-for-load"], 0, 100),
@@ -131,14 +149,7 @@ function sh(cmd: string, args: string[]): string | null {
   }
 }
 
-async function machine() {
-  const wranglerPkg = JSON.parse(
-    await readFile(path.join(root, "node_modules/wrangler/package.json"), "utf8"),
-  );
-  const pinnedNode = path.join(root, "node_modules/node/bin/node");
-  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-  const wranglerNode =
-    major > 22 || (major === 22 && minor >= 12) ? process.version : sh(pinnedNode, ["--version"]);
+function machine() {
   return {
     nproc: sh("nproc", []) ?? String(os.availableParallelism()),
     cpus: os.cpus().length,
@@ -146,160 +157,18 @@ async function machine() {
     memory_gib: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     bench_node: process.version,
-    wrangler_node: wranglerNode,
-    wrangler: wranglerPkg.version as string,
+    wrangler_node: sh(nodeForWrangler(), ["--version"]),
+    wrangler: wranglerVersion(),
     commit: sh("git", ["rev-parse", "--short", "HEAD"]),
     load_average_at_start: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
-}
-
-type Row = [scenario: string, figure: string, value: string, target: string, verdict: string];
-
-function table(rows: Row[]): string {
-  const head: Row = ["scenario", "figure", "measured", "target / reference", "verdict"];
-  const all = [head, ...rows];
-  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]?.length ?? 0)));
-  const line = (r: Row) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ");
-  return [line(head), widths.map((w) => "-".repeat(w)).join("-+-"), ...rows.map(line)].join("\n");
-}
-
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
-
-// biome-ignore lint/suspicious/noExplicitAny: the scenario summaries are plain JSON
-function rowsFor(results: Record<string, any>): Row[] {
-  const rows: Row[] = [];
-  const p = results.pool;
-  if (p) {
-    rows.push(
-      [
-        "pool",
-        "held utilisation mean(in_use)/C",
-        pct(p.held_utilisation),
-        "≈100% while waiting",
-        verdict(p.held_utilisation >= 0.9),
-      ],
-      [
-        "pool",
-        "executing utilisation (target busy)",
-        pct(p.executing_utilisation),
-        "≈100% ideal",
-        verdict(p.executing_utilisation >= 0.8),
-      ],
-      [
-        "pool",
-        "max in_use / capacity",
-        `${p.max_in_use} / ${p.params.capacity}`,
-        "never above C",
-        verdict(p.in_use_never_above_capacity),
-      ],
-      [
-        "pool",
-        "max concurrent at target",
-        String(p.target_max_concurrent),
-        `≤ ${p.params.capacity}`,
-        verdict(p.target_max_concurrent <= p.params.capacity),
-      ],
-      [
-        "pool",
-        "wall time (due → last finish)",
-        `${p.wall_ms} ms`,
-        `ideal ${p.ideal_ms} ms`,
-        `${p.wall_over_ideal}× ideal`,
-      ],
-      ["pool", "throughput", `${p.throughput_per_s}/s`, `ideal ${p.ideal_throughput_per_s}/s`, ""],
-      ["pool", "claim → begin per job (est.)", `${p.claim_to_begin_ms_estimate} ms`, "", ""],
-    );
-  }
-  const f = results.flood;
-  if (f) {
-    rows.push(
-      [
-        "flood",
-        "low job lateness",
-        `${f.low.lateness_ms} ms`,
-        `bound ${f.low.documented_bound_ms} ms (${f.low.aging_part_ms} + cycle ${f.dispatch_cycle_ms})`,
-        verdict(f.low.within_documented_bound),
-      ],
-      [
-        "flood",
-        "low job lateness vs bound + backlog",
-        `${f.low.lateness_ms} ms`,
-        `${f.low.bound_with_backlog_ms} ms (${f.low.of_which_waiting_at_t0} waiting at t0)`,
-        verdict(f.low.within_bound_with_backlog),
-      ],
-      [
-        "flood",
-        "aging order rule (job by job)",
-        f.aging_rule.holds
-          ? "holds"
-          : `${f.aging_rule.highs_due_after_cut_started_before_low} overtook, ${f.aging_rule.highs_due_before_cut_and_claim_started_after_low} skipped`,
-        "0 violations",
-        verdict(f.aging_rule.holds),
-      ],
-      [
-        "flood",
-        "high jobs lateness p50 / p99",
-        `${f.high_lateness_ms.p50} / ${f.high_lateness_ms.p99} ms`,
-        "",
-        "",
-      ],
-      ["flood", "capacity-1 dispatch cycle", `${f.dispatch_cycle_ms} ms`, "", ""],
-    );
-  }
-  const h = results.herd;
-  if (h) {
-    rows.push(
-      [
-        "herd",
-        "submit throughput",
-        `${h.submit.per_s}/s`,
-        "",
-        `p99 ${h.submit.latency_ms.p99} ms, ${h.submit.errors} errors`,
-      ],
-      [
-        "herd",
-        "B lateness, max of samples",
-        `${h.b.max_lateness_ms} ms`,
-        "≲ 1000 ms",
-        verdict(h.b.max_lateness_ms !== null && h.b.max_lateness_ms <= 1000),
-      ],
-      [
-        "herd",
-        "B lateness, each",
-        h.b.samples.map((s: { lateness_ms: number | null }) => s.lateness_ms).join(", "),
-        "",
-        "",
-      ],
-      [
-        "herd",
-        `A drain (${h.submit.jobs} jobs)`,
-        `${h.a.drain_ms} ms`,
-        "",
-        `${h.a.statuses.succeeded ?? 0} succeeded`,
-      ],
-      ["herd", "A throughput", `${h.a.throughput_per_s}/s`, "", ""],
-    );
-  }
-  for (const [name, r] of Object.entries(results)) {
-    if (r?.error) rows.push([name, "ERROR", String(r.error).slice(0, 120), "", "FAILED"]);
-  }
-  return rows;
-}
-
-/** Puts arrays of numbers (and of such arrays' lines) on one line each. */
-function compactArrays(json: string): string {
-  return json.replace(
-    /\[\s+([-\d.,\s]*?)\s+\]/g,
-    (_, inner: string) => `[${inner.split(/,\s*/).join(", ")}]`,
-  );
 }
 
 /** wrangler's own calls home, which fail on a machine without internet access: not the scheduler's. */
 const OFFLINE = /ENOTFOUND workers\.cloudflare\.com/;
 
 /** The local HTTP ceiling: GET /v1/health (no auth, no Durable Object) at the herd's concurrency. */
-async function calibrate(api: Api, concurrency: number) {
+async function calibrate(api: ApiClient, concurrency: number) {
   const n = 600;
   const started = Date.now();
   await mapLimit(
@@ -308,6 +177,25 @@ async function calibrate(api: Api, concurrency: number) {
     () => api.expect([200], "GET", "/v1/health"),
   );
   return { health_requests: n, concurrency, per_s: Math.round(n / ((Date.now() - started) / 1000)) };
+}
+
+/** What the server logged during a scenario: events by name, and other lines that look like errors. */
+function serverLog(server: DevServer, from: number) {
+  const lines = server.lines(from);
+  const events = new EventCounter();
+  const errors = lines.filter(
+    (l) =>
+      events.add(l.text) === null &&
+      /error|failed|exception/i.test(l.text) &&
+      parseQueueBatch(l.text) === null &&
+      !OFFLINE.test(l.text),
+  );
+  return {
+    // Should be 0: the served copy does not change. A reload restarts the Worker mid-measurement.
+    server_reloads: lines.filter((l) => /Reloading local server/i.test(l.text)).length,
+    server_events: events.sorted(),
+    server_error_lines: { count: errors.length, first: errors.slice(0, 5).map((l) => l.text.slice(0, 300)) },
+  };
 }
 
 async function main() {
@@ -332,8 +220,8 @@ async function main() {
   const inspectorPort = await freePortFrom(port + 1, [port]);
   const logFile = path.join(tmp, "wrangler.log");
 
-  let server: BenchServer | undefined;
-  let target: DelayTarget | undefined;
+  let server: DevServer | undefined;
+  let target: Target | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanup = () => {
     cleaning ??= (async () => {
@@ -343,55 +231,44 @@ async function main() {
     })();
     return cleaning;
   };
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
-      log(`bench: ${signal}, stopping`);
-      void cleanup().then(() => process.exit(130));
-    });
-  }
-  const watchdog = setTimeout(() => {
-    log(`bench: watchdog: over ${o.maxSeconds} s, stopping`);
-    void cleanup().then(() => process.exit(3));
-  }, o.maxSeconds * 1000);
+  const guard = guardRun({
+    maxSeconds: o.maxSeconds,
+    watchdogExit: 3,
+    stop: (reason) => {
+      log(`bench: ${reason}, stopping`);
+      return cleanup();
+    },
+  });
 
   const results: Record<string, unknown> = {};
-  const info = await machine();
+  const info = machine();
   let source: Record<string, unknown> = {};
   const loads: { at: number; load1: number }[] = [];
   const loadSampler = setInterval(() => loads.push({ at: Date.now(), load1: os.loadavg()[0] ?? 0 }), 5000);
   try {
-    target = await startDelayTarget(o.pool.delayMs);
+    target = await startTarget({ answer: () => ({ status: 200, afterMs: o.pool.delayMs }) });
     log(`bench: starting wrangler dev on 127.0.0.1:${port} (state ${tmp})`);
-    await mkdir(path.join(tmp, "project"));
-    const snapshot = await snapshotProject(path.join(tmp, "project"));
-    const dirty = sh("git", [
-      "status",
-      "--porcelain",
-      "--",
-      "src",
-      "drizzle",
-      "migrations",
-      "wrangler.toml",
-      "scripts",
-    ]);
+    const snapshot = snapshotProject(path.join(tmp, "project"));
     source = {
       commit: info.commit,
-      uncommitted_changes_in_served_files: dirty ? dirty.split("\n").length : 0,
+      uncommitted_changes_in_served_files: snapshot.uncommittedChanges?.length ?? 0,
       src_digest: snapshot.srcDigest,
     };
     log(`bench: serving a copy of the project (commit ${info.commit}, src digest ${snapshot.srcDigest})`);
-    server = startBenchServer({
-      projectRoot: snapshot.root,
+    server = new DevServer({
+      root: snapshot.root,
       port,
       inspectorPort,
       persistTo: path.join(tmp, "state"),
       varsFile,
       logFile,
+      keepLines: 500_000,
     });
     const readyStart = Date.now();
+    await server.start();
     await server.ready();
     log(`bench: server ready in ${Date.now() - readyStart} ms`);
-    const api = new Api(server.baseUrl);
+    const api = new ApiClient(server.baseUrl);
 
     for (const s of o.scenarios) {
       // The machine may be shared: optionally wait (bounded) for it to calm down, then note its load
@@ -416,11 +293,6 @@ async function main() {
         results[s] = { error: String(err) };
       }
       log(`bench: scenario ${s} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      const errors = server
-        .lines(started)
-        .filter(
-          (l) => /error|failed|exception/i.test(l.text) && !/QUEUE/.test(l.text) && !OFFLINE.test(l.text),
-        );
       const during = [...loads.filter((l) => l.at >= started).map((l) => l.load1), os.loadavg()[0] ?? 0];
       Object.assign(results[s] as Record<string, unknown>, {
         elapsed_s: Math.round((Date.now() - started) / 1000),
@@ -430,19 +302,12 @@ async function main() {
           max: Math.max(...during),
           mean: round(mean(during) ?? 0, 2),
         },
+        rate_limited_retries: api.stats.rateLimited - limitedBefore,
+        ...serverLog(server, started),
       });
-      (results[s] as Record<string, unknown>).rate_limited_retries = api.stats.rateLimited - limitedBefore;
-      // Should be 0: the served copy does not change. A reload restarts the Worker mid-measurement.
-      (results[s] as Record<string, unknown>).server_reloads = server
-        .lines(started)
-        .filter((l) => /Reloading local server/i.test(l.text)).length;
-      (results[s] as Record<string, unknown>).server_error_lines = {
-        count: errors.length,
-        first: errors.slice(0, 5).map((l) => l.text.slice(0, 300)),
-      };
     }
   } finally {
-    clearTimeout(watchdog);
+    guard.dispose();
     clearInterval(loadSampler);
     const summary = {
       machine: { ...info, load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100) },
@@ -458,18 +323,29 @@ async function main() {
       elapsed_s: Math.round((Date.now() - t0) / 1000),
       results,
     };
-    // Arrays of numbers on one line; the per-sample series only in the --out file.
+    // Arrays of numbers on one line; the per-sample series only in the saved files.
     const json = compactArrays(JSON.stringify(summary, null, 2));
     const brief = compactArrays(JSON.stringify(summary, (k, v) => (k === "series" ? undefined : v), 2));
+    const written: string[] = [];
     if (o.out) {
       await mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
       await writeFile(o.out, `${json}\n`);
+      written.push(o.out);
+    }
+    if (o.save) {
+      const name = {
+        startedAt: t0,
+        commit: info.commit,
+        dirty: Number(source.uncommitted_changes_in_served_files ?? 0) > 0,
+        what: o.save,
+      };
+      written.push(path.relative(process.cwd(), saveResult(path.join(root, "bench/results"), name, json)));
     }
     await cleanup();
     console.log(brief);
     console.log();
     console.log(table(rowsFor(results)));
-    if (o.out) log(`bench: JSON written to ${o.out}`);
+    for (const file of written) log(`bench: JSON written to ${file}`);
   }
 }
 

@@ -4,11 +4,13 @@
 // jobs must not queue behind A's herd: each shard keeps at most DISPATCH_WINDOW of its jobs claimed
 // but not begun in the shared queue. Figures: each B job's lateness and their max (target: about a
 // second or less locally), A's drain time (T → the last of A's jobs finished) and throughput.
-import type { Api, Job } from "../lib/client";
-import { FINISHED, lastAttempt } from "../lib/client";
-import type { BenchServer } from "../lib/server";
-import { distribution, iso, type Log, mapLimit, ms, round, sleep } from "../lib/util";
-import { countBy, summarizeBatches } from "./pool-utilisation";
+import { FINISHED, type Job, type JobPage, lastAttempt } from "../../harness/api-types";
+import type { ApiClient } from "../../harness/client";
+import type { DevServer } from "../../harness/dev-server";
+import { distribution, round } from "../../harness/stats";
+import { iso, type Log, mapLimit, ms, sleep } from "../../harness/util";
+import { queueBatches, summarizeBatches } from "../lib/queue";
+import { countBy } from "./pool-utilisation";
 
 export interface HerdOptions {
   jobs: number;
@@ -28,7 +30,7 @@ interface BSample {
   status: string;
 }
 
-async function waitStarted(api: Api, key: string, id: string, timeoutMs: number): Promise<Job> {
+async function waitStarted(api: ApiClient, key: string, id: string, timeoutMs: number): Promise<Job> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = await api.job(key, id);
@@ -38,9 +40,9 @@ async function waitStarted(api: Api, key: string, id: string, timeoutMs: number)
 }
 
 export async function herdFairness(
-  api: Api,
+  api: ApiClient,
   adminToken: string,
-  server: BenchServer,
+  server: DevServer,
   o: HerdOptions,
   log: Log,
 ) {
@@ -236,7 +238,7 @@ export async function herdFairness(
       all_started: bResults.every((s) => s.lateness_ms !== null),
     },
     listing: { ms: listMs, jobs_listed: listed.length, not_finished_in_index: indexBehind },
-    queue_batches: summarizeBatches(server.queueBatches(T, lastFinish + 2000)),
+    queue_batches: summarizeBatches(queueBatches(server, T, lastFinish + 2000)),
   };
 }
 
@@ -263,12 +265,12 @@ function thirds(perSecond: number[]): number[] {
 }
 
 /** Every job of the key's user, newest first, through the cursor-paged listing. */
-async function listAll(api: Api, key: string, maxPages: number): Promise<Job[]> {
+async function listAll(api: ApiClient, key: string, maxPages: number): Promise<Job[]> {
   const out: Job[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < maxPages; page++) {
     const route: string = `/v1/jobs?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-    const reply = await api.expect<{ jobs: Job[]; next_cursor: string | null }>([200], "GET", route, key);
+    const reply = await api.expect<JobPage>([200], "GET", route, { token: key });
     out.push(...reply.body.jobs);
     cursor = reply.body.next_cursor;
     if (!cursor) break;

@@ -7,11 +7,13 @@
 //   much of the held capacity did useful work;
 // - safety: in_use never above C in any sample, and never more than C requests at the target at once;
 // - wall time (due → last finished) against the ideal N × D / C.
-import type { Api } from "../lib/client";
-import { FINISHED, firstAttempt, lastAttempt } from "../lib/client";
-import type { BenchServer } from "../lib/server";
-import type { DelayTarget } from "../lib/target";
-import { distribution, iso, type Log, mapLimit, mean, ms, round, sleep } from "../lib/util";
+import { FINISHED, firstAttempt, lastAttempt } from "../../harness/api-types";
+import type { ApiClient } from "../../harness/client";
+import type { DevServer } from "../../harness/dev-server";
+import { distribution, mean, round } from "../../harness/stats";
+import type { Target } from "../../harness/target";
+import { iso, type Log, mapLimit, ms, sleep } from "../../harness/util";
+import { queueBatches, summarizeBatches } from "../lib/queue";
 
 export interface PoolOptions {
   capacity: number;
@@ -30,10 +32,10 @@ interface Sample {
 }
 
 export async function poolUtilisation(
-  api: Api,
+  api: ApiClient,
   adminToken: string,
-  server: BenchServer,
-  target: DelayTarget,
+  server: DevServer,
+  target: Target,
   o: PoolOptions,
   log: Log,
 ) {
@@ -42,7 +44,7 @@ export async function poolUtilisation(
   const [key = "", sampleKey = ""] = await api.keys(adminToken, user, 2);
   const POOL = "bench";
   await api.putPool(key, POOL, o.capacity);
-  target.resetCounters();
+  target.reset();
 
   // Due together, once all are in (about 30 ms a submit on a busy 2-core machine, plus a margin).
   const dueAt = Date.now() + o.leadMs + o.jobs * 30;
@@ -97,13 +99,14 @@ export async function poolUtilisation(
   const satFrom = saturated[0]?.t ?? Number.NaN;
   const satTo = saturated[saturated.length - 1]?.t ?? Number.NaN;
   const heldUtil = (mean(saturated.map((s) => s.inUse)) ?? Number.NaN) / o.capacity;
-  const busyMs = target.requests.reduce(
-    (sum, r) => sum + Math.max(0, Math.min(r.end, satTo) - Math.max(r.start, satFrom)),
+  const answered = target.deliveries.filter((d) => d.answeredAt !== null);
+  const busyMs = answered.reduce(
+    (sum, d) => sum + Math.max(0, Math.min(d.answeredAt ?? d.at, satTo) - Math.max(d.at, satFrom)),
     0,
   );
   const execUtil = busyMs / (o.capacity * (satTo - satFrom));
   const maxInUse = Math.max(0, ...samples.map((s) => s.inUse));
-  const ids = target.requests.map((r) => r.webhookId);
+  const ids = answered.map((d) => d.webhookId);
   const duplicates = ids.length - new Set(ids).size;
 
   // Where a unit's time goes: begin → finish is the attempt itself; the rest of the held time
@@ -118,7 +121,7 @@ export async function poolUtilisation(
     .filter((x): x is number => x !== null);
   const heldPerJobMs = (o.capacity * wallMs) / o.jobs;
   const meanBeginToFinish = mean(beginToFinish) ?? Number.NaN;
-  const batches = server.queueBatches(dueAt, lastFinish + 2000);
+  const batches = queueBatches(server, dueAt, lastFinish + 2000);
 
   return {
     params: o,
@@ -135,8 +138,8 @@ export async function poolUtilisation(
     executing_utilisation: round(execUtil, 3),
     max_in_use: maxInUse,
     in_use_never_above_capacity: maxInUse <= o.capacity,
-    target_max_concurrent: target.maxConcurrent(),
-    target_requests: target.requests.length,
+    target_max_concurrent: target.maxInFlight(),
+    target_requests: answered.length,
     target_duplicate_deliveries: duplicates,
     wall_ms: Math.round(wallMs),
     ideal_ms: Math.round(idealMs),
@@ -160,23 +163,4 @@ export function countBy(values: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values) out[v] = (out[v] ?? 0) + 1;
   return out;
-}
-
-export function summarizeBatches(batches: { at: number; total: number; acked: number; ms: number }[]) {
-  const sizes = batches.map((b) => b.total);
-  const gaps: number[] = [];
-  for (let i = 1; i < batches.length; i++) {
-    const prev = batches[i - 1];
-    const cur = batches[i];
-    // Time from one batch's end to the next batch's start (its end less its own duration).
-    if (prev && cur) gaps.push(cur.at - cur.ms - prev.at);
-  }
-  return {
-    count: batches.length,
-    messages: sizes.reduce((a, b) => a + b, 0),
-    not_acked: batches.reduce((n, b) => n + (b.total - b.acked), 0),
-    size: distribution(sizes),
-    duration_ms: distribution(batches.map((b) => b.ms).filter((x) => Number.isFinite(x))),
-    idle_gap_ms: distribution(gaps),
-  };
 }

@@ -5,11 +5,13 @@
 // became due after t0 + (high − low) × PRIORITY_AGING_SECONDS, and after every one due before that.
 // Figures: the low job's lateness against the documented bound (gap × aging + one dispatch cycle),
 // the high jobs' lateness, and a check of that ordering rule job by job.
-import type { Api, Job } from "../lib/client";
-import { FINISHED, lastAttempt } from "../lib/client";
-import type { BenchServer } from "../lib/server";
-import { distribution, type Log, mapLimit, median, ms, round, sleep } from "../lib/util";
-import { countBy, summarizeBatches } from "./pool-utilisation";
+import { FINISHED, type Job, lastAttempt } from "../../harness/api-types";
+import type { ApiClient } from "../../harness/client";
+import type { DevServer } from "../../harness/dev-server";
+import { distribution, median, round } from "../../harness/stats";
+import { type Log, mapLimit, ms, sleep } from "../../harness/util";
+import { queueBatches, summarizeBatches } from "../lib/queue";
+import { countBy } from "./pool-utilisation";
 
 export interface FloodOptions {
   agingSeconds: number;
@@ -24,9 +26,9 @@ export interface FloodOptions {
 const POOL = "flood";
 
 export async function priorityFlood(
-  api: Api,
+  api: ApiClient,
   adminToken: string,
-  server: BenchServer,
+  server: DevServer,
   o: FloodOptions,
   log: Log,
 ) {
@@ -182,7 +184,7 @@ export async function priorityFlood(
       holds: overtook.length === 0 && skipped.length === 0,
     },
     high_lateness_ms: distribution(highLateness),
-    queue_batches: summarizeBatches(server.queueBatches(started, floodEnd)),
+    queue_batches: summarizeBatches(queueBatches(server, started, floodEnd)),
     elapsed_ms: floodEnd - started,
   };
 }

@@ -11,24 +11,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type DevServer, freePort, poll, startDevServer, startTarget, type Target } from "./harness";
+import { type CreatedUser, FINISHED, type Job, type JobPage } from "../../harness/api-types";
+import { ApiClient } from "../../harness/client";
+import { DevServer } from "../../harness/dev-server";
+import { startTarget, type Target } from "../../harness/target";
+import { freePort, poll } from "../../harness/util";
 
-interface User {
-  user_id: string;
-  api_key: string;
-  signing_secret: string;
-}
-
-interface Job {
-  id: string;
-  status: string;
-  runs: number;
-  result: { status?: number } | null;
-  last_error: string | null;
-  attempts: { number: number; status: string; error: string | null }[];
-}
-
-const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 const ADMIN_TOKEN = `e2e-admin-${randomUUID()}`;
 
 describe("an http job from submit to succeeded, through npm run dev", () => {
@@ -46,8 +34,9 @@ describe("an http job from submit to succeeded, through npm run dev", () => {
       ),
     );
     target = await startTarget();
-    server = startDevServer({ port: await freePort(), persistTo: path.join(tmp, "state"), varsFile });
-    await server.ready();
+    server = new DevServer({ port: await freePort(), persistTo: path.join(tmp, "state"), varsFile });
+    await server.start();
+    await server.ready(90_000);
   });
 
   afterAll(async () => {
@@ -58,16 +47,16 @@ describe("an http job from submit to succeeded, through npm run dev", () => {
 
   it("delivers one signed request, records the attempt, and lists the job", async () => {
     if (!server || !target) throw new Error("setup failed");
-    const base = server.baseUrl;
+    const api = new ApiClient(server.baseUrl);
 
-    const created = await api<User>(base, "POST", "/v1/admin/users", {
+    const created = await api.request<CreatedUser>("POST", "/v1/admin/users", {
       token: ADMIN_TOKEN,
       body: { name: "e2e" },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const user = created.body;
 
-    const submitted = await api<Job>(base, "POST", "/v1/jobs", {
+    const submitted = await api.request<Job>("POST", "/v1/jobs", {
       token: user.api_key,
       body: { type: "http", payload: { url: target.url("/hook"), body: { hello: "world" } } },
     });
@@ -75,7 +64,8 @@ describe("an http job from submit to succeeded, through npm run dev", () => {
     const id = submitted.body.id;
 
     // Until finished, so a failure is reported at once (with its error) instead of at the deadline.
-    const getJob = () => api<Job>(base, "GET", `/v1/jobs/${id}`, { token: user.api_key }).then((r) => r.body);
+    const getJob = () =>
+      api.request<Job>("GET", `/v1/jobs/${id}`, { token: user.api_key }).then((r) => r.body);
     const job = await poll(`job ${id} to finish`, getJob, (j) => FINISHED.has(j.status), {
       timeoutMs: 30_000,
     });
@@ -99,9 +89,9 @@ describe("an http job from submit to succeeded, through npm run dev", () => {
 
     // The D1 index is a read model written after the fact: it converges, so poll (bounded) for it.
     const listJobs = () =>
-      api<{ jobs: Job[] }>(base, "GET", "/v1/jobs", { token: user.api_key }).then((r) =>
-        r.body.jobs.find((j) => j.id === id),
-      );
+      api
+        .request<JobPage>("GET", "/v1/jobs", { token: user.api_key })
+        .then((r) => r.body.jobs.find((j) => j.id === id));
     const listed = await poll(
       "the job to be listed as succeeded",
       listJobs,

@@ -10,28 +10,49 @@
 //         100 hang jobs put a hang attempt in nearly every batch and halve the local queue's
 //         throughput (measured: ~600 ms per batch instead of ~50 ms); in bursts they share batches.
 //
-// Times are offsets (ms) from T0, the start of the run window; run.mjs turns them into run_at.
-export const KINDS = ["ok", "rec", "fail", "hang"];
+// Times are offsets (ms) from T0, the start of the run window; the load phase turns them into run_at.
+import type { Kind, PlannedJob } from "./types";
 
-export function planJobs({ jobs, users, windowMs, random, mix, hangBursts = 0 }) {
+export const KINDS: readonly Kind[] = ["ok", "rec", "fail", "hang"];
+
+/** Fractions of the jobs that are recurring, always failing and hanging; the rest are one-shot /ok. */
+export interface Mix {
+  rec: number;
+  fail: number;
+  hang: number;
+}
+
+export function planJobs({
+  jobs,
+  users,
+  windowMs,
+  random,
+  mix,
+  hangBursts = 0,
+}: {
+  jobs: number;
+  users: number;
+  windowMs: number;
+  random: () => number;
+  mix: Mix;
+  hangBursts?: number;
+}): { plan: PlannedJob[]; counts: Record<Kind, number> } {
   const bursts = Array.from({ length: hangBursts }, (_, i) =>
     Math.floor(((i + 0.5) * windowMs) / hangBursts),
   );
-  const counts = {
-    rec: Math.round(jobs * mix.rec),
-    fail: Math.round(jobs * mix.fail),
-    hang: Math.round(jobs * mix.hang),
-  };
-  counts.ok = jobs - counts.rec - counts.fail - counts.hang;
+  const rec = Math.round(jobs * mix.rec);
+  const fail = Math.round(jobs * mix.fail);
+  const hang = Math.round(jobs * mix.hang);
+  const counts: Record<Kind, number> = { rec, fail, hang, ok: jobs - rec - fail - hang };
   if (counts.ok < 0) throw new Error("the mix leaves no room for one-shot /ok jobs");
-  const kinds = [];
+  const kinds: Kind[] = [];
   for (const kind of KINDS) for (let i = 0; i < counts[kind]; i++) kinds.push(kind);
   // Shuffle so users get a similar mix.
   for (let i = kinds.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [kinds[i], kinds[j]] = [kinds[j], kinds[i]];
+    [kinds[i], kinds[j]] = [kinds[j] as Kind, kinds[i] as Kind];
   }
-  const plan = kinds.map((kind, index) => {
+  const plan = kinds.map((kind, index): PlannedJob => {
     const base = {
       index,
       kind,
@@ -47,7 +68,7 @@ export function planJobs({ jobs, users, windowMs, random, mix, hangBursts = 0 })
     }
     const offsetMs = Math.floor(random() * windowMs);
     if (kind === "hang" && bursts.length > 0)
-      return { ...base, offsetMs: bursts[Math.floor(random() * bursts.length)] };
+      return { ...base, offsetMs: bursts[Math.floor(random() * bursts.length)] ?? offsetMs };
     return { ...base, offsetMs };
   });
   // Submitted in time order, so the earliest jobs are in before they are due.
@@ -56,14 +77,17 @@ export function planJobs({ jobs, users, windowMs, random, mix, hangBursts = 0 })
 }
 
 /** The POST /v1/jobs body for one planned job. */
-export function jobBody(job, runAtMs, targetUrl) {
+export function jobBody(job: PlannedJob, runAtMs: number, targetUrl: (route: string) => string) {
   const common = {
     type: "http",
     name: `soak-${job.index}-${job.kind}`,
     priority: job.priority,
     run_at: new Date(runAtMs).toISOString(),
   };
-  const payload = (route) => ({ url: targetUrl(route), body: { u: job.user, j: job.index, k: job.kind } });
+  const payload = (route: string) => ({
+    url: targetUrl(route),
+    body: { u: job.user, j: job.index, k: job.kind },
+  });
   switch (job.kind) {
     case "ok":
       return {

@@ -15,7 +15,16 @@
 // - invariant violation: a job's final state contradicts itself or the target (more deliveries than
 //   begun attempts, a delivery before any attempt began, a finished one-shot whose runs ≠ 1, a failed
 //   job whose retries were not spent, a /fail or /hang job that succeeded, a bad signature).
-import { distribution, ms } from "./util.mjs";
+import type { Attempt } from "../../harness/api-types";
+import { type Distribution, distribution } from "../../harness/stats";
+import { listIn, ms } from "../../harness/util";
+import type { Kill, Kind, SoakDelivery, SoakJob } from "./types";
+
+type KillTimes = Pick<Kill, "at" | "readyAt">;
+type Bucket = "clean" | "fault";
+type Pair = Record<Bucket, number[]>;
+/** For attempts, whose times are always set. */
+const t = (isoTime: string) => ms(isoTime) as number;
 
 const ONE_SHOT_FINAL = new Set(["succeeded", "failed"]);
 const ATTEMPTS_SHOWN = 20;
@@ -24,46 +33,51 @@ const EXECUTOR_TIMEOUT = "request timed out";
 // A delivery arrives after its attempt's begin; allow for clock granularity between the processes.
 const CLOCK_SLACK_MS = 50;
 
-export function makeFaultClock(kills, { preMs, postMs }) {
+export interface FaultWindow {
+  preMs: number;
+  postMs: number;
+}
+
+export function makeFaultClock(kills: readonly KillTimes[], { preMs, postMs }: FaultWindow) {
   return {
     /** A kill strictly between two instants, if any. */
-    killBetween(a, b) {
+    killBetween(a: number, b: number) {
       return kills.find((k) => k.at > a && k.at < b) ?? null;
     },
-    killsBetween(a, b) {
+    killsBetween(a: number, b: number) {
       return kills.filter((k) => k.at > a && k.at < b).length;
     },
     /** Within [kill − preMs, healthy again + postMs] of some kill. */
-    affected(t) {
+    affected(t: number) {
       return kills.some((k) => t >= k.at - preMs && t <= k.readyAt + postMs);
     },
   };
 }
 
 /** The attempt (ascending list) a delivery at `at` belongs to: the latest one begun before it. */
-function attemptFor(attempts, at) {
-  let found = null;
+function attemptFor(attempts: Attempt[], at: number): Attempt | null {
+  let found: Attempt | null = null;
   for (const a of attempts) {
-    if (ms(a.started_at) <= at + CLOCK_SLACK_MS) found = a;
+    if (t(a.started_at) <= at + CLOCK_SLACK_MS) found = a;
     else break;
   }
   return found;
 }
 
 /** Slot of each attempt of a recurring job on its interval grid (retries keep their occurrence's slot). */
-function slotsOf(job, attempts) {
-  const step = job.intervalSeconds * 1000;
-  const slots = new Map();
-  let current = null;
+function slotsOf(job: SoakJob, attempts: Attempt[]): Map<number, number | null> {
+  const step = (job.intervalSeconds ?? 0) * 1000;
+  const slots = new Map<number, number | null>();
+  let current: number | null = null;
   for (const a of attempts) {
-    const off = ms(a.scheduled_at) - job.runAtMs;
+    const off = t(a.scheduled_at) - job.runAtMs;
     if (off >= 0 && off % step === 0) current = off / step;
     slots.set(a.number, current);
   }
   return slots;
 }
 
-const brief = (a) =>
+const brief = (a: Attempt | null | undefined) =>
   a && {
     number: a.number,
     status: a.status,
@@ -73,31 +87,46 @@ const brief = (a) =>
     error: a.error,
   };
 
-const briefDelivery = (d) => ({
+const briefDelivery = (d: SoakDelivery) => ({
   at: new Date(d.at).toISOString(),
   route: d.route,
   status: d.status,
   hungUp: d.hungUp,
 });
 
-export function analyse({ jobs, deliveries, kills, faultWindow }) {
+/** A finding, with the evidence to check it by hand. */
+type Finding = { id: string | null; [detail: string]: unknown };
+
+export interface AnalyseInput {
+  jobs: SoakJob[];
+  deliveries: SoakDelivery[];
+  kills: readonly KillTimes[];
+  faultWindow: FaultWindow;
+}
+
+export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) {
   const clock = makeFaultClock(kills, faultWindow);
-  const byJob = new Map();
+  const byJob = new Map<string, SoakDelivery[]>();
   for (const d of deliveries) {
-    if (!byJob.has(d.jobId)) byJob.set(d.jobId, []);
-    byJob.get(d.jobId).push(d);
+    listIn(byJob, d.jobId).push(d);
   }
   for (const list of byJob.values()) list.sort((a, b) => a.at - b.at);
   const known = new Set(jobs.map((j) => j.id));
 
-  const lost = [];
-  const duplicates = [];
-  const violations = [];
-  const rawDuplicates = [];
+  const lost: Finding[] = [];
+  const duplicates: Finding[] = [];
+  const violations: Finding[] = [];
+  const rawDuplicates: {
+    wid: string;
+    kind: Kind;
+    killBetween: boolean;
+    cause: string;
+    [k: string]: unknown;
+  }[] = [];
   const repeatsByDesign = { fail: 0, hang: 0 };
-  const okNotSucceeded = [];
-  const truncatedAttemptLists = [];
-  const lateness = {
+  const okNotSucceeded: Finding[] = [];
+  const truncatedAttemptLists: string[] = [];
+  const lateness: Record<"attempts" | "firstAttempts" | "delivery", Pair> = {
     attempts: { clean: [], fault: [] },
     firstAttempts: { clean: [], fault: [] },
     delivery: { clean: [], fault: [] },
@@ -107,7 +136,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
     leaseExpiries: { kill: 0, noKill: 0 },
     executorTimeouts: 0,
   };
-  const finalStatus = {};
+  const finalStatus: Record<string, number> = {};
   let unknownDeliveries = 0;
   for (const d of deliveries) if (!known.has(d.jobId)) unknownDeliveries++;
   const badSignatures = deliveries.filter((d) => d.signature === false).length;
@@ -116,7 +145,8 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
     violations.push({ id: null, what: `${badSignatures} deliveries with a bad signature` });
 
   const lostBy = { missing: 0, unfinished: 0, neverDelivered: 0 };
-  const latest = { clean: [], fault: [] };
+  type Late = { id: string; kind: Kind; number: number; scheduled_at: string; lateness_ms: number };
+  const latest: Record<Bucket, Late[]> = { clean: [], fault: [] };
   let attemptsBegun = 0;
   let afterSnapshot = 0;
   for (const job of jobs) {
@@ -138,7 +168,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
     finalStatus[key] = (finalStatus[key] ?? 0) + 1;
 
     // --- lost ---
-    const lostWhy = [];
+    const lostWhy: string[] = [];
     if (!view) {
       lostWhy.push("GET /v1/jobs/:id is 404 after an acknowledged submit");
       lostBy.missing++;
@@ -163,7 +193,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
     const succeeded = attempts.filter((a) => a.status === "succeeded");
 
     // --- deliveries ↔ attempts ---
-    const perAttempt = new Map();
+    const perAttempt = new Map<number, number>();
     for (const d of dels) {
       const a = attemptFor(attempts, d.at);
       d.attempt = a?.number ?? null;
@@ -189,7 +219,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
           ...evidence(),
         });
       }
-      const inconsistent = [];
+      const inconsistent: string[] = [];
       if (ONE_SHOT_FINAL.has(view.status) && view.runs !== 1)
         inconsistent.push(`${view.status} with runs = ${view.runs}`);
       if (view.status === "succeeded" && attempts.at(-1)?.status !== "succeeded")
@@ -203,14 +233,13 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
       if (inconsistent.length > 0)
         violations.push({ id: job.id, what: inconsistent.join("; "), ...evidence() });
       if (job.kind === "ok" && view.status !== "succeeded")
-        okNotSucceeded.push({ id: job.id, status: view.status, ...evidence() });
+        okNotSucceeded.push({ id: job.id, ...evidence() }); // evidence() starts with the status
     } else {
       const slots = slotsOf(job, attempts);
-      const bySlot = new Map();
+      const bySlot = new Map<number | null | undefined, Attempt[]>();
       for (const a of attempts) {
         const s = slots.get(a.number);
-        if (!bySlot.has(s)) bySlot.set(s, []);
-        bySlot.get(s).push(a);
+        listIn(bySlot, s).push(a);
       }
       let finished = 0;
       let finishedUndelivered = 0;
@@ -258,10 +287,9 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
     }
 
     // --- deliveries of one webhook-id more than once ---
-    const byWid = new Map();
+    const byWid = new Map<string, SoakDelivery[]>();
     for (const d of dels) {
-      if (!byWid.has(d.wid)) byWid.set(d.wid, []);
-      byWid.get(d.wid).push(d);
+      listIn(byWid, d.wid).push(d);
     }
     for (const [wid, list] of byWid) {
       if (list.length < 2) continue;
@@ -270,11 +298,11 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
         continue;
       }
       for (let i = 1; i < list.length; i++) {
-        const prev = list[i - 1];
-        const next = list[i];
+        const prev = list[i - 1] as SoakDelivery;
+        const next = list[i] as SoakDelivery;
         const kill = clock.killBetween(prev.at, next.at);
         const prevAttempt = attempts.find((a) => a.number === prev.attempt) ?? null;
-        let cause;
+        let cause: string;
         if (kill) cause = "kill between the deliveries: the earlier attempt's report died with the server";
         else if (prevAttempt?.status === "timed_out" && prevAttempt.error?.startsWith(NO_REPORT))
           cause = "no kill: the lease expired before the earlier attempt reported";
@@ -299,7 +327,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
     let prevStart = job.runAtMs;
     let prevNumber = 0;
     for (const a of attempts) {
-      const scheduled = ms(a.scheduled_at);
+      const scheduled = t(a.scheduled_at);
       const bucket = clock.affected(scheduled) ? "fault" : "clean";
       lateness.attempts[bucket].push(a.lateness_ms);
       latest[bucket].push({
@@ -313,7 +341,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
         ? a === attempts[0]
         : (() => {
             const off = scheduled - job.runAtMs;
-            return off >= 0 && off % (job.intervalSeconds * 1000) === 0;
+            return off >= 0 && off % ((job.intervalSeconds ?? 0) * 1000) === 0;
           })();
       if (first) lateness.firstAttempts[bucket].push(a.lateness_ms);
       // Attempt numbers skip where a claim was made but its message never began it in time (lost, or
@@ -321,16 +349,16 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
       if (!truncated || a !== attempts[0]) {
         const gap = a.number - prevNumber - 1;
         if (gap > 0) {
-          const byKill = Math.min(gap, clock.killsBetween(prevStart, ms(a.started_at)));
+          const byKill = Math.min(gap, clock.killsBetween(prevStart, t(a.started_at)));
           recovery.lostDispatches.kill += byKill;
           recovery.lostDispatches.noKill += gap - byKill;
         }
       }
-      prevStart = ms(a.started_at);
+      prevStart = t(a.started_at);
       prevNumber = a.number;
       if (a.status === "timed_out" && a.error?.startsWith(NO_REPORT)) {
         const end = ms(a.finished_at) ?? Date.now();
-        recovery.leaseExpiries[clock.killBetween(ms(a.started_at), end) ? "kill" : "noKill"]++;
+        recovery.leaseExpiries[clock.killBetween(t(a.started_at), end) ? "kill" : "noKill"]++;
       }
       if (a.error?.startsWith(EXECUTOR_TIMEOUT)) recovery.executorTimeouts++;
     }
@@ -340,14 +368,14 @@ export function analyse({ jobs, deliveries, kills, faultWindow }) {
     }
   }
 
-  const dist = (pair) => ({
+  const dist = (pair: Pair): Record<Bucket | "all", Distribution> => ({
     clean: distribution(pair.clean),
     fault: distribution(pair.fault),
     all: distribution([...pair.clean, ...pair.fault]),
   });
-  const rawByCause = {};
+  const rawByCause: Record<string, number> = {};
   for (const r of rawDuplicates) rawByCause[r.cause] = (rawByCause[r.cause] ?? 0) + 1;
-  const deliveriesByRoute = {};
+  const deliveriesByRoute: Record<string, number> = {};
   for (const d of deliveries) deliveriesByRoute[d.route] = (deliveriesByRoute[d.route] ?? 0) + 1;
 
   return {
@@ -404,8 +432,22 @@ const FINAL = new Set(["succeeded", "failed", "cancelled"]);
  * status, runs and updated_at. Returns the disagreements; `final` marks those on jobs whose shard
  * state can no longer change (the ones that must settle to 0), and rows for jobs never submitted.
  */
-export function compareIndex(views, listed) {
-  const out = [];
+/** The fields the D1 listing and the shard must agree on. */
+export type IndexedFields = { status: string; runs: number; updated_at?: string };
+
+export interface IndexDisagreement {
+  id: string;
+  final: boolean;
+  what: string;
+  shard?: IndexedFields;
+  d1?: IndexedFields;
+}
+
+export function compareIndex(
+  views: Map<string, IndexedFields>,
+  listed: Map<string, IndexedFields>,
+): IndexDisagreement[] {
+  const out: IndexDisagreement[] = [];
   for (const [id, view] of views) {
     const doc = listed.get(id);
     const final = FINAL.has(view.status);
@@ -413,7 +455,7 @@ export function compareIndex(views, listed) {
       out.push({ id, final, what: "missing from the listing", shard: pick(view) });
       continue;
     }
-    const fields = ["status", "runs", "updated_at"].filter((f) => doc[f] !== view[f]);
+    const fields = (["status", "runs", "updated_at"] as const).filter((f) => doc[f] !== view[f]);
     if (fields.length > 0)
       out.push({ id, final, what: `differs in ${fields.join(", ")}`, shard: pick(view), d1: pick(doc) });
   }
@@ -422,4 +464,8 @@ export function compareIndex(views, listed) {
   return out;
 }
 
-const pick = (j) => ({ status: j.status, runs: j.runs, updated_at: j.updated_at });
+const pick = (j: IndexedFields): IndexedFields => ({
+  status: j.status,
+  runs: j.runs,
+  updated_at: j.updated_at,
+});

@@ -1,12 +1,21 @@
 // The soak's verdict logic on hand-made records: each must-be-0 figure must catch what it claims to.
-//   node --test soak/
+//   npx vitest run --project tooling soak/
 import assert from "node:assert/strict";
-import { test } from "node:test";
-import { analyse, compareIndex } from "./lib/analyse.mjs";
+import { test } from "vitest";
+import type { Attempt } from "../harness/api-types";
+import { analyse, compareIndex, type IndexedFields } from "./lib/analyse";
+import type { JobView, Kind, SoakDelivery, SoakJob } from "./lib/types";
 
 const T = Date.parse("2026-11-26T10:00:00.000Z");
-const at = (s) => new Date(T + s * 1000).toISOString();
-const attempt = (number, status, scheduled, started, finished, error = null) => ({
+const at = (s: number) => new Date(T + s * 1000).toISOString();
+const attempt = (
+  number: number,
+  status: string,
+  scheduled: number,
+  started: number,
+  finished: number | null,
+  error: string | null = null,
+): Attempt => ({
   number,
   status,
   scheduled_at: at(scheduled),
@@ -15,18 +24,31 @@ const attempt = (number, status, scheduled, started, finished, error = null) => 
   lateness_ms: Math.round((started - scheduled) * 1000),
   error,
 });
-const job = (id, kind, view, extra = {}) => ({
+const job = (
+  id: string,
+  kind: Kind,
+  view: Partial<JobView> | null,
+  extra: Partial<SoakJob> = {},
+): SoakJob => ({
   id,
   kind,
   user: 0,
   index: 0,
+  priority: 50,
+  offsetMs: 0,
   runAtMs: T,
   maxRetries: kind === "fail" ? 2 : kind === "hang" ? 1 : 3,
   viewAt: T + 1_000_000,
-  view: view && { id, runs: 0, current_retries: 0, ...view },
+  view: view && { id, status: "scheduled", runs: 0, current_retries: 0, attempts: [], ...view },
   ...extra,
 });
-const delivery = (jobId, occurrence, s, route = "/ok", status = 200) => ({
+const delivery = (
+  jobId: string,
+  occurrence: number,
+  s: number,
+  route = "/ok",
+  status = 200,
+): SoakDelivery => ({
   wid: `${jobId}:${occurrence}`,
   jobId,
   occurrence,
@@ -36,7 +58,7 @@ const delivery = (jobId, occurrence, s, route = "/ok", status = 200) => ({
   hungUp: false,
   signature: true,
 });
-const run = (jobs, deliveries, kills = []) =>
+const run = (jobs: SoakJob[], deliveries: SoakDelivery[], kills: { at: number; readyAt: number }[] = []) =>
   analyse({ jobs, deliveries, kills, faultWindow: { preMs: 10_000, postMs: 10_000 } });
 
 test("a clean one-shot job passes every check", () => {
@@ -105,13 +127,16 @@ test("a recurring job: one win per grid slot is fine, two in one slot are not, r
   assert.equal(a.rawDuplicateDeliveries.afterKill, 1);
 
   const twice = structuredClone(ok);
-  twice.view.attempts = [attempt(1, "succeeded", 0, 0.2, 0.3), attempt(2, "succeeded", 0, 9, 9.1)];
-  twice.view.runs = 1;
+  (twice.view as JobView).attempts = [
+    attempt(1, "succeeded", 0, 0.2, 0.3),
+    attempt(2, "succeeded", 0, 9, 9.1),
+  ];
+  (twice.view as JobView).runs = 1;
   const b = run([twice], [delivery("r1", 0, 0.25), delivery("r1", 0, 9.05)]);
   assert.equal(b.mustBeZero.duplicateAcceptedCompletions, 1);
 
   const inflated = structuredClone(ok);
-  inflated.view.runs = 5;
+  (inflated.view as JobView).runs = 5;
   assert.equal(run([inflated], dels).mustBeZero.duplicateAcceptedCompletions, 1);
 });
 
@@ -132,7 +157,7 @@ test("raw duplicates are classified by whether a kill fell between the deliverie
     dels.map((d) => ({ ...d })),
   );
   assert.equal(noKill.rawDuplicateDeliveries.withoutKill, 1);
-  assert.match(Object.keys(noKill.rawDuplicateDeliveries.byCause)[0], /lease expired/);
+  assert.match(Object.keys(noKill.rawDuplicateDeliveries.byCause)[0] ?? "", /lease expired/);
 });
 
 test("more deliveries than begun attempts, or a succeeded /fail job, violate invariants", () => {
@@ -170,7 +195,7 @@ test("deliveries after a job's view was read are not held against it", () => {
 });
 
 test("the D1 comparison finds missing, stale and foreign rows", () => {
-  const v = (status, runs, u) => ({ status, runs, updated_at: at(u) });
+  const v = (status: string, runs: number, u: number): IndexedFields => ({ status, runs, updated_at: at(u) });
   const views = new Map([
     ["a", v("succeeded", 1, 5)],
     ["b", v("failed", 1, 6)],

@@ -1,0 +1,37 @@
+// Result files that docs cite are committed as `<date>-<commit>-<what>.json`: the run's UTC date, the
+// short commit of the code it measured (`+dirty` when the served files had uncommitted changes) and
+// what it measured, so a cited figure names the code it came from and sorts by date.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+/** Lower-case words joined by dashes or dots: `pool-index-flush-60s`, `full-180s-deadline30`. */
+const WHAT = /^[a-z0-9]+(?:[-.][a-z0-9]+)*$/;
+
+export function checkWhat(what: string): string {
+  if (!WHAT.test(what)) throw new Error(`a result's name is lower-case words joined by "-", not ${what}`);
+  return what;
+}
+
+export interface ResultName {
+  /** When the run started (epoch ms). */
+  startedAt: number;
+  /** The commit the measured code came from; null outside a repository. */
+  commit: string | null;
+  /** The served files differed from the commit. */
+  dirty: boolean;
+  what: string;
+}
+
+export function resultFileName({ startedAt, commit, dirty, what }: ResultName): string {
+  const date = new Date(startedAt).toISOString().slice(0, 10);
+  const code = `${commit ? commit.slice(0, 7) : "nogit"}${dirty ? "+dirty" : ""}`;
+  return `${date}-${code}-${checkWhat(what)}.json`;
+}
+
+/** Writes `json` (text) to `dir/<date>-<commit>-<what>.json`; returns the path. */
+export function saveResult(dir: string, name: ResultName, json: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, resultFileName(name));
+  writeFileSync(file, json.endsWith("\n") ? json : `${json}\n`);
+  return file;
+}
