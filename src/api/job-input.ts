@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { newJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
-import { cronError, firstRunAt, type Recurrence, timezoneError } from "../core/schedule";
+import { cronError, firstRunAt, recurrenceOf, timezoneError } from "../core/schedule";
 import { getExecutor } from "../executors/registry";
 import { type ErrorDetail, invalidRequest, payloadTooLarge } from "./errors";
 
@@ -51,13 +51,6 @@ export function zodDetails(error: z.ZodError, prefix: (string | number)[] = []):
   }));
 }
 
-function recurrenceOf(input: SubmitInput): Recurrence {
-  if (input.interval_seconds !== undefined) return { kind: "interval", seconds: input.interval_seconds };
-  if (input.cron !== undefined)
-    return { kind: "cron", expression: input.cron, timezone: input.timezone ?? "UTC" };
-  return { kind: "once" };
-}
-
 /** Checks what the schema alone cannot: combinations, the executor's payload, calendar rules. */
 function semanticErrors(input: SubmitInput, now: number, allowPrivateTargets: boolean): ErrorDetail[] {
   const errors: ErrorDetail[] = [];
@@ -103,7 +96,11 @@ export function toNewJob(
   }
   const errors = semanticErrors(input, ctx.now, ctx.allowPrivateTargets);
   if (errors.length > 0) throw invalidRequest("the job is invalid", errors);
-  const recurrence = recurrenceOf(input);
+  const recurrence = recurrenceOf({
+    intervalSeconds: input.interval_seconds,
+    cron: input.cron,
+    timezone: input.timezone,
+  });
   const requested = input.run_at === undefined ? undefined : Date.parse(input.run_at);
   return {
     id: newJobId(ctx.shard, ctx.now),

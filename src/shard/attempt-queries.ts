@@ -3,7 +3,7 @@
 // the job's current one and still in the state the report expects. That is what makes queue
 // redelivery, late reports from timed-out attempts and reports after a cancel harmless.
 import { and, eq } from "drizzle-orm";
-import type { Recurrence } from "../core/schedule";
+import { recurrenceOf } from "../core/schedule";
 import { type AttemptResult, assertTransition, isFinished, settle } from "../core/state";
 import type { ShardTimings } from "./dispatch-queries";
 import { release } from "./pool-queries";
@@ -13,12 +13,6 @@ import { touch } from "./touch";
 import type { ShardDb } from "./view";
 
 export type Refusal = "not_found" | "stale" | "duplicate" | "finished" | "cancelled";
-
-export function recurrenceOf(job: JobRow): Recurrence {
-  if (job.intervalSeconds !== null) return { kind: "interval", seconds: job.intervalSeconds };
-  if (job.cron !== null) return { kind: "cron", expression: job.cron, timezone: job.timezone ?? "UTC" };
-  return { kind: "once" };
-}
 
 /** Why a report for `attempt` cannot be accepted now, given the job and the state it expects. */
 function refusal(job: JobRow | undefined, attempt: number, expected: JobRow["status"]): Refusal | null {

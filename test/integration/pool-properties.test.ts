@@ -3,7 +3,6 @@
 // Object (injected clock), and after every step the shard's tables are checked against a small model.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { agingBoundMs } from "../../src/core/priority";
 import type { JobStatus } from "../../src/core/state";
 import { begin, cancel, finishAttempt } from "../../src/shard/attempt-queries";
 import { claimDue } from "../../src/shard/claim";
@@ -15,6 +14,7 @@ import type { ShardDb } from "../../src/shard/view";
 import { inShard } from "../helpers";
 import { expectedClaimOrder } from "../support/claim-oracle";
 import { newJobs } from "../support/new-job";
+import { agingBoundMs } from "../support/priority";
 
 const T0 = Date.UTC(2030, 0, 1);
 const RANDOM = () => 0.5;
