@@ -569,6 +569,7 @@ async function main() {
     server: {
       starts: server.starts,
       reloads: server.reloads,
+      logEvents: server.events,
       notableLogLines: server.notable,
       samples: server.notableSamples.slice(0, 20),
     },

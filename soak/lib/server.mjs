@@ -25,13 +25,35 @@ const TAIL_LINES = 200;
 /** One local queue consumer batch, as miniflare logs it: `QUEUE <name> <acked>/<total> (<ms>ms)`. */
 const QUEUE_LINE = /QUEUE scheduler-dispatch (\d+)\/(\d+)(?: \((\d+)ms\))?/;
 
-/** Server log lines worth counting: each is evidence of a path the code takes on trouble. */
+/**
+ * The scheduler's own log lines are JSON with an `event` name (src/log.ts); every event is counted by
+ * that name. These are evidence of a path the code takes on trouble, so samples of them are kept.
+ */
+export const TROUBLE_EVENTS = new Set([
+  "config_invalid",
+  "dispatch_message_failed",
+  "dispatch_message_malformed",
+  "dispatch_send_failed",
+  "index_write_failed",
+  "index_write_from_consumer_failed",
+  "listing_failed",
+  "unhandled_error",
+]);
+
+/** The `event` of one of the scheduler's JSON log lines, or null for any other line. */
+export function logEventOf(text) {
+  const start = text.indexOf('{"event":');
+  if (start < 0) return null;
+  try {
+    const event = JSON.parse(text.slice(start)).event;
+    return typeof event === "string" ? event : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What the runtime itself logs on trouble: prose, so counted by pattern. */
 export const NOTABLE = {
-  dispatchSendFailed: /dispatch send failed/,
-  dispatchMessageFailed: /dispatch message failed/,
-  indexWriteFailed: /index write failed/,
-  consumerIndexWriteFailed: /index write from consumer failed/,
-  unhandled: /unhandled error/,
   queueRetry: /Retrying message/,
   deadLetter: /dead letter queue|Dropped message/,
   uncaught: /Uncaught|uncaught exception/i,
@@ -123,6 +145,7 @@ export class DevServer {
     this.pgid = null;
     this.exitedWith = null;
     this.notable = Object.fromEntries(Object.keys(NOTABLE).map((k) => [k, 0]));
+    this.events = Object.fromEntries([...TROUBLE_EVENTS].map((e) => [e, 0]));
     this.notableSamples = [];
     this.queue = { batches: 0, messages: 0, acked: 0, batchMs: 0 };
     this.onExit = () => this.killNow();
@@ -197,13 +220,22 @@ export class DevServer {
       this.queue.messages += Number(q[2]);
       this.queue.batchMs += Number(q[3] ?? 0);
     }
+    const event = logEventOf(text);
+    if (event !== null) {
+      this.events[event] = (this.events[event] ?? 0) + 1;
+      if (TROUBLE_EVENTS.has(event)) this.sample(text);
+      return;
+    }
     for (const [key, re] of Object.entries(NOTABLE)) {
       if (re.test(text)) {
         this.notable[key]++;
-        if (this.notableSamples.length < 50)
-          this.notableSamples.push(`[#${this.starts}] ${text.slice(0, 300)}`);
+        this.sample(text);
       }
     }
+  }
+
+  sample(text) {
+    if (this.notableSamples.length < 50) this.notableSamples.push(`[#${this.starts}] ${text.slice(0, 300)}`);
   }
 
   /** Resolves once /v1/health answers 200; fails early if the server exits first. */

@@ -1,6 +1,7 @@
 // The HTTP API: a thin Hono core. Errors of every route are mapped to the contract's envelope here.
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { log } from "../log";
 import { admin } from "./admin";
 import type { AppEnv } from "./auth";
 import { ApiError, errorBody } from "./errors";
@@ -25,6 +26,11 @@ app.onError((err, c) => {
   if (err instanceof HTTPException && err.status < 500) {
     return c.json(errorBody("invalid_request", err.message), 400);
   }
-  console.error("unhandled error", err);
+  log("unhandled_error", {
+    method: c.req.method,
+    path: c.req.path,
+    error: err,
+    stack: err instanceof Error ? err.stack : undefined,
+  });
   return c.json(errorBody("internal", "internal error"), 500);
 });

@@ -5,6 +5,7 @@ import { sha256Hex, shardOfJobId } from "../core/ids";
 import { JOB_STATUSES } from "../core/state";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { listJobs } from "../index-store/listing";
+import { log } from "../log";
 import { type AppEnv, requireUser } from "./auth";
 import { readJson } from "./body";
 import { conflict, indexUnavailable, invalidRequest, notFound, rateLimited } from "./errors";
@@ -116,7 +117,7 @@ jobs.get("/", async (c) => {
     limit: q.limit,
     after,
   }).catch((err: unknown) => {
-    console.error("listing failed", err);
+    log("listing_failed", { user_id: userId, error: err });
     throw indexUnavailable();
   });
   return c.json({

@@ -1,11 +1,12 @@
 // One dispatch message: begin the fenced attempt on the shard, run its executor, report back.
 
-import { homeStub, shardStub } from "../api/shards";
+import { homeStub, type ShardApi, shardStub } from "../api/shards";
 import { shardOfJobId } from "../core/ids";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
 import { getExecutor } from "../executors/registry";
 import type { ExecutionOutcome } from "../executors/types";
+import { log } from "../log";
 import type { AttemptReport } from "../shard/attempt-queries";
 import type { Settled } from "../shard/task-shard";
 import { storeResult } from "./results";
@@ -25,6 +26,12 @@ function toReport(outcome: ExecutionOutcome, result: unknown): AttemptReport {
   };
 }
 
+/** How the attempt ended, as its attempt record will say. */
+function outcomeName(outcome: ExecutionOutcome): "succeeded" | "failed" | "timed_out" {
+  if (outcome.ok) return "succeeded";
+  return outcome.timedOut ? "timed_out" : "failed";
+}
+
 /**
  * Runs one attempt. Throws only when the shard could not be reached, so the message is retried;
  * the fencing number makes that retry harmless once the attempt has begun.
@@ -35,6 +42,7 @@ export async function runAttempt(env: Env, msg: DispatchMessage): Promise<Attemp
   const stub = shardStub(env, msg.user_id, shard);
   const begun = await stub.begin(msg.job_id, msg.attempt);
   if (!begun.ok) return { kind: "skipped", reason: begun.reason };
+  const started = Date.now();
   const executor = getExecutor(begun.type);
   let outcome: ExecutionOutcome;
   let result: unknown = null;
@@ -59,11 +67,36 @@ export async function runAttempt(env: Env, msg: DispatchMessage): Promise<Attemp
         : outcome.result;
     }
   }
+  const durationMs = Date.now() - started;
   const report = toReport(outcome, result);
-  // The run is done; losing its report would cost a timeout and a second run, so try a few times.
+  // "accepted", the shard's refusal, or "unreported" when the shard could not be reached.
+  let reported = "unreported";
+  try {
+    const settled = await reportWithRetries(stub, msg, report);
+    reported = settled.ok ? "accepted" : settled.reason;
+    return { kind: "settled", shard, settled };
+  } finally {
+    log("attempt_finished", {
+      job_id: msg.job_id,
+      user_id: msg.user_id,
+      attempt: msg.attempt,
+      outcome: outcomeName(outcome),
+      lateness_ms: begun.latenessMs,
+      duration_ms: durationMs,
+      report: reported,
+    });
+  }
+}
+
+/** The run is done; losing its report would cost a timeout and a second run, so try a few times. */
+async function reportWithRetries(
+  stub: ShardApi,
+  msg: DispatchMessage,
+  report: AttemptReport,
+): Promise<Settled> {
   for (let i = 1; ; i++) {
     try {
-      return { kind: "settled", shard, settled: await stub.finish(msg.job_id, msg.attempt, report) };
+      return await stub.finish(msg.job_id, msg.attempt, report);
     } catch (err) {
       if (i >= REPORT_TRIES) throw err;
     }

@@ -36,11 +36,12 @@ export function begin(
   attempt: number,
   now: number,
   t: ShardTimings,
-): { ok: true; job: JobRow } | { ok: false; reason: Refusal } {
+): { ok: true; job: JobRow; latenessMs: number } | { ok: false; reason: Refusal } {
   const job = findJob(db, jobId);
   const refused = refusal(job, attempt, "queued");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
   assertTransition(job.status, "running");
+  const latenessMs = Math.max(0, now - job.runAt);
   db.insert(attempts)
     .values({
       jobId,
@@ -49,7 +50,7 @@ export function begin(
       status: "running",
       scheduledAt: job.runAt,
       startedAt: now,
-      latenessMs: Math.max(0, now - job.runAt),
+      latenessMs,
       resources: job.resources,
     })
     .run();
@@ -65,7 +66,7 @@ export function begin(
     .where(eq(jobs.id, jobId))
     .returning()
     .get();
-  return { ok: true, job: running ?? job };
+  return { ok: true, job: running ?? job, latenessMs };
 }
 
 export interface AttemptReport {

@@ -9,6 +9,7 @@ import type { JobView, NewJob } from "../core/job";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
 import { upsertJobs } from "../index-store/writer";
+import { log } from "../log";
 import { meterMethods } from "../metering/meter-methods";
 import { logOperations, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
@@ -35,6 +36,7 @@ export interface BegunAttempt {
   timeoutSeconds: number;
   resultLocation: string | null;
   signingSecrets: string[];
+  latenessMs: number;
 }
 
 export type Settled = { ok: true; view: JobView; version: number } | { ok: false; reason: Refusal };
@@ -162,6 +164,7 @@ export class TaskShard extends DurableObject<Env> {
       timeoutSeconds: j.timeoutSeconds,
       resultLocation: j.resultLocation,
       signingSecrets: accounts.liveSigningSecrets(this.db, now),
+      latenessMs: out.latenessMs,
     };
   }
 
@@ -235,7 +238,7 @@ export class TaskShard extends DurableObject<Env> {
       // The claims are durable; put them back so a later cycle claims and sends them afresh,
       // instead of waiting out the dispatch deadline.
       requeue(this.db, claims, now, now + SEND_RETRY_MS, this.timings);
-      console.error("dispatch send failed", err);
+      log("dispatch_send_failed", { shard: this.name, jobs: claims.length, error: err });
     }
   }
 
@@ -254,7 +257,7 @@ export class TaskShard extends DurableObject<Env> {
         rows.map((r) => r.id),
         now + INDEX_RETRY_MS,
       );
-      console.error("index write failed", err);
+      log("index_write_failed", { shard: this.name, jobs: rows.length, error: err });
     }
   }
 
@@ -264,6 +267,11 @@ export class TaskShard extends DurableObject<Env> {
    * everything and re-arms exactly), while moving an alarm later could undo another request's
    * "wake at once" (a release that freed pool units).
    */
+  /** `<user id>/<n>` in logs. */
+  private get name(): string {
+    return this.ctx.id.name ?? this.ctx.id.toString();
+  }
+
   private async rearm(immediately = false, exact = false): Promise<void> {
     const now = this.clock();
     if (immediately) this.wakeRequested = true;
