@@ -22,7 +22,7 @@ admin.post("/users", async (c) => {
   const userId = newUserId();
   const apiKey = newApiKey(userId);
   const signingSecret = newSigningSecret();
-  const shards = Math.max(1, Math.floor(Number(c.env.SHARDS_PER_USER ?? 1)) || 1);
+  const shards = c.get("config").SHARDS_PER_USER;
   const name = parsed.data.name ?? null;
   await homeStub(c.env, userId).createAccount({
     userId,

@@ -1,9 +1,10 @@
 // The HTTP API: a thin Hono core. Errors of every route are mapped to the contract's envelope here.
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { ConfigError } from "../config";
 import { log } from "../log";
 import { admin } from "./admin";
-import type { AppEnv } from "./auth";
+import { type AppEnv, requireConfig } from "./auth";
 import { ApiError, errorBody } from "./errors";
 import { jobs } from "./jobs";
 import { openapi } from "./openapi";
@@ -11,7 +12,9 @@ import { poolRoutes } from "./pools";
 
 export const app = new Hono<AppEnv>();
 
+// Liveness answers even when the configuration is broken: restarting cannot fix that.
 app.get("/v1/health", (c) => c.json({ ok: true }));
+app.use("/v1/*", requireConfig);
 app.route("/v1/openapi.json", openapi);
 app.route("/v1/admin", admin);
 app.route("/v1/jobs", jobs);
@@ -22,6 +25,10 @@ app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} 
 app.onError((err, c) => {
   if (err instanceof ApiError) {
     return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
+  }
+  if (err instanceof ConfigError) {
+    log("config_invalid", { problems: err.problems });
+    return c.json(errorBody("internal", "the server is misconfigured"), 500);
   }
   if (err instanceof HTTPException && err.status < 500) {
     return c.json(errorBody("invalid_request", err.message), 400);

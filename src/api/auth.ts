@@ -2,13 +2,17 @@
 // checked against that user's home shard alone: no D1 on the request path. Verified keys are
 // remembered by this isolate for a short while to spare the home shard a round trip per request.
 import type { MiddlewareHandler } from "hono";
+import { type Config, configOf, type Secrets, secretsOf } from "../config";
 import { constantTimeEqual, sha256Hex, userIdOfApiKey } from "../core/ids";
 import type { Env } from "../env";
 import type { Principal } from "../shard/account-queries";
 import { rateLimited, unauthorized } from "./errors";
 import { homeStub } from "./shards";
 
-export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
+export type AppEnv = {
+  Bindings: Env;
+  Variables: { principal: Principal; config: Config; secrets: Secrets };
+};
 
 const CACHE_TTL_MS = 10_000;
 const CACHE_MAX = 10_000;
@@ -48,10 +52,20 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/**
+ * Every route but the health check needs the whole configuration, secrets included: a missing secret
+ * answers 500 on every request (and logs config_invalid) instead of running with an empty key.
+ */
+export const requireConfig: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("config", configOf(c.env));
+  c.set("secrets", secretsOf(c.env));
+  await next();
+};
+
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearer(c.req.header("authorization"));
-  const expected = c.env.ADMIN_TOKEN;
-  if (!expected || token === null) throw unauthorized("the admin token is required");
+  const expected = c.get("secrets").ADMIN_TOKEN;
+  if (token === null) throw unauthorized("the admin token is required");
   // Compare digests, so the comparison's timing reveals nothing about the token.
   const [a, b] = await Promise.all([sha256Hex(token), sha256Hex(expected)]);
   if (!constantTimeEqual(a, b)) throw unauthorized("the admin token is required");

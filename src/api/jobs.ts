@@ -54,7 +54,7 @@ jobs.post("/", async (c) => {
     userId,
     shard,
     now: Date.now(),
-    allowPrivateTargets: c.env.ALLOW_PRIVATE_TARGETS === "true",
+    allowPrivateTargets: c.get("config").ALLOW_PRIVATE_TARGETS,
   });
   const idem = keyHash ? { key: keyHash, bodyHash: await sha256Hex(canonical(body)) } : undefined;
   const out = await shardStub(c.env, userId, shard).submit(spec, idem);
@@ -105,7 +105,7 @@ jobs.get("/", async (c) => {
   const parsed = ListQuery.safeParse(c.req.query());
   if (!parsed.success) throw invalidRequest("bad listing query", zodDetails(parsed.error));
   const q = parsed.data;
-  const secret = c.env.CURSOR_SECRET ?? c.env.ADMIN_TOKEN ?? "";
+  const secret = c.get("secrets").CURSOR_SECRET;
   const scope = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
   const after = q.cursor === undefined ? undefined : await decodeCursor(secret, scope, q.cursor);
   if (after === null)

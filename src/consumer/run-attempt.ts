@@ -1,6 +1,7 @@
 // One dispatch message: begin the fenced attempt on the shard, run its executor, report back.
 
 import { homeStub, type ShardApi, shardStub } from "../api/shards";
+import { configOf } from "../config";
 import { shardOfJobId } from "../core/ids";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
@@ -59,7 +60,7 @@ export async function runAttempt(env: Env, msg: DispatchMessage): Promise<Attemp
       payload: begun.payload,
       timeoutMs: begun.timeoutSeconds * 1000,
       signingSecrets: secrets,
-      allowPrivateTargets: env.ALLOW_PRIVATE_TARGETS === "true",
+      allowPrivateTargets: configOf(env).ALLOW_PRIVATE_TARGETS,
     });
     if (outcome.ok) {
       result = begun.resultLocation
