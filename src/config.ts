@@ -4,7 +4,7 @@
 // Adding a variable is one line in Settings (or Secrets), plus its row in docs/architecture.md.
 import { z } from "zod";
 import type { Env } from "./env";
-import { MAX_SHARDS } from "./shard/account-queries";
+import { MAX_SHARDS } from "./shard/address";
 
 const decimal = /^\d+(\.\d+)?$/;
 const integer = /^\d+$/;

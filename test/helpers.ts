@@ -7,7 +7,10 @@ import type { JobView } from "../src/core/job";
 import type { Env } from "../src/env";
 import type { TaskShard } from "../src/shard/task-shard";
 
-export const env = workerEnv as unknown as Env;
+/** The Worker's env, its shards typed as the class, so tests reach past the RPC contract into it. */
+export const env = workerEnv as unknown as Omit<Env, "TASK_SHARD"> & {
+  TASK_SHARD: DurableObjectNamespace<TaskShard>;
+};
 export const ADMIN = { authorization: "Bearer test-admin-token" };
 
 export function request(path: string, init: RequestInit & { json?: unknown } = {}, bindings: Env = env) {

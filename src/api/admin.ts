@@ -3,13 +3,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { isUserId, newApiKey, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
-import { MAX_SHARDS } from "../shard/account-queries";
+import { homeStub, MAX_SHARDS } from "../shard/address";
 import { credentials } from "./admin-credentials";
 import { type AppEnv, forgetVerifiedKeys, requireAdmin } from "./auth";
 import { readJson } from "./body";
-import { invalidRequest, notFound } from "./errors";
+import { InvalidRequestError, NotFoundError, okOrThrow } from "./errors";
 import { zodDetails } from "./job-input";
-import { homeStub } from "./shards";
 
 export const admin = new Hono<AppEnv>();
 admin.use("*", requireAdmin);
@@ -18,7 +17,7 @@ export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish
 
 admin.post("/users", async (c) => {
   const parsed = NewUser.safeParse((await readJson(c, { optional: true })) ?? {});
-  if (!parsed.success) throw invalidRequest("the user is invalid", zodDetails(parsed.error));
+  if (!parsed.success) throw new InvalidRequestError("the user is invalid", zodDetails(parsed.error));
   const userId = newUserId();
   const apiKey = newApiKey(userId);
   const signingSecret = newSigningSecret();
@@ -39,14 +38,16 @@ export const ShardsBody = z.strictObject({ shards: z.int().min(1).max(MAX_SHARDS
 /** Spreads a hot user's new jobs over more shards; old job ids keep routing to their shard. */
 admin.patch("/users/:id", async (c) => {
   const userId = c.req.param("id");
-  if (!isUserId(userId)) throw notFound("no such user");
+  if (!isUserId(userId)) throw new NotFoundError("no such user");
   const parsed = ShardsBody.safeParse(await readJson(c));
-  if (!parsed.success) throw invalidRequest("the change is invalid", zodDetails(parsed.error));
-  const out = await homeStub(c.env, userId).setShards(parsed.data.shards);
-  if ("error" in out) throw out.error === "not_found" ? notFound("no such user") : invalidRequest(out.error);
+  if (!parsed.success) throw new InvalidRequestError("the change is invalid", zodDetails(parsed.error));
+  const { principal } = okOrThrow(await homeStub(c.env, userId).setShards(parsed.data.shards), {
+    not_found: () => new NotFoundError("no such user"),
+    cannot_shrink: (refusal) => new InvalidRequestError(`shards can only grow (now ${refusal.shards})`),
+  });
   // Other isolates see the new count when their cached key expires (10 s).
   forgetVerifiedKeys();
-  return c.json({ user_id: out.userId, shards: out.shards });
+  return c.json({ user_id: principal.userId, shards: principal.shards });
 });
 
 admin.route("/users", credentials);

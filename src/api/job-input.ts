@@ -4,7 +4,7 @@ import { newJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
 import { cronError, firstRunAt, recurrenceOf, timezoneError } from "../core/schedule";
 import { getExecutor } from "../executors/registry";
-import { type ErrorDetail, invalidRequest, payloadTooLarge } from "./errors";
+import { type ErrorDetail, InvalidRequestError, PayloadTooLargeError } from "./errors";
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_FUTURE_MS = 5 * 366 * 24 * 60 * 60 * 1000;
@@ -88,14 +88,16 @@ export function toNewJob(
   ctx: { userId: string; shard: number; now: number; allowPrivateTargets: boolean },
 ): NewJob {
   const parsed = SubmitSchema.safeParse(body);
-  if (!parsed.success) throw invalidRequest("the job is invalid", zodDetails(parsed.error));
+  if (!parsed.success) throw new InvalidRequestError("the job is invalid", zodDetails(parsed.error));
   const input = parsed.data;
   const payloadBytes = new TextEncoder().encode(JSON.stringify(input.payload ?? null)).byteLength;
   if (payloadBytes > MAX_PAYLOAD_BYTES) {
-    throw payloadTooLarge(`payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`);
+    throw new PayloadTooLargeError(
+      `payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`,
+    );
   }
   const errors = semanticErrors(input, ctx.now, ctx.allowPrivateTargets);
-  if (errors.length > 0) throw invalidRequest("the job is invalid", errors);
+  if (errors.length > 0) throw new InvalidRequestError("the job is invalid", errors);
   const recurrence = recurrenceOf({
     intervalSeconds: input.interval_seconds,
     cron: input.cron,

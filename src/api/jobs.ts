@@ -6,11 +6,18 @@ import { JOB_STATUSES } from "../core/state";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { listJobs } from "../index-store/listing";
 import { log } from "../log";
+import { HOME_SHARD, shardStub } from "../shard/address";
 import { type AppEnv, requireUser } from "./auth";
 import { readJson } from "./body";
-import { conflict, indexUnavailable, invalidRequest, notFound, rateLimited } from "./errors";
+import {
+  ConflictError,
+  IndexUnavailableError,
+  InvalidRequestError,
+  NotFoundError,
+  okOrThrow,
+  RateLimitedError,
+} from "./errors";
 import { toNewJob, zodDetails } from "./job-input";
-import { HOME_SHARD, shardStub } from "./shards";
 
 export const jobs = new Hono<AppEnv>();
 jobs.use("*", requireUser);
@@ -46,7 +53,7 @@ jobs.post("/", async (c) => {
   const rawKey = c.req.header("idempotency-key");
   const key = rawKey === undefined ? undefined : IdempotencyKey.safeParse(rawKey);
   if (key && !key.success)
-    throw invalidRequest("bad Idempotency-Key header", zodDetails(key.error, ["Idempotency-Key"]));
+    throw new InvalidRequestError("bad Idempotency-Key header", zodDetails(key.error, ["Idempotency-Key"]));
   const body = await readJson(c);
   const keyHash = key?.data === undefined ? undefined : await sha256Hex(key.data);
   const shard = chooseShard(body, keyHash, shards);
@@ -57,35 +64,39 @@ jobs.post("/", async (c) => {
     allowPrivateTargets: c.get("config").ALLOW_PRIVATE_TARGETS,
   });
   const idem = keyHash ? { key: keyHash, bodyHash: await sha256Hex(canonical(body)) } : undefined;
-  const out = await shardStub(c.env, userId, shard).submit(spec, idem);
-  if (out.kind === "conflict") throw conflict("this Idempotency-Key was used with a different body");
-  if (out.kind === "invalid") throw invalidRequest("the job is invalid", out.details);
-  if (out.kind === "limited")
-    throw rateLimited(UNFINISHED_RETRY_SECONDS, "too many unfinished jobs; wait for some to finish");
-  return c.json(out.view, out.kind === "created" ? 201 : 200);
+  const out = okOrThrow(await shardStub(c.env, userId, shard).submit(spec, idem), {
+    idempotency_conflict: () => new ConflictError("this Idempotency-Key was used with a different body"),
+    too_many_unfinished: () =>
+      new RateLimitedError(UNFINISHED_RETRY_SECONDS, "too many unfinished jobs; wait for some to finish"),
+    invalid_resources: (refusal) => new InvalidRequestError("the job is invalid", refusal.details),
+  });
+  return c.json(out.view, out.replayed ? 200 : 201);
 });
 
 /** The shard a job id routes to for this user, or a 404 without any RPC. */
 function routeJob(id: string, shards: number): number {
   const shard = shardOfJobId(id);
-  if (shard === null || shard >= shards) throw notFound();
+  if (shard === null || shard >= shards) throw new NotFoundError();
   return shard;
 }
 
 jobs.get("/:id", async (c) => {
   const { userId, shards } = c.get("principal");
   const id = c.req.param("id");
-  const view = await shardStub(c.env, userId, routeJob(id, shards)).get(id);
-  if (!view) throw notFound();
+  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id, shards)).get(id), {
+    not_found: () => new NotFoundError(),
+  });
   return c.json(view);
 });
 
 jobs.delete("/:id", async (c) => {
   const { userId, shards } = c.get("principal");
   const id = c.req.param("id");
-  const out = await shardStub(c.env, userId, routeJob(id, shards)).cancel(id);
-  if (!out.ok) throw out.reason === "finished" ? conflict("the job has already finished") : notFound();
-  return c.json(out.view);
+  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id, shards)).cancel(id), {
+    not_found: () => new NotFoundError(),
+    finished: () => new ConflictError("the job has already finished"),
+  });
+  return c.json(view);
 });
 
 const ListQuery = z.strictObject({
@@ -103,13 +114,15 @@ const ListQuery = z.strictObject({
 jobs.get("/", async (c) => {
   const { userId } = c.get("principal");
   const parsed = ListQuery.safeParse(c.req.query());
-  if (!parsed.success) throw invalidRequest("bad listing query", zodDetails(parsed.error));
+  if (!parsed.success) throw new InvalidRequestError("bad listing query", zodDetails(parsed.error));
   const q = parsed.data;
   const secret = c.get("secrets").CURSOR_SECRET;
   const scope = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
   const after = q.cursor === undefined ? undefined : await decodeCursor(secret, scope, q.cursor);
   if (after === null)
-    throw invalidRequest("the cursor is invalid", [{ path: "cursor", message: "tampered or foreign" }]);
+    throw new InvalidRequestError("the cursor is invalid", [
+      { path: "cursor", message: "tampered or foreign" },
+    ]);
   const page = await listJobs(c.env.INDEX_DB, {
     userId,
     status: q.status,
@@ -118,7 +131,7 @@ jobs.get("/", async (c) => {
     after,
   }).catch((err: unknown) => {
     log("listing_failed", { user_id: userId, error: err });
-    throw indexUnavailable();
+    throw new IndexUnavailableError();
   });
   return c.json({
     jobs: page.jobs,

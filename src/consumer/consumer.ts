@@ -2,11 +2,11 @@
 // message is acked or retried on its own. Final states go to the D1 index in one batch per
 // consumer batch; the shards are then told, so they do not write the same versions again.
 
-import { shardStub } from "../api/shards";
 import { DispatchMessageSchema } from "../dispatch/message";
 import type { Env } from "../env";
 import { type IndexEntry, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
+import { shardStub } from "../shard/address";
 import { runAttempt } from "./run-attempt";
 
 const RETRY_DELAY_SECONDS = 5;

@@ -1,6 +1,5 @@
 // One dispatch message: begin the fenced attempt on the shard, run its executor, report back.
 
-import { homeStub, type ShardApi, shardStub } from "../api/shards";
 import { configOf } from "../config";
 import { shardOfJobId } from "../core/ids";
 import type { DispatchMessage } from "../dispatch/message";
@@ -8,15 +7,15 @@ import type { Env } from "../env";
 import { getExecutor } from "../executors/registry";
 import type { ExecutionOutcome } from "../executors/types";
 import { log } from "../log";
-import type { AttemptReport } from "../shard/attempt-queries";
-import type { Settled } from "../shard/task-shard";
+import { homeStub, shardStub } from "../shard/address";
+import type { AttemptReport, FinishResult, TaskShardRpc } from "../shard/rpc";
 import { storeResult } from "./results";
 
 const REPORT_TRIES = 3;
 
 export type AttemptRun =
   | { kind: "skipped"; reason: string }
-  | { kind: "settled"; shard: number; settled: Settled };
+  | { kind: "settled"; shard: number; settled: FinishResult };
 
 function toReport(outcome: ExecutionOutcome, result: unknown): AttemptReport {
   if (outcome.ok) return { outcome: { ok: true }, result };
@@ -91,10 +90,10 @@ export async function runAttempt(env: Env, msg: DispatchMessage): Promise<Attemp
 
 /** The run is done; losing its report would cost a timeout and a second run, so try a few times. */
 async function reportWithRetries(
-  stub: ShardApi,
+  stub: TaskShardRpc,
   msg: DispatchMessage,
   report: AttemptReport,
-): Promise<Settled> {
+): Promise<FinishResult> {
   for (let i = 1; ; i++) {
     try {
       return await stub.finish(msg.job_id, msg.attempt, report);

@@ -4,18 +4,21 @@
 // redelivery, late reports from timed-out attempts and reports after a cancel harmless.
 import { and, eq } from "drizzle-orm";
 import { recurrenceOf } from "../core/schedule";
-import { type AttemptResult, assertTransition, isFinished, settle } from "../core/state";
+import { assertTransition, isFinished, settle } from "../core/state";
 import type { ShardTimings } from "./dispatch-queries";
 import { release } from "./pool-queries";
+import type { AttemptRefusal, AttemptReport, CancelResult, RefusalOf, Refused } from "./rpc";
 import { attempts, type JobRow, jobs } from "./schema";
 import { findJob } from "./submit-queries";
 import { touch } from "./touch";
 import type { ShardDb } from "./view";
 
-export type Refusal = "not_found" | "stale" | "duplicate" | "finished" | "cancelled";
-
 /** Why a report for `attempt` cannot be accepted now, given the job and the state it expects. */
-function refusal(job: JobRow | undefined, attempt: number, expected: JobRow["status"]): Refusal | null {
+function refusal(
+  job: JobRow | undefined,
+  attempt: number,
+  expected: JobRow["status"],
+): AttemptRefusal | null {
   if (!job) return "not_found";
   if (job.status === "cancelled") return "cancelled";
   if (isFinished(job.status)) return "finished";
@@ -36,7 +39,7 @@ export function begin(
   attempt: number,
   now: number,
   t: ShardTimings,
-): { ok: true; job: JobRow; latenessMs: number } | { ok: false; reason: Refusal } {
+): { ok: true; job: JobRow; latenessMs: number } | Refused<AttemptRefusal> {
   const job = findJob(db, jobId);
   const refused = refusal(job, attempt, "queued");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
@@ -69,14 +72,6 @@ export function begin(
   return { ok: true, job: running ?? job, latenessMs };
 }
 
-export interface AttemptReport {
-  outcome: AttemptResult;
-  /** Stored as the job's result on success. */
-  result?: unknown;
-  error?: string;
-  timedOut?: boolean;
-}
-
 /**
  * complete / fail: ends the running attempt, releases its units and settles the job (retry with
  * backoff, next occurrence, or finished). Invariant: only the current attempt of a running job can
@@ -91,7 +86,7 @@ export function finishAttempt(
   now: number,
   random: () => number,
   t: ShardTimings,
-): { ok: true; job: JobRow; released: boolean } | { ok: false; reason: Refusal } {
+): { ok: true; job: JobRow; released: boolean } | Refused<AttemptRefusal> {
   const job = findJob(db, jobId);
   const refused = refusal(job, attempt, "running");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
@@ -145,7 +140,7 @@ export function cancel(
   jobId: string,
   now: number,
   t: ShardTimings,
-): { ok: true; job: JobRow; released: boolean } | { ok: false; reason: "not_found" | "finished" } {
+): { ok: true; job: JobRow; released: boolean } | RefusalOf<CancelResult> {
   const job = findJob(db, jobId);
   if (!job) return { ok: false, reason: "not_found" };
   if (isFinished(job.status)) return { ok: false, reason: "finished" };

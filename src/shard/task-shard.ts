@@ -6,7 +6,7 @@ import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../drizzle/shard/migrations.js";
 import { configOf } from "../config";
-import type { JobView, NewJob } from "../core/job";
+import type { NewJob } from "../core/job";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
 import { upsertJobs } from "../index-store/writer";
@@ -15,11 +15,30 @@ import { meterMethods } from "../metering/meter-methods";
 import { logOperations, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
-import { type AttemptReport, begin, cancel, finishAttempt, type Refusal } from "./attempt-queries";
+import { begin, cancel, finishAttempt } from "./attempt-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
 import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
 import * as pools from "./pool-queries";
+import type {
+  AccountInit,
+  AddKeyResult,
+  AttemptReport,
+  AuthenticateResult,
+  BeginResult,
+  CancelResult,
+  FinishResult,
+  GetResult,
+  Idempotency,
+  IndexedVersion,
+  KeyView,
+  PoolView,
+  RevokeKeyResult,
+  RotateSigningSecretResult,
+  SetShardsResult,
+  SubmitResult,
+  TaskShardRpc,
+} from "./rpc";
 import * as schema from "./schema";
 import * as submits from "./submit-queries";
 import { type ShardDb, viewJob } from "./view";
@@ -29,20 +48,7 @@ const LEASE_BATCH = 100;
 const SEND_RETRY_MS = 1000;
 const INDEX_RETRY_MS = 5000;
 
-export interface BegunAttempt {
-  ok: true;
-  type: string;
-  payload: unknown;
-  occurrence: number;
-  timeoutSeconds: number;
-  resultLocation: string | null;
-  signingSecrets: string[];
-  latenessMs: number;
-}
-
-export type Settled = { ok: true; view: JobView; version: number } | { ok: false; reason: Refusal };
-
-export class TaskShard extends DurableObject<Env> {
+export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   private readonly db: ShardDb;
   /** Counts the SQLite rows each request reads and writes (see meterMethods at the end). */
   readonly sqlMeter: SqlMeter;
@@ -74,11 +80,11 @@ export class TaskShard extends DurableObject<Env> {
   }
 
   // --- account (home shard) ---
-  async createAccount(init: accounts.AccountInit): Promise<void> {
+  async createAccount(init: AccountInit): Promise<void> {
     accounts.createAccount(this.db, init, this.clock());
   }
 
-  async authenticate(keyHash: string): Promise<accounts.Principal | null> {
+  async authenticate(keyHash: string): Promise<AuthenticateResult> {
     return accounts.authenticate(this.db, keyHash);
   }
 
@@ -86,63 +92,57 @@ export class TaskShard extends DurableObject<Env> {
     return accounts.liveSigningSecrets(this.db, this.clock());
   }
 
-  async addKey(keyHash: string): Promise<boolean> {
+  async addKey(keyHash: string): Promise<AddKeyResult> {
     return accounts.addKey(this.db, keyHash, this.clock());
   }
 
-  async listKeys(): Promise<accounts.KeyView[]> {
+  async listKeys(): Promise<KeyView[]> {
     return accounts.listKeys(this.db);
   }
 
-  async revokeKey(keyId: string): Promise<accounts.KeyView | null> {
+  async revokeKey(keyId: string): Promise<RevokeKeyResult> {
     return accounts.revokeKey(this.db, keyId, this.clock());
   }
 
-  async rotateSigningSecret(secret: string, overlapMs: number): Promise<boolean> {
+  async rotateSigningSecret(secret: string, overlapMs: number): Promise<RotateSigningSecretResult> {
     return accounts.rotateSigningSecret(this.db, secret, overlapMs, this.clock());
   }
 
-  async setShards(shards: number): Promise<accounts.Principal | { error: string }> {
+  async setShards(shards: number): Promise<SetShardsResult> {
     return accounts.setShards(this.db, shards);
   }
 
   // --- pools (home shard) ---
-  async putPool(name: string, capacity: number): Promise<pools.PoolView | undefined> {
+  async putPool(name: string, capacity: number): Promise<PoolView> {
     const now = this.clock();
     pools.putPool(this.db, name, capacity, now);
     // Growing a pool may let waiting jobs go at once; shrinking drains (nothing is preempted).
     await this.rearm(pools.poolWaitersExist(this.db, now));
-    return pools.listPools(this.db, now).find((p) => p.name === name);
+    const view = pools.listPools(this.db, now).find((p) => p.name === name);
+    if (!view) throw new Error(`pool ${name} is missing right after it was written`);
+    return view;
   }
 
-  async listPools(): Promise<pools.PoolView[]> {
+  async listPools(): Promise<PoolView[]> {
     return pools.listPools(this.db, this.clock());
   }
 
   // --- jobs API ---
-  async submit(
-    spec: NewJob,
-    idem?: submits.Idempotency,
-  ): Promise<
-    | { kind: "created" | "replayed"; view: JobView }
-    | { kind: "conflict" }
-    | { kind: "limited" }
-    | { kind: "invalid"; details: { path: string; message: string }[] }
-  > {
+  async submit(spec: NewJob, idempotency?: Idempotency): Promise<SubmitResult> {
     const now = this.clock();
-    const outcome = submits.insertJob(this.db, spec, idem, now, this.timings, this.policy.maxUnfinished);
-    if (outcome.kind !== "created" && outcome.kind !== "replayed") return outcome;
+    const out = submits.insertJob(this.db, spec, idempotency, now, this.timings, this.policy.maxUnfinished);
+    if (!out.ok) return out;
     // A pooled job that is due may find its units free: waiting pooled jobs do not drive the alarm.
-    await this.rearm(outcome.job.needsPools && pools.poolWaitersExist(this.db, now));
-    return { kind: outcome.kind, view: viewJob(this.db, outcome.job) };
+    await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
+    return { ok: true, replayed: out.replayed, view: viewJob(this.db, out.job) };
   }
 
-  async get(jobId: string): Promise<JobView | null> {
+  async get(jobId: string): Promise<GetResult> {
     const job = submits.findJob(this.db, jobId);
-    return job ? viewJob(this.db, job) : null;
+    return job ? { ok: true, view: viewJob(this.db, job) } : { ok: false, reason: "not_found" };
   }
 
-  async cancel(jobId: string): Promise<{ ok: true; view: JobView } | { ok: false; reason: string }> {
+  async cancel(jobId: string): Promise<CancelResult> {
     const now = this.clock();
     const out = cancel(this.db, jobId, now, this.timings);
     if (!out.ok) return out;
@@ -152,7 +152,7 @@ export class TaskShard extends DurableObject<Env> {
   }
 
   // --- consumer ---
-  async begin(jobId: string, attempt: number): Promise<BegunAttempt | { ok: false; reason: Refusal }> {
+  async begin(jobId: string, attempt: number): Promise<BeginResult> {
     const now = this.clock();
     const out = begin(this.db, jobId, attempt, now, this.timings);
     if (!out.ok) return out;
@@ -170,7 +170,7 @@ export class TaskShard extends DurableObject<Env> {
     };
   }
 
-  async finish(jobId: string, attempt: number, report: AttemptReport): Promise<Settled> {
+  async finish(jobId: string, attempt: number, report: AttemptReport): Promise<FinishResult> {
     const now = this.clock();
     const out = finishAttempt(this.db, jobId, attempt, report, now, this.random, this.timings);
     if (!out.ok) return out;
@@ -179,8 +179,7 @@ export class TaskShard extends DurableObject<Env> {
     return { ok: true, view: viewJob(this.db, out.job), version: out.job.version };
   }
 
-  /** The consumer wrote these versions to D1 itself; the shard need not write them again. */
-  async markIndexed(written: { id: string; version: number }[]): Promise<void> {
+  async markIndexed(written: IndexedVersion[]): Promise<void> {
     submits.markIndexed(this.db, written);
     await this.rearm();
   }

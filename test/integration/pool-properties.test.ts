@@ -223,7 +223,9 @@ class Submit implements Cmd {
         resources,
       };
       const out = insertJob(r.g.db, spec(id, fields), undefined, m.now, r.g.timings);
-      expect(out.kind).toBe(fits ? "created" : "invalid");
+      expect(out).toMatchObject(
+        fits ? { ok: true, replayed: false } : { ok: false, reason: "invalid_resources" },
+      );
       if (fits)
         m.jobs.push({ id, ...fields, status: "scheduled", attempt: 0, retries: 0, deadline: fields.runAt });
     }
@@ -491,7 +493,7 @@ describe("priority through a pool of one", () => {
         putPool(g.db, "slot", 1, T0);
         ids.forEach((id, i) => {
           const job = spec(id, { priority: priorities[i], runAt: T0, resources: { slot: 1 } });
-          expect(insertJob(g.db, job, undefined, T0, g.timings).kind).toBe("created");
+          expect(insertJob(g.db, job, undefined, T0, g.timings)).toMatchObject({ ok: true, replayed: false });
         });
         const claimed: string[] = [];
         // One at a time, a second apart: all have waited equally long, so aging changes nothing.
