@@ -1,14 +1,13 @@
 // /v1/admin/users/:id/keys and /signing-secrets: rotation and revocation of a user's credentials.
 // New secrets are shown once; only key hashes are stored.
 import { Hono } from "hono";
-import { z } from "zod";
 import { isUserId, newApiKey, newSigningSecret, sha256Hex } from "../core/ids";
 import { keyIdOf } from "../shard/account-queries";
 import { homeStub } from "../shard/address";
 import { type AppEnv, forgetVerifiedKeys } from "./auth";
-import { readJson } from "./body";
-import { InvalidRequestError, NotFoundError, okOrThrow } from "./errors";
-import { zodDetails } from "./job-input";
+import { NotFoundError, okOrThrow } from "./errors";
+import { Rotation } from "./schemas";
+import { validatedJson } from "./validate";
 
 /** Mounted under /v1/admin/users, behind the admin guard. */
 export const credentials = new Hono<AppEnv>();
@@ -43,20 +42,11 @@ credentials.delete("/:id/keys/:keyId", async (c) => {
   return c.json(key);
 });
 
-export const Rotation = z.strictObject({
-  overlap_seconds: z
-    .int()
-    .min(0)
-    .max(30 * 86_400)
-    .default(86_400),
-});
-
 credentials.post("/:id/signing-secrets", async (c) => {
   const userId = userIdParam(c.req.param("id"));
-  const parsed = Rotation.safeParse((await readJson(c, { optional: true })) ?? {});
-  if (!parsed.success) throw new InvalidRequestError("the rotation is invalid", zodDetails(parsed.error));
+  const rotation = await validatedJson(c, Rotation, "the rotation is invalid", { optional: true });
   const secret = newSigningSecret();
-  const overlapMs = parsed.data.overlap_seconds * 1000;
+  const overlapMs = rotation.overlap_seconds * 1000;
   okOrThrow(await homeStub(c.env, userId).rotateSigningSecret(secret, overlapMs), {
     not_found: () => new NotFoundError("no such user"),
   });

@@ -1,5 +1,5 @@
 // The HTTP API: a thin Hono core. Errors of every route are mapped to the contract's envelope here.
-import { Hono } from "hono";
+import { type ErrorHandler, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ConfigError } from "../config";
 import { log } from "../log";
@@ -22,7 +22,21 @@ app.route("/v1/pools", poolRoutes);
 
 app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
 
-app.onError((err, c) => {
+/** The contract's code for a status a framework exception carries. */
+function codeOf(status: number): string {
+  const codes: Record<number, string> = {
+    401: "unauthorized",
+    404: "not_found",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+  };
+  return codes[status] ?? (status >= 500 ? "internal" : "invalid_request");
+}
+
+/** Every route's errors, as the contract's envelope. Exported for tests. */
+export const handleError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof ApiError) {
     return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
   }
@@ -30,8 +44,9 @@ app.onError((err, c) => {
     log("config_invalid", { problems: err.problems });
     return c.json(errorBody("internal", "the server is misconfigured"), 500);
   }
+  // A framework exception (a Hono helper's 401, 405, 413…) keeps its status.
   if (err instanceof HTTPException && err.status < 500) {
-    return c.json(errorBody("invalid_request", err.message), 400);
+    return c.json(errorBody(codeOf(err.status), err.message), err.status);
   }
   log("unhandled_error", {
     method: c.req.method,
@@ -39,5 +54,8 @@ app.onError((err, c) => {
     error: err,
     stack: err instanceof Error ? err.stack : undefined,
   });
-  return c.json(errorBody("internal", "internal error"), 500);
-});
+  const status = err instanceof HTTPException ? err.status : 500;
+  return c.json(errorBody(codeOf(status), "internal error"), status);
+};
+
+app.onError(handleError);

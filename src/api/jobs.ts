@@ -1,8 +1,6 @@
 // /v1/jobs: submit, view, cancel (the user's shards only) and list (the D1 index).
 import { Hono } from "hono";
-import { z } from "zod";
 import { sha256Hex, shardOfJobId } from "../core/ids";
-import { JOB_STATUSES } from "../core/state";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { listJobs } from "../index-store/listing";
 import { log } from "../log";
@@ -17,14 +15,14 @@ import {
   okOrThrow,
   RateLimitedError,
 } from "./errors";
-import { toNewJob, zodDetails } from "./job-input";
+import { toNewJob } from "./job-input";
+import { IdempotencyKey, ListQuery } from "./schemas";
+import { validated } from "./validate";
 
 export const jobs = new Hono<AppEnv>();
 jobs.use("*", requireUser);
 
 const UNFINISHED_RETRY_SECONDS = 60;
-
-const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters");
 
 /** JSON with sorted keys, so the same body in another key order is still "the same body". */
 function canonical(value: unknown): string {
@@ -51,11 +49,13 @@ function chooseShard(body: unknown, keyHash: string | undefined, shards: number)
 jobs.post("/", async (c) => {
   const { userId, shards } = c.get("principal");
   const rawKey = c.req.header("idempotency-key");
-  const key = rawKey === undefined ? undefined : IdempotencyKey.safeParse(rawKey);
-  if (key && !key.success)
-    throw new InvalidRequestError("bad Idempotency-Key header", zodDetails(key.error, ["Idempotency-Key"]));
+  const key =
+    rawKey === undefined
+      ? undefined
+      : validated(IdempotencyKey, rawKey, "bad Idempotency-Key header", ["Idempotency-Key"]);
+  // Read raw, not through the schema: a replay must match the body as sent, defaults not filled in.
   const body = await readJson(c);
-  const keyHash = key?.data === undefined ? undefined : await sha256Hex(key.data);
+  const keyHash = key === undefined ? undefined : await sha256Hex(key);
   const shard = chooseShard(body, keyHash, shards);
   const spec = toNewJob(body, {
     userId,
@@ -99,23 +99,9 @@ jobs.delete("/:id", async (c) => {
   return c.json(view);
 });
 
-const ListQuery = z.strictObject({
-  status: z.enum(JOB_STATUSES).optional(),
-  type: z.string().min(1).max(64).optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be an integer from 1 to 100")
-    .transform(Number)
-    .pipe(z.int().min(1).max(100))
-    .default(20),
-  cursor: z.string().min(1).max(512).optional(),
-});
-
 jobs.get("/", async (c) => {
   const { userId } = c.get("principal");
-  const parsed = ListQuery.safeParse(c.req.query());
-  if (!parsed.success) throw new InvalidRequestError("bad listing query", zodDetails(parsed.error));
-  const q = parsed.data;
+  const q = validated(ListQuery, c.req.query(), "bad listing query");
   const secret = c.get("secrets").CURSOR_SECRET;
   const scope = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
   const after = q.cursor === undefined ? undefined : await decodeCursor(secret, scope, q.cursor);
