@@ -13,6 +13,16 @@ export const env = workerEnv as unknown as Omit<Env, "TASK_SHARD"> & {
 };
 export const ADMIN = { authorization: "Bearer test-admin-token" };
 
+/** A D1 binding that is down: every query throws. */
+export const failingD1 = {
+  prepare: () => {
+    throw new Error("D1 is down");
+  },
+  batch: async () => {
+    throw new Error("D1 is down");
+  },
+} as unknown as D1Database;
+
 export function request(path: string, init: RequestInit & { json?: unknown } = {}, bindings: Env = env) {
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);

@@ -3,7 +3,17 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
-import { createUser, deliver, env, fireAlarm, inShard, request, shardOf, submit } from "../helpers";
+import {
+  createUser,
+  deliver,
+  env,
+  failingD1,
+  fireAlarm,
+  inShard,
+  request,
+  shardOf,
+  submit,
+} from "../helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -34,15 +44,6 @@ const brokenShards = {
     },
   }),
 } as unknown as Env["TASK_SHARD"];
-
-const failingD1 = {
-  prepare: () => {
-    throw new Error("D1 is down");
-  },
-  batch: async () => {
-    throw new Error("D1 is down");
-  },
-} as unknown as D1Database;
 
 describe("log events", () => {
   it("attempt_finished: one line per attempt run, with its outcome and timings", async () => {
