@@ -3,12 +3,12 @@
 //
 // One failure convention. A method that can refuse answers `{ ok: true, ... }` or `{ ok: false,
 // reason }`, the reason a name (with data about the refusal where the caller needs it); the caller
-// decides what a refusal means to it (the API maps each one to an HTTP error, src/api/refusals.ts). A
-// method that cannot refuse answers its value. An exception means the shard broke or could not be
-// reached, never a refusal: an exception loses its class on the way through RPC.
+// decides what a refusal means to it (the API maps each one to an HTTP error with okOrThrow,
+// src/api/errors.ts). A method that cannot refuse answers its value. An exception means the shard
+// broke or could not be reached, never a refusal: an exception loses its class on the way through RPC.
 //
 // Adding a method: its argument and result types here, its line in TaskShardRpc, its implementation
-// in task-shard.ts (the compiler holds the two together).
+// in task-shard.ts and its phase in the metering table there (the compiler holds all three together).
 import type { JobView, NewJob } from "../core/job";
 import type { AttemptResult } from "../core/state";
 
