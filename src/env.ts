@@ -1,8 +1,9 @@
-// Bindings and variables, as declared in wrangler.toml (variables arrive as strings).
-import type { TaskShard } from "./shard/task-shard";
+// Bindings and variables, as declared in wrangler.toml. Variables arrive as strings and are read
+// only through src/config.ts, which parses them.
+import type { TaskShardRpc } from "./shard/rpc";
 
 export interface Env {
-  TASK_SHARD: DurableObjectNamespace<TaskShard>;
+  TASK_SHARD: DurableObjectNamespace<TaskShardRpc & Rpc.DurableObjectBranded>;
   DISPATCH: Queue<unknown>;
   INDEX_DB: D1Database;
   RESULTS: R2Bucket;

@@ -7,8 +7,21 @@ import type { JobView } from "../src/core/job";
 import type { Env } from "../src/env";
 import type { TaskShard } from "../src/shard/task-shard";
 
-export const env = workerEnv as unknown as Env;
+/** The Worker's env, its shards typed as the class, so tests reach past the RPC contract into it. */
+export const env = workerEnv as unknown as Omit<Env, "TASK_SHARD"> & {
+  TASK_SHARD: DurableObjectNamespace<TaskShard>;
+};
 export const ADMIN = { authorization: "Bearer test-admin-token" };
+
+/** A D1 binding that is down: every query throws. */
+export const failingD1 = {
+  prepare: () => {
+    throw new Error("D1 is down");
+  },
+  batch: async () => {
+    throw new Error("D1 is down");
+  },
+} as unknown as D1Database;
 
 export function request(path: string, init: RequestInit & { json?: unknown } = {}, bindings: Env = env) {
   const { json, ...rest } = init;

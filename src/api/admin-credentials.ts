@@ -1,20 +1,19 @@
 // /v1/admin/users/:id/keys and /signing-secrets: rotation and revocation of a user's credentials.
 // New secrets are shown once; only key hashes are stored.
 import { Hono } from "hono";
-import { z } from "zod";
 import { isUserId, newApiKey, newSigningSecret, sha256Hex } from "../core/ids";
 import { keyIdOf } from "../shard/account-queries";
+import { homeStub } from "../shard/address";
 import { type AppEnv, forgetVerifiedKeys } from "./auth";
-import { readJson } from "./body";
-import { invalidRequest, notFound } from "./errors";
-import { zodDetails } from "./job-input";
-import { homeStub } from "./shards";
+import { NotFoundError, okOrThrow } from "./errors";
+import { Rotation } from "./schemas";
+import { validatedJson } from "./validate";
 
 /** Mounted under /v1/admin/users, behind the admin guard. */
 export const credentials = new Hono<AppEnv>();
 
 function userIdParam(id: string): string {
-  if (!isUserId(id)) throw notFound("no such user");
+  if (!isUserId(id)) throw new NotFoundError("no such user");
   return id;
 }
 
@@ -22,7 +21,9 @@ credentials.post("/:id/keys", async (c) => {
   const userId = userIdParam(c.req.param("id"));
   const apiKey = newApiKey(userId);
   const keyHash = await sha256Hex(apiKey);
-  if (!(await homeStub(c.env, userId).addKey(keyHash))) throw notFound("no such user");
+  okOrThrow(await homeStub(c.env, userId).addKey(keyHash), {
+    not_found: () => new NotFoundError("no such user"),
+  });
   return c.json({ user_id: userId, key_id: keyIdOf(keyHash), api_key: apiKey }, 201);
 });
 
@@ -33,28 +34,22 @@ credentials.get("/:id/keys", async (c) => {
 
 credentials.delete("/:id/keys/:keyId", async (c) => {
   const userId = userIdParam(c.req.param("id"));
-  const revoked = await homeStub(c.env, userId).revokeKey(c.req.param("keyId"));
-  if (!revoked) throw notFound("no such key");
+  const { key } = okOrThrow(await homeStub(c.env, userId).revokeKey(c.req.param("keyId")), {
+    not_found: () => new NotFoundError("no such key"),
+  });
   // This isolate forgets at once; others within the auth cache's lifetime (10 s).
   forgetVerifiedKeys();
-  return c.json(revoked);
-});
-
-export const Rotation = z.strictObject({
-  overlap_seconds: z
-    .int()
-    .min(0)
-    .max(30 * 86_400)
-    .default(86_400),
+  return c.json(key);
 });
 
 credentials.post("/:id/signing-secrets", async (c) => {
   const userId = userIdParam(c.req.param("id"));
-  const parsed = Rotation.safeParse((await readJson(c, { optional: true })) ?? {});
-  if (!parsed.success) throw invalidRequest("the rotation is invalid", zodDetails(parsed.error));
+  const rotation = await validatedJson(c, Rotation, "the rotation is invalid", { optional: true });
   const secret = newSigningSecret();
-  const overlapMs = parsed.data.overlap_seconds * 1000;
-  if (!(await homeStub(c.env, userId).rotateSigningSecret(secret, overlapMs))) throw notFound("no such user");
+  const overlapMs = rotation.overlap_seconds * 1000;
+  okOrThrow(await homeStub(c.env, userId).rotateSigningSecret(secret, overlapMs), {
+    not_found: () => new NotFoundError("no such user"),
+  });
   return c.json(
     {
       user_id: userId,

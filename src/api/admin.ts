@@ -1,29 +1,24 @@
 // /v1/admin: user creation. The API key and signing secret are returned once; only the key's
 // SHA-256 is stored, on the user's home shard.
 import { Hono } from "hono";
-import { z } from "zod";
 import { isUserId, newApiKey, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
-import { MAX_SHARDS } from "../shard/account-queries";
+import { homeStub } from "../shard/address";
 import { credentials } from "./admin-credentials";
 import { type AppEnv, forgetVerifiedKeys, requireAdmin } from "./auth";
-import { readJson } from "./body";
-import { invalidRequest, notFound } from "./errors";
-import { zodDetails } from "./job-input";
-import { homeStub } from "./shards";
+import { InvalidRequestError, NotFoundError, okOrThrow } from "./errors";
+import { NewUser, ShardsBody } from "./schemas";
+import { validatedJson } from "./validate";
 
 export const admin = new Hono<AppEnv>();
 admin.use("*", requireAdmin);
 
-export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish() });
-
 admin.post("/users", async (c) => {
-  const parsed = NewUser.safeParse((await readJson(c, { optional: true })) ?? {});
-  if (!parsed.success) throw invalidRequest("the user is invalid", zodDetails(parsed.error));
+  const input = await validatedJson(c, NewUser, "the user is invalid", { optional: true });
   const userId = newUserId();
   const apiKey = newApiKey(userId);
   const signingSecret = newSigningSecret();
-  const shards = Math.max(1, Math.floor(Number(c.env.SHARDS_PER_USER ?? 1)) || 1);
-  const name = parsed.data.name ?? null;
+  const shards = c.get("config").SHARDS_PER_USER;
+  const name = input.name ?? null;
   await homeStub(c.env, userId).createAccount({
     userId,
     name,
@@ -34,19 +29,18 @@ admin.post("/users", async (c) => {
   return c.json({ user_id: userId, name, api_key: apiKey, signing_secret: signingSecret }, 201);
 });
 
-export const ShardsBody = z.strictObject({ shards: z.int().min(1).max(MAX_SHARDS) });
-
 /** Spreads a hot user's new jobs over more shards; old job ids keep routing to their shard. */
 admin.patch("/users/:id", async (c) => {
   const userId = c.req.param("id");
-  if (!isUserId(userId)) throw notFound("no such user");
-  const parsed = ShardsBody.safeParse(await readJson(c));
-  if (!parsed.success) throw invalidRequest("the change is invalid", zodDetails(parsed.error));
-  const out = await homeStub(c.env, userId).setShards(parsed.data.shards);
-  if ("error" in out) throw out.error === "not_found" ? notFound("no such user") : invalidRequest(out.error);
+  if (!isUserId(userId)) throw new NotFoundError("no such user");
+  const { shards } = await validatedJson(c, ShardsBody, "the change is invalid");
+  const { principal } = okOrThrow(await homeStub(c.env, userId).setShards(shards), {
+    not_found: () => new NotFoundError("no such user"),
+    cannot_shrink: (refusal) => new InvalidRequestError(`shards can only grow (now ${refusal.shards})`),
+  });
   // Other isolates see the new count when their cached key expires (10 s).
   forgetVerifiedKeys();
-  return c.json({ user_id: out.userId, shards: out.shards });
+  return c.json({ user_id: principal.userId, shards: principal.shards });
 });
 
 admin.route("/users", credentials);

@@ -1,8 +1,10 @@
 // The HTTP API: a thin Hono core. Errors of every route are mapped to the contract's envelope here.
-import { Hono } from "hono";
+import { type ErrorHandler, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { ConfigError } from "../config";
+import { log } from "../log";
 import { admin } from "./admin";
-import type { AppEnv } from "./auth";
+import { type AppEnv, requireConfig } from "./auth";
 import { ApiError, errorBody } from "./errors";
 import { jobs } from "./jobs";
 import { openapi } from "./openapi";
@@ -10,7 +12,9 @@ import { poolRoutes } from "./pools";
 
 export const app = new Hono<AppEnv>();
 
+// Liveness answers even when the configuration is broken: restarting cannot fix that.
 app.get("/v1/health", (c) => c.json({ ok: true }));
+app.use("/v1/*", requireConfig);
 app.route("/v1/openapi.json", openapi);
 app.route("/v1/admin", admin);
 app.route("/v1/jobs", jobs);
@@ -18,13 +22,40 @@ app.route("/v1/pools", poolRoutes);
 
 app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
 
-app.onError((err, c) => {
+/** The contract's code for a status a framework exception carries. */
+function codeOf(status: number): string {
+  const codes: Record<number, string> = {
+    401: "unauthorized",
+    404: "not_found",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+  };
+  return codes[status] ?? (status >= 500 ? "internal" : "invalid_request");
+}
+
+/** Every route's errors, as the contract's envelope. Exported for tests. */
+export const handleError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof ApiError) {
     return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
   }
-  if (err instanceof HTTPException && err.status < 500) {
-    return c.json(errorBody("invalid_request", err.message), 400);
+  if (err instanceof ConfigError) {
+    log("config_invalid", { problems: err.problems });
+    return c.json(errorBody("internal", "the server is misconfigured"), 500);
   }
-  console.error("unhandled error", err);
-  return c.json(errorBody("internal", "internal error"), 500);
-});
+  // A framework exception (a Hono helper's 401, 405, 413…) keeps its status.
+  if (err instanceof HTTPException && err.status < 500) {
+    return c.json(errorBody(codeOf(err.status), err.message), err.status);
+  }
+  log("unhandled_error", {
+    method: c.req.method,
+    path: c.req.path,
+    error: err,
+    stack: err instanceof Error ? err.stack : undefined,
+  });
+  const status = err instanceof HTTPException ? err.status : 500;
+  return c.json(errorBody(codeOf(status), "internal error"), status);
+};
+
+app.onError(handleError);

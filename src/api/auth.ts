@@ -2,13 +2,17 @@
 // checked against that user's home shard alone: no D1 on the request path. Verified keys are
 // remembered by this isolate for a short while to spare the home shard a round trip per request.
 import type { MiddlewareHandler } from "hono";
+import { type Config, configOf, type Secrets, secretsOf } from "../config";
 import { constantTimeEqual, sha256Hex, userIdOfApiKey } from "../core/ids";
 import type { Env } from "../env";
-import type { Principal } from "../shard/account-queries";
-import { rateLimited, unauthorized } from "./errors";
-import { homeStub } from "./shards";
+import { homeStub } from "../shard/address";
+import type { Principal } from "../shard/rpc";
+import { RateLimitedError, UnauthorizedError } from "./errors";
 
-export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
+export type AppEnv = {
+  Bindings: Env;
+  Variables: { principal: Principal; config: Config; secrets: Secrets };
+};
 
 const CACHE_TTL_MS = 10_000;
 const CACHE_MAX = 10_000;
@@ -29,31 +33,41 @@ export function forgetVerifiedKeys(): void {
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = bearer(c.req.header("authorization"));
   const userId = key === null ? null : userIdOfApiKey(key);
-  if (key === null || userId === null) throw unauthorized();
+  if (key === null || userId === null) throw new UnauthorizedError();
   const keyHash = await sha256Hex(key);
   const now = Date.now();
   const cached = verified.get(keyHash);
   let principal = cached && cached.until > now ? cached.principal : undefined;
   if (!principal) {
     const found = await homeStub(c.env, userId).authenticate(keyHash);
-    if (!found || found.userId !== userId) throw unauthorized();
-    principal = found;
+    if (!found.ok || found.principal.userId !== userId) throw new UnauthorizedError();
+    principal = found.principal;
     if (verified.size >= CACHE_MAX) verified.clear();
     verified.set(keyHash, { principal, until: now + CACHE_TTL_MS });
   }
   const limiter = c.env.KEY_RATE_LIMITER;
   if (limiter && !(await limiter.limit({ key: keyHash })).success)
-    throw rateLimited(RATE_LIMIT_RETRY_SECONDS);
+    throw new RateLimitedError(RATE_LIMIT_RETRY_SECONDS);
   c.set("principal", principal);
+  await next();
+};
+
+/**
+ * Every route but the health check needs the whole configuration, secrets included: a missing secret
+ * answers 500 on every request (and logs config_invalid) instead of running with an empty key.
+ */
+export const requireConfig: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("config", configOf(c.env));
+  c.set("secrets", secretsOf(c.env));
   await next();
 };
 
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearer(c.req.header("authorization"));
-  const expected = c.env.ADMIN_TOKEN;
-  if (!expected || token === null) throw unauthorized("the admin token is required");
+  const expected = c.get("secrets").ADMIN_TOKEN;
+  if (token === null) throw new UnauthorizedError("the admin token is required");
   // Compare digests, so the comparison's timing reveals nothing about the token.
   const [a, b] = await Promise.all([sha256Hex(token), sha256Hex(expected)]);
-  if (!constantTimeEqual(a, b)) throw unauthorized("the admin token is required");
+  if (!constantTimeEqual(a, b)) throw new UnauthorizedError("the admin token is required");
   await next();
 };

@@ -1,7 +1,12 @@
 // Reading a JSON request body: the media type is checked (415), the size is capped while the body
 // streams in (413, with or without Content-Length), and malformed JSON is a 400.
 import type { Context } from "hono";
-import { type ErrorDetail, invalidRequest, payloadTooLarge, unsupportedMediaType } from "./errors";
+import {
+  type ErrorDetail,
+  InvalidRequestError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from "./errors";
 
 export const MAX_BODY_BYTES = 128 * 1024;
 
@@ -20,7 +25,7 @@ async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promis
     size += value.byteLength;
     if (size > max) {
       await reader.cancel();
-      throw payloadTooLarge(`the request body exceeds ${max} bytes`);
+      throw new PayloadTooLargeError(`the request body exceeds ${max} bytes`);
     }
     chunks.push(value);
   }
@@ -39,28 +44,28 @@ export async function readJson(c: Context, options: { optional?: boolean } = {})
   const body = c.req.raw.body;
   if (!body || declared === "0") {
     if (options.optional) return undefined;
-    throw invalidRequest("a JSON request body is required");
+    throw new InvalidRequestError("a JSON request body is required");
   }
-  if (!isJsonMediaType(c.req.header("content-type"))) throw unsupportedMediaType();
+  if (!isJsonMediaType(c.req.header("content-type"))) throw new UnsupportedMediaTypeError();
   if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-    throw payloadTooLarge(`the request body exceeds ${MAX_BODY_BYTES} bytes`);
+    throw new PayloadTooLargeError(`the request body exceeds ${MAX_BODY_BYTES} bytes`);
   }
   const bytes = await readCapped(body, MAX_BODY_BYTES);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw invalidRequest("the request body is not valid UTF-8");
+    throw new InvalidRequestError("the request body is not valid UTF-8");
   }
   if (text.trim() === "" && options.optional) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw invalidRequest("the request body is not valid JSON");
+    throw new InvalidRequestError("the request body is not valid JSON");
   }
   const problem = jsonProblem(value);
-  if (problem) throw invalidRequest("the request body is not acceptable JSON", [problem]);
+  if (problem) throw new InvalidRequestError("the request body is not acceptable JSON", [problem]);
   return value;
 }
 

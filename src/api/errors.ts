@@ -1,8 +1,8 @@
-// One error family, mapped to the contract's envelope in one place (app.onError).
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
+// One error family, mapped to the contract's envelope in one place (app.onError): one small named
+// class per kind of failure, and the mapping from a shard's refusals to them.
+import type { ErrorDetail } from "../shard/rpc";
+
+export type { ErrorDetail };
 
 export class ApiError extends Error {
   constructor(
@@ -13,29 +13,83 @@ export class ApiError extends Error {
     readonly headers?: Record<string, string>,
   ) {
     super(message);
-    this.name = "ApiError";
+    this.name = new.target.name;
   }
 }
 
-export const invalidRequest = (message: string, details?: ErrorDetail[]) =>
-  new ApiError(400, "invalid_request", message, details);
-export const unauthorized = (message = "a valid API key is required") =>
-  new ApiError(401, "unauthorized", message);
-export const notFound = (message = "no such job") => new ApiError(404, "not_found", message);
-export const conflict = (message: string) => new ApiError(409, "conflict", message);
-export const payloadTooLarge = (message: string) => new ApiError(413, "payload_too_large", message);
-export const unsupportedMediaType = () =>
-  new ApiError(415, "unsupported_media_type", "the request body must be application/json");
-export const rateLimited = (retryAfterSeconds: number, message = "too many requests") =>
-  new ApiError(429, "rate_limited", message, undefined, {
-    "Retry-After": String(retryAfterSeconds),
-  });
+export class InvalidRequestError extends ApiError {
+  constructor(message: string, details?: ErrorDetail[]) {
+    super(400, "invalid_request", message, details);
+  }
+}
+
+export class UnauthorizedError extends ApiError {
+  constructor(message = "a valid API key is required") {
+    super(401, "unauthorized", message);
+  }
+}
+
+export class NotFoundError extends ApiError {
+  constructor(message = "no such job") {
+    super(404, "not_found", message);
+  }
+}
+
+export class ConflictError extends ApiError {
+  constructor(message: string) {
+    super(409, "conflict", message);
+  }
+}
+
+export class PayloadTooLargeError extends ApiError {
+  constructor(message: string) {
+    super(413, "payload_too_large", message);
+  }
+}
+
+export class UnsupportedMediaTypeError extends ApiError {
+  constructor() {
+    super(415, "unsupported_media_type", "the request body must be application/json");
+  }
+}
+
+export class RateLimitedError extends ApiError {
+  constructor(retryAfterSeconds: number, message = "too many requests") {
+    super(429, "rate_limited", message, undefined, { "Retry-After": String(retryAfterSeconds) });
+  }
+}
 
 /** The listing index (D1) is unreachable; everything that does not list still works. */
-export const indexUnavailable = () =>
-  new ApiError(503, "unavailable", "listing is temporarily unavailable; try again shortly", undefined, {
-    "Retry-After": "5",
-  });
+export class IndexUnavailableError extends ApiError {
+  constructor() {
+    super(503, "unavailable", "listing is temporarily unavailable; try again shortly", undefined, {
+      "Retry-After": "5",
+    });
+  }
+}
+
+type Refusals<Result> = Result extends { ok: false; reason: string } ? Result : never;
+
+/** One error per refusal a result can carry; the compiler insists on all of them. */
+type RefusalErrors<Result> = {
+  [Reason in Refusals<Result>["reason"]]: (
+    refusal: Extract<Refusals<Result>, { reason: Reason }>,
+  ) => ApiError;
+};
+
+/**
+ * A shard's answer when it accepted, or the error its refusal means to this route. Adding a reason to
+ * an RPC result (src/shard/rpc.ts) fails to compile until every caller says what it means.
+ */
+export function okOrThrow<Result extends { ok: boolean }>(
+  result: Result,
+  errors: RefusalErrors<Result>,
+): Exclude<Result, { ok: false }> {
+  if (result.ok) return result as Exclude<Result, { ok: false }>;
+  const refusal = result as unknown as Refusals<Result>;
+  const toError = errors[refusal.reason as keyof RefusalErrors<Result>] as (r: typeof refusal) => ApiError;
+  throw toError(refusal);
+}
 
 export function errorBody(code: string, message: string, details?: ErrorDetail[]) {
   return { error: { code, message, ...(details ? { details } : {}) } };

@@ -1,62 +1,14 @@
-// The submit request: its zod schema (the contract's table) and its translation into a NewJob.
-import { z } from "zod";
+// The submit request: what its schema cannot check, and its translation into a NewJob.
 import { newJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
-import { cronError, firstRunAt, type Recurrence, timezoneError } from "../core/schedule";
+import { cronError, firstRunAt, recurrenceOf, timezoneError } from "../core/schedule";
 import { getExecutor } from "../executors/registry";
-import { type ErrorDetail, invalidRequest, payloadTooLarge } from "./errors";
+import { type ErrorDetail, InvalidRequestError, PayloadTooLargeError } from "./errors";
+import { type SubmitInput, SubmitSchema } from "./schemas";
+import { validated, zodDetails } from "./validate";
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_FUTURE_MS = 5 * 366 * 24 * 60 * 60 * 1000;
-
-export const PoolName = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{1,64}$/, "pool names are 1-64 of A-Z a-z 0-9 _ . -");
-
-const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
-
-export const SubmitSchema = z.strictObject({
-  type: z.string().min(1).max(64),
-  payload: z.json().optional(),
-  run_at: optional(z.iso.datetime({ offset: true })),
-  interval_seconds: optional(z.int().min(1).max(31_536_000)),
-  cron: optional(z.string().min(1).max(200)),
-  timezone: optional(z.string().min(1).max(64)),
-  priority: z.int().min(0).max(100).default(50),
-  max_retries: z.int().min(0).max(50).default(3),
-  retry_delay_seconds: z.int().min(1).max(86_400).default(30),
-  timeout_seconds: z.int().min(1).max(900).default(60),
-  result_location: optional(
-    z
-      .string()
-      .max(512)
-      .regex(
-        /^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/,
-        "must be r2://<key-prefix> (letters, digits, !-_.*'()/)",
-      ),
-  ),
-  resources: z
-    .record(PoolName, z.int().min(1, "units must be a positive integer").max(1_000_000))
-    .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
-    .default({}),
-  name: optional(z.string().max(200)),
-});
-
-export type SubmitInput = z.infer<typeof SubmitSchema>;
-
-export function zodDetails(error: z.ZodError, prefix: (string | number)[] = []): ErrorDetail[] {
-  return error.issues.map((i) => ({
-    path: [...prefix, ...i.path].map(String).join(".") || "(body)",
-    message: i.message,
-  }));
-}
-
-function recurrenceOf(input: SubmitInput): Recurrence {
-  if (input.interval_seconds !== undefined) return { kind: "interval", seconds: input.interval_seconds };
-  if (input.cron !== undefined)
-    return { kind: "cron", expression: input.cron, timezone: input.timezone ?? "UTC" };
-  return { kind: "once" };
-}
 
 /** Checks what the schema alone cannot: combinations, the executor's payload, calendar rules. */
 function semanticErrors(input: SubmitInput, now: number, allowPrivateTargets: boolean): ErrorDetail[] {
@@ -94,16 +46,20 @@ export function toNewJob(
   body: unknown,
   ctx: { userId: string; shard: number; now: number; allowPrivateTargets: boolean },
 ): NewJob {
-  const parsed = SubmitSchema.safeParse(body);
-  if (!parsed.success) throw invalidRequest("the job is invalid", zodDetails(parsed.error));
-  const input = parsed.data;
+  const input = validated(SubmitSchema, body, "the job is invalid");
   const payloadBytes = new TextEncoder().encode(JSON.stringify(input.payload ?? null)).byteLength;
   if (payloadBytes > MAX_PAYLOAD_BYTES) {
-    throw payloadTooLarge(`payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`);
+    throw new PayloadTooLargeError(
+      `payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`,
+    );
   }
   const errors = semanticErrors(input, ctx.now, ctx.allowPrivateTargets);
-  if (errors.length > 0) throw invalidRequest("the job is invalid", errors);
-  const recurrence = recurrenceOf(input);
+  if (errors.length > 0) throw new InvalidRequestError("the job is invalid", errors);
+  const recurrence = recurrenceOf({
+    intervalSeconds: input.interval_seconds,
+    cron: input.cron,
+    timezone: input.timezone,
+  });
   const requested = input.run_at === undefined ? undefined : Date.parse(input.run_at);
   return {
     id: newJobId(ctx.shard, ctx.now),

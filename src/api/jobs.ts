@@ -1,22 +1,28 @@
 // /v1/jobs: submit, view, cancel (the user's shards only) and list (the D1 index).
 import { Hono } from "hono";
-import { z } from "zod";
 import { sha256Hex, shardOfJobId } from "../core/ids";
-import { JOB_STATUSES } from "../core/state";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { listJobs } from "../index-store/listing";
+import { log } from "../log";
+import { HOME_SHARD, shardStub } from "../shard/address";
 import { type AppEnv, requireUser } from "./auth";
 import { readJson } from "./body";
-import { conflict, indexUnavailable, invalidRequest, notFound, rateLimited } from "./errors";
-import { toNewJob, zodDetails } from "./job-input";
-import { HOME_SHARD, shardStub } from "./shards";
+import {
+  ConflictError,
+  IndexUnavailableError,
+  InvalidRequestError,
+  NotFoundError,
+  okOrThrow,
+  RateLimitedError,
+} from "./errors";
+import { toNewJob } from "./job-input";
+import { IdempotencyKey, ListQuery } from "./schemas";
+import { validated } from "./validate";
 
 export const jobs = new Hono<AppEnv>();
 jobs.use("*", requireUser);
 
 const UNFINISHED_RETRY_SECONDS = 60;
-
-const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters");
 
 /** JSON with sorted keys, so the same body in another key order is still "the same body". */
 function canonical(value: unknown): string {
@@ -43,72 +49,66 @@ function chooseShard(body: unknown, keyHash: string | undefined, shards: number)
 jobs.post("/", async (c) => {
   const { userId, shards } = c.get("principal");
   const rawKey = c.req.header("idempotency-key");
-  const key = rawKey === undefined ? undefined : IdempotencyKey.safeParse(rawKey);
-  if (key && !key.success)
-    throw invalidRequest("bad Idempotency-Key header", zodDetails(key.error, ["Idempotency-Key"]));
+  const key =
+    rawKey === undefined
+      ? undefined
+      : validated(IdempotencyKey, rawKey, "bad Idempotency-Key header", ["Idempotency-Key"]);
+  // Read raw, not through the schema: a replay must match the body as sent, defaults not filled in.
   const body = await readJson(c);
-  const keyHash = key?.data === undefined ? undefined : await sha256Hex(key.data);
+  const keyHash = key === undefined ? undefined : await sha256Hex(key);
   const shard = chooseShard(body, keyHash, shards);
   const spec = toNewJob(body, {
     userId,
     shard,
     now: Date.now(),
-    allowPrivateTargets: c.env.ALLOW_PRIVATE_TARGETS === "true",
+    allowPrivateTargets: c.get("config").ALLOW_PRIVATE_TARGETS,
   });
   const idem = keyHash ? { key: keyHash, bodyHash: await sha256Hex(canonical(body)) } : undefined;
-  const out = await shardStub(c.env, userId, shard).submit(spec, idem);
-  if (out.kind === "conflict") throw conflict("this Idempotency-Key was used with a different body");
-  if (out.kind === "invalid") throw invalidRequest("the job is invalid", out.details);
-  if (out.kind === "limited")
-    throw rateLimited(UNFINISHED_RETRY_SECONDS, "too many unfinished jobs; wait for some to finish");
-  return c.json(out.view, out.kind === "created" ? 201 : 200);
+  const out = okOrThrow(await shardStub(c.env, userId, shard).submit(spec, idem), {
+    idempotency_conflict: () => new ConflictError("this Idempotency-Key was used with a different body"),
+    too_many_unfinished: () =>
+      new RateLimitedError(UNFINISHED_RETRY_SECONDS, "too many unfinished jobs; wait for some to finish"),
+    invalid_resources: (refusal) => new InvalidRequestError("the job is invalid", refusal.details),
+  });
+  return c.json(out.view, out.replayed ? 200 : 201);
 });
 
 /** The shard a job id routes to for this user, or a 404 without any RPC. */
 function routeJob(id: string, shards: number): number {
   const shard = shardOfJobId(id);
-  if (shard === null || shard >= shards) throw notFound();
+  if (shard === null || shard >= shards) throw new NotFoundError();
   return shard;
 }
 
 jobs.get("/:id", async (c) => {
   const { userId, shards } = c.get("principal");
   const id = c.req.param("id");
-  const view = await shardStub(c.env, userId, routeJob(id, shards)).get(id);
-  if (!view) throw notFound();
+  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id, shards)).get(id), {
+    not_found: () => new NotFoundError(),
+  });
   return c.json(view);
 });
 
 jobs.delete("/:id", async (c) => {
   const { userId, shards } = c.get("principal");
   const id = c.req.param("id");
-  const out = await shardStub(c.env, userId, routeJob(id, shards)).cancel(id);
-  if (!out.ok) throw out.reason === "finished" ? conflict("the job has already finished") : notFound();
-  return c.json(out.view);
-});
-
-const ListQuery = z.strictObject({
-  status: z.enum(JOB_STATUSES).optional(),
-  type: z.string().min(1).max(64).optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be an integer from 1 to 100")
-    .transform(Number)
-    .pipe(z.int().min(1).max(100))
-    .default(20),
-  cursor: z.string().min(1).max(512).optional(),
+  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id, shards)).cancel(id), {
+    not_found: () => new NotFoundError(),
+    finished: () => new ConflictError("the job has already finished"),
+  });
+  return c.json(view);
 });
 
 jobs.get("/", async (c) => {
   const { userId } = c.get("principal");
-  const parsed = ListQuery.safeParse(c.req.query());
-  if (!parsed.success) throw invalidRequest("bad listing query", zodDetails(parsed.error));
-  const q = parsed.data;
-  const secret = c.env.CURSOR_SECRET ?? c.env.ADMIN_TOKEN ?? "";
+  const q = validated(ListQuery, c.req.query(), "bad listing query");
+  const secret = c.get("secrets").CURSOR_SECRET;
   const scope = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
   const after = q.cursor === undefined ? undefined : await decodeCursor(secret, scope, q.cursor);
   if (after === null)
-    throw invalidRequest("the cursor is invalid", [{ path: "cursor", message: "tampered or foreign" }]);
+    throw new InvalidRequestError("the cursor is invalid", [
+      { path: "cursor", message: "tampered or foreign" },
+    ]);
   const page = await listJobs(c.env.INDEX_DB, {
     userId,
     status: q.status,
@@ -116,8 +116,8 @@ jobs.get("/", async (c) => {
     limit: q.limit,
     after,
   }).catch((err: unknown) => {
-    console.error("listing failed", err);
-    throw indexUnavailable();
+    log("listing_failed", { user_id: userId, error: err });
+    throw new IndexUnavailableError();
   });
   return c.json({
     jobs: page.jobs,

@@ -3,11 +3,17 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { JobViewSchema } from "../core/job";
-import { NewUser, ShardsBody } from "./admin";
-import { Rotation } from "./admin-credentials";
 import type { AppEnv } from "./auth";
-import { SubmitSchema } from "./job-input";
-import { PoolBody } from "./pools";
+import {
+  IdempotencyKey,
+  ListQuery,
+  NewUser,
+  PoolBody,
+  PoolName,
+  Rotation,
+  ShardsBody,
+  SubmitSchema,
+} from "./schemas";
 
 const schema = (s: z.ZodType, io: "input" | "output" = "input") => {
   const { $schema: _, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Record<
@@ -58,13 +64,19 @@ const document = {
   paths: {
     "/v1/health": { get: op("liveness", { 200: { description: "ok" } }, undefined, "") },
     "/v1/jobs": {
-      post: op("submit a job", { 201: { description: "created", ...json(ref("Job")) } }, ref("SubmitJob")),
+      post: {
+        ...op("submit a job", { 201: { description: "created", ...json(ref("Job")) } }, ref("SubmitJob")),
+        parameters: [
+          { name: "Idempotency-Key", in: "header", required: false, schema: schema(IdempotencyKey) },
+        ],
+      },
       get: {
         ...op("list jobs, newest first", { 200: { description: "a page of jobs" } }),
-        parameters: ["status", "type", "limit", "cursor"].map((name) => ({
+        parameters: Object.entries(ListQuery.shape).map(([name, s]) => ({
           name,
           in: "query",
-          schema: { type: "string" },
+          required: false,
+          schema: schema(s),
         })),
       },
     },
@@ -82,7 +94,7 @@ const document = {
     "/v1/pools/{name}": {
       put: {
         ...op("create or resize a pool", { 200: { description: "the pool" } }, schema(PoolBody)),
-        parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+        parameters: [{ name: "name", in: "path", required: true, schema: schema(PoolName) }],
       },
     },
     "/v1/admin/users": {

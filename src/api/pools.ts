@@ -1,23 +1,17 @@
 // /v1/pools: the user's resource pools. They live on the home shard with the jobs that use them.
 import { Hono } from "hono";
-import { z } from "zod";
+import { homeStub } from "../shard/address";
 import { type AppEnv, requireUser } from "./auth";
-import { readJson } from "./body";
-import { invalidRequest } from "./errors";
-import { PoolName, zodDetails } from "./job-input";
-import { homeStub } from "./shards";
+import { PoolBody, PoolName } from "./schemas";
+import { validated, validatedJson } from "./validate";
 
 export const poolRoutes = new Hono<AppEnv>();
 poolRoutes.use("*", requireUser);
 
-export const PoolBody = z.strictObject({ capacity: z.int().min(0).max(1_000_000) });
-
 poolRoutes.put("/:name", async (c) => {
-  const name = PoolName.safeParse(c.req.param("name"));
-  if (!name.success) throw invalidRequest("bad pool name", zodDetails(name.error, ["name"]));
-  const body = PoolBody.safeParse(await readJson(c));
-  if (!body.success) throw invalidRequest("the pool is invalid", zodDetails(body.error));
-  const pool = await homeStub(c.env, c.get("principal").userId).putPool(name.data, body.data.capacity);
+  const name = validated(PoolName, c.req.param("name"), "bad pool name", ["name"]);
+  const { capacity } = await validatedJson(c, PoolBody, "the pool is invalid");
+  const pool = await homeStub(c.env, c.get("principal").userId).putPool(name, capacity);
   return c.json(pool);
 });
 

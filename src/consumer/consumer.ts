@@ -2,10 +2,11 @@
 // message is acked or retried on its own. Final states go to the D1 index in one batch per
 // consumer batch; the shards are then told, so they do not write the same versions again.
 
-import { shardStub } from "../api/shards";
 import { DispatchMessageSchema } from "../dispatch/message";
 import type { Env } from "../env";
 import { type IndexEntry, upsertJobs } from "../index-store/writer";
+import { log } from "../log";
+import { shardStub } from "../shard/address";
 import { runAttempt } from "./run-attempt";
 
 const RETRY_DELAY_SECONDS = 5;
@@ -17,7 +18,7 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
       const parsed = DispatchMessageSchema.safeParse(message.body);
       if (!parsed.success) {
         // Retrying cannot fix a malformed message; the shard's deadline recovers the job, if any.
-        console.error("dropping malformed dispatch message", parsed.error.message);
+        log("dispatch_message_malformed", { issues: parsed.error.issues });
         message.ack();
         return;
       }
@@ -28,7 +29,7 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
         }
         message.ack();
       } catch (err) {
-        console.error("dispatch message failed", err);
+        log("dispatch_message_failed", { ...parsed.data, error: err });
         message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
       }
     }),
@@ -45,7 +46,7 @@ async function indexSettled(env: Env, written: { userId: string; shard: number; 
     );
   } catch (err) {
     // The shards still hold these versions as pending and will write them themselves.
-    console.error("index write from consumer failed", err);
+    log("index_write_from_consumer_failed", { jobs: written.length, error: err });
     return;
   }
   const byShard = Map.groupBy(written, (w) => `${w.userId}/${w.shard}`);

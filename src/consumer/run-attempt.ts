@@ -1,20 +1,21 @@
 // One dispatch message: begin the fenced attempt on the shard, run its executor, report back.
 
-import { homeStub, shardStub } from "../api/shards";
+import { configOf } from "../config";
 import { shardOfJobId } from "../core/ids";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
 import { getExecutor } from "../executors/registry";
 import type { ExecutionOutcome } from "../executors/types";
-import type { AttemptReport } from "../shard/attempt-queries";
-import type { Settled } from "../shard/task-shard";
+import { log } from "../log";
+import { homeStub, shardStub } from "../shard/address";
+import type { AttemptReport, FinishResult, TaskShardRpc } from "../shard/rpc";
 import { storeResult } from "./results";
 
 const REPORT_TRIES = 3;
 
 export type AttemptRun =
   | { kind: "skipped"; reason: string }
-  | { kind: "settled"; shard: number; settled: Settled };
+  | { kind: "settled"; shard: number; settled: FinishResult };
 
 function toReport(outcome: ExecutionOutcome, result: unknown): AttemptReport {
   if (outcome.ok) return { outcome: { ok: true }, result };
@@ -23,6 +24,12 @@ function toReport(outcome: ExecutionOutcome, result: unknown): AttemptReport {
     error: outcome.error,
     timedOut: outcome.timedOut === true,
   };
+}
+
+/** How the attempt ended, as its attempt record will say. */
+function outcomeName(outcome: ExecutionOutcome): "succeeded" | "failed" | "timed_out" {
+  if (outcome.ok) return "succeeded";
+  return outcome.timedOut ? "timed_out" : "failed";
 }
 
 /**
@@ -35,6 +42,7 @@ export async function runAttempt(env: Env, msg: DispatchMessage): Promise<Attemp
   const stub = shardStub(env, msg.user_id, shard);
   const begun = await stub.begin(msg.job_id, msg.attempt);
   if (!begun.ok) return { kind: "skipped", reason: begun.reason };
+  const started = Date.now();
   const executor = getExecutor(begun.type);
   let outcome: ExecutionOutcome;
   let result: unknown = null;
@@ -51,7 +59,7 @@ export async function runAttempt(env: Env, msg: DispatchMessage): Promise<Attemp
       payload: begun.payload,
       timeoutMs: begun.timeoutSeconds * 1000,
       signingSecrets: secrets,
-      allowPrivateTargets: env.ALLOW_PRIVATE_TARGETS === "true",
+      allowPrivateTargets: configOf(env).ALLOW_PRIVATE_TARGETS,
     });
     if (outcome.ok) {
       result = begun.resultLocation
@@ -59,11 +67,36 @@ export async function runAttempt(env: Env, msg: DispatchMessage): Promise<Attemp
         : outcome.result;
     }
   }
+  const durationMs = Date.now() - started;
   const report = toReport(outcome, result);
-  // The run is done; losing its report would cost a timeout and a second run, so try a few times.
+  // "accepted", the shard's refusal, or "unreported" when the shard could not be reached.
+  let reported = "unreported";
+  try {
+    const settled = await reportWithRetries(stub, msg, report);
+    reported = settled.ok ? "accepted" : settled.reason;
+    return { kind: "settled", shard, settled };
+  } finally {
+    log("attempt_finished", {
+      job_id: msg.job_id,
+      user_id: msg.user_id,
+      attempt: msg.attempt,
+      outcome: outcomeName(outcome),
+      lateness_ms: begun.latenessMs,
+      duration_ms: durationMs,
+      report: reported,
+    });
+  }
+}
+
+/** The run is done; losing its report would cost a timeout and a second run, so try a few times. */
+async function reportWithRetries(
+  stub: TaskShardRpc,
+  msg: DispatchMessage,
+  report: AttemptReport,
+): Promise<FinishResult> {
   for (let i = 1; ; i++) {
     try {
-      return { kind: "settled", shard, settled: await stub.finish(msg.job_id, msg.attempt, report) };
+      return await stub.finish(msg.job_id, msg.attempt, report);
     } catch (err) {
       if (i >= REPORT_TRIES) throw err;
     }

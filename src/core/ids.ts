@@ -19,10 +19,14 @@ function timeBase32(ms: number): string {
   return out;
 }
 
-export function base64url(bytes: Uint8Array): string {
+function base64(bytes: Uint8Array): string {
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(bin);
+}
+
+export function base64url(bytes: Uint8Array): string {
+  return base64(bytes).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 const USER_ID = /^usr_[0-9a-hjkmnp-tv-z]{20}$/;
@@ -59,10 +63,7 @@ export function userIdOfApiKey(key: string): string | null {
 
 /** Standard Webhooks secrets are `whsec_` + base64 of the key bytes. */
 export function newSigningSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return `whsec_${btoa(bin)}`;
+  return `whsec_${base64(crypto.getRandomValues(new Uint8Array(32)))}`;
 }
 
 export function shardName(userId: string, shard: number): string {

@@ -13,15 +13,9 @@ export interface DueJob {
   runAt: number;
 }
 
-/** With aging off (0), plain priority, then earlier run_at. */
-export function effectivePriority(job: DueJob, now: number, agingSeconds: number): number {
-  if (agingSeconds <= 0) return job.priority;
-  return job.priority + Math.max(0, now - job.runAt) / (agingSeconds * 1000);
-}
-
 /**
- * Dispatch order: higher effective priority first, then earlier run_at, then id (total order).
- * Compared as integers, `priority × aging_ms + wait_ms`, so exact ties stay ties (floating-point
+ * Dispatch order: higher effective priority first (with aging off, plain priority), then earlier
+ * run_at, then id (total order). Compared as integers, `priority × aging_ms + wait_ms`, so exact ties stay ties (floating-point
  * division would break them by an ulp) and the order is the one SQLite uses.
  */
 export function compareDue(a: DueJob, b: DueJob, now: number, agingSeconds: number): number {
@@ -32,9 +26,4 @@ export function compareDue(a: DueJob, b: DueJob, now: number, agingSeconds: numb
   if (diff !== 0) return diff;
   if (a.runAt !== b.runAt) return a.runAt - b.runAt;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-/** The longest a due job waits behind higher priorities (ms), excluding the dispatch cycle. */
-export function agingBoundMs(priorityGap: number, agingSeconds: number): number {
-  return Math.max(0, priorityGap) * agingSeconds * 1000;
 }

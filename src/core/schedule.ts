@@ -25,6 +25,17 @@ export type Recurrence =
   | { kind: "interval"; seconds: number }
   | { kind: "cron"; expression: string; timezone: string };
 
+/** A job's recurrence from its stored or submitted fields (a cron without a zone runs in UTC). */
+export function recurrenceOf(job: {
+  intervalSeconds?: number | null;
+  cron?: string | null;
+  timezone?: string | null;
+}): Recurrence {
+  if (job.intervalSeconds != null) return { kind: "interval", seconds: job.intervalSeconds };
+  if (job.cron != null) return { kind: "cron", expression: job.cron, timezone: job.timezone ?? "UTC" };
+  return { kind: "once" };
+}
+
 // Expressions are stored per job and parsed on every reschedule; bound the work a caller can ask for.
 const MAX_EXPRESSION_LENGTH = 256;
 // Any 5-field pattern that matches at all matches within one 400-year Gregorian cycle, so searching

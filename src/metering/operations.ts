@@ -4,6 +4,8 @@
 // LOG_OPERATIONS=true, each is also logged as one `operations` event (the cost benchmark sums those).
 // Pure: no `cloudflare:*` imports.
 
+import { log } from "../log";
+
 export const PHASES = [
   "submit",
   "claim",
@@ -51,7 +53,7 @@ export function recordOperations(phase: Phase, counts: Partial<OperationCounts>)
   const total = totals.get(phase) ?? noOperations();
   for (const [k, v] of Object.entries(counts) as [keyof OperationCounts, number][]) total[k] += v;
   totals.set(phase, total);
-  if (logging) console.log(JSON.stringify({ event: "operations", phase, ...counts }));
+  if (logging) log("operations", { phase, ...counts });
 }
 
 /** What this isolate has counted since the last reset, by phase. */

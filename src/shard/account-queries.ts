@@ -2,21 +2,17 @@
 // Authentication reads only this Durable Object, so submit, view and cancel never wait on D1.
 import { eq, isNull, sql } from "drizzle-orm";
 import { constantTimeEqual } from "../core/ids";
+import type {
+  AccountInit,
+  AddKeyResult,
+  AuthenticateResult,
+  KeyView,
+  RevokeKeyResult,
+  RotateSigningSecretResult,
+  SetShardsResult,
+} from "./rpc";
 import { account, apiKeys, signingSecrets } from "./schema";
 import type { ShardDb } from "./view";
-
-export interface AccountInit {
-  userId: string;
-  name: string | null;
-  keyHash: string;
-  signingSecret: string;
-  shards: number;
-}
-
-export interface Principal {
-  userId: string;
-  shards: number;
-}
 
 /** createAccount: idempotent per user id; the first call wins. */
 export function createAccount(db: ShardDb, init: AccountInit, now: number): void {
@@ -31,14 +27,15 @@ export function createAccount(db: ShardDb, init: AccountInit, now: number): void
     .run();
 }
 
-/** authenticate: the principal for a live key's hash, or null. Every live key is compared. */
-export function authenticate(db: ShardDb, keyHash: string): Principal | null {
+/** authenticate: the principal for a live key's hash. Every live key is compared. */
+export function authenticate(db: ShardDb, keyHash: string): AuthenticateResult {
   const owner = db.select().from(account).get();
-  if (!owner) return null;
+  if (!owner) return { ok: false, reason: "unknown_key" };
   const live = db.select({ keyHash: apiKeys.keyHash }).from(apiKeys).where(isNull(apiKeys.revokedAt)).all();
   let matched = false;
   for (const k of live) matched = constantTimeEqual(k.keyHash, keyHash) || matched;
-  return matched ? { userId: owner.userId, shards: owner.shards } : null;
+  if (!matched) return { ok: false, reason: "unknown_key" };
+  return { ok: true, principal: { userId: owner.userId, shards: owner.shards } };
 }
 
 /** The secrets a webhook may be signed with, newest first; empty on a shard that is not home. */
@@ -52,71 +49,68 @@ export function liveSigningSecrets(db: ShardDb, now: number): string[] {
     .map((r) => r.secret);
 }
 
-export const MAX_SHARDS = 256;
-
 /**
  * setShards: spreads a hot user's new jobs over more shards. Only grows: a job id names its shard,
  * so every shard that ever held jobs must stay addressable.
  */
-export function setShards(db: ShardDb, shards: number): Principal | { error: string } {
+export function setShards(db: ShardDb, shards: number): SetShardsResult {
   const owner = db.select().from(account).get();
-  if (!owner) return { error: "not_found" };
-  if (shards < owner.shards) return { error: `shards can only grow (now ${owner.shards})` };
+  if (!owner) return { ok: false, reason: "not_found" };
+  if (shards < owner.shards) return { ok: false, reason: "cannot_shrink", shards: owner.shards };
   db.update(account).set({ shards }).run();
-  return { userId: owner.userId, shards };
-}
-
-export interface KeyView {
-  key_id: string;
-  created_at: string;
-  revoked_at: string | null;
+  return { ok: true, principal: { userId: owner.userId, shards } };
 }
 
 /** A key's public id: a prefix of its hash, enough to name it, useless to authenticate with. */
 export const keyIdOf = (keyHash: string) => keyHash.slice(0, 16);
 
-export function addKey(db: ShardDb, keyHash: string, now: number): boolean {
-  if (!db.select().from(account).get()) return false;
+export function addKey(db: ShardDb, keyHash: string, now: number): AddKeyResult {
+  if (!db.select().from(account).get()) return { ok: false, reason: "not_found" };
   db.insert(apiKeys).values({ keyHash, createdAt: now }).run();
-  return true;
+  return { ok: true };
 }
 
 export function listKeys(db: ShardDb): KeyView[] {
-  return db
-    .select()
-    .from(apiKeys)
-    .orderBy(apiKeys.createdAt)
-    .all()
-    .map((k) => ({
-      key_id: keyIdOf(k.keyHash),
-      created_at: new Date(k.createdAt).toISOString(),
-      revoked_at: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
-    }));
+  return db.select().from(apiKeys).orderBy(apiKeys.createdAt).all().map(keyView);
+}
+
+function keyView(k: { keyHash: string; createdAt: number; revokedAt: number | null }): KeyView {
+  return {
+    key_id: keyIdOf(k.keyHash),
+    created_at: new Date(k.createdAt).toISOString(),
+    revoked_at: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
+  };
 }
 
 /** revokeKey: the key stops authenticating. Idempotent; keeps the row for the audit trail. */
-export function revokeKey(db: ShardDb, keyId: string, now: number): KeyView | null {
+export function revokeKey(db: ShardDb, keyId: string, now: number): RevokeKeyResult {
   const key = db
     .select()
     .from(apiKeys)
     .all()
     .find((k) => keyIdOf(k.keyHash) === keyId);
-  if (!key) return null;
+  if (!key) return { ok: false, reason: "not_found" };
+  const revokedAt = key.revokedAt ?? now;
   if (key.revokedAt === null)
-    db.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.keyHash, key.keyHash)).run();
-  return listKeys(db).find((k) => k.key_id === keyId) ?? null;
+    db.update(apiKeys).set({ revokedAt }).where(eq(apiKeys.keyHash, key.keyHash)).run();
+  return { ok: true, key: keyView({ ...key, revokedAt }) };
 }
 
 /**
  * rotateSigningSecret: adds a new secret and lets every older live one expire after `overlapMs`.
  * Until then webhooks carry a signature per live secret, so receivers can switch at leisure.
  */
-export function rotateSigningSecret(db: ShardDb, secret: string, overlapMs: number, now: number): boolean {
-  if (!db.select().from(account).get()) return false;
+export function rotateSigningSecret(
+  db: ShardDb,
+  secret: string,
+  overlapMs: number,
+  now: number,
+): RotateSigningSecretResult {
+  if (!db.select().from(account).get()) return { ok: false, reason: "not_found" };
   db.update(signingSecrets)
     .set({ expiresAt: now + overlapMs })
     .where(sql`${signingSecrets.expiresAt} is null or ${signingSecrets.expiresAt} > ${now + overlapMs}`)
     .run();
   db.insert(signingSecrets).values({ secret, createdAt: now }).run();
-  return true;
+  return { ok: true };
 }

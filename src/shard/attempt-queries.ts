@@ -3,25 +3,22 @@
 // the job's current one and still in the state the report expects. That is what makes queue
 // redelivery, late reports from timed-out attempts and reports after a cancel harmless.
 import { and, eq } from "drizzle-orm";
-import type { Recurrence } from "../core/schedule";
-import { type AttemptResult, assertTransition, isFinished, settle } from "../core/state";
+import { recurrenceOf } from "../core/schedule";
+import { assertTransition, isFinished, settle } from "../core/state";
 import type { ShardTimings } from "./dispatch-queries";
 import { release } from "./pool-queries";
+import type { AttemptRefusal, AttemptReport, CancelResult, RefusalOf, Refused } from "./rpc";
 import { attempts, type JobRow, jobs } from "./schema";
 import { findJob } from "./submit-queries";
 import { bump, touch } from "./touch";
 import type { ShardDb } from "./view";
 
-export type Refusal = "not_found" | "stale" | "duplicate" | "finished" | "cancelled";
-
-export function recurrenceOf(job: JobRow): Recurrence {
-  if (job.intervalSeconds !== null) return { kind: "interval", seconds: job.intervalSeconds };
-  if (job.cron !== null) return { kind: "cron", expression: job.cron, timezone: job.timezone ?? "UTC" };
-  return { kind: "once" };
-}
-
 /** Why a report for `attempt` cannot be accepted now, given the job and the state it expects. */
-function refusal(job: JobRow | undefined, attempt: number, expected: JobRow["status"]): Refusal | null {
+function refusal(
+  job: JobRow | undefined,
+  attempt: number,
+  expected: JobRow["status"],
+): AttemptRefusal | null {
   if (!job) return "not_found";
   if (job.status === "cancelled") return "cancelled";
   if (isFinished(job.status)) return "finished";
@@ -42,11 +39,12 @@ export function begin(
   attempt: number,
   now: number,
   t: ShardTimings,
-): { ok: true; job: JobRow } | { ok: false; reason: Refusal } {
+): { ok: true; job: JobRow; latenessMs: number } | Refused<AttemptRefusal> {
   const job = findJob(db, jobId);
   const refused = refusal(job, attempt, "queued");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
   assertTransition(job.status, "running");
+  const latenessMs = Math.max(0, now - job.runAt);
   db.insert(attempts)
     .values({
       jobId,
@@ -55,7 +53,7 @@ export function begin(
       status: "running",
       scheduledAt: job.runAt,
       startedAt: now,
-      latenessMs: Math.max(0, now - job.runAt),
+      latenessMs,
       resources: job.resources,
     })
     .run();
@@ -71,15 +69,7 @@ export function begin(
     .where(eq(jobs.id, jobId))
     .returning()
     .get();
-  return { ok: true, job: running ?? job };
-}
-
-export interface AttemptReport {
-  outcome: AttemptResult;
-  /** Stored as the job's result on success. */
-  result?: unknown;
-  error?: string;
-  timedOut?: boolean;
+  return { ok: true, job: running ?? job, latenessMs };
 }
 
 /**
@@ -96,7 +86,7 @@ export function finishAttempt(
   now: number,
   random: () => number,
   t: ShardTimings,
-): { ok: true; job: JobRow; released: boolean } | { ok: false; reason: Refusal } {
+): { ok: true; job: JobRow; released: boolean } | Refused<AttemptRefusal> {
   const job = findJob(db, jobId);
   const refused = refusal(job, attempt, "running");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
@@ -150,7 +140,7 @@ export function cancel(
   jobId: string,
   now: number,
   t: ShardTimings,
-): { ok: true; job: JobRow; released: boolean } | { ok: false; reason: "not_found" | "finished" } {
+): { ok: true; job: JobRow; released: boolean } | RefusalOf<CancelResult> {
   const job = findJob(db, jobId);
   if (!job) return { ok: false, reason: "not_found" };
   if (isFinished(job.status)) return { ok: false, reason: "finished" };

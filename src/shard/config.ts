@@ -1,21 +1,13 @@
-import type { Env } from "../env";
+// The shard's settings, derived from the parsed configuration (src/config.ts).
+import type { Config } from "../config";
 import type { ShardTimings } from "./dispatch-queries";
 
-function positive(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-}
-
-export function timingsFrom(env: Env): ShardTimings {
+export function shardTimings(config: Config): ShardTimings {
   return {
-    dispatchDeadlineMs: positive(env.DISPATCH_DEADLINE_SECONDS, 30) * 1000,
-    leaseGraceMs: positive(env.LEASE_GRACE_SECONDS, 10) * 1000,
-    indexFlushDelayMs: positive(env.INDEX_FLUSH_DELAY_MS, 2000),
+    dispatchDeadlineMs: config.DISPATCH_DEADLINE_SECONDS * 1000,
+    leaseGraceMs: config.LEASE_GRACE_SECONDS * 1000,
+    indexFlushDelayMs: config.INDEX_FLUSH_DELAY_MS,
   };
-}
-
-export function dispatchBatchSize(env: Env): number {
-  return Math.max(1, Math.floor(positive(env.DISPATCH_BATCH_SIZE, 100)));
 }
 
 export interface DispatchPolicy {
@@ -27,11 +19,12 @@ export interface DispatchPolicy {
   maxUnfinished: number;
 }
 
-export function dispatchPolicy(env: Env): DispatchPolicy {
+/** A fresh object per shard: tests lower a running shard's cap on it. */
+export function dispatchPolicy(config: Config): DispatchPolicy {
   return {
-    batchSize: dispatchBatchSize(env),
-    window: Math.max(1, Math.floor(positive(env.DISPATCH_WINDOW, 50))),
-    agingSeconds: positive(env.PRIORITY_AGING_SECONDS, 1),
-    maxUnfinished: Math.max(1, Math.floor(positive(env.MAX_UNFINISHED_JOBS, 100_000))),
+    batchSize: config.DISPATCH_BATCH_SIZE,
+    window: config.DISPATCH_WINDOW,
+    agingSeconds: config.PRIORITY_AGING_SECONDS,
+    maxUnfinished: config.MAX_UNFINISHED_JOBS,
   };
 }

@@ -2,15 +2,9 @@
 // is a local, synchronous step of the claim and a pool can never be over-allocated, however many
 // shards the user has. Use is derived from the allocations ledger, never kept as a counter.
 import { and, eq, sql } from "drizzle-orm";
+import type { ErrorDetail, PoolView } from "./rpc";
 import { allocations, jobs, pools } from "./schema";
 import type { ShardDb } from "./view";
-
-export interface PoolView {
-  name: string;
-  capacity: number;
-  in_use: number;
-  waiting: number;
-}
 
 export function putPool(db: ShardDb, name: string, capacity: number, now: number): void {
   db.insert(pools)
@@ -64,10 +58,7 @@ export function listPools(db: ShardDb, now: number): PoolView[] {
 }
 
 /** Why `resources` cannot be satisfied by this user's pools (unknown pool, more than capacity). */
-export function resourceErrors(
-  db: ShardDb,
-  resources: Record<string, number>,
-): { path: string; message: string }[] {
+export function resourceErrors(db: ShardDb, resources: Record<string, number>): ErrorDetail[] {
   const caps = capacities(db);
   return Object.entries(resources).flatMap(([pool, units]) => {
     const capacity = caps.get(pool);

@@ -3,15 +3,11 @@ import { and, asc, eq, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
 import type { NewJob } from "../core/job";
 import type { ShardTimings } from "./dispatch-queries";
 import { resourceErrors } from "./pool-queries";
+import type { Idempotency, IndexedVersion, RefusalOf, SubmitResult } from "./rpc";
 import { idempotencyKeys, type JobRow, jobs } from "./schema";
 import type { ShardDb } from "./view";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-
-export interface Idempotency {
-  key: string;
-  bodyHash: string;
-}
 
 /** Jobs not yet finished in this shard: bounded by MAX_UNFINISHED_JOBS. */
 export function unfinishedJobs(db: ShardDb): number {
@@ -24,12 +20,8 @@ export function unfinishedJobs(db: ShardDb): number {
   );
 }
 
-export type SubmitOutcome =
-  | { kind: "created"; job: JobRow }
-  | { kind: "replayed"; job: JobRow }
-  | { kind: "conflict" }
-  | { kind: "limited" }
-  | { kind: "invalid"; details: { path: string; message: string }[] };
+/** The RPC's answer, with the stored row in place of its view. */
+export type InsertOutcome = { ok: true; replayed: boolean; job: JobRow } | RefusalOf<SubmitResult>;
 
 /**
  * insertJob: creates the job due at its run_at. Invariants: one Idempotency-Key names at most one
@@ -44,7 +36,7 @@ export function insertJob(
   now: number,
   t: ShardTimings,
   maxUnfinished = Number.POSITIVE_INFINITY,
-): SubmitOutcome {
+): InsertOutcome {
   if (idem) {
     const seen = db
       .select()
@@ -52,16 +44,16 @@ export function insertJob(
       .where(and(eq(idempotencyKeys.key, idem.key), sql`${idempotencyKeys.expiresAt} > ${now}`))
       .get();
     if (seen) {
-      if (seen.bodyHash !== idem.bodyHash) return { kind: "conflict" };
+      if (seen.bodyHash !== idem.bodyHash) return { ok: false, reason: "idempotency_conflict" };
       const original = db.select().from(jobs).where(eq(jobs.id, seen.jobId)).get();
-      if (original) return { kind: "replayed", job: original };
+      if (original) return { ok: true, replayed: true, job: original };
     }
   }
-  if (unfinishedJobs(db) >= maxUnfinished) return { kind: "limited" };
+  if (unfinishedJobs(db) >= maxUnfinished) return { ok: false, reason: "too_many_unfinished" };
   const needsPools = Object.keys(spec.resources).length > 0;
   if (needsPools) {
     const details = resourceErrors(db, spec.resources);
-    if (details.length > 0) return { kind: "invalid", details };
+    if (details.length > 0) return { ok: false, reason: "invalid_resources", details };
   }
   const job = db
     .insert(jobs)
@@ -86,7 +78,7 @@ export function insertJob(
       })
       .run();
   }
-  return { kind: "created", job };
+  return { ok: true, replayed: false, job };
 }
 
 export function findJob(db: ShardDb, jobId: string): JobRow | undefined {
@@ -115,7 +107,7 @@ export function dueForIndex(db: ShardDb, now: number, limit: number): JobRow[] {
  * markIndexed: records that D1 holds `version` of each job. Invariant: the pending index write is
  * cleared only when D1 holds the newest version; a change made since keeps its pending write.
  */
-export function markIndexed(db: ShardDb, written: { id: string; version: number }[]): void {
+export function markIndexed(db: ShardDb, written: IndexedVersion[]): void {
   for (const w of written) {
     db.update(jobs)
       .set({

@@ -5,19 +5,40 @@ import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../drizzle/shard/migrations.js";
-import type { JobView, NewJob } from "../core/job";
+import { configOf } from "../config";
+import type { NewJob } from "../core/job";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
 import { upsertJobs } from "../index-store/writer";
+import { log } from "../log";
 import { meterMethods } from "../metering/meter-methods";
 import { logOperations, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
-import { type AttemptReport, begin, cancel, finishAttempt, type Refusal } from "./attempt-queries";
+import { begin, cancel, finishAttempt } from "./attempt-queries";
 import { claimDue, inFlight } from "./claim";
-import { type DispatchPolicy, dispatchPolicy, timingsFrom } from "./config";
+import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
 import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
 import * as pools from "./pool-queries";
+import type {
+  AccountInit,
+  AddKeyResult,
+  AttemptReport,
+  AuthenticateResult,
+  BeginResult,
+  CancelResult,
+  FinishResult,
+  GetResult,
+  Idempotency,
+  IndexedVersion,
+  KeyView,
+  PoolView,
+  RevokeKeyResult,
+  RotateSigningSecretResult,
+  SetShardsResult,
+  SubmitResult,
+  TaskShardRpc,
+} from "./rpc";
 import * as schema from "./schema";
 import * as submits from "./submit-queries";
 import { type ShardDb, viewJob } from "./view";
@@ -27,19 +48,7 @@ const LEASE_BATCH = 100;
 const SEND_RETRY_MS = 1000;
 const INDEX_RETRY_MS = 5000;
 
-export interface BegunAttempt {
-  ok: true;
-  type: string;
-  payload: unknown;
-  occurrence: number;
-  timeoutSeconds: number;
-  resultLocation: string | null;
-  signingSecrets: string[];
-}
-
-export type Settled = { ok: true; view: JobView; version: number } | { ok: false; reason: Refusal };
-
-export class TaskShard extends DurableObject<Env> {
+export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   private readonly db: ShardDb;
   /** Counts the SQLite rows each request reads and writes (see meterMethods at the end). */
   readonly sqlMeter: SqlMeter;
@@ -60,9 +69,10 @@ export class TaskShard extends DurableObject<Env> {
     super(ctx, env);
     this.sqlMeter = new SqlMeter(ctx.storage);
     this.db = drizzle(this.sqlMeter.facade(), { schema }) as unknown as ShardDb;
-    logOperations(env.LOG_OPERATIONS === "true");
-    this.timings = timingsFrom(env);
-    this.policy = dispatchPolicy(env);
+    const config = configOf(env);
+    logOperations(config.LOG_OPERATIONS);
+    this.timings = shardTimings(config);
+    this.policy = dispatchPolicy(config);
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
       recordOperations("other", this.sqlMeter.take());
@@ -70,11 +80,11 @@ export class TaskShard extends DurableObject<Env> {
   }
 
   // --- account (home shard) ---
-  async createAccount(init: accounts.AccountInit): Promise<void> {
+  async createAccount(init: AccountInit): Promise<void> {
     accounts.createAccount(this.db, init, this.clock());
   }
 
-  async authenticate(keyHash: string): Promise<accounts.Principal | null> {
+  async authenticate(keyHash: string): Promise<AuthenticateResult> {
     return accounts.authenticate(this.db, keyHash);
   }
 
@@ -82,63 +92,57 @@ export class TaskShard extends DurableObject<Env> {
     return accounts.liveSigningSecrets(this.db, this.clock());
   }
 
-  async addKey(keyHash: string): Promise<boolean> {
+  async addKey(keyHash: string): Promise<AddKeyResult> {
     return accounts.addKey(this.db, keyHash, this.clock());
   }
 
-  async listKeys(): Promise<accounts.KeyView[]> {
+  async listKeys(): Promise<KeyView[]> {
     return accounts.listKeys(this.db);
   }
 
-  async revokeKey(keyId: string): Promise<accounts.KeyView | null> {
+  async revokeKey(keyId: string): Promise<RevokeKeyResult> {
     return accounts.revokeKey(this.db, keyId, this.clock());
   }
 
-  async rotateSigningSecret(secret: string, overlapMs: number): Promise<boolean> {
+  async rotateSigningSecret(secret: string, overlapMs: number): Promise<RotateSigningSecretResult> {
     return accounts.rotateSigningSecret(this.db, secret, overlapMs, this.clock());
   }
 
-  async setShards(shards: number): Promise<accounts.Principal | { error: string }> {
+  async setShards(shards: number): Promise<SetShardsResult> {
     return accounts.setShards(this.db, shards);
   }
 
   // --- pools (home shard) ---
-  async putPool(name: string, capacity: number): Promise<pools.PoolView | undefined> {
+  async putPool(name: string, capacity: number): Promise<PoolView> {
     const now = this.clock();
     pools.putPool(this.db, name, capacity, now);
     // Growing a pool may let waiting jobs go at once; shrinking drains (nothing is preempted).
     await this.rearm(pools.poolWaitersExist(this.db, now));
-    return pools.listPools(this.db, now).find((p) => p.name === name);
+    const view = pools.listPools(this.db, now).find((p) => p.name === name);
+    if (!view) throw new Error(`pool ${name} is missing right after it was written`);
+    return view;
   }
 
-  async listPools(): Promise<pools.PoolView[]> {
+  async listPools(): Promise<PoolView[]> {
     return pools.listPools(this.db, this.clock());
   }
 
   // --- jobs API ---
-  async submit(
-    spec: NewJob,
-    idem?: submits.Idempotency,
-  ): Promise<
-    | { kind: "created" | "replayed"; view: JobView }
-    | { kind: "conflict" }
-    | { kind: "limited" }
-    | { kind: "invalid"; details: { path: string; message: string }[] }
-  > {
+  async submit(spec: NewJob, idempotency?: Idempotency): Promise<SubmitResult> {
     const now = this.clock();
-    const outcome = submits.insertJob(this.db, spec, idem, now, this.timings, this.policy.maxUnfinished);
-    if (outcome.kind !== "created" && outcome.kind !== "replayed") return outcome;
+    const out = submits.insertJob(this.db, spec, idempotency, now, this.timings, this.policy.maxUnfinished);
+    if (!out.ok) return out;
     // A pooled job that is due may find its units free: waiting pooled jobs do not drive the alarm.
-    await this.rearm(outcome.job.needsPools && pools.poolWaitersExist(this.db, now));
-    return { kind: outcome.kind, view: viewJob(this.db, outcome.job) };
+    await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
+    return { ok: true, replayed: out.replayed, view: viewJob(this.db, out.job) };
   }
 
-  async get(jobId: string): Promise<JobView | null> {
+  async get(jobId: string): Promise<GetResult> {
     const job = submits.findJob(this.db, jobId);
-    return job ? viewJob(this.db, job) : null;
+    return job ? { ok: true, view: viewJob(this.db, job) } : { ok: false, reason: "not_found" };
   }
 
-  async cancel(jobId: string): Promise<{ ok: true; view: JobView } | { ok: false; reason: string }> {
+  async cancel(jobId: string): Promise<CancelResult> {
     const now = this.clock();
     const out = cancel(this.db, jobId, now, this.timings);
     if (!out.ok) return out;
@@ -148,7 +152,7 @@ export class TaskShard extends DurableObject<Env> {
   }
 
   // --- consumer ---
-  async begin(jobId: string, attempt: number): Promise<BegunAttempt | { ok: false; reason: Refusal }> {
+  async begin(jobId: string, attempt: number): Promise<BeginResult> {
     const now = this.clock();
     const out = begin(this.db, jobId, attempt, now, this.timings);
     if (!out.ok) return out;
@@ -162,10 +166,11 @@ export class TaskShard extends DurableObject<Env> {
       timeoutSeconds: j.timeoutSeconds,
       resultLocation: j.resultLocation,
       signingSecrets: accounts.liveSigningSecrets(this.db, now),
+      latenessMs: out.latenessMs,
     };
   }
 
-  async finish(jobId: string, attempt: number, report: AttemptReport): Promise<Settled> {
+  async finish(jobId: string, attempt: number, report: AttemptReport): Promise<FinishResult> {
     const now = this.clock();
     const out = finishAttempt(this.db, jobId, attempt, report, now, this.random, this.timings);
     if (!out.ok) return out;
@@ -174,8 +179,7 @@ export class TaskShard extends DurableObject<Env> {
     return { ok: true, view: viewJob(this.db, out.job), version: out.job.version };
   }
 
-  /** The consumer wrote these versions to D1 itself; the shard need not write them again. */
-  async markIndexed(written: { id: string; version: number }[]): Promise<void> {
+  async markIndexed(written: IndexedVersion[]): Promise<void> {
     submits.markIndexed(this.db, written);
     await this.rearm();
   }
@@ -235,7 +239,7 @@ export class TaskShard extends DurableObject<Env> {
       // The claims are durable; put them back so a later cycle claims and sends them afresh,
       // instead of waiting out the dispatch deadline.
       requeue(this.db, claims, now, now + SEND_RETRY_MS, this.timings);
-      console.error("dispatch send failed", err);
+      log("dispatch_send_failed", { shard: this.name, jobs: claims.length, error: err });
     }
   }
 
@@ -254,7 +258,7 @@ export class TaskShard extends DurableObject<Env> {
         rows.map((r) => r.id),
         now + INDEX_RETRY_MS,
       );
-      console.error("index write failed", err);
+      log("index_write_failed", { shard: this.name, jobs: rows.length, error: err });
     }
   }
 
@@ -264,6 +268,11 @@ export class TaskShard extends DurableObject<Env> {
    * everything and re-arms exactly), while moving an alarm later could undo another request's
    * "wake at once" (a release that freed pool units).
    */
+  /** `<user id>/<n>` in logs. */
+  private get name(): string {
+    return this.ctx.id.name ?? this.ctx.id.toString();
+  }
+
   private async rearm(immediately = false, exact = false): Promise<void> {
     const now = this.clock();
     if (immediately) this.wakeRequested = true;

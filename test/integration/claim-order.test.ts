@@ -32,7 +32,10 @@ function withBusyAndFree<R>(fn: (g: Guts) => R) {
 }
 
 function add(g: Guts, id: string, fields: Partial<NewJob>) {
-  expect(insertJob(g.db, spec(id, fields), undefined, T0, g.timings).kind).toBe("created");
+  expect(insertJob(g.db, spec(id, fields), undefined, T0, g.timings)).toMatchObject({
+    ok: true,
+    replayed: false,
+  });
 }
 
 describe("claimDue order (regressions)", () => {

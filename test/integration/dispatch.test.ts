@@ -38,7 +38,10 @@ describe("dispatch", () => {
     const runAt = new Date(Date.now() + 60_000).toISOString();
     const { body: job } = await submit(user, { type: "noop", run_at: runAt });
     expect(await fireAlarm(user.user_id)).toEqual([]);
-    expect(await shardOf(user.user_id).get(job.id)).toMatchObject({ status: "scheduled", run_at: runAt });
+    expect(await shardOf(user.user_id).get(job.id)).toMatchObject({
+      ok: true,
+      view: { status: "scheduled", run_at: runAt },
+    });
     const alarm = await inShard(user.user_id, (_s, state) => state.storage.getAlarm());
     // Armed for the job (or earlier, for its pending index copy); never later than its run_at.
     expect(alarm).not.toBeNull();

@@ -6,6 +6,7 @@ import {
   createUser,
   deliver,
   env,
+  failingD1,
   fireAlarm,
   getJob,
   inShard,
@@ -152,15 +153,6 @@ describe("crash at each step", () => {
 });
 
 describe("without D1", () => {
-  const failingD1 = {
-    prepare: () => {
-      throw new Error("D1 is down");
-    },
-    batch: async () => {
-      throw new Error("D1 is down");
-    },
-  } as unknown as D1Database;
-
   it("submit, view and cancel keep working, and the shard's index copy waits for D1", async () => {
     const user = await createUser();
     const noD1: Env = { ...env, INDEX_DB: failingD1 };

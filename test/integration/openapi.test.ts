@@ -49,4 +49,31 @@ describe("GET /v1/openapi.json", () => {
     expect(Object.keys(doc.components.schemas.Job?.properties ?? {}).sort()).toEqual(Object.keys(job).sort());
     expect(doc.components.schemas.SubmitJob?.required).toEqual(["type"]);
   });
+
+  it("describes the listing query and the Idempotency-Key header from the schemas that check them", async () => {
+    const doc = (await (await request("/v1/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string; schema: unknown }[] }>>;
+    };
+    const list = doc.paths["/v1/jobs"]?.get?.parameters ?? [];
+    expect(list.map((p) => `${p.in}:${p.name}`)).toEqual([
+      "query:status",
+      "query:type",
+      "query:limit",
+      "query:cursor",
+    ]);
+    expect(list.find((p) => p.name === "status")?.schema).toMatchObject({
+      enum: expect.arrayContaining(["queued"]),
+    });
+    expect(list.find((p) => p.name === "limit")?.schema).toMatchObject({
+      type: "string",
+      pattern: expect.any(String),
+    });
+    expect(doc.paths["/v1/jobs"]?.post?.parameters).toEqual([
+      expect.objectContaining({
+        name: "Idempotency-Key",
+        in: "header",
+        schema: expect.objectContaining({ type: "string" }),
+      }),
+    ]);
+  });
 });

@@ -3,7 +3,6 @@
 // Object (injected clock), and after every step the shard's tables are checked against a small model.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { agingBoundMs } from "../../src/core/priority";
 import type { JobStatus } from "../../src/core/state";
 import { begin, cancel, finishAttempt } from "../../src/shard/attempt-queries";
 import { claimDue } from "../../src/shard/claim";
@@ -15,6 +14,7 @@ import type { ShardDb } from "../../src/shard/view";
 import { inShard } from "../helpers";
 import { expectedClaimOrder } from "../support/claim-oracle";
 import { newJobs } from "../support/new-job";
+import { agingBoundMs } from "../support/priority";
 
 const T0 = Date.UTC(2030, 0, 1);
 const RANDOM = () => 0.5;
@@ -223,7 +223,9 @@ class Submit implements Cmd {
         resources,
       };
       const out = insertJob(r.g.db, spec(id, fields), undefined, m.now, r.g.timings);
-      expect(out.kind).toBe(fits ? "created" : "invalid");
+      expect(out).toMatchObject(
+        fits ? { ok: true, replayed: false } : { ok: false, reason: "invalid_resources" },
+      );
       if (fits)
         m.jobs.push({ id, ...fields, status: "scheduled", attempt: 0, retries: 0, deadline: fields.runAt });
     }
@@ -491,7 +493,7 @@ describe("priority through a pool of one", () => {
         putPool(g.db, "slot", 1, T0);
         ids.forEach((id, i) => {
           const job = spec(id, { priority: priorities[i], runAt: T0, resources: { slot: 1 } });
-          expect(insertJob(g.db, job, undefined, T0, g.timings).kind).toBe("created");
+          expect(insertJob(g.db, job, undefined, T0, g.timings)).toMatchObject({ ok: true, replayed: false });
         });
         const claimed: string[] = [];
         // One at a time, a second apart: all have waited equally long, so aging changes nothing.

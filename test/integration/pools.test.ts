@@ -3,7 +3,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { forgetVerifiedKeys } from "../../src/api/auth";
 import type { Env } from "../../src/env";
-import type { PoolView } from "../../src/shard/pool-queries";
+import type { PoolView } from "../../src/shard/rpc";
 import {
   ADMIN,
   createUser,

@@ -3,6 +3,7 @@ import {
   constantTimeEqual,
   newApiKey,
   newJobId,
+  newSigningSecret,
   newUserId,
   shardOfJobId,
   userIdOfApiKey,
@@ -38,6 +39,13 @@ describe("ids", () => {
     expect(newApiKey(user)).not.toBe(key);
     expect(userIdOfApiKey(`${key}x`)).toBeNull();
     expect(userIdOfApiKey("sk_usr_x_y")).toBeNull();
+  });
+
+  it("makes signing secrets Standard Webhooks can use: whsec_ and base64 of 32 bytes", () => {
+    const secret = newSigningSecret();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Uint8Array.from(atob(secret.slice("whsec_".length)), (c) => c.charCodeAt(0))).toHaveLength(32);
+    expect(newSigningSecret()).not.toBe(secret);
   });
 
   it("compares secrets by content", () => {

@@ -1,7 +1,8 @@
 // Priority with aging (src/core/priority.ts): the order claimDue hands out due jobs in.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { agingBoundMs, compareDue, type DueJob, effectivePriority } from "../../src/core/priority";
+import { compareDue, type DueJob } from "../../src/core/priority";
+import { agingBoundMs, effectivePriority } from "../support/priority";
 
 const T0 = Date.UTC(2030, 0, 1);
 const job = (id: string, priority: number, runAt: number): DueJob => ({ id, priority, runAt });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { cronError, firstRunAt, nextRunAt, type Recurrence, timezoneError } from "../../src/core/schedule";
+import {
+  cronError,
+  firstRunAt,
+  nextRunAt,
+  type Recurrence,
+  recurrenceOf,
+  timezoneError,
+} from "../../src/core/schedule";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -323,5 +330,23 @@ describe("validation", () => {
       expect(cronError("0 * * * *", tz), tz).toEqual(expect.any(String));
     }
     for (const tz of ["UTC", NY, LONDON, "Asia/Kolkata", "Etc/GMT+5"]) expect(timezoneError(tz)).toBeNull();
+  });
+});
+
+describe("recurrenceOf", () => {
+  it("reads a stored job (nulls) and a submitted one (absent fields) alike", () => {
+    for (const none of [null, undefined]) {
+      expect(recurrenceOf({ intervalSeconds: none, cron: none, timezone: none })).toEqual({ kind: "once" });
+      expect(recurrenceOf({ intervalSeconds: 60, cron: none, timezone: none })).toEqual({
+        kind: "interval",
+        seconds: 60,
+      });
+      expect(recurrenceOf({ intervalSeconds: none, cron: "0 * * * *", timezone: none })).toEqual(
+        cron("0 * * * *"),
+      );
+    }
+    expect(recurrenceOf({ intervalSeconds: null, cron: "0 9 * * *", timezone: NY })).toEqual(
+      cron("0 9 * * *", NY),
+    );
   });
 });

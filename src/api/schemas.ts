@@ -1,0 +1,77 @@
+// Every request schema: the routes validate with these and the OpenAPI document is generated from
+// them, so the description cannot drift from what the server accepts.
+import { z } from "zod";
+import { JOB_STATUSES } from "../core/state";
+import { MAX_SHARDS } from "../shard/address";
+
+export const PoolName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, "pool names are 1-64 of A-Z a-z 0-9 _ . -");
+
+const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+
+/** POST /v1/jobs: the contract's table. What a schema cannot check is in job-input.ts. */
+export const SubmitSchema = z.strictObject({
+  type: z.string().min(1).max(64),
+  payload: z.json().optional(),
+  run_at: optional(z.iso.datetime({ offset: true })),
+  interval_seconds: optional(z.int().min(1).max(31_536_000)),
+  cron: optional(z.string().min(1).max(200)),
+  timezone: optional(z.string().min(1).max(64)),
+  priority: z.int().min(0).max(100).default(50),
+  max_retries: z.int().min(0).max(50).default(3),
+  retry_delay_seconds: z.int().min(1).max(86_400).default(30),
+  timeout_seconds: z.int().min(1).max(900).default(60),
+  result_location: optional(
+    z
+      .string()
+      .max(512)
+      .regex(
+        /^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/,
+        "must be r2://<key-prefix> (letters, digits, !-_.*'()/)",
+      ),
+  ),
+  resources: z
+    .record(PoolName, z.int().min(1, "units must be a positive integer").max(1_000_000))
+    .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
+    .default({}),
+  name: optional(z.string().max(200)),
+});
+
+export type SubmitInput = z.infer<typeof SubmitSchema>;
+
+/** The Idempotency-Key header of POST /v1/jobs. */
+export const IdempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters");
+
+/** GET /v1/jobs query. */
+export const ListQuery = z.strictObject({
+  status: z.enum(JOB_STATUSES).optional(),
+  type: z.string().min(1).max(64).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, "must be an integer from 1 to 100")
+    .transform(Number)
+    .pipe(z.int().min(1).max(100))
+    .default(20),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+/** PUT /v1/pools/:name */
+export const PoolBody = z.strictObject({ capacity: z.int().min(0).max(1_000_000) });
+
+/** POST /v1/admin/users */
+export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish() });
+
+/** PATCH /v1/admin/users/:id */
+export const ShardsBody = z.strictObject({ shards: z.int().min(1).max(MAX_SHARDS) });
+
+/** POST /v1/admin/users/:id/signing-secrets */
+export const Rotation = z.strictObject({
+  overlap_seconds: z
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(86_400),
+});

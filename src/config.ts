@@ -1,0 +1,87 @@
+// Configuration: every variable and secret the Worker reads, parsed with zod once per env object.
+// Variables arrive as strings (wrangler.toml [vars], .dev.vars); an absent variable takes its default,
+// an invalid one is an error (never silently replaced by the default), and a secret has no default.
+// Adding a variable is one line in Settings (or Secrets), plus its row in docs/architecture.md.
+import { z } from "zod";
+import type { Env } from "./env";
+import { MAX_SHARDS } from "./shard/address";
+
+const decimal = /^\d+(\.\d+)?$/;
+const integer = /^\d+$/;
+
+/** A non-negative number such as "30" or "0.5" (a TOML number is accepted too). */
+const amount = (fallback: number) =>
+  z
+    .union([z.number(), z.string().regex(decimal, "must be a non-negative number").transform(Number)])
+    .pipe(z.number().nonnegative())
+    .default(fallback);
+
+/** A whole number in [min, max]. */
+const whole = (fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .union([z.number(), z.string().regex(integer, "must be a whole number").transform(Number)])
+    .pipe(z.int().min(min).max(max))
+    .default(fallback);
+
+const flag = (fallback: boolean) =>
+  z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]).default(fallback);
+
+const secret = z
+  .string({ error: (issue) => (issue.input === undefined ? "is missing" : "must be a string") })
+  .refine((value) => value.trim() !== "", "is empty");
+
+const SettingsSchema = z.object({
+  SHARDS_PER_USER: whole(1, 1, MAX_SHARDS),
+  ALLOW_PRIVATE_TARGETS: flag(false),
+  DISPATCH_DEADLINE_SECONDS: amount(30),
+  LEASE_GRACE_SECONDS: amount(10),
+  DISPATCH_BATCH_SIZE: whole(100),
+  DISPATCH_WINDOW: whole(50),
+  PRIORITY_AGING_SECONDS: amount(1),
+  INDEX_FLUSH_DELAY_MS: whole(2000, 0),
+  MAX_UNFINISHED_JOBS: whole(100_000),
+  LOG_OPERATIONS: flag(false),
+});
+
+const SecretsSchema = z.object({
+  ADMIN_TOKEN: secret,
+  CURSOR_SECRET: secret,
+});
+
+/** The variables, typed, with their defaults applied. */
+export type Config = z.output<typeof SettingsSchema>;
+/** The secrets: only the API reads them. */
+export type Secrets = z.output<typeof SecretsSchema>;
+
+/** What is wrong with the configuration: one problem per variable, naming it, never its value. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function parser<S extends z.ZodType>(schema: S) {
+  const parsed = new WeakMap<object, z.output<S> | ConfigError>();
+  return (env: Env): z.output<S> => {
+    let entry = parsed.get(env);
+    if (entry === undefined) {
+      const result = schema.safeParse(env);
+      entry = result.success
+        ? result.data
+        : new ConfigError(result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`));
+      parsed.set(env, entry);
+    }
+    if (entry instanceof ConfigError) throw entry;
+    return entry;
+  };
+}
+
+/**
+ * The variables; throws ConfigError if one is invalid. The shard and the consumer read only these:
+ * a missing secret must not stop the dispatch of jobs already accepted.
+ */
+export const configOf: (env: Env) => Config = parser(SettingsSchema);
+
+/** The secrets; throws ConfigError if one is missing or empty. */
+export const secretsOf: (env: Env) => Secrets = parser(SecretsSchema);

@@ -1,0 +1,38 @@
+// Logging: one JSON line per event, with the event's name in `event`, so a log search, a dashboard or
+// the soak counts what happened by name instead of by matching prose. Every event is declared here.
+const EVENTS = {
+  /** One attempt ran (consumer): what, for whom, how it ended and how late it started. */
+  attempt_finished: "info",
+  /** A variable or secret is missing or invalid; the API answers 500 until it is fixed. */
+  config_invalid: "error",
+  /** The consumer could not reach a shard for a message; the message is retried. */
+  dispatch_message_failed: "error",
+  /** A queue message failed validation and was dropped; the shard's deadline recovers its job. */
+  dispatch_message_malformed: "error",
+  /** The shard could not send claimed jobs to the queue; they are put back and claimed again. */
+  dispatch_send_failed: "error",
+  /** The shard could not copy changed jobs to the D1 index; it tries again later. */
+  index_write_failed: "error",
+  /** The consumer could not copy settled jobs to the D1 index; their shards still will. */
+  index_write_from_consumer_failed: "error",
+  /** D1 could not answer a listing; the request got 503. */
+  listing_failed: "error",
+  /** Billed operations counted in one phase of a job's life (only with LOG_OPERATIONS=true). */
+  operations: "info",
+  /** A request failed with an exception no route expected; it got 500. */
+  unhandled_error: "error",
+} as const;
+
+export type LogEvent = keyof typeof EVENTS;
+
+/** An Error as JSON: JSON.stringify alone turns it into `{}`. */
+function plain(_key: string, value: unknown): unknown {
+  return value instanceof Error ? { name: value.name, message: value.message } : value;
+}
+
+/** Writes `{"event": <event>, ...fields}` as one line, at the event's level. */
+export function log(event: LogEvent, fields: Record<string, unknown> & { event?: never } = {}): void {
+  const line = JSON.stringify({ event, ...fields }, plain);
+  if (EVENTS[event] === "error") console.error(line);
+  else console.log(line);
+}

@@ -1,0 +1,149 @@
+// The TaskShard's RPC contract: every method the API and the consumer call on a shard, with named
+// argument and result types. Only plain data crosses it.
+//
+// One failure convention. A method that can refuse answers `{ ok: true, ... }` or `{ ok: false,
+// reason }`, the reason a name (with data about the refusal where the caller needs it); the caller
+// decides what a refusal means to it (the API maps each one to an HTTP error with okOrThrow,
+// src/api/errors.ts). A method that cannot refuse answers its value. An exception means the shard
+// broke or could not be reached, never a refusal: an exception loses its class on the way through RPC.
+//
+// Adding a method: its argument and result types here, its line in TaskShardRpc, its implementation
+// in task-shard.ts and its phase in the metering table there (the compiler holds all three together).
+import type { JobView, NewJob } from "../core/job";
+import type { AttemptResult } from "../core/state";
+
+/** A refusal: a named reason, and what the caller needs to know about it. */
+export type Refused<Reason extends string, Data = Record<never, never>> = {
+  ok: false;
+  reason: Reason;
+} & Data;
+
+/** The refusals among a method's results. */
+export type RefusalOf<Result> = Extract<Result, { ok: false }>;
+
+// --- what crosses ------------------------------------------------------------------------------------
+
+/** One problem with the input, as the error envelope's `details` shows it. */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export interface AccountInit {
+  userId: string;
+  name: string | null;
+  keyHash: string;
+  signingSecret: string;
+  shards: number;
+}
+
+/** Who a key belongs to, and how many shards that user's jobs spread over. */
+export interface Principal {
+  userId: string;
+  shards: number;
+}
+
+export interface KeyView {
+  key_id: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface PoolView {
+  name: string;
+  capacity: number;
+  in_use: number;
+  waiting: number;
+}
+
+/** A submit's Idempotency-Key and its body, both hashed. */
+export interface Idempotency {
+  key: string;
+  bodyHash: string;
+}
+
+/** What the consumer says about an attempt it ran. */
+export interface AttemptReport {
+  outcome: AttemptResult;
+  /** Stored as the job's result on success. */
+  result?: unknown;
+  error?: string;
+  timedOut?: boolean;
+}
+
+/** What the consumer needs to run an attempt, read from the shard when it begins. */
+export interface BegunAttempt {
+  type: string;
+  payload: unknown;
+  occurrence: number;
+  timeoutSeconds: number;
+  resultLocation: string | null;
+  /** Empty when the job's shard is not the user's home shard: ask the home shard. */
+  signingSecrets: string[];
+  latenessMs: number;
+}
+
+/** A job version the D1 index now holds. */
+export interface IndexedVersion {
+  id: string;
+  version: number;
+}
+
+// --- results -----------------------------------------------------------------------------------------
+
+/** Why a begin or a finish is refused: the report is not for the job's current attempt in its state. */
+export type AttemptRefusal = "not_found" | "stale" | "duplicate" | "finished" | "cancelled";
+
+export type AuthenticateResult = { ok: true; principal: Principal } | Refused<"unknown_key">;
+export type AddKeyResult = { ok: true } | Refused<"not_found">;
+export type RevokeKeyResult = { ok: true; key: KeyView } | Refused<"not_found">;
+export type RotateSigningSecretResult = { ok: true } | Refused<"not_found">;
+export type SetShardsResult =
+  | { ok: true; principal: Principal }
+  | Refused<"not_found">
+  /** Shard counts only grow: every shard that ever held jobs stays addressable. */
+  | Refused<"cannot_shrink", { shards: number }>;
+
+export type SubmitResult =
+  | { ok: true; replayed: boolean; view: JobView }
+  /** The Idempotency-Key was used with another body. */
+  | Refused<"idempotency_conflict">
+  /** The shard holds MAX_UNFINISHED_JOBS unfinished jobs. */
+  | Refused<"too_many_unfinished">
+  /** A pool the job names does not exist or is smaller than the units asked for. */
+  | Refused<"invalid_resources", { details: ErrorDetail[] }>;
+
+export type GetResult = { ok: true; view: JobView } | Refused<"not_found">;
+export type CancelResult = { ok: true; view: JobView } | Refused<"not_found" | "finished">;
+export type BeginResult = ({ ok: true } & BegunAttempt) | Refused<AttemptRefusal>;
+export type FinishResult = { ok: true; view: JobView; version: number } | Refused<AttemptRefusal>;
+
+// --- the contract ------------------------------------------------------------------------------------
+
+export interface TaskShardRpc {
+  // The account, on the user's home shard.
+  createAccount(init: AccountInit): Promise<void>;
+  authenticate(keyHash: string): Promise<AuthenticateResult>;
+  /** The live signing secrets, newest first; empty on a shard that is not home. */
+  signingSecrets(): Promise<string[]>;
+  addKey(keyHash: string): Promise<AddKeyResult>;
+  listKeys(): Promise<KeyView[]>;
+  revokeKey(keyId: string): Promise<RevokeKeyResult>;
+  rotateSigningSecret(secret: string, overlapMs: number): Promise<RotateSigningSecretResult>;
+  setShards(shards: number): Promise<SetShardsResult>;
+
+  // Resource pools, on the user's home shard.
+  putPool(name: string, capacity: number): Promise<PoolView>;
+  listPools(): Promise<PoolView[]>;
+
+  // Jobs, for the API.
+  submit(spec: NewJob, idempotency?: Idempotency): Promise<SubmitResult>;
+  get(jobId: string): Promise<GetResult>;
+  cancel(jobId: string): Promise<CancelResult>;
+
+  // Attempts, for the consumer.
+  begin(jobId: string, attempt: number): Promise<BeginResult>;
+  finish(jobId: string, attempt: number, report: AttemptReport): Promise<FinishResult>;
+  /** The consumer wrote these versions to D1 itself; the shard need not write them again. */
+  markIndexed(written: IndexedVersion[]): Promise<void>;
+}
