@@ -64,6 +64,11 @@ export class DevServer {
     return this.child !== null;
   }
 
+  /** The running server's process group (workerd and all), e.g. to read its CPU time. */
+  get processGroup(): number | null {
+    return this.child ? this.pgid : null;
+  }
+
   /** Calls `listener` with every output line from now on, of this start and the next ones. */
   onLine(listener: (line: LogLine) => void): void {
     this.listeners.push(listener);
