@@ -204,7 +204,9 @@ function countOperations(server: DevServer, from: number, to: number) {
 }
 
 const perUnit = (c: Counts, units: number): Counts =>
-  Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Math.round((v / units) * 100) / 100])) as unknown as Counts;
+  Object.fromEntries(
+    Object.entries(c).map(([k, v]) => [k, Math.round((v / units) * 100) / 100]),
+  ) as unknown as Counts;
 
 function total(byPhase: Record<string, Counts>): Counts {
   const t = zero();
