@@ -62,6 +62,12 @@ export interface Idempotency {
   bodyHash: string;
 }
 
+/** One job of a batch submit, and the Idempotency-Key it was sent with, if any. */
+export interface NewSubmission {
+  spec: NewJob;
+  idempotency?: Idempotency;
+}
+
 /** What the consumer says about an attempt it ran. */
 export interface AttemptReport {
   outcome: AttemptResult;
@@ -113,6 +119,14 @@ export type SubmitResult =
   /** A pool the job names does not exist or is smaller than the units asked for. */
   | Refused<"invalid_resources", { details: ErrorDetail[] }>;
 
+/** An item of a batch as a single submit would have answered it; pools are checked for the batch. */
+export type SubmitItemResult = Exclude<SubmitResult, { reason: "invalid_resources" }>;
+
+export type SubmitBatchResult =
+  | { ok: true; results: SubmitItemResult[] }
+  /** Items, by index, naming a pool that does not exist or is too small; nothing was written. */
+  | Refused<"invalid_resources", { items: { index: number; details: ErrorDetail[] }[] }>;
+
 export type GetResult = { ok: true; view: JobView } | Refused<"not_found">;
 export type CancelResult = { ok: true; view: JobView } | Refused<"not_found" | "finished">;
 export type BeginResult = ({ ok: true } & BegunAttempt) | Refused<AttemptRefusal>;
@@ -138,6 +152,8 @@ export interface TaskShardRpc {
 
   // Jobs, for the API.
   submit(spec: NewJob, idempotency?: Idempotency): Promise<SubmitResult>;
+  /** Many submits in one transaction and one re-arm, answered in order; a pool refusal writes nothing. */
+  submitBatch(batch: NewSubmission[]): Promise<SubmitBatchResult>;
   get(jobId: string): Promise<GetResult>;
   cancel(jobId: string): Promise<CancelResult>;
 

@@ -3,7 +3,14 @@ import { and, asc, eq, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
 import type { NewJob } from "../core/job";
 import type { ShardTimings } from "./dispatch-queries";
 import { resourceErrors } from "./pool-queries";
-import type { Idempotency, IndexedVersion, RefusalOf, SubmitResult } from "./rpc";
+import type {
+  Idempotency,
+  IndexedVersion,
+  NewSubmission,
+  RefusalOf,
+  SubmitBatchResult,
+  SubmitResult,
+} from "./rpc";
 import { idempotencyKeys, type JobRow, jobs } from "./schema";
 import type { ShardDb } from "./view";
 
@@ -20,8 +27,32 @@ export function unfinishedJobs(db: ShardDb): number {
   );
 }
 
+/**
+ * MAX_UNFINISHED_JOBS as places left: counted once, on first need (never without a cap), then spent
+ * by each job created in the same synchronous step, so a batch counts the table once, not per job.
+ */
+class UnfinishedRoom {
+  private left: number | undefined;
+
+  constructor(
+    private readonly db: ShardDb,
+    private readonly max: number,
+  ) {}
+
+  /** Takes a place for one more job; false when the shard is at its cap. */
+  take(): boolean {
+    if (this.max === Number.POSITIVE_INFINITY) return true;
+    this.left ??= this.max - unfinishedJobs(this.db);
+    if (this.left <= 0) return false;
+    this.left -= 1;
+    return true;
+  }
+}
+
 /** The RPC's answer, with the stored row in place of its view. */
 export type InsertOutcome = { ok: true; replayed: boolean; job: JobRow } | RefusalOf<SubmitResult>;
+/** One item of a batch: what insertJob answers, bar the pool refusal (a batch checks pools first). */
+export type AdmitOutcome = Exclude<InsertOutcome, { reason: "invalid_resources" }>;
 
 /**
  * insertJob: creates the job due at its run_at. Invariants: one Idempotency-Key names at most one
@@ -37,6 +68,16 @@ export function insertJob(
   t: ShardTimings,
   maxUnfinished = Number.POSITIVE_INFINITY,
 ): InsertOutcome {
+  return admitJob(db, { spec, idempotency: idem }, now, t, new UnfinishedRoom(db, maxUnfinished));
+}
+
+function admitJob(
+  db: ShardDb,
+  { spec, idempotency: idem }: NewSubmission,
+  now: number,
+  t: ShardTimings,
+  room: UnfinishedRoom,
+): InsertOutcome {
   if (idem) {
     const seen = db
       .select()
@@ -49,7 +90,7 @@ export function insertJob(
       if (original) return { ok: true, replayed: true, job: original };
     }
   }
-  if (unfinishedJobs(db) >= maxUnfinished) return { ok: false, reason: "too_many_unfinished" };
+  if (!room.take()) return { ok: false, reason: "too_many_unfinished" };
   const needsPools = Object.keys(spec.resources).length > 0;
   if (needsPools) {
     const details = resourceErrors(db, spec.resources);
@@ -79,6 +120,38 @@ export function insertJob(
       .run();
   }
   return { ok: true, replayed: false, job };
+}
+
+/**
+ * insertJobs: a batch of submissions, in order, in one SQLite transaction. Invariants: all or
+ * nothing for bad input: every job naming pools is checked against the pools before the first
+ * write, and if any fails nothing is written; otherwise each job gets exactly what insertJob would
+ * have given it had they been sent one after another (created, replayed, idempotency_conflict, or
+ * too_many_unfinished once MAX_UNFINISHED_JOBS is reached, which is counted once for the batch).
+ */
+export function insertJobs(
+  db: ShardDb,
+  batch: NewSubmission[],
+  now: number,
+  t: ShardTimings,
+  maxUnfinished = Number.POSITIVE_INFINITY,
+): { ok: true; outcomes: AdmitOutcome[] } | RefusalOf<SubmitBatchResult> {
+  const items = batch.flatMap(({ spec }, index) => {
+    const details = Object.keys(spec.resources).length > 0 ? resourceErrors(db, spec.resources) : [];
+    return details.length > 0 ? [{ index, details }] : [];
+  });
+  if (items.length > 0) return { ok: false, reason: "invalid_resources", items };
+  const room = new UnfinishedRoom(db, maxUnfinished);
+  // A transaction, so a failure part-way (storage, not input) leaves none of the batch behind.
+  return db.transaction(() => ({
+    ok: true as const,
+    outcomes: batch.map((submission): AdmitOutcome => {
+      const outcome = admitJob(db, submission, now, t, room);
+      // Pools cannot change inside this synchronous step, so what passed above passes here.
+      if ("details" in outcome) throw new Error("a pool check changed its verdict mid-batch");
+      return outcome;
+    }),
+  }));
 }
 
 export function findJob(db: ShardDb, jobId: string): JobRow | undefined {

@@ -32,10 +32,13 @@ import type {
   Idempotency,
   IndexedVersion,
   KeyView,
+  NewSubmission,
   PoolView,
   RevokeKeyResult,
   RotateSigningSecretResult,
   SetShardsResult,
+  SubmitBatchResult,
+  SubmitItemResult,
   SubmitResult,
   TaskShardRpc,
 } from "./rpc";
@@ -134,6 +137,20 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     if (!out.ok) return out;
     // A pooled job that is due may find its units free: waiting pooled jobs do not drive the alarm.
     await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
+    return this.submitted(out);
+  }
+
+  async submitBatch(batch: NewSubmission[]): Promise<SubmitBatchResult> {
+    const now = this.clock();
+    const out = submits.insertJobs(this.db, batch, now, this.timings, this.policy.maxUnfinished);
+    if (!out.ok) return out;
+    const pooled = out.outcomes.some((o) => o.ok && !o.replayed && o.job.needsPools);
+    await this.rearm(pooled && pools.poolWaitersExist(this.db, now));
+    return { ok: true, results: out.outcomes.map((o) => (o.ok ? this.submitted(o) : o)) };
+  }
+
+  /** An accepted submit as it crosses the RPC: the job as the API shows it, not its row. */
+  private submitted(out: Extract<submits.InsertOutcome, { ok: true }>): SubmitItemResult {
     return { ok: true, replayed: out.replayed, view: viewJob(this.db, out.job) };
   }
 
@@ -312,6 +329,7 @@ meterMethods(TaskShard, {
   putPool: "other",
   listPools: "other",
   submit: "submit",
+  submitBatch: "submit",
   get: "other",
   cancel: "other",
   begin: "begin",
