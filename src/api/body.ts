@@ -38,8 +38,18 @@ async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promis
   return out;
 }
 
+export interface ReadOptions {
+  /** No body (or only whitespace) reads as `undefined` instead of a 400. */
+  optional?: boolean;
+  /** A larger cap than MAX_BODY_BYTES, for a route whose body is many jobs (the batch submit). */
+  maxBytes?: number;
+  /** Levels an envelope adds around the documents it carries, so they may nest as deep as alone. */
+  envelopeDepth?: number;
+}
+
 /** The parsed JSON body, or `undefined` when the request has no body and `optional` is set. */
-export async function readJson(c: Context, options: { optional?: boolean } = {}): Promise<unknown> {
+export async function readJson(c: Context, options: ReadOptions = {}): Promise<unknown> {
+  const max = options.maxBytes ?? MAX_BODY_BYTES;
   const declared = c.req.header("content-length");
   const body = c.req.raw.body;
   if (!body || declared === "0") {
@@ -47,10 +57,10 @@ export async function readJson(c: Context, options: { optional?: boolean } = {})
     throw new InvalidRequestError("a JSON request body is required");
   }
   if (!isJsonMediaType(c.req.header("content-type"))) throw new UnsupportedMediaTypeError();
-  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(`the request body exceeds ${MAX_BODY_BYTES} bytes`);
+  if (declared !== undefined && Number(declared) > max) {
+    throw new PayloadTooLargeError(`the request body exceeds ${max} bytes`);
   }
-  const bytes = await readCapped(body, MAX_BODY_BYTES);
+  const bytes = await readCapped(body, max);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
@@ -64,7 +74,7 @@ export async function readJson(c: Context, options: { optional?: boolean } = {})
   } catch {
     throw new InvalidRequestError("the request body is not valid JSON");
   }
-  const problem = jsonProblem(value);
+  const problem = jsonProblem(value, MAX_JSON_DEPTH + (options.envelopeDepth ?? 0));
   if (problem) throw new InvalidRequestError("the request body is not acceptable JSON", [problem]);
   return value;
 }
@@ -77,7 +87,7 @@ export const MAX_JSON_DEPTH = 128;
  * user sent), and strings with lone surrogates (SQLite would store them as replacement characters).
  * Iterative, so the check itself cannot overflow.
  */
-function jsonProblem(root: unknown): ErrorDetail | null {
+function jsonProblem(root: unknown, maxDepth: number): ErrorDetail | null {
   const stack: { value: unknown; depth: number; path: string }[] = [{ value: root, depth: 0, path: "" }];
   const at = (path: string) => path || "(body)";
   while (stack.length > 0) {
@@ -88,8 +98,7 @@ function jsonProblem(root: unknown): ErrorDetail | null {
       continue;
     }
     if (value === null || typeof value !== "object") continue;
-    if (depth >= MAX_JSON_DEPTH)
-      return { path: at(path), message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
+    if (depth >= maxDepth) return { path: at(path), message: `JSON nested deeper than ${maxDepth} levels` };
     const entries = Array.isArray(value)
       ? value.map((v, i) => [String(i), v] as const)
       : Object.entries(value);

@@ -42,8 +42,8 @@ export class ConflictError extends ApiError {
 }
 
 export class PayloadTooLargeError extends ApiError {
-  constructor(message: string) {
-    super(413, "payload_too_large", message);
+  constructor(message: string, details?: ErrorDetail[]) {
+    super(413, "payload_too_large", message, details);
   }
 }
 
@@ -71,7 +71,7 @@ export class IndexUnavailableError extends ApiError {
 type Refusals<Result> = Result extends { ok: false; reason: string } ? Result : never;
 
 /** One error per refusal a result can carry; the compiler insists on all of them. */
-type RefusalErrors<Result> = {
+export type RefusalErrors<Result> = {
   [Reason in Refusals<Result>["reason"]]: (
     refusal: Extract<Refusals<Result>, { reason: Reason }>,
   ) => ApiError;
@@ -86,9 +86,16 @@ export function okOrThrow<Result extends { ok: boolean }>(
   errors: RefusalErrors<Result>,
 ): Exclude<Result, { ok: false }> {
   if (result.ok) return result as Exclude<Result, { ok: false }>;
-  const refusal = result as unknown as Refusals<Result>;
-  const toError = errors[refusal.reason as keyof RefusalErrors<Result>] as (r: typeof refusal) => ApiError;
-  throw toError(refusal);
+  throw refusalError(result as unknown as Refusals<Result>, errors);
+}
+
+/** The error a refusal means, for a caller that reports it instead of throwing (a batch's item). */
+export function refusalError<Refusal extends { ok: false; reason: string }>(
+  refusal: Refusal,
+  errors: RefusalErrors<Refusal>,
+): ApiError {
+  const toError = errors[refusal.reason as keyof RefusalErrors<Refusal>] as (r: Refusal) => ApiError;
+  return toError(refusal);
 }
 
 export function errorBody(code: string, message: string, details?: ErrorDetail[]) {

@@ -1,10 +1,11 @@
-// /v1/jobs: submit, view, cancel (the user's shards only) and list (the D1 index).
+// /v1/jobs: submit (one; many in jobs-batch.ts), view, cancel (the user's shards only) and list (the
+// D1 index).
 import { Hono } from "hono";
-import { sha256Hex, shardOfJobId } from "../core/ids";
+import { shardOfJobId } from "../core/ids";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { listJobs } from "../index-store/listing";
 import { log } from "../log";
-import { HOME_SHARD, shardStub } from "../shard/address";
+import { shardStub } from "../shard/address";
 import { type AppEnv, requireUser } from "./auth";
 import { readJson } from "./body";
 import {
@@ -13,38 +14,16 @@ import {
   InvalidRequestError,
   NotFoundError,
   okOrThrow,
-  RateLimitedError,
 } from "./errors";
-import { toNewJob } from "./job-input";
+import { batchSubmit } from "./jobs-batch";
 import { IdempotencyKey, ListQuery } from "./schemas";
+import { prepareSubmission, submitRefusals } from "./submission";
 import { validated } from "./validate";
 
 export const jobs = new Hono<AppEnv>();
 jobs.use("*", requireUser);
 
-const UNFINISHED_RETRY_SECONDS = 60;
-
-/** JSON with sorted keys, so the same body in another key order is still "the same body". */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/**
- * Where a new job lives. Jobs naming a pool live on the home shard, which owns the pools, so pool
- * accounting is local and atomic. Otherwise one Idempotency-Key always lands on the same shard (that
- * shard alone decides whether it was seen), and other jobs spread at random.
- */
-function chooseShard(body: unknown, keyHash: string | undefined, shards: number): number {
-  const resources = (body as { resources?: unknown } | null)?.resources;
-  if (resources && typeof resources === "object" && Object.keys(resources).length > 0) return HOME_SHARD;
-  if (keyHash) return Number.parseInt(keyHash.slice(0, 8), 16) % shards;
-  return Math.floor(Math.random() * shards);
-}
+jobs.route("/batch", batchSubmit);
 
 jobs.post("/", async (c) => {
   const { userId, shards } = c.get("principal");
@@ -53,23 +32,14 @@ jobs.post("/", async (c) => {
     rawKey === undefined
       ? undefined
       : validated(IdempotencyKey, rawKey, "bad Idempotency-Key header", ["Idempotency-Key"]);
-  // Read raw, not through the schema: a replay must match the body as sent, defaults not filled in.
-  const body = await readJson(c);
-  const keyHash = key === undefined ? undefined : await sha256Hex(key);
-  const shard = chooseShard(body, keyHash, shards);
-  const spec = toNewJob(body, {
+  // Read raw, not through validatedJson: prepareSubmission validates the body and hashes it as sent.
+  const { shard, spec, idempotency } = await prepareSubmission(await readJson(c), key, {
     userId,
-    shard,
+    shards,
     now: Date.now(),
     allowPrivateTargets: c.get("config").ALLOW_PRIVATE_TARGETS,
   });
-  const idem = keyHash ? { key: keyHash, bodyHash: await sha256Hex(canonical(body)) } : undefined;
-  const out = okOrThrow(await shardStub(c.env, userId, shard).submit(spec, idem), {
-    idempotency_conflict: () => new ConflictError("this Idempotency-Key was used with a different body"),
-    too_many_unfinished: () =>
-      new RateLimitedError(UNFINISHED_RETRY_SECONDS, "too many unfinished jobs; wait for some to finish"),
-    invalid_resources: (refusal) => new InvalidRequestError("the job is invalid", refusal.details),
-  });
+  const out = okOrThrow(await shardStub(c.env, userId, shard).submit(spec, idempotency), submitRefusals);
   return c.json(out.view, out.replayed ? 200 : 201);
 });
 

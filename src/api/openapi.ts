@@ -5,6 +5,7 @@ import { z } from "zod";
 import { JobViewSchema } from "../core/job";
 import type { AppEnv } from "./auth";
 import {
+  BatchSubmitSchema,
   IdempotencyKey,
   ListQuery,
   NewUser,
@@ -50,6 +51,34 @@ const document = {
     schemas: {
       Job: schema(JobViewSchema, "output"),
       SubmitJob: schema(SubmitSchema),
+      SubmitBatch: schema(BatchSubmitSchema),
+      BatchResults: {
+        type: "object",
+        required: ["results"],
+        properties: {
+          results: {
+            type: "array",
+            description: "one entry per submitted job, in order",
+            items: {
+              oneOf: [
+                {
+                  type: "object",
+                  required: ["status", "job"],
+                  properties: { status: { enum: [200, 201] }, job: ref("Job") },
+                },
+                {
+                  type: "object",
+                  required: ["status", "error"],
+                  properties: {
+                    status: { enum: [409, 429] },
+                    error: { $ref: "#/components/schemas/Error/properties/error" },
+                  },
+                },
+              ],
+            },
+          },
+        },
+      },
       Error: schema(
         z.object({
           error: z.object({
@@ -79,6 +108,13 @@ const document = {
           schema: schema(s),
         })),
       },
+    },
+    "/v1/jobs/batch": {
+      post: op(
+        "submit up to 1,000 jobs; all or nothing on bad input, then a result per job",
+        { 201: { description: "results in order", ...json(ref("BatchResults")) } },
+        ref("SubmitBatch"),
+      ),
     },
     "/v1/jobs/{id}": {
       get: {

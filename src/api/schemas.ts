@@ -45,6 +45,23 @@ export const IdempotencyKey = z
   .string()
   .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters");
 
+/** Most jobs one POST /v1/jobs/batch may carry. */
+export const MAX_BATCH_JOBS = 1000;
+
+const batchOf = <T extends z.ZodType>(item: T) =>
+  z.strictObject({ jobs: z.array(item).min(1).max(MAX_BATCH_JOBS) });
+
+/** A batch item's own key: the header's rules, and null for none. */
+export const BatchItemKey = IdempotencyKey.nullish();
+
+/**
+ * POST /v1/jobs/batch as documented: each item is a submit body plus, optionally, its own key. The
+ * route checks the envelope alone (BatchEnvelope), then each item as a single submit body, so that a
+ * problem is named `jobs[i].field` and a replay compares the item as sent.
+ */
+export const BatchSubmitSchema = batchOf(SubmitSchema.extend({ idempotency_key: BatchItemKey }));
+export const BatchEnvelope = batchOf(z.unknown());
+
 /** GET /v1/jobs query. */
 export const ListQuery = z.strictObject({
   status: z.enum(JOB_STATUSES).optional(),

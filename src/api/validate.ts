@@ -1,7 +1,7 @@
 // Validation at the edge: a value checked against its zod schema, or a 400 naming every problem.
 import type { Context } from "hono";
 import type { z } from "zod";
-import { readJson } from "./body";
+import { type ReadOptions, readJson } from "./body";
 import { type ErrorDetail, InvalidRequestError } from "./errors";
 
 export function zodDetails(error: z.ZodError, prefix: (string | number)[] = []): ErrorDetail[] {
@@ -25,13 +25,14 @@ export function validated<S extends z.ZodType>(
 
 /**
  * The JSON request body as `schema` parses it: 415, 413 and malformed JSON as readJson answers them,
- * then a 400 with `message` for what the schema refuses. An optional body may be absent (read as {}).
+ * then a 400 with `message` for what the schema refuses. An optional body may be absent (read as {});
+ * a route whose body carries many jobs raises the size cap and the depth its envelope adds.
  */
 export async function validatedJson<S extends z.ZodType>(
   c: Context,
   schema: S,
   message: string,
-  options: { optional?: boolean } = {},
+  options: ReadOptions = {},
 ): Promise<z.output<S>> {
   const body = await readJson(c, options);
   return validated(schema, options.optional ? (body ?? {}) : body, message);

@@ -20,6 +20,7 @@ describe("GET /v1/openapi.json", () => {
         "/v1/admin/users/{id}/signing-secrets",
         "/v1/health",
         "/v1/jobs",
+        "/v1/jobs/batch",
         "/v1/jobs/{id}",
         "/v1/pools",
         "/v1/pools/{name}",
@@ -48,6 +49,16 @@ describe("GET /v1/openapi.json", () => {
     const { body: job } = await submit(user, { type: "noop" });
     expect(Object.keys(doc.components.schemas.Job?.properties ?? {}).sort()).toEqual(Object.keys(job).sort());
     expect(doc.components.schemas.SubmitJob?.required).toEqual(["type"]);
+    // A batch item is a submit body plus its own idempotency key; 1 to 1,000 of them.
+    const batch = doc.components.schemas.SubmitBatch?.properties.jobs as {
+      minItems: number;
+      maxItems: number;
+      items: { properties: Record<string, unknown>; additionalProperties: boolean };
+    };
+    expect([batch.minItems, batch.maxItems]).toEqual([1, 1000]);
+    expect(Object.keys(batch.items.properties).sort()).toEqual([...submitFields, "idempotency_key"].sort());
+    expect(batch.items.additionalProperties).toBe(false);
+    expect(doc.paths["/v1/jobs/batch"]?.post).toBeDefined();
   });
 
   it("describes the listing query and the Idempotency-Key header from the schemas that check them", async () => {
