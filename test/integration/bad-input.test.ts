@@ -5,62 +5,20 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/core/job";
-import { ADMIN, createUser, inShard, request, type TestUser } from "../helpers";
+import { ADMIN, createUser, request, type TestUser } from "../helpers";
 import {
   allowedStatuses,
   BODY_CASES,
   type BodyCase,
   CRONS,
   certainRunAt,
-  ERROR_CODES,
   FIELDS,
   JOB_STATUSES,
   judge,
   LATER,
-  STATUS_CODE,
   withOwnKey,
 } from "../support/bad-input-corpus";
-
-interface ErrorBody {
-  code: string;
-  message: string;
-  details?: { path: string; message: string }[];
-}
-
-async function counts(user: TestUser): Promise<{ jobs: number; keys: number }> {
-  return inShard(user.user_id, (_s, state) =>
-    state.storage.sql
-      .exec<{ jobs: number; keys: number }>(
-        "select (select count(*) from jobs) as jobs, (select count(*) from idempotency_keys) as keys",
-      )
-      .one(),
-  );
-}
-
-/** Checks the error envelope exactly: `{"error": {"code", "message", "details"?}}`, code per status. */
-async function expectEnvelope(res: Response, status?: number): Promise<ErrorBody> {
-  if (status !== undefined) expect(res.status).toBe(status);
-  expect(res.status).toBeGreaterThanOrEqual(400);
-  expect(res.status).toBeLessThan(500);
-  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-  const body = (await res.json()) as { error: ErrorBody };
-  expect(Object.keys(body)).toEqual(["error"]);
-  const { code, message, details, ...rest } = body.error;
-  expect(rest).toEqual({});
-  expect(ERROR_CODES).toContain(code);
-  expect(code).toBe(STATUS_CODE[res.status]);
-  expect(typeof message).toBe("string");
-  expect(message.length).toBeGreaterThan(0);
-  if (details !== undefined) {
-    expect(Array.isArray(details)).toBe(true);
-    for (const d of details) {
-      expect(Object.keys(d).sort()).toEqual(["message", "path"]);
-      expect(typeof d.path).toBe("string");
-      expect(typeof d.message).toBe("string");
-    }
-  }
-  return body.error;
-}
+import { counts, expectEnvelope } from "../support/refusals";
 
 function send(user: TestUser, c: Pick<BodyCase, "body" | "headers">) {
   const headers = new Headers({ ...user.auth, "content-type": "application/json" });
