@@ -24,12 +24,13 @@ import { startTarget, type Target } from "../harness/target";
 import { freePortFrom, makeLog, mapLimit, sleep } from "../harness/util";
 import { nodeForWrangler } from "../scripts/lib/wrangler.mjs";
 import { compactArrays, rowsFor, table } from "./lib/report";
+import { batchSubmit } from "./scenarios/batch-submit";
 import { herdFairness } from "./scenarios/herd-fairness";
 import { poolUtilisation } from "./scenarios/pool-utilisation";
 import { priorityFlood } from "./scenarios/priority-flood";
 
 const usage = `usage: npm run bench -- [options]      (or node_modules/.bin/tsx bench/run.ts [options])
-  --scenarios LIST        pool,flood,herd (default: all three)
+  --scenarios LIST        pool,flood,herd,batch (default: pool,flood,herd)
   --quick                 smaller runs (pool 60 jobs, herd 2000 jobs) for a smoke test
   --port N                API port (default: first free from 8797)
   --save WHAT             also write the JSON summary to bench/results/<date>-<commit>-<WHAT>.json
@@ -41,7 +42,8 @@ const usage = `usage: npm run bench -- [options]      (or node_modules/.bin/tsx 
   --pool-capacity N       (4)      --pool-jobs N (200)      --pool-delay-ms N (200)   --pool-sample-ms N (100)
   --aging-seconds X       PRIORITY_AGING_SECONDS for the server (0.1)
   --flood-backlog N       high jobs kept waiting during the flood (2)
-  --herd-jobs N           (10000)  --herd-concurrency N (32)`;
+  --herd-jobs N           (10000)  --herd-concurrency N (32)
+  --batch-jobs N          (20000)  --batch-size N (500)     --batch-concurrency N (4)`;
 
 function options() {
   const { values } = parseArgs({
@@ -63,6 +65,9 @@ function options() {
       "flood-backlog": { type: "string", default: "2" },
       "herd-jobs": { type: "string" },
       "herd-concurrency": { type: "string", default: "32" },
+      "batch-jobs": { type: "string" },
+      "batch-size": { type: "string", default: "500" },
+      "batch-concurrency": { type: "string", default: "4" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -80,7 +85,7 @@ function options() {
   };
   const scenarios = values.scenarios.split(",").map((s) => s.trim());
   for (const s of scenarios) {
-    if (!["pool", "flood", "herd"].includes(s)) {
+    if (!["pool", "flood", "herd", "batch"].includes(s)) {
       console.error(`bench: unknown scenario ${s}\n${usage}`);
       process.exit(2);
     }
@@ -133,6 +138,11 @@ function options() {
       bOffsetsSeconds: [0, 2, 5, 10, 20, 35, 60],
       maxLeadSeconds: 360,
       drainMaxSeconds: 300,
+    },
+    batch: {
+      jobs: num("batch-jobs", values["batch-jobs"] ?? (values.quick ? "2000" : "20000"), 1, 200_000),
+      batchSize: num("batch-size", values["batch-size"], 1, 1000),
+      concurrency: num("batch-concurrency", values["batch-concurrency"], 1, 64),
     },
   };
 }
@@ -288,6 +298,7 @@ async function main() {
         if (s === "pool") results.pool = await poolUtilisation(api, adminToken, server, target, o.pool, log);
         if (s === "flood") results.flood = await priorityFlood(api, adminToken, server, o.flood, log);
         if (s === "herd") results.herd = await herdFairness(api, adminToken, server, o.herd, log);
+        if (s === "batch") results.batch = await batchSubmit(api, adminToken, o.batch, log);
       } catch (err) {
         log(`bench: scenario ${s} failed: ${(err as Error).stack ?? err}`);
         results[s] = { error: String(err) };

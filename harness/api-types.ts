@@ -12,6 +12,7 @@ export interface Attempt {
 
 export interface Job {
   id: string;
+  name: string | null;
   status: string;
   priority: number;
   run_at: string;

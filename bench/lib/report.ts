@@ -128,6 +128,32 @@ export function rowsFor(results: Record<string, any>): Row[] {
       ["herd", "A throughput", `${h.a.throughput_per_s}/s`, "", ""],
     );
   }
+  const b = results.batch;
+  if (b && !b.error) {
+    rows.push(
+      [
+        "batch",
+        `submit throughput, ${b.params.jobs} jobs, ${b.params.batchSize} a request`,
+        `${b.jobs_per_s} jobs/s`,
+        "",
+        `${b.requests_per_s} requests/s, ${b.params.concurrency} in flight`,
+      ],
+      [
+        "batch",
+        "request latency p50 / p99",
+        `${b.request_latency_ms.p50} / ${b.request_latency_ms.p99} ms`,
+        "",
+        "",
+      ],
+      [
+        "batch",
+        "every item 201, in order, distinct",
+        `${b.created_distinct} distinct, ${b.wrong_items} wrong`,
+        `${b.params.jobs}, 0`,
+        verdict(b.created_distinct === b.params.jobs && b.wrong_items === 0),
+      ],
+    );
+  }
   for (const [name, r] of Object.entries(results)) {
     if (r?.error) rows.push([name, "ERROR", String(r.error).slice(0, 120), "", "FAILED"]);
   }
