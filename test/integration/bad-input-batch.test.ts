@@ -5,11 +5,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/core/job";
 import { createUser, getJob, request, type TestUser } from "../helpers";
-import { BODY_CASES, type BodyCase, LATER } from "../support/bad-input-corpus";
+import { BODY_CASES, type BodyCase, concat, LATER, utf8 } from "../support/bad-input-corpus";
 import { counts, expectEnvelope } from "../support/refusals";
 
 const GOOD = JSON.stringify({ type: "noop", run_at: LATER, name: "good" });
-const utf8 = (text: string) => new TextEncoder().encode(text);
 
 /** A case's body as the bytes of one batch item (stream bodies are left to the size tests). */
 function itemBytes(c: BodyCase): Uint8Array | null {
@@ -22,18 +21,8 @@ function itemBytes(c: BodyCase): Uint8Array | null {
 
 /** `{"jobs": [items…]}` spliced as bytes, so malformed items stay exactly as malformed. */
 function batchBytes(items: Uint8Array[]): Uint8Array {
-  const parts = [
-    utf8('{"jobs":['),
-    ...items.flatMap((item, i) => (i ? [utf8(","), item] : [item])),
-    utf8("]}"),
-  ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  const joined = items.flatMap((item, i) => (i ? [utf8(","), item] : [item]));
+  return concat(utf8('{"jobs":['), ...joined, utf8("]}"));
 }
 
 function post(user: TestUser, body: Uint8Array, caseHeaders: BodyCase["headers"] = {}) {

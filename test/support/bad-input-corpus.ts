@@ -27,8 +27,8 @@ export const JOB_STATUSES = ["scheduled", "queued", "running", "succeeded", "fai
 /** Far enough ahead that no alarm claims the job while a test looks at it, well within 5 years. */
 export const LATER = "2030-01-01T00:00:00Z";
 
-const utf8 = (text: string) => new TextEncoder().encode(text);
-const concat = (...parts: (Uint8Array | number[])[]) => {
+export const utf8 = (text: string) => new TextEncoder().encode(text);
+export const concat = (...parts: (Uint8Array | number[])[]) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
