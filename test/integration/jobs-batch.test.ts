@@ -6,6 +6,7 @@ import { forgetVerifiedKeys } from "../../src/api/auth";
 import { MAX_BATCH_BODY_BYTES } from "../../src/api/jobs-batch";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
+import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
 import { ADMIN, createUser, env, getJob, request, shardOf, submit, type TestUser } from "../helpers";
 
 const LATER = "2030-01-01T00:00:00Z";
@@ -185,6 +186,21 @@ describe("POST /v1/jobs/batch: results", () => {
     expect(calls.filter((c) => !c.endsWith(" authenticate"))).toEqual([`${user.user_id}/0 submitBatch`]);
     expect(await countsOf(user, 0)).toEqual({ rearms: 1, transactions: 1 });
     expect(await rows(user)).toEqual([{ jobs: 1001, keys: 0 }]);
+  });
+
+  it("bills one Durable Object request for the batch and no more rows a job than a single submit", async () => {
+    const user = await createUser();
+    await submit(user, { type: "noop", run_at: LATER }); // warm: the key cache and the shard
+    resetOperationTotals();
+    await submit(user, { type: "noop", run_at: LATER });
+    const single = operationTotals().submit;
+    resetOperationTotals();
+    const jobs = Array.from({ length: 100 }, () => ({ type: "noop", run_at: LATER }));
+    await results(await postBatch(user, jobs));
+    const batch = operationTotals().submit;
+    expect(single?.doRequests).toBe(1);
+    expect(batch?.doRequests).toBe(1);
+    expect(batch?.sqlRowsWritten).toBeLessThanOrEqual(100 * (single?.sqlRowsWritten ?? 0));
   });
 
   it("counts once against the key's rate limit", async () => {
