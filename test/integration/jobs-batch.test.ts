@@ -285,7 +285,7 @@ describe("POST /v1/jobs/batch: all-or-nothing validation", () => {
     expect(await rows(user)).toEqual([{ jobs: 0, keys: 0 }]);
   });
 
-  it("is a 413 for an item whose payload is over 64 KiB, and a 400 when another item is invalid", async () => {
+  it("is a 413 for an item whose payload is over 64 KiB, and a 400 when anything else is invalid", async () => {
     const user = await createUser();
     const big = { type: "noop", payload: "y".repeat(70_000) };
     const tooLarge = await refusal(await postBatch(user, [{ type: "noop" }, big]), 413);
@@ -293,6 +293,9 @@ describe("POST /v1/jobs/batch: all-or-nothing validation", () => {
     expect(paths(tooLarge)).toEqual(["jobs[1]"]);
     const mixed = await refusal(await postBatch(user, [{ type: "noop", priority: 101 }, big]), 400);
     expect(paths(mixed)).toEqual(["jobs[0].priority", "jobs[1]"]);
+    // The same item with a bad key of its own is a 400 too, naming both problems.
+    const badKey = await refusal(await postBatch(user, [{ ...big, idempotency_key: "a b" }]), 400);
+    expect(paths(badKey)).toEqual(["jobs[0].idempotency_key", "jobs[0]"]);
     expect(await rows(user)).toEqual([{ jobs: 0, keys: 0 }]);
   });
 
