@@ -41,6 +41,8 @@ const SettingsSchema = z.object({
   INDEX_FLUSH_DELAY_MS: whole(2000, 0),
   MAX_UNFINISHED_JOBS: whole(100_000),
   LOG_OPERATIONS: flag(false),
+  FINISHED_RETENTION_SECONDS: whole(604_800),
+  ARCHIVE_FINISHED: flag(false),
 });
 
 const SecretsSchema = z.object({

@@ -17,6 +17,10 @@ const EVENTS = {
   index_write_from_consumer_failed: "error",
   /** D1 could not answer a listing; the request got 503. */
   listing_failed: "error",
+  /** Retention removed finished jobs from a shard (and its index rows; archived first if asked). */
+  jobs_removed: "info",
+  /** Removing finished jobs failed (archive or index unreachable); nothing was deleted, tried later. */
+  removal_failed: "error",
   /** Billed operations counted in one phase of a job's life (only with LOG_OPERATIONS=true). */
   operations: "info",
   /** A request failed with an exception no route expected; it got 500. */

@@ -33,14 +33,29 @@ admin.post("/users", async (c) => {
 admin.patch("/users/:id", async (c) => {
   const userId = c.req.param("id");
   if (!isUserId(userId)) throw new NotFoundError("no such user");
-  const { shards } = await validatedJson(c, ShardsBody, "the change is invalid");
-  const { principal } = okOrThrow(await homeStub(c.env, userId).setShards(shards), {
-    not_found: () => new NotFoundError("no such user"),
-    cannot_shrink: (refusal) => new InvalidRequestError(`shards can only grow (now ${refusal.shards})`),
-  });
-  // Other isolates see the new count when their cached key expires (10 s).
+  const change = await validatedJson(c, ShardsBody, "the change is invalid");
+  const home = homeStub(c.env, userId);
+  const noSuchUser = () => new NotFoundError("no such user");
+  let principal = null;
+  if (change.shards !== undefined) {
+    ({ principal } = okOrThrow(await home.setShards(change.shards), {
+      not_found: noSuchUser,
+      cannot_shrink: (refusal) => new InvalidRequestError(`shards can only grow (now ${refusal.shards})`),
+    }));
+  }
+  if (change.finished_retention_seconds !== undefined) {
+    ({ principal } = okOrThrow(await home.setRetention(change.finished_retention_seconds), {
+      not_found: noSuchUser,
+    }));
+  }
+  if (!principal) throw noSuchUser();
+  // Other isolates see the new limits when their cached key expires (10 s).
   forgetVerifiedKeys();
-  return c.json({ user_id: principal.userId, shards: principal.shards });
+  return c.json({
+    user_id: principal.userId,
+    shards: principal.shards,
+    finished_retention_seconds: principal.finishedRetentionSeconds,
+  });
 });
 
 admin.route("/users", credentials);

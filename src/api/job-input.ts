@@ -44,7 +44,13 @@ function semanticErrors(input: SubmitInput, now: number, allowPrivateTargets: bo
 /** Validates a submit body and builds the job the shard will store; throws a 400 or 413 on bad input. */
 export function toNewJob(
   body: unknown,
-  ctx: { userId: string; shard: number; now: number; allowPrivateTargets: boolean },
+  ctx: {
+    userId: string;
+    shard: number;
+    now: number;
+    allowPrivateTargets: boolean;
+    finishedRetentionSeconds: number;
+  },
 ): NewJob {
   const input = validated(SubmitSchema, body, "the job is invalid");
   const payloadBytes = new TextEncoder().encode(JSON.stringify(input.payload ?? null)).byteLength;
@@ -77,5 +83,6 @@ export function toNewJob(
     timeoutSeconds: input.timeout_seconds,
     resultLocation: input.result_location ?? null,
     resources: input.resources,
+    finishedRetentionSeconds: ctx.finishedRetentionSeconds,
   };
 }

@@ -190,10 +190,16 @@ async function readBatch(c: Context<AppEnv>): Promise<unknown[]> {
 export const batchSubmit = new Hono<AppEnv>();
 
 batchSubmit.post("/", async (c) => {
-  const { userId, shards } = c.get("principal");
+  const { userId, shards, finishedRetentionSeconds } = c.get("principal");
   const raw = await readBatch(c);
-  const allowPrivateTargets = c.get("config").ALLOW_PRIVATE_TARGETS;
-  const ctx = { userId, shards, now: Date.now(), allowPrivateTargets };
+  const config = c.get("config");
+  const ctx = {
+    userId,
+    shards,
+    now: Date.now(),
+    allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
+    finishedRetentionSeconds: finishedRetentionSeconds ?? config.FINISHED_RETENTION_SECONDS,
+  };
   const results = await submitByShard(c.env, userId, await validateBatch(raw, ctx));
   const limited = results.some((r) => r.status === 429);
   return c.json({ results }, 201, limited ? { "Retry-After": String(UNFINISHED_RETRY_SECONDS) } : {});

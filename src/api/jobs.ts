@@ -26,7 +26,7 @@ jobs.use("*", requireUser);
 jobs.route("/batch", batchSubmit);
 
 jobs.post("/", async (c) => {
-  const { userId, shards } = c.get("principal");
+  const { userId, shards, finishedRetentionSeconds } = c.get("principal");
   const rawKey = c.req.header("idempotency-key");
   const key =
     rawKey === undefined
@@ -38,6 +38,7 @@ jobs.post("/", async (c) => {
     shards,
     now: Date.now(),
     allowPrivateTargets: c.get("config").ALLOW_PRIVATE_TARGETS,
+    finishedRetentionSeconds: finishedRetentionSeconds ?? c.get("config").FINISHED_RETENTION_SECONDS,
   });
   const out = okOrThrow(await shardStub(c.env, userId, shard).submit(spec, idempotency), submitRefusals);
   return c.json(out.view, out.replayed ? 200 : 201);

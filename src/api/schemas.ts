@@ -82,7 +82,19 @@ export const PoolBody = z.strictObject({ capacity: z.int().min(0).max(1_000_000)
 export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish() });
 
 /** PATCH /v1/admin/users/:id */
-export const ShardsBody = z.strictObject({ shards: z.int().min(1).max(MAX_SHARDS) });
+/** PATCH /v1/admin/users/:id: any of the user's limits (at least one). */
+export const ShardsBody = z
+  .strictObject({
+    shards: z.int().min(1).max(MAX_SHARDS).optional(),
+    finished_retention_seconds: z
+      .int()
+      .min(1)
+      .max(10 * 365 * 24 * 3600)
+      .nullable()
+      .optional()
+      .describe("how long finished jobs are kept; null: the global FINISHED_RETENTION_SECONDS"),
+  })
+  .refine((b) => Object.keys(b).length > 0, "name at least one of shards, finished_retention_seconds");
 
 /** POST /v1/admin/users/:id/signing-secrets */
 export const Rotation = z.strictObject({

@@ -35,6 +35,8 @@ export interface SubmitContext {
   shards: number;
   now: number;
   allowPrivateTargets: boolean;
+  /** The user's retention for finished jobs, or the global default. */
+  finishedRetentionSeconds: number;
 }
 
 export interface PreparedSubmission extends NewSubmission {

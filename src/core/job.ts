@@ -19,6 +19,8 @@ export interface NewJob {
   timeoutSeconds: number;
   resultLocation: string | null;
   resources: Record<string, number>;
+  /** Kept this long once finished, then removed (the user's retention at submit). */
+  finishedRetentionSeconds: number;
 }
 
 const Instant = z.iso.datetime();

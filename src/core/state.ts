@@ -29,6 +29,9 @@ export function isFinished(status: JobStatus): boolean {
   return TRANSITIONS[status].length === 0;
 }
 
+/** The statuses a job never leaves (kept for retention, then removed). */
+export const FINISHED_STATUSES = JOB_STATUSES.filter(isFinished);
+
 export class IllegalTransitionError extends Error {
   constructor(
     readonly from: JobStatus,

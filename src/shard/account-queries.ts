@@ -7,8 +7,10 @@ import type {
   AddKeyResult,
   AuthenticateResult,
   KeyView,
+  Principal,
   RevokeKeyResult,
   RotateSigningSecretResult,
+  SetRetentionResult,
   SetShardsResult,
 } from "./rpc";
 import { account, apiKeys, signingSecrets } from "./schema";
@@ -35,7 +37,7 @@ export function authenticate(db: ShardDb, keyHash: string): AuthenticateResult {
   let matched = false;
   for (const k of live) matched = constantTimeEqual(k.keyHash, keyHash) || matched;
   if (!matched) return { ok: false, reason: "unknown_key" };
-  return { ok: true, principal: { userId: owner.userId, shards: owner.shards } };
+  return { ok: true, principal: principalOf(owner) };
 }
 
 /** The secrets a webhook may be signed with, newest first; empty on a shard that is not home. */
@@ -58,7 +60,26 @@ export function setShards(db: ShardDb, shards: number): SetShardsResult {
   if (!owner) return { ok: false, reason: "not_found" };
   if (shards < owner.shards) return { ok: false, reason: "cannot_shrink", shards: owner.shards };
   db.update(account).set({ shards }).run();
-  return { ok: true, principal: { userId: owner.userId, shards } };
+  return { ok: true, principal: principalOf({ ...owner, shards }) };
+}
+
+/**
+ * setRetention: how long this user's jobs are kept once finished (null: the global default). It
+ * applies to jobs submitted from now on: each job carries its retention, so a shard needs no lookup.
+ */
+export function setRetention(db: ShardDb, seconds: number | null): SetRetentionResult {
+  const owner = db.select().from(account).get();
+  if (!owner) return { ok: false, reason: "not_found" };
+  db.update(account).set({ finishedRetentionSeconds: seconds }).run();
+  return { ok: true, principal: principalOf({ ...owner, finishedRetentionSeconds: seconds }) };
+}
+
+function principalOf(owner: typeof account.$inferSelect): Principal {
+  return {
+    userId: owner.userId,
+    shards: owner.shards,
+    finishedRetentionSeconds: owner.finishedRetentionSeconds,
+  };
 }
 
 /** A key's public id: a prefix of its hash, enough to name it, useless to authenticate with. */

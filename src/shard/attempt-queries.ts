@@ -7,6 +7,7 @@ import { recurrenceOf } from "../core/schedule";
 import { assertTransition, isFinished, settle } from "../core/state";
 import type { ShardTimings } from "./dispatch-queries";
 import { release } from "./pool-queries";
+import { removalTime } from "./retention-queries";
 import type { AttemptRefusal, AttemptReport, CancelResult, RefusalOf, Refused } from "./rpc";
 import { attempts, type JobRow, jobs } from "./schema";
 import { findJob } from "./submit-queries";
@@ -118,7 +119,8 @@ export function finishAttempt(
       currentRetries: next.currentRetries,
       runs: next.occurrenceFinished ? job.runs + 1 : job.runs,
       occurrence: next.occurrenceFinished && next.runAt !== null ? job.occurrence + 1 : job.occurrence,
-      deadline: next.runAt,
+      // A finished job's deadline is when retention removes it (src/shard/retention-queries.ts).
+      deadline: next.runAt ?? removalTime(job, now),
       ...(report.outcome.ok
         ? { result: report.result ?? null, lastError: null }
         : { lastError: report.error ?? null }),
@@ -155,7 +157,7 @@ export function cancel(
   }
   const updated = db
     .update(jobs)
-    .set({ status: "cancelled", deadline: null, ...touch(now, t) })
+    .set({ status: "cancelled", deadline: removalTime(job, now), ...touch(now, t) })
     .where(eq(jobs.id, jobId))
     .returning()
     .get();

@@ -3,6 +3,7 @@
 // sends leaves the object before its writes are durable.
 import { and, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../core/backoff";
+import { FINISHED_STATUSES } from "../core/state";
 import { release } from "./pool-queries";
 import { type JobRow, jobs } from "./schema";
 import { touch } from "./touch";
@@ -114,6 +115,11 @@ export function nextWakeAt(db: ShardDb, now: number, windowFull: boolean): numbe
     earliestDeadline(db, "queued", true),
     earliestDeadline(db, "running", false),
     earliestDeadline(db, "running", true),
+    // Finished jobs: their deadline is when retention removes them.
+    ...FINISHED_STATUSES.flatMap((status) => [
+      earliestDeadline(db, status, false),
+      earliestDeadline(db, status, true),
+    ]),
     db
       .select({ at: sql<number | null>`min(${jobs.indexDueAt})` })
       .from(jobs)

@@ -41,6 +41,8 @@ export interface AccountInit {
 export interface Principal {
   userId: string;
   shards: number;
+  /** Set by an admin for this user; null: the global FINISHED_RETENTION_SECONDS. */
+  finishedRetentionSeconds: number | null;
 }
 
 export interface KeyView {
@@ -109,6 +111,7 @@ export type SetShardsResult =
   | Refused<"not_found">
   /** Shard counts only grow: every shard that ever held jobs stays addressable. */
   | Refused<"cannot_shrink", { shards: number }>;
+export type SetRetentionResult = { ok: true; principal: Principal } | Refused<"not_found">;
 
 export type SubmitResult =
   | { ok: true; replayed: boolean; view: JobView }
@@ -145,6 +148,7 @@ export interface TaskShardRpc {
   revokeKey(keyId: string): Promise<RevokeKeyResult>;
   rotateSigningSecret(secret: string, overlapMs: number): Promise<RotateSigningSecretResult>;
   setShards(shards: number): Promise<SetShardsResult>;
+  setRetention(seconds: number | null): Promise<SetRetentionResult>;
 
   // Resource pools, on the user's home shard.
   putPool(name: string, capacity: number): Promise<PoolView>;

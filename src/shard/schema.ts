@@ -49,6 +49,9 @@ export const jobs = sqliteTable(
     version: integer("version").notNull().default(1),
     indexedVersion: integer("indexed_version").notNull().default(0),
     indexDueAt: integer("index_due_at"),
+    // How long the job is kept once finished (its user's retention when it was submitted); a finished
+    // job's deadline is when it is removed.
+    finishedRetentionSeconds: integer("finished_retention_seconds").notNull().default(604_800),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the
@@ -104,12 +107,17 @@ export const allocations = sqliteTable(
   (t) => [primaryKey({ columns: [t.jobId, t.attempt, t.pool] }), index("allocations_pool").on(t.pool)],
 );
 
-export const idempotencyKeys = sqliteTable("idempotency_keys", {
-  key: text("key").primaryKey(),
-  bodyHash: text("body_hash").notNull(),
-  jobId: text("job_id").notNull(),
-  expiresAt: integer("expires_at").notNull(),
-});
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    key: text("key").primaryKey(),
+    bodyHash: text("body_hash").notNull(),
+    jobId: text("job_id").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  // A removed job takes its keys with it. One more row written, only for submits that send a key.
+  (t) => [index("idempotency_keys_job").on(t.jobId)],
+);
 
 // The user's account lives on its home shard (shard 0) so that authentication needs no D1.
 export const account = sqliteTable("account", {
@@ -117,6 +125,8 @@ export const account = sqliteTable("account", {
   name: text("name"),
   shards: integer("shards").notNull(),
   createdAt: integer("created_at").notNull(),
+  // Set by an admin; null takes the global default (FINISHED_RETENTION_SECONDS).
+  finishedRetentionSeconds: integer("finished_retention_seconds"),
 });
 
 export const apiKeys = sqliteTable("api_keys", {

@@ -6,20 +6,23 @@ import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../drizzle/shard/migrations.js";
 import { configOf } from "../config";
+import { shardOfJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
-import { upsertJobs } from "../index-store/writer";
+import { removeFromIndex, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
 import { meterMethods } from "../metering/meter-methods";
 import { logOperations, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
+import { archiveJobs, archiveKey } from "./archive";
 import { begin, cancel, finishAttempt } from "./attempt-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
 import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
 import * as pools from "./pool-queries";
+import { dueForRemoval, postponeRemoval, removeJobs } from "./retention-queries";
 import type {
   AccountInit,
   AddKeyResult,
@@ -36,6 +39,7 @@ import type {
   PoolView,
   RevokeKeyResult,
   RotateSigningSecretResult,
+  SetRetentionResult,
   SetShardsResult,
   SubmitBatchResult,
   SubmitItemResult,
@@ -50,12 +54,16 @@ const INDEX_BATCH = 50;
 const LEASE_BATCH = 100;
 const SEND_RETRY_MS = 1000;
 const INDEX_RETRY_MS = 5000;
+const REMOVAL_BATCH = 100;
+const REMOVAL_RETRY_MS = 60_000;
 
 export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   private readonly db: ShardDb;
   /** Counts the SQLite rows each request reads and writes (see meterMethods at the end). */
   readonly sqlMeter: SqlMeter;
   private readonly timings;
+  /** ARCHIVE_FINISHED: removed jobs are first written to the results bucket. */
+  private readonly archiveFinished: boolean;
   private readonly policy: DispatchPolicy;
   /** The shard's clock; tests replace it to move time without sleeping. */
   clock: () => number = Date.now;
@@ -76,6 +84,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     logOperations(config.LOG_OPERATIONS);
     this.timings = shardTimings(config);
     this.policy = dispatchPolicy(config);
+    this.archiveFinished = config.ARCHIVE_FINISHED;
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
       recordOperations("other", this.sqlMeter.take());
@@ -113,6 +122,10 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
 
   async setShards(shards: number): Promise<SetShardsResult> {
     return accounts.setShards(this.db, shards);
+  }
+
+  async setRetention(seconds: number | null): Promise<SetRetentionResult> {
+    return accounts.setRetention(this.db, seconds);
   }
 
   // --- pools (home shard) ---
@@ -223,6 +236,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       await this.send([...resends, ...claims], now);
       await this.flushIndex(now);
       submits.pruneIdempotencyKeys(this.db, now, 100);
+      // Last, and bounded: removal never delays a dispatch.
+      await this.removeExpired(now);
     } finally {
       // A throwing alarm is retried only a few times; re-arming here keeps the shard ticking.
       // A release that arrived while this handler awaited send or D1 asked for an immediate wake;
@@ -280,16 +295,48 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   }
 
   /**
-   * Sets the alarm to the earliest deadline, or to now when claimable work is waiting. Outside the
-   * alarm handler an earlier alarm is kept: waking early is harmless (the handler recomputes
-   * everything and re-arms exactly), while moving an alarm later could undo another request's
-   * "wake at once" (a release that freed pool units).
+   * Retention: finished jobs past their removal time leave the shard, a batch at a time, after their
+   * index rows (so listing never shows a job that GET cannot find) and, with ARCHIVE_FINISHED, after
+   * their archive. If the archive or D1 cannot be reached nothing is deleted and the batch is tried
+   * again later: a job is archived at least once and deleted exactly once.
    */
+  private async removeExpired(now: number): Promise<void> {
+    const due = dueForRemoval(this.db, now, REMOVAL_BATCH);
+    const [first] = due;
+    if (!first) return;
+    const ids = due.map((j) => j.id);
+    try {
+      if (this.archiveFinished) {
+        const key = archiveKey(first.userId, shardOfJobId(first.id) ?? 0, first.id, now);
+        await archiveJobs(
+          this.env.RESULTS,
+          key,
+          due.map((j) => viewJob(this.db, j)),
+        );
+      }
+      await removeFromIndex(
+        this.env.INDEX_DB,
+        due.map((j) => ({ userId: j.userId, createdAt: j.createdAt, id: j.id })),
+      );
+      const removed = removeJobs(this.db, ids, now);
+      log("jobs_removed", { shard: this.name, jobs: removed.length, archived: this.archiveFinished });
+    } catch (err) {
+      postponeRemoval(this.db, ids, now + REMOVAL_RETRY_MS);
+      log("removal_failed", { shard: this.name, jobs: ids.length, error: err });
+    }
+  }
+
   /** `<user id>/<n>` in logs. */
   private get name(): string {
     return this.ctx.id.name ?? this.ctx.id.toString();
   }
 
+  /**
+   * Sets the alarm to the earliest deadline, or to now when claimable work is waiting. Outside the
+   * alarm handler an earlier alarm is kept: waking early is harmless (the handler recomputes
+   * everything and re-arms exactly), while moving an alarm later could undo another request's
+   * "wake at once" (a release that freed pool units).
+   */
   private async rearm(immediately = false, exact = false): Promise<void> {
     const now = this.clock();
     if (immediately) this.wakeRequested = true;
@@ -326,6 +373,7 @@ meterMethods(TaskShard, {
   revokeKey: "other",
   rotateSigningSecret: "other",
   setShards: "other",
+  setRetention: "other",
   putPool: "other",
   listPools: "other",
   submit: "submit",

@@ -113,9 +113,11 @@ describe("dispatch", () => {
     expect(failed.attempts.map((a) => a.status)).toEqual(["failed", "failed", "failed"]);
     expect(failed.attempts.map((a) => a.number)).toEqual([3, 2, 1]);
     // Finished, and the consumer wrote the final state to D1 itself: nothing is left to wake for
-    // (at most one spurious wake, after which the alarm is cleared).
+    // but the job's removal when its retention (7 days) runs out.
     await runDurableObjectAlarm(shardOf(user.user_id));
-    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeNull();
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(
+      Date.parse(second.run_at) + 7 * 24 * 3600 * 1000,
+    );
     expect(
       await inShard(user.user_id, (_s, state) =>
         state.storage.sql.exec("select * from jobs where index_due_at is not null").toArray(),
@@ -201,9 +203,15 @@ describe("dispatch", () => {
     const cancelled = await getJob(user, b.id);
     expect(cancelled.status).toBe("cancelled");
     expect(cancelled.attempts[0]?.status).toBe("cancelled");
-    // No further occurrence: once the index copy is written, nothing is left to wake for.
+    // No further occurrence: once the index copy is written, nothing is left to wake for but the
+    // removal of the finished jobs when their retention (7 days) runs out.
     await setShardClock(user.user_id, Date.now() + 60_000);
     await runDurableObjectAlarm(stub);
-    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeNull();
+    const [alarm, removal] = await inShard(user.user_id, async (_s, state) => [
+      await state.storage.getAlarm(),
+      state.storage.sql.exec<{ at: number }>("select min(deadline) as at from jobs").one().at,
+    ]);
+    expect(alarm).toBe(removal);
+    expect(removal).toBeGreaterThan(Date.now() + 6 * 24 * 3600 * 1000);
   });
 });

@@ -132,7 +132,11 @@ describe("hot users", () => {
         })
       ).status,
     ).toBe(401);
-    expect(await (await grow(4)).json()).toEqual({ user_id: user.user_id, shards: 4 });
+    expect(await (await grow(4)).json()).toEqual({
+      user_id: user.user_id,
+      shards: 4,
+      finished_retention_seconds: null,
+    });
     expect((await grow(2)).status).toBe(400);
     expect(
       (await request("/v1/admin/users/usr_nope", { method: "PATCH", headers: ADMIN, json: { shards: 2 } }))

@@ -329,7 +329,13 @@ class Submit implements Cmd {
         max_retries: this.v.maxRetries ?? undefined,
         resources,
       },
-      { userId: m.userId, shard: 0, now: Date.now(), allowPrivateTargets: true },
+      {
+        userId: m.userId,
+        shard: 0,
+        now: Date.now(),
+        allowPrivateTargets: true,
+        finishedRetentionSeconds: 604_800,
+      },
     );
     const out = await shard(m).submit(spec);
     const fits = Object.entries(resources).every(([p, u]) => u <= (m.caps.get(p) ?? 0));
@@ -374,7 +380,7 @@ class Cancel implements Cmd {
     else {
       expect(out.ok, `cancel ${j.id} (${j.status})`).toBe(true);
       count(`cancel.${j.status}`);
-      cancelJob(j);
+      cancelJob(j, m.now);
     }
     await observe(m, r);
   }

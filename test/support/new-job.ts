@@ -19,6 +19,7 @@ export function newJobs(userId: string, runAt: number) {
     timeoutSeconds: 5,
     resultLocation: null,
     resources: {},
+    finishedRetentionSeconds: 604_800,
     ...fields,
   });
 }

@@ -11,6 +11,8 @@ export const LEASE_GRACE_MS = 10_000;
 export const WINDOW = 50;
 export const BATCH = 100;
 export const AGING_MS = 1_000;
+/** FINISHED_RETENTION_SECONDS: a finished job's deadline is its removal, this long after it finished. */
+export const RETENTION_MS = 604_800_000;
 /** A due job that cannot go out (its pool is full) is still looked at this often. */
 export const WAITING_RECHECK_MS = 30_000;
 /** The shard's randomness is fixed by setShardClock. */
@@ -136,7 +138,7 @@ export function settleJob(j: MJob, ok: boolean, now: number, timedOut = false): 
   j.runs += 1;
   if (j.intervalSeconds === null) {
     j.status = ok ? "succeeded" : "failed";
-    j.deadline = null;
+    j.deadline = now + RETENTION_MS;
     return;
   }
   const next = nextSlot(j.occurrenceAt, j.intervalSeconds, now);
@@ -148,10 +150,10 @@ export function settleJob(j: MJob, ok: boolean, now: number, timedOut = false): 
   j.deadline = next;
 }
 
-export function cancelJob(j: MJob): void {
+export function cancelJob(j: MJob, now: number): void {
   if (j.status === "running") currentAttempt(j).status = "cancelled";
   j.status = "cancelled";
-  j.deadline = null;
+  j.deadline = now + RETENTION_MS;
 }
 
 /**
@@ -182,5 +184,7 @@ export function fireAlarm(m: Model): Message[] {
     sent.push({ user_id: m.userId, job_id: j.id, attempt: j.attempt });
   }
   m.sent.push(...resent, ...sent);
+  // Retention, last: finished jobs whose removal time has come are gone, attempts and all.
+  m.jobs = m.jobs.filter((j) => !(isFinished(j.status) && j.deadline !== null && j.deadline <= now));
   return [...resent, ...sent];
 }

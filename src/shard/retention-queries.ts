@@ -1,0 +1,60 @@
+// Retention: a finished job (succeeded, failed, cancelled) is kept for its retention, then removed with
+// its attempts, ledger rows and idempotency keys. Its deadline is the removal time, so the jobs_wake
+// index finds the jobs due for removal and the alarm wakes for them like for any other deadline.
+import { and, inArray, lte, type SQLWrapper, sql } from "drizzle-orm";
+import { FINISHED_STATUSES } from "../core/state";
+import { allocations, attempts, idempotencyKeys, type JobRow, jobs } from "./schema";
+import type { ShardDb } from "./view";
+
+/** `column in (ids)`, with the ids as one JSON parameter: Durable Object SQLite binds at most 100. */
+const inIds = (column: SQLWrapper, ids: string[]) =>
+  sql`${column} in (select value from json_each(${JSON.stringify(ids)}))`;
+
+/** When a job finishing at `now` is removed. */
+export function removalTime(job: Pick<JobRow, "finishedRetentionSeconds">, now: number): number {
+  return now + job.finishedRetentionSeconds * 1000;
+}
+
+/** Finished jobs whose retention has run out, oldest first, at most `limit`. */
+export function dueForRemoval(db: ShardDb, now: number, limit: number): JobRow[] {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(inArray(jobs.status, [...FINISHED_STATUSES]), lte(jobs.deadline, now)))
+    .orderBy(jobs.deadline)
+    .limit(limit)
+    .all();
+}
+
+/**
+ * removeJobs: deletes the jobs and everything that names them, in one transaction. Invariant: only a
+ * finished job whose removal time has passed is deleted, so a job that changed since it was read
+ * (it cannot: finished is final) or one read twice is never deleted early, and a second call for the
+ * same ids deletes nothing. Returns the ids actually removed.
+ */
+export function removeJobs(db: ShardDb, ids: string[], now: number): string[] {
+  if (ids.length === 0) return [];
+  return db.transaction((tx) => {
+    const removed = tx
+      .delete(jobs)
+      .where(and(inIds(jobs.id, ids), inArray(jobs.status, [...FINISHED_STATUSES]), lte(jobs.deadline, now)))
+      .returning({ id: jobs.id })
+      .all()
+      .map((r) => r.id);
+    if (removed.length > 0) {
+      tx.delete(attempts).where(inIds(attempts.jobId, removed)).run();
+      tx.delete(allocations).where(inIds(allocations.jobId, removed)).run();
+      tx.delete(idempotencyKeys).where(inIds(idempotencyKeys.jobId, removed)).run();
+    }
+    return removed;
+  });
+}
+
+/** A removal that could not complete (archive or index unreachable) is tried again at `retryAt`. */
+export function postponeRemoval(db: ShardDb, ids: string[], retryAt: number): void {
+  if (ids.length === 0) return;
+  db.update(jobs)
+    .set({ deadline: retryAt })
+    .where(and(inIds(jobs.id, ids), inArray(jobs.status, [...FINISHED_STATUSES])))
+    .run();
+}
