@@ -27,7 +27,12 @@ export default defineConfig(async () => {
               miniflare: {
                 // Tests drive the consumer themselves (createMessageBatch), so dispatched messages go
                 // to a queue nothing consumes instead of racing the test.
-                queueProducers: { DISPATCH: { queueName: "test-dispatch-sink" } },
+                queueProducers: {
+                  DISPATCH: { queueName: "test-dispatch-sink" },
+                  DISPATCH_1: { queueName: "test-dispatch-sink" },
+                  DISPATCH_2: { queueName: "test-dispatch-sink" },
+                  DISPATCH_3: { queueName: "test-dispatch-sink" },
+                },
                 // Suites send thousands of requests with one key; the 429 path is tested with a stub.
                 ratelimits: {
                   KEY_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000, period: 60 } },
@@ -38,6 +43,9 @@ export default defineConfig(async () => {
                   ALLOW_PRIVATE_TARGETS: "true",
                   TEST_D1_MIGRATIONS: d1Migrations,
                   FC_SEED: seed,
+                  // One queue, so tests that stand in for DISPATCH see every message (dispatch-queues.test.ts
+                  // covers several).
+                  DISPATCH_QUEUES: "1",
                 },
               },
             }),

@@ -42,6 +42,8 @@ const SettingsSchema = z.object({
   MAX_UNFINISHED_JOBS: whole(100_000),
   LOG_OPERATIONS: flag(false),
   FINISHED_RETENTION_SECONDS: whole(604_800),
+  /** Dispatch queues in use (bindings DISPATCH, DISPATCH_1.. in wrangler.toml; at most 4 declared). */
+  DISPATCH_QUEUES: whole(1, 1, 4),
   ARCHIVE_FINISHED: flag(false),
 });
 

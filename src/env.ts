@@ -4,7 +4,11 @@ import type { TaskShardRpc } from "./shard/rpc";
 
 export interface Env {
   TASK_SHARD: DurableObjectNamespace<TaskShardRpc & Rpc.DurableObjectBranded>;
+  /** Dispatch queue 0; queues 1.. are DISPATCH_1.. (DISPATCH_QUEUES of them in use). */
   DISPATCH: Queue<unknown>;
+  DISPATCH_1?: Queue<unknown>;
+  DISPATCH_2?: Queue<unknown>;
+  DISPATCH_3?: Queue<unknown>;
   INDEX_DB: D1Database;
   RESULTS: R2Bucket;
   KEY_RATE_LIMITER?: RateLimit;

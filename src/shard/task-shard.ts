@@ -8,6 +8,7 @@ import migrations from "../../drizzle/shard/migrations.js";
 import { configOf } from "../config";
 import { shardOfJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
+import { dispatchQueueOf } from "../core/queue-choice";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
 import { removeFromIndex, upsertJobs } from "../index-store/writer";
@@ -64,6 +65,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   private readonly timings;
   /** ARCHIVE_FINISHED: removed jobs are first written to the results bucket. */
   private readonly archiveFinished: boolean;
+  /** DISPATCH_QUEUES: how many dispatch queues the shards spread over. */
+  private dispatchQueues: number;
   private readonly policy: DispatchPolicy;
   /** The shard's clock; tests replace it to move time without sleeping. */
   clock: () => number = Date.now;
@@ -85,6 +88,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     this.timings = shardTimings(config);
     this.policy = dispatchPolicy(config);
     this.archiveFinished = config.ARCHIVE_FINISHED;
+    this.dispatchQueues = config.DISPATCH_QUEUES;
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
       recordOperations("other", this.sqlMeter.take());
@@ -265,7 +269,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     }));
     try {
       for (let i = 0; i < messages.length; i += 100)
-        await this.env.DISPATCH.sendBatch(messages.slice(i, i + 100));
+        await this.dispatchQueue().sendBatch(messages.slice(i, i + 100));
       recordOperations("claim", { queueMessages: messages.length });
     } catch (err) {
       // The claims are durable; put them back so a later cycle claims and sends them afresh,
@@ -324,6 +328,16 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       postponeRemoval(this.db, ids, now + REMOVAL_RETRY_MS);
       log("removal_failed", { shard: this.name, jobs: ids.length, error: err });
     }
+  }
+
+  /** This shard's dispatch queue: a stable hash of its name over DISPATCH_QUEUES queues. */
+  private dispatchQueue(): Queue<unknown> {
+    const index = dispatchQueueOf(this.name, this.dispatchQueues);
+    const queues = [this.env.DISPATCH, this.env.DISPATCH_1, this.env.DISPATCH_2, this.env.DISPATCH_3];
+    const queue = queues[index];
+    if (!queue)
+      throw new Error(`DISPATCH_QUEUES is ${this.dispatchQueues} but queue ${index} has no binding`);
+    return queue;
   }
 
   /** `<user id>/<n>` in logs. */

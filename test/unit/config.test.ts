@@ -44,6 +44,7 @@ describe("configOf", () => {
       LOG_OPERATIONS: false,
       FINISHED_RETENTION_SECONDS: 604_800,
       ARCHIVE_FINISHED: false,
+      DISPATCH_QUEUES: 1,
     });
   });
 

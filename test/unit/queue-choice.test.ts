@@ -1,0 +1,36 @@
+// dispatchQueueOf (src/core/queue-choice.ts): a stable, well-spread shard → queue mapping.
+import { describe, expect, it } from "vitest";
+import { dispatchQueueOf, fnv1a } from "../../src/core/queue-choice";
+
+describe("dispatchQueueOf", () => {
+  it("is FNV-1a: the published test vectors", () => {
+    expect(fnv1a("")).toBe(0x811c9dc5);
+    expect(fnv1a("a")).toBe(0xe40c292c);
+    expect(fnv1a("foobar")).toBe(0xbf9cf968);
+  });
+
+  it("is stable and within range", () => {
+    for (const n of [1, 2, 4, 7]) {
+      for (let i = 0; i < 200; i++) {
+        const name = `usr_${i.toString(36).padStart(20, "0")}/${i % 3}`;
+        const q = dispatchQueueOf(name, n);
+        expect(q).toBeGreaterThanOrEqual(0);
+        expect(q).toBeLessThan(n);
+        expect(dispatchQueueOf(name, n)).toBe(q);
+      }
+    }
+    expect(dispatchQueueOf("anything", 1)).toBe(0);
+  });
+
+  it("spreads shards evenly: 4,000 shard names over 4 queues, each within 10% of a quarter", () => {
+    const counts = [0, 0, 0, 0];
+    for (let u = 0; u < 1000; u++)
+      for (let s = 0; s < 4; s++)
+        counts[dispatchQueueOf(`usr_${u.toString(36).padStart(20, "0")}/${s}`, 4)]! += 1;
+    for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(100);
+  });
+
+  it("refuses a queue count that is not a positive integer", () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => dispatchQueueOf("x", bad)).toThrow(RangeError);
+  });
+});
