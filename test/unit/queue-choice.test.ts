@@ -24,9 +24,12 @@ describe("dispatchQueueOf", () => {
 
   it("spreads shards evenly: 4,000 shard names over 4 queues, each within 10% of a quarter", () => {
     const counts = [0, 0, 0, 0];
-    for (let u = 0; u < 1000; u++)
-      for (let s = 0; s < 4; s++)
-        counts[dispatchQueueOf(`usr_${u.toString(36).padStart(20, "0")}/${s}`, 4)]! += 1;
+    for (let u = 0; u < 1000; u++) {
+      for (let s = 0; s < 4; s++) {
+        const q = dispatchQueueOf(`usr_${u.toString(36).padStart(20, "0")}/${s}`, 4);
+        counts[q] = (counts[q] ?? 0) + 1;
+      }
+    }
     for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(100);
   });
 
