@@ -46,6 +46,9 @@ export default defineConfig(async () => {
                   // One queue, so tests that stand in for DISPATCH see every message (dispatch-queues.test.ts
                   // covers several).
                   DISPATCH_QUEUES: "1",
+                  // One index database, so tests that read INDEX_DB see every user (index-databases.test.ts
+                  // spreads users over four).
+                  INDEX_DATABASES: "1",
                 },
               },
             }),

@@ -71,16 +71,23 @@ if (envFiles.length === 0) ensureDevVars();
 
 // CI=true: wrangler asks for confirmation before applying migrations unless it thinks it is
 // non-interactive; this script must never stop at a prompt.
+// Every index database declared in wrangler.toml (users are spread over them; INDEX_DATABASES).
+const INDEX_DATABASES = ["INDEX_DB", "INDEX_DB_1", "INDEX_DB_2", "INDEX_DB_3"];
 console.log(`dev: applying D1 migrations (state in ${path.relative(projectRoot, persistTo) || "."})`);
-const migrated = await runWrangler(
-  ["d1", "migrations", "apply", "INDEX_DB", "--local", "--persist-to", persistTo],
-  {
-    env: { CI: "true" },
-  },
+// In parallel: each is its own wrangler process and its own SQLite file.
+const migrated = await Promise.all(
+  INDEX_DATABASES.map((binding) =>
+    runWrangler(["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo], {
+      env: { CI: "true" },
+    }),
+  ),
 );
-if (migrated !== 0) {
-  console.error(`dev: applying D1 migrations failed (exit ${migrated})`);
-  process.exit(migrated);
+const failed = migrated.findIndex((code) => code !== 0);
+if (failed >= 0) {
+  console.error(
+    `dev: applying D1 migrations to ${INDEX_DATABASES[failed]} failed (exit ${migrated[failed]})`,
+  );
+  process.exit(migrated[failed]);
 }
 
 const devArgs = ["dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", persistTo];

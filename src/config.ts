@@ -44,6 +44,8 @@ const SettingsSchema = z.object({
   FINISHED_RETENTION_SECONDS: whole(604_800),
   /** Dispatch queues in use (bindings DISPATCH, DISPATCH_1.. in wrangler.toml; at most 4 declared). */
   DISPATCH_QUEUES: whole(1, 1, 4),
+  /** Index databases new users are assigned to (bindings INDEX_DB, INDEX_DB_1..; at most 4 declared). */
+  INDEX_DATABASES: whole(1, 1, 4),
   ARCHIVE_FINISHED: flag(false),
 });
 

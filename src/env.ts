@@ -9,7 +9,11 @@ export interface Env {
   DISPATCH_1?: Queue<unknown>;
   DISPATCH_2?: Queue<unknown>;
   DISPATCH_3?: Queue<unknown>;
+  /** Index database 0; databases 1.. are INDEX_DB_1.. (INDEX_DATABASES of them take new users). */
   INDEX_DB: D1Database;
+  INDEX_DB_1?: D1Database;
+  INDEX_DB_2?: D1Database;
+  INDEX_DB_3?: D1Database;
   RESULTS: R2Bucket;
   KEY_RATE_LIMITER?: RateLimit;
   ADMIN_TOKEN?: string;
@@ -24,4 +28,8 @@ export interface Env {
   PRIORITY_AGING_SECONDS?: string;
   MAX_UNFINISHED_JOBS?: string;
   LOG_OPERATIONS?: string;
+  FINISHED_RETENTION_SECONDS?: string;
+  ARCHIVE_FINISHED?: string;
+  DISPATCH_QUEUES?: string;
+  INDEX_DATABASES?: string;
 }

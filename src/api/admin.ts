@@ -2,6 +2,7 @@
 // SHA-256 is stored, on the user's home shard.
 import { Hono } from "hono";
 import { isUserId, newApiKey, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
+import { assignIndexDatabase } from "../index-store/databases";
 import { homeStub } from "../shard/address";
 import { credentials } from "./admin-credentials";
 import { type AppEnv, forgetVerifiedKeys, requireAdmin } from "./auth";
@@ -25,6 +26,7 @@ admin.post("/users", async (c) => {
     keyHash: await sha256Hex(apiKey),
     signingSecret,
     shards,
+    indexDb: assignIndexDatabase(userId, c.get("config").INDEX_DATABASES),
   });
   return c.json({ user_id: userId, name, api_key: apiKey, signing_secret: signingSecret }, 201);
 });

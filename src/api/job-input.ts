@@ -50,6 +50,7 @@ export function toNewJob(
     now: number;
     allowPrivateTargets: boolean;
     finishedRetentionSeconds: number;
+    indexDb: number;
   },
 ): NewJob {
   const input = validated(SubmitSchema, body, "the job is invalid");
@@ -84,5 +85,6 @@ export function toNewJob(
     resultLocation: input.result_location ?? null,
     resources: input.resources,
     finishedRetentionSeconds: ctx.finishedRetentionSeconds,
+    indexDb: ctx.indexDb,
   };
 }

@@ -190,7 +190,7 @@ async function readBatch(c: Context<AppEnv>): Promise<unknown[]> {
 export const batchSubmit = new Hono<AppEnv>();
 
 batchSubmit.post("/", async (c) => {
-  const { userId, shards, finishedRetentionSeconds } = c.get("principal");
+  const { userId, shards, finishedRetentionSeconds, indexDb } = c.get("principal");
   const raw = await readBatch(c);
   const config = c.get("config");
   const ctx = {
@@ -199,6 +199,7 @@ batchSubmit.post("/", async (c) => {
     now: Date.now(),
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     finishedRetentionSeconds: finishedRetentionSeconds ?? config.FINISHED_RETENTION_SECONDS,
+    indexDb,
   };
   const results = await submitByShard(c.env, userId, await validateBatch(raw, ctx));
   const limited = results.some((r) => r.status === 429);

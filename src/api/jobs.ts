@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { shardOfJobId } from "../core/ids";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
+import { indexDatabase } from "../index-store/databases";
 import { listJobs } from "../index-store/listing";
 import { log } from "../log";
 import { shardStub } from "../shard/address";
@@ -26,7 +27,7 @@ jobs.use("*", requireUser);
 jobs.route("/batch", batchSubmit);
 
 jobs.post("/", async (c) => {
-  const { userId, shards, finishedRetentionSeconds } = c.get("principal");
+  const { userId, shards, finishedRetentionSeconds, indexDb } = c.get("principal");
   const rawKey = c.req.header("idempotency-key");
   const key =
     rawKey === undefined
@@ -39,6 +40,7 @@ jobs.post("/", async (c) => {
     now: Date.now(),
     allowPrivateTargets: c.get("config").ALLOW_PRIVATE_TARGETS,
     finishedRetentionSeconds: finishedRetentionSeconds ?? c.get("config").FINISHED_RETENTION_SECONDS,
+    indexDb,
   });
   const out = okOrThrow(await shardStub(c.env, userId, shard).submit(spec, idempotency), submitRefusals);
   return c.json(out.view, out.replayed ? 200 : 201);
@@ -71,7 +73,7 @@ jobs.delete("/:id", async (c) => {
 });
 
 jobs.get("/", async (c) => {
-  const { userId } = c.get("principal");
+  const { userId, indexDb } = c.get("principal");
   const q = validated(ListQuery, c.req.query(), "bad listing query");
   const secret = c.get("secrets").CURSOR_SECRET;
   const scope = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
@@ -80,16 +82,21 @@ jobs.get("/", async (c) => {
     throw new InvalidRequestError("the cursor is invalid", [
       { path: "cursor", message: "tampered or foreign" },
     ]);
-  const page = await listJobs(c.env.INDEX_DB, {
-    userId,
-    status: q.status,
-    type: q.type,
-    limit: q.limit,
-    after,
-  }).catch((err: unknown) => {
-    log("listing_failed", { user_id: userId, error: err });
-    throw new IndexUnavailableError();
-  });
+  // Inside the promise chain: an unusable index database is the same 503 as D1 being down.
+  const page = await Promise.resolve()
+    .then(() =>
+      listJobs(indexDatabase(c.env, indexDb), {
+        userId,
+        status: q.status,
+        type: q.type,
+        limit: q.limit,
+        after,
+      }),
+    )
+    .catch((err: unknown) => {
+      log("listing_failed", { user_id: userId, error: err });
+      throw new IndexUnavailableError();
+    });
   return c.json({
     jobs: page.jobs,
     next_cursor: page.next ? await encodeCursor(secret, scope, page.next) : null,

@@ -37,6 +37,8 @@ export interface SubmitContext {
   allowPrivateTargets: boolean;
   /** The user's retention for finished jobs, or the global default. */
   finishedRetentionSeconds: number;
+  /** The user's index database. */
+  indexDb: number;
 }
 
 export interface PreparedSubmission extends NewSubmission {

@@ -4,6 +4,7 @@
 
 import { DispatchMessageSchema } from "../dispatch/message";
 import type { Env } from "../env";
+import { indexDatabase } from "../index-store/databases";
 import { type IndexEntry, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
 import { shardStub } from "../shard/address";
@@ -12,7 +13,7 @@ import { runAttempt } from "./run-attempt";
 const RETRY_DELAY_SECONDS = 5;
 
 export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const written: { userId: string; shard: number; entry: IndexEntry }[] = [];
+  const written: Written[] = [];
   await Promise.all(
     batch.messages.map(async (message) => {
       const parsed = DispatchMessageSchema.safeParse(message.body);
@@ -25,7 +26,12 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
       try {
         const run = await runAttempt(env, parsed.data);
         if (run.kind === "settled" && run.settled.ok) {
-          written.push({ userId: parsed.data.user_id, shard: run.shard, entry: run.settled });
+          written.push({
+            userId: parsed.data.user_id,
+            shard: run.shard,
+            indexDb: run.settled.indexDb,
+            entry: run.settled,
+          });
         }
         message.ack();
       } catch (err) {
@@ -37,19 +43,26 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
   await indexSettled(env, written);
 }
 
-async function indexSettled(env: Env, written: { userId: string; shard: number; entry: IndexEntry }[]) {
-  if (written.length === 0) return;
-  try {
-    await upsertJobs(
-      env.INDEX_DB,
-      written.map((w) => w.entry),
-    );
-  } catch (err) {
-    // The shards still hold these versions as pending and will write them themselves.
-    log("index_write_from_consumer_failed", { jobs: written.length, error: err });
-    return;
-  }
-  const byShard = Map.groupBy(written, (w) => `${w.userId}/${w.shard}`);
+type Written = { userId: string; shard: number; indexDb: number; entry: IndexEntry };
+
+/** One D1 batch per index database the batch's users are in, then one markIndexed per shard. */
+async function indexSettled(env: Env, written: Written[]) {
+  const landed = await Promise.all(
+    [...Map.groupBy(written, (w) => w.indexDb)].map(async ([db, group]) => {
+      try {
+        await upsertJobs(
+          indexDatabase(env, db),
+          group.map((w) => w.entry),
+        );
+        return group;
+      } catch (err) {
+        // The shards still hold these versions as pending and will write them themselves.
+        log("index_write_from_consumer_failed", { jobs: group.length, error: err });
+        return [];
+      }
+    }),
+  );
+  const byShard = Map.groupBy(landed.flat(), (w) => `${w.userId}/${w.shard}`);
   await Promise.allSettled(
     [...byShard.values()].map((group) => {
       const first = group[0];

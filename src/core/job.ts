@@ -21,6 +21,8 @@ export interface NewJob {
   resources: Record<string, number>;
   /** Kept this long once finished, then removed (the user's retention at submit). */
   finishedRetentionSeconds: number;
+  /** The user's index database: the shard writes the job's D1 copy there. */
+  indexDb: number;
 }
 
 const Instant = z.iso.datetime();

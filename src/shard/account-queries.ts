@@ -19,7 +19,13 @@ import type { ShardDb } from "./view";
 /** createAccount: idempotent per user id; the first call wins. */
 export function createAccount(db: ShardDb, init: AccountInit, now: number): void {
   db.insert(account)
-    .values({ userId: init.userId, name: init.name, shards: init.shards, createdAt: now })
+    .values({
+      userId: init.userId,
+      name: init.name,
+      shards: init.shards,
+      indexDb: init.indexDb,
+      createdAt: now,
+    })
     .onConflictDoNothing()
     .run();
   db.insert(apiKeys).values({ keyHash: init.keyHash, createdAt: now }).onConflictDoNothing().run();
@@ -79,6 +85,7 @@ function principalOf(owner: typeof account.$inferSelect): Principal {
     userId: owner.userId,
     shards: owner.shards,
     finishedRetentionSeconds: owner.finishedRetentionSeconds,
+    indexDb: owner.indexDb,
   };
 }
 

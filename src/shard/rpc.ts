@@ -35,6 +35,7 @@ export interface AccountInit {
   keyHash: string;
   signingSecret: string;
   shards: number;
+  indexDb: number;
 }
 
 /** Who a key belongs to, and how many shards that user's jobs spread over. */
@@ -43,6 +44,8 @@ export interface Principal {
   shards: number;
   /** Set by an admin for this user; null: the global FINISHED_RETENTION_SECONDS. */
   finishedRetentionSeconds: number | null;
+  /** The D1 index database the user was assigned at creation. */
+  indexDb: number;
 }
 
 export interface KeyView {
@@ -133,7 +136,9 @@ export type SubmitBatchResult =
 export type GetResult = { ok: true; view: JobView } | Refused<"not_found">;
 export type CancelResult = { ok: true; view: JobView } | Refused<"not_found" | "finished">;
 export type BeginResult = ({ ok: true } & BegunAttempt) | Refused<AttemptRefusal>;
-export type FinishResult = { ok: true; view: JobView; version: number } | Refused<AttemptRefusal>;
+export type FinishResult =
+  | { ok: true; view: JobView; version: number; indexDb: number }
+  | Refused<AttemptRefusal>;
 
 // --- the contract ------------------------------------------------------------------------------------
 

@@ -52,6 +52,8 @@ export const jobs = sqliteTable(
     // How long the job is kept once finished (its user's retention when it was submitted); a finished
     // job's deadline is when it is removed.
     finishedRetentionSeconds: integer("finished_retention_seconds").notNull().default(604_800),
+    // The user's index database (src/index-store/databases.ts), so any shard writes the job's copy there.
+    indexDb: integer("index_db").notNull().default(0),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the
@@ -127,6 +129,8 @@ export const account = sqliteTable("account", {
   createdAt: integer("created_at").notNull(),
   // Set by an admin; null takes the global default (FINISHED_RETENTION_SECONDS).
   finishedRetentionSeconds: integer("finished_retention_seconds"),
+  // The D1 index database assigned at creation; never changes, so databases can be added later.
+  indexDb: integer("index_db").notNull().default(0),
 });
 
 export const apiKeys = sqliteTable("api_keys", {

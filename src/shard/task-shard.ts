@@ -11,6 +11,7 @@ import type { NewJob } from "../core/job";
 import { dispatchQueueOf } from "../core/queue-choice";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
+import { indexDatabase } from "../index-store/databases";
 import { removeFromIndex, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
 import { meterMethods } from "../metering/meter-methods";
@@ -210,7 +211,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     if (!out.ok) return out;
     // Released units dispatch the next waiting job at once, not at its next due time.
     await this.rearm(out.released && pools.poolWaitersExist(this.db, now));
-    return { ok: true, view: viewJob(this.db, out.job), version: out.job.version };
+    return { ok: true, view: viewJob(this.db, out.job), version: out.job.version, indexDb: out.job.indexDb };
   }
 
   async markIndexed(written: IndexedVersion[]): Promise<void> {
@@ -279,22 +280,24 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     }
   }
 
+  /** Pending index copies go to D1 in one batch per index database (a shard's user has one). */
   private async flushIndex(now: number): Promise<void> {
     const rows = submits.dueForIndex(this.db, now, INDEX_BATCH);
-    if (rows.length === 0) return;
-    try {
-      await upsertJobs(
-        this.env.INDEX_DB,
-        rows.map((r) => ({ view: viewJob(this.db, r), version: r.version })),
-      );
-      submits.markIndexed(this.db, rows);
-    } catch (err) {
-      submits.postponeIndex(
-        this.db,
-        rows.map((r) => r.id),
-        now + INDEX_RETRY_MS,
-      );
-      log("index_write_failed", { shard: this.name, jobs: rows.length, error: err });
+    for (const [db, group] of Map.groupBy(rows, (r) => r.indexDb)) {
+      try {
+        await upsertJobs(
+          indexDatabase(this.env, db),
+          group.map((r) => ({ view: viewJob(this.db, r), version: r.version })),
+        );
+        submits.markIndexed(this.db, group);
+      } catch (err) {
+        submits.postponeIndex(
+          this.db,
+          group.map((r) => r.id),
+          now + INDEX_RETRY_MS,
+        );
+        log("index_write_failed", { shard: this.name, jobs: group.length, error: err });
+      }
     }
   }
 
@@ -318,10 +321,12 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
           due.map((j) => viewJob(this.db, j)),
         );
       }
-      await removeFromIndex(
-        this.env.INDEX_DB,
-        due.map((j) => ({ userId: j.userId, createdAt: j.createdAt, id: j.id })),
-      );
+      for (const [db, group] of Map.groupBy(due, (j) => j.indexDb)) {
+        await removeFromIndex(
+          indexDatabase(this.env, db),
+          group.map((j) => ({ userId: j.userId, createdAt: j.createdAt, id: j.id })),
+        );
+      }
       const removed = removeJobs(this.db, ids, now);
       log("jobs_removed", { shard: this.name, jobs: removed.length, archived: this.archiveFinished });
     } catch (err) {

@@ -335,6 +335,7 @@ class Submit implements Cmd {
         now: Date.now(),
         allowPrivateTargets: true,
         finishedRetentionSeconds: 604_800,
+        indexDb: 0,
       },
     );
     const out = await shard(m).submit(spec);

@@ -20,6 +20,7 @@ export function newJobs(userId: string, runAt: number) {
     resultLocation: null,
     resources: {},
     finishedRetentionSeconds: 604_800,
+    indexDb: 0,
     ...fields,
   });
 }

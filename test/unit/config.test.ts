@@ -45,6 +45,7 @@ describe("configOf", () => {
       FINISHED_RETENTION_SECONDS: 604_800,
       ARCHIVE_FINISHED: false,
       DISPATCH_QUEUES: 1,
+      INDEX_DATABASES: 1,
     });
   });
 

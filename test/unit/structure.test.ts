@@ -111,6 +111,9 @@ describe("src/", () => {
       "DISPATCH_2",
       "DISPATCH_3",
       "INDEX_DB",
+      "INDEX_DB_1",
+      "INDEX_DB_2",
+      "INDEX_DB_3",
       "RESULTS",
       "KEY_RATE_LIMITER",
     ]);

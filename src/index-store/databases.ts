@@ -1,0 +1,19 @@
+// The index is partitioned by user over several D1 databases: one holds 10 GB and runs one query at a
+// time, and 100 million jobs a day would fill one in hours. A user is assigned a database at creation
+// and keeps it (the number is stored on the home shard and copied into each job), so databases can be
+// added later without moving anyone; listing, filters and cursors work within the user's database.
+import { fnv1a } from "../core/queue-choice";
+import type { Env } from "../env";
+
+/** The database a new user gets: a stable hash of the user id over the databases now in use. */
+export function assignIndexDatabase(userId: string, databases: number): number {
+  return fnv1a(userId) % databases;
+}
+
+/** The binding of index database `n`; a database with no binding is a configuration error. */
+export function indexDatabase(env: Env, n: number): D1Database {
+  const databases = [env.INDEX_DB, env.INDEX_DB_1, env.INDEX_DB_2, env.INDEX_DB_3];
+  const db = databases[n];
+  if (!db) throw new Error(`index database ${n} has no binding (INDEX_DB${n === 0 ? "" : `_${n}`})`);
+  return db;
+}
