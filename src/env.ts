@@ -32,4 +32,6 @@ export interface Env {
   ARCHIVE_FINISHED?: string;
   DISPATCH_QUEUES?: string;
   INDEX_DATABASES?: string;
+  HOT_SHARD_JOBS_PER_SECOND?: string;
+  SHARD_CEILING?: string;
 }

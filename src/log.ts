@@ -21,6 +21,12 @@ const EVENTS = {
   jobs_removed: "info",
   /** Removing finished jobs failed (archive or index unreachable); nothing was deleted, tried later. */
   removal_failed: "error",
+  /** A shard ran hot (jobs in or out per second past HOT_SHARD_JOBS_PER_SECOND) and asked for growth. */
+  shard_hot: "info",
+  /** The home shard could not be asked to grow the user's shards; the next hot window asks again. */
+  shard_growth_failed: "error",
+  /** A user's shard count grew by itself (a hot shard's report), doubling up to the ceiling. */
+  shards_grown: "info",
   /** Billed operations counted in one phase of a job's life (only with LOG_OPERATIONS=true). */
   operations: "info",
   /** A request failed with an exception no route expected; it got 500. */

@@ -6,6 +6,7 @@ import m0003 from './0003_dispatch_misses.sql';
 import m0004 from './0004_lean_indexes.sql';
 import m0005 from './0005_retention.sql';
 import m0006 from './0006_index_databases.sql';
+import m0007 from './0007_account_limits.sql';
 
   export default {
     journal,
@@ -16,7 +17,8 @@ m0002,
 m0003,
 m0004,
 m0005,
-m0006
+m0006,
+m0007
     }
   }
   

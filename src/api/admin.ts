@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { isUserId, newApiKey, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
 import { assignIndexDatabase } from "../index-store/databases";
 import { homeStub } from "../shard/address";
+import type { Principal } from "../shard/rpc";
 import { credentials } from "./admin-credentials";
 import { type AppEnv, forgetVerifiedKeys, requireAdmin } from "./auth";
 import { InvalidRequestError, NotFoundError, okOrThrow } from "./errors";
@@ -38,25 +39,37 @@ admin.patch("/users/:id", async (c) => {
   const change = await validatedJson(c, ShardsBody, "the change is invalid");
   const home = homeStub(c.env, userId);
   const noSuchUser = () => new NotFoundError("no such user");
-  let principal = null;
+  let principal: Principal | null = null;
   if (change.shards !== undefined) {
     ({ principal } = okOrThrow(await home.setShards(change.shards), {
       not_found: noSuchUser,
       cannot_shrink: (refusal) => new InvalidRequestError(`shards can only grow (now ${refusal.shards})`),
     }));
   }
-  if (change.finished_retention_seconds !== undefined) {
-    ({ principal } = okOrThrow(await home.setRetention(change.finished_retention_seconds), {
-      not_found: noSuchUser,
-    }));
-  }
-  if (!principal) throw noSuchUser();
+  // Always asked, even with only `shards` changed: it answers with every limit as it now stands.
+  ({ principal } = okOrThrow(
+    await home.setLimits({
+      finishedRetentionSeconds: change.finished_retention_seconds,
+      maxUnfinishedJobs: change.max_unfinished_jobs,
+      shardCeiling: change.shard_ceiling,
+    }),
+    { not_found: noSuchUser },
+  ));
   // Other isolates see the new limits when their cached key expires (10 s).
   forgetVerifiedKeys();
+  const config = c.get("config");
   return c.json({
     user_id: principal.userId,
     shards: principal.shards,
     finished_retention_seconds: principal.finishedRetentionSeconds,
+    max_unfinished_jobs: principal.maxUnfinishedJobs,
+    shard_ceiling: principal.shardCeiling,
+    // What applies while a limit is null: the global settings.
+    defaults: {
+      finished_retention_seconds: config.FINISHED_RETENTION_SECONDS,
+      max_unfinished_jobs: config.MAX_UNFINISHED_JOBS,
+      shard_ceiling: config.SHARD_CEILING,
+    },
   });
 });
 

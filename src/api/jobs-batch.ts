@@ -132,7 +132,12 @@ async function validateBatch(raw: unknown[], ctx: SubmitContext): Promise<Item[]
 }
 
 /** One RPC per shard; results in the items' order. Throws the 400 of a home shard's refusal. */
-async function submitByShard(env: Env, userId: string, items: Item[]): Promise<ItemResult[]> {
+async function submitByShard(
+  env: Env,
+  userId: string,
+  items: Item[],
+  maxUnfinished: number | undefined,
+): Promise<ItemResult[]> {
   const byShard = new Map<number, Item[]>();
   for (const item of items) {
     const group = byShard.get(item.shard);
@@ -144,6 +149,7 @@ async function submitByShard(env: Env, userId: string, items: Item[]): Promise<I
   const submitTo = async (shard: number, group: Item[]): Promise<Problem[]> => {
     const out = await shardStub(env, userId, shard).submitBatch(
       group.map(({ spec, idempotency }) => ({ spec, idempotency })),
+      maxUnfinished,
     );
     const at = (i: number) => (group[i] as Item).index;
     if (!out.ok) {
@@ -201,7 +207,12 @@ batchSubmit.post("/", async (c) => {
     finishedRetentionSeconds: finishedRetentionSeconds ?? config.FINISHED_RETENTION_SECONDS,
     indexDb,
   };
-  const results = await submitByShard(c.env, userId, await validateBatch(raw, ctx));
+  const results = await submitByShard(
+    c.env,
+    userId,
+    await validateBatch(raw, ctx),
+    c.get("principal").maxUnfinishedJobs ?? undefined,
+  );
   const limited = results.some((r) => r.status === 429);
   return c.json({ results }, 201, limited ? { "Retry-After": String(UNFINISHED_RETRY_SECONDS) } : {});
 });

@@ -27,7 +27,7 @@ jobs.use("*", requireUser);
 jobs.route("/batch", batchSubmit);
 
 jobs.post("/", async (c) => {
-  const { userId, shards, finishedRetentionSeconds, indexDb } = c.get("principal");
+  const { userId, shards, finishedRetentionSeconds, indexDb, maxUnfinishedJobs } = c.get("principal");
   const rawKey = c.req.header("idempotency-key");
   const key =
     rawKey === undefined
@@ -42,7 +42,10 @@ jobs.post("/", async (c) => {
     finishedRetentionSeconds: finishedRetentionSeconds ?? c.get("config").FINISHED_RETENTION_SECONDS,
     indexDb,
   });
-  const out = okOrThrow(await shardStub(c.env, userId, shard).submit(spec, idempotency), submitRefusals);
+  const out = okOrThrow(
+    await shardStub(c.env, userId, shard).submit(spec, idempotency, maxUnfinishedJobs ?? undefined),
+    submitRefusals,
+  );
   return c.json(out.view, out.replayed ? 200 : 201);
 });
 

@@ -93,8 +93,25 @@ export const ShardsBody = z
       .nullable()
       .optional()
       .describe("how long finished jobs are kept; null: the global FINISHED_RETENTION_SECONDS"),
+    max_unfinished_jobs: z
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .nullable()
+      .optional()
+      .describe("the cap on a shard's unfinished jobs for this user; null: the global MAX_UNFINISHED_JOBS"),
+    shard_ceiling: z
+      .int()
+      .min(1)
+      .max(MAX_SHARDS)
+      .nullable()
+      .optional()
+      .describe("the most shards this user grows to when its shards run hot; null: the global SHARD_CEILING"),
   })
-  .refine((b) => Object.keys(b).length > 0, "name at least one of shards, finished_retention_seconds");
+  .refine(
+    (b) => Object.keys(b).length > 0,
+    "name at least one of shards, finished_retention_seconds, max_unfinished_jobs, shard_ceiling",
+  );
 
 /** POST /v1/admin/users/:id/signing-secrets */
 export const Rotation = z.strictObject({

@@ -1,16 +1,19 @@
 // The user's account, kept on its home shard (shard 0): key hashes, signing secrets, shard count.
 // Authentication reads only this Durable Object, so submit, view and cancel never wait on D1.
 import { eq, isNull, sql } from "drizzle-orm";
+import { grownShards } from "../core/hot-shard";
 import { constantTimeEqual } from "../core/ids";
 import type {
   AccountInit,
+  AccountLimits,
   AddKeyResult,
   AuthenticateResult,
+  GrowShardsResult,
   KeyView,
   Principal,
   RevokeKeyResult,
   RotateSigningSecretResult,
-  SetRetentionResult,
+  SetLimitsResult,
   SetShardsResult,
 } from "./rpc";
 import { account, apiKeys, signingSecrets } from "./schema";
@@ -70,14 +73,36 @@ export function setShards(db: ShardDb, shards: number): SetShardsResult {
 }
 
 /**
- * setRetention: how long this user's jobs are kept once finished (null: the global default). It
- * applies to jobs submitted from now on: each job carries its retention, so a shard needs no lookup.
+ * setLimits: an admin's per-user limits (null restores the global default). The retention applies to
+ * jobs submitted from now on (each job carries its own); the unfinished-jobs cap and the shard ceiling
+ * from the next request.
  */
-export function setRetention(db: ShardDb, seconds: number | null): SetRetentionResult {
+export function setLimits(db: ShardDb, limits: AccountLimits): SetLimitsResult {
   const owner = db.select().from(account).get();
   if (!owner) return { ok: false, reason: "not_found" };
-  db.update(account).set({ finishedRetentionSeconds: seconds }).run();
-  return { ok: true, principal: principalOf({ ...owner, finishedRetentionSeconds: seconds }) };
+  const changed = {
+    ...(limits.finishedRetentionSeconds !== undefined && {
+      finishedRetentionSeconds: limits.finishedRetentionSeconds,
+    }),
+    ...(limits.maxUnfinishedJobs !== undefined && { maxUnfinishedJobs: limits.maxUnfinishedJobs }),
+    ...(limits.shardCeiling !== undefined && { shardCeiling: limits.shardCeiling }),
+  };
+  if (Object.keys(changed).length > 0) db.update(account).set(changed).run();
+  return { ok: true, principal: principalOf({ ...owner, ...changed }) };
+}
+
+/**
+ * growShards: a shard of this user runs hot (src/core/hot-shard.ts). Doubles the shard count up to the
+ * user's ceiling (or the global one), at most once per cool-down; only ever grows, like setShards, so
+ * every job id keeps routing. Pools stay on the home shard.
+ */
+export function growShards(db: ShardDb, defaultCeiling: number, now: number): GrowShardsResult {
+  const owner = db.select().from(account).get();
+  if (!owner) return { ok: false, reason: "not_found" };
+  const shards = grownShards(owner.shards, owner.shardCeiling ?? defaultCeiling, owner.grownAt, now);
+  if (shards === owner.shards) return { ok: true, shards, grown: false };
+  db.update(account).set({ shards, grownAt: now }).run();
+  return { ok: true, shards, grown: true };
 }
 
 function principalOf(owner: typeof account.$inferSelect): Principal {
@@ -86,6 +111,8 @@ function principalOf(owner: typeof account.$inferSelect): Principal {
     shards: owner.shards,
     finishedRetentionSeconds: owner.finishedRetentionSeconds,
     indexDb: owner.indexDb,
+    maxUnfinishedJobs: owner.maxUnfinishedJobs,
+    shardCeiling: owner.shardCeiling,
   };
 }
 

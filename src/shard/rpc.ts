@@ -46,6 +46,17 @@ export interface Principal {
   finishedRetentionSeconds: number | null;
   /** The D1 index database the user was assigned at creation. */
   indexDb: number;
+  /** Set by an admin for this user; null: the global MAX_UNFINISHED_JOBS (per shard). */
+  maxUnfinishedJobs: number | null;
+  /** Set by an admin for this user; null: the global SHARD_CEILING. */
+  shardCeiling: number | null;
+}
+
+/** What an admin can set per user (PATCH /v1/admin/users/:id); null restores the global default. */
+export interface AccountLimits {
+  finishedRetentionSeconds?: number | null;
+  maxUnfinishedJobs?: number | null;
+  shardCeiling?: number | null;
 }
 
 export interface KeyView {
@@ -114,7 +125,9 @@ export type SetShardsResult =
   | Refused<"not_found">
   /** Shard counts only grow: every shard that ever held jobs stays addressable. */
   | Refused<"cannot_shrink", { shards: number }>;
-export type SetRetentionResult = { ok: true; principal: Principal } | Refused<"not_found">;
+export type SetLimitsResult = { ok: true; principal: Principal } | Refused<"not_found">;
+/** A hot shard's report: the user's shard count now, and whether this report grew it. */
+export type GrowShardsResult = { ok: true; shards: number; grown: boolean } | Refused<"not_found">;
 
 export type SubmitResult =
   | { ok: true; replayed: boolean; view: JobView }
@@ -153,16 +166,19 @@ export interface TaskShardRpc {
   revokeKey(keyId: string): Promise<RevokeKeyResult>;
   rotateSigningSecret(secret: string, overlapMs: number): Promise<RotateSigningSecretResult>;
   setShards(shards: number): Promise<SetShardsResult>;
-  setRetention(seconds: number | null): Promise<SetRetentionResult>;
+  setLimits(limits: AccountLimits): Promise<SetLimitsResult>;
+  /** A shard of this user runs hot: grow the shard count (doubling, to the ceiling, after a cool-down). */
+  growShards(): Promise<GrowShardsResult>;
 
   // Resource pools, on the user's home shard.
   putPool(name: string, capacity: number): Promise<PoolView>;
   listPools(): Promise<PoolView[]>;
 
   // Jobs, for the API.
-  submit(spec: NewJob, idempotency?: Idempotency): Promise<SubmitResult>;
+  /** `maxUnfinished`: the user's own cap, when an admin set one (else MAX_UNFINISHED_JOBS). */
+  submit(spec: NewJob, idempotency?: Idempotency, maxUnfinished?: number): Promise<SubmitResult>;
   /** Many submits in one transaction and one re-arm, answered in order; a pool refusal writes nothing. */
-  submitBatch(batch: NewSubmission[]): Promise<SubmitBatchResult>;
+  submitBatch(batch: NewSubmission[], maxUnfinished?: number): Promise<SubmitBatchResult>;
   get(jobId: string): Promise<GetResult>;
   cancel(jobId: string): Promise<CancelResult>;
 

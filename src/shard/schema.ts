@@ -131,6 +131,11 @@ export const account = sqliteTable("account", {
   finishedRetentionSeconds: integer("finished_retention_seconds"),
   // The D1 index database assigned at creation; never changes, so databases can be added later.
   indexDb: integer("index_db").notNull().default(0),
+  // Per-user limits set by an admin; null takes the global default.
+  maxUnfinishedJobs: integer("max_unfinished_jobs"),
+  shardCeiling: integer("shard_ceiling"),
+  // When the shard count last grew by itself (hot shards), for the cool-down.
+  grownAt: integer("grown_at"),
 });
 
 export const apiKeys = sqliteTable("api_keys", {

@@ -6,6 +6,7 @@ import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../drizzle/shard/migrations.js";
 import { configOf } from "../config";
+import { LoadWindow } from "../core/hot-shard";
 import { shardOfJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
 import { dispatchQueueOf } from "../core/queue-choice";
@@ -18,6 +19,7 @@ import { meterMethods } from "../metering/meter-methods";
 import { logOperations, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
+import { homeStub } from "./address";
 import { archiveJobs, archiveKey } from "./archive";
 import { begin, cancel, finishAttempt } from "./attempt-queries";
 import { claimDue, inFlight } from "./claim";
@@ -27,6 +29,7 @@ import * as pools from "./pool-queries";
 import { dueForRemoval, postponeRemoval, removeJobs } from "./retention-queries";
 import type {
   AccountInit,
+  AccountLimits,
   AddKeyResult,
   AttemptReport,
   AuthenticateResult,
@@ -34,6 +37,7 @@ import type {
   CancelResult,
   FinishResult,
   GetResult,
+  GrowShardsResult,
   Idempotency,
   IndexedVersion,
   KeyView,
@@ -41,7 +45,7 @@ import type {
   PoolView,
   RevokeKeyResult,
   RotateSigningSecretResult,
-  SetRetentionResult,
+  SetLimitsResult,
   SetShardsResult,
   SubmitBatchResult,
   SubmitItemResult,
@@ -68,6 +72,10 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   private readonly archiveFinished: boolean;
   /** DISPATCH_QUEUES: how many dispatch queues the shards spread over. */
   private dispatchQueues: number;
+  /** This shard's submit and dispatch rates over the current window (hot shards grow the user). */
+  private load: LoadWindow;
+  /** SHARD_CEILING: the most shards a user grows to by itself, unless an admin set the user's own. */
+  private readonly shardCeiling: number;
   private readonly policy: DispatchPolicy;
   /** The shard's clock; tests replace it to move time without sleeping. */
   clock: () => number = Date.now;
@@ -90,6 +98,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     this.policy = dispatchPolicy(config);
     this.archiveFinished = config.ARCHIVE_FINISHED;
     this.dispatchQueues = config.DISPATCH_QUEUES;
+    this.load = new LoadWindow(config.HOT_SHARD_JOBS_PER_SECOND);
+    this.shardCeiling = config.SHARD_CEILING;
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
       recordOperations("other", this.sqlMeter.take());
@@ -129,8 +139,14 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     return accounts.setShards(this.db, shards);
   }
 
-  async setRetention(seconds: number | null): Promise<SetRetentionResult> {
-    return accounts.setRetention(this.db, seconds);
+  async setLimits(limits: AccountLimits): Promise<SetLimitsResult> {
+    return accounts.setLimits(this.db, limits);
+  }
+
+  async growShards(): Promise<GrowShardsResult> {
+    const out = accounts.growShards(this.db, this.shardCeiling, this.clock());
+    if (out.ok && out.grown) log("shards_grown", { shard: this.name, shards: out.shards });
+    return out;
   }
 
   // --- pools (home shard) ---
@@ -149,22 +165,46 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   }
 
   // --- jobs API ---
-  async submit(spec: NewJob, idempotency?: Idempotency): Promise<SubmitResult> {
+  async submit(spec: NewJob, idempotency?: Idempotency, maxUnfinished?: number): Promise<SubmitResult> {
     const now = this.clock();
-    const out = submits.insertJob(this.db, spec, idempotency, now, this.timings, this.policy.maxUnfinished);
+    const cap = maxUnfinished ?? this.policy.maxUnfinished;
+    const out = submits.insertJob(this.db, spec, idempotency, now, this.timings, cap);
     if (!out.ok) return out;
     // A pooled job that is due may find its units free: waiting pooled jobs do not drive the alarm.
     await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
+    await this.noteLoad("submitted", 1, spec.userId, now);
     return this.submitted(out);
   }
 
-  async submitBatch(batch: NewSubmission[]): Promise<SubmitBatchResult> {
+  async submitBatch(batch: NewSubmission[], maxUnfinished?: number): Promise<SubmitBatchResult> {
     const now = this.clock();
-    const out = submits.insertJobs(this.db, batch, now, this.timings, this.policy.maxUnfinished);
+    const cap = maxUnfinished ?? this.policy.maxUnfinished;
+    const out = submits.insertJobs(this.db, batch, now, this.timings, cap);
     if (!out.ok) return out;
     const pooled = out.outcomes.some((o) => o.ok && !o.replayed && o.job.needsPools);
     await this.rearm(pooled && pools.poolWaitersExist(this.db, now));
+    const userId = batch[0]?.spec.userId;
+    if (userId) await this.noteLoad("submitted", batch.length, userId, now);
     return { ok: true, results: out.outcomes.map((o) => (o.ok ? this.submitted(o) : o)) };
+  }
+
+  /**
+   * Counts the jobs this shard takes in or sends out; when a window runs hot, asks the user's home
+   * shard for more shards (src/core/hot-shard.ts). A failed ask is logged and never fails the request.
+   */
+  private async noteLoad(kind: "submitted" | "dispatched", jobs: number, userId: string, now: number) {
+    if (!this.load.record(kind, jobs, now)) return;
+    try {
+      const out = await homeStub(this.env, userId).growShards();
+      log("shard_hot", {
+        shard: this.name,
+        kind,
+        shards: out.ok ? out.shards : null,
+        grown: out.ok && out.grown,
+      });
+    } catch (err) {
+      log("shard_growth_failed", { shard: this.name, error: err });
+    }
   }
 
   /** An accepted submit as it crosses the RPC: the job as the API shows it, not its row. */
@@ -239,6 +279,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       );
       more = (due && claims.length < room) || resends.length === this.policy.batchSize;
       await this.send([...resends, ...claims], now);
+      const claimedFor = claims[0]?.userId;
+      if (claimedFor) await this.noteLoad("dispatched", claims.length, claimedFor, now);
       await this.flushIndex(now);
       submits.pruneIdempotencyKeys(this.db, now, 100);
       // Last, and bounded: removal never delays a dispatch.
@@ -392,7 +434,8 @@ meterMethods(TaskShard, {
   revokeKey: "other",
   rotateSigningSecret: "other",
   setShards: "other",
-  setRetention: "other",
+  setLimits: "other",
+  growShards: "other",
   putPool: "other",
   listPools: "other",
   submit: "submit",

@@ -132,10 +132,12 @@ describe("hot users", () => {
         })
       ).status,
     ).toBe(401);
-    expect(await (await grow(4)).json()).toEqual({
+    expect(await (await grow(4)).json()).toMatchObject({
       user_id: user.user_id,
       shards: 4,
       finished_retention_seconds: null,
+      max_unfinished_jobs: null,
+      shard_ceiling: null,
     });
     expect((await grow(2)).status).toBe(400);
     expect(

@@ -46,6 +46,8 @@ describe("configOf", () => {
       ARCHIVE_FINISHED: false,
       DISPATCH_QUEUES: 1,
       INDEX_DATABASES: 1,
+      HOT_SHARD_JOBS_PER_SECOND: 150,
+      SHARD_CEILING: 16,
     });
   });
 
