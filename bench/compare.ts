@@ -1,0 +1,269 @@
+// The peer comparison (issue #8 part 4): the same four scenarios against BullMQ + Redis (bench/peer/)
+// and against this project (a private `wrangler dev`, started as `npm run dev` starts it), one system
+// at a time, in one run on this machine; prints a side-by-side table and writes the JSON to
+// bench/results/<date>-<commit>-compare.json. See docs/benchmarks.md, "Peer comparison".
+//
+//   npm run bench:compare [-- --systems bullmq,scheduler] [--quick] [--out FILE] [...]
+//
+// Traffic goes to 127.0.0.1 only; every loop is bounded in count and time; a watchdog (--max-seconds)
+// ends the run regardless, and every server started is stopped on exit, error or signal.
+import { execFileSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { startPeer } from "./compare/peer-system";
+import { type Recorder, startRecorder } from "./compare/recorder";
+import { comparisonRows, markdownTable } from "./compare/report";
+import { startScheduler } from "./compare/scheduler-system";
+import { batchSubmits, singleSubmits } from "./compare/submit-scenarios";
+import type { SystemUnderTest } from "./compare/system";
+import { herd, steadyLoad } from "./compare/timing-scenarios";
+import { type Log, makeLog, round, sleep } from "./lib/util";
+
+const root = path.resolve(import.meta.dirname, "..");
+const SYSTEMS = ["bullmq", "scheduler"] as const;
+type SystemName = (typeof SYSTEMS)[number];
+
+const usage = `usage: npm run bench:compare -- [options]
+  --systems LIST      bullmq,scheduler (default: both, in that order)
+  --quick             smaller runs (600 singles, 4,000 batched, 5 s steady, 1,000 herd) for a smoke test
+  --out FILE          where to write the JSON (default bench/results/<date>-<commit>-compare.json)
+  --port N            first port tried for wrangler dev (default 8855); the peer takes the first free from N+20
+  --redis-port N      Redis for the peer (default 6390)
+  --wait-for-load X   before each system, wait (at most 300 s) until the 1-minute load is ≤ X
+  --keep-state        keep the scheduler's temporary state directory and log
+  --max-seconds N     watchdog for the whole run (default 1800)`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      systems: { type: "string", default: SYSTEMS.join(",") },
+      quick: { type: "boolean", default: false },
+      out: { type: "string" },
+      port: { type: "string", default: "8855" },
+      "redis-port": { type: "string", default: "6390" },
+      "wait-for-load": { type: "string", default: "0" },
+      "keep-state": { type: "boolean", default: false },
+      "max-seconds": { type: "string", default: "1800" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const num = (name: string, v: string, min: number, max: number) => {
+    const x = Number(v);
+    if (!Number.isFinite(x) || x < min || x > max) {
+      console.error(`compare: --${name} must be a number in ${min}..${max}\n${usage}`);
+      process.exit(2);
+    }
+    return x;
+  };
+  const systems = values.systems.split(",").map((s) => s.trim());
+  for (const s of systems) {
+    if (!(SYSTEMS as readonly string[]).includes(s)) {
+      console.error(`compare: unknown system ${s}\n${usage}`);
+      process.exit(2);
+    }
+  }
+  const q = values.quick;
+  return {
+    systems: systems as SystemName[],
+    quick: q,
+    out: values.out,
+    port: num("port", values.port, 1024, 65000),
+    redisPort: num("redis-port", values["redis-port"], 1024, 65535),
+    waitForLoad: num("wait-for-load", values["wait-for-load"], 0, 100),
+    keepState: values["keep-state"],
+    maxSeconds: num("max-seconds", values["max-seconds"], 60, 3600),
+    singles: { jobs: q ? 600 : 3000, clients: 32 },
+    batch: { jobs: q ? 4000 : 20_000, perRequest: 500, inFlight: 4 },
+    steady: { rate: 100, seconds: q ? 5 : 15, dueAfterMs: 2000, maxInFlight: 64, settleSeconds: 120 },
+    herd: {
+      jobs: q ? 1000 : 5000,
+      perRequest: 500,
+      inFlight: 4,
+      clients: 32,
+      minLeadSeconds: 5,
+      maxLeadSeconds: 300,
+      drainSeconds: 300,
+    },
+  };
+}
+type Options = ReturnType<typeof options>;
+
+function git(args: string[]): string | null {
+  try {
+    return execFileSync("git", args, {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {
+    return null;
+  }
+}
+
+const load1 = () => round(os.loadavg()[0] ?? 0, 2);
+
+function machine() {
+  return {
+    nproc: os.availableParallelism(),
+    cpu_model: os.cpus()[0]?.model ?? "unknown",
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    load_average_at_start: os.loadavg().map((x) => round(x, 2)),
+  };
+}
+
+/** Runs the scenarios against one system, in order; a failed scenario is recorded and the next runs. */
+async function runScenarios(sys: SystemUnderTest, recorder: Recorder, o: Options, log: Log) {
+  const results: Record<string, Record<string, unknown>> = {};
+  const run = async (name: string, scenario: () => Promise<object>) => {
+    const started = Date.now();
+    const loadBefore = load1();
+    log(`${sys.name}: scenario ${name} (load ${loadBefore})`);
+    let result: Record<string, unknown>;
+    try {
+      result = { ...(await scenario()) };
+    } catch (err) {
+      log(`${sys.name}: scenario ${name} failed: ${err instanceof Error ? err.stack : err}`);
+      result = { error: String(err) };
+    }
+    results[name] = {
+      ...result,
+      elapsed_s: round((Date.now() - started) / 1000, 1),
+      load1_before: loadBefore,
+      load1_after: load1(),
+      server_errors: sys.errorsSince(started),
+    };
+    log(`${sys.name}: scenario ${name} took ${results[name]?.elapsed_s} s`);
+  };
+  await run("singles", () => singleSubmits(sys, o.singles));
+  await run("batch", () => batchSubmits(sys, o.batch));
+  await run("steady", () => steadyLoad(sys, recorder, o.steady, log));
+  const batch = results.batch as { available?: boolean; jobs_per_s?: number } | undefined;
+  const byBatch = batch?.available === true;
+  const expectedPerSecond = byBatch
+    ? (batch?.jobs_per_s ?? null)
+    : ((results.singles as { jobs_per_s?: number } | undefined)?.jobs_per_s ?? null);
+  await run("herd", () => herd(sys, recorder, o.herd, { byBatch, expectedPerSecond }, log));
+  return results;
+}
+
+async function waitForLoad(limit: number, log: Log) {
+  const until = Date.now() + 300_000;
+  while (limit > 0 && load1() > limit && Date.now() < until) {
+    log(`compare: load ${load1()} > ${limit}, waiting (at most 300 s)`);
+    await sleep(10_000);
+  }
+}
+
+function resultPath(o: Options, startedAt: number): string {
+  if (o.out) return path.resolve(o.out);
+  const commit = git(["rev-parse", "--short=7", "HEAD"]) ?? "nogit";
+  const dirty = git([
+    "status",
+    "--porcelain",
+    "--",
+    "src",
+    "scripts",
+    "wrangler.toml",
+    "migrations",
+    "bench",
+  ]);
+  const date = new Date(startedAt).toISOString().slice(0, 10);
+  return path.join(
+    root,
+    "bench/results",
+    `${date}-${commit}${dirty ? "+dirty" : ""}-compare${o.quick ? "-quick" : ""}.json`,
+  );
+}
+
+async function main() {
+  const o = options();
+  const t0 = Date.now();
+  const log = makeLog(t0);
+  let current: SystemUnderTest | undefined;
+  let recorder: Recorder | undefined;
+  const cleanup = async () => {
+    await current?.stop().catch(() => {});
+    await recorder?.close().catch(() => {});
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      log(`compare: ${signal}, stopping`);
+      void cleanup().then(() => process.exit(130));
+    });
+  }
+  const watchdog = setTimeout(() => {
+    log(`compare: watchdog: over ${o.maxSeconds} s, stopping`);
+    void cleanup().then(() => process.exit(3));
+  }, o.maxSeconds * 1000);
+
+  const info = machine();
+  log(`compare: load average at start ${info.load_average_at_start.join(" ")} (${info.nproc} cores)`);
+  const systems: Record<string, unknown> = {};
+  const results: Record<string, Record<string, Record<string, unknown>>> = {};
+  recorder = await startRecorder();
+  try {
+    for (const name of o.systems) {
+      await waitForLoad(o.waitForLoad, log);
+      const loadAtStart = load1();
+      const started = Date.now();
+      current =
+        name === "bullmq"
+          ? await startPeer({ firstPort: o.port + 20, redisPort: o.redisPort }, log)
+          : await startScheduler({ firstPort: o.port, keepState: o.keepState }, log);
+      try {
+        results[name] = await runScenarios(current, recorder, o, log);
+        systems[name] = {
+          ...current.describe(),
+          load1_at_start: loadAtStart,
+          load1_at_end: load1(),
+          elapsed_s: round((Date.now() - started) / 1000),
+        };
+      } finally {
+        await current.stop();
+        current = undefined;
+      }
+    }
+  } finally {
+    clearTimeout(watchdog);
+    await cleanup();
+  }
+
+  const summary = {
+    command: `npm run bench:compare${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+    commit: git(["rev-parse", "--short=7", "HEAD"]),
+    started_at: new Date(t0).toISOString(),
+    elapsed_s: round((Date.now() - t0) / 1000),
+    machine: { ...info, load_average_at_end: os.loadavg().map((x) => round(x, 2)) },
+    systems,
+    results,
+  };
+  const file = resultPath(o, t0);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(summary, null, 2)}\n`);
+  const loads = o.systems
+    .map((s) => {
+      const sys = systems[s] as { load1_at_start?: number; load1_at_end?: number } | undefined;
+      return `${s} ${sys?.load1_at_start ?? "?"} → ${sys?.load1_at_end ?? "?"}`;
+    })
+    .join("; ");
+  console.log(markdownTable(comparisonRows(results.bullmq ?? {}, results.scheduler ?? {})));
+  console.log();
+  console.log(
+    `machine: ${info.nproc} cores, shared; 1-minute load average at start ${info.load_average_at_start[0]}, ` +
+      `per system (start → end) ${loads}, at end ${summary.machine.load_average_at_end[0]}`,
+  );
+  console.log(`JSON: ${path.relative(root, file)}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

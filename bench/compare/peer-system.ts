@@ -1,0 +1,95 @@
+// The BullMQ + Redis peer as the comparison runs it: redis-server on 127.0.0.1 (AOF everysec, a temp
+// dir), then bench/peer/main.ts in its own process group (its own event loop, as the scheduler has
+// workerd's), both stopped on exit.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { Api } from "../lib/client";
+import { freePortFrom, type Log, sleep } from "../lib/util";
+import { DEFAULT_CONCURRENCY } from "../peer/queue";
+import { startRedis } from "../peer/redis";
+import type { SystemUnderTest } from "./system";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const require = createRequire(import.meta.url);
+const versionOf = (pkg: string): string => (require(`${pkg}/package.json`) as { version: string }).version;
+
+export async function startPeer(o: { firstPort: number; redisPort: number }, log: Log) {
+  const redis = await startRedis(o.redisPort, log);
+  const port = await freePortFrom(o.firstPort);
+  const output: { at: number; text: string }[] = [];
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/peer/main.ts", "--port", String(port), "--redis-port", String(o.redisPort)],
+    { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const pgid = child.pid;
+  if (pgid === undefined) throw new Error("could not start the BullMQ peer");
+  const keep = (chunk: Buffer) => {
+    const at = Date.now();
+    for (const text of chunk.toString("utf8").split("\n"))
+      if (text && output.length < 10_000) output.push({ at, text });
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exited = once(child, "exit");
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const onExit = () => kill("SIGKILL");
+  process.once("exit", onExit);
+  const stop = async () => {
+    kill("SIGTERM");
+    await Promise.race([exited, sleep(10_000)]);
+    kill("SIGKILL");
+    process.removeListener("exit", onExit);
+    await redis.stop();
+  };
+
+  const api = new Api(`http://127.0.0.1:${port}`);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const health = await api.request("GET", "/v1/health").catch(() => null);
+    if (health?.status === 200) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(
+        `the BullMQ peer did not start:\n${output
+          .slice(-30)
+          .map((l) => l.text)
+          .join("\n")}`,
+      );
+    }
+    await sleep(200);
+  }
+  log(`peer: BullMQ ${versionOf("bullmq")} peer ready on 127.0.0.1:${port}`);
+  let tenants = 0;
+  const system: SystemUnderTest = {
+    name: "bullmq",
+    call: (method, route, key, body) => api.request(method, route, key, body),
+    tenant: async (keys) => {
+      tenants++;
+      return Array.from({ length: keys }, (_, i) => `peer-tenant-${tenants}-key-${i}`);
+    },
+    describe: () => ({
+      port,
+      bullmq: versionOf("bullmq"),
+      ioredis: versionOf("ioredis"),
+      redis: redis.version,
+      redis_settings: "127.0.0.1, appendonly yes, appendfsync everysec, maxmemory-policy noeviction",
+      worker_concurrency: DEFAULT_CONCURRENCY,
+      started_as: "node --import tsx bench/peer/main.ts (HTTP API and BullMQ Worker in one process)",
+    }),
+    errorsSince: (from) => {
+      const lines = output.filter((l) => l.at >= from && /error|exception/i.test(l.text));
+      return { count: lines.length, first: lines.slice(0, 5).map((l) => l.text.slice(0, 300)) };
+    },
+    stop,
+  };
+  return system;
+}
