@@ -51,10 +51,14 @@ export class PeerQueue {
       maxRetriesPerRequest: null,
     };
     this.queue = new Queue<PeerJobData>(o.queueName, { connection });
-    this.worker = new Worker<PeerJobData>(o.queueName, (job) => execute(job.id ?? "", job.data), {
-      connection,
-      concurrency: o.concurrency,
-    });
+    this.worker = new Worker<PeerJobData>(
+      o.queueName,
+      (job) => execute(job.id ?? "", job.attemptsStarted, job.data),
+      {
+        connection,
+        concurrency: o.concurrency,
+      },
+    );
     this.worker.on("error", (err) => {
       if (++this.workerErrors <= 5) process.stderr.write(`peer: worker error: ${err.message}\n`);
     });
