@@ -33,7 +33,7 @@ const usage = `usage: npm run bench:compare -- [options]
   --redis-port N      Redis for the peer (default 6390)
   --wait-for-load X   before each system, wait (at most 300 s) until the 1-minute load is ≤ X
   --keep-state        keep the scheduler's temporary state directory and log
-  --max-seconds N     watchdog for the whole run (default 1800)`;
+  --max-seconds N     watchdog for the whole run (default 2400)`;
 
 function options() {
   const { values } = parseArgs({
@@ -45,7 +45,7 @@ function options() {
       "redis-port": { type: "string", default: "6390" },
       "wait-for-load": { type: "string", default: "0" },
       "keep-state": { type: "boolean", default: false },
-      "max-seconds": { type: "string", default: "1800" },
+      "max-seconds": { type: "string", default: "2400" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
