@@ -12,6 +12,11 @@ import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { headCommit, projectRoot as root } from "../harness/project";
+import { resultFileName } from "../harness/results";
+import { guardRun } from "../harness/run-guard";
+import { round } from "../harness/stats";
+import { type Log, makeLog, sleep } from "../harness/util";
 import { startPeer } from "./compare/peer-system";
 import { type Recorder, startRecorder } from "./compare/recorder";
 import { comparisonRows, markdownTable } from "./compare/report";
@@ -19,9 +24,7 @@ import { startScheduler } from "./compare/scheduler-system";
 import { batchSubmits, singleSubmits } from "./compare/submit-scenarios";
 import type { SystemUnderTest } from "./compare/system";
 import { herd, steadyLoad } from "./compare/timing-scenarios";
-import { type Log, makeLog, round, sleep } from "./lib/util";
 
-const root = path.resolve(import.meta.dirname, "..");
 const SYSTEMS = ["bullmq", "scheduler"] as const;
 type SystemName = (typeof SYSTEMS)[number];
 
@@ -94,13 +97,26 @@ function options() {
 }
 type Options = ReturnType<typeof options>;
 
-function git(args: string[]): string | null {
+/** Files whose uncommitted changes would make the results another code's than the commit's. */
+const MEASURED = [
+  "src",
+  "scripts",
+  "wrangler.toml",
+  "migrations",
+  "drizzle",
+  "bench",
+  "harness",
+  "package.json",
+];
+
+function uncommittedChanges(): number | null {
   try {
-    return execFileSync("git", args, {
+    const out = execFileSync("git", ["status", "--porcelain", "--", ...MEASURED], {
       cwd: root,
       encoding: "utf8",
       stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
+    });
+    return out.split("\n").filter(Boolean).length;
   } catch {
     return null;
   }
@@ -162,25 +178,12 @@ async function waitForLoad(limit: number, log: Log) {
   }
 }
 
-function resultPath(o: Options, startedAt: number): string {
+/** bench/results/<date>-<commit>-compare.json (harness/results.ts names), unless --out says otherwise. */
+function resultPath(o: Options, startedAt: number, commit: string | null): string {
   if (o.out) return path.resolve(o.out);
-  const commit = git(["rev-parse", "--short=7", "HEAD"]) ?? "nogit";
-  const dirty = git([
-    "status",
-    "--porcelain",
-    "--",
-    "src",
-    "scripts",
-    "wrangler.toml",
-    "migrations",
-    "bench",
-  ]);
-  const date = new Date(startedAt).toISOString().slice(0, 10);
-  return path.join(
-    root,
-    "bench/results",
-    `${date}-${commit}${dirty ? "+dirty" : ""}-compare${o.quick ? "-quick" : ""}.json`,
-  );
+  const what = o.quick ? "compare-quick" : "compare";
+  const name = resultFileName({ startedAt, commit, dirty: (uncommittedChanges() ?? 0) > 0, what });
+  return path.join(root, "bench/results", name);
 }
 
 async function main() {
@@ -193,16 +196,15 @@ async function main() {
     await current?.stop().catch(() => {});
     await recorder?.close().catch(() => {});
   };
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
-      log(`compare: ${signal}, stopping`);
-      void cleanup().then(() => process.exit(130));
-    });
-  }
-  const watchdog = setTimeout(() => {
-    log(`compare: watchdog: over ${o.maxSeconds} s, stopping`);
-    void cleanup().then(() => process.exit(3));
-  }, o.maxSeconds * 1000);
+  const guard = guardRun({
+    maxSeconds: o.maxSeconds,
+    watchdogExit: 3,
+    stop: (reason) => {
+      log(`compare: ${reason}, stopping`);
+      return cleanup();
+    },
+  });
+  const commit = headCommit();
 
   const info = machine();
   log(`compare: load average at start ${info.load_average_at_start.join(" ")} (${info.nproc} cores)`);
@@ -232,20 +234,21 @@ async function main() {
       }
     }
   } finally {
-    clearTimeout(watchdog);
+    guard.dispose();
     await cleanup();
   }
 
   const summary = {
     command: `npm run bench:compare${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
-    commit: git(["rev-parse", "--short=7", "HEAD"]),
+    commit: commit?.slice(0, 7) ?? null,
+    uncommitted_changes: uncommittedChanges(),
     started_at: new Date(t0).toISOString(),
     elapsed_s: round((Date.now() - t0) / 1000),
     machine: { ...info, load_average_at_end: os.loadavg().map((x) => round(x, 2)) },
     systems,
     results,
   };
-  const file = resultPath(o, t0);
+  const file = resultPath(o, t0, commit);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(summary, null, 2)}\n`);
   const loads = o.systems

@@ -4,14 +4,14 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createRequire } from "node:module";
-import path from "node:path";
-import { Api } from "../lib/client";
-import { freePortFrom, type Log, sleep } from "../lib/util";
+import { ApiClient } from "../../harness/client";
+import { groupGone, signalGroup } from "../../harness/process-group";
+import { projectRoot as root } from "../../harness/project";
+import { freePortFrom, type Log, sleep, within } from "../../harness/util";
 import { DEFAULT_CONCURRENCY } from "../peer/queue";
 import { startRedis } from "../peer/redis";
 import type { SystemUnderTest } from "./system";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const require = createRequire(import.meta.url);
 const versionOf = (pkg: string): string => (require(`${pkg}/package.json`) as { version: string }).version;
 
@@ -34,24 +34,18 @@ export async function startPeer(o: { firstPort: number; redisPort: number }, log
   child.stdout.on("data", keep);
   child.stderr.on("data", keep);
   const exited = once(child, "exit");
-  const kill = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-pgid, signal);
-    } catch {
-      // already gone
-    }
-  };
-  const onExit = () => kill("SIGKILL");
+  const onExit = () => signalGroup(pgid, "SIGKILL");
   process.once("exit", onExit);
   const stop = async () => {
-    kill("SIGTERM");
-    await Promise.race([exited, sleep(10_000)]);
-    kill("SIGKILL");
+    signalGroup(pgid, "SIGTERM");
+    await within(exited, 10_000);
+    signalGroup(pgid, "SIGKILL");
+    await groupGone(pgid, 5_000);
     process.removeListener("exit", onExit);
     await redis.stop();
   };
 
-  const api = new Api(`http://127.0.0.1:${port}`);
+  const api = new ApiClient(`http://127.0.0.1:${port}`);
   const deadline = Date.now() + 60_000;
   for (;;) {
     const health = await api.request("GET", "/v1/health").catch(() => null);
@@ -71,7 +65,7 @@ export async function startPeer(o: { firstPort: number; redisPort: number }, log
   let tenants = 0;
   const system: SystemUnderTest = {
     name: "bullmq",
-    call: (method, route, key, body) => api.request(method, route, key, body),
+    call: (method, route, token, body) => api.request(method, route, { token, body }),
     tenant: async (keys) => {
       tenants++;
       return Array.from({ length: keys }, (_, i) => `peer-tenant-${tenants}-key-${i}`);

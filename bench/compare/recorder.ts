@@ -1,8 +1,9 @@
 // The webhook target both systems call, and what the scenarios read from it: when each `webhook-id`
 // arrived. Lateness is measured here (arrival − run_at), the same clock and the same code for both
 // systems, not taken from either system's own report.
-import { startDelayTarget } from "../lib/target";
-import { distribution, type Log, round, sleep } from "../lib/util";
+import { distribution, round } from "../../harness/stats";
+import { startTarget } from "../../harness/target";
+import { type Log, sleep } from "../../harness/util";
 
 export interface Receipt {
   webhookId: string;
@@ -19,10 +20,10 @@ export interface Recorder {
 
 /** A target on 127.0.0.1 that answers 200 at once and records each request's arrival. */
 export async function startRecorder(): Promise<Recorder> {
-  const target = await startDelayTarget(0);
+  const target = await startTarget();
   return {
     url: (route) => target.url(route),
-    receipts: () => target.requests.map((r) => ({ webhookId: r.webhookId, at: r.start })),
+    receipts: () => target.deliveries,
     close: () => target.close(),
   };
 }

@@ -3,12 +3,13 @@
 // file (ALLOW_PRIVATE_TARGETS=true for the local target, a random admin token). Nothing is tuned: the
 // vars are .dev.vars.example's, the rest is wrangler.toml's.
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Api } from "../lib/client";
-import { snapshotProject, startBenchServer } from "../lib/server";
-import { freePortFrom, type Log } from "../lib/util";
+import { ApiClient } from "../../harness/client";
+import { DevServer } from "../../harness/dev-server";
+import { snapshotProject } from "../../harness/project";
+import { freePortFrom, type Log } from "../../harness/util";
 import type { SystemUnderTest } from "./system";
 
 /** wrangler's own calls home, which fail on a machine without internet access: not the scheduler's. */
@@ -24,19 +25,19 @@ export async function startScheduler(o: { firstPort: number; keepState: boolean 
       "\n",
     ),
   );
-  await mkdir(path.join(tmp, "project"));
-  const snapshot = await snapshotProject(path.join(tmp, "project"));
+  const snapshot = snapshotProject(path.join(tmp, "project"));
   const port = await freePortFrom(o.firstPort);
   const inspectorPort = await freePortFrom(port + 1, [port]);
   const logFile = path.join(tmp, "wrangler.log");
   log(`scheduler: wrangler dev on 127.0.0.1:${port} (src digest ${snapshot.srcDigest}, state ${tmp})`);
-  const server = startBenchServer({
-    projectRoot: snapshot.root,
+  const server = new DevServer({
+    root: snapshot.root,
     port,
     inspectorPort,
     persistTo: path.join(tmp, "state"),
     varsFile,
     logFile,
+    keepLines: 50_000,
   });
   const stop = async () => {
     await server.stop();
@@ -44,17 +45,18 @@ export async function startScheduler(o: { firstPort: number; keepState: boolean 
   };
   try {
     const started = Date.now();
+    await server.start();
     await server.ready();
     log(`scheduler: ready in ${Date.now() - started} ms`);
   } catch (err) {
     await stop();
     throw err;
   }
-  const api = new Api(server.baseUrl);
+  const api = new ApiClient(server.baseUrl);
   let tenants = 0;
   const system: SystemUnderTest = {
     name: "scheduler",
-    call: (method, route, key, body) => api.request(method, route, key, body),
+    call: (method, route, token, body) => api.request(method, route, { token, body }),
     async tenant(keys) {
       const user = await api.createUser(adminToken, `compare-${++tenants}`);
       return api.keys(adminToken, user, keys);
@@ -62,6 +64,8 @@ export async function startScheduler(o: { firstPort: number; keepState: boolean 
     describe: () => ({
       port,
       src_digest: snapshot.srcDigest,
+      uncommitted_changes_in_served_files: snapshot.uncommittedChanges?.length ?? null,
+      reloads: server.reloads,
       started_as: "node scripts/dev.mjs (npm run dev) from a copy of the project",
       vars: "ALLOW_PRIVATE_TARGETS=true, random ADMIN_TOKEN and CURSOR_SECRET; wrangler.toml otherwise",
       consumer_concurrency: "one local queue batch of up to 25 messages at a time (max_batch_size = 25)",

@@ -1,6 +1,6 @@
 // Scenarios (a) and (b): how fast each system takes jobs in. The jobs are `noop` and due an hour ahead,
 // so only submission is measured, not dispatch.
-import { iso } from "../lib/util";
+import { iso } from "../../harness/util";
 import { createdPerSecond, hasBatchEndpoint, submitInBatches, submitSingly, warmUp } from "./submit";
 import { keysFor, type SystemUnderTest } from "./system";
 

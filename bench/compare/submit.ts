@@ -1,6 +1,7 @@
 // Submitting many jobs to a system, one POST each or in batches, with each request's time and any
 // refusal kept: a failed request is counted and shown, never retried (a retry would hide the cost).
-import { distribution, mapLimit, round } from "../lib/util";
+import { distribution, round } from "../../harness/stats";
+import { mapLimit } from "../../harness/util";
 import { type CallReply, keyFor, type SystemUnderTest } from "./system";
 
 export type JobBody = Record<string, unknown>;

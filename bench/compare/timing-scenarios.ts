@@ -1,7 +1,8 @@
 // Scenarios (c) and (d): how close to run_at each system calls the target. `http` jobs call the
 // recorder on 127.0.0.1, and lateness is measured there (arrival − run_at), with duplicates (the same
 // webhook-id twice) and jobs that never arrived.
-import { distribution, iso, type Log, mapLimit, round, sleep } from "../lib/util";
+import { distribution, round } from "../../harness/stats";
+import { iso, type Log, mapLimit, sleep } from "../../harness/util";
 import { deliveries, perSecond, type Recorder, waitForArrivals } from "./recorder";
 import { submitInBatches, submitSingly, warmUp } from "./submit";
 import { keyFor, keysFor, type SystemUnderTest } from "./system";

@@ -1,11 +1,15 @@
 // The part of the public contract (shared/design.md) that the comparison's scenarios use, as the peer
-// serves it: bodies are validated with the scheduler's own schemas, so both systems accept and refuse
-// the same requests, and jobs are shown in the same shape. Pure: no BullMQ, no I/O.
+// serves it: the submit table's fields for one-shot jobs with the contract's ranges and defaults, the
+// scheduler's own `http` payload schema, and the contract's job object. Pure: no BullMQ, no I/O.
+// (The scheduler's SubmitSchema lives with its Worker types, which the Node benchmark cannot compile.)
 import { randomUUID } from "node:crypto";
-import type { z } from "zod";
-import type { ErrorDetail } from "../../src/api/errors";
-import { SubmitSchema, zodDetails } from "../../src/api/job-input";
+import { z } from "zod";
 import { httpPayloadSchema } from "../../src/executors/http-payload";
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
 
 export const MAX_BODY_BYTES = 128 * 1024;
 export const MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024;
@@ -32,17 +36,42 @@ export interface PeerJobSpec {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; details: ErrorDetail[] };
 
-/** Contract fields the peer does not implement: refused with a 400 rather than silently ignored. */
+/** Contract fields the peer does not implement: refused with a 400 naming them, never ignored. */
 const UNSUPPORTED = [
   "interval_seconds",
   "cron",
   "timezone",
   "result_location",
+  "resources",
   "labels",
   "callback_url",
   "retry_policy",
   "expires_after_seconds",
-] as const;
+];
+
+/** The submit table (shared/design.md) for the fields the peer serves, with the contract's defaults. */
+const PeerSubmitSchema = z.strictObject({
+  type: z.string().min(1).max(64),
+  payload: z.json().optional(),
+  run_at: z.iso.datetime({ offset: true }).nullish(),
+  priority: z.int().min(0).max(100).default(50),
+  max_retries: z.int().min(0).max(50).default(3),
+  retry_delay_seconds: z.int().min(1).max(86_400).default(30),
+  timeout_seconds: z.int().min(1).max(900).default(60),
+  name: z.string().max(200).nullish(),
+});
+
+export function zodDetails(error: z.ZodError, prefix: (string | number)[] = []): ErrorDetail[] {
+  return error.issues.map((i) => ({
+    path: [...prefix, ...i.path].map(String).join(".") || "(body)",
+    message: i.message,
+  }));
+}
+
+/** The contract's error envelope. */
+export const errorBody = (code: string, message: string, details?: ErrorDetail[]) => ({
+  error: { code, message, ...(details ? { details } : {}) },
+});
 
 export const newPeerJobId = () => `job_peer_${randomUUID().replaceAll("-", "")}`;
 
@@ -54,23 +83,21 @@ export function parseSubmit(
 ): Parsed<PeerJobSpec> {
   const details: ErrorDetail[] = [];
   const at = (field: string) => [...prefix, field].join(".");
+  let fields = body;
   if (body !== null && typeof body === "object" && !Array.isArray(body)) {
-    for (const field of UNSUPPORTED) {
-      if (field in body) details.push({ path: at(field), message: "not supported by the BullMQ peer" });
-    }
+    const unsupported = UNSUPPORTED.filter((f) => f in body);
+    for (const f of unsupported) details.push({ path: at(f), message: "not supported by the BullMQ peer" });
+    fields = Object.fromEntries(Object.entries(body).filter(([k]) => !unsupported.includes(k)));
   }
-  const parsed = SubmitSchema.safeParse(body);
+  const parsed = PeerSubmitSchema.safeParse(fields);
   if (!parsed.success) return { ok: false, details: [...details, ...zodDetails(parsed.error, prefix)] };
   const input = parsed.data;
-  if (Object.keys(input.resources).length > 0) {
-    details.push({ path: at("resources"), message: "not supported by the BullMQ peer" });
-  }
   if (input.type !== "http" && input.type !== "noop") {
     details.push({ path: at("type"), message: `unknown job type "${input.type}"` });
   }
   if (input.type === "http") details.push(...httpPayloadProblems(input.payload, [...prefix, "payload"]));
   if (details.length > 0) return { ok: false, details };
-  const runAt = input.run_at === undefined ? now : Date.parse(input.run_at);
+  const runAt = input.run_at ? Date.parse(input.run_at) : now;
   return {
     ok: true,
     value: {
@@ -93,7 +120,7 @@ export function parseSubmit(
 /** The peer calls loopback targets only: it exists to be measured on one machine. */
 function httpPayloadProblems(payload: unknown, path: (string | number)[]): ErrorDetail[] {
   const parsed = httpPayloadSchema.safeParse(payload ?? null);
-  if (!parsed.success) return zodDetails(parsed.error as z.ZodError, path);
+  if (!parsed.success) return zodDetails(parsed.error, path);
   if (!isLoopbackUrl(parsed.data.url)) {
     return [{ path: [...path, "url"].join("."), message: "the BullMQ peer calls 127.0.0.1 only" }];
   }

@@ -1,8 +1,14 @@
 // The peer's HTTP API on node:http: the routes the comparison uses, with the contract's status codes
 // and error envelope. Any bearer token is accepted (the peer has no users); a missing one is a 401.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { type ErrorDetail, errorBody } from "../../src/api/errors";
-import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, parseBatch, parseSubmit } from "./contract";
+import {
+  type ErrorDetail,
+  errorBody,
+  MAX_BATCH_BODY_BYTES,
+  MAX_BODY_BYTES,
+  parseBatch,
+  parseSubmit,
+} from "./contract";
 import type { PeerQueue } from "./queue";
 
 class HttpError extends Error {

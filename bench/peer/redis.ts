@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { groupGone, signalGroup } from "../../harness/process-group";
 
 const INSTALL_HINT = "apt-get install -y redis-server   (Debian/Ubuntu, as root)";
 
@@ -79,13 +80,7 @@ export async function startRedis(port: number, log: (msg: string) => void): Prom
   const child = spawn(binary, args, { detached: true, stdio: "ignore" });
   const pgid = child.pid;
   if (pgid === undefined) throw new Error("could not start redis-server");
-  const kill = () => {
-    try {
-      process.kill(-pgid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  };
+  const kill = () => signalGroup(pgid, "SIGKILL");
   process.once("exit", kill);
   let exited = false;
   child.once("exit", () => {
@@ -93,6 +88,7 @@ export async function startRedis(port: number, log: (msg: string) => void): Prom
   });
   const stop = async () => {
     kill();
+    await groupGone(pgid, 5_000);
     process.removeListener("exit", kill);
     await rm(dir, { recursive: true, force: true });
   };
