@@ -179,10 +179,10 @@ async function waitForLoad(limit: number, log: Log) {
 }
 
 /** bench/results/<date>-<commit>-compare.json (harness/results.ts names), unless --out says otherwise. */
-function resultPath(o: Options, startedAt: number, commit: string | null): string {
+function resultPath(o: Options, startedAt: number, commit: string | null, dirty: boolean): string {
   if (o.out) return path.resolve(o.out);
   const what = o.quick ? "compare-quick" : "compare";
-  const name = resultFileName({ startedAt, commit, dirty: (uncommittedChanges() ?? 0) > 0, what });
+  const name = resultFileName({ startedAt, commit, dirty, what });
   return path.join(root, "bench/results", name);
 }
 
@@ -205,6 +205,8 @@ async function main() {
     },
   });
   const commit = headCommit();
+  // Taken before anything runs: the results are of the code as it was when the run started.
+  const dirty = (uncommittedChanges() ?? 0) > 0;
 
   const info = machine();
   log(`compare: load average at start ${info.load_average_at_start.join(" ")} (${info.nproc} cores)`);
@@ -241,14 +243,14 @@ async function main() {
   const summary = {
     command: `npm run bench:compare${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
     commit: commit?.slice(0, 7) ?? null,
-    uncommitted_changes: uncommittedChanges(),
+    uncommitted_changes_at_start: dirty,
     started_at: new Date(t0).toISOString(),
     elapsed_s: round((Date.now() - t0) / 1000),
     machine: { ...info, load_average_at_end: os.loadavg().map((x) => round(x, 2)) },
     systems,
     results,
   };
-  const file = resultPath(o, t0, commit);
+  const file = resultPath(o, t0, commit, dirty);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(summary, null, 2)}\n`);
   const loads = o.systems
