@@ -13,8 +13,9 @@ import {
 import { execute } from "./executor";
 
 /**
- * Jobs the Worker runs at once: the scheduler runs one local queue batch of up to 25 messages at a
- * time, concurrently (max_batch_size = 25 in wrangler.toml), so 25 here.
+ * Jobs the Worker runs at once. Locally the scheduler's consumer takes one batch of up to 25 messages
+ * at a time from each dispatch queue and runs a batch's messages concurrently (max_batch_size = 25 in
+ * wrangler.toml); a tenant's shard sends to one queue, so 25 of its jobs run at once: 25 here.
  */
 export const DEFAULT_CONCURRENCY = 25;
 
