@@ -74,20 +74,17 @@ if (envFiles.length === 0) ensureDevVars();
 // Every index database declared in wrangler.toml (users are spread over them; INDEX_DATABASES).
 const INDEX_DATABASES = ["INDEX_DB", "INDEX_DB_1", "INDEX_DB_2", "INDEX_DB_3"];
 console.log(`dev: applying D1 migrations (state in ${path.relative(projectRoot, persistTo) || "."})`);
-// In parallel: each is its own wrangler process and its own SQLite file.
-const migrated = await Promise.all(
-  INDEX_DATABASES.map((binding) =>
-    runWrangler(["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo], {
-      env: { CI: "true" },
-    }),
-  ),
-);
-const failed = migrated.findIndex((code) => code !== 0);
-if (failed >= 0) {
-  console.error(
-    `dev: applying D1 migrations to ${INDEX_DATABASES[failed]} failed (exit ${migrated[failed]})`,
+// One after another: wrangler processes applying migrations under one --persist-to at once were seen
+// to fail (exit 1) now and then.
+for (const binding of INDEX_DATABASES) {
+  const migrated = await runWrangler(
+    ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo],
+    { env: { CI: "true" } },
   );
-  process.exit(migrated[failed]);
+  if (migrated !== 0) {
+    console.error(`dev: applying D1 migrations to ${binding} failed (exit ${migrated})`);
+    process.exit(migrated);
+  }
 }
 
 const devArgs = ["dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", persistTo];
