@@ -66,7 +66,12 @@ test("a clean one-shot job passes every check", () => {
     [job("j1", "ok", { status: "succeeded", runs: 1, attempts: [attempt(1, "succeeded", 0, 0.5, 0.6)] })],
     [delivery("j1", 0, 0.55)],
   );
-  assert.deepEqual(a.mustBeZero, { lostJobs: 0, duplicateAcceptedCompletions: 0, invariantViolations: 0 });
+  assert.deepEqual(a.mustBeZero, {
+    lostJobs: 0,
+    duplicateAcceptedCompletions: 0,
+    invariantViolations: 0,
+    slowCrashRecoveries: 0,
+  });
   assert.equal(a.rawDuplicateDeliveries.total, 0);
 });
 
@@ -158,6 +163,59 @@ test("raw duplicates are classified by whether a kill fell between the deliverie
   );
   assert.equal(noKill.rawDuplicateDeliveries.withoutKill, 1);
   assert.match(Object.keys(noKill.rawDuplicateDeliveries.byCause)[0] ?? "", /lease expired/);
+});
+
+test("an attempt a kill cut off must be given up within 60 s of the restart", () => {
+  const kill = { at: T + 1_000, readyAt: T + 9_000 };
+  const cutOff = (id: string, givenUpAt: number, error: string) =>
+    job(id, "ok", {
+      status: "succeeded",
+      runs: 1,
+      attempts: [
+        attempt(2, "succeeded", givenUpAt + 1, givenUpAt + 1.5, givenUpAt + 1.6),
+        attempt(1, "timed_out", 0, 0.5, givenUpAt, error),
+      ],
+    });
+  const dels = (id: string, givenUpAt: number) => [delivery(id, 0, 0.55), delivery(id, 0, givenUpAt + 1.55)];
+  // Heartbeats stopped: given up 30.5 s after begin, 22 s after the restart.
+  const quick = run([cutOff("j1", 30.5, "heartbeats stopped: no heartbeat for 30s")], dels("j1", 30.5), [
+    kill,
+  ]);
+  assert.equal(quick.mustBeZero.slowCrashRecoveries, 0);
+  assert.equal(quick.crashRecovery.afterRestart.max, 21_500);
+  assert.equal(quick.crashRecovery.allOneShotsFinalAfterLastRestartMs, 23_100);
+  assert.equal(quick.recovery.leaseExpiries.kill, 1);
+  // The timeout bound of a 900 s job: 893 s after the restart.
+  const slow = run([cutOff("j2", 902, "timed out: no report within 900s")], dels("j2", 902), [kill]);
+  assert.equal(slow.mustBeZero.slowCrashRecoveries, 1);
+  // Still running when read, 100 s after the restart.
+  const stuck = job("j3", "ok", { status: "running", attempts: [attempt(1, "running", 0, 0.5, null)] });
+  stuck.viewAt = T + 109_000;
+  const left = run([stuck], [delivery("j3", 0, 0.55)], [kill]);
+  assert.equal(left.mustBeZero.slowCrashRecoveries, 1);
+  assert.equal(left.crashRecovery.oneShotsLeftRunning, 1);
+  assert.equal(left.crashRecovery.stillRunning, 1);
+  assert.equal(left.crashRecovery.allOneShotsFinalAfterLastRestartMs, null);
+});
+
+test("a repeat delivery of a one-shot job under another webhook-id violates an invariant", () => {
+  const view = {
+    status: "succeeded",
+    runs: 1,
+    attempts: [
+      attempt(2, "succeeded", 30, 31, 31.1),
+      attempt(1, "timed_out", 0, 0.5, 29, "heartbeats stopped: no heartbeat for 30s"),
+    ],
+  };
+  const same = run([job("j1", "ok", view)], [delivery("j1", 0, 0.55), delivery("j1", 0, 31.05)]);
+  assert.equal(same.mustBeZero.invariantViolations, 0);
+  assert.equal(same.rawDuplicateDeliveries.underAnotherWebhookId, 0);
+  const other = run(
+    [job("j1", "ok", structuredClone(view))],
+    [delivery("j1", 0, 0.55), delivery("j1", 1, 31.05)],
+  );
+  assert.equal(other.mustBeZero.invariantViolations, 1);
+  assert.equal(other.rawDuplicateDeliveries.underAnotherWebhookId, 1);
 });
 
 test("more deliveries than begun attempts, or a succeeded /fail job, violate invariants", () => {

@@ -18,6 +18,7 @@ export const usage = `usage: npm run soak -- [options]      (or node_modules/.bi
   --dispatch-deadline S DISPATCH_DEADLINE_SECONDS for the server (5)
   --lease-grace S       LEASE_GRACE_SECONDS (2)
   --index-flush-ms N    INDEX_FLUSH_DELAY_MS (500)
+  --ok-timeout S        timeout_seconds of the /ok jobs (900: recovery from a crash must not wait for it)
   --hang-ms N           how long /hang takes to answer (5000; the hang jobs time out after 1 s)
   --hang-bursts N       hang jobs come due at N instants spread over the window (10; 0 = spread at random,
                         which puts a 1 s hang in nearly every batch of the local queue)
@@ -48,6 +49,7 @@ export interface SoakOptions {
   dispatchDeadline: number;
   leaseGrace: number;
   indexFlushMs: number;
+  okTimeout: number;
   hangMs: number;
   hangBursts: number;
   drainSeconds: number;
@@ -82,6 +84,7 @@ export function options(argv = process.argv.slice(2)): SoakOptions {
       "dispatch-deadline": { type: "string", default: "5" },
       "lease-grace": { type: "string", default: "2" },
       "index-flush-ms": { type: "string", default: "500" },
+      "ok-timeout": { type: "string", default: "900" },
       "hang-ms": { type: "string", default: "5000" },
       "hang-bursts": { type: "string", default: "10" },
       "drain-seconds": { type: "string" },
@@ -140,6 +143,7 @@ export function options(argv = process.argv.slice(2)): SoakOptions {
     dispatchDeadline: int("dispatch-deadline", values["dispatch-deadline"], 1, 3600),
     leaseGrace: int("lease-grace", values["lease-grace"], 0, 3600),
     indexFlushMs: int("index-flush-ms", values["index-flush-ms"], 0, 600_000),
+    okTimeout: int("ok-timeout", values["ok-timeout"], 1, 900),
     hangMs: int("hang-ms", values["hang-ms"], 1500, 60_000),
     hangBursts: int("hang-bursts", values["hang-bursts"], 0, 1000),
     drainSeconds: int("drain-seconds", values["drain-seconds"] ?? (ci ? "120" : "240"), 10, 3600),

@@ -14,7 +14,11 @@
 //   once. Retries of /fail and /hang are repeats by design and are counted apart.
 // - invariant violation: a job's final state contradicts itself or the target (more deliveries than
 //   begun attempts, a delivery before any attempt began, a finished one-shot whose runs ≠ 1, a failed
-//   job whose retries were not spent, a /fail or /hang job that succeeded, a bad signature).
+//   job whose retries were not spent, a /fail or /hang job that succeeded, a bad signature, a repeat
+//   delivery of a one-shot job under another webhook-id than its first).
+// - slow crash recovery: an attempt a kill cut off (it was running at the kill and ended without a
+//   report, or is still running) that the shard had not given up on 60 s after the restart that
+//   followed. Liveness is the heartbeat's 30 s, whatever the job's timeout_seconds.
 import type { Attempt } from "../../harness/api-types";
 import { type Distribution, distribution } from "../../harness/stats";
 import { listIn, ms } from "../../harness/util";
@@ -28,7 +32,13 @@ const t = (isoTime: string) => ms(isoTime) as number;
 
 const ONE_SHOT_FINAL = new Set(["succeeded", "failed"]);
 const ATTEMPTS_SHOWN = 20;
-const NO_REPORT = "timed out: no report";
+// Error texts of an attempt the shard gave up on because no report came: the timeout bound, or
+// the heartbeats stopped.
+const NO_REPORT = ["timed out: no report", "heartbeats stopped"];
+const endedWithoutReport = (a: Attempt) =>
+  a.status === "timed_out" && NO_REPORT.some((p) => a.error?.startsWith(p));
+/** The bound on noticing a crashed attempt, counted from the restart that followed the kill. */
+export const RECOVERY_BOUND_MS = 60_000;
 const EXECUTOR_TIMEOUT = "request timed out";
 // A delivery arrives after its attempt's begin; allow for clock granularity between the processes.
 const CLOCK_SLACK_MS = 50;
@@ -46,6 +56,10 @@ export function makeFaultClock(kills: readonly KillTimes[], { preMs, postMs }: F
     },
     killsBetween(a: number, b: number) {
       return kills.filter((k) => k.at > a && k.at < b).length;
+    },
+    /** The last kill strictly between two instants, if any. */
+    lastKillBetween(a: number, b: number) {
+      return kills.findLast((k) => k.at > a && k.at < b) ?? null;
     },
     /** Within [kill − preMs, healthy again + postMs] of some kill. */
     affected(t: number) {
@@ -136,6 +150,12 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
     leaseExpiries: { kill: 0, noKill: 0 },
     executorTimeouts: 0,
   };
+  // Attempts a kill cut off: how long after the restart the shard gave up on them (ms).
+  const crash = { afterRestart: [] as number[], slow: [] as Finding[], stillRunning: 0 };
+  let leftRunning = 0;
+  let otherWebhookId = 0;
+  let lastFinalAt = 0;
+  let allFinal = true;
   const finalStatus: Record<string, number> = {};
   let unknownDeliveries = 0;
   for (const d of deliveries) if (!known.has(d.jobId)) unknownDeliveries++;
@@ -304,7 +324,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
         const prevAttempt = attempts.find((a) => a.number === prev.attempt) ?? null;
         let cause: string;
         if (kill) cause = "kill between the deliveries: the earlier attempt's report died with the server";
-        else if (prevAttempt?.status === "timed_out" && prevAttempt.error?.startsWith(NO_REPORT))
+        else if (prevAttempt && endedWithoutReport(prevAttempt))
           cause = "no kill: the lease expired before the earlier attempt reported";
         else if (prevAttempt?.status === "failed")
           cause = `no kill: the earlier attempt failed (${prevAttempt.error})`;
@@ -356,11 +376,41 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
       }
       prevStart = t(a.started_at);
       prevNumber = a.number;
-      if (a.status === "timed_out" && a.error?.startsWith(NO_REPORT)) {
+      if (endedWithoutReport(a)) {
         const end = ms(a.finished_at) ?? Date.now();
         recovery.leaseExpiries[clock.killBetween(t(a.started_at), end) ? "kill" : "noKill"]++;
       }
+      const running = a.status === "running";
+      if (running || endedWithoutReport(a)) {
+        const end = running ? (job.viewAt ?? Date.now()) : (ms(a.finished_at) ?? Date.now());
+        const kill = clock.lastKillBetween(t(a.started_at), end);
+        if (kill) {
+          const afterRestart = end - kill.readyAt;
+          crash.afterRestart.push(afterRestart);
+          if (running) crash.stillRunning++;
+          if (afterRestart > RECOVERY_BOUND_MS)
+            crash.slow.push({ id: job.id, afterRestartMs: afterRestart, ...brief(a) });
+        }
+      }
       if (a.error?.startsWith(EXECUTOR_TIMEOUT)) recovery.executorTimeouts++;
+    }
+    if (oneShot) {
+      if (view.status === "running") leftRunning++;
+      const latestAttempt = attempts.at(-1);
+      if (ONE_SHOT_FINAL.has(view.status) && latestAttempt?.finished_at)
+        lastFinalAt = Math.max(lastFinalAt, t(latestAttempt.finished_at));
+      else allFinal = false;
+      // Every repeat of a one-shot delivery must carry the first one's webhook-id, so the receiver can drop it.
+      const first = dels[0]?.wid;
+      const others = dels.filter((d) => d.wid !== first).length;
+      if (others > 0) {
+        otherWebhookId += others;
+        violations.push({
+          id: job.id,
+          what: `${others} repeat deliveries under another webhook-id than the first`,
+          ...evidence(),
+        });
+      }
     }
     if (job.kind === "ok") {
       const d0 = allDels.find((d) => d.occurrence === 0);
@@ -378,14 +428,25 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
   const deliveriesByRoute: Record<string, number> = {};
   for (const d of deliveries) deliveriesByRoute[d.route] = (deliveriesByRoute[d.route] ?? 0) + 1;
 
+  const lastReadyAt = kills.length > 0 ? Math.max(...kills.map((k) => k.readyAt)) : null;
   return {
     mustBeZero: {
       lostJobs: lost.length,
       duplicateAcceptedCompletions: duplicates.length,
       invariantViolations: violations.length,
+      slowCrashRecoveries: crash.slow.length,
+    },
+    crashRecovery: {
+      boundMs: RECOVERY_BOUND_MS,
+      afterRestart: distribution(crash.afterRestart),
+      stillRunning: crash.stillRunning,
+      oneShotsLeftRunning: leftRunning,
+      allOneShotsFinalAfterLastRestartMs:
+        allFinal && lastReadyAt !== null ? Math.max(0, lastFinalAt - lastReadyAt) : null,
     },
     rawDuplicateDeliveries: {
       total: rawDuplicates.length,
+      underAnotherWebhookId: otherWebhookId,
       afterKill: rawDuplicates.filter((r) => r.killBetween).length,
       withoutKill: rawDuplicates.filter((r) => !r.killBetween).length,
       byCause: rawByCause,
@@ -416,6 +477,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
       duplicates: duplicates.slice(0, 50),
       violations: violations.slice(0, 50),
       okNotSucceeded: okNotSucceeded.slice(0, 20),
+      slowCrashRecoveries: crash.slow.slice(0, 20),
       rawDuplicates: rawDuplicates.slice(0, 30),
       latestAttempts: {
         clean: latest.clean.sort((x, y) => y.lateness_ms - x.lateness_ms).slice(0, 10),

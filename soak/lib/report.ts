@@ -11,6 +11,12 @@ const END = "<!-- soak:end -->";
 
 const fmt = (x: unknown) => (x === null || x === undefined ? "–" : String(x));
 const d = (dist: Distribution) => `${fmt(dist.p50)} / ${fmt(dist.p99)} / ${fmt(dist.max)} (n=${dist.n})`;
+const secs = (msValue: number | null | undefined) =>
+  msValue === null || msValue === undefined ? "–" : (msValue / 1000).toFixed(1);
+/** Restart → the shard gave up on each attempt a kill cut off. */
+const crashLine = (c: NonNullable<Summary["crashRecovery"]>) =>
+  `restart → given up, s p50/max: ${secs(c.afterRestart.p50)} / ${secs(c.afterRestart.max)}, n=${c.afterRestart.n}` +
+  (c.stillRunning ? `; ${c.stillRunning} still running` : "");
 
 /** A summary as saved; one written by a run that failed early may carry its error. */
 type Rendered = Summary & { error?: string };
@@ -53,8 +59,18 @@ export function rows(s: Rendered): [string, string][] {
     ],
     ["invariant violations (must be 0)", mark(m.invariantViolations)],
     [
+      "attempts cut off by a kill, not given up within 60 s of the restart (must be 0)",
+      s.crashRecovery
+        ? `${mark(m.slowCrashRecoveries)}  (${crashLine(s.crashRecovery)})`
+        : "– (not measured)",
+    ],
+    [
+      "one-shots running after the drain / last restart → every one-shot final (s)",
+      `${fmt(s.crashRecovery?.oneShotsLeftRunning)} / ${secs(s.crashRecovery?.allOneShotsFinalAfterLastRestartMs)}`,
+    ],
+    [
       "raw duplicate deliveries (/ok)",
-      `${r.total}: ${r.afterKill} with a kill between, ${r.withoutKill} without`,
+      `${r.total}: ${r.afterKill} with a kill between, ${r.withoutKill} without; under another webhook-id than the first ${fmt(r.underAnotherWebhookId)}`,
     ],
     [
       "repeat deliveries by design (retries)",
@@ -135,9 +151,26 @@ function comparison(list: Summary[]): string[] {
     col("**duplicate accepted completions**", (s) => s.mustBeZero.duplicateAcceptedCompletions),
     col("**D1 ≠ shard (finished jobs)**", (s) => s.mustBeZero.d1Disagreements),
     col("**invariant violations**", (s) => s.mustBeZero.invariantViolations),
+    col("**attempts cut off by a kill, not given up within 60 s of the restart**", (s) =>
+      s.crashRecovery ? s.mustBeZero.slowCrashRecoveries : "–",
+    ),
+    col("/ok timeout_seconds", (s) => s.params.okTimeout ?? 10),
+    col("cut-off attempts: restart → given up, s p50/max", (s) =>
+      s.crashRecovery
+        ? `${secs(s.crashRecovery.afterRestart.p50)} / ${secs(s.crashRecovery.afterRestart.max)}`
+        : "–",
+    ),
+    col("one-shots running after the drain", (s) => fmt(s.crashRecovery?.oneShotsLeftRunning)),
+    col("last restart → every one-shot final (s)", (s) =>
+      secs(s.crashRecovery?.allOneShotsFinalAfterLastRestartMs),
+    ),
     col(
       "raw duplicate deliveries (kill / no kill)",
-      (s) => `${s.rawDuplicateDeliveries.afterKill} / ${s.rawDuplicateDeliveries.withoutKill}`,
+      (s) =>
+        `${s.rawDuplicateDeliveries.afterKill} / ${s.rawDuplicateDeliveries.withoutKill}` +
+        (s.rawDuplicateDeliveries.underAnotherWebhookId === undefined
+          ? ""
+          : `, ${s.rawDuplicateDeliveries.underAnotherWebhookId} under another webhook-id`),
     ),
     col("first-attempt lateness ms p50/p99/max, clean", (s) => lat(s.lateness.firstAttempts.clean)),
     col("first-attempt lateness ms p50/p99/max, near a kill", (s) => lat(s.lateness.firstAttempts.fault)),

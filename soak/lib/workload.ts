@@ -1,6 +1,7 @@
 // The soak's jobs: a deterministic (seeded) plan of kinds, owners and times.
 //
 //   ok    one-shot http → /ok, run_at spread uniformly over the run window; must be delivered and succeed
+//         (timeout_seconds from --ok-timeout, as for rec)
 //   rec   recurring http → /ok every 5-10 s from early in the window; cancelled when the window ends
 //   fail  one-shot http → /fail (500): max_retries 2, retry_delay_seconds 1; must end failed after 3 attempts
 //   hang  one-shot http → /hang (answers after the timeout): timeout_seconds 1, max_retries 1; must end
@@ -76,8 +77,17 @@ export function planJobs({
   return { plan, counts };
 }
 
-/** The POST /v1/jobs body for one planned job. */
-export function jobBody(job: PlannedJob, runAtMs: number, targetUrl: (route: string) => string) {
+/**
+ * The POST /v1/jobs body for one planned job. `okTimeoutSeconds` is the timeout of the /ok jobs: long
+ * by default (900 s, the most the API allows), because how fast a crashed attempt is retried must not
+ * depend on it.
+ */
+export function jobBody(
+  job: PlannedJob,
+  runAtMs: number,
+  targetUrl: (route: string) => string,
+  okTimeoutSeconds = 10,
+) {
   const common = {
     type: "http",
     name: `soak-${job.index}-${job.kind}`,
@@ -95,7 +105,7 @@ export function jobBody(job: PlannedJob, runAtMs: number, targetUrl: (route: str
         payload: payload("/ok"),
         max_retries: 3,
         retry_delay_seconds: 1,
-        timeout_seconds: 10,
+        timeout_seconds: okTimeoutSeconds,
       };
     case "rec":
       return {
@@ -104,7 +114,7 @@ export function jobBody(job: PlannedJob, runAtMs: number, targetUrl: (route: str
         interval_seconds: job.intervalSeconds,
         max_retries: 3,
         retry_delay_seconds: 1,
-        timeout_seconds: 10,
+        timeout_seconds: okTimeoutSeconds,
       };
     case "fail":
       return {

@@ -84,7 +84,7 @@ export async function load(soak: Soak) {
         runAtMs = Date.now() + 1_000;
         submits.adjustedRunAt++;
       }
-      const body = jobBody(p, runAtMs, target.url);
+      const body = jobBody(p, runAtMs, target.url, opts.okTimeout);
       const user = users[p.user] as CreatedUser;
       try {
         const r = await api.call<Job>("POST", "/v1/jobs", {

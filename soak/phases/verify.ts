@@ -82,6 +82,7 @@ export function verify(soak: Soak, startedAt: number, loaded: Loaded, drainS: nu
       "ms; 'near a kill' = scheduled from 10 s before a kill until 10 s after the server was healthy again; " +
       "'clean' = every other scheduled time",
     recovery: a.recovery,
+    crashRecovery: a.crashRecovery,
     lostBy: a.lostBy,
     queue: {
       ...serverLog.queue,
