@@ -132,7 +132,12 @@ function perCall(fn: () => unknown, minMs = 300, maxCalls = 2000): number {
   return (performance.now() - start) / calls;
 }
 
-const timings = { dispatchDeadlineMs: 30_000, leaseGraceMs: 10_000, indexFlushDelayMs: 2000 };
+const timings = {
+  dispatchDeadlineMs: 30_000,
+  leaseGraceMs: 10_000,
+  heartbeatTimeoutMs: 30_000,
+  indexFlushDelayMs: 2000,
+};
 const sizes: [finished: number, due: number][] = [
   [0, 1_000],
   [0, 10_000],

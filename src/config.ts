@@ -9,11 +9,11 @@ import { MAX_SHARDS } from "./shard/address";
 const decimal = /^\d+(\.\d+)?$/;
 const integer = /^\d+$/;
 
-/** A non-negative number such as "30" or "0.5" (a TOML number is accepted too). */
-const amount = (fallback: number) =>
+/** A non-negative number such as "30" or "0.5" (a TOML number is accepted too); above 0 if `positive`. */
+const amount = (fallback: number, { positive = false } = {}) =>
   z
     .union([z.number(), z.string().regex(decimal, "must be a non-negative number").transform(Number)])
-    .pipe(z.number().nonnegative())
+    .pipe(positive ? z.number().positive() : z.number().nonnegative())
     .default(fallback);
 
 /** A whole number in [min, max]. */
@@ -30,11 +30,13 @@ const secret = z
   .string({ error: (issue) => (issue.input === undefined ? "is missing" : "must be a string") })
   .refine((value) => value.trim() !== "", "is empty");
 
-const SettingsSchema = z.object({
+const SettingsFields = z.object({
   SHARDS_PER_USER: whole(1, 1, MAX_SHARDS),
   ALLOW_PRIVATE_TARGETS: flag(false),
   DISPATCH_DEADLINE_SECONDS: amount(30),
   LEASE_GRACE_SECONDS: amount(10),
+  HEARTBEAT_INTERVAL_SECONDS: amount(10, { positive: true }),
+  HEARTBEAT_TIMEOUT_SECONDS: amount(30, { positive: true }),
   DISPATCH_BATCH_SIZE: whole(100),
   DISPATCH_WINDOW: whole(50),
   PRIORITY_AGING_SECONDS: amount(1),
@@ -52,6 +54,12 @@ const SettingsSchema = z.object({
   INDEX_DATABASES: whole(1, 1, 4),
   ARCHIVE_FINISHED: flag(false),
 });
+
+// Two heartbeats must fit in the timeout, or a live attempt is given up whenever one is late.
+const SettingsSchema = SettingsFields.refine(
+  (c) => c.HEARTBEAT_INTERVAL_SECONDS * 2 < c.HEARTBEAT_TIMEOUT_SECONDS,
+  { path: ["HEARTBEAT_INTERVAL_SECONDS"], message: "must be less than half of HEARTBEAT_TIMEOUT_SECONDS" },
+);
 
 const SecretsSchema = z.object({
   ADMIN_TOKEN: secret,

@@ -22,6 +22,8 @@ export interface Env {
   ALLOW_PRIVATE_TARGETS?: string;
   DISPATCH_DEADLINE_SECONDS?: string;
   LEASE_GRACE_SECONDS?: string;
+  HEARTBEAT_INTERVAL_SECONDS?: string;
+  HEARTBEAT_TIMEOUT_SECONDS?: string;
   DISPATCH_BATCH_SIZE?: string;
   INDEX_FLUSH_DELAY_MS?: string;
   DISPATCH_WINDOW?: string;

@@ -11,6 +11,10 @@ const EVENTS = {
   dispatch_message_malformed: "error",
   /** The shard could not send claimed jobs to the queue; they are put back and claimed again. */
   dispatch_send_failed: "error",
+  /** A heartbeat RPC failed; the attempt goes on (the shard gives it up only after HEARTBEAT_TIMEOUT_SECONDS without one). */
+  heartbeat_failed: "error",
+  /** The shard no longer waits for an attempt (cancelled, given up, superseded); its heartbeats stop. */
+  heartbeat_refused: "info",
   /** The shard could not copy changed jobs to the D1 index; it tries again later. */
   index_write_failed: "error",
   /** The consumer could not copy settled jobs to the D1 index; their shards still will. */

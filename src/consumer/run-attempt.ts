@@ -1,4 +1,5 @@
-// One dispatch message: begin the fenced attempt on the shard, run its executor, report back.
+// One dispatch message: begin the fenced attempt on the shard, run its executor while heartbeating
+// the attempt, report back.
 
 import { configOf } from "../config";
 import { shardOfJobId } from "../core/ids";
@@ -8,7 +9,9 @@ import { getExecutor } from "../executors/registry";
 import type { ExecutionOutcome } from "../executors/types";
 import { log } from "../log";
 import { homeStub, shardStub } from "../shard/address";
-import type { AttemptReport, FinishResult, TaskShardRpc } from "../shard/rpc";
+import { heartbeatIntervalMs } from "../shard/config";
+import type { AttemptReport, BegunAttempt, FinishResult, TaskShardRpc } from "../shard/rpc";
+import { type HeartbeatTimer, startHeartbeat } from "./heartbeat";
 import { storeResult } from "./results";
 
 const REPORT_TRIES = 3;
@@ -34,14 +37,40 @@ function outcomeName(outcome: ExecutionOutcome): "succeeded" | "failed" | "timed
 
 /**
  * Runs one attempt. Throws only when the shard could not be reached, so the message is retried;
- * the fencing number makes that retry harmless once the attempt has begun.
+ * the fencing number makes that retry harmless once the attempt has begun. From begin until the
+ * report is accepted the attempt is heartbeated, so the shard can tell a dead consumer from a slow one.
  */
-export async function runAttempt(env: Env, msg: DispatchMessage): Promise<AttemptRun> {
+export async function runAttempt(
+  env: Env,
+  msg: DispatchMessage,
+  deps: { timer?: HeartbeatTimer } = {},
+): Promise<AttemptRun> {
   const shard = shardOfJobId(msg.job_id);
   if (shard === null) return { kind: "skipped", reason: "malformed job id" };
   const stub = shardStub(env, msg.user_id, shard);
   const begun = await stub.begin(msg.job_id, msg.attempt);
   if (!begun.ok) return { kind: "skipped", reason: begun.reason };
+  const heartbeat = startHeartbeat({
+    intervalMs: heartbeatIntervalMs(configOf(env)),
+    beat: () => stub.heartbeat(msg.job_id, msg.attempt),
+    timer: deps.timer,
+    fields: { job_id: msg.job_id, user_id: msg.user_id, attempt: msg.attempt },
+  });
+  try {
+    return await executeAndReport(env, msg, shard, stub, begun);
+  } finally {
+    heartbeat.stop();
+  }
+}
+
+/** Runs the begun attempt's executor and reports its outcome to the shard. */
+async function executeAndReport(
+  env: Env,
+  msg: DispatchMessage,
+  shard: number,
+  stub: TaskShardRpc,
+  begun: BegunAttempt,
+): Promise<AttemptRun> {
   const started = Date.now();
   const executor = getExecutor(begun.type);
   let outcome: ExecutionOutcome;

@@ -1,4 +1,4 @@
-// The fenced attempt lifecycle: begin, complete, fail, time out, cancel.
+// The fenced attempt lifecycle: begin, heartbeat, complete, fail, time out, cancel.
 // Every report names the attempt it belongs to; the shard accepts it only while that attempt is
 // the job's current one and still in the state the report expects. That is what makes queue
 // redelivery, late reports from timed-out attempts and reports after a cancel harmless.
@@ -8,7 +8,7 @@ import { assertTransition, isFinished, settle } from "../core/state";
 import type { ShardTimings } from "./dispatch-queries";
 import { release } from "./pool-queries";
 import { removalTime } from "./retention-queries";
-import type { AttemptRefusal, AttemptReport, CancelResult, RefusalOf, Refused } from "./rpc";
+import type { AttemptRefusal, AttemptReport, CancelResult, HeartbeatResult, RefusalOf, Refused } from "./rpc";
 import { attempts, type JobRow, jobs } from "./schema";
 import { findJob } from "./submit-queries";
 import { bump, touch } from "./touch";
@@ -30,9 +30,34 @@ function refusal(
 }
 
 /**
+ * The end of the timeout bound of a running job's attempt: begin (`last_run_at`, written by begin) +
+ * timeout + grace. No heartbeat moves a deadline past it, so a live attempt still times out.
+ */
+export function timeoutBound(job: JobRow, t: ShardTimings): number {
+  return (job.lastRunAt ?? 0) + job.timeoutSeconds * 1000 + t.leaseGraceMs;
+}
+
+/**
+ * A running attempt's deadline after a sign of life at `now` (its begin or a heartbeat): the
+ * heartbeat timeout from now, but never past the timeout bound. So a dead consumer is noticed
+ * within the heartbeat timeout whatever timeout_seconds is.
+ */
+function livenessDeadline(job: JobRow, now: number, t: ShardTimings): number {
+  return Math.min(timeoutBound(job, t), now + t.heartbeatTimeoutMs);
+}
+
+/** The error an attempt given up at its deadline gets: heartbeats stopped, or it timed out. */
+export function expiryError(job: JobRow, t: ShardTimings): string {
+  return job.deadline !== null && job.deadline < timeoutBound(job, t)
+    ? `heartbeats stopped: no report or heartbeat for ${t.heartbeatTimeoutMs / 1000}s`
+    : `timed out: no report within ${job.timeoutSeconds}s`;
+}
+
+/**
  * begin: the consumer is about to execute `attempt`. Invariant: at most one begin per attempt
  * number is accepted (queued → running), so a redelivered message never starts a second run.
- * Opens the attempt's lease: if no report arrives by timeout + grace, expireLeases times it out.
+ * Sets the attempt's deadline (livenessDeadline): if neither a report nor a heartbeat arrives by
+ * then, expireLeases gives the attempt up.
  */
 export function begin(
   db: ShardDb,
@@ -46,6 +71,7 @@ export function begin(
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
   assertTransition(job.status, "running");
   const latenessMs = Math.max(0, now - job.runAt);
+  const begun = { ...job, lastRunAt: now };
   db.insert(attempts)
     .values({
       jobId,
@@ -64,13 +90,38 @@ export function begin(
       status: "running",
       lastRunAt: now,
       dispatchMisses: 0,
-      deadline: now + job.timeoutSeconds * 1000 + t.leaseGraceMs,
+      deadline: livenessDeadline(begun, now, t),
       ...bump(now),
     })
     .where(eq(jobs.id, jobId))
     .returning()
     .get();
   return { ok: true, job: running ?? job, latenessMs };
+}
+
+/**
+ * heartbeat: the consumer running `attempt` is alive. Invariants: only the current attempt of a
+ * running job is kept alive (refused exactly as a report would be, so a stale, finished or cancelled
+ * attempt learns it is no longer wanted); its deadline moves to now + heartbeat timeout, never past
+ * its timeout bound. Writes the deadline only: the job's visible state, version and index copy are
+ * unchanged, and the alarm is left where it is (it may fire at the old deadline, find nothing due
+ * and re-arm), so a heartbeat costs one row update.
+ */
+export function heartbeat(
+  db: ShardDb,
+  jobId: string,
+  attempt: number,
+  now: number,
+  t: ShardTimings,
+): HeartbeatResult {
+  const job = findJob(db, jobId);
+  const refused = refusal(job, attempt, "running");
+  if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
+  db.update(jobs)
+    .set({ deadline: livenessDeadline(job, now, t) })
+    .where(eq(jobs.id, jobId))
+    .run();
+  return { ok: true };
 }
 
 /**

@@ -6,8 +6,14 @@ export function shardTimings(config: Config): ShardTimings {
   return {
     dispatchDeadlineMs: config.DISPATCH_DEADLINE_SECONDS * 1000,
     leaseGraceMs: config.LEASE_GRACE_SECONDS * 1000,
+    heartbeatTimeoutMs: config.HEARTBEAT_TIMEOUT_SECONDS * 1000,
     indexFlushDelayMs: config.INDEX_FLUSH_DELAY_MS,
   };
+}
+
+/** How often the consumer heartbeats a running attempt (config.ts keeps it below half the timeout). */
+export function heartbeatIntervalMs(config: Config): number {
+  return config.HEARTBEAT_INTERVAL_SECONDS * 1000;
 }
 
 export interface DispatchPolicy {

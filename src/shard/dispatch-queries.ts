@@ -14,6 +14,8 @@ export interface ShardTimings {
   dispatchDeadlineMs: number;
   /** Extra time past timeout_seconds before the shard declares an attempt timed out. */
   leaseGraceMs: number;
+  /** A running attempt with no heartbeat (or begin) for this long is given up, whatever its timeout. */
+  heartbeatTimeoutMs: number;
   /** Delay before a changed job is copied to the D1 index; coalesces bursts of changes. */
   indexFlushDelayMs: number;
 }
@@ -68,7 +70,10 @@ export function resendLostDispatches(db: ShardDb, now: number, t: ShardTimings, 
   return lost.map(({ id, userId, attempt }) => ({ id, userId, attempt }));
 }
 
-/** Running jobs whose lease (timeout + grace) has run out: their consumer is gone or stuck. */
+/**
+ * Running jobs whose deadline has passed: their heartbeats stopped (the consumer is gone) or their
+ * timeout bound ran out (the attempt is stuck). `expiryError` tells which.
+ */
 export function expiredLeases(db: ShardDb, now: number, limit: number) {
   return db
     .select()

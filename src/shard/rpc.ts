@@ -152,6 +152,8 @@ export type BeginResult = ({ ok: true } & BegunAttempt) | Refused<AttemptRefusal
 export type FinishResult =
   | { ok: true; view: JobView; version: number; indexDb: number }
   | Refused<AttemptRefusal>;
+/** A refused heartbeat tells the consumer the shard no longer waits for this attempt. */
+export type HeartbeatResult = { ok: true } | Refused<AttemptRefusal>;
 
 // --- the contract ------------------------------------------------------------------------------------
 
@@ -184,6 +186,8 @@ export interface TaskShardRpc {
 
   // Attempts, for the consumer.
   begin(jobId: string, attempt: number): Promise<BeginResult>;
+  /** The consumer running `attempt` is alive: its deadline moves on (src/shard/attempt-queries.ts). */
+  heartbeat(jobId: string, attempt: number): Promise<HeartbeatResult>;
   finish(jobId: string, attempt: number, report: AttemptReport): Promise<FinishResult>;
   /** The consumer wrote these versions to D1 itself; the shard need not write them again. */
   markIndexed(written: IndexedVersion[]): Promise<void>;

@@ -21,7 +21,7 @@ import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
 import { homeStub } from "./address";
 import { archiveJobs, archiveKey } from "./archive";
-import { begin, cancel, finishAttempt } from "./attempt-queries";
+import { begin, cancel, expiryError, finishAttempt, heartbeat } from "./attempt-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
 import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
@@ -38,6 +38,7 @@ import type {
   FinishResult,
   GetResult,
   GrowShardsResult,
+  HeartbeatResult,
   Idempotency,
   IndexedVersion,
   KeyView,
@@ -245,6 +246,14 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     };
   }
 
+  /**
+   * The consumer running `attempt` is alive. No re-arm: the deadline only moves later, and an alarm
+   * at the old deadline finds nothing due and re-arms itself.
+   */
+  async heartbeat(jobId: string, attempt: number): Promise<HeartbeatResult> {
+    return heartbeat(this.db, jobId, attempt, this.clock(), this.timings);
+  }
+
   async finish(jobId: string, attempt: number, report: AttemptReport): Promise<FinishResult> {
     const now = this.clock();
     const out = finishAttempt(this.db, jobId, attempt, report, now, this.random, this.timings);
@@ -298,7 +307,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       const report: AttemptReport = {
         outcome: { ok: false },
         timedOut: true,
-        error: `timed out: no report within ${job.timeoutSeconds}s`,
+        error: expiryError(job, this.timings),
       };
       finishAttempt(this.db, job.id, job.attempt, report, now, this.random, this.timings);
     }
@@ -443,6 +452,7 @@ meterMethods(TaskShard, {
   get: "other",
   cancel: "other",
   begin: "begin",
+  heartbeat: "heartbeat",
   finish: "finish",
   markIndexed: "index",
   alarm: "claim",

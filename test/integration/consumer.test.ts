@@ -87,7 +87,12 @@ describe("ordering and recurrence", () => {
     }
     const batches = await inShard(user.user_id, (shard) => {
       const db = (shard as unknown as { db: Parameters<typeof claimDue>[0] }).db;
-      const t = { dispatchDeadlineMs: 30_000, leaseGraceMs: 0, indexFlushDelayMs: 0 };
+      const t = {
+        dispatchDeadlineMs: 30_000,
+        leaseGraceMs: 0,
+        heartbeatTimeoutMs: 30_000,
+        indexFlushDelayMs: 0,
+      };
       const policy = { limit: 2, agingSeconds: 0 };
       const now = base + 10_000;
       const first = claimDue(db, now, policy, t);

@@ -36,6 +36,8 @@ describe("configOf", () => {
       ALLOW_PRIVATE_TARGETS: false,
       DISPATCH_DEADLINE_SECONDS: 30,
       LEASE_GRACE_SECONDS: 10,
+      HEARTBEAT_INTERVAL_SECONDS: 10,
+      HEARTBEAT_TIMEOUT_SECONDS: 30,
       DISPATCH_BATCH_SIZE: 100,
       DISPATCH_WINDOW: 50,
       PRIORITY_AGING_SECONDS: 1,
@@ -92,6 +94,18 @@ describe("configOf", () => {
       "MAX_UNFINISHED_JOBS",
       "SHARDS_PER_USER",
     ]);
+  });
+
+  it("refuses heartbeat settings that would give up a live attempt", () => {
+    expect(problemsOf(configOf, vars({ HEARTBEAT_TIMEOUT_SECONDS: "0" }))?.[0]).toMatch(
+      /^HEARTBEAT_TIMEOUT_SECONDS /,
+    );
+    expect(problemsOf(configOf, vars({ HEARTBEAT_INTERVAL_SECONDS: "15" }))).toEqual([
+      "HEARTBEAT_INTERVAL_SECONDS must be less than half of HEARTBEAT_TIMEOUT_SECONDS",
+    ]);
+    expect(configOf(vars({ HEARTBEAT_INTERVAL_SECONDS: "2", HEARTBEAT_TIMEOUT_SECONDS: "5" }))).toMatchObject(
+      { HEARTBEAT_INTERVAL_SECONDS: 2, HEARTBEAT_TIMEOUT_SECONDS: 5 },
+    );
   });
 
   it("parses once per env object", () => {
