@@ -1,6 +1,6 @@
 // Model-based test of the shard. fast-check generates short sequences of submit, cancel, alarm,
-// begin, complete/fail, lease expiry, eviction, abort, duplicate delivery and delivery of the queued
-// messages; each runs against the REAL shard (its RPC surface, the Worker's queue handler, its
+// begin, heartbeat, complete/fail, lease expiry, eviction, abort, duplicate delivery and delivery of
+// the queued messages; each runs against the REAL shard (its RPC surface, the Worker's queue handler, its
 // alarm) with time moved by the shard's injected clock. After every command the shard's tables and
 // alarm are compared with a small reference model (test/support/shard-model.ts) and the safety
 // invariants are checked; at the end of each sequence the D1 index must converge to the shard.
@@ -16,8 +16,10 @@ import {
   beginJob,
   cancelJob,
   claimOrder,
+  expiryKind,
   FINISHED,
   fireAlarm,
+  heartbeatJob,
   heldUnits,
   isFinished,
   type JobStatus,
@@ -249,7 +251,10 @@ const COVERED = [
   "complete",
   "fail",
   "finish.stale",
-  "lease.expired",
+  "heartbeat",
+  "heartbeat.refused",
+  "lease.expired.heartbeat",
+  "lease.expired.timeout",
   "delivered",
   "redelivered",
   "cancel.queued",
@@ -469,19 +474,62 @@ class StaleFinish implements Cmd {
   toString = () => `StaleFinish(${JSON.stringify(this.v)})`;
 }
 
-/** A running attempt's consumer is gone: time passes its lease (timeout + grace) and the alarm fires. */
+/**
+ * A running attempt's consumer is gone: time passes its deadline (heartbeat timeout after its last
+ * sign of life, or its timeout bound, whichever is first) and the alarm fires. The attempt's error
+ * says which ended it.
+ */
 class LeaseExpiry implements Cmd {
   constructor(readonly v: { job: number; extraMs: number }) {}
   check = (m: Readonly<Model>) => ofStatus(m as Model, "running").length > 0;
   async run(m: Model, r: Real): Promise<void> {
     const j = pick(ofStatus(m, "running"), this.v.job);
     const attempt = j.attempt;
+    const kind = expiryKind(j);
     await advanceAndFire(m, r, (j.deadline ?? m.now) + this.v.extraMs, false);
     expect(j.attempts.find((a) => a.number === attempt)?.status, "the attempt timed out").toBe("timed_out");
-    count("lease.expired");
+    const error = await inShard(r.user.user_id, (_s, state) =>
+      state.storage.sql
+        .exec<{ error: string }>("select error from attempts where job_id = ? and number = ?", j.id, attempt)
+        .one(),
+    );
+    expect(error.error, `why ${j.id}#${attempt} was given up`).toMatch(
+      kind === "heartbeat" ? /^heartbeats stopped: / : /^timed out: no report within /,
+    );
+    count(`lease.expired.${kind}`);
     await observe(m, r);
   }
   toString = () => `LeaseExpiry(${JSON.stringify(this.v)})`;
+}
+
+/**
+ * The consumer of a running attempt heartbeats: its deadline moves to now + the heartbeat timeout,
+ * never past its timeout bound. Any other heartbeat (an older attempt of a running job, a job that
+ * is not running, finished or cancelled) is refused. Either way the job's version does not change.
+ */
+class Heartbeat implements Cmd {
+  constructor(readonly v: { job: number; other: boolean }) {}
+  check = (m: Readonly<Model>) => m.jobs.length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    const running = ofStatus(m, "running");
+    // Mostly a live consumer of a running attempt; otherwise any job, under a non-current attempt.
+    const current = running.length > 0 && !this.v.other;
+    const j = pick(current ? running : m.jobs, this.v.job);
+    const attempt = !current && j.status === "running" ? j.attempt - 1 : j.attempt;
+    const before = r.prev?.jobs.get(j.id)?.version;
+    const out = await shard(m).heartbeat(j.id, attempt);
+    if (current) {
+      expect(out, `heartbeat ${j.id}#${attempt}`).toEqual({ ok: true });
+      heartbeatJob(j, m.now);
+    } else {
+      const reason = j.status === "cancelled" ? "cancelled" : isFinished(j.status) ? "finished" : "stale";
+      expect(out, `heartbeat ${j.id}#${attempt} (${j.status})`).toEqual({ ok: false, reason });
+    }
+    const s = await observe(m, r);
+    expect(s.jobs.get(j.id)?.version, "a heartbeat is invisible").toBe(before);
+    count(current ? "heartbeat" : "heartbeat.refused");
+  }
+  toString = () => `Heartbeat(${JSON.stringify(this.v)})`;
 }
 
 /** Every queued job's message reaches the Worker's queue handler (noop succeeds, http gets a 500). */
@@ -571,7 +619,8 @@ const submitCmd = fc
     intervalSeconds: fc.option(fc.constantFrom(5, 15, 60), { freq: 3 }),
     maxRetries: fc.option(fc.nat({ max: 2 }), { freq: 5 }),
     retryDelaySeconds: fc.constantFrom(1, 2, 5),
-    timeoutSeconds: fc.constantFrom(1, 5, 20),
+    // 900: the heartbeat timeout (30 s), not the timeout, bounds a dead attempt.
+    timeoutSeconds: fc.constantFrom(1, 5, 20, 900),
     priority: fc.constantFrom(0, 50, 50, 100),
     delayMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 40_000 })),
     wants: fc.array(fc.record({ pool: fc.nat({ max: 1 }), units: fc.integer({ min: 1, max: 2 }) }), {
@@ -605,6 +654,7 @@ const commandArbs = [
   { weight: 2, arbitrary: fc.constant(new DeliverQueued()) },
   { weight: 5, arbitrary: fc.record({ job: index, stale: rarely }).map((v) => new Begin(v)) },
   { weight: 4, arbitrary: fc.record({ job: index, ok: fc.boolean() }).map((v) => new Finish(v)) },
+  { weight: 2, arbitrary: fc.record({ job: index, other: rarely }).map((v) => new Heartbeat(v)) },
   {
     weight: 1,
     arbitrary: fc

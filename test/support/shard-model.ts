@@ -8,6 +8,8 @@ export type { DueCandidate };
 /** The settings the workers test project runs with (wrangler.toml [vars]). */
 export const DISPATCH_DEADLINE_MS = 30_000;
 export const LEASE_GRACE_MS = 10_000;
+/** A running attempt with no begin or heartbeat for this long is given up, whatever its timeout. */
+export const HEARTBEAT_TIMEOUT_MS = 30_000;
 export const WINDOW = 50;
 export const BATCH = 100;
 export const AGING_MS = 1_000;
@@ -46,6 +48,8 @@ export interface MJob {
   attempt: number;
   /** Consecutive claims whose message did not begin in time: each doubles the next dispatch deadline. */
   misses?: number;
+  /** When the running attempt began: its timeout bound is this + timeout + grace. */
+  startedAt?: number;
   retries: number;
   occurrence: number;
   occurrenceAt: number;
@@ -113,13 +117,29 @@ function currentAttempt(j: MJob): MAttempt {
   return a;
 }
 
-/** begin: a queued job's current attempt starts; its lease is timeout + grace. */
+/** A running attempt's timeout bound: no heartbeat keeps it alive past begin + timeout + grace. */
+export const timeoutBound = (j: MJob) => (j.startedAt ?? 0) + j.timeoutSeconds * 1000 + LEASE_GRACE_MS;
+
+/** After a sign of life (begin or heartbeat) the deadline is the heartbeat timeout away, within the bound. */
+const livenessDeadline = (j: MJob, now: number) => Math.min(timeoutBound(j), now + HEARTBEAT_TIMEOUT_MS);
+
+/** begin: a queued job's current attempt starts; it must show life again within the heartbeat timeout. */
 export function beginJob(j: MJob, now: number): void {
   j.status = "running";
   j.misses = 0;
-  j.deadline = now + j.timeoutSeconds * 1000 + LEASE_GRACE_MS;
+  j.startedAt = now;
+  j.deadline = livenessDeadline(j, now);
   j.attempts.push({ number: j.attempt, occurrence: j.occurrence, status: "running" });
 }
+
+/** heartbeat: the current attempt of a running job is alive at `now`. */
+export function heartbeatJob(j: MJob, now: number): void {
+  j.deadline = livenessDeadline(j, now);
+}
+
+/** Why a running attempt is given up at its deadline: its heartbeats stopped, or its timeout bound ran out. */
+export const expiryKind = (j: MJob): "heartbeat" | "timeout" =>
+  (j.deadline ?? 0) < timeoutBound(j) ? "heartbeat" : "timeout";
 
 /**
  * The running attempt ends: a failure with retries left retries the occurrence after a backoff;
