@@ -58,6 +58,12 @@ const delivery = (
   hungUp: false,
   signature: true,
 });
+/** A one-shot job whose first attempt ended without a report (`error`) and whose retry succeeded. */
+const retriedView = (error: string) => ({
+  status: "succeeded",
+  runs: 1,
+  attempts: [attempt(2, "succeeded", 30, 31, 31.1), attempt(1, "timed_out", 0, 0.5, 29, error)],
+});
 const run = (jobs: SoakJob[], deliveries: SoakDelivery[], kills: { at: number; readyAt: number }[] = []) =>
   analyse({ jobs, deliveries, kills, faultWindow: { preMs: 10_000, postMs: 10_000 } });
 
@@ -146,14 +152,7 @@ test("a recurring job: one win per grid slot is fine, two in one slot are not, r
 });
 
 test("raw duplicates are classified by whether a kill fell between the deliveries", () => {
-  const view = {
-    status: "succeeded",
-    runs: 1,
-    attempts: [
-      attempt(2, "succeeded", 30, 31, 31.1),
-      attempt(1, "timed_out", 0, 0.5, 29, "timed out: no report within 10s"),
-    ],
-  };
+  const view = retriedView("timed out: no report within 10s");
   const dels = [delivery("j1", 0, 0.55), delivery("j1", 0, 31.05)];
   const withKill = run([job("j1", "ok", view)], dels, [{ at: T + 1_000, readyAt: T + 9_000 }]);
   assert.equal(withKill.rawDuplicateDeliveries.afterKill, 1);
@@ -178,9 +177,11 @@ test("an attempt a kill cut off must be given up within 60 s of the restart", ()
     });
   const dels = (id: string, givenUpAt: number) => [delivery(id, 0, 0.55), delivery(id, 0, givenUpAt + 1.55)];
   // Heartbeats stopped: given up 30.5 s after begin, 22 s after the restart.
-  const quick = run([cutOff("j1", 30.5, "heartbeats stopped: no heartbeat for 30s")], dels("j1", 30.5), [
-    kill,
-  ]);
+  const quick = run(
+    [cutOff("j1", 30.5, "heartbeats stopped: no report or heartbeat for 30s")],
+    dels("j1", 30.5),
+    [kill],
+  );
   assert.equal(quick.mustBeZero.slowCrashRecoveries, 0);
   assert.equal(quick.crashRecovery.afterRestart.max, 21_500);
   assert.equal(quick.crashRecovery.allOneShotsFinalAfterLastRestartMs, 23_100);
@@ -199,14 +200,7 @@ test("an attempt a kill cut off must be given up within 60 s of the restart", ()
 });
 
 test("a repeat delivery of a one-shot job under another webhook-id violates an invariant", () => {
-  const view = {
-    status: "succeeded",
-    runs: 1,
-    attempts: [
-      attempt(2, "succeeded", 30, 31, 31.1),
-      attempt(1, "timed_out", 0, 0.5, 29, "heartbeats stopped: no heartbeat for 30s"),
-    ],
-  };
+  const view = retriedView("heartbeats stopped: no report or heartbeat for 30s");
   const same = run([job("j1", "ok", view)], [delivery("j1", 0, 0.55), delivery("j1", 0, 31.05)]);
   assert.equal(same.mustBeZero.invariantViolations, 0);
   assert.equal(same.rawDuplicateDeliveries.underAnotherWebhookId, 0);
