@@ -6,54 +6,25 @@
 // so the holder's call, which keeps busy's units while it runs, also holds every later delivery back.
 // It therefore ends 3 s after the due time: the due jobs are claimed at the due time, in claim order,
 // and delivered in that order once the holder's batch returns.
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CreatedUser, Job } from "../../harness/api-types";
 import { ApiClient } from "../../harness/client";
-import { DevServer } from "../../harness/dev-server";
-import { startTarget, type Target } from "../../harness/target";
-import { freePort, mapLimit, poll } from "../../harness/util";
+import { mapLimit, poll } from "../../harness/util";
+import { devFixture } from "./dev-fixture";
 
-const ADMIN_TOKEN = `e2e-admin-${randomUUID()}`;
 const BLOCKED = 250;
 const LOW = 300;
 
 describe("claim order through npm run dev", () => {
-  let tmp: string | undefined;
-  let server: DevServer | undefined;
-  let target: Target | undefined;
-
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(tmpdir(), "scheduler-e2e-order-"));
-    const varsFile = path.join(tmp, "e2e.vars");
-    await writeFile(
-      varsFile,
-      [`ADMIN_TOKEN=${ADMIN_TOKEN}`, "ALLOW_PRIVATE_TARGETS=true", `CURSOR_SECRET=${randomUUID()}`, ""].join(
-        "\n",
-      ),
-    );
-    target = await startTarget();
-    server = new DevServer({ port: await freePort(), persistTo: path.join(tmp, "state"), varsFile });
-    await server.start();
-    await server.ready(90_000);
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await target?.close();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  const fixture = devFixture("order");
 
   it("runs the priority-80 job in the first dispatch, not after the priority-1 jobs", async () => {
-    if (!server || !target) throw new Error("setup failed");
+    const [server, target] = [fixture.server(), fixture.target()];
     const t = target;
     const api = new ApiClient(server.baseUrl);
     const user = (
       await api.expect<CreatedUser>([201], "POST", "/v1/admin/users", {
-        token: ADMIN_TOKEN,
+        token: fixture.adminToken,
         body: { name: "order" },
       })
     ).body;

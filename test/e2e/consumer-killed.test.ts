@@ -4,18 +4,12 @@
 // same state. The attempt made no heartbeat after the kill, so the shard gives it up 30 s after its
 // begin (not 910 s) and retries it: a second delivery, with the same webhook-id, arrives within about
 // 30 s of the restart.
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CreatedUser, Job } from "../../harness/api-types";
 import { ApiClient } from "../../harness/client";
-import { DevServer } from "../../harness/dev-server";
-import { startTarget, type Target } from "../../harness/target";
-import { freePort, poll } from "../../harness/util";
+import { poll } from "../../harness/util";
+import { devFixture } from "./dev-fixture";
 
-const ADMIN_TOKEN = `e2e-admin-${randomUUID()}`;
 const HEARTBEAT_TIMEOUT_MS = 30_000;
 /** Alarm, backoff (1 s), claim, queue and consumer between the shard giving up and the retry's delivery. */
 const SLACK_MS = 15_000;
@@ -23,43 +17,19 @@ const SLACK_MS = 15_000;
 const HANG_MS = 600_000;
 
 describe("a consumer killed mid-attempt", () => {
-  let tmp: string | undefined;
-  let server: DevServer | undefined;
-  let target: Target | undefined;
-
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(tmpdir(), "scheduler-e2e-killed-"));
-    const varsFile = path.join(tmp, "e2e.vars");
-    await writeFile(
-      varsFile,
-      [`ADMIN_TOKEN=${ADMIN_TOKEN}`, "ALLOW_PRIVATE_TARGETS=true", `CURSOR_SECRET=${randomUUID()}`, ""].join(
-        "\n",
-      ),
-    );
-    // The first request hangs; every later one is answered at once.
-    let requests = 0;
-    target = await startTarget({
-      answer: () => (++requests === 1 ? { status: 200, afterMs: HANG_MS } : { status: 200 }),
-    });
-    server = new DevServer({ port: await freePort(), persistTo: path.join(tmp, "state"), varsFile });
-    await server.start();
-    await server.ready(90_000);
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await target?.close();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+  // The first request hangs; every later one is answered at once.
+  let requests = 0;
+  const fixture = devFixture("killed", {
+    answer: () => (++requests === 1 ? { status: 200, afterMs: HANG_MS } : { status: 200 }),
   });
 
   it("retries the attempt within ~30 s of the restart, under the same webhook-id", {
     timeout: 240_000,
   }, async () => {
-    if (!server || !target) throw new Error("setup failed");
-    const [dev, hook] = [server, target];
+    const [dev, hook] = [fixture.server(), fixture.target()];
     const api = new ApiClient(dev.baseUrl);
     const created = await api.request<CreatedUser>("POST", "/v1/admin/users", {
-      token: ADMIN_TOKEN,
+      token: fixture.adminToken,
       body: { name: "e2e-killed" },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);

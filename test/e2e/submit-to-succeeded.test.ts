@@ -5,52 +5,22 @@
 // The server reads its variables from a temporary file (dev.mjs --vars-file, passed on as wrangler's
 // --env-file, which makes wrangler ignore .dev.vars), so the test neither needs nor touches the
 // developer's .dev.vars.
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type CreatedUser, FINISHED, type Job, type JobPage } from "../../harness/api-types";
 import { ApiClient } from "../../harness/client";
-import { DevServer } from "../../harness/dev-server";
-import { startTarget, type Target } from "../../harness/target";
-import { freePort, poll } from "../../harness/util";
-
-const ADMIN_TOKEN = `e2e-admin-${randomUUID()}`;
+import { poll } from "../../harness/util";
+import { devFixture } from "./dev-fixture";
 
 describe("an http job from submit to succeeded, through npm run dev", () => {
-  let tmp: string | undefined;
-  let server: DevServer | undefined;
-  let target: Target | undefined;
-
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(tmpdir(), "scheduler-e2e-"));
-    const varsFile = path.join(tmp, "e2e.vars");
-    await writeFile(
-      varsFile,
-      [`ADMIN_TOKEN=${ADMIN_TOKEN}`, "ALLOW_PRIVATE_TARGETS=true", `CURSOR_SECRET=${randomUUID()}`, ""].join(
-        "\n",
-      ),
-    );
-    target = await startTarget();
-    server = new DevServer({ port: await freePort(), persistTo: path.join(tmp, "state"), varsFile });
-    await server.start();
-    await server.ready(90_000);
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await target?.close();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  const fixture = devFixture("succeeded");
 
   it("delivers one signed request, records the attempt, and lists the job", async () => {
-    if (!server || !target) throw new Error("setup failed");
+    const [server, target] = [fixture.server(), fixture.target()];
     const api = new ApiClient(server.baseUrl);
 
     const created = await api.request<CreatedUser>("POST", "/v1/admin/users", {
-      token: ADMIN_TOKEN,
+      token: fixture.adminToken,
       body: { name: "e2e" },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
