@@ -509,11 +509,12 @@ class LeaseExpiry implements Cmd {
  */
 class Heartbeat implements Cmd {
   constructor(readonly v: { job: number; other: boolean }) {}
-  check = (m: Readonly<Model>) => m.jobs.length > 0;
+  // Mostly a live consumer of a running attempt; otherwise any job, under a non-current attempt.
+  check = (m: Readonly<Model>) =>
+    this.v.other ? m.jobs.length > 0 : ofStatus(m as Model, "running").length > 0;
   async run(m: Model, r: Real): Promise<void> {
     const running = ofStatus(m, "running");
-    // Mostly a live consumer of a running attempt; otherwise any job, under a non-current attempt.
-    const current = running.length > 0 && !this.v.other;
+    const current = !this.v.other;
     const j = pick(current ? running : m.jobs, this.v.job);
     const attempt = !current && j.status === "running" ? j.attempt - 1 : j.attempt;
     const before = r.prev?.jobs.get(j.id)?.version;
@@ -654,7 +655,7 @@ const commandArbs = [
   { weight: 2, arbitrary: fc.constant(new DeliverQueued()) },
   { weight: 5, arbitrary: fc.record({ job: index, stale: rarely }).map((v) => new Begin(v)) },
   { weight: 4, arbitrary: fc.record({ job: index, ok: fc.boolean() }).map((v) => new Finish(v)) },
-  { weight: 2, arbitrary: fc.record({ job: index, other: rarely }).map((v) => new Heartbeat(v)) },
+  { weight: 4, arbitrary: fc.record({ job: index, other: rarely }).map((v) => new Heartbeat(v)) },
   {
     weight: 1,
     arbitrary: fc
