@@ -19,6 +19,7 @@ export const usage = `usage: npm run soak -- [options]      (or node_modules/.bi
   --lease-grace S       LEASE_GRACE_SECONDS (2)
   --index-flush-ms N    INDEX_FLUSH_DELAY_MS (500)
   --ok-timeout S        timeout_seconds of the /ok jobs (900: recovery from a crash must not wait for it)
+  --ok-ms N             how long /ok takes to answer (0; a slower target has more attempts in flight for a kill to cut)
   --hang-ms N           how long /hang takes to answer (5000; the hang jobs time out after 1 s)
   --hang-bursts N       hang jobs come due at N instants spread over the window (10; 0 = spread at random,
                         which puts a 1 s hang in nearly every batch of the local queue)
@@ -50,6 +51,7 @@ export interface SoakOptions {
   leaseGrace: number;
   indexFlushMs: number;
   okTimeout: number;
+  okMs: number;
   hangMs: number;
   hangBursts: number;
   drainSeconds: number;
@@ -85,6 +87,7 @@ export function options(argv = process.argv.slice(2)): SoakOptions {
       "lease-grace": { type: "string", default: "2" },
       "index-flush-ms": { type: "string", default: "500" },
       "ok-timeout": { type: "string", default: "900" },
+      "ok-ms": { type: "string", default: "0" },
       "hang-ms": { type: "string", default: "5000" },
       "hang-bursts": { type: "string", default: "10" },
       "drain-seconds": { type: "string" },
@@ -144,6 +147,7 @@ export function options(argv = process.argv.slice(2)): SoakOptions {
     leaseGrace: int("lease-grace", values["lease-grace"], 0, 3600),
     indexFlushMs: int("index-flush-ms", values["index-flush-ms"], 0, 600_000),
     okTimeout: int("ok-timeout", values["ok-timeout"], 1, 900),
+    okMs: int("ok-ms", values["ok-ms"], 0, 60_000),
     hangMs: int("hang-ms", values["hang-ms"], 1500, 60_000),
     hangBursts: int("hang-bursts", values["hang-bursts"], 0, 1000),
     drainSeconds: int("drain-seconds", values["drain-seconds"] ?? (ci ? "120" : "240"), 10, 3600),

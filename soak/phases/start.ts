@@ -64,11 +64,12 @@ export async function start(opts: SoakOptions, tmp: string, log: Log, held: Held
   );
 
   const users: CreatedUser[] = [];
-  // /ok 200 at once, /fail 500 always, /hang 200 only after the job's timeout (so the executor gives up).
+  // /ok 200 at once (or after --ok-ms), /fail 500 always, /hang 200 only after the job's timeout (so the
+  // executor gives up).
   const target = await startTarget({
     port: targetPort,
     answer: byRoute({
-      "/ok": { status: 200 },
+      "/ok": { status: 200, afterMs: opts.okMs },
       "/fail": { status: 500 },
       "/hang": { status: 200, afterMs: opts.hangMs },
     }),
