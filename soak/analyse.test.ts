@@ -186,6 +186,7 @@ test("an attempt a kill cut off must be given up within 60 s of the restart", ()
   assert.equal(quick.crashRecovery.afterRestart.max, 21_500);
   assert.equal(quick.crashRecovery.allOneShotsFinalAfterLastRestartMs, 23_100);
   assert.equal(quick.recovery.leaseExpiries.kill, 1);
+  assert.equal(quick.crashRecovery.runAtToSucceeded.cutOff.max, 32_100);
   // The timeout bound of a 900 s job: 893 s after the restart.
   const slow = run([cutOff("j2", 902, "timed out: no report within 900s")], dels("j2", 902), [kill]);
   assert.equal(slow.mustBeZero.slowCrashRecoveries, 1);

@@ -152,6 +152,8 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
   };
   // Attempts a kill cut off: how long after the restart the shard gave up on them (ms).
   const crash = { afterRestart: [] as number[], slow: [] as Finding[], stillRunning: 0 };
+  // /ok one-shots: run_at → the succeeded attempt's end (ms), all of them and those a kill cut off.
+  const toSucceeded: Pair & { cutOff: number[] } = { clean: [], fault: [], cutOff: [] };
   let leftRunning = 0;
   let otherWebhookId = 0;
   let lastFinalAt = 0;
@@ -345,6 +347,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
 
     // --- lateness ---
     let prevStart = job.runAtMs;
+    let cutOff = false;
     let prevNumber = 0;
     for (const a of attempts) {
       const scheduled = t(a.scheduled_at);
@@ -385,6 +388,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
         const end = running ? (job.viewAt ?? Date.now()) : (ms(a.finished_at) ?? Date.now());
         const kill = clock.lastKillBetween(t(a.started_at), end);
         if (kill) {
+          cutOff = true;
           const afterRestart = end - kill.readyAt;
           crash.afterRestart.push(afterRestart);
           if (running) crash.stillRunning++;
@@ -411,6 +415,12 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
           ...evidence(),
         });
       }
+    }
+    const won = attempts.find((a) => a.status === "succeeded");
+    if (job.kind === "ok" && won?.finished_at) {
+      const took = t(won.finished_at) - job.runAtMs;
+      toSucceeded[clock.affected(job.runAtMs) ? "fault" : "clean"].push(took);
+      if (cutOff) toSucceeded.cutOff.push(took);
     }
     if (job.kind === "ok") {
       const d0 = allDels.find((d) => d.occurrence === 0);
@@ -441,6 +451,7 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
       afterRestart: distribution(crash.afterRestart),
       stillRunning: crash.stillRunning,
       oneShotsLeftRunning: leftRunning,
+      runAtToSucceeded: { ...dist(toSucceeded), cutOff: distribution(toSucceeded.cutOff) },
       allOneShotsFinalAfterLastRestartMs:
         allFinal && lastReadyAt !== null ? Math.max(0, lastFinalAt - lastReadyAt) : null,
     },

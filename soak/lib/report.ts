@@ -69,6 +69,18 @@ export function rows(s: Rendered): [string, string][] {
       `${fmt(s.crashRecovery?.oneShotsLeftRunning)} / ${secs(s.crashRecovery?.allOneShotsFinalAfterLastRestartMs)}`,
     ],
     [
+      "/ok one-shot: run_at → succeeded ms p50/p99/max, clean / near a kill / cut off by a kill",
+      s.crashRecovery?.runAtToSucceeded
+        ? [
+            s.crashRecovery.runAtToSucceeded.clean,
+            s.crashRecovery.runAtToSucceeded.fault,
+            s.crashRecovery.runAtToSucceeded.cutOff,
+          ]
+            .map(d)
+            .join("; ")
+        : "–",
+    ],
+    [
       "raw duplicate deliveries (/ok)",
       `${r.total}: ${r.afterKill} with a kill between, ${r.withoutKill} without; under another webhook-id than the first ${fmt(r.underAnotherWebhookId)}`,
     ],
@@ -161,6 +173,11 @@ function comparison(list: Summary[]): string[] {
         : "–",
     ),
     col("one-shots running after the drain", (s) => fmt(s.crashRecovery?.oneShotsLeftRunning)),
+    col("/ok run_at → succeeded ms p99, near a kill / cut off by a kill", (s) =>
+      s.crashRecovery?.runAtToSucceeded
+        ? `${fmt(s.crashRecovery.runAtToSucceeded.fault.p99)} / ${fmt(s.crashRecovery.runAtToSucceeded.cutOff.p99)}`
+        : "–",
+    ),
     col("last restart → every one-shot final (s)", (s) =>
       secs(s.crashRecovery?.allOneShotsFinalAfterLastRestartMs),
     ),
