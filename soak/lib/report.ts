@@ -173,11 +173,6 @@ function comparison(list: Summary[]): string[] {
         : "–",
     ),
     col("one-shots running after the drain", (s) => fmt(s.crashRecovery?.oneShotsLeftRunning)),
-    col("/ok run_at → succeeded ms p99, near a kill / cut off by a kill", (s) =>
-      s.crashRecovery?.runAtToSucceeded
-        ? `${fmt(s.crashRecovery.runAtToSucceeded.fault.p99)} / ${fmt(s.crashRecovery.runAtToSucceeded.cutOff.p99)}`
-        : "–",
-    ),
     col("last restart → every one-shot final (s)", (s) =>
       secs(s.crashRecovery?.allOneShotsFinalAfterLastRestartMs),
     ),
