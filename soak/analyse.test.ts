@@ -1,9 +1,11 @@
 // The soak's verdict logic on hand-made records: each must-be-0 figure must catch what it claims to.
 //   npx vitest run --project tooling soak/
+
 import assert from "node:assert/strict";
 import { test } from "vitest";
 import type { Attempt } from "../harness/api-types";
 import { analyse, compareIndex, type IndexedFields } from "./lib/analyse";
+import { isDispatchQueue } from "./lib/server-log";
 import type { JobView, Kind, SoakDelivery, SoakJob } from "./lib/types";
 
 const T = Date.parse("2026-11-26T10:00:00.000Z");
@@ -261,4 +263,11 @@ test("the D1 comparison finds missing, stale and foreign rows", () => {
   ]);
   const out = compareIndex(views, listed);
   assert.deepEqual(out.map((d) => d.id).sort(), ["b", "c", "x"]);
+});
+
+test("isDispatchQueue counts every dispatch queue's batches, not the dead-letter queues'", () => {
+  for (const q of ["scheduler-dispatch", "scheduler-dispatch-1", "scheduler-dispatch-3"])
+    assert.equal(isDispatchQueue(q), true, q);
+  for (const q of ["scheduler-dispatch-dlq", "scheduler-dispatch-1-dlq", "other", "scheduler-dispatch-x"])
+    assert.equal(isDispatchQueue(q), false, q);
 });

@@ -5,7 +5,8 @@ import type { DevServer } from "../../harness/dev-server";
 import { EventCounter } from "../../harness/log-events";
 import { parseQueueBatch, RUNTIME_LINES, type RuntimeLine } from "../../harness/log-lines";
 
-const DISPATCH_QUEUE = "scheduler-dispatch";
+/** Every dispatch queue (`scheduler-dispatch`, `scheduler-dispatch-1`..), not their dead-letter queues. */
+export const isDispatchQueue = (name: string) => /^scheduler-dispatch(-\d+)?$/.test(name);
 const RUNTIME_SAMPLES = 20;
 
 export class ServerLog {
@@ -22,7 +23,7 @@ export class ServerLog {
       const label = `[#${start}] `;
       if (this.events.add(text, label) !== null) return;
       const batch = parseQueueBatch(text);
-      if (batch?.queue === DISPATCH_QUEUE) {
+      if (batch && isDispatchQueue(batch.queue)) {
         this.queue.batches++;
         this.queue.acked += batch.acked;
         this.queue.messages += batch.total;
