@@ -1,43 +1,75 @@
-// The dispatch queue consumer. Messages are independent, so a batch runs concurrently and each
-// message is acked or retried on its own. Final states go to the D1 index in one batch per
-// consumer batch; the shards are then told, so they do not write the same versions again.
+// The dispatch queue consumer. Messages are independent, so a batch runs concurrently (begun together,
+// one request per shard) and each message is acked or retried on its own. Final states go to the D1
+// index in one batch per consumer batch; the shards are then told, so they do not write the same
+// versions again.
 
-import { DispatchMessageSchema } from "../dispatch/message";
+import { shardOfJobId } from "../core/ids";
+import { type DispatchMessage, DispatchMessageSchema } from "../dispatch/message";
 import type { Env } from "../env";
 import { indexDatabase } from "../index-store/databases";
 import { type IndexEntry, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
 import { shardStub } from "../shard/address";
-import { runAttempt } from "./run-attempt";
+import type { BeginResult } from "../shard/rpc";
+import { runBegun } from "./run-attempt";
 
 const RETRY_DELAY_SECONDS = 5;
 
 export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const written: Written[] = [];
+  const valid: { message: Message<unknown>; msg: DispatchMessage; shard: number }[] = [];
+  for (const message of batch.messages) {
+    const parsed = DispatchMessageSchema.safeParse(message.body);
+    const shard = parsed.success ? shardOfJobId(parsed.data.job_id) : null;
+    if (!parsed.success || shard === null) {
+      // Retrying cannot fix a malformed message; the shard's deadline recovers the job, if any.
+      log(
+        "dispatch_message_malformed",
+        parsed.success ? { ...parsed.data } : { issues: parsed.error.issues },
+      );
+      message.ack();
+      continue;
+    }
+    valid.push({ message, msg: parsed.data, shard });
+  }
+  // One begin request per shard for all its messages in this batch: they start together anyway, so
+  // grouping holds no pool units longer. Each attempt then runs and reports on its own.
+  const byShard = Map.groupBy(valid, (v) => `${v.msg.user_id}/${v.shard}`);
   await Promise.all(
-    batch.messages.map(async (message) => {
-      const parsed = DispatchMessageSchema.safeParse(message.body);
-      if (!parsed.success) {
-        // Retrying cannot fix a malformed message; the shard's deadline recovers the job, if any.
-        log("dispatch_message_malformed", { issues: parsed.error.issues });
-        message.ack();
+    [...byShard.values()].map(async (group) => {
+      const first = group[0];
+      if (!first) return;
+      const stub = shardStub(env, first.msg.user_id, first.shard);
+      let begun: BeginResult[];
+      try {
+        begun = await stub.beginMany(group.map((g) => ({ jobId: g.msg.job_id, attempt: g.msg.attempt })));
+      } catch (err) {
+        for (const g of group) {
+          log("dispatch_message_failed", { ...g.msg, error: err });
+          g.message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
+        }
         return;
       }
-      try {
-        const run = await runAttempt(env, parsed.data);
-        if (run.kind === "settled" && run.settled.ok) {
-          written.push({
-            userId: parsed.data.user_id,
-            shard: run.shard,
-            indexDb: run.settled.indexDb,
-            entry: run.settled,
-          });
-        }
-        message.ack();
-      } catch (err) {
-        log("dispatch_message_failed", { ...parsed.data, error: err });
-        message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
-      }
+      await Promise.all(
+        group.map(async (g, i) => {
+          try {
+            const answer = begun[i] ?? { ok: false as const, reason: "not_found" as const };
+            const run = await runBegun(env, g.msg, g.shard, stub, answer);
+            if (run.kind === "settled" && run.settled.ok) {
+              written.push({
+                userId: g.msg.user_id,
+                shard: run.shard,
+                indexDb: run.settled.indexDb,
+                entry: run.settled,
+              });
+            }
+            g.message.ack();
+          } catch (err) {
+            log("dispatch_message_failed", { ...g.msg, error: err });
+            g.message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
+          }
+        }),
+      );
     }),
   );
   await indexSettled(env, written);

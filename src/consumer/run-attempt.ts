@@ -10,7 +10,7 @@ import type { ExecutionOutcome } from "../executors/types";
 import { log } from "../log";
 import { homeStub, shardStub } from "../shard/address";
 import { heartbeatIntervalMs } from "../shard/config";
-import type { AttemptReport, BegunAttempt, FinishResult, TaskShardRpc } from "../shard/rpc";
+import type { AttemptReport, BeginResult, BegunAttempt, FinishResult, TaskShardRpc } from "../shard/rpc";
 import { type HeartbeatTimer, startHeartbeat } from "./heartbeat";
 import { storeResult } from "./results";
 
@@ -48,7 +48,21 @@ export async function runAttempt(
   const shard = shardOfJobId(msg.job_id);
   if (shard === null) return { kind: "skipped", reason: "malformed job id" };
   const stub = shardStub(env, msg.user_id, shard);
-  const begun = await stub.begin(msg.job_id, msg.attempt);
+  return runBegun(env, msg, shard, stub, await stub.begin(msg.job_id, msg.attempt), deps);
+}
+
+/**
+ * Runs an attempt whose begin the shard has answered (the consumer begins a batch's attempts of one
+ * shard together): a refused begin is skipped; an accepted one is executed, heartbeated and reported.
+ */
+export async function runBegun(
+  env: Env,
+  msg: DispatchMessage,
+  shard: number,
+  stub: TaskShardRpc,
+  begun: BeginResult,
+  deps: { timer?: HeartbeatTimer } = {},
+): Promise<AttemptRun> {
   if (!begun.ok) return { kind: "skipped", reason: begun.reason };
   const heartbeat = startHeartbeat({
     intervalMs: heartbeatIntervalMs(configOf(env)),

@@ -148,6 +148,12 @@ export type SubmitBatchResult =
 
 export type GetResult = { ok: true; view: JobView } | Refused<"not_found">;
 export type CancelResult = { ok: true; view: JobView } | Refused<"not_found" | "finished">;
+/** One attempt, as a dispatch message names it. */
+export interface AttemptRef {
+  jobId: string;
+  attempt: number;
+}
+
 export type BeginResult = ({ ok: true } & BegunAttempt) | Refused<AttemptRefusal>;
 export type FinishResult =
   | { ok: true; view: JobView; version: number; indexDb: number }
@@ -186,6 +192,8 @@ export interface TaskShardRpc {
 
   // Attempts, for the consumer.
   begin(jobId: string, attempt: number): Promise<BeginResult>;
+  /** begin for every attempt of one consumer batch on this shard, in one request; results in order. */
+  beginMany(attempts: AttemptRef[]): Promise<BeginResult[]>;
   /** The consumer running `attempt` is alive: its deadline moves on (src/shard/attempt-queries.ts). */
   heartbeat(jobId: string, attempt: number): Promise<HeartbeatResult>;
   finish(jobId: string, attempt: number, report: AttemptReport): Promise<FinishResult>;

@@ -31,6 +31,7 @@ import type {
   AccountInit,
   AccountLimits,
   AddKeyResult,
+  AttemptRef,
   AttemptReport,
   AuthenticateResult,
   BeginResult,
@@ -229,21 +230,35 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
 
   // --- consumer ---
   async begin(jobId: string, attempt: number): Promise<BeginResult> {
+    const [result] = await this.beginMany([{ jobId, attempt }]);
+    return result ?? { ok: false, reason: "not_found" };
+  }
+
+  /**
+   * Begins every attempt of one consumer batch that lives on this shard: one request, one re-arm. Each
+   * is fenced on its own (a refused one does not affect the others); results come back in order.
+   */
+  async beginMany(attempts: AttemptRef[]): Promise<BeginResult[]> {
     const now = this.clock();
-    const out = begin(this.db, jobId, attempt, now, this.timings);
-    if (!out.ok) return out;
-    await this.rearm();
-    const j = out.job;
-    return {
-      ok: true,
-      type: j.type,
-      payload: j.payload ?? null,
-      occurrence: j.occurrence,
-      timeoutSeconds: j.timeoutSeconds,
-      resultLocation: j.resultLocation,
-      signingSecrets: accounts.liveSigningSecrets(this.db, now),
-      latenessMs: out.latenessMs,
-    };
+    let secrets: string[] | null = null;
+    const results = attempts.map(({ jobId, attempt }): BeginResult => {
+      const out = begin(this.db, jobId, attempt, now, this.timings);
+      if (!out.ok) return out;
+      secrets ??= accounts.liveSigningSecrets(this.db, now);
+      const j = out.job;
+      return {
+        ok: true,
+        type: j.type,
+        payload: j.payload ?? null,
+        occurrence: j.occurrence,
+        timeoutSeconds: j.timeoutSeconds,
+        resultLocation: j.resultLocation,
+        signingSecrets: secrets,
+        latenessMs: out.latenessMs,
+      };
+    });
+    if (results.some((r) => r.ok)) await this.rearm();
+    return results;
   }
 
   /**
@@ -452,6 +467,7 @@ meterMethods(TaskShard, {
   get: "other",
   cancel: "other",
   begin: "begin",
+  beginMany: "begin",
   heartbeat: "heartbeat",
   finish: "finish",
   markIndexed: "index",

@@ -1,5 +1,6 @@
 // The consumer's edges: message validation, results to R2, priority order of claims, cron jobs.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
 import { claimDue } from "../../src/shard/claim";
 import { createUser, deliver, env, fireAlarm, getJob, inShard, setShardClock, submit } from "../helpers";
 
@@ -29,7 +30,7 @@ describe("consumer", () => {
       TASK_SHARD: {
         idFromName: () => ({}),
         get: () => ({
-          begin: async () => {
+          beginMany: async () => {
             throw new Error("shard unavailable");
           },
         }),
@@ -125,5 +126,23 @@ describe("ordering and recurrence", () => {
       runAt = view.run_at;
     }
     expect((await getJob(user, job.id)).runs).toBe(3);
+  });
+});
+
+describe("consumer batches", () => {
+  it("begins all of a batch's attempts on one shard in one request, each fenced on its own", async () => {
+    const user = await createUser();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await submit(user, { type: "noop" })).body.id);
+    await setShardClock(user.user_id, Date.now() + 1_000);
+    const sent = await fireAlarm(user.user_id);
+    expect(sent).toHaveLength(5);
+    resetOperationTotals();
+    // A stale copy of one message rides along: refused at begin, it leaves the other four running.
+    const stale = { ...sent[0], attempt: (sent[0]?.attempt ?? 1) - 1 };
+    const result = await deliver([...sent, stale]);
+    expect(result.explicitAcks).toHaveLength(6);
+    expect(operationTotals().begin?.doRequests).toBe(1);
+    for (const id of ids) expect((await getJob(user, id)).status).toBe("succeeded");
   });
 });

@@ -39,6 +39,9 @@ const brokenShards = {
     begin: async () => {
       throw new Error("shard unavailable");
     },
+    beginMany: async () => {
+      throw new Error("shard unavailable");
+    },
     authenticate: async () => {
       throw new Error("shard unavailable");
     },
