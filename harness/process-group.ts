@@ -12,27 +12,63 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): void {
   }
 }
 
-/** Processes of group `pgid` that are alive (zombies excluded), from /proc; null where /proc is missing. */
-function groupMembers(pgid: number): number[] | null {
+interface ProcStat {
+  pid: number;
+  state: string;
+  pgrp: number;
+  /** User + system CPU time, in clock ticks. */
+  cpuTicks: number;
+}
+
+/** Every process's /proc/<pid>/stat, parsed; null where /proc is missing. */
+function procStats(): ProcStat[] | null {
   let entries: string[];
   try {
     entries = readdirSync("/proc");
   } catch {
     return null;
   }
-  const alive: number[] = [];
+  const stats: ProcStat[] = [];
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // pid (comm) state ppid pgrp ...; comm may contain spaces, so parse after the last ')'.
+      // pid (comm) state ppid pgrp ... utime stime; comm may contain spaces, so parse after the last ')'.
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === pgid && fields[0] !== "Z") alive.push(Number(name));
+      stats.push({
+        pid: Number(name),
+        state: fields[0] ?? "",
+        pgrp: Number(fields[2]),
+        cpuTicks: Number(fields[11]) + Number(fields[12]),
+      });
     } catch {
       // exited while we looked
     }
   }
-  return alive;
+  return stats;
+}
+
+/** Processes of group `pgid` that are alive (zombies excluded), from /proc; null where /proc is missing. */
+function groupMembers(pgid: number): number[] | null {
+  return (
+    procStats()
+      ?.filter((p) => p.pgrp === pgid && p.state !== "Z")
+      .map((p) => p.pid) ?? null
+  );
+}
+
+/** Linux's USER_HZ: /proc reports CPU time in hundredths of a second on every common architecture. */
+const MS_PER_TICK = 10;
+
+/**
+ * CPU time (ms, user + system) used so far by the processes of group `pgid` (all of a server: workerd,
+ * wrangler, dev.mjs), from /proc; 0 for no group. A process that has exited no longer counts, so read
+ * it around a window in which the group's members live on.
+ */
+export function groupCpuMs(pgid: number | null): number {
+  if (pgid === null) return 0;
+  const members = procStats()?.filter((p) => p.pgrp === pgid) ?? [];
+  return members.reduce((ms, p) => ms + p.cpuTicks * MS_PER_TICK, 0);
 }
 
 function groupExists(pgid: number): boolean {

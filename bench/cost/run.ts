@@ -7,7 +7,6 @@
 //
 // Bounded: every wait has a deadline and a watchdog ends the run; traffic goes to 127.0.0.1 only.
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -16,6 +15,7 @@ import type { CreatedUser, Job } from "../../harness/api-types";
 import { ApiClient } from "../../harness/client";
 import { DevServer } from "../../harness/dev-server";
 import { parseEvent } from "../../harness/log-events";
+import { groupCpuMs } from "../../harness/process-group";
 import { headCommit, projectRoot, snapshotProject } from "../../harness/project";
 import { saveResult } from "../../harness/results";
 import { guardRun } from "../../harness/run-guard";
@@ -170,24 +170,6 @@ const SCENARIOS: Scenario[] = [
     },
   },
 ];
-
-/** CPU time (ms) used so far by every process of the group, from /proc. */
-function groupCpuMs(pgid: number | null): number {
-  if (pgid === null) return 0;
-  const tick = 1000 / 100;
-  let ms = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid) continue;
-      ms += (Number(fields[11]) + Number(fields[12])) * tick;
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ms;
-}
 
 function countOperations(server: DevServer, from: number, to: number) {
   const byPhase: Record<string, Counts> = {};
