@@ -17,3 +17,12 @@ export const PRICES_USD = {
 } as const;
 
 export const QUEUE_OPERATIONS_PER_MESSAGE = 3;
+
+/**
+ * Stored data per GB-month (1 GB = 10^9 bytes) beyond the plan's 5 GB inclusion each, from the same
+ * pages (read 2026-11-29): SQLite-backed Durable Object storage and D1 storage (tables and indexes).
+ */
+export const STORAGE_PRICES_USD = {
+  doSqliteGbMonth: 0.2,
+  d1GbMonth: 0.75,
+} as const;

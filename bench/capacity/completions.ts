@@ -1,0 +1,65 @@
+// Completed attempts as the server logs them (`attempt_finished`, one per attempt the consumer ran),
+// read line by line as they arrive so that a long run keeps only what it needs: when, which shard,
+// how late. The shard is `<user id>/<n>`, n taken from the job id.
+import { parseEvent } from "../../harness/log-events";
+import { distribution } from "../../harness/stats";
+
+export interface Completion {
+  /** When the line arrived (epoch ms). */
+  at: number;
+  shard: string;
+  latenessMs: number;
+}
+
+const JOB_SHARD = /^job_([0-9a-z]{1,4})_/;
+
+export class Completions {
+  readonly all: Completion[] = [];
+  /** attempt_finished events whose report the shard refused (a duplicate or stale attempt). */
+  refused = 0;
+
+  /** Feed every server output line here. */
+  add(text: string, at: number): void {
+    if (!text.includes("attempt_finished")) return;
+    const e = parseEvent(text);
+    if (e?.event !== "attempt_finished") return;
+    if (e.report !== "accepted") {
+      this.refused++;
+      return;
+    }
+    const shard = JOB_SHARD.exec(String(e.job_id))?.[1];
+    this.all.push({
+      at,
+      shard: `${String(e.user_id)}/${shard === undefined ? "?" : Number.parseInt(shard, 36)}`,
+      latenessMs: Number(e.lateness_ms),
+    });
+  }
+
+  get count(): number {
+    return this.all.length;
+  }
+
+  /** The completions that arrived in [from, to). */
+  between(from: number, to: number): Completion[] {
+    return this.all.filter((c) => c.at >= from && c.at < to);
+  }
+}
+
+/** Jobs per second over `seconds`, per shard: mean, least and most busy, and how many shards ran any. */
+export function perShard(completions: Completion[], shards: number, seconds: number) {
+  const counts = new Map<string, number>();
+  for (const c of completions) counts.set(c.shard, (counts.get(c.shard) ?? 0) + 1);
+  const rates = [...counts.values()].map((n) => n / seconds);
+  // Shards that completed nothing in the window count as 0 for the least busy.
+  const least = counts.size < shards ? 0 : Math.min(...rates);
+  return {
+    shards_seen: counts.size,
+    mean_jobs_per_s: round2(completions.length / seconds / shards),
+    min_jobs_per_s: round2(least),
+    max_jobs_per_s: round2(rates.length ? Math.max(...rates) : 0),
+  };
+}
+
+export const latenessOf = (completions: Completion[]) => distribution(completions.map((c) => c.latenessMs));
+
+const round2 = (x: number) => Math.round(x * 100) / 100;

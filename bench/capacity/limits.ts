@@ -1,0 +1,35 @@
+// Cloudflare's published limits the capacity plan is sized against (Workers Paid), read on 2026-11-29
+// from developers.cloudflare.com: durable-objects/platform/limits ("How much work can a single Durable
+// Object do?"), queues/platform/limits, d1/platform/limits (last updated 2026-04-21). docs/capacity.md
+// quotes each one with its page.
+export const LIMITS = {
+  /** "An individual Object has a soft limit of 1,000 requests per second." Past it: `overloaded`. */
+  doRequestsPerSecond: 1_000,
+  /** Storage per SQLite-backed Durable Object. */
+  doStorageBytes: 10e9,
+  /** Per-queue message throughput; past it send() and sendBatch() throw Too Many Requests. */
+  queueMessagesPerSecond: 5_000,
+  /** Concurrent consumer invocations per queue (push consumers). */
+  queueConsumerConcurrency: 250,
+  /** Maximum D1 database size; "cannot be further increased". */
+  d1DatabaseBytes: 10e9,
+  /** Maximum D1 storage per account (can be raised by request). */
+  d1AccountBytes: 1e12,
+  /** D1 databases per account (can be raised by request). */
+  d1Databases: 50_000,
+} as const;
+
+/**
+ * Operations per canonical job (one-shot http, succeeds at once), from `npm run bench:cost`
+ * (bench/results/2026-11-29-b5c9999-cost.json, docs/cost.md): what a job costs the platform's limits.
+ * A batch-submitted job needs fewer Durable Object requests (one per shard per batch): this is the
+ * single-submit figure, the higher one.
+ */
+export const PER_CANONICAL_JOB = {
+  doRequests: 3.21,
+  sqlRowsWritten: 14.01,
+  d1RowsWritten: 1.01,
+  queueMessages: 1,
+  workerInvocations: 1.06,
+  usdPerMillion: 17.13,
+} as const;
