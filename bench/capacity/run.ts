@@ -7,7 +7,7 @@
 // SQLite spends per index row, and the load average; then the capacity plan from those figures
 // (plan.ts, docs/capacity.md).
 //
-//   npm run bench:capacity -- [--users 8] [--shards 4] [--rates 30,60,90,120] [--step-seconds 20]
+//   npm run bench:capacity -- [--users 8] [--shards 4] [--rates 20,35,50,80] [--step-seconds 20]
 //     [--save WHAT] [--operations] [--plan-from bench/results/<file>.json] [--help]
 //
 // Through npm, so that it runs on the pinned Node 22 (node:sqlite reads the state files).
@@ -20,25 +20,25 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { ApiClient } from "../../harness/client";
 import { DevServer } from "../../harness/dev-server";
-import { parseEvent } from "../../harness/log-events";
 import { parseQueueBatch } from "../../harness/log-lines";
 import { groupCpuMs } from "../../harness/process-group";
 import { headCommit, projectRoot, snapshotProject } from "../../harness/project";
 import { checkWhat, saveResult } from "../../harness/results";
 import { guardRun } from "../../harness/run-guard";
-import { mean, round } from "../../harness/stats";
+import { round } from "../../harness/stats";
 import { startTarget, type Target } from "../../harness/target";
 import { freePortFrom, makeLog, sleep } from "../../harness/util";
 import { summarizeBatches, type TimedBatch } from "../lib/queue";
 import { Completions, latenessOf, perShard } from "./completions";
 import { timeIndexWrites } from "./d1-write";
 import { type LoadUser, OfferedLoad, requestLatency } from "./load";
+import { loadSampler, OperationTotals } from "./observe";
 import { type Measured, plan, printPlan } from "./plan";
 import { growthPerJob, measureState, total } from "./storage";
 
 const usage = `usage: npm run bench:capacity -- [options]
   --users N            users (8)                 --shards N          shards per user (4)
-  --rates LIST         offered jobs/s, one step each (30,60,90,120)
+  --rates LIST         offered jobs/s, one step each (20,35,50,80)
   --step-seconds N     length of a step (20)     --settle-seconds N  start of each step left out of its figures (5)
   --http-share X       share of http jobs (0.1); the rest are noop
   --drain-seconds N    most time to wait for the backlog after the last step (240)
@@ -54,7 +54,7 @@ function options() {
     options: {
       users: { type: "string", default: "8" },
       shards: { type: "string", default: "4" },
-      rates: { type: "string", default: "30,60,90,120" },
+      rates: { type: "string", default: "20,35,50,80" },
       "step-seconds": { type: "string", default: "20" },
       "settle-seconds": { type: "string", default: "5" },
       "http-share": { type: "string", default: "0.1" },
@@ -101,40 +101,13 @@ function options() {
 }
 type Options = ReturnType<typeof options>;
 
-/** The 1-minute load average, sampled every 5 s, so each step can say how busy the machine was. */
-function loadSampler() {
-  const samples: { at: number; load1: number }[] = [];
-  const timer = setInterval(() => samples.push({ at: Date.now(), load1: os.loadavg()[0] ?? 0 }), 5_000);
-  return {
-    during(from: number, to: number) {
-      const xs = [...samples.filter((s) => s.at >= from && s.at <= to).map((s) => s.load1)];
-      if (xs.length === 0) xs.push(os.loadavg()[0] ?? 0);
-      return { min: Math.min(...xs), max: Math.max(...xs), mean: round(mean(xs) ?? 0, 2) };
-    },
-    stop: () => clearInterval(timer),
-  };
-}
-
-/** Billed operations summed from `operations` events (only with --operations). */
-class OperationTotals {
-  readonly counts: Record<string, number> = {};
-  add(text: string): void {
-    if (!text.includes('"operations"')) return;
-    const e = parseEvent(text);
-    if (e?.event !== "operations") return;
-    for (const [k, v] of Object.entries(e))
-      if (typeof v === "number") this.counts[k] = (this.counts[k] ?? 0) + v;
-  }
-  snapshot = () => ({ ...this.counts });
-}
-
-async function waitFor(what: string, done: () => boolean, timeoutMs: number): Promise<boolean> {
+/** Polls `done` until it holds (true) or `timeoutMs` has passed (false). */
+async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
     if (Date.now() > deadline) return false;
     await sleep(250);
   }
-  void what;
   return true;
 }
 
@@ -201,13 +174,13 @@ async function run(o: Options) {
       httpShare: o.httpShare,
       httpUrl: target.url("/ok"),
       tickMs: 250,
-      maxInFlight: 32,
+      maxInFlight: 64,
     });
 
     // Warm-up: enough jobs that every shard exists and has run some, before the baseline is taken.
     const warm = await load.step((shards * 16) / 2, Date.now() + 2_000);
     await load.settle(30_000);
-    if (!(await waitFor("warm-up", () => completions.count >= warm.created, 120_000)))
+    if (!(await waitFor(() => completions.count >= warm.created, 120_000)))
       throw new Error(`warm-up: ${completions.count} of ${warm.created} jobs finished in 120 s`);
     await sleep(5_000); // the index copies of the last ones (INDEX_FLUSH_DELAY_MS)
     const baseline = measureState(persistTo, path.join(tmp, "measure-before"));
@@ -260,11 +233,7 @@ async function run(o: Options) {
     await load.settle(60_000);
     const drainFrom = Date.now();
     const beforeDrain = completions.count;
-    const drained = await waitFor(
-      "drain",
-      () => completions.count >= warmed + createdTotal,
-      o.drainSeconds * 1000,
-    );
+    const drained = await waitFor(() => completions.count >= warmed + createdTotal, o.drainSeconds * 1000);
     const drainTo = Date.now();
     const drainJobs = completions.count - beforeDrain;
     log(
@@ -361,7 +330,7 @@ async function run(o: Options) {
         bytes_on_disk: f.bytesOnDisk,
       })),
       other_sqlite_files: after.otherFiles,
-      operations_per_job: o.operations ? perJob(ops0, opsAfter, jobs) : null,
+      operations_per_job: o.operations ? operations.perJob(ops0, opsAfter, jobs) : null,
       local_queues: Object.fromEntries(
         [
           ...Map.groupBy(
@@ -383,12 +352,6 @@ async function run(o: Options) {
 function committedVar(name: string): string | null {
   const toml = readFileSync(path.join(projectRoot, "wrangler.toml"), "utf8");
   return new RegExp(`^${name} = "([^"]*)"`, "m").exec(toml)?.[1] ?? null;
-}
-
-function perJob(before: Record<string, number>, after: Record<string, number>, jobs: number) {
-  return Object.fromEntries(
-    Object.keys(after).map((k) => [k, round(((after[k] ?? 0) - (before[k] ?? 0)) / jobs, 2)]),
-  );
 }
 
 async function main() {
