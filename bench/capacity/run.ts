@@ -262,8 +262,8 @@ async function run(o: Options) {
     const knee = steps.filter((s) => s.kept_up).map((s) => s.offered_per_s);
     const allCompleted = completions.between(t0, drainTo + 1);
     const measured: Measured = {
-      shardBytesPerJob: shardGrowth.bytes_in_use_per_job,
-      d1BytesPerJob: d1Growth.bytes_in_use_per_job,
+      shardBytesPerJob: shardGrowth.bytes_held_per_job,
+      d1BytesPerJob: d1Growth.bytes_held_per_job,
       cpuMsPerJob: round(cpuMs / jobs, 1),
     };
     const summary = {

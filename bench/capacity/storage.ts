@@ -1,9 +1,12 @@
 // What the stores hold, read from the local state directory: every shard's SQLite file (Durable Object
 // storage, `…TaskShard…/*.sqlite`) and every D1 database's (`…D1DatabaseObject…/*.sqlite`). Each file is
 // copied first (with its WAL, so the copy holds what the runtime has committed) and opened with
-// node:sqlite; `dbstat` gives the bytes of every table and index, so growth per job can be split by
-// structure. Bytes are pages in use (page_count − freelist_count) × page_size: what the database
-// holds, which is what Cloudflare bills and limits (10 GB per object or database).
+// node:sqlite; `dbstat` gives every table's and index's pages, so growth per job can be split by
+// structure. Two sizes: pages in use ((page_count − freelist_count) × page_size, what a database
+// holds, which Cloudflare bills and limits: 10 GB per object or database), and bytes used on those
+// pages (page size less each page's unused bytes). A short run adds a few hundred jobs to each shard,
+// so whole pages are too coarse to divide by them; bytes used are exact, and the pages a structure
+// fills at scale are its bytes used over its fill (used / page bytes of the structures that grew).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -18,8 +21,8 @@ export interface FileMeasure {
   /** The .sqlite file and its -wal, as they lie on disk. */
   bytesOnDisk: number;
   bytesInUse: number;
-  /** Bytes of each table and index (dbstat, all its pages). */
-  structures: Record<string, number>;
+  /** Each table and index: the bytes of its pages and the bytes used on them (dbstat). */
+  structures: Record<string, { pages: number; used: number }>;
   /** Rows of the job tables: jobs, attempts (shard) or job_index (D1). */
   rows: Record<string, number>;
   /** D1 only: sum of length(doc) and of the key and filter columns. */
@@ -86,9 +89,10 @@ function readDatabase(file: string, store: Store): Contents {
     const pageSize = Number(one("PRAGMA page_size").page_size);
     const pages = Number(one("PRAGMA page_count").page_count);
     const free = Number(one("PRAGMA freelist_count").freelist_count);
-    const structures: Record<string, number> = {};
-    for (const r of db.prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name").all() as Row[])
-      structures[String(r.name)] = Number(r.bytes);
+    const structures: FileMeasure["structures"] = {};
+    const stat = "SELECT name, SUM(pgsize) AS pages, SUM(pgsize - unused) AS used FROM dbstat GROUP BY name";
+    for (const r of db.prepare(stat).all() as Row[])
+      structures[String(r.name)] = { pages: Number(r.pages), used: Number(r.used) };
     const tables = new Set(
       (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Row[]).map((r) => r.name),
     );
@@ -117,21 +121,35 @@ export function total(m: StateMeasure, store: Store, pick: (f: FileMeasure) => n
   return m.files.filter((f) => f.store === store).reduce((sum, f) => sum + pick(f), 0);
 }
 
-/** Growth between two measures, per job, for one store: in use, on disk, and by structure. */
+/**
+ * Growth between two measures, per job, for one store: pages and bytes used, in all and by structure,
+ * and the fill of the structures that grew, so that `used / fill` estimates the pages a job takes.
+ */
 export function growthPerJob(before: StateMeasure, after: StateMeasure, store: Store, jobs: number) {
-  const per = (pick: (f: FileMeasure) => number) =>
-    Math.round((total(after, store, pick) - total(before, store, pick)) / jobs);
+  const grown = (pick: (f: FileMeasure) => number) => total(after, store, pick) - total(before, store, pick);
+  const per = (pick: (f: FileMeasure) => number) => Math.round(grown(pick) / jobs);
   const names = new Set(
     after.files.filter((f) => f.store === store).flatMap((f) => Object.keys(f.structures)),
   );
-  const byStructure: Record<string, number> = {};
+  const byStructure: Record<string, { pages: number; used: number }> = {};
+  let usedAfter = 0;
+  let pagesAfter = 0;
   for (const name of [...names].sort()) {
-    const bytes = per((f) => f.structures[name] ?? 0);
-    if (bytes !== 0) byStructure[name] = bytes;
+    const used = grown((f) => f.structures[name]?.used ?? 0);
+    if (used <= 0) continue;
+    byStructure[name] = { pages: per((f) => f.structures[name]?.pages ?? 0), used: Math.round(used / jobs) };
+    usedAfter += total(after, store, (f) => f.structures[name]?.used ?? 0);
+    pagesAfter += total(after, store, (f) => f.structures[name]?.pages ?? 0);
   }
+  const usedPerJob = Object.values(byStructure).reduce((sum, s) => sum + s.used, 0);
+  const fill = pagesAfter ? usedAfter / pagesAfter : 1;
   return {
     files: after.files.filter((f) => f.store === store).length,
-    bytes_in_use_per_job: per((f) => f.bytesInUse),
+    bytes_used_per_job: usedPerJob,
+    fill_of_grown_structures: Math.round(fill * 1000) / 1000,
+    /** The plan's figure: what a job takes in pages once a store holds many. */
+    bytes_held_per_job: Math.round(usedPerJob / fill),
+    pages_in_use_per_job: per((f) => f.bytesInUse),
     bytes_on_disk_per_job: per((f) => f.bytesOnDisk),
     by_structure_per_job: byStructure,
   };
