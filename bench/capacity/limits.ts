@@ -33,3 +33,13 @@ export const PER_CANONICAL_JOB = {
   workerInvocations: 1.06,
   usdPerMillion: 17.13,
 } as const;
+
+/**
+ * Durable Object requests per job on a busy shard, measured by `npm run bench:capacity -- --users 1
+ * --shards 1 --rates 40,80 --operations` (bench/results/2026-11-29-54ad175-capacity-operations-one-shard.json):
+ * one shard at 40-80 jobs/s, batch-submitted, so submit, claim and index flush are shared by many jobs
+ * and only begin (1) and finish (1) are per job. The per-shard request limit only matters for busy
+ * shards, so this is the figure that sizes them. A thin shard (1 job/s, 8 users × 4 shards) took 5.59,
+ * of which 0.75 went to the home shard for signing secrets (…-capacity-operations.json).
+ */
+export const BUSY_SHARD_DO_REQUESTS_PER_JOB = 2.2;

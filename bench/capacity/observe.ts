@@ -3,6 +3,7 @@
 import os from "node:os";
 import { parseEvent } from "../../harness/log-events";
 import { mean, round } from "../../harness/stats";
+import { dollarsPerMillionJobs } from "../cost/price";
 
 /** The 1-minute load average, sampled every 5 s, so each step can say how busy the machine was. */
 export function loadSampler() {
@@ -43,5 +44,20 @@ export class OperationTotals {
         .map((k) => [k, round(((after[k] ?? 0) - (before[k] ?? 0)) / jobs, 2)])
         .filter(([, v]) => v !== 0),
     );
+  }
+
+  /** The per-job sums of all phases priced as the cost benchmark prices them (bench/cost/price.ts). */
+  static usdPerMillion(perJob: Record<string, number>): number {
+    const all = (k: string) => perJob[`all.${k}`] ?? 0;
+    const priced = dollarsPerMillionJobs({
+      doRequests: all("doRequests"),
+      sqlRowsRead: all("sqlRowsRead"),
+      sqlRowsWritten: all("sqlRowsWritten"),
+      d1RowsRead: all("d1RowsRead"),
+      d1RowsWritten: all("d1RowsWritten"),
+      queueMessages: all("queueMessages"),
+      workerInvocations: all("workerInvocations"),
+    });
+    return round(priced.total, 2);
   }
 }

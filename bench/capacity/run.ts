@@ -257,7 +257,7 @@ async function run(o: Options) {
     const client = process.cpuUsage(client0);
     const jobs = completions.count - warmed;
     const after = measureState(persistTo, path.join(tmp, "measure-after"));
-    const opsAfter = operations.snapshot();
+    const opsPerJob = o.operations ? operations.perJob(ops0, operations.snapshot(), jobs) : null;
 
     const loadedSeconds = (drainTo - t0) / 1000;
     const shardGrowth = growthPerJob(baseline, after, "shard", jobs);
@@ -344,7 +344,8 @@ async function run(o: Options) {
         bytes_on_disk: f.bytesOnDisk,
       })),
       other_sqlite_files: after.otherFiles,
-      operations_per_job: o.operations ? operations.perJob(ops0, opsAfter, jobs) : null,
+      operations_per_job: opsPerJob,
+      operations_usd_per_million: opsPerJob ? OperationTotals.usdPerMillion(opsPerJob) : null,
       local_queues: Object.fromEntries(
         [
           ...Map.groupBy(
