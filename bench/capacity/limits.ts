@@ -20,18 +20,18 @@ export const LIMITS = {
 } as const;
 
 /**
- * Operations per canonical job (one-shot http, succeeds at once), from `npm run bench:cost`
- * (bench/results/2026-11-29-b5c9999-cost.json, docs/cost.md): what a job costs the platform's limits.
- * A batch-submitted job needs fewer Durable Object requests (one per shard per batch): this is the
- * single-submit figure, the higher one.
+ * Operations per canonical job (one-shot http, succeeds at once), from `npm run bench:cost` after
+ * grouped begins (bench/results/2026-11-29-2c03de9-cost.json, docs/cost.md): what a job costs the
+ * platform's limits and the bill. A batch-submitted job needs fewer Durable Object requests (1.13)
+ * and costs $16.46; this is the single-submit figure, the higher one.
  */
 export const PER_CANONICAL_JOB = {
-  doRequests: 3.21,
+  doRequests: 2.3,
   sqlRowsWritten: 14.01,
   d1RowsWritten: 1.01,
   queueMessages: 1,
   workerInvocations: 1.06,
-  usdPerMillion: 17.13,
+  usdPerMillion: 17.0,
 } as const;
 
 /**

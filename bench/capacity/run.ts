@@ -177,7 +177,8 @@ async function run(o: Options) {
       const user = await api.createUser(adminToken, `capacity-${i}`);
       await api.expect([200], "PATCH", `/v1/admin/users/${user.user_id}`, {
         token: adminToken,
-        body: { shards: o.shards },
+        // The ceiling too, so that automatic growth (HOT_SHARD_JOBS_PER_SECOND) keeps the topology measured.
+        body: { shards: o.shards, shard_ceiling: o.shards },
       });
       users.push({ userId: user.user_id, token: user.api_key });
     }
