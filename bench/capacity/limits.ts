@@ -36,10 +36,11 @@ export const PER_CANONICAL_JOB = {
 
 /**
  * Durable Object requests per job on a busy shard, measured by `npm run bench:capacity -- --users 1
- * --shards 1 --rates 40,80 --operations` (bench/results/2026-11-29-54ad175-capacity-operations-one-shard.json):
- * one shard at 40-80 jobs/s, batch-submitted, so submit, claim and index flush are shared by many jobs
- * and only begin (1) and finish (1) are per job. The per-shard request limit only matters for busy
- * shards, so this is the figure that sizes them. A thin shard (1 job/s, 8 users × 4 shards) took 5.59,
- * of which 0.75 went to the home shard for signing secrets (…-capacity-operations.json).
+ * --shards 1 --rates 40,80 --operations` (bench/results/2026-11-29-ada60b2-capacity-operations-one-shard.json):
+ * one shard at 40-80 jobs/s, batch-submitted, so the submit, the claim, the consumer's grouped begin
+ * and the index flush are shared by many jobs and only finish (1) is per job. The per-shard request
+ * limit only matters for busy shards, so this is the figure that sizes them. Thin shards (8 users × 4
+ * shards at ~1 job/s each) took 5.89, of which 0.73 went to the home shard for the signing secrets
+ * (…-capacity-operations.json).
  */
-export const BUSY_SHARD_DO_REQUESTS_PER_JOB = 2.2;
+export const BUSY_SHARD_DO_REQUESTS_PER_JOB = 1.27;
