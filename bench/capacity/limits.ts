@@ -40,7 +40,7 @@ export const PER_CANONICAL_JOB = {
  * one shard at 40-80 jobs/s, batch-submitted, so the submit, the claim, the consumer's grouped begin
  * and the index flush are shared by many jobs and only finish (1) is per job. The per-shard request
  * limit only matters for busy shards, so this is the figure that sizes them. Thin shards (8 users × 4
- * shards at ~1 job/s each) took 5.89, of which 0.73 went to the home shard for the signing secrets
+ * shards at ~1 job/s each) took 5.89, the home shard's signing secrets included
  * (…-capacity-operations.json).
  */
 export const BUSY_SHARD_DO_REQUESTS_PER_JOB = 1.27;
