@@ -1,15 +1,9 @@
 // Dollars per million jobs from operations per job. Pure, so the arithmetic is tested on its own.
+import type { OperationCounts } from "../../src/metering/operations";
 import { PRICES_USD as P, QUEUE_OPERATIONS_PER_MESSAGE } from "./prices";
 
-export interface PerJob {
-  doRequests: number;
-  sqlRowsRead: number;
-  sqlRowsWritten: number;
-  d1RowsRead: number;
-  d1RowsWritten: number;
-  queueMessages: number;
-  workerInvocations: number;
-}
+/** The operations the product counts (src/metering), here per job. */
+export type PerJob = OperationCounts;
 
 export type Breakdown = Record<
   "workers" | "doRequests" | "sqlRowsRead" | "sqlRowsWritten" | "queue" | "d1RowsRead" | "d1RowsWritten",

@@ -21,29 +21,11 @@ import { saveResult } from "../../harness/results";
 import { guardRun } from "../../harness/run-guard";
 import { startTarget, type Target } from "../../harness/target";
 import { freePort, makeLog, mapLimit, sleep } from "../../harness/util";
+import { noOperations, PHASES, sumOperations } from "../../src/metering/operations";
 import { dollarsPerMillionJobs, type PerJob } from "./price";
 
-const PHASES = [
-  "api",
-  "submit",
-  "claim",
-  "consume",
-  "begin",
-  "heartbeat",
-  "finish",
-  "index",
-  "other",
-] as const;
 type Counts = PerJob;
-const zero = (): Counts => ({
-  doRequests: 0,
-  sqlRowsRead: 0,
-  sqlRowsWritten: 0,
-  d1RowsRead: 0,
-  d1RowsWritten: 0,
-  queueMessages: 0,
-  workerInvocations: 0,
-});
+const zero = noOperations;
 
 interface Ctx {
   api: ApiClient;
@@ -190,11 +172,7 @@ const perUnit = (c: Counts, units: number): Counts =>
     Object.entries(c).map(([k, v]) => [k, Math.round((v / units) * 100) / 100]),
   ) as unknown as Counts;
 
-function total(byPhase: Record<string, Counts>): Counts {
-  const t = zero();
-  for (const c of Object.values(byPhase)) for (const k of Object.keys(t) as (keyof Counts)[]) t[k] += c[k];
-  return t;
-}
+const total = (byPhase: Record<string, Counts>): Counts => sumOperations(byPhase);
 
 async function main() {
   const { values } = parseArgs({
