@@ -7,26 +7,23 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../drizzle/shard/migrations.js";
 import { configOf } from "../config";
 import { LoadWindow } from "../core/hot-shard";
-import { shardOfJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
 import { dispatchQueueOf } from "../core/queue-choice";
 import type { DispatchMessage } from "../dispatch/message";
+import { dispatchQueue } from "../dispatch/queues";
 import type { Env } from "../env";
-import { indexDatabase } from "../index-store/databases";
-import { removeFromIndex, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
 import { meterMethods } from "../metering/meter-methods";
 import { logOperations, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
 import { homeStub } from "./address";
-import { archiveJobs, archiveKey } from "./archive";
 import { begin, cancel, expiryError, finishAttempt, heartbeat } from "./attempt-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
 import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
+import { flushIndexCopies, type Outbound, removeExpiredJobs } from "./outbound";
 import * as pools from "./pool-queries";
-import { dueForRemoval, postponeRemoval, removeJobs } from "./retention-queries";
 import type {
   AccountInit,
   AccountLimits,
@@ -58,12 +55,8 @@ import * as schema from "./schema";
 import * as submits from "./submit-queries";
 import { type ShardDb, viewJob } from "./view";
 
-const INDEX_BATCH = 50;
 const LEASE_BATCH = 100;
 const SEND_RETRY_MS = 1000;
-const INDEX_RETRY_MS = 5000;
-const REMOVAL_BATCH = 100;
-const REMOVAL_RETRY_MS = 60_000;
 
 export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   private readonly db: ShardDb;
@@ -305,10 +298,10 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       await this.send([...resends, ...claims], now);
       const claimedFor = claims[0]?.userId;
       if (claimedFor) await this.noteLoad("dispatched", claims.length, claimedFor, now);
-      await this.flushIndex(now);
+      await flushIndexCopies(this.outbound, now);
       submits.pruneIdempotencyKeys(this.db, now, 100);
       // Last, and bounded: removal never delays a dispatch.
-      await this.removeExpired(now);
+      await removeExpiredJobs(this.outbound, now);
     } finally {
       // A throwing alarm is retried only a few times; re-arming here keeps the shard ticking.
       // A release that arrived while this handler awaited send or D1 asked for an immediate wake;
@@ -346,69 +339,14 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     }
   }
 
-  /** Pending index copies go to D1 in one batch per index database (a shard's user has one). */
-  private async flushIndex(now: number): Promise<void> {
-    const rows = submits.dueForIndex(this.db, now, INDEX_BATCH);
-    for (const [db, group] of Map.groupBy(rows, (r) => r.indexDb)) {
-      try {
-        await upsertJobs(
-          indexDatabase(this.env, db),
-          group.map((r) => ({ view: viewJob(this.db, r), version: r.version })),
-        );
-        submits.markIndexed(this.db, group);
-      } catch (err) {
-        submits.postponeIndex(
-          this.db,
-          group.map((r) => r.id),
-          now + INDEX_RETRY_MS,
-        );
-        log("index_write_failed", { shard: this.name, jobs: group.length, error: err });
-      }
-    }
-  }
-
-  /**
-   * Retention: finished jobs past their removal time leave the shard, a batch at a time, after their
-   * index rows (so listing never shows a job that GET cannot find) and, with ARCHIVE_FINISHED, after
-   * their archive. If the archive or D1 cannot be reached nothing is deleted and the batch is tried
-   * again later: a job is archived at least once and deleted exactly once.
-   */
-  private async removeExpired(now: number): Promise<void> {
-    const due = dueForRemoval(this.db, now, REMOVAL_BATCH);
-    const [first] = due;
-    if (!first) return;
-    const ids = due.map((j) => j.id);
-    try {
-      if (this.archiveFinished) {
-        const key = archiveKey(first.userId, shardOfJobId(first.id) ?? 0, first.id, now);
-        await archiveJobs(
-          this.env.RESULTS,
-          key,
-          due.map((j) => viewJob(this.db, j)),
-        );
-      }
-      for (const [db, group] of Map.groupBy(due, (j) => j.indexDb)) {
-        await removeFromIndex(
-          indexDatabase(this.env, db),
-          group.map((j) => ({ userId: j.userId, createdAt: j.createdAt, id: j.id })),
-        );
-      }
-      const removed = removeJobs(this.db, ids, now);
-      log("jobs_removed", { shard: this.name, jobs: removed.length, archived: this.archiveFinished });
-    } catch (err) {
-      postponeRemoval(this.db, ids, now + REMOVAL_RETRY_MS);
-      log("removal_failed", { shard: this.name, jobs: ids.length, error: err });
-    }
-  }
-
   /** This shard's dispatch queue: a stable hash of its name over DISPATCH_QUEUES queues. */
   private dispatchQueue(): Queue<unknown> {
-    const index = dispatchQueueOf(this.name, this.dispatchQueues);
-    const queues = [this.env.DISPATCH, this.env.DISPATCH_1, this.env.DISPATCH_2, this.env.DISPATCH_3];
-    const queue = queues[index];
-    if (!queue)
-      throw new Error(`DISPATCH_QUEUES is ${this.dispatchQueues} but queue ${index} has no binding`);
-    return queue;
+    return dispatchQueue(this.env, dispatchQueueOf(this.name, this.dispatchQueues));
+  }
+
+  /** What the alarm's writes outside the shard (index copies, removals) work with. */
+  private get outbound(): Outbound {
+    return { db: this.db, env: this.env, shard: this.name, archiveFinished: this.archiveFinished };
   }
 
   /** `<user id>/<n>` in logs. */
