@@ -3,6 +3,7 @@ import { newJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
 import { cronError, firstRunAt, recurrenceOf, timezoneError } from "../core/schedule";
 import { getExecutor } from "../executors/registry";
+import { targetError } from "../executors/target";
 import { type ErrorDetail, InvalidRequestError, PayloadTooLargeError } from "./errors";
 import { type SubmitInput, SubmitSchema } from "./schemas";
 import { validated, zodDetails } from "./validate";
@@ -34,6 +35,10 @@ function semanticErrors(input: SubmitInput, now: number, allowPrivateTargets: bo
     const cronProblem = zoneProblem ? null : cronError(input.cron, input.timezone ?? "UTC");
     if (zoneProblem) errors.push({ path: "timezone", message: zoneProblem });
     if (cronProblem) errors.push({ path: "cron", message: cronProblem });
+  }
+  if (input.callback_url !== undefined) {
+    const refused = targetError(input.callback_url, allowPrivateTargets);
+    if (refused) errors.push({ path: "callback_url", message: refused });
   }
   if (input.run_at !== undefined && Date.parse(input.run_at) > now + MAX_FUTURE_MS) {
     errors.push({ path: "run_at", message: "run_at must be at most 5 years ahead" });
@@ -86,5 +91,9 @@ export function toNewJob(
     resources: input.resources,
     finishedRetentionSeconds: ctx.finishedRetentionSeconds,
     indexDb: ctx.indexDb,
+    labels: input.labels,
+    callbackUrl: input.callback_url ?? null,
+    retryPolicy: input.retry_policy,
+    expiresAfterSeconds: input.expires_after_seconds ?? null,
   };
 }

@@ -36,6 +36,31 @@ export const SubmitSchema = z.strictObject({
     .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
     .default({}),
   name: optional(z.string().max(200)),
+  labels: z
+    .record(
+      z.string().min(1).max(64, "label keys are at most 64 characters"),
+      z.string().max(256, "label values are at most 256 characters"),
+    )
+    .refine((l) => Object.keys(l).length <= 10, "at most 10 labels")
+    .default({})
+    .describe("for filtering (label=key:value) and bulk actions"),
+  callback_url: optional(
+    z
+      .string()
+      .max(2048)
+      .describe("the job object is POSTed here after each finished occurrence, signed like a webhook"),
+  ),
+  retry_policy: z
+    .enum(["all", "transient"])
+    .default("all")
+    .describe("transient: retry only network errors, timeouts, 408, 425, 429 and 5xx"),
+  expires_after_seconds: optional(
+    z
+      .int()
+      .min(1)
+      .max(31_536_000)
+      .describe("an occurrence not started this long after its due time fails with error `expired`"),
+  ),
 });
 
 export type SubmitInput = z.infer<typeof SubmitSchema>;

@@ -23,7 +23,14 @@ export interface NewJob {
   finishedRetentionSeconds: number;
   /** The user's index database: the shard writes the job's D1 copy there. */
   indexDb: number;
+  labels: Record<string, string>;
+  callbackUrl: string | null;
+  retryPolicy: RetryPolicy;
+  expiresAfterSeconds: number | null;
 }
+
+export const RETRY_POLICIES = ["all", "transient"] as const;
+export type RetryPolicy = (typeof RETRY_POLICIES)[number];
 
 const Instant = z.iso.datetime();
 
@@ -62,6 +69,10 @@ export const JobViewSchema = z.object({
   resources: z.record(z.string(), z.int()),
   runs: z.int(),
   last_run_at: Instant.nullable(),
+  labels: z.record(z.string(), z.string()),
+  callback_url: z.string().nullable(),
+  retry_policy: z.enum(RETRY_POLICIES),
+  expires_after_seconds: z.int().nullable(),
   created_at: Instant,
   updated_at: Instant,
   attempts: z.array(AttemptViewSchema).describe("newest first, the latest 20"),

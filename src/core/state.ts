@@ -7,7 +7,15 @@
 import { retryAt } from "./backoff";
 import { nextRunAt, type Recurrence } from "./schedule";
 
-export const JOB_STATUSES = ["scheduled", "queued", "running", "succeeded", "failed", "cancelled"] as const;
+export const JOB_STATUSES = [
+  "scheduled",
+  "queued",
+  "running",
+  "paused",
+  "succeeded",
+  "failed",
+  "cancelled",
+] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const ATTEMPT_STATUSES = ["running", "succeeded", "failed", "timed_out", "cancelled"] as const;
 export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
@@ -16,6 +24,8 @@ const TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
   scheduled: ["queued", "cancelled"],
   queued: ["running", "scheduled", "cancelled"],
   running: ["succeeded", "failed", "scheduled", "cancelled"],
+  // Transitions in and out of paused arrive with the job-control commands (issue 10).
+  paused: ["cancelled"],
   succeeded: [],
   failed: [],
   cancelled: [],

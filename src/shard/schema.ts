@@ -11,7 +11,7 @@ export const jobs = sqliteTable(
     name: text("name"),
     type: text("type").notNull(),
     status: text("status", {
-      enum: ["scheduled", "queued", "running", "succeeded", "failed", "cancelled"],
+      enum: ["scheduled", "queued", "running", "paused", "succeeded", "failed", "cancelled"],
     }).notNull(),
     priority: integer("priority").notNull(),
     payload: text("payload", { mode: "json" }),
@@ -54,6 +54,16 @@ export const jobs = sqliteTable(
     finishedRetentionSeconds: integer("finished_retention_seconds").notNull().default(604_800),
     // The user's index database (src/index-store/databases.ts), so any shard writes the job's copy there.
     indexDb: integer("index_db").notNull().default(0),
+    // Filters and bulk actions match these (design.md `labels`); the D1 copy carries them in its doc.
+    labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+    // Where each finished occurrence's job object is POSTed (design.md `callback_url`).
+    callbackUrl: text("callback_url"),
+    // `transient` stops retrying on a client error (design.md `retry_policy`).
+    retryPolicy: text("retry_policy", { enum: ["all", "transient"] })
+      .notNull()
+      .default("all"),
+    // An occurrence not started this long after its due time fails with `expired`.
+    expiresAfterSeconds: integer("expires_after_seconds"),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the

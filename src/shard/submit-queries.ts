@@ -22,7 +22,7 @@ export function unfinishedJobs(db: ShardDb): number {
     db
       .select({ n: sql<number>`count(*)` })
       .from(jobs)
-      .where(inArray(jobs.status, ["scheduled", "queued", "running"]))
+      .where(inArray(jobs.status, ["scheduled", "queued", "running", "paused"]))
       .get()?.n ?? 0
   );
 }

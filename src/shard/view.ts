@@ -31,6 +31,10 @@ export function toJobView(job: JobRow, recent: AttemptRow[]): JobView {
     resources: job.resources,
     runs: job.runs,
     last_run_at: isoOrNull(job.lastRunAt),
+    labels: job.labels,
+    callback_url: job.callbackUrl,
+    retry_policy: job.retryPolicy,
+    expires_after_seconds: job.expiresAfterSeconds,
     created_at: iso(job.createdAt),
     updated_at: iso(job.updatedAt),
     attempts: recent.map((a) => ({

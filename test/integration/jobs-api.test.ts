@@ -43,11 +43,48 @@ describe("POST /v1/jobs", () => {
       resources: {},
       runs: 0,
       last_run_at: null,
+      labels: {},
+      callback_url: null,
+      retry_policy: "all",
+      expires_after_seconds: null,
       attempts: [],
     });
     expect(body.id).toMatch(/^job_0_/);
     expect(Date.parse(body.run_at)).toBeGreaterThanOrEqual(before);
     expect(body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it("keeps labels, callback_url, retry_policy and expires_after_seconds as given", async () => {
+    const user = await createUser();
+    const fields = {
+      labels: { team: "billing", env: "prod" },
+      callback_url: "http://127.0.0.1:9/done",
+      retry_policy: "transient",
+      expires_after_seconds: 120,
+    };
+    const { status, body } = await submit(user, { type: "noop", ...fields });
+    expect(status).toBe(201);
+    expect(body).toMatchObject(fields);
+    expect(await getJob(user, body.id)).toMatchObject(fields);
+  });
+
+  it.each([
+    [{ labels: { k: 1 } }, "labels.k"],
+    [{ labels: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, "v"])) }, "labels"],
+    [{ labels: { ["k".repeat(65)]: "v" } }, "labels"],
+    [{ retry_policy: "never" }, "retry_policy"],
+    [{ expires_after_seconds: 0 }, "expires_after_seconds"],
+    [{ callback_url: "ftp://example.com/x" }, "callback_url"],
+  ])("refuses %j with a 400 naming %s, creating nothing", async (fields, path) => {
+    const user = await createUser();
+    const res = await request("/v1/jobs", {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.api_key}`, "content-type": "application/json" },
+      body: JSON.stringify({ type: "noop", ...fields }),
+    });
+    const error = await expectError(res, 400, "invalid_request");
+    expect(JSON.stringify(error.details)).toContain(path.split(".")[0]);
+    expect(await jobCount(user)).toBe(0);
   });
 
   it("schedules cron jobs at the next match in their time zone", async () => {

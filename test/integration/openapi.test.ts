@@ -42,6 +42,10 @@ describe("GET /v1/openapi.json", () => {
         "result_location",
         "resources",
         "name",
+        "labels",
+        "callback_url",
+        "retry_policy",
+        "expires_after_seconds",
       ].sort(),
     );
     // The Job schema names exactly the fields a real job has.

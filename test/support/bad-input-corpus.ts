@@ -22,7 +22,7 @@ export const STATUS_CODE: Record<number, (typeof ERROR_CODES)[number]> = {
   429: "rate_limited",
 };
 
-export const JOB_STATUSES = ["scheduled", "queued", "running", "succeeded", "failed", "cancelled"];
+export const JOB_STATUSES = ["scheduled", "queued", "running", "paused", "succeeded", "failed", "cancelled"];
 
 /** Far enough ahead that no alarm claims the job while a test looks at it, well within 5 years. */
 export const LATER = "2030-01-01T00:00:00Z";

@@ -21,6 +21,10 @@ export function newJobs(userId: string, runAt: number) {
     resources: {},
     finishedRetentionSeconds: 604_800,
     indexDb: 0,
+    labels: {},
+    callbackUrl: null,
+    retryPolicy: "all",
+    expiresAfterSeconds: null,
     ...fields,
   });
 }

@@ -19,6 +19,7 @@ const LEGAL: [JobStatus, JobStatus][] = [
   ["running", "failed"],
   ["running", "scheduled"],
   ["running", "cancelled"],
+  ["paused", "cancelled"],
 ];
 
 describe("job state machine", () => {
