@@ -3,13 +3,15 @@
 const EVENTS = {
   /** One attempt ran (consumer): what, for whom, how it ended and how late it started. */
   attempt_finished: "info",
+  /** One callback try ran (consumer): the job and occurrence, how the POST went, and what the shard made of it (`delivered`, `retry`, `abandoned`, or a refusal). */
+  callback_finished: "info",
   /** A variable or secret is missing or invalid; the API answers 500 until it is fixed. */
   config_invalid: "error",
-  /** The consumer could not reach a shard for a message; the message is retried. */
+  /** The consumer could not reach a shard for a message (an attempt's or a callback's); the message is retried. */
   dispatch_message_failed: "error",
   /** A queue message failed validation and was dropped; the shard's deadline recovers its job. */
   dispatch_message_malformed: "error",
-  /** The shard could not send claimed jobs to the queue; they are put back and claimed again. */
+  /** The shard could not send claimed jobs (or callbacks) to the queue; they are put back and sent again. */
   dispatch_send_failed: "error",
   /** A heartbeat RPC failed; the attempt goes on (the shard gives it up only after HEARTBEAT_TIMEOUT_SECONDS without one). */
   heartbeat_failed: "error",

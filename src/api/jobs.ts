@@ -1,6 +1,7 @@
-// /v1/jobs: submit (one; many in jobs-batch.ts), view, cancel (the user's shards only) and list (the
-// D1 index).
+// /v1/jobs: submit (one; many in jobs-batch.ts), view, its result, cancel (the user's shards only) and
+// list (the D1 index).
 import { Hono } from "hono";
+import { storedResultKey } from "../consumer/results";
 import { shardOfJobId } from "../core/ids";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { indexDatabase } from "../index-store/databases";
@@ -63,6 +64,27 @@ jobs.get("/:id", async (c) => {
     not_found: () => new NotFoundError(),
   });
   return c.json(view);
+});
+
+/**
+ * The latest occurrence's result as stored: inline as the job shows it, or, with result_location,
+ * the object the consumer wrote to the results bucket, byte for byte. 404 while there is none (not
+ * yet succeeded, or an executor that returns nothing, like noop).
+ */
+jobs.get("/:id/result", async (c) => {
+  const { userId, shards } = c.get("principal");
+  const id = c.req.param("id");
+  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id, shards)).get(id), {
+    not_found: () => new NotFoundError(),
+  });
+  if (view.result === null) throw new NotFoundError("the job has no result yet");
+  const key = view.result_location === null ? null : storedResultKey(view.result);
+  if (key === null) return c.json(view.result);
+  const stored = await c.env.RESULTS.get(key);
+  if (!stored) throw new NotFoundError("the stored result is no longer in the results bucket");
+  return new Response(stored.body, {
+    headers: { "content-type": stored.httpMetadata?.contentType ?? "application/json" },
+  });
 });
 
 jobs.delete("/:id", async (c) => {

@@ -38,6 +38,7 @@ const op = (
   responses: { ...ok, ...errors },
 });
 const jobParam = [{ name: "id", in: "path", required: true, schema: { type: "string" } }];
+const poolParam = [{ name: "name", in: "path", required: true, schema: schema(PoolName) }];
 const userParam = [{ name: "id", in: "path", required: true, schema: { type: "string" } }];
 
 const document = {
@@ -126,11 +127,25 @@ const document = {
         parameters: jobParam,
       },
     },
+    "/v1/jobs/{id}/result": {
+      get: {
+        ...op("the latest occurrence's result as stored (inline, or read back from the results bucket)", {
+          200: { description: "the result", ...json({}) },
+        }),
+        parameters: jobParam,
+      },
+    },
     "/v1/pools": { get: op("list resource pools", { 200: { description: "pools" } }) },
     "/v1/pools/{name}": {
       put: {
         ...op("create or resize a pool", { 200: { description: "the pool" } }, schema(PoolBody)),
-        parameters: [{ name: "name", in: "path", required: true, schema: schema(PoolName) }],
+        parameters: poolParam,
+      },
+      delete: {
+        ...op("remove a pool that no unfinished job names (409 otherwise)", {
+          200: { description: "the removed pool, as it was" },
+        }),
+        parameters: poolParam,
       },
     },
     "/v1/admin/users": {

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { homeStub } from "../shard/address";
 import { type AppEnv, requireUser } from "./auth";
+import { ConflictError, NotFoundError, okOrThrow } from "./errors";
 import { PoolBody, PoolName } from "./schemas";
 import { validated, validatedJson } from "./validate";
 
@@ -17,4 +18,17 @@ poolRoutes.put("/:name", async (c) => {
 
 poolRoutes.get("/", async (c) => {
   return c.json({ pools: await homeStub(c.env, c.get("principal").userId).listPools() });
+});
+
+// 200 with the pool as it was (its units all free), like DELETE /v1/jobs/:id answers the job.
+poolRoutes.delete("/:name", async (c) => {
+  const name = validated(PoolName, c.req.param("name"), "bad pool name", ["name"]);
+  const { pool } = okOrThrow(await homeStub(c.env, c.get("principal").userId).deletePool(name), {
+    not_found: () => new NotFoundError(`no pool named "${name}"`),
+    in_use: ({ jobs }) =>
+      new ConflictError(
+        `${jobs} unfinished job${jobs === 1 ? " names" : "s name"} the pool; cancel or finish them first`,
+      ),
+  });
+  return c.json(pool);
 });

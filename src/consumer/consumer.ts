@@ -1,16 +1,17 @@
 // The dispatch queue consumer. Messages are independent, so a batch runs concurrently (begun together,
 // one request per shard) and each message is acked or retried on its own. Final states go to the D1
 // index in one batch per consumer batch; the shards are then told, so they do not write the same
-// versions again.
+// versions again. Callback messages (kind "callback") ride the same queues and go to callback.ts.
 
 import { shardOfJobId } from "../core/ids";
-import { type DispatchMessage, DispatchMessageSchema } from "../dispatch/message";
+import { type DispatchMessage, QueueMessageSchema } from "../dispatch/message";
 import type { Env } from "../env";
 import { indexDatabase } from "../index-store/databases";
 import { type IndexEntry, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
 import { shardStub } from "../shard/address";
 import type { BeginResult } from "../shard/rpc";
+import { type CallbackItem, handleCallbacks } from "./callback";
 import { runBegun } from "./run-attempt";
 
 const RETRY_DELAY_SECONDS = 5;
@@ -18,8 +19,9 @@ const RETRY_DELAY_SECONDS = 5;
 export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const written: Written[] = [];
   const valid: { message: Message<unknown>; msg: DispatchMessage; shard: number }[] = [];
+  const callbacks: CallbackItem[] = [];
   for (const message of batch.messages) {
-    const parsed = DispatchMessageSchema.safeParse(message.body);
+    const parsed = QueueMessageSchema.safeParse(message.body);
     const shard = parsed.success ? shardOfJobId(parsed.data.job_id) : null;
     if (!parsed.success || shard === null) {
       // Retrying cannot fix a malformed message; the shard's deadline recovers the job, if any.
@@ -30,12 +32,14 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
       message.ack();
       continue;
     }
-    valid.push({ message, msg: parsed.data, shard });
+    const msg = parsed.data;
+    if ("kind" in msg) callbacks.push({ message, msg, shard });
+    else valid.push({ message, msg, shard });
   }
   // One begin request per shard for all its messages in this batch: they start together anyway, so
   // grouping holds no pool units longer. Each attempt then runs and reports on its own.
   const byShard = Map.groupBy(valid, (v) => `${v.msg.user_id}/${v.shard}`);
-  await Promise.all(
+  const attempts = Promise.all(
     [...byShard.values()].map(async (group) => {
       const first = group[0];
       if (!first) return;
@@ -72,6 +76,7 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
       );
     }),
   );
+  await Promise.all([attempts, handleCallbacks(env, callbacks)]);
   await indexSettled(env, written);
 }
 

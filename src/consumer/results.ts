@@ -13,3 +13,10 @@ export async function storeResult(
   await bucket.put(key, JSON.stringify(result), { httpMetadata: { contentType: "application/json" } });
   return { location: `r2://${key}` };
 }
+
+/** The bucket key a stored result points to (`{"location": "r2://<key>"}`), or null for an inline one. */
+export function storedResultKey(result: unknown): string | null {
+  if (typeof result !== "object" || result === null || !("location" in result)) return null;
+  const { location } = result;
+  return typeof location === "string" && location.startsWith("r2://") ? location.slice("r2://".length) : null;
+}

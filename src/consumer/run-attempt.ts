@@ -13,6 +13,7 @@ import { heartbeatIntervalMs } from "../shard/config";
 import type { AttemptReport, BeginResult, BegunAttempt, FinishResult, TaskShardRpc } from "../shard/rpc";
 import { type HeartbeatTimer, startHeartbeat } from "./heartbeat";
 import { storeResult } from "./results";
+import { withTries } from "./tries";
 
 const REPORT_TRIES = 3;
 
@@ -115,7 +116,7 @@ async function executeAndReport(
   // "accepted", the shard's refusal, or "unreported" when the shard could not be reached.
   let reported = "unreported";
   try {
-    const settled = await reportWithRetries(stub, msg, report);
+    const settled = await withTries(REPORT_TRIES, () => stub.finish(msg.job_id, msg.attempt, report));
     reported = settled.ok ? "accepted" : settled.reason;
     return { kind: "settled", shard, settled };
   } finally {
@@ -128,20 +129,5 @@ async function executeAndReport(
       duration_ms: durationMs,
       report: reported,
     });
-  }
-}
-
-/** The run is done; losing its report would cost a timeout and a second run, so try a few times. */
-async function reportWithRetries(
-  stub: TaskShardRpc,
-  msg: DispatchMessage,
-  report: AttemptReport,
-): Promise<FinishResult> {
-  for (let i = 1; ; i++) {
-    try {
-      return await stub.finish(msg.job_id, msg.attempt, report);
-    } catch (err) {
-      if (i >= REPORT_TRIES) throw err;
-    }
   }
 }

@@ -46,7 +46,7 @@ async function attempt(input: ExecutionInput): Promise<ExecutionOutcome> {
   }
   try {
     // One id per occurrence, so receivers can de-duplicate retries; set() replaces any user value.
-    const id = `${input.jobId}:${input.occurrence}`;
+    const id = input.webhookId ?? `${input.jobId}:${input.occurrence}`;
     const sentAt = now();
     headers.set("webhook-id", id);
     headers.set("webhook-timestamp", String(Math.floor(sentAt / 1000)));

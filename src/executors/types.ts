@@ -7,6 +7,8 @@ export interface ExecutionInput {
   attempt: number;
   /** Already validated against the executor's payloadSchema at submit. */
   payload: unknown;
+  /** The webhook-id to send; defaults to `<job id>:<occurrence>` (a callback's ends in `:callback`). */
+  webhookId?: string;
   timeoutMs: number;
   /**
    * The user's live signing secrets ("whsec_<base64>"), newest first. During a rotation's overlap

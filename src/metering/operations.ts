@@ -13,6 +13,8 @@ export const PHASES = [
   "heartbeat",
   "finish",
   "index",
+  // A job's callback (callback_url): recording, sending, delivering and settling it.
+  "callback",
   "api",
   "consume",
   "other",

@@ -31,13 +31,28 @@ export class SqlMeter {
    * drizzle has consumed it, which it has by the time the synchronous query returns.
    */
   take(): { sqlRowsRead: number; sqlRowsWritten: number } {
-    let sqlRowsRead = 0;
-    let sqlRowsWritten = 0;
-    for (const c of this.cursors) {
-      sqlRowsRead += c.rowsRead;
-      sqlRowsWritten += c.rowsWritten;
-    }
+    const counts = rowsOf(this.cursors);
     this.cursors = [];
-    return { sqlRowsRead, sqlRowsWritten };
+    return counts;
   }
+
+  /**
+   * Runs `fn` (synchronous queries) and takes the rows its own queries read and wrote, leaving the
+   * request's other queries to take(): a request that serves two phases bills each its part.
+   */
+  measure<T>(fn: () => T): { value: T; rows: { sqlRowsRead: number; sqlRowsWritten: number } } {
+    const from = this.cursors.length;
+    const value = fn();
+    return { value, rows: rowsOf(this.cursors.splice(from)) };
+  }
+}
+
+function rowsOf(cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[]) {
+  let sqlRowsRead = 0;
+  let sqlRowsWritten = 0;
+  for (const c of cursors) {
+    sqlRowsRead += c.rowsRead;
+    sqlRowsWritten += c.rowsWritten;
+  }
+  return { sqlRowsRead, sqlRowsWritten };
 }

@@ -128,7 +128,8 @@ export function heartbeat(
  * complete / fail: ends the running attempt, releases its units and settles the job (retry with
  * backoff, next occurrence, or finished). Invariant: only the current attempt of a running job can
  * end it, so each occurrence has at most one accepted completion, finished jobs stay finished, and
- * units are released exactly once.
+ * units are released exactly once. `finishedOccurrence`: the number of the occurrence this attempt
+ * finished (succeeded, or failed with retries spent), null when the occurrence goes on (a retry).
  */
 export function finishAttempt(
   db: ShardDb,
@@ -138,7 +139,7 @@ export function finishAttempt(
   now: number,
   random: () => number,
   t: ShardTimings,
-): { ok: true; job: JobRow; released: boolean } | Refused<AttemptRefusal> {
+): { ok: true; job: JobRow; released: boolean; finishedOccurrence: number | null } | Refused<AttemptRefusal> {
   const job = findJob(db, jobId);
   const refused = refusal(job, attempt, "running");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
@@ -180,7 +181,8 @@ export function finishAttempt(
     .where(eq(jobs.id, jobId))
     .returning()
     .get();
-  return { ok: true, job: updated ?? job, released };
+  const finishedOccurrence = next.occurrenceFinished ? job.occurrence : null;
+  return { ok: true, job: updated ?? job, released, finishedOccurrence };
 }
 
 /**

@@ -4,6 +4,7 @@
 import { and, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../core/backoff";
 import { FINISHED_STATUSES } from "../core/state";
+import { earliestCallbackDeadline } from "./callback-queries";
 import { release } from "./pool-queries";
 import { type JobRow, jobs } from "./schema";
 import { touch } from "./touch";
@@ -107,8 +108,8 @@ function earliestDeadline(
 }
 
 /**
- * The alarm is a cache of this: the earliest deadline of any job, or pending index copy, in the
- * shard. Due jobs that cannot go out now do not count, or the alarm would spin: jobs waiting for
+ * The alarm is a cache of this: the earliest deadline of any job, pending index copy or pending
+ * callback in the shard. Due jobs that cannot go out now do not count, or the alarm would spin: jobs waiting for
  * pool units (a release re-arms at once) and, while the in-flight window is full, every due job
  * (a begin frees the window and re-arms). Those are still re-examined every WAITING_RECHECK_MS.
  * Cost: a handful of MIN lookups on the (status, needs_pools, deadline) index, whatever the number
@@ -130,6 +131,7 @@ export function nextWakeAt(db: ShardDb, now: number, windowFull: boolean): numbe
       .from(jobs)
       .where(isNotNull(jobs.indexDueAt))
       .get()?.at ?? null,
+    earliestCallbackDeadline(db),
   ];
   for (const pooled of [false, true]) {
     const earliest = earliestDeadline(db, "scheduled", pooled);

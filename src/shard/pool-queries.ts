@@ -1,8 +1,9 @@
 // Resource pools. A pool and every job that names it live on the user's home shard, so allocation
 // is a local, synchronous step of the claim and a pool can never be over-allocated, however many
 // shards the user has. Use is derived from the allocations ledger, never kept as a counter.
-import { and, eq, sql } from "drizzle-orm";
-import type { ErrorDetail, PoolView } from "./rpc";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { isFinished, JOB_STATUSES } from "../core/state";
+import type { DeletePoolResult, ErrorDetail, PoolView } from "./rpc";
 import { allocations, jobs, pools } from "./schema";
 import type { ShardDb } from "./view";
 
@@ -11,6 +12,27 @@ export function putPool(db: ShardDb, name: string, capacity: number, now: number
     .values({ name, capacity, createdAt: now, updatedAt: now })
     .onConflictDoUpdate({ target: pools.name, set: { capacity, updatedAt: now } })
     .run();
+}
+
+const UNFINISHED_STATUSES = JOB_STATUSES.filter((s) => !isFinished(s));
+
+/**
+ * deletePool: removes a pool that no unfinished job (scheduled, queued, running, paused) names.
+ * Invariant: no job that may still claim or hold units loses its pool, so none waits on a pool that
+ * is gone; units are held only by unfinished attempts, so none are left in the ledger. Finished jobs
+ * may name it: they never claim again. Reads pooled jobs through jobs_wake (status, needs_pools).
+ */
+export function deletePool(db: ShardDb, name: string, now: number): DeletePoolResult {
+  const view = listPools(db, now).find((p) => p.name === name);
+  if (!view) return { ok: false, reason: "not_found" };
+  const naming =
+    db.get<{ n: number }>(
+      sql`select count(*) as n from ${jobs}, json_each(${jobs.resources}) as j
+            where ${inArray(jobs.status, UNFINISHED_STATUSES)} and ${jobs.needsPools} = 1 and j.key = ${name}`,
+    )?.n ?? 0;
+  if (naming > 0) return { ok: false, reason: "in_use", jobs: naming };
+  db.delete(pools).where(eq(pools.name, name)).run();
+  return { ok: true, pool: view };
 }
 
 /** Units in use per pool, from the ledger. */

@@ -9,6 +9,7 @@
 //
 // Adding a method: its argument and result types here, its line in TaskShardRpc, its implementation
 // in task-shard.ts and its phase in the metering table there (the compiler holds all three together).
+import type { CallbackTry } from "../core/callback-policy";
 import type { JobView, NewJob } from "../core/job";
 import type { AttemptResult } from "../core/state";
 
@@ -161,6 +162,36 @@ export type FinishResult =
 /** A refused heartbeat tells the consumer the shard no longer waits for this attempt. */
 export type HeartbeatResult = { ok: true } | Refused<AttemptRefusal>;
 
+/** One try of one occurrence's callback, as a callback message names it. */
+export interface CallbackRef {
+  jobId: string;
+  occurrence: number;
+  /** The try number, the callback's fencing token. */
+  attempt: number;
+}
+
+/** What the consumer POSTs for a callback try. */
+export interface CallbackDelivery {
+  url: string;
+  /** The job object at the occurrence's finish, as JSON text: POSTed as it is. */
+  body: string;
+  /** Empty when the job's shard is not the user's home shard: ask the home shard. */
+  signingSecrets: string[];
+}
+
+/** Why a callback try or its report is refused: the row is gone, or has moved on to a later try. */
+export type CallbackRefusal = "not_found" | "stale";
+export type BeginCallbackResult = ({ ok: true } & CallbackDelivery) | Refused<CallbackRefusal>;
+export type FinishCallbackResult =
+  | { ok: true; verdict: "delivered" | "retry" | "abandoned" }
+  | Refused<CallbackRefusal>;
+
+export type DeletePoolResult =
+  | { ok: true; pool: PoolView }
+  | Refused<"not_found">
+  /** Unfinished jobs (scheduled, queued, running or paused) name the pool. */
+  | Refused<"in_use", { jobs: number }>;
+
 // --- the contract ------------------------------------------------------------------------------------
 
 export interface TaskShardRpc {
@@ -181,6 +212,8 @@ export interface TaskShardRpc {
   // Resource pools, on the user's home shard.
   putPool(name: string, capacity: number): Promise<PoolView>;
   listPools(): Promise<PoolView[]>;
+  /** Removes a pool that no unfinished job names (src/shard/pool-queries.ts). */
+  deletePool(name: string): Promise<DeletePoolResult>;
 
   // Jobs, for the API.
   /** `maxUnfinished`: the user's own cap, when an admin set one (else MAX_UNFINISHED_JOBS). */
@@ -199,4 +232,10 @@ export interface TaskShardRpc {
   finish(jobId: string, attempt: number, report: AttemptReport): Promise<FinishResult>;
   /** The consumer wrote these versions to D1 itself; the shard need not write them again. */
   markIndexed(written: IndexedVersion[]): Promise<void>;
+
+  // Callbacks, for the consumer (src/shard/callback-queries.ts).
+  /** What to POST for each callback try of one consumer batch on this shard; results in order. */
+  beginCallbacks(tries: CallbackRef[]): Promise<BeginCallbackResult[]>;
+  /** How a callback try ended: the shard clears the callback or schedules its next try. */
+  finishCallback(ref: CallbackRef, outcome: CallbackTry): Promise<FinishCallbackResult>;
 }

@@ -119,6 +119,29 @@ export const allocations = sqliteTable(
   (t) => [primaryKey({ columns: [t.jobId, t.attempt, t.pool] }), index("allocations_pool").on(t.pool)],
 );
 
+// Pending callbacks (design.md `callback_url`): one row per finished occurrence whose job object has
+// not yet been delivered, with the snapshot taken at finish. Deleted once delivered or given up, so
+// the table holds only work in flight. Stored WITHOUT ROWID (hand-edited migration): the key is the
+// table, so recording one costs the row and its deadline entry.
+export const callbacks = sqliteTable(
+  "callbacks",
+  {
+    jobId: text("job_id").notNull(),
+    occurrence: integer("occurrence").notNull(),
+    url: text("url").notNull(),
+    // The job object as GET showed it when the occurrence finished, as JSON text.
+    body: text("body").notNull(),
+    // Fencing number of the delivery try: bumped by each failed try, carried by messages and reports.
+    attempt: integer("attempt").notNull().default(1),
+    // Messages sent for the current try; backs the lost-message deadline off like dispatchMisses.
+    sends: integer("sends").notNull().default(0),
+    // When the alarm must next send a message for this row: the retry time, or the end of the wait
+    // for the current try's report (then the message is taken as lost and sent again).
+    deadline: integer("deadline").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.occurrence] }), index("callbacks_deadline").on(t.deadline)],
+);
+
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
   {
@@ -162,3 +185,4 @@ export const signingSecrets = sqliteTable("signing_secrets", {
 
 export type JobRow = typeof jobs.$inferSelect;
 export type AttemptRow = typeof attempts.$inferSelect;
+export type CallbackRow = typeof callbacks.$inferSelect;

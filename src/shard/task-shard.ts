@@ -6,10 +6,11 @@ import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../drizzle/shard/migrations.js";
 import { configOf } from "../config";
+import type { CallbackTry } from "../core/callback-policy";
 import { LoadWindow } from "../core/hot-shard";
-import type { NewJob } from "../core/job";
+import type { JobView, NewJob } from "../core/job";
 import { dispatchQueueOf } from "../core/queue-choice";
-import type { DispatchMessage } from "../dispatch/message";
+import type { CallbackMessage, DispatchMessage } from "../dispatch/message";
 import { dispatchQueue } from "../dispatch/queues";
 import type { Env } from "../env";
 import { log } from "../log";
@@ -19,6 +20,13 @@ import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
 import { homeStub } from "./address";
 import { begin, cancel, expiryError, finishAttempt, heartbeat } from "./attempt-queries";
+import {
+  callbackToDeliver,
+  claimDueCallbacks,
+  postponeCallbacks,
+  recordCallback,
+  settleCallback,
+} from "./callback-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
 import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
@@ -31,8 +39,12 @@ import type {
   AttemptRef,
   AttemptReport,
   AuthenticateResult,
+  BeginCallbackResult,
   BeginResult,
+  CallbackRef,
   CancelResult,
+  DeletePoolResult,
+  FinishCallbackResult,
   FinishResult,
   GetResult,
   GrowShardsResult,
@@ -159,6 +171,10 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     return pools.listPools(this.db, this.clock());
   }
 
+  async deletePool(name: string): Promise<DeletePoolResult> {
+    return pools.deletePool(this.db, name, this.clock());
+  }
+
   // --- jobs API ---
   async submit(spec: NewJob, idempotency?: Idempotency, maxUnfinished?: number): Promise<SubmitResult> {
     const now = this.clock();
@@ -266,14 +282,57 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     const now = this.clock();
     const out = finishAttempt(this.db, jobId, attempt, report, now, this.random, this.timings);
     if (!out.ok) return out;
+    const view = viewJob(this.db, out.job);
+    // Recorded in the same step as the finish; its first message goes out at once, not at an alarm.
+    const callback = this.recordCallback(out, () => view, now, true);
+    if (callback) await this.sendCallbacks([callback], now);
     // Released units dispatch the next waiting job at once, not at its next due time.
     await this.rearm(out.released && pools.poolWaitersExist(this.db, now));
-    return { ok: true, view: viewJob(this.db, out.job), version: out.job.version, indexDb: out.job.indexDb };
+    return { ok: true, view, version: out.job.version, indexDb: out.job.indexDb };
   }
 
   async markIndexed(written: IndexedVersion[]): Promise<void> {
     submits.markIndexed(this.db, written);
     await this.rearm();
+  }
+
+  // --- callbacks (src/shard/callback-queries.ts) ---
+  async beginCallbacks(tries: CallbackRef[]): Promise<BeginCallbackResult[]> {
+    let secrets: string[] | null = null;
+    return tries.map((ref): BeginCallbackResult => {
+      const out = callbackToDeliver(this.db, ref);
+      if (!out.ok) return out;
+      secrets ??= accounts.liveSigningSecrets(this.db, this.clock());
+      return { ok: true, url: out.row.url, body: out.row.body, signingSecrets: secrets };
+    });
+  }
+
+  async finishCallback(ref: CallbackRef, outcome: CallbackTry): Promise<FinishCallbackResult> {
+    const out = settleCallback(this.db, ref, outcome, this.clock(), this.random);
+    if (!out.ok) return out;
+    if (out.verdict.kind === "retry") await this.rearm();
+    return { ok: true, verdict: out.verdict.kind };
+  }
+
+  /**
+   * After a finished attempt: when it finished an occurrence of a job with a callback_url, records the
+   * callback (a snapshot of the job now). Its rows are billed to the callback phase, so a job without
+   * a callback costs what it did before callbacks existed.
+   */
+  private recordCallback(
+    out: { job: schema.JobRow; finishedOccurrence: number | null },
+    view: () => JobView,
+    now: number,
+    sent: boolean,
+  ): (CallbackRef & { userId: string }) | null {
+    const url = out.job.callbackUrl;
+    if (url === null || out.finishedOccurrence === null) return null;
+    const occurrence = out.finishedOccurrence;
+    const { value, rows } = this.sqlMeter.measure(() =>
+      recordCallback(this.db, url, view(), occurrence, now, sent, this.timings),
+    );
+    recordOperations("callback", rows);
+    return { ...value, userId: out.job.userId };
   }
 
   // --- the timer ---
@@ -294,8 +353,16 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
         { limit, agingSeconds: this.policy.agingSeconds },
         this.timings,
       );
-      more = (due && claims.length < room) || resends.length === this.policy.batchSize;
       await this.send([...resends, ...claims], now);
+      const callbacks = this.sqlMeter.measure(() =>
+        claimDueCallbacks(this.db, now, this.timings, this.policy.batchSize),
+      );
+      recordOperations("callback", callbacks.rows);
+      await this.sendCallbacks(callbacks.value, now);
+      more =
+        (due && claims.length < room) ||
+        resends.length === this.policy.batchSize ||
+        callbacks.value.length === this.policy.batchSize;
       const claimedFor = claims[0]?.userId;
       if (claimedFor) await this.noteLoad("dispatched", claims.length, claimedFor, now);
       await flushIndexCopies(this.outbound, now);
@@ -317,25 +384,50 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
         timedOut: true,
         error: expiryError(job, this.timings),
       };
-      finishAttempt(this.db, job.id, job.attempt, report, now, this.random, this.timings);
+      const out = finishAttempt(this.db, job.id, job.attempt, report, now, this.random, this.timings);
+      // Due at once: the alarm sends it further on in this same run.
+      if (out.ok) this.recordCallback(out, () => viewJob(this.db, out.job), now, false);
     }
+  }
+
+  /** Sends messages on this shard's dispatch queue, 100 a batch (the queue's limit). */
+  private async sendMessages(bodies: (DispatchMessage | CallbackMessage)[]): Promise<void> {
+    const messages = bodies.map((body) => ({ body, contentType: "json" as const }));
+    for (let i = 0; i < messages.length; i += 100)
+      await this.dispatchQueue().sendBatch(messages.slice(i, i + 100));
   }
 
   private async send(claims: Claim[], now: number): Promise<void> {
     if (claims.length === 0) return;
-    const messages = claims.map((c) => ({
-      body: { user_id: c.userId, job_id: c.id, attempt: c.attempt } satisfies DispatchMessage,
-      contentType: "json" as const,
-    }));
     try {
-      for (let i = 0; i < messages.length; i += 100)
-        await this.dispatchQueue().sendBatch(messages.slice(i, i + 100));
-      recordOperations("claim", { queueMessages: messages.length });
+      await this.sendMessages(claims.map((c) => ({ user_id: c.userId, job_id: c.id, attempt: c.attempt })));
+      recordOperations("claim", { queueMessages: claims.length });
     } catch (err) {
       // The claims are durable; put them back so a later cycle claims and sends them afresh,
       // instead of waiting out the dispatch deadline.
       requeue(this.db, claims, now, now + SEND_RETRY_MS, this.timings);
       log("dispatch_send_failed", { shard: this.name, jobs: claims.length, error: err });
+    }
+  }
+
+  /** Callback tries go out on the same queue as attempts; a failed send makes them due again soon. */
+  private async sendCallbacks(refs: (CallbackRef & { userId: string })[], now: number): Promise<void> {
+    if (refs.length === 0) return;
+    try {
+      await this.sendMessages(
+        refs.map((r) => ({
+          kind: "callback" as const,
+          user_id: r.userId,
+          job_id: r.jobId,
+          occurrence: r.occurrence,
+          attempt: r.attempt,
+        })),
+      );
+      recordOperations("callback", { queueMessages: refs.length });
+    } catch (err) {
+      const { rows } = this.sqlMeter.measure(() => postponeCallbacks(this.db, refs, now + SEND_RETRY_MS));
+      recordOperations("callback", rows);
+      log("dispatch_send_failed", { shard: this.name, callbacks: refs.length, error: err });
     }
   }
 
@@ -400,6 +492,7 @@ meterMethods(TaskShard, {
   growShards: "other",
   putPool: "other",
   listPools: "other",
+  deletePool: "other",
   submit: "submit",
   submitBatch: "submit",
   get: "other",
@@ -409,5 +502,7 @@ meterMethods(TaskShard, {
   heartbeat: "heartbeat",
   finish: "finish",
   markIndexed: "index",
+  beginCallbacks: "callback",
+  finishCallback: "callback",
   alarm: "claim",
 });

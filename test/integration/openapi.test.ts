@@ -22,6 +22,7 @@ describe("GET /v1/openapi.json", () => {
         "/v1/jobs",
         "/v1/jobs/batch",
         "/v1/jobs/{id}",
+        "/v1/jobs/{id}/result",
         "/v1/pools",
         "/v1/pools/{name}",
       ].sort(),
@@ -63,6 +64,8 @@ describe("GET /v1/openapi.json", () => {
     expect(Object.keys(batch.items.properties).sort()).toEqual([...submitFields, "idempotency_key"].sort());
     expect(batch.items.additionalProperties).toBe(false);
     expect(doc.paths["/v1/jobs/batch"]?.post).toBeDefined();
+    expect(doc.paths["/v1/jobs/{id}/result"]?.get).toBeDefined();
+    expect(doc.paths["/v1/pools/{name}"]?.delete).toBeDefined();
   });
 
   it("describes the listing query and the Idempotency-Key header from the schemas that check them", async () => {

@@ -1,0 +1,127 @@
+// Callback messages (design.md `callback_url`): POST a finished occurrence's job object with the http
+// executor (the same Standard Webhooks signature, target rules and redirect handling as an http job),
+// then report the try to the shard, which clears the callback or schedules its next try. A callback
+// never reports to the job itself, so its fate cannot change the job's outcome.
+import { configOf } from "../config";
+import { CALLBACK_TIMEOUT_MS, type CallbackTry } from "../core/callback-policy";
+import type { CallbackMessage } from "../dispatch/message";
+import type { Env } from "../env";
+import { httpExecutor } from "../executors/http";
+import { targetError } from "../executors/target";
+import { log } from "../log";
+import { homeStub, shardStub } from "../shard/address";
+import type { BeginCallbackResult, CallbackDelivery, CallbackRef, TaskShardRpc } from "../shard/rpc";
+import { withTries } from "./tries";
+
+const RETRY_DELAY_SECONDS = 5;
+const REPORT_TRIES = 3;
+
+export interface CallbackItem {
+  message: Message<unknown>;
+  msg: CallbackMessage;
+  shard: number;
+}
+
+/** The webhook-id of an occurrence's callback: stable across its tries, distinct from the job's own calls. */
+export function callbackWebhookId(jobId: string, occurrence: number): string {
+  return `${jobId}:${occurrence}:callback`;
+}
+
+const refOf = (msg: CallbackMessage): CallbackRef => ({
+  jobId: msg.job_id,
+  occurrence: msg.occurrence,
+  attempt: msg.attempt,
+});
+
+/** One beginCallbacks request per shard, then each try on its own; each message acked or retried alone. */
+export async function handleCallbacks(env: Env, items: CallbackItem[]): Promise<void> {
+  const byShard = Map.groupBy(items, (i) => `${i.msg.user_id}/${i.shard}`);
+  await Promise.all(
+    [...byShard.values()].map(async (group) => {
+      const first = group[0];
+      if (!first) return;
+      const stub = shardStub(env, first.msg.user_id, first.shard);
+      let begun: BeginCallbackResult[];
+      try {
+        begun = await stub.beginCallbacks(group.map((g) => refOf(g.msg)));
+      } catch (err) {
+        for (const g of group) retryLater(g, err);
+        return;
+      }
+      await Promise.all(
+        group.map(async (g, i) => {
+          const answer = begun[i];
+          try {
+            if (answer?.ok) await deliverAndReport(env, stub, g.msg, answer);
+            g.message.ack();
+          } catch (err) {
+            retryLater(g, err);
+          }
+        }),
+      );
+    }),
+  );
+}
+
+function retryLater(item: CallbackItem, err: unknown): void {
+  log("dispatch_message_failed", { ...item.msg, error: err });
+  item.message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
+}
+
+async function deliverAndReport(
+  env: Env,
+  stub: TaskShardRpc,
+  msg: CallbackMessage,
+  delivery: CallbackDelivery,
+): Promise<void> {
+  const outcome = await deliverCallback(env, msg, delivery);
+  let report = "unreported";
+  try {
+    const settled = await withTries(REPORT_TRIES, () => stub.finishCallback(refOf(msg), outcome));
+    report = settled.ok ? settled.verdict : settled.reason;
+  } finally {
+    log("callback_finished", {
+      job_id: msg.job_id,
+      user_id: msg.user_id,
+      occurrence: msg.occurrence,
+      attempt: msg.attempt,
+      outcome: outcome.ok ? "delivered" : "failed",
+      error: outcome.ok ? undefined : outcome.error,
+      report,
+    });
+  }
+}
+
+/** One try: the snapshot POSTed as it is, signed like a target call. Throws only if no shard answers. */
+export async function deliverCallback(
+  env: Env,
+  msg: CallbackMessage,
+  delivery: CallbackDelivery,
+): Promise<CallbackTry> {
+  const allowPrivateTargets = configOf(env).ALLOW_PRIVATE_TARGETS;
+  // Checked here too (the executor would refuse it as well) so a refusal is known to be permanent.
+  const refused = targetError(delivery.url, allowPrivateTargets);
+  if (refused) return { ok: false, error: `target refused: ${refused}`, permanent: true };
+  // An unreachable home shard throws: the message is retried, the try not spent.
+  const signingSecrets =
+    delivery.signingSecrets.length > 0
+      ? delivery.signingSecrets
+      : await homeStub(env, msg.user_id).signingSecrets();
+  const outcome = await httpExecutor.execute({
+    jobId: msg.job_id,
+    occurrence: msg.occurrence,
+    attempt: msg.attempt,
+    webhookId: callbackWebhookId(msg.job_id, msg.occurrence),
+    payload: {
+      url: delivery.url,
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: delivery.body,
+    },
+    timeoutMs: CALLBACK_TIMEOUT_MS,
+    signingSecrets,
+    allowPrivateTargets,
+  });
+  if (outcome.ok) return { ok: true };
+  return { ok: false, error: outcome.error, retryAfterMs: outcome.retryAfterMs };
+}
