@@ -6,10 +6,12 @@
 import { and, asc, eq, lte, sql } from "drizzle-orm";
 import { type CallbackTry, callbackReportDeadlineMs, callbackVerdict } from "../core/callback-policy";
 import type { JobView } from "../core/job";
-import type { ShardTimings } from "./dispatch-queries";
 import type { CallbackRef, CallbackRefusal, Refused } from "./rpc";
 import { type CallbackRow, callbacks } from "./schema";
 import type { ShardDb } from "./view";
+
+/** The shard's dispatch deadline (ShardTimings), the base of the wait for a try's report. */
+type ReportWait = { dispatchDeadlineMs: number };
 
 /**
  * recordCallback: an occurrence of a job with a callback_url has finished; `snapshot` is the job as
@@ -26,7 +28,7 @@ export function recordCallback(
   occurrence: number,
   now: number,
   sent: boolean,
-  t: ShardTimings,
+  t: ReportWait,
 ): CallbackRef {
   const deadline = sent ? now + callbackReportDeadlineMs(t.dispatchDeadlineMs, 0) : now;
   const values = { url, body: JSON.stringify(snapshot), sends: sent ? 1 : 0, deadline };
@@ -52,7 +54,7 @@ export function recordCallback(
 export function claimDueCallbacks(
   db: ShardDb,
   now: number,
-  t: ShardTimings,
+  t: ReportWait,
   limit: number,
 ): (CallbackRef & { userId: string })[] {
   const due = db

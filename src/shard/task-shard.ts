@@ -357,7 +357,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       const callbacks = this.sqlMeter.measure(() =>
         claimDueCallbacks(this.db, now, this.timings, this.policy.batchSize),
       );
-      recordOperations("callback", callbacks.rows);
+      // Looking and finding nothing is the alarm's own cost; sending callbacks is theirs.
+      recordOperations(callbacks.value.length > 0 ? "callback" : "claim", callbacks.rows);
       await this.sendCallbacks(callbacks.value, now);
       more =
         (due && claims.length < room) ||

@@ -13,6 +13,7 @@ import {
   sumOperations,
 } from "../../src/metering/operations";
 import { createUser, deliver, env, fireAlarm, getJob } from "../helpers";
+import { recordDispatchQueue, takeCallbackMessages } from "../support/callbacks";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -37,6 +38,28 @@ const BUDGET: Partial<Record<Phase, Partial<OperationCounts>>> = {
   // The job row (jobs_index_due entry removed); one D1 row (the index is one WITHOUT ROWID B-tree).
   index: { doRequests: 1, sqlRowsWritten: 1, d1RowsWritten: 1 },
 };
+
+/**
+ * A job with a callback_url costs the canonical job's budget in every phase, plus its callback: the
+ * outbox row written at finish (WITHOUT ROWID: the row and its deadline entry, 2) and deleted at the
+ * report (SQLite counts 1), one queue message, the consumer's read of the row and its report (two
+ * requests), and a consumer invocation of its own (a running system shares it with other messages).
+ */
+const CALLBACK_BUDGET: Partial<Record<Phase, Partial<OperationCounts>>> = {
+  ...BUDGET,
+  consume: { workerInvocations: 2 },
+  callback: { doRequests: 2, sqlRowsWritten: 3, queueMessages: 1 },
+};
+
+function expectWithin(counted: Partial<Record<Phase, OperationCounts>>, budget: typeof BUDGET) {
+  for (const [phase, most] of Object.entries(budget) as [Phase, Partial<OperationCounts>][]) {
+    for (const [what, limit] of Object.entries(most) as [keyof OperationCounts, number][]) {
+      expect(counted[phase]?.[what] ?? 0, `${phase}.${what}`).toBeLessThanOrEqual(limit);
+    }
+  }
+  const named = Object.fromEntries(Object.keys(budget).map((p) => [p, counted[p as Phase]]));
+  expect(sumOperations(named)).toEqual(sumOperations(counted));
+}
 
 async function submitThroughWorker(apiKey: string, body: unknown) {
   const res = await worker.fetch(
@@ -79,5 +102,31 @@ describe("cost budget of the canonical one-shot job", () => {
     expect(counted.begin?.doRequests).toBe(1);
     expect(counted.finish?.doRequests).toBe(1);
     expect(counted.claim?.queueMessages).toBe(1);
+  });
+
+  it("a job with a callback_url costs the canonical budget plus its callback's", async () => {
+    const user = await createUser();
+    const queue = await recordDispatchQueue(user.user_id);
+    await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
+    resetOperationTotals();
+
+    const job = await submitThroughWorker(user.api_key, {
+      type: "noop",
+      callback_url: "http://127.0.0.1:9/callback",
+    });
+    await deliver(await fireAlarm(user.user_id));
+    const callbacks = takeCallbackMessages(queue);
+    expect(callbacks).toHaveLength(1);
+    await deliver(callbacks);
+    const counted = operationTotals();
+    expect((await getJob(user, job.id)).status).toBe("succeeded");
+    expect(globalThis.fetch).toHaveBeenCalledTimes(1);
+
+    console.log("operations per job with a callback", JSON.stringify(counted));
+    expectWithin(counted, CALLBACK_BUDGET);
+    // The callback's rows are its own: the finish costs what the canonical job's does.
+    expect(counted.finish?.sqlRowsWritten).toBe(BUDGET.finish?.sqlRowsWritten);
+    expect(counted.callback).toMatchObject({ doRequests: 2, sqlRowsWritten: 3, queueMessages: 1 });
   });
 });

@@ -196,3 +196,49 @@ describe("waking", () => {
     expect((await fireAlarm(user.user_id)).map((m) => m.job_id)).toContain(waiter.id);
   });
 });
+
+describe("DELETE /v1/pools/:name", () => {
+  const deletePool = (user: TestUser, name: string) =>
+    request(`/v1/pools/${name}`, { method: "DELETE", headers: user.auth });
+
+  it("removes a pool no unfinished job names, answering the pool as it was; unknown is 404", async () => {
+    const user = await createUser();
+    expect((await putPool(user, "gpu", 2)).status).toBe(200);
+    expect((await putPool(user, "cpu", 4)).status).toBe(200);
+    const res = await deletePool(user, "gpu");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ name: "gpu", capacity: 2, in_use: 0, waiting: 0 });
+    expect((await pools(user)).map((p) => p.name)).toEqual(["cpu"]);
+    expect((await deletePool(user, "gpu")).status).toBe(404);
+    // Another user's pool of the same name is not theirs to see.
+    expect((await deletePool(await createUser(), "cpu")).status).toBe(404);
+    expect((await pools(user)).map((p) => p.name)).toEqual(["cpu"]);
+    expect((await deletePool(user, "bad%20name")).status).toBe(400);
+  });
+
+  it("is 409 while a scheduled, queued or running job names the pool, and frees it once they finish", async () => {
+    const user = await createUser();
+    await putPool(user, "gpu", 2);
+    const { body: waiting } = await submit(user, { type: "noop", resources: { gpu: 1 } });
+    const conflict = await deletePool(user, "gpu");
+    expect(conflict.status).toBe(409);
+    expect(((await conflict.json()) as { error: { message: string } }).error.message).toMatch(
+      /^1 unfinished job/,
+    );
+    const [claim] = await fireAlarm(user.user_id);
+    const attempt = claim?.attempt ?? 0;
+    expect((await getJob(user, waiting.id)).status).toBe("queued");
+    expect((await deletePool(user, "gpu")).status).toBe(409);
+    await inShard(user.user_id, (s) => s.begin(waiting.id, attempt));
+    expect((await getJob(user, waiting.id)).status).toBe("running");
+    expect((await deletePool(user, "gpu")).status).toBe(409);
+    await inShard(user.user_id, (s) => s.finish(waiting.id, attempt, { outcome: { ok: true } }));
+    expect((await getJob(user, waiting.id)).status).toBe("succeeded");
+    // Finished jobs never claim again: they do not hold the pool.
+    const res = await deletePool(user, "gpu");
+    expect(res.status).toBe(200);
+    expect(await pools(user)).toEqual([]);
+    // A job naming it now is refused at submit, as for any unknown pool.
+    expect((await submit(user, { type: "noop", resources: { gpu: 1 } })).status).toBe(400);
+  });
+});
