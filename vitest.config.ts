@@ -60,10 +60,16 @@ export default defineConfig(async () => {
           },
         },
         {
-          // The harnesses' own logic (target, client, log events, result names, the soak's verdicts).
+          // The harnesses' own logic (target, client, log events, result names, the soak's verdicts), and
+          // the README's code (test/docs), in Node as a reader runs it.
           test: {
             name: "tooling",
-            include: ["harness/**/*.test.ts", "soak/**/*.test.ts", "bench/**/*.test.ts"],
+            include: [
+              "harness/**/*.test.ts",
+              "soak/**/*.test.ts",
+              "bench/**/*.test.ts",
+              "test/docs/**/*.test.ts",
+            ],
             environment: "node",
           },
         },
