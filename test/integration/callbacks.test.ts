@@ -274,6 +274,40 @@ describe("callback_url", () => {
     ]);
   });
 
+  it("acks a malformed or unknown callback message without a call, and retries one whose shard is unreachable", async () => {
+    const user = await createUser();
+    const net = network({});
+    const unknown = { kind: "callback", user_id: user.user_id, job_id: "job_0_00000000000000000000000000" };
+    const handled = await deliver([
+      { ...unknown, occurrence: -1, attempt: 1 },
+      { ...unknown, occurrence: 0, attempt: 1 },
+    ]);
+    expect(handled.explicitAcks).toHaveLength(2);
+    expect(handled.retryMessages).toEqual([]);
+    expect(net.received).toEqual([]);
+
+    const { job, queue } = await finishedJob(user);
+    const broken = {
+      ...env,
+      TASK_SHARD: {
+        idFromName: () => ({}),
+        get: () => ({
+          beginCallbacks: async () => {
+            throw new Error("shard unavailable");
+          },
+        }),
+      } as unknown as typeof env.TASK_SHARD,
+    };
+    const messages = takeCallbackMessages(queue);
+    const result = await deliver(messages, broken);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(net.received).toEqual([]);
+    // The try is not spent: the retried message delivers it.
+    expect(await pendingCallbacks(user.user_id)).toMatchObject([{ job_id: job.id, attempt: 1 }]);
+    await deliver(messages);
+    expect(net.to(CALLBACK)).toHaveLength(1);
+  });
+
   it("a job without callback_url records and sends nothing", async () => {
     const user = await createUser();
     const queue = await recordDispatchQueue(user.user_id);
