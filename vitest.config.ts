@@ -60,8 +60,9 @@ export default defineConfig(async () => {
           },
         },
         {
-          // The harnesses' own logic (target, client, log events, result names, the soak's verdicts), and
-          // the README's code (test/docs), in Node as a reader runs it.
+          // The harnesses' own logic (target, client, log events, result names, the soak's verdicts), the
+          // README's code (test/docs), in Node as a reader runs it, the OpenAPI document's validity and
+          // the typed client's offline parts.
           test: {
             name: "tooling",
             include: [
@@ -69,6 +70,8 @@ export default defineConfig(async () => {
               "soak/**/*.test.ts",
               "bench/**/*.test.ts",
               "test/docs/**/*.test.ts",
+              "test/node/**/*.test.ts",
+              "client/test/unit/**/*.test.ts",
             ],
             environment: "node",
           },
@@ -76,7 +79,7 @@ export default defineConfig(async () => {
         {
           test: {
             name: "e2e",
-            include: ["test/e2e/**/*.test.ts"],
+            include: ["test/e2e/**/*.test.ts", "client/test/e2e/**/*.test.ts"],
             environment: "node",
             testTimeout: 120_000,
             hookTimeout: 120_000,

@@ -32,9 +32,9 @@ credentials.get("/:id/keys", async (c) => {
   return c.json({ keys: await homeStub(c.env, userId).listKeys() });
 });
 
-credentials.delete("/:id/keys/:keyId", async (c) => {
+credentials.delete("/:id/keys/:key_id", async (c) => {
   const userId = userIdParam(c.req.param("id"));
-  const { key } = okOrThrow(await homeStub(c.env, userId).revokeKey(c.req.param("keyId")), {
+  const { key } = okOrThrow(await homeStub(c.env, userId).revokeKey(c.req.param("key_id")), {
     not_found: () => new NotFoundError("no such key"),
   });
   // This isolate forgets at once; others within the auth cache's lifetime (10 s).

@@ -1,27 +1,65 @@
 // Every request schema: the routes validate with these and the OpenAPI document is generated from
 // them, so the description cannot drift from what the server accepts.
 import { z } from "zod";
+import { MAX_SHARDS } from "../core/ids";
+import { JsonValue } from "../core/job";
 import { JOB_STATUSES } from "../core/state";
-import { MAX_SHARDS } from "../shard/address";
 
 export const PoolName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, "pool names are 1-64 of A-Z a-z 0-9 _ . -");
 
-const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+/** Absent or null: undefined. Keeps the field's description where the OpenAPI document shows it. */
+const optional = <T extends z.ZodType>(schema: T) => {
+  const lenient = schema.nullish().transform((v) => v ?? undefined);
+  return schema.description ? lenient.describe(schema.description) : lenient;
+};
 
 /** POST /v1/jobs: the contract's table. What a schema cannot check is in job-input.ts. */
 export const SubmitSchema = z.strictObject({
-  type: z.string().min(1).max(64),
-  payload: z.json().optional(),
-  run_at: optional(z.iso.datetime({ offset: true })),
-  interval_seconds: optional(z.int().min(1).max(31_536_000)),
-  cron: optional(z.string().min(1).max(200)),
-  timezone: optional(z.string().min(1).max(64)),
-  priority: z.int().min(0).max(100).default(50),
-  max_retries: z.int().min(0).max(50).default(3),
-  retry_delay_seconds: z.int().min(1).max(86_400).default(30),
-  timeout_seconds: z.int().min(1).max(900).default(60),
+  type: z.string().min(1).max(64).describe("the executor: `http`, `noop`, or another registered one"),
+  payload: JsonValue.optional().describe(
+    "input for the executor, at most 64 KiB; for `http` an HttpPayload (url, method, headers, body)",
+  ),
+  run_at: optional(
+    z.iso
+      .datetime({ offset: true })
+      .describe("first (or only) execution time; default now; in the past runs now; at most 5 years ahead"),
+  ),
+  interval_seconds: optional(
+    z
+      .int()
+      .min(1)
+      .max(31_536_000)
+      .describe("recurring at a fixed rate from run_at; missed occurrences are skipped, never burst"),
+  ),
+  cron: optional(
+    z
+      .string()
+      .min(1)
+      .max(200)
+      .describe("5-field cron: recurring by calendar; exclusive with interval_seconds"),
+  ),
+  timezone: optional(z.string().min(1).max(64).describe("IANA time zone of `cron`; default UTC")),
+  priority: z.int().min(0).max(100).default(50).describe("higher runs first among due jobs"),
+  max_retries: z
+    .int()
+    .min(0)
+    .max(50)
+    .default(3)
+    .describe("retries of one occurrence after its first attempt"),
+  retry_delay_seconds: z
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(30)
+    .describe("base of exponential backoff: base × 2^(retry−1), with jitter, capped"),
+  timeout_seconds: z
+    .int()
+    .min(1)
+    .max(900)
+    .default(60)
+    .describe("an attempt not finished by then is timed_out and retried"),
   result_location: optional(
     z
       .string()
@@ -29,13 +67,17 @@ export const SubmitSchema = z.strictObject({
       .regex(
         /^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/,
         "must be r2://<key-prefix> (letters, digits, !-_.*'()/)",
+      )
+      .describe(
+        "r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline",
       ),
   ),
   resources: z
     .record(PoolName, z.int().min(1, "units must be a positive integer").max(1_000_000))
     .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
-    .default({}),
-  name: optional(z.string().max(200)),
+    .default({})
+    .describe("pool → units, held from dispatch until the attempt ends"),
+  name: optional(z.string().max(200).describe("a label for people")),
   labels: z
     .record(
       z.string().min(1).max(64, "label keys are at most 64 characters"),
@@ -68,7 +110,8 @@ export type SubmitInput = z.infer<typeof SubmitSchema>;
 /** The Idempotency-Key header of POST /v1/jobs. */
 export const IdempotencyKey = z
   .string()
-  .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters");
+  .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters")
+  .describe("1-255 visible ASCII characters");
 
 /** Most jobs one POST /v1/jobs/batch may carry. */
 export const MAX_BATCH_JOBS = 1000;
@@ -77,7 +120,7 @@ const batchOf = <T extends z.ZodType>(item: T) =>
   z.strictObject({ jobs: z.array(item).min(1).max(MAX_BATCH_JOBS) });
 
 /** A batch item's own key: the header's rules, and null for none. */
-export const BatchItemKey = IdempotencyKey.nullish();
+export const BatchItemKey = IdempotencyKey.nullish().describe("this item's Idempotency-Key");
 
 /**
  * POST /v1/jobs/batch as documented: each item is a submit body plus, optionally, its own key. The
@@ -89,28 +132,35 @@ export const BatchEnvelope = batchOf(z.unknown());
 
 /** GET /v1/jobs query. */
 export const ListQuery = z.strictObject({
-  status: z.enum(JOB_STATUSES).optional(),
-  type: z.string().min(1).max(64).optional(),
+  status: z.enum(JOB_STATUSES).optional().describe("only jobs in this status"),
+  type: z.string().min(1).max(64).optional().describe("only jobs of this executor type"),
   limit: z
     .string()
     .regex(/^\d{1,3}$/, "must be an integer from 1 to 100")
     .transform(Number)
     .pipe(z.int().min(1).max(100))
-    .default(20),
-  cursor: z.string().min(1).max(512).optional(),
+    .default(20)
+    .describe("jobs per page, 1 to 100"),
+  cursor: z.string().min(1).max(512).optional().describe("the previous page's next_cursor"),
 });
 
 /** PUT /v1/pools/:name */
-export const PoolBody = z.strictObject({ capacity: z.int().min(0).max(1_000_000) });
+export const PoolBody = z.strictObject({
+  capacity: z.int().min(0).max(1_000_000).describe("units the pool holds; shrinking preempts nothing"),
+});
 
 /** POST /v1/admin/users */
-export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish() });
+export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish().describe("for people") });
 
-/** PATCH /v1/admin/users/:id */
 /** PATCH /v1/admin/users/:id: any of the user's limits (at least one). */
 export const ShardsBody = z
   .strictObject({
-    shards: z.int().min(1).max(MAX_SHARDS).optional(),
+    shards: z
+      .int()
+      .min(1)
+      .max(MAX_SHARDS)
+      .optional()
+      .describe("shards the user's new jobs spread over; only grows"),
     finished_retention_seconds: z
       .int()
       .min(1)
@@ -144,5 +194,6 @@ export const Rotation = z.strictObject({
     .int()
     .min(0)
     .max(30 * 86_400)
-    .default(86_400),
+    .default(86_400)
+    .describe("how long the previous secret stays valid"),
 });

@@ -1,5 +1,9 @@
 // Identifiers. A job id names its shard, so viewing or cancelling a job is one RPC with no lookup;
 // an API key names its user, so authentication goes straight to that user's home shard.
+
+/** Most shards one user's jobs may spread over (a job id encodes its shard). */
+export const MAX_SHARDS = 256;
+
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 
 function randomBase32(length: number): string {

@@ -34,16 +34,19 @@ export type RetryPolicy = (typeof RETRY_POLICIES)[number];
 
 const Instant = z.iso.datetime();
 
+/** Any JSON value (a job's payload, an http request's body): one schema, one OpenAPI component. */
+export const JsonValue = z.json();
+
 /** The contract's attempt object (resources: the units it held; additive to the contract). */
 export const AttemptViewSchema = z.object({
-  number: z.int(),
+  number: z.int().describe("1 for the first attempt of the job"),
   status: z.enum(ATTEMPT_STATUSES),
-  scheduled_at: Instant,
+  scheduled_at: Instant.describe("when the occurrence was due"),
   started_at: Instant,
   finished_at: Instant.nullable(),
-  lateness_ms: z.int(),
+  lateness_ms: z.int().describe("started_at − scheduled_at"),
   error: z.string().nullable(),
-  resources: z.record(z.string(), z.int()),
+  resources: z.record(z.string(), z.int()).describe("the pool units it held"),
 });
 
 /** The contract's job object, as every endpoint returns it. */
@@ -51,24 +54,26 @@ export const JobViewSchema = z.object({
   id: z.string(),
   user_id: z.string(),
   name: z.string().nullable(),
-  type: z.string(),
+  type: z.string().describe("the executor"),
   status: z.enum(JOB_STATUSES),
-  priority: z.int(),
-  payload: z.unknown(),
-  run_at: Instant,
+  priority: z.int().describe("0 to 100; higher runs first among due jobs"),
+  payload: z.unknown().describe("the executor's input, as submitted"),
+  run_at: Instant.describe("the next (or current) scheduled execution time"),
   interval_seconds: z.int().nullable(),
   cron: z.string().nullable(),
   timezone: z.string().nullable(),
   max_retries: z.int(),
-  current_retries: z.int(),
+  current_retries: z.int().describe("retries used by the current occurrence"),
   retry_delay_seconds: z.int(),
   timeout_seconds: z.int(),
   result_location: z.string().nullable(),
-  result: z.unknown(),
+  result: z
+    .unknown()
+    .describe("the latest occurrence's result (http: status and the first 8 KiB of the body)"),
   last_error: z.string().nullable(),
-  resources: z.record(z.string(), z.int()),
-  runs: z.int(),
-  last_run_at: Instant.nullable(),
+  resources: z.record(z.string(), z.int()).describe("pool → units each attempt holds"),
+  runs: z.int().describe("occurrences finished so far"),
+  last_run_at: Instant.nullable().describe("actual start of the latest attempt"),
   labels: z.record(z.string(), z.string()),
   callback_url: z.string().nullable(),
   retry_policy: z.enum(RETRY_POLICIES),

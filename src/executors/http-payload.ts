@@ -1,5 +1,6 @@
 // What an http job's payload may contain, checked at submit (400) and again before each attempt.
 import { z } from "zod";
+import { JsonValue } from "../core/job";
 import { targetError } from "./target";
 
 // Framing headers belong to the runtime; letting users set them only produces broken requests.
@@ -35,7 +36,7 @@ export const httpPayloadSchema = z
       .record(headerName, headerValue)
       .refine((h) => Object.keys(h).length <= 64, "at most 64 headers")
       .optional(),
-    body: z.json().optional(),
+    body: JsonValue.optional(),
   })
   .strict()
   // fetch refuses a GET with a body, so catch it at submit rather than on every attempt.

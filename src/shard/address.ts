@@ -6,8 +6,7 @@ import type { TaskShardRpc } from "./rpc";
 /** The home shard holds the account (keys, signing secrets, shard count) and the pools. */
 export const HOME_SHARD = 0;
 
-/** Most shards one user's jobs may spread over. */
-export const MAX_SHARDS = 256;
+export { MAX_SHARDS } from "../core/ids";
 
 export function shardStub(env: Env, userId: string, shard: number): TaskShardRpc {
   return env.TASK_SHARD.get(env.TASK_SHARD.idFromName(shardName(userId, shard)));

@@ -1,5 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { createUser, request, submit } from "../helpers";
+import type { z } from "zod";
+import {
+  ApiKey,
+  ApiKeyList,
+  BatchResults,
+  CreatedUser,
+  ErrorEnvelope,
+  IssuedKey,
+  JobPage,
+  Pool,
+  PoolList,
+  RotatedSecret,
+  UserLimits,
+} from "../../src/api/responses";
+import { JobViewSchema } from "../../src/core/job";
+import { ADMIN, createUser, request, submit } from "../helpers";
+
+/** The answer's body, after checking it is exactly what the documented schema (strict objects) says. */
+async function answers<S extends z.ZodType>(schema: S, res: Response, status: number): Promise<z.output<S>> {
+  expect(res.status).toBe(status);
+  const parsed = schema.safeParse(await res.json());
+  expect(parsed.error?.issues ?? []).toEqual([]);
+  return parsed.data as z.output<S>;
+}
 
 describe("GET /v1/openapi.json", () => {
   it("describes every route without authentication, from the validating schemas", async () => {
@@ -23,6 +46,7 @@ describe("GET /v1/openapi.json", () => {
         "/v1/jobs/batch",
         "/v1/jobs/{id}",
         "/v1/jobs/{id}/result",
+        "/v1/openapi.json",
         "/v1/pools",
         "/v1/pools/{name}",
       ].sort(),
@@ -93,5 +117,65 @@ describe("GET /v1/openapi.json", () => {
         schema: expect.objectContaining({ type: "string" }),
       }),
     ]);
+  });
+
+  it("is served from the origin it was asked on", async () => {
+    const doc = (await (await request("https://scheduler.example/v1/openapi.json")).json()) as {
+      servers: { url: string }[];
+    };
+    expect(doc.servers).toEqual([{ url: "https://scheduler.example", description: "this deployment" }]);
+  });
+
+  it("documents answers the routes really give (parsed with the strict schemas the document is built from)", async () => {
+    const created = await answers(
+      CreatedUser,
+      await request("/v1/admin/users", { method: "POST", headers: ADMIN, json: { name: "doc" } }),
+      201,
+    );
+    const auth = { authorization: `Bearer ${created.api_key}` };
+    const user = { ...created, auth };
+    const { body: job } = await submit(user, { type: "noop", run_at: "2030-01-01T00:00:00Z" });
+    expect(JobViewSchema.strict().safeParse(job).error?.issues ?? []).toEqual([]);
+    const base = `/v1/admin/users/${created.user_id}`;
+    const issued = await answers(
+      IssuedKey,
+      await request(`${base}/keys`, { method: "POST", headers: ADMIN }),
+      201,
+    );
+    await answers(ApiKeyList, await request(`${base}/keys`, { headers: ADMIN }), 200);
+    await answers(
+      ApiKey,
+      await request(`${base}/keys/${issued.key_id}`, { method: "DELETE", headers: ADMIN }),
+      200,
+    );
+    await answers(
+      RotatedSecret,
+      await request(`${base}/signing-secrets`, { method: "POST", headers: ADMIN, json: {} }),
+      201,
+    );
+    await answers(
+      UserLimits,
+      await request(base, { method: "PATCH", headers: ADMIN, json: { max_unfinished_jobs: 10 } }),
+      200,
+    );
+    await answers(
+      Pool,
+      await request("/v1/pools/api", { method: "PUT", headers: auth, json: { capacity: 2 } }),
+      200,
+    );
+    await answers(PoolList, await request("/v1/pools", { headers: auth }), 200);
+    await answers(Pool, await request("/v1/pools/api", { method: "DELETE", headers: auth }), 200);
+    await answers(JobPage, await request("/v1/jobs", { headers: auth }), 200);
+    await answers(
+      BatchResults,
+      await request("/v1/jobs/batch", { method: "POST", headers: auth, json: { jobs: [{ type: "noop" }] } }),
+      201,
+    );
+    await answers(ErrorEnvelope, await request(`/v1/jobs/${job.id}x`, { headers: auth }), 404);
+    await answers(
+      ErrorEnvelope,
+      await request("/v1/jobs", { method: "POST", headers: auth, json: { type: 1 } }),
+      400,
+    );
   });
 });

@@ -1,0 +1,198 @@
+// Every route's entry in the OpenAPI document, keyed as the Hono app serves it ("METHOD /path/:param").
+// Adding a route: add its entry here (and any new body or answer schema to openapi-components.ts);
+// test/integration/openapi-routes.test.ts fails while a served /v1 route has no entry, or an entry
+// lacks its body, query or answer schemas.
+import { z } from "zod";
+import type { RequestComponent, ResponseComponent } from "./openapi-components";
+import { IdempotencyKey, ListQuery, PoolName } from "./schemas";
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type RouteKey = `${Method} /${string}`;
+
+export interface Operation {
+  summary: string;
+  description?: string;
+  tag: "jobs" | "pools" | "admin" | "meta";
+  /** Whose bearer token the route needs. */
+  auth: "user" | "admin" | "none";
+  /**
+   * The JSON body, by component name; "none" for a write route that reads no body. Required for POST,
+   * PUT and PATCH (the routes test insists), absent for GET and DELETE.
+   */
+  body?: { schema: RequestComponent; optional?: true } | "none";
+  /** Query parameters: one per field of the validating schema. */
+  query?: z.ZodObject;
+  headers?: { name: string; schema: z.ZodType; description: string }[];
+  /** Path parameters' schemas, by name; a parameter not named here is a plain string. */
+  params?: Record<string, z.ZodType>;
+  /** The answers that are not errors: status → what it means and its body's component. */
+  ok: Record<number, { description: string; schema: ResponseComponent | "JsonValue" }>;
+  /** Errors beyond those the route's auth, body and query imply (401, 400, 413, 415, 429). */
+  errors?: Partial<Record<404 | 409 | 503, string>>;
+}
+
+const jobId = z.string().describe("the job's id (job_<shard>_…)");
+const userId = z.string().describe("the user's id (usr_…)");
+
+export const OPERATIONS: Record<RouteKey, Operation> = {
+  "GET /v1/health": {
+    summary: "Liveness",
+    description: "Answers even while the configuration is broken.",
+    tag: "meta",
+    auth: "none",
+    ok: { 200: { description: "alive", schema: "Health" } },
+  },
+  "GET /v1/openapi.json": {
+    summary: "This API description",
+    tag: "meta",
+    auth: "none",
+    ok: { 200: { description: "the OpenAPI 3.1 document", schema: "OpenApiDocument" } },
+  },
+  "POST /v1/jobs": {
+    summary: "Submit a job",
+    description:
+      "One-shot at `run_at`, or recurring by `interval_seconds` or `cron` (+ `timezone`). The same " +
+      "Idempotency-Key with the same body within 24 h answers 200 with the original job.",
+    tag: "jobs",
+    auth: "user",
+    body: { schema: "SubmitJob" },
+    headers: [
+      {
+        name: "Idempotency-Key",
+        schema: IdempotencyKey,
+        description: "makes the submit safe to retry: same key and body within 24 h → the original job (200)",
+      },
+    ],
+    ok: {
+      201: { description: "created", schema: "Job" },
+      200: { description: "an idempotent replay: the job this key created", schema: "Job" },
+    },
+    errors: { 409: "the Idempotency-Key was used with another body" },
+  },
+  "POST /v1/jobs/batch": {
+    summary: "Submit up to 1,000 jobs",
+    description:
+      "Validation is all or nothing (a 400 names `jobs[i].field`); then one result per job, in order.",
+    tag: "jobs",
+    auth: "user",
+    body: { schema: "SubmitBatch" },
+    ok: { 201: { description: "one result per job, in order", schema: "BatchResults" } },
+  },
+  "GET /v1/jobs": {
+    summary: "List jobs, newest first",
+    description: "Reads the listing index, which follows the shards within about two seconds.",
+    tag: "jobs",
+    auth: "user",
+    query: ListQuery,
+    ok: { 200: { description: "a page of jobs", schema: "JobPage" } },
+    errors: { 503: "the listing index is unavailable; retry after Retry-After" },
+  },
+  "GET /v1/jobs/:id": {
+    summary: "View a job",
+    description: "Reads the job's shard directly, with its latest 20 attempts.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    ok: { 200: { description: "the job", schema: "Job" } },
+    errors: { 404: "no such job (or another user's)" },
+  },
+  "GET /v1/jobs/:id/result": {
+    summary: "The latest occurrence's result",
+    description:
+      "As stored: inline as the job shows it, or, with `result_location`, the object read back from the " +
+      "results bucket byte for byte (with the content type it was written with).",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    ok: { 200: { description: "the result", schema: "JsonValue" } },
+    errors: {
+      404: "no such job, no result yet (or an executor that returns none), or the stored object is gone",
+    },
+  },
+  "DELETE /v1/jobs/:id": {
+    summary: "Cancel a job",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    ok: { 200: { description: "the job, cancelled", schema: "Job" } },
+    errors: { 404: "no such job", 409: "the job has already finished" },
+  },
+  "GET /v1/pools": {
+    summary: "List resource pools",
+    tag: "pools",
+    auth: "user",
+    ok: { 200: { description: "the user's pools", schema: "PoolList" } },
+  },
+  "PUT /v1/pools/:name": {
+    summary: "Create or resize a pool",
+    tag: "pools",
+    auth: "user",
+    params: { name: PoolName },
+    body: { schema: "PoolCapacity" },
+    ok: { 200: { description: "the pool", schema: "Pool" } },
+  },
+  "DELETE /v1/pools/:name": {
+    summary: "Remove a pool",
+    description: "Only a pool that no unfinished job names.",
+    tag: "pools",
+    auth: "user",
+    params: { name: PoolName },
+    ok: { 200: { description: "the removed pool, as it was", schema: "Pool" } },
+    errors: { 404: "no such pool", 409: "unfinished jobs name the pool" },
+  },
+  "POST /v1/admin/users": {
+    summary: "Create a user",
+    tag: "admin",
+    auth: "admin",
+    body: { schema: "NewUser", optional: true },
+    ok: {
+      201: {
+        description: "the user, with its API key and signing secret (shown once)",
+        schema: "CreatedUser",
+      },
+    },
+  },
+  "PATCH /v1/admin/users/:id": {
+    summary: "Change a user's shards or limits",
+    tag: "admin",
+    auth: "admin",
+    params: { id: userId },
+    body: { schema: "UserLimitsChange" },
+    ok: { 200: { description: "every limit as it now stands", schema: "UserLimits" } },
+    errors: { 404: "no such user" },
+  },
+  "POST /v1/admin/users/:id/keys": {
+    summary: "Issue another API key",
+    tag: "admin",
+    auth: "admin",
+    params: { id: userId },
+    body: "none",
+    ok: { 201: { description: "the key, shown once", schema: "IssuedKey" } },
+    errors: { 404: "no such user" },
+  },
+  "GET /v1/admin/users/:id/keys": {
+    summary: "List a user's API keys",
+    tag: "admin",
+    auth: "admin",
+    params: { id: userId },
+    ok: { 200: { description: "the keys (ids and dates, never the keys)", schema: "ApiKeyList" } },
+  },
+  "DELETE /v1/admin/users/:id/keys/:key_id": {
+    summary: "Revoke an API key",
+    tag: "admin",
+    auth: "admin",
+    params: { id: userId },
+    ok: { 200: { description: "the key, revoked", schema: "ApiKey" } },
+    errors: { 404: "no such key" },
+  },
+  "POST /v1/admin/users/:id/signing-secrets": {
+    summary: "Rotate the signing secret",
+    description: "Both the old and the new secret are valid for `overlap_seconds`.",
+    tag: "admin",
+    auth: "admin",
+    params: { id: userId },
+    body: { schema: "SigningSecretRotation", optional: true },
+    ok: { 201: { description: "the new secret, shown once", schema: "RotatedSecret" } },
+    errors: { 404: "no such user" },
+  },
+};
