@@ -5,6 +5,7 @@ import { ConfigError } from "../config";
 import { log } from "../log";
 import { admin } from "./admin";
 import { type AppEnv, requireConfig } from "./auth";
+import { docs } from "./docs";
 import { ApiError, errorBody } from "./errors";
 import { jobs } from "./jobs";
 import { openapi } from "./openapi";
@@ -14,6 +15,7 @@ export const app = new Hono<AppEnv>();
 
 // Liveness answers even when the configuration is broken: restarting cannot fix that.
 app.get("/v1/health", (c) => c.json({ ok: true }));
+app.route("/docs", docs);
 app.use("/v1/*", requireConfig);
 app.route("/v1/openapi.json", openapi);
 app.route("/v1/admin", admin);
