@@ -19,6 +19,7 @@ describe("GET /docs", () => {
     const html = await res.text();
     expect(html).toContain("SwaggerUIBundle(");
     expect(html).toContain("url: '/v1/openapi.json'");
+    expect(html, "no badge from the online validator").toContain("validatorUrl: 'none'");
     const urls = loadedUrls(html);
     expect(urls.length).toBe(2);
     for (const url of urls) expect(url, "same origin").toMatch(/^\/docs\//);

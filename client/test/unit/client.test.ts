@@ -88,7 +88,9 @@ describe("the client's helpers", () => {
         timeoutMs: 1_000,
         intervalMs: 400,
         now: () => now,
-        sleep: async (ms) => void (now += ms),
+        sleep: async (ms) => {
+          now += ms;
+        },
       })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WaitTimeoutError);
