@@ -95,7 +95,7 @@ function parameters(route: string, op: Operation): Record<string, unknown>[] {
   return [...path, ...query, ...headers];
 }
 
-function operationObject(key: RouteKey, op: Operation): Record<string, unknown> {
+export function operationObject(key: RouteKey, op: Operation): Record<string, unknown> {
   const { method, route } = splitRouteKey(key);
   const params = parameters(route, op);
   const body = op.body !== undefined && op.body !== "none" ? op.body : undefined;
@@ -111,10 +111,13 @@ function operationObject(key: RouteKey, op: Operation): Record<string, unknown> 
       : {}),
     responses: {
       ...Object.fromEntries(
-        Object.entries(op.ok).map(([status, { description, schema }]) => [
-          status,
-          { description, ...json(componentRef(schema)) },
-        ]),
+        Object.entries(op.ok).map(([status, { description, schema, alsoText }]) => {
+          const { content } = json(componentRef(schema));
+          const text = alsoText
+            ? { "text/plain": { schema: { type: "string", description: alsoText } } }
+            : {};
+          return [status, { description, content: { ...content, ...text } }];
+        }),
       ),
       ...errorResponses(op),
     },

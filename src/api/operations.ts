@@ -25,8 +25,11 @@ export interface Operation {
   headers?: { name: string; schema: z.ZodType; description: string }[];
   /** Path parameters' schemas, by name; a parameter not named here is a plain string. */
   params?: Record<string, z.ZodType>;
-  /** The answers that are not errors: status → what it means and its body's component. */
-  ok: Record<number, { description: string; schema: ResponseComponent | "JsonValue" }>;
+  /**
+   * The answers that are not errors: status → what it means and its JSON body's component (JsonValue:
+   * any JSON); `alsoText` when the route also answers text/plain (asked for with Accept).
+   */
+  ok: Record<number, { description: string; schema: ResponseComponent | "JsonValue"; alsoText?: string }>;
   /** Errors beyond those the route's auth, body and query imply (401, 400, 413, 415, 429). */
   errors?: Partial<Record<404 | 409 | 503, string>>;
 }

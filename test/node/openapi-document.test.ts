@@ -4,7 +4,7 @@
 // Node, not workerd: the validator compiles schemas with `new Function`, which workerd forbids.
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
-import { LOCAL_SERVER, openApiDocument } from "../../src/api/openapi-document";
+import { LOCAL_SERVER, openApiDocument, operationObject } from "../../src/api/openapi-document";
 import { JOB_STATUSES } from "../../src/core/state";
 
 // biome-ignore lint/suspicious/noExplicitAny: a JSON document walked by key; each assertion checks the shape
@@ -74,5 +74,19 @@ describe("the OpenAPI document", () => {
     });
     expect(schemas.SubmitJob.if).toEqual({ properties: { type: { const: "http" } }, required: ["type"] });
     expect(schemas.SubmitJob.then.properties.payload).toEqual({ $ref: "#/components/schemas/HttpPayload" });
+  });
+
+  it("describes an answer that is any JSON, or plain text when asked (for routes like a metrics one)", () => {
+    const op = operationObject("GET /v1/example", {
+      summary: "example",
+      tag: "meta",
+      auth: "user",
+      ok: { 200: { description: "figures", schema: "JsonValue", alsoText: "the Prometheus text format" } },
+    }) as Json;
+    expect(op.responses["200"].content).toEqual({
+      "application/json": { schema: { $ref: "#/components/schemas/JsonValue" } },
+      "text/plain": { schema: { type: "string", description: "the Prometheus text format" } },
+    });
+    expect(Object.keys(op.responses)).toEqual(["200", "401", "429"]);
   });
 });
