@@ -14,16 +14,19 @@ function headerRecord(headers: WebhookHeaders): Record<string, string> {
 }
 
 /**
- * The delivery's JSON body, once its signature checks out against one of `secrets` (during a rotation
+ * The delivery's raw body, once its signature checks out against one of `secrets` (during a rotation
  * both the old and the new secret are valid) and its timestamp is within five minutes; throws
- * otherwise. `rawBody` must be the bytes as received, before any JSON parsing.
+ * otherwise. `rawBody` must be the body as received, before any parsing. Any body verifies, JSON or
+ * not: parse it after this returns. (The same contract as the README's plain-JS verifyWebhook.)
  */
-export function verifyWebhook(secrets: string | string[], rawBody: string, headers: WebhookHeaders): unknown {
+export function verifyWebhook(rawBody: string, headers: WebhookHeaders, secrets: string | string[]): string {
   const record = headerRecord(headers);
   let lastError: unknown = new Error("no signing secret given");
   for (const secret of Array.isArray(secrets) ? secrets : [secrets]) {
     try {
-      return new Webhook(secret).verify(rawBody, record);
+      // jsonParse: false, or verify() JSON.parses the body after checking it and throws on a non-JSON one.
+      new Webhook(secret).verify(rawBody, record, { jsonParse: false });
+      return rawBody;
     } catch (err) {
       lastError = err;
     }

@@ -34,8 +34,10 @@ describe("the typed client against npm run dev", () => {
     expect(done.status, JSON.stringify(done)).toBe("succeeded");
     const delivery = target.deliveries.find((d) => d.webhookId.startsWith(`${job.id}:`));
     if (!delivery) throw new Error("no delivery");
-    expect(verifyWebhook(user.signing_secret, delivery.body, delivery.headers)).toEqual({ hello: "client" });
-    expect(() => verifyWebhook(user.signing_secret, `${delivery.body} `, delivery.headers)).toThrow();
+    expect(JSON.parse(verifyWebhook(delivery.body, delivery.headers, user.signing_secret))).toEqual({
+      hello: "client",
+    });
+    expect(() => verifyWebhook(`${delivery.body} `, delivery.headers, user.signing_secret)).toThrow();
 
     const results = await client.submitBatch([
       { type: "noop", name: "b1", run_at: "2030-01-01T00:00:00Z" },

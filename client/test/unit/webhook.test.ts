@@ -19,24 +19,29 @@ function signed(body: string, secret = SECRET, at = new Date()) {
 describe("verifyWebhook", () => {
   const body = JSON.stringify({ hello: "world" });
 
-  it("returns the body of a delivery signed with the secret, from a record or Headers", () => {
+  it("returns the raw body of a delivery signed with the secret, from a record or Headers", () => {
     const headers = signed(body);
-    expect(verifyWebhook(SECRET, body, headers)).toEqual({ hello: "world" });
-    expect(verifyWebhook(SECRET, body, new Headers(headers))).toEqual({ hello: "world" });
+    expect(verifyWebhook(body, headers, SECRET)).toBe(body);
+    expect(verifyWebhook(body, new Headers(headers), SECRET)).toBe(body);
+  });
+
+  it("verifies a body that is not JSON", () => {
+    expect(verifyWebhook("plain text", signed("plain text"), SECRET)).toBe("plain text");
+    expect(() => verifyWebhook("plain text!", signed("plain text"), SECRET)).toThrow();
   });
 
   it("accepts any of the secrets valid during a rotation", () => {
-    expect(verifyWebhook([OTHER, SECRET], body, signed(body))).toEqual({ hello: "world" });
+    expect(verifyWebhook(body, signed(body), [OTHER, SECRET])).toBe(body);
   });
 
   it("refuses a changed body, another secret, a stale timestamp and missing headers", () => {
     const headers = signed(body);
-    expect(() => verifyWebhook(SECRET, body.replace("world", "w0rld"), headers)).toThrow();
-    expect(() => verifyWebhook(OTHER, body, headers)).toThrow();
+    expect(() => verifyWebhook(body.replace("world", "w0rld"), headers, SECRET)).toThrow();
+    expect(() => verifyWebhook(body, headers, OTHER)).toThrow();
     const stale = signed(body, SECRET, new Date(Date.now() - 10 * 60_000));
-    expect(() => verifyWebhook(SECRET, body, stale)).toThrow();
-    expect(() => verifyWebhook(SECRET, body, {})).toThrow();
-    expect(() => verifyWebhook([], body, headers)).toThrow("no signing secret");
+    expect(() => verifyWebhook(body, stale, SECRET)).toThrow();
+    expect(() => verifyWebhook(body, {}, SECRET)).toThrow();
+    expect(() => verifyWebhook(body, headers, [])).toThrow("no signing secret");
   });
 
   it("reads the job and occurrence from webhook-id", () => {
