@@ -24,7 +24,12 @@ export type AttemptRun =
 function toReport(outcome: ExecutionOutcome, result: unknown): AttemptReport {
   if (outcome.ok) return { outcome: { ok: true }, result };
   return {
-    outcome: { ok: false, retryAfterMs: outcome.retryAfterMs },
+    outcome: {
+      ok: false,
+      retryAfterMs: outcome.retryAfterMs,
+      permanent: outcome.permanent,
+      httpStatus: outcome.httpStatus,
+    },
     error: outcome.error,
     timedOut: outcome.timedOut === true,
   };
@@ -90,7 +95,7 @@ async function executeAndReport(
   const executor = getExecutor(begun.type);
   let outcome: ExecutionOutcome;
   let result: unknown = null;
-  if (!executor) outcome = { ok: false, error: `no executor for type "${begun.type}"` };
+  if (!executor) outcome = { ok: false, error: `no executor for type "${begun.type}"`, permanent: true };
   else {
     const secrets =
       begun.signingSecrets.length > 0

@@ -1,6 +1,6 @@
 // The job as the shard stores it on creation and as the API shows it (the contract's job object).
 import { z } from "zod";
-import { ATTEMPT_STATUSES, JOB_STATUSES } from "./state";
+import { ATTEMPT_STATUSES, isFinished, JOB_STATUSES, type JobStatus } from "./state";
 
 /** Everything the shard needs to create a job; computed by the API from a validated request. */
 export interface NewJob {
@@ -59,6 +59,9 @@ export const JobViewSchema = z.object({
   priority: z.int().describe("0 to 100; higher runs first among due jobs"),
   payload: z.unknown().describe("the executor's input, as submitted"),
   run_at: Instant.describe("the next (or current) scheduled execution time"),
+  next_run_at: Instant.nullable().describe(
+    "when the job runs next (its run_at), or null when it will not run again: finished, cancelled or paused",
+  ),
   interval_seconds: z.int().nullable(),
   cron: z.string().nullable(),
   timezone: z.string().nullable(),
@@ -88,3 +91,11 @@ export type JobView = z.infer<typeof JobViewSchema>;
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+/**
+ * next_run_at (additive to the contract): run_at keeps its documented meaning, the next or current
+ * scheduled time, which a cancelled or finished job still carries; this says whether it will happen.
+ */
+export function nextRunAtOf(status: JobStatus, runAt: number): string | null {
+  return isFinished(status) || status === "paused" ? null : iso(runAt);
+}

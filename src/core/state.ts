@@ -5,6 +5,8 @@
 //       └──── requeue ─────┘   (message lost or never sent; fencing makes the old one stale)
 //   any unfinished status ──cancel──▶ cancelled
 import { retryAt } from "./backoff";
+import type { RetryPolicy } from "./job";
+import { type Failure, failsAtOnce } from "./retry-policy";
 import { nextRunAt, type Recurrence } from "./schedule";
 
 export const JOB_STATUSES = [
@@ -21,7 +23,8 @@ export const ATTEMPT_STATUSES = ["running", "succeeded", "failed", "timed_out", 
 export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
 
 const TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
-  scheduled: ["queued", "cancelled"],
+  // scheduled → failed: an expired one-shot occurrence (src/core/expiry.ts) fails where it would be claimed.
+  scheduled: ["queued", "failed", "cancelled"],
   queued: ["running", "scheduled", "cancelled"],
   running: ["succeeded", "failed", "scheduled", "cancelled"],
   // Transitions in and out of paused arrive with the job-control commands (issue 10).
@@ -63,9 +66,11 @@ export interface SettleInput {
   maxRetries: number;
   currentRetries: number;
   retryDelaySeconds: number;
+  retryPolicy: RetryPolicy;
 }
 
-export type AttemptResult = { ok: true } | { ok: false; retryAfterMs?: number };
+/** How an attempt ended; a failure says whether it can be retried at all (src/core/retry-policy.ts). */
+export type AttemptResult = { ok: true } | ({ ok: false; retryAfterMs?: number } & Failure);
 
 /** Where the job goes next. `runAt` is null exactly when the job is finished. */
 export interface Settlement {
@@ -79,7 +84,9 @@ export interface Settlement {
 
 /**
  * Decides what follows an attempt. A failure retries the same occurrence with backoff until
- * max_retries is spent; then a one-shot job fails and a recurring one moves to its next occurrence.
+ * max_retries is spent, unless it fails at once (permanent, or a client error under retry_policy
+ * `transient`); then a one-shot job fails and a recurring one moves to its next occurrence. An
+ * expired occurrence is settled as a permanent failure.
  */
 export function settle(
   job: SettleInput,
@@ -87,7 +94,8 @@ export function settle(
   now: number,
   random: () => number,
 ): Settlement {
-  if (!result.ok && job.currentRetries < job.maxRetries) {
+  const retryable = !result.ok && !failsAtOnce(job.retryPolicy, result);
+  if (retryable && job.currentRetries < job.maxRetries) {
     const retry = job.currentRetries + 1;
     return {
       status: "scheduled",

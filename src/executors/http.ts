@@ -1,8 +1,10 @@
 // Calls a user's URL with a Standard Webhooks signature, following redirects only to allowed targets.
 import { Webhook } from "standardwebhooks";
 import { z } from "zod";
+import { version } from "../../package.json";
 import { Deadline, discard, parseRetryAfter, readPrefix } from "./http-io";
 import { httpPayloadSchema, httpPayloadTargetError } from "./http-payload";
+import { networkErrorText } from "./network-error";
 import { targetError } from "./target";
 import type { ExecutionInput, ExecutionOutcome, Executor } from "./types";
 
@@ -14,8 +16,14 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 // Credentials meant for the original origin must not follow a redirect elsewhere (as browsers do).
 const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 
+/** Names the scheduler to the targets it calls, e.g. `edge-scheduler/0.1.0`; a user's own value wins. */
+export const USER_AGENT = `edge-scheduler/${version}`;
+
 const fail = (error: string, retryAfterMs?: number): ExecutionOutcome =>
   retryAfterMs === undefined ? { ok: false, error } : { ok: false, error, retryAfterMs };
+
+/** A failure no retry can fix: the occurrence fails at once (design.md, Executors). */
+const failPermanently = (error: string): ExecutionOutcome => ({ ok: false, error, permanent: true });
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -30,10 +38,10 @@ async function execute(input: ExecutionInput): Promise<ExecutionOutcome> {
 
 async function attempt(input: ExecutionInput): Promise<ExecutionOutcome> {
   const parsed = httpPayloadSchema.safeParse(input.payload);
-  if (!parsed.success) return fail(`invalid payload: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) return failPermanently(`invalid payload: ${z.prettifyError(parsed.error)}`);
   const payload = parsed.data;
   const refused = targetError(payload.url, input.allowPrivateTargets);
-  if (refused) return fail(`target refused: ${refused}`);
+  if (refused) return failPermanently(`target refused: ${refused}`);
 
   const now = input.now ?? Date.now;
   const body =
@@ -41,6 +49,7 @@ async function attempt(input: ExecutionInput): Promise<ExecutionOutcome> {
       ? payload.body
       : JSON.stringify(payload.body);
   const headers = new Headers(payload.headers);
+  if (!headers.has("user-agent")) headers.set("user-agent", USER_AGENT);
   if (body !== undefined && typeof payload.body !== "string" && !headers.has("content-type")) {
     headers.set("content-type", "application/json");
   }
@@ -58,12 +67,14 @@ async function attempt(input: ExecutionInput): Promise<ExecutionOutcome> {
   }
 
   const deadline = new Deadline(input.timeoutMs);
+  // The URL being fetched when a hop throws, so a network error names the host that failed.
+  const hop = { url: payload.url };
   try {
-    return await send(input, payload.url, payload.method ?? "POST", headers, body, deadline);
+    return await send(input, hop, payload.method ?? "POST", headers, body, deadline);
   } catch (err) {
     if (deadline.expired)
       return { ok: false, error: `request timed out after ${input.timeoutMs} ms`, timedOut: true };
-    return fail(`request failed: ${errorText(err)}`);
+    return fail(networkErrorText(err, hop.url));
   } finally {
     deadline.clear();
   }
@@ -71,29 +82,30 @@ async function attempt(input: ExecutionInput): Promise<ExecutionOutcome> {
 
 async function send(
   input: ExecutionInput,
-  startUrl: string,
+  hop: { url: string },
   startMethod: string,
   headers: Headers,
   startBody: string | undefined,
   deadline: Deadline,
 ): Promise<ExecutionOutcome> {
   const doFetch = input.fetch ?? globalThis.fetch.bind(globalThis);
-  let [url, method, body] = [startUrl, startMethod, startBody];
-  for (let hop = 0; ; hop++) {
+  let [method, body] = [startMethod, startBody];
+  for (let hops = 0; ; hops++) {
+    const url = hop.url;
     const init = { method, headers, body, redirect: "manual" as const, signal: deadline.signal };
     const res = await deadline.race(doFetch(url, init));
     const location = REDIRECTS.has(res.status) ? res.headers.get("location") : null;
     if (location === null) return finish(res, deadline, input.now ?? Date.now);
     discard(res);
-    if (hop >= MAX_REDIRECTS) return fail(`too many redirects (more than ${MAX_REDIRECTS})`);
+    if (hops >= MAX_REDIRECTS) return fail(`too many redirects (more than ${MAX_REDIRECTS})`);
     let next: URL;
     try {
       next = new URL(location, url);
     } catch {
-      return fail(`redirect to an invalid URL: ${location.slice(0, 200)}`);
+      return failPermanently(`redirect to an invalid URL: ${location.slice(0, 200)}`);
     }
     const refused = targetError(next.href, input.allowPrivateTargets);
-    if (refused) return fail(`redirect to ${next.href} refused: ${refused}`);
+    if (refused) return failPermanently(`redirect to ${next.href} refused: ${refused}`);
     // Same method rewrite as the fetch standard: 303 always becomes GET, 301/302 only for POST.
     if (
       (res.status === 303 && method !== "GET") ||
@@ -103,7 +115,7 @@ async function send(
       headers.delete("content-type");
     }
     if (next.origin !== new URL(url).origin) for (const h of CREDENTIAL_HEADERS) headers.delete(h);
-    url = next.href;
+    hop.url = next.href;
   }
 }
 
@@ -122,7 +134,9 @@ async function finish(res: Response, deadline: Deadline, now: () => number): Pro
     res.status === 429 || res.status === 503
       ? parseRetryAfter(res.headers.get("retry-after"), now())
       : undefined;
-  return fail(`HTTP ${res.status}${snippet ? `: ${snippet}` : ""}`, retryAfter);
+  const error = `HTTP ${res.status}${snippet ? `: ${snippet}` : ""}`;
+  const failure = { ok: false as const, error, httpStatus: res.status };
+  return retryAfter === undefined ? failure : { ...failure, retryAfterMs: retryAfter };
 }
 
 export const httpExecutor: Executor = {

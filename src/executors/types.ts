@@ -24,8 +24,19 @@ export interface ExecutionInput {
 
 export type ExecutionOutcome =
   | { ok: true; result: unknown }
-  /** timedOut: the attempt ran out of its timeout_seconds (recorded as a timed_out attempt). */
-  | { ok: false; error: string; retryAfterMs?: number; timedOut?: true };
+  /**
+   * timedOut: the attempt ran out of its timeout_seconds (recorded as a timed_out attempt).
+   * permanent: no retry can succeed (invalid payload, refused target or redirect); the occurrence
+   * fails at once. httpStatus: the target's answer, which retry_policy `transient` judges.
+   */
+  | {
+      ok: false;
+      error: string;
+      retryAfterMs?: number;
+      timedOut?: true;
+      permanent?: true;
+      httpStatus?: number;
+    };
 
 export interface Executor {
   readonly type: string;

@@ -150,6 +150,7 @@ export function finishAttempt(
       maxRetries: job.maxRetries,
       currentRetries: job.currentRetries,
       retryDelaySeconds: job.retryDelaySeconds,
+      retryPolicy: job.retryPolicy,
     },
     report.outcome,
     now,

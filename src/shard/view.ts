@@ -1,7 +1,7 @@
 // Shard rows → the contract's job object.
 import { desc, eq } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
-import { iso, isoOrNull, type JobView } from "../core/job";
+import { iso, isoOrNull, type JobView, nextRunAtOf } from "../core/job";
 import { type AttemptRow, attempts, type JobRow } from "./schema";
 
 export const ATTEMPTS_SHOWN = 20;
@@ -18,6 +18,7 @@ export function toJobView(job: JobRow, recent: AttemptRow[]): JobView {
     priority: job.priority,
     payload: job.payload ?? null,
     run_at: iso(job.runAt),
+    next_run_at: nextRunAtOf(job.status, job.runAt),
     interval_seconds: job.intervalSeconds,
     cron: job.cron,
     timezone: job.cron === null ? null : job.timezone,

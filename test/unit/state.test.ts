@@ -11,6 +11,7 @@ import {
 
 const LEGAL: [JobStatus, JobStatus][] = [
   ["scheduled", "queued"],
+  ["scheduled", "failed"],
   ["scheduled", "cancelled"],
   ["queued", "running"],
   ["queued", "scheduled"],
@@ -45,7 +46,13 @@ describe("job state machine", () => {
 
 describe("settle", () => {
   const once = { kind: "once" } as const;
-  const base = { occurrenceAt: 1_000_000, maxRetries: 2, currentRetries: 0, retryDelaySeconds: 10 };
+  const base = {
+    occurrenceAt: 1_000_000,
+    maxRetries: 2,
+    currentRetries: 0,
+    retryDelaySeconds: 10,
+    retryPolicy: "all" as const,
+  };
   const now = 2_000_000;
 
   it("finishes a one-shot job on success", () => {
@@ -102,5 +109,43 @@ describe("settle", () => {
       currentRetries: 0,
       occurrenceFinished: true,
     });
+  });
+
+  it("fails a permanent failure at once, whatever retries are left", () => {
+    const out = settle({ ...base, recurrence: once }, { ok: false, permanent: true }, now, () => 0.5);
+    expect(out).toEqual({
+      status: "failed",
+      runAt: null,
+      occurrenceAt: base.occurrenceAt,
+      currentRetries: 0,
+      occurrenceFinished: true,
+    });
+    // A recurring job moves on to its next occurrence instead.
+    const every = { kind: "interval", seconds: 60 } as const;
+    const next = settle({ ...base, recurrence: every }, { ok: false, permanent: true }, now, () => 0.5);
+    expect(next).toMatchObject({ status: "scheduled", currentRetries: 0, occurrenceFinished: true });
+    expect(next.runAt).toBe(base.occurrenceAt + 17 * 60_000);
+  });
+
+  it("under retry_policy transient stops at a client error but retries 408, 425, 429, 5xx and network errors", () => {
+    const transient = { ...base, recurrence: once, retryPolicy: "transient" as const };
+    for (const httpStatus of [400, 401, 403, 404, 409, 410, 422, 451, 499]) {
+      const out = settle(transient, { ok: false, httpStatus }, now, () => 0.5);
+      expect(out.status, `HTTP ${httpStatus}`).toBe("failed");
+    }
+    for (const failure of [
+      { httpStatus: 408 },
+      { httpStatus: 425 },
+      { httpStatus: 429 },
+      { httpStatus: 500 },
+      { httpStatus: 503 },
+      {},
+    ]) {
+      const out = settle(transient, { ok: false, ...failure }, now, () => 0.5);
+      expect(out, JSON.stringify(failure)).toMatchObject({ status: "scheduled", currentRetries: 1 });
+    }
+    // Under `all` a client error is retried like any failure.
+    const all = settle({ ...transient, retryPolicy: "all" }, { ok: false, httpStatus: 404 }, now, () => 0.5);
+    expect(all).toMatchObject({ status: "scheduled", currentRetries: 1 });
   });
 });

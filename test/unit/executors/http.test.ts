@@ -1,6 +1,7 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { httpExecutor } from "../../../src/executors/http";
+import { version } from "../../../package.json";
+import { httpExecutor, USER_AGENT } from "../../../src/executors/http";
 import type { ExecutionInput } from "../../../src/executors/types";
 
 const SECRET = `whsec_${btoa("a-32-byte-secret-for-these-tests")}`;
@@ -62,6 +63,15 @@ describe("signing", () => {
     expect(Math.abs(Number(c.headers.get("webhook-timestamp")) - Date.now() / 1000)).toBeLessThan(5);
     expect(c.headers.get("webhook-signature")).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
     expect(verify(c)).toEqual({ a: 1 });
+  });
+
+  it("names the scheduler and its version in User-Agent, unless the job sets its own", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    await run({ url: TARGET }, fetch);
+    await run({ url: TARGET, headers: { "User-Agent": "partner-client/2" } }, fetch);
+    expect(USER_AGENT).toBe(`edge-scheduler/${version}`);
+    expect(USER_AGENT).toMatch(/^edge-scheduler\/\d+\.\d+\.\d+/);
+    expect(calls.map((c) => c.headers.get("user-agent"))).toEqual([USER_AGENT, "partner-client/2"]);
   });
 
   it("uses the injected clock for the timestamp", async () => {
@@ -194,14 +204,18 @@ describe("responses", () => {
 
   it("fails on 500 without a retry hint", async () => {
     const { fetch } = fakeFetch(() => new Response("boom", { status: 500, headers: { "retry-after": "5" } }));
-    expect(await run({ url: TARGET }, fetch)).toEqual({ ok: false, error: "HTTP 500: boom" });
+    expect(await run({ url: TARGET }, fetch)).toEqual({
+      ok: false,
+      error: "HTTP 500: boom",
+      httpStatus: 500,
+    });
   });
 
   it("fails on 404 and on a 3xx without Location", async () => {
     const a = fakeFetch(() => new Response(null, { status: 404 }));
-    expect(await run({ url: TARGET }, a.fetch)).toEqual({ ok: false, error: "HTTP 404" });
+    expect(await run({ url: TARGET }, a.fetch)).toEqual({ ok: false, error: "HTTP 404", httpStatus: 404 });
     const b = fakeFetch(() => new Response(null, { status: 302 }));
-    expect(await run({ url: TARGET }, b.fetch)).toEqual({ ok: false, error: "HTTP 302" });
+    expect(await run({ url: TARGET }, b.fetch)).toEqual({ ok: false, error: "HTTP 302", httpStatus: 302 });
   });
 
   const now = 1_700_000_000_000;
@@ -217,15 +231,41 @@ describe("responses", () => {
     const { fetch } = fakeFetch(() => new Response("slow down", { status, headers }));
     const out = await run({ url: TARGET }, fetch, { now: () => now });
     const error = `HTTP ${status}: slow down`;
-    expect(out).toEqual(
-      expected === undefined ? { ok: false, error } : { ok: false, error, retryAfterMs: expected },
-    );
+    const failure = { ok: false, error, httpStatus: status };
+    expect(out).toEqual(expected === undefined ? failure : { ...failure, retryAfterMs: expected });
   });
 
-  it("fails on a network error", async () => {
-    const { fetch } = fakeFetch(() => Promise.reject(new TypeError("Network connection lost.")));
-    const out = await run({ url: TARGET }, fetch);
-    expect(out).toEqual({ ok: false, error: "request failed: Network connection lost." });
+  it("fails on a network error, naming the host and what the runtime's error can mean", async () => {
+    const lost = fakeFetch(() => Promise.reject(new Error("Network connection lost.")));
+    expect(await run({ url: TARGET }, lost.fetch)).toEqual({
+      ok: false,
+      error: "could not connect to hooks.example.com: the connection was refused or closed before a response",
+    });
+    // DNS and TLS failures reach the Worker only as workerd's opaque reference.
+    const opaque = fakeFetch(() => Promise.reject(new Error("internal error; reference = abc123")));
+    const out = await run({ url: TARGET }, opaque.fetch);
+    expect(out).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^could not reach hooks\.example\.com: /),
+    });
+    expect(out.ok ? "" : out.error).toMatch(/did not resolve, the TLS handshake failed .*reference abc123/);
+    expect(out).not.toHaveProperty("permanent");
+    const other = fakeFetch(() => Promise.reject(new TypeError("Invalid header")));
+    expect(await run({ url: TARGET }, other.fetch)).toEqual({
+      ok: false,
+      error: "request to hooks.example.com failed: Invalid header",
+    });
+  });
+
+  it("names the host of the redirect hop that failed", async () => {
+    const { fetch } = fakeFetch((_, i) =>
+      i === 0
+        ? redirect(302, "https://next.example.com/")
+        : Promise.reject(new Error("Network connection lost.")),
+    );
+    expect(await run({ url: TARGET }, fetch)).toMatchObject({
+      error: expect.stringMatching(/^could not connect to next\.example\.com: /),
+    });
   });
 });
 
@@ -270,7 +310,11 @@ describe("targets and redirects", () => {
   it("refuses a disallowed target without calling it", async () => {
     const { fetch, calls } = fakeFetch(() => new Response("ok"));
     for (const url of ["https://127.0.0.1/", "http://example.com/", "https://[::1]/"]) {
-      expect(await run({ url }, fetch)).toMatchObject({ ok: false, error: expect.stringMatching(/refused/) });
+      expect(await run({ url }, fetch)).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/refused/),
+        permanent: true,
+      });
     }
     expect(calls).toHaveLength(0);
   });
@@ -293,7 +337,11 @@ describe("targets and redirects", () => {
     ]) {
       const { fetch, calls } = fakeFetch(() => redirect(302, location));
       const out = await run({ url: TARGET }, fetch);
-      expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/^redirect to .* refused/) });
+      expect(out).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/^redirect to .* refused/),
+        permanent: true,
+      });
       expect(calls).toHaveLength(1);
     }
   });
@@ -364,7 +412,11 @@ describe("payload", () => {
   it("fails an invalid payload without calling fetch", async () => {
     const { fetch, calls } = fakeFetch(() => new Response("ok"));
     const out = await run({ url: TARGET, extra: true }, fetch);
-    expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/invalid payload/) });
+    expect(out).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/invalid payload/),
+      permanent: true,
+    });
     expect(calls).toHaveLength(0);
   });
 });
