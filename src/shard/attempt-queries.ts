@@ -4,7 +4,7 @@
 // redelivery, late reports from timed-out attempts and reports after a cancel harmless.
 import { and, eq } from "drizzle-orm";
 import { recurrenceOf } from "../core/schedule";
-import { assertTransition, isFinished, settle } from "../core/state";
+import { assertTransition, isFinished, type SettleInput, type Settlement, settle } from "../core/state";
 import type { ShardTimings } from "./dispatch-queries";
 import { release } from "./pool-queries";
 import { removalTime } from "./retention-queries";
@@ -124,6 +124,33 @@ export function heartbeat(
   return { ok: true };
 }
 
+/** What settle() needs to know about a job (src/core/state.ts). */
+export function settleInputOf(job: JobRow): SettleInput {
+  return {
+    recurrence: recurrenceOf(job),
+    occurrenceAt: job.occurrenceAt,
+    maxRetries: job.maxRetries,
+    currentRetries: job.currentRetries,
+    retryDelaySeconds: job.retryDelaySeconds,
+    retryPolicy: job.retryPolicy,
+  };
+}
+
+/** The job's columns after `next`: a settled state, so the index copy is scheduled too. */
+export function settlementFields(job: JobRow, next: Settlement, now: number, t: ShardTimings) {
+  return {
+    status: next.status,
+    runAt: next.runAt ?? job.runAt,
+    occurrenceAt: next.occurrenceAt,
+    currentRetries: next.currentRetries,
+    runs: next.occurrenceFinished ? job.runs + 1 : job.runs,
+    occurrence: next.occurrenceFinished && next.runAt !== null ? job.occurrence + 1 : job.occurrence,
+    // A finished job's deadline is when retention removes it (src/shard/retention-queries.ts).
+    deadline: next.runAt ?? removalTime(job, now),
+    ...touch(now, t),
+  };
+}
+
 /**
  * complete / fail: ends the running attempt, releases its units and settles the job (retry with
  * backoff, next occurrence, or finished). Invariant: only the current attempt of a running job can
@@ -143,19 +170,7 @@ export function finishAttempt(
   const job = findJob(db, jobId);
   const refused = refusal(job, attempt, "running");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
-  const next = settle(
-    {
-      recurrence: recurrenceOf(job),
-      occurrenceAt: job.occurrenceAt,
-      maxRetries: job.maxRetries,
-      currentRetries: job.currentRetries,
-      retryDelaySeconds: job.retryDelaySeconds,
-      retryPolicy: job.retryPolicy,
-    },
-    report.outcome,
-    now,
-    random,
-  );
+  const next = settle(settleInputOf(job), report.outcome, now, random);
   assertTransition(job.status, next.status);
   const attemptStatus = report.outcome.ok ? "succeeded" : report.timedOut ? "timed_out" : "failed";
   const released = release(db, jobId, attempt);
@@ -166,18 +181,10 @@ export function finishAttempt(
   const updated = db
     .update(jobs)
     .set({
-      status: next.status,
-      runAt: next.runAt ?? job.runAt,
-      occurrenceAt: next.occurrenceAt,
-      currentRetries: next.currentRetries,
-      runs: next.occurrenceFinished ? job.runs + 1 : job.runs,
-      occurrence: next.occurrenceFinished && next.runAt !== null ? job.occurrence + 1 : job.occurrence,
-      // A finished job's deadline is when retention removes it (src/shard/retention-queries.ts).
-      deadline: next.runAt ?? removalTime(job, now),
+      ...settlementFields(job, next, now, t),
       ...(report.outcome.ok
         ? { result: report.result ?? null, lastError: null }
         : { lastError: report.error ?? null }),
-      ...touch(now, t),
     })
     .where(eq(jobs.id, jobId))
     .returning()

@@ -1,8 +1,10 @@
 // claimDue, the hottest query: which due jobs go out in this alarm cycle.
 import { and, asc, desc, eq, lte, or, type SQL, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../core/backoff";
+import { isExpired } from "../core/expiry";
 import { PoolRound } from "../core/pool-round";
 import type { Claim, ShardTimings } from "./dispatch-queries";
+import { expireOccurrence } from "./expiry-queries";
 import { allocate, capacities, unitsInUse } from "./pool-queries";
 import { jobs, pools } from "./schema";
 import { bump } from "./touch";
@@ -58,6 +60,14 @@ function pooledMayMatter(unusable: string[]) {
   return and(sql`not ${oversized}`, usable);
 }
 
+/**
+ * Jobs past run_at + expires_after_seconds: the walk must reach them whatever their pools, to fail
+ * them instead of leaving them behind a full pool. The same rule as isExpired (src/core/expiry.ts).
+ */
+function expiredBy(now: number) {
+  return sql`${jobs.expiresAfterSeconds} is not null and ${jobs.runAt} + ${jobs.expiresAfterSeconds} * 1000 < ${now}`;
+}
+
 /** One keyset page of due jobs in effective-priority order, starting after `position`. */
 function duePage(
   db: ShardDb,
@@ -75,6 +85,7 @@ function duePage(
       runAt: jobs.runAt,
       resources: jobs.resources,
       dispatchMisses: jobs.dispatchMisses,
+      expiresAfterSeconds: jobs.expiresAfterSeconds,
       key,
     })
     .from(jobs)
@@ -84,7 +95,7 @@ function duePage(
         // A scheduled job's deadline is its due time (run_at, or later after a failed send): the
         // jobs_wake index finds due jobs without an index of their own.
         lte(jobs.deadline, now),
-        or(eq(jobs.needsPools, false), pooledMayMatter(unusable)),
+        or(eq(jobs.needsPools, false), pooledMayMatter(unusable), expiredBy(now)),
         position ? afterPosition(key, position) : undefined,
       ),
     )
@@ -123,9 +134,12 @@ function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Clai
  * - a pooled job is claimed only if every pool it names has its units free, and its units are
  *   recorded in the same step: pools are never over-allocated;
  * - a due pooled job that cannot go now reserves every pool it names for the rest of the cycle;
- * - cost is bounded: each fetched job is claimed or makes a pool unusable (then the walk fetches
- *   again from where it stands, leaving out jobs that can no longer matter), so a cycle reads at most
- *   `limit + pools` decided jobs and a page, however many jobs wait behind full pools.
+ * - a due job past its run_at + expires_after_seconds is not claimed: expireOccurrence settles it
+ *   (src/shard/expiry-queries.ts); it reserves no pool, and it counts against `limit` like a claim,
+ *   so a cycle's writes stay bounded;
+ * - cost is bounded: each fetched job is claimed, expired or makes a pool unusable (then the walk
+ *   fetches again from where it stands, leaving out jobs that can no longer matter), so a cycle reads
+ *   at most `limit + pools` decided jobs and a page, however many jobs wait behind full pools.
  * Returns the claims (in dispatch order) and whether claimable work may remain.
  */
 export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: ShardTimings) {
@@ -135,12 +149,18 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
   const pageSize = policy.limit + 1;
   let unusable = round.unusable();
   let position: Position | null = null;
+  let expired = 0;
   for (;;) {
     const page = duePage(db, now, policy.agingSeconds, unusable, position, pageSize);
     let refetch = false;
     for (const c of page) {
-      if (claims.length === policy.limit) return { claims, more: true };
+      if (claims.length + expired === policy.limit) return { claims, more: true };
       position = { key: c.key, runAt: c.runAt, id: c.id };
+      if (isExpired(c.runAt, c.expiresAfterSeconds, now)) {
+        expireOccurrence(db, c.id, now, t);
+        expired += 1;
+        continue;
+      }
       if (round.decide(c.resources) === "claim") claims.push(claimOne(db, c, now, t));
       const nowUnusable = round.unusable();
       // Unusable pools only accumulate within a cycle, so a longer list is a changed one.

@@ -1,0 +1,31 @@
+// expires_after_seconds at the point of claim: a due job too late to start is settled, not sent.
+import { eq } from "drizzle-orm";
+import { EXPIRED_ERROR } from "../core/expiry";
+import { assertTransition, settle } from "../core/state";
+import { settleInputOf, settlementFields } from "./attempt-queries";
+import type { ShardTimings } from "./dispatch-queries";
+import { jobs } from "./schema";
+import { findJob } from "./submit-queries";
+import type { ShardDb } from "./view";
+
+/** Expiry never retries, so settle() draws no backoff jitter. */
+const NO_JITTER = () => 0;
+
+/**
+ * expireOccurrence: claimDue found this due job past its run_at + expires_after_seconds
+ * (src/core/expiry.ts), so it is not dispatched. Contract: only a scheduled job moves; its occurrence
+ * is settled as a permanent failure (settle): a one-shot job fails, a recurring one moves to its next
+ * occurrence at or after now (missed ones are skipped, never burst), retries reset. `last_error`
+ * becomes `expired` and `runs` counts the occurrence; no attempt is recorded, since none started.
+ * Holds no pool units (a scheduled job holds none), so nothing is released.
+ */
+export function expireOccurrence(db: ShardDb, jobId: string, now: number, t: ShardTimings): void {
+  const job = findJob(db, jobId);
+  if (job?.status !== "scheduled") return;
+  const next = settle(settleInputOf(job), { ok: false, permanent: true }, now, NO_JITTER);
+  if (next.status !== job.status) assertTransition(job.status, next.status);
+  db.update(jobs)
+    .set({ ...settlementFields(job, next, now, t), lastError: EXPIRED_ERROR })
+    .where(eq(jobs.id, jobId))
+    .run();
+}
