@@ -157,8 +157,12 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
       if (claims.length + expired === policy.limit) return { claims, more: true };
       position = { key: c.key, runAt: c.runAt, id: c.id };
       if (isExpired(c.runAt, c.expiresAfterSeconds, now)) {
-        expireOccurrence(db, c.id, now, t);
         expired += 1;
+        // A next occurrence due right now sorts after this position: fetch again to reach it.
+        if (expireOccurrence(db, c.id, now, t)) {
+          refetch = true;
+          break;
+        }
         continue;
       }
       if (round.decide(c.resources) === "claim") claims.push(claimOne(db, c, now, t));

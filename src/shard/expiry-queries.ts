@@ -17,15 +17,17 @@ const NO_JITTER = () => 0;
  * is settled as a permanent failure (settle): a one-shot job fails, a recurring one moves to its next
  * occurrence at or after now (missed ones are skipped, never burst), retries reset. `last_error`
  * becomes `expired` and `runs` counts the occurrence; no attempt is recorded, since none started.
- * Holds no pool units (a scheduled job holds none), so nothing is released.
+ * Holds no pool units (a scheduled job holds none), so nothing is released. Returns true when the
+ * job is due again at once (its next occurrence falls exactly on now), so the walk can still reach it.
  */
-export function expireOccurrence(db: ShardDb, jobId: string, now: number, t: ShardTimings): void {
+export function expireOccurrence(db: ShardDb, jobId: string, now: number, t: ShardTimings): boolean {
   const job = findJob(db, jobId);
-  if (job?.status !== "scheduled") return;
+  if (job?.status !== "scheduled") return false;
   const next = settle(settleInputOf(job), { ok: false, permanent: true }, now, NO_JITTER);
   if (next.status !== job.status) assertTransition(job.status, next.status);
   db.update(jobs)
     .set({ ...settlementFields(job, next, now, t), lastError: EXPIRED_ERROR })
     .where(eq(jobs.id, jobId))
     .run();
+  return next.runAt !== null && next.runAt <= now;
 }

@@ -77,6 +77,19 @@ describe("expires_after_seconds", () => {
     expect(await getJob(user, id)).toMatchObject({ status: "scheduled", last_error: null, runs: 2 });
   });
 
+  it("dispatches in the same cycle a next occurrence that falls exactly on now", async () => {
+    const user = await createUser();
+    const { id, due } = await submitDue(user, { interval_seconds: 300, expires_after_seconds: 60 });
+    await setShardClock(user.user_id, due + 20 * 60_000);
+    expect((await fireAlarm(user.user_id)).map((m) => m.job_id)).toEqual([id]);
+    expect(await getJob(user, id)).toMatchObject({
+      status: "queued",
+      last_error: "expired",
+      runs: 1,
+      run_at: new Date(due + 20 * 60_000).toISOString(),
+    });
+  });
+
   it("fails an expired job waiting behind a full pool instead of leaving it there", async () => {
     const user = await createUser();
     const pool = await request("/v1/pools/one", { method: "PUT", headers: user.auth, json: { capacity: 1 } });

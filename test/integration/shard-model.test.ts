@@ -262,6 +262,7 @@ const COVERED = [
   "evict",
   "abort",
   "resize",
+  "expired",
 ];
 const count = (k: string, n = 1) => {
   STATS[k] = (STATS[k] ?? 0) + n;
@@ -293,7 +294,9 @@ async function advanceAndFire(m: Model, r: Real, to: number, force: boolean): Pr
   if (alarm === null || (!force && alarm > now)) return;
   expect(await runDurableObjectAlarm(shardOf(r.user.user_id))).toBe(true);
   count("alarm.fired");
+  const expiredBefore = m.expired ?? 0;
   count("alarm.claims", fireAlarm(m).length);
+  count("expired", (m.expired ?? 0) - expiredBefore);
 }
 
 // --- the commands ----------------------------------------------------------------------------------
@@ -313,6 +316,7 @@ class Submit implements Cmd {
       priority: number;
       delayMs: number;
       wants: { pool: number; units: number }[];
+      expiresAfterSeconds?: number | null;
     },
   ) {}
   check = () => true;
@@ -333,6 +337,7 @@ class Submit implements Cmd {
         interval_seconds: this.v.intervalSeconds,
         max_retries: this.v.maxRetries ?? undefined,
         resources,
+        expires_after_seconds: this.v.expiresAfterSeconds,
       },
       {
         userId: m.userId,
@@ -359,6 +364,7 @@ class Submit implements Cmd {
         timeoutSeconds: this.v.timeoutSeconds,
         priority: this.v.priority,
         resources,
+        expiresAfterSeconds: this.v.expiresAfterSeconds,
         status: "scheduled",
         attempt: 0,
         retries: 0,
@@ -627,6 +633,7 @@ const submitCmd = fc
     wants: fc.array(fc.record({ pool: fc.nat({ max: 1 }), units: fc.integer({ min: 1, max: 2 }) }), {
       maxLength: 2,
     }),
+    expiresAfterSeconds: fc.option(fc.constantFrom(1, 20, 60), { freq: 3 }),
   })
   .map((v) => new Submit(v));
 const alarmCmd = fc

@@ -41,6 +41,8 @@ export interface MJob {
   maxRetries: number;
   retryDelaySeconds: number;
   timeoutSeconds: number;
+  /** expires_after_seconds: a due job this late when a claim would take it is failed as `expired`. */
+  expiresAfterSeconds?: number | null;
   priority: number;
   resources: Record<string, number>;
   status: JobStatus;
@@ -72,6 +74,8 @@ export interface Model {
   jobs: MJob[];
   /** Every message a claim produced, in order. */
   sent: Message[];
+  /** Occurrences failed as expired so far. */
+  expired?: number;
 }
 
 export const isFinished = (s: JobStatus) => FINISHED.includes(s);
@@ -155,6 +159,11 @@ export function settleJob(j: MJob, ok: boolean, now: number, timedOut = false): 
     j.deadline = j.runAt;
     return;
   }
+  endOccurrence(j, ok, now);
+}
+
+/** The occurrence is over: a one-shot job is finished, an interval job moves to its next slot. */
+function endOccurrence(j: MJob, ok: boolean, now: number): void {
   j.runs += 1;
   if (j.intervalSeconds === null) {
     j.status = ok ? "succeeded" : "failed";
@@ -193,6 +202,15 @@ export function fireAlarm(m: Model): Message[] {
     resent.push({ user_id: m.userId, job_id: j.id, attempt: j.attempt });
   }
   const limit = Math.min(BATCH, WINDOW - ofStatus(m, "queued").length);
+  // A due job later than run_at + expires_after_seconds is failed instead of claimed (no attempt),
+  // whatever its pools. (The model's few jobs never reach the cycle's limit, which expiry shares.)
+  const late = (j: MJob) => j.expiresAfterSeconds != null && now > j.runAt + j.expiresAfterSeconds * 1000;
+  for (const j of ofStatus(m, "scheduled").filter(
+    (x) => limit > 0 && (x.deadline ?? Infinity) <= now && late(x),
+  )) {
+    endOccurrence(j, false, now);
+    m.expired = (m.expired ?? 0) + 1;
+  }
   const ids = claimOrder(m.jobs, m.caps, heldUnits(m.jobs), now, limit);
   const sent: Message[] = [];
   for (const id of ids) {
