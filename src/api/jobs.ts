@@ -1,6 +1,7 @@
 // /v1/jobs: submit (one; many in jobs-batch.ts), view, its result, cancel (the user's shards only) and
 // list (the D1 index).
 import { Hono } from "hono";
+import type { z } from "zod";
 import { storedResultKey } from "../consumer/results";
 import { shardOfJobId } from "../core/ids";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
@@ -97,11 +98,22 @@ jobs.delete("/:id", async (c) => {
   return c.json(view);
 });
 
+/**
+ * What a listing cursor is bound to: the user and every filter. Without name or label filters it is
+ * the scope cursors had before those filters existed, so cursors already handed out stay valid.
+ */
+function listingScope(userId: string, q: z.output<typeof ListQuery>): string {
+  const base = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
+  if (q.name === undefined && q.label === undefined) return base;
+  const labels = (q.label ?? []).map((l) => `${l.key}:${l.value}`).sort();
+  return `${base}|${JSON.stringify([q.name ?? null, labels])}`;
+}
+
 jobs.get("/", async (c) => {
   const { userId, indexDb } = c.get("principal");
-  const q = validated(ListQuery, c.req.query(), "bad listing query");
+  const q = validated(ListQuery, { ...c.req.query(), label: c.req.queries("label") }, "bad listing query");
   const secret = c.get("secrets").CURSOR_SECRET;
-  const scope = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
+  const scope = listingScope(userId, q);
   const after = q.cursor === undefined ? undefined : await decodeCursor(secret, scope, q.cursor);
   if (after === null)
     throw new InvalidRequestError("the cursor is invalid", [
@@ -114,6 +126,8 @@ jobs.get("/", async (c) => {
         userId,
         status: q.status,
         type: q.type,
+        namePrefix: q.name,
+        labels: q.label,
         limit: q.limit,
         after,
       }),

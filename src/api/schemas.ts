@@ -130,10 +130,34 @@ export const BatchItemKey = IdempotencyKey.nullish().describe("this item's Idemp
 export const BatchSubmitSchema = batchOf(SubmitSchema.extend({ idempotency_key: BatchItemKey }));
 export const BatchEnvelope = batchOf(z.unknown());
 
-/** GET /v1/jobs query. */
+/** One `label=key:value` filter of GET /v1/jobs, split at its first colon. */
+const LabelFilter = z
+  .string()
+  .max(321)
+  .regex(/^[^:]+:/, "must be key:value, e.g. label=team:billing")
+  .transform((s) => {
+    const colon = s.indexOf(":");
+    return { key: s.slice(0, colon), value: s.slice(colon + 1) };
+  })
+  .pipe(
+    z.object({
+      key: z.string().max(64, "label keys are at most 64 characters"),
+      value: z.string().max(256, "label values are at most 256 characters"),
+    }),
+  );
+
+export type LabelMatch = z.output<typeof LabelFilter>;
+
+/** GET /v1/jobs query (`label` may repeat: the route passes every value). */
 export const ListQuery = z.strictObject({
   status: z.enum(JOB_STATUSES).optional().describe("only jobs in this status"),
   type: z.string().min(1).max(64).optional().describe("only jobs of this executor type"),
+  name: z.string().min(1).max(200).optional().describe("only jobs whose name starts with this"),
+  label: z
+    .array(LabelFilter)
+    .max(10, "at most 10 label filters")
+    .optional()
+    .describe("key:value; repeat it for more labels, all of which must match"),
   limit: z
     .string()
     .regex(/^\d{1,3}$/, "must be an integer from 1 to 100")

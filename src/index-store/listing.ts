@@ -1,5 +1,8 @@
-// Listing from the D1 index: newest first, keyset pagination (no OFFSET), filtered by status/type.
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+// Listing from the D1 index: newest first, keyset pagination (no OFFSET), filtered by status, type,
+// name prefix and labels. Name and labels are read from the row's doc (the job object) rather than
+// columns of their own: the filters read through the user's range like status and type do, and a
+// write stays one row (docs/architecture.md, "The D1 index").
+import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { JobView } from "../core/job";
 import type { Position } from "./cursor";
@@ -9,6 +12,10 @@ export interface ListQuery {
   userId: string;
   status?: string;
   type?: string;
+  /** The job's name starts with this (case-sensitive). */
+  namePrefix?: string;
+  /** Every one of these labels is on the job. */
+  labels?: { key: string; value: string }[];
   limit: number;
   after?: Position;
 }
@@ -21,6 +28,17 @@ export async function listJobs(
   const filters: (SQL | undefined)[] = [eq(jobIndex.userId, q.userId)];
   if (q.status) filters.push(eq(jobIndex.status, q.status));
   if (q.type) filters.push(eq(jobIndex.type, q.type));
+  if (q.namePrefix !== undefined) {
+    // substr, not LIKE: exact and case-sensitive, with no wildcard characters to escape.
+    const name = sql`json_extract(${jobIndex.doc}, '$.name')`;
+    filters.push(sql`substr(${name}, 1, length(${q.namePrefix})) = ${q.namePrefix}`);
+  }
+  for (const { key, value } of q.labels ?? []) {
+    // json_each matches the key as data, so keys with dots or quotes need no JSON-path escaping.
+    filters.push(
+      sql`exists (select 1 from json_each(${jobIndex.doc}, '$.labels') as l where l.key = ${key} and l.value = ${value})`,
+    );
+  }
   if (q.after) {
     filters.push(
       or(

@@ -100,11 +100,17 @@ describe("GET /v1/openapi.json", () => {
     expect(list.map((p) => `${p.in}:${p.name}`)).toEqual([
       "query:status",
       "query:type",
+      "query:name",
+      "query:label",
       "query:limit",
       "query:cursor",
     ]);
     expect(list.find((p) => p.name === "status")?.schema).toMatchObject({
       enum: expect.arrayContaining(["queued"]),
+    });
+    expect(list.find((p) => p.name === "label")?.schema).toMatchObject({
+      type: "array",
+      items: { type: "string", pattern: expect.any(String) },
     });
     expect(list.find((p) => p.name === "limit")?.schema).toMatchObject({
       type: "string",
