@@ -46,18 +46,35 @@ function semanticErrors(input: SubmitInput, now: number, allowPrivateTargets: bo
   return errors;
 }
 
+export interface JobContext {
+  userId: string;
+  shard: number;
+  now: number;
+  allowPrivateTargets: boolean;
+  finishedRetentionSeconds: number;
+  indexDb: number;
+}
+
 /** Validates a submit body and builds the job the shard will store; throws a 400 or 413 on bad input. */
-export function toNewJob(
-  body: unknown,
-  ctx: {
-    userId: string;
-    shard: number;
-    now: number;
-    allowPrivateTargets: boolean;
-    finishedRetentionSeconds: number;
-    indexDb: number;
-  },
-): NewJob {
+export function toNewJob(body: unknown, ctx: JobContext): NewJob {
+  return validSubmission(body, ctx).spec;
+}
+
+/**
+ * The request as it means, for comparing an idempotent replay: the schema's output (defaults filled
+ * in, nulls as absent) with run_at as one instant and a cron's zone named. So `…00Z`, `…00.000Z` and
+ * `…00+00:00`, or a default sent or left out, are the same request.
+ */
+export function requestMeaning(input: SubmitInput): SubmitInput {
+  return {
+    ...input,
+    run_at: input.run_at === undefined ? undefined : new Date(Date.parse(input.run_at)).toISOString(),
+    timezone: input.cron === undefined ? input.timezone : (input.timezone ?? "UTC"),
+  };
+}
+
+/** toNewJob, and the validated request it was built from. */
+export function validSubmission(body: unknown, ctx: JobContext): { input: SubmitInput; spec: NewJob } {
   const input = validated(SubmitSchema, body, "the job is invalid");
   const payloadBytes = new TextEncoder().encode(JSON.stringify(input.payload ?? null)).byteLength;
   if (payloadBytes > MAX_PAYLOAD_BYTES) {
@@ -73,7 +90,7 @@ export function toNewJob(
     timezone: input.timezone,
   });
   const requested = input.run_at === undefined ? undefined : Date.parse(input.run_at);
-  return {
+  const spec: NewJob = {
     id: newJobId(ctx.shard, ctx.now),
     userId: ctx.userId,
     name: input.name ?? null,
@@ -96,4 +113,5 @@ export function toNewJob(
     retryPolicy: input.retry_policy,
     expiresAfterSeconds: input.expires_after_seconds ?? null,
   };
+  return { input, spec };
 }

@@ -4,7 +4,7 @@ import { sha256Hex } from "../core/ids";
 import { HOME_SHARD } from "../shard/address";
 import type { NewSubmission, SubmitResult } from "../shard/rpc";
 import { ConflictError, InvalidRequestError, RateLimitedError, type RefusalErrors } from "./errors";
-import { toNewJob } from "./job-input";
+import { requestMeaning, validSubmission } from "./job-input";
 
 export const UNFINISHED_RETRY_SECONDS = 60;
 
@@ -12,7 +12,10 @@ export const UNFINISHED_RETRY_SECONDS = 60;
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value && typeof value === "object") {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // An absent field and one that is undefined mean the same.
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
   }
   return JSON.stringify(value);
@@ -46,8 +49,9 @@ export interface PreparedSubmission extends NewSubmission {
 }
 
 /**
- * Validates a submit body (throws its 400 or 413) and builds the job for the shard it belongs on. The
- * body is the one sent, not the schema's output: a replay must match it as sent, defaults not filled in.
+ * Validates a submit body (throws its 400 or 413) and builds the job for the shard it belongs on. A
+ * replay is compared by meaning (requestMeaning: the validated, normalised request), not by its text,
+ * so the same run_at written another way, or a default written out, is still the same request.
  */
 export async function prepareSubmission(
   body: unknown,
@@ -56,8 +60,10 @@ export async function prepareSubmission(
 ): Promise<PreparedSubmission> {
   const keyHash = idempotencyKey === undefined ? undefined : await sha256Hex(idempotencyKey);
   const shard = chooseShard(body, keyHash, ctx.shards);
-  const spec = toNewJob(body, { ...ctx, shard });
-  const idempotency = keyHash ? { key: keyHash, bodyHash: await sha256Hex(canonical(body)) } : undefined;
+  const { input, spec } = validSubmission(body, { ...ctx, shard });
+  const idempotency = keyHash
+    ? { key: keyHash, bodyHash: await sha256Hex(canonical(requestMeaning(input))) }
+    : undefined;
   return { shard, spec, idempotency };
 }
 

@@ -196,6 +196,61 @@ describe("POST /v1/jobs", () => {
   });
 });
 
+describe("idempotency compares the request's meaning, not its text", () => {
+  it.each([
+    [
+      "run_at with and without milliseconds",
+      { run_at: "2030-01-01T09:00:00Z" },
+      { run_at: "2030-01-01T09:00:00.000Z" },
+    ],
+    [
+      "run_at as Z and as an offset",
+      { run_at: "2030-01-01T09:00:00Z" },
+      { run_at: "2030-01-01T10:00:00+01:00" },
+    ],
+    [
+      "a default left out and written out",
+      {},
+      { priority: 50, max_retries: 3, labels: {}, retry_policy: "all" },
+    ],
+    ["null for an optional field", {}, { name: null, interval_seconds: null }],
+    ["a cron's zone left out and UTC", { cron: "0 9 * * *" }, { cron: "0 9 * * *", timezone: "UTC" }],
+  ])("replays %s", async (_, first, second) => {
+    const user = await createUser();
+    const headers = { "idempotency-key": "same-meaning" };
+    const a = await submit(user, { type: "noop", ...first }, headers);
+    const b = await submit(user, { type: "noop", ...second }, headers);
+    expect([a.status, b.status]).toEqual([201, 200]);
+    expect(b.body.id).toBe(a.body.id);
+  });
+
+  it("still refuses another instant or another payload", async () => {
+    const user = await createUser();
+    const headers = { "idempotency-key": "other-meaning" };
+    const at = (run_at: string, payload?: unknown) =>
+      submit(user, { type: "noop", run_at, payload }, headers);
+    expect((await at("2030-01-01T09:00:00Z", { a: 1 })).status).toBe(201);
+    expect((await at("2030-01-01T09:00:00.001Z", { a: 1 })).status).toBe(409);
+    expect((await at("2030-01-01T09:00:00+01:00", { a: 1 })).status).toBe(409);
+    expect((await at("2030-01-01T09:00:00Z", { a: 2 })).status).toBe(409);
+    expect((await at("2030-01-01T09:00:00.000Z", { a: 1 })).status).toBe(200);
+  });
+
+  it("replays a batch item by meaning too", async () => {
+    const user = await createUser();
+    const post = (item: Record<string, unknown>) =>
+      request("/v1/jobs/batch", {
+        method: "POST",
+        headers: user.auth,
+        json: { jobs: [{ type: "noop", idempotency_key: "batch-meaning", ...item }] },
+      }).then(async (r) => (await r.json()) as { results: { status: number; job?: { id: string } }[] });
+    const first = await post({ run_at: "2030-01-01T09:00:00Z" });
+    const second = await post({ run_at: "2030-01-01T09:00:00.000Z", priority: 50 });
+    expect([first.results[0]?.status, second.results[0]?.status]).toEqual([201, 200]);
+    expect(second.results[0]?.job?.id).toBe(first.results[0]?.job?.id);
+  });
+});
+
 describe("authentication and isolation", () => {
   it("requires a valid key", async () => {
     const user = await createUser();
