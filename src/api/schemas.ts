@@ -15,95 +15,123 @@ const optional = <T extends z.ZodType>(schema: T) => {
   return schema.description ? lenient.describe(schema.description) : lenient;
 };
 
-/** POST /v1/jobs: the contract's table. What a schema cannot check is in job-input.ts. */
-export const SubmitSchema = z.strictObject({
-  type: z.string().min(1).max(64).describe("the executor: `http`, `noop`, or another registered one"),
-  payload: JsonValue.optional().describe(
-    "input for the executor, at most 64 KiB; for `http` an HttpPayload (url, method, headers, body)",
-  ),
-  run_at: optional(
-    z.iso
-      .datetime({ offset: true })
-      .describe("first (or only) execution time; default now; in the past runs now; at most 5 years ahead"),
-  ),
-  interval_seconds: optional(
-    z
-      .int()
-      .min(1)
-      .max(31_536_000)
-      .describe("recurring at a fixed rate from run_at; missed occurrences are skipped, never burst"),
-  ),
-  cron: optional(
-    z
-      .string()
-      .min(1)
-      .max(200)
-      .describe("5-field cron: recurring by calendar; exclusive with interval_seconds"),
-  ),
-  timezone: optional(z.string().min(1).max(64).describe("IANA time zone of `cron`; default UTC")),
-  priority: z.int().min(0).max(100).default(50).describe("higher runs first among due jobs"),
-  max_retries: z
-    .int()
-    .min(0)
-    .max(50)
-    .default(3)
-    .describe("retries of one occurrence after its first attempt"),
-  retry_delay_seconds: z
-    .int()
-    .min(1)
-    .max(86_400)
-    .default(30)
-    .describe("base of exponential backoff: base × 2^(retry−1), with jitter, capped"),
-  timeout_seconds: z
-    .int()
-    .min(1)
-    .max(900)
-    .default(60)
-    .describe("an attempt not finished by then is timed_out and retried"),
-  result_location: optional(
-    z
-      .string()
-      .max(512)
-      .regex(
-        /^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/,
-        "must be r2://<key-prefix> (letters, digits, !-_.*'()/)",
-      )
-      .describe(
-        "r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline",
-      ),
-  ),
-  resources: z
-    .record(PoolName, z.int().min(1, "units must be a positive integer").max(1_000_000))
-    .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
-    .default({})
-    .describe("pool → units, held from dispatch until the attempt ends"),
-  name: optional(z.string().max(200).describe("a label for people")),
-  labels: z
-    .record(
-      z.string().min(1).max(64, "label keys are at most 64 characters"),
-      z.string().max(256, "label values are at most 256 characters"),
+/** Fields of an http payload that people put at the top level of a submit by mistake. */
+const PAYLOAD_FIELDS = new Set(["url", "method", "headers", "body"]);
+
+/** Unknown fields, with a hint where the field belongs in `payload`. */
+function unknownFieldsMessage(keys: readonly string[]): string {
+  return keys
+    .map((k) =>
+      PAYLOAD_FIELDS.has(k)
+        ? `unknown field "${k}": did you mean payload.${k}? (an http job's request goes in "payload")`
+        : `unknown field "${k}"`,
     )
-    .refine((l) => Object.keys(l).length <= 10, "at most 10 labels")
-    .default({})
-    .describe("for filtering (label=key:value) and bulk actions"),
-  callback_url: optional(
-    z
-      .string()
-      .max(2048)
-      .describe("the job object is POSTed here after each finished occurrence, signed like a webhook"),
-  ),
-  retry_policy: z
-    .enum(["all", "transient"])
-    .default("all")
-    .describe("transient: retry only network errors, timeouts, 408, 425, 429 and 5xx"),
-  expires_after_seconds: optional(
-    z
+    .join("; ");
+}
+
+/** A date-time without a zone is ambiguous; say so rather than "invalid". */
+const Rfc3339 = z.iso.datetime({
+  offset: true,
+  error: (issue) =>
+    typeof issue.input === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(issue.input)
+      ? "a time zone is required: end it with Z (UTC) or an offset such as +01:00, e.g. 2026-11-26T10:00:00Z"
+      : "must be an RFC 3339 date-time with Z or an offset, e.g. 2026-11-26T10:00:00Z",
+});
+
+/** POST /v1/jobs: the contract's table. What a schema cannot check is in job-input.ts. */
+export const SubmitSchema = z.strictObject(
+  {
+    type: z.string().min(1).max(64).describe("the executor: `http`, `noop`, or another registered one"),
+    payload: JsonValue.optional().describe(
+      "input for the executor, at most 64 KiB; for `http` an HttpPayload (url, method, headers, body)",
+    ),
+    run_at: optional(
+      Rfc3339.describe(
+        "first (or only) execution time; default now; in the past runs now; at most 5 years ahead",
+      ),
+    ),
+    interval_seconds: optional(
+      z
+        .int()
+        .min(1)
+        .max(31_536_000)
+        .describe("recurring at a fixed rate from run_at; missed occurrences are skipped, never burst"),
+    ),
+    cron: optional(
+      z
+        .string()
+        .min(1)
+        .max(200)
+        .describe("5-field cron: recurring by calendar; exclusive with interval_seconds"),
+    ),
+    timezone: optional(z.string().min(1).max(64).describe("IANA time zone of `cron`; default UTC")),
+    priority: z.int().min(0).max(100).default(50).describe("higher runs first among due jobs"),
+    max_retries: z
+      .int()
+      .min(0)
+      .max(50)
+      .default(3)
+      .describe("retries of one occurrence after its first attempt"),
+    retry_delay_seconds: z
       .int()
       .min(1)
-      .max(31_536_000)
-      .describe("an occurrence not started this long after its due time fails with error `expired`"),
-  ),
-});
+      .max(86_400)
+      .default(30)
+      .describe("base of exponential backoff: base × 2^(retry−1), with jitter, capped"),
+    timeout_seconds: z
+      .int()
+      .min(1)
+      .max(900)
+      .default(60)
+      .describe("an attempt not finished by then is timed_out and retried"),
+    result_location: optional(
+      z
+        .string()
+        .max(512)
+        .regex(
+          /^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/,
+          "must be r2://<key-prefix> (letters, digits, !-_.*'()/)",
+        )
+        .describe(
+          "r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline",
+        ),
+    ),
+    resources: z
+      .record(PoolName, z.int().min(1, "units must be a positive integer").max(1_000_000))
+      .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
+      .default({})
+      .describe("pool → units, held from dispatch until the attempt ends"),
+    name: optional(z.string().max(200).describe("a label for people")),
+    labels: z
+      .record(
+        z.string().min(1).max(64, "label keys are at most 64 characters"),
+        z.string().max(256, "label values are at most 256 characters"),
+      )
+      .refine((l) => Object.keys(l).length <= 10, "at most 10 labels")
+      .default({})
+      .describe("for filtering (label=key:value) and bulk actions"),
+    callback_url: optional(
+      z
+        .string()
+        .max(2048)
+        .describe("the job object is POSTed here after each finished occurrence, signed like a webhook"),
+    ),
+    retry_policy: z
+      .enum(["all", "transient"])
+      .default("all")
+      .describe("transient: retry only network errors, timeouts, 408, 425, 429 and 5xx"),
+    expires_after_seconds: optional(
+      z
+        .int()
+        .min(1)
+        .max(31_536_000)
+        .describe("an occurrence not started this long after its due time fails with error `expired`"),
+    ),
+  },
+  {
+    error: (issue) => (issue.code === "unrecognized_keys" ? unknownFieldsMessage(issue.keys) : undefined),
+  },
+);
 
 export type SubmitInput = z.infer<typeof SubmitSchema>;
 

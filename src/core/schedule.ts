@@ -68,12 +68,25 @@ export function timezoneError(timezone: string): string | null {
   }
 }
 
+/** The usual mistake, said plainly: a cron with seconds (6 fields) or years (7) from another scheduler. */
+function fieldCountError(expression: string): string | null {
+  const fields = expression.trim().split(/\s+/);
+  if (fields[0]?.startsWith("@") || fields.length === 5) return null;
+  const extra =
+    fields.length === 6 || fields.length === 7
+      ? "; seconds and years are not supported, so drop the leading seconds field (and any trailing year)"
+      : "";
+  return `cron takes 5 fields (minute hour day-of-month month day-of-week), "${expression}" has ${fields.length}${extra}`;
+}
+
 /** Returns an error message, or null when `expression` is a valid 5-field cron and `timezone` a valid IANA zone. */
 export function cronError(expression: string, timezone: string): string | null {
   const tzError = timezoneError(timezone);
   if (tzError) return tzError;
   if (typeof expression !== "string" || expression.trim().length === 0) return "cron expression is empty";
   if (expression.length > MAX_EXPRESSION_LENGTH) return "cron expression is too long";
+  const fieldCountProblem = fieldCountError(expression);
+  if (fieldCountProblem) return fieldCountProblem;
   try {
     if (compile(expression, timezone).nextRun(VALIDATION_REFERENCE) === null) {
       return `cron expression "${expression}" never matches`;

@@ -196,6 +196,37 @@ describe("POST /v1/jobs", () => {
   });
 });
 
+describe("errors that say how to fix the request", () => {
+  it.each([
+    [
+      { type: "http", url: "https://example.com/hook" },
+      "(body)",
+      /unknown field "url": did you mean payload\.url\?/,
+    ],
+    [
+      { type: "noop", method: "GET", extra: 1 },
+      "(body)",
+      /did you mean payload\.method\? .*; unknown field "extra"$/,
+    ],
+    [
+      { type: "noop", run_at: "2030-01-01T09:00:00" },
+      "run_at",
+      /time zone is required: end it with Z .* or an offset/,
+    ],
+    [{ type: "noop", run_at: "2030-01-01T09:00" }, "run_at", /time zone is required/],
+    [{ type: "noop", run_at: "next tuesday" }, "run_at", /RFC 3339 date-time with Z or an offset/],
+    [{ type: "noop", cron: "0 */5 * * * *" }, "cron", /cron takes 5 fields .* has 6; seconds/],
+  ])("%j: 400 at %s saying %s", async (body, path, message) => {
+    const user = await createUser();
+    const res = await request("/v1/jobs", { method: "POST", headers: user.auth, json: body });
+    const error = await expectError(res, 400, "invalid_request");
+    const details = (error.details ?? []) as { path: string; message: string }[];
+    const detail = details.find((d) => d.path === path);
+    expect(detail?.message, JSON.stringify(error.details)).toMatch(message);
+    expect(await jobCount(user)).toBe(0);
+  });
+});
+
 describe("idempotency compares the request's meaning, not its text", () => {
   it.each([
     [
@@ -238,12 +269,14 @@ describe("idempotency compares the request's meaning, not its text", () => {
 
   it("replays a batch item by meaning too", async () => {
     const user = await createUser();
-    const post = (item: Record<string, unknown>) =>
-      request("/v1/jobs/batch", {
+    const post = async (item: Record<string, unknown>) => {
+      const res = await request("/v1/jobs/batch", {
         method: "POST",
         headers: user.auth,
         json: { jobs: [{ type: "noop", idempotency_key: "batch-meaning", ...item }] },
-      }).then(async (r) => (await r.json()) as { results: { status: number; job?: { id: string } }[] });
+      });
+      return (await res.json()) as { results: { status: number; job?: { id: string } }[] };
+    };
     const first = await post({ run_at: "2030-01-01T09:00:00Z" });
     const second = await post({ run_at: "2030-01-01T09:00:00.000Z", priority: 50 });
     expect([first.results[0]?.status, second.results[0]?.status]).toEqual([201, 200]);

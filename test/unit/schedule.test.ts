@@ -324,6 +324,18 @@ describe("validation", () => {
     expect(cronError("0 0 31 4 *", "UTC")).toContain("never matches");
   });
 
+  it("says a cron takes 5 fields, and why a 6- or 7-field one is refused", () => {
+    expect(cronError("0 */5 * * * *", "UTC")).toBe(
+      'cron takes 5 fields (minute hour day-of-month month day-of-week), "0 */5 * * * *" has 6; ' +
+        "seconds and years are not supported, so drop the leading seconds field (and any trailing year)",
+    );
+    expect(cronError("0 0 0 * * * 2026", "UTC")).toMatch(/takes 5 fields.* has 7; seconds and years/);
+    expect(cronError("* * * *", "UTC")).toBe(
+      'cron takes 5 fields (minute hour day-of-month month day-of-week), "* * * *" has 4',
+    );
+    expect(cronError("@daily", "UTC")).toBeNull();
+  });
+
   it("rejects unknown or non-IANA time zones", () => {
     for (const tz of ["Mars/Olympus", "", "+01:00", "-05:00", "Not a zone", "America/NewYork"]) {
       expect(timezoneError(tz), tz).toEqual(expect.any(String));
