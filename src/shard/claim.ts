@@ -140,26 +140,30 @@ function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Clai
  * - cost is bounded: each fetched job is claimed, expired or makes a pool unusable (then the walk
  *   fetches again from where it stands, leaving out jobs that can no longer matter), so a cycle reads
  *   at most `limit + pools` decided jobs and a page, however many jobs wait behind full pools.
- * Returns the claims (in dispatch order) and whether claimable work may remain.
+ * Returns the claims (in dispatch order), the occurrences it expired (their callbacks are due) and
+ * whether claimable work may remain.
  */
+type Expired = NonNullable<ReturnType<typeof expireOccurrence>>;
+
 export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: ShardTimings) {
   const claims: Claim[] = [];
-  if (policy.limit <= 0) return { claims, more: false };
+  if (policy.limit <= 0) return { claims, expired: [], more: false };
   const round = new PoolRound(capacities(db), unitsInUse(db));
   const pageSize = policy.limit + 1;
   let unusable = round.unusable();
   let position: Position | null = null;
-  let expired = 0;
+  const expired: Expired[] = [];
   for (;;) {
     const page = duePage(db, now, policy.agingSeconds, unusable, position, pageSize);
     let refetch = false;
     for (const c of page) {
-      if (claims.length + expired === policy.limit) return { claims, more: true };
+      if (claims.length + expired.length === policy.limit) return { claims, expired, more: true };
       position = { key: c.key, runAt: c.runAt, id: c.id };
       if (isExpired(c.runAt, c.expiresAfterSeconds, now)) {
-        expired += 1;
+        const out = expireOccurrence(db, c.id, now, t);
+        if (out) expired.push(out);
         // A next occurrence due right now sorts after this position: fetch again to reach it.
-        if (expireOccurrence(db, c.id, now, t)) {
+        if (out?.dueAgain) {
           refetch = true;
           break;
         }
@@ -174,7 +178,7 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
         break;
       }
     }
-    if (!refetch && page.length < pageSize) return { claims, more: false };
+    if (!refetch && page.length < pageSize) return { claims, expired, more: false };
   }
 }
 

@@ -4,7 +4,7 @@ import { EXPIRED_ERROR } from "../core/expiry";
 import { assertTransition, settle } from "../core/state";
 import { settleInputOf, settlementFields } from "./attempt-queries";
 import type { ShardTimings } from "./dispatch-queries";
-import { jobs } from "./schema";
+import { type JobRow, jobs } from "./schema";
 import { findJob } from "./submit-queries";
 import type { ShardDb } from "./view";
 
@@ -17,17 +17,29 @@ const NO_JITTER = () => 0;
  * is settled as a permanent failure (settle): a one-shot job fails, a recurring one moves to its next
  * occurrence at or after now (missed ones are skipped, never burst), retries reset. `last_error`
  * becomes `expired` and `runs` counts the occurrence; no attempt is recorded, since none started.
- * Holds no pool units (a scheduled job holds none), so nothing is released. Returns true when the
- * job is due again at once (its next occurrence falls exactly on now), so the walk can still reach it.
+ * Holds no pool units (a scheduled job holds none), so nothing is released. Returns the job as it
+ * now is, the occurrence that ended (for its callback), and whether the job is due again at once (its
+ * next occurrence falls exactly on now), so the walk can still reach it; null if nothing moved.
  */
-export function expireOccurrence(db: ShardDb, jobId: string, now: number, t: ShardTimings): boolean {
+export function expireOccurrence(
+  db: ShardDb,
+  jobId: string,
+  now: number,
+  t: ShardTimings,
+): { job: JobRow; finishedOccurrence: number; dueAgain: boolean } | null {
   const job = findJob(db, jobId);
-  if (job?.status !== "scheduled") return false;
+  if (job?.status !== "scheduled") return null;
   const next = settle(settleInputOf(job), { ok: false, permanent: true }, now, NO_JITTER);
   if (next.status !== job.status) assertTransition(job.status, next.status);
-  db.update(jobs)
+  const updated = db
+    .update(jobs)
     .set({ ...settlementFields(job, next, now, t), lastError: EXPIRED_ERROR })
     .where(eq(jobs.id, jobId))
-    .run();
-  return next.runAt !== null && next.runAt <= now;
+    .returning()
+    .get();
+  return {
+    job: updated ?? job,
+    finishedOccurrence: job.occurrence,
+    dueAgain: next.runAt !== null && next.runAt <= now,
+  };
 }

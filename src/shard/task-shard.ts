@@ -347,12 +347,13 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       const resends = resendLostDispatches(this.db, now, this.timings, this.policy.batchSize);
       const room = this.policy.window - inFlight(this.db);
       const limit = Math.min(this.policy.batchSize, room);
-      const { claims, more: due } = claimDue(
-        this.db,
-        now,
-        { limit, agingSeconds: this.policy.agingSeconds },
-        this.timings,
-      );
+      const {
+        claims,
+        expired,
+        more: due,
+      } = claimDue(this.db, now, { limit, agingSeconds: this.policy.agingSeconds }, this.timings);
+      // An expired occurrence is a finished one: its callback goes out with this run's callbacks.
+      for (const e of expired) this.recordCallback(e, () => viewJob(this.db, e.job), now, false);
       await this.send([...resends, ...claims], now);
       const callbacks = this.sqlMeter.measure(() =>
         claimDueCallbacks(this.db, now, this.timings, this.policy.batchSize),

@@ -12,6 +12,7 @@ import {
   submit,
   type TestUser,
 } from "../helpers";
+import { recordDispatchQueue, takeCallbackMessages } from "../support/callbacks";
 
 const HOUR = 3_600_000;
 
@@ -102,6 +103,20 @@ describe("expires_after_seconds", () => {
     await setShardClock(user.user_id, waiter.due + 10_001);
     expect(await fireAlarm(user.user_id)).toEqual([{ user_id: user.user_id, job_id: holder.id, attempt: 1 }]);
     expect(await getJob(user, waiter.id)).toMatchObject({ status: "failed", last_error: "expired" });
+  });
+
+  it("sends the callback of an expired occurrence, which is a finished one", async () => {
+    const user = await createUser();
+    const received = await recordDispatchQueue(user.user_id);
+    const { id, due } = await submitDue(user, {
+      expires_after_seconds: 5,
+      callback_url: "http://127.0.0.1:9/callback",
+    });
+    await setShardClock(user.user_id, due + 5_001);
+    await fireAlarm(user.user_id);
+    const callbacks = takeCallbackMessages(received);
+    expect(callbacks).toEqual([expect.objectContaining({ kind: "callback", job_id: id, occurrence: 0 })]);
+    expect(received, "no attempt was dispatched").toEqual([]);
   });
 
   it("does not expire a job without expires_after_seconds, however late", async () => {
