@@ -1,5 +1,6 @@
 // The job as the shard stores it on creation and as the API shows it (the contract's job object).
 import { z } from "zod";
+import { RETRY_POLICIES, type RetryPolicy } from "./retry-policy";
 import { ATTEMPT_STATUSES, isFinished, JOB_STATUSES, type JobStatus } from "./state";
 
 /** Everything the shard needs to create a job; computed by the API from a validated request. */
@@ -28,9 +29,6 @@ export interface NewJob {
   retryPolicy: RetryPolicy;
   expiresAfterSeconds: number | null;
 }
-
-export const RETRY_POLICIES = ["all", "transient"] as const;
-export type RetryPolicy = (typeof RETRY_POLICIES)[number];
 
 const Instant = z.iso.datetime();
 

@@ -6,7 +6,9 @@
 // - under retry_policy `transient`, an HTTP client error other than 408 (timeout), 425 (too early) and
 //   429 (too many requests): the target has said the request itself is wrong.
 // Network errors, timeouts and 5xx are transient under both policies.
-import type { RetryPolicy } from "./job";
+
+export const RETRY_POLICIES = ["all", "transient"] as const;
+export type RetryPolicy = (typeof RETRY_POLICIES)[number];
 
 /** A failed attempt as the retry decision sees it. */
 export interface Failure {

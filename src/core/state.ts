@@ -5,8 +5,7 @@
 //       └──── requeue ─────┘   (message lost or never sent; fencing makes the old one stale)
 //   any unfinished status ──cancel──▶ cancelled
 import { retryAt } from "./backoff";
-import type { RetryPolicy } from "./job";
-import { type Failure, failsAtOnce } from "./retry-policy";
+import { type Failure, failsAtOnce, type RetryPolicy } from "./retry-policy";
 import { nextRunAt, type Recurrence } from "./schedule";
 
 export const JOB_STATUSES = [
