@@ -448,6 +448,8 @@ export interface components {
              * @description the next (or current) scheduled execution time
              */
             run_at: string;
+            /** @description when the job runs next (its run_at), or null when it will not run again: finished, cancelled or paused */
+            next_run_at: string | null;
             interval_seconds: number | null;
             cron: string | null;
             timezone: string | null;
@@ -660,6 +662,10 @@ export interface operations {
                 status?: "scheduled" | "queued" | "running" | "paused" | "succeeded" | "failed" | "cancelled";
                 /** @description only jobs of this executor type */
                 type?: string;
+                /** @description only jobs whose name starts with this */
+                name?: string;
+                /** @description key:value; repeat it for more labels, all of which must match */
+                label?: string[];
                 /** @description jobs per page, 1 to 100 */
                 limit?: string;
                 /** @description the previous page's next_cursor */

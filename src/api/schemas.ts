@@ -174,8 +174,6 @@ const LabelFilter = z
     }),
   );
 
-export type LabelMatch = z.output<typeof LabelFilter>;
-
 /** GET /v1/jobs query (`label` may repeat: the route passes every value). */
 export const ListQuery = z.strictObject({
   status: z.enum(JOB_STATUSES).optional().describe("only jobs in this status"),
