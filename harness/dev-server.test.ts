@@ -45,8 +45,9 @@ describe("DevServer", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const make = async () =>
+  const make = async (options: { dashboard?: boolean } = {}) =>
     new DevServer({
+      ...options,
       root,
       port: await freePort(),
       persistTo: path.join(root, "state"),
@@ -77,9 +78,19 @@ describe("DevServer", () => {
       "--vars-file",
       path.join(root, "dev.vars"),
     ]);
-    expect(args.slice(6, 8)).toEqual(["--", "--inspector-port"]);
-    expect(Number(args[8])).toBeGreaterThan(0);
+    // No dashboard build unless asked for.
+    expect(args.slice(6, 9)).toEqual(["--skip-dashboard", "--", "--inspector-port"]);
+    expect(Number(args[9])).toBeGreaterThan(0);
     expect((await fetch(`${server.baseUrl}/v1/health`)).status).toBe(200);
+  });
+
+  it("lets dev.mjs build the dashboard when asked to", async () => {
+    server = await make({ dashboard: true });
+    await server.start();
+    await server.ready(20_000);
+    const { args } = await childOf(server, 1);
+    expect(args).not.toContain("--skip-dashboard");
+    expect(args.slice(6, 8)).toEqual(["--", "--inspector-port"]);
   });
 
   it("crash kills the whole group, and a restart serves again", async () => {

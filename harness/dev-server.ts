@@ -25,6 +25,11 @@ export interface DevServerOptions {
   logFile?: string;
   /** Output lines kept in memory with their arrival time (200 by default: enough for error messages). */
   keepLines?: number;
+  /**
+   * Build the web dashboard before starting (as `npm run dev` does). Off by default: servers that do
+   * not open /dashboard start sooner, and parallel ones do not rebuild the same folder at once.
+   */
+  dashboard?: boolean;
 }
 
 export interface LogLine {
@@ -87,6 +92,7 @@ export class DevServer {
       this.opts.persistTo,
       "--vars-file",
       this.opts.varsFile,
+      ...(this.opts.dashboard ? [] : ["--skip-dashboard"]),
       "--",
       "--inspector-port",
       String(this.inspectorPort),

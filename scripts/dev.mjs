@@ -1,21 +1,26 @@
 #!/usr/bin/env node
 // `npm run dev`: the whole scheduler on this machine. Creates .dev.vars from .dev.vars.example when
-// missing, applies pending D1 migrations locally, then serves `wrangler dev` on 127.0.0.1.
+// missing, builds the web dashboard (served at /dashboard), applies pending D1 migrations locally,
+// then serves `wrangler dev` on 127.0.0.1.
 //
-//   node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [-- <more wrangler dev args>]
+//   node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [--skip-dashboard]
+//                        [-- <more wrangler dev args>]
 //
 // PORT and PERSIST_TO in the environment do the same as the flags (the flags win). Defaults: port 8787,
 // state under .wrangler/state. With --vars-file (passed to wrangler as --env-file), variables come from
 // those files only: wrangler then ignores .dev.vars, so none is created (the e2e test runs this way
 // without touching a developer's own). The flag is not called --env-file because Node itself looks for
-// `--env-file <path>` anywhere on its command line and exits if the file is missing.
+// `--env-file <path>` anywhere on its command line and exits if the file is missing. --skip-dashboard
+// serves whatever dashboard build is there (none: /dashboard answers 404): test servers that do not
+// use the dashboard start faster, and parallel ones do not rebuild the same folder at once.
 import { copyFileSync, existsSync, constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { buildDashboard, ensureAssetsDirectory } from "./lib/dashboard.mjs";
 import { projectRoot, runWrangler } from "./lib/wrangler.mjs";
 
 const usage =
-  "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [-- wrangler dev args]";
+  "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [--skip-dashboard] [-- wrangler dev args]";
 
 function options() {
   let parsed;
@@ -25,6 +30,7 @@ function options() {
         port: { type: "string" },
         "persist-to": { type: "string" },
         "vars-file": { type: "string", multiple: true },
+        "skip-dashboard": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -45,7 +51,7 @@ function options() {
   );
   const envFiles = (values["vars-file"] ?? []).map((f) => path.resolve(f));
   for (const f of envFiles) if (!existsSync(f)) fail(`--vars-file ${f} does not exist`);
-  return { port, persistTo, envFiles, extra: positionals };
+  return { port, persistTo, envFiles, skipDashboard: values["skip-dashboard"] === true, extra: positionals };
 }
 
 function fail(message) {
@@ -66,8 +72,19 @@ function ensureDevVars() {
   }
 }
 
-const { port, persistTo, envFiles, extra } = options();
+const { port, persistTo, envFiles, skipDashboard, extra } = options();
 if (envFiles.length === 0) ensureDevVars();
+
+ensureAssetsDirectory();
+if (!skipDashboard) {
+  console.log("dev: building the dashboard (dashboard/ → dist/site/dashboard)");
+  try {
+    console.log(`dev: dashboard built in ${await buildDashboard()} ms: http://127.0.0.1:${port}/dashboard/`);
+  } catch (err) {
+    console.error(`dev: building the dashboard failed: ${err.message ?? err}`);
+    process.exit(1);
+  }
+}
 
 // CI=true: wrangler asks for confirmation before applying migrations unless it thinks it is
 // non-interactive; this script must never stop at a prompt.

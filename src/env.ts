@@ -15,6 +15,8 @@ export interface Env {
   INDEX_DB_2?: D1Database;
   INDEX_DB_3?: D1Database;
   RESULTS: R2Bucket;
+  /** The dashboard's built files (wrangler.toml [assets]); absent where no assets are configured. */
+  ASSETS?: Fetcher;
   KEY_RATE_LIMITER?: RateLimit;
   ADMIN_TOKEN?: string;
   CURSOR_SECRET?: string;

@@ -5,6 +5,7 @@ import { ConfigError } from "../config";
 import { log } from "../log";
 import { admin } from "./admin";
 import { type AppEnv, requireConfig } from "./auth";
+import { DASHBOARD_PREFIX, dashboard } from "./dashboard";
 import { docs } from "./docs";
 import { ApiError, errorBody } from "./errors";
 import { jobs } from "./jobs";
@@ -21,6 +22,8 @@ app.route("/v1/openapi.json", openapi);
 app.route("/v1/admin", admin);
 app.route("/v1/jobs", jobs);
 app.route("/v1/pools", poolRoutes);
+// The web dashboard: static files, no credentials needed to load them (the API calls carry the key).
+app.route(DASHBOARD_PREFIX, dashboard);
 
 app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
 

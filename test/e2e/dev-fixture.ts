@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { DevServer } from "../../harness/dev-server";
+import { DevServer, type DevServerOptions } from "../../harness/dev-server";
 import { startTarget, type Target, type TargetOptions } from "../../harness/target";
 import { freePort } from "../../harness/util";
 
@@ -18,7 +18,11 @@ export interface DevFixture {
 }
 
 /** Registers beforeAll/afterAll in the calling describe block. */
-export function devFixture(name: string, targetOptions: TargetOptions = {}): DevFixture {
+export function devFixture(
+  name: string,
+  targetOptions: TargetOptions = {},
+  serverOptions: Pick<DevServerOptions, "dashboard"> = {},
+): DevFixture {
   const adminToken = `e2e-admin-${randomUUID()}`;
   let tmp: string | undefined;
   let server: DevServer | undefined;
@@ -34,7 +38,12 @@ export function devFixture(name: string, targetOptions: TargetOptions = {}): Dev
       ),
     );
     target = await startTarget(targetOptions);
-    server = new DevServer({ port: await freePort(), persistTo: path.join(tmp, "state"), varsFile });
+    server = new DevServer({
+      ...serverOptions,
+      port: await freePort(),
+      persistTo: path.join(tmp, "state"),
+      varsFile,
+    });
     await server.start();
     await server.ready(90_000);
   });

@@ -1,0 +1,68 @@
+// The dashboard: sign in, then jobs, submit, pools, metrics, and (with the admin token) users and keys.
+import { render } from "preact";
+import "./style.css";
+import { Link, match, navigate, route } from "./router";
+import { role, session, signOut } from "./session";
+import { AdminView } from "./views/admin";
+import { JobView } from "./views/job";
+import { JobsView } from "./views/jobs";
+import { MetricsView } from "./views/metrics";
+import { PoolsView } from "./views/pools";
+import { SignInView } from "./views/sign-in";
+import { SubmitView } from "./views/submit";
+
+function Page() {
+  const path = route.value.split("?")[0] ?? "/";
+  if (role.value === "admin") return <AdminView />;
+  const job = match("/jobs/:id", path);
+  if (job?.id) return <JobView id={job.id} />;
+  if (path === "/submit") return <SubmitView />;
+  if (path === "/pools") return <PoolsView />;
+  if (path === "/metrics") return <MetricsView />;
+  return <JobsView />;
+}
+
+function Nav() {
+  return (
+    <header>
+      <strong>edge-scheduler</strong>
+      <nav>
+        {role.value === "user" ? (
+          <>
+            <Link to="/jobs">Jobs</Link>
+            <Link to="/submit">Submit</Link>
+            <Link to="/pools">Pools</Link>
+            <Link to="/metrics">Metrics</Link>
+          </>
+        ) : (
+          <Link to="/admin">Users</Link>
+        )}
+      </nav>
+      <span class="who">{role.value === "admin" ? "admin" : "API key"}</span>
+      <button
+        type="button"
+        onClick={() => {
+          signOut();
+          navigate("/", true);
+        }}
+      >
+        Sign out
+      </button>
+    </header>
+  );
+}
+
+function App() {
+  if (!session.value) return <SignInView />;
+  return (
+    <>
+      <Nav />
+      <main>
+        <Page />
+      </main>
+    </>
+  );
+}
+
+const root = document.getElementById("app");
+if (root) render(<App />, root);
