@@ -89,6 +89,16 @@ export default defineConfig(async () => {
             hookTimeout: 120_000,
           },
         },
+        {
+          // The dashboard in Debian's Chromium against npm run dev's server (which builds it first).
+          test: {
+            name: "browser",
+            include: ["test/browser/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
+          },
+        },
       ],
     },
   };

@@ -2,7 +2,7 @@
 // checked against the API before it is kept.
 import { useState } from "preact/hooks";
 import { ApiError, call, describeError } from "../api";
-import { navigate } from "../router";
+import { navigate, route } from "../router";
 import { roleOfToken, signIn } from "../session";
 
 async function check(token: string): Promise<void> {
@@ -34,7 +34,8 @@ export function SignInView() {
       await check(trimmed);
       const role = roleOfToken(trimmed);
       signIn({ token: trimmed, role });
-      navigate(role === "admin" ? "/admin" : "/jobs", true);
+      // A deep link opened in a new tab stays where it points; the bare /dashboard/ goes to the start page.
+      if (route.value === "/" || role === "admin") navigate(role === "admin" ? "/admin" : "/jobs", true);
     } catch (err) {
       setError(
         err instanceof ApiError && err.status === 401

@@ -1,0 +1,217 @@
+// The dashboard in a real browser, as a user with a mouse: Debian's Chromium (playwright-core) against
+// `npm run dev`'s server (dashboard built by dev.mjs), signed in with a key made as the README's first
+// step makes it. Each step is its own test, in order, sharing one page; screenshots go to
+// test-artifacts/. Nothing reloads the page after sign-in: a marker set on `window` must survive.
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CreatedUser } from "../../harness/api-types";
+import { ApiClient } from "../../harness/client";
+import { devFixture } from "../e2e/dev-fixture";
+import { launchChromium, snap } from "./browser";
+
+const SLOW_MS = 2_500;
+const HOLD_MS = 5_000;
+
+describe("the dashboard, in Chromium", () => {
+  const fixture = devFixture(
+    "dashboard",
+    {
+      // /slow and /hold answer late, so a job is seen before it finishes and a pool is seen in use.
+      answer: (d) => ({
+        status: 200,
+        afterMs: d.route === "/slow" ? SLOW_MS : d.route === "/hold" ? HOLD_MS : 0,
+      }),
+    },
+    { dashboard: true },
+  );
+  let browser: Browser | undefined;
+  let page: Page;
+  let user: CreatedUser;
+  let recurringId = "";
+
+  const base = () => fixture.server().baseUrl;
+  const statusOnPage = () => page.locator("h1 .status").textContent();
+  /** Statuses the job page's heading shows, one read every 100 ms, until `last` or the timeout. */
+  async function watchStatus(last: string, timeoutMs = 30_000): Promise<string[]> {
+    const seen: string[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const now = await statusOnPage().catch(() => null);
+      if (now && seen.at(-1) !== now) seen.push(now);
+      if (now === last) return seen;
+      await page.waitForTimeout(100);
+    }
+    throw new Error(`status never became ${last}; saw ${seen.join(" → ")}`);
+  }
+  const notReloaded = () => page.evaluate(() => (window as { __noReload?: number }).__noReload === 1);
+
+  async function submitJob(fields: {
+    name: string;
+    url?: string;
+    resources?: string;
+    cron?: string;
+    zone?: string;
+  }) {
+    await page.getByRole("link", { name: "Submit" }).click();
+    await page.getByLabel("Type").selectOption(fields.url ? "http" : "noop");
+    await page.getByLabel("Name").fill(fields.name);
+    if (fields.url) {
+      await page.getByLabel("URL").fill(fields.url);
+      await page.getByLabel("Method").selectOption("POST");
+    }
+    if (fields.cron) {
+      await page.getByLabel("Cron", { exact: true }).check();
+      await page.getByLabel("Cron (5 fields)").fill(fields.cron);
+      await page.getByLabel("Time zone").fill(fields.zone ?? "UTC");
+    }
+    if (fields.resources) await page.getByLabel("Resources (pool:units, …)").fill(fields.resources);
+  }
+
+  beforeAll(async () => {
+    const api = new ApiClient(fixture.server().baseUrl);
+    const created = await api.request<CreatedUser>("POST", "/v1/admin/users", {
+      token: fixture.adminToken,
+      body: { name: "browser" },
+    });
+    if (created.status !== 201) throw new Error(`creating the user: ${JSON.stringify(created.body)}`);
+    user = created.body;
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.on("dialog", (dialog) => void dialog.accept());
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("signs in with the API key", async () => {
+    await page.goto(`${base()}/dashboard`);
+    await page.getByLabel("API key or admin token").fill("sk_usr_wrong_key");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("That key or token was not accepted.").waitFor();
+
+    await page.getByLabel("API key or admin token").fill(user.api_key);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Jobs" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/dashboard/jobs");
+    await page.evaluate(() => {
+      (window as { __noReload?: number }).__noReload = 1;
+    });
+    await snap(page, "01-signed-in");
+  });
+
+  it("submits an http job and watches it go to succeeded without reloading", async () => {
+    await submitJob({ name: "slow hook", url: fixture.target().url("/slow") });
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.waitForURL(/\/dashboard\/jobs\/job_/);
+    await snap(page, "02-job-submitted");
+    const seen = await watchStatus("succeeded");
+    // It was seen unfinished first, so the change arrived on the open page, not in its first render.
+    expect(seen[0], seen.join(" → ")).not.toBe("succeeded");
+    expect(await notReloaded()).toBe(true);
+    await page.locator(".timeline li[data-attempt='1'] .status", { hasText: "succeeded" }).waitFor();
+    expect(await page.locator("pre.result").textContent()).toContain('"status": 200');
+    await snap(page, "03-job-succeeded");
+
+    // Deep link: the job's URL in a new tab asks for the key (it is kept per tab), then shows the job.
+    const fresh = await page.context().newPage();
+    await fresh.goto(page.url());
+    await fresh.getByLabel("API key or admin token").fill(user.api_key);
+    await fresh.getByRole("button", { name: "Sign in" }).click();
+    await fresh.locator("h1", { hasText: "slow hook" }).waitFor();
+    await fresh.close();
+  });
+
+  it("previews a cron's next five runs in its zone, as the server schedules it", async () => {
+    await submitJob({ name: "every minute", cron: "* * * * *", zone: "Asia/Kolkata" });
+    const preview = page.getByTestId("run-preview").locator("li");
+    await expect.poll(() => preview.count()).toBe(5);
+    const first = await preview.first().getAttribute("title");
+    expect(await preview.first().textContent()).toContain("Asia/Kolkata");
+    await snap(page, "04-cron-preview");
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.waitForURL(/\/dashboard\/jobs\/job_/);
+    recurringId = decodeURIComponent(page.url().split("/").pop() ?? "");
+    const api = new ApiClient(base());
+    const job = await api.request<{ run_at: string }>("GET", `/v1/jobs/${recurringId}`, {
+      token: user.api_key,
+    });
+    // The preview's first run is the shard's run_at, unless a minute boundary fell between the two.
+    const gap = new Date(job.body.run_at).getTime() - new Date(first ?? "").getTime();
+    expect([0, 60_000]).toContain(gap);
+  });
+
+  it("pauses and resumes the recurring job", async () => {
+    expect(recurringId).toMatch(/^job_/);
+    await page.getByRole("button", { name: "Pause" }).click();
+    await watchStatus("paused", 10_000);
+    await snap(page, "05-paused");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await watchStatus("scheduled", 10_000);
+    expect(await notReloaded()).toBe(true);
+    await snap(page, "06-resumed");
+  });
+
+  it("cancels the recurring job", async () => {
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await watchStatus("cancelled", 10_000);
+    await expect.poll(() => page.getByRole("button", { name: "Pause" }).count()).toBe(0);
+    await snap(page, "07-cancelled");
+  });
+
+  it("creates a pool and sees its use go up while a job holds it, then down", async () => {
+    await page.getByRole("link", { name: "Pools" }).click();
+    await page.getByLabel("Pool name").fill("partner-api");
+    await page.getByLabel("Capacity").fill("2");
+    await page.getByRole("button", { name: "Save pool" }).click();
+    const inUse = page.locator("tr[data-pool='partner-api'] td[data-field='in_use']");
+    await expect.poll(() => inUse.textContent()).toBe("0");
+
+    await submitJob({ name: "holds a unit", url: fixture.target().url("/hold"), resources: "partner-api:1" });
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.waitForURL(/\/dashboard\/jobs\/job_/);
+    await page.getByRole("link", { name: "Pools" }).click();
+    await expect.poll(() => inUse.textContent(), { timeout: 15_000 }).toBe("1");
+    await snap(page, "08-pool-in-use");
+    await expect.poll(() => inUse.textContent(), { timeout: 20_000 }).toBe("0");
+    expect(await notReloaded()).toBe(true);
+    await snap(page, "09-pool-released");
+  });
+
+  it("lists the jobs with their live statuses and filters them", async () => {
+    await page.getByRole("link", { name: "Jobs" }).click();
+    const row = (name: string) => page.locator("tr", { hasText: name });
+    await expect
+      .poll(() => row("slow hook").locator(".status").textContent(), { timeout: 15_000 })
+      .toBe("succeeded");
+    await expect
+      .poll(() => row("every minute").locator(".status").textContent(), { timeout: 15_000 })
+      .toBe("cancelled");
+    await page.getByLabel("Status").selectOption("cancelled");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => page.locator("table.jobs tbody tr").count()).toBe(1);
+    expect(page.url()).toContain("status=cancelled");
+    await snap(page, "10-jobs-filtered");
+  });
+
+  it("charts the last hour from /v1/metrics", async () => {
+    await page.getByRole("link", { name: "Metrics" }).click();
+    await page.getByRole("heading", { name: "Attempts per minute by outcome" }).waitFor({ timeout: 15_000 });
+    await expect.poll(() => page.locator(".chart canvas").count()).toBe(2);
+    await snap(page, "11-metrics");
+  });
+
+  it("signs in as admin, lists users and issues a key", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API key or admin token").fill(fixture.adminToken);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const row = page.locator("tr", { hasText: user.user_id });
+    await row.waitFor({ timeout: 15_000 });
+    await row.getByRole("button", { name: "Keys" }).click();
+    await page.getByRole("button", { name: "Issue a key" }).click();
+    const revealed = page.locator(".revealed pre");
+    await expect.poll(() => revealed.textContent()).toContain("sk_usr_");
+    await snap(page, "12-admin");
+  });
+});
