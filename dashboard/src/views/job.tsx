@@ -31,7 +31,8 @@ const ACTIONS: Action[] = [
     label: "Run now",
     method: "POST",
     path: "run",
-    allowed: (j) => j.status === "scheduled" || j.status === "paused",
+    // The contract refuses it (409) for queued, running and paused jobs.
+    allowed: (j) => j.status === "scheduled",
   },
   {
     label: "Retry",
