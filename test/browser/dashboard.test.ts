@@ -153,11 +153,22 @@ describe("the dashboard, in Chromium", () => {
     await snap(page, "06-resumed");
   });
 
+  it("edits the recurring job's priority", async () => {
+    await page.getByRole("button", { name: "Edit" }).click();
+    await page.getByLabel("Priority (0–100)").fill("80");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    const priority = page
+      .locator("dl.fields dt", { hasText: "priority" })
+      .locator("xpath=following-sibling::dd[1]");
+    await expect.poll(() => priority.textContent(), { timeout: 10_000 }).toBe("80");
+    await snap(page, "07-edited");
+  });
+
   it("cancels the recurring job", async () => {
     await page.getByRole("button", { name: "Cancel" }).click();
     await watchStatus("cancelled", 10_000);
     await expect.poll(() => page.getByRole("button", { name: "Pause" }).count()).toBe(0);
-    await snap(page, "07-cancelled");
+    await snap(page, "08-cancelled");
   });
 
   it("creates a pool and sees its use go up while a job holds it, then down", async () => {
@@ -173,10 +184,10 @@ describe("the dashboard, in Chromium", () => {
     await page.waitForURL(/\/dashboard\/jobs\/job_/);
     await page.getByRole("link", { name: "Pools" }).click();
     await expect.poll(() => inUse.textContent(), { timeout: 15_000 }).toBe("1");
-    await snap(page, "08-pool-in-use");
+    await snap(page, "09-pool-in-use");
     await expect.poll(() => inUse.textContent(), { timeout: 20_000 }).toBe("0");
     expect(await notReloaded()).toBe(true);
-    await snap(page, "09-pool-released");
+    await snap(page, "10-pool-released");
   });
 
   it("lists the jobs with their live statuses and filters them", async () => {
@@ -192,14 +203,14 @@ describe("the dashboard, in Chromium", () => {
     await page.getByRole("button", { name: "Filter" }).click();
     await expect.poll(() => page.locator("table.jobs tbody tr").count()).toBe(1);
     expect(page.url()).toContain("status=cancelled");
-    await snap(page, "10-jobs-filtered");
+    await snap(page, "11-jobs-filtered");
   });
 
   it("charts the last hour from /v1/metrics", async () => {
     await page.getByRole("link", { name: "Metrics" }).click();
     await page.getByRole("heading", { name: "Attempts per minute by outcome" }).waitFor({ timeout: 15_000 });
     await expect.poll(() => page.locator(".chart canvas").count()).toBe(2);
-    await snap(page, "11-metrics");
+    await snap(page, "12-metrics");
   });
 
   it("signs in as admin, lists users and issues a key", async () => {
@@ -212,6 +223,6 @@ describe("the dashboard, in Chromium", () => {
     await page.getByRole("button", { name: "Issue a key" }).click();
     const revealed = page.locator(".revealed pre");
     await expect.poll(() => revealed.textContent()).toContain("sk_usr_");
-    await snap(page, "12-admin");
+    await snap(page, "13-admin");
   });
 });
