@@ -76,6 +76,7 @@ export default defineConfig(async () => {
               "test/docs/**/*.test.ts",
               "test/node/**/*.test.ts",
               "client/test/unit/**/*.test.ts",
+              "dashboard/**/*.test.ts",
             ],
             environment: "node",
           },

@@ -3,21 +3,8 @@
 import { useState } from "preact/hooks";
 import { call, describeError, type Job } from "../api";
 import { ErrorLine } from "../components";
-import { formOfJob, JobFields, type JobForm, submitBody } from "./job-form";
-
-/** The fields of `after` that differ from `before` (both submit bodies), with schedule switches explicit. */
-export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>) {
-  const change: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(after)) {
-    if (key === "type") continue;
-    if (JSON.stringify(value) !== JSON.stringify(before[key])) change[key] = value;
-  }
-  // A schedule field the new form no longer has is cleared (e.g. cron → interval, or back to once).
-  for (const key of ["interval_seconds", "cron", "timezone", "name", "resources", "labels"]) {
-    if (key in before && !(key in after)) change[key] = key === "resources" || key === "labels" ? {} : null;
-  }
-  return change;
-}
+import { changedFields, formOfJob, type JobForm, submitBody } from "../job-body";
+import { JobFields } from "./job-form";
 
 export function EditForm(props: { job: Job; onSaved: () => void }) {
   const [original] = useState(() => formOfJob(props.job));

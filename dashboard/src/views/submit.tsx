@@ -2,8 +2,9 @@
 import { useState } from "preact/hooks";
 import { call, describeError, type Job } from "../api";
 import { ErrorLine } from "../components";
+import { emptyForm, type JobForm, submitBody } from "../job-body";
 import { navigate } from "../router";
-import { emptyForm, JobFields, type JobForm, submitBody } from "./job-form";
+import { JobFields } from "./job-form";
 
 export function SubmitView() {
   const [form, setForm] = useState<JobForm>(emptyForm);
