@@ -210,6 +210,11 @@ describe("the dashboard, in Chromium", () => {
     await page.getByRole("link", { name: "Metrics" }).click();
     await page.getByRole("heading", { name: "Attempts per minute by outcome" }).waitFor({ timeout: 15_000 });
     await expect.poll(() => page.locator(".chart canvas").count()).toBe(2);
+    // The two http jobs ran an attempt each (the cron job too, if a minute began before its cancel).
+    const attempts = page.locator("[data-metric='attempts.total']");
+    await expect
+      .poll(async () => Number(await attempts.textContent()), { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(2);
     await snap(page, "12-metrics");
   });
 

@@ -91,7 +91,7 @@ export function MetricsView() {
           </Fragment>
         ))}
         <dt>attempts</dt>
-        <dd>{m.attempts?.total ?? 0}</dd>
+        <dd data-metric="attempts.total">{m.attempts?.total ?? 0}</dd>
         <dt>failures</dt>
         <dd>{m.failures ?? 0}</dd>
         <dt>lateness p50 / p99 / max</dt>
@@ -112,8 +112,9 @@ export function MetricsView() {
         unit="ms"
         data={[xs, p50, p99]}
         series={[
-          { label: "p50", stroke: "#1565c0", width: 2, spanGaps: false },
-          { label: "p99", stroke: "#c62828", width: 2, spanGaps: false },
+          // Minutes without attempts have no lateness: points, so a lone minute still shows.
+          { label: "p50", stroke: "#1565c0", width: 2, points: { show: true, size: 6 } },
+          { label: "p99", stroke: "#c62828", width: 2, points: { show: true, size: 6 } },
         ]}
       />
     </>
