@@ -204,6 +204,36 @@ describe("the dashboard, in Chromium", () => {
     await expect.poll(() => page.locator("table.jobs tbody tr").count()).toBe(1);
     expect(page.url()).toContain("status=cancelled");
     await snap(page, "11-jobs-filtered");
+
+    // 25 more noop jobs, by the batch API: succeeded noop jobs fill two pages, of 20 and 5.
+    const jobs = Array.from({ length: 25 }, (_, i) => ({ type: "noop", name: `bulk-${i}` }));
+    const batch = await new ApiClient(base()).request("POST", "/v1/jobs/batch", {
+      token: user.api_key,
+      body: { jobs },
+    });
+    expect(batch.status).toBe(201);
+    await page.getByLabel("Status").selectOption("succeeded");
+    await page.getByLabel("Type").fill("noop");
+    await page.getByRole("button", { name: "Filter" }).click();
+    const rows = page.locator("table.jobs tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(20);
+    await page.getByRole("button", { name: "Next" }).click();
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(5);
+    await snap(page, "12-jobs-page-2");
+    await page.getByRole("button", { name: "Previous" }).click();
+    await expect.poll(() => rows.count()).toBe(20);
+    expect(await page.getByRole("button", { name: "Previous" }).isDisabled()).toBe(true);
+  });
+
+  it("filters the jobs by name prefix", async () => {
+    await page.getByLabel("Status").selectOption("");
+    await page.getByLabel("Type").fill("");
+    await page.getByLabel("Name starts with").fill("bulk-1");
+    await page.getByRole("button", { name: "Filter" }).click();
+    const rows = page.locator("table.jobs tbody tr");
+    // bulk-1 and bulk-10 … bulk-19.
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(11);
+    await snap(page, "13-jobs-by-name");
   });
 
   it("charts the last hour from /v1/metrics", async () => {
@@ -215,7 +245,7 @@ describe("the dashboard, in Chromium", () => {
     await expect
       .poll(async () => Number(await attempts.textContent()), { timeout: 15_000 })
       .toBeGreaterThanOrEqual(2);
-    await snap(page, "12-metrics");
+    await snap(page, "14-metrics");
   });
 
   it("signs in as admin, lists users and issues a key", async () => {
@@ -228,6 +258,6 @@ describe("the dashboard, in Chromium", () => {
     await page.getByRole("button", { name: "Issue a key" }).click();
     const revealed = page.locator(".revealed pre");
     await expect.poll(() => revealed.textContent()).toContain("sk_usr_");
-    await snap(page, "13-admin");
+    await snap(page, "15-admin");
   });
 });
