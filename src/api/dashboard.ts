@@ -25,7 +25,8 @@ export async function serveDashboard(request: Request, assets: Fetcher): Promise
 
 export const dashboard = new Hono<AppEnv>();
 
-dashboard.get("/*", (c) => {
-  if (!c.env.ASSETS) return c.text("the dashboard is not built: run npm run dev", 503);
+dashboard.get("/*", async (c) => {
+  // Only a Worker deployed without wrangler.toml's [assets] lacks the binding.
+  if (!c.env.ASSETS) return c.text("the dashboard is not deployed with this Worker", 404);
   return serveDashboard(c.req.raw, c.env.ASSETS);
 });

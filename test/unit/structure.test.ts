@@ -115,6 +115,7 @@ describe("src/", () => {
       "INDEX_DB_2",
       "INDEX_DB_3",
       "RESULTS",
+      "ASSETS",
       "KEY_RATE_LIMITER",
     ]);
     for (const [file, text] of files) {
