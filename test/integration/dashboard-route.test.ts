@@ -62,4 +62,10 @@ describe("the Worker with assets configured", () => {
     expect(bare.headers.get("content-type") ?? "").not.toContain("application/json");
     await bare.arrayBuffer();
   });
+
+  it("answers 404, not an error, from a Worker deployed without the assets", async () => {
+    const res = await request("/dashboard/", {}, { ...env, ASSETS: undefined } as typeof env);
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("not deployed");
+  });
 });
