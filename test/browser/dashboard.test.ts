@@ -188,6 +188,10 @@ describe("the dashboard, in Chromium", () => {
     await expect.poll(() => inUse.textContent(), { timeout: 20_000 }).toBe("0");
     expect(await notReloaded()).toBe(true);
     await snap(page, "10-pool-released");
+
+    // Nothing unfinished names it now, so it can be deleted.
+    await page.locator("tr[data-pool='partner-api']").getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => page.locator("tr[data-pool='partner-api']").count()).toBe(0);
   });
 
   it("lists the jobs with their live statuses and filters them", async () => {

@@ -24,6 +24,17 @@ export function PoolsView() {
     }
   }
 
+  async function remove(pool: string) {
+    if (!confirm(`Delete pool ${pool}? Only a pool no unfinished job names can go.`)) return;
+    setError(null);
+    try {
+      await call("DELETE", `/v1/pools/${encodeURIComponent(pool)}`);
+      polled.refresh();
+    } catch (err) {
+      setError(describeError(err));
+    }
+  }
+
   const pools = polled.data?.pools ?? [];
   return (
     <>
@@ -37,6 +48,7 @@ export function PoolsView() {
             <th>In use</th>
             <th>Waiting</th>
             <th>Use</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -48,6 +60,11 @@ export function PoolsView() {
               <td data-field="waiting">{p.waiting}</td>
               <td>
                 <meter min={0} max={Math.max(1, p.capacity)} value={p.in_use} />
+              </td>
+              <td>
+                <button type="button" onClick={() => remove(p.name)}>
+                  Delete
+                </button>
               </td>
             </tr>
           ))}
