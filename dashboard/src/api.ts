@@ -74,6 +74,7 @@ export interface Job {
   current_retries: number;
   retry_delay_seconds: number;
   timeout_seconds: number;
+  result_location: string | null;
   result: unknown;
   last_error: string | null;
   resources: Record<string, number>;

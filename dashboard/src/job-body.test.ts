@@ -17,6 +17,7 @@ const job = (over: Partial<Job>): Job => ({
   current_retries: 0,
   retry_delay_seconds: 30,
   timeout_seconds: 60,
+  result_location: null,
   result: null,
   last_error: null,
   resources: {},

@@ -10,7 +10,7 @@ import { devFixture } from "../e2e/dev-fixture";
 import { launchChromium, snap } from "./browser";
 
 const SLOW_MS = 2_500;
-const HOLD_MS = 5_000;
+const HOLD_MS = 8_000;
 
 describe("the dashboard, in Chromium", () => {
   const fixture = devFixture(

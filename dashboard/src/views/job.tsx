@@ -49,6 +49,26 @@ const ACTIONS: Action[] = [
   },
 ];
 
+/** A result kept in the results bucket (result_location): read back through GET /v1/jobs/:id/result. */
+function StoredResult(props: { id: string }) {
+  const [text, setText] = useState<string | null>(null);
+  async function load() {
+    try {
+      const body = await call<unknown>("GET", `/v1/jobs/${encodeURIComponent(props.id)}/result`);
+      setText(typeof body === "string" ? body : json(body));
+    } catch (err) {
+      setText(describeError(err));
+    }
+  }
+  return text === null ? (
+    <button type="button" onClick={load}>
+      Load the stored result
+    </button>
+  ) : (
+    <pre class="result">{text}</pre>
+  );
+}
+
 export function JobView(props: { id: string }) {
   const polled = usePolling(() => call<Job>("GET", `/v1/jobs/${encodeURIComponent(props.id)}`), REFRESH_MS, [
     props.id,
@@ -143,6 +163,7 @@ export function JobView(props: { id: string }) {
       </Section>
       <Section title="Result">
         <pre class="result">{job.result === null ? "none yet" : json(job.result)}</pre>
+        {job.result_location !== null && job.result !== null && <StoredResult id={job.id} />}
       </Section>
       {job.last_error && (
         <Section title="Last error">
