@@ -11,12 +11,12 @@
 // those files only: wrangler then ignores .dev.vars, so none is created (the e2e test runs this way
 // without touching a developer's own). The flag is not called --env-file because Node itself looks for
 // `--env-file <path>` anywhere on its command line and exits if the file is missing. --skip-dashboard
-// serves whatever dashboard build is there (none: /dashboard answers 404): test servers that do not
-// use the dashboard start faster, and parallel ones do not rebuild the same folder at once.
-import { copyFileSync, existsSync, constants as fsConstants } from "node:fs";
+// neither builds nor serves the dashboard (/dashboard answers 404): test servers that do not use it
+// start sooner, and parallel ones neither rebuild nor watch the same folder.
+import { copyFileSync, existsSync, constants as fsConstants, mkdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { buildDashboard, ensureAssetsDirectory } from "./lib/dashboard.mjs";
+import { buildDashboard, ensureAssetsDirectory, noDashboardDirectory } from "./lib/dashboard.mjs";
 import { projectRoot, runWrangler } from "./lib/wrangler.mjs";
 
 const usage =
@@ -76,7 +76,12 @@ const { port, persistTo, envFiles, skipDashboard, extra } = options();
 if (envFiles.length === 0) ensureDevVars();
 
 ensureAssetsDirectory();
-if (!skipDashboard) {
+if (skipDashboard) {
+  // An empty folder of its own instead of dist/site, so a build running meanwhile (the browser test's)
+  // never makes this server reload its assets.
+  mkdirSync(noDashboardDirectory, { recursive: true });
+  extra.unshift("--assets", noDashboardDirectory);
+} else {
   console.log("dev: building the dashboard (dashboard/ → dist/site/dashboard)");
   try {
     console.log(`dev: dashboard built in ${await buildDashboard()} ms: http://127.0.0.1:${port}/dashboard/`);

@@ -5,6 +5,8 @@ import path from "node:path";
 import { projectRoot } from "./wrangler.mjs";
 
 export const assetsDirectory = path.join(projectRoot, "dist/site");
+/** Always empty: the assets of a server started with --skip-dashboard. */
+export const noDashboardDirectory = path.join(projectRoot, "dist/no-dashboard");
 
 /** Builds the dashboard; returns the time it took in ms. */
 export async function buildDashboard() {
