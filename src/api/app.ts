@@ -8,6 +8,7 @@ import { type AppEnv, requireConfig } from "./auth";
 import { docs } from "./docs";
 import { ApiError, errorBody } from "./errors";
 import { jobs } from "./jobs";
+import { metrics } from "./metrics";
 import { openapi } from "./openapi";
 import { poolRoutes } from "./pools";
 
@@ -21,6 +22,7 @@ app.route("/v1/openapi.json", openapi);
 app.route("/v1/admin", admin);
 app.route("/v1/jobs", jobs);
 app.route("/v1/pools", poolRoutes);
+app.route("/v1/metrics", metrics);
 
 app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
 

@@ -6,6 +6,7 @@ import { and, eq } from "drizzle-orm";
 import { recurrenceOf } from "../core/schedule";
 import { assertTransition, isFinished, type SettleInput, type Settlement, settle } from "../core/state";
 import type { ShardTimings } from "./dispatch-queries";
+import { countInMinute } from "./metric-queries";
 import { release } from "./pool-queries";
 import { removalTime } from "./retention-queries";
 import type { AttemptRefusal, AttemptReport, CancelResult, HeartbeatResult, RefusalOf, Refused } from "./rpc";
@@ -157,6 +158,8 @@ export function settlementFields(job: JobRow, next: Settlement, now: number, t: 
  * end it, so each occurrence has at most one accepted completion, finished jobs stay finished, and
  * units are released exactly once. `finishedOccurrence`: the number of the occurrence this attempt
  * finished (succeeded, or failed with retries spent), null when the occurrence goes on (a retry).
+ * The attempt's end (and the job's, if it finished) is counted in its minute's metrics in the same
+ * step.
  */
 export function finishAttempt(
   db: ShardDb,
@@ -174,10 +177,16 @@ export function finishAttempt(
   assertTransition(job.status, next.status);
   const attemptStatus = report.outcome.ok ? "succeeded" : report.timedOut ? "timed_out" : "failed";
   const released = release(db, jobId, attempt);
-  db.update(attempts)
+  const ended = db
+    .update(attempts)
     .set({ status: attemptStatus, finishedAt: now, error: report.outcome.ok ? null : (report.error ?? null) })
     .where(and(eq(attempts.jobId, jobId), eq(attempts.number, attempt)))
-    .run();
+    .returning({ latenessMs: attempts.latenessMs })
+    .get();
+  countInMinute(db, now, {
+    attempt: { outcome: attemptStatus, latenessMs: ended?.latenessMs ?? 0 },
+    finished: next.status === "scheduled" ? undefined : next.status,
+  });
   const updated = db
     .update(jobs)
     .set({
@@ -196,7 +205,8 @@ export function finishAttempt(
 /**
  * cancel: a finished job cannot be cancelled (conflict). Otherwise the job is finished as
  * cancelled: no further occurrences, a queued message will be refused at begin, and a running
- * attempt is closed as cancelled so its late report is refused.
+ * attempt is closed as cancelled so its late report is refused. The cancel is counted in its
+ * minute's metrics in the same step.
  */
 export function cancel(
   db: ShardDb,
@@ -210,12 +220,19 @@ export function cancel(
   assertTransition(job.status, "cancelled");
   // Units are held from dispatch: a queued job holds them as much as a running one.
   const released = release(db, jobId, job.attempt);
+  let cancelledAttempt: { latenessMs: number } | undefined;
   if (job.status === "running") {
-    db.update(attempts)
+    cancelledAttempt = db
+      .update(attempts)
       .set({ status: "cancelled", finishedAt: now })
       .where(and(eq(attempts.jobId, jobId), eq(attempts.number, job.attempt)))
-      .run();
+      .returning({ latenessMs: attempts.latenessMs })
+      .get();
   }
+  countInMinute(db, now, {
+    attempt: cancelledAttempt && { outcome: "cancelled", latenessMs: cancelledAttempt.latenessMs },
+    finished: "cancelled",
+  });
   const updated = db
     .update(jobs)
     .set({ status: "cancelled", deadline: removalTime(job, now), ...touch(now, t) })

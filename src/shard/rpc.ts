@@ -11,6 +11,7 @@
 // in task-shard.ts and its phase in the metering table there (the compiler holds all three together).
 import type { CallbackTry } from "../core/callback-policy";
 import type { JobView, NewJob } from "../core/job";
+import type { ShardMetrics } from "../core/metrics";
 import type { AttemptResult } from "../core/state";
 
 /** A refusal: a named reason, and what the caller needs to know about it. */
@@ -238,4 +239,8 @@ export interface TaskShardRpc {
   beginCallbacks(tries: CallbackRef[]): Promise<BeginCallbackResult[]>;
   /** How a callback try ended: the shard clears the callback or schedules its next try. */
   finishCallback(ref: CallbackRef, outcome: CallbackTry): Promise<FinishCallbackResult>;
+
+  // Figures, for GET /v1/metrics.
+  /** This shard's counts now and its per-minute counters over the window (pools: home shard only). */
+  metrics(): Promise<ShardMetrics>;
 }

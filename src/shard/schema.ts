@@ -183,6 +183,27 @@ export const signingSecrets = sqliteTable("signing_secrets", {
   expiresAt: integer("expires_at"),
 });
 
+// GET /v1/metrics: one row per minute in which attempts ended or jobs finished, counted in the same
+// step as the change it counts (one row written per attempt end). `minute` is the integer primary key
+// (the rowid itself), so the upsert touches no index. Rows older than the metrics window are pruned by
+// the alarm (src/shard/metric-queries.ts).
+export const metricMinutes = sqliteTable("metric_minutes", {
+  // Epoch minute: ms / 60,000.
+  minute: integer("minute").primaryKey(),
+  succeeded: integer("succeeded").notNull().default(0),
+  failed: integer("failed").notNull().default(0),
+  timedOut: integer("timed_out").notNull().default(0),
+  cancelled: integer("cancelled").notNull().default(0),
+  expired: integer("expired").notNull().default(0),
+  jobsSucceeded: integer("jobs_succeeded").notNull().default(0),
+  jobsFailed: integer("jobs_failed").notNull().default(0),
+  jobsCancelled: integer("jobs_cancelled").notNull().default(0),
+  latenessMaxMs: integer("lateness_max_ms").notNull().default(0),
+  latenessSumMs: integer("lateness_sum_ms").notNull().default(0),
+  // The lateness histogram (src/core/lateness-histogram.ts), sparse: {"<bucket>": count}.
+  lateness: text("lateness", { mode: "json" }).$type<Record<string, number>>().notNull().default({}),
+});
+
 export type JobRow = typeof jobs.$inferSelect;
 export type AttemptRow = typeof attempts.$inferSelect;
 export type CallbackRow = typeof callbacks.$inferSelect;

@@ -9,6 +9,7 @@ import { configOf } from "../config";
 import type { CallbackTry } from "../core/callback-policy";
 import { LoadWindow } from "../core/hot-shard";
 import type { JobView, NewJob } from "../core/job";
+import type { ShardMetrics } from "../core/metrics";
 import { dispatchQueueOf } from "../core/queue-choice";
 import type { CallbackMessage, DispatchMessage } from "../dispatch/message";
 import { dispatchQueue } from "../dispatch/queues";
@@ -30,6 +31,7 @@ import {
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
 import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
+import { pruneMetricMinutes, readMetrics } from "./metric-queries";
 import { flushIndexCopies, type Outbound, removeExpiredJobs } from "./outbound";
 import * as pools from "./pool-queries";
 import type {
@@ -291,6 +293,11 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     return { ok: true, view, version: out.job.version, indexDb: out.job.indexDb };
   }
 
+  // --- figures ---
+  async metrics(): Promise<ShardMetrics> {
+    return readMetrics(this.db, this.clock());
+  }
+
   async markIndexed(written: IndexedVersion[]): Promise<void> {
     submits.markIndexed(this.db, written);
     await this.rearm();
@@ -369,6 +376,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       if (claimedFor) await this.noteLoad("dispatched", claims.length, claimedFor, now);
       await flushIndexCopies(this.outbound, now);
       submits.pruneIdempotencyKeys(this.db, now, 100);
+      pruneMetricMinutes(this.db, now);
       // Last, and bounded: removal never delays a dispatch.
       await removeExpiredJobs(this.outbound, now);
     } finally {
@@ -506,5 +514,6 @@ meterMethods(TaskShard, {
   markIndexed: "index",
   beginCallbacks: "callback",
   finishCallback: "callback",
+  metrics: "other",
   alarm: "claim",
 });
