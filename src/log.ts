@@ -33,6 +33,8 @@ const EVENTS = {
   shard_growth_failed: "error",
   /** A user's shard count grew by itself (a hot shard's report), doubling up to the ceiling. */
   shards_grown: "info",
+  /** The user directory (index database 0) could not be written or read; the admin request got 503. */
+  user_directory_failed: "error",
   /** Billed operations counted in one phase of a job's life (only with LOG_OPERATIONS=true). */
   operations: "info",
   /** A request failed with an exception no route expected; it got 500. */

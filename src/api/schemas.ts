@@ -158,6 +158,19 @@ export const BatchItemKey = IdempotencyKey.nullish().describe("this item's Idemp
 export const BatchSubmitSchema = batchOf(SubmitSchema.extend({ idempotency_key: BatchItemKey }));
 export const BatchEnvelope = batchOf(z.unknown());
 
+/** A listing's page size, from the query string: 1 to 100. */
+const pageLimit = (byDefault: number, what: string) =>
+  z
+    .string()
+    .regex(/^\d{1,3}$/, "must be an integer from 1 to 100")
+    .transform(Number)
+    .pipe(z.int().min(1).max(100))
+    .default(byDefault)
+    .describe(`${what} per page, 1 to 100`);
+
+/** A listing's opaque continuation, as a previous page's next_cursor gave it. */
+const pageCursor = () => z.string().min(1).max(512).optional().describe("the previous page's next_cursor");
+
 /** One `label=key:value` filter of GET /v1/jobs, split at its first colon. */
 const LabelFilter = z
   .string()
@@ -184,14 +197,8 @@ export const ListQuery = z.strictObject({
     .max(10, "at most 10 label filters")
     .optional()
     .describe("key:value; repeat it for more labels, all of which must match"),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be an integer from 1 to 100")
-    .transform(Number)
-    .pipe(z.int().min(1).max(100))
-    .default(20)
-    .describe("jobs per page, 1 to 100"),
-  cursor: z.string().min(1).max(512).optional().describe("the previous page's next_cursor"),
+  limit: pageLimit(20, "jobs"),
+  cursor: pageCursor(),
 });
 
 /** PUT /v1/pools/:name */
@@ -201,6 +208,12 @@ export const PoolBody = z.strictObject({
 
 /** POST /v1/admin/users */
 export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish().describe("for people") });
+
+/** GET /v1/admin/users query: the directory, oldest first. */
+export const UserListQuery = z.strictObject({
+  limit: pageLimit(50, "users"),
+  cursor: pageCursor(),
+});
 
 /** PATCH /v1/admin/users/:id: any of the user's limits (at least one). */
 export const ShardsBody = z

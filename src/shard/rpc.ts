@@ -119,6 +119,7 @@ export interface IndexedVersion {
 export type AttemptRefusal = "not_found" | "stale" | "duplicate" | "finished" | "cancelled";
 
 export type AuthenticateResult = { ok: true; principal: Principal } | Refused<"unknown_key">;
+export type AccountResult = { ok: true; principal: Principal } | Refused<"not_found">;
 export type AddKeyResult = { ok: true } | Refused<"not_found">;
 export type RevokeKeyResult = { ok: true; key: KeyView } | Refused<"not_found">;
 export type RotateSigningSecretResult = { ok: true } | Refused<"not_found">;
@@ -199,6 +200,8 @@ export interface TaskShardRpc {
   // The account, on the user's home shard.
   createAccount(init: AccountInit): Promise<void>;
   authenticate(keyHash: string): Promise<AuthenticateResult>;
+  /** The account as it stands (shard count, limits), for the admin's user listing. */
+  account(): Promise<AccountResult>;
   /** The live signing secrets, newest first; empty on a shard that is not home. */
   signingSecrets(): Promise<string[]>;
   addKey(keyHash: string): Promise<AddKeyResult>;

@@ -37,6 +37,7 @@ import * as pools from "./pool-queries";
 import type {
   AccountInit,
   AccountLimits,
+  AccountResult,
   AddKeyResult,
   AttemptRef,
   AttemptReport,
@@ -122,6 +123,10 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
 
   async authenticate(keyHash: string): Promise<AuthenticateResult> {
     return accounts.authenticate(this.db, keyHash);
+  }
+
+  async account(): Promise<AccountResult> {
+    return accounts.findAccount(this.db);
   }
 
   async signingSecrets(): Promise<string[]> {
@@ -492,6 +497,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
 meterMethods(TaskShard, {
   createAccount: "other",
   authenticate: "api",
+  account: "other",
   signingSecrets: "begin",
   addKey: "other",
   listKeys: "other",
