@@ -122,6 +122,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's figures over the last hour
+         * @description Jobs in each unfinished status now; jobs finished, attempts by outcome and failures within the window; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and max; due jobs not yet dispatched; pools; and a per-minute series of the window. With a preferred `Accept: text/plain`, the same in the Prometheus text format 0.0.4.
+         */
+        get: operations["getV1Metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/pools": {
         parameters: {
             query?: never;
@@ -167,7 +187,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List users, oldest first
+         * @description From the user directory (D1); each user's shard count as its home shard has it now. A walk through the pages never misses a user created meanwhile.
+         */
+        get: operations["getV1AdminUsers"];
         put?: never;
         /** Create a user */
         post: operations["postV1AdminUsers"];
@@ -549,6 +573,74 @@ export interface components {
         PoolList: {
             pools: components["schemas"]["Pool"][];
         };
+        Metrics: {
+            /** Format: date-time */
+            as_of: string;
+            window_seconds: number;
+            /** @description jobs in each unfinished status now */
+            jobs: {
+                scheduled: number;
+                queued: number;
+                running: number;
+                paused: number;
+            };
+            /** @description jobs that finished within the window, by final status */
+            jobs_finished: {
+                succeeded: number;
+                failed: number;
+                cancelled: number;
+            };
+            /** @description attempts that ended within the window */
+            attempts: {
+                succeeded: number;
+                failed: number;
+                timed_out: number;
+                cancelled: number;
+                expired: number;
+                total: number;
+            };
+            /** @description attempts within the window that failed, timed out or expired */
+            failures: number;
+            /** @description start minus scheduled time, over the window */
+            lateness_ms: {
+                /** @description attempts with a lateness in the histogram */
+                count: number;
+                /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                sum: number;
+                p50: number | null;
+                p99: number | null;
+                max: number | null;
+            };
+            /** @description scheduled jobs already due and not dispatched yet */
+            due_not_dispatched: number;
+            pools: {
+                name: string;
+                capacity: number;
+                in_use: number;
+                waiting: number;
+            }[];
+            /** @description one entry per minute of the window, oldest first, empty minutes included */
+            per_minute: {
+                /** Format: date-time */
+                minute: string;
+                attempts: {
+                    succeeded: number;
+                    failed: number;
+                    timed_out: number;
+                    cancelled: number;
+                    expired: number;
+                };
+                lateness_ms: {
+                    /** @description attempts with a lateness in the histogram */
+                    count: number;
+                    /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                    sum: number;
+                    p50: number | null;
+                    p99: number | null;
+                    max: number | null;
+                };
+            }[];
+        };
         CreatedUser: {
             user_id: string;
             name: string | null;
@@ -556,6 +648,19 @@ export interface components {
             api_key: string;
             /** @description Standard Webhooks secret (whsec_…), shown once */
             signing_secret: string;
+        };
+        UserPage: {
+            /** @description oldest first */
+            users: {
+                user_id: string;
+                name: string | null;
+                /** Format: date-time */
+                created_at: string;
+                /** @description the user's shard count now */
+                shards: number;
+            }[];
+            /** @description pass as `cursor` for the next page; null on the last */
+            next_cursor: string | null;
         };
         UserLimits: {
             user_id: string;
@@ -1080,6 +1185,47 @@ export interface operations {
             };
         };
     };
+    getV1Metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Metrics"];
+                    "text/plain": string;
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1Pools: {
         parameters: {
             query?: never;
@@ -1251,6 +1397,60 @@ export interface operations {
             };
             /** @description rate_limited: wait Retry-After seconds */
             429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminUsers: {
+        parameters: {
+            query?: {
+                /** @description users per page, 1 to 100 */
+                limit?: string;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of users */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: wait Retry-After seconds: the directory's database is unavailable; retry after Retry-After */
+            503: {
                 headers: {
                     /** @description seconds to wait */
                     "Retry-After"?: number;

@@ -3,6 +3,7 @@
 // value, the job) becomes one component and every reference points at #/components/schemas/<name>.
 import { z } from "zod";
 import { AttemptViewSchema, JobViewSchema, JsonValue } from "../core/job";
+import { UserMetricsSchema } from "../core/metrics";
 import { httpPayloadSchema } from "../executors/http-payload";
 import {
   ApiKey,
@@ -18,6 +19,7 @@ import {
   PoolList,
   RotatedSecret,
   UserLimits,
+  UserPage,
 } from "./responses";
 import { BatchSubmitSchema, NewUser, PoolBody, Rotation, ShardsBody, SubmitSchema } from "./schemas";
 
@@ -43,7 +45,9 @@ const RESPONSES = {
   Health,
   Pool,
   PoolList,
+  Metrics: UserMetricsSchema,
   CreatedUser,
+  UserPage,
   UserLimits,
   IssuedKey,
   ApiKey,

@@ -4,7 +4,7 @@
 // lacks its body, query or answer schemas.
 import { z } from "zod";
 import type { RequestComponent, ResponseComponent } from "./openapi-components";
-import { IdempotencyKey, ListQuery, PoolName } from "./schemas";
+import { IdempotencyKey, ListQuery, PoolName, UserListQuery } from "./schemas";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type RouteKey = `${Method} /${string}`;
@@ -120,6 +120,23 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     ok: { 200: { description: "the job, cancelled", schema: "Job" } },
     errors: { 404: "no such job", 409: "the job has already finished" },
   },
+  "GET /v1/metrics": {
+    summary: "The user's figures over the last hour",
+    description:
+      "Jobs in each unfinished status now; jobs finished, attempts by outcome and failures within the " +
+      "window; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and " +
+      "max; due jobs not yet dispatched; pools; and a per-minute series of the window. With a preferred " +
+      "`Accept: text/plain`, the same in the Prometheus text format 0.0.4.",
+    tag: "jobs",
+    auth: "user",
+    ok: {
+      200: {
+        description: "the figures",
+        schema: "Metrics",
+        alsoText: "the Prometheus text format 0.0.4 (gauges `…_last_hour`, lateness as a summary)",
+      },
+    },
+  },
   "GET /v1/pools": {
     summary: "List resource pools",
     tag: "pools",
@@ -154,6 +171,17 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
         schema: "CreatedUser",
       },
     },
+  },
+  "GET /v1/admin/users": {
+    summary: "List users, oldest first",
+    description:
+      "From the user directory (D1); each user's shard count as its home shard has it now. A walk " +
+      "through the pages never misses a user created meanwhile.",
+    tag: "admin",
+    auth: "admin",
+    query: UserListQuery,
+    ok: { 200: { description: "a page of users", schema: "UserPage" } },
+    errors: { 503: "the directory's database is unavailable; retry after Retry-After" },
   },
   "PATCH /v1/admin/users/:id": {
     summary: "Change a user's shards or limits",

@@ -66,6 +66,20 @@ export const CreatedUser = z.strictObject({
   signing_secret: z.string().describe("Standard Webhooks secret (whsec_…), shown once"),
 });
 
+export const UserPage = z.strictObject({
+  users: z
+    .array(
+      z.strictObject({
+        user_id: z.string(),
+        name: z.string().nullable(),
+        created_at: z.iso.datetime(),
+        shards: z.int().min(1).describe("the user's shard count now"),
+      }),
+    )
+    .describe("oldest first"),
+  next_cursor: z.string().nullable().describe("pass as `cursor` for the next page; null on the last"),
+});
+
 const limit = (what: string) => z.int().nullable().describe(`${what}; null: the global default applies`);
 
 export const UserLimits = z.strictObject({

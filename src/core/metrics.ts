@@ -1,5 +1,6 @@
 // A user's figures (GET /v1/metrics): what each shard reports and how the API merges them. Pure: no
 // runtime imports, `now` comes in with the shards' reports.
+import { z } from "zod";
 import {
   addHistogram,
   emptyHistogram,
@@ -88,15 +89,40 @@ function addMinute(into: MinuteCounts, more: MinuteCounts): void {
   addHistogram(into.lateness, more.lateness);
 }
 
-export interface LatenessFigures {
-  /** Attempts with a lateness in the histogram. */
-  count: number;
-  /** The lateness of those attempts added up (the Prometheus summary's `_sum`). */
-  sum: number;
-  p50: number | null;
-  p99: number | null;
-  max: number | null;
-}
+const count = z.int().min(0);
+const LatenessFiguresSchema = z.strictObject({
+  count: count.describe("attempts with a lateness in the histogram"),
+  sum: count.describe("their lateness added up, ms (the Prometheus summary's _sum)"),
+  p50: z.int().nullable(),
+  p99: z.int().nullable(),
+  max: z.int().nullable(),
+});
+export type LatenessFigures = z.infer<typeof LatenessFiguresSchema>;
+const byKeys = <K extends string>(keys: readonly [K, ...K[]]) =>
+  z.strictObject(Object.fromEntries(keys.map((k) => [k, count])) as Record<K, typeof count>);
+
+/** The API's answer (JSON); the Prometheus text is rendered from the same object. */
+export const UserMetricsSchema = z.strictObject({
+  as_of: z.iso.datetime(),
+  window_seconds: z.int(),
+  jobs: byKeys(LIVE_STATUSES).describe("jobs in each unfinished status now"),
+  jobs_finished: byKeys(FINAL_STATUSES).describe("jobs that finished within the window, by final status"),
+  attempts: byKeys([...ATTEMPT_OUTCOMES, "total"]).describe("attempts that ended within the window"),
+  failures: count.describe("attempts within the window that failed, timed out or expired"),
+  lateness_ms: LatenessFiguresSchema.describe("start minus scheduled time, over the window"),
+  due_not_dispatched: count.describe("scheduled jobs already due and not dispatched yet"),
+  pools: z.array(z.strictObject({ name: z.string(), capacity: count, in_use: count, waiting: count })),
+  per_minute: z
+    .array(
+      z.strictObject({
+        minute: z.iso.datetime(),
+        attempts: byKeys(ATTEMPT_OUTCOMES),
+        lateness_ms: LatenessFiguresSchema,
+      }),
+    )
+    .describe("one entry per minute of the window, oldest first, empty minutes included"),
+});
+export type UserMetrics = z.infer<typeof UserMetricsSchema>;
 
 function latenessFigures(m: MinuteCounts): LatenessFigures {
   const { lateness: h, latenessMaxMs: maxMs } = m;
@@ -108,29 +134,6 @@ function latenessFigures(m: MinuteCounts): LatenessFigures {
     p99: percentileOf(h, 0.99, maxMs),
     max: count === 0 ? null : maxMs,
   };
-}
-
-/** The API's answer (JSON); the Prometheus text is rendered from the same object. */
-export interface UserMetrics {
-  as_of: string;
-  window_seconds: number;
-  /** Jobs in each unfinished status now. */
-  jobs: Record<LiveStatus, number>;
-  /** Jobs that finished within the window, by final status. */
-  jobs_finished: Record<FinalStatus, number>;
-  /** Attempts that ended within the window, by outcome, and their total. */
-  attempts: Record<AttemptOutcome, number> & { total: number };
-  /** Attempts within the window that failed, timed out or expired. */
-  failures: number;
-  lateness_ms: LatenessFigures;
-  due_not_dispatched: number;
-  pools: PoolUse[];
-  /** One entry per minute of the window, oldest first, empty minutes included (for charts). */
-  per_minute: {
-    minute: string;
-    attempts: Record<AttemptOutcome, number>;
-    lateness_ms: LatenessFigures;
-  }[];
 }
 
 /**

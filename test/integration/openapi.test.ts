@@ -12,8 +12,10 @@ import {
   PoolList,
   RotatedSecret,
   UserLimits,
+  UserPage,
 } from "../../src/api/responses";
 import { JobViewSchema } from "../../src/core/job";
+import { UserMetricsSchema } from "../../src/core/metrics";
 import { ADMIN, createUser, request, submit } from "../helpers";
 
 /** The answer's body, after checking it is exactly what the documented schema (strict objects) says. */
@@ -46,6 +48,7 @@ describe("GET /v1/openapi.json", () => {
         "/v1/jobs/batch",
         "/v1/jobs/{id}",
         "/v1/jobs/{id}/result",
+        "/v1/metrics",
         "/v1/openapi.json",
         "/v1/pools",
         "/v1/pools/{name}",
@@ -170,6 +173,8 @@ describe("GET /v1/openapi.json", () => {
       200,
     );
     await answers(PoolList, await request("/v1/pools", { headers: auth }), 200);
+    await answers(UserMetricsSchema, await request("/v1/metrics", { headers: auth }), 200);
+    await answers(UserPage, await request("/v1/admin/users?limit=2", { headers: ADMIN }), 200);
     await answers(Pool, await request("/v1/pools/api", { method: "DELETE", headers: auth }), 200);
     await answers(JobPage, await request("/v1/jobs", { headers: auth }), 200);
     await answers(
