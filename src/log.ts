@@ -5,6 +5,8 @@ const EVENTS = {
   attempt_finished: "info",
   /** One callback try ran (consumer): the job and occurrence, how the POST went, and what the shard made of it (`delivered`, `retry`, `abandoned`, or a refusal). */
   callback_finished: "info",
+  /** The shard gave a running attempt up (no heartbeat, or past its timeout): what, for whom, why. */
+  attempt_given_up: "info",
   /** A variable or secret is missing or invalid; the API answers 500 until it is fixed. */
   config_invalid: "error",
   /** The consumer could not reach a shard for a message (an attempt's or a callback's); the message is retried. */

@@ -169,7 +169,15 @@ export function finishAttempt(
   now: number,
   random: () => number,
   t: ShardTimings,
-): { ok: true; job: JobRow; released: boolean; finishedOccurrence: number | null } | Refused<AttemptRefusal> {
+):
+  | {
+      ok: true;
+      job: JobRow;
+      released: boolean;
+      finishedOccurrence: number | null;
+      latenessMs: number;
+    }
+  | Refused<AttemptRefusal> {
   const job = findJob(db, jobId);
   const refused = refusal(job, attempt, "running");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
@@ -183,8 +191,9 @@ export function finishAttempt(
     .where(and(eq(attempts.jobId, jobId), eq(attempts.number, attempt)))
     .returning({ latenessMs: attempts.latenessMs })
     .get();
+  const latenessMs = ended?.latenessMs ?? 0;
   countInMinute(db, now, {
-    attempt: { outcome: attemptStatus, latenessMs: ended?.latenessMs ?? 0 },
+    attempt: { outcome: attemptStatus, latenessMs },
     finished: next.status === "scheduled" ? undefined : next.status,
   });
   const updated = db
@@ -199,7 +208,7 @@ export function finishAttempt(
     .returning()
     .get();
   const finishedOccurrence = next.occurrenceFinished ? job.occurrence : null;
-  return { ok: true, job: updated ?? job, released, finishedOccurrence };
+  return { ok: true, job: updated ?? job, released, finishedOccurrence, latenessMs };
 }
 
 /**

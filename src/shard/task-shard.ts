@@ -400,8 +400,18 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
         error: expiryError(job, this.timings),
       };
       const out = finishAttempt(this.db, job.id, job.attempt, report, now, this.random, this.timings);
+      if (!out.ok) continue;
       // Due at once: the alarm sends it further on in this same run.
-      if (out.ok) this.recordCallback(out, () => viewJob(this.db, out.job), now, false);
+      this.recordCallback(out, () => viewJob(this.db, out.job), now, false);
+      // Its consumer never reports (gone, or past the timeout): this is the attempt's only line.
+      log("attempt_given_up", {
+        job_id: job.id,
+        user_id: job.userId,
+        attempt: job.attempt,
+        outcome: "timed_out",
+        lateness_ms: out.latenessMs,
+        error: report.error,
+      });
     }
   }
 
