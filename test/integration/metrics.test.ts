@@ -3,11 +3,20 @@
 // Prometheus text.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { forgetVerifiedKeys } from "../../src/api/auth";
 import { emptyHistogram, latenessBucketOf, percentileOf } from "../../src/core/lateness-histogram";
 import { mergeShardMetrics, type UserMetrics } from "../../src/core/metrics";
 import type { DispatchMessage } from "../../src/dispatch/message";
-import { ADMIN, createUser, deliver, getJob, request, shardOf, submit, type TestUser } from "../helpers";
+import {
+  ADMIN,
+  createUser,
+  deliver,
+  getJob,
+  growShards,
+  request,
+  shardOf,
+  submit,
+  type TestUser,
+} from "../helpers";
 import { parsePrometheusText } from "../support/prometheus-text";
 
 afterEach(() => {
@@ -39,6 +48,11 @@ async function fireAlarmOn(userId: string, n: number): Promise<DispatchMessage[]
   );
 }
 
+async function putPool(user: TestUser, name: string, capacity: number) {
+  const res = await request(`/v1/pools/${name}`, { method: "PUT", headers: user.auth, json: { capacity } });
+  expect(res.status).toBe(200);
+}
+
 async function metricsOf(user: TestUser): Promise<UserMetrics> {
   const res = await request("/v1/metrics", { headers: user.auth });
   expect(res.status).toBe(200);
@@ -59,9 +73,7 @@ const minuteRows = (userId: string, n = 0) =>
 describe("GET /v1/metrics", () => {
   it("counts each attempt's outcome and lateness in its minute, with jobs by status, due jobs and pools", async () => {
     const user = await createUser();
-    expect(
-      (await request("/v1/pools/p", { method: "PUT", headers: user.auth, json: { capacity: 2 } })).status,
-    ).toBe(200);
+    await putPool(user, "p", 2);
     await setClock(user.user_id, 0, F);
     const late = [0, 3, 100, 2_500, 90_000];
     for (const l of late) await submit(user, { type: "noop", run_at: iso(F - l) });
@@ -155,13 +167,7 @@ describe("GET /v1/metrics", () => {
   it("merges a user's shards exactly: counts add, percentiles are those of every attempt together", async () => {
     const user = await createUser();
     const shards = 3;
-    const grow = await request(`/v1/admin/users/${user.user_id}`, {
-      method: "PATCH",
-      headers: ADMIN,
-      json: { shards },
-    });
-    expect(grow.status).toBe(200);
-    forgetVerifiedKeys();
+    await growShards(user, shards);
     for (let n = 0; n < shards; n++) await setClock(user.user_id, n, F);
     // Idempotency keys route by their hash, so the spread is the same on every run.
     const perShard = new Map<number, number[]>();
@@ -199,9 +205,7 @@ describe("GET /v1/metrics", () => {
 
   it("answers the Prometheus text format to Accept: text/plain", async () => {
     const user = await createUser();
-    expect(
-      (await request("/v1/pools/gpu", { method: "PUT", headers: user.auth, json: { capacity: 3 } })).status,
-    ).toBe(200);
+    await putPool(user, "gpu", 3);
     await setClock(user.user_id, 0, F);
     await submit(user, { type: "noop", run_at: iso(F - 1_500) });
     await submit(user, { type: "noop", run_at: iso(F - 20) });
