@@ -18,9 +18,12 @@ import { listPools } from "./pool-queries";
 import { jobs, metricMinutes } from "./schema";
 import type { ShardDb } from "./view";
 
-/** What one change adds to its minute: an attempt that ended, a job that finished, or both. */
+/**
+ * What one change adds to its minute: an attempt that ended, a job that finished, or both. An expired
+ * occurrence counts as outcome `expired` with no lateness (no attempt started, so none is measured).
+ */
 export interface MinuteEvent {
-  attempt?: { outcome: AttemptOutcome; latenessMs: number };
+  attempt?: { outcome: AttemptOutcome; latenessMs: number | null };
   finished?: FinalStatus;
 }
 
@@ -50,18 +53,20 @@ export function countInMinute(db: ShardDb, now: number, event: MinuteEvent): voi
   const inserted: Record<string, unknown> = { minute: minuteOf(now) };
   const updated: Record<string, unknown> = {};
   if (attempt) {
+    const column = OUTCOME_COLUMNS[attempt.outcome];
+    inserted[fieldOf(column)] = 1;
+    updated[fieldOf(column)] = plusOne(column);
+  }
+  if (attempt && attempt.latenessMs !== null) {
     const lateness = Math.max(0, Math.round(attempt.latenessMs));
     const bucket = String(latenessBucketOf(lateness));
     const path = `$."${bucket}"`;
-    const column = OUTCOME_COLUMNS[attempt.outcome];
     Object.assign(inserted, {
-      [fieldOf(column)]: 1,
       latenessMaxMs: lateness,
       latenessSumMs: lateness,
       lateness: { [bucket]: 1 },
     });
     Object.assign(updated, {
-      [fieldOf(column)]: plusOne(column),
       latenessMaxMs: sql`max(${metricMinutes.latenessMaxMs}, ${lateness})`,
       latenessSumMs: sql`${metricMinutes.latenessSumMs} + ${lateness}`,
       lateness: sql`json_set(${metricMinutes.lateness}, ${path}, coalesce(json_extract(${metricMinutes.lateness}, ${path}), 0) + 1)`,

@@ -242,6 +242,18 @@ describe("GET /v1/metrics", () => {
     }
   });
 
+  it("counts an occurrence that expired before it started as outcome expired, with no lateness", async () => {
+    const user = await createUser();
+    await setClock(user.user_id, 0, F);
+    await submit(user, { type: "noop", run_at: iso(F - 5_000), expires_after_seconds: 1 });
+    expect(await fireAlarmOn(user.user_id, 0)).toEqual([]);
+    const m = await metricsOf(user);
+    expect(m.attempts).toMatchObject({ expired: 1, total: 1 });
+    expect(m.failures).toBe(1);
+    expect(m.jobs_finished.failed).toBe(1);
+    expect(m.lateness_ms.count).toBe(0);
+  });
+
   it("an idle user's figures are zeroes, nulls and empty minutes", async () => {
     const user = await createUser();
     const m = await metricsOf(user);
