@@ -2,6 +2,7 @@
 // Times are epoch milliseconds (integers) so deadline arithmetic stays in SQL.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { JobPatch } from "../core/job-patch";
 
 export const jobs = sqliteTable(
   "jobs",
@@ -64,6 +65,12 @@ export const jobs = sqliteTable(
       .default("all"),
     // An occurrence not started this long after its due time fails with `expired`.
     expiresAfterSeconds: integer("expires_after_seconds"),
+    // Set while an extra occurrence (`run` on a recurring job) is pending or running: when it is
+    // over the job returns to its nominal occurrence (occurrence_at) instead of the one after it.
+    extraRun: integer("extra_run", { mode: "boolean" }).notNull().default(false),
+    // A PATCH that arrived while an attempt was queued or running, in JobRow field names: the attempt
+    // keeps what it started with (begin reads this row), and the patch is applied when it ends.
+    pendingPatch: text("pending_patch", { mode: "json" }).$type<JobPatch>(),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the

@@ -5,10 +5,12 @@ import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../drizzle/shard/migrations.js";
+import { jobRuleErrors, rulesOfRow } from "../api/job-input";
 import { configOf } from "../config";
 import type { CallbackTry } from "../core/callback-policy";
 import { LoadWindow } from "../core/hot-shard";
 import type { JobView, NewJob } from "../core/job";
+import type { JobPatch } from "../core/job-patch";
 import type { ShardMetrics } from "../core/metrics";
 import { dispatchQueueOf } from "../core/queue-choice";
 import type { CallbackMessage, DispatchMessage } from "../dispatch/message";
@@ -21,6 +23,7 @@ import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
 import { homeStub } from "./address";
 import { begin, cancel, expiryError, finishAttempt, heartbeat } from "./attempt-queries";
+import { applyBulk, type BulkAction } from "./bulk-queries";
 import {
   callbackToDeliver,
   claimDueCallbacks,
@@ -30,6 +33,7 @@ import {
 } from "./callback-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
+import { applyControl, type Control, patchJob } from "./control-queries";
 import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
 import { pruneMetricMinutes, readMetrics } from "./metric-queries";
 import { flushIndexCopies, type Outbound, removeExpiredJobs } from "./outbound";
@@ -44,8 +48,10 @@ import type {
   AuthenticateResult,
   BeginCallbackResult,
   BeginResult,
+  BulkResult,
   CallbackRef,
   CancelResult,
+  ControlResult,
   DeletePoolResult,
   FinishCallbackResult,
   FinishResult,
@@ -54,8 +60,10 @@ import type {
   HeartbeatResult,
   Idempotency,
   IndexedVersion,
+  JobFilter,
   KeyView,
   NewSubmission,
+  PatchResult,
   PoolView,
   RevokeKeyResult,
   RotateSigningSecretResult,
@@ -87,6 +95,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   /** SHARD_CEILING: the most shards a user grows to by itself, unless an admin set the user's own. */
   private readonly shardCeiling: number;
   private readonly policy: DispatchPolicy;
+  /** ALLOW_PRIVATE_TARGETS: a PATCH is checked by the same target rules as a submit. */
+  private readonly allowPrivateTargets: boolean;
   /** The shard's clock; tests replace it to move time without sleeping. */
   clock: () => number = Date.now;
   /** Set when a request asked for an immediate wake while the alarm handler was awaiting I/O. */
@@ -110,6 +120,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     this.dispatchQueues = config.DISPATCH_QUEUES;
     this.load = new LoadWindow(config.HOT_SHARD_JOBS_PER_SECOND);
     this.shardCeiling = config.SHARD_CEILING;
+    this.allowPrivateTargets = config.ALLOW_PRIVATE_TARGETS;
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
       recordOperations("other", this.sqlMeter.take());
@@ -242,6 +253,56 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     // Units freed, or a blocking pooled job gone: a waiting job may now go.
     await this.rearm((out.released || out.job.needsPools) && pools.poolWaitersExist(this.db, now));
     return { ok: true, view: viewJob(this.db, out.job) };
+  }
+
+  // --- job controls ---
+  async pause(jobId: string): Promise<ControlResult> {
+    return this.control("pause", jobId);
+  }
+
+  async resume(jobId: string): Promise<ControlResult> {
+    return this.control("resume", jobId);
+  }
+
+  async runNow(jobId: string): Promise<ControlResult> {
+    return this.control("run", jobId);
+  }
+
+  async retry(jobId: string): Promise<ControlResult> {
+    return this.control("retry", jobId);
+  }
+
+  private async control(control: Control, jobId: string): Promise<ControlResult> {
+    const now = this.clock();
+    const out = applyControl(this.db, control, jobId, now, this.timings);
+    if (!out.ok) return out;
+    // Withdrawn units, or a pooled job due now, may let a waiting job go.
+    await this.rearm((out.released || out.job.needsPools) && pools.poolWaitersExist(this.db, now));
+    return { ok: true, view: viewJob(this.db, out.job) };
+  }
+
+  async patch(jobId: string, patch: JobPatch): Promise<PatchResult> {
+    const now = this.clock();
+    const rules = (row: schema.JobRow) => jobRuleErrors(rulesOfRow(row), now, this.allowPrivateTargets);
+    const out = patchJob(this.db, jobId, patch, now, this.timings, rules);
+    if (!out.ok) return out;
+    await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
+    return { ok: true, view: viewJob(this.db, out.job) };
+  }
+
+  async bulkCancel(filter: JobFilter): Promise<BulkResult> {
+    return this.bulk("cancel", filter);
+  }
+
+  async bulkRetry(filter: JobFilter): Promise<BulkResult> {
+    return this.bulk("retry", filter);
+  }
+
+  private async bulk(action: BulkAction, filter: JobFilter): Promise<BulkResult> {
+    const now = this.clock();
+    const { matched, poolsMoved } = applyBulk(this.db, action, filter, now, this.timings);
+    await this.rearm(poolsMoved && pools.poolWaitersExist(this.db, now));
+    return { matched };
   }
 
   // --- consumer ---
@@ -523,6 +584,13 @@ meterMethods(TaskShard, {
   submitBatch: "submit",
   get: "other",
   cancel: "other",
+  pause: "other",
+  resume: "other",
+  runNow: "other",
+  retry: "other",
+  patch: "other",
+  bulkCancel: "other",
+  bulkRetry: "other",
   begin: "begin",
   beginMany: "begin",
   heartbeat: "heartbeat",
