@@ -82,7 +82,7 @@ export function applyControl(
     if (details.length > 0) return { ok: false, reason: "invalid_resources", details };
   }
   const { change } = out;
-  assertTransition(job.status, change.status);
+  if (change.status !== job.status) assertTransition(job.status, change.status);
   const withdrawn = job.status === "queued" && change.status === "paused";
   const released = withdrawn && release(db, jobId, job.attempt);
   const running = change.status === "running" || (change.status === "paused" && attemptInFlight(db, job));
