@@ -14,6 +14,7 @@ import {
   Health,
   IssuedKey,
   JobPage,
+  Matched,
   OpenApiDocument,
   Pool,
   PoolList,
@@ -21,7 +22,16 @@ import {
   UserLimits,
   UserPage,
 } from "./responses";
-import { BatchSubmitSchema, NewUser, PoolBody, Rotation, ShardsBody, SubmitSchema } from "./schemas";
+import {
+  BatchSubmitSchema,
+  JobFilterSchema,
+  NewUser,
+  PatchSchema,
+  PoolBody,
+  Rotation,
+  ShardsBody,
+  SubmitSchema,
+} from "./schemas";
 
 /** Request bodies and what they use, converted as zod parses input (defaults optional). */
 const REQUESTS = {
@@ -29,6 +39,8 @@ const REQUESTS = {
   HttpPayload: httpPayloadSchema,
   SubmitJob: SubmitSchema,
   SubmitBatch: BatchSubmitSchema,
+  PatchJob: PatchSchema,
+  JobFilter: JobFilterSchema,
   PoolCapacity: PoolBody,
   NewUser,
   UserLimitsChange: ShardsBody,
@@ -42,6 +54,7 @@ const RESPONSES = {
   Attempt: AttemptViewSchema,
   JobPage,
   BatchResults,
+  Matched,
   Health,
   Pool,
   PoolList,

@@ -137,6 +137,89 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
       },
     },
   },
+  "PATCH /v1/jobs/:id": {
+    summary: "Change a job",
+    description:
+      "Any of the submit fields but `type` and `result_location` (null clears a clearable one). Applies " +
+      "to the next attempt or occurrence: an attempt already queued or running keeps what it started " +
+      "with. A schedule change recomputes `run_at`. The job with the change must pass the submit rules.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    body: { schema: "PatchJob" },
+    ok: { 200: { description: "the job, changed", schema: "Job" } },
+    errors: { 404: "no such job (or another user's)", 409: "the job has already finished" },
+  },
+  "POST /v1/jobs/:id/pause": {
+    summary: "Pause a job",
+    description:
+      "Nothing is dispatched: a queued dispatch is withdrawn (its units released); a running attempt " +
+      "finishes and its report is accepted; a recurring job then stays paused.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    body: "none",
+    ok: { 200: { description: "the job, paused", schema: "Job" } },
+    errors: { 404: "no such job (or another user's)", 409: "the job has already finished" },
+  },
+  "POST /v1/jobs/:id/resume": {
+    summary: "Resume a paused job",
+    description:
+      "A recurring job goes to its next occurrence at or after now (missed ones are skipped, never " +
+      "burst); a one-shot job to its run_at, or now if that has passed.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    body: "none",
+    ok: { 200: { description: "the job", schema: "Job" } },
+    errors: { 404: "no such job (or another user's)", 409: "the job has already finished" },
+  },
+  "POST /v1/jobs/:id/run": {
+    summary: "Run a job now",
+    description:
+      "A scheduled one-shot job moves its run_at to now; a recurring job gets one extra occurrence now " +
+      "without shifting its schedule.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    body: "none",
+    ok: { 200: { description: "the job", schema: "Job" } },
+    errors: {
+      404: "no such job (or another user's)",
+      409: "the job is queued, running, paused or finished",
+    },
+  },
+  "POST /v1/jobs/:id/retry": {
+    summary: "Retry a failed or cancelled one-shot job",
+    description: "It runs again now as a new occurrence with current_retries reset; its attempts are kept.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    body: "none",
+    ok: { 200: { description: "the job, scheduled", schema: "Job" } },
+    errors: {
+      404: "no such job (or another user's)",
+      409: "not a failed or cancelled one-shot job, or a pool it names can no longer hold it",
+    },
+  },
+  "POST /v1/jobs/cancel": {
+    summary: "Cancel every matching job",
+    description:
+      "Applied on the user's shards (not the listing index), in bounded batches; `matched` counts the " +
+      "jobs this request cancelled, so repeating it matches 0.",
+    tag: "jobs",
+    auth: "user",
+    body: { schema: "JobFilter" },
+    ok: { 200: { description: "how many jobs were cancelled", schema: "Matched" } },
+  },
+  "POST /v1/jobs/retry": {
+    summary: "Retry every matching failed or cancelled one-shot job",
+    description: "Applied on the user's shards (not the listing index); `matched` counts the jobs retried.",
+    tag: "jobs",
+    auth: "user",
+    body: { schema: "JobFilter" },
+    ok: { 200: { description: "how many jobs were retried", schema: "Matched" } },
+  },
   "GET /v1/pools": {
     summary: "List resource pools",
     tag: "pools",

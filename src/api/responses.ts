@@ -28,6 +28,11 @@ export const ErrorEnvelope = z.strictObject({
 
 export const Health = z.strictObject({ ok: z.literal(true) });
 
+/** POST /v1/jobs/cancel and POST /v1/jobs/retry. */
+export const Matched = z.strictObject({
+  matched: z.int().min(0).describe("the jobs this request moved (a repeated cancel matches 0)"),
+});
+
 export const JobPage = z.strictObject({
   jobs: z.array(JobViewSchema).describe("newest first; each carries only its latest attempt"),
   next_cursor: z.string().nullable().describe("pass as `cursor` for the next page; null on the last"),

@@ -16,14 +16,20 @@ import {
 } from "../helpers";
 
 async function bulk(user: TestUser, action: "cancel" | "retry", filter: unknown, bindings = env) {
-  const res = await request(`/v1/jobs/${action}`, { method: "POST", headers: user.auth, json: filter }, bindings);
+  const res = await request(
+    `/v1/jobs/${action}`,
+    { method: "POST", headers: user.auth, json: filter },
+    bindings,
+  );
   return { status: res.status, body: (await res.json()) as { matched: number; error?: { code: string } } };
 }
 
 const statuses = (user: TestUser) =>
   inShard(user.user_id, (_s, state) =>
     state.storage.sql
-      .exec<{ status: string; n: number }>("select status, count(*) as n from jobs group by status order by status")
+      .exec<{ status: string; n: number }>(
+        "select status, count(*) as n from jobs group by status order by status",
+      )
       .toArray(),
   );
 
@@ -31,10 +37,15 @@ describe("POST /v1/jobs/cancel", () => {
   it("cancels exactly the matching unfinished jobs, and matches 0 when repeated", async () => {
     const user = await createUser();
     const later = new Date(Date.now() + 3_600_000).toISOString();
-    const a = (await submit(user, { type: "noop", name: "nightly-a", labels: { team: "x" }, run_at: later })).body;
-    const b = (await submit(user, { type: "noop", name: "nightly-b", labels: { team: "x", env: "p" }, run_at: later })).body;
-    const c = (await submit(user, { type: "noop", name: "hourly", labels: { team: "x" }, run_at: later })).body;
-    const d = (await submit(user, { type: "noop", name: "nightly-d", labels: { team: "y" }, run_at: later })).body;
+    const a = (await submit(user, { type: "noop", name: "nightly-a", labels: { team: "x" }, run_at: later }))
+      .body;
+    const b = (
+      await submit(user, { type: "noop", name: "nightly-b", labels: { team: "x", env: "p" }, run_at: later })
+    ).body;
+    const c = (await submit(user, { type: "noop", name: "hourly", labels: { team: "x" }, run_at: later }))
+      .body;
+    const d = (await submit(user, { type: "noop", name: "nightly-d", labels: { team: "y" }, run_at: later }))
+      .body;
     const first = await bulk(user, "cancel", { name: "nightly", labels: { team: "x" } });
     expect(first).toEqual({ status: 200, body: { matched: 2 } });
     expect((await getJob(user, a.id)).status).toBe("cancelled");

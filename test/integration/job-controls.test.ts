@@ -264,15 +264,18 @@ describe("POST /v1/jobs/:id/retry", () => {
 });
 
 describe("every control's 401 and 404", () => {
-  it.each(["pause", "resume", "run", "retry"])("%s: 401 without a key, 404 for unknown and foreign ids", async (action) => {
-    const owner = await createUser();
-    const other = await createUser();
-    const { body: job } = await submit(owner, { type: "noop" });
-    const anon = await request(`/v1/jobs/${job.id}/${action}`, { method: "POST" });
-    expect(anon.status).toBe(401);
-    expect((await control(other, job.id, action)).status).toBe(404);
-    expect((await control(owner, "job_0_nope", action)).status).toBe(404);
-    expect((await control(owner, "not-an-id", action)).status).toBe(404);
-    expect((await getJob(owner, job.id)).status).toBe("scheduled");
-  });
+  it.each(["pause", "resume", "run", "retry"])(
+    "%s: 401 without a key, 404 for unknown and foreign ids",
+    async (action) => {
+      const owner = await createUser();
+      const other = await createUser();
+      const { body: job } = await submit(owner, { type: "noop" });
+      const anon = await request(`/v1/jobs/${job.id}/${action}`, { method: "POST" });
+      expect(anon.status).toBe(401);
+      expect((await control(other, job.id, action)).status).toBe(404);
+      expect((await control(owner, "job_0_nope", action)).status).toBe(404);
+      expect((await control(owner, "not-an-id", action)).status).toBe(404);
+      expect((await getJob(owner, job.id)).status).toBe("scheduled");
+    },
+  );
 });

@@ -2,13 +2,25 @@
 // an attempt already queued or running keeps what it started with.
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/core/job";
-import { createUser, deliver, fireAlarm, getJob, request, setShardClock, shardOf, submit, type TestUser } from "../helpers";
+import {
+  createUser,
+  deliver,
+  fireAlarm,
+  getJob,
+  request,
+  setShardClock,
+  shardOf,
+  submit,
+  type TestUser,
+} from "../helpers";
 
 async function patch(user: TestUser, id: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await request(`/v1/jobs/${id}`, {
     method: "PATCH",
     headers: { ...user.auth, ...headers },
-    ...(typeof body === "string" ? { body, headers: { ...user.auth, "content-type": "application/json" } } : { json: body }),
+    ...(typeof body === "string"
+      ? { body, headers: { ...user.auth, "content-type": "application/json" } }
+      : { json: body }),
   });
   return {
     status: res.status,
@@ -64,7 +76,11 @@ describe("PATCH /v1/jobs/:id", () => {
     const cron = await patch(user, job.id, { cron: "0 9 * * *", timezone: "Europe/Paris" });
     expect(cron.status).toBe(200);
     // The first 09:00 Paris time at or after the job's nominal occurrence.
-    expect(cron.body).toMatchObject({ cron: "0 9 * * *", timezone: "Europe/Paris", run_at: "2031-06-02T07:00:00.000Z" });
+    expect(cron.body).toMatchObject({
+      cron: "0 9 * * *",
+      timezone: "Europe/Paris",
+      run_at: "2031-06-02T07:00:00.000Z",
+    });
     // Switching to an interval must clear the cron (they are exclusive), and then the zone goes too.
     const both = await patch(user, job.id, { interval_seconds: 60 });
     expect(both.status).toBe(400);
@@ -82,13 +98,20 @@ describe("PATCH /v1/jobs/:id", () => {
       timeout_seconds: 30,
     });
     const [message] = await fireAlarm(user.user_id);
-    const out = await patch(user, job.id, { payload: { url: "https://new.example.com/" }, timeout_seconds: 5 });
+    const out = await patch(user, job.id, {
+      payload: { url: "https://new.example.com/" },
+      timeout_seconds: 5,
+    });
     expect(out.status).toBe(200);
     // The view shows the change at once.
     expect(out.body).toMatchObject({ status: "queued", payload: { url: "https://new.example.com/" } });
     const shard = shardOf(user.user_id);
     const begun = await shard.begin(job.id, message?.attempt ?? 0);
-    expect(begun).toMatchObject({ ok: true, payload: { url: "https://old.example.com/" }, timeoutSeconds: 30 });
+    expect(begun).toMatchObject({
+      ok: true,
+      payload: { url: "https://old.example.com/" },
+      timeoutSeconds: 30,
+    });
     // Patched again while running: still the attempt's own fields until it ends.
     await patch(user, job.id, { priority: 7 });
     expect(await shard.heartbeat(job.id, 1)).toEqual({ ok: true });

@@ -8,6 +8,7 @@ import {
   ErrorEnvelope,
   IssuedKey,
   JobPage,
+  Matched,
   Pool,
   PoolList,
   RotatedSecret,
@@ -49,6 +50,12 @@ describe("GET /v1/openapi.json", () => {
         "/v1/jobs/{id}",
         "/v1/jobs/{id}/result",
         "/v1/metrics",
+        "/v1/jobs/{id}/pause",
+        "/v1/jobs/{id}/resume",
+        "/v1/jobs/{id}/run",
+        "/v1/jobs/{id}/retry",
+        "/v1/jobs/cancel",
+        "/v1/jobs/retry",
         "/v1/openapi.json",
         "/v1/pools",
         "/v1/pools/{name}",
@@ -93,6 +100,14 @@ describe("GET /v1/openapi.json", () => {
     expect(doc.paths["/v1/jobs/batch"]?.post).toBeDefined();
     expect(doc.paths["/v1/jobs/{id}/result"]?.get).toBeDefined();
     expect(doc.paths["/v1/pools/{name}"]?.delete).toBeDefined();
+    // PATCH takes the submit fields but type and result_location; a bulk filter its six fields.
+    expect(doc.paths["/v1/jobs/{id}"]?.patch).toBeDefined();
+    expect(Object.keys(doc.components.schemas.PatchJob?.properties ?? {}).sort()).toEqual(
+      submitFields.filter((f) => f !== "type" && f !== "result_location"),
+    );
+    expect(Object.keys(doc.components.schemas.JobFilter?.properties ?? {}).sort()).toEqual(
+      ["ids", "status", "type", "name", "labels", "created_before"].sort(),
+    );
   });
 
   it("describes the listing query and the Idempotency-Key header from the schemas that check them", async () => {
@@ -183,6 +198,21 @@ describe("GET /v1/openapi.json", () => {
       201,
     );
     await answers(ErrorEnvelope, await request(`/v1/jobs/${job.id}x`, { headers: auth }), 404);
+    await answers(
+      JobViewSchema,
+      await request(`/v1/jobs/${job.id}`, { method: "PATCH", headers: auth, json: { priority: 7 } }),
+      200,
+    );
+    await answers(
+      JobViewSchema,
+      await request(`/v1/jobs/${job.id}/pause`, { method: "POST", headers: auth }),
+      200,
+    );
+    await answers(
+      Matched,
+      await request("/v1/jobs/cancel", { method: "POST", headers: auth, json: { ids: [job.id] } }),
+      200,
+    );
     await answers(
       ErrorEnvelope,
       await request("/v1/jobs", { method: "POST", headers: auth, json: { type: 1 } }),

@@ -169,7 +169,13 @@ describe("settle", () => {
 describe("settle of an extra occurrence", () => {
   const every = { kind: "interval", seconds: 3600 } as const;
   const nominal = 10_000_000;
-  const job = { recurrence: every, occurrenceAt: nominal, maxRetries: 1, currentRetries: 0, retryDelaySeconds: 10 };
+  const job = {
+    recurrence: every,
+    occurrenceAt: nominal,
+    maxRetries: 1,
+    currentRetries: 0,
+    retryDelaySeconds: 10,
+  };
 
   it("returns to the nominal occurrence instead of the one after it", () => {
     expect(settle({ ...job, extraRun: true }, { ok: true }, 2_000_000, () => 0.5)).toEqual({
@@ -235,13 +241,23 @@ describe("job controls", () => {
     const anchor = { ...hourly, status: "paused" as const, runAt: now, occurrenceAt: now };
     const later = now + 5 * 3_600_000 + 1;
     const out = resumed(anchor, later, false);
-    expect(out).toMatchObject({ ok: true, change: { status: "scheduled", runAt: now + 6 * 3_600_000, occurrence: 0 } });
+    expect(out).toMatchObject({
+      ok: true,
+      change: { status: "scheduled", runAt: now + 6 * 3_600_000, occurrence: 0 },
+    });
     // Exactly on an occurrence: that one.
     expect(resumed(anchor, now + 3_600_000, false)).toMatchObject({ change: { runAt: now + 3_600_000 } });
   });
 
   it("abandons a pending retry on resume, moving the occurrence number on (webhook ids stay unique)", () => {
-    const retrying = { ...hourly, status: "paused" as const, runAt: now + 10, occurrenceAt: now, currentRetries: 2, occurrence: 4 };
+    const retrying = {
+      ...hourly,
+      status: "paused" as const,
+      runAt: now + 10,
+      occurrenceAt: now,
+      currentRetries: 2,
+      occurrence: 4,
+    };
     expect(resumed(retrying, now + 20, false)).toMatchObject({
       change: { runAt: now + 3_600_000, currentRetries: 0, occurrence: 5, extraRun: false },
     });
@@ -283,7 +299,14 @@ describe("job controls", () => {
     const failed = { ...once, status: "failed" as const, currentRetries: 3, occurrence: 2 };
     expect(retried(failed, now)).toEqual({
       ok: true,
-      change: { ...unchanged, status: "scheduled", runAt: now, occurrenceAt: now, currentRetries: 0, occurrence: 3 },
+      change: {
+        ...unchanged,
+        status: "scheduled",
+        runAt: now,
+        occurrenceAt: now,
+        currentRetries: 0,
+        occurrence: 3,
+      },
     });
     expect(retried({ ...once, status: "cancelled" }, now)).toMatchObject({ ok: true });
     for (const status of ["scheduled", "queued", "running", "paused", "succeeded"] as const)
