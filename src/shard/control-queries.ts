@@ -85,7 +85,9 @@ export function applyControl(
   if (change.status !== job.status) assertTransition(job.status, change.status);
   const withdrawn = job.status === "queued" && change.status === "paused";
   const released = withdrawn && release(db, jobId, job.attempt);
-  const running = change.status === "running" || (change.status === "paused" && attemptInFlight(db, job));
+  // Paused with nothing running: nothing is due. Scheduled: due at run_at. Otherwise (a queued or
+  // running job resumed or paused again) the deadline the attempt already has.
+  const idle = change.status === "paused" && !attemptInFlight(db, job);
   // A PATCH that waited for the withdrawn dispatch applies now (patchColumns keeps the paused status).
   const waited =
     withdrawn && job.pendingPatch ? patchColumns({ ...job, ...change }, job.pendingPatch, now) : {};
@@ -95,8 +97,7 @@ export function applyControl(
       ...change,
       ...waited,
       ...(withdrawn ? { attempt: job.attempt + 1 } : {}),
-      // Scheduled: due at run_at. Paused: nothing due, unless an attempt still runs (its lease).
-      deadline: change.status === "scheduled" ? change.runAt : running ? job.deadline : null,
+      deadline: change.status === "scheduled" ? change.runAt : idle ? null : job.deadline,
       ...touch(now, t),
     })
     .where(eq(jobs.id, jobId))

@@ -175,6 +175,7 @@ describe("settle of an extra occurrence", () => {
     maxRetries: 1,
     currentRetries: 0,
     retryDelaySeconds: 10,
+    retryPolicy: "all" as const,
   };
 
   it("returns to the nominal occurrence instead of the one after it", () => {
