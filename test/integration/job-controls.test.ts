@@ -17,7 +17,7 @@ import {
 
 const MINUTE = 60_000;
 
-export async function control(user: TestUser, id: string, action: string) {
+async function control(user: TestUser, id: string, action: string) {
   const res = await request(`/v1/jobs/${id}/${action}`, { method: "POST", headers: user.auth });
   return { status: res.status, body: (await res.json()) as JobView & { error?: { code: string } } };
 }

@@ -483,7 +483,11 @@ class Finish implements Cmd {
   constructor(readonly v: { job: number; ok: boolean }) {}
   check = (m: Readonly<Model>) => m.jobs.some(attemptRuns);
   async run(m: Model, r: Real): Promise<void> {
-    const j = pick(m.jobs.filter(attemptRuns), this.v.job);
+    // A paused job's attempt first: its report settling a paused job is the rarer case.
+    const live = m.jobs
+      .filter(attemptRuns)
+      .sort((a, b) => Number(b.status === "paused") - Number(a.status === "paused"));
+    const j = pick(live, this.v.job);
     if (j.status === "paused") count("finish.paused");
     const report = this.v.ok
       ? { outcome: { ok: true as const } }
@@ -816,15 +820,18 @@ const commandArbs = [
       .record({ pool: fc.nat({ max: 1 }), capacity: fc.nat({ max: 3 }) })
       .map((v) => new Resize(v)),
   },
-  {
-    weight: 4,
-    arbitrary: fc
-      .record({
-        job: index,
-        action: fc.constantFrom<Control["v"]["action"]>("pause", "resume", "run", "retry"),
-      })
-      .map((v) => new Control(v)),
-  },
+  // Pause most: pausing mid-attempt (then the attempt's report) is the case that needs sequences.
+  ...(
+    [
+      ["pause", 3],
+      ["resume", 2],
+      ["run", 1],
+      ["retry", 1],
+    ] as const
+  ).map(([action, weight]) => ({
+    weight,
+    arbitrary: fc.record({ job: index }).map(({ job }) => new Control({ job, action })),
+  })),
   {
     weight: 2,
     arbitrary: fc
