@@ -304,11 +304,15 @@ export function fireAlarm(m: Model): Message[] {
   // A due job later than run_at + expires_after_seconds is failed instead of claimed (no attempt),
   // whatever its pools. (The model's few jobs never reach the cycle's limit, which expiry shares.)
   const late = (j: MJob) => j.expiresAfterSeconds != null && now > j.runAt + j.expiresAfterSeconds * 1000;
-  for (const j of ofStatus(m, "scheduled").filter(
-    (x) => limit > 0 && (x.deadline ?? Infinity) <= now && late(x),
-  )) {
-    endOccurrence(j, false, now);
-    m.expired = (m.expired ?? 0) + 1;
+  // Until none is left: an expired extra occurrence (run now) returns to its nominal one, which may
+  // be late too (the shard's walk reaches it again in the same cycle).
+  const lateDue = () =>
+    ofStatus(m, "scheduled").filter((x) => limit > 0 && (x.deadline ?? Infinity) <= now && late(x));
+  for (let expiring = lateDue(); expiring.length > 0; expiring = lateDue()) {
+    for (const j of expiring) {
+      endOccurrence(j, false, now);
+      m.expired = (m.expired ?? 0) + 1;
+    }
   }
   const ids = claimOrder(m.jobs, m.caps, heldUnits(m.jobs), now, limit);
   const sent: Message[] = [];
