@@ -5,6 +5,8 @@ const EVENTS = {
   attempt_finished: "info",
   /** One callback try ran (consumer): the job and occurrence, how the POST went, and what the shard made of it (`delivered`, `retry`, `abandoned`, or a refusal). */
   callback_finished: "info",
+  /** The shard gave a running attempt up (no heartbeat, or past its timeout): what, for whom, why. */
+  attempt_given_up: "info",
   /** A variable or secret is missing or invalid; the API answers 500 until it is fixed. */
   config_invalid: "error",
   /** The consumer could not reach a shard for a message (an attempt's or a callback's); the message is retried. */
@@ -33,6 +35,8 @@ const EVENTS = {
   shard_growth_failed: "error",
   /** A user's shard count grew by itself (a hot shard's report), doubling up to the ceiling. */
   shards_grown: "info",
+  /** The user directory (index database 0) could not be written or read; the admin request got 503. */
+  user_directory_failed: "error",
   /** Billed operations counted in one phase of a job's life (only with LOG_OPERATIONS=true). */
   operations: "info",
   /** A request failed with an exception no route expected; it got 500. */

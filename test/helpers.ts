@@ -2,6 +2,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env as workerEnv } from "cloudflare:workers";
 import { app } from "../src/api/app";
+import { forgetVerifiedKeys } from "../src/api/auth";
 import { shardName } from "../src/core/ids";
 import type { JobView } from "../src/core/job";
 import type { Env } from "../src/env";
@@ -46,6 +47,17 @@ export async function createUser(name = "test"): Promise<TestUser> {
   if (res.status !== 201) throw new Error(`createUser: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as Omit<TestUser, "auth">;
   return { ...body, auth: { authorization: `Bearer ${body.api_key}` } };
+}
+
+/** Grows the user's shards (the admin's PATCH) and forgets cached keys, so the next request sees it. */
+export async function growShards(user: TestUser, shards: number): Promise<void> {
+  const res = await request(`/v1/admin/users/${user.user_id}`, {
+    method: "PATCH",
+    headers: ADMIN,
+    json: { shards },
+  });
+  if (res.status !== 200) throw new Error(`growShards: ${res.status} ${await res.text()}`);
+  forgetVerifiedKeys();
 }
 
 export async function submit(

@@ -99,7 +99,11 @@ export interface paths {
         delete: operations["deleteV1JobsId"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a job
+         * @description Any of the submit fields but `type` and `result_location` (null clears a clearable one). Applies to the next attempt or occurrence: an attempt already queued or running keeps what it started with. A schedule change recomputes `run_at`. The job with the change must pass the submit rules.
+         */
+        patch: operations["patchV1JobsId"];
         trace?: never;
     };
     "/v1/jobs/{id}/result": {
@@ -116,6 +120,146 @@ export interface paths {
         get: operations["getV1JobsIdResult"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's figures over the last hour
+         * @description Jobs in each unfinished status now; jobs finished, attempts by outcome and failures within the window; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and max; due jobs not yet dispatched; pools; and a per-minute series of the window. With a preferred `Accept: text/plain`, the same in the Prometheus text format 0.0.4.
+         */
+        get: operations["getV1Metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a job
+         * @description Nothing is dispatched: a queued dispatch is withdrawn (its units released); a running attempt finishes and its report is accepted; a recurring job then stays paused.
+         */
+        post: operations["postV1JobsIdPause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused job
+         * @description A recurring job goes to its next occurrence at or after now (missed ones are skipped, never burst); a one-shot job to its run_at, or now if that has passed.
+         */
+        post: operations["postV1JobsIdResume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a job now
+         * @description A scheduled one-shot job moves its run_at to now; a recurring job gets one extra occurrence now without shifting its schedule.
+         */
+        post: operations["postV1JobsIdRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a failed or cancelled one-shot job
+         * @description It runs again now as a new occurrence with current_retries reset; its attempts are kept.
+         */
+        post: operations["postV1JobsIdRetry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel every matching job
+         * @description Applied on the user's shards (not the listing index), in bounded batches; `matched` counts the jobs this request cancelled, so repeating it matches 0.
+         */
+        post: operations["postV1JobsCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry every matching failed or cancelled one-shot job
+         * @description Applied on the user's shards (not the listing index); `matched` counts the jobs retried.
+         */
+        post: operations["postV1JobsRetry"];
         delete?: never;
         options?: never;
         head?: never;
@@ -167,7 +311,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List users, oldest first
+         * @description From the user directory (D1); each user's shard count as its home shard has it now. A walk through the pages never misses a user created meanwhile.
+         */
+        get: operations["getV1AdminUsers"];
         put?: never;
         /** Create a user */
         post: operations["postV1AdminUsers"];
@@ -392,6 +540,66 @@ export interface components {
                 idempotency_key?: string | null;
             }[];
         };
+        PatchJob: {
+            /**
+             * Format: date-time
+             * @description first (or only) execution time; default now; in the past runs now; at most 5 years ahead
+             */
+            run_at?: string;
+            /** @description higher runs first among due jobs */
+            priority?: number;
+            /** @description input for the executor, at most 64 KiB; for `http` an HttpPayload (url, method, headers, body) */
+            payload?: components["schemas"]["JsonValue"];
+            /** @description recurring at a fixed rate from run_at; missed occurrences are skipped, never burst */
+            interval_seconds?: number | null;
+            /** @description 5-field cron: recurring by calendar; exclusive with interval_seconds */
+            cron?: string | null;
+            /** @description IANA time zone of `cron`; default UTC */
+            timezone?: string | null;
+            /** @description retries of one occurrence after its first attempt */
+            max_retries?: number;
+            /** @description base of exponential backoff: base × 2^(retry−1), with jitter, capped */
+            retry_delay_seconds?: number;
+            /** @description an attempt not finished by then is timed_out and retried */
+            timeout_seconds?: number;
+            /** @description a label for people */
+            name?: string | null;
+            /** @description pool → units, held from dispatch until the attempt ends */
+            resources?: {
+                [key: string]: number;
+            };
+            /** @description for filtering (label=key:value) and bulk actions */
+            labels?: {
+                [key: string]: string;
+            };
+            /** @description the job object is POSTed here after each finished occurrence, signed like a webhook */
+            callback_url?: string | null;
+            /**
+             * @description transient: retry only network errors, timeouts, 408, 425, 429 and 5xx
+             * @enum {string}
+             */
+            retry_policy?: "all" | "transient";
+            /** @description an occurrence not started this long after its due time fails with error `expired` */
+            expires_after_seconds?: number | null;
+        };
+        JobFilter: {
+            ids?: string[];
+            /** @enum {string} */
+            status?: "scheduled" | "queued" | "running" | "paused" | "succeeded" | "failed" | "cancelled";
+            /** @description the executor: `http`, `noop`, or another registered one */
+            type?: string;
+            /** @description a prefix of the job's name */
+            name?: string;
+            /** @description every label given must match */
+            labels?: {
+                [key: string]: string;
+            };
+            /**
+             * Format: date-time
+             * @description jobs created strictly before
+             */
+            created_before?: string;
+        };
         PoolCapacity: {
             /** @description units the pool holds; shrinking preempts nothing */
             capacity: number;
@@ -533,6 +741,10 @@ export interface components {
                 };
             })[];
         };
+        Matched: {
+            /** @description the jobs this request moved (a repeated cancel matches 0) */
+            matched: number;
+        };
         Health: {
             /** @constant */
             ok: true;
@@ -549,6 +761,74 @@ export interface components {
         PoolList: {
             pools: components["schemas"]["Pool"][];
         };
+        Metrics: {
+            /** Format: date-time */
+            as_of: string;
+            window_seconds: number;
+            /** @description jobs in each unfinished status now */
+            jobs: {
+                scheduled: number;
+                queued: number;
+                running: number;
+                paused: number;
+            };
+            /** @description jobs that finished within the window, by final status */
+            jobs_finished: {
+                succeeded: number;
+                failed: number;
+                cancelled: number;
+            };
+            /** @description attempts that ended within the window */
+            attempts: {
+                succeeded: number;
+                failed: number;
+                timed_out: number;
+                cancelled: number;
+                expired: number;
+                total: number;
+            };
+            /** @description attempts within the window that failed, timed out or expired */
+            failures: number;
+            /** @description start minus scheduled time, over the window */
+            lateness_ms: {
+                /** @description attempts with a lateness in the histogram */
+                count: number;
+                /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                sum: number;
+                p50: number | null;
+                p99: number | null;
+                max: number | null;
+            };
+            /** @description scheduled jobs already due and not dispatched yet */
+            due_not_dispatched: number;
+            pools: {
+                name: string;
+                capacity: number;
+                in_use: number;
+                waiting: number;
+            }[];
+            /** @description one entry per minute of the window, oldest first, empty minutes included */
+            per_minute: {
+                /** Format: date-time */
+                minute: string;
+                attempts: {
+                    succeeded: number;
+                    failed: number;
+                    timed_out: number;
+                    cancelled: number;
+                    expired: number;
+                };
+                lateness_ms: {
+                    /** @description attempts with a lateness in the histogram */
+                    count: number;
+                    /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                    sum: number;
+                    p50: number | null;
+                    p99: number | null;
+                    max: number | null;
+                };
+            }[];
+        };
         CreatedUser: {
             user_id: string;
             name: string | null;
@@ -556,6 +836,19 @@ export interface components {
             api_key: string;
             /** @description Standard Webhooks secret (whsec_…), shown once */
             signing_secret: string;
+        };
+        UserPage: {
+            /** @description oldest first */
+            users: {
+                user_id: string;
+                name: string | null;
+                /** Format: date-time */
+                created_at: string;
+                /** @description the user's shard count now */
+                shards: number;
+            }[];
+            /** @description pass as `cursor` for the next page; null on the last */
+            next_cursor: string | null;
         };
         UserLimits: {
             user_id: string;
@@ -1020,6 +1313,97 @@ export interface operations {
             };
         };
     };
+    patchV1JobsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchJob"];
+            };
+        };
+        responses: {
+            /** @description the job, changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such job (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict: the job has already finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1JobsIdResult: {
         parameters: {
             query?: never;
@@ -1060,6 +1444,465 @@ export interface operations {
             };
             /** @description not_found: no such job, no result yet (or an executor that returns none), or the stored object is gone */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1Metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Metrics"];
+                    "text/plain": string;
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1JobsIdPause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job, paused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such job (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict: the job has already finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1JobsIdResume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such job (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict: the job has already finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1JobsIdRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such job (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict: the job is queued, running, paused or finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1JobsIdRetry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job, scheduled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such job (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict: not a failed or cancelled one-shot job, or a pool it names can no longer hold it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1JobsCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobFilter"];
+            };
+        };
+        responses: {
+            /** @description how many jobs were cancelled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Matched"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1JobsRetry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobFilter"];
+            };
+        };
+        responses: {
+            /** @description how many jobs were retried */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Matched"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1251,6 +2094,60 @@ export interface operations {
             };
             /** @description rate_limited: wait Retry-After seconds */
             429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminUsers: {
+        parameters: {
+            query?: {
+                /** @description users per page, 1 to 100 */
+                limit?: string;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of users */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: wait Retry-After seconds: the directory's database is unavailable; retry after Retry-After */
+            503: {
                 headers: {
                     /** @description seconds to wait */
                     "Retry-After"?: number;

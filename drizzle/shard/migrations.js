@@ -9,6 +9,8 @@ import m0006 from './0006_index_databases.sql';
 import m0007 from './0007_account_limits.sql';
 import m0008 from './0008_job_controls.sql';
 import m0009 from './0009_callbacks.sql';
+import m0010 from './0010_metric_minutes.sql';
+import m0011 from './0011_pause_run_patch.sql';
 
   export default {
     journal,
@@ -22,7 +24,9 @@ m0005,
 m0006,
 m0007,
 m0008,
-m0009
+m0009,
+m0010,
+m0011
     }
   }
   

@@ -1,13 +1,16 @@
-// /v1/admin: user creation. The API key and signing secret are returned once; only the key's
-// SHA-256 is stored, on the user's home shard.
+// /v1/admin: user creation and listing. The API key and signing secret are returned once; only the
+// key's SHA-256 is stored, on the user's home shard. The user directory (D1) lists every user.
 import { Hono } from "hono";
 import { isUserId, newApiKey, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
-import { assignIndexDatabase } from "../index-store/databases";
+import { assignIndexDatabase, indexDatabase } from "../index-store/databases";
+import { registerUser } from "../index-store/user-directory";
+import { log } from "../log";
 import { homeStub } from "../shard/address";
 import type { Principal } from "../shard/rpc";
 import { credentials } from "./admin-credentials";
+import { directory } from "./admin-directory";
 import { type AppEnv, forgetVerifiedKeys, requireAdmin } from "./auth";
-import { InvalidRequestError, NotFoundError, okOrThrow } from "./errors";
+import { IndexUnavailableError, InvalidRequestError, NotFoundError, okOrThrow } from "./errors";
 import { NewUser, ShardsBody } from "./schemas";
 import { validatedJson } from "./validate";
 
@@ -21,6 +24,14 @@ admin.post("/users", async (c) => {
   const signingSecret = newSigningSecret();
   const shards = c.get("config").SHARDS_PER_USER;
   const name = input.name ?? null;
+  // Listed first, so every account that exists is listed: if the account is then not created, the
+  // listing leaves the entry out (src/api/admin-directory.ts).
+  await Promise.resolve()
+    .then(() => registerUser(indexDatabase(c.env, 0), { userId, name, createdAt: Date.now() }))
+    .catch((err: unknown) => {
+      log("user_directory_failed", { operation: "register", user_id: userId, error: err });
+      throw new IndexUnavailableError("users cannot be created right now; try again shortly");
+    });
   await homeStub(c.env, userId).createAccount({
     userId,
     name,
@@ -73,4 +84,5 @@ admin.patch("/users/:id", async (c) => {
   });
 });
 
+admin.route("/users", directory);
 admin.route("/users", credentials);

@@ -9,6 +9,7 @@ import { DASHBOARD_PREFIX, dashboard } from "./dashboard";
 import { docs } from "./docs";
 import { ApiError, errorBody } from "./errors";
 import { jobs } from "./jobs";
+import { metrics } from "./metrics";
 import { openapi } from "./openapi";
 import { poolRoutes } from "./pools";
 
@@ -22,6 +23,7 @@ app.route("/v1/openapi.json", openapi);
 app.route("/v1/admin", admin);
 app.route("/v1/jobs", jobs);
 app.route("/v1/pools", poolRoutes);
+app.route("/v1/metrics", metrics);
 // The web dashboard: static files, no credentials needed to load them (the API calls carry the key).
 app.route(DASHBOARD_PREFIX, dashboard);
 

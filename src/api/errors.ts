@@ -61,8 +61,8 @@ export class RateLimitedError extends ApiError {
 
 /** The listing index (D1) is unreachable; everything that does not list still works. */
 export class IndexUnavailableError extends ApiError {
-  constructor() {
-    super(503, "unavailable", "listing is temporarily unavailable; try again shortly", undefined, {
+  constructor(message = "listing is temporarily unavailable; try again shortly") {
+    super(503, "unavailable", message, undefined, {
       "Retry-After": "5",
     });
   }

@@ -1,18 +1,48 @@
 // The submit request: what its schema cannot check, and its translation into a NewJob.
 import { newJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
+import type { JobPatch } from "../core/job-patch";
 import { cronError, firstRunAt, recurrenceOf, timezoneError } from "../core/schedule";
 import { getExecutor } from "../executors/registry";
 import { targetError } from "../executors/target";
 import { type ErrorDetail, InvalidRequestError, PayloadTooLargeError } from "./errors";
-import { type SubmitInput, SubmitSchema } from "./schemas";
+import { PatchSchema, type SubmitInput, SubmitSchema } from "./schemas";
 import { validated, zodDetails } from "./validate";
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_FUTURE_MS = 5 * 366 * 24 * 60 * 60 * 1000;
 
-/** Checks what the schema alone cannot: combinations, the executor's payload, calendar rules. */
-function semanticErrors(input: SubmitInput, now: number, allowPrivateTargets: boolean): ErrorDetail[] {
+/** The fields of a job the submit rules look at (a submit body, or a stored job with a PATCH applied). */
+export type RuleInput = Pick<
+  SubmitInput,
+  "type" | "payload" | "interval_seconds" | "cron" | "timezone" | "callback_url" | "run_at"
+>;
+
+/** A stored job (JobRow field names) as the submit rules see it; run_at is checked where it is sent. */
+export function rulesOfRow(row: {
+  type: string;
+  payload: unknown;
+  intervalSeconds: number | null;
+  cron: string | null;
+  timezone: string | null;
+  callbackUrl: string | null;
+}): RuleInput {
+  return {
+    type: row.type,
+    payload: (row.payload ?? null) as RuleInput["payload"],
+    interval_seconds: row.intervalSeconds ?? undefined,
+    cron: row.cron ?? undefined,
+    timezone: row.timezone ?? undefined,
+    callback_url: row.callbackUrl ?? undefined,
+    run_at: undefined,
+  };
+}
+
+/**
+ * Checks what the schema alone cannot: combinations, the executor's payload, calendar rules. The same
+ * rules hold for a submit and for a job with a PATCH applied (the shard checks the latter).
+ */
+export function jobRuleErrors(input: RuleInput, now: number, allowPrivateTargets: boolean): ErrorDetail[] {
   const errors: ErrorDetail[] = [];
   const executor = getExecutor(input.type);
   if (!executor) errors.push({ path: "type", message: `unknown job type "${input.type}"` });
@@ -46,6 +76,51 @@ function semanticErrors(input: SubmitInput, now: number, allowPrivateTargets: bo
   return errors;
 }
 
+/** A payload over MAX_PAYLOAD_BYTES is a 413, for a submit and a PATCH alike. */
+function assertPayloadFits(payload: unknown): void {
+  const payloadBytes = new TextEncoder().encode(JSON.stringify(payload ?? null)).byteLength;
+  if (payloadBytes > MAX_PAYLOAD_BYTES) {
+    throw new PayloadTooLargeError(
+      `payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`,
+    );
+  }
+}
+
+/**
+ * Validates a PATCH body by the submit fields' rules (throws its 400 or 413) and names it as the
+ * shard's row does. What needs the stored job (payload per executor, cron with interval, pools) the
+ * shard checks with jobRuleErrors on the job with the patch applied.
+ */
+export function toJobPatch(body: unknown, now: number): JobPatch {
+  const input = validated(PatchSchema, body, "the patch is invalid");
+  if (input.payload !== undefined) assertPayloadFits(input.payload);
+  const runAt = input.run_at === undefined ? undefined : Date.parse(input.run_at);
+  if (runAt !== undefined && runAt > now + MAX_FUTURE_MS) {
+    throw new InvalidRequestError("the patch is invalid", [
+      { path: "run_at", message: "run_at must be at most 5 years ahead" },
+    ]);
+  }
+  const named: JobPatch = {
+    runAt,
+    priority: input.priority,
+    payload: input.payload,
+    intervalSeconds: input.interval_seconds,
+    cron: input.cron,
+    timezone: input.timezone,
+    maxRetries: input.max_retries,
+    retryDelaySeconds: input.retry_delay_seconds,
+    timeoutSeconds: input.timeout_seconds,
+    name: input.name,
+    resources: input.resources,
+    labels: input.labels,
+    callbackUrl: input.callback_url,
+    retryPolicy: input.retry_policy,
+    expiresAfterSeconds: input.expires_after_seconds,
+  };
+  // Absent stays absent (undefined would not survive RPC as "unchanged" reliably).
+  return Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined)) as JobPatch;
+}
+
 export interface JobContext {
   userId: string;
   shard: number;
@@ -76,13 +151,8 @@ export function requestMeaning(input: SubmitInput): SubmitInput {
 /** toNewJob, and the validated request it was built from. */
 export function validSubmission(body: unknown, ctx: JobContext): { input: SubmitInput; spec: NewJob } {
   const input = validated(SubmitSchema, body, "the job is invalid");
-  const payloadBytes = new TextEncoder().encode(JSON.stringify(input.payload ?? null)).byteLength;
-  if (payloadBytes > MAX_PAYLOAD_BYTES) {
-    throw new PayloadTooLargeError(
-      `payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`,
-    );
-  }
-  const errors = semanticErrors(input, ctx.now, ctx.allowPrivateTargets);
+  assertPayloadFits(input.payload);
+  const errors = jobRuleErrors(input, ctx.now, ctx.allowPrivateTargets);
   if (errors.length > 0) throw new InvalidRequestError("the job is invalid", errors);
   const recurrence = recurrenceOf({
     intervalSeconds: input.interval_seconds,

@@ -1,9 +1,8 @@
 // /v1/jobs: submit (one; many in jobs-batch.ts), view, its result, cancel (the user's shards only) and
-// list (the D1 index).
+// list (the D1 index). PATCH, pause, resume, run, retry and the bulk forms are in job-controls.ts.
 import { Hono } from "hono";
 import type { z } from "zod";
 import { storedResultKey } from "../consumer/results";
-import { shardOfJobId } from "../core/ids";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { indexDatabase } from "../index-store/databases";
 import { listJobs } from "../index-store/listing";
@@ -18,6 +17,8 @@ import {
   NotFoundError,
   okOrThrow,
 } from "./errors";
+import { jobControls } from "./job-controls";
+import { routeJob } from "./job-route";
 import { batchSubmit } from "./jobs-batch";
 import { IdempotencyKey, ListQuery } from "./schemas";
 import { prepareSubmission, submitRefusals } from "./submission";
@@ -27,6 +28,7 @@ export const jobs = new Hono<AppEnv>();
 jobs.use("*", requireUser);
 
 jobs.route("/batch", batchSubmit);
+jobs.route("/", jobControls);
 
 jobs.post("/", async (c) => {
   const { userId, shards, finishedRetentionSeconds, indexDb, maxUnfinishedJobs } = c.get("principal");
@@ -50,13 +52,6 @@ jobs.post("/", async (c) => {
   );
   return c.json(out.view, out.replayed ? 200 : 201);
 });
-
-/** The shard a job id routes to for this user, or a 404 without any RPC. */
-function routeJob(id: string, shards: number): number {
-  const shard = shardOfJobId(id);
-  if (shard === null || shard >= shards) throw new NotFoundError();
-  return shard;
-}
 
 jobs.get("/:id", async (c) => {
   const { userId, shards } = c.get("principal");

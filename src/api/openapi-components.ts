@@ -3,6 +3,7 @@
 // value, the job) becomes one component and every reference points at #/components/schemas/<name>.
 import { z } from "zod";
 import { AttemptViewSchema, JobViewSchema, JsonValue } from "../core/job";
+import { UserMetricsSchema } from "../core/metrics";
 import { httpPayloadSchema } from "../executors/http-payload";
 import {
   ApiKey,
@@ -13,13 +14,24 @@ import {
   Health,
   IssuedKey,
   JobPage,
+  Matched,
   OpenApiDocument,
   Pool,
   PoolList,
   RotatedSecret,
   UserLimits,
+  UserPage,
 } from "./responses";
-import { BatchSubmitSchema, NewUser, PoolBody, Rotation, ShardsBody, SubmitSchema } from "./schemas";
+import {
+  BatchSubmitSchema,
+  JobFilterSchema,
+  NewUser,
+  PatchSchema,
+  PoolBody,
+  Rotation,
+  ShardsBody,
+  SubmitSchema,
+} from "./schemas";
 
 /** Request bodies and what they use, converted as zod parses input (defaults optional). */
 const REQUESTS = {
@@ -27,6 +39,8 @@ const REQUESTS = {
   HttpPayload: httpPayloadSchema,
   SubmitJob: SubmitSchema,
   SubmitBatch: BatchSubmitSchema,
+  PatchJob: PatchSchema,
+  JobFilter: JobFilterSchema,
   PoolCapacity: PoolBody,
   NewUser,
   UserLimitsChange: ShardsBody,
@@ -40,10 +54,13 @@ const RESPONSES = {
   Attempt: AttemptViewSchema,
   JobPage,
   BatchResults,
+  Matched,
   Health,
   Pool,
   PoolList,
+  Metrics: UserMetricsSchema,
   CreatedUser,
+  UserPage,
   UserLimits,
   IssuedKey,
   ApiKey,

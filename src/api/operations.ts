@@ -4,7 +4,7 @@
 // lacks its body, query or answer schemas.
 import { z } from "zod";
 import type { RequestComponent, ResponseComponent } from "./openapi-components";
-import { IdempotencyKey, ListQuery, PoolName } from "./schemas";
+import { IdempotencyKey, ListQuery, PoolName, UserListQuery } from "./schemas";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type RouteKey = `${Method} /${string}`;
@@ -120,6 +120,106 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     ok: { 200: { description: "the job, cancelled", schema: "Job" } },
     errors: { 404: "no such job", 409: "the job has already finished" },
   },
+  "GET /v1/metrics": {
+    summary: "The user's figures over the last hour",
+    description:
+      "Jobs in each unfinished status now; jobs finished, attempts by outcome and failures within the " +
+      "window; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and " +
+      "max; due jobs not yet dispatched; pools; and a per-minute series of the window. With a preferred " +
+      "`Accept: text/plain`, the same in the Prometheus text format 0.0.4.",
+    tag: "jobs",
+    auth: "user",
+    ok: {
+      200: {
+        description: "the figures",
+        schema: "Metrics",
+        alsoText: "the Prometheus text format 0.0.4 (gauges `…_last_hour`, lateness as a summary)",
+      },
+    },
+  },
+  "PATCH /v1/jobs/:id": {
+    summary: "Change a job",
+    description:
+      "Any of the submit fields but `type` and `result_location` (null clears a clearable one). Applies " +
+      "to the next attempt or occurrence: an attempt already queued or running keeps what it started " +
+      "with. A schedule change recomputes `run_at`. The job with the change must pass the submit rules.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    body: { schema: "PatchJob" },
+    ok: { 200: { description: "the job, changed", schema: "Job" } },
+    errors: { 404: "no such job (or another user's)", 409: "the job has already finished" },
+  },
+  "POST /v1/jobs/:id/pause": {
+    summary: "Pause a job",
+    description:
+      "Nothing is dispatched: a queued dispatch is withdrawn (its units released); a running attempt " +
+      "finishes and its report is accepted; a recurring job then stays paused.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    body: "none",
+    ok: { 200: { description: "the job, paused", schema: "Job" } },
+    errors: { 404: "no such job (or another user's)", 409: "the job has already finished" },
+  },
+  "POST /v1/jobs/:id/resume": {
+    summary: "Resume a paused job",
+    description:
+      "A recurring job goes to its next occurrence at or after now (missed ones are skipped, never " +
+      "burst); a one-shot job to its run_at, or now if that has passed.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    body: "none",
+    ok: { 200: { description: "the job", schema: "Job" } },
+    errors: { 404: "no such job (or another user's)", 409: "the job has already finished" },
+  },
+  "POST /v1/jobs/:id/run": {
+    summary: "Run a job now",
+    description:
+      "A scheduled one-shot job moves its run_at to now; a recurring job gets one extra occurrence now " +
+      "without shifting its schedule.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    body: "none",
+    ok: { 200: { description: "the job", schema: "Job" } },
+    errors: {
+      404: "no such job (or another user's)",
+      409: "the job is queued, running, paused or finished",
+    },
+  },
+  "POST /v1/jobs/:id/retry": {
+    summary: "Retry a failed or cancelled one-shot job",
+    description: "It runs again now as a new occurrence with current_retries reset; its attempts are kept.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    body: "none",
+    ok: { 200: { description: "the job, scheduled", schema: "Job" } },
+    errors: {
+      404: "no such job (or another user's)",
+      409: "not a failed or cancelled one-shot job, or a pool it names can no longer hold it",
+    },
+  },
+  "POST /v1/jobs/cancel": {
+    summary: "Cancel every matching job",
+    description:
+      "Applied on the user's shards (not the listing index), in bounded batches; `matched` counts the " +
+      "jobs this request cancelled, so repeating it matches 0.",
+    tag: "jobs",
+    auth: "user",
+    body: { schema: "JobFilter" },
+    ok: { 200: { description: "how many jobs were cancelled", schema: "Matched" } },
+  },
+  "POST /v1/jobs/retry": {
+    summary: "Retry every matching failed or cancelled one-shot job",
+    description: "Applied on the user's shards (not the listing index); `matched` counts the jobs retried.",
+    tag: "jobs",
+    auth: "user",
+    body: { schema: "JobFilter" },
+    ok: { 200: { description: "how many jobs were retried", schema: "Matched" } },
+  },
   "GET /v1/pools": {
     summary: "List resource pools",
     tag: "pools",
@@ -154,6 +254,17 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
         schema: "CreatedUser",
       },
     },
+  },
+  "GET /v1/admin/users": {
+    summary: "List users, oldest first",
+    description:
+      "From the user directory (D1); each user's shard count as its home shard has it now. A walk " +
+      "through the pages never misses a user created meanwhile.",
+    tag: "admin",
+    auth: "admin",
+    query: UserListQuery,
+    ok: { 200: { description: "a page of users", schema: "UserPage" } },
+    errors: { 503: "the directory's database is unavailable; retry after Retry-After" },
   },
   "PATCH /v1/admin/users/:id": {
     summary: "Change a user's shards or limits",

@@ -28,6 +28,11 @@ export const ErrorEnvelope = z.strictObject({
 
 export const Health = z.strictObject({ ok: z.literal(true) });
 
+/** POST /v1/jobs/cancel and POST /v1/jobs/retry. */
+export const Matched = z.strictObject({
+  matched: z.int().min(0).describe("the jobs this request moved (a repeated cancel matches 0)"),
+});
+
 export const JobPage = z.strictObject({
   jobs: z.array(JobViewSchema).describe("newest first; each carries only its latest attempt"),
   next_cursor: z.string().nullable().describe("pass as `cursor` for the next page; null on the last"),
@@ -64,6 +69,20 @@ export const CreatedUser = z.strictObject({
   name: z.string().nullable(),
   api_key: z.string().describe("shown once; only its SHA-256 is stored"),
   signing_secret: z.string().describe("Standard Webhooks secret (whsec_…), shown once"),
+});
+
+export const UserPage = z.strictObject({
+  users: z
+    .array(
+      z.strictObject({
+        user_id: z.string(),
+        name: z.string().nullable(),
+        created_at: z.iso.datetime(),
+        shards: z.int().min(1).describe("the user's shard count now"),
+      }),
+    )
+    .describe("oldest first"),
+  next_cursor: z.string().nullable().describe("pass as `cursor` for the next page; null on the last"),
 });
 
 const limit = (what: string) => z.int().nullable().describe(`${what}; null: the global default applies`);

@@ -38,100 +38,162 @@ const Rfc3339 = z.iso.datetime({
       : "must be an RFC 3339 date-time with Z or an offset, e.g. 2026-11-26T10:00:00Z",
 });
 
+/** A strict object's error for unknown fields, with the payload hint. */
+const unknownFields = (issue: { code?: string; keys?: readonly string[] }) =>
+  issue.code === "unrecognized_keys" && issue.keys ? unknownFieldsMessage(issue.keys) : undefined;
+
+/** The wrapper (a default, optional, nullable) with the description of the field it wraps. */
+const described = <T extends z.ZodType>(wrapper: T, field: z.ZodType): T =>
+  field.description ? wrapper.describe(field.description) : wrapper;
+
+/** Each job field's own rules, shared by the submit body and the PATCH body. */
+const JobField = {
+  type: z.string().min(1).max(64).describe("the executor: `http`, `noop`, or another registered one"),
+  payload: JsonValue.describe(
+    "input for the executor, at most 64 KiB; for `http` an HttpPayload (url, method, headers, body)",
+  ),
+  run_at: Rfc3339.describe(
+    "first (or only) execution time; default now; in the past runs now; at most 5 years ahead",
+  ),
+  interval_seconds: z
+    .int()
+    .min(1)
+    .max(31_536_000)
+    .describe("recurring at a fixed rate from run_at; missed occurrences are skipped, never burst"),
+  cron: z
+    .string()
+    .min(1)
+    .max(200)
+    .describe("5-field cron: recurring by calendar; exclusive with interval_seconds"),
+  timezone: z.string().min(1).max(64).describe("IANA time zone of `cron`; default UTC"),
+  priority: z.int().min(0).max(100).describe("higher runs first among due jobs"),
+  max_retries: z.int().min(0).max(50).describe("retries of one occurrence after its first attempt"),
+  retry_delay_seconds: z
+    .int()
+    .min(1)
+    .max(86_400)
+    .describe("base of exponential backoff: base × 2^(retry−1), with jitter, capped"),
+  timeout_seconds: z
+    .int()
+    .min(1)
+    .max(900)
+    .describe("an attempt not finished by then is timed_out and retried"),
+  result_location: z
+    .string()
+    .max(512)
+    .regex(/^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/, "must be r2://<key-prefix> (letters, digits, !-_.*'()/)")
+    .describe("r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline"),
+  resources: z
+    .record(PoolName, z.int().min(1, "units must be a positive integer").max(1_000_000))
+    .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
+    .describe("pool → units, held from dispatch until the attempt ends"),
+  name: z.string().max(200).describe("a label for people"),
+  labels: z
+    .record(
+      z.string().min(1).max(64, "label keys are at most 64 characters"),
+      z.string().max(256, "label values are at most 256 characters"),
+    )
+    .refine((l) => Object.keys(l).length <= 10, "at most 10 labels")
+    .describe("for filtering (label=key:value) and bulk actions"),
+  callback_url: z
+    .string()
+    .max(2048)
+    .describe("the job object is POSTed here after each finished occurrence, signed like a webhook"),
+  retry_policy: z
+    .enum(["all", "transient"])
+    .describe("transient: retry only network errors, timeouts, 408, 425, 429 and 5xx"),
+  expires_after_seconds: z
+    .int()
+    .min(1)
+    .max(31_536_000)
+    .describe("an occurrence not started this long after its due time fails with error `expired`"),
+};
+
+/** The field with a default, keeping its description. */
+const withDefault = <T extends z.ZodType>(field: T, value: z.output<T>) =>
+  described(field.default(value as never), field);
+
 /** POST /v1/jobs: the contract's table. What a schema cannot check is in job-input.ts. */
 export const SubmitSchema = z.strictObject(
   {
-    type: z.string().min(1).max(64).describe("the executor: `http`, `noop`, or another registered one"),
-    payload: JsonValue.optional().describe(
-      "input for the executor, at most 64 KiB; for `http` an HttpPayload (url, method, headers, body)",
-    ),
-    run_at: optional(
-      Rfc3339.describe(
-        "first (or only) execution time; default now; in the past runs now; at most 5 years ahead",
-      ),
-    ),
-    interval_seconds: optional(
-      z
-        .int()
-        .min(1)
-        .max(31_536_000)
-        .describe("recurring at a fixed rate from run_at; missed occurrences are skipped, never burst"),
-    ),
-    cron: optional(
-      z
-        .string()
-        .min(1)
-        .max(200)
-        .describe("5-field cron: recurring by calendar; exclusive with interval_seconds"),
-    ),
-    timezone: optional(z.string().min(1).max(64).describe("IANA time zone of `cron`; default UTC")),
-    priority: z.int().min(0).max(100).default(50).describe("higher runs first among due jobs"),
-    max_retries: z
-      .int()
-      .min(0)
-      .max(50)
-      .default(3)
-      .describe("retries of one occurrence after its first attempt"),
-    retry_delay_seconds: z
-      .int()
-      .min(1)
-      .max(86_400)
-      .default(30)
-      .describe("base of exponential backoff: base × 2^(retry−1), with jitter, capped"),
-    timeout_seconds: z
-      .int()
-      .min(1)
-      .max(900)
-      .default(60)
-      .describe("an attempt not finished by then is timed_out and retried"),
-    result_location: optional(
-      z
-        .string()
-        .max(512)
-        .regex(
-          /^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/,
-          "must be r2://<key-prefix> (letters, digits, !-_.*'()/)",
-        )
-        .describe(
-          "r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline",
-        ),
-    ),
-    resources: z
-      .record(PoolName, z.int().min(1, "units must be a positive integer").max(1_000_000))
-      .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
-      .default({})
-      .describe("pool → units, held from dispatch until the attempt ends"),
-    name: optional(z.string().max(200).describe("a label for people")),
-    labels: z
-      .record(
-        z.string().min(1).max(64, "label keys are at most 64 characters"),
-        z.string().max(256, "label values are at most 256 characters"),
-      )
-      .refine((l) => Object.keys(l).length <= 10, "at most 10 labels")
-      .default({})
-      .describe("for filtering (label=key:value) and bulk actions"),
-    callback_url: optional(
-      z
-        .string()
-        .max(2048)
-        .describe("the job object is POSTed here after each finished occurrence, signed like a webhook"),
-    ),
-    retry_policy: z
-      .enum(["all", "transient"])
-      .default("all")
-      .describe("transient: retry only network errors, timeouts, 408, 425, 429 and 5xx"),
-    expires_after_seconds: optional(
-      z
-        .int()
-        .min(1)
-        .max(31_536_000)
-        .describe("an occurrence not started this long after its due time fails with error `expired`"),
-    ),
+    type: JobField.type,
+    payload: described(JobField.payload.optional(), JobField.payload),
+    run_at: optional(JobField.run_at),
+    interval_seconds: optional(JobField.interval_seconds),
+    cron: optional(JobField.cron),
+    timezone: optional(JobField.timezone),
+    priority: withDefault(JobField.priority, 50),
+    max_retries: withDefault(JobField.max_retries, 3),
+    retry_delay_seconds: withDefault(JobField.retry_delay_seconds, 30),
+    timeout_seconds: withDefault(JobField.timeout_seconds, 60),
+    result_location: optional(JobField.result_location),
+    resources: withDefault(JobField.resources, {}),
+    name: optional(JobField.name),
+    labels: withDefault(JobField.labels, {}),
+    callback_url: optional(JobField.callback_url),
+    retry_policy: withDefault(JobField.retry_policy, "all"),
+    expires_after_seconds: optional(JobField.expires_after_seconds),
   },
-  {
-    error: (issue) => (issue.code === "unrecognized_keys" ? unknownFieldsMessage(issue.keys) : undefined),
-  },
+  { error: unknownFields },
 );
+
+/** A PATCH field that may be cleared: null removes it (a recurring job becomes one-shot without both). */
+const clearable = <T extends z.ZodType>(schema: T) => described(schema.nullable().optional(), schema);
+/** A PATCH field that may be left out. */
+const patchable = <T extends z.ZodType>(schema: T) => described(schema.optional(), schema);
+
+/**
+ * PATCH /v1/jobs/:id: any of the submit fields but type and result_location, each by its submit
+ * rule, at least one. The job with the patch applied must pass the submit rules too (job-input.ts,
+ * checked on the shard against the stored job).
+ */
+export const PatchSchema = z
+  .strictObject(
+    {
+      run_at: patchable(JobField.run_at),
+      priority: patchable(JobField.priority),
+      payload: patchable(JobField.payload),
+      interval_seconds: clearable(JobField.interval_seconds),
+      cron: clearable(JobField.cron),
+      timezone: clearable(JobField.timezone),
+      max_retries: patchable(JobField.max_retries),
+      retry_delay_seconds: patchable(JobField.retry_delay_seconds),
+      timeout_seconds: patchable(JobField.timeout_seconds),
+      name: clearable(JobField.name),
+      resources: patchable(JobField.resources),
+      labels: patchable(JobField.labels),
+      callback_url: clearable(JobField.callback_url),
+      retry_policy: patchable(JobField.retry_policy),
+      expires_after_seconds: clearable(JobField.expires_after_seconds),
+    },
+    { error: unknownFields },
+  )
+  .refine((b) => Object.keys(b).length > 0, "name at least one field to change");
+
+export type PatchInput = z.infer<typeof PatchSchema>;
+
+/** Most ids one bulk filter may name. */
+export const MAX_FILTER_IDS = 1000;
+
+/** POST /v1/jobs/cancel and POST /v1/jobs/retry: which jobs; every field given must match. */
+export const JobFilterSchema = z
+  .strictObject({
+    ids: z.array(z.string().min(1).max(64)).min(1).max(MAX_FILTER_IDS).optional(),
+    status: z.enum(JOB_STATUSES).optional(),
+    type: JobField.type.optional(),
+    name: z.string().min(1).max(200).optional().describe("a prefix of the job's name"),
+    labels: JobField.labels
+      .refine((l) => Object.keys(l).length > 0, "name at least one label")
+      .optional()
+      .describe("every label given must match"),
+    created_before: z.iso.datetime({ offset: true }).optional().describe("jobs created strictly before"),
+  })
+  .refine(
+    (f) => Object.keys(f).length > 0,
+    "name at least one of ids, status, type, name, labels, created_before",
+  );
+
+export type JobFilterInput = z.infer<typeof JobFilterSchema>;
 
 export type SubmitInput = z.infer<typeof SubmitSchema>;
 
@@ -157,6 +219,19 @@ export const BatchItemKey = IdempotencyKey.nullish().describe("this item's Idemp
  */
 export const BatchSubmitSchema = batchOf(SubmitSchema.extend({ idempotency_key: BatchItemKey }));
 export const BatchEnvelope = batchOf(z.unknown());
+
+/** A listing's page size, from the query string: 1 to 100. */
+const pageLimit = (byDefault: number, what: string) =>
+  z
+    .string()
+    .regex(/^\d{1,3}$/, "must be an integer from 1 to 100")
+    .transform(Number)
+    .pipe(z.int().min(1).max(100))
+    .default(byDefault)
+    .describe(`${what} per page, 1 to 100`);
+
+/** A listing's opaque continuation, as a previous page's next_cursor gave it. */
+const pageCursor = () => z.string().min(1).max(512).optional().describe("the previous page's next_cursor");
 
 /** One `label=key:value` filter of GET /v1/jobs, split at its first colon. */
 const LabelFilter = z
@@ -184,14 +259,8 @@ export const ListQuery = z.strictObject({
     .max(10, "at most 10 label filters")
     .optional()
     .describe("key:value; repeat it for more labels, all of which must match"),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be an integer from 1 to 100")
-    .transform(Number)
-    .pipe(z.int().min(1).max(100))
-    .default(20)
-    .describe("jobs per page, 1 to 100"),
-  cursor: z.string().min(1).max(512).optional().describe("the previous page's next_cursor"),
+  limit: pageLimit(20, "jobs"),
+  cursor: pageCursor(),
 });
 
 /** PUT /v1/pools/:name */
@@ -201,6 +270,12 @@ export const PoolBody = z.strictObject({
 
 /** POST /v1/admin/users */
 export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish().describe("for people") });
+
+/** GET /v1/admin/users query: the directory, oldest first. */
+export const UserListQuery = z.strictObject({
+  limit: pageLimit(50, "users"),
+  cursor: pageCursor(),
+});
 
 /** PATCH /v1/admin/users/:id: any of the user's limits (at least one). */
 export const ShardsBody = z

@@ -22,3 +22,16 @@ export const jobIndex = sqliteTable(
 );
 
 export type JobIndexRow = typeof jobIndex.$inferSelect;
+
+// The user directory (GET /v1/admin/users), in index database 0 only: accounts live on each user's
+// home shard and nothing else lists them. Written when a user is created; keyed by the listing's
+// order (oldest first), so a page is one range and a walk never misses a user created meanwhile.
+export const userDirectory = sqliteTable(
+  "user_directory",
+  {
+    userId: text("user_id").notNull(),
+    name: text("name"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.createdAt, t.userId] })],
+);

@@ -6,6 +6,7 @@ import { constantTimeEqual } from "../core/ids";
 import type {
   AccountInit,
   AccountLimits,
+  AccountResult,
   AddKeyResult,
   AuthenticateResult,
   GrowShardsResult,
@@ -47,6 +48,12 @@ export function authenticate(db: ShardDb, keyHash: string): AuthenticateResult {
   for (const k of live) matched = constantTimeEqual(k.keyHash, keyHash) || matched;
   if (!matched) return { ok: false, reason: "unknown_key" };
   return { ok: true, principal: principalOf(owner) };
+}
+
+/** The account's principal (its shard count and limits), or not_found before it was created. */
+export function findAccount(db: ShardDb): AccountResult {
+  const owner = db.select().from(account).get();
+  return owner ? { ok: true, principal: principalOf(owner) } : { ok: false, reason: "not_found" };
 }
 
 /** The secrets a webhook may be signed with, newest first; empty on a shard that is not home. */

@@ -3,9 +3,19 @@
 // the job's current one and still in the state the report expects. That is what makes queue
 // redelivery, late reports from timed-out attempts and reports after a cancel harmless.
 import { and, eq } from "drizzle-orm";
+import { changesSchedule, rescheduled } from "../core/job-patch";
 import { recurrenceOf } from "../core/schedule";
-import { assertTransition, isFinished, type SettleInput, type Settlement, settle } from "../core/state";
+import {
+  assertTransition,
+  isFinished,
+  type SettleInput,
+  type Settlement,
+  settle,
+  settledStatus,
+} from "../core/state";
 import type { ShardTimings } from "./dispatch-queries";
+import { countInMinute } from "./metric-queries";
+import { patchedFields, patchedRow } from "./patch-rows";
 import { release } from "./pool-queries";
 import { removalTime } from "./retention-queries";
 import type { AttemptRefusal, AttemptReport, CancelResult, HeartbeatResult, RefusalOf, Refused } from "./rpc";
@@ -14,8 +24,25 @@ import { findJob } from "./submit-queries";
 import { bump, touch } from "./touch";
 import type { ShardDb } from "./view";
 
+/**
+ * Whether the job's current attempt has begun and not ended: a running job's always; a paused job's
+ * when it was paused while running (the attempt finishes, and its reports are accepted). Attempt
+ * rows are the truth: one is `running` exactly from its begin to its end.
+ */
+export function attemptInFlight(db: ShardDb, job: JobRow): boolean {
+  if (job.status === "running") return true;
+  if (job.status !== "paused") return false;
+  const row = db
+    .select({ n: attempts.number })
+    .from(attempts)
+    .where(and(eq(attempts.jobId, job.id), eq(attempts.number, job.attempt), eq(attempts.status, "running")))
+    .get();
+  return row !== undefined;
+}
+
 /** Why a report for `attempt` cannot be accepted now, given the job and the state it expects. */
 function refusal(
+  db: ShardDb,
   job: JobRow | undefined,
   attempt: number,
   expected: JobRow["status"],
@@ -25,6 +52,7 @@ function refusal(
   if (isFinished(job.status)) return "finished";
   if (job.attempt !== attempt) return "stale";
   if (job.status === expected) return null;
+  if (expected === "running" && attemptInFlight(db, job)) return null;
   // The same attempt reported twice at the same step (a redelivered message) is a duplicate.
   return expected === "queued" && job.status === "running" ? "duplicate" : "stale";
 }
@@ -67,7 +95,7 @@ export function begin(
   t: ShardTimings,
 ): { ok: true; job: JobRow; latenessMs: number } | Refused<AttemptRefusal> {
   const job = findJob(db, jobId);
-  const refused = refusal(job, attempt, "queued");
+  const refused = refusal(db, job, attempt, "queued");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
   assertTransition(job.status, "running");
   const latenessMs = Math.max(0, now - job.runAt);
@@ -115,7 +143,7 @@ export function heartbeat(
   t: ShardTimings,
 ): HeartbeatResult {
   const job = findJob(db, jobId);
-  const refused = refusal(job, attempt, "running");
+  const refused = refusal(db, job, attempt, "running");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
   db.update(jobs)
     .set({ deadline: livenessDeadline(job, now, t) })
@@ -133,20 +161,30 @@ export function settleInputOf(job: JobRow): SettleInput {
     currentRetries: job.currentRetries,
     retryDelaySeconds: job.retryDelaySeconds,
     retryPolicy: job.retryPolicy,
+    extraRun: job.extraRun,
   };
 }
 
 /** The job's columns after `next`: a settled state, so the index copy is scheduled too. */
-export function settlementFields(job: JobRow, next: Settlement, now: number, t: ShardTimings) {
+export function settlementFields(
+  job: JobRow,
+  next: Settlement,
+  now: number,
+  t: ShardTimings,
+  status: JobRow["status"] = next.status,
+) {
   return {
-    status: next.status,
+    status,
     runAt: next.runAt ?? job.runAt,
     occurrenceAt: next.occurrenceAt,
     currentRetries: next.currentRetries,
     runs: next.occurrenceFinished ? job.runs + 1 : job.runs,
     occurrence: next.occurrenceFinished && next.runAt !== null ? job.occurrence + 1 : job.occurrence,
-    // A finished job's deadline is when retention removes it (src/shard/retention-queries.ts).
-    deadline: next.runAt ?? removalTime(job, now),
+    // An extra occurrence (run now) is over once its occurrence is.
+    extraRun: next.occurrenceFinished ? false : job.extraRun,
+    // A finished job's deadline is when retention removes it (src/shard/retention-queries.ts); a
+    // paused one has none (nothing is due).
+    deadline: status === "paused" ? null : (next.runAt ?? removalTime(job, now)),
     ...touch(now, t),
   };
 }
@@ -157,6 +195,8 @@ export function settlementFields(job: JobRow, next: Settlement, now: number, t: 
  * end it, so each occurrence has at most one accepted completion, finished jobs stay finished, and
  * units are released exactly once. `finishedOccurrence`: the number of the occurrence this attempt
  * finished (succeeded, or failed with retries spent), null when the occurrence goes on (a retry).
+ * The attempt's end (and the job's, if it finished) is counted in its minute's metrics in the same
+ * step.
  */
 export function finishAttempt(
   db: ShardDb,
@@ -166,22 +206,55 @@ export function finishAttempt(
   now: number,
   random: () => number,
   t: ShardTimings,
-): { ok: true; job: JobRow; released: boolean; finishedOccurrence: number | null } | Refused<AttemptRefusal> {
+):
+  | {
+      ok: true;
+      job: JobRow;
+      released: boolean;
+      finishedOccurrence: number | null;
+      latenessMs: number;
+    }
+  | Refused<AttemptRefusal> {
   const job = findJob(db, jobId);
-  const refused = refusal(job, attempt, "running");
+  const refused = refusal(db, job, attempt, "running");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
-  const next = settle(settleInputOf(job), report.outcome, now, random);
-  assertTransition(job.status, next.status);
+  // A patch that waited for this attempt applies from here: to the retry or the next occurrence.
+  const pending = job.pendingPatch;
+  const patched = pending ? patchedRow(job, pending) : job;
+  const settled = settle(settleInputOf(patched), report.outcome, now, random);
+  const next =
+    pending && changesSchedule(pending) && settled.occurrenceFinished && settled.runAt !== null
+      ? {
+          ...settled,
+          ...rescheduled(
+            { ...settled, occurrence: job.occurrence },
+            recurrenceOf(patched),
+            pending.runAt,
+            now,
+          ),
+        }
+      : settled;
+  // A job paused while this attempt ran stays paused, unless it is finished now.
+  const status = settledStatus(job.status, next.status);
+  assertTransition(job.status, status);
   const attemptStatus = report.outcome.ok ? "succeeded" : report.timedOut ? "timed_out" : "failed";
   const released = release(db, jobId, attempt);
-  db.update(attempts)
+  const ended = db
+    .update(attempts)
     .set({ status: attemptStatus, finishedAt: now, error: report.outcome.ok ? null : (report.error ?? null) })
     .where(and(eq(attempts.jobId, jobId), eq(attempts.number, attempt)))
-    .run();
+    .returning({ latenessMs: attempts.latenessMs })
+    .get();
+  const latenessMs = ended?.latenessMs ?? 0;
+  countInMinute(db, now, {
+    attempt: { outcome: attemptStatus, latenessMs },
+    finished: next.status === "scheduled" ? undefined : next.status,
+  });
   const updated = db
     .update(jobs)
     .set({
-      ...settlementFields(job, next, now, t),
+      ...(pending ? patchedFields(job, pending) : {}),
+      ...settlementFields(job, next, now, t, status),
       ...(report.outcome.ok
         ? { result: report.result ?? null, lastError: null }
         : { lastError: report.error ?? null }),
@@ -190,13 +263,14 @@ export function finishAttempt(
     .returning()
     .get();
   const finishedOccurrence = next.occurrenceFinished ? job.occurrence : null;
-  return { ok: true, job: updated ?? job, released, finishedOccurrence };
+  return { ok: true, job: updated ?? job, released, finishedOccurrence, latenessMs };
 }
 
 /**
  * cancel: a finished job cannot be cancelled (conflict). Otherwise the job is finished as
  * cancelled: no further occurrences, a queued message will be refused at begin, and a running
- * attempt is closed as cancelled so its late report is refused.
+ * attempt is closed as cancelled so its late report is refused. The cancel is counted in its
+ * minute's metrics in the same step.
  */
 export function cancel(
   db: ShardDb,
@@ -210,15 +284,27 @@ export function cancel(
   assertTransition(job.status, "cancelled");
   // Units are held from dispatch: a queued job holds them as much as a running one.
   const released = release(db, jobId, job.attempt);
-  if (job.status === "running") {
-    db.update(attempts)
+  let cancelledAttempt: { latenessMs: number } | undefined;
+  if (attemptInFlight(db, job)) {
+    cancelledAttempt = db
+      .update(attempts)
       .set({ status: "cancelled", finishedAt: now })
       .where(and(eq(attempts.jobId, jobId), eq(attempts.number, job.attempt)))
-      .run();
+      .returning({ latenessMs: attempts.latenessMs })
+      .get();
   }
+  countInMinute(db, now, {
+    attempt: cancelledAttempt && { outcome: "cancelled", latenessMs: cancelledAttempt.latenessMs },
+    finished: "cancelled",
+  });
   const updated = db
     .update(jobs)
-    .set({ status: "cancelled", deadline: removalTime(job, now), ...touch(now, t) })
+    .set({
+      ...(job.pendingPatch ? patchedFields(job, job.pendingPatch) : {}),
+      status: "cancelled",
+      deadline: removalTime(job, now),
+      ...touch(now, t),
+    })
     .where(eq(jobs.id, jobId))
     .returning()
     .get();

@@ -1,10 +1,11 @@
 // Hot queries of the dispatch loop, run by the shard's alarm. Each is synchronous, so under the
 // Durable Object's input/output gates it is atomic: no other request interleaves, and nothing it
 // sends leaves the object before its writes are durable.
-import { and, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNotNull, lte, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../core/backoff";
 import { FINISHED_STATUSES } from "../core/state";
 import { earliestCallbackDeadline } from "./callback-queries";
+import { patchColumns } from "./patch-rows";
 import { release } from "./pool-queries";
 import { type JobRow, jobs } from "./schema";
 import { touch } from "./touch";
@@ -29,18 +30,27 @@ export interface Claim {
 
 /**
  * requeue: puts claims whose messages could not be sent back to scheduled, due again at `retryAt`.
- * Invariant: only jobs still queued under the same attempt move, so a claim that has since begun
- * or been cancelled is left alone.
+ * Invariant: only jobs still queued under the same attempt move, so a claim that has since begun,
+ * been paused or been cancelled is left alone. A PATCH that waited for the claim applies now, as it
+ * would have to the scheduled job (a schedule change moves the job to its new time).
  */
 export function requeue(db: ShardDb, claims: Claim[], now: number, retryAt: number, t: ShardTimings): void {
   for (const c of claims) {
-    const back = db
-      .update(jobs)
-      .set({ status: "scheduled", deadline: retryAt, ...touch(now, t) })
+    const job = db
+      .select()
+      .from(jobs)
       .where(and(eq(jobs.id, c.id), eq(jobs.status, "queued"), eq(jobs.attempt, c.attempt)))
-      .returning({ id: jobs.id })
-      .all();
-    if (back.length > 0) release(db, c.id, c.attempt);
+      .get();
+    if (!job) continue;
+    const back = { ...job, status: "scheduled" as const, deadline: retryAt };
+    const fields = job.pendingPatch
+      ? patchColumns(back, job.pendingPatch, now)
+      : { status: back.status, deadline: retryAt };
+    db.update(jobs)
+      .set({ ...fields, ...touch(now, t) })
+      .where(eq(jobs.id, c.id))
+      .run();
+    release(db, c.id, c.attempt);
   }
 }
 
@@ -76,12 +86,15 @@ export function resendLostDispatches(db: ShardDb, now: number, t: ShardTimings, 
  * timeout bound ran out (the attempt is stuck). `expiryError` tells which.
  */
 export function expiredLeases(db: ShardDb, now: number, limit: number) {
-  return db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.status, "running"), lte(jobs.deadline, now)))
-    .limit(limit)
-    .all();
+  return (
+    db
+      .select()
+      .from(jobs)
+      // A paused job has a deadline only while the attempt begun before the pause still runs.
+      .where(and(inArray(jobs.status, ["running", "paused"]), lte(jobs.deadline, now)))
+      .limit(limit)
+      .all()
+  );
 }
 
 /** A due job that is waiting on an event (a release, a begin) is still looked at this often. */
@@ -121,6 +134,9 @@ export function nextWakeAt(db: ShardDb, now: number, windowFull: boolean): numbe
     earliestDeadline(db, "queued", true),
     earliestDeadline(db, "running", false),
     earliestDeadline(db, "running", true),
+    // A paused job's deadline: the lease of the attempt still running from before the pause.
+    earliestDeadline(db, "paused", false),
+    earliestDeadline(db, "paused", true),
     // Finished jobs: their deadline is when retention removes them.
     ...FINISHED_STATUSES.flatMap((status) => [
       earliestDeadline(db, status, false),

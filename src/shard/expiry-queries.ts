@@ -4,6 +4,7 @@ import { EXPIRED_ERROR } from "../core/expiry";
 import { assertTransition, settle } from "../core/state";
 import { settleInputOf, settlementFields } from "./attempt-queries";
 import type { ShardTimings } from "./dispatch-queries";
+import { countInMinute } from "./metric-queries";
 import { type JobRow, jobs } from "./schema";
 import { findJob } from "./submit-queries";
 import type { ShardDb } from "./view";
@@ -16,7 +17,8 @@ const NO_JITTER = () => 0;
  * (src/core/expiry.ts), so it is not dispatched. Contract: only a scheduled job moves; its occurrence
  * is settled as a permanent failure (settle): a one-shot job fails, a recurring one moves to its next
  * occurrence at or after now (missed ones are skipped, never burst), retries reset. `last_error`
- * becomes `expired` and `runs` counts the occurrence; no attempt is recorded, since none started.
+ * becomes `expired` and `runs` counts the occurrence; no attempt is recorded, since none started (the
+ * minute's metrics count it as outcome `expired`, in the same step).
  * Holds no pool units (a scheduled job holds none), so nothing is released. Returns the job as it
  * now is, the occurrence that ended (for its callback), and whether the job is due again at once (its
  * next occurrence falls exactly on now), so the walk can still reach it; null if nothing moved.
@@ -37,6 +39,10 @@ export function expireOccurrence(
     .where(eq(jobs.id, jobId))
     .returning()
     .get();
+  countInMinute(db, now, {
+    attempt: { outcome: "expired", latenessMs: null },
+    finished: next.status === "failed" ? "failed" : undefined,
+  });
   return {
     job: updated ?? job,
     finishedOccurrence: job.occurrence,

@@ -11,7 +11,9 @@
 // in task-shard.ts and its phase in the metering table there (the compiler holds all three together).
 import type { CallbackTry } from "../core/callback-policy";
 import type { JobView, NewJob } from "../core/job";
-import type { AttemptResult } from "../core/state";
+import type { JobPatch } from "../core/job-patch";
+import type { ShardMetrics } from "../core/metrics";
+import type { AttemptResult, JobStatus } from "../core/state";
 
 /** A refusal: a named reason, and what the caller needs to know about it. */
 export type Refused<Reason extends string, Data = Record<never, never>> = {
@@ -106,6 +108,18 @@ export interface BegunAttempt {
   latenessMs: number;
 }
 
+/** Which jobs a bulk cancel or retry names; every field given must match (at least one is). */
+export interface JobFilter {
+  ids?: string[];
+  status?: JobStatus;
+  type?: string;
+  /** A prefix of the job's name. */
+  name?: string;
+  labels?: Record<string, string>;
+  /** Epoch ms: jobs created strictly before. */
+  createdBefore?: number;
+}
+
 /** A job version the D1 index now holds. */
 export interface IndexedVersion {
   id: string;
@@ -118,6 +132,7 @@ export interface IndexedVersion {
 export type AttemptRefusal = "not_found" | "stale" | "duplicate" | "finished" | "cancelled";
 
 export type AuthenticateResult = { ok: true; principal: Principal } | Refused<"unknown_key">;
+export type AccountResult = { ok: true; principal: Principal } | Refused<"not_found">;
 export type AddKeyResult = { ok: true } | Refused<"not_found">;
 export type RevokeKeyResult = { ok: true; key: KeyView } | Refused<"not_found">;
 export type RotateSigningSecretResult = { ok: true } | Refused<"not_found">;
@@ -149,6 +164,25 @@ export type SubmitBatchResult =
 
 export type GetResult = { ok: true; view: JobView } | Refused<"not_found">;
 export type CancelResult = { ok: true; view: JobView } | Refused<"not_found" | "finished">;
+/**
+ * pause, resume, run and retry. `busy`: run on a queued or running job; `paused`: run on a paused
+ * job; `not_retryable`: retry on anything but a failed or cancelled one-shot job.
+ */
+export type ControlResult =
+  | { ok: true; view: JobView }
+  | Refused<"not_found" | "finished" | "busy" | "paused" | "not_retryable">
+  /** retry: a pool the job names is gone or now smaller than its units. */
+  | Refused<"invalid_resources", { details: ErrorDetail[] }>;
+export type PatchResult =
+  | { ok: true; view: JobView }
+  | Refused<"not_found" | "finished">
+  /** The job with the patch applied breaks a submit rule, or names pools that cannot hold it. */
+  | Refused<"invalid", { details: ErrorDetail[] }>;
+/** How many jobs a bulk cancel or retry moved on this shard. */
+export interface BulkResult {
+  matched: number;
+}
+
 /** One attempt, as a dispatch message names it. */
 export interface AttemptRef {
   jobId: string;
@@ -198,6 +232,8 @@ export interface TaskShardRpc {
   // The account, on the user's home shard.
   createAccount(init: AccountInit): Promise<void>;
   authenticate(keyHash: string): Promise<AuthenticateResult>;
+  /** The account as it stands (shard count, limits), for the admin's user listing. */
+  account(): Promise<AccountResult>;
   /** The live signing secrets, newest first; empty on a shard that is not home. */
   signingSecrets(): Promise<string[]>;
   addKey(keyHash: string): Promise<AddKeyResult>;
@@ -222,6 +258,15 @@ export interface TaskShardRpc {
   submitBatch(batch: NewSubmission[], maxUnfinished?: number): Promise<SubmitBatchResult>;
   get(jobId: string): Promise<GetResult>;
   cancel(jobId: string): Promise<CancelResult>;
+  pause(jobId: string): Promise<ControlResult>;
+  resume(jobId: string): Promise<ControlResult>;
+  /** POST /v1/jobs/:id/run. */
+  runNow(jobId: string): Promise<ControlResult>;
+  retry(jobId: string): Promise<ControlResult>;
+  patch(jobId: string, patch: JobPatch): Promise<PatchResult>;
+  /** Cancels (or retries) every matching job on this shard, in bounded batches, then re-arms once. */
+  bulkCancel(filter: JobFilter): Promise<BulkResult>;
+  bulkRetry(filter: JobFilter): Promise<BulkResult>;
 
   // Attempts, for the consumer.
   begin(jobId: string, attempt: number): Promise<BeginResult>;
@@ -238,4 +283,8 @@ export interface TaskShardRpc {
   beginCallbacks(tries: CallbackRef[]): Promise<BeginCallbackResult[]>;
   /** How a callback try ended: the shard clears the callback or schedules its next try. */
   finishCallback(ref: CallbackRef, outcome: CallbackTry): Promise<FinishCallbackResult>;
+
+  // Figures, for GET /v1/metrics.
+  /** This shard's counts now and its per-minute counters over the window (pools: home shard only). */
+  metrics(): Promise<ShardMetrics>;
 }

@@ -2,6 +2,7 @@
 // Times are epoch milliseconds (integers) so deadline arithmetic stays in SQL.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { JobPatch } from "../core/job-patch";
 
 export const jobs = sqliteTable(
   "jobs",
@@ -64,6 +65,12 @@ export const jobs = sqliteTable(
       .default("all"),
     // An occurrence not started this long after its due time fails with `expired`.
     expiresAfterSeconds: integer("expires_after_seconds"),
+    // Set while an extra occurrence (`run` on a recurring job) is pending or running: when it is
+    // over the job returns to its nominal occurrence (occurrence_at) instead of the one after it.
+    extraRun: integer("extra_run", { mode: "boolean" }).notNull().default(false),
+    // A PATCH that arrived while an attempt was queued or running, in JobRow field names: the attempt
+    // keeps what it started with (begin reads this row), and the patch is applied when it ends.
+    pendingPatch: text("pending_patch", { mode: "json" }).$type<JobPatch>(),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the
@@ -181,6 +188,27 @@ export const signingSecrets = sqliteTable("signing_secrets", {
   secret: text("secret").primaryKey(),
   createdAt: integer("created_at").notNull(),
   expiresAt: integer("expires_at"),
+});
+
+// GET /v1/metrics: one row per minute in which attempts ended or jobs finished, counted in the same
+// step as the change it counts (one row written per attempt end). `minute` is the integer primary key
+// (the rowid itself), so the upsert touches no index. Rows older than the metrics window are pruned by
+// the alarm (src/shard/metric-queries.ts).
+export const metricMinutes = sqliteTable("metric_minutes", {
+  // Epoch minute: ms / 60,000.
+  minute: integer("minute").primaryKey(),
+  succeeded: integer("succeeded").notNull().default(0),
+  failed: integer("failed").notNull().default(0),
+  timedOut: integer("timed_out").notNull().default(0),
+  cancelled: integer("cancelled").notNull().default(0),
+  expired: integer("expired").notNull().default(0),
+  jobsSucceeded: integer("jobs_succeeded").notNull().default(0),
+  jobsFailed: integer("jobs_failed").notNull().default(0),
+  jobsCancelled: integer("jobs_cancelled").notNull().default(0),
+  latenessMaxMs: integer("lateness_max_ms").notNull().default(0),
+  latenessSumMs: integer("lateness_sum_ms").notNull().default(0),
+  // The lateness histogram (src/core/lateness-histogram.ts), sparse: {"<bucket>": count}.
+  lateness: text("lateness", { mode: "json" }).$type<Record<string, number>>().notNull().default({}),
 });
 
 export type JobRow = typeof jobs.$inferSelect;

@@ -5,10 +5,13 @@ import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../drizzle/shard/migrations.js";
+import { jobRuleErrors, rulesOfRow } from "../api/job-input";
 import { configOf } from "../config";
 import type { CallbackTry } from "../core/callback-policy";
 import { LoadWindow } from "../core/hot-shard";
 import type { JobView, NewJob } from "../core/job";
+import type { JobPatch } from "../core/job-patch";
+import type { ShardMetrics } from "../core/metrics";
 import { dispatchQueueOf } from "../core/queue-choice";
 import type { CallbackMessage, DispatchMessage } from "../dispatch/message";
 import { dispatchQueue } from "../dispatch/queues";
@@ -20,6 +23,7 @@ import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
 import { homeStub } from "./address";
 import { begin, cancel, expiryError, finishAttempt, heartbeat } from "./attempt-queries";
+import { applyBulk, type BulkAction } from "./bulk-queries";
 import {
   callbackToDeliver,
   claimDueCallbacks,
@@ -29,20 +33,25 @@ import {
 } from "./callback-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
+import { applyControl, type Control, patchJob } from "./control-queries";
 import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
+import { pruneMetricMinutes, readMetrics } from "./metric-queries";
 import { flushIndexCopies, type Outbound, removeExpiredJobs } from "./outbound";
 import * as pools from "./pool-queries";
 import type {
   AccountInit,
   AccountLimits,
+  AccountResult,
   AddKeyResult,
   AttemptRef,
   AttemptReport,
   AuthenticateResult,
   BeginCallbackResult,
   BeginResult,
+  BulkResult,
   CallbackRef,
   CancelResult,
+  ControlResult,
   DeletePoolResult,
   FinishCallbackResult,
   FinishResult,
@@ -51,8 +60,10 @@ import type {
   HeartbeatResult,
   Idempotency,
   IndexedVersion,
+  JobFilter,
   KeyView,
   NewSubmission,
+  PatchResult,
   PoolView,
   RevokeKeyResult,
   RotateSigningSecretResult,
@@ -84,6 +95,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   /** SHARD_CEILING: the most shards a user grows to by itself, unless an admin set the user's own. */
   private readonly shardCeiling: number;
   private readonly policy: DispatchPolicy;
+  /** ALLOW_PRIVATE_TARGETS: a PATCH is checked by the same target rules as a submit. */
+  private readonly allowPrivateTargets: boolean;
   /** The shard's clock; tests replace it to move time without sleeping. */
   clock: () => number = Date.now;
   /** Set when a request asked for an immediate wake while the alarm handler was awaiting I/O. */
@@ -107,6 +120,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     this.dispatchQueues = config.DISPATCH_QUEUES;
     this.load = new LoadWindow(config.HOT_SHARD_JOBS_PER_SECOND);
     this.shardCeiling = config.SHARD_CEILING;
+    this.allowPrivateTargets = config.ALLOW_PRIVATE_TARGETS;
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
       recordOperations("other", this.sqlMeter.take());
@@ -120,6 +134,10 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
 
   async authenticate(keyHash: string): Promise<AuthenticateResult> {
     return accounts.authenticate(this.db, keyHash);
+  }
+
+  async account(): Promise<AccountResult> {
+    return accounts.findAccount(this.db);
   }
 
   async signingSecrets(): Promise<string[]> {
@@ -237,6 +255,56 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     return { ok: true, view: viewJob(this.db, out.job) };
   }
 
+  // --- job controls ---
+  async pause(jobId: string): Promise<ControlResult> {
+    return this.control("pause", jobId);
+  }
+
+  async resume(jobId: string): Promise<ControlResult> {
+    return this.control("resume", jobId);
+  }
+
+  async runNow(jobId: string): Promise<ControlResult> {
+    return this.control("run", jobId);
+  }
+
+  async retry(jobId: string): Promise<ControlResult> {
+    return this.control("retry", jobId);
+  }
+
+  private async control(control: Control, jobId: string): Promise<ControlResult> {
+    const now = this.clock();
+    const out = applyControl(this.db, control, jobId, now, this.timings);
+    if (!out.ok) return out;
+    // Withdrawn units, or a pooled job due now, may let a waiting job go.
+    await this.rearm((out.released || out.job.needsPools) && pools.poolWaitersExist(this.db, now));
+    return { ok: true, view: viewJob(this.db, out.job) };
+  }
+
+  async patch(jobId: string, patch: JobPatch): Promise<PatchResult> {
+    const now = this.clock();
+    const rules = (row: schema.JobRow) => jobRuleErrors(rulesOfRow(row), now, this.allowPrivateTargets);
+    const out = patchJob(this.db, jobId, patch, now, this.timings, rules);
+    if (!out.ok) return out;
+    await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
+    return { ok: true, view: viewJob(this.db, out.job) };
+  }
+
+  async bulkCancel(filter: JobFilter): Promise<BulkResult> {
+    return this.bulk("cancel", filter);
+  }
+
+  async bulkRetry(filter: JobFilter): Promise<BulkResult> {
+    return this.bulk("retry", filter);
+  }
+
+  private async bulk(action: BulkAction, filter: JobFilter): Promise<BulkResult> {
+    const now = this.clock();
+    const { matched, poolsMoved } = applyBulk(this.db, action, filter, now, this.timings);
+    await this.rearm(poolsMoved && pools.poolWaitersExist(this.db, now));
+    return { matched };
+  }
+
   // --- consumer ---
   async begin(jobId: string, attempt: number): Promise<BeginResult> {
     const [result] = await this.beginMany([{ jobId, attempt }]);
@@ -289,6 +357,11 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     // Released units dispatch the next waiting job at once, not at its next due time.
     await this.rearm(out.released && pools.poolWaitersExist(this.db, now));
     return { ok: true, view, version: out.job.version, indexDb: out.job.indexDb };
+  }
+
+  // --- figures ---
+  async metrics(): Promise<ShardMetrics> {
+    return readMetrics(this.db, this.clock());
   }
 
   async markIndexed(written: IndexedVersion[]): Promise<void> {
@@ -369,6 +442,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       if (claimedFor) await this.noteLoad("dispatched", claims.length, claimedFor, now);
       await flushIndexCopies(this.outbound, now);
       submits.pruneIdempotencyKeys(this.db, now, 100);
+      pruneMetricMinutes(this.db, now);
       // Last, and bounded: removal never delays a dispatch.
       await removeExpiredJobs(this.outbound, now);
     } finally {
@@ -387,8 +461,18 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
         error: expiryError(job, this.timings),
       };
       const out = finishAttempt(this.db, job.id, job.attempt, report, now, this.random, this.timings);
+      if (!out.ok) continue;
       // Due at once: the alarm sends it further on in this same run.
-      if (out.ok) this.recordCallback(out, () => viewJob(this.db, out.job), now, false);
+      this.recordCallback(out, () => viewJob(this.db, out.job), now, false);
+      // Its consumer never reports (gone, or past the timeout): this is the attempt's only line.
+      log("attempt_given_up", {
+        job_id: job.id,
+        user_id: job.userId,
+        attempt: job.attempt,
+        outcome: "timed_out",
+        lateness_ms: out.latenessMs,
+        error: report.error,
+      });
     }
   }
 
@@ -484,6 +568,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
 meterMethods(TaskShard, {
   createAccount: "other",
   authenticate: "api",
+  account: "other",
   signingSecrets: "begin",
   addKey: "other",
   listKeys: "other",
@@ -499,6 +584,13 @@ meterMethods(TaskShard, {
   submitBatch: "submit",
   get: "other",
   cancel: "other",
+  pause: "other",
+  resume: "other",
+  runNow: "other",
+  retry: "other",
+  patch: "other",
+  bulkCancel: "other",
+  bulkRetry: "other",
   begin: "begin",
   beginMany: "begin",
   heartbeat: "heartbeat",
@@ -506,5 +598,6 @@ meterMethods(TaskShard, {
   markIndexed: "index",
   beginCallbacks: "callback",
   finishCallback: "callback",
+  metrics: "other",
   alarm: "claim",
 });

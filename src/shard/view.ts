@@ -8,7 +8,12 @@ export const ATTEMPTS_SHOWN = 20;
 
 export type ShardDb = DrizzleSqliteDODatabase<Record<string, unknown>>;
 
-export function toJobView(job: JobRow, recent: AttemptRow[]): JobView {
+/**
+ * The job as the user sees it: a PATCH still waiting for its attempt to end already shows (it applies
+ * to the next attempt), though the attempt in flight runs with the row's own fields.
+ */
+export function toJobView(row: JobRow, recent: AttemptRow[]): JobView {
+  const job: JobRow = row.pendingPatch ? { ...row, ...row.pendingPatch } : row;
   return {
     id: job.id,
     user_id: job.userId,

@@ -2,12 +2,11 @@
 // limits, and one RPC (one transaction, one re-arm) per shard.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { forgetVerifiedKeys } from "../../src/api/auth";
 import { MAX_BATCH_BODY_BYTES } from "../../src/api/jobs-batch";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
-import { ADMIN, createUser, env, getJob, request, shardOf, submit, type TestUser } from "../helpers";
+import { createUser, env, getJob, growShards, request, shardOf, submit, type TestUser } from "../helpers";
 
 const LATER = "2030-01-01T00:00:00Z";
 
@@ -53,16 +52,6 @@ async function rows(user: TestUser, shards = 1): Promise<{ jobs: number; keys: n
     );
   }
   return out;
-}
-
-async function growShards(user: TestUser, shards: number) {
-  const res = await request(`/v1/admin/users/${user.user_id}`, {
-    method: "PATCH",
-    headers: ADMIN,
-    json: { shards },
-  });
-  expect(res.status).toBe(200);
-  forgetVerifiedKeys();
 }
 
 async function putPool(user: TestUser, name: string, capacity: number) {

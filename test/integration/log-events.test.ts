@@ -11,6 +11,7 @@ import {
   fireAlarm,
   inShard,
   request,
+  setShardClock,
   shardOf,
   submit,
 } from "../helpers";
@@ -80,6 +81,32 @@ describe("log events", () => {
     await deliver(messages);
     await deliver(messages);
     expect(events.named("attempt_finished").map((l) => l.entry.outcome)).toEqual(["failed"]);
+  });
+
+  it("attempt_given_up: the shard's one line for an attempt whose consumer never reported", async () => {
+    const user = await createUser();
+    const t0 = Date.UTC(2030, 0, 1);
+    await setShardClock(user.user_id, t0);
+    const { body: job } = await submit(user, { type: "noop", run_at: new Date(t0 - 250).toISOString() });
+    const [claim] = await fireAlarm(user.user_id);
+    expect((await shardOf(user.user_id).begin(job.id, claim?.attempt ?? 0)).ok).toBe(true);
+    await setShardClock(user.user_id, t0 + 40_000);
+    const events = captureEvents();
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect(events.named("attempt_given_up")).toEqual([
+      {
+        level: "info",
+        entry: {
+          event: "attempt_given_up",
+          job_id: job.id,
+          user_id: user.user_id,
+          attempt: 1,
+          outcome: "timed_out",
+          lateness_ms: 250,
+          error: "heartbeats stopped: no report or heartbeat for 30s",
+        },
+      },
+    ]);
   });
 
   it("dispatch_message_malformed and dispatch_message_failed, at error level", async () => {

@@ -8,12 +8,15 @@ import {
   ErrorEnvelope,
   IssuedKey,
   JobPage,
+  Matched,
   Pool,
   PoolList,
   RotatedSecret,
   UserLimits,
+  UserPage,
 } from "../../src/api/responses";
 import { JobViewSchema } from "../../src/core/job";
+import { UserMetricsSchema } from "../../src/core/metrics";
 import { ADMIN, createUser, request, submit } from "../helpers";
 
 /** The answer's body, after checking it is exactly what the documented schema (strict objects) says. */
@@ -46,6 +49,13 @@ describe("GET /v1/openapi.json", () => {
         "/v1/jobs/batch",
         "/v1/jobs/{id}",
         "/v1/jobs/{id}/result",
+        "/v1/metrics",
+        "/v1/jobs/{id}/pause",
+        "/v1/jobs/{id}/resume",
+        "/v1/jobs/{id}/run",
+        "/v1/jobs/{id}/retry",
+        "/v1/jobs/cancel",
+        "/v1/jobs/retry",
         "/v1/openapi.json",
         "/v1/pools",
         "/v1/pools/{name}",
@@ -90,6 +100,14 @@ describe("GET /v1/openapi.json", () => {
     expect(doc.paths["/v1/jobs/batch"]?.post).toBeDefined();
     expect(doc.paths["/v1/jobs/{id}/result"]?.get).toBeDefined();
     expect(doc.paths["/v1/pools/{name}"]?.delete).toBeDefined();
+    // PATCH takes the submit fields but type and result_location; a bulk filter its six fields.
+    expect(doc.paths["/v1/jobs/{id}"]?.patch).toBeDefined();
+    expect(Object.keys(doc.components.schemas.PatchJob?.properties ?? {}).sort()).toEqual(
+      submitFields.filter((f) => f !== "type" && f !== "result_location"),
+    );
+    expect(Object.keys(doc.components.schemas.JobFilter?.properties ?? {}).sort()).toEqual(
+      ["ids", "status", "type", "name", "labels", "created_before"].sort(),
+    );
   });
 
   it("describes the listing query and the Idempotency-Key header from the schemas that check them", async () => {
@@ -170,6 +188,8 @@ describe("GET /v1/openapi.json", () => {
       200,
     );
     await answers(PoolList, await request("/v1/pools", { headers: auth }), 200);
+    await answers(UserMetricsSchema, await request("/v1/metrics", { headers: auth }), 200);
+    await answers(UserPage, await request("/v1/admin/users?limit=2", { headers: ADMIN }), 200);
     await answers(Pool, await request("/v1/pools/api", { method: "DELETE", headers: auth }), 200);
     await answers(JobPage, await request("/v1/jobs", { headers: auth }), 200);
     await answers(
@@ -178,6 +198,21 @@ describe("GET /v1/openapi.json", () => {
       201,
     );
     await answers(ErrorEnvelope, await request(`/v1/jobs/${job.id}x`, { headers: auth }), 404);
+    await answers(
+      JobViewSchema,
+      await request(`/v1/jobs/${job.id}`, { method: "PATCH", headers: auth, json: { priority: 7 } }),
+      200,
+    );
+    await answers(
+      JobViewSchema,
+      await request(`/v1/jobs/${job.id}/pause`, { method: "POST", headers: auth }),
+      200,
+    );
+    await answers(
+      Matched,
+      await request("/v1/jobs/cancel", { method: "POST", headers: auth, json: { ids: [job.id] } }),
+      200,
+    );
     await answers(
       ErrorEnvelope,
       await request("/v1/jobs", { method: "POST", headers: auth, json: { type: 1 } }),

@@ -1,6 +1,6 @@
 // Model-based test of the shard. fast-check generates short sequences of submit, cancel, alarm,
-// begin, heartbeat, complete/fail, lease expiry, eviction, abort, duplicate delivery and delivery of
-// the queued messages; each runs against the REAL shard (its RPC surface, the Worker's queue handler, its
+// begin, heartbeat, complete/fail, lease expiry, eviction, abort, duplicate delivery, delivery of
+// the queued messages, and the job controls (pause, resume, run now, retry, patch); each runs against the REAL shard (its RPC surface, the Worker's queue handler, its
 // alarm) with time moved by the shard's injected clock. After every command the shard's tables and
 // alarm are compared with a small reference model (test/support/shard-model.ts) and the safety
 // invariants are checked; at the end of each sequence the D1 index must converge to the shard.
@@ -12,6 +12,7 @@ import { shardStub } from "../../src/shard/address";
 import { createUser, deliver, env, inShard, setShardClock, shardOf } from "../helpers";
 import {
   type AttemptStatus,
+  attemptRuns,
   BATCH,
   beginJob,
   cancelJob,
@@ -21,11 +22,19 @@ import {
   fireAlarm,
   heartbeatJob,
   heldUnits,
+  holdsUnits,
   isFinished,
   type JobStatus,
+  type MJob,
   type Model,
+  type ModelPatch,
   ofStatus,
+  patchJob,
+  pauseJob,
   RANDOM,
+  resumeJob,
+  retryJob,
+  runJob,
   settleJob,
   UNFINISHED,
   WAITING_RECHECK_MS,
@@ -53,6 +62,8 @@ type JobRow = {
   runs: number;
   version: number;
   index_due_at: number | null;
+  extra_run: number;
+  pending_patch: string | null;
 };
 type AttemptRow = {
   job_id: string;
@@ -81,7 +92,7 @@ function snapshot(userId: string): Promise<Snapshot> {
     const jobs = sql
       .exec<JobRow>(
         `select id, status, attempt, run_at, deadline, priority, resources, max_retries, current_retries,
-                occurrence, runs, version, index_due_at from jobs`,
+                occurrence, runs, version, index_due_at, extra_run, pending_patch from jobs`,
       )
       .toArray();
     return {
@@ -112,6 +123,10 @@ interface Real {
   user: Awaited<ReturnType<typeof createUser>>;
   /** The previous snapshot: attempt numbers, finished statuses and pool use are judged against it. */
   prev: Snapshot | null;
+  /** The largest max_retries each job ever had (a PATCH may lower it after attempts were made). */
+  maxRetries: Map<string, number>;
+  /** The job a retry command just moved out of failed or cancelled (the one way out of finished). */
+  retrying?: string;
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -119,7 +134,8 @@ const byOccurrence = (attempts: AttemptRow[]) =>
   Map.groupBy(attempts, (a) => `${a.job_id}#${a.occurrence}`) as Map<string, AttemptRow[]>;
 
 /** The safety invariants of the issue, on the real shard alone (the model is not consulted). */
-function checkInvariants(s: Snapshot, prev: Snapshot | null, now: number): void {
+function checkInvariants(s: Snapshot, r: Real, now: number): void {
+  const prev = r.prev;
   const jobs = [...s.jobs.values()];
   const unfinished = jobs.filter((j) => UNFINISHED.includes(j.status));
 
@@ -127,11 +143,15 @@ function checkInvariants(s: Snapshot, prev: Snapshot | null, now: number): void 
   //    than the deadline. Earlier is allowed (architecture.md: waking early is harmless). The one
   //    documented exception: a due job that the dispatch policy cannot take now because its pool is
   //    full waits for a release, with a recheck at most WAITING_RECHECK_MS away.
-  if (unfinished.length > 0) expect(s.alarm, "alarm set while unfinished work exists").not.toBeNull();
+  // A paused job with no attempt running waits on nothing (it has no deadline).
+  const waiting = unfinished.filter((j) => !(j.status === "paused" && j.deadline === null));
+  if (waiting.length > 0) expect(s.alarm, "alarm set while unfinished work exists").not.toBeNull();
   const candidates = jobs.map((j) => ({ ...j, runAt: j.run_at, resources: parseUnits(j.resources) }));
   const limit = Math.min(BATCH, WINDOW - jobs.filter((j) => j.status === "queued").length);
   const claimable = new Set(claimOrder(candidates, s.caps, heldUnits(candidates), now, limit));
   for (const j of unfinished) {
+    // A paused job has nothing due, unless the attempt begun before the pause still runs.
+    if (j.status === "paused" && j.deadline === null) continue;
     expect(j.deadline, `${j.id} (${j.status}) has a deadline`).not.toBeNull();
     const waitingForUnits = j.status === "scheduled" && j.run_at <= now && !claimable.has(j.id);
     // A deadline already past is met by an alarm due now: no alarm can be earlier than the present.
@@ -150,12 +170,14 @@ function checkInvariants(s: Snapshot, prev: Snapshot | null, now: number): void 
     expect(won.length, `accepted completions of ${occ}`).toBeLessThanOrEqual(1);
     const after = attempts.filter((a) => won[0] !== undefined && a.number > won[0].number);
     expect(after, `attempts of ${occ} after its success`).toEqual([]);
-    expect(attempts.length, `attempts of ${occ}`).toBeLessThanOrEqual(1 + (job?.max_retries ?? 0));
+    const retries = Math.max(job?.max_retries ?? 0, r.maxRetries.get(job?.id ?? "") ?? 0);
+    expect(attempts.length, `attempts of ${occ}`).toBeLessThanOrEqual(1 + retries);
   }
 
   // 6. Allocated units never exceed capacity: use grows only through a claim, and a claim never
   //    takes a pool past its capacity (after a shrink below use, no new claim until use is below).
-  //    The ledger holds exactly the current attempt of queued and running jobs (nothing leaks).
+  //    The ledger holds exactly the current attempt of queued and running jobs, and of paused jobs
+  //    whose attempt still runs (nothing leaks).
   const useOf = (allocs: AllocationRow[], pool: string) =>
     sum(allocs.filter((a) => a.pool === pool).map((a) => a.units));
   const rowKey = (a: AllocationRow) => `${a.job_id}:${a.attempt}:${a.pool}`;
@@ -172,18 +194,17 @@ function checkInvariants(s: Snapshot, prev: Snapshot | null, now: number): void 
   }
   for (const a of s.allocations) {
     const j = s.jobs.get(a.job_id);
-    expect(
-      j && ["queued", "running"].includes(j.status) && j.attempt === a.attempt,
-      `allocation ${rowKey(a)}`,
-    ).toBe(true);
+    expect(j && holdsUnits(j) && j.attempt === a.attempt, `allocation ${rowKey(a)}`).toBe(true);
   }
 
-  // 3. Attempt numbers only grow. 4. Finished is final.
+  // 3. Attempt numbers only grow. 4. Finished is final, but for an explicit retry of a failed or
+  //    cancelled job, which schedules it again under the same fence.
   for (const j of jobs) {
     const was = prev?.jobs.get(j.id);
     if (!was) continue;
     expect(j.attempt, `${j.id}'s attempt number`).toBeGreaterThanOrEqual(was.attempt);
-    if (FINISHED.includes(was.status)) {
+    const retried = r.retrying === j.id && was.status !== "succeeded" && j.status === "scheduled";
+    if (FINISHED.includes(was.status) && !retried) {
       expect({ status: j.status, attempt: j.attempt }, `${j.id} stays ${was.status}`).toEqual({
         status: was.status,
         attempt: was.attempt,
@@ -212,6 +233,10 @@ function compareWithModel(m: Model, s: Snapshot): void {
         runs: row?.runs,
         run_at: row?.run_at,
         deadline: row?.deadline,
+        priority: row?.priority,
+        max_retries: row?.max_retries,
+        extra: row?.extra_run === 1,
+        pending: row?.pending_patch !== null,
       },
       `job ${j.id}`,
     ).toEqual({
@@ -223,6 +248,10 @@ function compareWithModel(m: Model, s: Snapshot): void {
       runs: j.runs,
       run_at: j.runAt,
       deadline: j.deadline,
+      priority: j.priority,
+      max_retries: j.maxRetries,
+      extra: j.extra === true,
+      pending: j.pending !== undefined,
     });
     const attempts = s.attempts
       .filter((a) => a.job_id === j.id)
@@ -230,7 +259,7 @@ function compareWithModel(m: Model, s: Snapshot): void {
     expect(attempts, `attempts of ${j.id}`).toEqual(j.attempts);
   }
   const held = m.jobs
-    .filter((j) => j.status === "queued" || j.status === "running")
+    .filter(holdsUnits)
     .flatMap((j) =>
       Object.entries(j.resources).map(([pool, units]) => `${j.id}:${j.attempt}:${pool}:${units}`),
     );
@@ -263,6 +292,18 @@ const COVERED = [
   "abort",
   "resize",
   "expired",
+  "pause.scheduled",
+  "pause.queued",
+  "pause.running",
+  "resume.paused.scheduled",
+  "run.recurring",
+  "run.refused",
+  "retry",
+  "patch.now",
+  "patch.pending",
+  // Not listed, because a run sees them only a few times (they need a pause between a begin and the
+  // attempt's end): "finish.paused" and "resume.paused.running". Their counts are printed, and
+  // test/integration/job-controls.test.ts pins both cases down.
 ];
 const count = (k: string, n = 1) => {
   STATS[k] = (STATS[k] ?? 0) + n;
@@ -271,9 +312,11 @@ const count = (k: string, n = 1) => {
 /** After every command: read the shard, check the invariants, then compare it with the model. */
 async function observe(m: Model, r: Real): Promise<Snapshot> {
   const s = await snapshot(r.user.user_id);
-  checkInvariants(s, r.prev, m.now);
+  checkInvariants(s, r, m.now);
   compareWithModel(m, s);
   r.prev = s;
+  r.retrying = undefined;
+  for (const j of m.jobs) r.maxRetries.set(j.id, Math.max(r.maxRetries.get(j.id) ?? 0, j.maxRetries));
   return s;
 }
 
@@ -386,7 +429,10 @@ class Cancel implements Cmd {
   constructor(readonly v: { job: number }) {}
   check = (m: Readonly<Model>) => m.jobs.length > 0;
   async run(m: Model, r: Real): Promise<void> {
-    const j = pick(m.jobs, this.v.job);
+    // Every other time a job whose attempt runs, when there is one: the rarer cancel, and the one
+    // that must close the attempt (the controls' commands make running jobs scarcer).
+    const live = m.jobs.filter(attemptRuns);
+    const j = pick(this.v.job % 2 === 0 && live.length > 0 ? live : m.jobs, this.v.job);
     const out = await shard(m).cancel(j.id);
     if (isFinished(j.status)) expect(out).toEqual({ ok: false, reason: "finished" });
     else {
@@ -426,6 +472,8 @@ class Begin implements Cmd {
     if (this.v.stale) expect(out).toEqual({ ok: false, reason: "stale" });
     else {
       expect(out.ok, `begin ${j.id}#${attempt}`).toBe(true);
+      // The attempt starts with what it was claimed with: a PATCH since then waits.
+      expect(out.ok && out.timeoutSeconds, "the attempt's own timeout").toBe(j.timeoutSeconds);
       beginJob(j, m.now);
     }
     count(this.v.stale ? "begin.stale" : "begin");
@@ -437,9 +485,14 @@ class Begin implements Cmd {
 /** A consumer reports a running attempt's outcome (and the report is retried: refused the second time). */
 class Finish implements Cmd {
   constructor(readonly v: { job: number; ok: boolean }) {}
-  check = (m: Readonly<Model>) => ofStatus(m as Model, "running").length > 0;
+  check = (m: Readonly<Model>) => m.jobs.some(attemptRuns);
   async run(m: Model, r: Real): Promise<void> {
-    const j = pick(ofStatus(m, "running"), this.v.job);
+    // A paused job's attempt first: its report settling a paused job is the rarer case.
+    const live = m.jobs
+      .filter(attemptRuns)
+      .sort((a, b) => Number(b.status === "paused") - Number(a.status === "paused"));
+    const j = pick(live, this.v.job);
+    if (j.status === "paused") count("finish.paused");
     const report = this.v.ok
       ? { outcome: { ok: true as const } }
       : { outcome: { ok: false as const }, error: "x" };
@@ -462,10 +515,9 @@ class StaleFinish implements Cmd {
   check = (m: Readonly<Model>) => m.jobs.length > 0;
   async run(m: Model, r: Real): Promise<void> {
     const j = pick(m.jobs, this.v.job);
-    const attempt =
-      j.status === "running"
-        ? j.attempt - 1 - (this.v.back % j.attempt)
-        : Math.max(0, j.attempt - this.v.back);
+    const attempt = attemptRuns(j)
+      ? j.attempt - 1 - (this.v.back % j.attempt)
+      : Math.max(0, j.attempt - this.v.back);
     const report = this.v.ok
       ? { outcome: { ok: true as const } }
       : { outcome: { ok: false as const }, error: "late" };
@@ -487,9 +539,9 @@ class StaleFinish implements Cmd {
  */
 class LeaseExpiry implements Cmd {
   constructor(readonly v: { job: number; extraMs: number }) {}
-  check = (m: Readonly<Model>) => ofStatus(m as Model, "running").length > 0;
+  check = (m: Readonly<Model>) => m.jobs.some(attemptRuns);
   async run(m: Model, r: Real): Promise<void> {
-    const j = pick(ofStatus(m, "running"), this.v.job);
+    const j = pick(m.jobs.filter(attemptRuns), this.v.job);
     const attempt = j.attempt;
     const kind = expiryKind(j);
     await advanceAndFire(m, r, (j.deadline ?? m.now) + this.v.extraMs, false);
@@ -516,13 +568,12 @@ class LeaseExpiry implements Cmd {
 class Heartbeat implements Cmd {
   constructor(readonly v: { job: number; other: boolean }) {}
   // Mostly a live consumer of a running attempt; otherwise any job, under a non-current attempt.
-  check = (m: Readonly<Model>) =>
-    this.v.other ? m.jobs.length > 0 : ofStatus(m as Model, "running").length > 0;
+  check = (m: Readonly<Model>) => (this.v.other ? m.jobs.length > 0 : m.jobs.some(attemptRuns));
   async run(m: Model, r: Real): Promise<void> {
-    const running = ofStatus(m, "running");
+    const running = m.jobs.filter(attemptRuns);
     const current = !this.v.other;
     const j = pick(current ? running : m.jobs, this.v.job);
-    const attempt = !current && j.status === "running" ? j.attempt - 1 : j.attempt;
+    const attempt = !current && attemptRuns(j) ? j.attempt - 1 : j.attempt;
     const before = r.prev?.jobs.get(j.id)?.version;
     const out = await shard(m).heartbeat(j.id, attempt);
     if (current) {
@@ -613,6 +664,94 @@ class Resize implements Cmd {
   toString = () => `Resize(${JSON.stringify(this.v)})`;
 }
 
+/** Whether every pool the job names can hold its units (a retry or PATCH is refused otherwise). */
+const fits = (m: Model, j: MJob) => Object.entries(j.resources).every(([p, u]) => u <= (m.caps.get(p) ?? 0));
+
+/** The statuses each control moves a job out of (for picking jobs; the expectations are below). */
+const CAN: Record<Control["v"]["action"], JobStatus[]> = {
+  pause: ["running", "queued", "scheduled"],
+  resume: ["paused"],
+  run: ["scheduled"],
+  retry: ["failed", "cancelled"],
+};
+
+/** pause, resume, run now or retry one job, through the shard's RPC, as the model says it goes. */
+class Control implements Cmd {
+  constructor(readonly v: { job: number; action: "pause" | "resume" | "run" | "retry" }) {}
+  check = (m: Readonly<Model>) => m.jobs.length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    // Mostly a job the action can move (so sequences reach paused, resumed and retried work), else any.
+    // A pause goes to a running job when there is one: pausing mid-attempt is the rare, subtle case.
+    const running = this.v.action === "pause" ? ofStatus(m, "running") : [];
+    const movable =
+      running.length > 0 ? running : m.jobs.filter((x) => CAN[this.v.action].includes(x.status));
+    const j = pick(movable.length > 0 && this.v.job % 4 !== 3 ? movable : m.jobs, this.v.job);
+    const was = j.status;
+    const rpc = shard(m);
+    const calls = {
+      pause: () => rpc.pause(j.id),
+      resume: () => rpc.resume(j.id),
+      run: () => rpc.runNow(j.id),
+      retry: () => rpc.retry(j.id),
+    };
+    const out = await calls[this.v.action]();
+    const finished = isFinished(was);
+    const expected = ((): string | null => {
+      switch (this.v.action) {
+        case "pause":
+        case "resume":
+          return finished ? "finished" : null;
+        case "run":
+          return finished ? "finished" : was === "paused" ? "paused" : was === "scheduled" ? null : "busy";
+        case "retry":
+          if (j.intervalSeconds !== null || (was !== "failed" && was !== "cancelled")) return "not_retryable";
+          return fits(m, j) ? null : "invalid_resources";
+      }
+    })();
+    expect(out.ok ? null : out.reason, `${this.v.action} ${j.id} (${was})`).toBe(expected);
+    if (expected === null) {
+      if (this.v.action === "pause") pauseJob(j);
+      if (this.v.action === "resume") resumeJob(j, m.now);
+      if (this.v.action === "run") runJob(j, m.now);
+      if (this.v.action === "retry") {
+        retryJob(j, m.now);
+        r.retrying = j.id;
+      }
+      const kind =
+        this.v.action === "run"
+          ? j.intervalSeconds === null
+            ? "once"
+            : "recurring"
+          : this.v.action === "resume"
+            ? `${was}.${j.status}`
+            : was;
+      count(this.v.action === "retry" ? "retry" : `${this.v.action}.${kind}`);
+    } else count(`${this.v.action}.refused`);
+    await observe(m, r);
+  }
+  toString = () => `Control(${JSON.stringify(this.v)})`;
+}
+
+/** PATCH fields that do not move the schedule: applied now, or waiting for the attempt in flight. */
+class Patch implements Cmd {
+  constructor(readonly v: { job: number; patch: ModelPatch }) {}
+  check = (m: Readonly<Model>) => m.jobs.length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    const j = pick(m.jobs, this.v.job);
+    // Plain data across RPC (fast-check's records carry extra properties structured clone refuses).
+    const out = await shard(m).patch(j.id, JSON.parse(JSON.stringify(this.v.patch)) as ModelPatch);
+    const expected = isFinished(j.status) ? "finished" : fits(m, j) ? null : "invalid";
+    expect(out.ok ? null : out.reason, `patch ${j.id} (${j.status})`).toBe(expected);
+    if (expected === null) {
+      const waits = j.status === "queued" || attemptRuns(j);
+      patchJob(j, this.v.patch);
+      count(waits ? "patch.pending" : "patch.now");
+    }
+    await observe(m, r);
+  }
+  toString = () => `Patch(${JSON.stringify(this.v)})`;
+}
+
 // --- generators ------------------------------------------------------------------------------------
 
 const index = fc.nat({ max: 7 });
@@ -660,8 +799,8 @@ const commandArbs = [
   { weight: 4, arbitrary: submitCmd },
   { weight: 5, arbitrary: alarmCmd },
   { weight: 2, arbitrary: fc.constant(new DeliverQueued()) },
-  { weight: 5, arbitrary: fc.record({ job: index, stale: rarely }).map((v) => new Begin(v)) },
-  { weight: 4, arbitrary: fc.record({ job: index, ok: fc.boolean() }).map((v) => new Finish(v)) },
+  { weight: 6, arbitrary: fc.record({ job: index, stale: rarely }).map((v) => new Begin(v)) },
+  { weight: 5, arbitrary: fc.record({ job: index, ok: fc.boolean() }).map((v) => new Finish(v)) },
   { weight: 4, arbitrary: fc.record({ job: index, other: rarely }).map((v) => new Heartbeat(v)) },
   {
     weight: 1,
@@ -685,6 +824,36 @@ const commandArbs = [
       .record({ pool: fc.nat({ max: 1 }), capacity: fc.nat({ max: 3 }) })
       .map((v) => new Resize(v)),
   },
+  // Pause most: pausing mid-attempt (then the attempt's report) is the case that needs sequences.
+  ...(
+    [
+      ["pause", 2],
+      ["resume", 1],
+      ["run", 1],
+      ["retry", 1],
+    ] as const
+  ).map(([action, weight]) => ({
+    weight,
+    arbitrary: fc.record({ job: index }).map(({ job }) => new Control({ job, action })),
+  })),
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({
+        job: index,
+        patch: fc.record(
+          {
+            priority: fc.constantFrom(0, 50, 100),
+            maxRetries: fc.nat({ max: 2 }),
+            retryDelaySeconds: fc.constantFrom(1, 2, 5),
+            timeoutSeconds: fc.constantFrom(1, 5, 900),
+          },
+          { requiredKeys: [] },
+        ),
+      })
+      .filter((v) => Object.keys(v.patch).length > 0)
+      .map((v) => new Patch(v)),
+  },
 ];
 const commands = (maxCommands: number) =>
   fc.commands([fc.oneof(...commandArbs)], { maxCommands, size: "max" });
@@ -701,7 +870,7 @@ async function setup(capacities: number[]): Promise<{ model: Model; real: Real }
     await shard(model).putPool(`p${i}`, capacity);
     model.caps.set(`p${i}`, capacity);
   }
-  const real: Real = { user, prev: null };
+  const real: Real = { user, prev: null, maxRetries: new Map() };
   await observe(model, real);
   return { model, real };
 }

@@ -23,10 +23,10 @@ const MAX_BACKOFF_MS = 24 * 60 * 60 * 1000;
 /** Each consecutive dispatch miss doubles the next claim's deadline, up to 10 minutes. */
 const dispatchDeadline = (misses: number) => Math.min(DISPATCH_DEADLINE_MS * 2 ** misses, 10 * 60 * 1000);
 
-export type JobStatus = "scheduled" | "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type JobStatus = "scheduled" | "queued" | "running" | "paused" | "succeeded" | "failed" | "cancelled";
 export type AttemptStatus = "running" | "succeeded" | "failed" | "timed_out" | "cancelled";
 export const FINISHED: readonly JobStatus[] = ["succeeded", "failed", "cancelled"];
-export const UNFINISHED: readonly JobStatus[] = ["scheduled", "queued", "running"];
+export const UNFINISHED: readonly JobStatus[] = ["scheduled", "queued", "running", "paused"];
 
 export interface MAttempt {
   number: number;
@@ -59,6 +59,20 @@ export interface MJob {
   runAt: number;
   deadline: number | null;
   attempts: MAttempt[];
+  /** Paused while its attempt ran: that attempt still runs (reports accepted, lease enforced). */
+  inFlight?: boolean;
+  /** An extra occurrence (run now) is pending or running: afterwards the job returns to occurrenceAt. */
+  extra?: boolean;
+  /** A PATCH waiting for the attempt in flight to end. */
+  pending?: ModelPatch;
+}
+
+/** The fields the model's PATCH changes (none of them moves the schedule). */
+export interface ModelPatch {
+  priority?: number;
+  maxRetries?: number;
+  retryDelaySeconds?: number;
+  timeoutSeconds?: number;
 }
 
 export interface Message {
@@ -79,7 +93,12 @@ export interface Model {
 }
 
 export const isFinished = (s: JobStatus) => FINISHED.includes(s);
-export const holdsUnits = (s: JobStatus) => s === "queued" || s === "running";
+/** Units are held from claim to the attempt's end: queued, running, or paused while that attempt runs. */
+export const holdsUnits = (j: { status: JobStatus; deadline: number | null }) =>
+  j.status === "queued" || j.status === "running" || (j.status === "paused" && j.deadline !== null);
+/** An attempt has begun and not ended: the running job's, or the one a pause let finish. */
+export const attemptRuns = (j: MJob) =>
+  j.status === "running" || (j.status === "paused" && j.inFlight === true);
 export const ofStatus = (m: Model, s: JobStatus) => m.jobs.filter((j) => j.status === s);
 
 /** Backoff before retry `retry` (1-based): base × 2^(retry−1), equal jitter, random fixed at 0.5. */
@@ -97,9 +116,11 @@ export function nextSlot(previous: number, seconds: number, now: number): number
 }
 
 /** Units held per pool: every queued or running job holds what it names. */
-export function heldUnits(jobs: { status: JobStatus; resources: Record<string, number> }[]) {
+export function heldUnits(
+  jobs: { status: JobStatus; deadline: number | null; resources: Record<string, number> }[],
+) {
   const used = new Map<string, number>();
-  for (const j of jobs.filter((x) => holdsUnits(x.status)))
+  for (const j of jobs.filter(holdsUnits))
     for (const [p, u] of Object.entries(j.resources)) used.set(p, (used.get(p) ?? 0) + u);
   return used;
 }
@@ -152,37 +173,115 @@ export const expiryKind = (j: MJob): "heartbeat" | "timeout" =>
  */
 export function settleJob(j: MJob, ok: boolean, now: number, timedOut = false): void {
   currentAttempt(j).status = ok ? "succeeded" : timedOut ? "timed_out" : "failed";
+  // A PATCH that waited for this attempt applies to what follows it.
+  applyPending(j);
+  const paused = j.status === "paused";
+  j.inFlight = false;
   if (!ok && j.retries < j.maxRetries) {
     j.retries += 1;
-    j.status = "scheduled";
     j.runAt = now + backoffMs(j.retryDelaySeconds, j.retries);
-    j.deadline = j.runAt;
+    scheduleOrStayPaused(j, paused);
     return;
   }
-  endOccurrence(j, ok, now);
+  endOccurrence(j, ok, now, paused);
 }
 
-/** The occurrence is over: a one-shot job is finished, an interval job moves to its next slot. */
-function endOccurrence(j: MJob, ok: boolean, now: number): void {
+/**
+ * The occurrence is over: a one-shot job is finished, an interval job moves to its next slot (an
+ * extra occurrence back to its nominal one), or stays paused when it was paused meanwhile.
+ */
+function endOccurrence(j: MJob, ok: boolean, now: number, paused = false): void {
   j.runs += 1;
   if (j.intervalSeconds === null) {
     j.status = ok ? "succeeded" : "failed";
     j.deadline = now + RETENTION_MS;
     return;
   }
-  const next = nextSlot(j.occurrenceAt, j.intervalSeconds, now);
-  j.status = "scheduled";
+  // An extra occurrence returns to the nominal one; otherwise the next slot.
+  const next = j.extra ? j.occurrenceAt : nextSlot(j.occurrenceAt, j.intervalSeconds, now);
+  j.extra = false;
   j.retries = 0;
   j.occurrence += 1;
   j.occurrenceAt = next;
   j.runAt = next;
-  j.deadline = next;
+  scheduleOrStayPaused(j, paused);
+}
+
+function scheduleOrStayPaused(j: MJob, paused: boolean): void {
+  j.status = paused ? "paused" : "scheduled";
+  j.deadline = paused ? null : j.runAt;
+}
+
+function applyPending(j: MJob): void {
+  if (j.pending) Object.assign(j, j.pending);
+  j.pending = undefined;
 }
 
 export function cancelJob(j: MJob, now: number): void {
-  if (j.status === "running") currentAttempt(j).status = "cancelled";
+  if (attemptRuns(j)) currentAttempt(j).status = "cancelled";
+  applyPending(j);
+  j.inFlight = false;
   j.status = "cancelled";
   j.deadline = now + RETENTION_MS;
+}
+
+/** pause: nothing more is dispatched; a queued dispatch is withdrawn (fence + 1), a running attempt runs on. */
+export function pauseJob(j: MJob): void {
+  if (j.status === "queued") {
+    j.attempt += 1;
+    applyPending(j);
+  }
+  if (j.status === "running") j.inFlight = true;
+  else if (j.status !== "paused") j.deadline = null;
+  j.status = "paused";
+}
+
+/** resume: running again if its attempt still runs; else its run_at (one-shot) or next slot from now. */
+export function resumeJob(j: MJob, now: number): void {
+  if (j.status !== "paused") return;
+  if (j.inFlight) {
+    j.inFlight = false;
+    j.status = "running";
+    return;
+  }
+  j.status = "scheduled";
+  if (j.intervalSeconds === null) {
+    j.runAt = Math.max(j.runAt, now);
+  } else {
+    const nominal = j.occurrenceAt >= now ? j.occurrenceAt : nextSlot(j.occurrenceAt, j.intervalSeconds, now);
+    if (j.retries > 0) j.occurrence += 1;
+    j.retries = 0;
+    j.extra = false;
+    j.occurrenceAt = nominal;
+    j.runAt = nominal;
+  }
+  j.deadline = j.runAt;
+}
+
+/** run now, on a scheduled job (anything else is refused): an extra occurrence for a recurring one. */
+export function runJob(j: MJob, now: number): void {
+  if (j.intervalSeconds === null || j.retries > 0 || j.extra) j.runAt = Math.min(j.runAt, now);
+  else if (j.runAt > now) {
+    j.runAt = now;
+    j.extra = true;
+  }
+  j.deadline = j.runAt;
+}
+
+/** retry a failed or cancelled one-shot job: a new occurrence, due now. */
+export function retryJob(j: MJob, now: number): void {
+  j.status = "scheduled";
+  j.retries = 0;
+  j.occurrence += 1;
+  j.occurrenceAt = now;
+  j.runAt = now;
+  j.deadline = now;
+}
+
+/** PATCH: waits for an attempt in flight (queued, running, paused while running), else applies now. */
+export function patchJob(j: MJob, patch: ModelPatch): void {
+  if (j.status === "queued" || attemptRuns(j)) j.pending = { ...j.pending, ...patch };
+  else Object.assign(j, patch);
 }
 
 /**
@@ -192,7 +291,7 @@ export function cancelJob(j: MJob, now: number): void {
  */
 export function fireAlarm(m: Model): Message[] {
   const now = m.now;
-  for (const j of ofStatus(m, "running").filter((x) => (x.deadline ?? Infinity) <= now))
+  for (const j of m.jobs.filter((x) => attemptRuns(x) && (x.deadline ?? Infinity) <= now))
     settleJob(j, false, now, true);
   // A claim whose message has not begun is sent again under the same attempt, its deadline doubled.
   const resent: Message[] = [];
@@ -205,11 +304,15 @@ export function fireAlarm(m: Model): Message[] {
   // A due job later than run_at + expires_after_seconds is failed instead of claimed (no attempt),
   // whatever its pools. (The model's few jobs never reach the cycle's limit, which expiry shares.)
   const late = (j: MJob) => j.expiresAfterSeconds != null && now > j.runAt + j.expiresAfterSeconds * 1000;
-  for (const j of ofStatus(m, "scheduled").filter(
-    (x) => limit > 0 && (x.deadline ?? Infinity) <= now && late(x),
-  )) {
-    endOccurrence(j, false, now);
-    m.expired = (m.expired ?? 0) + 1;
+  // Until none is left: an expired extra occurrence (run now) returns to its nominal one, which may
+  // be late too (the shard's walk reaches it again in the same cycle).
+  const lateDue = () =>
+    ofStatus(m, "scheduled").filter((x) => limit > 0 && (x.deadline ?? Infinity) <= now && late(x));
+  for (let expiring = lateDue(); expiring.length > 0; expiring = lateDue()) {
+    for (const j of expiring) {
+      endOccurrence(j, false, now);
+      m.expired = (m.expired ?? 0) + 1;
+    }
   }
   const ids = claimOrder(m.jobs, m.caps, heldUnits(m.jobs), now, limit);
   const sent: Message[] = [];

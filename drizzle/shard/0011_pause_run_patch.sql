@@ -1,0 +1,2 @@
+ALTER TABLE `jobs` ADD `extra_run` integer DEFAULT false NOT NULL;--> statement-breakpoint
+ALTER TABLE `jobs` ADD `pending_patch` text;

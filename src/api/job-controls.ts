@@ -1,0 +1,89 @@
+// /v1/jobs controls: PATCH /:id, POST /:id/pause|resume|run|retry, and the bulk POST /cancel and
+// POST /retry. Each touches only the user's shards (never the D1 index): a single job is one RPC to
+// the shard its id names; a bulk action asks every shard of the user that can hold a match.
+import { Hono } from "hono";
+import { shardOfJobId } from "../core/ids";
+import { shardStub } from "../shard/address";
+import type { ControlResult, JobFilter, TaskShardRpc } from "../shard/rpc";
+import type { AppEnv } from "./auth";
+import { readJson } from "./body";
+import { ConflictError, InvalidRequestError, NotFoundError, okOrThrow, type RefusalErrors } from "./errors";
+import { toJobPatch } from "./job-input";
+import { routeJob } from "./job-route";
+import { type JobFilterInput, JobFilterSchema } from "./schemas";
+import { validatedJson } from "./validate";
+
+/** Mounted under /v1/jobs, whose middleware has already authenticated the user. */
+export const jobControls = new Hono<AppEnv>();
+
+const finished = () => new ConflictError("the job has already finished");
+
+/** What each control's refusal means to a client. */
+const controlRefusals: RefusalErrors<ControlResult> = {
+  not_found: () => new NotFoundError(),
+  finished,
+  busy: () => new ConflictError("the job is queued or running"),
+  paused: () => new ConflictError("the job is paused; resume it first"),
+  not_retryable: () => new ConflictError("only a failed or cancelled one-shot job can be retried"),
+  invalid_resources: (r) => new ConflictError(`the job's pools cannot hold it now: ${r.details[0]?.message}`),
+};
+
+type ControlName = "pause" | "resume" | "runNow" | "retry";
+const CONTROLS: Record<string, ControlName> = {
+  pause: "pause",
+  resume: "resume",
+  run: "runNow",
+  retry: "retry",
+};
+
+for (const [path, method] of Object.entries(CONTROLS)) {
+  jobControls.post(`/:id/${path}`, async (c) => {
+    const { userId, shards } = c.get("principal");
+    const id = c.req.param("id");
+    const shard: TaskShardRpc = shardStub(c.env, userId, routeJob(id, shards));
+    const { view } = okOrThrow(await shard[method](id), controlRefusals);
+    return c.json(view);
+  });
+}
+
+jobControls.patch("/:id", async (c) => {
+  const { userId, shards } = c.get("principal");
+  const id = c.req.param("id");
+  const shard = routeJob(id, shards);
+  const patch = toJobPatch(await readJson(c), Date.now());
+  const { view } = okOrThrow(await shardStub(c.env, userId, shard).patch(id, patch), {
+    not_found: () => new NotFoundError(),
+    finished,
+    invalid: (r) => new InvalidRequestError("the patch is invalid", r.details),
+  });
+  return c.json(view);
+});
+
+/** The filter as the shards take it, and the shards that can hold a match. */
+function shardsFor(filter: JobFilterInput, shards: number): { filter: JobFilter; shards: number[] } {
+  const { created_before, ...rest } = filter;
+  const shaped: JobFilter = {
+    ...rest,
+    ...(created_before === undefined ? {} : { createdBefore: Date.parse(created_before) }),
+  };
+  const all = Array.from({ length: shards }, (_, i) => i);
+  if (!filter.ids) return { filter: shaped, shards: all };
+  // Ids name their shard: only those shards are asked (an id of another user's matches nothing).
+  const named = new Set(filter.ids.map(shardOfJobId).filter((s): s is number => s !== null && s < shards));
+  return { filter: shaped, shards: all.filter((s) => named.has(s)) };
+}
+
+for (const action of ["cancel", "retry"] as const) {
+  jobControls.post(`/${action}`, async (c) => {
+    const { userId, shards } = c.get("principal");
+    const body = await validatedJson(c, JobFilterSchema, "the filter is invalid");
+    const { filter, shards: asked } = shardsFor(body, shards);
+    const results = await Promise.all(
+      asked.map((s) => {
+        const stub = shardStub(c.env, userId, s);
+        return action === "cancel" ? stub.bulkCancel(filter) : stub.bulkRetry(filter);
+      }),
+    );
+    return c.json({ matched: results.reduce((n, r) => n + r.matched, 0) });
+  });
+}

@@ -1,0 +1,140 @@
+// The job controls on the shard: pause, resume, run now, retry and PATCH. Each is one synchronous step
+// (atomic under the Durable Object's gates) that reads the job, asks the pure state machine
+// (src/core/state.ts) where it goes, and writes that. The caller re-arms the alarm once.
+import { eq } from "drizzle-orm";
+import type { JobPatch } from "../core/job-patch";
+import { mergePatches } from "../core/job-patch";
+import { recurrenceOf } from "../core/schedule";
+import {
+  assertTransition,
+  type ControlOutcome,
+  isFinished,
+  paused,
+  ranNow,
+  resumed,
+  retried,
+  type ScheduleState,
+} from "../core/state";
+import { attemptInFlight } from "./attempt-queries";
+import type { ShardTimings } from "./dispatch-queries";
+import { patchColumns, patchedRow } from "./patch-rows";
+import { release, resourceErrors } from "./pool-queries";
+import type { ControlResult, ErrorDetail, PatchResult, RefusalOf } from "./rpc";
+import { type JobRow, jobs } from "./schema";
+import { findJob } from "./submit-queries";
+import { touch } from "./touch";
+import type { ShardDb } from "./view";
+
+export type Control = "pause" | "resume" | "run" | "retry";
+
+/** What a control changed: the job after it, and whether pool units were freed (waiters may go). */
+export type ControlDone = { ok: true; job: JobRow; released: boolean };
+
+const scheduleOf = (job: JobRow): ScheduleState => ({
+  status: job.status,
+  recurrence: recurrenceOf(job),
+  runAt: job.runAt,
+  occurrenceAt: job.occurrenceAt,
+  occurrence: job.occurrence,
+  currentRetries: job.currentRetries,
+  extraRun: job.extraRun,
+});
+
+function decide(db: ShardDb, control: Control, job: JobRow, now: number): ControlOutcome {
+  const state = scheduleOf(job);
+  switch (control) {
+    case "pause":
+      return paused(state);
+    case "resume":
+      return resumed(state, now, attemptInFlight(db, job));
+    case "run":
+      return ranNow(state, now);
+    case "retry":
+      return retried(state, now);
+  }
+}
+
+/**
+ * applyControl: moves one job as the state machine says. Invariants:
+ * - pause: a paused job is never claimed (claimDue takes only scheduled jobs) and has no deadline,
+ *   unless the attempt begun before the pause still runs: then its lease deadline stays, so the
+ *   alarm still gives that attempt up, and its report settles the job into paused (or finished).
+ *   A queued job's dispatch is withdrawn: the fence moves on (its message is refused at begin) and
+ *   its units are released.
+ * - resume, run and retry schedule the job with its due time as its deadline; retry keeps the
+ *   attempts (history) and refuses a job naming a pool that can no longer hold its units.
+ * - a running attempt is never touched: its fence, lease and units stay as they are.
+ * - a PATCH that waited for a withdrawn dispatch applies now, as on any job with nothing in flight.
+ */
+export function applyControl(
+  db: ShardDb,
+  control: Control,
+  jobId: string,
+  now: number,
+  t: ShardTimings,
+): ControlDone | RefusalOf<ControlResult> {
+  const job = findJob(db, jobId);
+  if (!job) return { ok: false, reason: "not_found" };
+  const out = decide(db, control, job, now);
+  if (!out.ok) return out;
+  if (control === "retry") {
+    const details = resourceErrors(db, job.resources);
+    if (details.length > 0) return { ok: false, reason: "invalid_resources", details };
+  }
+  const { change } = out;
+  if (change.status !== job.status) assertTransition(job.status, change.status);
+  const withdrawn = job.status === "queued" && change.status === "paused";
+  const released = withdrawn && release(db, jobId, job.attempt);
+  // Paused with nothing running: nothing is due. Scheduled: due at run_at. Otherwise (a queued or
+  // running job resumed or paused again) the deadline the attempt already has.
+  const idle = change.status === "paused" && !attemptInFlight(db, job);
+  // A PATCH that waited for the withdrawn dispatch applies now (patchColumns keeps the paused status).
+  const waited =
+    withdrawn && job.pendingPatch ? patchColumns({ ...job, ...change }, job.pendingPatch, now) : {};
+  const updated = db
+    .update(jobs)
+    .set({
+      ...change,
+      ...waited,
+      ...(withdrawn ? { attempt: job.attempt + 1 } : {}),
+      deadline: change.status === "scheduled" ? change.runAt : idle ? null : job.deadline,
+      ...touch(now, t),
+    })
+    .where(eq(jobs.id, jobId))
+    .returning()
+    .get();
+  return { ok: true, job: updated ?? job, released };
+}
+
+/**
+ * patchJob: PATCH /v1/jobs/:id. Invariants: nothing is written unless the job with the patch applied
+ * passes the submit rules (`check`) and its pools exist and fit; a finished job is refused; an
+ * attempt already queued or running keeps what it started with: the patch waits in pending_patch
+ * (merged with any earlier one) and applies when that attempt ends, while the job's view shows it.
+ * Otherwise the row changes at once, and a schedule change moves the job to its new next run.
+ */
+export function patchJob(
+  db: ShardDb,
+  jobId: string,
+  patch: JobPatch,
+  now: number,
+  t: ShardTimings,
+  check: (job: JobRow) => ErrorDetail[],
+): { ok: true; job: JobRow } | RefusalOf<PatchResult> {
+  const job = findJob(db, jobId);
+  if (!job) return { ok: false, reason: "not_found" };
+  if (isFinished(job.status)) return { ok: false, reason: "finished" };
+  const combined = mergePatches(job.pendingPatch, patch);
+  const target = patchedRow(job, combined);
+  const details = [...check(target), ...resourceErrors(db, target.resources)];
+  if (details.length > 0) return { ok: false, reason: "invalid", details };
+  const inFlight = job.status === "queued" || attemptInFlight(db, job);
+  const fields = inFlight ? { pendingPatch: combined } : patchColumns(job, combined, now);
+  const updated = db
+    .update(jobs)
+    .set({ ...fields, ...touch(now, t) })
+    .where(eq(jobs.id, jobId))
+    .returning()
+    .get();
+  return { ok: true, job: updated ?? job };
+}

@@ -1,0 +1,33 @@
+// How a PATCH lands on a job row: the columns it writes, with the schedule and derived columns that
+// follow from it. Shared by PATCH itself (a job with no attempt in flight) and by the end of an
+// attempt (a patch that waited for it).
+import { changesSchedule, type JobPatch, rescheduled } from "../core/job-patch";
+import { recurrenceOf } from "../core/schedule";
+import type { JobRow } from "./schema";
+
+/** The row with the patch's fields in place; clearing cron clears its time zone, setting one defaults it. */
+export function patchedRow(job: JobRow, patch: JobPatch): JobRow {
+  const { runAt: _, ...fields } = patch;
+  const merged: JobRow = { ...job, ...fields, pendingPatch: null };
+  if (merged.cron === null && !("timezone" in patch)) merged.timezone = null;
+  if (merged.cron !== null && merged.timezone === null) merged.timezone = "UTC";
+  merged.needsPools = Object.keys(merged.resources).length > 0;
+  return merged;
+}
+
+/**
+ * A patched row as columns to write: without the key (assigning it would cost its index a row
+ * written) or the version (the caller bumps it).
+ */
+export function patchedFields(job: JobRow, patch: JobPatch): Partial<JobRow> {
+  const { id: _id, version: _v, ...row } = patchedRow(job, patch);
+  return row;
+}
+
+/** The columns a patch writes, given the row before it (the row must not have an attempt in flight). */
+export function patchColumns(job: JobRow, patch: JobPatch, now: number): Partial<JobRow> {
+  const { id: _id, version: _v, ...row } = patchedRow(job, patch);
+  if (!changesSchedule(patch)) return row;
+  const next = rescheduled(job, recurrenceOf(row), patch.runAt, now);
+  return { ...row, ...next, deadline: job.status === "scheduled" ? next.runAt : job.deadline };
+}

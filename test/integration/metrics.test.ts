@@ -1,0 +1,278 @@
+// GET /v1/metrics (issue 11): per-minute counters on the shards, written with the attempt's end,
+// rolled and pruned by the injected clock, merged exactly across a user's shards, as JSON and as
+// Prometheus text.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { emptyHistogram, latenessBucketOf, percentileOf } from "../../src/core/lateness-histogram";
+import { mergeShardMetrics, type UserMetrics } from "../../src/core/metrics";
+import type { DispatchMessage } from "../../src/dispatch/message";
+import {
+  ADMIN,
+  createUser,
+  deliver,
+  getJob,
+  growShards,
+  request,
+  shardOf,
+  submit,
+  type TestUser,
+} from "../helpers";
+import { parsePrometheusText } from "../support/prometheus-text";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+// Minute-aligned, ahead of the real clock: jobs due at F − L begin at the shard's F exactly L late.
+const F = Date.UTC(2030, 0, 1, 0, 0, 0);
+const iso = (ms: number) => new Date(ms).toISOString();
+const MINUTE = 60_000;
+
+function setClock(userId: string, n: number, now: number) {
+  return runInDurableObject(shardOf(userId, n), (s) => {
+    s.clock = () => now;
+    s.random = () => 0.5;
+  });
+}
+
+/** Fires shard n's alarm and returns the messages of the jobs it holds queued. */
+async function fireAlarmOn(userId: string, n: number): Promise<DispatchMessage[]> {
+  await runDurableObjectAlarm(shardOf(userId, n));
+  return runInDurableObject(shardOf(userId, n), (_s, state) =>
+    state.storage.sql
+      .exec<{ job_id: string; attempt: number }>(
+        "select id as job_id, attempt from jobs where status = 'queued'",
+      )
+      .toArray()
+      .map((r) => ({ user_id: userId, job_id: r.job_id, attempt: r.attempt })),
+  );
+}
+
+async function putPool(user: TestUser, name: string, capacity: number) {
+  const res = await request(`/v1/pools/${name}`, { method: "PUT", headers: user.auth, json: { capacity } });
+  expect(res.status).toBe(200);
+}
+
+async function metricsOf(user: TestUser): Promise<UserMetrics> {
+  const res = await request("/v1/metrics", { headers: user.auth });
+  expect(res.status).toBe(200);
+  return (await res.json()) as UserMetrics;
+}
+
+function histogramOf(values: number[]) {
+  const h = emptyHistogram();
+  for (const v of values) h[latenessBucketOf(v)] = (h[latenessBucketOf(v)] ?? 0) + 1;
+  return h;
+}
+
+const minuteRows = (userId: string, n = 0) =>
+  runInDurableObject(shardOf(userId, n), (_s, state) =>
+    state.storage.sql.exec<{ minute: number }>("select minute from metric_minutes order by minute").toArray(),
+  );
+
+describe("GET /v1/metrics", () => {
+  it("counts each attempt's outcome and lateness in its minute, with jobs by status, due jobs and pools", async () => {
+    const user = await createUser();
+    await putPool(user, "p", 2);
+    await setClock(user.user_id, 0, F);
+    const late = [0, 3, 100, 2_500, 90_000];
+    for (const l of late) await submit(user, { type: "noop", run_at: iso(F - l) });
+    const failing = (
+      await submit(user, {
+        type: "http",
+        payload: { url: "http://127.0.0.1:9/hook" },
+        run_at: iso(F - 10),
+        max_retries: 0,
+      })
+    ).body;
+    const hanging = (await submit(user, { type: "noop", run_at: iso(F), max_retries: 0 })).body;
+    const cancelled = (await submit(user, { type: "noop", run_at: iso(F) })).body;
+
+    const sent = await fireAlarmOn(user.user_id, 0);
+    expect(sent).toHaveLength(8);
+    const shard = shardOf(user.user_id);
+    const attemptOf = (id: string) => sent.find((m) => m.job_id === id)?.attempt ?? 0;
+    // Begun and never reported (its consumer died), and begun then cancelled by the user.
+    expect((await shard.begin(hanging.id, attemptOf(hanging.id))).ok).toBe(true);
+    expect((await shard.begin(cancelled.id, attemptOf(cancelled.id))).ok).toBe(true);
+    expect((await request(`/v1/jobs/${cancelled.id}`, { method: "DELETE", headers: user.auth })).status).toBe(
+      200,
+    );
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("no", { status: 500 }));
+    await deliver(sent.filter((m) => m.job_id !== hanging.id && m.job_id !== cancelled.id));
+
+    // 40 s on, still minute F: the alarm gives the hanging attempt up (heartbeats stopped at 30 s).
+    await setClock(user.user_id, 0, F + 40_000);
+    await submit(user, { type: "noop", run_at: iso(F + 30_000), resources: { p: 1 } });
+    expect((await fireAlarmOn(user.user_id, 0)).length).toBe(1);
+    // After the last alarm: two for later, one due and not dispatched.
+    await submit(user, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
+    await submit(user, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
+    await submit(user, { type: "noop", run_at: iso(F) });
+
+    const m = await metricsOf(user);
+    expect(m.jobs).toEqual({ scheduled: 3, queued: 1, running: 0, paused: 0 });
+    expect(m.due_not_dispatched).toBe(1);
+    expect(m.jobs_finished).toEqual({ succeeded: 5, failed: 2, cancelled: 1 });
+    expect(m.attempts).toEqual({ succeeded: 5, failed: 1, timed_out: 1, cancelled: 1, expired: 0, total: 8 });
+    expect(m.failures).toBe(2);
+    const all = [...late, 10, 0, 0];
+    expect(m.lateness_ms).toEqual({
+      count: 8,
+      sum: all.reduce((a, b) => a + b, 0),
+      p50: percentileOf(histogramOf(all), 0.5, 90_000),
+      p99: 90_000,
+      max: 90_000,
+    });
+    expect(m.pools).toEqual([{ name: "p", capacity: 2, in_use: 1, waiting: 0 }]);
+    expect((await getJob(user, failing.id)).status).toBe("failed");
+    expect(m.as_of).toBe(iso(F + 40_000));
+    const current = m.per_minute.at(-1);
+    expect(current?.minute).toBe(iso(F));
+    expect(current?.attempts.succeeded).toBe(5);
+    expect(m.per_minute.slice(0, -1).every((e) => e.lateness_ms.count === 0)).toBe(true);
+  });
+
+  it("rolls: a minute leaves the window after an hour, and the alarm prunes it", async () => {
+    const user = await createUser();
+    await setClock(user.user_id, 0, F);
+    await submit(user, { type: "noop", run_at: iso(F - 700) });
+    await deliver(await fireAlarmOn(user.user_id, 0));
+    // Next minute, another attempt: two minutes with counts.
+    await setClock(user.user_id, 0, F + MINUTE);
+    await submit(user, { type: "noop", run_at: iso(F + MINUTE - 5) });
+    await deliver(await fireAlarmOn(user.user_id, 0));
+    expect((await minuteRows(user.user_id)).length).toBe(2);
+
+    // The last second in which minute F is in the window, then the first in which it is not.
+    await setClock(user.user_id, 0, F + 60 * MINUTE - 1);
+    expect((await metricsOf(user)).attempts.total).toBe(2);
+    await setClock(user.user_id, 0, F + 60 * MINUTE);
+    const rolled = await metricsOf(user);
+    expect(rolled.attempts.total).toBe(1);
+    expect(rolled.lateness_ms.max).toBe(5);
+    expect(rolled.per_minute[0]?.minute).toBe(iso(F + MINUTE));
+    expect((await minuteRows(user.user_id)).length).toBe(2);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect(await minuteRows(user.user_id)).toEqual([{ minute: (F + MINUTE) / MINUTE }]);
+
+    // Two hours on, nothing is left, and new attempts start a fresh minute.
+    await setClock(user.user_id, 0, F + 120 * MINUTE);
+    await submit(user, { type: "noop", run_at: iso(F + 120 * MINUTE) });
+    await deliver(await fireAlarmOn(user.user_id, 0));
+    expect(await minuteRows(user.user_id)).toEqual([{ minute: (F + 120 * MINUTE) / MINUTE }]);
+    expect((await metricsOf(user)).attempts).toMatchObject({ succeeded: 1, total: 1 });
+  });
+
+  it("merges a user's shards exactly: counts add, percentiles are those of every attempt together", async () => {
+    const user = await createUser();
+    const shards = 3;
+    await growShards(user, shards);
+    for (let n = 0; n < shards; n++) await setClock(user.user_id, n, F);
+    // Idempotency keys route by their hash, so the spread is the same on every run.
+    const perShard = new Map<number, number[]>();
+    for (let i = 0; i < 30; i++) {
+      const lateness = (i * 7919) % 200_000;
+      const { body } = await submit(
+        user,
+        { type: "noop", run_at: iso(F - lateness) },
+        { "Idempotency-Key": `k${i}` },
+      );
+      const n = Number(body.id.split("_")[1]);
+      perShard.set(n, [...(perShard.get(n) ?? []), lateness]);
+    }
+    expect(perShard.size).toBe(shards);
+    for (let n = 0; n < shards; n++) await deliver(await fireAlarmOn(user.user_id, n));
+
+    const m = await metricsOf(user);
+    const all = [...perShard.values()].flat();
+    const max = Math.max(...all);
+    expect(m.attempts.succeeded).toBe(30);
+    expect(m.jobs_finished.succeeded).toBe(30);
+    expect(m.lateness_ms).toEqual({
+      count: 30,
+      sum: all.reduce((a, b) => a + b, 0),
+      p50: percentileOf(histogramOf(all), 0.5, max),
+      p99: percentileOf(histogramOf(all), 0.99, max),
+      max,
+    });
+    // The route's answer is the pure merge of the shards' own reports.
+    const parts = await Promise.all(
+      Array.from({ length: shards }, (_, n) => shardOf(user.user_id, n).metrics()),
+    );
+    expect(m).toEqual(mergeShardMetrics(parts, F));
+  });
+
+  it("answers the Prometheus text format to Accept: text/plain", async () => {
+    const user = await createUser();
+    await putPool(user, "gpu", 3);
+    await setClock(user.user_id, 0, F);
+    await submit(user, { type: "noop", run_at: iso(F - 1_500) });
+    await submit(user, { type: "noop", run_at: iso(F - 20) });
+    await deliver(await fireAlarmOn(user.user_id, 0));
+    await submit(user, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
+    // A Prometheus scraper's Accept header.
+    const accept =
+      "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1";
+    const res = await request("/v1/metrics", { headers: { ...user.auth, accept } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const families = parsePrometheusText(await res.text());
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      [...families.values()]
+        .flatMap((f) => f.samples)
+        .find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    expect(families.get("scheduler_jobs")?.type).toBe("gauge");
+    expect(value("scheduler_jobs", { status: "scheduled" })).toBe(1);
+    expect(value("scheduler_attempts_last_hour", { outcome: "succeeded" })).toBe(2);
+    expect(value("scheduler_attempt_failures_last_hour")).toBe(0);
+    expect(families.get("scheduler_attempt_lateness_seconds_last_hour")?.type).toBe("summary");
+    expect(value("scheduler_attempt_lateness_seconds_last_hour", { quantile: "0.99" })).toBe(1.5);
+    expect(value("scheduler_attempt_lateness_seconds_last_hour_count")).toBe(2);
+    expect(value("scheduler_attempt_lateness_seconds_last_hour_sum")).toBeCloseTo(1.52);
+    expect(value("scheduler_attempt_lateness_max_seconds_last_hour")).toBe(1.5);
+    expect(value("scheduler_pool_capacity", { pool: "gpu" })).toBe(3);
+    expect(value("scheduler_due_jobs_not_dispatched")).toBe(0);
+    // JSON otherwise, and for a client that accepts anything.
+    for (const other of [undefined, "*/*", "application/json", "text/html"]) {
+      const r = await request("/v1/metrics", {
+        headers: { ...user.auth, ...(other ? { accept: other } : {}) },
+      });
+      expect(r.headers.get("content-type")).toMatch(/^application\/json/);
+    }
+  });
+
+  it("counts an occurrence that expired before it started as outcome expired, with no lateness", async () => {
+    const user = await createUser();
+    await setClock(user.user_id, 0, F);
+    await submit(user, { type: "noop", run_at: iso(F - 5_000), expires_after_seconds: 1 });
+    expect(await fireAlarmOn(user.user_id, 0)).toEqual([]);
+    const m = await metricsOf(user);
+    expect(m.attempts).toMatchObject({ expired: 1, total: 1 });
+    expect(m.failures).toBe(1);
+    expect(m.jobs_finished.failed).toBe(1);
+    expect(m.lateness_ms.count).toBe(0);
+  });
+
+  it("an idle user's figures are zeroes, nulls and empty minutes", async () => {
+    const user = await createUser();
+    const m = await metricsOf(user);
+    expect(m.attempts.total).toBe(0);
+    expect(m.lateness_ms).toEqual({ count: 0, sum: 0, p50: null, p99: null, max: null });
+    expect(m.per_minute).toHaveLength(60);
+    const text = await (
+      await request("/v1/metrics", { headers: { ...user.auth, accept: "text/plain" } })
+    ).text();
+    expect(
+      parsePrometheusText(text).get("scheduler_attempt_lateness_seconds_last_hour")?.samples[0]?.value,
+    ).toBeNaN();
+  });
+
+  it("needs a user key: none, a bad one or the admin token is a 401", async () => {
+    for (const headers of [{}, { authorization: "Bearer sk_nope" }, ADMIN]) {
+      const res = await request("/v1/metrics", { headers });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+    }
+  });
+});
