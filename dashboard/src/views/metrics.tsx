@@ -4,6 +4,7 @@ import { Fragment } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import type { UserMetrics } from "../../../src/core/metrics";
 import { call } from "../api";
 import { ErrorLine, Section } from "../components";
 import { duration } from "../format";
@@ -11,23 +12,12 @@ import { usePolling } from "../poll";
 
 const REFRESH_MS = 10_000;
 
-/** The part of the metrics answer (design.md, GET /v1/metrics) the page reads. */
-interface Minute {
-  minute: string;
-  attempts: Record<string, number>;
-  lateness_ms: { p50: number | null; p99: number | null };
-}
-interface Metrics {
-  as_of: string;
-  jobs: Record<string, number>;
-  attempts: Record<string, number>;
-  failures: number;
-  lateness_ms: { p50: number | null; p99: number | null; max: number | null };
-  due_not_dispatched: number;
-  per_minute: Minute[];
-}
+/** The metrics answer's own type (src/core/metrics.ts): the page cannot drift from what the API sends. */
+type Metrics = UserMetrics;
 
-const OUTCOME_COLOURS: Record<string, string> = {
+type Outcome = keyof Metrics["per_minute"][number]["attempts"];
+// Typed by the answer's outcomes, so a new outcome fails the typecheck until it has a colour.
+const OUTCOME_COLOURS: Record<Outcome, string> = {
   succeeded: "#2e7d32",
   failed: "#c62828",
   timed_out: "#ef6c00",
@@ -74,8 +64,8 @@ export function MetricsView() {
   if (!m) return <ErrorLine error={polled.error} />;
   const minutes = m.per_minute ?? [];
   const xs = minutes.map((p) => new Date(p.minute).getTime() / 1000);
-  const outcomes = Object.keys(minutes[0]?.attempts ?? OUTCOME_COLOURS);
-  const perOutcome = outcomes.map((o) => minutes.map((p) => p.attempts[o] ?? 0));
+  const outcomes = Object.keys(OUTCOME_COLOURS) as Outcome[];
+  const perOutcome = outcomes.map((o) => minutes.map((p) => p.attempts[o]));
   const p50 = minutes.map((p) => p.lateness_ms?.p50 ?? null);
   const p99 = minutes.map((p) => p.lateness_ms?.p99 ?? null);
 
@@ -105,7 +95,7 @@ export function MetricsView() {
         title="Attempts per minute by outcome"
         unit="attempts"
         data={[xs, ...perOutcome]}
-        series={outcomes.map((o) => ({ label: o, stroke: OUTCOME_COLOURS[o] ?? "#1565c0", width: 2 }))}
+        series={outcomes.map((o) => ({ label: o, stroke: OUTCOME_COLOURS[o], width: 2 }))}
       />
       <Chart
         title="Lateness per minute"
