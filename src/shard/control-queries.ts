@@ -2,6 +2,7 @@
 // (atomic under the Durable Object's gates) that reads the job, asks the pure state machine
 // (src/core/state.ts) where it goes, and writes that. The caller re-arms the alarm once.
 import { eq } from "drizzle-orm";
+import { shardOfJobId } from "../core/ids";
 import type { JobPatch } from "../core/job-patch";
 import { mergePatches } from "../core/job-patch";
 import { recurrenceOf } from "../core/schedule";
@@ -15,6 +16,7 @@ import {
   retried,
   type ScheduleState,
 } from "../core/state";
+import { HOME_SHARD } from "./address";
 import { attemptInFlight } from "./attempt-queries";
 import type { ShardTimings } from "./dispatch-queries";
 import { patchColumns, patchedRow } from "./patch-rows";
@@ -107,6 +109,24 @@ export function applyControl(
 }
 
 /**
+ * Pools live on the home shard with every job that names one, and a job's id fixes its shard: a job
+ * submitted without resources to another shard cannot start naming pools, so say so rather than
+ * "no pool named …" (this shard has no pools at all).
+ */
+function poolErrors(db: ShardDb, job: JobRow, target: JobRow): ErrorDetail[] {
+  if (target.needsPools && !job.needsPools && shardOfJobId(job.id) !== HOME_SHARD) {
+    return [
+      {
+        path: "resources",
+        message:
+          "this job was submitted without resources to one of your other shards, where pools are not kept; submit a new job with resources instead",
+      },
+    ];
+  }
+  return resourceErrors(db, target.resources);
+}
+
+/**
  * patchJob: PATCH /v1/jobs/:id. Invariants: nothing is written unless the job with the patch applied
  * passes the submit rules (`check`) and its pools exist and fit; a finished job is refused; an
  * attempt already queued or running keeps what it started with: the patch waits in pending_patch
@@ -126,7 +146,7 @@ export function patchJob(
   if (isFinished(job.status)) return { ok: false, reason: "finished" };
   const combined = mergePatches(job.pendingPatch, patch);
   const target = patchedRow(job, combined);
-  const details = [...check(target), ...resourceErrors(db, target.resources)];
+  const details = [...check(target), ...poolErrors(db, job, target)];
   if (details.length > 0) return { ok: false, reason: "invalid", details };
   const inFlight = job.status === "queued" || attemptInFlight(db, job);
   const fields = inFlight ? { pendingPatch: combined } : patchColumns(job, combined, now);

@@ -7,6 +7,7 @@ import {
   deliver,
   fireAlarm,
   getJob,
+  growShards,
   request,
   setShardClock,
   shardOf,
@@ -179,5 +180,22 @@ describe("PATCH /v1/jobs/:id", () => {
     const finished = await patch(owner, job.id, { priority: 1 });
     expect(finished).toMatchObject({ status: 409, body: { error: { code: "conflict" } } });
     expect((await getJob(owner, job.id)).priority).toBe(50);
+  });
+
+  it("says why a job on another shard cannot start naming pools, and changes nothing", async () => {
+    const user = await createUser();
+    await growShards(user, 4);
+    await request("/v1/pools/p", { method: "PUT", headers: user.auth, json: { capacity: 2 } });
+    let job: JobView | undefined;
+    for (let i = 0; i < 40 && !job; i++) {
+      const { body } = await submit(user, { type: "noop", run_at: "2030-01-01T00:00:00Z" });
+      if (!body.id.startsWith("job_0_")) job = body;
+    }
+    if (!job) throw new Error("no job landed off the home shard in 40 submits");
+    const before = await stable(user, job.id);
+    const out = await patch(user, job.id, { resources: { p: 1 } });
+    expect(out.status).toBe(400);
+    expect(JSON.stringify(out.body.error?.details)).toContain("other shards");
+    expect(await stable(user, job.id)).toEqual(before);
   });
 });
