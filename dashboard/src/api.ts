@@ -1,5 +1,9 @@
 // The HTTP API as the dashboard calls it (same origin, so no CORS): the signed-in credential as a
 // bearer token, the contract's error envelope turned into an ApiError, a 401 signing the tab out.
+import type { z } from "zod";
+import type { JobPage as JobPageSchema, Pool as PoolSchema } from "../../src/api/responses";
+import type { AttemptView, JobView } from "../../src/core/job";
+import { FINISHED_STATUSES, JOB_STATUSES } from "../../src/core/state";
 import { session, signOut } from "./session";
 
 export class ApiError extends Error {
@@ -49,63 +53,12 @@ function safeJson(text: string): unknown {
   }
 }
 
-export interface Attempt {
-  number: number;
-  status: string;
-  scheduled_at: string;
-  started_at: string;
-  finished_at: string | null;
-  lateness_ms: number;
-  error: string | null;
-}
-
-export interface Job {
-  id: string;
-  name: string | null;
-  type: string;
-  status: string;
-  priority: number;
-  payload: unknown;
-  run_at: string;
-  interval_seconds: number | null;
-  cron: string | null;
-  timezone: string | null;
-  max_retries: number;
-  current_retries: number;
-  retry_delay_seconds: number;
-  timeout_seconds: number;
-  result_location: string | null;
-  result: unknown;
-  last_error: string | null;
-  resources: Record<string, number>;
-  runs: number;
-  last_run_at: string | null;
-  labels: Record<string, string>;
-  created_at: string;
-  updated_at: string;
-  attempts: Attempt[];
-}
-
-export interface JobPage {
-  jobs: Job[];
-  next_cursor: string | null;
-}
-
-export interface Pool {
-  name: string;
-  capacity: number;
-  in_use: number;
-  waiting: number;
-}
-
-export const JOB_STATUSES = [
-  "scheduled",
-  "queued",
-  "running",
-  "paused",
-  "succeeded",
-  "failed",
-  "cancelled",
-] as const;
-export const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+// The answers' own types (type-only imports: nothing of zod reaches the bundle), so the dashboard
+// cannot drift from what the API sends; the statuses are the state machine's own list.
+export type Job = JobView;
+export type Attempt = AttemptView;
+export type JobPage = z.infer<typeof JobPageSchema>;
+export type Pool = z.infer<typeof PoolSchema>;
+export { JOB_STATUSES };
+export const FINISHED: ReadonlySet<string> = new Set(FINISHED_STATUSES);
 export const isRecurring = (job: Job) => job.interval_seconds !== null || job.cron !== null;
