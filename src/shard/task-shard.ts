@@ -13,7 +13,6 @@ import type { JobView, NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
 import type { ShardMetrics } from "../core/metrics";
 import { dispatchQueueOf } from "../core/queue-choice";
-import type { CallbackMessage, DispatchMessage } from "../dispatch/message";
 import { dispatchQueue } from "../dispatch/queues";
 import type { Env } from "../env";
 import { log } from "../log";
@@ -22,19 +21,15 @@ import { logOperations, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
 import { homeStub } from "./address";
+import { AlarmTimer } from "./alarm-timer";
 import { begin, cancel, expiryError, finishAttempt, heartbeat } from "./attempt-queries";
 import { applyBulk, type BulkAction } from "./bulk-queries";
-import {
-  callbackToDeliver,
-  claimDueCallbacks,
-  postponeCallbacks,
-  recordCallback,
-  settleCallback,
-} from "./callback-queries";
+import { callbackToDeliver, claimDueCallbacks, recordCallback, settleCallback } from "./callback-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
 import { applyControl, type Control, patchJob } from "./control-queries";
-import { type Claim, expiredLeases, nextWakeAt, requeue, resendLostDispatches } from "./dispatch-queries";
+import { expiredLeases, resendLostDispatches } from "./dispatch-queries";
+import { type SenderContext, sendCallbacks, sendClaims } from "./dispatch-sender";
 import { pruneMetricMinutes, readMetrics } from "./metric-queries";
 import { flushIndexCopies, type Outbound, removeExpiredJobs } from "./outbound";
 import * as pools from "./pool-queries";
@@ -79,7 +74,6 @@ import * as submits from "./submit-queries";
 import { type ShardDb, viewJob } from "./view";
 
 const LEASE_BATCH = 100;
-const SEND_RETRY_MS = 1000;
 
 export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   private readonly db: ShardDb;
@@ -99,13 +93,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   private readonly allowPrivateTargets: boolean;
   /** The shard's clock; tests replace it to move time without sleeping. */
   clock: () => number = Date.now;
-  /** Set when a request asked for an immediate wake while the alarm handler was awaiting I/O. */
-  private wakeRequested = false;
-  /**
-   * The alarm as this object last set or read it (undefined: not known yet). Only this object sets
-   * its alarm, so after the first read every mutation re-arms without a storage round trip.
-   */
-  private alarmAt: number | null | undefined = undefined;
+  private readonly timer: AlarmTimer;
   random: () => number = Math.random;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -121,6 +109,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     this.load = new LoadWindow(config.HOT_SHARD_JOBS_PER_SECOND);
     this.shardCeiling = config.SHARD_CEILING;
     this.allowPrivateTargets = config.ALLOW_PRIVATE_TARGETS;
+    // Read through a closure: tests replace `clock` after construction.
+    this.timer = new AlarmTimer(ctx.storage, this.db, this.policy, () => this.clock());
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
       recordOperations("other", this.sqlMeter.take());
@@ -353,7 +343,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     const view = viewJob(this.db, out.job);
     // Recorded in the same step as the finish; its first message goes out at once, not at an alarm.
     const callback = this.recordCallback(out, () => view, now, true);
-    if (callback) await this.sendCallbacks([callback], now);
+    if (callback) await sendCallbacks(this.sender, [callback], now);
     // Released units dispatch the next waiting job at once, not at its next due time.
     await this.rearm(out.released && pools.poolWaitersExist(this.db, now));
     return { ok: true, view, version: out.job.version, indexDb: out.job.indexDb };
@@ -411,9 +401,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   // --- the timer ---
   override async alarm(): Promise<void> {
     let more = false;
-    this.wakeRequested = false;
-    // A fired alarm is spent: the runtime keeps no alarm while its handler runs.
-    this.alarmAt = null;
+    this.timer.fired();
     try {
       const now = this.clock();
       this.expireLeases(now);
@@ -427,13 +415,13 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       } = claimDue(this.db, now, { limit, agingSeconds: this.policy.agingSeconds }, this.timings);
       // An expired occurrence is a finished one: its callback goes out with this run's callbacks.
       for (const e of expired) this.recordCallback(e, () => viewJob(this.db, e.job), now, false);
-      await this.send([...resends, ...claims], now);
+      await sendClaims(this.sender, [...resends, ...claims], now);
       const callbacks = this.sqlMeter.measure(() =>
         claimDueCallbacks(this.db, now, this.timings, this.policy.batchSize),
       );
       // Looking and finding nothing is the alarm's own cost; sending callbacks is theirs.
       recordOperations(callbacks.value.length > 0 ? "callback" : "claim", callbacks.rows);
-      await this.sendCallbacks(callbacks.value, now);
+      await sendCallbacks(this.sender, callbacks.value, now);
       more =
         (due && claims.length < room) ||
         resends.length === this.policy.batchSize ||
@@ -447,9 +435,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
       await removeExpiredJobs(this.outbound, now);
     } finally {
       // A throwing alarm is retried only a few times; re-arming here keeps the shard ticking.
-      // A release that arrived while this handler awaited send or D1 asked for an immediate wake;
-      // the exact re-arm must not drop it.
-      await this.rearm(more || this.wakeRequested, true);
+      await this.timer.afterAlarm(more);
     }
   }
 
@@ -476,47 +462,6 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     }
   }
 
-  /** Sends messages on this shard's dispatch queue, 100 a batch (the queue's limit). */
-  private async sendMessages(bodies: (DispatchMessage | CallbackMessage)[]): Promise<void> {
-    const messages = bodies.map((body) => ({ body, contentType: "json" as const }));
-    for (let i = 0; i < messages.length; i += 100)
-      await this.dispatchQueue().sendBatch(messages.slice(i, i + 100));
-  }
-
-  private async send(claims: Claim[], now: number): Promise<void> {
-    if (claims.length === 0) return;
-    try {
-      await this.sendMessages(claims.map((c) => ({ user_id: c.userId, job_id: c.id, attempt: c.attempt })));
-      recordOperations("claim", { queueMessages: claims.length });
-    } catch (err) {
-      // The claims are durable; put them back so a later cycle claims and sends them afresh,
-      // instead of waiting out the dispatch deadline.
-      requeue(this.db, claims, now, now + SEND_RETRY_MS, this.timings);
-      log("dispatch_send_failed", { shard: this.name, jobs: claims.length, error: err });
-    }
-  }
-
-  /** Callback tries go out on the same queue as attempts; a failed send makes them due again soon. */
-  private async sendCallbacks(refs: (CallbackRef & { userId: string })[], now: number): Promise<void> {
-    if (refs.length === 0) return;
-    try {
-      await this.sendMessages(
-        refs.map((r) => ({
-          kind: "callback" as const,
-          user_id: r.userId,
-          job_id: r.jobId,
-          occurrence: r.occurrence,
-          attempt: r.attempt,
-        })),
-      );
-      recordOperations("callback", { queueMessages: refs.length });
-    } catch (err) {
-      const { rows } = this.sqlMeter.measure(() => postponeCallbacks(this.db, refs, now + SEND_RETRY_MS));
-      recordOperations("callback", rows);
-      log("dispatch_send_failed", { shard: this.name, callbacks: refs.length, error: err });
-    }
-  }
-
   /** This shard's dispatch queue: a stable hash of its name over DISPATCH_QUEUES queues. */
   private dispatchQueue(): Queue<unknown> {
     return dispatchQueue(this.env, dispatchQueueOf(this.name, this.dispatchQueues));
@@ -532,33 +477,20 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     return this.ctx.id.name ?? this.ctx.id.toString();
   }
 
-  /**
-   * Sets the alarm to the earliest deadline, or to now when claimable work is waiting. Outside the
-   * alarm handler an earlier alarm is kept: waking early is harmless (the handler recomputes
-   * everything and re-arms exactly), while moving an alarm later could undo another request's
-   * "wake at once" (a release that freed pool units).
-   */
-  private async rearm(immediately = false, exact = false): Promise<void> {
-    const now = this.clock();
-    if (immediately) this.wakeRequested = true;
-    const windowFull = inFlight(this.db) >= this.policy.window;
-    const next = immediately && !windowFull ? now : nextWakeAt(this.db, now, windowFull);
-    this.alarmAt ??= await this.ctx.storage.getAlarm();
-    const current = this.alarmAt;
-    if (!exact && current !== null && (next === null || current <= next)) return;
-    if (next === null) {
-      if (current !== null) await this.writeAlarm(null);
-    } else if (current !== next) {
-      await this.writeAlarm(next);
-    }
+  /** Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts). */
+  private async rearm(immediately = false): Promise<void> {
+    await this.timer.rearm(immediately);
   }
 
-  /** Sets or deletes the alarm; the cache is unknown until the write has succeeded. */
-  private async writeAlarm(at: number | null): Promise<void> {
-    this.alarmAt = undefined;
-    if (at === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(at);
-    this.alarmAt = at;
+  /** What the alarm's queue sends work with. */
+  private get sender(): SenderContext {
+    return {
+      db: this.db,
+      sqlMeter: this.sqlMeter,
+      timings: this.timings,
+      queue: () => this.dispatchQueue(),
+      shard: () => this.name,
+    };
   }
 }
 

@@ -1,0 +1,64 @@
+// The shard's alarm as a cache of MIN(next deadline) (design.md): every mutation re-arms it to the
+// earliest deadline in the shard, or to now when claimable work is waiting. Only the shard sets its
+// alarm, so the time last set or read is kept here and re-arming needs no storage round trip.
+import { inFlight } from "./claim";
+import type { DispatchPolicy } from "./config";
+import { nextWakeAt } from "./dispatch-queries";
+import type { ShardDb } from "./view";
+
+export class AlarmTimer {
+  /** Set when a request asked for an immediate wake while the alarm handler was awaiting I/O. */
+  private wakeRequested = false;
+  /** The alarm as last set or read (undefined: not known yet). */
+  private alarmAt: number | null | undefined = undefined;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly db: ShardDb,
+    private readonly policy: DispatchPolicy,
+    private readonly clock: () => number,
+  ) {}
+
+  /** The alarm handler has started: a fired alarm is spent (the runtime keeps none while it runs). */
+  fired(): void {
+    this.wakeRequested = false;
+    this.alarmAt = null;
+  }
+
+  /**
+   * The alarm handler's closing re-arm, exact. A release that arrived while the handler awaited
+   * send or D1 asked for an immediate wake; the exact re-arm must not drop it.
+   */
+  async afterAlarm(more: boolean): Promise<void> {
+    await this.rearm(more || this.wakeRequested, true);
+  }
+
+  /**
+   * Sets the alarm to the earliest deadline, or to now when claimable work is waiting. Outside the
+   * alarm handler an earlier alarm is kept: waking early is harmless (the handler recomputes
+   * everything and re-arms exactly), while moving an alarm later could undo another request's
+   * "wake at once" (a release that freed pool units).
+   */
+  async rearm(immediately = false, exact = false): Promise<void> {
+    const now = this.clock();
+    if (immediately) this.wakeRequested = true;
+    const windowFull = inFlight(this.db) >= this.policy.window;
+    const next = immediately && !windowFull ? now : nextWakeAt(this.db, now, windowFull);
+    this.alarmAt ??= await this.storage.getAlarm();
+    const current = this.alarmAt;
+    if (!exact && current !== null && (next === null || current <= next)) return;
+    if (next === null) {
+      if (current !== null) await this.write(null);
+    } else if (current !== next) {
+      await this.write(next);
+    }
+  }
+
+  /** Sets or deletes the alarm; the cache is unknown until the write has succeeded. */
+  private async write(at: number | null): Promise<void> {
+    this.alarmAt = undefined;
+    if (at === null) await this.storage.deleteAlarm();
+    else await this.storage.setAlarm(at);
+    this.alarmAt = at;
+  }
+}

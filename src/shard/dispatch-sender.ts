@@ -1,0 +1,73 @@
+// What the alarm puts on the shard's dispatch queue: claimed attempts and callback tries, 100 a
+// batch (the queue's limit). A failed send loses nothing: the rows are durable, and they are made
+// due again soon rather than left to wait out their dispatch deadline.
+import type { CallbackMessage, DispatchMessage } from "../dispatch/message";
+import { log } from "../log";
+import { recordOperations } from "../metering/operations";
+import type { SqlMeter } from "../metering/sql-meter";
+import { postponeCallbacks } from "./callback-queries";
+import type { ShardTimings } from "./dispatch-queries";
+import { type Claim, requeue } from "./dispatch-queries";
+import type { CallbackRef } from "./rpc";
+import type { ShardDb } from "./view";
+
+const SEND_RETRY_MS = 1000;
+
+export interface SenderContext {
+  db: ShardDb;
+  sqlMeter: SqlMeter;
+  timings: ShardTimings;
+  /** This shard's dispatch queue. */
+  queue: () => Queue<unknown>;
+  /** `<user id>/<n>` in logs. */
+  shard: () => string;
+}
+
+async function sendMessages(
+  ctx: SenderContext,
+  bodies: (DispatchMessage | CallbackMessage)[],
+): Promise<void> {
+  const messages = bodies.map((body) => ({ body, contentType: "json" as const }));
+  for (let i = 0; i < messages.length; i += 100) await ctx.queue().sendBatch(messages.slice(i, i + 100));
+}
+
+/** Sends claimed attempts; on failure they are put back so a later cycle claims and sends them afresh. */
+export async function sendClaims(ctx: SenderContext, claims: Claim[], now: number): Promise<void> {
+  if (claims.length === 0) return;
+  try {
+    await sendMessages(
+      ctx,
+      claims.map((c) => ({ user_id: c.userId, job_id: c.id, attempt: c.attempt })),
+    );
+    recordOperations("claim", { queueMessages: claims.length });
+  } catch (err) {
+    requeue(ctx.db, claims, now, now + SEND_RETRY_MS, ctx.timings);
+    log("dispatch_send_failed", { shard: ctx.shard(), jobs: claims.length, error: err });
+  }
+}
+
+/** Callback tries go out on the same queue as attempts; a failed send makes them due again soon. */
+export async function sendCallbacks(
+  ctx: SenderContext,
+  refs: (CallbackRef & { userId: string })[],
+  now: number,
+): Promise<void> {
+  if (refs.length === 0) return;
+  try {
+    await sendMessages(
+      ctx,
+      refs.map((r) => ({
+        kind: "callback" as const,
+        user_id: r.userId,
+        job_id: r.jobId,
+        occurrence: r.occurrence,
+        attempt: r.attempt,
+      })),
+    );
+    recordOperations("callback", { queueMessages: refs.length });
+  } catch (err) {
+    const { rows } = ctx.sqlMeter.measure(() => postponeCallbacks(ctx.db, refs, now + SEND_RETRY_MS));
+    recordOperations("callback", rows);
+    log("dispatch_send_failed", { shard: ctx.shard(), callbacks: refs.length, error: err });
+  }
+}
