@@ -1,7 +1,7 @@
 // Authentication. The user id always comes from the key. The key names its user, so its hash is
 // checked against that user's home shard alone: no D1 on the request path. Verified keys are
 // remembered by this isolate for a short while to spare the home shard a round trip per request.
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { type Config, configOf, type Secrets, secretsOf } from "../config";
 import { constantTimeEqual, sha256Hex, userIdOfApiKey } from "../core/ids";
 import type { Env } from "../env";
@@ -28,6 +28,23 @@ function bearer(header: string | undefined): string | null {
 /** Forget cached keys, so a change to an account is seen at once (tests, admin changes). */
 export function forgetVerifiedKeys(): void {
   verified.clear();
+}
+
+/**
+ * The user's account as its home shard has it now, made this request's principal and remembered for
+ * its key. For what must not act on a count seconds old: a bulk action reaching every shard, metrics,
+ * a keyed submit told its count is stale. Other isolates keep their copy until it expires: the code
+ * that needs a current count asks for it, so nothing relies on every copy being current.
+ */
+export async function freshPrincipal(c: Context<AppEnv>): Promise<Principal> {
+  const { userId } = c.get("principal");
+  const found = await homeStub(c.env, userId).account();
+  if (!found.ok) throw new UnauthorizedError();
+  const key = bearer(c.req.header("authorization"));
+  const cached = key === null ? undefined : verified.get(await sha256Hex(key));
+  if (cached) cached.principal = found.principal;
+  c.set("principal", found.principal);
+  return found.principal;
 }
 
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {

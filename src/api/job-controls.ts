@@ -1,11 +1,11 @@
 // /v1/jobs controls: PATCH /:id, POST /:id/pause|resume|run|retry, and the bulk POST /cancel and
 // POST /retry. Each touches only the user's shards (never the D1 index): a single job is one RPC to
 // the shard its id names; a bulk action asks every shard of the user that can hold a match.
-import { Hono } from "hono";
-import { shardOfJobId } from "../core/ids";
+import { type Context, Hono } from "hono";
+import { MAX_SHARDS, shardOfJobId } from "../core/ids";
 import { shardStub } from "../shard/address";
 import type { ControlResult, JobFilter, TaskShardRpc } from "../shard/rpc";
-import type { AppEnv } from "./auth";
+import { type AppEnv, freshPrincipal } from "./auth";
 import { readJson } from "./body";
 import { ConflictError, InvalidRequestError, NotFoundError, okOrThrow, type RefusalErrors } from "./errors";
 import { toJobPatch } from "./job-input";
@@ -38,18 +38,18 @@ const CONTROLS: Record<string, ControlName> = {
 
 for (const [path, method] of Object.entries(CONTROLS)) {
   jobControls.post(`/:id/${path}`, async (c) => {
-    const { userId, shards } = c.get("principal");
+    const { userId } = c.get("principal");
     const id = c.req.param("id");
-    const shard: TaskShardRpc = shardStub(c.env, userId, routeJob(id, shards));
+    const shard: TaskShardRpc = shardStub(c.env, userId, routeJob(id));
     const { view } = okOrThrow(await shard[method](id), controlRefusals);
     return c.json(view);
   });
 }
 
 jobControls.patch("/:id", async (c) => {
-  const { userId, shards } = c.get("principal");
+  const { userId } = c.get("principal");
   const id = c.req.param("id");
-  const shard = routeJob(id, shards);
+  const shard = routeJob(id);
   const patch = toJobPatch(await readJson(c), Date.now());
   const { view } = okOrThrow(await shardStub(c.env, userId, shard).patch(id, patch), {
     not_found: () => new NotFoundError(),
@@ -59,25 +59,33 @@ jobControls.patch("/:id", async (c) => {
   return c.json(view);
 });
 
-/** The filter as the shards take it, and the shards that can hold a match. */
-function shardsFor(filter: JobFilterInput, shards: number): { filter: JobFilter; shards: number[] } {
+/**
+ * The filter as the shards take it, and the shards that can hold a match: those the ids name (an id
+ * of another user's matches nothing there), or, without ids, every shard the user has now.
+ */
+async function shardsFor(
+  c: Context<AppEnv>,
+  filter: JobFilterInput,
+): Promise<{ filter: JobFilter; shards: number[] }> {
   const { created_before, ...rest } = filter;
   const shaped: JobFilter = {
     ...rest,
     ...(created_before === undefined ? {} : { createdBefore: Date.parse(created_before) }),
   };
-  const all = Array.from({ length: shards }, (_, i) => i);
-  if (!filter.ids) return { filter: shaped, shards: all };
-  // Ids name their shard: only those shards are asked (an id of another user's matches nothing).
-  const named = new Set(filter.ids.map(shardOfJobId).filter((s): s is number => s !== null && s < shards));
-  return { filter: shaped, shards: all.filter((s) => named.has(s)) };
+  if (filter.ids) {
+    const named = filter.ids.map(shardOfJobId).filter((s): s is number => s !== null && s < MAX_SHARDS);
+    return { filter: shaped, shards: [...new Set(named)].sort((a, b) => a - b) };
+  }
+  // Not the cached count: after growth it may be seconds old and miss the newest shards.
+  const { shards } = await freshPrincipal(c);
+  return { filter: shaped, shards: Array.from({ length: shards }, (_, i) => i) };
 }
 
 for (const action of ["cancel", "retry"] as const) {
   jobControls.post(`/${action}`, async (c) => {
-    const { userId, shards } = c.get("principal");
+    const { userId } = c.get("principal");
     const body = await validatedJson(c, JobFilterSchema, "the filter is invalid");
-    const { filter, shards: asked } = shardsFor(body, shards);
+    const { filter, shards: asked } = await shardsFor(c, body);
     const results = await Promise.all(
       asked.map((s) => {
         const stub = shardStub(c.env, userId, s);

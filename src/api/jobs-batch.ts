@@ -7,7 +7,7 @@ import type { JobView } from "../core/job";
 import type { Env } from "../env";
 import { HOME_SHARD, shardStub } from "../shard/address";
 import type { SubmitItemResult } from "../shard/rpc";
-import type { AppEnv } from "./auth";
+import { type AppEnv, freshPrincipal } from "./auth";
 import {
   ApiError,
   type ErrorDetail,
@@ -16,11 +16,13 @@ import {
   PayloadTooLargeError,
   refusalError,
 } from "./errors";
+import { keysFoundElsewhere, MAX_PLACEMENTS } from "./idempotency";
 import { BatchEnvelope, BatchItemKey } from "./schemas";
 import {
   type PreparedSubmission,
   prepareSubmission,
   type SubmitContext,
+  submitContext,
   submitRefusals,
   UNFINISHED_RETRY_SECONDS,
 } from "./submission";
@@ -131,32 +133,42 @@ async function validateBatch(raw: unknown[], ctx: SubmitContext): Promise<Item[]
   return items;
 }
 
-/** One RPC per shard; results in the items' order. Throws the 400 of a home shard's refusal. */
+/**
+ * One RPC per shard, each item's answer written into `results` at its index. Returns the keyed items
+ * a shard refused as placed by a stale shard count (left unanswered unless `last`). Throws the 400
+ * of a home shard's refusal.
+ */
 async function submitByShard(
   env: Env,
   userId: string,
   items: Item[],
+  results: ItemResult[],
   maxUnfinished: number | undefined,
-): Promise<ItemResult[]> {
+  last: boolean,
+): Promise<Item[]> {
   const byShard = new Map<number, Item[]>();
   for (const item of items) {
     const group = byShard.get(item.shard);
     if (group) group.push(item);
     else byShard.set(item.shard, [item]);
   }
-  const results = new Array<ItemResult>(items.length);
+  const stale: Item[] = [];
   /** The shard's items in one RPC; returns the items it refuses as invalid (pools). */
   const submitTo = async (shard: number, group: Item[]): Promise<Problem[]> => {
     const out = await shardStub(env, userId, shard).submitBatch(
       group.map(({ spec, idempotency }) => ({ spec, idempotency })),
       maxUnfinished,
     );
-    const at = (i: number) => (group[i] as Item).index;
+    const at = (i: number) => group[i] as Item;
     if (!out.ok) {
-      return out.items.map(({ index, details }) => ({ status: 400, details: inItem(at(index), details) }));
+      return out.items.map(({ index, details }) => ({
+        status: 400,
+        details: inItem(at(index).index, details),
+      }));
     }
     out.results.forEach((r, i) => {
-      results[at(i)] = itemResult(r);
+      if (!r.ok && r.reason === "stale_shards" && !last) stale.push(at(i));
+      else results[at(i).index] = itemResult(r);
     });
     return [];
   };
@@ -175,6 +187,36 @@ async function submitByShard(
   if (failed) throw failed.reason;
   const late = settled.flatMap((s) => (s.status === "fulfilled" ? s.value : []));
   if (late.length > 0) throw new Error(`a shard without pools refused a batch: ${JSON.stringify(late)}`);
+  return stale;
+}
+
+/**
+ * Submits the valid batch: each keyed item's key looked up on its other shards first (its original
+ * job answers it), the rest created by shard; items refused as placed by a stale count are placed
+ * again with the user's count made fresh (src/api/idempotency.ts). Results in the items' order.
+ */
+async function submitItems(c: Context<AppEnv>, raw: unknown[], items: Item[]): Promise<ItemResult[]> {
+  const results = new Array<ItemResult>(items.length);
+  let pending = items;
+  for (let placement = 1; pending.length > 0; placement++) {
+    const principal = c.get("principal");
+    const found = await keysFoundElsewhere(c.env, principal, pending);
+    for (const [item, result] of found) results[item.index] = itemResult(result);
+    const rest = pending.filter((item) => !found.has(item));
+    const cap = principal.maxUnfinishedJobs ?? undefined;
+    const last = placement === MAX_PLACEMENTS;
+    const stale = await submitByShard(c.env, principal.userId, rest, results, cap, last);
+    if (stale.length === 0) break;
+    await freshPrincipal(c);
+    const ctx = submitContext(c);
+    pending = await Promise.all(
+      stale.map(async ({ index }) => {
+        const again = await prepareItem(raw[index], index, ctx);
+        if (!("spec" in again)) throw new Error(`jobs[${index}] was valid and is not any more`);
+        return again;
+      }),
+    );
+  }
   return results;
 }
 
@@ -196,23 +238,8 @@ async function readBatch(c: Context<AppEnv>): Promise<unknown[]> {
 export const batchSubmit = new Hono<AppEnv>();
 
 batchSubmit.post("/", async (c) => {
-  const { userId, shards, finishedRetentionSeconds, indexDb } = c.get("principal");
   const raw = await readBatch(c);
-  const config = c.get("config");
-  const ctx = {
-    userId,
-    shards,
-    now: Date.now(),
-    allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
-    finishedRetentionSeconds: finishedRetentionSeconds ?? config.FINISHED_RETENTION_SECONDS,
-    indexDb,
-  };
-  const results = await submitByShard(
-    c.env,
-    userId,
-    await validateBatch(raw, ctx),
-    c.get("principal").maxUnfinishedJobs ?? undefined,
-  );
+  const results = await submitItems(c, raw, await validateBatch(raw, submitContext(c)));
   const limited = results.some((r) => r.status === 429);
   return c.json({ results }, 201, limited ? { "Retry-After": String(UNFINISHED_RETRY_SECONDS) } : {});
 });

@@ -17,11 +17,12 @@ import {
   NotFoundError,
   okOrThrow,
 } from "./errors";
+import { submitOne } from "./idempotency";
 import { jobControls } from "./job-controls";
 import { routeJob } from "./job-route";
 import { batchSubmit } from "./jobs-batch";
 import { IdempotencyKey, ListQuery } from "./schemas";
-import { prepareSubmission, submitRefusals } from "./submission";
+import { submitRefusals } from "./submission";
 import { validated } from "./validate";
 
 export const jobs = new Hono<AppEnv>();
@@ -31,32 +32,20 @@ jobs.route("/batch", batchSubmit);
 jobs.route("/", jobControls);
 
 jobs.post("/", async (c) => {
-  const { userId, shards, finishedRetentionSeconds, indexDb, maxUnfinishedJobs } = c.get("principal");
   const rawKey = c.req.header("idempotency-key");
   const key =
     rawKey === undefined
       ? undefined
       : validated(IdempotencyKey, rawKey, "bad Idempotency-Key header", ["Idempotency-Key"]);
   // Read raw, not through validatedJson: prepareSubmission validates the body and hashes it as sent.
-  const { shard, spec, idempotency } = await prepareSubmission(await readJson(c), key, {
-    userId,
-    shards,
-    now: Date.now(),
-    allowPrivateTargets: c.get("config").ALLOW_PRIVATE_TARGETS,
-    finishedRetentionSeconds: finishedRetentionSeconds ?? c.get("config").FINISHED_RETENTION_SECONDS,
-    indexDb,
-  });
-  const out = okOrThrow(
-    await shardStub(c.env, userId, shard).submit(spec, idempotency, maxUnfinishedJobs ?? undefined),
-    submitRefusals,
-  );
+  const out = okOrThrow(await submitOne(c, await readJson(c), key), submitRefusals);
   return c.json(out.view, out.replayed ? 200 : 201);
 });
 
 jobs.get("/:id", async (c) => {
-  const { userId, shards } = c.get("principal");
+  const { userId } = c.get("principal");
   const id = c.req.param("id");
-  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id, shards)).get(id), {
+  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id)).get(id), {
     not_found: () => new NotFoundError(),
   });
   return c.json(view);
@@ -68,9 +57,9 @@ jobs.get("/:id", async (c) => {
  * yet succeeded, or an executor that returns nothing, like noop).
  */
 jobs.get("/:id/result", async (c) => {
-  const { userId, shards } = c.get("principal");
+  const { userId } = c.get("principal");
   const id = c.req.param("id");
-  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id, shards)).get(id), {
+  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id)).get(id), {
     not_found: () => new NotFoundError(),
   });
   if (view.result === null) throw new NotFoundError("the job has no result yet");
@@ -84,9 +73,9 @@ jobs.get("/:id/result", async (c) => {
 });
 
 jobs.delete("/:id", async (c) => {
-  const { userId, shards } = c.get("principal");
+  const { userId } = c.get("principal");
   const id = c.req.param("id");
-  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id, shards)).cancel(id), {
+  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id)).cancel(id), {
     not_found: () => new NotFoundError(),
     finished: () => new ConflictError("the job has already finished"),
   });

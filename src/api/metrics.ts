@@ -6,13 +6,14 @@ import { accepts } from "hono/accepts";
 import { mergeShardMetrics } from "../core/metrics";
 import { metricsText, PROMETHEUS_CONTENT_TYPE } from "../core/metrics-text";
 import { shardStub } from "../shard/address";
-import { type AppEnv, requireUser } from "./auth";
+import { type AppEnv, freshPrincipal, requireUser } from "./auth";
 
 export const metrics = new Hono<AppEnv>();
 metrics.use("*", requireUser);
 
 metrics.get("/", async (c) => {
-  const { userId, shards } = c.get("principal");
+  // Every shard the user has now, not as cached: a shard added seconds ago holds jobs too.
+  const { userId, shards } = await freshPrincipal(c);
   const parts = await Promise.all(
     Array.from({ length: shards }, (_, shard) => shardStub(c.env, userId, shard).metrics()),
   );

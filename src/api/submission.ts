@@ -1,12 +1,16 @@
 // One submit body made ready for its shard (the single and the batch submit share this): where the job
 // lives, the job itself, its idempotency record; and what the shard's refusals of it mean to a client.
+
+import type { Context } from "hono";
 import { sha256Hex } from "../core/ids";
-import { HOME_SHARD } from "../shard/address";
+import { placeJob } from "../core/placement";
 import type { NewSubmission, SubmitResult } from "../shard/rpc";
+import type { AppEnv } from "./auth";
 import { ConflictError, InvalidRequestError, RateLimitedError, type RefusalErrors } from "./errors";
 import { requestMeaning, validSubmission } from "./job-input";
 
 export const UNFINISHED_RETRY_SECONDS = 60;
+const STALE_SHARDS_RETRY_SECONDS = 1;
 
 /** JSON with sorted keys, so the same body in another key order is still "the same body". */
 function canonical(value: unknown): string {
@@ -21,16 +25,10 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/**
- * Where a new job lives. Jobs naming a pool live on the home shard, which owns the pools, so pool
- * accounting is local and atomic. Otherwise one Idempotency-Key always lands on the same shard (that
- * shard alone decides whether it was seen), and other jobs spread at random.
- */
-function chooseShard(body: unknown, keyHash: string | undefined, shards: number): number {
+/** Whether a submit body names a pool (such a job lives on the home shard, with the pools). */
+function namesPools(body: unknown): boolean {
   const resources = (body as { resources?: unknown } | null)?.resources;
-  if (resources && typeof resources === "object" && Object.keys(resources).length > 0) return HOME_SHARD;
-  if (keyHash) return Number.parseInt(keyHash.slice(0, 8), 16) % shards;
-  return Math.floor(Math.random() * shards);
+  return !!resources && typeof resources === "object" && Object.keys(resources).length > 0;
 }
 
 export interface SubmitContext {
@@ -48,6 +46,20 @@ export interface PreparedSubmission extends NewSubmission {
   shard: number;
 }
 
+/** What placing and validating a submit needs to know of the request's user and configuration. */
+export function submitContext(c: Context<AppEnv>): SubmitContext {
+  const { userId, shards, finishedRetentionSeconds, indexDb } = c.get("principal");
+  const config = c.get("config");
+  return {
+    userId,
+    shards,
+    now: Date.now(),
+    allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
+    finishedRetentionSeconds: finishedRetentionSeconds ?? config.FINISHED_RETENTION_SECONDS,
+    indexDb,
+  };
+}
+
 /**
  * Validates a submit body (throws its 400 or 413) and builds the job for the shard it belongs on. A
  * replay is compared by meaning (requestMeaning: the validated, normalised request), not by its text,
@@ -59,10 +71,10 @@ export async function prepareSubmission(
   ctx: SubmitContext,
 ): Promise<PreparedSubmission> {
   const keyHash = idempotencyKey === undefined ? undefined : await sha256Hex(idempotencyKey);
-  const shard = chooseShard(body, keyHash, ctx.shards);
+  const shard = placeJob(namesPools(body), keyHash, ctx.shards, Math.random);
   const { input, spec } = validSubmission(body, { ...ctx, shard });
   const idempotency = keyHash
-    ? { key: keyHash, bodyHash: await sha256Hex(canonical(requestMeaning(input))) }
+    ? { key: keyHash, bodyHash: await sha256Hex(canonical(requestMeaning(input))), shards: ctx.shards }
     : undefined;
   return { shard, spec, idempotency };
 }
@@ -73,4 +85,7 @@ export const submitRefusals: RefusalErrors<SubmitResult> = {
   too_many_unfinished: () =>
     new RateLimitedError(UNFINISHED_RETRY_SECONDS, "too many unfinished jobs; wait for some to finish"),
   invalid_resources: (refusal) => new InvalidRequestError("the job is invalid", refusal.details),
+  // Only when the user's shards grew again and again while this request looked for its key.
+  stale_shards: () =>
+    new RateLimitedError(STALE_SHARDS_RETRY_SECONDS, "the user's shards are growing; send it again"),
 };

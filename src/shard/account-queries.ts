@@ -17,7 +17,8 @@ import type {
   SetLimitsResult,
   SetShardsResult,
 } from "./rpc";
-import { account, apiKeys, signingSecrets } from "./schema";
+import { account, apiKeys, type FormerShards, signingSecrets } from "./schema";
+import { IDEMPOTENCY_TTL_MS } from "./submit-queries";
 import type { ShardDb } from "./view";
 
 /** createAccount: idempotent per user id; the first call wins. */
@@ -40,20 +41,20 @@ export function createAccount(db: ShardDb, init: AccountInit, now: number): void
 }
 
 /** authenticate: the principal for a live key's hash. Every live key is compared. */
-export function authenticate(db: ShardDb, keyHash: string): AuthenticateResult {
+export function authenticate(db: ShardDb, keyHash: string, now: number): AuthenticateResult {
   const owner = db.select().from(account).get();
   if (!owner) return { ok: false, reason: "unknown_key" };
   const live = db.select({ keyHash: apiKeys.keyHash }).from(apiKeys).where(isNull(apiKeys.revokedAt)).all();
   let matched = false;
   for (const k of live) matched = constantTimeEqual(k.keyHash, keyHash) || matched;
   if (!matched) return { ok: false, reason: "unknown_key" };
-  return { ok: true, principal: principalOf(owner) };
+  return { ok: true, principal: principalOf(owner, now) };
 }
 
 /** The account's principal (its shard count and limits), or not_found before it was created. */
-export function findAccount(db: ShardDb): AccountResult {
+export function findAccount(db: ShardDb, now: number): AccountResult {
   const owner = db.select().from(account).get();
-  return owner ? { ok: true, principal: principalOf(owner) } : { ok: false, reason: "not_found" };
+  return owner ? { ok: true, principal: principalOf(owner, now) } : { ok: false, reason: "not_found" };
 }
 
 /** The secrets a webhook may be signed with, newest first; empty on a shard that is not home. */
@@ -68,15 +69,30 @@ export function liveSigningSecrets(db: ShardDb, now: number): string[] {
 }
 
 /**
- * setShards: spreads a hot user's new jobs over more shards. Only grows: a job id names its shard,
- * so every shard that ever held jobs must stay addressable.
+ * The account's columns after its shard count becomes `shards` at `now`: the count it leaves is kept
+ * in `former_shards` for as long as an Idempotency-Key placed under it can live (24 h), so a keyed
+ * submit can still find that key after growth (src/api/idempotency.ts).
  */
-export function setShards(db: ShardDb, shards: number): SetShardsResult {
+function grownTo(owner: typeof account.$inferSelect, shards: number, now: number) {
+  if (shards === owner.shards) return { shards, formerShards: owner.formerShards };
+  const formerShards: FormerShards = [
+    ...owner.formerShards.filter((f) => f.until > now && f.shards !== owner.shards),
+    { shards: owner.shards, until: now + IDEMPOTENCY_TTL_MS },
+  ];
+  return { shards, formerShards };
+}
+
+/**
+ * setShards: spreads a hot user's new jobs over more shards. Only grows: a job id names its shard,
+ * so every shard that ever held jobs must stay addressable. Rows: the account row, when it grows.
+ */
+export function setShards(db: ShardDb, shards: number, now: number): SetShardsResult {
   const owner = db.select().from(account).get();
   if (!owner) return { ok: false, reason: "not_found" };
   if (shards < owner.shards) return { ok: false, reason: "cannot_shrink", shards: owner.shards };
-  db.update(account).set({ shards }).run();
-  return { ok: true, principal: principalOf({ ...owner, shards }) };
+  const grown = grownTo(owner, shards, now);
+  if (shards !== owner.shards) db.update(account).set(grown).run();
+  return { ok: true, principal: principalOf({ ...owner, ...grown }, now) };
 }
 
 /**
@@ -84,7 +100,7 @@ export function setShards(db: ShardDb, shards: number): SetShardsResult {
  * jobs submitted from now on (each job carries its own); the unfinished-jobs cap and the shard ceiling
  * from the next request.
  */
-export function setLimits(db: ShardDb, limits: AccountLimits): SetLimitsResult {
+export function setLimits(db: ShardDb, limits: AccountLimits, now: number): SetLimitsResult {
   const owner = db.select().from(account).get();
   if (!owner) return { ok: false, reason: "not_found" };
   const changed = {
@@ -95,7 +111,7 @@ export function setLimits(db: ShardDb, limits: AccountLimits): SetLimitsResult {
     ...(limits.shardCeiling !== undefined && { shardCeiling: limits.shardCeiling }),
   };
   if (Object.keys(changed).length > 0) db.update(account).set(changed).run();
-  return { ok: true, principal: principalOf({ ...owner, ...changed }) };
+  return { ok: true, principal: principalOf({ ...owner, ...changed }, now) };
 }
 
 /**
@@ -108,14 +124,18 @@ export function growShards(db: ShardDb, defaultCeiling: number, now: number): Gr
   if (!owner) return { ok: false, reason: "not_found" };
   const shards = grownShards(owner.shards, owner.shardCeiling ?? defaultCeiling, owner.grownAt, now);
   if (shards === owner.shards) return { ok: true, shards, grown: false };
-  db.update(account).set({ shards, grownAt: now }).run();
+  db.update(account)
+    .set({ ...grownTo(owner, shards, now), grownAt: now })
+    .run();
   return { ok: true, shards, grown: true };
 }
 
-function principalOf(owner: typeof account.$inferSelect): Principal {
+function principalOf(owner: typeof account.$inferSelect, now: number): Principal {
+  const former = owner.formerShards.filter((f) => f.until > now).map((f) => f.shards);
   return {
     userId: owner.userId,
     shards: owner.shards,
+    keyShards: [...new Set([...former, owner.shards])].sort((a, b) => a - b),
     finishedRetentionSeconds: owner.finishedRetentionSeconds,
     indexDb: owner.indexDb,
     maxUnfinishedJobs: owner.maxUnfinishedJobs,

@@ -1,12 +1,11 @@
 // Addressing: which Durable Object holds what. A user's jobs live on the shards `<user id>/<n>`.
 import { shardName } from "../core/ids";
+import { HOME_SHARD } from "../core/placement";
 import type { Env } from "../env";
 import type { TaskShardRpc } from "./rpc";
 
-/** The home shard holds the account (keys, signing secrets, shard count) and the pools. */
-export const HOME_SHARD = 0;
-
 export { MAX_SHARDS } from "../core/ids";
+export { HOME_SHARD } from "../core/placement";
 
 export function shardStub(env: Env, userId: string, shard: number): TaskShardRpc {
   return env.TASK_SHARD.get(env.TASK_SHARD.idFromName(shardName(userId, shard)));

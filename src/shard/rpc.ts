@@ -45,6 +45,11 @@ export interface AccountInit {
 export interface Principal {
   userId: string;
   shards: number;
+  /**
+   * Every shard count an Idempotency-Key still live may have been placed by: the counts of the last
+   * 24 h, ascending, the current one last (src/api/idempotency.ts).
+   */
+  keyShards: number[];
   /** Set by an admin for this user; null: the global FINISHED_RETENTION_SECONDS. */
   finishedRetentionSeconds: number | null;
   /** The D1 index database the user was assigned at creation. */
@@ -79,7 +84,12 @@ export interface PoolView {
 export interface Idempotency {
   key: string;
   bodyHash: string;
+  /** The user's shard count the submit was placed by (its caller's view; src/api/idempotency.ts). */
+  shards: number;
 }
+
+/** What a shard holds for a key: nothing, the job it names (same body), or a conflict (another body). */
+export type KeyLookup = SubmitItemResult | null;
 
 /** One job of a batch submit, and the Idempotency-Key it was sent with, if any. */
 export interface NewSubmission {
@@ -152,7 +162,12 @@ export type SubmitResult =
   /** The shard holds MAX_UNFINISHED_JOBS unfinished jobs. */
   | Refused<"too_many_unfinished">
   /** A pool the job names does not exist or is smaller than the units asked for. */
-  | Refused<"invalid_resources", { details: ErrorDetail[] }>;
+  | Refused<"invalid_resources", { details: ErrorDetail[] }>
+  /**
+   * A keyed submit placed by a shard count older than one this shard was shown since: its key may
+   * already live on another shard, so the caller must look again with the current count.
+   */
+  | Refused<"stale_shards">;
 
 /** An item of a batch as a single submit would have answered it; pools are checked for the batch. */
 export type SubmitItemResult = Exclude<SubmitResult, { reason: "invalid_resources" }>;
@@ -256,6 +271,11 @@ export interface TaskShardRpc {
   submit(spec: NewJob, idempotency?: Idempotency, maxUnfinished?: number): Promise<SubmitResult>;
   /** Many submits in one transaction and one re-arm, answered in order; a pool refusal writes nothing. */
   submitBatch(batch: NewSubmission[], maxUnfinished?: number): Promise<SubmitBatchResult>;
+  /**
+   * What this shard holds for each Idempotency-Key (in order). Fences the shard at `shards`: a keyed
+   * submit placed here by a lower count is refused from now on as `stale_shards`.
+   */
+  lookupKeys(keys: Idempotency[], shards: number): Promise<KeyLookup[]>;
   get(jobId: string): Promise<GetResult>;
   cancel(jobId: string): Promise<CancelResult>;
   pause(jobId: string): Promise<ControlResult>;

@@ -176,6 +176,21 @@ export const account = sqliteTable("account", {
   shardCeiling: integer("shard_ceiling"),
   // When the shard count last grew by itself (hot shards), for the cool-down.
   grownAt: integer("grown_at"),
+  // The shard counts this user had before the current one, each with the time until which an
+  // Idempotency-Key placed under it may still be live (JSON `[{shards, until}]`; see idempotency.ts).
+  formerShards: text("former_shards", { mode: "json" }).$type<FormerShards>().notNull().default([]),
+});
+
+/** A shard count the user had, and until when a key placed under it may still be live. */
+export type FormerShards = { shards: number; until: number }[];
+
+/**
+ * The highest shard count a keyed submit was looked up with on this shard (one row, id 0). A keyed
+ * submit placed here by a lower count is refused as stale: its key may already live elsewhere.
+ */
+export const keyFence = sqliteTable("key_fence", {
+  id: integer("id").primaryKey(),
+  shards: integer("shards").notNull(),
 });
 
 export const apiKeys = sqliteTable("api_keys", {

@@ -6,13 +6,14 @@ import { resourceErrors } from "./pool-queries";
 import type {
   Idempotency,
   IndexedVersion,
+  KeyLookup,
   NewSubmission,
   RefusalOf,
   SubmitBatchResult,
   SubmitResult,
 } from "./rpc";
-import { idempotencyKeys, type JobRow, jobs } from "./schema";
-import type { ShardDb } from "./view";
+import { idempotencyKeys, type JobRow, jobs, keyFence } from "./schema";
+import { type ShardDb, viewJob } from "./view";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -71,6 +72,45 @@ export function insertJob(
   return admitJob(db, { spec, idempotency: idem }, now, t, new UnfinishedRoom(db, maxUnfinished));
 }
 
+/** The key's live record here, as a replay of its job or a conflict; undefined when it has none. */
+function seenKey(db: ShardDb, idem: Idempotency, now: number): AdmitOutcome | undefined {
+  const seen = db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.key, idem.key), sql`${idempotencyKeys.expiresAt} > ${now}`))
+    .get();
+  if (!seen) return undefined;
+  if (seen.bodyHash !== idem.bodyHash) return { ok: false, reason: "idempotency_conflict" };
+  const original = db.select().from(jobs).where(eq(jobs.id, seen.jobId)).get();
+  return original ? { ok: true, replayed: true, job: original } : undefined;
+}
+
+/** The highest shard count a key lookup here was made with (0: none yet). */
+function fencedShards(db: ShardDb): number {
+  return db.select({ shards: keyFence.shards }).from(keyFence).get()?.shards ?? 0;
+}
+
+/**
+ * lookupKeys: what this shard holds for each key, for a keyed submit placed on another shard.
+ * Invariant: once a lookup made with count N has answered "nothing here", no keyed submit placed by
+ * a count below N is created on this shard (admitJob refuses it as stale_shards), so the key cannot
+ * appear here after the caller decided to create it elsewhere. Rows: the fence row, only when N is
+ * higher than any count seen before (once per growth). Returns one entry per key, in order.
+ */
+export function lookupKeys(db: ShardDb, keys: Idempotency[], shards: number, now: number): KeyLookup[] {
+  if (shards > fencedShards(db)) {
+    db.insert(keyFence)
+      .values({ id: 0, shards })
+      .onConflictDoUpdate({ target: keyFence.id, set: { shards } })
+      .run();
+  }
+  return keys.map((idem) => {
+    const seen = seenKey(db, idem, now);
+    if (seen === undefined) return null;
+    return seen.ok ? { ok: true, replayed: true, view: viewJob(db, seen.job) } : seen;
+  });
+}
+
 function admitJob(
   db: ShardDb,
   { spec, idempotency: idem }: NewSubmission,
@@ -79,16 +119,9 @@ function admitJob(
   room: UnfinishedRoom,
 ): InsertOutcome {
   if (idem) {
-    const seen = db
-      .select()
-      .from(idempotencyKeys)
-      .where(and(eq(idempotencyKeys.key, idem.key), sql`${idempotencyKeys.expiresAt} > ${now}`))
-      .get();
-    if (seen) {
-      if (seen.bodyHash !== idem.bodyHash) return { ok: false, reason: "idempotency_conflict" };
-      const original = db.select().from(jobs).where(eq(jobs.id, seen.jobId)).get();
-      if (original) return { ok: true, replayed: true, job: original };
-    }
+    const seen = seenKey(db, idem, now);
+    if (seen) return seen;
+    if (idem.shards < fencedShards(db)) return { ok: false, reason: "stale_shards" };
   }
   if (!room.take()) return { ok: false, reason: "too_many_unfinished" };
   const needsPools = Object.keys(spec.resources).length > 0;

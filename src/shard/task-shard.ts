@@ -56,6 +56,7 @@ import type {
   Idempotency,
   IndexedVersion,
   JobFilter,
+  KeyLookup,
   KeyView,
   NewSubmission,
   PatchResult,
@@ -123,11 +124,11 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   }
 
   async authenticate(keyHash: string): Promise<AuthenticateResult> {
-    return accounts.authenticate(this.db, keyHash);
+    return accounts.authenticate(this.db, keyHash, this.clock());
   }
 
   async account(): Promise<AccountResult> {
-    return accounts.findAccount(this.db);
+    return accounts.findAccount(this.db, this.clock());
   }
 
   async signingSecrets(): Promise<string[]> {
@@ -151,11 +152,11 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   }
 
   async setShards(shards: number): Promise<SetShardsResult> {
-    return accounts.setShards(this.db, shards);
+    return accounts.setShards(this.db, shards, this.clock());
   }
 
   async setLimits(limits: AccountLimits): Promise<SetLimitsResult> {
-    return accounts.setLimits(this.db, limits);
+    return accounts.setLimits(this.db, limits, this.clock());
   }
 
   async growShards(): Promise<GrowShardsResult> {
@@ -205,6 +206,10 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     const userId = batch[0]?.spec.userId;
     if (userId) await this.noteLoad("submitted", batch.length, userId, now);
     return { ok: true, results: out.outcomes.map((o) => (o.ok ? this.submitted(o) : o)) };
+  }
+
+  async lookupKeys(keys: Idempotency[], shards: number): Promise<KeyLookup[]> {
+    return submits.lookupKeys(this.db, keys, shards, this.clock());
   }
 
   /**
@@ -514,6 +519,7 @@ meterMethods(TaskShard, {
   deletePool: "other",
   submit: "submit",
   submitBatch: "submit",
+  lookupKeys: "submit",
   get: "other",
   cancel: "other",
   pause: "other",
