@@ -72,4 +72,94 @@ describe("an http job from submit to succeeded, through npm run dev", () => {
     );
     expect(listed).toMatchObject({ id, status: "succeeded", runs: 1 });
   });
+
+  // Issue 15, from outside: a user's shards grow while keyed requests are resent; old ids keep working;
+  // a bulk cancel reaches every shard; a job removed by retention never comes back into the listing.
+  it("keeps keys, ids and bulk actions across growth to 8 shards, and removed jobs out of the listing", async () => {
+    const [server, target] = [fixture.server(), fixture.target()];
+    const api = new ApiClient(server.baseUrl);
+    const created = await api.request<CreatedUser>("POST", "/v1/admin/users", {
+      token: fixture.adminToken,
+      body: { name: "e2e-growth" },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const key = created.body.api_key;
+    const admin = (body: unknown) =>
+      api.request("PATCH", `/v1/admin/users/${created.body.user_id}`, { token: fixture.adminToken, body });
+    const keyed = (i: number) =>
+      api.request<Job>("POST", "/v1/jobs", {
+        token: key,
+        headers: { "idempotency-key": `growth-${i}` },
+        body: { type: "noop", run_at: "2030-01-01T00:00:00Z", name: `growth ${i}`, labels: { wave: "w" } },
+      });
+
+    const first = new Map<number, string>();
+    for (let i = 0; i < 32; i++) {
+      const out = await keyed(i);
+      expect(out.status, JSON.stringify(out.body)).toBe(201);
+      first.set(i, out.body.id);
+    }
+    expect((await admin({ shards: 8 })).status).toBe(200);
+    // At once (no waiting for any cache): every key answers its original job, every old id is readable.
+    for (let i = 0; i < 32; i++) {
+      const out = await keyed(i);
+      expect(out.status, `key growth-${i}`).toBe(200);
+      expect(out.body.id).toBe(first.get(i));
+    }
+    for (const id of first.values()) {
+      expect((await api.request("GET", `/v1/jobs/${id}`, { token: key })).status).toBe(200);
+    }
+    // New unkeyed jobs spread over the new shards; a bulk cancel by label reaches them all.
+    const spread: string[] = [];
+    for (let i = 0; i < 24; i++) {
+      const out = await api.request<Job>("POST", "/v1/jobs", {
+        token: key,
+        body: { type: "noop", run_at: "2030-01-01T00:00:00Z", labels: { wave: "w" } },
+      });
+      expect(out.status).toBe(201);
+      spread.push(out.body.id);
+    }
+    expect(new Set(spread.map((id) => id.split("_")[1])).size).toBeGreaterThan(1);
+    const oldOne = first.get(0) as string;
+    expect((await api.request<Job>("DELETE", `/v1/jobs/${oldOne}`, { token: key })).body.status).toBe(
+      "cancelled",
+    );
+    const bulk = await api.request<{ matched: number }>("POST", "/v1/jobs/cancel", {
+      token: key,
+      body: { labels: { wave: "w" } },
+    });
+    expect(bulk.body).toEqual({ matched: 32 + 24 - 1 });
+
+    // Retention of 1 s: a fast job finishes beside a slow one of the same dispatch and is removed
+    // while the slow one still runs; once both are done, the fast one stays out of the listing.
+    expect((await admin({ finished_retention_seconds: 1 })).status).toBe(200);
+    target.answerWith((d) => (d.route === "/slow" ? { status: 200, afterMs: 4_000 } : { status: 200 }));
+    const due = new Date(Date.now() + 2_000).toISOString();
+    const [slow, fast] = await Promise.all(
+      ["/slow", "/fast"].map((route) =>
+        api.request<Job>("POST", "/v1/jobs", {
+          token: key,
+          body: { type: "http", run_at: due, payload: { url: target.url(route) } },
+        }),
+      ),
+    );
+    const fastId = (fast as { body: Job }).body.id;
+    const slowId = (slow as { body: Job }).body.id;
+    await poll(
+      "the fast job to be removed by retention",
+      () => api.request("GET", `/v1/jobs/${fastId}`, { token: key }).then((r) => r.status),
+      (status) => status === 404,
+      { timeoutMs: 30_000 },
+    );
+    // Removed too, 1 s after it finished: by then its consumer batch has written whatever it writes.
+    await poll(
+      "the slow job to be removed by retention",
+      () => api.request("GET", `/v1/jobs/${slowId}`, { token: key }).then((r) => r.status),
+      (status) => status === 404,
+      { timeoutMs: 30_000 },
+    );
+    const listed = await api.request<JobPage>("GET", "/v1/jobs?limit=100", { token: key });
+    expect(listed.body.jobs.map((j) => j.id)).not.toContain(fastId);
+    expect(listed.body.jobs.map((j) => j.id)).not.toContain(slowId);
+  });
 });
