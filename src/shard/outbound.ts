@@ -6,7 +6,7 @@ import type { Env } from "../env";
 import { indexDatabase } from "../index-store/databases";
 import { removeFromIndex, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
-import { archiveJobs, archiveKey } from "./archive";
+import { archiveJobs } from "./archive";
 import { dueForRemoval, postponeRemoval, removeJobs } from "./retention-queries";
 import * as submits from "./submit-queries";
 import { type ShardDb, viewJob } from "./view";
@@ -59,10 +59,9 @@ export async function removeExpiredJobs(o: Outbound, now: number): Promise<void>
   const ids = due.map((j) => j.id);
   try {
     if (o.archiveFinished) {
-      const key = archiveKey(first.userId, shardOfJobId(first.id) ?? 0, first.id, now);
       await archiveJobs(
         o.env.RESULTS,
-        key,
+        { userId: first.userId, shard: shardOfJobId(first.id) ?? 0, now },
         due.map((j) => viewJob(o.db, j)),
       );
     }

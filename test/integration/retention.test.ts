@@ -3,6 +3,7 @@
 // first written to the results bucket as JSON lines. Time moves with the shard's injected clock.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { shardName } from "../../src/core/ids";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
 import { removeJobs } from "../../src/shard/retention-queries";
@@ -145,7 +146,7 @@ describe("retention", () => {
     const objects = await archived(user.user_id);
     expect(objects).toHaveLength(1);
     expect(objects[0]?.key).toMatch(
-      new RegExp(`^archive/${user.user_id}/0/\\d{4}-\\d{2}-\\d{2}T\\d{2}/${job.id}\\.jsonl$`),
+      new RegExp(`^archive/${user.user_id}/0/\\d{4}-\\d{2}-\\d{2}T\\d{2}/${job.id}-[0-9a-f]{32}\\.jsonl$`),
     );
     // The whole job, attempts and all, as GET showed it.
     expect(objects[0]?.jobs).toEqual([before]);
@@ -169,15 +170,74 @@ describe("retention", () => {
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect(await rowsOf(user.user_id, job.id)).toEqual({ jobs: 0, attempts: 0 });
     expect(await indexRows(user.user_id)).toEqual([]);
-    // Archived again by the retry (same batch, same object), never lost.
-    const lines = (await archived(user.user_id)).flatMap((o) => o.jobs.map((j) => j.id));
-    expect(lines.length).toBeGreaterThanOrEqual(1);
-    expect(new Set(lines)).toEqual(new Set([job.id]));
+    // Archived again by the retry: the same batch, the same lines, so the same object, rewritten.
+    const objects = await archived(user.user_id);
+    expect(objects.map((o) => o.jobs.map((j) => j.id))).toEqual([[job.id]]);
     // A second removal of the same ids deletes nothing.
     const again = await inShard(user.user_id, (shard) =>
       removeJobs((shard as unknown as { db: ShardDb }).db, [job.id], removalAt + 120_000),
     );
     expect(again).toEqual([]);
+  });
+
+  it("two removal batches that start with the same job in the same hour are two archive objects", async () => {
+    // A batch [A, B] is archived; while its removal awaits D1, A is retried (so only B is removed).
+    // A runs again and is removed within the hour, alone: a key derived from the first id alone
+    // would overwrite the first object and lose B's record.
+    const user = await createUser();
+    await setRetention(user, RETENTION_S);
+    const hour = 3_600_000;
+    // Early in an hour a day ahead of the wall clock: the runtime never fires an alarm by itself.
+    const t0 = Math.ceil(Date.now() / hour) * hour + 24 * hour + 1_000;
+    await setShardClock(user.user_id, t0);
+    const runAt = new Date(t0 + hour).toISOString();
+    const a = (await submit(user, { type: "noop", run_at: runAt })).body;
+    const b = (await submit(user, { type: "noop", run_at: runAt })).body;
+    await request(`/v1/jobs/${a.id}`, { method: "DELETE", headers: user.auth });
+    await setShardClock(user.user_id, t0 + 1);
+    await request(`/v1/jobs/${b.id}`, { method: "DELETE", headers: user.auth });
+
+    const name = shardName(user.user_id, 0);
+    await inShard(user.user_id, (shard) => {
+      const guts = shard as unknown as { archiveFinished: boolean; env: Env };
+      guts.archiveFinished = true;
+      const real = guts.env.RESULTS;
+      let first = true;
+      const results = {
+        put: async (...args: Parameters<R2Bucket["put"]>) => {
+          const put = await real.put(...args);
+          // The user retries A while the removal is under way (a request between two of its awaits).
+          if (first) {
+            first = false;
+            const self = guts.env.TASK_SHARD.get(guts.env.TASK_SHARD.idFromName(name));
+            expect((await self.retry(a.id)).ok).toBe(true);
+          }
+          return put;
+        },
+        get: (...args: Parameters<R2Bucket["get"]>) => real.get(...args),
+        list: (...args: Parameters<R2Bucket["list"]>) => real.list(...args),
+        delete: (...args: Parameters<R2Bucket["delete"]>) => real.delete(...args),
+      } as unknown as R2Bucket;
+      guts.env = { ...guts.env, RESULTS: results };
+    });
+    await setShardClock(user.user_id, t0 + 1 + RETENTION_S * 1000);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${b.id}`, { headers: user.auth })).status).toBe(404);
+    expect((await getJob(user, a.id)).status).toBe("scheduled");
+
+    // A runs again, finishes, and is removed alone, in the same hour.
+    await deliver(await fireAlarm(user.user_id));
+    expect((await getJob(user, a.id)).status).toBe("succeeded");
+    await setShardClock(user.user_id, t0 + 2 * (1 + RETENTION_S * 1000));
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${a.id}`, { headers: user.auth })).status).toBe(404);
+
+    const objects = await archived(user.user_id);
+    expect(objects).toHaveLength(2);
+    for (const o of objects) expect(o.key).toContain(`/${new Date(t0).toISOString().slice(0, 13)}/`);
+    const lines = objects.flatMap((o) => o.jobs.map((j) => `${j.id}:${j.status}`)).sort();
+    // B's only record survives; A is there as it was in each batch.
+    expect(lines).toEqual([`${a.id}:cancelled`, `${a.id}:succeeded`, `${b.id}:cancelled`].sort());
   });
 
   it("removes in bounded batches: 150 due jobs take two alarms", async () => {
