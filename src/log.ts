@@ -29,6 +29,8 @@ const EVENTS = {
   jobs_removed: "info",
   /** Removing finished jobs failed (archive or index unreachable); nothing was deleted, tried later. */
   removal_failed: "error",
+  /** Deleting removed jobs' result objects from R2 failed; those jobs are kept and tried again later. */
+  result_removal_failed: "error",
   /** A shard ran hot (jobs in or out per second past HOT_SHARD_JOBS_PER_SECOND) and asked for growth. */
   shard_hot: "info",
   /** The home shard could not be asked to grow the user's shards; the next hot window asks again. */

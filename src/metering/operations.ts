@@ -15,6 +15,8 @@ export const PHASES = [
   "index",
   // A job's callback (callback_url): recording, sending, delivering and settling it.
   "callback",
+  // Retention's removal of a finished job: its index row, its shard rows, its result objects.
+  "retention",
   "api",
   "consume",
   "other",
@@ -31,6 +33,8 @@ export interface OperationCounts {
   /** Messages sent to a queue; each is then read and acked once (three billed queue operations). */
   queueMessages: number;
   workerInvocations: number;
+  /** Objects deleted from R2 (a removed job's results). R2 bills no delete; counted so each is seen. */
+  r2Deletes: number;
 }
 
 export const noOperations = (): OperationCounts => ({
@@ -41,6 +45,7 @@ export const noOperations = (): OperationCounts => ({
   d1RowsWritten: 0,
   queueMessages: 0,
   workerInvocations: 0,
+  r2Deletes: 0,
 });
 
 const totals = new Map<Phase, OperationCounts>();

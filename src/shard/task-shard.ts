@@ -469,7 +469,13 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
 
   /** What the alarm's writes outside the shard (index copies, removals) work with. */
   private get outbound(): Outbound {
-    return { db: this.db, env: this.env, shard: this.name, archiveFinished: this.archiveFinished };
+    return {
+      db: this.db,
+      env: this.env,
+      shard: this.name,
+      archiveFinished: this.archiveFinished,
+      sqlMeter: this.sqlMeter,
+    };
   }
 
   /** `<user id>/<n>` in logs. */

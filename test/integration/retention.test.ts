@@ -2,10 +2,11 @@
 // once its user's retention has run out, in bounded batches by the alarm; with ARCHIVE_FINISHED it is
 // first written to the results bucket as JSON lines. Time moves with the shard's injected clock.
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { shardName } from "../../src/core/ids";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
+import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
 import { removeJobs } from "../../src/shard/retention-queries";
 import type { ShardDb } from "../../src/shard/view";
 import {
@@ -26,6 +27,10 @@ import {
 
 const RETENTION_S = 60;
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 async function setRetention(user: TestUser, seconds: unknown) {
   return request(`/v1/admin/users/${user.user_id}`, {
     method: "PATCH",
@@ -45,6 +50,25 @@ async function finishedJob() {
   await deliver(await fireAlarm(user.user_id));
   expect((await getJob(user, job.id)).status).toBe("succeeded");
   // The index copy lands (the consumer wrote it; the shard flushes anything pending).
+  await setShardClock(user.user_id, now + 5_000);
+  await runDurableObjectAlarm(shardOf(user.user_id));
+  return { user, job, finishedAt: now };
+}
+
+/** As finishedJob, but an http job whose result went to the results bucket (result_location). */
+async function finishedWithResult() {
+  const user = await createUser();
+  expect((await setRetention(user, RETENTION_S)).status).toBe(200);
+  vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("report"));
+  const { body: job } = await submit(user, {
+    type: "http",
+    payload: { url: "https://example.com/report" },
+    result_location: "r2://reports/daily",
+  });
+  const now = Date.now() + 1_000;
+  await setShardClock(user.user_id, now);
+  await deliver(await fireAlarm(user.user_id));
+  expect((await getJob(user, job.id)).status).toBe("succeeded");
   await setShardClock(user.user_id, now + 5_000);
   await runDurableObjectAlarm(shardOf(user.user_id));
   return { user, job, finishedAt: now };
@@ -239,6 +263,114 @@ describe("retention", () => {
     // B's only record survives; A is there as it was in each batch.
     expect(lines).toEqual([`${a.id}:cancelled`, `${a.id}:succeeded`, `${b.id}:cancelled`].sort());
   });
+
+  it("removes the result objects a job wrote under result_location with it, and counts the deletes", async () => {
+    const { user, job, finishedAt } = await finishedWithResult();
+    const key = `reports/daily/${job.id}/0-1.json`;
+    expect(await env.RESULTS.head(key)).not.toBeNull();
+    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
+    resetOperationTotals();
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await env.RESULTS.head(key)).toBeNull();
+    // Removal is billed as its own phase: the index row, the shard's rows and the R2 delete.
+    const removal = operationTotals().retention;
+    expect(removal?.r2Deletes).toBe(1);
+    expect(removal?.d1RowsWritten).toBe(1);
+    expect(removal?.sqlRowsWritten).toBeGreaterThan(0);
+  });
+
+  it("with ARCHIVE_FINISHED, keeps the result objects (the archive points at them)", async () => {
+    const { user, job, finishedAt } = await finishedWithResult();
+    await shardGuts(user.user_id, { archiveFinished: true });
+    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
+    resetOperationTotals();
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await env.RESULTS.head(`reports/daily/${job.id}/0-1.json`)).not.toBeNull();
+    expect(operationTotals().retention?.r2Deletes ?? 0).toBe(0);
+    const [archivedJob] = (await archived(user.user_id)).flatMap((o) => o.jobs);
+    expect(archivedJob?.result).toEqual({ location: `r2://reports/daily/${job.id}/0-1.json` });
+  });
+
+  it("a failed result delete keeps that job and retries it a minute later; the other jobs go", async () => {
+    const { user, job, finishedAt } = await finishedWithResult();
+    // A job without results, due in the same step.
+    const plain = (
+      await submit(user, { type: "noop", run_at: new Date(finishedAt + 3_600_000).toISOString() })
+    ).body;
+    await setShardClock(user.user_id, finishedAt);
+    await request(`/v1/jobs/${plain.id}`, { method: "DELETE", headers: user.auth });
+    const key = `reports/daily/${job.id}/0-1.json`;
+    await inShard(user.user_id, (shard) => {
+      const guts = shard as unknown as { env: Env };
+      const real = guts.env.RESULTS;
+      const broken = {
+        delete: async () => {
+          throw new Error("R2 is down");
+        },
+        put: (...args: Parameters<R2Bucket["put"]>) => real.put(...args),
+      } as unknown as R2Bucket;
+      guts.env = { ...guts.env, RESULTS: broken };
+    });
+    const removalAt = finishedAt + RETENTION_S * 1000;
+    await setShardClock(user.user_id, removalAt);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${plain.id}`, { headers: user.auth })).status).toBe(404);
+    expect((await getJob(user, job.id)).status).toBe("succeeded");
+    expect(await env.RESULTS.head(key)).not.toBeNull();
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(removalAt + 60_000);
+
+    await shardGuts(user.user_id, { env: { RESULTS: env.RESULTS } });
+    await setShardClock(user.user_id, removalAt + 60_000);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await env.RESULTS.head(key)).toBeNull();
+  });
+
+  it("deletes a long-lived job's results a bounded number per alarm, then the job", async () => {
+    const { user, job, finishedAt } = await finishedWithResult();
+    // A recurring job's life in short: 1,100 more attempts, each with its result object.
+    const extra = 1_100;
+    await inShard(user.user_id, (_s, state) => {
+      for (let n = 2; n <= extra + 1; n++)
+        state.storage.sql.exec(
+          "insert into attempts (job_id, number, occurrence, status, scheduled_at, started_at, finished_at, lateness_ms) values (?, ?, ?, 'succeeded', 0, 0, 0, 0)",
+          job.id,
+          n,
+          n - 1,
+        );
+    });
+    const keys = [`reports/daily/${job.id}/0-1.json`];
+    for (let n = 2; n <= extra + 1; n++) keys.push(`reports/daily/${job.id}/${n - 1}-${n}.json`);
+    for (let i = 1; i < keys.length; i += 100)
+      await Promise.all(keys.slice(i, i + 100).map((k) => env.RESULTS.put(k, "{}")));
+    const left = async () => {
+      let count = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await env.RESULTS.list({ prefix: `reports/daily/${job.id}/`, cursor });
+        count += page.objects.length;
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return count;
+    };
+    expect(await left()).toBe(extra + 1);
+
+    const removalAt = finishedAt + RETENTION_S * 1000;
+    await setShardClock(user.user_id, removalAt);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    // One step deletes at most 1,000 objects; the job waits for the rest, and the alarm comes back at once.
+    expect(await left()).toBe(extra + 1 - 1_000);
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(200);
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeLessThanOrEqual(
+      removalAt,
+    );
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect(await left()).toBe(0);
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await rowsOf(user.user_id, job.id)).toEqual({ jobs: 0, attempts: 0 });
+  }, 60_000);
 
   it("removes in bounded batches: 150 due jobs take two alarms", async () => {
     const user = await createUser();
