@@ -21,8 +21,6 @@ const EVENTS = {
   heartbeat_refused: "info",
   /** The shard could not copy changed jobs to the D1 index; it tries again later. */
   index_write_failed: "error",
-  /** The consumer could not copy settled jobs to the D1 index; their shards still will. */
-  index_write_from_consumer_failed: "error",
   /** D1 could not answer a listing; the request got 503. */
   listing_failed: "error",
   /** Retention removed finished jobs from a shard (and its index rows; archived first if asked). */

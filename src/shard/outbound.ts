@@ -39,8 +39,12 @@ export interface Outbound {
   sqlMeter: SqlMeter;
 }
 
-/** Pending index copies go to D1 in one batch per index database (a shard's user has one). */
-export async function flushIndexCopies(o: Outbound, now: number): Promise<void> {
+/**
+ * Pending index copies go to D1 in one batch per index database (a shard's user has one). The alarm
+ * is the only writer of this shard's index rows, and runs this before removeExpiredJobs: so no copy
+ * of a job is ever in flight once its removal starts. Returns how many copies it tried to write.
+ */
+export async function flushIndexCopies(o: Outbound, now: number): Promise<number> {
   const rows = submits.dueForIndex(o.db, now, INDEX_BATCH);
   for (const [db, group] of Map.groupBy(rows, (r) => r.indexDb)) {
     try {
@@ -58,6 +62,7 @@ export async function flushIndexCopies(o: Outbound, now: number): Promise<void> 
       log("index_write_failed", { shard: o.shard, jobs: group.length, error: err });
     }
   }
+  return rows.length;
 }
 
 /**
@@ -67,12 +72,12 @@ export async function flushIndexCopies(o: Outbound, now: number): Promise<void> 
  * cannot be reached nothing is deleted and the batch is tried again later: a job is archived at least
  * once and deleted exactly once. A job whose result objects could not all be deleted in this step
  * stays for the next one (at once when the step's budget ran out, a minute later when R2 failed), and
- * the rest of the batch goes on without it.
+ * the rest of the batch goes on without it. Returns how many jobs were due.
  */
-export async function removeExpiredJobs(o: Outbound, now: number): Promise<void> {
+export async function removeExpiredJobs(o: Outbound, now: number): Promise<number> {
   const due = dueForRemoval(o.db, now, REMOVAL_BATCH);
   const [first] = due;
-  if (!first) return;
+  if (!first) return 0;
   try {
     if (o.archiveFinished) {
       await archiveJobs(
@@ -102,6 +107,7 @@ export async function removeExpiredJobs(o: Outbound, now: number): Promise<void>
     retentionSql(o, () => postponeRemoval(o.db, ids, now + REMOVAL_RETRY_MS));
     log("removal_failed", { shard: o.shard, jobs: ids.length, error: err });
   }
+  return due.length;
 }
 
 /**

@@ -17,7 +17,7 @@ import { dispatchQueue } from "../dispatch/queues";
 import type { Env } from "../env";
 import { log } from "../log";
 import { meterMethods } from "../metering/meter-methods";
-import { logOperations, recordOperations } from "../metering/operations";
+import { logOperations, type Phase, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
 import { homeStub } from "./address";
@@ -54,7 +54,6 @@ import type {
   GrowShardsResult,
   HeartbeatResult,
   Idempotency,
-  IndexedVersion,
   JobFilter,
   KeyView,
   NewSubmission,
@@ -95,6 +94,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   clock: () => number = Date.now;
   private readonly timer: AlarmTimer;
   random: () => number = Math.random;
+  /** What the latest alarm run did, so its request is billed to that phase (meterMethods below). */
+  alarmPhase: Phase = "claim";
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -346,17 +347,12 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     if (callback) await sendCallbacks(this.sender, [callback], now);
     // Released units dispatch the next waiting job at once, not at its next due time.
     await this.rearm(out.released && pools.poolWaitersExist(this.db, now));
-    return { ok: true, view, version: out.job.version, indexDb: out.job.indexDb };
+    return { ok: true, view };
   }
 
   // --- figures ---
   async metrics(): Promise<ShardMetrics> {
     return readMetrics(this.db, this.clock());
-  }
-
-  async markIndexed(written: IndexedVersion[]): Promise<void> {
-    submits.markIndexed(this.db, written);
-    await this.rearm();
   }
 
   // --- callbacks (src/shard/callback-queries.ts) ---
@@ -402,9 +398,10 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   override async alarm(): Promise<void> {
     let more = false;
     this.timer.fired();
+    this.alarmPhase = "claim";
     try {
       const now = this.clock();
-      this.expireLeases(now);
+      const givenUp = this.expireLeases(now);
       const resends = resendLostDispatches(this.db, now, this.timings, this.policy.batchSize);
       const room = this.policy.window - inFlight(this.db);
       const limit = Math.min(this.policy.batchSize, room);
@@ -428,19 +425,27 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
         callbacks.value.length === this.policy.batchSize;
       const claimedFor = claims[0]?.userId;
       if (claimedFor) await this.noteLoad("dispatched", claims.length, claimedFor, now);
-      await flushIndexCopies(this.outbound, now);
+      const indexed = await flushIndexCopies(this.outbound, now);
       submits.pruneIdempotencyKeys(this.db, now, 100);
       pruneMetricMinutes(this.db, now);
       // Last, and bounded: removal never delays a dispatch.
-      await removeExpiredJobs(this.outbound, now);
+      const removing = await removeExpiredJobs(this.outbound, now);
+      const dispatching =
+        givenUp + resends.length + claims.length + expired.length + callbacks.value.length > 0;
+      // A run that only copied jobs to the index (or only removed jobs) is theirs: for a quiet shard
+      // it is the alarm the index copy (or the removal) asked for.
+      if (!dispatching && indexed > 0) this.alarmPhase = "index";
+      else if (!dispatching && removing > 0) this.alarmPhase = "retention";
     } finally {
       // A throwing alarm is retried only a few times; re-arming here keeps the shard ticking.
       await this.timer.afterAlarm(more);
     }
   }
 
-  private expireLeases(now: number): void {
-    for (const job of expiredLeases(this.db, now, LEASE_BATCH)) {
+  /** Gives up the attempts whose lease passed; returns how many it looked at. */
+  private expireLeases(now: number): number {
+    const expired = expiredLeases(this.db, now, LEASE_BATCH);
+    for (const job of expired) {
       const report: AttemptReport = {
         outcome: { ok: false },
         timedOut: true,
@@ -460,6 +465,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
         error: report.error,
       });
     }
+    return expired.length;
   }
 
   /** This shard's dispatch queue: a stable hash of its name over DISPATCH_QUEUES queues. */
@@ -533,9 +539,10 @@ meterMethods(TaskShard, {
   beginMany: "begin",
   heartbeat: "heartbeat",
   finish: "finish",
-  markIndexed: "index",
   beginCallbacks: "callback",
   finishCallback: "callback",
   metrics: "other",
-  alarm: "claim",
+  // Dispatch work (claims, resends, given-up leases, callbacks) makes it a claim; otherwise the index
+  // copies or the removals it ran.
+  alarm: (shard) => shard.alarmPhase,
 });

@@ -264,6 +264,51 @@ describe("retention", () => {
     expect(lines).toEqual([`${a.id}:cancelled`, `${a.id}:succeeded`, `${b.id}:cancelled`].sort());
   });
 
+  it("a job removed while a slow job of its consumer batch runs never comes back in the listing", async () => {
+    // One consumer batch: a slow http call and a fast noop. The noop finishes at once and, with a one
+    // second retention, is removed while the http call still runs. When the batch ends, nothing may
+    // write the removed job's index row again.
+    const user = await createUser();
+    let called: () => void = () => {};
+    const calling = new Promise<void>((r) => (called = r));
+    let answer: (r: Response) => void = () => {};
+    vi.spyOn(globalThis, "fetch").mockImplementation(() => {
+      called();
+      return new Promise<Response>((r) => (answer = r));
+    });
+    // A job carries its user's retention from its submit: an hour for the slow one, a second for the fast.
+    expect((await setRetention(user, 3600)).status).toBe(200);
+    const slow = (await submit(user, { type: "http", payload: { url: "https://example.com/slow" } })).body;
+    expect((await setRetention(user, 1)).status).toBe(200);
+    const fast = (await submit(user, { type: "noop" })).body;
+    const t0 = Date.now() + 1_000;
+    await setShardClock(user.user_id, t0);
+    const messages = await fireAlarm(user.user_id);
+    expect(messages).toHaveLength(2);
+    const batch = deliver(messages);
+    await calling;
+    // The fast attempt's report reaches the shard while the slow call is still out.
+    for (let i = 0; (await getJob(user, fast.id)).status !== "succeeded"; i++)
+      expect(i, "the fast job finishes").toBeLessThan(1_000);
+    expect((await getJob(user, slow.id)).status).toBe("running");
+
+    // Retention passes for the fast job (its index copy is written first, then removed with it).
+    await setShardClock(user.user_id, t0 + 5_000);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${fast.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await indexRows(user.user_id)).not.toContain(fast.id);
+
+    // The slow call ends and the batch with it; the slow job's copy reaches the index, the fast one's never.
+    answer(new Response("done"));
+    await batch;
+    expect((await getJob(user, slow.id)).status).toBe("succeeded");
+    await setShardClock(user.user_id, t0 + 10_000);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect(await indexRows(user.user_id)).toEqual([slow.id]);
+    const listed = (await (await request("/v1/jobs", { headers: user.auth })).json()) as { jobs: JobView[] };
+    expect(listed.jobs.map((j) => [j.id, j.status])).toEqual([[slow.id, "succeeded"]]);
+  });
+
   it("removes the result objects a job wrote under result_location with it, and counts the deletes", async () => {
     const { user, job, finishedAt } = await finishedWithResult();
     const key = `reports/daily/${job.id}/0-1.json`;
