@@ -21,14 +21,14 @@ const EVENTS = {
   heartbeat_refused: "info",
   /** The shard could not copy changed jobs to the D1 index; it tries again later. */
   index_write_failed: "error",
-  /** The consumer could not copy settled jobs to the D1 index; their shards still will. */
-  index_write_from_consumer_failed: "error",
   /** D1 could not answer a listing; the request got 503. */
   listing_failed: "error",
   /** Retention removed finished jobs from a shard (and its index rows; archived first if asked). */
   jobs_removed: "info",
   /** Removing finished jobs failed (archive or index unreachable); nothing was deleted, tried later. */
   removal_failed: "error",
+  /** Deleting removed jobs' result objects from R2 failed; those jobs are kept and tried again later. */
+  result_removal_failed: "error",
   /** A shard ran hot (jobs in or out per second past HOT_SHARD_JOBS_PER_SECOND) and asked for growth. */
   shard_hot: "info",
   /** The home shard could not be asked to grow the user's shards; the next hot window asks again. */

@@ -1,13 +1,13 @@
 // The dispatch queue consumer. Messages are independent, so a batch runs concurrently (begun together,
-// one request per shard) and each message is acked or retried on its own. Final states go to the D1
-// index in one batch per consumer batch; the shards are then told, so they do not write the same
-// versions again. Callback messages (kind "callback") ride the same queues and go to callback.ts.
+// one request per shard) and each message is acked or retried on its own. It writes nothing to the D1
+// index: a finish leaves the job's copy pending on its shard, whose alarm is the only writer of the
+// shard's index rows and removes them too, so a copy can never land after its job was removed
+// (docs/architecture.md, "The D1 index"). Callback messages (kind "callback") ride the same queues
+// and go to callback.ts.
 
 import { shardOfJobId } from "../core/ids";
 import { type DispatchMessage, QueueMessageSchema } from "../dispatch/message";
 import type { Env } from "../env";
-import { indexDatabase } from "../index-store/databases";
-import { type IndexEntry, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
 import { shardStub } from "../shard/address";
 import type { BeginResult } from "../shard/rpc";
@@ -17,7 +17,6 @@ import { runBegun } from "./run-attempt";
 const RETRY_DELAY_SECONDS = 5;
 
 export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const written: Written[] = [];
   const valid: { message: Message<unknown>; msg: DispatchMessage; shard: number }[] = [];
   const callbacks: CallbackItem[] = [];
   for (const message of batch.messages) {
@@ -58,15 +57,7 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
         group.map(async (g, i) => {
           try {
             const answer = begun[i] ?? { ok: false as const, reason: "not_found" as const };
-            const run = await runBegun(env, g.msg, g.shard, stub, answer);
-            if (run.kind === "settled" && run.settled.ok) {
-              written.push({
-                userId: g.msg.user_id,
-                shard: run.shard,
-                indexDb: run.settled.indexDb,
-                entry: run.settled,
-              });
-            }
+            await runBegun(env, g.msg, g.shard, stub, answer);
             g.message.ack();
           } catch (err) {
             log("dispatch_message_failed", { ...g.msg, error: err });
@@ -77,36 +68,4 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
     }),
   );
   await Promise.all([attempts, handleCallbacks(env, callbacks)]);
-  await indexSettled(env, written);
-}
-
-type Written = { userId: string; shard: number; indexDb: number; entry: IndexEntry };
-
-/** One D1 batch per index database the batch's users are in, then one markIndexed per shard. */
-async function indexSettled(env: Env, written: Written[]) {
-  const landed = await Promise.all(
-    [...Map.groupBy(written, (w) => w.indexDb)].map(async ([db, group]) => {
-      try {
-        await upsertJobs(
-          indexDatabase(env, db),
-          group.map((w) => w.entry),
-        );
-        return group;
-      } catch (err) {
-        // The shards still hold these versions as pending and will write them themselves.
-        log("index_write_from_consumer_failed", { jobs: group.length, error: err });
-        return [];
-      }
-    }),
-  );
-  const byShard = Map.groupBy(landed.flat(), (w) => `${w.userId}/${w.shard}`);
-  await Promise.allSettled(
-    [...byShard.values()].map((group) => {
-      const first = group[0];
-      if (!first) return Promise.resolve();
-      return shardStub(env, first.userId, first.shard).markIndexed(
-        group.map((w) => ({ id: w.entry.view.id, version: w.entry.version })),
-      );
-    }),
-  );
 }

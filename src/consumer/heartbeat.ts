@@ -17,7 +17,7 @@ export const realTimer: HeartbeatTimer = {
 };
 
 export interface Heartbeat {
-  /** Stops beating; a beat already in flight is not followed by another. */
+  /** Stops beating; a beat already in flight is not followed by another, and its refusal is not logged. */
   stop(): void;
 }
 
@@ -45,6 +45,9 @@ export function startHeartbeat(opts: {
     if (stopped) return;
     try {
       const answer = await opts.beat();
+      // Stopped while the beat was in flight: the attempt's report was accepted meanwhile, so a
+      // refusal ("finished", or the next attempt's "stale") is what a normal finish looks like.
+      if (stopped) return;
       if (!answer.ok) {
         stopped = true;
         log("heartbeat_refused", { ...opts.fields, reason: answer.reason });

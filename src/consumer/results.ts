@@ -8,10 +8,18 @@ export async function storeResult(
   occurrence: number,
   result: unknown,
 ): Promise<{ location: string }> {
-  const prefix = location.replace(/^r2:\/\//, "").replace(/\/+$/, "");
-  const key = `${prefix}/${msg.job_id}/${occurrence}-${msg.attempt}.json`;
+  const key = resultKey(location, msg.job_id, occurrence, msg.attempt);
   await bucket.put(key, JSON.stringify(result), { httpMetadata: { contentType: "application/json" } });
   return { location: `r2://${key}` };
+}
+
+/**
+ * Where an attempt's result goes: one object per attempt, so retention finds every object a job
+ * wrote from its attempt rows (no listing) and deletes them with it.
+ */
+export function resultKey(location: string, jobId: string, occurrence: number, attempt: number): string {
+  const prefix = location.replace(/^r2:\/\//, "").replace(/\/+$/, "");
+  return `${prefix}/${jobId}/${occurrence}-${attempt}.json`;
 }
 
 /** The bucket key a stored result points to (`{"location": "r2://<key>"}`), or null for an inline one. */

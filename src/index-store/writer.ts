@@ -76,5 +76,5 @@ export async function removeFromIndex(
   let d1RowsWritten = 0;
   for (const r of results as { meta?: { rows_written?: number } }[])
     d1RowsWritten += r.meta?.rows_written ?? 0;
-  recordOperations("index", { d1RowsWritten });
+  recordOperations("retention", { d1RowsWritten });
 }

@@ -13,17 +13,19 @@ type RequestMethods<T> = {
 
 export function meterMethods<T extends Metered>(
   cls: { prototype: T },
-  phases: { [K in keyof RequestMethods<T>]: Phase },
+  // A phase, or a function of the object read once the call is over (the alarm serves several).
+  phases: { [K in keyof RequestMethods<T>]: Phase | ((self: T) => Phase) },
 ): void {
   const proto = cls.prototype as unknown as Record<string, AnyMethod>;
-  for (const [name, phase] of Object.entries(phases) as [string, Phase][]) {
+  for (const [name, phase] of Object.entries(phases) as [string, Phase | ((self: T) => Phase)][]) {
     const original = proto[name];
     if (!original) throw new Error(`meterMethods: no method ${name}`);
     proto[name] = async function (this: T, ...args: unknown[]) {
       try {
         return await original.apply(this, args);
       } finally {
-        recordOperations(phase, { doRequests: 1, ...this.sqlMeter.take() });
+        const billed = typeof phase === "function" ? phase(this) : phase;
+        recordOperations(billed, { doRequests: 1, ...this.sqlMeter.take() });
       }
     };
   }

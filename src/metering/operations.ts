@@ -15,6 +15,8 @@ export const PHASES = [
   "index",
   // A job's callback (callback_url): recording, sending, delivering and settling it.
   "callback",
+  // Retention's removal of a finished job: its index row, its shard rows, its result objects.
+  "retention",
   "api",
   "consume",
   "other",
@@ -31,6 +33,11 @@ export interface OperationCounts {
   /** Messages sent to a queue; each is then read and acked once (three billed queue operations). */
   queueMessages: number;
   workerInvocations: number;
+  /**
+   * Objects deleted from R2 (a removed job's results). R2 bills no delete, so it is no price's input
+   * (bench/cost/price.ts) and optional here; counted so storage is seen to be released.
+   */
+  r2Deletes?: number;
 }
 
 export const noOperations = (): OperationCounts => ({
@@ -41,6 +48,7 @@ export const noOperations = (): OperationCounts => ({
   d1RowsWritten: 0,
   queueMessages: 0,
   workerInvocations: 0,
+  r2Deletes: 0,
 });
 
 const totals = new Map<Phase, OperationCounts>();
@@ -53,7 +61,8 @@ export function logOperations(on: boolean): void {
 
 export function recordOperations(phase: Phase, counts: Partial<OperationCounts>): void {
   const total = totals.get(phase) ?? noOperations();
-  for (const [k, v] of Object.entries(counts) as [keyof OperationCounts, number][]) total[k] += v;
+  for (const [k, v] of Object.entries(counts) as [keyof OperationCounts, number][])
+    total[k] = (total[k] ?? 0) + v;
   totals.set(phase, total);
   if (logging) log("operations", { phase, ...counts });
 }
@@ -71,6 +80,7 @@ export function resetOperationTotals(): void {
 export function sumOperations(byPhase: Partial<Record<Phase, OperationCounts>>): OperationCounts {
   const sum = noOperations();
   for (const counts of Object.values(byPhase))
-    for (const [k, v] of Object.entries(counts) as [keyof OperationCounts, number][]) sum[k] += v;
+    for (const [k, v] of Object.entries(counts) as [keyof OperationCounts, number][])
+      sum[k] = (sum[k] ?? 0) + v;
   return sum;
 }

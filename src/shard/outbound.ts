@@ -1,13 +1,23 @@
 // What the alarm writes outside the shard: the D1 index copies of changed jobs, and retention's removal
-// of finished jobs (archive, index rows, then the shard's rows). Both are bounded per alarm and never
-// throw: a failure is logged and the work postponed, so the alarm always re-arms.
+// of finished jobs (archive or result objects, index rows, then the shard's rows). Both are bounded per
+// alarm and never throw: a failure is logged and the work postponed, so the alarm always re-arms.
+import { resultKey } from "../consumer/results";
 import { shardOfJobId } from "../core/ids";
 import type { Env } from "../env";
 import { indexDatabase } from "../index-store/databases";
 import { removeFromIndex, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
-import { archiveJobs, archiveKey } from "./archive";
-import { dueForRemoval, postponeRemoval, removeJobs } from "./retention-queries";
+import { recordOperations } from "../metering/operations";
+import type { SqlMeter } from "../metering/sql-meter";
+import { archiveJobs } from "./archive";
+import {
+  attemptKeysOf,
+  dueForRemoval,
+  forgetAttempts,
+  postponeRemoval,
+  removeJobs,
+} from "./retention-queries";
+import type { JobRow } from "./schema";
 import * as submits from "./submit-queries";
 import { type ShardDb, viewJob } from "./view";
 
@@ -15,6 +25,8 @@ const INDEX_BATCH = 50;
 const INDEX_RETRY_MS = 5000;
 const REMOVAL_BATCH = 100;
 const REMOVAL_RETRY_MS = 60_000;
+/** Result objects deleted per removal step: one R2 call (it takes at most 1,000 keys). */
+const RESULT_KEYS_PER_STEP = 1_000;
 
 export interface Outbound {
   db: ShardDb;
@@ -23,10 +35,16 @@ export interface Outbound {
   shard: string;
   /** ARCHIVE_FINISHED: removed jobs are first written to the results bucket. */
   archiveFinished: boolean;
+  /** Bills the rows a removal reads and writes to the retention phase. */
+  sqlMeter: SqlMeter;
 }
 
-/** Pending index copies go to D1 in one batch per index database (a shard's user has one). */
-export async function flushIndexCopies(o: Outbound, now: number): Promise<void> {
+/**
+ * Pending index copies go to D1 in one batch per index database (a shard's user has one). The alarm
+ * is the only writer of this shard's index rows, and runs this before removeExpiredJobs: so no copy
+ * of a job is ever in flight once its removal starts. Returns how many copies it tried to write.
+ */
+export async function flushIndexCopies(o: Outbound, now: number): Promise<number> {
   const rows = submits.dueForIndex(o.db, now, INDEX_BATCH);
   for (const [db, group] of Map.groupBy(rows, (r) => r.indexDb)) {
     try {
@@ -44,38 +62,97 @@ export async function flushIndexCopies(o: Outbound, now: number): Promise<void> 
       log("index_write_failed", { shard: o.shard, jobs: group.length, error: err });
     }
   }
+  return rows.length;
 }
 
 /**
- * Retention: finished jobs past their removal time leave the shard, a batch at a time, after their
- * index rows (so listing never shows a job that GET cannot find) and, with ARCHIVE_FINISHED, after
- * their archive. If the archive or D1 cannot be reached nothing is deleted and the batch is tried
- * again later: a job is archived at least once and deleted exactly once.
+ * Retention: finished jobs past their removal time leave the shard, a batch at a time: with
+ * ARCHIVE_FINISHED first their archive, otherwise first their result objects, then their index rows
+ * (so listing never shows a job that GET cannot find), then their shard rows. If the archive or D1
+ * cannot be reached nothing is deleted and the batch is tried again later: a job is archived at least
+ * once and deleted exactly once. A job whose result objects could not all be deleted in this step
+ * stays for the next one (at once when the step's budget ran out, a minute later when R2 failed), and
+ * the rest of the batch goes on without it. Returns how many jobs were due.
  */
-export async function removeExpiredJobs(o: Outbound, now: number): Promise<void> {
+export async function removeExpiredJobs(o: Outbound, now: number): Promise<number> {
   const due = dueForRemoval(o.db, now, REMOVAL_BATCH);
   const [first] = due;
-  if (!first) return;
-  const ids = due.map((j) => j.id);
+  if (!first) return 0;
   try {
     if (o.archiveFinished) {
-      const key = archiveKey(first.userId, shardOfJobId(first.id) ?? 0, first.id, now);
       await archiveJobs(
         o.env.RESULTS,
-        key,
-        due.map((j) => viewJob(o.db, j)),
+        { userId: first.userId, shard: shardOfJobId(first.id) ?? 0, now },
+        retentionSql(o, () => due.map((j) => viewJob(o.db, j))),
       );
     }
-    for (const [db, group] of Map.groupBy(due, (j) => j.indexDb)) {
+    // Archived jobs keep their results: the archive's `result` points at them.
+    const ready = o.archiveFinished ? due : await removeResults(o, due, now);
+    for (const [db, group] of Map.groupBy(ready, (j) => j.indexDb)) {
       await removeFromIndex(
         indexDatabase(o.env, db),
         group.map((j) => ({ userId: j.userId, createdAt: j.createdAt, id: j.id })),
       );
     }
-    const removed = removeJobs(o.db, ids, now);
+    const removed = retentionSql(o, () =>
+      removeJobs(
+        o.db,
+        ready.map((j) => j.id),
+        now,
+      ),
+    );
     log("jobs_removed", { shard: o.shard, jobs: removed.length, archived: o.archiveFinished });
   } catch (err) {
-    postponeRemoval(o.db, ids, now + REMOVAL_RETRY_MS);
+    const ids = due.map((j) => j.id);
+    retentionSql(o, () => postponeRemoval(o.db, ids, now + REMOVAL_RETRY_MS));
     log("removal_failed", { shard: o.shard, jobs: ids.length, error: err });
   }
+  return due.length;
+}
+
+/**
+ * Deletes the result objects of the batch's jobs that have a result_location, at most
+ * RESULT_KEYS_PER_STEP (one R2 call) per step; returns the jobs whose objects are all gone (and those
+ * that never had any). Every object a job wrote is named by one of its attempt rows, so nothing is
+ * listed. A job cut off by the budget has its deleted attempts forgotten and goes on at the next
+ * step; its removal time has passed, so the alarm comes back at once. When R2 fails, the jobs with
+ * results wait a minute and the others are removed now.
+ */
+async function removeResults(o: Outbound, due: JobRow[], now: number): Promise<JobRow[]> {
+  const withResults = due.filter((j) => j.resultLocation !== null);
+  if (withResults.length === 0) return due;
+  const location = new Map(withResults.map((j) => [j.id, j.resultLocation ?? ""]));
+  const found = retentionSql(o, () =>
+    attemptKeysOf(
+      o.db,
+      withResults.map((j) => j.id),
+      RESULT_KEYS_PER_STEP + 1,
+    ),
+  );
+  const step = found.slice(0, RESULT_KEYS_PER_STEP);
+  // Attempts come in job id order: the job at the cut has more, and the jobs after it were not reached.
+  const cut = found.length > RESULT_KEYS_PER_STEP ? (found[RESULT_KEYS_PER_STEP]?.jobId ?? null) : null;
+  const keys = step.map((a) => resultKey(location.get(a.jobId) ?? "", a.jobId, a.occurrence, a.number));
+  try {
+    if (keys.length > 0) {
+      await o.env.RESULTS.delete(keys);
+      recordOperations("retention", { r2Deletes: keys.length });
+    }
+  } catch (err) {
+    const ids = withResults.map((j) => j.id);
+    retentionSql(o, () => postponeRemoval(o.db, ids, now + REMOVAL_RETRY_MS));
+    log("result_removal_failed", { shard: o.shard, jobs: ids.length, error: err });
+    return due.filter((j) => j.resultLocation === null);
+  }
+  if (cut === null) return due;
+  const reached = step.filter((a) => a.jobId === cut).at(-1);
+  if (reached) retentionSql(o, () => forgetAttempts(o.db, cut, reached.number, now));
+  return due.filter((j) => j.resultLocation === null || j.id < cut);
+}
+
+/** Runs the shard's own queries of a removal and bills their rows to the retention phase. */
+function retentionSql<T>(o: Outbound, fn: () => T): T {
+  const { value, rows } = o.sqlMeter.measure(fn);
+  recordOperations("retention", rows);
+  return value;
 }

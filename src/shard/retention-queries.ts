@@ -1,7 +1,7 @@
 // Retention: a finished job (succeeded, failed, cancelled) is kept for its retention, then removed with
 // its attempts, ledger rows and idempotency keys. Its deadline is the removal time, so the jobs_wake
 // index finds the jobs due for removal and the alarm wakes for them like for any other deadline.
-import { and, inArray, lte, type SQLWrapper, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, type SQLWrapper, sql } from "drizzle-orm";
 import { FINISHED_STATUSES } from "../core/state";
 import { allocations, attempts, idempotencyKeys, type JobRow, jobs } from "./schema";
 import type { ShardDb } from "./view";
@@ -47,6 +47,51 @@ export function removeJobs(db: ShardDb, ids: string[], now: number): string[] {
       tx.delete(idempotencyKeys).where(inIds(idempotencyKeys.jobId, removed)).run();
     }
     return removed;
+  });
+}
+
+/** An attempt of a job being removed: its result object, if it wrote one, is named by these. */
+export interface AttemptKey {
+  jobId: string;
+  occurrence: number;
+  number: number;
+}
+
+/**
+ * The attempts of `jobIds` in (job, number) order, at most `limit`: each attempt that succeeded wrote
+ * one result object, and an attempt row is the only record of it. Read through the attempts table's
+ * own key (WITHOUT ROWID on (job_id, number)), so a step reads at most `limit` rows per job it names.
+ */
+export function attemptKeysOf(db: ShardDb, jobIds: string[], limit: number): AttemptKey[] {
+  if (jobIds.length === 0 || limit <= 0) return [];
+  return db
+    .select({ jobId: attempts.jobId, occurrence: attempts.occurrence, number: attempts.number })
+    .from(attempts)
+    .where(inIds(attempts.jobId, jobIds))
+    .orderBy(attempts.jobId, attempts.number)
+    .limit(limit)
+    .all();
+}
+
+/**
+ * forgetAttempts: deletes a job's attempts up to `throughNumber` once their result objects are gone,
+ * so the next step goes on from where this one stopped. Invariant: only the attempts of a finished
+ * job whose removal time has passed, the job's removal under way; a job retried meanwhile keeps its
+ * history. Returns how many were deleted.
+ */
+export function forgetAttempts(db: ShardDb, jobId: string, throughNumber: number, now: number): number {
+  return db.transaction((tx) => {
+    const removable = tx
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(and(eq(jobs.id, jobId), inArray(jobs.status, [...FINISHED_STATUSES]), lte(jobs.deadline, now)))
+      .get();
+    if (!removable) return 0;
+    return tx
+      .delete(attempts)
+      .where(and(eq(attempts.jobId, jobId), lte(attempts.number, throughNumber)))
+      .returning({ number: attempts.number })
+      .all().length;
   });
 }
 

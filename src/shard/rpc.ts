@@ -205,9 +205,7 @@ export interface AttemptRef {
 }
 
 export type BeginResult = ({ ok: true } & BegunAttempt) | Refused<AttemptRefusal>;
-export type FinishResult =
-  | { ok: true; view: JobView; version: number; indexDb: number }
-  | Refused<AttemptRefusal>;
+export type FinishResult = { ok: true; view: JobView } | Refused<AttemptRefusal>;
 /** A refused heartbeat tells the consumer the shard no longer waits for this attempt. */
 export type HeartbeatResult = { ok: true } | Refused<AttemptRefusal>;
 
@@ -295,8 +293,6 @@ export interface TaskShardRpc {
   /** The consumer running `attempt` is alive: its deadline moves on (src/shard/attempt-queries.ts). */
   heartbeat(jobId: string, attempt: number): Promise<HeartbeatResult>;
   finish(jobId: string, attempt: number, report: AttemptReport): Promise<FinishResult>;
-  /** The consumer wrote these versions to D1 itself; the shard need not write them again. */
-  markIndexed(written: IndexedVersion[]): Promise<void>;
 
   // Callbacks, for the consumer (src/shard/callback-queries.ts).
   /** What to POST for each callback try of one consumer batch on this shard; results in order. */

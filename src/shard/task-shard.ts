@@ -17,7 +17,7 @@ import { dispatchQueue } from "../dispatch/queues";
 import type { Env } from "../env";
 import { log } from "../log";
 import { meterMethods } from "../metering/meter-methods";
-import { logOperations, recordOperations } from "../metering/operations";
+import { logOperations, type Phase, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
 import * as accounts from "./account-queries";
 import { homeStub } from "./address";
@@ -54,7 +54,6 @@ import type {
   GrowShardsResult,
   HeartbeatResult,
   Idempotency,
-  IndexedVersion,
   JobFilter,
   KeyLookup,
   KeyView,
@@ -96,6 +95,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   clock: () => number = Date.now;
   private readonly timer: AlarmTimer;
   random: () => number = Math.random;
+  /** What the latest alarm run did, so its request is billed to that phase (meterMethods below). */
+  alarmPhase: Phase = "claim";
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -351,17 +352,12 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     if (callback) await sendCallbacks(this.sender, [callback], now);
     // Released units dispatch the next waiting job at once, not at its next due time.
     await this.rearm(out.released && pools.poolWaitersExist(this.db, now));
-    return { ok: true, view, version: out.job.version, indexDb: out.job.indexDb };
+    return { ok: true, view };
   }
 
   // --- figures ---
   async metrics(): Promise<ShardMetrics> {
     return readMetrics(this.db, this.clock());
-  }
-
-  async markIndexed(written: IndexedVersion[]): Promise<void> {
-    submits.markIndexed(this.db, written);
-    await this.rearm();
   }
 
   // --- callbacks (src/shard/callback-queries.ts) ---
@@ -407,9 +403,10 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   override async alarm(): Promise<void> {
     let more = false;
     this.timer.fired();
+    this.alarmPhase = "claim";
     try {
       const now = this.clock();
-      this.expireLeases(now);
+      const givenUp = this.expireLeases(now);
       const resends = resendLostDispatches(this.db, now, this.timings, this.policy.batchSize);
       const room = this.policy.window - inFlight(this.db);
       const limit = Math.min(this.policy.batchSize, room);
@@ -433,19 +430,27 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
         callbacks.value.length === this.policy.batchSize;
       const claimedFor = claims[0]?.userId;
       if (claimedFor) await this.noteLoad("dispatched", claims.length, claimedFor, now);
-      await flushIndexCopies(this.outbound, now);
+      const indexed = await flushIndexCopies(this.outbound, now);
       submits.pruneIdempotencyKeys(this.db, now, 100);
       pruneMetricMinutes(this.db, now);
       // Last, and bounded: removal never delays a dispatch.
-      await removeExpiredJobs(this.outbound, now);
+      const removing = await removeExpiredJobs(this.outbound, now);
+      const dispatching =
+        givenUp + resends.length + claims.length + expired.length + callbacks.value.length > 0;
+      // A run that only copied jobs to the index (or only removed jobs) is theirs: for a quiet shard
+      // it is the alarm the index copy (or the removal) asked for.
+      if (!dispatching && indexed > 0) this.alarmPhase = "index";
+      else if (!dispatching && removing > 0) this.alarmPhase = "retention";
     } finally {
       // A throwing alarm is retried only a few times; re-arming here keeps the shard ticking.
       await this.timer.afterAlarm(more);
     }
   }
 
-  private expireLeases(now: number): void {
-    for (const job of expiredLeases(this.db, now, LEASE_BATCH)) {
+  /** Gives up the attempts whose lease passed; returns how many it looked at. */
+  private expireLeases(now: number): number {
+    const expired = expiredLeases(this.db, now, LEASE_BATCH);
+    for (const job of expired) {
       const report: AttemptReport = {
         outcome: { ok: false },
         timedOut: true,
@@ -465,6 +470,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
         error: report.error,
       });
     }
+    return expired.length;
   }
 
   /** This shard's dispatch queue: a stable hash of its name over DISPATCH_QUEUES queues. */
@@ -474,7 +480,13 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
 
   /** What the alarm's writes outside the shard (index copies, removals) work with. */
   private get outbound(): Outbound {
-    return { db: this.db, env: this.env, shard: this.name, archiveFinished: this.archiveFinished };
+    return {
+      db: this.db,
+      env: this.env,
+      shard: this.name,
+      archiveFinished: this.archiveFinished,
+      sqlMeter: this.sqlMeter,
+    };
   }
 
   /** `<user id>/<n>` in logs. */
@@ -533,9 +545,10 @@ meterMethods(TaskShard, {
   beginMany: "begin",
   heartbeat: "heartbeat",
   finish: "finish",
-  markIndexed: "index",
   beginCallbacks: "callback",
   finishCallback: "callback",
   metrics: "other",
-  alarm: "claim",
+  // Dispatch work (claims, resends, given-up leases, callbacks) makes it a claim; otherwise the index
+  // copies or the removals it ran.
+  alarm: (shard) => shard.alarmPhase,
 });

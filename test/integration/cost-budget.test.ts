@@ -2,7 +2,7 @@
 // counted where they happen (src/metering) from submit to its settled row in the D1 index. A change
 // that adds a Durable Object request, a SQLite or D1 row written, or a queue message per job fails
 // here; one that removes some should lower the budget (docs/cost.md has the prices and the bench).
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import {
@@ -12,7 +12,7 @@ import {
   resetOperationTotals,
   sumOperations,
 } from "../../src/metering/operations";
-import { createUser, deliver, env, fireAlarm, getJob } from "../helpers";
+import { createUser, deliver, env, fireAlarm, getJob, inShard, setShardClock, shardOf } from "../helpers";
 import { recordDispatchQueue, takeCallbackMessages } from "../support/callbacks";
 
 afterEach(() => {
@@ -36,7 +36,9 @@ const BUDGET: Partial<Record<Phase, Partial<OperationCounts>>> = {
   // The attempt, the job row, jobs_wake, jobs_index_due, and the minute's metrics row (an upsert on
   // its rowid, GET /v1/metrics; issue 11).
   finish: { doRequests: 1, sqlRowsWritten: 5 },
-  // The job row (jobs_index_due entry removed); one D1 row (the index is one WITHOUT ROWID B-tree).
+  // The shard's alarm that copies the job to the index (the consumer writes none: the shard is the
+  // only writer of its index rows, so retention's delete is final); the job row (jobs_index_due entry
+  // removed); one D1 row (the index is one WITHOUT ROWID B-tree).
   index: { doRequests: 1, sqlRowsWritten: 1, d1RowsWritten: 1 },
 };
 
@@ -62,6 +64,16 @@ function expectWithin(counted: Partial<Record<Phase, OperationCounts>>, budget: 
   expect(sumOperations(named)).toEqual(sumOperations(counted));
 }
 
+/** Runs the shard's alarm at its pending index copies' flush time, as the runtime would: they land in D1. */
+async function flushIndexCopy(userId: string) {
+  const due = await inShard(userId, (_s, state) =>
+    state.storage.sql.exec<{ at: number | null }>("select max(index_due_at) as at from jobs").one(),
+  );
+  expect(due.at, "a pending index copy").not.toBeNull();
+  await setShardClock(userId, Math.max(Date.now(), due.at ?? 0));
+  await runDurableObjectAlarm(shardOf(userId));
+}
+
 async function submitThroughWorker(apiKey: string, body: unknown) {
   const res = await worker.fetch(
     new Request("http://scheduler.test/v1/jobs", {
@@ -81,12 +93,14 @@ describe("cost budget of the canonical one-shot job", () => {
     const user = await createUser();
     // Warm the key cache and the shard, as a running system is: not part of the job's cost.
     await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
+    await flushIndexCopy(user.user_id);
     resetOperationTotals();
 
     const job = await submitThroughWorker(user.api_key, { type: "noop" });
     const sent = await fireAlarm(user.user_id);
     expect(sent.map((m) => m.job_id)).toEqual([job.id]);
     await deliver(sent);
+    await flushIndexCopy(user.user_id);
     const counted = operationTotals();
     expect((await getJob(user, job.id)).status).toBe("succeeded");
 
@@ -103,12 +117,18 @@ describe("cost budget of the canonical one-shot job", () => {
     expect(counted.begin?.doRequests).toBe(1);
     expect(counted.finish?.doRequests).toBe(1);
     expect(counted.claim?.queueMessages).toBe(1);
+    expect(counted.index).toMatchObject({ doRequests: 1, d1RowsWritten: 1 });
+    const row = await env.INDEX_DB.prepare("select status from job_index where job_id = ?")
+      .bind(job.id)
+      .first<{ status: string }>();
+    expect(row?.status).toBe("succeeded");
   });
 
   it("a job with a callback_url costs the canonical budget plus its callback's", async () => {
     const user = await createUser();
     const queue = await recordDispatchQueue(user.user_id);
     await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
+    await flushIndexCopy(user.user_id);
     vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
     resetOperationTotals();
 
@@ -120,6 +140,7 @@ describe("cost budget of the canonical one-shot job", () => {
     const callbacks = takeCallbackMessages(queue);
     expect(callbacks).toHaveLength(1);
     await deliver(callbacks);
+    await flushIndexCopy(user.user_id);
     const counted = operationTotals();
     expect((await getJob(user, job.id)).status).toBe("succeeded");
     expect(globalThis.fetch).toHaveBeenCalledTimes(1);

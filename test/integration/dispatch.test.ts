@@ -112,8 +112,9 @@ describe("dispatch", () => {
     expect(failed.status).toBe("failed");
     expect(failed.attempts.map((a) => a.status)).toEqual(["failed", "failed", "failed"]);
     expect(failed.attempts.map((a) => a.number)).toEqual([3, 2, 1]);
-    // Finished, and the consumer wrote the final state to D1 itself: nothing is left to wake for
-    // but the job's removal when its retention (7 days) runs out.
+    // Finished: the shard copies the final state to D1 at its flush time (INDEX_FLUSH_DELAY_MS, 2 s),
+    // and then nothing is left to wake for but the job's removal when its retention (7 days) runs out.
+    await setShardClock(user.user_id, Date.parse(second.run_at) + 2_000);
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(
       Date.parse(second.run_at) + 7 * 24 * 3600 * 1000,

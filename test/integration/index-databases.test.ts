@@ -92,7 +92,7 @@ describe("index databases", () => {
         const id = (await submit(user, { type, payload, run_at })).body.id;
         (type === "noop" ? noop : http).push(id);
       }
-      // The due noop runs (the consumer writes its copy), the rest reach D1 from the shard's flush.
+      // The due noop runs; every job's copy reaches D1 from the shard's flush (its only writer).
       const now = Date.now() + 1_000;
       await setShardClock(user.user_id, now);
       const sent = await fireAlarm(user.user_id);

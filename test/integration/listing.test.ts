@@ -97,6 +97,7 @@ describe("GET /v1/jobs", () => {
     const user = await createUser();
     const { body: job } = await submit(user, { type: "noop" });
     await deliver(await fireAlarm(user.user_id));
+    await flushIndex(user);
     const newest = (await list(user)).body.jobs[0];
     expect(newest?.status).toBe("succeeded");
     // A late, older write (e.g. a slow flush of the submitted state) cannot regress the row.

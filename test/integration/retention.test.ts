@@ -2,9 +2,11 @@
 // once its user's retention has run out, in bounded batches by the alarm; with ARCHIVE_FINISHED it is
 // first written to the results bucket as JSON lines. Time moves with the shard's injected clock.
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { shardName } from "../../src/core/ids";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
+import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
 import { removeJobs } from "../../src/shard/retention-queries";
 import type { ShardDb } from "../../src/shard/view";
 import {
@@ -25,6 +27,10 @@ import {
 
 const RETENTION_S = 60;
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 async function setRetention(user: TestUser, seconds: unknown) {
   return request(`/v1/admin/users/${user.user_id}`, {
     method: "PATCH",
@@ -44,6 +50,25 @@ async function finishedJob() {
   await deliver(await fireAlarm(user.user_id));
   expect((await getJob(user, job.id)).status).toBe("succeeded");
   // The index copy lands (the consumer wrote it; the shard flushes anything pending).
+  await setShardClock(user.user_id, now + 5_000);
+  await runDurableObjectAlarm(shardOf(user.user_id));
+  return { user, job, finishedAt: now };
+}
+
+/** As finishedJob, but an http job whose result went to the results bucket (result_location). */
+async function finishedWithResult() {
+  const user = await createUser();
+  expect((await setRetention(user, RETENTION_S)).status).toBe(200);
+  vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("report"));
+  const { body: job } = await submit(user, {
+    type: "http",
+    payload: { url: "https://example.com/report" },
+    result_location: "r2://reports/daily",
+  });
+  const now = Date.now() + 1_000;
+  await setShardClock(user.user_id, now);
+  await deliver(await fireAlarm(user.user_id));
+  expect((await getJob(user, job.id)).status).toBe("succeeded");
   await setShardClock(user.user_id, now + 5_000);
   await runDurableObjectAlarm(shardOf(user.user_id));
   return { user, job, finishedAt: now };
@@ -145,7 +170,7 @@ describe("retention", () => {
     const objects = await archived(user.user_id);
     expect(objects).toHaveLength(1);
     expect(objects[0]?.key).toMatch(
-      new RegExp(`^archive/${user.user_id}/0/\\d{4}-\\d{2}-\\d{2}T\\d{2}/${job.id}\\.jsonl$`),
+      new RegExp(`^archive/${user.user_id}/0/\\d{4}-\\d{2}-\\d{2}T\\d{2}/${job.id}-[0-9a-f]{32}\\.jsonl$`),
     );
     // The whole job, attempts and all, as GET showed it.
     expect(objects[0]?.jobs).toEqual([before]);
@@ -169,16 +194,228 @@ describe("retention", () => {
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect(await rowsOf(user.user_id, job.id)).toEqual({ jobs: 0, attempts: 0 });
     expect(await indexRows(user.user_id)).toEqual([]);
-    // Archived again by the retry (same batch, same object), never lost.
-    const lines = (await archived(user.user_id)).flatMap((o) => o.jobs.map((j) => j.id));
-    expect(lines.length).toBeGreaterThanOrEqual(1);
-    expect(new Set(lines)).toEqual(new Set([job.id]));
+    // Archived again by the retry: the same batch, the same lines, so the same object, rewritten.
+    const objects = await archived(user.user_id);
+    expect(objects.map((o) => o.jobs.map((j) => j.id))).toEqual([[job.id]]);
     // A second removal of the same ids deletes nothing.
     const again = await inShard(user.user_id, (shard) =>
       removeJobs((shard as unknown as { db: ShardDb }).db, [job.id], removalAt + 120_000),
     );
     expect(again).toEqual([]);
   });
+
+  it("two removal batches that start with the same job in the same hour are two archive objects", async () => {
+    // A batch [A, B] is archived; while its removal awaits D1, A is retried (so only B is removed).
+    // A runs again and is removed within the hour, alone: a key derived from the first id alone
+    // would overwrite the first object and lose B's record.
+    const user = await createUser();
+    await setRetention(user, RETENTION_S);
+    const hour = 3_600_000;
+    // Early in an hour a day ahead of the wall clock: the runtime never fires an alarm by itself.
+    const t0 = Math.ceil(Date.now() / hour) * hour + 24 * hour + 1_000;
+    await setShardClock(user.user_id, t0);
+    const runAt = new Date(t0 + hour).toISOString();
+    const a = (await submit(user, { type: "noop", run_at: runAt })).body;
+    const b = (await submit(user, { type: "noop", run_at: runAt })).body;
+    await request(`/v1/jobs/${a.id}`, { method: "DELETE", headers: user.auth });
+    await setShardClock(user.user_id, t0 + 1);
+    await request(`/v1/jobs/${b.id}`, { method: "DELETE", headers: user.auth });
+
+    const name = shardName(user.user_id, 0);
+    await inShard(user.user_id, (shard) => {
+      const guts = shard as unknown as { archiveFinished: boolean; env: Env };
+      guts.archiveFinished = true;
+      const real = guts.env.RESULTS;
+      let first = true;
+      const results = {
+        put: async (...args: Parameters<R2Bucket["put"]>) => {
+          const put = await real.put(...args);
+          // The user retries A while the removal is under way (a request between two of its awaits).
+          if (first) {
+            first = false;
+            const self = guts.env.TASK_SHARD.get(guts.env.TASK_SHARD.idFromName(name));
+            expect((await self.retry(a.id)).ok).toBe(true);
+          }
+          return put;
+        },
+        get: (...args: Parameters<R2Bucket["get"]>) => real.get(...args),
+        list: (...args: Parameters<R2Bucket["list"]>) => real.list(...args),
+        delete: (...args: Parameters<R2Bucket["delete"]>) => real.delete(...args),
+      } as unknown as R2Bucket;
+      guts.env = { ...guts.env, RESULTS: results };
+    });
+    await setShardClock(user.user_id, t0 + 1 + RETENTION_S * 1000);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${b.id}`, { headers: user.auth })).status).toBe(404);
+    expect((await getJob(user, a.id)).status).toBe("scheduled");
+
+    // A runs again, finishes, and is removed alone, in the same hour.
+    await deliver(await fireAlarm(user.user_id));
+    expect((await getJob(user, a.id)).status).toBe("succeeded");
+    await setShardClock(user.user_id, t0 + 2 * (1 + RETENTION_S * 1000));
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${a.id}`, { headers: user.auth })).status).toBe(404);
+
+    const objects = await archived(user.user_id);
+    expect(objects).toHaveLength(2);
+    for (const o of objects) expect(o.key).toContain(`/${new Date(t0).toISOString().slice(0, 13)}/`);
+    const lines = objects.flatMap((o) => o.jobs.map((j) => `${j.id}:${j.status}`)).sort();
+    // B's only record survives; A is there as it was in each batch.
+    expect(lines).toEqual([`${a.id}:cancelled`, `${a.id}:succeeded`, `${b.id}:cancelled`].sort());
+  });
+
+  it("a job removed while a slow job of its consumer batch runs never comes back in the listing", async () => {
+    // One consumer batch: a slow http call and a fast noop. The noop finishes at once and, with a one
+    // second retention, is removed while the http call still runs. When the batch ends, nothing may
+    // write the removed job's index row again.
+    const user = await createUser();
+    let called: () => void = () => {};
+    const calling = new Promise<void>((r) => (called = r));
+    let answer: (r: Response) => void = () => {};
+    vi.spyOn(globalThis, "fetch").mockImplementation(() => {
+      called();
+      return new Promise<Response>((r) => (answer = r));
+    });
+    // A job carries its user's retention from its submit: an hour for the slow one, a second for the fast.
+    expect((await setRetention(user, 3600)).status).toBe(200);
+    const slow = (await submit(user, { type: "http", payload: { url: "https://example.com/slow" } })).body;
+    expect((await setRetention(user, 1)).status).toBe(200);
+    const fast = (await submit(user, { type: "noop" })).body;
+    const t0 = Date.now() + 1_000;
+    await setShardClock(user.user_id, t0);
+    const messages = await fireAlarm(user.user_id);
+    expect(messages).toHaveLength(2);
+    const batch = deliver(messages);
+    await calling;
+    // The fast attempt's report reaches the shard while the slow call is still out.
+    for (let i = 0; (await getJob(user, fast.id)).status !== "succeeded"; i++)
+      expect(i, "the fast job finishes").toBeLessThan(1_000);
+    expect((await getJob(user, slow.id)).status).toBe("running");
+
+    // Retention passes for the fast job (its index copy is written first, then removed with it).
+    await setShardClock(user.user_id, t0 + 5_000);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${fast.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await indexRows(user.user_id)).not.toContain(fast.id);
+
+    // The slow call ends and the batch with it; the slow job's copy reaches the index, the fast one's never.
+    answer(new Response("done"));
+    await batch;
+    expect((await getJob(user, slow.id)).status).toBe("succeeded");
+    await setShardClock(user.user_id, t0 + 10_000);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect(await indexRows(user.user_id)).toEqual([slow.id]);
+    const listed = (await (await request("/v1/jobs", { headers: user.auth })).json()) as { jobs: JobView[] };
+    expect(listed.jobs.map((j) => [j.id, j.status])).toEqual([[slow.id, "succeeded"]]);
+  });
+
+  it("removes the result objects a job wrote under result_location with it, and counts the deletes", async () => {
+    const { user, job, finishedAt } = await finishedWithResult();
+    const key = `reports/daily/${job.id}/0-1.json`;
+    expect(await env.RESULTS.head(key)).not.toBeNull();
+    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
+    resetOperationTotals();
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await env.RESULTS.head(key)).toBeNull();
+    // Removal is billed as its own phase: the index row, the shard's rows and the R2 delete.
+    const removal = operationTotals().retention;
+    expect(removal?.r2Deletes).toBe(1);
+    expect(removal?.d1RowsWritten).toBe(1);
+    expect(removal?.sqlRowsWritten).toBeGreaterThan(0);
+  });
+
+  it("with ARCHIVE_FINISHED, keeps the result objects (the archive points at them)", async () => {
+    const { user, job, finishedAt } = await finishedWithResult();
+    await shardGuts(user.user_id, { archiveFinished: true });
+    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
+    resetOperationTotals();
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await env.RESULTS.head(`reports/daily/${job.id}/0-1.json`)).not.toBeNull();
+    expect(operationTotals().retention?.r2Deletes ?? 0).toBe(0);
+    const [archivedJob] = (await archived(user.user_id)).flatMap((o) => o.jobs);
+    expect(archivedJob?.result).toEqual({ location: `r2://reports/daily/${job.id}/0-1.json` });
+  });
+
+  it("a failed result delete keeps that job and retries it a minute later; the other jobs go", async () => {
+    const { user, job, finishedAt } = await finishedWithResult();
+    // A job without results, due in the same step.
+    const plain = (
+      await submit(user, { type: "noop", run_at: new Date(finishedAt + 3_600_000).toISOString() })
+    ).body;
+    await setShardClock(user.user_id, finishedAt);
+    await request(`/v1/jobs/${plain.id}`, { method: "DELETE", headers: user.auth });
+    const key = `reports/daily/${job.id}/0-1.json`;
+    await inShard(user.user_id, (shard) => {
+      const guts = shard as unknown as { env: Env };
+      const real = guts.env.RESULTS;
+      const broken = {
+        delete: async () => {
+          throw new Error("R2 is down");
+        },
+        put: (...args: Parameters<R2Bucket["put"]>) => real.put(...args),
+      } as unknown as R2Bucket;
+      guts.env = { ...guts.env, RESULTS: broken };
+    });
+    const removalAt = finishedAt + RETENTION_S * 1000;
+    await setShardClock(user.user_id, removalAt);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${plain.id}`, { headers: user.auth })).status).toBe(404);
+    expect((await getJob(user, job.id)).status).toBe("succeeded");
+    expect(await env.RESULTS.head(key)).not.toBeNull();
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(removalAt + 60_000);
+
+    await shardGuts(user.user_id, { env: { RESULTS: env.RESULTS } });
+    await setShardClock(user.user_id, removalAt + 60_000);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await env.RESULTS.head(key)).toBeNull();
+  });
+
+  it("deletes a long-lived job's results a bounded number per alarm, then the job", async () => {
+    const { user, job, finishedAt } = await finishedWithResult();
+    // A recurring job's life in short: 1,100 more attempts, each with its result object.
+    const extra = 1_100;
+    await inShard(user.user_id, (_s, state) => {
+      for (let n = 2; n <= extra + 1; n++)
+        state.storage.sql.exec(
+          "insert into attempts (job_id, number, occurrence, status, scheduled_at, started_at, finished_at, lateness_ms) values (?, ?, ?, 'succeeded', 0, 0, 0, 0)",
+          job.id,
+          n,
+          n - 1,
+        );
+    });
+    const keys = [`reports/daily/${job.id}/0-1.json`];
+    for (let n = 2; n <= extra + 1; n++) keys.push(`reports/daily/${job.id}/${n - 1}-${n}.json`);
+    for (let i = 1; i < keys.length; i += 100)
+      await Promise.all(keys.slice(i, i + 100).map((k) => env.RESULTS.put(k, "{}")));
+    const left = async () => {
+      let count = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await env.RESULTS.list({ prefix: `reports/daily/${job.id}/`, cursor });
+        count += page.objects.length;
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return count;
+    };
+    expect(await left()).toBe(extra + 1);
+
+    const removalAt = finishedAt + RETENTION_S * 1000;
+    await setShardClock(user.user_id, removalAt);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    // One step deletes at most 1,000 objects; the job waits for the rest, and the alarm comes back at once.
+    expect(await left()).toBe(extra + 1 - 1_000);
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(200);
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeLessThanOrEqual(
+      removalAt,
+    );
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect(await left()).toBe(0);
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await rowsOf(user.user_id, job.id)).toEqual({ jobs: 0, attempts: 0 });
+  }, 60_000);
 
   it("removes in bounded batches: 150 due jobs take two alarms", async () => {
     const user = await createUser();

@@ -84,4 +84,21 @@ describe("heartbeat", () => {
     expect(at).toEqual([INTERVAL]);
     expect(timer.pending).toBe(0);
   });
+
+  it("a beat in flight at stop that the shard refuses is not logged: the attempt finished normally", async () => {
+    const info = vi.spyOn(console, "log").mockImplementation(() => {});
+    let release: (a: BeatAnswer) => void = () => {};
+    const { timer, at, hb } = beating([() => new Promise<BeatAnswer>((r) => (release = r))]);
+    const firing = timer.advance(INTERVAL);
+    expect(at).toHaveLength(1);
+    // The report is accepted and the heartbeat stopped; the beat then reaches a shard that no longer
+    // waits for the attempt, which is exactly what a normal finish means.
+    hb.stop();
+    release({ ok: false, reason: "finished" });
+    await firing;
+    await timer.advance(5 * INTERVAL);
+    expect(info).not.toHaveBeenCalled();
+    expect(at).toEqual([INTERVAL]);
+    expect(timer.pending).toBe(0);
+  });
 });
