@@ -3,8 +3,8 @@
 // an invalid one is an error (never silently replaced by the default), and a secret has no default.
 // Adding a variable is one line in Settings (or Secrets), plus its row in docs/architecture.md.
 import { z } from "zod";
+import { MAX_SHARDS } from "./core/ids";
 import type { Env } from "./env";
-import { MAX_SHARDS } from "./shard/address";
 
 const decimal = /^\d+(\.\d+)?$/;
 const integer = /^\d+$/;
@@ -103,3 +103,8 @@ export const configOf: (env: Env) => Config = parser(SettingsSchema);
 
 /** The secrets; throws ConfigError if one is missing or empty. */
 export const secretsOf: (env: Env) => Secrets = parser(SecretsSchema);
+
+/** How often the consumer heartbeats a running attempt (the schema keeps it below half the timeout). */
+export function heartbeatIntervalMs(config: Config): number {
+  return config.HEARTBEAT_INTERVAL_SECONDS * 1000;
+}

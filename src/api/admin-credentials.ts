@@ -1,8 +1,7 @@
 // /v1/admin/users/:id/keys and /signing-secrets: rotation and revocation of a user's credentials.
 // New secrets are shown once; only key hashes are stored.
 import { Hono } from "hono";
-import { isUserId, newApiKey, newSigningSecret, sha256Hex } from "../core/ids";
-import { keyIdOf } from "../shard/account-queries";
+import { isUserId, keyIdOf, newApiKey, newSigningSecret, sha256Hex } from "../core/ids";
 import { homeStub } from "../shard/address";
 import { type AppEnv, forgetVerifiedKeys } from "./auth";
 import { NotFoundError, okOrThrow } from "./errors";

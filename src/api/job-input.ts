@@ -2,79 +2,14 @@
 import { newJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
-import { cronError, firstRunAt, recurrenceOf, timezoneError } from "../core/schedule";
-import { getExecutor } from "../executors/registry";
-import { targetError } from "../executors/target";
-import { type ErrorDetail, InvalidRequestError, PayloadTooLargeError } from "./errors";
+import { jobRuleErrors, MAX_FUTURE_MS } from "../core/job-rules";
+import { firstRunAt, recurrenceOf } from "../core/schedule";
+import { executorChecks } from "../executors/rule-checks";
+import { InvalidRequestError, PayloadTooLargeError } from "./errors";
 import { PatchSchema, type SubmitInput, SubmitSchema } from "./schemas";
-import { validated, zodDetails } from "./validate";
+import { validated } from "./validate";
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
-const MAX_FUTURE_MS = 5 * 366 * 24 * 60 * 60 * 1000;
-
-/** The fields of a job the submit rules look at (a submit body, or a stored job with a PATCH applied). */
-export type RuleInput = Pick<
-  SubmitInput,
-  "type" | "payload" | "interval_seconds" | "cron" | "timezone" | "callback_url" | "run_at"
->;
-
-/** A stored job (JobRow field names) as the submit rules see it; run_at is checked where it is sent. */
-export function rulesOfRow(row: {
-  type: string;
-  payload: unknown;
-  intervalSeconds: number | null;
-  cron: string | null;
-  timezone: string | null;
-  callbackUrl: string | null;
-}): RuleInput {
-  return {
-    type: row.type,
-    payload: (row.payload ?? null) as RuleInput["payload"],
-    interval_seconds: row.intervalSeconds ?? undefined,
-    cron: row.cron ?? undefined,
-    timezone: row.timezone ?? undefined,
-    callback_url: row.callbackUrl ?? undefined,
-    run_at: undefined,
-  };
-}
-
-/**
- * Checks what the schema alone cannot: combinations, the executor's payload, calendar rules. The same
- * rules hold for a submit and for a job with a PATCH applied (the shard checks the latter).
- */
-export function jobRuleErrors(input: RuleInput, now: number, allowPrivateTargets: boolean): ErrorDetail[] {
-  const errors: ErrorDetail[] = [];
-  const executor = getExecutor(input.type);
-  if (!executor) errors.push({ path: "type", message: `unknown job type "${input.type}"` });
-  else {
-    const payload = executor.payloadSchema.safeParse(input.payload ?? null);
-    if (!payload.success) errors.push(...zodDetails(payload.error, ["payload"]));
-    else {
-      const refused = executor.submitError?.(payload.data, { allowPrivateTargets });
-      if (refused) errors.push({ path: "payload", message: refused });
-    }
-  }
-  if (input.interval_seconds !== undefined && input.cron !== undefined) {
-    errors.push({ path: "cron", message: "cron and interval_seconds are mutually exclusive" });
-  }
-  if (input.timezone !== undefined && input.cron === undefined) {
-    errors.push({ path: "timezone", message: "timezone applies only to cron schedules" });
-  }
-  if (input.cron !== undefined) {
-    const zoneProblem = timezoneError(input.timezone ?? "UTC");
-    const cronProblem = zoneProblem ? null : cronError(input.cron, input.timezone ?? "UTC");
-    if (zoneProblem) errors.push({ path: "timezone", message: zoneProblem });
-    if (cronProblem) errors.push({ path: "cron", message: cronProblem });
-  }
-  if (input.callback_url !== undefined) {
-    const refused = targetError(input.callback_url, allowPrivateTargets);
-    if (refused) errors.push({ path: "callback_url", message: refused });
-  }
-  if (input.run_at !== undefined && Date.parse(input.run_at) > now + MAX_FUTURE_MS) {
-    errors.push({ path: "run_at", message: "run_at must be at most 5 years ahead" });
-  }
-  return errors;
-}
 
 /** A payload over MAX_PAYLOAD_BYTES is a 413, for a submit and a PATCH alike. */
 function assertPayloadFits(payload: unknown): void {
@@ -152,7 +87,7 @@ export function requestMeaning(input: SubmitInput): SubmitInput {
 export function validSubmission(body: unknown, ctx: JobContext): { input: SubmitInput; spec: NewJob } {
   const input = validated(SubmitSchema, body, "the job is invalid");
   assertPayloadFits(input.payload);
-  const errors = jobRuleErrors(input, ctx.now, ctx.allowPrivateTargets);
+  const errors = jobRuleErrors(input, ctx.now, executorChecks(ctx.allowPrivateTargets));
   if (errors.length > 0) throw new InvalidRequestError("the job is invalid", errors);
   const recurrence = recurrenceOf({
     intervalSeconds: input.interval_seconds,

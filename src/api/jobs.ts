@@ -2,7 +2,7 @@
 // list (the D1 index). PATCH, pause, resume, run, retry and the bulk forms are in job-controls.ts.
 import { Hono } from "hono";
 import type { z } from "zod";
-import { storedResultKey } from "../consumer/results";
+import { storedResultKey } from "../core/result-location";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { indexDatabase } from "../index-store/databases";
 import { listJobs } from "../index-store/listing";

@@ -1,15 +1,9 @@
 // Validation at the edge: a value checked against its zod schema, or a 400 naming every problem.
 import type { Context } from "hono";
 import type { z } from "zod";
+import { zodDetails } from "../core/error-detail";
 import { type ReadOptions, readJson } from "./body";
-import { type ErrorDetail, InvalidRequestError } from "./errors";
-
-export function zodDetails(error: z.ZodError, prefix: (string | number)[] = []): ErrorDetail[] {
-  return error.issues.map((i) => ({
-    path: [...prefix, ...i.path].map(String).join(".") || "(body)",
-    message: i.message,
-  }));
-}
+import { InvalidRequestError } from "./errors";
 
 /** `value` as `schema` parses it, or a 400 with `message` and one detail per problem (under `prefix`). */
 export function validated<S extends z.ZodType>(

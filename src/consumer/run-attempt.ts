@@ -1,7 +1,7 @@
 // One dispatch message: begin the fenced attempt on the shard, run its executor while heartbeating
 // the attempt, report back.
 
-import { configOf } from "../config";
+import { configOf, heartbeatIntervalMs } from "../config";
 import { shardOfJobId } from "../core/ids";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
@@ -9,7 +9,6 @@ import { getExecutor } from "../executors/registry";
 import type { ExecutionOutcome } from "../executors/types";
 import { log } from "../log";
 import { homeStub, shardStub } from "../shard/address";
-import { heartbeatIntervalMs } from "../shard/config";
 import type { AttemptReport, BeginResult, BegunAttempt, FinishResult, TaskShardRpc } from "../shard/rpc";
 import { type HeartbeatTimer, startHeartbeat } from "./heartbeat";
 import { storeResult } from "./results";

@@ -79,6 +79,9 @@ export async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** A key's public id: a prefix of its hash, enough to name it, useless to authenticate with. */
+export const keyIdOf = (keyHash: string) => keyHash.slice(0, 16);
+
 /** Compares without an early exit, so timing says nothing of where two secrets differ. */
 export function constantTimeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;

@@ -2,7 +2,7 @@
 // Authentication reads only this Durable Object, so submit, view and cancel never wait on D1.
 import { eq, isNull, sql } from "drizzle-orm";
 import { grownShards } from "../core/hot-shard";
-import { constantTimeEqual } from "../core/ids";
+import { constantTimeEqual, keyIdOf } from "../core/ids";
 import type {
   AccountInit,
   AccountLimits,
@@ -142,9 +142,6 @@ function principalOf(owner: typeof account.$inferSelect, now: number): Principal
     shardCeiling: owner.shardCeiling,
   };
 }
-
-/** A key's public id: a prefix of its hash, enough to name it, useless to authenticate with. */
-export const keyIdOf = (keyHash: string) => keyHash.slice(0, 16);
 
 export function addKey(db: ShardDb, keyHash: string, now: number): AddKeyResult {
   if (!db.select().from(account).get()) return { ok: false, reason: "not_found" };

@@ -11,11 +11,6 @@ export function shardTimings(config: Config): ShardTimings {
   };
 }
 
-/** How often the consumer heartbeats a running attempt (config.ts keeps it below half the timeout). */
-export function heartbeatIntervalMs(config: Config): number {
-  return config.HEARTBEAT_INTERVAL_SECONDS * 1000;
-}
-
 export interface DispatchPolicy {
   batchSize: number;
   /** Most claimed-but-not-begun jobs one shard keeps in the shared queue (fairness between users). */

@@ -1,8 +1,9 @@
 // What the alarm writes outside the shard: the D1 index copies of changed jobs, and retention's removal
 // of finished jobs (archive or result objects, index rows, then the shard's rows). Both are bounded per
 // alarm and never throw: a failure is logged and the work postponed, so the alarm always re-arms.
-import { resultKey } from "../consumer/results";
+
 import { shardOfJobId } from "../core/ids";
+import { resultKey } from "../core/result-location";
 import type { Env } from "../env";
 import { indexDatabase } from "../index-store/databases";
 import { removeFromIndex, upsertJobs } from "../index-store/writer";

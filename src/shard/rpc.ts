@@ -10,6 +10,7 @@
 // Adding a method: its argument and result types here, its line in TaskShardRpc, its implementation
 // in task-shard.ts and its phase in the metering table there (the compiler holds all three together).
 import type { CallbackTry } from "../core/callback-policy";
+import type { ErrorDetail } from "../core/error-detail";
 import type { JobView, NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
 import type { ShardMetrics } from "../core/metrics";
@@ -27,10 +28,7 @@ export type RefusalOf<Result> = Extract<Result, { ok: false }>;
 // --- what crosses ------------------------------------------------------------------------------------
 
 /** One problem with the input, as the error envelope's `details` shows it. */
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
+export type { ErrorDetail } from "../core/error-detail";
 
 export interface AccountInit {
   userId: string;

@@ -1,20 +1,22 @@
 // The TaskShard Durable Object: one per user shard, its SQLite the source of truth. This class only
 // wires storage, the alarm and RPC to the query modules; every mutation ends by re-arming the alarm
 // to the earliest deadline in the shard.
+
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../drizzle/shard/migrations.js";
-import { jobRuleErrors, rulesOfRow } from "../api/job-input";
 import { configOf } from "../config";
 import type { CallbackTry } from "../core/callback-policy";
 import { LoadWindow } from "../core/hot-shard";
 import type { JobView, NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
+import { jobRuleErrors, rulesOfRow } from "../core/job-rules";
 import type { ShardMetrics } from "../core/metrics";
 import { dispatchQueueOf } from "../core/queue-choice";
 import { dispatchQueue } from "../dispatch/queues";
 import type { Env } from "../env";
+import { executorChecks } from "../executors/rule-checks";
 import { log } from "../log";
 import { meterMethods } from "../metering/meter-methods";
 import { logOperations, type Phase, recordOperations } from "../metering/operations";
@@ -279,7 +281,8 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
 
   async patch(jobId: string, patch: JobPatch): Promise<PatchResult> {
     const now = this.clock();
-    const rules = (row: schema.JobRow) => jobRuleErrors(rulesOfRow(row), now, this.allowPrivateTargets);
+    const rules = (row: schema.JobRow) =>
+      jobRuleErrors(rulesOfRow(row), now, executorChecks(this.allowPrivateTargets));
     const out = patchJob(this.db, jobId, patch, now, this.timings, rules);
     if (!out.ok) return out;
     await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));

@@ -63,6 +63,25 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
+/**
+ * The layers, lowest first: what a folder of src/ may not import. core is pure (it imports only core);
+ * the Durable Object (shard) serves the API and the consumer, so it imports neither; the consumer is
+ * not the API's client.
+ */
+const FORBIDDEN: Record<string, (target: string) => boolean> = {
+  "src/core/": (target) => !target.startsWith("src/core/"),
+  "src/shard/": (target) => target.startsWith("src/api/") || target.startsWith("src/consumer/"),
+  "src/consumer/": (target) => target.startsWith("src/api/"),
+};
+
+/** Every import that crosses a layer the wrong way, as `from → to`. */
+function layerBreaks(graph: Map<string, string[]>): string[] {
+  return [...graph].flatMap(([from, targets]) => {
+    const rule = Object.entries(FORBIDDEN).find(([folder]) => from.startsWith(folder))?.[1];
+    return rule ? targets.filter(rule).map((to) => `${from} → ${to}`) : [];
+  });
+}
+
 describe("src/", () => {
   it("is read whole (the rules below are not vacuous)", () => {
     expect(files.size).toBeGreaterThan(40);
@@ -87,6 +106,28 @@ describe("src/", () => {
     expect(
       specifiers('import type {\n  A,\n  B,\n} from "./a";\nexport { c } from "./c";\nimport "./d";'),
     ).toEqual(["./a", "./c", "./d"]);
+  });
+
+  it("finds an import against the layers when there is one", () => {
+    expect(
+      layerBreaks(
+        new Map([
+          ["src/core/a.ts", ["src/core/b.ts", "src/executors/x.ts"]],
+          ["src/shard/s.ts", ["src/core/a.ts", "src/api/j.ts", "src/consumer/c.ts"]],
+          ["src/consumer/c.ts", ["src/shard/s.ts", "src/api/j.ts"]],
+          ["src/api/j.ts", ["src/shard/s.ts", "src/consumer/c.ts"]],
+        ]),
+      ),
+    ).toEqual([
+      "src/core/a.ts → src/executors/x.ts",
+      "src/shard/s.ts → src/api/j.ts",
+      "src/shard/s.ts → src/consumer/c.ts",
+      "src/consumer/c.ts → src/api/j.ts",
+    ]);
+  });
+
+  it("keeps its layers: core imports only core, shard neither api nor consumer, consumer not api", () => {
+    expect(layerBreaks(importGraph())).toEqual([]);
   });
 
   it("has no import cycle", () => {

@@ -1,0 +1,75 @@
+// The submit rules that the schema alone cannot state: combinations of fields, the executor's payload,
+// calendar rules, how far ahead a job may be. The same rules hold for a submit (the API checks them)
+// and for a stored job with a PATCH applied (the shard checks them). Pure: what the executors say
+// about a payload or a target comes in as `RuleChecks` (src/executors/rule-checks.ts), `now` as an
+// argument.
+import type { ErrorDetail } from "./error-detail";
+import { cronError, timezoneError } from "./schedule";
+
+/** Furthest ahead a run_at may be. */
+export const MAX_FUTURE_MS = 5 * 366 * 24 * 60 * 60 * 1000;
+
+/** The fields of a job the submit rules look at (a submit body, or a stored job with a PATCH applied). */
+export interface RuleInput {
+  type: string;
+  payload?: unknown;
+  interval_seconds?: number | undefined;
+  cron?: string | undefined;
+  timezone?: string | undefined;
+  callback_url?: string | undefined;
+  run_at?: string | undefined;
+}
+
+/** What the executors decide: a payload's problems (null: no executor of that type), a target's. */
+export interface RuleChecks {
+  payloadErrors(type: string, payload: unknown): ErrorDetail[] | null;
+  targetError(url: string): string | null;
+}
+
+/** A stored job (JobRow field names) as the submit rules see it; run_at is checked where it is sent. */
+export function rulesOfRow(row: {
+  type: string;
+  payload: unknown;
+  intervalSeconds: number | null;
+  cron: string | null;
+  timezone: string | null;
+  callbackUrl: string | null;
+}): RuleInput {
+  return {
+    type: row.type,
+    payload: row.payload ?? null,
+    interval_seconds: row.intervalSeconds ?? undefined,
+    cron: row.cron ?? undefined,
+    timezone: row.timezone ?? undefined,
+    callback_url: row.callbackUrl ?? undefined,
+    run_at: undefined,
+  };
+}
+
+/** Every rule `input` breaks, as 400 details. */
+export function jobRuleErrors(input: RuleInput, now: number, checks: RuleChecks): ErrorDetail[] {
+  const errors: ErrorDetail[] = [];
+  const payloadErrors = checks.payloadErrors(input.type, input.payload ?? null);
+  if (payloadErrors === null) errors.push({ path: "type", message: `unknown job type "${input.type}"` });
+  else errors.push(...payloadErrors);
+  if (input.interval_seconds !== undefined && input.cron !== undefined) {
+    errors.push({ path: "cron", message: "cron and interval_seconds are mutually exclusive" });
+  }
+  if (input.timezone !== undefined && input.cron === undefined) {
+    errors.push({ path: "timezone", message: "timezone applies only to cron schedules" });
+  }
+  if (input.cron !== undefined) {
+    const zoneProblem = timezoneError(input.timezone ?? "UTC");
+    const cronProblem = zoneProblem ? null : cronError(input.cron, input.timezone ?? "UTC");
+    if (zoneProblem) errors.push({ path: "timezone", message: zoneProblem });
+    if (cronProblem) errors.push({ path: "cron", message: cronProblem });
+  }
+  if (input.callback_url !== undefined) {
+    const refused = checks.targetError(input.callback_url);
+    if (refused) errors.push({ path: "callback_url", message: refused });
+  }
+  if (input.run_at !== undefined && Date.parse(input.run_at) > now + MAX_FUTURE_MS) {
+    errors.push({ path: "run_at", message: "run_at must be at most 5 years ahead" });
+  }
+  return errors;
+}
