@@ -9,8 +9,9 @@ import type { Env } from "../env";
 import { httpExecutor } from "../executors/http";
 import { targetError } from "../executors/target";
 import { log } from "../log";
-import { homeStub, shardStub } from "../shard/address";
+import { shardStub } from "../shard/address";
 import type { BeginCallbackResult, CallbackDelivery, CallbackRef, TaskShardRpc } from "../shard/rpc";
+import type { BatchSecrets } from "./secrets";
 import { withTries } from "./tries";
 
 const RETRY_DELAY_SECONDS = 5;
@@ -34,7 +35,7 @@ const refOf = (msg: CallbackMessage): CallbackRef => ({
 });
 
 /** One beginCallbacks request per shard, then each try on its own; each message acked or retried alone. */
-export async function handleCallbacks(env: Env, items: CallbackItem[]): Promise<void> {
+export async function handleCallbacks(env: Env, items: CallbackItem[], secrets: BatchSecrets): Promise<void> {
   const byShard = Map.groupBy(items, (i) => `${i.msg.user_id}/${i.shard}`);
   await Promise.all(
     [...byShard.values()].map(async (group) => {
@@ -52,7 +53,7 @@ export async function handleCallbacks(env: Env, items: CallbackItem[]): Promise<
         group.map(async (g, i) => {
           const answer = begun[i];
           try {
-            if (answer?.ok) await deliverAndReport(env, stub, g.msg, answer);
+            if (answer?.ok) await deliverAndReport(env, stub, g.msg, answer, secrets);
             g.message.ack();
           } catch (err) {
             retryLater(g, err);
@@ -73,8 +74,9 @@ async function deliverAndReport(
   stub: TaskShardRpc,
   msg: CallbackMessage,
   delivery: CallbackDelivery,
+  secrets: BatchSecrets,
 ): Promise<void> {
-  const outcome = await deliverCallback(env, msg, delivery);
+  const outcome = await deliverCallback(env, msg, delivery, secrets);
   let report = "unreported";
   try {
     const settled = await withTries(REPORT_TRIES, () => stub.finishCallback(refOf(msg), outcome));
@@ -97,16 +99,14 @@ export async function deliverCallback(
   env: Env,
   msg: CallbackMessage,
   delivery: CallbackDelivery,
+  secrets: BatchSecrets,
 ): Promise<CallbackTry> {
   const allowPrivateTargets = configOf(env).ALLOW_PRIVATE_TARGETS;
   // Checked here too (the executor would refuse it as well) so a refusal is known to be permanent.
   const refused = targetError(delivery.url, allowPrivateTargets);
   if (refused) return { ok: false, error: `target refused: ${refused}`, permanent: true };
   // An unreachable home shard throws: the message is retried, the try not spent.
-  const signingSecrets =
-    delivery.signingSecrets.length > 0
-      ? delivery.signingSecrets
-      : await homeStub(env, msg.user_id).signingSecrets();
+  const signingSecrets = await secrets.of(msg.user_id, delivery.signingSecrets);
   const outcome = await httpExecutor.execute({
     jobId: msg.job_id,
     occurrence: msg.occurrence,

@@ -13,6 +13,7 @@ import { shardStub } from "../shard/address";
 import type { BeginResult } from "../shard/rpc";
 import { type CallbackItem, handleCallbacks } from "./callback";
 import { runBegun } from "./run-attempt";
+import { BatchSecrets } from "./secrets";
 
 const RETRY_DELAY_SECONDS = 5;
 
@@ -37,6 +38,8 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
   }
   // One begin request per shard for all its messages in this batch: they start together anyway, so
   // grouping holds no pool units longer. Each attempt then runs and reports on its own.
+  // Signing secrets: asked of a user's home shard at most once for the whole batch.
+  const secrets = new BatchSecrets(env);
   const byShard = Map.groupBy(valid, (v) => `${v.msg.user_id}/${v.shard}`);
   const attempts = Promise.all(
     [...byShard.values()].map(async (group) => {
@@ -57,7 +60,7 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
         group.map(async (g, i) => {
           try {
             const answer = begun[i] ?? { ok: false as const, reason: "not_found" as const };
-            await runBegun(env, g.msg, g.shard, stub, answer);
+            await runBegun(env, g.msg, g.shard, stub, answer, { secrets });
             g.message.ack();
           } catch (err) {
             log("dispatch_message_failed", { ...g.msg, error: err });
@@ -67,5 +70,5 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
       );
     }),
   );
-  await Promise.all([attempts, handleCallbacks(env, callbacks)]);
+  await Promise.all([attempts, handleCallbacks(env, callbacks, secrets)]);
 }

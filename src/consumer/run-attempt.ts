@@ -8,13 +8,20 @@ import type { Env } from "../env";
 import { getExecutor } from "../executors/registry";
 import type { ExecutionOutcome } from "../executors/types";
 import { log } from "../log";
-import { homeStub, shardStub } from "../shard/address";
+import { shardStub } from "../shard/address";
 import type { AttemptReport, BeginResult, BegunAttempt, FinishResult, TaskShardRpc } from "../shard/rpc";
 import { type HeartbeatTimer, startHeartbeat } from "./heartbeat";
 import { storeResult } from "./results";
+import { BatchSecrets } from "./secrets";
 import { withTries } from "./tries";
 
 const REPORT_TRIES = 3;
+
+export interface AttemptDeps {
+  timer?: HeartbeatTimer;
+  /** The batch's signing secrets; a lone attempt gets its own. */
+  secrets?: BatchSecrets;
+}
 
 export type AttemptRun =
   | { kind: "skipped"; reason: string }
@@ -48,7 +55,7 @@ function outcomeName(outcome: ExecutionOutcome): "succeeded" | "failed" | "timed
 export async function runAttempt(
   env: Env,
   msg: DispatchMessage,
-  deps: { timer?: HeartbeatTimer } = {},
+  deps: AttemptDeps = {},
 ): Promise<AttemptRun> {
   const shard = shardOfJobId(msg.job_id);
   if (shard === null) return { kind: "skipped", reason: "malformed job id" };
@@ -66,7 +73,7 @@ export async function runBegun(
   shard: number,
   stub: TaskShardRpc,
   begun: BeginResult,
-  deps: { timer?: HeartbeatTimer } = {},
+  deps: AttemptDeps = {},
 ): Promise<AttemptRun> {
   if (!begun.ok) return { kind: "skipped", reason: begun.reason };
   const heartbeat = startHeartbeat({
@@ -76,7 +83,7 @@ export async function runBegun(
     fields: { job_id: msg.job_id, user_id: msg.user_id, attempt: msg.attempt },
   });
   try {
-    return await executeAndReport(env, msg, shard, stub, begun);
+    return await executeAndReport(env, msg, shard, stub, begun, deps.secrets ?? new BatchSecrets(env));
   } finally {
     heartbeat.stop();
   }
@@ -89,6 +96,7 @@ async function executeAndReport(
   shard: number,
   stub: TaskShardRpc,
   begun: BegunAttempt,
+  secrets: BatchSecrets,
 ): Promise<AttemptRun> {
   const started = Date.now();
   const executor = getExecutor(begun.type);
@@ -96,17 +104,13 @@ async function executeAndReport(
   let result: unknown = null;
   if (!executor) outcome = { ok: false, error: `no executor for type "${begun.type}"`, permanent: true };
   else {
-    const secrets =
-      begun.signingSecrets.length > 0
-        ? begun.signingSecrets
-        : await homeStub(env, msg.user_id).signingSecrets();
     outcome = await executor.execute({
       jobId: msg.job_id,
       occurrence: begun.occurrence,
       attempt: msg.attempt,
       payload: begun.payload,
       timeoutMs: begun.timeoutSeconds * 1000,
-      signingSecrets: secrets,
+      signingSecrets: await secrets.of(msg.user_id, begun.signingSecrets),
       allowPrivateTargets: configOf(env).ALLOW_PRIVATE_TARGETS,
     });
     if (outcome.ok) {

@@ -1,8 +1,20 @@
 // The consumer's edges: message validation, results to R2, priority order of claims, cron jobs.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
 import { claimDue } from "../../src/shard/claim";
-import { createUser, deliver, env, fireAlarm, getJob, inShard, setShardClock, submit } from "../helpers";
+import {
+  createUser,
+  deliver,
+  env,
+  fireAlarm,
+  getJob,
+  growShards,
+  inShard,
+  setShardClock,
+  shardOf,
+  submit,
+} from "../helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -144,5 +156,59 @@ describe("consumer batches", () => {
     expect(result.explicitAcks).toHaveLength(6);
     expect(operationTotals().begin?.doRequests).toBe(1);
     for (const id of ids) expect((await getJob(user, id)).status).toBe("succeeded");
+  });
+});
+
+describe("signing secrets", () => {
+  it("asks a user's home shard for them at most once per batch, however many shards its jobs are on", async () => {
+    const user = await createUser();
+    await growShards(user, 4);
+    const sent: Request[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      sent.push(new Request(input, init));
+      return new Response("ok");
+    });
+    for (let i = 0; i < 16; i++) {
+      const out = await submit(user, { type: "http", payload: { url: `https://example.com/${i}` } });
+      expect(out.status).toBe(201);
+    }
+    const messages: unknown[] = [];
+    for (let s = 0; s < 4; s++) {
+      const stub = shardOf(user.user_id, s);
+      await runDurableObjectAlarm(stub);
+      const queued = await runInDurableObject(stub, (_shard, state) =>
+        state.storage.sql
+          .exec<{ id: string; attempt: number }>("select id, attempt from jobs where status = 'queued'")
+          .toArray(),
+      );
+      messages.push(...queued.map((q) => ({ user_id: user.user_id, job_id: q.id, attempt: q.attempt })));
+    }
+    expect(messages).toHaveLength(16);
+    const shardsUsed = new Set(messages.map((m) => (m as { job_id: string }).job_id.split("_")[1]));
+    expect([...shardsUsed].filter((s) => s !== "0").length).toBeGreaterThan(1);
+
+    let asked = 0;
+    const counting = {
+      ...env,
+      TASK_SHARD: {
+        idFromName: (name: string) => env.TASK_SHARD.idFromName(name),
+        get: (id: DurableObjectId) => {
+          const stub = env.TASK_SHARD.get(id);
+          return new Proxy(stub, {
+            get(target, prop: string) {
+              if (prop === "signingSecrets") asked++;
+              const rpc = target as unknown as Record<string, (...args: unknown[]) => unknown>;
+              return (...args: unknown[]) => rpc[prop]?.(...args);
+            },
+          });
+        },
+      } as unknown as typeof env.TASK_SHARD,
+    };
+    const result = await deliver(messages, counting);
+    expect(result.explicitAcks).toHaveLength(16);
+    // None when the home shard's begin answered first (it has them), else one ask for the batch.
+    expect(asked).toBeLessThanOrEqual(1);
+    expect(sent).toHaveLength(16);
+    for (const request of sent) expect(request.headers.get("webhook-signature")).toMatch(/^v1,/);
   });
 });
