@@ -30,9 +30,10 @@ function matching(filter: JobFilter, action: BulkAction): SQL | undefined {
     // Ids travel as one JSON parameter: Durable Object SQLite binds at most 100 per query.
     filter.ids ? sql`${jobs.id} in (select value from json_each(${JSON.stringify(filter.ids)}))` : undefined,
     filter.type === undefined ? undefined : eq(jobs.type, filter.type),
+    // length() counts characters, as substr() does; a JS length counts UTF-16 units (🚀 is 2).
     filter.name === undefined
       ? undefined
-      : sql`substr(${jobs.name}, 1, ${filter.name.length}) = ${filter.name}`,
+      : sql`substr(${jobs.name}, 1, length(${filter.name})) = ${filter.name}`,
     ...Object.entries(filter.labels ?? {}).map(
       ([k, v]) => sql`exists (select 1 from json_each(${jobs.labels}) where key = ${k} and value = ${v})`,
     ),

@@ -88,6 +88,20 @@ describe("POST /v1/jobs/cancel", () => {
     expect(await statuses(user)).toEqual([{ status: "cancelled", n: BULK_BATCH + 20 }]);
   });
 
+  it("matches a name prefix by characters, also beyond the Basic Multilingual Plane", async () => {
+    const user = await createUser();
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const rocket = (await submit(user, { type: "noop", name: "🚀 launch", run_at: later })).body;
+    const probe = (await submit(user, { type: "noop", name: "🛰 probe", run_at: later })).body;
+    const plain = (await submit(user, { type: "noop", name: "launch", run_at: later })).body;
+    // "🚀" is one character for SQLite and two UTF-16 units for JavaScript.
+    expect((await bulk(user, "cancel", { name: "🚀" })).body.matched).toBe(1);
+    expect((await getJob(user, rocket.id)).status).toBe("cancelled");
+    expect((await bulk(user, "cancel", { name: "🛰 p" })).body.matched).toBe(1);
+    expect((await getJob(user, probe.id)).status).toBe("cancelled");
+    expect((await getJob(user, plain.id)).status).toBe("scheduled");
+  });
+
   it("never reaches another user's jobs", async () => {
     const owner = await createUser();
     const other = await createUser();
