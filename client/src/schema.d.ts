@@ -237,7 +237,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel every matching job
-         * @description Applied on the user's shards (not the listing index), in bounded batches; `matched` counts the jobs this request cancelled, so repeating it matches 0.
+         * @description Applied on the user's shards (not the listing index), in bounded steps between which each shard serves its other requests; answered once every matching job is cancelled. `matched` counts the jobs this request cancelled, so repeating it matches 0.
          */
         post: operations["postV1JobsCancel"];
         delete?: never;

@@ -205,7 +205,8 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
   "POST /v1/jobs/cancel": {
     summary: "Cancel every matching job",
     description:
-      "Applied on the user's shards (not the listing index), in bounded batches; `matched` counts the " +
+      "Applied on the user's shards (not the listing index), in bounded steps between which each shard " +
+      "serves its other requests; answered once every matching job is cancelled. `matched` counts the " +
       "jobs this request cancelled, so repeating it matches 0.",
     tag: "jobs",
     auth: "user",

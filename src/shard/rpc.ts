@@ -264,8 +264,12 @@ export interface TaskShardRpc {
   runNow(jobId: string): Promise<ControlResult>;
   retry(jobId: string): Promise<ControlResult>;
   patch(jobId: string, patch: JobPatch): Promise<PatchResult>;
-  /** Cancels (or retries) every matching job on this shard, in bounded batches, then re-arms once. */
+  /**
+   * Cancels every matching job on this shard, in bounded steps that let the shard's other requests
+   * in between (src/shard/bulk-queries.ts); answers once all are done, with the exact count.
+   */
   bulkCancel(filter: JobFilter): Promise<BulkResult>;
+  /** Retries every matching job the same way. */
   bulkRetry(filter: JobFilter): Promise<BulkResult>;
 
   // Attempts, for the consumer.

@@ -23,7 +23,7 @@ import * as accounts from "./account-queries";
 import { homeStub } from "./address";
 import { AlarmTimer } from "./alarm-timer";
 import { begin, cancel, expiryError, finishAttempt, heartbeat } from "./attempt-queries";
-import { applyBulk, type BulkAction } from "./bulk-queries";
+import { type BulkAction, type BulkWalk, bulkStep, startWalk } from "./bulk-queries";
 import { callbackToDeliver, claimDueCallbacks, recordCallback, settleCallback } from "./callback-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
@@ -95,6 +95,11 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   clock: () => number = Date.now;
   private readonly timer: AlarmTimer;
   random: () => number = Math.random;
+  /**
+   * Awaited between the steps of a bulk action: a turn of the event loop, so the shard's other
+   * requests (heartbeats, begins, the alarm) run between steps. Tests replace it to hold a step.
+   */
+  betweenSteps: () => PromiseLike<void> = () => scheduler.wait(0);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -281,18 +286,39 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   }
 
   async bulkCancel(filter: JobFilter): Promise<BulkResult> {
-    return this.bulk("cancel", filter);
+    return { matched: await this.bulk("cancel", filter) };
   }
 
   async bulkRetry(filter: JobFilter): Promise<BulkResult> {
-    return this.bulk("retry", filter);
+    return { matched: await this.bulk("retry", filter) };
   }
 
-  private async bulk(action: BulkAction, filter: JobFilter): Promise<BulkResult> {
-    const now = this.clock();
-    const { matched, poolsMoved } = applyBulk(this.db, action, filter, now, this.timings);
-    await this.rearm(poolsMoved && pools.poolWaitersExist(this.db, now));
-    return { matched };
+  /**
+   * Walks the shard in bulkStep's bounded steps, each one atomic and re-armed, with a turn of the
+   * event loop between them (betweenSteps). Answers the exact number of jobs moved.
+   */
+  private async bulk(action: BulkAction, filter: JobFilter): Promise<number> {
+    let matched = 0;
+    for (let walk = startWalk(this.db, filter); walk; ) {
+      const at: BulkWalk = walk;
+      const now = this.clock();
+      const step = this.metered(() => bulkStep(this.db, action, filter, at, now, this.timings));
+      matched += step.moved;
+      await this.rearm(step.poolsMoved && pools.poolWaitersExist(this.db, now));
+      walk = step.rest;
+      if (walk) await this.betweenSteps();
+    }
+    return matched;
+  }
+
+  /**
+   * A step's rows, billed to the `other` phase at once: a request served between two steps must not
+   * take them as its own (meterMethods bills what is left when a method ends).
+   */
+  private metered<T>(step: () => T): T {
+    const { value, rows } = this.sqlMeter.measure(step);
+    recordOperations("other", rows);
+    return value;
   }
 
   // --- consumer ---
