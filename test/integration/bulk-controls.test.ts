@@ -1,13 +1,17 @@
 // POST /v1/jobs/cancel and POST /v1/jobs/retry: filters applied on the user's shards, exact counts,
 // idempotent, and never reaching another user's jobs.
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { forgetVerifiedKeys } from "../../src/api/auth";
 import { BULK_BATCH } from "../../src/shard/bulk-queries";
 import {
+  ADMIN,
   createUser,
   env,
   failingD1,
   fireAlarm,
   getJob,
+  growShards,
   inShard,
   request,
   setShardClock,
@@ -79,6 +83,16 @@ async function holdBetweenSteps(user: TestUser, hold: (k: number) => boolean) {
       ]),
     release: () => inShard(user.user_id, (s) => held(s).release()),
   };
+}
+
+async function setMaxUnfinished(user: TestUser, max: number) {
+  const res = await request(`/v1/admin/users/${user.user_id}`, {
+    method: "PATCH",
+    headers: ADMIN,
+    json: { max_unfinished_jobs: max },
+  });
+  expect(res.status).toBe(200);
+  forgetVerifiedKeys();
 }
 
 const statuses = (user: TestUser) =>
@@ -359,6 +373,85 @@ describe("POST /v1/jobs/retry", () => {
     expect((await getJob(user, cancelled.id)).status).toBe("scheduled");
     expect((await getJob(user, recurring.id)).status).toBe("cancelled");
     expect((await bulk(user, "retry", { labels: { k: "v" } })).body.matched).toBe(0);
+  });
+});
+
+describe("POST /v1/jobs/retry and the unfinished-jobs cap", () => {
+  it("refuses with a 409 naming the numbers, changing nothing, when the retry would pass the cap", async () => {
+    const user = await createUser();
+    await submitMany(user, 6, { g: "old" });
+    await submitMany(user, 2, { g: "keep" });
+    expect((await bulk(user, "cancel", { labels: { g: "old" } })).body.matched).toBe(6);
+    await setMaxUnfinished(user, 5);
+    const refused = await request("/v1/jobs/retry", {
+      method: "POST",
+      headers: user.auth,
+      json: { labels: { g: "old" } },
+    });
+    expect(refused.status).toBe(409);
+    const { error } = (await refused.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("conflict");
+    expect(error.message).toContain("the 6 matching jobs would leave 8 unfinished jobs");
+    expect(error.message).toContain("cap of 5");
+    expect(await statuses(user)).toEqual([
+      { status: "cancelled", n: 6 },
+      { status: "scheduled", n: 2 },
+    ]);
+    // What fits is retried: 2 + 3 = 5.
+    const three = await inShard(user.user_id, (_s, state) =>
+      state.storage.sql
+        .exec<{ id: string }>("select id from jobs where status = 'cancelled' order by id limit 3")
+        .toArray()
+        .map((r) => r.id),
+    );
+    expect((await bulk(user, "retry", { ids: three })).body.matched).toBe(3);
+    expect((await submit(user, { type: "noop" })).status).toBe(429);
+  });
+
+  it("with several shards, refuses before any shard moves a job", async () => {
+    const user = await createUser();
+    await growShards(user, 2);
+    const onShard = (shard: number) =>
+      runInDurableObject(shardOf(user.user_id, shard), (_s, state) =>
+        state.storage.sql
+          .exec<{ status: string; n: number }>("select status, count(*) as n from jobs group by status")
+          .toArray(),
+      );
+    const count = async (shard: number) => (await onShard(shard)).reduce((n, r) => n + r.n, 0);
+    for (let i = 0; i < 60; i++) {
+      await submitMany(user, 1, { g: "x" });
+      const [a, b] = [await count(0), await count(1)];
+      if (a > 0 && b > 0 && a !== b) break;
+    }
+    const [a, b] = [await count(0), await count(1)];
+    expect(a > 0 && b > 0 && a !== b).toBe(true);
+    expect((await bulk(user, "cancel", { labels: { g: "x" } })).body.matched).toBe(a + b);
+    // The smaller shard's jobs fit under the cap, the larger one's do not.
+    await setMaxUnfinished(user, Math.max(a, b) - 1);
+    expect((await bulk(user, "retry", { labels: { g: "x" } })).status).toBe(409);
+    expect(await onShard(0)).toEqual([{ status: "cancelled", n: a }]);
+    expect(await onShard(1)).toEqual([{ status: "cancelled", n: b }]);
+  });
+
+  it("holds its places while it runs: a submit between its steps finds the shard full", async () => {
+    const user = await createUser();
+    await submitMany(user, BULK_BATCH + 20, { g: "old" });
+    expect((await bulk(user, "cancel", { labels: { g: "old" } })).body.matched).toBe(BULK_BATCH + 20);
+    await setMaxUnfinished(user, BULK_BATCH + 21);
+    // Two pauses count the matches; the third is between the retry's first and second step.
+    const { parked, release } = await holdBetweenSteps(user, (k) => k === 2);
+    const retry = request("/v1/jobs/retry", {
+      method: "POST",
+      headers: user.auth,
+      json: { labels: { g: "old" } },
+    });
+    expect(await parked(retry)).toBe("between steps");
+    expect((await statuses(user)).find((r) => r.status === "scheduled")?.n).toBe(BULK_BATCH);
+    expect((await submit(user, { type: "noop" })).status).toBe(201);
+    expect((await submit(user, { type: "noop" })).status).toBe(429);
+    await release();
+    expect(await (await retry).json()).toEqual({ matched: BULK_BATCH + 20 });
+    expect((await statuses(user)).find((r) => r.status === "scheduled")?.n).toBe(BULK_BATCH + 21);
   });
 });
 
