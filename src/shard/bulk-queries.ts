@@ -217,7 +217,7 @@ function cancelRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
     .where(and(idIn(ids), inArray(jobs.status, ["scheduled", "paused"])))
     .returning({ needsPools: jobs.needsPools })
     .all();
-  countInMinute(db, now, { finished: "cancelled", jobs: rows.length });
+  if (rows.length > 0) countInMinute(db, now, { finished: "cancelled", jobs: rows.length });
   return { count: rows.length, poolsMoved: released || rows.some((r) => r.needsPools) };
 }
 
