@@ -237,7 +237,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel every matching job
-         * @description Applied on the user's shards (not the listing index), in bounded batches; `matched` counts the jobs this request cancelled, so repeating it matches 0.
+         * @description Applied on the user's shards (not the listing index), in bounded steps between which each shard serves its other requests; answered once every matching job is cancelled. `matched` counts the jobs this request cancelled, so repeating it matches 0.
          */
         post: operations["postV1JobsCancel"];
         delete?: never;
@@ -257,7 +257,7 @@ export interface paths {
         put?: never;
         /**
          * Retry every matching failed or cancelled one-shot job
-         * @description Applied on the user's shards (not the listing index); `matched` counts the jobs retried.
+         * @description Applied on the user's shards (not the listing index), in bounded steps like the bulk cancel; `matched` counts the jobs retried. A retried job is unfinished again: when the matching jobs would take a shard past its cap on unfinished jobs (MAX_UNFINISHED_JOBS, or the user's own max_unfinished_jobs), the request is refused with 409, the message giving the numbers, and nothing is retried; narrow the filter (created_before, labels, ids) or wait for jobs to finish.
          */
         post: operations["postV1JobsRetry"];
         delete?: never;
@@ -1885,6 +1885,15 @@ export interface operations {
             };
             /** @description unauthorized: a missing or wrong bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict: the matching jobs would take a shard past its cap on unfinished jobs; nothing was retried */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

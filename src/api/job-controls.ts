@@ -4,7 +4,7 @@
 import { type Context, Hono } from "hono";
 import { MAX_SHARDS, shardOfJobId } from "../core/ids";
 import { shardStub } from "../shard/address";
-import type { ControlResult, JobFilter, TaskShardRpc } from "../shard/rpc";
+import type { BulkRetryResult, ControlResult, JobFilter, TaskShardRpc } from "../shard/rpc";
 import { type AppEnv, freshPrincipal } from "./auth";
 import { readJson } from "./body";
 import { ConflictError, InvalidRequestError, NotFoundError, okOrThrow, type RefusalErrors } from "./errors";
@@ -81,17 +81,42 @@ async function shardsFor(
   return { filter: shaped, shards: Array.from({ length: shards }, (_, i) => i) };
 }
 
-for (const action of ["cancel", "retry"] as const) {
-  jobControls.post(`/${action}`, async (c) => {
-    const { userId } = c.get("principal");
-    const body = await validatedJson(c, JobFilterSchema, "the filter is invalid");
-    const { filter, shards: asked } = await shardsFor(c, body);
-    const results = await Promise.all(
-      asked.map((s) => {
-        const stub = shardStub(c.env, userId, s);
-        return action === "cancel" ? stub.bulkCancel(filter) : stub.bulkRetry(filter);
-      }),
-    );
-    return c.json({ matched: results.reduce((n, r) => n + r.matched, 0) });
-  });
-}
+jobControls.post("/cancel", async (c) => {
+  const { userId } = c.get("principal");
+  const body = await validatedJson(c, JobFilterSchema, "the filter is invalid");
+  const { filter, shards: asked } = await shardsFor(c, body);
+  const results = await Promise.all(asked.map((s) => shardStub(c.env, userId, s).bulkCancel(filter)));
+  return c.json({ matched: results.reduce((n, r) => n + r.matched, 0) });
+});
+
+/** A retry that would take a shard past its unfinished-jobs cap; `retried`: moved on other shards meanwhile. */
+const retryRefusals = (retried: number): RefusalErrors<BulkRetryResult> => ({
+  too_many_unfinished: (r) =>
+    new ConflictError(
+      `retrying the ${r.matching} matching jobs would leave ${r.unfinished + r.matching} unfinished jobs on one ` +
+        `of your shards, more than its cap of ${r.cap} (${r.unfinished} are unfinished now); ` +
+        (retried > 0
+          ? `${retried} were retried on your other shards before it refused. `
+          : "nothing was retried. ") +
+        "Narrow the filter (created_before, labels, ids) or wait for jobs to finish",
+    ),
+});
+
+jobControls.post("/retry", async (c) => {
+  const body = await validatedJson(c, JobFilterSchema, "the filter is invalid");
+  const { filter, shards: asked } = await shardsFor(c, body);
+  // After shardsFor, which may have made the principal fresh.
+  const { userId, maxUnfinishedJobs } = c.get("principal");
+  const stubs = asked.map((s) => shardStub(c.env, userId, s));
+  const options = { maxUnfinished: maxUnfinishedJobs ?? undefined };
+  // Several shards: each checks its cap before any moves a job, so a refusal changes nothing (a
+  // submit racing in between can still make one refuse after others moved; the answer says so).
+  if (stubs.length > 1) {
+    const checks = await Promise.all(stubs.map((s) => s.bulkRetry(filter, { ...options, dryRun: true })));
+    for (const check of checks) okOrThrow(check, retryRefusals(0));
+  }
+  const results = await Promise.all(stubs.map((s) => s.bulkRetry(filter, options)));
+  const matched = results.reduce((n, r) => n + (r.ok ? r.matched : 0), 0);
+  for (const r of results) okOrThrow(r, retryRefusals(matched));
+  return c.json({ matched });
+});

@@ -205,7 +205,8 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
   "POST /v1/jobs/cancel": {
     summary: "Cancel every matching job",
     description:
-      "Applied on the user's shards (not the listing index), in bounded batches; `matched` counts the " +
+      "Applied on the user's shards (not the listing index), in bounded steps between which each shard " +
+      "serves its other requests; answered once every matching job is cancelled. `matched` counts the " +
       "jobs this request cancelled, so repeating it matches 0.",
     tag: "jobs",
     auth: "user",
@@ -214,11 +215,19 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
   },
   "POST /v1/jobs/retry": {
     summary: "Retry every matching failed or cancelled one-shot job",
-    description: "Applied on the user's shards (not the listing index); `matched` counts the jobs retried.",
+    description:
+      "Applied on the user's shards (not the listing index), in bounded steps like the bulk cancel; " +
+      "`matched` counts the jobs retried. A retried job is unfinished again: when the matching jobs " +
+      "would take a shard past its cap on unfinished jobs (MAX_UNFINISHED_JOBS, or the user's own " +
+      "max_unfinished_jobs), the request is refused with 409, the message giving the numbers, and " +
+      "nothing is retried; narrow the filter (created_before, labels, ids) or wait for jobs to finish.",
     tag: "jobs",
     auth: "user",
     body: { schema: "JobFilter" },
     ok: { 200: { description: "how many jobs were retried", schema: "Matched" } },
+    errors: {
+      409: "the matching jobs would take a shard past its cap on unfinished jobs; nothing was retried",
+    },
   },
   "GET /v1/pools": {
     summary: "List resource pools",

@@ -64,3 +64,31 @@ export function rescheduled(
     extraRun: false,
   };
 }
+
+/** Where a retry goes when a PATCH of run_at waited for the attempt that failed (see below). */
+export interface PatchedRetry {
+  runAt: number;
+  occurrenceAt: number;
+  extraRun: false;
+}
+
+/**
+ * The retry of an attempt that ended while a PATCH of run_at waited for it: it goes out at the
+ * patched time (in the past: now), the run_at the PATCH answered with, and never sooner than a
+ * Retry-After the target asked for. It stays a retry of the same occurrence (the same webhook-id, one
+ * more of max_retries spent): the PATCH moved when the job next runs, not what that run is. The
+ * patched time becomes the occurrence's nominal time, so a recurring job's schedule is anchored
+ * there as a PATCH of run_at anchors it on a job with nothing in flight (and an extra run, `run`,
+ * merges into it).
+ */
+export function patchedRetry(
+  recurrence: Recurrence,
+  requestedRunAt: number,
+  now: number,
+  retryAfterMs: number | undefined,
+): PatchedRetry {
+  const occurrenceAt = firstRunAt(recurrence, requestedRunAt, now);
+  const serverAsks =
+    retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? Math.max(0, retryAfterMs) : 0;
+  return { runAt: Math.max(occurrenceAt, now + serverAsks), occurrenceAt, extraRun: false };
+}

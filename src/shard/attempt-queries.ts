@@ -3,7 +3,7 @@
 // the job's current one and still in the state the report expects. That is what makes queue
 // redelivery, late reports from timed-out attempts and reports after a cancel harmless.
 import { and, eq } from "drizzle-orm";
-import { changesSchedule, rescheduled } from "../core/job-patch";
+import { changesSchedule, type JobPatch, patchedRetry, rescheduled } from "../core/job-patch";
 import { recurrenceOf } from "../core/schedule";
 import {
   assertTransition,
@@ -168,7 +168,7 @@ export function settleInputOf(job: JobRow): SettleInput {
 /** The job's columns after `next`: a settled state, so the index copy is scheduled too. */
 export function settlementFields(
   job: JobRow,
-  next: Settlement,
+  next: Settlement & { extraRun?: false },
   now: number,
   t: ShardTimings,
   status: JobRow["status"] = next.status,
@@ -180,13 +180,39 @@ export function settlementFields(
     currentRetries: next.currentRetries,
     runs: next.occurrenceFinished ? job.runs + 1 : job.runs,
     occurrence: next.occurrenceFinished && next.runAt !== null ? job.occurrence + 1 : job.occurrence,
-    // An extra occurrence (run now) is over once its occurrence is.
-    extraRun: next.occurrenceFinished ? false : job.extraRun,
+    // An extra occurrence (run now) is over once its occurrence is, or merged into a patched run_at.
+    extraRun: next.occurrenceFinished ? false : (next.extraRun ?? job.extraRun),
     // A finished job's deadline is when retention removes it (src/shard/retention-queries.ts); a
     // paused one has none (nothing is due).
     deadline: status === "paused" ? null : (next.runAt ?? removalTime(job, now)),
     ...touch(now, t),
   };
+}
+
+/**
+ * What a schedule change that waited for the attempt makes of its settlement. The next occurrence
+ * follows the new schedule (anchored at a patched run_at). A retry goes on as a retry, at a patched
+ * run_at when the patch has one (patchedRetry: the PATCH answered with that run_at); a patch of the
+ * interval or cron alone leaves the retry at its backoff and applies from the next occurrence.
+ */
+function withWaitingSchedule(
+  settled: Settlement,
+  pending: JobPatch,
+  patched: JobRow,
+  occurrence: number,
+  report: AttemptReport,
+  now: number,
+): Settlement & { extraRun?: false } {
+  if (!changesSchedule(pending) || settled.runAt === null) return settled;
+  if (settled.occurrenceFinished) {
+    return {
+      ...settled,
+      ...rescheduled({ ...settled, occurrence }, recurrenceOf(patched), pending.runAt, now),
+    };
+  }
+  if (pending.runAt === undefined) return settled;
+  const retryAfterMs = report.outcome.ok ? undefined : report.outcome.retryAfterMs;
+  return { ...settled, ...patchedRetry(recurrenceOf(patched), pending.runAt, now, retryAfterMs) };
 }
 
 /**
@@ -222,18 +248,9 @@ export function finishAttempt(
   const pending = job.pendingPatch;
   const patched = pending ? patchedRow(job, pending) : job;
   const settled = settle(settleInputOf(patched), report.outcome, now, random);
-  const next =
-    pending && changesSchedule(pending) && settled.occurrenceFinished && settled.runAt !== null
-      ? {
-          ...settled,
-          ...rescheduled(
-            { ...settled, occurrence: job.occurrence },
-            recurrenceOf(patched),
-            pending.runAt,
-            now,
-          ),
-        }
-      : settled;
+  const next = pending
+    ? withWaitingSchedule(settled, pending, patched, job.occurrence, report, now)
+    : settled;
   // A job paused while this attempt ran stays paused, unless it is finished now.
   const status = settledStatus(job.status, next.status);
   assertTransition(job.status, status);

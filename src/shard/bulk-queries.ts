@@ -1,15 +1,22 @@
 // Bulk cancel and retry (POST /v1/jobs/cancel, POST /v1/jobs/retry) on one shard: the filter is read
-// from the shard's own rows, never from the D1 read model, and applied in bounded batches.
-import { and, asc, eq, gt, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
+// from the shard's own rows, never from the D1 read model, and applied in bounded steps. Each step is
+// one synchronous SQLite transaction over at most BULK_BATCH rows; the shard lets other requests in
+// between steps (TaskShard.bulk), so no request waits behind more than one step.
+import { and, eq, gt, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { JobStatus } from "../core/state";
 import { cancel } from "./attempt-queries";
 import { applyControl } from "./control-queries";
 import type { ShardTimings } from "./dispatch-queries";
+import { countInMinute } from "./metric-queries";
 import type { JobFilter } from "./rpc";
-import { jobs } from "./schema";
+import { allocations, attempts, jobs } from "./schema";
+import { touch } from "./touch";
 import type { ShardDb } from "./view";
 
-/** Rows decided per SQLite transaction: bounds one commit's size however many jobs match. */
+/**
+ * Rows one step visits (and so at most moves): bounds the time any other request of the shard waits
+ * for a bulk action, and one commit's size, however many jobs match (docs/benchmarks.md).
+ */
 export const BULK_BATCH = 500;
 
 export type BulkAction = "cancel" | "retry";
@@ -20,63 +27,221 @@ const ACTIONABLE: Record<BulkAction, JobStatus[]> = {
   retry: ["failed", "cancelled"],
 };
 
+/**
+ * Where a bulk action's walk stands. `scan`: the jobs table in id order, after `after`, up to `last`
+ * (the largest id when the action began, so it ends even while jobs are submitted). `ids`: the ids
+ * the filter names, sorted, from `next` on.
+ */
+export type BulkWalk =
+  | { kind: "scan"; after: string; last: string }
+  | { kind: "ids"; ids: string[]; next: number };
+
 /** The filter as SQL over the jobs table; every field given must match (an empty filter is refused upstream). */
-function matching(filter: JobFilter, action: BulkAction): SQL | undefined {
+function matching(filter: JobFilter, action: BulkAction): SQL {
   const statuses = ACTIONABLE[action].filter((s) => filter.status === undefined || s === filter.status);
-  return and(
-    inArray(jobs.status, statuses),
-    // Only one-shot jobs can be retried (design.md).
-    action === "retry" ? and(isNull(jobs.intervalSeconds), isNull(jobs.cron)) : undefined,
-    // Ids travel as one JSON parameter: Durable Object SQLite binds at most 100 per query.
-    filter.ids ? sql`${jobs.id} in (select value from json_each(${JSON.stringify(filter.ids)}))` : undefined,
-    filter.type === undefined ? undefined : eq(jobs.type, filter.type),
-    filter.name === undefined
-      ? undefined
-      : sql`substr(${jobs.name}, 1, ${filter.name.length}) = ${filter.name}`,
-    ...Object.entries(filter.labels ?? {}).map(
-      ([k, v]) => sql`exists (select 1 from json_each(${jobs.labels}) where key = ${k} and value = ${v})`,
-    ),
-    filter.createdBefore === undefined ? undefined : lt(jobs.createdAt, filter.createdBefore),
+  if (statuses.length === 0) return sql`0`;
+  return (
+    and(
+      inArray(jobs.status, statuses),
+      // Only one-shot jobs can be retried (design.md).
+      action === "retry" ? and(isNull(jobs.intervalSeconds), isNull(jobs.cron)) : undefined,
+      filter.type === undefined ? undefined : eq(jobs.type, filter.type),
+      // length() counts characters, as substr() does; a JS length counts UTF-16 units (🚀 is 2).
+      filter.name === undefined
+        ? undefined
+        : sql`substr(${jobs.name}, 1, length(${filter.name})) = ${filter.name}`,
+      ...Object.entries(filter.labels ?? {}).map(
+        ([k, v]) => sql`exists (select 1 from json_each(${jobs.labels}) where key = ${k} and value = ${v})`,
+      ),
+      filter.createdBefore === undefined ? undefined : sql`${jobs.createdAt} < ${filter.createdBefore}`,
+    ) ?? sql`1`
   );
 }
 
 /**
- * applyBulk: cancels or retries every job of this shard that matches the filter, BULK_BATCH rows per
- * transaction, walking the ids in order so each job is decided once. Invariants: `matched` is exactly
- * the number of jobs this call moved (a job already cancelled, or not retryable, is not counted), so
- * repeating a cancel matches 0; each job moves through the same step as its single-job route
- * (cancel: units released, a running attempt closed; retry: history kept, pools checked).
- * Returns the count and whether pool units were freed or pooled jobs became due.
+ * The jobs one set-based update can move exactly as the single-job step would, because that step
+ * would only rewrite the row: cancel, a scheduled or idle paused job (no attempt in flight, so no
+ * attempt row to close and no units held) with no PATCH waiting; retry, a job naming no pool (so
+ * there is no pool to check). The rest (queued, running, a PATCH waiting, pooled retries: at most
+ * the in-flight window and what runs, or the home shard's pooled jobs) go through the single-job
+ * step one by one.
  */
-export function applyBulk(
+function setBased(action: BulkAction): SQL {
+  if (action === "retry") return sql`${jobs.needsPools} = 0 and ${jobs.pendingPatch} is null`;
+  return sql`${jobs.status} in ('scheduled', 'paused') and ${jobs.pendingPatch} is null and not exists (
+    select 1 from ${attempts} where ${attempts.jobId} = ${jobs.id} and ${attempts.number} = ${jobs.attempt}
+      and ${attempts.status} = 'running')`;
+}
+
+/** Ids as one parameter: Durable Object SQLite binds at most 100 per query. */
+const idIn = (ids: string[]) => sql`${jobs.id} in (select value from json_each(${JSON.stringify(ids)}))`;
+
+/** The walk over everything the filter can name, or null when there is nothing to visit. */
+export function startWalk(db: ShardDb, filter: JobFilter): BulkWalk | null {
+  if (filter.ids) {
+    const ids = [...new Set(filter.ids)].sort();
+    return ids.length > 0 ? { kind: "ids", ids, next: 0 } : null;
+  }
+  const last = db
+    .select({ last: sql<string | null>`max(${jobs.id})` })
+    .from(jobs)
+    .get()?.last;
+  return last ? { kind: "scan", after: "", last } : null;
+}
+
+interface Visited {
+  id: string;
+  matches: number;
+  setBased: number;
+}
+
+/** The next rows of the walk (at most BULK_BATCH, in id order), whether each matches, and the walk after them. */
+function visit(
+  db: ShardDb,
+  walk: BulkWalk,
+  action: BulkAction,
+  filter: JobFilter,
+): { rows: Visited[]; rest: BulkWalk | null } {
+  const columns = {
+    id: jobs.id,
+    matches: sql<number>`(${matching(filter, action)})`,
+    setBased: sql<number>`(${setBased(action)})`,
+  };
+  if (walk.kind === "ids") {
+    const chunk = walk.ids.slice(walk.next, walk.next + BULK_BATCH);
+    const rows = db.select(columns).from(jobs).where(idIn(chunk)).orderBy(jobs.id).all();
+    const next = walk.next + chunk.length;
+    return { rows, rest: next < walk.ids.length ? { ...walk, next } : null };
+  }
+  // By the primary key, BULK_BATCH rows at a time whatever matches: a step's cost is bounded even
+  // when matches are sparse (the filter alone would make SQLite sort the whole match set each step).
+  const rows = db
+    .select(columns)
+    .from(jobs)
+    .where(and(gt(jobs.id, walk.after), lte(jobs.id, walk.last)))
+    .orderBy(jobs.id)
+    .limit(BULK_BATCH)
+    .all();
+  const after = rows.at(-1)?.id;
+  const done = rows.length < BULK_BATCH || after === undefined || after >= walk.last;
+  return { rows, rest: done ? null : { ...walk, after } };
+}
+
+/** The walk from just after `id` (a row it has visited); from its start when there is none. */
+function resumeAfter(walk: BulkWalk, id: string | undefined): BulkWalk | null {
+  if (id === undefined) return walk;
+  if (walk.kind === "scan") return id >= walk.last ? null : { ...walk, after: id };
+  const next = walk.ids.indexOf(id, walk.next) + 1;
+  return next > 0 && next < walk.ids.length ? { ...walk, next } : null;
+}
+
+/**
+ * countStep: how many of the next rows of the walk the action would move (its filter, statuses and
+ * one-shot rule), and the walk after them. Reads only. A pooled job a retry would refuse (its pool
+ * shrank or is gone) is counted: the count is an upper bound of what the walk moves.
+ */
+export function countStep(
   db: ShardDb,
   action: BulkAction,
   filter: JobFilter,
+  walk: BulkWalk,
+): { matching: number; rest: BulkWalk | null } {
+  const { rows, rest } = visit(db, walk, action, filter);
+  return { matching: rows.filter((r) => r.matches).length, rest };
+}
+
+/**
+ * bulkStep: one atomic step of a bulk cancel or retry. Inputs: the walk's position, at most `limit`
+ * jobs to move. Rows touched: at most BULK_BATCH jobs visited in id order; each one matching is moved
+ * as its single-job route would move it (cancel: finished as cancelled, units released, a running
+ * attempt closed, a waiting PATCH applied, counted in the minute's metrics; retry: a new occurrence
+ * due now, history kept, pools checked), set-based for the jobs where that step only rewrites the
+ * row (setBased), one by one otherwise. Result: the jobs moved (a job already cancelled, or refused,
+ * is not counted, so repeating a cancel matches 0), whether pool units were freed or pooled jobs
+ * became due (waiters may go), and the walk after the rows visited (null: done).
+ */
+export function bulkStep(
+  db: ShardDb,
+  action: BulkAction,
+  filter: JobFilter,
+  walk: BulkWalk,
   now: number,
   t: ShardTimings,
-): { matched: number; poolsMoved: boolean } {
-  const where = matching(filter, action);
-  let matched = 0;
-  let poolsMoved = false;
-  let after = "";
-  for (;;) {
-    const page = db
-      .select({ id: jobs.id })
-      .from(jobs)
-      .where(and(where, gt(jobs.id, after)))
-      .orderBy(asc(jobs.id))
-      .limit(BULK_BATCH)
-      .all();
-    if (page.length === 0) return { matched, poolsMoved };
-    db.transaction(() => {
-      for (const { id } of page) {
-        const out = action === "cancel" ? cancel(db, id, now, t) : applyControl(db, "retry", id, now, t);
-        if (!out.ok) continue;
-        matched += 1;
-        poolsMoved ||= out.released || out.job.needsPools;
-      }
-    });
-    after = page[page.length - 1]?.id ?? after;
-    if (page.length < BULK_BATCH) return { matched, poolsMoved };
-  }
+  limit = Number.POSITIVE_INFINITY,
+): { moved: number; poolsMoved: boolean; rest: BulkWalk | null } {
+  return db.transaction(() => {
+    const { rows, rest } = visit(db, walk, action, filter);
+    let picked = rows.filter((r) => r.matches);
+    let next = rest;
+    if (picked.length > limit) {
+      // The limit falls inside this window: the walk goes on after the last job taken.
+      picked = picked.slice(0, Math.max(0, limit));
+      next = resumeAfter(walk, picked.at(-1)?.id);
+    }
+    const together = picked.filter((r) => r.setBased).map((r) => r.id);
+    const moved = action === "cancel" ? cancelRows(db, together, now, t) : retryRows(db, together, now, t);
+    let count = moved.count;
+    let poolsMoved = moved.poolsMoved;
+    for (const { id } of picked.filter((r) => !r.setBased)) {
+      const out = action === "cancel" ? cancel(db, id, now, t) : applyControl(db, "retry", id, now, t);
+      if (!out.ok) continue;
+      count += 1;
+      poolsMoved ||= out.released || out.job.needsPools;
+    }
+    return { moved: count, poolsMoved, rest: next };
+  });
+}
+
+/**
+ * Cancels scheduled and idle paused jobs with no PATCH waiting, as `cancel` does each: their units
+ * released (they hold none), finished as cancelled with retention's removal time as deadline, the
+ * index copy scheduled, counted in the minute's metrics with one upsert.
+ */
+function cancelRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
+  if (ids.length === 0) return { count: 0, poolsMoved: false };
+  const released =
+    db
+      .delete(allocations)
+      .where(
+        sql`(${allocations.jobId}, ${allocations.attempt}) in (select ${jobs.id}, ${jobs.attempt} from ${jobs} where ${idIn(ids)})`,
+      )
+      .returning({ jobId: allocations.jobId })
+      .all().length > 0;
+  const rows = db
+    .update(jobs)
+    .set({
+      status: "cancelled",
+      deadline: sql`${now} + ${jobs.finishedRetentionSeconds} * 1000`,
+      ...touch(now, t),
+    })
+    .where(and(idIn(ids), inArray(jobs.status, ["scheduled", "paused"])))
+    .returning({ needsPools: jobs.needsPools })
+    .all();
+  if (rows.length > 0) countInMinute(db, now, { finished: "cancelled", jobs: rows.length });
+  return { count: rows.length, poolsMoved: released || rows.some((r) => r.needsPools) };
+}
+
+/**
+ * Retries failed and cancelled one-shot jobs naming no pool, as `retried` decides each: a new
+ * occurrence (its own webhook-id) due now with its retries reset, attempts kept, the index copy
+ * scheduled. No pool is named, so none is checked and none becomes busier.
+ */
+function retryRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
+  if (ids.length === 0) return { count: 0, poolsMoved: false };
+  const rows = db
+    .update(jobs)
+    .set({
+      status: "scheduled",
+      runAt: now,
+      occurrenceAt: now,
+      currentRetries: 0,
+      extraRun: false,
+      occurrence: sql`${jobs.occurrence} + 1`,
+      deadline: now,
+      ...touch(now, t),
+    })
+    .where(and(idIn(ids), inArray(jobs.status, ["failed", "cancelled"])))
+    .returning({ id: jobs.id })
+    .all();
+  return { count: rows.length, poolsMoved: false };
 }

@@ -25,6 +25,8 @@ import type { ShardDb } from "./view";
 export interface MinuteEvent {
   attempt?: { outcome: AttemptOutcome; latenessMs: number | null };
   finished?: FinalStatus;
+  /** How many jobs finished so (default 1): a bulk cancel counts a whole step in one upsert. */
+  jobs?: number;
 }
 
 const OUTCOME_COLUMNS = {
@@ -74,8 +76,9 @@ export function countInMinute(db: ShardDb, now: number, event: MinuteEvent): voi
   }
   if (finished) {
     const column = FINISHED_COLUMNS[finished];
-    inserted[fieldOf(column)] = 1;
-    updated[fieldOf(column)] = plusOne(column);
+    const n = event.jobs ?? 1;
+    inserted[fieldOf(column)] = n;
+    updated[fieldOf(column)] = sql`${column} + ${n}`;
   }
   db.insert(metricMinutes)
     .values(inserted as typeof metricMinutes.$inferInsert)

@@ -191,10 +191,26 @@ export type PatchResult =
   | Refused<"not_found" | "finished">
   /** The job with the patch applied breaks a submit rule, or names pools that cannot hold it. */
   | Refused<"invalid", { details: ErrorDetail[] }>;
-/** How many jobs a bulk cancel or retry moved on this shard. */
+/** How many jobs a bulk cancel moved on this shard. */
 export interface BulkResult {
   matched: number;
 }
+
+/** A bulk retry's settings: the user's own unfinished-jobs cap, and whether only to check it. */
+export interface BulkRetryOptions {
+  /** The user's cap, when an admin set one (else MAX_UNFINISHED_JOBS). */
+  maxUnfinished?: number;
+  /** Count and check against the cap, move nothing: `matched` is what the retry would match now. */
+  dryRun?: boolean;
+}
+
+export type BulkRetryResult =
+  | { ok: true; matched: number }
+  /**
+   * Retrying the `matching` jobs would take this shard past its cap: `unfinished` are unfinished
+   * now (with the places other bulk retries in progress hold). Nothing was moved.
+   */
+  | Refused<"too_many_unfinished", { matching: number; unfinished: number; cap: number }>;
 
 /** One attempt, as a dispatch message names it. */
 export interface AttemptRef {
@@ -280,9 +296,13 @@ export interface TaskShardRpc {
   runNow(jobId: string): Promise<ControlResult>;
   retry(jobId: string): Promise<ControlResult>;
   patch(jobId: string, patch: JobPatch): Promise<PatchResult>;
-  /** Cancels (or retries) every matching job on this shard, in bounded batches, then re-arms once. */
+  /**
+   * Cancels every matching job on this shard, in bounded steps that let the shard's other requests
+   * in between (src/shard/bulk-queries.ts); answers once all are done, with the exact count.
+   */
   bulkCancel(filter: JobFilter): Promise<BulkResult>;
-  bulkRetry(filter: JobFilter): Promise<BulkResult>;
+  /** Retries every matching job the same way, refused when they would not fit under the cap. */
+  bulkRetry(filter: JobFilter, options?: BulkRetryOptions): Promise<BulkRetryResult>;
 
   // Attempts, for the consumer.
   begin(jobId: string, attempt: number): Promise<BeginResult>;

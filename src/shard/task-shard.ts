@@ -25,7 +25,7 @@ import * as accounts from "./account-queries";
 import { homeStub } from "./address";
 import { AlarmTimer } from "./alarm-timer";
 import { begin, cancel, expiryError, finishAttempt, heartbeat } from "./attempt-queries";
-import { applyBulk, type BulkAction } from "./bulk-queries";
+import { type BulkAction, type BulkWalk, bulkStep, countStep, startWalk } from "./bulk-queries";
 import { callbackToDeliver, claimDueCallbacks, recordCallback, settleCallback } from "./callback-queries";
 import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
@@ -46,6 +46,8 @@ import type {
   BeginCallbackResult,
   BeginResult,
   BulkResult,
+  BulkRetryOptions,
+  BulkRetryResult,
   CallbackRef,
   CancelResult,
   ControlResult,
@@ -99,6 +101,13 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   random: () => number = Math.random;
   /** What the latest alarm run did, so its request is billed to that phase (meterMethods below). */
   alarmPhase: Phase = "claim";
+  /**
+   * Awaited between the steps of a bulk action: a turn of the event loop, so the shard's other
+   * requests (heartbeats, begins, the alarm) run between steps. Tests replace it to hold a step.
+   */
+  betweenSteps: () => PromiseLike<void> = () => scheduler.wait(0);
+  /** Unfinished-job places held by bulk retries in progress; a submit counts them as taken. */
+  private bulkHeld = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -190,7 +199,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   // --- jobs API ---
   async submit(spec: NewJob, idempotency?: Idempotency, maxUnfinished?: number): Promise<SubmitResult> {
     const now = this.clock();
-    const cap = maxUnfinished ?? this.policy.maxUnfinished;
+    const cap = this.unfinishedRoom(maxUnfinished);
     const out = submits.insertJob(this.db, spec, idempotency, now, this.timings, cap);
     if (!out.ok) return out;
     // A pooled job that is due may find its units free: waiting pooled jobs do not drive the alarm.
@@ -201,7 +210,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
 
   async submitBatch(batch: NewSubmission[], maxUnfinished?: number): Promise<SubmitBatchResult> {
     const now = this.clock();
-    const cap = maxUnfinished ?? this.policy.maxUnfinished;
+    const cap = this.unfinishedRoom(maxUnfinished);
     const out = submits.insertJobs(this.db, batch, now, this.timings, cap);
     if (!out.ok) return out;
     const pooled = out.outcomes.some((o) => o.ok && !o.replayed && o.job.needsPools);
@@ -289,19 +298,77 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     return { ok: true, view: viewJob(this.db, out.job) };
   }
 
+  /** The cap a submit is held to: the user's (or the global one), less what bulk retries hold. */
+  private unfinishedRoom(maxUnfinished: number | undefined): number {
+    return (maxUnfinished ?? this.policy.maxUnfinished) - this.bulkHeld;
+  }
+
   async bulkCancel(filter: JobFilter): Promise<BulkResult> {
-    return this.bulk("cancel", filter);
+    return { matched: await this.bulk("cancel", filter, Number.POSITIVE_INFINITY) };
   }
 
-  async bulkRetry(filter: JobFilter): Promise<BulkResult> {
-    return this.bulk("retry", filter);
+  /**
+   * A bulk retry must not take the shard past its unfinished-jobs cap (a retention window of failed
+   * jobs could otherwise come back at once). It counts what it would move (in steps), refuses when
+   * that does not fit, and otherwise holds that many places, so submits in between steps cannot take
+   * them, and moves at most that many.
+   */
+  async bulkRetry(filter: JobFilter, options: BulkRetryOptions = {}): Promise<BulkRetryResult> {
+    const cap = options.maxUnfinished ?? this.policy.maxUnfinished;
+    let matching = 0;
+    for (let walk = startWalk(this.db, filter); walk; ) {
+      const at: BulkWalk = walk;
+      const step = this.metered(() => countStep(this.db, "retry", filter, at));
+      matching += step.matching;
+      walk = step.rest;
+      if (walk) await this.betweenSteps();
+    }
+    // From here to the first step, synchronous: the count of unfinished jobs and the hold agree.
+    const unfinished = submits.unfinishedJobs(this.db) + this.bulkHeld;
+    if (unfinished + matching > cap)
+      return { ok: false, reason: "too_many_unfinished", matching, unfinished, cap };
+    if (options.dryRun) return { ok: true, matched: matching };
+    return { ok: true, matched: await this.bulk("retry", filter, matching) };
   }
 
-  private async bulk(action: BulkAction, filter: JobFilter): Promise<BulkResult> {
-    const now = this.clock();
-    const { matched, poolsMoved } = applyBulk(this.db, action, filter, now, this.timings);
-    await this.rearm(poolsMoved && pools.poolWaitersExist(this.db, now));
-    return { matched };
+  /**
+   * Walks the shard in bulkStep's bounded steps, each one atomic and re-armed, with a turn of the
+   * event loop between them (betweenSteps); moves at most `limit` jobs (a retry's held places, which
+   * are given back as its jobs become unfinished). Answers the exact number moved.
+   */
+  private async bulk(action: BulkAction, filter: JobFilter, limit: number): Promise<number> {
+    let held = action === "retry" ? limit : 0;
+    this.bulkHeld += held;
+    let matched = 0;
+    try {
+      for (let walk = startWalk(this.db, filter); walk && matched < limit; ) {
+        const at: BulkWalk = walk;
+        const now = this.clock();
+        const step = this.metered(() =>
+          bulkStep(this.db, action, filter, at, now, this.timings, limit - matched),
+        );
+        matched += step.moved;
+        const given = Math.min(held, step.moved);
+        held -= given;
+        this.bulkHeld -= given;
+        await this.rearm(step.poolsMoved && pools.poolWaitersExist(this.db, now));
+        walk = step.rest;
+        if (walk && matched < limit) await this.betweenSteps();
+      }
+    } finally {
+      this.bulkHeld -= held;
+    }
+    return matched;
+  }
+
+  /**
+   * A step's rows, billed to the `other` phase at once: a request served between two steps must not
+   * take them as its own (meterMethods bills what is left when a method ends).
+   */
+  private metered<T>(step: () => T): T {
+    const { value, rows } = this.sqlMeter.measure(step);
+    recordOperations("other", rows);
+    return value;
   }
 
   // --- consumer ---

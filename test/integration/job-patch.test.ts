@@ -133,6 +133,52 @@ describe("PATCH /v1/jobs/:id", () => {
     });
   });
 
+  it("sends the retry of an attempt that fails at the run_at patched while it ran", async () => {
+    const user = await createUser();
+    const { body: job } = await submit(user, { type: "noop", max_retries: 3, retry_delay_seconds: 30 });
+    const shard = shardOf(user.user_id);
+    const [message] = await fireAlarm(user.user_id);
+    expect(await shard.begin(job.id, message?.attempt ?? 0)).toMatchObject({ ok: true, occurrence: 0 });
+    const runAt = new Date(Date.now() + 2 * 3_600_000).toISOString();
+    const patched = await patch(user, job.id, { run_at: runAt });
+    expect(patched.body).toMatchObject({ status: "running", run_at: runAt });
+    await shard.finish(job.id, 1, { outcome: { ok: false }, error: "boom" });
+    // The PATCH answered with this run_at: the retry keeps that promise instead of its 15-30 s backoff.
+    expect(await getJob(user, job.id)).toMatchObject({
+      status: "scheduled",
+      run_at: runAt,
+      current_retries: 1,
+    });
+    await setShardClock(user.user_id, Date.parse(runAt) - 1);
+    expect(await fireAlarm(user.user_id)).toEqual([]);
+    await setShardClock(user.user_id, Date.parse(runAt));
+    const [retry] = await fireAlarm(user.user_id);
+    // Still a retry of the same occurrence: the same webhook-id, one retry spent.
+    expect(await shard.begin(job.id, retry?.attempt ?? 0)).toMatchObject({ ok: true, occurrence: 0 });
+  });
+
+  it("anchors a recurring job's schedule at a run_at patched while an attempt that then fails ran", async () => {
+    const user = await createUser();
+    const { body: job } = await submit(user, { type: "noop", interval_seconds: 3600 });
+    const shard = shardOf(user.user_id);
+    await fireAlarm(user.user_id);
+    await shard.begin(job.id, 1);
+    const runAt = Date.now() + 90 * 60_000;
+    await patch(user, job.id, { run_at: new Date(runAt).toISOString() });
+    await shard.finish(job.id, 1, { outcome: { ok: false }, error: "boom" });
+    expect(await getJob(user, job.id)).toMatchObject({ run_at: new Date(runAt).toISOString() });
+    await setShardClock(user.user_id, runAt);
+    await fireAlarm(user.user_id);
+    await shard.begin(job.id, 2);
+    await shard.finish(job.id, 2, { outcome: { ok: true } });
+    // The next occurrence follows the patched run_at, not the grid of the first one.
+    expect(await getJob(user, job.id)).toMatchObject({
+      status: "scheduled",
+      run_at: new Date(runAt + 3_600_000).toISOString(),
+      current_retries: 0,
+    });
+  });
+
   it.each([
     ["not JSON", "{", 400],
     ["an empty patch", {}, 400],

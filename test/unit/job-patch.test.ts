@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { changesSchedule, mergePatches, rescheduled } from "../../src/core/job-patch";
+import { changesSchedule, mergePatches, patchedRetry, rescheduled } from "../../src/core/job-patch";
 
 describe("job patches", () => {
   it("tells schedule changes apart from the rest", () => {
@@ -24,5 +24,26 @@ describe("job patches", () => {
       currentRetries: 0,
       extraRun: false,
     });
+  });
+
+  it("sends a retry at a run_at patched during its attempt: now if past, never before Retry-After", () => {
+    const once = { kind: "once" } as const;
+    expect(patchedRetry(once, 5_000_000, 2_000_000, undefined)).toEqual({
+      runAt: 5_000_000,
+      occurrenceAt: 5_000_000,
+      extraRun: false,
+    });
+    expect(patchedRetry(once, 1_000_000, 2_000_000, undefined)).toMatchObject({ runAt: 2_000_000 });
+    // The target's Retry-After still holds; the schedule stays anchored at the patched time.
+    expect(patchedRetry(once, 5_000_000, 2_000_000, 9_000_000)).toEqual({
+      runAt: 11_000_000,
+      occurrenceAt: 5_000_000,
+      extraRun: false,
+    });
+    expect(patchedRetry(once, 5_000_000, 2_000_000, Number.NaN)).toMatchObject({ runAt: 5_000_000 });
+    // A cron job's occurrence lands on the first match at or after the patched time.
+    const daily = { kind: "cron", expression: "0 9 * * *", timezone: "UTC" } as const;
+    const at = Date.parse("2030-01-01T08:00:00Z");
+    expect(patchedRetry(daily, at, at - 60_000, undefined).runAt).toBe(Date.parse("2030-01-01T09:00:00Z"));
   });
 });
