@@ -11,11 +11,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { drizzle } from "drizzle-orm/durable-sqlite";
-import { claimDue, inFlight } from "../src/shard/claim";
-import { nextWakeAt } from "../src/shard/dispatch-queries";
+import type { ShardDb } from "../src/shard/db";
 import * as schema from "../src/shard/schema";
-import { unfinishedJobs } from "../src/shard/submit-queries";
-import type { ShardDb } from "../src/shard/view";
+import { claimDue, inFlight } from "../src/shard/sql/claim";
+import { nextWakeAt } from "../src/shard/sql/dispatch";
+import { unfinishedJobs } from "../src/shard/sql/submit";
 
 const root = path.resolve(import.meta.dirname, "..");
 

@@ -1,10 +1,11 @@
 // The shard's alarm as a cache of MIN(next deadline) (design.md): every mutation re-arms it to the
 // earliest deadline in the shard, or to now when claimable work is waiting. Only the shard sets its
 // alarm, so the time last set or read is kept here and re-arming needs no storage round trip.
-import { inFlight } from "./claim";
+
 import type { DispatchPolicy } from "./config";
-import { nextWakeAt } from "./dispatch-queries";
-import type { ShardDb } from "./view";
+import type { ShardDb } from "./db";
+import { inFlight } from "./sql/claim";
+import { nextWakeAt } from "./sql/dispatch";
 
 export class AlarmTimer {
   /** Set when a request asked for an immediate wake while the alarm handler was awaiting I/O. */

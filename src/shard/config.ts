@@ -1,6 +1,6 @@
 // The shard's settings, derived from the parsed configuration (src/config.ts).
 import type { Config } from "../config";
-import type { ShardTimings } from "./dispatch-queries";
+import type { ShardTimings } from "./db";
 
 export function shardTimings(config: Config): ShardTimings {
   return {

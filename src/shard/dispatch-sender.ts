@@ -5,11 +5,10 @@ import type { CallbackMessage, DispatchMessage } from "../dispatch/message";
 import { log } from "../log";
 import { recordOperations } from "../metering/operations";
 import type { SqlMeter } from "../metering/sql-meter";
-import { postponeCallbacks } from "./callback-queries";
-import type { ShardTimings } from "./dispatch-queries";
-import { type Claim, requeue } from "./dispatch-queries";
+import type { ShardDb, ShardTimings } from "./db";
 import type { CallbackRef } from "./rpc";
-import type { ShardDb } from "./view";
+import { postponeCallbacks } from "./sql/callbacks";
+import { type Claim, requeue } from "./sql/dispatch";
 
 const SEND_RETRY_MS = 1000;
 

@@ -11,16 +11,11 @@ import { log } from "../log";
 import { recordOperations } from "../metering/operations";
 import type { SqlMeter } from "../metering/sql-meter";
 import { archiveJobs } from "./archive";
-import {
-  attemptKeysOf,
-  dueForRemoval,
-  forgetAttempts,
-  postponeRemoval,
-  removeJobs,
-} from "./retention-queries";
+import type { ShardDb } from "./db";
 import type { JobRow } from "./schema";
-import * as submits from "./submit-queries";
-import { type ShardDb, viewJob } from "./view";
+import { attemptKeysOf, dueForRemoval, forgetAttempts, postponeRemoval, removeJobs } from "./sql/retention";
+import * as submits from "./sql/submit";
+import { viewJob } from "./sql/view";
 
 const INDEX_BATCH = 50;
 const INDEX_RETRY_MS = 5000;

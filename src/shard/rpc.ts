@@ -275,7 +275,7 @@ export interface TaskShardRpc {
   // Resource pools, on the user's home shard.
   putPool(name: string, capacity: number): Promise<PoolView>;
   listPools(): Promise<PoolView[]>;
-  /** Removes a pool that no unfinished job names (src/shard/pool-queries.ts). */
+  /** Removes a pool that no unfinished job names (src/shard/sql/pools.ts). */
   deletePool(name: string): Promise<DeletePoolResult>;
 
   // Jobs, for the API.
@@ -298,7 +298,7 @@ export interface TaskShardRpc {
   patch(jobId: string, patch: JobPatch): Promise<PatchResult>;
   /**
    * Cancels every matching job on this shard, in bounded steps that let the shard's other requests
-   * in between (src/shard/bulk-queries.ts); answers once all are done, with the exact count.
+   * in between (src/shard/sql/bulk.ts); answers once all are done, with the exact count.
    */
   bulkCancel(filter: JobFilter): Promise<BulkResult>;
   /** Retries every matching job the same way, refused when they would not fit under the cap. */
@@ -308,11 +308,11 @@ export interface TaskShardRpc {
   begin(jobId: string, attempt: number): Promise<BeginResult>;
   /** begin for every attempt of one consumer batch on this shard, in one request; results in order. */
   beginMany(attempts: AttemptRef[]): Promise<BeginResult[]>;
-  /** The consumer running `attempt` is alive: its deadline moves on (src/shard/attempt-queries.ts). */
+  /** The consumer running `attempt` is alive: its deadline moves on (src/shard/sql/attempts.ts). */
   heartbeat(jobId: string, attempt: number): Promise<HeartbeatResult>;
   finish(jobId: string, attempt: number, report: AttemptReport): Promise<FinishResult>;
 
-  // Callbacks, for the consumer (src/shard/callback-queries.ts).
+  // Callbacks, for the consumer (src/shard/sql/callbacks.ts).
   /** What to POST for each callback try of one consumer batch on this shard; results in order. */
   beginCallbacks(tries: CallbackRef[]): Promise<BeginCallbackResult[]>;
   /** How a callback try ended: the shard clears the callback or schedules its next try. */

@@ -208,7 +208,7 @@ export const signingSecrets = sqliteTable("signing_secrets", {
 // GET /v1/metrics: one row per minute in which attempts ended or jobs finished, counted in the same
 // step as the change it counts (one row written per attempt end). `minute` is the integer primary key
 // (the rowid itself), so the upsert touches no index. Rows older than the metrics window are pruned by
-// the alarm (src/shard/metric-queries.ts).
+// the alarm (src/shard/sql/metrics.ts).
 export const metricMinutes = sqliteTable("metric_minutes", {
   // Epoch minute: ms / 60,000.
   minute: integer("minute").primaryKey(),

@@ -21,20 +21,12 @@ import { log } from "../log";
 import { meterMethods } from "../metering/meter-methods";
 import { logOperations, type Phase, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
-import * as accounts from "./account-queries";
 import { homeStub } from "./address";
 import { AlarmTimer } from "./alarm-timer";
-import { begin, cancel, expiryError, finishAttempt, heartbeat } from "./attempt-queries";
-import { type BulkAction, type BulkWalk, bulkStep, countStep, startWalk } from "./bulk-queries";
-import { callbackToDeliver, claimDueCallbacks, recordCallback, settleCallback } from "./callback-queries";
-import { claimDue, inFlight } from "./claim";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
-import { applyControl, type Control, patchJob } from "./control-queries";
-import { expiredLeases, resendLostDispatches } from "./dispatch-queries";
+import { findJob, type ShardDb } from "./db";
 import { type SenderContext, sendCallbacks, sendClaims } from "./dispatch-sender";
-import { pruneMetricMinutes, readMetrics } from "./metric-queries";
 import { flushIndexCopies, type Outbound, removeExpiredJobs } from "./outbound";
-import * as pools from "./pool-queries";
 import type {
   AccountInit,
   AccountLimits,
@@ -74,8 +66,17 @@ import type {
   TaskShardRpc,
 } from "./rpc";
 import * as schema from "./schema";
-import * as submits from "./submit-queries";
-import { type ShardDb, viewJob } from "./view";
+import * as accounts from "./sql/accounts";
+import { begin, cancel, expiryError, finishAttempt, heartbeat } from "./sql/attempts";
+import { type BulkAction, type BulkWalk, bulkStep, countStep, startWalk } from "./sql/bulk";
+import { callbackToDeliver, claimDueCallbacks, recordCallback, settleCallback } from "./sql/callbacks";
+import { claimDue, inFlight } from "./sql/claim";
+import { applyControl, type Control, patchJob } from "./sql/controls";
+import { expiredLeases, resendLostDispatches } from "./sql/dispatch";
+import { pruneMetricMinutes, readMetrics } from "./sql/metrics";
+import * as pools from "./sql/pools";
+import * as submits from "./sql/submit";
+import { viewJob } from "./sql/view";
 
 const LEASE_BATCH = 100;
 
@@ -249,7 +250,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
   }
 
   async get(jobId: string): Promise<GetResult> {
-    const job = submits.findJob(this.db, jobId);
+    const job = findJob(this.db, jobId);
     return job ? { ok: true, view: viewJob(this.db, job) } : { ok: false, reason: "not_found" };
   }
 
@@ -430,7 +431,7 @@ export class TaskShard extends DurableObject<Env> implements TaskShardRpc {
     return readMetrics(this.db, this.clock());
   }
 
-  // --- callbacks (src/shard/callback-queries.ts) ---
+  // --- callbacks (src/shard/sql/callbacks.ts) ---
   async beginCallbacks(tries: CallbackRef[]): Promise<BeginCallbackResult[]> {
     let secrets: string[] | null = null;
     return tries.map((ref): BeginCallbackResult => {

@@ -3,7 +3,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { forgetVerifiedKeys } from "../../src/api/auth";
-import { BULK_BATCH } from "../../src/shard/bulk-queries";
+import { BULK_BATCH } from "../../src/shard/sql/bulk";
 import {
   ADMIN,
   createUser,

@@ -3,11 +3,10 @@
 // plain jobs merged into it were claimed ahead of a higher-priority job for another pool.
 import { describe, expect, it } from "vitest";
 import type { NewJob } from "../../src/core/job";
-import { claimDue } from "../../src/shard/claim";
-import type { ShardTimings } from "../../src/shard/dispatch-queries";
-import { allocate, putPool } from "../../src/shard/pool-queries";
-import { insertJob } from "../../src/shard/submit-queries";
-import type { ShardDb } from "../../src/shard/view";
+import type { ShardDb, ShardTimings } from "../../src/shard/db";
+import { claimDue } from "../../src/shard/sql/claim";
+import { allocate, putPool } from "../../src/shard/sql/pools";
+import { insertJob } from "../../src/shard/sql/submit";
 import { createUser, fireAlarm, getJob, inShard, request, setShardClock, submit } from "../helpers";
 import { newJobs } from "../support/new-job";
 

@@ -2,7 +2,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
-import { claimDue } from "../../src/shard/claim";
+import { claimDue } from "../../src/shard/sql/claim";
 import {
   createUser,
   deliver,

@@ -7,8 +7,8 @@ import { shardName } from "../../src/core/ids";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
-import { removeJobs } from "../../src/shard/retention-queries";
-import type { ShardDb } from "../../src/shard/view";
+import type { ShardDb } from "../../src/shard/db";
+import { removeJobs } from "../../src/shard/sql/retention";
 import {
   ADMIN,
   createUser,

@@ -1,13 +1,11 @@
 // expires_after_seconds at the point of claim: a due job too late to start is settled, not sent.
 import { eq } from "drizzle-orm";
-import { EXPIRED_ERROR } from "../core/expiry";
-import { assertTransition, settle } from "../core/state";
-import { settleInputOf, settlementFields } from "./attempt-queries";
-import type { ShardTimings } from "./dispatch-queries";
-import { countInMinute } from "./metric-queries";
-import { type JobRow, jobs } from "./schema";
-import { findJob } from "./submit-queries";
-import type { ShardDb } from "./view";
+import { EXPIRED_ERROR } from "../../core/expiry";
+import { assertTransition, settle } from "../../core/state";
+import { findJob, type ShardDb, type ShardTimings } from "../db";
+import { type JobRow, jobs } from "../schema";
+import { settleInputOf, settlementFields } from "./attempts";
+import { countInMinute } from "./metrics";
 
 /** Expiry never retries, so settle() draws no backoff jitter. */
 const NO_JITTER = () => 0;

@@ -2,10 +2,10 @@
 // (atomic under the Durable Object's gates) that reads the job, asks the pure state machine
 // (src/core/state.ts) where it goes, and writes that. The caller re-arms the alarm once.
 import { eq } from "drizzle-orm";
-import { shardOfJobId } from "../core/ids";
-import type { JobPatch } from "../core/job-patch";
-import { mergePatches } from "../core/job-patch";
-import { recurrenceOf } from "../core/schedule";
+import { shardOfJobId } from "../../core/ids";
+import type { JobPatch } from "../../core/job-patch";
+import { mergePatches } from "../../core/job-patch";
+import { recurrenceOf } from "../../core/schedule";
 import {
   assertTransition,
   type ControlOutcome,
@@ -15,17 +15,15 @@ import {
   resumed,
   retried,
   type ScheduleState,
-} from "../core/state";
-import { HOME_SHARD } from "./address";
-import { attemptInFlight } from "./attempt-queries";
-import type { ShardTimings } from "./dispatch-queries";
+} from "../../core/state";
+import { HOME_SHARD } from "../address";
+import { findJob, type ShardDb, type ShardTimings } from "../db";
+import type { ControlResult, ErrorDetail, PatchResult, RefusalOf } from "../rpc";
+import { type JobRow, jobs } from "../schema";
+import { attemptInFlight } from "./attempts";
 import { patchColumns, patchedRow } from "./patch-rows";
-import { release, resourceErrors } from "./pool-queries";
-import type { ControlResult, ErrorDetail, PatchResult, RefusalOf } from "./rpc";
-import { type JobRow, jobs } from "./schema";
-import { findJob } from "./submit-queries";
+import { release, resourceErrors } from "./pools";
 import { touch } from "./touch";
-import type { ShardDb } from "./view";
 
 export type Control = "pause" | "resume" | "run" | "retry";
 

@@ -3,15 +3,14 @@
 // one synchronous SQLite transaction over at most BULK_BATCH rows; the shard lets other requests in
 // between steps (TaskShard.bulk), so no request waits behind more than one step.
 import { and, eq, gt, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
-import type { JobStatus } from "../core/state";
-import { cancel } from "./attempt-queries";
-import { applyControl } from "./control-queries";
-import type { ShardTimings } from "./dispatch-queries";
-import { countInMinute } from "./metric-queries";
-import type { JobFilter } from "./rpc";
-import { allocations, attempts, jobs } from "./schema";
+import type { JobStatus } from "../../core/state";
+import type { ShardDb, ShardTimings } from "../db";
+import type { JobFilter } from "../rpc";
+import { allocations, attempts, jobs } from "../schema";
+import { cancel } from "./attempts";
+import { applyControl } from "./controls";
+import { countInMinute } from "./metrics";
 import { touch } from "./touch";
-import type { ShardDb } from "./view";
 
 /**
  * Rows one step visits (and so at most moves): bounds the time any other request of the shard waits

@@ -2,25 +2,14 @@
 // Durable Object's input/output gates it is atomic: no other request interleaves, and nothing it
 // sends leaves the object before its writes are durable.
 import { and, eq, gt, inArray, isNotNull, lte, sql } from "drizzle-orm";
-import { dispatchDeadlineMs } from "../core/backoff";
-import { FINISHED_STATUSES } from "../core/state";
-import { earliestCallbackDeadline } from "./callback-queries";
+import { dispatchDeadlineMs } from "../../core/backoff";
+import { FINISHED_STATUSES } from "../../core/state";
+import type { ShardDb, ShardTimings } from "../db";
+import { type JobRow, jobs } from "../schema";
+import { earliestCallbackDeadline } from "./callbacks";
 import { patchColumns } from "./patch-rows";
-import { release } from "./pool-queries";
-import { type JobRow, jobs } from "./schema";
+import { release } from "./pools";
 import { touch } from "./touch";
-import type { ShardDb } from "./view";
-
-export interface ShardTimings {
-  /** A queued job whose message has not begun by then is dispatched again. */
-  dispatchDeadlineMs: number;
-  /** Extra time past timeout_seconds before the shard declares an attempt timed out. */
-  leaseGraceMs: number;
-  /** A running attempt with no heartbeat (or begin) for this long is given up, whatever its timeout. */
-  heartbeatTimeoutMs: number;
-  /** Delay before a changed job is copied to the D1 index; coalesces bursts of changes. */
-  indexFlushDelayMs: number;
-}
 
 export interface Claim {
   id: string;

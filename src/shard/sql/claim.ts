@@ -1,14 +1,14 @@
 // claimDue, the hottest query: which due jobs go out in this alarm cycle.
 import { and, asc, desc, eq, lte, or, type SQL, sql } from "drizzle-orm";
-import { dispatchDeadlineMs } from "../core/backoff";
-import { isExpired } from "../core/expiry";
-import { PoolRound } from "../core/pool-round";
-import type { Claim, ShardTimings } from "./dispatch-queries";
-import { expireOccurrence } from "./expiry-queries";
-import { allocate, capacities, unitsInUse } from "./pool-queries";
-import { jobs, pools } from "./schema";
+import { dispatchDeadlineMs } from "../../core/backoff";
+import { isExpired } from "../../core/expiry";
+import { PoolRound } from "../../core/pool-round";
+import type { ShardDb, ShardTimings } from "../db";
+import { jobs, pools } from "../schema";
+import type { Claim } from "./dispatch";
+import { expireOccurrence } from "./expiry";
+import { allocate, capacities, unitsInUse } from "./pools";
 import { bump } from "./touch";
-import type { ShardDb } from "./view";
 
 export interface ClaimPolicy {
   /** Most jobs to claim now: the batch size, less what the in-flight window is already using. */
@@ -135,7 +135,7 @@ function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Clai
  *   recorded in the same step: pools are never over-allocated;
  * - a due pooled job that cannot go now reserves every pool it names for the rest of the cycle;
  * - a due job past its run_at + expires_after_seconds is not claimed: expireOccurrence settles it
- *   (src/shard/expiry-queries.ts); it reserves no pool, and it counts against `limit` like a claim,
+ *   (src/shard/sql/expiry.ts); it reserves no pool, and it counts against `limit` like a claim,
  *   so a cycle's writes stay bounded;
  * - cost is bounded: each fetched job is claimed, expired or makes a pool unusable (then the walk
  *   fetches again from where it stands, leaving out jobs that can no longer matter), so a cycle reads

@@ -2,7 +2,7 @@
 // and what the shard holds now. Nothing here reads the attempts table: its history is unbounded
 // within retention, while the counters are at most one row per minute of the window.
 import { and, count, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
-import { histogramFromSparse, latenessBucketOf } from "../core/lateness-histogram";
+import { histogramFromSparse, latenessBucketOf } from "../../core/lateness-histogram";
 import {
   type AttemptOutcome,
   type FinalStatus,
@@ -13,10 +13,10 @@ import {
   type ShardMetrics,
   WINDOW_MINUTES,
   windowStartMinute,
-} from "../core/metrics";
-import { listPools } from "./pool-queries";
-import { jobs, metricMinutes } from "./schema";
-import type { ShardDb } from "./view";
+} from "../../core/metrics";
+import type { ShardDb } from "../db";
+import { jobs, metricMinutes } from "../schema";
+import { listPools } from "./pools";
 
 /**
  * What one change adds to its minute: an attempt that ended, a job that finished, or both. An expired

@@ -1,8 +1,9 @@
 // The user's account, kept on its home shard (shard 0): key hashes, signing secrets, shard count.
 // Authentication reads only this Durable Object, so submit, view and cancel never wait on D1.
 import { eq, isNull, sql } from "drizzle-orm";
-import { grownShards } from "../core/hot-shard";
-import { constantTimeEqual, keyIdOf } from "../core/ids";
+import { grownShards } from "../../core/hot-shard";
+import { constantTimeEqual, keyIdOf } from "../../core/ids";
+import type { ShardDb } from "../db";
 import type {
   AccountInit,
   AccountLimits,
@@ -16,10 +17,9 @@ import type {
   RotateSigningSecretResult,
   SetLimitsResult,
   SetShardsResult,
-} from "./rpc";
-import { account, apiKeys, type FormerShards, signingSecrets } from "./schema";
-import { IDEMPOTENCY_TTL_MS } from "./submit-queries";
-import type { ShardDb } from "./view";
+} from "../rpc";
+import { account, apiKeys, type FormerShards, signingSecrets } from "../schema";
+import { IDEMPOTENCY_TTL_MS } from "./submit";
 
 /** createAccount: idempotent per user id; the first call wins. */
 export function createAccount(db: ShardDb, init: AccountInit, now: number): void {

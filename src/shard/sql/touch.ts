@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { jobs } from "./schema";
+import { jobs } from "../schema";
 
 /**
  * A change to a job that the D1 index need not see on its own (claimed, begun): bumps the version,

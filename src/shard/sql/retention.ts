@@ -2,9 +2,9 @@
 // its attempts, ledger rows and idempotency keys. Its deadline is the removal time, so the jobs_wake
 // index finds the jobs due for removal and the alarm wakes for them like for any other deadline.
 import { and, eq, inArray, lte, type SQLWrapper, sql } from "drizzle-orm";
-import { FINISHED_STATUSES } from "../core/state";
-import { allocations, attempts, idempotencyKeys, type JobRow, jobs } from "./schema";
-import type { ShardDb } from "./view";
+import { FINISHED_STATUSES } from "../../core/state";
+import type { ShardDb } from "../db";
+import { allocations, attempts, idempotencyKeys, type JobRow, jobs } from "../schema";
 
 /** `column in (ids)`, with the ids as one JSON parameter: Durable Object SQLite binds at most 100. */
 const inIds = (column: SQLWrapper, ids: string[]) =>

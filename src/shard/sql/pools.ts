@@ -2,10 +2,10 @@
 // is a local, synchronous step of the claim and a pool can never be over-allocated, however many
 // shards the user has. Use is derived from the allocations ledger, never kept as a counter.
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { isFinished, JOB_STATUSES } from "../core/state";
-import type { DeletePoolResult, ErrorDetail, PoolView } from "./rpc";
-import { allocations, jobs, pools } from "./schema";
-import type { ShardDb } from "./view";
+import { isFinished, JOB_STATUSES } from "../../core/state";
+import type { ShardDb } from "../db";
+import type { DeletePoolResult, ErrorDetail, PoolView } from "../rpc";
+import { allocations, jobs, pools } from "../schema";
 
 export function putPool(db: ShardDb, name: string, capacity: number, now: number): void {
   db.insert(pools)

@@ -1,12 +1,11 @@
 // Shard rows → the contract's job object.
+
 import { desc, eq } from "drizzle-orm";
-import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
-import { iso, isoOrNull, type JobView, nextRunAtOf } from "../core/job";
-import { type AttemptRow, attempts, type JobRow } from "./schema";
+import { iso, isoOrNull, type JobView, nextRunAtOf } from "../../core/job";
+import type { ShardDb } from "../db";
+import { type AttemptRow, attempts, type JobRow } from "../schema";
 
 export const ATTEMPTS_SHOWN = 20;
-
-export type ShardDb = DrizzleSqliteDODatabase<Record<string, unknown>>;
 
 /**
  * The job as the user sees it: a PATCH still waiting for its attempt to end already shows (it applies

@@ -1,9 +1,9 @@
 // How a PATCH lands on a job row: the columns it writes, with the schedule and derived columns that
 // follow from it. Shared by PATCH itself (a job with no attempt in flight) and by the end of an
 // attempt (a patch that waited for it).
-import { changesSchedule, type JobPatch, rescheduled } from "../core/job-patch";
-import { recurrenceOf } from "../core/schedule";
-import type { JobRow } from "./schema";
+import { changesSchedule, type JobPatch, rescheduled } from "../../core/job-patch";
+import { recurrenceOf } from "../../core/schedule";
+import type { JobRow } from "../schema";
 
 /** The row with the patch's fields in place; clearing cron clears its time zone, setting one defaults it. */
 export function patchedRow(job: JobRow, patch: JobPatch): JobRow {

@@ -3,8 +3,8 @@
 // the job's current one and still in the state the report expects. That is what makes queue
 // redelivery, late reports from timed-out attempts and reports after a cancel harmless.
 import { and, eq } from "drizzle-orm";
-import { changesSchedule, type JobPatch, patchedRetry, rescheduled } from "../core/job-patch";
-import { recurrenceOf } from "../core/schedule";
+import { changesSchedule, type JobPatch, patchedRetry, rescheduled } from "../../core/job-patch";
+import { recurrenceOf } from "../../core/schedule";
 import {
   assertTransition,
   isFinished,
@@ -12,17 +12,22 @@ import {
   type Settlement,
   settle,
   settledStatus,
-} from "../core/state";
-import type { ShardTimings } from "./dispatch-queries";
-import { countInMinute } from "./metric-queries";
+} from "../../core/state";
+import { findJob, type ShardDb, type ShardTimings } from "../db";
+import type {
+  AttemptRefusal,
+  AttemptReport,
+  CancelResult,
+  HeartbeatResult,
+  RefusalOf,
+  Refused,
+} from "../rpc";
+import { attempts, type JobRow, jobs } from "../schema";
+import { countInMinute } from "./metrics";
 import { patchedFields, patchedRow } from "./patch-rows";
-import { release } from "./pool-queries";
-import { removalTime } from "./retention-queries";
-import type { AttemptRefusal, AttemptReport, CancelResult, HeartbeatResult, RefusalOf, Refused } from "./rpc";
-import { attempts, type JobRow, jobs } from "./schema";
-import { findJob } from "./submit-queries";
+import { release } from "./pools";
+import { removalTime } from "./retention";
 import { bump, touch } from "./touch";
-import type { ShardDb } from "./view";
 
 /**
  * Whether the job's current attempt has begun and not ended: a running job's always; a paused job's
@@ -182,7 +187,7 @@ export function settlementFields(
     occurrence: next.occurrenceFinished && next.runAt !== null ? job.occurrence + 1 : job.occurrence,
     // An extra occurrence (run now) is over once its occurrence is, or merged into a patched run_at.
     extraRun: next.occurrenceFinished ? false : (next.extraRun ?? job.extraRun),
-    // A finished job's deadline is when retention removes it (src/shard/retention-queries.ts); a
+    // A finished job's deadline is when retention removes it (src/shard/sql/retention.ts); a
     // paused one has none (nothing is due).
     deadline: status === "paused" ? null : (next.runAt ?? removalTime(job, now)),
     ...touch(now, t),

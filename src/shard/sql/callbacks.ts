@@ -4,11 +4,11 @@
 // message or a crashed consumer delays a callback, never loses it. Nothing here touches `jobs`: a
 // callback's fate never changes the job's outcome.
 import { and, asc, eq, lte, sql } from "drizzle-orm";
-import { type CallbackTry, callbackReportDeadlineMs, callbackVerdict } from "../core/callback-policy";
-import type { JobView } from "../core/job";
-import type { CallbackRef, CallbackRefusal, Refused } from "./rpc";
-import { type CallbackRow, callbacks } from "./schema";
-import type { ShardDb } from "./view";
+import { type CallbackTry, callbackReportDeadlineMs, callbackVerdict } from "../../core/callback-policy";
+import type { JobView } from "../../core/job";
+import type { ShardDb } from "../db";
+import type { CallbackRef, CallbackRefusal, Refused } from "../rpc";
+import { type CallbackRow, callbacks } from "../schema";
 
 /** The shard's dispatch deadline (ShardTimings), the base of the wait for a try's report. */
 type ReportWait = { dispatchDeadlineMs: number };

@@ -1,8 +1,7 @@
 // Job creation with Idempotency-Key semantics, and the read-model (D1) bookkeeping.
 import { and, asc, eq, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
-import type { NewJob } from "../core/job";
-import type { ShardTimings } from "./dispatch-queries";
-import { resourceErrors } from "./pool-queries";
+import type { NewJob } from "../../core/job";
+import type { ShardDb, ShardTimings } from "../db";
 import type {
   Idempotency,
   IndexedVersion,
@@ -11,9 +10,10 @@ import type {
   RefusalOf,
   SubmitBatchResult,
   SubmitResult,
-} from "./rpc";
-import { idempotencyKeys, type JobRow, jobs, keyFence } from "./schema";
-import { type ShardDb, viewJob } from "./view";
+} from "../rpc";
+import { idempotencyKeys, type JobRow, jobs, keyFence } from "../schema";
+import { resourceErrors } from "./pools";
+import { viewJob } from "./view";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -185,10 +185,6 @@ export function insertJobs(
       return outcome;
     }),
   }));
-}
-
-export function findJob(db: ShardDb, jobId: string): JobRow | undefined {
-  return db.select().from(jobs).where(eq(jobs.id, jobId)).get();
 }
 
 /** Drops expired idempotency keys a bounded number at a time, so the alarm never stalls on it. */

@@ -1,0 +1,23 @@
+// The shard's basics, shared by every query module (src/shard/sql/) and the Durable Object: the
+// database handle, the timings the queries keep, and a job by id.
+import { eq } from "drizzle-orm";
+import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import { type JobRow, jobs } from "./schema";
+
+export type ShardDb = DrizzleSqliteDODatabase<Record<string, unknown>>;
+
+export interface ShardTimings {
+  /** A queued job whose message has not begun by then is dispatched again. */
+  dispatchDeadlineMs: number;
+  /** Extra time past timeout_seconds before the shard declares an attempt timed out. */
+  leaseGraceMs: number;
+  /** A running attempt with no heartbeat (or begin) for this long is given up, whatever its timeout. */
+  heartbeatTimeoutMs: number;
+  /** Delay before a changed job is copied to the D1 index; coalesces bursts of changes. */
+  indexFlushDelayMs: number;
+}
+
+/** findJob: the job's row, or undefined. Reads one row. */
+export function findJob(db: ShardDb, jobId: string): JobRow | undefined {
+  return db.select().from(jobs).where(eq(jobs.id, jobId)).get();
+}
