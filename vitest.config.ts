@@ -70,9 +70,9 @@ export default defineConfig(async () => {
           test: {
             name: "tooling",
             include: [
-              "harness/**/*.test.ts",
-              "soak/**/*.test.ts",
-              "bench/**/*.test.ts",
+              "tools/harness/**/*.test.ts",
+              "tools/soak/**/*.test.ts",
+              "tools/bench/**/*.test.ts",
               "test/docs/**/*.test.ts",
               "test/node/**/*.test.ts",
               "client/test/unit/**/*.test.ts",

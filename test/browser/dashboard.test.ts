@@ -4,8 +4,8 @@
 // test-artifacts/. Nothing reloads the page after sign-in: a marker set on `window` must survive.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CreatedUser } from "../../harness/api-types";
-import { ApiClient } from "../../harness/client";
+import type { CreatedUser } from "../../tools/harness/api-types";
+import { ApiClient } from "../../tools/harness/client";
 import { devFixture } from "../e2e/dev-fixture";
 import { launchChromium, snap } from "./browser";
 

@@ -5,9 +5,9 @@
 // begin (not 910 s) and retries it: a second delivery, with the same webhook-id, arrives within about
 // 30 s of the restart.
 import { describe, expect, it } from "vitest";
-import type { CreatedUser, Job } from "../../harness/api-types";
-import { ApiClient } from "../../harness/client";
-import { poll } from "../../harness/util";
+import type { CreatedUser, Job } from "../../tools/harness/api-types";
+import { ApiClient } from "../../tools/harness/client";
+import { poll } from "../../tools/harness/util";
 import { devFixture } from "./dev-fixture";
 
 const HEARTBEAT_TIMEOUT_MS = 30_000;

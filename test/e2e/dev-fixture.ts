@@ -6,9 +6,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { DevServer, type DevServerOptions } from "../../harness/dev-server";
-import { startTarget, type Target, type TargetOptions } from "../../harness/target";
-import { freePort } from "../../harness/util";
+import { DevServer, type DevServerOptions } from "../../tools/harness/dev-server";
+import { startTarget, type Target, type TargetOptions } from "../../tools/harness/target";
+import { freePort } from "../../tools/harness/util";
 
 export interface DevFixture {
   readonly adminToken: string;

@@ -2,9 +2,9 @@
 // occurrences pass), resumed (the next occurrence arrives; missed ones are not burst), patched to a
 // long interval, and run now (one extra delivery; its schedule does not move). Webhook ids stay unique.
 import { describe, expect, it } from "vitest";
-import type { CreatedUser, Job } from "../../harness/api-types";
-import { ApiClient } from "../../harness/client";
-import { poll, sleep } from "../../harness/util";
+import type { CreatedUser, Job } from "../../tools/harness/api-types";
+import { ApiClient } from "../../tools/harness/client";
+import { poll, sleep } from "../../tools/harness/util";
 import { devFixture } from "./dev-fixture";
 
 const INTERVAL_S = 4;

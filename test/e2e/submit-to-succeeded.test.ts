@@ -7,9 +7,9 @@
 // developer's .dev.vars.
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { type CreatedUser, FINISHED, type Job, type JobPage } from "../../harness/api-types";
-import { ApiClient } from "../../harness/client";
-import { poll } from "../../harness/util";
+import { type CreatedUser, FINISHED, type Job, type JobPage } from "../../tools/harness/api-types";
+import { ApiClient } from "../../tools/harness/client";
+import { poll } from "../../tools/harness/util";
 import { devFixture } from "./dev-fixture";
 
 describe("an http job from submit to succeeded, through npm run dev", () => {

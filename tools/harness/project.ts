@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import path from "node:path";
 
-export const projectRoot = path.resolve(import.meta.dirname, "..");
+export const projectRoot = path.resolve(import.meta.dirname, "../..");
 
 /** A read-only git command in the project; null when it fails (no git, no repository). */
 function git(args: string[], maxBuffer?: number): Buffer | null {

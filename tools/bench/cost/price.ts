@@ -1,5 +1,5 @@
 // Dollars per million jobs from operations per job. Pure, so the arithmetic is tested on its own.
-import type { OperationCounts } from "../../src/metering/operations";
+import type { OperationCounts } from "../../../src/metering/operations";
 import { PRICES_USD as P, QUEUE_OPERATIONS_PER_MESSAGE } from "./prices";
 
 /** The operations the product counts (src/metering), here per job. */

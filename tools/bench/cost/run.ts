@@ -11,6 +11,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { noOperations, PHASES, sumOperations } from "../../../src/metering/operations";
 import type { CreatedUser, Job } from "../../harness/api-types";
 import { ApiClient } from "../../harness/client";
 import { DevServer } from "../../harness/dev-server";
@@ -21,7 +22,6 @@ import { saveResult } from "../../harness/results";
 import { guardRun } from "../../harness/run-guard";
 import { startTarget, type Target } from "../../harness/target";
 import { freePort, makeLog, mapLimit, sleep } from "../../harness/util";
-import { noOperations, PHASES, sumOperations } from "../../src/metering/operations";
 import { dollarsPerMillionJobs, type PerJob } from "./price";
 
 type Counts = PerJob;

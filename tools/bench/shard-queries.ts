@@ -11,13 +11,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { drizzle } from "drizzle-orm/durable-sqlite";
-import { claimDue, inFlight } from "../src/shard/claim";
-import { nextWakeAt } from "../src/shard/dispatch-queries";
-import * as schema from "../src/shard/schema";
-import { unfinishedJobs } from "../src/shard/submit-queries";
-import type { ShardDb } from "../src/shard/view";
+import { claimDue, inFlight } from "../../src/shard/claim";
+import { nextWakeAt } from "../../src/shard/dispatch-queries";
+import * as schema from "../../src/shard/schema";
+import { unfinishedJobs } from "../../src/shard/submit-queries";
+import type { ShardDb } from "../../src/shard/view";
 
-const root = path.resolve(import.meta.dirname, "..");
+const root = path.resolve(import.meta.dirname, "../..");
 
 /** Enough of DurableObjectStorage for drizzle's durable-sqlite session: sql.exec and transactionSync. */
 function storageOn(db: DatabaseSync) {

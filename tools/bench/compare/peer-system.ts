@@ -21,7 +21,15 @@ export async function startPeer(o: { firstPort: number; redisPort: number }, log
   const output: { at: number; text: string }[] = [];
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "bench/peer/main.ts", "--port", String(port), "--redis-port", String(o.redisPort)],
+    [
+      "--import",
+      "tsx",
+      "tools/bench/peer/main.ts",
+      "--port",
+      String(port),
+      "--redis-port",
+      String(o.redisPort),
+    ],
     { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   const pgid = child.pid;

@@ -2,7 +2,7 @@
 // type (src/executors), so `http` jobs send the same request (Standard Webhooks headers, signature,
 // `webhook-id` `<job id>:0`, redirects, body limit) and the target sees the same work from both
 // systems. A failed outcome is thrown, and BullMQ retries the attempt with its own backoff.
-import { getExecutor } from "../../src/executors/registry";
+import { getExecutor } from "../../../src/executors/registry";
 import { isLoopbackUrl, type PeerJobData } from "./contract";
 
 /** The peer's one signing secret (a fixed test value: the peer has no users). */

@@ -4,7 +4,7 @@
 // (The scheduler's SubmitSchema lives with its Worker types, which the Node benchmark cannot compile.)
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { httpPayloadSchema } from "../../src/executors/http-payload";
+import { httpPayloadSchema } from "../../../src/executors/http-payload";
 
 export interface ErrorDetail {
   path: string;
