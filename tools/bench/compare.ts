@@ -1,7 +1,7 @@
 // The peer comparison (issue #8 part 4): the same four scenarios against BullMQ + Redis (bench/peer/)
 // and against this project (a private `wrangler dev`, started as `npm run dev` starts it), one system
 // at a time, in one run on this machine; prints a side-by-side table and writes the JSON to
-// bench/results/<date>-<commit>-compare.json. See docs/benchmarks.md, "Peer comparison".
+// docs/results/bench/<date>-<commit>-compare.json. See docs/benchmarks.md, "Peer comparison".
 //
 //   npm run bench:compare [-- --systems bullmq,scheduler] [--quick] [--out FILE] [...]
 //
@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { headCommit, projectRoot as root } from "../harness/project";
-import { resultFileName } from "../harness/results";
+import { resultFileName, resultsDirectory } from "../harness/results";
 import { guardRun } from "../harness/run-guard";
 import { round } from "../harness/stats";
 import { type Log, makeLog, sleep } from "../harness/util";
@@ -31,7 +31,7 @@ type SystemName = (typeof SYSTEMS)[number];
 const usage = `usage: npm run bench:compare -- [options]
   --systems LIST      bullmq,scheduler (default: both, in that order)
   --quick             smaller runs (600 singles, 4,000 batched, 5 s steady, 1,000 herd) for a smoke test
-  --out FILE          where to write the JSON (default bench/results/<date>-<commit>-compare.json)
+  --out FILE          where to write the JSON (default docs/results/bench/<date>-<commit>-compare.json)
   --port N            first port tried for wrangler dev (default 8855); the peer takes the first free from N+20
   --redis-port N      Redis for the peer (default 6390)
   --wait-for-load X   before each system, wait (at most 300 s) until the 1-minute load is ≤ X
@@ -178,12 +178,12 @@ async function waitForLoad(limit: number, log: Log) {
   }
 }
 
-/** bench/results/<date>-<commit>-compare.json (harness/results.ts names), unless --out says otherwise. */
+/** docs/results/bench/<date>-<commit>-compare.json (harness/results.ts names), unless --out says otherwise. */
 function resultPath(o: Options, startedAt: number, commit: string | null, dirty: boolean): string {
   if (o.out) return path.resolve(o.out);
   const what = o.quick ? "compare-quick" : "compare";
   const name = resultFileName({ startedAt, commit, dirty, what });
-  return path.join(root, "bench/results", name);
+  return path.join(resultsDirectory("bench"), name);
 }
 
 async function main() {

@@ -18,7 +18,7 @@ import { DevServer } from "../harness/dev-server";
 import { EventCounter } from "../harness/log-events";
 import { parseQueueBatch } from "../harness/log-lines";
 import { projectRoot as root, snapshotProject, wranglerVersion } from "../harness/project";
-import { checkWhat, saveResult } from "../harness/results";
+import { checkWhat, resultsDirectory, saveResult } from "../harness/results";
 import { guardRun } from "../harness/run-guard";
 import { mean, round } from "../harness/stats";
 import { startTarget, type Target } from "../harness/target";
@@ -33,7 +33,7 @@ const usage = `usage: npm run bench -- [options]      (or node_modules/.bin/tsx 
   --scenarios LIST        pool,flood,herd,batch (default: pool,flood,herd)
   --quick                 smaller runs (pool 60 jobs, herd 2000 jobs) for a smoke test
   --port N                API port (default: first free from 8797)
-  --save WHAT             also write the JSON summary to bench/results/<date>-<commit>-<WHAT>.json
+  --save WHAT             also write the JSON summary to docs/results/bench/<date>-<commit>-<WHAT>.json
   --out FILE              also write the JSON summary here
   --keep-state            keep the temporary state directory and log
   --max-seconds N         watchdog for the whole run (default 1500)
@@ -350,7 +350,7 @@ async function main() {
         dirty: Number(source.uncommitted_changes_in_served_files ?? 0) > 0,
         what: o.save,
       };
-      written.push(path.relative(process.cwd(), saveResult(path.join(root, "bench/results"), name, json)));
+      written.push(path.relative(process.cwd(), saveResult(resultsDirectory("bench"), name, json)));
     }
     await cleanup();
     console.log(brief);

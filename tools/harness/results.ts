@@ -1,8 +1,15 @@
 // Result files that docs cite are committed as `<date>-<commit>-<what>.json`: the run's UTC date, the
 // short commit of the code it measured (`+dirty` when the served files had uncommitted changes) and
-// what it measured, so a cited figure names the code it came from and sorts by date.
+// what it measured, so a cited figure names the code it came from and sorts by date. They live under
+// docs/results/<kind>/, beside the documents that cite them.
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { projectRoot } from "./project";
+
+/** docs/results/bench or docs/results/soak: where `--save` writes and the docs cite from. */
+export function resultsDirectory(kind: "bench" | "soak"): string {
+  return path.join(projectRoot, "docs/results", kind);
+}
 
 /** Lower-case words joined by dashes or dots: `pool-index-flush-60s`, `full-180s-deadline30`. */
 const WHAT = /^[a-z0-9]+(?:[-.][a-z0-9]+)*$/;

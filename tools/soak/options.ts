@@ -27,7 +27,7 @@ export const usage = `usage: npm run soak -- [options]      (or node_modules/.bi
   --settle-seconds S    bound on waiting for the D1 listing to agree with the shards (60)
   --max-seconds S       watchdog for the whole run (1500; ci 300)
   --port N              API port (first free from 8900; the inspector and the target take the next free ones)
-  --save WHAT           also write the JSON summary to soak/results/<date>-<commit>-<WHAT>.json
+  --save WHAT           also write the JSON summary to docs/results/soak/<date>-<commit>-<WHAT>.json
   --out FILE            also write the JSON summary here
   --write-docs          put the figures into the "Crash-restart soak" section of docs/reliability.md
   --keep-state          keep the temporary directory (state, server log, raw records); kept anyway on failure

@@ -21,7 +21,7 @@ export const LIMITS = {
 
 /**
  * Operations per canonical job (one-shot http, succeeds at once), from `npm run bench:cost` after
- * grouped begins (bench/results/2026-11-29-2c03de9-cost.json, docs/cost.md): what a job costs the
+ * grouped begins (docs/results/bench/2026-11-29-2c03de9-cost.json, docs/cost.md): what a job costs the
  * platform's limits and the bill. A batch-submitted job needs fewer Durable Object requests (1.13)
  * and costs $16.46; this is the single-submit figure, the higher one.
  */
@@ -36,7 +36,7 @@ export const PER_CANONICAL_JOB = {
 
 /**
  * Durable Object requests per job on a busy shard, measured by `npm run bench:capacity -- --users 1
- * --shards 1 --rates 40,80 --operations` (bench/results/2026-11-29-ada60b2-capacity-operations-one-shard.json):
+ * --shards 1 --rates 40,80 --operations` (docs/results/bench/2026-11-29-ada60b2-capacity-operations-one-shard.json):
  * one shard at 40-80 jobs/s, batch-submitted, so the submit, the claim, the consumer's grouped begin
  * and the index flush are shared by many jobs and only finish (1) is per job. The per-shard request
  * limit only matters for busy shards, so this is the figure that sizes them. Thin shards (8 users × 4

@@ -8,7 +8,7 @@
 // (plan.ts, docs/capacity.md).
 //
 //   npm run bench:capacity -- [--users 8] [--shards 4] [--rates 20,35,50,80] [--step-seconds 20]
-//     [--save WHAT] [--operations] [--plan-from bench/results/<file>.json] [--help]
+//     [--save WHAT] [--operations] [--plan-from docs/results/bench/<file>.json] [--help]
 //
 // Through npm, so that it runs on the pinned Node 22 (node:sqlite reads the state files).
 // Bounded: every loop has a count or a deadline and a watchdog ends the run; traffic goes to 127.0.0.1.
@@ -23,7 +23,7 @@ import { DevServer } from "../../harness/dev-server";
 import { parseQueueBatch } from "../../harness/log-lines";
 import { groupCpuMs } from "../../harness/process-group";
 import { headCommit, projectRoot, snapshotProject } from "../../harness/project";
-import { checkWhat, saveResult } from "../../harness/results";
+import { checkWhat, resultsDirectory, saveResult } from "../../harness/results";
 import { guardRun } from "../../harness/run-guard";
 import { round } from "../../harness/stats";
 import { startTarget, type Target } from "../../harness/target";
@@ -44,7 +44,7 @@ const usage = `usage: npm run bench:capacity -- [options]
   --drain-seconds N    most time to wait for the backlog after the last step (240)
   --operations         LOG_OPERATIONS=true: also count billed operations per job (logging slows the run)
   --port N             API port (first free from 8866)
-  --save WHAT          write bench/results/<date>-<commit>-<WHAT>.json
+  --save WHAT          write docs/results/bench/<date>-<commit>-<WHAT>.json
   --keep-state         keep the temporary state directory
   --max-seconds N      watchdog (1200)
   --wait-for-load X    first wait (at most 300 s) until the 1-minute load average is ≤ X (0: do not wait)
@@ -383,7 +383,7 @@ async function main() {
   printPlan(summary.plan);
   if (o.save) {
     const file = saveResult(
-      path.join(projectRoot, "bench/results"),
+      resultsDirectory("bench"),
       {
         startedAt: started,
         commit: summary.commit,

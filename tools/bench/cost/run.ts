@@ -17,8 +17,8 @@ import { ApiClient } from "../../harness/client";
 import { DevServer } from "../../harness/dev-server";
 import { parseEvent } from "../../harness/log-events";
 import { groupCpuMs } from "../../harness/process-group";
-import { headCommit, projectRoot, snapshotProject } from "../../harness/project";
-import { saveResult } from "../../harness/results";
+import { headCommit, snapshotProject } from "../../harness/project";
+import { resultsDirectory, saveResult } from "../../harness/results";
 import { guardRun } from "../../harness/run-guard";
 import { startTarget, type Target } from "../../harness/target";
 import { freePort, makeLog, mapLimit, sleep } from "../../harness/util";
@@ -275,7 +275,7 @@ async function main() {
   printTable(results);
   if (values.save) {
     const file = saveResult(
-      path.join(projectRoot, "bench/results"),
+      resultsDirectory("bench"),
       { startedAt, commit: headCommit(), dirty: false, what: values.save },
       json,
     );

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { projectRoot } from "../../harness/project";
-import { saveResult } from "../../harness/results";
+import { resultsDirectory, saveResult } from "../../harness/results";
 import { renderMarkdown, renderTable, updateDocs } from "../lib/report";
 import type { Kill, SoakDelivery, SoakJob } from "../lib/types";
 import type { SoakOptions } from "../options";
@@ -29,7 +29,7 @@ export function publish(summary: Summary, opts: SoakOptions): void {
       dirty: uncommittedChanges === null || uncommittedChanges.length > 0,
       what: opts.save,
     };
-    const file = saveResult(path.join(projectRoot, "soak/results"), name, json);
+    const file = saveResult(resultsDirectory("soak"), name, json);
     process.stderr.write(`soak: summary written to ${path.relative(process.cwd(), file)}\n`);
   }
   if (opts.writeDocs) {
