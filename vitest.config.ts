@@ -20,7 +20,7 @@ export default defineConfig(async () => {
   // wrangler.toml's [assets] directory must exist for the workers project even when the dashboard
   // has not been built (the build writes into it; the browser project builds it through npm run dev).
   mkdirSync(path.join(import.meta.dirname, "dist/site"), { recursive: true });
-  const d1Migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  const d1Migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations/index"));
   return {
     test: {
       projects: [

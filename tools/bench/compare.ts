@@ -98,16 +98,7 @@ function options() {
 type Options = ReturnType<typeof options>;
 
 /** Files whose uncommitted changes would make the results another code's than the commit's. */
-const MEASURED = [
-  "src",
-  "scripts",
-  "wrangler.toml",
-  "migrations",
-  "drizzle",
-  "bench",
-  "harness",
-  "package.json",
-];
+const MEASURED = ["src", "scripts", "wrangler.toml", "migrations", "bench", "harness", "package.json"];
 
 function uncommittedChanges(): number | null {
   try {

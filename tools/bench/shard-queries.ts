@@ -72,7 +72,7 @@ function storageOn(db: DatabaseSync) {
 
 function freshShard(): { raw: DatabaseSync; db: ShardDb; queries: string[] } {
   const raw = new DatabaseSync(":memory:");
-  const dir = path.join(root, "drizzle/shard");
+  const dir = path.join(root, "migrations/shard");
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith(".sql"))
     .sort()) {

@@ -27,7 +27,7 @@ export function wranglerVersion(): string {
 }
 
 /** What `npm run dev` needs from the tree; node_modules is linked, not copied. */
-const SERVED = ["src", "scripts", "drizzle", "migrations", "wrangler.toml", "package.json", "tsconfig.json"];
+const SERVED = ["src", "scripts", "migrations", "wrangler.toml", "package.json", "tsconfig.json"];
 
 export interface Snapshot {
   root: string;
