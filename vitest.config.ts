@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -17,15 +16,14 @@ function fastCheckSeed(): string {
 
 export default defineConfig(async () => {
   const seed = fastCheckSeed();
-  // wrangler.toml's [assets] directory must exist for the workers project even when the dashboard
-  // has not been built (the build writes into it; the browser project builds it through npm run dev).
-  mkdirSync(path.join(import.meta.dirname, "dist/site"), { recursive: true });
   const d1Migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations/index"));
   return {
     test: {
       projects: [
         {
           plugins: [
+            // wrangler.toml's [assets] folder (dist/site) need not exist: the dashboard is built by npm run
+            // dev, and Miniflare serves an empty folder of its own in place of a missing one.
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
