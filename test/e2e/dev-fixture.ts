@@ -1,14 +1,11 @@
-// One end-to-end setup for a describe block: a fresh state directory, a vars file with a random admin
-// token (dev.mjs --vars-file, passed on as wrangler's --env-file, so the developer's .dev.vars is
-// neither needed nor touched), a webhook target and `npm run dev`'s server; all removed afterwards.
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
+// One end-to-end setup for a describe block: a server session (tools/harness/session.ts: a fresh state
+// folder, a vars file with a random admin token, passed on as wrangler's --env-file, so the developer's
+// .dev.vars is neither needed nor touched), a webhook target and `npm run dev`'s server on the working
+// tree; all removed afterwards.
 import { afterAll, beforeAll } from "vitest";
-import { DevServer, type DevServerOptions } from "../../tools/harness/dev-server";
-import { startTarget, type Target, type TargetOptions } from "../../tools/harness/target";
-import { freePort } from "../../tools/harness/util";
+import type { DevServer, DevServerOptions } from "../../tools/harness/dev-server";
+import { ServerSession } from "../../tools/harness/session";
+import type { Target, TargetOptions } from "../../tools/harness/target";
 
 export interface DevFixture {
   readonly adminToken: string;
@@ -23,46 +20,31 @@ export function devFixture(
   targetOptions: TargetOptions = {},
   serverOptions: Pick<DevServerOptions, "dashboard"> = {},
 ): DevFixture {
-  const adminToken = `e2e-admin-${randomUUID()}`;
-  let tmp: string | undefined;
-  let server: DevServer | undefined;
-  let target: Target | undefined;
+  let session: ServerSession | undefined;
+  const started = () => {
+    if (!session) throw new Error("setup failed: no server session");
+    return session;
+  };
 
   beforeAll(async () => {
-    tmp = await mkdtemp(path.join(tmpdir(), `scheduler-e2e-${name}-`));
-    const varsFile = path.join(tmp, "e2e.vars");
-    await writeFile(
-      varsFile,
-      [`ADMIN_TOKEN=${adminToken}`, "ALLOW_PRIVATE_TARGETS=true", `CURSOR_SECRET=${randomUUID()}`, ""].join(
-        "\n",
-      ),
-    );
-    target = await startTarget(targetOptions);
-    server = new DevServer({
+    session = new ServerSession({
+      name: `e2e-${name}`,
+      code: "live",
+      target: targetOptions,
       ...serverOptions,
-      port: await freePort(),
-      persistTo: path.join(tmp, "state"),
-      varsFile,
     });
-    await server.start();
-    await server.ready(90_000);
+    await session.start(90_000);
   });
 
   afterAll(async () => {
-    await server?.stop();
-    await target?.close();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await session?.close();
   });
 
   return {
-    adminToken,
-    server() {
-      if (!server) throw new Error("setup failed: no server");
-      return server;
+    get adminToken() {
+      return started().adminToken;
     },
-    target() {
-      if (!target) throw new Error("setup failed: no target");
-      return target;
-    },
+    server: () => started().server,
+    target: () => started().target,
   };
 }

@@ -26,8 +26,14 @@ export function wranglerVersion(): string {
   return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
 }
 
+/** `git status --porcelain` lines of `paths` (changes not committed); null outside a repository. */
+export function uncommittedChanges(paths: readonly string[]): string[] | null {
+  const out = git(["status", "--porcelain", "--", ...paths])?.toString("utf8");
+  return out === undefined ? null : out.split("\n").filter(Boolean);
+}
+
 /** What `npm run dev` needs from the tree; node_modules is linked, not copied. */
-const SERVED = ["src", "scripts", "migrations", "wrangler.toml", "package.json", "tsconfig.json"];
+export const SERVED = ["src", "scripts", "migrations", "wrangler.toml", "package.json", "tsconfig.json"];
 
 export interface Snapshot {
   root: string;
@@ -60,11 +66,10 @@ export function snapshotProject(dest: string, from: "tree" | "head" = "tree"): S
     }
   }
   symlinkSync(path.join(projectRoot, "node_modules"), path.join(dest, "node_modules"), "dir");
-  const dirty = from === "head" ? "" : git(["status", "--porcelain", "--", ...SERVED])?.toString("utf8");
   return {
     root: dest,
     commit,
-    uncommittedChanges: dirty === undefined ? null : dirty.split("\n").filter(Boolean),
+    uncommittedChanges: from === "head" ? [] : uncommittedChanges(SERVED),
     srcDigest: digest(path.join(dest, "src")),
   };
 }

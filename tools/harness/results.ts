@@ -42,3 +42,23 @@ export function saveResult(dir: string, name: ResultName, json: string): string 
   writeFileSync(file, json.endsWith("\n") ? json : `${json}\n`);
   return file;
 }
+
+/**
+ * Writes a run's JSON where its command line asked: `out` (--out FILE) and `save` (--save WHAT, under
+ * docs/results/<kind>/); returns the files written, relative to the working directory.
+ */
+export function writeResult(
+  json: string,
+  where: { kind: "bench" | "soak"; out?: string | undefined; save?: ResultName | undefined },
+): string[] {
+  const text = json.endsWith("\n") ? json : `${json}\n`;
+  const written: string[] = [];
+  if (where.out) {
+    const file = path.resolve(where.out);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+    written.push(file);
+  }
+  if (where.save) written.push(saveResult(resultsDirectory(where.kind), where.save, text));
+  return written.map((f) => path.relative(process.cwd(), f));
+}

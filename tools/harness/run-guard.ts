@@ -1,6 +1,7 @@
 // A long run's last line of defence: on SIGINT, SIGTERM or SIGHUP, or when its watchdog fires, `stop`
 // runs once and the process exits (128 + the signal's number, or `watchdogExit`), however busy the run is.
 import os from "node:os";
+import type { Log } from "./util";
 
 export interface RunGuard {
   /** The run ended by itself: no watchdog, no signal handlers. */
@@ -37,4 +38,21 @@ export function guardRun(opts: {
       for (const [signal, handler] of handlers) process.removeListener(signal, handler);
     },
   };
+}
+
+/** A measurement's guard: exit 3 when the watchdog fires; `who: <reason>, stopping` is logged first. */
+export function guardMeasurement(
+  who: string,
+  maxSeconds: number,
+  log: Log,
+  stop: () => Promise<void>,
+): RunGuard {
+  return guardRun({
+    maxSeconds,
+    watchdogExit: 3,
+    stop: (reason) => {
+      log(`${who}: ${reason}, stopping`);
+      return stop();
+    },
+  });
 }

@@ -1,11 +1,11 @@
 // The soak's command line: options (flags, then SOAK_* environment, then defaults; --ci picks the
 // short variant) and the command that reproduces a run's workload and kill points.
 import { randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
-import { checkWhat } from "../harness/results";
+import { parseCommand } from "../harness/cli";
+import type { Code } from "../harness/session";
 import type { Mix } from "./lib/workload";
 
-export const usage = `usage: npm run soak -- [options]      (or node_modules/.bin/tsx soak/run.ts [options])
+export const usage = `usage: npm run soak -- [run] [options]
   --jobs N              jobs in all (5000; env SOAK_JOBS)
   --users N             users the jobs are spread over (50; env SOAK_USERS)
   --kills N             SIGKILLs of the server mid-run (2; env SOAK_KILLS)
@@ -26,7 +26,7 @@ export const usage = `usage: npm run soak -- [options]      (or node_modules/.bi
   --drain-seconds S     bound on waiting for every one-shot job to finish (240; ci 120)
   --settle-seconds S    bound on waiting for the D1 listing to agree with the shards (60)
   --max-seconds S       watchdog for the whole run (1500; ci 300)
-  --port N              API port (first free from 8900; the inspector and the target take the next free ones)
+  --port N              API port (first free from 8900; the inspector takes the next free one)
   --save WHAT           also write the JSON summary to docs/results/soak/<date>-<commit>-<WHAT>.json
   --out FILE            also write the JSON summary here
   --write-docs          put the figures into the "Crash-restart soak" section of docs/reliability.md
@@ -34,8 +34,6 @@ export const usage = `usage: npm run soak -- [options]      (or node_modules/.bi
   --code WHAT           what the server runs: tree (a copy of the working tree taken at the start; default),
                         head (the committed tree of HEAD, via git archive) or live (the working tree
                         itself: wrangler then reloads whenever someone edits a source file mid-run)`;
-
-export type Code = "tree" | "head" | "live";
 
 export interface SoakOptions {
   jobs: number;
@@ -65,14 +63,10 @@ export interface SoakOptions {
   code: Code;
 }
 
-function fail(message: string): never {
-  console.error(`soak: ${message}`);
-  process.exit(2);
-}
-
 export function options(argv = process.argv.slice(2)): SoakOptions {
-  const { values } = parseArgs({
-    args: argv,
+  const cli = parseCommand(argv, {
+    name: "soak",
+    usage,
     options: {
       jobs: { type: "string" },
       users: { type: "string" },
@@ -99,20 +93,10 @@ export function options(argv = process.argv.slice(2)): SoakOptions {
       "write-docs": { type: "boolean", default: false },
       "keep-state": { type: "boolean", default: false },
       code: { type: "string", default: "tree" },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
+  const { values, fail, integer: int } = cli;
   const ci = values.ci;
-  const int = (name: string, v: string | undefined, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max)
-      fail(`--${name} must be an integer in ${min}..${max}, not ${v}\n${usage}`);
-    return n;
-  };
   const pick = (flag: "jobs" | "users" | "kills" | "duration", env: string, full: number, short: number) =>
     values[flag] ?? process.env[env] ?? String(ci ? short : full);
   const jobs = int("jobs", pick("jobs", "SOAK_JOBS", 5000, 300), 10, 100_000);
@@ -125,13 +109,6 @@ export function options(argv = process.argv.slice(2)): SoakOptions {
     fail(`--mix wants three fractions summing below 1, not ${values.mix}`);
   if (!["tree", "head", "live"].includes(values.code))
     fail(`--code is tree, head or live, not ${values.code}`);
-  if (values.save !== undefined) {
-    try {
-      checkWhat(values.save);
-    } catch (err) {
-      fail(`--save: ${(err as Error).message}`);
-    }
-  }
   return {
     jobs,
     users,
@@ -155,7 +132,7 @@ export function options(argv = process.argv.slice(2)): SoakOptions {
     maxSeconds: int("max-seconds", values["max-seconds"] ?? (ci ? "300" : "1500"), 60, 7200),
     port: values.port === undefined ? undefined : int("port", values.port, 1024, 65535),
     out: values.out,
-    save: values.save,
+    save: cli.what("save", values.save),
     writeDocs: values["write-docs"],
     keepState: values["keep-state"],
     code: values.code as Code,

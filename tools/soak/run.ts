@@ -4,17 +4,15 @@
 // killed with SIGKILL at random points mid-run and restarted on the same state; then a bounded drain
 // and a check of every job against the target's log and the D1 listing.
 //
-//   npm run soak -- [--jobs 5000] [--users 50] [--kills 2] [--duration 60] [--seed N] [...]
+//   npm run soak -- [run] [--jobs 5000] [--users 50] [--kills 2] [--duration 60] [--seed N] [...]
 //   npm run soak:ci                 # 300 jobs, 10 users, 1 kill: a couple of minutes
 //
-// Phases (soak/phases/): start → load, with kill/restart alongside → drain → settle → verify → report.
+// Phases (phases/): start → load, with kill/restart alongside → drain → settle → verify → report.
 // Exit status: 0 when every must-be-0 figure is 0; 1 when one is not; 2 when the soak itself failed
 // (server would not start, watchdog). Progress goes to stderr, the JSON summary to stdout (and --out).
 // Traffic goes to 127.0.0.1 only; every loop is bounded in count and time, a watchdog ends the run
 // regardless, and the server's process group is killed on every way out.
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import type { CreatedUser } from "../harness/api-types";
 import { guardRun } from "../harness/run-guard";
 import { makeLog } from "../harness/util";
 import { options } from "./options";
@@ -22,62 +20,69 @@ import { drain } from "./phases/drain";
 import { createUsers, load } from "./phases/load";
 import { keepRecords, publish } from "./phases/report";
 import { settle } from "./phases/settle";
-import { type Held, start } from "./phases/start";
+import { soakSession, start } from "./phases/start";
 import { type Summary, verify } from "./phases/verify";
 
-const opts = options();
-const startedAt = Date.now();
-const log = makeLog(startedAt);
-const tmp = mkdtempSync(path.join(os.tmpdir(), "scheduler-soak-"));
-const held: Held = {};
-let keep = opts.keepState;
+export async function main(argv: string[]): Promise<number> {
+  const opts = options(argv);
+  const startedAt = Date.now();
+  const log = makeLog(startedAt);
+  const users: CreatedUser[] = [];
+  const session = soakSession(opts, users);
+  let keep = opts.keepState;
+  const keptNote = () =>
+    process.stderr.write(`soak: state, server log and raw records kept in ${session.dir}\n`);
 
-function cleanupSync(reason?: string): void {
-  held.server?.killNow();
-  if (!keep) rmSync(tmp, { recursive: true, force: true });
-  else process.stderr.write(`soak: state, server log and raw records kept in ${tmp}\n`);
-  if (reason) process.stderr.write(`soak: ${reason}\n`);
-}
-const guard = guardRun({
-  maxSeconds: opts.maxSeconds,
-  watchdogExit: 2,
-  stop: (reason) => {
+  const guard = guardRun({
+    maxSeconds: opts.maxSeconds,
+    watchdogExit: 2,
+    stop: (reason) => {
+      session.keepState = true;
+      session.closeNow();
+      keptNote();
+      process.stderr.write(`soak: ${reason.startsWith("watchdog") ? reason : `stopped by ${reason}`}\n`);
+    },
+  });
+
+  const run = async (): Promise<Summary> => {
+    const soak = await start(opts, session, users, log);
+    await createUsers(soak);
+    const loaded = await load(soak);
+    const drainS = await drain(soak, loaded.jobs);
+    const settled = await settle(soak, loaded.jobs);
+    const { summary, deliveries } = verify(soak, startedAt, loaded, drainS, settled);
+    if (!summary.pass) keep = true;
+    if (keep) keepRecords(session.dir, loaded.jobs, deliveries, loaded.kills);
+    return summary;
+  };
+
+  let code = 0;
+  let summary: Summary | null = null;
+  try {
+    summary = await run();
+    code = summary.pass ? 0 : 1;
+  } catch (err) {
     keep = true;
-    cleanupSync(reason.startsWith("watchdog") ? reason : `stopped by ${reason}`);
-  },
-});
-
-async function main(): Promise<Summary> {
-  const soak = await start(opts, tmp, log, held);
-  await createUsers(soak);
-  const loaded = await load(soak);
-  const drainS = await drain(soak, loaded.jobs);
-  const settled = await settle(soak, loaded.jobs);
-  const { summary, deliveries } = verify(soak, startedAt, loaded, drainS, settled);
-  if (!summary.pass) keep = true;
-  if (keep) keepRecords(tmp, loaded.jobs, deliveries, loaded.kills);
-  return summary;
+    process.stderr.write(`soak: ${(err as Error).stack ?? err}\n`);
+    const tail = (() => {
+      try {
+        return session.server.tail();
+      } catch {
+        return null;
+      }
+    })();
+    if (tail !== null) process.stderr.write(`--- server output (tail) ---\n${tail}\n`);
+    code = 2;
+  }
+  session.keepState = keep;
+  try {
+    await session.close();
+  } catch (err) {
+    process.stderr.write(`soak: stopping the server: ${err}\n`);
+    session.closeNow();
+  }
+  guard.dispose();
+  if (summary) publish(summary, opts);
+  if (keep) keptNote();
+  return code;
 }
-
-let code = 0;
-let summary: Summary | null = null;
-try {
-  summary = await main();
-  code = summary.pass ? 0 : 1;
-} catch (err) {
-  keep = true;
-  process.stderr.write(`soak: ${(err as Error).stack ?? err}\n`);
-  if (held.server) process.stderr.write(`--- server output (tail) ---\n${held.server.tail()}\n`);
-  code = 2;
-}
-try {
-  await held.server?.stop();
-} catch (err) {
-  process.stderr.write(`soak: stopping the server: ${err}\n`);
-  held.server?.killNow();
-}
-await held.target?.close();
-guard.dispose();
-if (summary) publish(summary, opts);
-cleanupSync();
-process.exit(code);

@@ -1,4 +1,4 @@
-// npm run bench:capacity — the whole system on this machine at the highest rate it sustains: a private
+// `npm run bench -- capacity` (npm run bench:capacity): the whole system on this machine at the highest rate it sustains: a private
 // `wrangler dev` (the harness, as `npm run dev` starts it, with the committed DISPATCH_QUEUES and
 // INDEX_DATABASES), several users spread over several shards each (admin PATCH), jobs due at once
 // submitted through POST /v1/jobs/batch at a rate raised step by step past the knee, then drained.
@@ -7,27 +7,25 @@
 // SQLite spends per index row, and the load average; then the capacity plan from those figures
 // (plan.ts, docs/capacity.md).
 //
-//   npm run bench:capacity -- [--users 8] [--shards 4] [--rates 20,35,50,80] [--step-seconds 20]
+//   npm run bench -- capacity [--users 8] [--shards 4] [--rates 20,35,50,80] [--step-seconds 20]
 //     [--save WHAT] [--operations] [--plan-from docs/results/bench/<file>.json] [--help]
 //
 // Through npm, so that it runs on the pinned Node 22 (node:sqlite reads the state files).
 // Bounded: every loop has a count or a deadline and a watchdog ends the run; traffic goes to 127.0.0.1.
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { commandLine, parseCommand } from "../../harness/cli";
 import { ApiClient } from "../../harness/client";
-import { DevServer } from "../../harness/dev-server";
 import { parseQueueBatch } from "../../harness/log-lines";
+import { loadAverage, waitForLoad } from "../../harness/machine";
 import { groupCpuMs } from "../../harness/process-group";
-import { headCommit, projectRoot, snapshotProject } from "../../harness/project";
-import { checkWhat, resultsDirectory, saveResult } from "../../harness/results";
-import { guardRun } from "../../harness/run-guard";
+import { headCommit, projectRoot } from "../../harness/project";
+import { writeResult } from "../../harness/results";
+import { guardMeasurement } from "../../harness/run-guard";
+import { ServerSession } from "../../harness/session";
 import { round } from "../../harness/stats";
-import { startTarget, type Target } from "../../harness/target";
-import { freePortFrom, makeLog, sleep } from "../../harness/util";
+import { makeLog, sleep } from "../../harness/util";
 import { summarizeBatches, type TimedBatch } from "../lib/queue";
 import { Completions, latenessOf, perShard } from "./completions";
 import { timeIndexWrites } from "./d1-write";
@@ -36,7 +34,7 @@ import { loadSampler, OperationTotals } from "./observe";
 import { type Measured, plan, printPlan } from "./plan";
 import { growthPerJob, measureState, total } from "./storage";
 
-const usage = `usage: npm run bench:capacity -- [options]
+const usage = `usage: npm run bench -- capacity [options]      (or npm run bench:capacity -- [options])
   --users N            users (8)                 --shards N          shards per user (4)
   --rates LIST         offered jobs/s, one step each (20,35,50,80)
   --step-seconds N     length of a step (20)     --settle-seconds N  start of each step left out of its figures (5)
@@ -50,8 +48,10 @@ const usage = `usage: npm run bench:capacity -- [options]
   --wait-for-load X    first wait (at most 300 s) until the 1-minute load average is ≤ X (0: do not wait)
   --plan-from FILE     no run: print the plan from a saved result's measured figures`;
 
-function options() {
-  const { values } = parseArgs({
+function options(argv: string[]) {
+  const cli = parseCommand(argv, {
+    name: "bench capacity",
+    usage,
     options: {
       users: { type: "string", default: "8" },
       shards: { type: "string", default: "4" },
@@ -67,23 +67,10 @@ function options() {
       "max-seconds": { type: "string", default: "1200" },
       "plan-from": { type: "string" },
       "wait-for-load": { type: "string", default: "0" },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
-  const num = (name: string, v: string | undefined, min: number, max: number) => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min || n > max) {
-      console.error(`bench:capacity: --${name} must be a number in ${min}..${max}\n${usage}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const { values, number: num } = cli;
   const rates = values.rates.split(",").map((r) => num("rates", r.trim(), 1, 20_000));
-  if (values.save !== undefined) checkWhat(values.save);
   const stepSeconds = num("step-seconds", values["step-seconds"], 5, 300);
   return {
     users: num("users", values.users, 1, 64),
@@ -95,7 +82,7 @@ function options() {
     drainSeconds: num("drain-seconds", values["drain-seconds"], 10, 1800),
     operations: values.operations,
     port: values.port === undefined ? undefined : num("port", values.port, 1024, 65535),
-    save: values.save,
+    save: cli.what("save", values.save),
     keepState: values["keep-state"],
     maxSeconds: num("max-seconds", values["max-seconds"], 60, 7200),
     planFrom: values["plan-from"],
@@ -114,61 +101,41 @@ async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean>
   return true;
 }
 
-async function run(o: Options) {
+async function run(o: Options, argv: string[]) {
   const log = makeLog(Date.now());
   // The machine is shared: optionally let it calm down first; the load is recorded either way.
-  for (
-    let waited = 0;
-    o.waitForLoad > 0 && (os.loadavg()[0] ?? 0) > o.waitForLoad && waited < 300;
-    waited += 10
-  ) {
-    log(`capacity: load ${os.loadavg()[0]?.toFixed(2)} > ${o.waitForLoad}, waiting (at most 300 s)`);
-    await sleep(10_000);
-  }
+  await waitForLoad(o.waitForLoad, log, "capacity");
   const started = Date.now();
-  const loadAtStart = os.loadavg().map((x) => round(x, 2));
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "scheduler-capacity-"));
-  const adminToken = `capacity-admin-${randomUUID()}`;
-  const varsFile = path.join(tmp, "capacity.vars");
-  const vars = [`ADMIN_TOKEN=${adminToken}`, `CURSOR_SECRET=${randomUUID()}`, "ALLOW_PRIVATE_TARGETS=true"];
-  if (o.operations) vars.push("LOG_OPERATIONS=true");
-  await writeFile(varsFile, `${vars.join("\n")}\n`);
-  const persistTo = path.join(tmp, "state");
-
-  let server: DevServer | undefined;
-  let target: Target | undefined;
+  const loadAtStart = loadAverage();
+  const session = new ServerSession({
+    name: "capacity",
+    vars: o.operations ? ["LOG_OPERATIONS=true"] : [],
+    ...(o.port ? { port: o.port } : { firstPort: 8866 }),
+    keepLines: 2_000,
+    target: {},
+    keepState: o.keepState,
+  });
+  const { persistTo, dir: tmp } = session;
   const loads = loadSampler();
   const cleanup = async () => {
     loads.stop();
-    await server?.stop().catch(() => {});
-    await target?.close().catch(() => {});
-    if (!o.keepState) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    await session.close().catch(() => {});
   };
-  const guard = guardRun({
-    maxSeconds: o.maxSeconds,
-    watchdogExit: 3,
-    stop: (reason) => {
-      log(`capacity: ${reason}, stopping`);
-      return cleanup();
-    },
-  });
+  const guard = guardMeasurement("capacity", o.maxSeconds, log, cleanup);
   try {
-    target = await startTarget();
-    const snapshot = snapshotProject(path.join(tmp, "project"));
-    const port = o.port ?? (await freePortFrom(8866));
-    server = new DevServer({ root: snapshot.root, port, persistTo, varsFile, keepLines: 2_000 });
     const completions = new Completions();
     const operations = new OperationTotals();
     const batches: TimedBatch[] = [];
-    server.onLine((line) => {
+    session.onLine((line) => {
       completions.add(line.text, line.at);
       if (o.operations) operations.add(line.text);
       const batch = parseQueueBatch(line.text);
       if (batch) batches.push({ at: line.at, ...batch });
     });
-    log(`capacity: starting wrangler dev on 127.0.0.1:${port} (state ${tmp})`);
-    await server.start();
-    await server.ready();
+    log(`capacity: starting wrangler dev (state ${tmp})`);
+    await session.start();
+    const { server, target, adminToken } = session;
+    const source = session.source();
     const api = new ApiClient(server.baseUrl, { timeoutMs: 60_000 });
 
     // Users, each spread over `shards` Durable Objects.
@@ -281,17 +248,17 @@ async function run(o: Options) {
       cpuMsPerJob: round(cpuMs / jobs, 1),
     };
     const summary = {
-      command: `npm run bench:capacity -- ${process.argv.slice(2).join(" ")}`.trim(),
+      command: commandLine("bench", ["capacity", ...argv]),
       commit: headCommit(),
-      src_digest: snapshot.srcDigest,
-      uncommitted_changes_in_served_files: snapshot.uncommittedChanges?.length ?? 0,
+      src_digest: source.src_digest,
+      uncommitted_changes_in_served_files: source.uncommitted_changes_in_served_files ?? 0,
       started_at: new Date(started).toISOString(),
       machine: {
         cpus: os.availableParallelism(),
         cpu_model: os.cpus()[0]?.model ?? "unknown",
         load1_during_load: loads.during(t0, drainTo),
         load_average_at_start: loadAtStart,
-        load_average_at_end: os.loadavg().map((x) => round(x, 2)),
+        load_average_at_end: loadAverage(),
       },
       setup: {
         users: o.users,
@@ -370,33 +337,23 @@ function committedVar(name: string): string | null {
   return new RegExp(`^${name} = "([^"]*)"`, "m").exec(toml)?.[1] ?? null;
 }
 
-async function main() {
-  const o = options();
+export async function main(argv: string[]): Promise<undefined> {
+  const o = options(argv);
   if (o.planFrom) {
     const saved = JSON.parse(readFileSync(o.planFrom, "utf8"));
     printPlan(plan(saved.plan.inputs.measured as Measured));
     return;
   }
-  const { summary, started } = await run(o);
+  const { summary, started } = await run(o, argv);
   const json = JSON.stringify(summary, null, 2);
   process.stdout.write(`${json}\n`);
   printPlan(summary.plan);
-  if (o.save) {
-    const file = saveResult(
-      resultsDirectory("bench"),
-      {
-        startedAt: started,
-        commit: summary.commit,
-        dirty: summary.uncommitted_changes_in_served_files > 0,
-        what: o.save,
-      },
-      json,
-    );
-    process.stderr.write(`capacity: saved ${path.relative(process.cwd(), file)}\n`);
-  }
+  const save = o.save && {
+    startedAt: started,
+    commit: summary.commit,
+    dirty: summary.uncommitted_changes_in_served_files > 0,
+    what: o.save,
+  };
+  for (const file of writeResult(json, { kind: "bench", save: save || undefined }))
+    process.stderr.write(`capacity: saved ${file}\n`);
 }
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});

@@ -1,6 +1,6 @@
 // The BullMQ + Redis peer as the comparison runs it: redis-server on 127.0.0.1 (AOF everysec, a temp
-// dir), then bench/peer/main.ts in its own process group (its own event loop, as the scheduler has
-// workerd's), both stopped on exit.
+// dir), then `tools/bench/main.ts peer` in its own process group (its own event loop, as the scheduler
+// has workerd's), both stopped on exit.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createRequire } from "node:module";
@@ -24,7 +24,8 @@ export async function startPeer(o: { firstPort: number; redisPort: number }, log
     [
       "--import",
       "tsx",
-      "tools/bench/peer/main.ts",
+      "tools/bench/main.ts",
+      "peer",
       "--port",
       String(port),
       "--redis-port",
@@ -85,7 +86,7 @@ export async function startPeer(o: { firstPort: number; redisPort: number }, log
       redis: redis.version,
       redis_settings: "127.0.0.1, appendonly yes, appendfsync everysec, maxmemory-policy noeviction",
       worker_concurrency: DEFAULT_CONCURRENCY,
-      started_as: "node --import tsx bench/peer/main.ts (HTTP API and BullMQ Worker in one process)",
+      started_as: "node --import tsx tools/bench/main.ts peer (HTTP API and BullMQ Worker in one process)",
     }),
     errorsSince: (from) => {
       const lines = output.filter((l) => l.at >= from && /error|exception/i.test(l.text));

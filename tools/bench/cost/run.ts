@@ -1,27 +1,25 @@
-// npm run bench:cost — real jobs through a private `wrangler dev` with LOG_OPERATIONS=true: every billed
+// `npm run bench -- cost` (npm run bench:cost): real jobs through a private `wrangler dev` with LOG_OPERATIONS=true: every billed
 // operation is logged where it happens (src/metering) as an `operations` event, and this sums them per
-// job for each kind of job, by phase, and prices them (bench/cost/prices.ts). Also reads the server's
+// job for each kind of job, by phase, and prices them (prices.ts). Also reads the server's
 // CPU time (all of workerd: API, shards, queue, consumer) per job, an upper bound for Worker CPU.
 //
-//   node_modules/.bin/tsx bench/cost/run.ts [--jobs N] [--save WHAT] [--keep-state]
+//   npm run bench -- cost [--jobs N] [--only LIST] [--save WHAT] [--keep-state] [--max-seconds N]
 //
 // Bounded: every wait has a deadline and a watchdog ends the run; traffic goes to 127.0.0.1 only.
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
-import path from "node:path";
-import { parseArgs } from "node:util";
 import { noOperations, PHASES, sumOperations } from "../../../src/metering/operations";
 import type { CreatedUser, Job } from "../../harness/api-types";
+import { parseCommand } from "../../harness/cli";
 import { ApiClient } from "../../harness/client";
-import { DevServer } from "../../harness/dev-server";
+import type { DevServer } from "../../harness/dev-server";
 import { parseEvent } from "../../harness/log-events";
 import { groupCpuMs } from "../../harness/process-group";
-import { headCommit, snapshotProject } from "../../harness/project";
-import { resultsDirectory, saveResult } from "../../harness/results";
-import { guardRun } from "../../harness/run-guard";
-import { startTarget, type Target } from "../../harness/target";
-import { freePort, makeLog, mapLimit, sleep } from "../../harness/util";
+import { headCommit } from "../../harness/project";
+import { writeResult } from "../../harness/results";
+import { guardMeasurement } from "../../harness/run-guard";
+import { ServerSession } from "../../harness/session";
+import type { Target } from "../../harness/target";
+import { makeLog, mapLimit, sleep } from "../../harness/util";
 import { dollarsPerMillionJobs, type PerJob } from "./price";
 
 type Counts = PerJob;
@@ -174,8 +172,17 @@ const perUnit = (c: Counts, units: number): Counts =>
 
 const total = (byPhase: Record<string, Counts>): Counts => sumOperations(byPhase);
 
-async function main() {
-  const { values } = parseArgs({
+const usage = `usage: npm run bench -- cost [options]      (or npm run bench:cost -- [options])
+  --jobs N            jobs of each kind (100)
+  --only LIST         only these kinds: ${SCENARIOS.map((s) => s.name).join(",")} (default: all)
+  --save WHAT         also write the JSON to docs/results/bench/<date>-<commit>-<WHAT>.json
+  --keep-state        keep the temporary state directory
+  --max-seconds N     watchdog for the whole run (900)`;
+
+export async function main(argv: string[]): Promise<undefined> {
+  const cli = parseCommand(argv, {
+    name: "bench cost",
+    usage,
     options: {
       jobs: { type: "string", default: "100" },
       only: { type: "string" },
@@ -184,48 +191,36 @@ async function main() {
       "max-seconds": { type: "string", default: "900" },
     },
   });
-  const jobs = Number(values.jobs);
+  const { values } = cli;
+  const jobs = cli.integer("jobs", values.jobs, 1, 100_000);
+  const only =
+    values.only === undefined
+      ? undefined
+      : cli.list(
+          "only",
+          values.only,
+          SCENARIOS.map((s) => s.name),
+        );
+  const save = cli.what("save", values.save);
+  const maxSeconds = cli.number("max-seconds", values["max-seconds"], 60, 7200);
   const log = makeLog(Date.now());
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "scheduler-cost-"));
-  const adminToken = `cost-admin-${randomUUID()}`;
-  const varsFile = path.join(tmp, "cost.vars");
-  await writeFile(
-    varsFile,
-    [
-      `ADMIN_TOKEN=${adminToken}`,
-      `CURSOR_SECRET=${randomUUID()}`,
-      "ALLOW_PRIVATE_TARGETS=true",
-      "LOG_OPERATIONS=true",
-      "",
-    ].join("\n"),
-  );
-  let server: DevServer | undefined;
-  let target: Target | undefined;
-  const cleanup = async () => {
-    await server?.stop().catch(() => {});
-    await target?.close().catch(() => {});
-    if (!values["keep-state"]) await rm(tmp, { recursive: true, force: true }).catch(() => {});
-  };
-  const guard = guardRun({ maxSeconds: Number(values["max-seconds"]), watchdogExit: 3, stop: cleanup });
+  const session = new ServerSession({
+    name: "cost",
+    vars: ["LOG_OPERATIONS=true"],
+    keepLines: 1_000_000,
+    target: {},
+    keepState: values["keep-state"],
+  });
+  const cleanup = () => session.close().catch(() => {});
+  const guard = guardMeasurement("cost", maxSeconds, log, cleanup);
   const startedAt = Date.now();
   const results: Record<string, unknown> = {};
   try {
-    target = await startTarget();
-    const snapshot = snapshotProject(path.join(tmp, "project"));
-    server = new DevServer({
-      root: snapshot.root,
-      port: await freePort(),
-      persistTo: path.join(tmp, "state"),
-      varsFile,
-      keepLines: 1_000_000,
-    });
-    await server.start();
-    await server.ready();
+    await session.start();
+    const { server, target, adminToken } = session;
     const api = new ApiClient(server.baseUrl);
     const ctx: Ctx = { api, adminToken, target, server, jobs };
-    const chosen = values.only
-      ? SCENARIOS.filter((s) => values.only?.split(",").includes(s.name))
-      : SCENARIOS;
+    const chosen = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
     for (const s of chosen) {
       const user = await api.createUser(adminToken, `cost-${s.name}`);
       // One job first, not counted: the key's cache and the shard are warm in a running system.
@@ -263,9 +258,10 @@ async function main() {
     guard.dispose();
     await cleanup();
   }
+  const commit = headCommit();
   const summary = {
     started_at: new Date(startedAt).toISOString(),
-    commit: headCommit(),
+    commit,
     load1: os.loadavg()[0],
     jobs,
     results,
@@ -273,14 +269,11 @@ async function main() {
   const json = JSON.stringify(summary, null, 2);
   process.stdout.write(`${json}\n`);
   printTable(results);
-  if (values.save) {
-    const file = saveResult(
-      resultsDirectory("bench"),
-      { startedAt, commit: headCommit(), dirty: false, what: values.save },
-      json,
-    );
-    log(`cost: saved ${path.relative(process.cwd(), file)}`);
-  }
+  const written = writeResult(json, {
+    kind: "bench",
+    save: save ? { startedAt, commit, dirty: false, what: save } : undefined,
+  });
+  for (const file of written) log(`cost: saved ${file}`);
 }
 
 function printTable(results: Record<string, unknown>) {
@@ -309,5 +302,3 @@ function printTable(results: Record<string, unknown>) {
     `\nper job    DO req  SQL wr  SQL rd  msgs  D1 wr  W inv   $/M jobs  cpu ms\n${rows.join("\n")}\n`,
   );
 }
-
-await main();

@@ -3,9 +3,9 @@
 // not dispatch). Figures: jobs/s and requests/s over the whole submission, request latency, and a
 // check that every item came back 201 with a distinct id, in order (spot-checked by GET).
 import type { Job } from "../../harness/api-types";
-import type { ApiClient } from "../../harness/client";
 import { distribution, round } from "../../harness/stats";
-import { iso, type Log, mapLimit } from "../../harness/util";
+import { iso, mapLimit } from "../../harness/util";
+import type { Bench } from "./context";
 
 export interface BatchOptions {
   jobs: number;
@@ -18,7 +18,7 @@ interface ItemResult {
   job?: Job;
 }
 
-export async function batchSubmit(api: ApiClient, adminToken: string, o: BatchOptions, log: Log) {
+export async function batchSubmit({ api, adminToken, log }: Bench, o: BatchOptions) {
   const user = await api.createUser(adminToken, "bench-batch");
   const token = user.api_key;
   const runAt = iso(Date.now() + 3_600_000);

@@ -6,10 +6,10 @@
 // second or less locally), A's drain time (T → the last of A's jobs finished) and throughput.
 import { FINISHED, type Job, type JobPage, lastAttempt } from "../../harness/api-types";
 import type { ApiClient } from "../../harness/client";
-import type { DevServer } from "../../harness/dev-server";
 import { distribution, round } from "../../harness/stats";
-import { iso, type Log, mapLimit, ms, sleep } from "../../harness/util";
+import { iso, mapLimit, ms, sleep } from "../../harness/util";
 import { queueBatches, summarizeBatches } from "../lib/queue";
+import type { Bench } from "./context";
 import { countBy } from "./pool-utilisation";
 
 export interface HerdOptions {
@@ -39,13 +39,7 @@ async function waitStarted(api: ApiClient, key: string, id: string, timeoutMs: n
   }
 }
 
-export async function herdFairness(
-  api: ApiClient,
-  adminToken: string,
-  server: DevServer,
-  o: HerdOptions,
-  log: Log,
-) {
+export async function herdFairness({ api, adminToken, server, log }: Bench, o: HerdOptions) {
   const a = await api.createUser(adminToken, "bench-herd-a");
   const b = await api.createUser(adminToken, "bench-herd-b");
   const probe = await api.createUser(adminToken, "bench-herd-probe");

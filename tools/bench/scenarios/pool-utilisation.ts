@@ -8,12 +8,10 @@
 // - safety: in_use never above C in any sample, and never more than C requests at the target at once;
 // - wall time (due → last finished) against the ideal N × D / C.
 import { FINISHED, firstAttempt, lastAttempt } from "../../harness/api-types";
-import type { ApiClient } from "../../harness/client";
-import type { DevServer } from "../../harness/dev-server";
 import { distribution, mean, round } from "../../harness/stats";
-import type { Target } from "../../harness/target";
-import { iso, type Log, mapLimit, ms, sleep } from "../../harness/util";
+import { iso, mapLimit, ms, sleep } from "../../harness/util";
 import { queueBatches, summarizeBatches } from "../lib/queue";
+import type { Bench } from "./context";
 
 export interface PoolOptions {
   capacity: number;
@@ -31,14 +29,7 @@ interface Sample {
   rttMs: number;
 }
 
-export async function poolUtilisation(
-  api: ApiClient,
-  adminToken: string,
-  server: DevServer,
-  target: Target,
-  o: PoolOptions,
-  log: Log,
-) {
+export async function poolUtilisation({ api, adminToken, server, target, log }: Bench, o: PoolOptions) {
   const user = await api.createUser(adminToken, "bench-pool");
   // Separate keys for submitting/reading and for sampling: the rate limit is per key (1,200/min).
   const [key = "", sampleKey = ""] = await api.keys(adminToken, user, 2);

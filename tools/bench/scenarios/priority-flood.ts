@@ -6,11 +6,10 @@
 // Figures: the low job's lateness against the documented bound (gap × aging + one dispatch cycle),
 // the high jobs' lateness, and a check of that ordering rule job by job.
 import { FINISHED, type Job, lastAttempt } from "../../harness/api-types";
-import type { ApiClient } from "../../harness/client";
-import type { DevServer } from "../../harness/dev-server";
 import { distribution, median, round } from "../../harness/stats";
-import { type Log, mapLimit, ms, sleep } from "../../harness/util";
+import { mapLimit, ms, sleep } from "../../harness/util";
 import { queueBatches, summarizeBatches } from "../lib/queue";
+import type { Bench } from "./context";
 import { countBy } from "./pool-utilisation";
 
 export interface FloodOptions {
@@ -25,13 +24,7 @@ export interface FloodOptions {
 
 const POOL = "flood";
 
-export async function priorityFlood(
-  api: ApiClient,
-  adminToken: string,
-  server: DevServer,
-  o: FloodOptions,
-  log: Log,
-) {
+export async function priorityFlood({ api, adminToken, server, log }: Bench, o: FloodOptions) {
   const user = await api.createUser(adminToken, "bench-flood");
   const [key = "", floodKey = ""] = await api.keys(adminToken, user, 2);
   await api.putPool(key, POOL, 1);

@@ -1,7 +1,7 @@
 // What the soak reads from its server's output, across every start: the scheduler's log events by name,
 // the runtime's own notable lines (Miniflare retrying or dropping a queue message, an exception that
 // escaped the Worker), and the dispatch queue's consumer batches.
-import type { DevServer } from "../../harness/dev-server";
+import type { LogLine } from "../../harness/dev-server";
 import { EventCounter } from "../../harness/log-events";
 import { parseQueueBatch, RUNTIME_LINES, type RuntimeLine } from "../../harness/log-lines";
 
@@ -18,8 +18,9 @@ export class ServerLog {
   readonly runtimeSamples: string[] = [];
   readonly queue = { batches: 0, messages: 0, acked: 0, batchMs: 0 };
 
-  constructor(server: DevServer) {
-    server.onLine(({ start, text }) => {
+  /** Reads every line `source` (a server or a server session) passes on, from now on. */
+  constructor(source: { onLine(listener: (line: LogLine) => void): void }) {
+    source.onLine(({ start, text }) => {
       const label = `[#${start}] `;
       if (this.events.add(text, label) !== null) return;
       const batch = parseQueueBatch(text);

@@ -10,7 +10,7 @@ import type { SoakOptions } from "../options";
 import type { Summary } from "./verify";
 
 const INTRO =
-  "`soak/run.ts` kills the local server (the whole `wrangler dev` process group, SIGKILL) in the middle " +
+  "`npm run soak` kills the local server (the whole `wrangler dev` process group, SIGKILL) in the middle " +
   "of a run of thousands of jobs, restarts it on the same state, and checks every job afterwards.";
 
 export function publish(summary: Summary, opts: SoakOptions): void {

@@ -1,17 +1,17 @@
-// Phase 1, start: ports, a vars file, the webhook target, a frozen copy of the code, and the server
-// started as `npm run dev` starts it (harness/dev-server.ts).
+// Phase 1, start: the server session (harness/session.ts: a temporary folder with the state, a vars
+// file and the server log, a frozen copy of the code, the webhook target) and the server started as
+// `npm run dev` starts it.
 import { randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import path from "node:path";
 import type { CreatedUser } from "../../harness/api-types";
 import { ApiClient } from "../../harness/client";
-import { DevServer } from "../../harness/dev-server";
-import { headCommit, projectRoot, snapshotProject } from "../../harness/project";
-import { byRoute, startTarget, type Target } from "../../harness/target";
-import { freePortFrom, type Log } from "../../harness/util";
+import type { DevServer } from "../../harness/dev-server";
+import { headCommit } from "../../harness/project";
+import { type Code, ServerSession } from "../../harness/session";
+import { byRoute, type Target } from "../../harness/target";
+import type { Log } from "../../harness/util";
 import { seededRandom } from "../lib/random";
 import { ServerLog } from "../lib/server-log";
-import type { Code, SoakOptions } from "../options";
+import type { SoakOptions } from "../options";
 
 /** Everything the later phases share. */
 export interface Soak {
@@ -19,6 +19,7 @@ export interface Soak {
   log: Log;
   /** Names this run's users and idempotency keys apart from any other run's. */
   runId: string;
+  /** The session's folder: state, server log, and the raw records when the run is kept. */
   tmp: string;
   random: () => number;
   adminToken: string;
@@ -33,82 +34,62 @@ export interface Soak {
   serverStartS: number;
 }
 
-/** What must be stopped on every way out, set as soon as it exists. */
-export interface Held {
-  server?: DevServer;
-  target?: Target;
-}
-
-export async function start(opts: SoakOptions, tmp: string, log: Log, held: Held): Promise<Soak> {
-  const apiPort = opts.port ?? (await freePortFrom(8900));
-  const inspectorPort = await freePortFrom(apiPort + 1, [apiPort]);
-  const targetPort = await freePortFrom(inspectorPort + 1, [apiPort, inspectorPort]);
-  const adminToken = `soak-admin-${randomUUID()}`;
-  const varsFile = path.join(tmp, "soak.vars");
-  // Passed to wrangler as --env-file (scripts/dev.mjs --vars-file): these override [vars] in wrangler.toml.
-  writeFileSync(
-    varsFile,
-    [
-      `ADMIN_TOKEN=${adminToken}`,
-      `CURSOR_SECRET=${randomUUID()}`,
-      "ALLOW_PRIVATE_TARGETS=true",
+/**
+ * The soak's session, not started yet: its server variables, and a target that answers /ok 200 at once
+ * (or after --ok-ms), /fail 500 always, /hang 200 only after the job's timeout (so the executor gives
+ * up), verifying each delivery with the signing secret of the user it names (one of `users`).
+ */
+export function soakSession(opts: SoakOptions, users: CreatedUser[]): ServerSession {
+  return new ServerSession({
+    name: "soak",
+    vars: [
       `DISPATCH_DEADLINE_SECONDS=${opts.dispatchDeadline}`,
       `LEASE_GRACE_SECONDS=${opts.leaseGrace}`,
       `INDEX_FLUSH_DELAY_MS=${opts.indexFlushMs}`,
-      "",
-    ].join("\n"),
-  );
+    ],
+    code: opts.code,
+    ...(opts.port ? { port: opts.port } : { firstPort: 8900 }),
+    logFile: true,
+    target: {
+      answer: byRoute({
+        "/ok": { status: 200, afterMs: opts.okMs },
+        "/fail": { status: 500 },
+        "/hang": { status: 200, afterMs: opts.hangMs },
+      }),
+      secretFor: (d) => users[userOf(d.body) ?? -1]?.signing_secret,
+    },
+    keepState: opts.keepState,
+  });
+}
+
+export async function start(
+  opts: SoakOptions,
+  session: ServerSession,
+  users: CreatedUser[],
+  log: Log,
+): Promise<Soak> {
   log(
     `seed ${opts.seed}; ${opts.jobs} jobs, ${opts.users} users, ${opts.kills} kills, ${opts.duration} s window; ` +
-      `ports api ${apiPort} inspector ${inspectorPort} target ${targetPort}; state in ${tmp}`,
+      `state in ${session.dir}`,
   );
-
-  const users: CreatedUser[] = [];
-  // /ok 200 at once (or after --ok-ms), /fail 500 always, /hang 200 only after the job's timeout (so the
-  // executor gives up).
-  const target = await startTarget({
-    port: targetPort,
-    answer: byRoute({
-      "/ok": { status: 200, afterMs: opts.okMs },
-      "/fail": { status: 500 },
-      "/hang": { status: 200, afterMs: opts.hangMs },
-    }),
-    secretFor: (d) => users[userOf(d.body) ?? -1]?.signing_secret,
-  });
-  held.target = target;
-
-  const live = opts.code === "live";
-  const root = live ? projectRoot : path.join(tmp, "tree");
-  const snapshot = live ? null : snapshotProject(root, opts.code === "head" ? "head" : "tree");
+  const serverLog = new ServerLog(session);
+  const serverStartS = Number(((await session.start(180_000)) / 1000).toFixed(1));
+  const { server, target, snapshot } = session;
   log(
     snapshot
       ? `running a snapshot (${opts.code === "head" ? "HEAD" : "working tree"}: commit ${snapshot.commit?.slice(0, 12)}, ` +
           `${snapshot.uncommittedChanges?.length ?? "?"} uncommitted changes)`
       : "running the live working tree (wrangler reloads on every source change)",
   );
-  const server = new DevServer({
-    root,
-    port: apiPort,
-    inspectorPort,
-    persistTo: path.join(tmp, "state"),
-    varsFile,
-    logFile: path.join(tmp, "server.log"),
-  });
-  held.server = server;
-  const serverLog = new ServerLog(server);
-  const startedAt = Date.now();
-  await server.start();
-  await server.ready(180_000);
-  const serverStartS = Number(((Date.now() - startedAt) / 1000).toFixed(1));
-  log(`server ready on ${server.baseUrl} after ${serverStartS} s`);
+  log(`server ready on ${server.baseUrl} after ${serverStartS} s; target ${target.url("/")}`);
 
   return {
     opts,
     log,
     runId: randomUUID().slice(0, 8),
-    tmp,
+    tmp: session.dir,
     random: seededRandom(opts.seed),
-    adminToken,
+    adminToken: session.adminToken,
     target,
     server,
     serverLog,
@@ -116,7 +97,7 @@ export async function start(opts: SoakOptions, tmp: string, log: Log, held: Held
     users,
     code: {
       from: opts.code,
-      live,
+      live: snapshot === null,
       commit: snapshot ? snapshot.commit : headCommit(),
       uncommittedChanges: snapshot?.uncommittedChanges ?? null,
     },

@@ -1,35 +1,34 @@
-// Benchmarks of the scheduler on a private `wrangler dev` (see docs/benchmarks.md for the figures and
-// what they mean). Starts its own server on 127.0.0.1 (first free port from 8797), with a temporary
-// state directory and vars file, and a local webhook target; runs the scenarios one after another;
-// prints a table and writes a JSON summary; always stops its server's process group on exit.
+// `npm run bench` (the scenarios command): benchmarks of the scheduler on a private `wrangler dev` (see
+// docs/benchmarks.md for the figures and what they mean). A server session (harness/session.ts: first
+// free port from 8797, a temporary state folder and vars file, a frozen copy of the code, a local
+// webhook target); runs the scenarios one after another; prints a table and writes a JSON summary;
+// always stops its server's process group on exit.
 //
-//   npm run bench -- [--scenarios pool,flood,herd] [--quick] [--save WHAT | --out FILE] [...]
+//   npm run bench -- [scenarios] [--scenarios pool,flood,herd] [--quick] [--save WHAT | --out FILE] [...]
 //
 // Every loop is bounded in count and time; a watchdog (--max-seconds) ends the run regardless.
-import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
-import path from "node:path";
-import { parseArgs } from "node:util";
-import { nodeForWrangler } from "../../scripts/lib/wrangler.mjs";
-import { ApiClient } from "../harness/client";
-import { DevServer } from "../harness/dev-server";
-import { EventCounter } from "../harness/log-events";
-import { parseQueueBatch } from "../harness/log-lines";
-import { projectRoot as root, snapshotProject, wranglerVersion } from "../harness/project";
-import { checkWhat, resultsDirectory, saveResult } from "../harness/results";
-import { guardRun } from "../harness/run-guard";
-import { mean, round } from "../harness/stats";
-import { startTarget, type Target } from "../harness/target";
-import { freePortFrom, makeLog, mapLimit, sleep } from "../harness/util";
-import { compactArrays, rowsFor, table } from "./lib/report";
-import { batchSubmit } from "./scenarios/batch-submit";
-import { herdFairness } from "./scenarios/herd-fairness";
-import { poolUtilisation } from "./scenarios/pool-utilisation";
-import { priorityFlood } from "./scenarios/priority-flood";
+import { commandLine, parseCommand } from "../../harness/cli";
+import { ApiClient } from "../../harness/client";
+import type { DevServer } from "../../harness/dev-server";
+import { EventCounter } from "../../harness/log-events";
+import { parseQueueBatch } from "../../harness/log-lines";
+import { loadAverage, machine, waitForLoad } from "../../harness/machine";
+import { writeResult } from "../../harness/results";
+import { guardMeasurement } from "../../harness/run-guard";
+import { ServerSession } from "../../harness/session";
+import { mean, round } from "../../harness/stats";
+import { makeLog, mapLimit } from "../../harness/util";
+import { compactArrays, rowsFor, table } from "../lib/report";
+import { batchSubmit } from "./batch-submit";
+import type { Bench } from "./context";
+import { herdFairness } from "./herd-fairness";
+import { poolUtilisation } from "./pool-utilisation";
+import { priorityFlood } from "./priority-flood";
 
-const usage = `usage: npm run bench -- [options]      (or node_modules/.bin/tsx bench/run.ts [options])
+const SCENARIOS = ["pool", "flood", "herd", "batch"] as const;
+
+const usage = `usage: npm run bench -- [scenarios] [options]
   --scenarios LIST        pool,flood,herd,batch (default: pool,flood,herd)
   --quick                 smaller runs (pool 60 jobs, herd 2000 jobs) for a smoke test
   --port N                API port (default: first free from 8797)
@@ -45,8 +44,10 @@ const usage = `usage: npm run bench -- [options]      (or node_modules/.bin/tsx 
   --herd-jobs N           (10000)  --herd-concurrency N (32)
   --batch-jobs N          (20000)  --batch-size N (500)     --batch-concurrency N (4)`;
 
-function options() {
-  const { values } = parseArgs({
+function options(argv: string[]) {
+  const cli = parseCommand(argv, {
+    name: "bench",
+    usage,
     options: {
       scenarios: { type: "string", default: "pool,flood,herd" },
       quick: { type: "boolean", default: false },
@@ -68,52 +69,19 @@ function options() {
       "batch-jobs": { type: "string" },
       "batch-size": { type: "string", default: "500" },
       "batch-concurrency": { type: "string", default: "4" },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
-  const num = (name: string, v: string | undefined, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) {
-      console.error(`bench: --${name} must be a number in ${min}..${max}\n${usage}`);
-      process.exit(2);
-    }
-    return n;
-  };
-  const scenarios = values.scenarios.split(",").map((s) => s.trim());
-  for (const s of scenarios) {
-    if (!["pool", "flood", "herd", "batch"].includes(s)) {
-      console.error(`bench: unknown scenario ${s}\n${usage}`);
-      process.exit(2);
-    }
-  }
-  if (values.save !== undefined) {
-    try {
-      checkWhat(values.save);
-    } catch (err) {
-      console.error(`bench: --save: ${(err as Error).message}\n${usage}`);
-      process.exit(2);
-    }
-  }
+  const { values, number: num } = cli;
   return {
-    scenarios,
+    scenarios: cli.list("scenarios", values.scenarios, SCENARIOS),
     quick: values.quick,
     port: values.port === undefined ? undefined : num("port", values.port, 1024, 65535),
     out: values.out,
-    save: values.save,
+    save: cli.what("save", values.save),
     keepState: values["keep-state"],
     maxSeconds: num("max-seconds", values["max-seconds"], 60, 3600),
     waitForLoad: num("wait-for-load", values["wait-for-load"], 0, 100),
-    vars: values.var.map((v) => {
-      if (!/^[A-Z][A-Z0-9_]*=[^\n]*$/.test(v)) {
-        console.error(`bench: --var wants NAME=value, not ${v}\n${usage}`);
-        process.exit(2);
-      }
-      return v;
-    }),
+    vars: cli.vars("var", values.var),
     pool: {
       capacity: num("pool-capacity", values["pool-capacity"], 1, 1000),
       jobs: num("pool-jobs", values["pool-jobs"] ?? (values.quick ? "60" : "200"), 1, 5000),
@@ -144,33 +112,6 @@ function options() {
       batchSize: num("batch-size", values["batch-size"], 1, 1000),
       concurrency: num("batch-concurrency", values["batch-concurrency"], 1, 64),
     },
-  };
-}
-
-function sh(cmd: string, args: string[]): string | null {
-  try {
-    return execFileSync(cmd, args, {
-      cwd: root,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function machine() {
-  return {
-    nproc: sh("nproc", []) ?? String(os.availableParallelism()),
-    cpus: os.cpus().length,
-    cpu_model: os.cpus()[0]?.model ?? "unknown",
-    memory_gib: Math.round(os.totalmem() / 2 ** 30),
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    bench_node: process.version,
-    wrangler_node: sh(nodeForWrangler(), ["--version"]),
-    wrangler: wranglerVersion(),
-    commit: sh("git", ["rev-parse", "--short", "HEAD"]),
-    load_average_at_start: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }
 
@@ -208,97 +149,55 @@ function serverLog(server: DevServer, from: number) {
   };
 }
 
-async function main() {
-  const o = options();
+export async function main(argv: string[]): Promise<undefined> {
+  const o = options(argv);
   const t0 = Date.now();
   const log = makeLog(t0);
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "scheduler-bench-"));
-  const adminToken = `bench-admin-${randomUUID()}`;
-  const varsFile = path.join(tmp, "bench.vars");
-  await writeFile(
-    varsFile,
-    [
-      `ADMIN_TOKEN=${adminToken}`,
-      `CURSOR_SECRET=${randomUUID()}`,
-      "ALLOW_PRIVATE_TARGETS=true",
-      `PRIORITY_AGING_SECONDS=${o.flood.agingSeconds}`,
-      ...o.vars,
-      "",
-    ].join("\n"),
-  );
-  const port = o.port ?? (await freePortFrom(8797));
-  const inspectorPort = await freePortFrom(port + 1, [port]);
-  const logFile = path.join(tmp, "wrangler.log");
-
-  let server: DevServer | undefined;
-  let target: Target | undefined;
+  const session = new ServerSession({
+    name: "bench",
+    vars: [`PRIORITY_AGING_SECONDS=${o.flood.agingSeconds}`, ...o.vars],
+    ...(o.port ? { port: o.port } : { firstPort: 8797 }),
+    logFile: true,
+    keepLines: 500_000,
+    target: { answer: () => ({ status: 200, afterMs: o.pool.delayMs }) },
+    keepState: o.keepState,
+  });
   let cleaning: Promise<void> | undefined;
   const cleanup = () => {
-    cleaning ??= (async () => {
-      await server?.stop().catch(() => {});
-      await target?.close().catch(() => {});
-      if (!o.keepState) await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    })();
+    cleaning ??= session.close().catch(() => {});
     return cleaning;
   };
-  const guard = guardRun({
-    maxSeconds: o.maxSeconds,
-    watchdogExit: 3,
-    stop: (reason) => {
-      log(`bench: ${reason}, stopping`);
-      return cleanup();
-    },
-  });
+  const guard = guardMeasurement("bench", o.maxSeconds, log, cleanup);
 
   const results: Record<string, unknown> = {};
   const info = machine();
-  let source: Record<string, unknown> = {};
   const loads: { at: number; load1: number }[] = [];
   const loadSampler = setInterval(() => loads.push({ at: Date.now(), load1: os.loadavg()[0] ?? 0 }), 5000);
   try {
-    target = await startTarget({ answer: () => ({ status: 200, afterMs: o.pool.delayMs }) });
-    log(`bench: starting wrangler dev on 127.0.0.1:${port} (state ${tmp})`);
-    const snapshot = snapshotProject(path.join(tmp, "project"));
-    source = {
-      commit: info.commit,
-      uncommitted_changes_in_served_files: snapshot.uncommittedChanges?.length ?? 0,
-      src_digest: snapshot.srcDigest,
-    };
-    log(`bench: serving a copy of the project (commit ${info.commit}, src digest ${snapshot.srcDigest})`);
-    server = new DevServer({
-      root: snapshot.root,
-      port,
-      inspectorPort,
-      persistTo: path.join(tmp, "state"),
-      varsFile,
-      logFile,
-      keepLines: 500_000,
-    });
-    const readyStart = Date.now();
-    await server.start();
-    await server.ready();
-    log(`bench: server ready in ${Date.now() - readyStart} ms`);
+    log(`bench: starting wrangler dev (state ${session.dir})`);
+    const readyMs = await session.start();
+    const { server, target, adminToken } = session;
+    const source = session.source();
+    log(
+      `bench: server ready on ${server.baseUrl} in ${readyMs} ms, serving a copy of the project ` +
+        `(commit ${source.commit?.slice(0, 7)}, src digest ${source.src_digest})`,
+    );
     const api = new ApiClient(server.baseUrl);
+    const bench: Bench = { api, adminToken, server, target, log };
 
     for (const s of o.scenarios) {
       // The machine may be shared: optionally wait (bounded) for it to calm down, then note its load
       // and the local HTTP ceiling before each scenario.
-      if (o.waitForLoad > 0) {
-        const until = Date.now() + 300_000;
-        while ((os.loadavg()[0] ?? 0) > o.waitForLoad && Date.now() < until) {
-          log(`bench: load ${os.loadavg()[0]?.toFixed(2)} > ${o.waitForLoad}, waiting (at most 300 s)`);
-          await sleep(10_000);
-        }
-      }
+      await waitForLoad(o.waitForLoad, log, "bench");
       const health = await calibrate(api, o.herd.concurrency);
       log(`bench: scenario ${s} (GET /v1/health ${health.per_s}/s, load ${os.loadavg()[0]?.toFixed(2)})`);
       const started = Date.now();
       const limitedBefore = api.stats.rateLimited;
       try {
-        if (s === "pool") results.pool = await poolUtilisation(api, adminToken, server, target, o.pool, log);
-        if (s === "flood") results.flood = await priorityFlood(api, adminToken, server, o.flood, log);
-        if (s === "herd") results.herd = await herdFairness(api, adminToken, server, o.herd, log);
-        if (s === "batch") results.batch = await batchSubmit(api, adminToken, o.batch, log);
+        if (s === "pool") results.pool = await poolUtilisation(bench, o.pool);
+        if (s === "flood") results.flood = await priorityFlood(bench, o.flood);
+        if (s === "herd") results.herd = await herdFairness(bench, o.herd);
+        if (s === "batch") results.batch = await batchSubmit(bench, o.batch);
       } catch (err) {
         log(`bench: scenario ${s} failed: ${(err as Error).stack ?? err}`);
         results[s] = { error: String(err) };
@@ -320,15 +219,16 @@ async function main() {
   } finally {
     guard.dispose();
     clearInterval(loadSampler);
+    const source = session.source();
     const summary = {
-      machine: { ...info, load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100) },
-      command: `node_modules/.bin/tsx bench/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
+      machine: { ...info, load_average_at_end: loadAverage() },
+      command: commandLine("bench", argv),
       source,
       server: {
-        port,
+        port: session.port,
         aging_seconds: o.flood.agingSeconds,
         extra_vars: o.vars,
-        log: o.keepState ? logFile : null,
+        log: o.keepState ? session.logFile : null,
       },
       started_at: new Date(t0).toISOString(),
       elapsed_s: Math.round((Date.now() - t0) / 1000),
@@ -337,21 +237,13 @@ async function main() {
     // Arrays of numbers on one line; the per-sample series only in the saved files.
     const json = compactArrays(JSON.stringify(summary, null, 2));
     const brief = compactArrays(JSON.stringify(summary, (k, v) => (k === "series" ? undefined : v), 2));
-    const written: string[] = [];
-    if (o.out) {
-      await mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
-      await writeFile(o.out, `${json}\n`);
-      written.push(o.out);
-    }
-    if (o.save) {
-      const name = {
-        startedAt: t0,
-        commit: info.commit,
-        dirty: Number(source.uncommitted_changes_in_served_files ?? 0) > 0,
-        what: o.save,
-      };
-      written.push(path.relative(process.cwd(), saveResult(resultsDirectory("bench"), name, json)));
-    }
+    const save = o.save && {
+      startedAt: t0,
+      commit: source.commit,
+      dirty: Number(source.uncommitted_changes_in_served_files ?? 0) > 0,
+      what: o.save,
+    };
+    const written = writeResult(json, { kind: "bench", out: o.out, save: save || undefined });
     await cleanup();
     console.log(brief);
     console.log();
@@ -359,8 +251,3 @@ async function main() {
     for (const file of written) log(`bench: JSON written to ${file}`);
   }
 }
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});

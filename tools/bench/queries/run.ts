@@ -3,7 +3,7 @@
 // shard migrations, run on node:sqlite through drizzle's durable-sqlite driver and a minimal stand-in
 // for ctx.storage. Times are per call, in this process (no workerd, no I/O), so they are a floor.
 //
-//   node_modules/node/bin/node --import tsx bench/shard-queries.ts        (needs Node ≥ 22.13: node:sqlite)
+//   npm run bench -- queries      (or npm run bench:queries; on the pinned Node 22: node:sqlite)
 //
 // Finished jobs stay in the table (nothing deletes them), so "finished" rows are every job a shard
 // has ever run.
@@ -11,13 +11,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { drizzle } from "drizzle-orm/durable-sqlite";
-import { claimDue, inFlight } from "../../src/shard/claim";
-import { nextWakeAt } from "../../src/shard/dispatch-queries";
-import * as schema from "../../src/shard/schema";
-import { unfinishedJobs } from "../../src/shard/submit-queries";
-import type { ShardDb } from "../../src/shard/view";
-
-const root = path.resolve(import.meta.dirname, "../..");
+import { claimDue, inFlight } from "../../../src/shard/claim";
+import { nextWakeAt } from "../../../src/shard/dispatch-queries";
+import * as schema from "../../../src/shard/schema";
+import { unfinishedJobs } from "../../../src/shard/submit-queries";
+import type { ShardDb } from "../../../src/shard/view";
+import { parseCommand } from "../../harness/cli";
+import { projectRoot } from "../../harness/project";
 
 /** Enough of DurableObjectStorage for drizzle's durable-sqlite session: sql.exec and transactionSync. */
 function storageOn(db: DatabaseSync) {
@@ -72,7 +72,7 @@ function storageOn(db: DatabaseSync) {
 
 function freshShard(): { raw: DatabaseSync; db: ShardDb; queries: string[] } {
   const raw = new DatabaseSync(":memory:");
-  const dir = path.join(root, "migrations/shard");
+  const dir = path.join(projectRoot, "migrations/shard");
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith(".sql"))
     .sort()) {
@@ -147,49 +147,61 @@ const sizes: [finished: number, due: number][] = [
   [100_000, 10_000],
   [1_000_000, 0],
 ];
-const rows: Record<string, unknown>[] = [];
-let plans: Record<string, string[]> = {};
-for (const [finished, due] of sizes) {
-  const { raw, db, queries } = freshShard();
-  const now = Date.now();
-  fill(raw, finished, due, now);
-  const row: Record<string, unknown> = { finished, due };
-  row.nextWakeAt_ms = perCall(() => nextWakeAt(db, now, false));
-  row.inFlight_ms = perCall(() => inFlight(db));
-  row.unfinishedJobs_ms = perCall(() => unfinishedJobs(db));
-  // claimDue writes (claims 25 jobs); roll each call back so every call sees the same table.
-  row.claimDue25_ms = perCall(() => {
-    raw.exec("BEGIN");
-    try {
-      claimDue(db, now, { limit: 25, agingSeconds: 1 }, timings);
-    } finally {
-      raw.exec("ROLLBACK");
-    }
-  });
-  rows.push(row);
-  if (finished === 100_000 && due === 10_000) {
-    queries.length = 0;
-    nextWakeAt(db, now, false);
-    const wake = queries[0] ?? "";
-    queries.length = 0;
-    raw.exec("BEGIN");
-    claimDue(db, now, { limit: 25, agingSeconds: 1 }, timings);
-    raw.exec("ROLLBACK");
-    const due = queries.find((q) => /from "jobs"/.test(q) && /order by/i.test(q)) ?? "";
-    const plan = (q: string) =>
-      raw
-        .prepare(`explain query plan ${q}`)
-        .all(...Array.from({ length: (q.match(/\?/g) ?? []).length }, () => now))
-        .map((r) => String((r as { detail: unknown }).detail));
-    plans = { nextWakeAt: plan(wake), claimDue_candidates: plan(due) };
-  }
-  raw.close();
-}
+const usage =
+  "usage: npm run bench -- queries      (no options: the sizes are fixed; prints JSON, then a table)";
 
-const fmt = (x: unknown) =>
-  typeof x !== "number" ? String(x) : Number.isInteger(x) ? String(x) : x < 10 ? x.toFixed(3) : x.toFixed(1);
-console.log(JSON.stringify({ node: process.version, rows, plans }, null, 2));
-console.log();
-const cols = ["finished", "due", "nextWakeAt_ms", "claimDue25_ms", "unfinishedJobs_ms", "inFlight_ms"];
-console.log(cols.join(" | "));
-for (const r of rows) console.log(cols.map((c) => fmt(r[c])).join(" | "));
+export async function main(argv: string[]): Promise<undefined> {
+  parseCommand(argv, { name: "bench queries", usage, options: {} });
+  const rows: Record<string, unknown>[] = [];
+  let plans: Record<string, string[]> = {};
+  for (const [finished, due] of sizes) {
+    const { raw, db, queries } = freshShard();
+    const now = Date.now();
+    fill(raw, finished, due, now);
+    const row: Record<string, unknown> = { finished, due };
+    row.nextWakeAt_ms = perCall(() => nextWakeAt(db, now, false));
+    row.inFlight_ms = perCall(() => inFlight(db));
+    row.unfinishedJobs_ms = perCall(() => unfinishedJobs(db));
+    // claimDue writes (claims 25 jobs); roll each call back so every call sees the same table.
+    row.claimDue25_ms = perCall(() => {
+      raw.exec("BEGIN");
+      try {
+        claimDue(db, now, { limit: 25, agingSeconds: 1 }, timings);
+      } finally {
+        raw.exec("ROLLBACK");
+      }
+    });
+    rows.push(row);
+    if (finished === 100_000 && due === 10_000) {
+      queries.length = 0;
+      nextWakeAt(db, now, false);
+      const wake = queries[0] ?? "";
+      queries.length = 0;
+      raw.exec("BEGIN");
+      claimDue(db, now, { limit: 25, agingSeconds: 1 }, timings);
+      raw.exec("ROLLBACK");
+      const due = queries.find((q) => /from "jobs"/.test(q) && /order by/i.test(q)) ?? "";
+      const plan = (q: string) =>
+        raw
+          .prepare(`explain query plan ${q}`)
+          .all(...Array.from({ length: (q.match(/\?/g) ?? []).length }, () => now))
+          .map((r) => String((r as { detail: unknown }).detail));
+      plans = { nextWakeAt: plan(wake), claimDue_candidates: plan(due) };
+    }
+    raw.close();
+  }
+
+  const fmt = (x: unknown) =>
+    typeof x !== "number"
+      ? String(x)
+      : Number.isInteger(x)
+        ? String(x)
+        : x < 10
+          ? x.toFixed(3)
+          : x.toFixed(1);
+  console.log(JSON.stringify({ node: process.version, rows, plans }, null, 2));
+  console.log();
+  const cols = ["finished", "due", "nextWakeAt_ms", "claimDue25_ms", "unfinishedJobs_ms", "inFlight_ms"];
+  console.log(cols.join(" | "));
+  for (const r of rows) console.log(cols.map((c) => fmt(r[c])).join(" | "));
+}

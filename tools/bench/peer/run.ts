@@ -1,21 +1,30 @@
-// The BullMQ + Redis peer: the comparison's scenarios' contract subset (POST /v1/jobs,
-// POST /v1/jobs/batch, GET /v1/jobs/:id, GET /v1/health) on 127.0.0.1, backed by BullMQ delayed jobs
-// and a Worker in this process. See bench/peer/README.md.
+// `npm run bench -- peer`: the BullMQ + Redis peer alone: the comparison's scenarios' contract subset
+// (POST /v1/jobs, POST /v1/jobs/batch, GET /v1/jobs/:id, GET /v1/health) on 127.0.0.1, backed by
+// BullMQ delayed jobs and a Worker in this process. See tools/bench/peer/README.md.
 //
-//   node --import tsx bench/peer/main.ts --port 8865 --redis-port 6390 [--start-redis] [--concurrency 25]
+//   npm run bench -- peer --port 8865 --redis-port 6390 [--start-redis] [--concurrency 25]
 //
-// bench/compare.ts starts Redis itself and then this process; --start-redis is for running the peer
-// alone (it starts and stops its own redis-server, see redis.ts).
+// The comparison (tools/bench/compare/) starts Redis itself and then this command in a process of its
+// own; --start-redis is for running the peer alone (it starts and stops its own redis-server, see redis.ts).
 import { once } from "node:events";
-import { parseArgs } from "node:util";
+import { parseCommand } from "../../harness/cli";
 import { createPeerServer } from "./http-api";
 import { DEFAULT_CONCURRENCY, PeerQueue } from "./queue";
 import { type RedisServer, startRedis } from "./redis";
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
-function options() {
-  const { values } = parseArgs({
+const usage = `usage: npm run bench -- peer [options]
+  --port N            its HTTP API (8865)
+  --redis-port N      the Redis it uses (6390)
+  --start-redis       start (and stop) a redis-server of its own on that port
+  --concurrency N     BullMQ Worker concurrency (${DEFAULT_CONCURRENCY})
+  --queue NAME        BullMQ queue name (scheduler-peer)`;
+
+function options(argv: string[]) {
+  const cli = parseCommand(argv, {
+    name: "peer",
+    usage,
     options: {
       port: { type: "string", default: "8865" },
       "redis-port": { type: "string", default: "6390" },
@@ -24,14 +33,7 @@ function options() {
       queue: { type: "string", default: "scheduler-peer" },
     },
   });
-  const int = (name: string, v: string, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      log(`peer: --${name} must be an integer in ${min}..${max}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const { values, integer: int } = cli;
   return {
     port: int("port", values.port, 1024, 65535),
     redisPort: int("redis-port", values["redis-port"], 1024, 65535),
@@ -41,8 +43,9 @@ function options() {
   };
 }
 
-async function main() {
-  const o = options();
+/** Serves until SIGINT, SIGTERM or SIGHUP. */
+export async function main(argv: string[]): Promise<undefined> {
+  const o = options(argv);
   let redis: RedisServer | undefined;
   if (o.startRedis) redis = await startRedis(o.redisPort, log);
   const queue = new PeerQueue({ redisPort: o.redisPort, concurrency: o.concurrency, queueName: o.queueName });
@@ -70,8 +73,3 @@ async function main() {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
     process.once(signal, () => void stop(signal));
 }
-
-main().catch((err) => {
-  log(`peer: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  process.exit(1);
-});

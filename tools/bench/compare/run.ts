@@ -1,34 +1,30 @@
-// The peer comparison (issue #8 part 4): the same four scenarios against BullMQ + Redis (bench/peer/)
-// and against this project (a private `wrangler dev`, started as `npm run dev` starts it), one system
-// at a time, in one run on this machine; prints a side-by-side table and writes the JSON to
-// docs/results/bench/<date>-<commit>-compare.json. See docs/benchmarks.md, "Peer comparison".
+// `npm run bench -- compare`, the peer comparison (issue #8 part 4): the same four scenarios against
+// BullMQ + Redis (tools/bench/peer/) and against this project (a private `wrangler dev`, started as
+// `npm run dev` starts it), one system at a time, in one run on this machine; prints a side-by-side
+// table and writes the JSON to docs/results/bench/<date>-<commit>-compare.json. See docs/benchmarks.md, "Peer comparison".
 //
-//   npm run bench:compare [-- --systems bullmq,scheduler] [--quick] [--out FILE] [...]
+//   npm run bench -- compare [--systems bullmq,scheduler] [--quick] [--out FILE] [...]
 //
 // Traffic goes to 127.0.0.1 only; every loop is bounded in count and time; a watchdog (--max-seconds)
 // ends the run regardless, and every server started is stopped on exit, error or signal.
-import { execFileSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { parseArgs } from "node:util";
-import { headCommit, projectRoot as root } from "../harness/project";
-import { resultFileName, resultsDirectory } from "../harness/results";
-import { guardRun } from "../harness/run-guard";
-import { round } from "../harness/stats";
-import { type Log, makeLog, sleep } from "../harness/util";
-import { startPeer } from "./compare/peer-system";
-import { type Recorder, startRecorder } from "./compare/recorder";
-import { comparisonRows, markdownTable } from "./compare/report";
-import { startScheduler } from "./compare/scheduler-system";
-import { batchSubmits, singleSubmits } from "./compare/submit-scenarios";
-import type { SystemUnderTest } from "./compare/system";
-import { herd, steadyLoad } from "./compare/timing-scenarios";
+import { commandLine, parseCommand } from "../../harness/cli";
+import { load1, loadAverage, machine, waitForLoad } from "../../harness/machine";
+import { headCommit, SERVED, uncommittedChanges } from "../../harness/project";
+import { writeResult } from "../../harness/results";
+import { guardMeasurement } from "../../harness/run-guard";
+import { round } from "../../harness/stats";
+import { type Log, makeLog } from "../../harness/util";
+import { startPeer } from "./peer-system";
+import { type Recorder, startRecorder } from "./recorder";
+import { comparisonRows, markdownTable } from "./report";
+import { startScheduler } from "./scheduler-system";
+import { batchSubmits, singleSubmits } from "./submit-scenarios";
+import type { SystemUnderTest } from "./system";
+import { herd, steadyLoad } from "./timing-scenarios";
 
 const SYSTEMS = ["bullmq", "scheduler"] as const;
-type SystemName = (typeof SYSTEMS)[number];
 
-const usage = `usage: npm run bench:compare -- [options]
+const usage = `usage: npm run bench -- compare [options]      (or npm run bench:compare -- [options])
   --systems LIST      bullmq,scheduler (default: both, in that order)
   --quick             smaller runs (600 singles, 4,000 batched, 5 s steady, 1,000 herd) for a smoke test
   --out FILE          where to write the JSON (default docs/results/bench/<date>-<commit>-compare.json)
@@ -38,8 +34,10 @@ const usage = `usage: npm run bench:compare -- [options]
   --keep-state        keep the scheduler's temporary state directory and log
   --max-seconds N     watchdog for the whole run (default 2400)`;
 
-function options() {
-  const { values } = parseArgs({
+function options(argv: string[]) {
+  const cli = parseCommand(argv, {
+    name: "bench compare",
+    usage,
     options: {
       systems: { type: "string", default: SYSTEMS.join(",") },
       quick: { type: "boolean", default: false },
@@ -49,31 +47,12 @@ function options() {
       "wait-for-load": { type: "string", default: "0" },
       "keep-state": { type: "boolean", default: false },
       "max-seconds": { type: "string", default: "2400" },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
-  const num = (name: string, v: string, min: number, max: number) => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < min || x > max) {
-      console.error(`compare: --${name} must be a number in ${min}..${max}\n${usage}`);
-      process.exit(2);
-    }
-    return x;
-  };
-  const systems = values.systems.split(",").map((s) => s.trim());
-  for (const s of systems) {
-    if (!(SYSTEMS as readonly string[]).includes(s)) {
-      console.error(`compare: unknown system ${s}\n${usage}`);
-      process.exit(2);
-    }
-  }
+  const { values, number: num } = cli;
   const q = values.quick;
   return {
-    systems: systems as SystemName[],
+    systems: cli.list("systems", values.systems, SYSTEMS),
     quick: q,
     out: values.out,
     port: num("port", values.port, 1024, 65000),
@@ -98,33 +77,7 @@ function options() {
 type Options = ReturnType<typeof options>;
 
 /** Files whose uncommitted changes would make the results another code's than the commit's. */
-const MEASURED = ["src", "scripts", "wrangler.toml", "migrations", "bench", "harness", "package.json"];
-
-function uncommittedChanges(): number | null {
-  try {
-    const out = execFileSync("git", ["status", "--porcelain", "--", ...MEASURED], {
-      cwd: root,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    return out.split("\n").filter(Boolean).length;
-  } catch {
-    return null;
-  }
-}
-
-const load1 = () => round(os.loadavg()[0] ?? 0, 2);
-
-function machine() {
-  return {
-    nproc: os.availableParallelism(),
-    cpu_model: os.cpus()[0]?.model ?? "unknown",
-    memory_gib: Math.round(os.totalmem() / 2 ** 30),
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    load_average_at_start: os.loadavg().map((x) => round(x, 2)),
-  };
-}
+const MEASURED = [...SERVED, "tools"];
 
 /** Runs the scenarios against one system, in order; a failed scenario is recorded and the next runs. */
 async function runScenarios(sys: SystemUnderTest, recorder: Recorder, o: Options, log: Log) {
@@ -161,24 +114,8 @@ async function runScenarios(sys: SystemUnderTest, recorder: Recorder, o: Options
   return results;
 }
 
-async function waitForLoad(limit: number, log: Log) {
-  const until = Date.now() + 300_000;
-  while (limit > 0 && load1() > limit && Date.now() < until) {
-    log(`compare: load ${load1()} > ${limit}, waiting (at most 300 s)`);
-    await sleep(10_000);
-  }
-}
-
-/** docs/results/bench/<date>-<commit>-compare.json (harness/results.ts names), unless --out says otherwise. */
-function resultPath(o: Options, startedAt: number, commit: string | null, dirty: boolean): string {
-  if (o.out) return path.resolve(o.out);
-  const what = o.quick ? "compare-quick" : "compare";
-  const name = resultFileName({ startedAt, commit, dirty, what });
-  return path.join(resultsDirectory("bench"), name);
-}
-
-async function main() {
-  const o = options();
+export async function main(argv: string[]): Promise<undefined> {
+  const o = options(argv);
   const t0 = Date.now();
   const log = makeLog(t0);
   let current: SystemUnderTest | undefined;
@@ -187,17 +124,10 @@ async function main() {
     await current?.stop().catch(() => {});
     await recorder?.close().catch(() => {});
   };
-  const guard = guardRun({
-    maxSeconds: o.maxSeconds,
-    watchdogExit: 3,
-    stop: (reason) => {
-      log(`compare: ${reason}, stopping`);
-      return cleanup();
-    },
-  });
+  const guard = guardMeasurement("compare", o.maxSeconds, log, cleanup);
   const commit = headCommit();
   // Taken before anything runs: the results are of the code as it was when the run started.
-  const dirty = (uncommittedChanges() ?? 0) > 0;
+  const dirty = (uncommittedChanges(MEASURED)?.length ?? 0) > 0;
 
   const info = machine();
   log(`compare: load average at start ${info.load_average_at_start.join(" ")} (${info.nproc} cores)`);
@@ -206,7 +136,7 @@ async function main() {
   recorder = await startRecorder();
   try {
     for (const name of o.systems) {
-      await waitForLoad(o.waitForLoad, log);
+      await waitForLoad(o.waitForLoad, log, "compare");
       const loadAtStart = load1();
       const started = Date.now();
       current =
@@ -232,18 +162,21 @@ async function main() {
   }
 
   const summary = {
-    command: `npm run bench:compare${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+    command: commandLine("bench", ["compare", ...argv]),
     commit: commit?.slice(0, 7) ?? null,
     uncommitted_changes_at_start: dirty,
     started_at: new Date(t0).toISOString(),
     elapsed_s: round((Date.now() - t0) / 1000),
-    machine: { ...info, load_average_at_end: os.loadavg().map((x) => round(x, 2)) },
+    machine: { ...info, load_average_at_end: loadAverage() },
     systems,
     results,
   };
-  const file = resultPath(o, t0, commit, dirty);
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(summary, null, 2)}\n`);
+  // docs/results/bench/<date>-<commit>-compare.json (harness/results.ts names), unless --out says otherwise.
+  const what = o.quick ? "compare-quick" : "compare";
+  const [file] = writeResult(JSON.stringify(summary, null, 2), {
+    kind: "bench",
+    ...(o.out ? { out: o.out } : { save: { startedAt: t0, commit, dirty, what } }),
+  });
   const loads = o.systems
     .map((s) => {
       const sys = systems[s] as { load1_at_start?: number; load1_at_end?: number } | undefined;
@@ -256,10 +189,5 @@ async function main() {
     `machine: ${info.nproc} cores, shared; 1-minute load average at start ${info.load_average_at_start[0]}, ` +
       `per system (start → end) ${loads}, at end ${summary.machine.load_average_at_end[0]}`,
   );
-  console.log(`JSON: ${path.relative(root, file)}`);
+  console.log(`JSON: ${file}`);
 }
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
