@@ -68,13 +68,11 @@ export default defineConfig(async () => {
           test: {
             name: "tooling",
             include: [
-              "tools/harness/**/*.test.ts",
-              "tools/soak/**/*.test.ts",
-              "tools/bench/**/*.test.ts",
+              "test/tools/**/*.test.ts",
               "test/docs/**/*.test.ts",
               "test/node/**/*.test.ts",
-              "client/test/unit/**/*.test.ts",
-              "dashboard/**/*.test.ts",
+              "test/client/unit/**/*.test.ts",
+              "test/dashboard/**/*.test.ts",
             ],
             environment: "node",
           },
@@ -82,7 +80,7 @@ export default defineConfig(async () => {
         {
           test: {
             name: "e2e",
-            include: ["test/e2e/**/*.test.ts", "client/test/e2e/**/*.test.ts"],
+            include: ["test/e2e/**/*.test.ts", "test/client/e2e/**/*.test.ts"],
             environment: "node",
             testTimeout: 120_000,
             hookTimeout: 120_000,

@@ -8,7 +8,7 @@ import type { ShardTimings } from "../../src/shard/dispatch-queries";
 import { allocate, putPool } from "../../src/shard/pool-queries";
 import { insertJob } from "../../src/shard/submit-queries";
 import type { ShardDb } from "../../src/shard/view";
-import { createUser, fireAlarm, getJob, inShard, request, setShardClock, submit } from "../helpers";
+import { createUser, fireAlarm, getJob, inShard, request, setShardClock, submit } from "../support/helpers";
 import { newJobs } from "../support/new-job";
 
 const T0 = Date.UTC(2030, 0, 1);

@@ -2,7 +2,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
 import { claimDue } from "../../src/shard/claim";
-import { createUser, deliver, env, fireAlarm, getJob, inShard, setShardClock, submit } from "../helpers";
+import {
+  createUser,
+  deliver,
+  env,
+  fireAlarm,
+  getJob,
+  inShard,
+  setShardClock,
+  submit,
+} from "../support/helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -12,8 +12,8 @@ import {
   resetOperationTotals,
   sumOperations,
 } from "../../src/metering/operations";
-import { createUser, deliver, env, fireAlarm, getJob } from "../helpers";
 import { recordDispatchQueue, takeCallbackMessages } from "../support/callbacks";
+import { createUser, deliver, env, fireAlarm, getJob } from "../support/helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -11,8 +11,8 @@ import { putPool } from "../../src/shard/pool-queries";
 import { insertJob } from "../../src/shard/submit-queries";
 import type { TaskShard } from "../../src/shard/task-shard";
 import type { ShardDb } from "../../src/shard/view";
-import { inShard } from "../helpers";
 import { expectedClaimOrder } from "../support/claim-oracle";
+import { inShard } from "../support/helpers";
 import { newJobs } from "../support/new-job";
 import { agingBoundMs } from "../support/priority";
 

@@ -1,12 +1,12 @@
 // Shared test plumbing: the Worker's env, requests through the Hono app, and shard access.
 import { runInDurableObject } from "cloudflare:test";
 import { env as workerEnv } from "cloudflare:workers";
-import { app } from "../src/api/app";
-import { forgetVerifiedKeys } from "../src/api/auth";
-import { shardName } from "../src/core/ids";
-import type { JobView } from "../src/core/job";
-import type { Env } from "../src/env";
-import type { TaskShard } from "../src/shard/task-shard";
+import { app } from "../../src/api/app";
+import { forgetVerifiedKeys } from "../../src/api/auth";
+import { shardName } from "../../src/core/ids";
+import type { JobView } from "../../src/core/job";
+import type { Env } from "../../src/env";
+import type { TaskShard } from "../../src/shard/task-shard";
 
 /** The Worker's env, its shards typed as the class, so tests reach past the RPC contract into it. */
 export const env = workerEnv as unknown as Omit<Env, "TASK_SHARD"> & {
@@ -93,8 +93,8 @@ import {
   getQueueResult,
   runDurableObjectAlarm,
 } from "cloudflare:test";
-import type { DispatchMessage } from "../src/dispatch/message";
-import worker from "../src/index";
+import type { DispatchMessage } from "../../src/dispatch/message";
+import worker from "../../src/index";
 
 /** Fires the shard's alarm now (whatever time it was set for) and returns the messages it sent. */
 export async function fireAlarm(userId: string): Promise<DispatchMessage[]> {

@@ -3,10 +3,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "vitest";
-import type { Attempt } from "../harness/api-types";
-import { analyse, compareIndex, type IndexedFields } from "./lib/analyse";
-import { isDispatchQueue } from "./lib/server-log";
-import type { JobView, Kind, SoakDelivery, SoakJob } from "./lib/types";
+import type { Attempt } from "../../../tools/harness/api-types";
+import { analyse, compareIndex, type IndexedFields } from "../../../tools/soak/lib/analyse";
+import { isDispatchQueue } from "../../../tools/soak/lib/server-log";
+import type { JobView, Kind, SoakDelivery, SoakJob } from "../../../tools/soak/lib/types";
 
 const T = Date.parse("2026-11-26T10:00:00.000Z");
 const at = (s: number) => new Date(T + s * 1000).toISOString();

@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DevServer } from "./dev-server";
-import { freePort, poll } from "./util";
+import { DevServer } from "../../../tools/harness/dev-server";
+import { freePort, poll } from "../../../tools/harness/util";
 
 const FAKE_DEV = `
 import { spawn } from "node:child_process";

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { bullmqDelay, bullmqPriority, contractStatus, jobView, parseBatch, parseSubmit } from "./contract";
+import {
+  bullmqDelay,
+  bullmqPriority,
+  contractStatus,
+  jobView,
+  parseBatch,
+  parseSubmit,
+} from "../../../../tools/bench/peer/contract";
 
 const NOW = Date.parse("2026-11-29T10:00:00.000Z");
 const target = { url: "http://127.0.0.1:9000/hook" };

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiClient } from "./client";
-import { startTarget, type Target } from "./target";
-import { freePort } from "./util";
+import { ApiClient } from "../../../tools/harness/client";
+import { startTarget, type Target } from "../../../tools/harness/target";
+import { freePort } from "../../../tools/harness/util";
 
 describe("the JSON client", () => {
   let target: Target | undefined;

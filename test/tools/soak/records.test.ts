@@ -1,9 +1,9 @@
 // The soak's reading of its own records: a target delivery as the analysis sees it, and the command
 // that reproduces a run.
 import { describe, expect, it } from "vitest";
-import type { Delivery } from "../harness/target";
-import { options, reproduceCommand } from "./options";
-import { soakDelivery } from "./phases/verify";
+import type { Delivery } from "../../../tools/harness/target";
+import { options, reproduceCommand } from "../../../tools/soak/options";
+import { soakDelivery } from "../../../tools/soak/phases/verify";
 
 const delivery = (webhookId: string, body: string): Delivery => ({
   method: "POST",

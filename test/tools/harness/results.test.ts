@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { resultFileName, saveResult } from "./results";
+import { resultFileName, saveResult } from "../../../tools/harness/results";
 
 const startedAt = Date.parse("2026-11-26T23:59:59.000Z");
 

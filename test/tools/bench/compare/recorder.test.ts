@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deliveries, jobIdOf, perSecond } from "./recorder";
+import { deliveries, jobIdOf, perSecond } from "../../../../tools/bench/compare/recorder";
 
 describe("deliveries", () => {
   const runAt = new Map([

@@ -1,7 +1,7 @@
 // The helpers' own logic against a stand-in server (a fetch function): paging, waiting with backoff on
 // an injected clock, headers and errors. The same helpers run against `npm run dev` in client/test/e2e.
 import { describe, expect, it } from "vitest";
-import { createSchedulerClient, type Job, SchedulerError, WaitTimeoutError } from "../../src";
+import { createSchedulerClient, type Job, SchedulerError, WaitTimeoutError } from "../../../client/src";
 
 const job = (id: string, status: Job["status"] = "scheduled") => ({ id, status }) as Job;
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>

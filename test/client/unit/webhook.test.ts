@@ -1,7 +1,7 @@
 // verifyWebhook against deliveries signed the way the scheduler signs them (standardwebhooks' sign).
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { deliveryOf, verifyWebhook } from "../../src/webhook";
+import { deliveryOf, verifyWebhook } from "../../../client/src/webhook";
 
 const SECRET = `whsec_${Buffer.from("0123456789abcdef0123456789abcdef").toString("base64")}`;
 const OTHER = `whsec_${Buffer.from("fedcba9876543210fedcba9876543210").toString("base64")}`;

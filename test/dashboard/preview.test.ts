@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { inZone, previewRuns } from "../../dashboard/src/preview";
 import { firstRunAt, nextRunAt } from "../../src/core/schedule";
-import { inZone, previewRuns } from "./preview";
 
 const NOW = Date.parse("2026-03-28T12:00:00Z");
 

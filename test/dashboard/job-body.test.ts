@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Job } from "./api";
-import { changedFields, emptyForm, formOfJob, submitBody } from "./job-body";
+import type { Job } from "../../dashboard/src/api";
+import { changedFields, emptyForm, formOfJob, submitBody } from "../../dashboard/src/job-body";
 
 const job = (over: Partial<Job>): Job => ({
   id: "job_0_x",

@@ -1,8 +1,12 @@
 // The plan's arithmetic: counts sized from the limits, storage held at retention, which limit the 20×
 // peak reaches first, and what one user can do.
 import { describe, expect, it } from "vitest";
-import { BUSY_SHARD_DO_REQUESTS_PER_JOB, LIMITS, PER_CANONICAL_JOB } from "./limits";
-import { plan, TARGET } from "./plan";
+import {
+  BUSY_SHARD_DO_REQUESTS_PER_JOB,
+  LIMITS,
+  PER_CANONICAL_JOB,
+} from "../../../../tools/bench/capacity/limits";
+import { plan, TARGET } from "../../../../tools/bench/capacity/plan";
 
 describe("capacity plan", () => {
   const p = plan({ shardBytesPerJob: 400, d1BytesPerJob: 1_000 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EventCounter, parseEvent } from "./log-events";
-import { isReload, LineSplitter, parseQueueBatch } from "./log-lines";
+import { EventCounter, parseEvent } from "../../../tools/harness/log-events";
+import { isReload, LineSplitter, parseQueueBatch } from "../../../tools/harness/log-lines";
 
 describe("parseEvent", () => {
   it("reads the event of a JSON line, with or without a prefix", () => {

@@ -3,9 +3,15 @@
 // secret, batch-submit, page through every job, and see the API's errors as SchedulerError. Also the
 // real Worker build serves /docs and the script it names (wrangler's text-module rule at work).
 import { describe, expect, it } from "vitest";
-import { devFixture } from "../../../test/e2e/dev-fixture";
+import {
+  createSchedulerClient,
+  type Job,
+  SchedulerError,
+  verifyWebhook,
+  WaitTimeoutError,
+} from "../../../client/src";
 import { poll } from "../../../tools/harness/util";
-import { createSchedulerClient, type Job, SchedulerError, verifyWebhook, WaitTimeoutError } from "../../src";
+import { devFixture } from "../../e2e/dev-fixture";
 
 describe("the typed client against npm run dev", () => {
   const fixture = devFixture("client");

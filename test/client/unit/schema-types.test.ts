@@ -2,7 +2,7 @@
 // schema fails here until the types are regenerated.
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { SCHEMA_FILE, schemaTypes } from "../../codegen/generate";
+import { SCHEMA_FILE, schemaTypes } from "../../../client/codegen/generate";
 
 describe("client/src/schema.d.ts", () => {
   it("is up to date with the OpenAPI document (run `npm run client:types` when this fails)", async () => {

@@ -1,8 +1,8 @@
 // groupCpuMs reads a process group's CPU time from /proc: the benchmarks divide it by the jobs run.
 import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { groupCpuMs, groupGone, signalGroup } from "./process-group";
-import { poll } from "./util";
+import { groupCpuMs, groupGone, signalGroup } from "../../../tools/harness/process-group";
+import { poll } from "../../../tools/harness/util";
 
 describe("groupCpuMs", () => {
   let pgid: number | null = null;

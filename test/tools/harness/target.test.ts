@@ -1,7 +1,7 @@
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
-import { byRoute, startTarget, type Target } from "./target";
-import { poll } from "./util";
+import { byRoute, startTarget, type Target } from "../../../tools/harness/target";
+import { poll } from "../../../tools/harness/util";
 
 const SECRET = `whsec_${Buffer.from("0123456789abcdef0123456789abcdef").toString("base64")}`;
 
