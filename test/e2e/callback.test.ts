@@ -9,7 +9,7 @@ import { poll } from "../../tools/harness/util";
 import { devFixture } from "./dev-fixture";
 
 describe("a job's callback, through npm run dev", () => {
-  const fixture = devFixture("callback");
+  const fixture = devFixture();
 
   it("POSTs the finished job object to callback_url, signed, after the job's own call", async () => {
     const [server, target] = [fixture.server(), fixture.target()];

@@ -16,7 +16,7 @@ const BLOCKED = 250;
 const LOW = 300;
 
 describe("claim order through npm run dev", () => {
-  const fixture = devFixture("order");
+  const fixture = devFixture();
 
   it("runs the priority-80 job in the first dispatch, not after the priority-1 jobs", async () => {
     const [server, target] = [fixture.server(), fixture.target()];

@@ -10,7 +10,7 @@ import { devFixture } from "./dev-fixture";
 const INTERVAL_S = 4;
 
 describe("pause, resume, patch and run a recurring job, through npm run dev", () => {
-  const fixture = devFixture("controls");
+  const fixture = devFixture();
 
   it("stops while paused, resumes on its schedule and runs an extra occurrence on demand", async () => {
     const [server, target] = [fixture.server(), fixture.target()];

@@ -1,5 +1,5 @@
-// The typed client end to end against `npm run dev` (the shared harness's DevServer, a fresh state
-// directory): create a user, submit an http job and wait for it, verify its webhook with the signing
+// The typed client end to end against `npm run dev` (the e2e project's shared server, test/e2e/dev-fixture.ts,
+// on a state folder fresh for the run): create a user, submit an http job and wait for it, verify its webhook with the signing
 // secret, batch-submit, page through every job, and see the API's errors as SchedulerError. Also the
 // real Worker build serves /docs and the script it names (wrangler's text-module rule at work).
 import { describe, expect, it } from "vitest";
@@ -14,7 +14,7 @@ import { poll } from "../../../tools/harness/util";
 import { devFixture } from "../../e2e/dev-fixture";
 
 describe("the typed client against npm run dev", () => {
-  const fixture = devFixture("client");
+  const fixture = devFixture();
 
   it("submits, waits, verifies the webhook, batches and lists", async () => {
     const [server, target] = [fixture.server(), fixture.target()];
