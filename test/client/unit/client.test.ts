@@ -1,5 +1,5 @@
 // The helpers' own logic against a stand-in server (a fetch function): paging, waiting with backoff on
-// an injected clock, headers and errors. The same helpers run against `npm run dev` in client/test/e2e.
+// an injected clock, headers and errors. The same helpers run against `npm run dev` in test/client/e2e.
 import { describe, expect, it } from "vitest";
 import { createSchedulerClient, type Job, SchedulerError, WaitTimeoutError } from "../../../client/src";
 
