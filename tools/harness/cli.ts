@@ -31,7 +31,9 @@ export async function runSubcommands(
   ].join("\n");
   const [first, ...rest] = argv;
   if (first === "help" || ((first === "--help" || first === "-h") && rest.length === 0)) {
-    console.log(usage);
+    // The commands, then the options of the one that runs when none is named.
+    console.log(`${usage}\n`);
+    await (await commands[fallback]?.load())?.main(["--help"]);
     return;
   }
   const named = first !== undefined && !first.startsWith("-");
