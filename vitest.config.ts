@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -17,51 +17,64 @@ function fastCheckSeed(): string {
 
 export default defineConfig(async () => {
   const seed = fastCheckSeed();
-  // wrangler.toml's [assets] directory must exist for the workers project even when the dashboard
-  // has not been built (the build writes into it; the browser project builds it through npm run dev).
-  mkdirSync(path.join(import.meta.dirname, "dist/site"), { recursive: true });
-  const d1Migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  const d1Migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations/index"));
+  // src/ in Miniflare (the workers projects): wrangler.toml's Worker with these overrides. Its [assets]
+  // folder (dist/site) need not exist: the dashboard is built by npm run dev, and Miniflare serves an
+  // empty folder of its own in place of a missing one.
+  const workersPool = {
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      // Tests drive the consumer themselves (createMessageBatch), so dispatched messages go
+      // to a queue nothing consumes instead of racing the test.
+      queueProducers: {
+        DISPATCH: { queueName: "test-dispatch-sink" },
+        DISPATCH_1: { queueName: "test-dispatch-sink" },
+        DISPATCH_2: { queueName: "test-dispatch-sink" },
+        DISPATCH_3: { queueName: "test-dispatch-sink" },
+      },
+      // Suites send thousands of requests with one key; the 429 path is tested with a stub.
+      ratelimits: {
+        KEY_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000, period: 60 as const } },
+      },
+      bindings: {
+        ADMIN_TOKEN: "test-admin-token",
+        CURSOR_SECRET: "test-cursor-secret",
+        ALLOW_PRIVATE_TARGETS: "true",
+        TEST_D1_MIGRATIONS: d1Migrations,
+        FC_SEED: seed,
+        // One queue, so tests that stand in for DISPATCH see every message (dispatch-queues.test.ts
+        // covers several).
+        DISPATCH_QUEUES: "1",
+        // One index database, so tests that read INDEX_DB see every user (index-databases.test.ts
+        // spreads users over four).
+        INDEX_DATABASES: "1",
+      },
+    },
+  };
+  /** Files that read every user (the admin's listing) need a world of their own; see "workers". */
+  const ownWorld = ["test/integration/admin-users.test.ts"];
+  const workersSetup = ["./test/setup/apply-migrations.ts", "./test/setup/fast-check.ts"];
   return {
     test: {
+      // At least two files at a time (vitest's default is one on two cores): the e2e files mostly wait
+      // on their servers, and the shard's model test alone takes two minutes of one core.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
       projects: [
         {
-          plugins: [
-            cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                // Tests drive the consumer themselves (createMessageBatch), so dispatched messages go
-                // to a queue nothing consumes instead of racing the test.
-                queueProducers: {
-                  DISPATCH: { queueName: "test-dispatch-sink" },
-                  DISPATCH_1: { queueName: "test-dispatch-sink" },
-                  DISPATCH_2: { queueName: "test-dispatch-sink" },
-                  DISPATCH_3: { queueName: "test-dispatch-sink" },
-                },
-                // Suites send thousands of requests with one key; the 429 path is tested with a stub.
-                ratelimits: {
-                  KEY_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000, period: 60 } },
-                },
-                bindings: {
-                  ADMIN_TOKEN: "test-admin-token",
-                  CURSOR_SECRET: "test-cursor-secret",
-                  ALLOW_PRIVATE_TARGETS: "true",
-                  TEST_D1_MIGRATIONS: d1Migrations,
-                  FC_SEED: seed,
-                  // One queue, so tests that stand in for DISPATCH see every message (dispatch-queues.test.ts
-                  // covers several).
-                  DISPATCH_QUEUES: "1",
-                  // One index database, so tests that read INDEX_DB see every user (index-databases.test.ts
-                  // spreads users over four).
-                  INDEX_DATABASES: "1",
-                },
-              },
-            }),
-          ],
+          plugins: [cloudflareTest(workersPool)],
           test: {
             name: "workers",
             include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
-            setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/fast-check.ts"],
+            exclude: ownWorld,
+            setupFiles: workersSetup,
+            // Files run one after another in the same Miniflare (a fresh one costs about two seconds a
+            // file): each makes its own users, so none sees another's jobs, pools or index rows.
+            isolate: false,
           },
+        },
+        {
+          plugins: [cloudflareTest(workersPool)],
+          test: { name: "workers-own-world", include: ownWorld, setupFiles: workersSetup },
         },
         {
           // The harnesses' own logic (target, client, log events, result names, the soak's verdicts), the
@@ -70,28 +83,32 @@ export default defineConfig(async () => {
           test: {
             name: "tooling",
             include: [
-              "harness/**/*.test.ts",
-              "soak/**/*.test.ts",
-              "bench/**/*.test.ts",
+              "test/tools/**/*.test.ts",
               "test/docs/**/*.test.ts",
               "test/node/**/*.test.ts",
-              "client/test/unit/**/*.test.ts",
-              "dashboard/**/*.test.ts",
+              "test/client/unit/**/*.test.ts",
+              "test/dashboard/**/*.test.ts",
             ],
             environment: "node",
+            // Small files, one after another in the same process (a fresh one costs about a second).
+            isolate: false,
           },
         },
         {
           test: {
             name: "e2e",
-            include: ["test/e2e/**/*.test.ts", "client/test/e2e/**/*.test.ts"],
+            include: ["test/e2e/**/*.test.ts", "test/client/e2e/**/*.test.ts"],
+            // One `npm run dev` server for the files that neither crash it nor need the dashboard,
+            // started in the background at the beginning of the run (test/e2e/dev-fixture.ts).
+            globalSetup: ["./test/e2e/shared-server.ts"],
             environment: "node",
             testTimeout: 120_000,
             hookTimeout: 120_000,
           },
         },
         {
-          // The dashboard in Debian's Chromium against npm run dev's server (which builds it first).
+          // The dashboard in Debian's Chromium against npm run dev's server (which builds it first): its
+          // own step, `npm run test:browser` (.ci/run runs it after npm test), since it needs Chromium.
           test: {
             name: "browser",
             include: ["test/browser/**/*.test.ts"],

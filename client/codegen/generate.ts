@@ -2,7 +2,7 @@
 // Worker's own sources (no server needed) or, with --url, fetched from a running Worker.
 //   npm run client:types                 from the sources
 //   npm run client:types -- --url http://127.0.0.1:8787/v1/openapi.json
-// client/test/unit/schema-types.test.ts fails while the committed file differs from a fresh one.
+// test/client/unit/schema-types.test.ts fails while the committed file differs from a fresh one.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

@@ -5,7 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
-import migrations from "../../drizzle/shard/migrations.js";
+import migrations from "../../migrations/shard/migrations.js";
 import { configOf } from "../config";
 import type { CallbackTry } from "../core/callback-policy";
 import { LoadWindow } from "../core/hot-shard";

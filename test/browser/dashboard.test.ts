@@ -4,16 +4,16 @@
 // test-artifacts/. Nothing reloads the page after sign-in: a marker set on `window` must survive.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CreatedUser } from "../../harness/api-types";
-import { ApiClient } from "../../harness/client";
-import { devFixture } from "../e2e/dev-fixture";
+import type { CreatedUser } from "../../tools/harness/api-types";
+import { ApiClient } from "../../tools/harness/client";
+import { ownDevFixture } from "../e2e/dev-fixture";
 import { launchChromium, snap } from "./browser";
 
 const SLOW_MS = 2_500;
 const HOLD_MS = 8_000;
 
 describe("the dashboard, in Chromium", () => {
-  const fixture = devFixture(
+  const fixture = ownDevFixture(
     "dashboard",
     {
       // /slow and /hold answer late, so a job is seen before it finishes and a pool is seen in use.

@@ -3,13 +3,13 @@
 // result route reads the result back.
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { type CreatedUser, FINISHED, type Job } from "../../harness/api-types";
-import { ApiClient } from "../../harness/client";
-import { poll } from "../../harness/util";
+import { type CreatedUser, FINISHED, type Job } from "../../tools/harness/api-types";
+import { ApiClient } from "../../tools/harness/client";
+import { poll } from "../../tools/harness/util";
 import { devFixture } from "./dev-fixture";
 
 describe("a job's callback, through npm run dev", () => {
-  const fixture = devFixture("callback");
+  const fixture = devFixture();
 
   it("POSTs the finished job object to callback_url, signed, after the job's own call", async () => {
     const [server, target] = [fixture.server(), fixture.target()];

@@ -7,16 +7,16 @@
 // It therefore ends 3 s after the due time: the due jobs are claimed at the due time, in claim order,
 // and delivered in that order once the holder's batch returns.
 import { describe, expect, it } from "vitest";
-import type { CreatedUser, Job } from "../../harness/api-types";
-import { ApiClient } from "../../harness/client";
-import { mapLimit, poll } from "../../harness/util";
+import type { CreatedUser, Job } from "../../tools/harness/api-types";
+import { ApiClient } from "../../tools/harness/client";
+import { mapLimit, poll } from "../../tools/harness/util";
 import { devFixture } from "./dev-fixture";
 
 const BLOCKED = 250;
 const LOW = 300;
 
 describe("claim order through npm run dev", () => {
-  const fixture = devFixture("order");
+  const fixture = devFixture();
 
   it("runs the priority-80 job in the first dispatch, not after the priority-1 jobs", async () => {
     const [server, target] = [fixture.server(), fixture.target()];

@@ -5,10 +5,10 @@
 // begin (not 910 s) and retries it: a second delivery, with the same webhook-id, arrives within about
 // 30 s of the restart.
 import { describe, expect, it } from "vitest";
-import type { CreatedUser, Job } from "../../harness/api-types";
-import { ApiClient } from "../../harness/client";
-import { poll } from "../../harness/util";
-import { devFixture } from "./dev-fixture";
+import type { CreatedUser, Job } from "../../tools/harness/api-types";
+import { ApiClient } from "../../tools/harness/client";
+import { poll } from "../../tools/harness/util";
+import { ownDevFixture } from "./dev-fixture";
 
 const HEARTBEAT_TIMEOUT_MS = 30_000;
 /** Alarm, backoff (1 s), claim, queue and consumer between the shard giving up and the retry's delivery. */
@@ -19,7 +19,7 @@ const HANG_MS = 600_000;
 describe("a consumer killed mid-attempt", () => {
   // The first request hangs; every later one is answered at once.
   let requests = 0;
-  const fixture = devFixture("killed", {
+  const fixture = ownDevFixture("killed", {
     answer: () => (++requests === 1 ? { status: 200, afterMs: HANG_MS } : { status: 200 }),
   });
 

@@ -1,68 +1,103 @@
-// One end-to-end setup for a describe block: a fresh state directory, a vars file with a random admin
-// token (dev.mjs --vars-file, passed on as wrangler's --env-file, so the developer's .dev.vars is
-// neither needed nor touched), a webhook target and `npm run dev`'s server; all removed afterwards.
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll } from "vitest";
-import { DevServer, type DevServerOptions } from "../../harness/dev-server";
-import { startTarget, type Target, type TargetOptions } from "../../harness/target";
-import { freePort } from "../../harness/util";
+// The end-to-end setups, for a describe block. devFixture: the e2e project's shared `npm run dev`
+// server (test/e2e/shared-server.ts starts it once per run; this waits until it answers) and a webhook
+// target of the file's own. ownDevFixture: a server of the file's own, for a test that crashes and
+// restarts it or needs the dashboard built: a server session (tools/harness/session.ts: a fresh state
+// folder, a vars file with a random admin token, passed on as wrangler's --env-file, so the developer's
+// .dev.vars is neither needed nor touched) on the working tree, with its target. Everything started is
+// stopped and removed afterwards.
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, inject } from "vitest";
+import type { DevServer, DevServerOptions } from "../../tools/harness/dev-server";
+import { ServerSession } from "../../tools/harness/session";
+import { startTarget, type Target, type TargetOptions } from "../../tools/harness/target";
+import { sleep } from "../../tools/harness/util";
+import type { SharedServer } from "./shared-server";
 
-export interface DevFixture {
+export interface DevFixture<S extends Pick<DevServer, "baseUrl"> = Pick<DevServer, "baseUrl">> {
   readonly adminToken: string;
   /** The running server and target; throws if the setup failed. */
-  server(): DevServer;
+  server(): S;
   target(): Target;
 }
 
-/** Registers beforeAll/afterAll in the calling describe block. */
-export function devFixture(
-  name: string,
-  targetOptions: TargetOptions = {},
-  serverOptions: Pick<DevServerOptions, "dashboard"> = {},
-): DevFixture {
-  const adminToken = `e2e-admin-${randomUUID()}`;
-  let tmp: string | undefined;
-  let server: DevServer | undefined;
+/** The shared server and a target of this file's own; registers beforeAll/afterAll. */
+export function devFixture(targetOptions: TargetOptions = {}): DevFixture {
+  const shared = inject("e2eServer");
   let target: Target | undefined;
 
   beforeAll(async () => {
-    tmp = await mkdtemp(path.join(tmpdir(), `scheduler-e2e-${name}-`));
-    const varsFile = path.join(tmp, "e2e.vars");
-    await writeFile(
-      varsFile,
-      [`ADMIN_TOKEN=${adminToken}`, "ALLOW_PRIVATE_TARGETS=true", `CURSOR_SECRET=${randomUUID()}`, ""].join(
-        "\n",
-      ),
-    );
     target = await startTarget(targetOptions);
-    server = new DevServer({
-      ...serverOptions,
-      port: await freePort(),
-      persistTo: path.join(tmp, "state"),
-      varsFile,
-    });
-    await server.start();
-    await server.ready(90_000);
-  });
+    await sharedServerReady(shared);
+  }, shared.readyTimeoutMs + 10_000);
 
   afterAll(async () => {
-    await server?.stop();
     await target?.close();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
   return {
-    adminToken,
-    server() {
-      if (!server) throw new Error("setup failed: no server");
-      return server;
-    },
+    adminToken: shared.adminToken,
+    server: () => ({ baseUrl: shared.baseUrl }),
     target() {
       if (!target) throw new Error("setup failed: no target");
       return target;
     },
+  };
+}
+
+/** Waits until the shared server answers; fails at once, with its output, if it could not start. */
+async function sharedServerReady(shared: SharedServer): Promise<void> {
+  const deadline = Date.now() + shared.readyTimeoutMs;
+  const failure = async (why: string) => {
+    const log = await readFile(shared.logFile, "utf8").catch(() => "");
+    const tail = log.split("\n").slice(-40).join("\n");
+    return new Error(`the shared server on ${shared.baseUrl} ${why}\n--- its output (tail) ---\n${tail}`);
+  };
+  for (;;) {
+    const failed = await readFile(shared.failedFile, "utf8").catch(() => null);
+    if (failed !== null) throw await failure(`did not start: ${failed}`);
+    const status = await fetch(`${shared.baseUrl}/v1/health`, { signal: AbortSignal.timeout(2_000) })
+      .then(async (res) => {
+        await res.arrayBuffer();
+        return res.status;
+      })
+      .catch(() => null);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw await failure(`did not answer within ${shared.readyTimeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
+/** A server and target of this file's own; registers beforeAll/afterAll. */
+export function ownDevFixture(
+  name: string,
+  targetOptions: TargetOptions = {},
+  serverOptions: Pick<DevServerOptions, "dashboard"> = {},
+): DevFixture<DevServer> {
+  let session: ServerSession | undefined;
+  const started = () => {
+    if (!session) throw new Error("setup failed: no server session");
+    return session;
+  };
+
+  beforeAll(async () => {
+    session = new ServerSession({
+      name: `e2e-${name}`,
+      code: "live",
+      target: targetOptions,
+      ...serverOptions,
+    });
+    await session.start(90_000);
+  });
+
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  return {
+    get adminToken() {
+      return started().adminToken;
+    },
+    server: () => started().server,
+    target: () => started().target,
   };
 }

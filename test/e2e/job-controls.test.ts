@@ -2,15 +2,15 @@
 // occurrences pass), resumed (the next occurrence arrives; missed ones are not burst), patched to a
 // long interval, and run now (one extra delivery; its schedule does not move). Webhook ids stay unique.
 import { describe, expect, it } from "vitest";
-import type { CreatedUser, Job } from "../../harness/api-types";
-import { ApiClient } from "../../harness/client";
-import { poll, sleep } from "../../harness/util";
+import type { CreatedUser, Job } from "../../tools/harness/api-types";
+import { ApiClient } from "../../tools/harness/client";
+import { poll, sleep } from "../../tools/harness/util";
 import { devFixture } from "./dev-fixture";
 
 const INTERVAL_S = 4;
 
 describe("pause, resume, patch and run a recurring job, through npm run dev", () => {
-  const fixture = devFixture("controls");
+  const fixture = devFixture();
 
   it("stops while paused, resumes on its schedule and runs an extra occurrence on demand", async () => {
     const [server, target] = [fixture.server(), fixture.target()];

@@ -1,5 +1,5 @@
 // End to end, as a user runs it: `node scripts/dev.mjs` (wrangler dev: API Worker, TaskShard, the dispatch
-// queue and its consumer, D1) serves a fresh state directory; an http job is submitted, delivered to a
+// queue and its consumer, D1) serves a state folder fresh for the run (the e2e files' shared server); an http job is submitted, delivered to a
 // local target with a Standard Webhooks signature, and ends `succeeded`, in the shard and in the D1 listing.
 //
 // The server reads its variables from a temporary file (dev.mjs --vars-file, passed on as wrangler's
@@ -7,13 +7,13 @@
 // developer's .dev.vars.
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { type CreatedUser, FINISHED, type Job, type JobPage } from "../../harness/api-types";
-import { ApiClient } from "../../harness/client";
-import { poll } from "../../harness/util";
+import { type CreatedUser, FINISHED, type Job, type JobPage } from "../../tools/harness/api-types";
+import { ApiClient } from "../../tools/harness/client";
+import { poll } from "../../tools/harness/util";
 import { devFixture } from "./dev-fixture";
 
 describe("an http job from submit to succeeded, through npm run dev", () => {
-  const fixture = devFixture("succeeded");
+  const fixture = devFixture();
 
   it("delivers one signed request, records the attempt, and lists the job", async () => {
     const [server, target] = [fixture.server(), fixture.target()];

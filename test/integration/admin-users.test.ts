@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import { encodeCursor } from "../../src/index-store/cursor";
 import { registerUser } from "../../src/index-store/user-directory";
-import { ADMIN, createUser, env, failingD1, request } from "../helpers";
+import { ADMIN, createUser, env, failingD1, request } from "../support/helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -4,8 +4,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/core/job";
-import { createUser, getJob, request, type TestUser } from "../helpers";
 import { BODY_CASES, type BodyCase, concat, LATER, utf8 } from "../support/bad-input-corpus";
+import { createUser, getJob, request, type TestUser } from "../support/helpers";
 import { counts, expectEnvelope } from "../support/refusals";
 
 const GOOD = JSON.stringify({ type: "noop", run_at: LATER, name: "good" });

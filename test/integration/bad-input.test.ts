@@ -5,7 +5,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/core/job";
-import { ADMIN, createUser, request, type TestUser } from "../helpers";
 import {
   allowedStatuses,
   BODY_CASES,
@@ -18,6 +17,7 @@ import {
   LATER,
   withOwnKey,
 } from "../support/bad-input-corpus";
+import { ADMIN, createUser, request, type TestUser } from "../support/helpers";
 import { counts, expectEnvelope } from "../support/refusals";
 
 function send(user: TestUser, c: Pick<BodyCase, "body" | "headers">) {

@@ -18,7 +18,7 @@ import {
   shardOf,
   submit,
   type TestUser,
-} from "../helpers";
+} from "../support/helpers";
 
 async function bulk(user: TestUser, action: "cancel" | "retry", filter: unknown, bindings = env) {
   const res = await request(

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { CALLBACK_MAX_TRIES, CALLBACK_TIMEOUT_MS } from "../../src/core/callback-policy";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
+import { pendingCallbacks, recordDispatchQueue, takeCallbackMessages } from "../support/callbacks";
 import {
   createUser,
   deliver,
@@ -18,8 +19,7 @@ import {
   shardOf,
   submit,
   type TestUser,
-} from "../helpers";
-import { pendingCallbacks, recordDispatchQueue, takeCallbackMessages } from "../support/callbacks";
+} from "../support/helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();

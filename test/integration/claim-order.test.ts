@@ -7,7 +7,7 @@ import type { ShardDb, ShardTimings } from "../../src/shard/db";
 import { claimDue } from "../../src/shard/sql/claim";
 import { allocate, putPool } from "../../src/shard/sql/pools";
 import { insertJob } from "../../src/shard/sql/submit";
-import { createUser, fireAlarm, getJob, inShard, request, setShardClock, submit } from "../helpers";
+import { createUser, fireAlarm, getJob, inShard, request, setShardClock, submit } from "../support/helpers";
 import { newJobs } from "../support/new-job";
 
 const T0 = Date.UTC(2030, 0, 1);

@@ -2,7 +2,7 @@
 // variable is wrong, instead of running with an empty admin token or cursor key.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
-import { ADMIN, createUser, env, request } from "../helpers";
+import { ADMIN, createUser, env, request } from "../support/helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();

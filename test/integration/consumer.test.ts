@@ -14,7 +14,7 @@ import {
   setShardClock,
   shardOf,
   submit,
-} from "../helpers";
+} from "../support/helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -12,8 +12,17 @@ import {
   resetOperationTotals,
   sumOperations,
 } from "../../src/metering/operations";
-import { createUser, deliver, env, fireAlarm, getJob, inShard, setShardClock, shardOf } from "../helpers";
 import { recordDispatchQueue, takeCallbackMessages } from "../support/callbacks";
+import {
+  createUser,
+  deliver,
+  env,
+  fireAlarm,
+  getJob,
+  inShard,
+  setShardClock,
+  shardOf,
+} from "../support/helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();

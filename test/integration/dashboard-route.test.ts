@@ -2,7 +2,7 @@
 // links); /v1/* is untouched by the assets.
 import { describe, expect, it } from "vitest";
 import { serveDashboard } from "../../src/api/dashboard";
-import { env, request } from "../helpers";
+import { env, request } from "../support/helpers";
 
 /** An asset server holding these files (path → body); anything else is 404. */
 function fakeAssets(files: Record<string, string>): Fetcher & { asked: string[] } {

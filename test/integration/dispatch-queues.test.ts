@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { dispatchQueueOf } from "../../src/core/queue-choice";
 import type { DispatchMessage } from "../../src/dispatch/message";
 import type { Env } from "../../src/env";
-import { createUser, deliver, getJob, inShard, shardOf, submit } from "../helpers";
+import { createUser, deliver, getJob, inShard, shardOf, submit } from "../support/helpers";
 
 const QUEUES = ["DISPATCH", "DISPATCH_1", "DISPATCH_2", "DISPATCH_3"] as const;
 

@@ -2,7 +2,16 @@
 // consumer begins, executes, reports → shard settles. Time moves through the shard's clock.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createUser, deliver, fireAlarm, getJob, inShard, setShardClock, shardOf, submit } from "../helpers";
+import {
+  createUser,
+  deliver,
+  fireAlarm,
+  getJob,
+  inShard,
+  setShardClock,
+  shardOf,
+  submit,
+} from "../support/helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -1,7 +1,7 @@
 // GET /docs: the interactive reference loads only from this origin (CI's browsers and many deployments
 // reach nothing else), and what it loads is really served.
 import { describe, expect, it } from "vitest";
-import { request } from "../helpers";
+import { request } from "../support/helpers";
 
 /** Every URL the page loads: script sources and stylesheet links. */
 function loadedUrls(html: string): string[] {

@@ -2,6 +2,7 @@
 // error `expired` where the shard would otherwise claim it; a recurring job moves to its next
 // occurrence. Time moves with the shard's injected clock.
 import { describe, expect, it } from "vitest";
+import { recordDispatchQueue, takeCallbackMessages } from "../support/callbacks";
 import {
   createUser,
   deliver,
@@ -11,8 +12,7 @@ import {
   setShardClock,
   submit,
   type TestUser,
-} from "../helpers";
-import { recordDispatchQueue, takeCallbackMessages } from "../support/callbacks";
+} from "../support/helpers";
 
 const HOUR = 3_600_000;
 

@@ -15,7 +15,7 @@ import {
   setShardClock,
   shardOf,
   submit,
-} from "../helpers";
+} from "../support/helpers";
 
 /** Gives the running shard instance other bindings; a fresh instance gets the real ones back. */
 function withShardBindings(userId: string, overrides: Partial<Env>) {

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { newApiKey, newSigningSecret, newUserId, sha256Hex, shardOfJobId } from "../../src/core/ids";
 import type { JobView } from "../../src/core/job";
-import { request, shardOf } from "../helpers";
+import { request, shardOf } from "../support/helpers";
 
 /** Sequences per CI run (the issue asks for at least 1,000). */
 const RUNS = 1_000;

@@ -13,7 +13,7 @@ import {
   request,
   setShardClock,
   submit,
-} from "../helpers";
+} from "../support/helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();

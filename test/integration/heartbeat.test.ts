@@ -6,6 +6,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runAttempt } from "../../src/consumer/run-attempt";
 import type { Env } from "../../src/env";
+import { FakeTimer } from "../support/fake-timer";
 import {
   createUser,
   deliver,
@@ -17,8 +18,7 @@ import {
   shardOf,
   submit,
   type TestUser,
-} from "../helpers";
-import { FakeTimer } from "../support/fake-timer";
+} from "../support/helpers";
 
 const HEARTBEAT_TIMEOUT_MS = 30_000;
 const LEASE_GRACE_MS = 10_000;

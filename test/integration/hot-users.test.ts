@@ -12,7 +12,7 @@ import {
   shardOf,
   submit,
   type TestUser,
-} from "../helpers";
+} from "../support/helpers";
 
 const shardsOf = (userId: string) =>
   inShard(

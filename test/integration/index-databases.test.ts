@@ -14,7 +14,7 @@ import {
   setShardClock,
   submit,
   type TestUser,
-} from "../helpers";
+} from "../support/helpers";
 
 type Page = { jobs: JobView[]; next_cursor: string | null };
 const DATABASES = ["INDEX_DB", "INDEX_DB_1", "INDEX_DB_2", "INDEX_DB_3"] as const;

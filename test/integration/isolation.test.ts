@@ -14,7 +14,7 @@ import {
   setShardClock,
   submit,
   type TestUser,
-} from "../helpers";
+} from "../support/helpers";
 
 const LATER = "2030-01-01T00:00:00Z";
 

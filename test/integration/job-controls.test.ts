@@ -13,7 +13,7 @@ import {
   shardOf,
   submit,
   type TestUser,
-} from "../helpers";
+} from "../support/helpers";
 
 const MINUTE = 60_000;
 

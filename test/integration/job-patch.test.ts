@@ -13,7 +13,7 @@ import {
   shardOf,
   submit,
   type TestUser,
-} from "../helpers";
+} from "../support/helpers";
 
 async function patch(user: TestUser, id: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await request(`/v1/jobs/${id}`, {

@@ -1,6 +1,6 @@
 // GET /v1/jobs/:id/result: the latest occurrence's result as stored, inline or read back from R2.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createUser, deliver, env, fireAlarm, request, submit, type TestUser } from "../helpers";
+import { createUser, deliver, env, fireAlarm, request, submit, type TestUser } from "../support/helpers";
 import { expectEnvelope } from "../support/refusals";
 
 afterEach(() => {

@@ -1,6 +1,6 @@
 // The jobs API through the Worker: every endpoint, every error code it can answer.
 import { describe, expect, it } from "vitest";
-import { createUser, getJob, inShard, request, submit, type TestUser } from "../helpers";
+import { createUser, getJob, inShard, request, submit, type TestUser } from "../support/helpers";
 
 async function jobCount(user: TestUser): Promise<number> {
   return inShard(
@@ -139,7 +139,7 @@ describe("POST /v1/jobs", () => {
 
   it("refuses private targets unless ALLOW_PRIVATE_TARGETS is true", async () => {
     const user = await createUser();
-    const { env } = await import("../helpers");
+    const { env } = await import("../support/helpers");
     const strict = { ...env, ALLOW_PRIVATE_TARGETS: "false" };
     const job = { type: "http", payload: { url: "http://127.0.0.1:9/hook" } };
     const res = await request("/v1/jobs", { method: "POST", headers: user.auth, json: job }, strict);

@@ -6,7 +6,16 @@ import { MAX_BATCH_BODY_BYTES } from "../../src/api/jobs-batch";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
-import { createUser, env, getJob, growShards, request, shardOf, submit, type TestUser } from "../helpers";
+import {
+  createUser,
+  env,
+  getJob,
+  growShards,
+  request,
+  shardOf,
+  submit,
+  type TestUser,
+} from "../support/helpers";
 
 const LATER = "2030-01-01T00:00:00Z";
 

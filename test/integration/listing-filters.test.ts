@@ -3,7 +3,15 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { JobView } from "../../src/core/job";
-import { createUser, fireAlarm, inShard, request, setShardClock, submit, type TestUser } from "../helpers";
+import {
+  createUser,
+  fireAlarm,
+  inShard,
+  request,
+  setShardClock,
+  submit,
+  type TestUser,
+} from "../support/helpers";
 
 type Page = { jobs: JobView[]; next_cursor: string | null };
 

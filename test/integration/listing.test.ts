@@ -13,7 +13,7 @@ import {
   setShardClock,
   submit,
   type TestUser,
-} from "../helpers";
+} from "../support/helpers";
 
 type Page = { jobs: JobView[]; next_cursor: string | null };
 

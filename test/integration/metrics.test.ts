@@ -16,7 +16,7 @@ import {
   shardOf,
   submit,
   type TestUser,
-} from "../helpers";
+} from "../support/helpers";
 import { parsePrometheusText } from "../support/prometheus-text";
 
 afterEach(() => {

@@ -17,7 +17,7 @@ import {
 } from "../../src/api/responses";
 import { JobViewSchema } from "../../src/core/job";
 import { UserMetricsSchema } from "../../src/core/metrics";
-import { ADMIN, createUser, request, submit } from "../helpers";
+import { ADMIN, createUser, request, submit } from "../support/helpers";
 
 /** The answer's body, after checking it is exactly what the documented schema (strict objects) says. */
 async function answers<S extends z.ZodType>(schema: S, res: Response, status: number): Promise<z.output<S>> {

@@ -2,7 +2,7 @@
 // `transient` stops retries on client errors; network errors say what the runtime let us know.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { shardStub } from "../../src/shard/address";
-import { createUser, deliver, env, fireAlarm, getJob, submit, type TestUser } from "../helpers";
+import { createUser, deliver, env, fireAlarm, getJob, submit, type TestUser } from "../support/helpers";
 import { newJobs } from "../support/new-job";
 
 afterEach(() => {

@@ -11,8 +11,8 @@ import { resendLostDispatches } from "../../src/shard/sql/dispatch";
 import { putPool } from "../../src/shard/sql/pools";
 import { insertJob } from "../../src/shard/sql/submit";
 import type { TaskShard } from "../../src/shard/task-shard";
-import { inShard } from "../helpers";
 import { expectedClaimOrder } from "../support/claim-oracle";
+import { inShard } from "../support/helpers";
 import { newJobs } from "../support/new-job";
 import { agingBoundMs } from "../support/priority";
 

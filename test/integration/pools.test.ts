@@ -16,7 +16,7 @@ import {
   shardOf,
   submit,
   type TestUser,
-} from "../helpers";
+} from "../support/helpers";
 
 async function putPool(user: TestUser, name: string, capacity: unknown) {
   return request(`/v1/pools/${name}`, { method: "PUT", headers: user.auth, json: { capacity } });

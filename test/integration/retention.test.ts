@@ -23,7 +23,7 @@ import {
   shardOf,
   submit,
   type TestUser,
-} from "../helpers";
+} from "../support/helpers";
 
 const RETENTION_S = 60;
 

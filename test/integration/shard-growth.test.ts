@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { prepareSubmission } from "../../src/api/submission";
 import { sha256Hex } from "../../src/core/ids";
 import { keyShard } from "../../src/core/placement";
-import { ADMIN, createUser, growShards, request, shardOf, submit, type TestUser } from "../helpers";
+import { ADMIN, createUser, growShards, request, shardOf, submit, type TestUser } from "../support/helpers";
 
 const job = (n: number) => ({ type: "noop", run_at: "2030-01-01T00:00:00Z", name: `job ${n}` });
 

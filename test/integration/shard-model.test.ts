@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { toNewJob } from "../../src/api/job-input";
 import { shardStub } from "../../src/shard/address";
-import { createUser, deliver, env, inShard, setShardClock, shardOf } from "../helpers";
+import { createUser, deliver, env, inShard, setShardClock, shardOf } from "../support/helpers";
 import {
   type AttemptStatus,
   attemptRuns,

@@ -1,7 +1,7 @@
 // Callback plumbing for tests: what a shard sends on its dispatch queue, and its pending callbacks.
 import type { QueueMessage } from "../../src/dispatch/message";
 import type { Env } from "../../src/env";
-import { inShard } from "../helpers";
+import { inShard } from "./helpers";
 
 /** Gives the user's home shard a recording dispatch queue; returns the messages it will receive. */
 export function recordDispatchQueue(userId: string): Promise<QueueMessage[]> {

@@ -1,7 +1,7 @@
 // Checking a refusal: the contract's error envelope exactly, and the user's home shard unchanged.
 import { expect } from "vitest";
-import { inShard, type TestUser } from "../helpers";
 import { ERROR_CODES, STATUS_CODE } from "./bad-input-corpus";
+import { inShard, type TestUser } from "./helpers";
 
 export interface ErrorBody {
   code: string;

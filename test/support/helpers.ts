@@ -1,0 +1,136 @@
+// Shared test plumbing: the Worker's env, requests through the Hono app, and shard access.
+import { runInDurableObject } from "cloudflare:test";
+import { env as workerEnv } from "cloudflare:workers";
+import { app } from "../../src/api/app";
+import { forgetVerifiedKeys } from "../../src/api/auth";
+import { shardName } from "../../src/core/ids";
+import type { JobView } from "../../src/core/job";
+import type { Env } from "../../src/env";
+import type { TaskShard } from "../../src/shard/task-shard";
+
+/** The Worker's env, its shards typed as the class, so tests reach past the RPC contract into it. */
+export const env = workerEnv as unknown as Omit<Env, "TASK_SHARD"> & {
+  TASK_SHARD: DurableObjectNamespace<TaskShard>;
+};
+export const ADMIN = { authorization: "Bearer test-admin-token" };
+
+/** A D1 binding that is down: every query throws. */
+export const failingD1 = {
+  prepare: () => {
+    throw new Error("D1 is down");
+  },
+  batch: async () => {
+    throw new Error("D1 is down");
+  },
+} as unknown as D1Database;
+
+export function request(path: string, init: RequestInit & { json?: unknown } = {}, bindings: Env = env) {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (json !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
+  return app.request(
+    path,
+    { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) },
+    bindings,
+  );
+}
+
+export interface TestUser {
+  user_id: string;
+  api_key: string;
+  signing_secret: string;
+  auth: { authorization: string };
+}
+
+export async function createUser(name = "test"): Promise<TestUser> {
+  const res = await request("/v1/admin/users", { method: "POST", headers: ADMIN, json: { name } });
+  if (res.status !== 201) throw new Error(`createUser: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as Omit<TestUser, "auth">;
+  return { ...body, auth: { authorization: `Bearer ${body.api_key}` } };
+}
+
+/** Grows the user's shards (the admin's PATCH) and forgets cached keys, so the next request sees it. */
+export async function growShards(user: TestUser, shards: number): Promise<void> {
+  const res = await request(`/v1/admin/users/${user.user_id}`, {
+    method: "PATCH",
+    headers: ADMIN,
+    json: { shards },
+  });
+  if (res.status !== 200) throw new Error(`growShards: ${res.status} ${await res.text()}`);
+  forgetVerifiedKeys();
+}
+
+export async function submit(
+  user: TestUser,
+  job: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
+  const res = await request("/v1/jobs", { method: "POST", headers: { ...user.auth, ...headers }, json: job });
+  return { status: res.status, body: (await res.json()) as JobView & { error?: { code: string } } };
+}
+
+export async function getJob(user: TestUser, id: string): Promise<JobView> {
+  const res = await request(`/v1/jobs/${id}`, { headers: user.auth });
+  if (res.status !== 200) throw new Error(`getJob: ${res.status}`);
+  return (await res.json()) as JobView;
+}
+
+export function shardOf(userId: string, shard = 0) {
+  return env.TASK_SHARD.get(env.TASK_SHARD.idFromName(shardName(userId, shard)));
+}
+
+/** Runs `fn` inside the shard, e.g. to move its clock or read its rows. */
+export function inShard<R>(
+  userId: string,
+  fn: (shard: TaskShard, state: DurableObjectState) => R | Promise<R>,
+) {
+  return runInDurableObject(shardOf(userId), fn);
+}
+
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  runDurableObjectAlarm,
+} from "cloudflare:test";
+import type { DispatchMessage } from "../../src/dispatch/message";
+import worker from "../../src/index";
+
+/** Fires the shard's alarm now (whatever time it was set for) and returns the messages it sent. */
+export async function fireAlarm(userId: string): Promise<DispatchMessage[]> {
+  await runDurableObjectAlarm(shardOf(userId));
+  return queuedMessages(userId);
+}
+
+/** The message each queued job was sent with: the shard's claims are the messages' source. */
+export function queuedMessages(userId: string): Promise<DispatchMessage[]> {
+  return inShard(userId, (_s, state) =>
+    state.storage.sql
+      .exec<{ job_id: string; attempt: number }>(
+        "select id as job_id, attempt from jobs where status = 'queued' order by id",
+      )
+      .toArray()
+      .map((r) => ({ user_id: userId, job_id: r.job_id, attempt: r.attempt })),
+  );
+}
+
+let messageSeq = 0;
+
+/** Delivers messages to the Worker's queue handler as one batch; returns the ack/retry outcome. */
+export async function deliver(messages: unknown[], bindings: Env = env) {
+  const batch = createMessageBatch(
+    "scheduler-dispatch",
+    messages.map((body) => ({ id: `m${++messageSeq}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch as MessageBatch<unknown>, bindings, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+/** Moves the shard's clock (and keeps randomness fixed) without sleeping. */
+export function setShardClock(userId: string, now: number, random = 0.5) {
+  return inShard(userId, (s) => {
+    s.clock = () => now;
+    s.random = () => random;
+  });
+}

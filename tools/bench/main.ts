@@ -1,0 +1,38 @@
+// `npm run bench`: every benchmark, one command with a subcommand per kind of measurement. Each runs
+// the scheduler on this machine (a server session of tools/harness: a private `wrangler dev` on a
+// temporary state folder and vars file, from a frozen copy of the code) or, for `queries`, its shard
+// queries in this process; see docs/benchmarks.md, docs/cost.md and docs/capacity.md for the figures.
+//
+//   npm run bench -- [command] [options]      npm run bench -- <command> --help
+import { runSubcommands } from "../harness/cli";
+
+await runSubcommands(
+  "bench",
+  {
+    scenarios: {
+      summary: "pool utilisation, priority flood, thundering herd, batch submit (docs/benchmarks.md)",
+      load: () => import("./scenarios/run"),
+    },
+    compare: {
+      summary: "the same scenarios against BullMQ + Redis and this project, side by side",
+      load: () => import("./compare/run"),
+    },
+    cost: {
+      summary: "billed operations and dollars per million jobs, by kind of job (docs/cost.md)",
+      load: () => import("./cost/run"),
+    },
+    capacity: {
+      summary: "the highest sustained rate, bytes per job, and the capacity plan (docs/capacity.md)",
+      load: () => import("./capacity/run"),
+    },
+    queries: {
+      summary: "the shard's hot queries against the rows in its table, in this process",
+      load: () => import("./queries/run"),
+    },
+    peer: {
+      summary: "the BullMQ + Redis peer alone (compare starts it itself)",
+      load: () => import("./peer/run"),
+    },
+  },
+  "scenarios",
+);
