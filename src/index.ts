@@ -5,7 +5,7 @@ import { handleDispatchBatch } from "./consumer/consumer";
 import type { Env } from "./env";
 import { logOperations, recordOperations } from "./metering/operations";
 
-export { TaskShard } from "./shard/task-shard";
+export { TaskShard } from "./shard/billing";
 
 /** Every invocation is billed; with LOG_OPERATIONS on it is also logged. */
 function countInvocation(env: Env, phase: "api" | "consume"): void {

@@ -4,23 +4,15 @@
 import type { CallbackMessage, DispatchMessage } from "../dispatch/message";
 import { log } from "../log";
 import { recordOperations } from "../metering/operations";
-import type { SqlMeter } from "../metering/sql-meter";
-import type { ShardDb, ShardTimings } from "./db";
+import type { ShardContext } from "./context";
 import type { CallbackRef } from "./rpc";
 import { postponeCallbacks } from "./sql/callbacks";
 import { type Claim, requeue } from "./sql/dispatch";
 
 const SEND_RETRY_MS = 1000;
 
-export interface SenderContext {
-  db: ShardDb;
-  sqlMeter: SqlMeter;
-  timings: ShardTimings;
-  /** This shard's dispatch queue. */
-  queue: () => Queue<unknown>;
-  /** `<user id>/<n>` in logs. */
-  shard: () => string;
-}
+/** What the sends work with: the shard's database, meter, timings, queue and name. */
+export type SenderContext = Pick<ShardContext, "db" | "sqlMeter" | "timings" | "queue" | "name">;
 
 async function sendMessages(
   ctx: SenderContext,
@@ -41,7 +33,7 @@ export async function sendClaims(ctx: SenderContext, claims: Claim[], now: numbe
     recordOperations("claim", { queueMessages: claims.length });
   } catch (err) {
     requeue(ctx.db, claims, now, now + SEND_RETRY_MS, ctx.timings);
-    log("dispatch_send_failed", { shard: ctx.shard(), jobs: claims.length, error: err });
+    log("dispatch_send_failed", { shard: ctx.name, jobs: claims.length, error: err });
   }
 }
 
@@ -67,6 +59,6 @@ export async function sendCallbacks(
   } catch (err) {
     const { rows } = ctx.sqlMeter.measure(() => postponeCallbacks(ctx.db, refs, now + SEND_RETRY_MS));
     recordOperations("callback", rows);
-    log("dispatch_send_failed", { shard: ctx.shard(), callbacks: refs.length, error: err });
+    log("dispatch_send_failed", { shard: ctx.name, callbacks: refs.length, error: err });
   }
 }

@@ -4,14 +4,12 @@
 
 import { shardOfJobId } from "../core/ids";
 import { resultKey } from "../core/result-location";
-import type { Env } from "../env";
 import { indexDatabase } from "../index-store/databases";
 import { removeFromIndex, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
 import { recordOperations } from "../metering/operations";
-import type { SqlMeter } from "../metering/sql-meter";
 import { archiveJobs } from "./archive";
-import type { ShardDb } from "./db";
+import type { ShardContext } from "./context";
 import type { JobRow } from "./schema";
 import { attemptKeysOf, dueForRemoval, forgetAttempts, postponeRemoval, removeJobs } from "./sql/retention";
 import * as submits from "./sql/submit";
@@ -24,16 +22,8 @@ const REMOVAL_RETRY_MS = 60_000;
 /** Result objects deleted per removal step: one R2 call (it takes at most 1,000 keys). */
 const RESULT_KEYS_PER_STEP = 1_000;
 
-export interface Outbound {
-  db: ShardDb;
-  env: Env;
-  /** The shard's name, for logs. */
-  shard: string;
-  /** ARCHIVE_FINISHED: removed jobs are first written to the results bucket. */
-  archiveFinished: boolean;
-  /** Bills the rows a removal reads and writes to the retention phase. */
-  sqlMeter: SqlMeter;
-}
+/** What the alarm's outside writes work with (the meter bills a removal's rows to retention). */
+export type Outbound = Pick<ShardContext, "db" | "env" | "name" | "archiveFinished" | "sqlMeter">;
 
 /**
  * Pending index copies go to D1 in one batch per index database (a shard's user has one). The alarm
@@ -55,7 +45,7 @@ export async function flushIndexCopies(o: Outbound, now: number): Promise<number
         group.map((r) => r.id),
         now + INDEX_RETRY_MS,
       );
-      log("index_write_failed", { shard: o.shard, jobs: group.length, error: err });
+      log("index_write_failed", { shard: o.name, jobs: group.length, error: err });
     }
   }
   return rows.length;
@@ -97,11 +87,11 @@ export async function removeExpiredJobs(o: Outbound, now: number): Promise<numbe
         now,
       ),
     );
-    log("jobs_removed", { shard: o.shard, jobs: removed.length, archived: o.archiveFinished });
+    log("jobs_removed", { shard: o.name, jobs: removed.length, archived: o.archiveFinished });
   } catch (err) {
     const ids = due.map((j) => j.id);
     retentionSql(o, () => postponeRemoval(o.db, ids, now + REMOVAL_RETRY_MS));
-    log("removal_failed", { shard: o.shard, jobs: ids.length, error: err });
+    log("removal_failed", { shard: o.name, jobs: ids.length, error: err });
   }
   return due.length;
 }
@@ -137,7 +127,7 @@ async function removeResults(o: Outbound, due: JobRow[], now: number): Promise<J
   } catch (err) {
     const ids = withResults.map((j) => j.id);
     retentionSql(o, () => postponeRemoval(o.db, ids, now + REMOVAL_RETRY_MS));
-    log("result_removal_failed", { shard: o.shard, jobs: ids.length, error: err });
+    log("result_removal_failed", { shard: o.name, jobs: ids.length, error: err });
     return due.filter((j) => j.resultLocation === null);
   }
   if (cut === null) return due;

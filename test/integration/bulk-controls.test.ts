@@ -67,7 +67,7 @@ async function holdBetweenSteps(user: TestUser, hold: (k: number) => boolean) {
       reached = r;
     });
     Object.assign(s, { held: { parked, release } satisfies Held });
-    s.betweenSteps = () => {
+    s.bulk.betweenSteps = () => {
       k += 1;
       if (!hold(k)) return Promise.resolve();
       reached();

@@ -13,8 +13,8 @@ const QUEUES = ["DISPATCH", "DISPATCH_1", "DISPATCH_2", "DISPATCH_3"] as const;
 function recordQueues(userId: string) {
   const received: DispatchMessage[][] = QUEUES.map(() => []);
   return inShard(userId, (shard) => {
-    const guts = shard as unknown as { env: Env; dispatchQueues: number; name: string };
-    guts.dispatchQueues = 4;
+    const guts = shard as unknown as { env: Env; context: { dispatchQueues: number }; name: string };
+    guts.context.dispatchQueues = 4;
     const queues = Object.fromEntries(
       QUEUES.map((binding, i) => [
         binding,
@@ -59,8 +59,8 @@ describe("several dispatch queues", () => {
     }
     expect(dispatchQueueOf(name, 4)).not.toBe(0);
     await inShard(user.user_id, (shard) => {
-      const guts = shard as unknown as { env: Env; dispatchQueues: number };
-      guts.dispatchQueues = 4;
+      const guts = shard as unknown as { env: Env; context: { dispatchQueues: number } };
+      guts.context.dispatchQueues = 4;
       const { DISPATCH_1: _1, DISPATCH_2: _2, DISPATCH_3: _3, ...rest } = guts.env;
       guts.env = rest as Env;
     });

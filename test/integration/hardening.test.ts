@@ -125,7 +125,7 @@ describe("limits", () => {
   it("caps a shard's unfinished jobs with a 429, and accepts again once jobs finish", async () => {
     const user = await createUser();
     await inShard(user.user_id, (shard) => {
-      (shard as unknown as { policy: { maxUnfinished: number } }).policy.maxUnfinished = 2;
+      shard.context.policy.maxUnfinished = 2;
     });
     expect((await submit(user, { type: "noop" })).status).toBe(201);
     expect((await submit(user, { type: "noop" })).status).toBe(201);

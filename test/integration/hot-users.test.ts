@@ -3,6 +3,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { GROWTH_COOLDOWN_MS, LoadWindow } from "../../src/core/hot-shard";
+import { noteLoad } from "../../src/shard/growth";
 import {
   ADMIN,
   createUser,
@@ -69,12 +70,7 @@ describe("hot users", () => {
     const user = await createUser();
     expect((await patch(user, { shards: 2 })).status).toBe(200);
     await runInDurableObject(shardOf(user.user_id, 1), async (shard) => {
-      const guts = shard as unknown as {
-        load: LoadWindow;
-        noteLoad(kind: "dispatched", jobs: number, userId: string, now: number): Promise<void>;
-      };
-      guts.load = new LoadWindow(1);
-      await guts.noteLoad("dispatched", 10, user.user_id, Date.now());
+      await noteLoad(shard.context, new LoadWindow(1), "dispatched", 10, user.user_id, Date.now());
     });
     expect(await shardsOf(user.user_id)).toBe(4);
   });

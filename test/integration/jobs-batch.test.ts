@@ -451,7 +451,7 @@ describe("POST /v1/jobs/batch: the cap on unfinished jobs", () => {
     const user = await createUser();
     const first = await submit(user, { type: "noop", run_at: LATER }, { "idempotency-key": "early" });
     await runInDurableObject(shardOf(user.user_id), (shard) => {
-      (shard as unknown as { policy: { maxUnfinished: number } }).policy.maxUnfinished = 3;
+      shard.context.policy.maxUnfinished = 3;
     });
     const res = await postBatch(user, [
       { type: "noop", run_at: LATER, name: "a" },
@@ -468,7 +468,7 @@ describe("POST /v1/jobs/batch: the cap on unfinished jobs", () => {
     expect(await rows(user)).toEqual([{ jobs: 3, keys: 1 }]);
     // A refused item's key was not kept: it is free once there is room.
     await runInDurableObject(shardOf(user.user_id), (shard) => {
-      (shard as unknown as { policy: { maxUnfinished: number } }).policy.maxUnfinished = 10;
+      shard.context.policy.maxUnfinished = 10;
     });
     const retry = await results(
       await postBatch(user, [{ type: "noop", run_at: LATER, name: "d", idempotency_key: "late" }]),

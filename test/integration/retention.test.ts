@@ -89,8 +89,8 @@ const rowsOf = (userId: string, jobId: string) =>
 
 function shardGuts(userId: string, change: { archiveFinished?: boolean; env?: Partial<Env> }) {
   return inShard(userId, (shard) => {
-    const guts = shard as unknown as { archiveFinished: boolean; env: Env };
-    if (change.archiveFinished !== undefined) guts.archiveFinished = change.archiveFinished;
+    const guts = shard as unknown as { context: { archiveFinished: boolean }; env: Env };
+    if (change.archiveFinished !== undefined) guts.context.archiveFinished = change.archiveFinished;
     if (change.env) guts.env = { ...guts.env, ...change.env };
   });
 }
@@ -223,8 +223,8 @@ describe("retention", () => {
 
     const name = shardName(user.user_id, 0);
     await inShard(user.user_id, (shard) => {
-      const guts = shard as unknown as { archiveFinished: boolean; env: Env };
-      guts.archiveFinished = true;
+      const guts = shard as unknown as { context: { archiveFinished: boolean }; env: Env };
+      guts.context.archiveFinished = true;
       const real = guts.env.RESULTS;
       let first = true;
       const results = {

@@ -88,7 +88,7 @@ describe("src/", () => {
     const graph = importGraph();
     expect(graph.get("src/env.ts")).toEqual(["src/shard/rpc.ts"]);
     expect(graph.get("src/index.ts")).toEqual(
-      expect.arrayContaining(["src/api/app.ts", "src/consumer/consumer.ts", "src/shard/task-shard.ts"]),
+      expect.arrayContaining(["src/api/app.ts", "src/consumer/consumer.ts", "src/shard/billing.ts"]),
     );
   });
 

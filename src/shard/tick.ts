@@ -1,0 +1,118 @@
+// One run of the shard's alarm: give up attempts whose lease passed, send again what was lost, claim
+// what is due in priority order (within the in-flight window), send callback tries, copy changed jobs
+// to the D1 index, prune, and last, bounded, remove finished jobs past retention. It answers whether
+// more is due at once and which phase of a job's life the run served (what it is billed to).
+
+import type { LoadWindow } from "../core/hot-shard";
+import type { JobView } from "../core/job";
+import { log } from "../log";
+import { type Phase, recordOperations } from "../metering/operations";
+import type { ShardContext } from "./context";
+import { sendCallbacks, sendClaims } from "./dispatch-sender";
+import { noteLoad } from "./growth";
+import { flushIndexCopies, removeExpiredJobs } from "./outbound";
+import type { AttemptReport, CallbackRef } from "./rpc";
+import type { JobRow } from "./schema";
+import { expiryError, finishAttempt } from "./sql/attempts";
+import { claimDueCallbacks, recordCallback } from "./sql/callbacks";
+import { claimDue, inFlight } from "./sql/claim";
+import { expiredLeases, resendLostDispatches } from "./sql/dispatch";
+import { pruneMetricMinutes } from "./sql/metrics";
+import { pruneIdempotencyKeys } from "./sql/submit";
+import { viewJob } from "./sql/view";
+
+/** Leases given up per run. */
+const LEASE_BATCH = 100;
+/** Expired idempotency keys dropped per run. */
+const KEY_PRUNE_BATCH = 100;
+
+export interface TickResult {
+  /** More is due now (a full batch was claimed with room left, or sent again): wake at once. */
+  more: boolean;
+  phase: Phase;
+}
+
+export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResult> {
+  const now = s.now();
+  const { db, policy, timings } = s;
+  const givenUp = expireLeases(s, now);
+  const resends = resendLostDispatches(db, now, timings, policy.batchSize);
+  const room = policy.window - inFlight(db);
+  const limit = Math.min(policy.batchSize, room);
+  const {
+    claims,
+    expired,
+    more: due,
+  } = claimDue(db, now, { limit, agingSeconds: policy.agingSeconds }, timings);
+  // An expired occurrence is a finished one: its callback goes out with this run's callbacks.
+  for (const e of expired) recordFinishedCallback(s, e, () => viewJob(db, e.job), now, false);
+  await sendClaims(s, [...resends, ...claims], now);
+  const callbacks = s.sqlMeter.measure(() => claimDueCallbacks(db, now, timings, policy.batchSize));
+  // Looking and finding nothing is the alarm's own cost; sending callbacks is theirs.
+  recordOperations(callbacks.value.length > 0 ? "callback" : "claim", callbacks.rows);
+  await sendCallbacks(s, callbacks.value, now);
+  const more =
+    (due && claims.length < room) ||
+    resends.length === policy.batchSize ||
+    callbacks.value.length === policy.batchSize;
+  const claimedFor = claims[0]?.userId;
+  if (claimedFor) await noteLoad(s, load, "dispatched", claims.length, claimedFor, now);
+  const indexed = await flushIndexCopies(s, now);
+  pruneIdempotencyKeys(db, now, KEY_PRUNE_BATCH);
+  pruneMetricMinutes(db, now);
+  // Last, and bounded: removal never delays a dispatch.
+  const removing = await removeExpiredJobs(s, now);
+  const dispatching = givenUp + resends.length + claims.length + expired.length + callbacks.value.length > 0;
+  // A run that only copied jobs to the index (or only removed jobs) is theirs: for a quiet shard it is
+  // the alarm the index copy (or the removal) asked for.
+  const phase = dispatching ? "claim" : indexed > 0 ? "index" : removing > 0 ? "retention" : "claim";
+  return { more, phase };
+}
+
+/** Gives up the attempts whose lease passed; returns how many it looked at. */
+function expireLeases(s: ShardContext, now: number): number {
+  const expired = expiredLeases(s.db, now, LEASE_BATCH);
+  for (const job of expired) {
+    const report: AttemptReport = {
+      outcome: { ok: false },
+      timedOut: true,
+      error: expiryError(job, s.timings),
+    };
+    const out = finishAttempt(s.db, job.id, job.attempt, report, now, s.random, s.timings);
+    if (!out.ok) continue;
+    // Due at once: the alarm sends it further on in this same run.
+    recordFinishedCallback(s, out, () => viewJob(s.db, out.job), now, false);
+    // Its consumer never reports (gone, or past the timeout): this is the attempt's only line.
+    log("attempt_given_up", {
+      job_id: job.id,
+      user_id: job.userId,
+      attempt: job.attempt,
+      outcome: "timed_out",
+      lateness_ms: out.latenessMs,
+      error: report.error,
+    });
+  }
+  return expired.length;
+}
+
+/**
+ * After a finished attempt: when it finished an occurrence of a job with a callback_url, records the
+ * callback (a snapshot of the job now; `sent`: its first try goes out at once, by the caller). Its rows
+ * are billed to the callback phase, so a job without a callback costs what it did before callbacks.
+ */
+export function recordFinishedCallback(
+  s: Pick<ShardContext, "db" | "sqlMeter" | "timings">,
+  out: { job: JobRow; finishedOccurrence: number | null },
+  view: () => JobView,
+  now: number,
+  sent: boolean,
+): (CallbackRef & { userId: string }) | null {
+  const url = out.job.callbackUrl;
+  if (url === null || out.finishedOccurrence === null) return null;
+  const occurrence = out.finishedOccurrence;
+  const { value, rows } = s.sqlMeter.measure(() =>
+    recordCallback(s.db, url, view(), occurrence, now, sent, s.timings),
+  );
+  recordOperations("callback", rows);
+  return { ...value, userId: out.job.userId };
+}
