@@ -9,19 +9,14 @@ import type { Env } from "../env";
 import { httpExecutor } from "../executors/http";
 import { targetError } from "../executors/target";
 import { log } from "../log";
-import { shardStub } from "../shard/address";
 import type { BeginCallbackResult, CallbackDelivery, CallbackRef, TaskShardRpc } from "../shard/rpc";
+import { perShard, type ShardItem } from "./per-shard";
 import type { BatchSecrets } from "./secrets";
 import { withTries } from "./tries";
 
-const RETRY_DELAY_SECONDS = 5;
 const REPORT_TRIES = 3;
 
-export interface CallbackItem {
-  message: Message<unknown>;
-  msg: CallbackMessage;
-  shard: number;
-}
+export type CallbackItem = ShardItem<CallbackMessage>;
 
 /** The webhook-id of an occurrence's callback: stable across its tries, distinct from the job's own calls. */
 export function callbackWebhookId(jobId: string, occurrence: number): string {
@@ -35,38 +30,15 @@ const refOf = (msg: CallbackMessage): CallbackRef => ({
 });
 
 /** One beginCallbacks request per shard, then each try on its own; each message acked or retried alone. */
-export async function handleCallbacks(env: Env, items: CallbackItem[], secrets: BatchSecrets): Promise<void> {
-  const byShard = Map.groupBy(items, (i) => `${i.msg.user_id}/${i.shard}`);
-  await Promise.all(
-    [...byShard.values()].map(async (group) => {
-      const first = group[0];
-      if (!first) return;
-      const stub = shardStub(env, first.msg.user_id, first.shard);
-      let begun: BeginCallbackResult[];
-      try {
-        begun = await stub.beginCallbacks(group.map((g) => refOf(g.msg)));
-      } catch (err) {
-        for (const g of group) retryLater(g, err);
-        return;
-      }
-      await Promise.all(
-        group.map(async (g, i) => {
-          const answer = begun[i];
-          try {
-            if (answer?.ok) await deliverAndReport(env, stub, g.msg, answer, secrets);
-            g.message.ack();
-          } catch (err) {
-            retryLater(g, err);
-          }
-        }),
-      );
-    }),
+export function handleCallbacks(env: Env, items: CallbackItem[], secrets: BatchSecrets): Promise<void> {
+  return perShard(
+    env,
+    items,
+    (stub, msgs) => stub.beginCallbacks(msgs.map(refOf)),
+    async (stub, { msg }, answer: BeginCallbackResult | undefined) => {
+      if (answer?.ok) await deliverAndReport(env, stub, msg, answer, secrets);
+    },
   );
-}
-
-function retryLater(item: CallbackItem, err: unknown): void {
-  log("dispatch_message_failed", { ...item.msg, error: err });
-  item.message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
 }
 
 async function deliverAndReport(

@@ -9,16 +9,13 @@ import { shardOfJobId } from "../core/ids";
 import { type DispatchMessage, QueueMessageSchema } from "../dispatch/message";
 import type { Env } from "../env";
 import { log } from "../log";
-import { shardStub } from "../shard/address";
-import type { BeginResult } from "../shard/rpc";
 import { type CallbackItem, handleCallbacks } from "./callback";
+import { perShard, type ShardItem } from "./per-shard";
 import { runBegun } from "./run-attempt";
 import { BatchSecrets } from "./secrets";
 
-const RETRY_DELAY_SECONDS = 5;
-
 export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const valid: { message: Message<unknown>; msg: DispatchMessage; shard: number }[] = [];
+  const valid: ShardItem<DispatchMessage>[] = [];
   const callbacks: CallbackItem[] = [];
   for (const message of batch.messages) {
     const parsed = QueueMessageSchema.safeParse(message.body);
@@ -40,35 +37,13 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
   // grouping holds no pool units longer. Each attempt then runs and reports on its own.
   // Signing secrets: asked of a user's home shard at most once for the whole batch.
   const secrets = new BatchSecrets(env);
-  const byShard = Map.groupBy(valid, (v) => `${v.msg.user_id}/${v.shard}`);
-  const attempts = Promise.all(
-    [...byShard.values()].map(async (group) => {
-      const first = group[0];
-      if (!first) return;
-      const stub = shardStub(env, first.msg.user_id, first.shard);
-      let begun: BeginResult[];
-      try {
-        begun = await stub.beginMany(group.map((g) => ({ jobId: g.msg.job_id, attempt: g.msg.attempt })));
-      } catch (err) {
-        for (const g of group) {
-          log("dispatch_message_failed", { ...g.msg, error: err });
-          g.message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
-        }
-        return;
-      }
-      await Promise.all(
-        group.map(async (g, i) => {
-          try {
-            const answer = begun[i] ?? { ok: false as const, reason: "not_found" as const };
-            await runBegun(env, g.msg, g.shard, stub, answer, { secrets });
-            g.message.ack();
-          } catch (err) {
-            log("dispatch_message_failed", { ...g.msg, error: err });
-            g.message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
-          }
-        }),
-      );
-    }),
+  const attempts = perShard(
+    env,
+    valid,
+    (stub, msgs) => stub.beginMany(msgs.map((m) => ({ jobId: m.job_id, attempt: m.attempt }))),
+    async (stub, { msg, shard }, answer) => {
+      await runBegun(env, msg, shard, stub, answer ?? { ok: false, reason: "not_found" }, { secrets });
+    },
   );
   await Promise.all([attempts, handleCallbacks(env, callbacks, secrets)]);
 }
