@@ -1,9 +1,8 @@
 // Bindings and variables, as declared in wrangler.toml. Variables arrive as strings and are read
 // only through src/config.ts, which parses them.
-import type { TaskShardRpc } from "./shard/rpc";
-
 export interface Env {
-  TASK_SHARD: DurableObjectNamespace<TaskShardRpc & Rpc.DurableObjectBranded>;
+  /** The TaskShard objects; src/shard/address.ts hands out their stubs typed by the RPC contract. */
+  TASK_SHARD: DurableObjectNamespace;
   /** Dispatch queue 0; queues 1.. are DISPATCH_1.. (DISPATCH_QUEUES of them in use). */
   DISPATCH: Queue<unknown>;
   DISPATCH_1?: Queue<unknown>;

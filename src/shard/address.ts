@@ -7,8 +7,13 @@ import type { TaskShardRpc } from "./rpc";
 export { MAX_SHARDS } from "../core/ids";
 export { HOME_SHARD } from "../core/placement";
 
+/**
+ * The stub of a user's shard, typed by the RPC contract (src/shard/rpc.ts) here, the one place that
+ * addresses a shard, so the bindings (src/env.ts) need not know the shard's types.
+ */
 export function shardStub(env: Env, userId: string, shard: number): TaskShardRpc {
-  return env.TASK_SHARD.get(env.TASK_SHARD.idFromName(shardName(userId, shard)));
+  const stub = env.TASK_SHARD.get(env.TASK_SHARD.idFromName(shardName(userId, shard)));
+  return stub as unknown as TaskShardRpc;
 }
 
 export function homeStub(env: Env, userId: string): TaskShardRpc {

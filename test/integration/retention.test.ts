@@ -1,12 +1,13 @@
 // Retention (design.md "Retention", issue 9): a finished job is removed from its shard and the D1 index
 // once its user's retention has run out, in bounded batches by the alarm; with ARCHIVE_FINISHED it is
 // first written to the results bucket as JSON lines. Time moves with the shard's injected clock.
+
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { shardName } from "../../src/core/ids";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
+import { shardStub } from "../../src/shard/address";
 import type { ShardDb } from "../../src/shard/db";
 import { removeJobs } from "../../src/shard/sql/retention";
 import {
@@ -221,7 +222,6 @@ describe("retention", () => {
     await setShardClock(user.user_id, t0 + 1);
     await request(`/v1/jobs/${b.id}`, { method: "DELETE", headers: user.auth });
 
-    const name = shardName(user.user_id, 0);
     await inShard(user.user_id, (shard) => {
       const guts = shard as unknown as { context: { archiveFinished: boolean }; env: Env };
       guts.context.archiveFinished = true;
@@ -233,7 +233,7 @@ describe("retention", () => {
           // The user retries A while the removal is under way (a request between two of its awaits).
           if (first) {
             first = false;
-            const self = guts.env.TASK_SHARD.get(guts.env.TASK_SHARD.idFromName(name));
+            const self = shardStub(guts.env, user.user_id, 0);
             expect((await self.retry(a.id)).ok).toBe(true);
           }
           return put;
