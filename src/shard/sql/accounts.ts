@@ -1,4 +1,30 @@
-// The user's account, kept on its home shard (shard 0): key hashes, signing secrets, shard count.
+// The user's account on its home shard (shard 0): API key hashes, signing secrets, shard count, limits.
+//
+// createAccount(db, init, now) → void
+//   writes account, api_keys, signing_secrets (one row each, insert or nothing).
+//   Rows written: 6 on the first call (each row and its text key's index), 0 after.
+// authenticate(db, keyHash, now) → {ok, principal} | unknown_key
+//   reads account, every live api_keys row. Rows written: 0.
+// findAccount(db, now) → {ok, principal} | not_found
+//   reads account. Rows written: 0.
+// liveSigningSecrets(db, now) → secrets, newest first
+//   reads signing_secrets. Rows written: 0.
+// setShards(db, shards, now) → {ok, principal} | not_found | cannot_shrink
+//   reads account; writes it (shards, former_shards) when it grows. Rows written: 1 if grown, else 0.
+// setLimits(db, limits, now) → {ok, principal} | not_found
+//   reads account; writes the limits given. Rows written: 1 when any limit is given, else 0.
+// growShards(db, defaultCeiling, now) → {ok, shards, grown} | not_found
+//   reads account; writes it (shards, former_shards, grown_at) when grown. Rows written: 1 if grown, else 0.
+// addKey(db, keyHash, now) → ok | not_found
+//   reads account; writes api_keys (+1 row). Rows written: 2 (the row and its key's index).
+// listKeys(db) → KeyView[]
+//   reads every api_keys row. Rows written: 0.
+// revokeKey(db, keyId, now) → {ok, key} | not_found
+//   reads every api_keys row (matched by key id); writes its revoked_at. Rows written: 1, 0 if revoked.
+// rotateSigningSecret(db, secret, overlapMs, now) → ok | not_found
+//   reads account; writes signing_secrets: expires_at of each live secret outliving the overlap, and
+//   the new secret (+1 row). Rows written: 2 + 1 per live secret shortened.
+//
 // Authentication reads only this Durable Object, so submit, view and cancel never wait on D1.
 import { eq, isNull, sql } from "drizzle-orm";
 import { grownShards } from "../../core/hot-shard";

@@ -1,7 +1,29 @@
-// The fenced attempt lifecycle: begin, heartbeat, complete, fail, time out, cancel.
-// Every report names the attempt it belongs to; the shard accepts it only while that attempt is
-// the job's current one and still in the state the report expects. That is what makes queue
-// redelivery, late reports from timed-out attempts and reports after a cancel harmless.
+// Attempts: begin, heartbeat, finish and cancel, each fenced by the job's attempt number.
+//
+// begin(db, jobId, attempt, now, t) → {ok, job, latenessMs} | refusal
+//   reads jobs[id]; writes attempts (+1 row, running), jobs[id] (queued → running, last_run_at,
+//   liveness deadline). Rows written: 3 (the attempt, the job row, its jobs_wake entry); 0 if refused.
+// heartbeat(db, jobId, attempt, now, t) → {ok} | refusal
+//   reads jobs[id]; writes jobs[id].deadline. Rows written: 2 (the row, its jobs_wake entry); 0 if refused.
+// finishAttempt(db, jobId, attempt, report, now, random, t)
+//     → {ok, job, released, finishedOccurrence, latenessMs} | refusal
+//   reads jobs[id]; writes allocations (the attempt's rows deleted), attempts[id, attempt] (ended),
+//   metric_minutes (upsert), jobs[id] (settled: retry, next occurrence or finished; a waiting PATCH
+//   applied; index copy scheduled). Rows written: 5 (attempt, job row, jobs_wake, jobs_index_due,
+//   minute) + 1 per pool the attempt held; 0 if refused.
+// cancel(db, jobId, now, t) → {ok, job, released} | not_found | finished
+//   reads jobs[id]; writes allocations (deleted), attempts[id, attempt] (→ cancelled, if in flight),
+//   metric_minutes (upsert), jobs[id] (→ cancelled, deadline = removal time, index copy scheduled).
+//   Rows written: 4 (job row, jobs_wake, jobs_index_due, minute) + 1 if an attempt was in flight
+//   + 1 per pool held.
+// attemptInFlight(db, job) → boolean
+//   reads attempts[id, attempt], for a paused job only. Rows written: 0.
+// Helpers (no SQL): timeoutBound, expiryError, settleInputOf, settlementFields.
+//
+// refusal: not_found | stale | duplicate | finished | cancelled. heartbeat and finishAttempt also read
+// the attempt row of a paused job (attemptInFlight). A report is accepted only while its attempt is the
+// job's current one and in the state the report expects, which makes queue redelivery, late reports
+// from timed-out attempts and reports after a cancel harmless.
 import { and, eq } from "drizzle-orm";
 import { changesSchedule, type JobPatch, patchedRetry, rescheduled } from "../../core/job-patch";
 import { recurrenceOf } from "../../core/schedule";
@@ -138,7 +160,7 @@ export function begin(
  * attempt learns it is no longer wanted); its deadline moves to now + heartbeat timeout, never past
  * its timeout bound. Writes the deadline only: the job's visible state, version and index copy are
  * unchanged, and the alarm is left where it is (it may fire at the old deadline, find nothing due
- * and re-arm), so a heartbeat costs one row update.
+ * and re-arm), so a heartbeat costs one row update: two rows written, as the deadline is in jobs_wake.
  */
 export function heartbeat(
   db: ShardDb,

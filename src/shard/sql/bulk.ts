@@ -1,7 +1,19 @@
-// Bulk cancel and retry (POST /v1/jobs/cancel, POST /v1/jobs/retry) on one shard: the filter is read
-// from the shard's own rows, never from the D1 read model, and applied in bounded steps. Each step is
-// one synchronous SQLite transaction over at most BULK_BATCH rows; the shard lets other requests in
-// between steps (TaskShard.bulk), so no request waits behind more than one step.
+// Bulk cancel and retry (POST /v1/jobs/cancel, /v1/jobs/retry) on one shard, in bounded steps.
+//
+// startWalk(db, filter) → BulkWalk | null
+//   reads max(jobs.id) (the id key), unless the filter names ids. Rows written: 0.
+// countStep(db, action, filter, walk) → {matching, rest}
+//   reads ≤ BULK_BATCH jobs in id order (cancel: and their current attempt rows). Rows written: 0.
+// bulkStep(db, action, filter, walk, now, t, limit?) → {moved, poolsMoved, rest}
+//   one transaction; reads ≤ BULK_BATCH jobs in id order; writes each matching job (≤ limit),
+//   set-based or through cancel / applyControl("retry"). Rows written: cancel, 3 per scheduled or
+//   idle paused job (row, jobs_wake, jobs_index_due) + 1 per step that moved any (one minute upsert),
+//   and cancel's cost for each other job (queued, running, a PATCH waiting); retry, 3 per job.
+//   0 when nothing matches.
+//
+// The filter is read from the shard's own rows, never from the D1 read model. Each step is one
+// synchronous SQLite transaction; the shard lets other requests in between steps (TaskShard.bulk), so
+// no request waits behind more than one step.
 import { and, eq, gt, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { JobStatus } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";

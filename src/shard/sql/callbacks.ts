@@ -1,8 +1,26 @@
-// Pending callbacks (design.md `callback_url`): the shard's outbox of job objects to POST after each
-// finished occurrence. The row is the truth; a queue message is a cache of it. Every row has a
-// deadline the alarm enforces (the retry time, or the end of the wait for a try's report), so a lost
-// message or a crashed consumer delays a callback, never loses it. Nothing here touches `jobs`: a
-// callback's fate never changes the job's outcome.
+// Pending callbacks (design.md `callback_url`): the outbox of job objects to POST after each finished
+// occurrence.
+//
+// recordCallback(db, url, snapshot, occurrence, now, sent, t) → CallbackRef
+//   writes callbacks[job, occurrence] (insert, or replace under the next try number).
+//   Rows written: 2 (the row, its callbacks_deadline entry), new or replaced.
+// claimDueCallbacks(db, now, t, limit) → (CallbackRef & {userId})[]
+//   reads ≤ limit due rows (callbacks_deadline); writes each one's sends and deadline.
+//   Rows written: 2 per row.
+// postponeCallbacks(db, refs, at) → void
+//   writes the deadline of each row still at the ref's try. Rows written: 2 per row moved.
+// callbackToDeliver(db, ref) → {ok, row} | not_found | stale
+//   reads callbacks[job, occurrence]. Rows written: 0.
+// settleCallback(db, ref, outcome, now, random) → {ok, verdict} | not_found | stale
+//   reads callbacks[job, occurrence]; deletes it (delivered, given up) or moves it to its next try.
+//   Rows written: 1 when deleted, 2 for a retry; 0 if refused.
+// earliestCallbackDeadline(db) → number | null
+//   reads one callbacks_deadline entry (MIN). Rows written: 0.
+//
+// The row is the truth; a queue message is a cache of it. Every row has a deadline the alarm enforces
+// (the retry time, or the end of the wait for a try's report), so a lost message or a crashed consumer
+// delays a callback, never loses it. Nothing here touches `jobs`: a callback's fate never changes the
+// job's outcome.
 import { and, asc, eq, lte, sql } from "drizzle-orm";
 import { type CallbackTry, callbackReportDeadlineMs, callbackVerdict } from "../../core/callback-policy";
 import type { JobView } from "../../core/job";

@@ -1,4 +1,13 @@
 // claimDue, the hottest query: which due jobs go out in this alarm cycle.
+//
+// claimDue(db, now, policy, t) → {claims, expired, more}
+//   reads every pools and allocations row, then due scheduled jobs through jobs_wake in keyset pages
+//   (at most limit + pools decided jobs and a page); writes per claim jobs[id] (scheduled → queued,
+//   attempt + 1, dispatch deadline) and allocations (+1 row per pool it names); per expired job, as
+//   expireOccurrence (expiry.ts). Rows written: 2 per claim (row, jobs_wake) + 3 per pool a claim names
+//   (allocation row, its key, allocations_pool); 4 per expired occurrence.
+// inFlight(db) → number
+//   reads the queued jobs' jobs_wake entries (a count). Rows written: 0.
 import { and, asc, desc, eq, lte, or, type SQL, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
 import { isExpired } from "../../core/expiry";
@@ -124,6 +133,8 @@ function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Clai
   return { id: c.id, userId: c.userId, attempt };
 }
 
+type Expired = NonNullable<ReturnType<typeof expireOccurrence>>;
+
 /**
  * claimDue: moves up to `policy.limit` due jobs from scheduled to queued, in effective-priority order
  * (priority aged by waiting time). It is one walk over the due jobs in that order, in keyset pages,
@@ -143,8 +154,6 @@ function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Clai
  * Returns the claims (in dispatch order), the occurrences it expired (their callbacks are due) and
  * whether claimable work may remain.
  */
-type Expired = NonNullable<ReturnType<typeof expireOccurrence>>;
-
 export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: ShardTimings) {
   const claims: Claim[] = [];
   if (policy.limit <= 0) return { claims, expired: [], more: false };

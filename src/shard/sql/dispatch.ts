@@ -1,6 +1,20 @@
-// Hot queries of the dispatch loop, run by the shard's alarm. Each is synchronous, so under the
-// Durable Object's input/output gates it is atomic: no other request interleaves, and nothing it
-// sends leaves the object before its writes are durable.
+// Hot queries of the dispatch loop besides claimDue (claim.ts), run by the shard's alarm.
+//
+// requeue(db, claims, now, retryAt, t) → void
+//   reads each jobs[id] still queued under its attempt; writes it (→ scheduled, due at retryAt, a
+//   waiting PATCH applied, index copy scheduled) and deletes its allocations. Rows written: 3 per job
+//   moved (row, jobs_wake, jobs_index_due) + 1 per pool it held; 0 for a claim that has moved on.
+// resendLostDispatches(db, now, t, limit) → Claim[]
+//   reads ≤ limit queued jobs past their deadline (jobs_wake); writes each one's dispatch_misses and
+//   deadline. Rows written: 2 per job (row, jobs_wake).
+// expiredLeases(db, now, limit) → JobRow[]
+//   reads ≤ limit running or paused jobs past their deadline (jobs_wake). Rows written: 0.
+// nextWakeAt(db, now, windowFull) → number | null
+//   reads by 16 to 18 MIN lookups (jobs_wake per status and pooled, jobs_index_due,
+//   callbacks_deadline). Rows written: 0.
+//
+// Each is synchronous, so under the Durable Object's input/output gates it is atomic: no other request
+// interleaves, and nothing it sends leaves the object before its writes are durable.
 import { and, eq, gt, inArray, isNotNull, lte, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
 import { FINISHED_STATUSES } from "../../core/state";
@@ -111,9 +125,9 @@ function earliestDeadline(
 
 /**
  * The alarm is a cache of this: the earliest deadline of any job, pending index copy or pending
- * callback in the shard. Due jobs that cannot go out now do not count, or the alarm would spin: jobs waiting for
- * pool units (a release re-arms at once) and, while the in-flight window is full, every due job
- * (a begin frees the window and re-arms). Those are still re-examined every WAITING_RECHECK_MS.
+ * callback in the shard. Due jobs that cannot go out now do not count, or the alarm would spin: jobs
+ * waiting for pool units (a release re-arms at once) and, while the in-flight window is full, every
+ * due job (a begin frees the window and re-arms). Those are still re-examined every WAITING_RECHECK_MS.
  * Cost: a handful of MIN lookups on the (status, needs_pools, deadline) index, whatever the number
  * of jobs the shard holds or has finished.
  */

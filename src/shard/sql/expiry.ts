@@ -1,4 +1,9 @@
 // expires_after_seconds at the point of claim: a due job too late to start is settled, not sent.
+//
+// expireOccurrence(db, jobId, now, t) → {job, finishedOccurrence, dueAgain} | null
+//   reads jobs[id]; writes jobs[id] (failed, or its next occurrence; last_error `expired`; index copy
+//   scheduled) and metric_minutes (upsert). Rows written: 4 (row, jobs_wake, jobs_index_due, minute);
+//   0 unless the job is scheduled.
 import { eq } from "drizzle-orm";
 import { EXPIRED_ERROR } from "../../core/expiry";
 import { assertTransition, settle } from "../../core/state";

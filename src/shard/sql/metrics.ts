@@ -1,6 +1,17 @@
 // The shard's figures for GET /v1/metrics: per-minute counters written with the change they count,
-// and what the shard holds now. Nothing here reads the attempts table: its history is unbounded
-// within retention, while the counters are at most one row per minute of the window.
+// and what the shard holds now.
+//
+// countInMinute(db, now, event) → void
+//   writes metric_minutes[minute of now] (upsert). Rows written: 1 (0 for an empty event).
+// pruneMetricMinutes(db, now) → void
+//   deletes the minutes before the window. Rows written: 1 per minute deleted (about one per active
+//   minute).
+// readMetrics(db, now) → ShardMetrics
+//   reads live jobs counted by status and due scheduled jobs (jobs_wake, at most MAX_UNFINISHED_JOBS
+//   entries), ≤ WINDOW_MINUTES metric_minutes rows, and the pools as listPools. Rows written: 0.
+//
+// Nothing here reads the attempts table: its history is unbounded within retention, while the counters
+// are at most one row per minute of the window.
 import { and, count, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
 import { histogramFromSparse, latenessBucketOf } from "../../core/lateness-histogram";
 import {

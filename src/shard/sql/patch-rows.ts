@@ -1,6 +1,11 @@
 // How a PATCH lands on a job row: the columns it writes, with the schedule and derived columns that
-// follow from it. Shared by PATCH itself (a job with no attempt in flight) and by the end of an
-// attempt (a patch that waited for it).
+// follow from it.
+//
+// No commands (no SQL): column builders shared by PATCH itself (a job with no attempt in flight) and by
+// the end of an attempt (a patch that waited for it).
+// patchedRow(job, patch) → JobRow; patchedFields(job, patch), patchColumns(job, patch, now) → columns
+//   They assign every column but id and version, so the UPDATE that writes them pays the row and its
+//   jobs_wake entry, and, with the caller's touch (touch.ts), its jobs_index_due entry: 3 rows written.
 import { changesSchedule, type JobPatch, rescheduled } from "../../core/job-patch";
 import { recurrenceOf } from "../../core/schedule";
 import type { JobRow } from "../schema";

@@ -1,6 +1,22 @@
-// Resource pools. A pool and every job that names it live on the user's home shard, so allocation
-// is a local, synchronous step of the claim and a pool can never be over-allocated, however many
-// shards the user has. Use is derived from the allocations ledger, never kept as a counter.
+// Resource pools and the allocations ledger, on the user's home shard with every job naming a pool.
+//
+// putPool(db, name, capacity, now) → void
+//   writes pools[name] (upsert). Rows written: 2 when new (row, its name key), 1 when resized.
+// deletePool(db, name, now) → {ok, pool} | not_found | in_use
+//   reads as listPools, then the unfinished pooled jobs (jobs_wake) naming it; deletes pools[name].
+//   Rows written: 1; 0 if refused.
+// allocate(db, jobId, attempt, resources) → void
+//   writes allocations (+1 row per pool). Rows written: 3 per pool (row, its key, allocations_pool).
+// release(db, jobId, attempt) → whether units were freed
+//   deletes the attempt's allocations. Rows written: 1 per pool it held; 0 on a second release.
+// unitsInUse(db) → Map of pool → units   reads every allocations row. Rows written: 0.
+// capacities(db) → Map of pool → capacity   reads every pools row. Rows written: 0.
+// listPools(db, now) → PoolView[]   reads pools, allocations, due pooled jobs. Rows written: 0.
+// resourceErrors(db, resources) → ErrorDetail[]   reads every pools row. Rows written: 0.
+// poolWaitersExist(db, now) → boolean   reads at most one jobs_wake entry. Rows written: 0.
+//
+// Allocation is a local, synchronous step of the claim, so a pool can never be over-allocated, however
+// many shards the user has. Use is derived from the allocations ledger, never kept as a counter.
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { isFinished, JOB_STATUSES } from "../../core/state";
 import type { ShardDb } from "../db";

@@ -1,6 +1,22 @@
-// Retention: a finished job (succeeded, failed, cancelled) is kept for its retention, then removed with
-// its attempts, ledger rows and idempotency keys. Its deadline is the removal time, so the jobs_wake
-// index finds the jobs due for removal and the alarm wakes for them like for any other deadline.
+// Retention: a finished job (succeeded, failed, cancelled) is kept for its retention, then removed.
+//
+// dueForRemoval(db, now, limit) → JobRow[]
+//   reads ≤ limit finished jobs whose deadline (removal time) has passed (jobs_wake). Rows written: 0.
+// removeJobs(db, ids, now) → the ids removed
+//   one transaction; deletes the jobs still finished and due, then their attempts, allocations and
+//   idempotency_keys. Rows written: 1 per job + 1 per attempt + 1 per key (+ 1 per allocation, none for
+//   a finished job): a delete counts its row, not its index entries.
+// attemptKeysOf(db, jobIds, limit) → AttemptKey[]
+//   reads ≤ limit attempts rows (by their key). Rows written: 0.
+// forgetAttempts(db, jobId, throughNumber, now) → how many were deleted
+//   one transaction; reads jobs[id]; deletes its attempts up to throughNumber. Rows written: 1 per
+//   attempt.
+// postponeRemoval(db, ids, retryAt) → void
+//   writes the deadline of each job still finished. Rows written: 2 per job (row, jobs_wake).
+// Helper (no SQL): removalTime.
+//
+// A finished job's deadline is its removal time, so the jobs_wake index finds the jobs due for removal
+// and the alarm wakes for them like for any other deadline.
 import { and, eq, inArray, lte, type SQLWrapper, sql } from "drizzle-orm";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb } from "../db";
@@ -27,10 +43,12 @@ export function dueForRemoval(db: ShardDb, now: number, limit: number): JobRow[]
 }
 
 /**
- * removeJobs: deletes the jobs and everything that names them, in one transaction. Invariant: only a
- * finished job whose removal time has passed is deleted, so a job that changed since it was read
- * (it cannot: finished is final) or one read twice is never deleted early, and a second call for the
- * same ids deletes nothing. Returns the ids actually removed.
+ * removeJobs: deletes the jobs with their attempts, ledger rows and idempotency keys, in one
+ * transaction (a pending callback keeps its row: it carries its own snapshot). Invariant: only a
+ * finished job whose removal time has passed is deleted, so a job that changed since it was read (a
+ * failed or cancelled job retried while the removal awaited its archive or index) or one read twice
+ * is never deleted early, and a second call for the same ids deletes nothing. Returns the ids
+ * actually removed.
  */
 export function removeJobs(db: ShardDb, ids: string[], now: number): string[] {
   if (ids.length === 0) return [];

@@ -1,4 +1,29 @@
 // Job creation with Idempotency-Key semantics, and the read-model (D1) bookkeeping.
+//
+// insertJob(db, spec, idem?, now, t, maxUnfinished?) → {ok, replayed, job} | idempotency_conflict
+//     | too_many_unfinished | invalid_resources | stale_shards
+//   reads idempotency_keys[key], its job and key_fence (keyed), the unfinished count (with a cap),
+//   pools (pooled); writes jobs (+1 row) and idempotency_keys[key] (keyed). Rows written: 4 (row, id
+//   key, jobs_wake, jobs_index_due); with a key +3 (row, key, idempotency_keys_job), or +2 when it
+//   replaces an expired key not yet pruned; 0 when replayed or refused.
+// insertJobs(db, batch, now, t, maxUnfinished?) → {ok, outcomes} | invalid_resources (items)
+//   one transaction; reads pools per pooled item and the unfinished count once; each item as insertJob.
+//   Rows written: as insertJob per job created (4, +3 with a key); 0 when a pool check fails.
+// lookupKeys(db, keys, shards, now) → KeyLookup[], one per key
+//   reads key_fence, each key's row and its job (with recent attempts, for the view); writes key_fence.
+//   Rows written: 1 when `shards` is above the fence (once per growth), else 0.
+// pruneIdempotencyKeys(db, now, limit) → void
+//   deletes ≤ limit expired idempotency_keys rows. Rows written: 1 per key.
+// unfinishedJobs(db) → number
+//   reads the unfinished jobs' jobs_wake entries (a count, ≤ MAX_UNFINISHED_JOBS). Rows written: 0.
+// dueForIndex(db, now, limit) → JobRow[]
+//   reads ≤ limit jobs whose index copy is due (jobs_index_due). Rows written: 0.
+// markIndexed(db, written) → void
+//   writes each job's indexed_version and index_due_at. Rows written per job: 1 when D1 holds its newest
+//   version (its jobs_index_due entry leaves), 2 when a newer change keeps the copy pending, 0 when
+//   already recorded.
+// postponeIndex(db, ids, until) → void
+//   writes each job's index_due_at. Rows written: 2 per job (row, jobs_index_due).
 import { and, asc, eq, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
 import type { NewJob } from "../../core/job";
 import type { ShardDb, ShardTimings } from "../db";

@@ -1,3 +1,14 @@
+// The version and index-copy columns a change of a job's state writes with it (no SQL of its own).
+//
+// bump(now) → {updated_at, version}: no indexed column, so no row written beyond the job row's own.
+// touch(now, t) → bump's columns + index_due_at: always 1 more row written (its jobs_index_due entry),
+//   even when a copy is already pending, since the column is assigned whatever its value.
+//
+// How SQLite rows written are counted (Cloudflare's rowsWritten, as measured): an insert, 1 per row + 1
+// per index entry; an update, 1 per row + 1 per index whose column it assigns, changed or not (none for
+// a partial index the new row is left out of: jobs_index_due when index_due_at becomes null); a delete,
+// 1 per row, whatever its indexes. The jobs table's indexes: the id key, jobs_wake (status,
+// needs_pools, deadline), jobs_index_due (index_due_at, when not null).
 import { sql } from "drizzle-orm";
 import { jobs } from "../schema";
 

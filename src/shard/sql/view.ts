@@ -1,4 +1,10 @@
 // Shard rows → the contract's job object.
+//
+// viewJob(db, job) → JobView
+//   reads ≤ ATTEMPTS_SHOWN (20) attempts rows of the job, newest first (by their key). Rows written: 0.
+// recentAttempts(db, jobId) → AttemptRow[]
+//   the same read. Rows written: 0.
+// Helper (no SQL): toJobView.
 
 import { desc, eq } from "drizzle-orm";
 import { iso, isoOrNull, type JobView, nextRunAtOf } from "../../core/job";
