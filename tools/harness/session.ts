@@ -55,6 +55,7 @@ export class ServerSession {
   private current: DevServer | null = null;
   private webhooks: Target | null = null;
   private copy: Snapshot | null = null;
+  private closing: Promise<void> | null = null;
   private readonly listeners: ((line: LogLine) => void)[] = [];
 
   /** Creates the folder and the vars file; start() copies the code and starts the server. */
@@ -148,12 +149,18 @@ export class ServerSession {
     };
   }
 
-  /** Stops the server and the target, then removes the folder unless the state is kept. */
-  async close(): Promise<void> {
-    const stopped = await Promise.allSettled([this.current?.stop(), this.webhooks?.close()]);
-    this.removeFolder();
-    const failed = stopped.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+  /**
+   * Stops the server and the target, then removes the folder unless the state is kept. Once: a later
+   * call (a watchdog or a signal while the run ends by itself) waits for the same closing.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const stopped = await Promise.allSettled([this.current?.stop(), this.webhooks?.close()]);
+      this.removeFolder();
+      const failed = stopped.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+    })();
+    return this.closing;
   }
 
   /** Synchronous last resort (exit, watchdog): kills the server's process group, removes the folder. */
