@@ -25,6 +25,11 @@ await runSubcommands(
       summary: "the highest sustained rate, bytes per job, and the capacity plan (docs/capacity.md)",
       load: () => import("./capacity/run"),
     },
+    bulk: {
+      summary:
+        "bulk cancel and retry of up to 100,000 jobs on one shard, with GETs and a heartbeat meanwhile",
+      load: () => import("./bulk/run"),
+    },
     queries: {
       summary: "the shard's hot queries against the rows in its table, in this process",
       load: () => import("./queries/run"),

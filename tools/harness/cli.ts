@@ -1,8 +1,9 @@
 // The tools' command lines, one way for all of them: an entry point per kind of measurement
 // (tools/bench/main.ts, tools/soak/main.ts) picks a subcommand; each subcommand reads its flags with
 // parseCommand (node:util's parseArgs, --help, numbers in a range, lists from a set, --save names,
-// --var lines). A mistake prints the message and the usage and exits 2.
+// --var lines, commits). A mistake prints the message and the usage and exits 2.
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
+import { resolveCommit } from "./project";
 import { checkWhat } from "./results";
 
 /** A subcommand: what `help` says of it, and its module, loaded only when it runs. */
@@ -97,6 +98,15 @@ export function parseCommand<O extends ParseArgsOptionsConfig>(
     if (integer && !Number.isInteger(n)) return fail(`--${flag} must be an integer, not ${value}`);
     return n;
   };
+  /** `value` as `check` returns it (undefined stays undefined); what `check` throws is a mistake. */
+  const checked = (flag: string, value: string | undefined, check: (value: string) => string) => {
+    if (value === undefined) return undefined;
+    try {
+      return check(value);
+    } catch (err) {
+      return fail(`--${flag}: ${(err as Error).message}`);
+    }
+  };
   return {
     values: parsed.values,
     positionals: parsed.positionals,
@@ -113,14 +123,9 @@ export function parseCommand<O extends ParseArgsOptionsConfig>(
       return items as T[];
     },
     /** A --save name: lower-case words joined by dashes (harness/results.ts). */
-    what(flag: string, value: string | undefined): string | undefined {
-      if (value === undefined) return undefined;
-      try {
-        return checkWhat(value);
-      } catch (err) {
-        return fail(`--${flag}: ${(err as Error).message}`);
-      }
-    },
+    what: (flag: string, value: string | undefined) => checked(flag, value, checkWhat),
+    /** A commit of the project's repository (e.g. --src-from), as its full hash. */
+    commit: (flag: string, value: string | undefined) => checked(flag, value, resolveCommit),
     /** NAME=value lines for the server's vars file. */
     vars(flag: string, values: readonly string[]): string[] {
       for (const v of values)

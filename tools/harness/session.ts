@@ -2,9 +2,9 @@
 // benchmarks, the soak and the end-to-end tests. A temporary folder (scheduler-<name>-XXXXXX) holds
 // the server's state, its vars file (a random admin token and cursor secret, ALLOW_PRIVATE_TARGETS=true
 // for the local target, then the caller's variables), its log and, unless the live tree is served, a
-// frozen copy of the code; the server is harness/dev-server.ts (started as `npm run dev` starts it),
-// with a webhook target (harness/target.ts) beside it when asked for. close() stops both and removes
-// the folder unless the state is to be kept.
+// frozen copy of the code (its src/ from another commit when asked, for a before/after); the server is
+// harness/dev-server.ts (started as `npm run dev` starts it), with a webhook target (harness/target.ts)
+// beside it when asked for. close() stops both and removes the folder unless the state is to be kept.
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -24,6 +24,11 @@ export interface SessionOptions {
   vars?: readonly string[];
   /** "tree" (default): wrangler then never reloads mid-run, however the working tree changes. */
   code?: Code;
+  /**
+   * Serve src/ as of this commit (a hash, tag or branch), the rest as `code` says: the "before" of a
+   * before/after. Not with the live tree.
+   */
+  srcFrom?: string;
   /** The API port; otherwise the first free one from `firstPort`, or any free one. */
   port?: number;
   firstPort?: number;
@@ -50,10 +55,13 @@ export class ServerSession {
   private current: DevServer | null = null;
   private webhooks: Target | null = null;
   private copy: Snapshot | null = null;
+  private closing: Promise<void> | null = null;
   private readonly listeners: ((line: LogLine) => void)[] = [];
 
   /** Creates the folder and the vars file; start() copies the code and starts the server. */
   constructor(private readonly opts: SessionOptions) {
+    if (opts.srcFrom !== undefined && opts.code === "live")
+      throw new Error(`${opts.name}: src/ from another commit needs a copy of the code, not the live tree`);
     this.adminToken = `${opts.name}-admin-${randomUUID()}`;
     this.keepState = opts.keepState ?? false;
     this.dir = mkdtempSync(path.join(os.tmpdir(), `scheduler-${opts.name}-`));
@@ -106,7 +114,7 @@ export class ServerSession {
     if (this.opts.target) this.webhooks = await startTarget(this.opts.target);
     const code = this.opts.code ?? "tree";
     const root = code === "live" ? projectRoot : path.join(this.dir, "project");
-    if (code !== "live") this.copy = snapshotProject(root, code);
+    if (code !== "live") this.copy = snapshotProject(root, code, this.opts.srcFrom);
     const port =
       this.opts.port ?? (this.opts.firstPort ? await freePortFrom(this.opts.firstPort) : await freePort());
     const inspectorPort = this.opts.firstPort ? await freePortFrom(port + 1, [port]) : await freePort();
@@ -128,21 +136,31 @@ export class ServerSession {
     return Date.now() - started;
   }
 
-  /** Commit, uncommitted changes and src/ digest of what is served, for a results file. */
+  /**
+   * Commit, the commit of src/ when it came from another one, uncommitted changes and src/ digest of
+   * what is served, for a results file.
+   */
   source() {
     return {
       commit: this.copy?.commit ?? null,
+      src_from: this.copy?.srcFrom ?? null,
       uncommitted_changes_in_served_files: this.copy?.uncommittedChanges?.length ?? null,
       src_digest: this.copy?.srcDigest ?? null,
     };
   }
 
-  /** Stops the server and the target, then removes the folder unless the state is kept. */
-  async close(): Promise<void> {
-    const stopped = await Promise.allSettled([this.current?.stop(), this.webhooks?.close()]);
-    this.removeFolder();
-    const failed = stopped.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+  /**
+   * Stops the server and the target, then removes the folder unless the state is kept. Once: a later
+   * call (a watchdog or a signal while the run ends by itself) waits for the same closing.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const stopped = await Promise.allSettled([this.current?.stop(), this.webhooks?.close()]);
+      this.removeFolder();
+      const failed = stopped.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+    })();
+    return this.closing;
   }
 
   /** Synchronous last resort (exit, watchdog): kills the server's process group, removes the folder. */
