@@ -70,7 +70,7 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
 }
 
 /** Gives up the attempts whose lease passed; returns how many it looked at. */
-function expireLeases(s: ShardContext, now: number): number {
+export function expireLeases(s: ShardContext, now: number): number {
   const expired = expiredLeases(s.db, now, LEASE_BATCH);
   for (const job of expired) {
     const report: AttemptReport = {

@@ -22,7 +22,7 @@ const spec = newJobs("usr_claim", T0);
 /** A fresh shard with pools `busy` (3, 2 units held by a running job) and `free` (1). */
 function withBusyAndFree<R>(fn: (g: Guts) => R) {
   return inShard(`usr_claim_${crypto.randomUUID()}`, (shard) => {
-    const g = shard as unknown as Guts;
+    const g: Guts = shard.context;
     putPool(g.db, "busy", 3, T0);
     putPool(g.db, "free", 1, T0);
     allocate(g.db, "holder", 1, { busy: 2 });

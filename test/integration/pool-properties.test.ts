@@ -1,6 +1,7 @@
 // Resource-pool allocation, property-based: random sequences of submit, dispatch, begin, finish, lease
 // timeout, lost dispatch, cancel and resize run against the real shard queries inside the Durable
 // Object (injected clock), and after every step the shard's tables are checked against a small model.
+
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { JobStatus } from "../../src/core/state";
@@ -11,6 +12,7 @@ import { resendLostDispatches } from "../../src/shard/sql/dispatch";
 import { putPool } from "../../src/shard/sql/pools";
 import { insertJob } from "../../src/shard/sql/submit";
 import type { TaskShard } from "../../src/shard/task-shard";
+import { expireLeases } from "../../src/shard/tick";
 import { expectedClaimOrder } from "../support/claim-oracle";
 import { inShard } from "../support/helpers";
 import { newJobs } from "../support/new-job";
@@ -20,7 +22,7 @@ const T0 = Date.UTC(2030, 0, 1);
 const RANDOM = () => 0.5;
 const RUNS = 1000;
 
-/** The shard's private parts the alarm uses; reached with a cast, as consumer.test.ts does. */
+/** The shard's parts the alarm uses: its context, and the alarm's lease step (src/shard/tick.ts). */
 interface Guts {
   db: ShardDb;
   timings: ShardTimings;
@@ -28,7 +30,11 @@ interface Guts {
   expireLeases(now: number): void;
 }
 
-const guts = (shard: TaskShard) => shard as unknown as Guts;
+const guts = (shard: TaskShard): Guts => ({
+  db: shard.context.db,
+  timings: shard.context.timings,
+  expireLeases: (now) => expireLeases(shard.context, now),
+});
 
 /** A fresh shard (its own name) for one test, with the shard's randomness fixed. */
 function withShard<R>(fn: (g: Guts, sql: SqlStorage) => R) {
