@@ -2,14 +2,13 @@
 // POST /retry. Each touches only the user's shards (never the D1 index): a single job is one RPC to
 // the shard its id names; a bulk action asks every shard of the user that can hold a match.
 import { type Context, Hono } from "hono";
-import { MAX_SHARDS, shardOfJobId } from "../core/ids";
 import { shardStub } from "../shard/address";
 import type { BulkRetryResult, ControlResult, JobFilter, TaskShardRpc } from "../shard/rpc";
 import { type AppEnv, freshPrincipal } from "./auth";
 import { readJson } from "./body";
 import { ConflictError, InvalidRequestError, NotFoundError, okOrThrow, type RefusalErrors } from "./errors";
 import { toJobPatch } from "./job-input";
-import { routeJob } from "./job-route";
+import { routeJob, shardsOfIds } from "./job-route";
 import { type JobFilterInput, JobFilterSchema } from "./schemas";
 import { validatedJson } from "./validate";
 
@@ -40,7 +39,7 @@ for (const [path, method] of Object.entries(CONTROLS)) {
   jobControls.post(`/:id/${path}`, async (c) => {
     const { userId } = c.get("principal");
     const id = c.req.param("id");
-    const shard: TaskShardRpc = shardStub(c.env, userId, routeJob(id));
+    const shard: TaskShardRpc = shardStub(c.env, userId, await routeJob(c, id));
     const { view } = okOrThrow(await shard[method](id), controlRefusals);
     return c.json(view);
   });
@@ -49,7 +48,7 @@ for (const [path, method] of Object.entries(CONTROLS)) {
 jobControls.patch("/:id", async (c) => {
   const { userId } = c.get("principal");
   const id = c.req.param("id");
-  const shard = routeJob(id);
+  const shard = await routeJob(c, id);
   const patch = toJobPatch(await readJson(c), Date.now());
   const { view } = okOrThrow(await shardStub(c.env, userId, shard).patch(id, patch), {
     not_found: () => new NotFoundError(),
@@ -72,10 +71,7 @@ async function shardsFor(
     ...rest,
     ...(created_before === undefined ? {} : { createdBefore: Date.parse(created_before) }),
   };
-  if (filter.ids) {
-    const named = filter.ids.map(shardOfJobId).filter((s): s is number => s !== null && s < MAX_SHARDS);
-    return { filter: shaped, shards: [...new Set(named)].sort((a, b) => a - b) };
-  }
+  if (filter.ids) return { filter: shaped, shards: await shardsOfIds(c, filter.ids) };
   // Not the cached count: after growth it may be seconds old and miss the newest shards.
   const { shards } = await freshPrincipal(c);
   return { filter: shaped, shards: Array.from({ length: shards }, (_, i) => i) };

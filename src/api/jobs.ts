@@ -45,7 +45,7 @@ jobs.post("/", async (c) => {
 jobs.get("/:id", async (c) => {
   const { userId } = c.get("principal");
   const id = c.req.param("id");
-  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id)).get(id), {
+  const { view } = okOrThrow(await shardStub(c.env, userId, await routeJob(c, id)).get(id), {
     not_found: () => new NotFoundError(),
   });
   return c.json(view);
@@ -59,7 +59,7 @@ jobs.get("/:id", async (c) => {
 jobs.get("/:id/result", async (c) => {
   const { userId } = c.get("principal");
   const id = c.req.param("id");
-  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id)).get(id), {
+  const { view } = okOrThrow(await shardStub(c.env, userId, await routeJob(c, id)).get(id), {
     not_found: () => new NotFoundError(),
   });
   if (view.result === null) throw new NotFoundError("the job has no result yet");
@@ -75,7 +75,7 @@ jobs.get("/:id/result", async (c) => {
 jobs.delete("/:id", async (c) => {
   const { userId } = c.get("principal");
   const id = c.req.param("id");
-  const { view } = okOrThrow(await shardStub(c.env, userId, routeJob(id)).cancel(id), {
+  const { view } = okOrThrow(await shardStub(c.env, userId, await routeJob(c, id)).cancel(id), {
     not_found: () => new NotFoundError(),
     finished: () => new ConflictError("the job has already finished"),
   });

@@ -192,7 +192,7 @@ describe("ids and bulk actions after growth, with a stale cached count", () => {
     }
   });
 
-  it("an id naming a shard the user cannot have is a 404 without an RPC; one it has not used, a 404", async () => {
+  it("an id naming a shard the user cannot have, or does not have yet, is a 404", async () => {
     const user = await createUser();
     expect((await request("/v1/jobs/job_74_0123456789abcdefghjkmnpqrs", { headers: user.auth })).status).toBe(
       404,
