@@ -14,8 +14,6 @@
 // settleCallback(db, ref, outcome, now, random) → {ok, verdict} | not_found | stale
 //   reads callbacks[job, occurrence]; deletes it (delivered, given up) or moves it to its next try.
 //   Rows written: 1 when deleted, 2 for a retry; 0 if refused.
-// earliestCallbackDeadline(db) → number | null
-//   reads one callbacks_deadline entry (MIN). Rows written: 0.
 //
 // The row is the truth; a queue message is a cache of it. Every row has a deadline the alarm enforces
 // (the retry time, or the end of the wait for a try's report), so a lost message or a crashed consumer
@@ -162,14 +160,4 @@ export function settleCallback(
     db.delete(callbacks).where(whereTry(r)).run();
   }
   return { ok: true, verdict };
-}
-
-/** The earliest callback deadline, for the alarm (one MIN on callbacks_deadline). */
-export function earliestCallbackDeadline(db: ShardDb): number | null {
-  return (
-    db
-      .select({ at: sql<number | null>`min(${callbacks.deadline})` })
-      .from(callbacks)
-      .get()?.at ?? null
-  );
 }

@@ -10,8 +10,8 @@
 // expiredLeases(db, now, limit) → JobRow[]
 //   reads ≤ limit running or paused jobs past their deadline (jobs_wake). Rows written: 0.
 // nextWakeAt(db, now, windowFull) → number | null
-//   reads by 16 to 18 MIN lookups (jobs_wake per status and pooled, jobs_index_due,
-//   callbacks_deadline). Rows written: 0.
+//   one statement of 16 to 18 MIN lookups (jobs_wake per status and pooled, jobs_index_due,
+//   callbacks_deadline), built once but for its times. Rows written: 0.
 //
 // Each is synchronous, so under the Durable Object's input/output gates it is atomic: no other request
 // interleaves, and nothing it sends leaves the object before its writes are durable.
@@ -20,7 +20,6 @@ import { dispatchDeadlineMs } from "../../core/backoff";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";
 import { type JobRow, jobs } from "../schema";
-import { earliestCallbackDeadline } from "./callbacks";
 import { patchColumns } from "./patch-rows";
 import { release } from "./pools";
 import { touch } from "./touch";
@@ -103,65 +102,54 @@ export function expiredLeases(db: ShardDb, now: number, limit: number) {
 /** A due job that is waiting on an event (a release, a begin) is still looked at this often. */
 export const WAITING_RECHECK_MS = 30_000;
 
-function earliestDeadline(
-  db: ShardDb,
-  status: JobRow["status"],
-  pooled: boolean,
-  after?: number,
-): number | null {
-  const row = db
-    .select({ at: sql<number | null>`min(${jobs.deadline})` })
-    .from(jobs)
-    .where(
-      and(
-        eq(jobs.status, status),
-        eq(jobs.needsPools, pooled),
-        after === undefined ? isNotNull(jobs.deadline) : gt(jobs.deadline, after),
-      ),
-    )
-    .get();
-  return row?.at ?? null;
-}
+/** Later than any time (the largest JavaScript date): what a MIN over no rows counts as. */
+const NEVER = 8.64e15;
+
+/**
+ * Every MIN the alarm takes whatever the time, as terms of one scalar min(): one index seek each
+ * (`jobs_wake`, `jobs_index_due`, `callbacks_deadline`). Scalar subqueries, not a UNION: workerd's
+ * SQLite caps the terms of a compound SELECT.
+ */
+const FIXED_WAKES = [
+  ...["queued", "running", "paused", ...FINISHED_STATUSES].flatMap((status) =>
+    [0, 1].map(
+      (pooled) =>
+        `(select min(deadline) from jobs where status = '${status}' and needs_pools = ${pooled} and deadline is not null)`,
+    ),
+  ),
+  "(select min(index_due_at) from jobs where index_due_at is not null)",
+  "(select min(deadline) from callbacks)",
+]
+  .map((term) => `coalesce(${term}, ${NEVER})`)
+  .join(", ");
+
+/** The earliest deadline of the scheduled jobs that need pools (1) or not (0); or the first after `now`. */
+const scheduledWake = (pooled: 0 | 1, now?: number) =>
+  now === undefined
+    ? sql.raw(
+        `(select min(deadline) from jobs where status = 'scheduled' and needs_pools = ${pooled} and deadline is not null)`,
+      )
+    : sql`(select min(deadline) from jobs where status = 'scheduled' and needs_pools = ${sql.raw(String(pooled))} and deadline > ${now})`;
 
 /**
  * The alarm is a cache of this: the earliest deadline of any job, pending index copy or pending
  * callback in the shard. Due jobs that cannot go out now do not count, or the alarm would spin: jobs
  * waiting for pool units (a release re-arms at once) and, while the in-flight window is full, every
  * due job (a begin frees the window and re-arms). Those are still re-examined every WAITING_RECHECK_MS.
- * Cost: a handful of MIN lookups on the (status, needs_pools, deadline) index, whatever the number
- * of jobs the shard holds or has finished.
+ * Cost: one statement of MIN lookups on the (status, needs_pools, deadline) index, built once but for
+ * its times, whatever the number of jobs the shard holds or has finished (every re-arm runs it).
  */
 export function nextWakeAt(db: ShardDb, now: number, windowFull: boolean): number | null {
-  const times: (number | null)[] = [
-    earliestDeadline(db, "queued", false),
-    earliestDeadline(db, "queued", true),
-    earliestDeadline(db, "running", false),
-    earliestDeadline(db, "running", true),
-    // A paused job's deadline: the lease of the attempt still running from before the pause.
-    earliestDeadline(db, "paused", false),
-    earliestDeadline(db, "paused", true),
-    // Finished jobs: their deadline is when retention removes them.
-    ...FINISHED_STATUSES.flatMap((status) => [
-      earliestDeadline(db, status, false),
-      earliestDeadline(db, status, true),
-    ]),
-    db
-      .select({ at: sql<number | null>`min(${jobs.indexDueAt})` })
-      .from(jobs)
-      .where(isNotNull(jobs.indexDueAt))
-      .get()?.at ?? null,
-    earliestCallbackDeadline(db),
-  ];
-  for (const pooled of [false, true]) {
-    const earliest = earliestDeadline(db, "scheduled", pooled);
-    const waits = pooled || windowFull;
-    if (earliest !== null && earliest <= now && waits) {
-      // Due but waiting on an event: wake for the next not-yet-due job, or for the recheck.
-      times.push(earliestDeadline(db, "scheduled", pooled, now), now + WAITING_RECHECK_MS);
-    } else {
-      times.push(earliest);
-    }
-  }
-  const known = times.filter((x): x is number => x !== null);
-  return known.length === 0 ? null : Math.min(...known);
+  const full = windowFull ? 1 : 0;
+  const recheck = now + WAITING_RECHECK_MS;
+  const row = db.get<{ at: number }>(sql`
+    with w as (select ${scheduledWake(0)} as free, ${scheduledWake(1)} as pooled)
+    select min(
+      ${sql.raw(FIXED_WAKES)},
+      coalesce(case when free <= ${now} and ${full} then ${scheduledWake(0, now)} else free end, ${NEVER}),
+      coalesce(case when free <= ${now} and ${full} then ${recheck} end, ${NEVER}),
+      coalesce(case when pooled <= ${now} then ${scheduledWake(1, now)} else pooled end, ${NEVER}),
+      coalesce(case when pooled <= ${now} then ${recheck} end, ${NEVER})
+    ) as at from w`);
+  return row === undefined || row.at >= NEVER ? null : row.at;
 }
