@@ -15,11 +15,11 @@
 //
 // Each is synchronous, so under the Durable Object's input/output gates it is atomic: no other request
 // interleaves, and nothing it sends leaves the object before its writes are durable.
-import { and, eq, gt, inArray, isNotNull, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";
-import { type JobRow, jobs } from "../schema";
+import { jobs } from "../schema";
 import { patchColumns } from "./patch-rows";
 import { release } from "./pools";
 import { touch } from "./touch";
