@@ -41,9 +41,9 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   /** The shard's clock and randomness; tests replace them to move time without sleeping. */
   clock: () => number = Date.now;
   random: () => number = Math.random;
-  /** What the latest alarm run did, so its request is billed to that phase (meterMethods below). */
+  /** What the latest alarm run did, so its request is billed to that phase (src/shard/billing.ts). */
   alarmPhase: Phase = "claim";
-  /** Counts the SQLite rows each request reads and writes (see meterMethods at the end). */
+  /** Counts the SQLite rows each request reads and writes (billed by src/shard/billing.ts). */
   readonly sqlMeter: SqlMeter;
   readonly context: ShardContext;
   private readonly db: ShardDb;

@@ -12,7 +12,7 @@
 //   0 when nothing matches.
 //
 // The filter is read from the shard's own rows, never from the D1 read model. Each step is one
-// synchronous SQLite transaction; the shard lets other requests in between steps (TaskShard.bulk), so
+// synchronous SQLite transaction; the shard lets other requests in between steps (src/shard/bulk-runner.ts), so
 // no request waits behind more than one step.
 import { and, eq, gt, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { JobStatus } from "../../core/state";
