@@ -88,6 +88,17 @@ const COMPARISONS: Comparison[] = [
     },
   },
   {
+    key: "steady300",
+    label: (p) =>
+      `steady ${p.rate} jobs/s for ${p.seconds} s, each due ${p.dueAfterMs / 1000} s after its submit`,
+    cell: steady,
+    target: {
+      text: "p99 ≤ 1 s (issue 16), 0 duplicates, all run",
+      met: (_b, s) =>
+        s.lateness_ms.p99 !== null && s.lateness_ms.p99 <= 1000 && s.duplicates === 0 && s.all_ran,
+    },
+  },
+  {
     key: "herd",
     label: (p) => `herd: ${n(p.jobs)} jobs due at one instant`,
     cell: herd,
