@@ -30,6 +30,11 @@ await runSubcommands(
         "bulk cancel and retry of up to 100,000 jobs on one shard, with GETs and a heartbeat meanwhile",
       load: () => import("./bulk/run"),
     },
+    profile: {
+      summary:
+        "a V8 CPU profile of the Worker under a thundering herd: workerd thread time per job, and where it goes",
+      load: () => import("./profile/run"),
+    },
     queries: {
       summary: "the shard's hot queries against the rows in its table, in this process",
       load: () => import("./queries/run"),

@@ -52,7 +52,7 @@ export class DevServer {
   private pgid: number | null = null;
   private exited: Promise<string> = Promise.resolve("not started");
   private exitedWith: string | null = null;
-  private inspectorPort: number | undefined;
+  private inspector: number | undefined;
   private readonly kept: LogLine[] = [];
   private readonly listeners: ((line: LogLine) => void)[] = [];
   private file: WriteStream | null;
@@ -61,12 +61,20 @@ export class DevServer {
 
   constructor(private readonly opts: DevServerOptions) {
     this.baseUrl = `http://127.0.0.1:${opts.port}`;
-    this.inspectorPort = opts.inspectorPort;
+    this.inspector = opts.inspectorPort;
     this.file = opts.logFile ? createWriteStream(opts.logFile, { flags: "a" }) : null;
   }
 
   get running(): boolean {
     return this.child !== null;
+  }
+
+  /**
+   * wrangler's inspector port (the Chrome DevTools protocol; /json lists its targets), once start() has
+   * picked it; the same port on every restart.
+   */
+  get inspectorPort(): number | null {
+    return this.inspector ?? null;
   }
 
   /** The running server's process group (workerd and all), e.g. to read its CPU time. */
@@ -82,7 +90,7 @@ export class DevServer {
   /** Spawns scripts/dev.mjs; `ready()` waits for it to serve. */
   async start(): Promise<void> {
     if (this.child) throw new Error("server already running");
-    this.inspectorPort ??= await freePort();
+    this.inspector ??= await freePort();
     const root = this.opts.root ?? projectRoot;
     const args = [
       path.join(root, "scripts/dev.mjs"),
@@ -95,7 +103,7 @@ export class DevServer {
       ...(this.opts.dashboard ? [] : ["--skip-dashboard"]),
       "--",
       "--inspector-port",
-      String(this.inspectorPort),
+      String(this.inspector),
     ];
     // Never interactive, never reloaded for a config change, no colour codes or metrics calls.
     const env: NodeJS.ProcessEnv = {

@@ -71,6 +71,53 @@ export function groupCpuMs(pgid: number | null): number {
   return members.reduce((ms, p) => ms + p.cpuTicks * MS_PER_TICK, 0);
 }
 
+/** The live processes of group `pgid` with their command lines (arguments joined by spaces); [] without /proc. */
+export function groupProcesses(pgid: number): { pid: number; command: string }[] {
+  const out: { pid: number; command: string }[] = [];
+  for (const p of groupMembers(pgid) ?? []) {
+    try {
+      out.push({ pid: p, command: readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ").trim() });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+export interface ThreadCpu {
+  tid: number;
+  /** The thread's name (comm), e.g. "workerd" or "v8:ProfEvntProc". */
+  name: string;
+  /** User + system CPU time so far (ms). */
+  cpuMs: number;
+}
+
+/**
+ * CPU time (ms, user + system) of each thread of process `pid`, from /proc/<pid>/task; [] when the
+ * process is gone or there is no /proc. Read it twice around a window: the busiest thread's difference
+ * is how much of one core that thread used (workerd runs every isolate of a `wrangler dev` on one).
+ */
+export function threadCpuMs(pid: number): ThreadCpu[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: ThreadCpu[] = [];
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.push({ tid: Number(tid), name, cpuMs: (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
 function groupExists(pgid: number): boolean {
   const members = groupMembers(pgid);
   if (members !== null) return members.length > 0;

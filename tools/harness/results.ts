@@ -6,8 +6,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { projectRoot } from "./project";
 
-/** docs/results/bench or docs/results/soak: where `--save` writes and the docs cite from. */
-export function resultsDirectory(kind: "bench" | "soak"): string {
+/** The folders under docs/results: one per kind of measurement. */
+export type ResultKind = "bench" | "soak" | "profile";
+
+/** docs/results/bench, …/soak or …/profile: where `--save` writes and the docs cite from. */
+export function resultsDirectory(kind: ResultKind): string {
   return path.join(projectRoot, "docs/results", kind);
 }
 
@@ -29,10 +32,11 @@ export interface ResultName {
   what: string;
 }
 
-export function resultFileName({ startedAt, commit, dirty, what }: ResultName): string {
+/** `<date>-<commit>-<what>.<ext>`; the extension is `json` unless told (`cpuprofile.gz`). */
+export function resultFileName({ startedAt, commit, dirty, what }: ResultName, ext = "json"): string {
   const date = new Date(startedAt).toISOString().slice(0, 10);
   const code = `${commit ? commit.slice(0, 7) : "nogit"}${dirty ? "+dirty" : ""}`;
-  return `${date}-${code}-${checkWhat(what)}.json`;
+  return `${date}-${code}-${checkWhat(what)}.${ext}`;
 }
 
 /** Writes `json` (text) to `dir/<date>-<commit>-<what>.json`; returns the path. */
@@ -49,7 +53,7 @@ export function saveResult(dir: string, name: ResultName, json: string): string 
  */
 export function writeResult(
   json: string,
-  where: { kind: "bench" | "soak"; out?: string | undefined; save?: ResultName | undefined },
+  where: { kind: ResultKind; out?: string | undefined; save?: ResultName | undefined },
 ): string[] {
   const text = json.endsWith("\n") ? json : `${json}\n`;
   const written: string[] = [];

@@ -81,6 +81,8 @@ describe("DevServer", () => {
     // No dashboard build unless asked for.
     expect(args.slice(6, 9)).toEqual(["--skip-dashboard", "--", "--inspector-port"]);
     expect(Number(args[9])).toBeGreaterThan(0);
+    // The port it picked is the one it tells (the profile connects to it).
+    expect(server.inspectorPort).toBe(Number(args[9]));
     expect((await fetch(`${server.baseUrl}/v1/health`)).status).toBe(200);
   });
 

@@ -13,6 +13,12 @@ describe("result file names", () => {
     ).toBe("2026-11-26-d5a3995-pool-index-flush-60s.json");
   });
 
+  it("take another extension when told (a profile beside its summary)", () => {
+    expect(
+      resultFileName({ startedAt, commit: "d5a3995f00ba", dirty: false, what: "herd" }, "cpuprofile.gz"),
+    ).toBe("2026-11-26-d5a3995-herd.cpuprofile.gz");
+  });
+
   it("say when the measured code had uncommitted changes or no commit", () => {
     expect(resultFileName({ startedAt, commit: "54a981f1bcb2", dirty: true, what: "ci" })).toBe(
       "2026-11-26-54a981f+dirty-ci.json",
