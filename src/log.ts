@@ -1,8 +1,10 @@
 // Logging: one JSON line per event, with the event's name in `event`, so a log search, a dashboard or
 // the soak counts what happened by name instead of by matching prose. Every event is declared here.
 const EVENTS = {
-  /** One attempt ran (consumer): what, for whom, how it ended and how late it started. */
+  /** One attempt ran (consumer, only with LOG_ATTEMPTS=true): what, for whom, how it ended and how late it started. */
   attempt_finished: "info",
+  /** The attempts one consumer batch ran on one shard: how many, their reports (accepted, refused, unreported), outcomes, the accepted ones' lateness and the longest duration. */
+  attempts_reported: "info",
   /** One callback try ran (consumer): the job and occurrence, how the POST went, and what the shard made of it (`delivered`, `retry`, `abandoned`, or a refusal). */
   callback_finished: "info",
   /** The shard gave a running attempt up (no heartbeat, or past its timeout): what, for whom, why. */

@@ -5,12 +5,16 @@
 // (docs/architecture.md, "The D1 index"). Callback messages (kind "callback") ride the same queues
 // and go to callback.ts.
 
+import { configOf } from "../config";
 import { shardOfJobId } from "../core/ids";
 import { type DispatchMessage, QueueMessageSchema } from "../dispatch/message";
 import type { Env } from "../env";
 import { log } from "../log";
+import type { TaskShardRpc } from "../shard/rpc";
+import { AttemptTally } from "./attempt-tally";
 import { type CallbackItem, handleCallbacks } from "./callback";
 import { perShard, type ShardItem } from "./per-shard";
+import { ReportBatcher } from "./report-batcher";
 import { runBegun } from "./run-attempt";
 import { BatchSecrets } from "./secrets";
 
@@ -34,16 +38,33 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
     else valid.push({ message, msg, shard });
   }
   // One begin request per shard for all its messages in this batch: they start together anyway, so
-  // grouping holds no pool units longer. Each attempt then runs and reports on its own.
+  // grouping holds no pool units longer. Each attempt then runs on its own, and its report joins its
+  // shard's (group commit: src/consumer/report-batcher.ts).
   // Signing secrets: asked of a user's home shard at most once for the whole batch.
   const secrets = new BatchSecrets(env);
+  // What a shard's attempts in this batch share: their group commit of reports and their log line.
+  const shards = new Map<string, { reports: ReportBatcher; tally: AttemptTally }>();
+  const sharedBy = (stub: TaskShardRpc, msg: DispatchMessage, shard: number) => {
+    const key = `${msg.user_id}/${shard}`;
+    let found = shards.get(key);
+    if (!found) {
+      const tally = new AttemptTally(msg.user_id, shard, configOf(env).LOG_ATTEMPTS);
+      found = { reports: new ReportBatcher(stub), tally };
+      shards.set(key, found);
+    }
+    return found;
+  };
   const attempts = perShard(
     env,
     valid,
     (stub, msgs) => stub.beginMany(msgs.map((m) => ({ jobId: m.job_id, attempt: m.attempt }))),
     async (stub, { msg, shard }, answer) => {
-      await runBegun(env, msg, shard, stub, answer ?? { ok: false, reason: "not_found" }, { secrets });
+      const begun = answer ?? { ok: false, reason: "not_found" as const };
+      await runBegun(env, msg, shard, stub, begun, { secrets, ...sharedBy(stub, msg, shard) });
     },
-  );
+  ).finally(() => {
+    // One line per shard for the batch's attempts (each attempt's own only with LOG_ATTEMPTS).
+    for (const { tally } of shards.values()) tally.log();
+  });
   await Promise.all([attempts, handleCallbacks(env, callbacks, secrets)]);
 }

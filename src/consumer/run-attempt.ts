@@ -1,5 +1,5 @@
 // One dispatch message: begin the fenced attempt on the shard, run its executor while heartbeating
-// the attempt, report back.
+// the attempt, report back (with the other reports to its shard: src/consumer/report-batcher.ts).
 
 import { configOf, heartbeatIntervalMs } from "../config";
 import { shardOfJobId } from "../core/ids";
@@ -7,20 +7,22 @@ import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
 import { getExecutor } from "../executors/registry";
 import type { ExecutionOutcome } from "../executors/types";
-import { log } from "../log";
 import { shardStub } from "../shard/address";
 import type { AttemptReport, BeginResult, BegunAttempt, FinishResult, TaskShardRpc } from "../shard/rpc";
+import { type AttemptOutcomeName, AttemptTally } from "./attempt-tally";
 import { type HeartbeatTimer, startHeartbeat } from "./heartbeat";
+import { ReportBatcher } from "./report-batcher";
 import { storeResult } from "./results";
 import { BatchSecrets } from "./secrets";
-import { withTries } from "./tries";
-
-const REPORT_TRIES = 3;
 
 export interface AttemptDeps {
   timer?: HeartbeatTimer;
   /** The batch's signing secrets; a lone attempt gets its own. */
   secrets?: BatchSecrets;
+  /** Where the batch's reports to this attempt's shard go together; a lone attempt gets its own. */
+  reports?: ReportBatcher;
+  /** What the batch logs about this shard's attempts; a lone attempt gets its own, logged at its end. */
+  tally?: AttemptTally;
 }
 
 export type AttemptRun =
@@ -42,7 +44,7 @@ function toReport(outcome: ExecutionOutcome, result: unknown): AttemptReport {
 }
 
 /** How the attempt ended, as its attempt record will say. */
-function outcomeName(outcome: ExecutionOutcome): "succeeded" | "failed" | "timed_out" {
+function outcomeName(outcome: ExecutionOutcome): AttemptOutcomeName {
   if (outcome.ok) return "succeeded";
   return outcome.timedOut ? "timed_out" : "failed";
 }
@@ -76,17 +78,32 @@ export async function runBegun(
   deps: AttemptDeps = {},
 ): Promise<AttemptRun> {
   if (!begun.ok) return { kind: "skipped", reason: begun.reason };
+  const config = configOf(env);
   const heartbeat = startHeartbeat({
-    intervalMs: heartbeatIntervalMs(configOf(env)),
+    intervalMs: heartbeatIntervalMs(config),
     beat: () => stub.heartbeat(msg.job_id, msg.attempt),
     timer: deps.timer,
     fields: { job_id: msg.job_id, user_id: msg.user_id, attempt: msg.attempt },
   });
+  const tally = deps.tally ?? new AttemptTally(msg.user_id, shard, config.LOG_ATTEMPTS);
+  const shared: Shared = {
+    secrets: deps.secrets ?? new BatchSecrets(env),
+    reports: deps.reports ?? new ReportBatcher(stub),
+    tally,
+  };
   try {
-    return await executeAndReport(env, msg, shard, stub, begun, deps.secrets ?? new BatchSecrets(env));
+    return await executeAndReport(env, msg, shard, begun, shared);
   } finally {
     heartbeat.stop();
+    if (!deps.tally) tally.log();
   }
+}
+
+/** What an attempt shares with the rest of its batch: secrets, its shard's reports and log line. */
+interface Shared {
+  secrets: BatchSecrets;
+  reports: ReportBatcher;
+  tally: AttemptTally;
 }
 
 /** Runs the begun attempt's executor and reports its outcome to the shard. */
@@ -94,9 +111,8 @@ async function executeAndReport(
   env: Env,
   msg: DispatchMessage,
   shard: number,
-  stub: TaskShardRpc,
   begun: BegunAttempt,
-  secrets: BatchSecrets,
+  { secrets, reports, tally }: Shared,
 ): Promise<AttemptRun> {
   const started = Date.now();
   const executor = getExecutor(begun.type);
@@ -124,17 +140,16 @@ async function executeAndReport(
   // "accepted", the shard's refusal, or "unreported" when the shard could not be reached.
   let reported = "unreported";
   try {
-    const settled = await withTries(REPORT_TRIES, () => stub.finish(msg.job_id, msg.attempt, report));
+    const settled = await reports.report({ jobId: msg.job_id, attempt: msg.attempt, report });
     reported = settled.ok ? "accepted" : settled.reason;
     return { kind: "settled", shard, settled };
   } finally {
-    log("attempt_finished", {
-      job_id: msg.job_id,
-      user_id: msg.user_id,
+    tally.add({
+      jobId: msg.job_id,
       attempt: msg.attempt,
       outcome: outcomeName(outcome),
-      lateness_ms: begun.latenessMs,
-      duration_ms: durationMs,
+      latenessMs: begun.latenessMs,
+      durationMs,
       report: reported,
     });
   }

@@ -38,6 +38,7 @@ meterMethods(TaskShard, {
   beginMany: "begin",
   heartbeat: "heartbeat",
   finish: "finish",
+  finishMany: "finish",
   beginCallbacks: "callback",
   finishCallback: "callback",
   metrics: "other",

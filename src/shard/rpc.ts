@@ -218,6 +218,11 @@ export interface AttemptRef {
   attempt: number;
 }
 
+/** One attempt's report, as finishMany takes it. */
+export interface FinishReport extends AttemptRef {
+  report: AttemptReport;
+}
+
 export type BeginResult = ({ ok: true } & BegunAttempt) | Refused<AttemptRefusal>;
 export type FinishResult = { ok: true; view: JobView } | Refused<AttemptRefusal>;
 /** A refused heartbeat tells the consumer the shard no longer waits for this attempt. */
@@ -311,6 +316,12 @@ export interface TaskShardRpc {
   /** The consumer running `attempt` is alive: its deadline moves on (src/shard/sql/attempts.ts). */
   heartbeat(jobId: string, attempt: number): Promise<HeartbeatResult>;
   finish(jobId: string, attempt: number, report: AttemptReport): Promise<FinishResult>;
+  /**
+   * finish for many reports in one request (the consumer's group commit, src/consumer/report-batcher.ts):
+   * each fenced on its own exactly as finish is (a refused one does not affect the others), results in
+   * order; one metrics-minute row, one send of the callbacks they finished, one re-arm.
+   */
+  finishMany(reports: FinishReport[]): Promise<FinishResult[]>;
 
   // Callbacks, for the consumer (src/shard/sql/callbacks.ts).
   /** What to POST for each callback try of one consumer batch on this shard; results in order. */

@@ -23,19 +23,19 @@ import { AlarmTimer } from "./alarm-timer";
 import { BulkRunner } from "./bulk-runner";
 import { type ShardContext, shardContext } from "./context";
 import { findJob, type ShardDb } from "./db";
-import { sendCallbacks } from "./dispatch-sender";
+import { finishReports } from "./finish-reports";
 import { noteLoad } from "./growth";
 import type * as R from "./rpc";
 import * as schema from "./schema";
 import * as accounts from "./sql/accounts";
-import { begin, cancel, finishAttempt, heartbeat } from "./sql/attempts";
+import { begin, cancel, heartbeat } from "./sql/attempts";
 import { callbackToDeliver, settleCallback } from "./sql/callbacks";
 import { applyControl, type Control, patchJob } from "./sql/controls";
 import { readMetrics } from "./sql/metrics";
 import * as pools from "./sql/pools";
 import * as submits from "./sql/submit";
 import { viewJob } from "./sql/view";
-import { recordFinishedCallback, tick } from "./tick";
+import { tick } from "./tick";
 
 export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   /** The shard's clock and randomness; tests replace them to move time without sleeping. */
@@ -282,16 +282,13 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   }
 
   async finish(jobId: string, attempt: number, report: R.AttemptReport): Promise<R.FinishResult> {
-    const now = this.clock();
-    const out = finishAttempt(this.db, jobId, attempt, report, now, this.random, this.context.timings);
-    if (!out.ok) return out;
-    const view = viewJob(this.db, out.job);
-    // Recorded in the same step as the finish; its first message goes out at once, not at an alarm.
-    const callback = recordFinishedCallback(this.context, out, () => view, now, true);
-    if (callback) await sendCallbacks(this.context, [callback], now);
-    // Released units dispatch the next waiting job at once, not at its next due time.
-    await this.rearm(out.released && pools.poolWaitersExist(this.db, now));
-    return { ok: true, view };
+    const [result] = await finishReports(this.context, [{ jobId, attempt, report }]);
+    return result ?? { ok: false, reason: "not_found" };
+  }
+
+  /** Many reports of attempts on this shard in one request (src/shard/finish-reports.ts). */
+  async finishMany(reports: R.FinishReport[]): Promise<R.FinishResult[]> {
+    return finishReports(this.context, reports);
   }
 
   // --- figures ---

@@ -133,6 +133,39 @@ describe("cost budget of the canonical one-shot job", () => {
     expect(row?.status).toBe("succeeded");
   });
 
+  it("ten jobs through one consumer batch share one begin and one finish request, and one minute row", async () => {
+    const user = await createUser();
+    await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
+    await flushIndexCopy(user.user_id);
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push((await submitThroughWorker(user.api_key, { type: "noop" })).id);
+    const sent = await fireAlarm(user.user_id);
+    expect(sent).toHaveLength(10);
+    resetOperationTotals();
+
+    const result = await deliver(sent);
+    const counted = operationTotals();
+    expect(result.explicitAcks).toHaveLength(10);
+    for (const id of ids) expect((await getJob(user, id)).status).toBe("succeeded");
+
+    console.log("operations of a 10-job consumer batch", JSON.stringify(counted));
+    expect(counted.consume).toMatchObject({ workerInvocations: 1 });
+    // Per job as the canonical one: the attempt, the job row and jobs_wake; one request for all.
+    expect(counted.begin).toMatchObject({ doRequests: 1, sqlRowsWritten: 10 * 3 });
+    // Per job the attempt, the job row, jobs_wake and jobs_index_due; the minute's row once for all
+    // ten (the canonical job's finish is 1 request and 5 rows: here 0.1 and 4.1 a job).
+    expect(counted.finish).toMatchObject({ doRequests: 1, sqlRowsWritten: 10 * 4 + 1 });
+    // That one upsert counted every attempt and every finished job.
+    const minute = await inShard(user.user_id, (_s, state) =>
+      state.storage.sql
+        .exec<{ attempts: number; jobs: number }>(
+          "select sum(succeeded) as attempts, sum(jobs_succeeded) as jobs from metric_minutes",
+        )
+        .one(),
+    );
+    expect(minute).toEqual({ attempts: 10, jobs: 10 });
+  });
+
   it("a job with a callback_url costs the canonical budget plus its callback's", async () => {
     const user = await createUser();
     const queue = await recordDispatchQueue(user.user_id);

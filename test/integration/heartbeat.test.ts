@@ -180,7 +180,7 @@ function recordingHeartbeats(): { bindings: Env; beats: { jobId: string; attempt
       const real = ns.get(id);
       return {
         begin: (jobId: string, attempt: number) => real.begin(jobId, attempt),
-        finish: (...args: Parameters<typeof real.finish>) => real.finish(...args),
+        finishMany: (...args: Parameters<typeof real.finishMany>) => real.finishMany(...args),
         signingSecrets: () => real.signingSecrets(),
         heartbeat: (jobId: string, attempt: number) => {
           beats.push({ jobId, attempt });

@@ -1,5 +1,6 @@
-// Named log events (src/log.ts): each trouble path writes one JSON line naming what happened, and every
-// attempt the consumer runs is logged once with what ran, for whom and how it ended.
+// Named log events (src/log.ts): each trouble path writes one JSON line naming what happened, and the
+// attempts the consumer runs are logged in one line per consumer batch per shard (each attempt on its
+// own too only with LOG_ATTEMPTS=true).
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
@@ -50,11 +51,39 @@ const brokenShards = {
 } as unknown as Env["TASK_SHARD"];
 
 describe("log events", () => {
-  it("attempt_finished: one line per attempt run, with its outcome and timings", async () => {
+  it("attempts_reported: by default one line per consumer batch per shard, and no line per attempt", async () => {
+    const user = await createUser();
+    await submit(user, { type: "noop" });
+    await submit(user, { type: "noop" });
+    await submit(user, { type: "http", payload: { url: "http://127.0.0.1:9/hook" }, max_retries: 0 });
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("no", { status: 500 }));
+    const events = captureEvents();
+    await deliver(await fireAlarm(user.user_id));
+    expect(events.named("attempt_finished")).toEqual([]);
+    expect(events.named("attempts_reported")).toEqual([
+      {
+        level: "info",
+        entry: {
+          event: "attempts_reported",
+          user_id: user.user_id,
+          shard: 0,
+          attempts: 3,
+          accepted: 3,
+          refused: 0,
+          unreported: 0,
+          outcomes: { succeeded: 2, failed: 1, timed_out: 0 },
+          lateness_ms: [expect.any(Number), expect.any(Number), expect.any(Number)],
+          duration_ms_max: expect.any(Number),
+        },
+      },
+    ]);
+  });
+
+  it("attempt_finished: with LOG_ATTEMPTS=true also one line per attempt run, with its outcome and timings", async () => {
     const user = await createUser();
     const { body: job } = await submit(user, { type: "noop" });
     const events = captureEvents();
-    await deliver(await fireAlarm(user.user_id));
+    await deliver(await fireAlarm(user.user_id), { ...env, LOG_ATTEMPTS: "true" });
     const finished = events.named("attempt_finished");
     expect(finished).toHaveLength(1);
     expect(finished[0]).toEqual({
@@ -70,17 +99,25 @@ describe("log events", () => {
         report: "accepted",
       },
     });
+    // The batch's line is there too, so what counts from it counts the same either way.
+    expect(events.named("attempts_reported").map((l) => l.entry)).toEqual([
+      expect.objectContaining({ attempts: 1, accepted: 1, lateness_ms: [finished[0]?.entry.lateness_ms] }),
+    ]);
   });
 
-  it("attempt_finished names a failure, and a redelivered message that runs nothing logs none", async () => {
+  it("attempt_finished names a failure, and a redelivered message that runs nothing logs no line", async () => {
     const user = await createUser();
     await submit(user, { type: "http", payload: { url: "http://127.0.0.1:9/hook" }, max_retries: 0 });
     vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("no", { status: 500 }));
     const messages = await fireAlarm(user.user_id);
     const events = captureEvents();
-    await deliver(messages);
-    await deliver(messages);
+    const logging = { ...env, LOG_ATTEMPTS: "true" };
+    await deliver(messages, logging);
+    await deliver(messages, logging);
     expect(events.named("attempt_finished").map((l) => l.entry.outcome)).toEqual(["failed"]);
+    expect(events.named("attempts_reported").map((l) => l.entry.outcomes)).toEqual([
+      { succeeded: 0, failed: 1, timed_out: 0 },
+    ]);
   });
 
   it("attempt_given_up: the shard's one line for an attempt whose consumer never reported", async () => {

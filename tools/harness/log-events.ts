@@ -1,5 +1,5 @@
 // The scheduler logs what happens on its trouble paths as JSON lines with an `event` field
-// (`dispatch_send_failed`, `index_write_failed`, `attempt_finished`, …). The harnesses count those by
+// (`dispatch_send_failed`, `index_write_failed`, `attempts_reported`, …). The harnesses count those by
 // name; any other output line (wrangler's banner, Miniflare's queue lines, a stack trace) is not an
 // event and is ignored here.
 

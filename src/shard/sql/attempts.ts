@@ -5,12 +5,13 @@
 //   liveness deadline). Rows written: 3 (the attempt, the job row, its jobs_wake entry); 0 if refused.
 // heartbeat(db, jobId, attempt, now, t) → {ok} | refusal
 //   reads jobs[id]; writes jobs[id].deadline. Rows written: 2 (the row, its jobs_wake entry); 0 if refused.
-// finishAttempt(db, jobId, attempt, report, now, random, t)
+// finishAttempt(db, jobId, attempt, report, now, random, t, minute?)
 //     → {ok, job, released, finishedOccurrence, latenessMs} | refusal
 //   reads jobs[id]; writes allocations (the attempt's rows deleted), attempts[id, attempt] (ended),
-//   metric_minutes (upsert), jobs[id] (settled: retry, next occurrence or finished; a waiting PATCH
-//   applied; index copy scheduled). Rows written: 5 (attempt, job row, jobs_wake, jobs_index_due,
-//   minute) + 1 per pool the attempt held; 0 if refused.
+//   metric_minutes (upsert; with `minute` given, added to it instead and written by the caller),
+//   jobs[id] (settled: retry, next occurrence or finished; a waiting PATCH applied; index copy
+//   scheduled). Rows written: 5 (attempt, job row, jobs_wake, jobs_index_due, minute; 4 with `minute`)
+//   + 1 per pool the attempt held; 0 if refused.
 // cancel(db, jobId, now, t) → {ok, job, released} | not_found | finished
 //   reads jobs[id]; writes allocations (deleted), attempts[id, attempt] (→ cancelled, if in flight),
 //   metric_minutes (upsert), jobs[id] (→ cancelled, deadline = removal time, index copy scheduled).
@@ -45,7 +46,7 @@ import type {
   Refused,
 } from "../rpc";
 import { attempts, type JobRow, jobs } from "../schema";
-import { countInMinute } from "./metrics";
+import { countInMinute, type MinuteEvent, type MinuteTally } from "./metrics";
 import { patchedFields, patchedRow } from "./patch-rows";
 import { release } from "./pools";
 import { removalTime } from "./retention";
@@ -249,7 +250,8 @@ function withWaitingSchedule(
  * units are released exactly once. `finishedOccurrence`: the number of the occurrence this attempt
  * finished (succeeded, or failed with retries spent), null when the occurrence goes on (a retry).
  * The attempt's end (and the job's, if it finished) is counted in its minute's metrics in the same
- * step.
+ * step: at once, or added to `minute` when given, whose caller writes it before its step ends
+ * (finishMany: one minute row for all of its reports).
  */
 export function finishAttempt(
   db: ShardDb,
@@ -259,6 +261,7 @@ export function finishAttempt(
   now: number,
   random: () => number,
   t: ShardTimings,
+  minute?: MinuteTally,
 ):
   | {
       ok: true;
@@ -290,10 +293,12 @@ export function finishAttempt(
     .returning({ latenessMs: attempts.latenessMs })
     .get();
   const latenessMs = ended?.latenessMs ?? 0;
-  countInMinute(db, now, {
+  const counted: MinuteEvent = {
     attempt: { outcome: attemptStatus, latenessMs },
     finished: next.status === "scheduled" ? undefined : next.status,
-  });
+  };
+  if (minute) minute.add(counted);
+  else countInMinute(db, now, counted);
   const updated = db
     .update(jobs)
     .set({

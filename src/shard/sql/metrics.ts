@@ -1,8 +1,9 @@
 // The shard's figures for GET /v1/metrics: per-minute counters written with the change they count,
 // and what the shard holds now.
 //
-// countInMinute(db, now, event) → void
-//   writes metric_minutes[minute of now] (upsert). Rows written: 1 (0 for an empty event).
+// countInMinute(db, now, event | tally) → void
+//   writes metric_minutes[minute of now] (upsert): one change, or a MinuteTally of many summed.
+//   Rows written: 1 (0 for an empty event or tally), however many changes it counts.
 // pruneMetricMinutes(db, now) → void
 //   deletes the minutes before the window. Rows written: 1 per minute deleted (about one per active
 //   minute).
@@ -55,41 +56,77 @@ const FINISHED_COLUMNS = {
 } as const;
 
 /**
- * countInMinute: adds one change to the counters of the minute of `now`. Called inside the same
- * synchronous step as the change itself, so a change is counted exactly when it is committed.
- * Costs one row written (an upsert on the minute's rowid), however many columns it adds to.
+ * Many changes' counts for one minute, summed: a request that ends many attempts (finishMany) adds each
+ * change here in the step that makes it and writes the minute row once, at the end of that same step.
+ * Pure arithmetic, no SQL.
  */
-export function countInMinute(db: ShardDb, now: number, event: MinuteEvent): void {
-  const { attempt, finished } = event;
-  if (!attempt && !finished) return;
-  const plusOne = (column: { name: string }) => sql`${column} + 1`;
+export class MinuteTally {
+  /** Attempts that ended, by outcome. */
+  readonly attempts: Partial<Record<AttemptOutcome, number>> = {};
+  /** Jobs that finished, by final status. */
+  readonly finished: Partial<Record<FinalStatus, number>> = {};
+  /** Attempts whose lateness is measured, and their lateness: count per histogram bucket, max, sum. */
+  measured = 0;
+  readonly lateness: Record<string, number> = {};
+  latenessMaxMs = 0;
+  latenessSumMs = 0;
+
+  add(event: MinuteEvent): this {
+    const { attempt, finished } = event;
+    if (attempt) {
+      this.attempts[attempt.outcome] = (this.attempts[attempt.outcome] ?? 0) + 1;
+      if (attempt.latenessMs !== null) {
+        const lateness = Math.max(0, Math.round(attempt.latenessMs));
+        const bucket = String(latenessBucketOf(lateness));
+        this.lateness[bucket] = (this.lateness[bucket] ?? 0) + 1;
+        this.latenessMaxMs = Math.max(this.latenessMaxMs, lateness);
+        this.latenessSumMs += lateness;
+        this.measured++;
+      }
+    }
+    if (finished) this.finished[finished] = (this.finished[finished] ?? 0) + (event.jobs ?? 1);
+    return this;
+  }
+
+  get empty(): boolean {
+    return Object.keys(this.attempts).length === 0 && Object.keys(this.finished).length === 0;
+  }
+}
+
+/**
+ * countInMinute: adds one change (a MinuteEvent), or many summed (a MinuteTally), to the counters of
+ * the minute of `now`. Called inside the same synchronous step as the changes themselves, so a change
+ * is counted exactly when it is committed. Costs one row written (an upsert on the minute's rowid),
+ * however many changes and columns it adds; none for an empty event or tally.
+ */
+export function countInMinute(db: ShardDb, now: number, counted: MinuteEvent | MinuteTally): void {
+  const tally = counted instanceof MinuteTally ? counted : new MinuteTally().add(counted);
+  if (tally.empty) return;
   const inserted: Record<string, unknown> = { minute: minuteOf(now) };
   const updated: Record<string, unknown> = {};
-  if (attempt) {
-    const column = OUTCOME_COLUMNS[attempt.outcome];
-    inserted[fieldOf(column)] = 1;
-    updated[fieldOf(column)] = plusOne(column);
-  }
-  if (attempt && attempt.latenessMs !== null) {
-    const lateness = Math.max(0, Math.round(attempt.latenessMs));
-    const bucket = String(latenessBucketOf(lateness));
-    const path = `$."${bucket}"`;
-    Object.assign(inserted, {
-      latenessMaxMs: lateness,
-      latenessSumMs: lateness,
-      lateness: { [bucket]: 1 },
-    });
-    Object.assign(updated, {
-      latenessMaxMs: sql`max(${metricMinutes.latenessMaxMs}, ${lateness})`,
-      latenessSumMs: sql`${metricMinutes.latenessSumMs} + ${lateness}`,
-      lateness: sql`json_set(${metricMinutes.lateness}, ${path}, coalesce(json_extract(${metricMinutes.lateness}, ${path}), 0) + 1)`,
-    });
-  }
-  if (finished) {
-    const column = FINISHED_COLUMNS[finished];
-    const n = event.jobs ?? 1;
+  const addTo = (column: { name: string }, n: number) => {
     inserted[fieldOf(column)] = n;
     updated[fieldOf(column)] = sql`${column} + ${n}`;
+  };
+  for (const [outcome, n] of Object.entries(tally.attempts) as [AttemptOutcome, number][]) {
+    addTo(OUTCOME_COLUMNS[outcome], n);
+  }
+  for (const [status, n] of Object.entries(tally.finished) as [FinalStatus, number][]) {
+    addTo(FINISHED_COLUMNS[status], n);
+  }
+  if (tally.measured > 0) {
+    const { latenessMaxMs: max, latenessSumMs: sum } = tally;
+    // One json_set for every bucket touched: each path's new count reads the row's old one.
+    const pairs = Object.entries(tally.lateness).map(([bucket, n]) => {
+      const path = `$."${bucket}"`;
+      return sql`${path}, coalesce(json_extract(${metricMinutes.lateness}, ${path}), 0) + ${n}`;
+    });
+    Object.assign(inserted, { latenessMaxMs: max, latenessSumMs: sum, lateness: { ...tally.lateness } });
+    Object.assign(updated, {
+      latenessMaxMs: sql`max(${metricMinutes.latenessMaxMs}, ${max})`,
+      latenessSumMs: sql`${metricMinutes.latenessSumMs} + ${sum}`,
+      lateness: sql`json_set(${metricMinutes.lateness}, ${sql.join(pairs, sql`, `)})`,
+    });
   }
   db.insert(metricMinutes)
     .values(inserted as typeof metricMinutes.$inferInsert)

@@ -1,6 +1,8 @@
-// Completed attempts as the server logs them (`attempt_finished`, one per attempt the consumer ran),
-// read line by line as they arrive so that a long run keeps only what it needs: when, which shard,
-// how late. The shard is `<user id>/<n>`, n taken from the job id.
+// Completed attempts as the server logs them, read line by line as they arrive so that a long run keeps
+// only what it needs: when, which shard, how late. The consumer logs one `attempts_reported` line per
+// consumer batch per shard (`<user id>/<n>`), with each accepted attempt's lateness; it is there with
+// LOG_ATTEMPTS=true as well (which adds a line per attempt, not counted here, so nothing counts twice).
+// A completion's time is its line's: when its batch's last attempt on that shard was reported.
 import { parseEvent } from "../../harness/log-events";
 import { distribution } from "../../harness/stats";
 
@@ -11,28 +13,20 @@ export interface Completion {
   latenessMs: number;
 }
 
-const JOB_SHARD = /^job_([0-9a-z]{1,4})_/;
-
 export class Completions {
   readonly all: Completion[] = [];
-  /** attempt_finished events whose report the shard refused (a duplicate or stale attempt). */
+  /** Attempts whose report the shard refused (a duplicate or stale attempt). */
   refused = 0;
 
   /** Feed every server output line here. */
   add(text: string, at: number): void {
-    if (!text.includes("attempt_finished")) return;
+    if (!text.includes("attempts_reported")) return;
     const e = parseEvent(text);
-    if (e?.event !== "attempt_finished") return;
-    if (e.report !== "accepted") {
-      this.refused++;
-      return;
-    }
-    const shard = JOB_SHARD.exec(String(e.job_id))?.[1];
-    this.all.push({
-      at,
-      shard: `${String(e.user_id)}/${shard === undefined ? "?" : Number.parseInt(shard, 36)}`,
-      latenessMs: Number(e.lateness_ms),
-    });
+    if (e?.event !== "attempts_reported") return;
+    this.refused += Number(e.refused ?? 0);
+    const shard = `${String(e.user_id)}/${String(e.shard)}`;
+    const lateness = Array.isArray(e.lateness_ms) ? e.lateness_ms : [];
+    for (const ms of lateness) this.all.push({ at, shard, latenessMs: Number(ms) });
   }
 
   get count(): number {
