@@ -43,6 +43,8 @@ const SettingsFields = z.object({
   INDEX_FLUSH_DELAY_MS: whole(2000, 0),
   MAX_UNFINISHED_JOBS: whole(100_000),
   LOG_OPERATIONS: flag(false),
+  /** Count each shard request's SQLite rows even without LOG_OPERATIONS (the tests read the counts). */
+  COUNT_SQL_ROWS: flag(false),
   FINISHED_RETENTION_SECONDS: whole(604_800),
   /** Dispatch queues in use (bindings DISPATCH, DISPATCH_1.. in wrangler.toml; at most 4 declared). */
   DISPATCH_QUEUES: whole(1, 1, 4),

@@ -31,6 +31,7 @@ export interface Env {
   PRIORITY_AGING_SECONDS?: string;
   MAX_UNFINISHED_JOBS?: string;
   LOG_OPERATIONS?: string;
+  COUNT_SQL_ROWS?: string;
   FINISHED_RETENTION_SECONDS?: string;
   ARCHIVE_FINISHED?: string;
   DISPATCH_QUEUES?: string;

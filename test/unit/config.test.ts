@@ -44,6 +44,7 @@ describe("configOf", () => {
       INDEX_FLUSH_DELAY_MS: 2000,
       MAX_UNFINISHED_JOBS: 100_000,
       LOG_OPERATIONS: false,
+      COUNT_SQL_ROWS: false,
       FINISHED_RETENTION_SECONDS: 604_800,
       ARCHIVE_FINISHED: false,
       DISPATCH_QUEUES: 1,

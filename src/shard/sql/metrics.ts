@@ -2,17 +2,19 @@
 // and what the shard holds now.
 //
 // countInMinute(db, now, event) → void
-//   writes metric_minutes[minute of now] (upsert). Rows written: 1 (0 for an empty event).
+//   writes metric_minutes[minute of now] (upsert, one statement built once for every event). Rows
+//   written: 1 (0 for an empty event).
 // pruneMetricMinutes(db, now) → void
-//   deletes the minutes before the window. Rows written: 1 per minute deleted (about one per active
-//   minute).
+//   deletes the minutes before the window (built once). Rows written: 1 per minute deleted (about one
+//   per active minute).
 // readMetrics(db, now) → ShardMetrics
 //   reads live jobs counted by status and due scheduled jobs (jobs_wake, at most MAX_UNFINISHED_JOBS
 //   entries), ≤ WINDOW_MINUTES metric_minutes rows, and the pools as listPools. Rows written: 0.
 //
 // Nothing here reads the attempts table: its history is unbounded within retention, while the counters
 // are at most one row per minute of the window.
-import { and, count, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
+import { and, count, eq, gte, inArray, lt, lte, type SQL, sql } from "drizzle-orm";
+import type { SQLiteInsertValue } from "drizzle-orm/sqlite-core";
 import { histogramFromSparse, latenessBucketOf } from "../../core/lateness-histogram";
 import {
   type AttemptOutcome,
@@ -28,6 +30,7 @@ import {
 import type { ShardDb } from "../db";
 import { jobs, metricMinutes } from "../schema";
 import { listPools } from "./pools";
+import { prepared } from "./prepared";
 
 /**
  * What one change adds to its minute: an attempt that ended, a job that finished, or both. An expired
@@ -40,78 +43,96 @@ export interface MinuteEvent {
   jobs?: number;
 }
 
-const OUTCOME_COLUMNS = {
-  succeeded: metricMinutes.succeeded,
-  failed: metricMinutes.failed,
-  timed_out: metricMinutes.timedOut,
-  cancelled: metricMinutes.cancelled,
-  expired: metricMinutes.expired,
+/** The counters a minute keeps per attempt outcome and per finished status, as column properties. */
+const OUTCOME_FIELDS = {
+  succeeded: "succeeded",
+  failed: "failed",
+  timed_out: "timedOut",
+  cancelled: "cancelled",
+  expired: "expired",
 } as const;
 
-const FINISHED_COLUMNS = {
-  succeeded: metricMinutes.jobsSucceeded,
-  failed: metricMinutes.jobsFailed,
-  cancelled: metricMinutes.jobsCancelled,
+const FINISHED_FIELDS = {
+  succeeded: "jobsSucceeded",
+  failed: "jobsFailed",
+  cancelled: "jobsCancelled",
 } as const;
+
+/** Every counter the upsert adds to, by property name. */
+const COUNTERS = [...Object.values(OUTCOME_FIELDS), ...Object.values(FINISHED_FIELDS)];
+
+/**
+ * The minute's upsert, one shape for every event: each counter adds what it is bound to (0 for the
+ * counters the event does not touch, which is also their default in a new row), the lateness maximum
+ * and sum add the attempt's lateness (0 without one: lateness is never negative), and the histogram
+ * adds one to the bucket at `path` unless `path` is null. Binds `minute`, each counter, `latenessMs`,
+ * `histogram` (a new row's histogram) and `path`.
+ */
+function upsertStatement(db: ShardDb) {
+  const values: SQLiteInsertValue<typeof metricMinutes> = {
+    minute: sql.placeholder("minute"),
+    latenessMaxMs: sql.placeholder("latenessMs"),
+    latenessSumMs: sql.placeholder("latenessMs"),
+    lateness: sql.placeholder("histogram"),
+  };
+  const set: Record<string, SQL> = {};
+  for (const field of COUNTERS) {
+    const column = metricMinutes[field];
+    values[field] = sql.placeholder(field);
+    set[field] = sql`${column} + excluded.${sql.identifier(column.name)}`;
+  }
+  const path = sql.placeholder("path");
+  const histogram = metricMinutes.lateness;
+  return db
+    .insert(metricMinutes)
+    .values(values)
+    .onConflictDoUpdate({
+      target: metricMinutes.minute,
+      set: {
+        ...set,
+        latenessMaxMs: sql`max(${metricMinutes.latenessMaxMs}, excluded.lateness_max_ms)`,
+        latenessSumMs: sql`${metricMinutes.latenessSumMs} + excluded.lateness_sum_ms`,
+        lateness: sql`case when ${path} is null then ${histogram}
+          else json_set(${histogram}, ${path}, coalesce(json_extract(${histogram}, ${path}), 0) + 1) end`,
+      },
+    })
+    .prepare();
+}
 
 /**
  * countInMinute: adds one change to the counters of the minute of `now`. Called inside the same
  * synchronous step as the change itself, so a change is counted exactly when it is committed.
- * Costs one row written (an upsert on the minute's rowid), however many columns it adds to.
+ * Costs one row written (an upsert on the minute's rowid), however many columns it adds to. The
+ * statement is built once per database (prepared.ts) and bound per call.
  */
 export function countInMinute(db: ShardDb, now: number, event: MinuteEvent): void {
   const { attempt, finished } = event;
   if (!attempt && !finished) return;
-  const plusOne = (column: { name: string }) => sql`${column} + 1`;
-  const inserted: Record<string, unknown> = { minute: minuteOf(now) };
-  const updated: Record<string, unknown> = {};
-  if (attempt) {
-    const column = OUTCOME_COLUMNS[attempt.outcome];
-    inserted[fieldOf(column)] = 1;
-    updated[fieldOf(column)] = plusOne(column);
-  }
+  const bound: Record<string, unknown> = { minute: minuteOf(now), latenessMs: 0, histogram: {}, path: null };
+  for (const field of COUNTERS) bound[field] = 0;
+  if (attempt) bound[OUTCOME_FIELDS[attempt.outcome]] = 1;
   if (attempt && attempt.latenessMs !== null) {
     const lateness = Math.max(0, Math.round(attempt.latenessMs));
     const bucket = String(latenessBucketOf(lateness));
-    const path = `$."${bucket}"`;
-    Object.assign(inserted, {
-      latenessMaxMs: lateness,
-      latenessSumMs: lateness,
-      lateness: { [bucket]: 1 },
-    });
-    Object.assign(updated, {
-      latenessMaxMs: sql`max(${metricMinutes.latenessMaxMs}, ${lateness})`,
-      latenessSumMs: sql`${metricMinutes.latenessSumMs} + ${lateness}`,
-      lateness: sql`json_set(${metricMinutes.lateness}, ${path}, coalesce(json_extract(${metricMinutes.lateness}, ${path}), 0) + 1)`,
-    });
+    Object.assign(bound, { latenessMs: lateness, histogram: { [bucket]: 1 }, path: `$."${bucket}"` });
   }
-  if (finished) {
-    const column = FINISHED_COLUMNS[finished];
-    const n = event.jobs ?? 1;
-    inserted[fieldOf(column)] = n;
-    updated[fieldOf(column)] = sql`${column} + ${n}`;
-  }
-  db.insert(metricMinutes)
-    .values(inserted as typeof metricMinutes.$inferInsert)
-    .onConflictDoUpdate({ target: metricMinutes.minute, set: updated })
-    .run();
-}
-
-/** The schema's property name of a column (drizzle's `set` and `values` take property names). */
-function fieldOf(column: { name: string }): keyof typeof metricMinutes.$inferInsert {
-  const entry = Object.entries(metricMinutes).find(([, c]) => c === column);
-  if (!entry) throw new Error(`metric_minutes has no column ${column.name}`);
-  return entry[0] as keyof typeof metricMinutes.$inferInsert;
+  if (finished) bound[FINISHED_FIELDS[finished]] = event.jobs ?? 1;
+  prepared(db, "metrics.countInMinute", upsertStatement).run(bound);
 }
 
 /**
  * pruneMetricMinutes: deletes the minutes that have left the window. Invariant: the table holds at
  * most the window's minutes plus those written since the last prune (the alarm prunes every cycle).
+ * Built once per database, bound per call.
  */
 export function pruneMetricMinutes(db: ShardDb, now: number): void {
-  db.delete(metricMinutes)
-    .where(lt(metricMinutes.minute, windowStartMinute(now)))
-    .run();
+  const statement = prepared(db, "metrics.prune", (db) =>
+    db
+      .delete(metricMinutes)
+      .where(lt(metricMinutes.minute, sql.placeholder("start")))
+      .prepare(),
+  );
+  statement.run({ start: windowStartMinute(now) });
 }
 
 function liveCounts(db: ShardDb): Record<LiveStatus, number> {
