@@ -48,6 +48,9 @@ export default defineConfig(async () => {
         // One index database, so tests that read INDEX_DB see every user (index-databases.test.ts
         // spreads users over four).
         INDEX_DATABASES: "1",
+        // The shards count the SQLite rows each request reads and writes (src/metering/sql-meter.ts),
+        // as with LOG_OPERATIONS but without its log lines: the cost budget and billing tests read them.
+        COUNT_SQL_ROWS: "true",
       },
     },
   };

@@ -45,6 +45,8 @@ const SettingsFields = z.object({
   LOG_OPERATIONS: flag(false),
   /** One `attempt_finished` line per attempt, besides the consumer's line per batch and shard. */
   LOG_ATTEMPTS: flag(false),
+  /** Count each shard request's SQLite rows even without LOG_OPERATIONS (the tests read the counts). */
+  COUNT_SQL_ROWS: flag(false),
   FINISHED_RETENTION_SECONDS: whole(604_800),
   /** Dispatch queues in use (bindings DISPATCH, DISPATCH_1.. in wrangler.toml; at most 4 declared). */
   DISPATCH_QUEUES: whole(1, 1, 4),

@@ -11,8 +11,8 @@ import { recordOperations } from "../metering/operations";
 import { archiveJobs } from "./archive";
 import type { ShardContext } from "./context";
 import type { JobRow } from "./schema";
+import { dueForIndex, markIndexed, postponeIndex } from "./sql/index-copy";
 import { attemptKeysOf, dueForRemoval, forgetAttempts, postponeRemoval, removeJobs } from "./sql/retention";
-import * as submits from "./sql/submit";
 import { viewJob } from "./sql/view";
 
 const INDEX_BATCH = 50;
@@ -31,16 +31,16 @@ export type Outbound = Pick<ShardContext, "db" | "env" | "name" | "archiveFinish
  * of a job is ever in flight once its removal starts. Returns how many copies it tried to write.
  */
 export async function flushIndexCopies(o: Outbound, now: number): Promise<number> {
-  const rows = submits.dueForIndex(o.db, now, INDEX_BATCH);
+  const rows = dueForIndex(o.db, now, INDEX_BATCH);
   for (const [db, group] of Map.groupBy(rows, (r) => r.indexDb)) {
     try {
       await upsertJobs(
         indexDatabase(o.env, db),
         group.map((r) => ({ view: viewJob(o.db, r), version: r.version })),
       );
-      submits.markIndexed(o.db, group);
+      markIndexed(o.db, group);
     } catch (err) {
-      submits.postponeIndex(
+      postponeIndex(
         o.db,
         group.map((r) => r.id),
         now + INDEX_RETRY_MS,

@@ -56,8 +56,9 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     super(ctx, env);
     const config = configOf(env);
     logOperations(config.LOG_OPERATIONS);
-    this.sqlMeter = new SqlMeter(ctx.storage);
-    this.db = drizzle(this.sqlMeter.facade(), { schema }) as unknown as ShardDb;
+    // Rows are counted only when something reads the counts: the operations log, or the tests.
+    this.sqlMeter = new SqlMeter(ctx.storage, config.LOG_OPERATIONS || config.COUNT_SQL_ROWS);
+    this.db = drizzle(this.sqlMeter.storageForQueries(), { schema }) as unknown as ShardDb;
     const parts = {
       env: () => this.env,
       name: () => this.name,

@@ -8,6 +8,9 @@
 //   (allocation row, its key, allocations_pool); 4 per expired occurrence.
 // inFlight(db) → number
 //   reads the queued jobs' jobs_wake entries (a count). Rows written: 0.
+//
+// Every statement here is built once per database (prepared.ts) and bound per call: the due page in
+// four shapes (aging on or off, from the start or after a position), the claim's update, the count.
 import { and, asc, desc, eq, lte, or, type SQL, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
 import { isExpired } from "../../core/expiry";
@@ -17,6 +20,7 @@ import { jobs, pools } from "../schema";
 import type { Claim } from "./dispatch";
 import { expireOccurrence } from "./expiry";
 import { allocate, capacities, unitsInUse } from "./pools";
+import { prepared } from "./prepared";
 import { bump } from "./touch";
 
 export interface ClaimPolicy {
@@ -25,14 +29,17 @@ export interface ClaimPolicy {
   agingSeconds: number;
 }
 
+/** A value bound per call of a statement built once (prepared.ts). */
+const bound = (name: string) => sql.placeholder(name);
+
 /**
  * Effective priority with `now` cancelled out (src/core/priority.ts): `priority × aging_ms − run_at`,
  * or the plain priority with aging off. Computed by SQLite, and read back as the walk's position, so
- * the keyset comparison uses exactly the value SQLite sorted by.
+ * the keyset comparison uses exactly the value SQLite sorted by. With aging on, `agingMs` is bound.
  */
-function dueKey(agingSeconds: number): SQL<number> {
-  return agingSeconds > 0
-    ? sql<number>`${jobs.priority} * ${agingSeconds * 1000} - ${jobs.runAt}`
+function dueKey(aging: boolean): SQL<number> {
+  return aging
+    ? sql<number>`${jobs.priority} * ${bound("agingMs")} - ${jobs.runAt}`
     : sql<number>`${jobs.priority}`;
 }
 
@@ -43,12 +50,16 @@ interface Position {
   id: string;
 }
 
-const afterPosition = (key: SQL<number>, p: Position) =>
+/** After the walk's position, bound as `key`, `runAt` and `id`. */
+const afterPosition = (key: SQL<number>) =>
   or(
-    sql`${key} < ${p.key}`,
+    sql`${key} < ${bound("key")}`,
     and(
-      sql`${key} = ${p.key}`,
-      or(sql`${jobs.runAt} > ${p.runAt}`, and(eq(jobs.runAt, p.runAt), sql`${jobs.id} > ${p.id}`)),
+      sql`${key} = ${bound("key")}`,
+      or(
+        sql`${jobs.runAt} > ${bound("runAt")}`,
+        and(sql`${jobs.runAt} = ${bound("runAt")}`, sql`${jobs.id} > ${bound("id")}`),
+      ),
     ),
   );
 
@@ -57,15 +68,16 @@ const afterPosition = (key: SQL<number>, p: Position) =>
  * nor reserved, and none asks more than a pool holds. Every other pooled job would get "pass" or a
  * reservation of pools already unusable (src/core/pool-round.ts), so leaving it out of the fetch
  * cannot change a decision; it only keeps jobs queued behind a full pool from costing anything.
- * Pools travel as a JSON parameter: Durable Object SQLite binds at most 100 per query.
+ * The unusable pools travel as one JSON parameter (`unusable`): Durable Object SQLite binds at most
+ * 100 per query, and the statement keeps one shape whatever their number.
  */
-function pooledMayMatter(unusable: string[]) {
+function pooledMayMatter() {
   const oversized = sql`exists (
     select 1 from json_each(${jobs.resources}) as r left join ${pools} as p on p.name = r.key
     where p.name is null or r.value > p.capacity)`;
   const usable = sql`exists (
     select 1 from json_each(${jobs.resources}) as r
-    where r.key not in (select value from json_each(${JSON.stringify(unusable)})))`;
+    where r.key not in (select value from json_each(${bound("unusable")})))`;
   return and(sql`not ${oversized}`, usable);
 }
 
@@ -73,20 +85,17 @@ function pooledMayMatter(unusable: string[]) {
  * Jobs past run_at + expires_after_seconds: the walk must reach them whatever their pools, to fail
  * them instead of leaving them behind a full pool. The same rule as isExpired (src/core/expiry.ts).
  */
-function expiredBy(now: number) {
-  return sql`${jobs.expiresAfterSeconds} is not null and ${jobs.runAt} + ${jobs.expiresAfterSeconds} * 1000 < ${now}`;
+function expiredBy() {
+  return sql`${jobs.expiresAfterSeconds} is not null and ${jobs.runAt} + ${jobs.expiresAfterSeconds} * 1000 < ${bound("now")}`;
 }
 
-/** One keyset page of due jobs in effective-priority order, starting after `position`. */
-function duePage(
-  db: ShardDb,
-  now: number,
-  agingSeconds: number,
-  unusable: string[],
-  position: Position | null,
-  size: number,
-) {
-  const key = dueKey(agingSeconds);
+/**
+ * The due-page statement of one shape: aging on or off, from the start or after a position. Four
+ * shapes in all, each built once per database (prepared.ts); a call binds `now`, `unusable` (JSON),
+ * `size`, with aging `agingMs`, and after a position its `key`, `runAt` and `id`.
+ */
+function duePageStatement(db: ShardDb, aging: boolean, after: boolean) {
+  const key = dueKey(aging);
   return db
     .select({
       id: jobs.id,
@@ -103,31 +112,60 @@ function duePage(
         eq(jobs.status, "scheduled"),
         // A scheduled job's deadline is its due time (run_at, or later after a failed send): the
         // jobs_wake index finds due jobs without an index of their own.
-        lte(jobs.deadline, now),
-        or(eq(jobs.needsPools, false), pooledMayMatter(unusable), expiredBy(now)),
-        position ? afterPosition(key, position) : undefined,
+        lte(jobs.deadline, bound("now")),
+        or(eq(jobs.needsPools, false), pooledMayMatter(), expiredBy()),
+        after ? afterPosition(key) : undefined,
       ),
     )
     .orderBy(desc(key), asc(jobs.runAt), asc(jobs.id))
-    .limit(size)
-    .all();
+    .limit(bound("size"))
+    .prepare();
+}
+
+/** One keyset page of due jobs in effective-priority order, starting after `position`. */
+function duePage(
+  db: ShardDb,
+  now: number,
+  agingSeconds: number,
+  unusable: string[],
+  position: Position | null,
+  size: number,
+) {
+  const aging = agingSeconds > 0;
+  const name = `claim.duePage:${aging ? "aged" : "plain"}:${position ? "after" : "start"}`;
+  const statement = prepared(db, name, (db) => duePageStatement(db, aging, position !== null));
+  return statement.all({
+    now,
+    unusable: JSON.stringify(unusable),
+    size,
+    ...(aging ? { agingMs: agingSeconds * 1000 } : {}),
+    ...position,
+  });
 }
 
 type Candidate = ReturnType<typeof duePage>[number];
 
-/** Marks one job queued under its next attempt number and records the units it holds. */
-function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Claim {
-  const row = db
+/** The claim's update, built once: binds `id`, `now` and the dispatch `deadline`. */
+const claimStatement = (db: ShardDb) =>
+  db
     .update(jobs)
     .set({
       status: "queued",
       attempt: sql`${jobs.attempt} + 1`,
-      deadline: now + dispatchDeadlineMs(t.dispatchDeadlineMs, c.dispatchMisses),
-      ...bump(now),
+      deadline: sql`${bound("deadline")}`,
+      ...bump(bound("now")),
     })
-    .where(eq(jobs.id, c.id))
+    .where(eq(jobs.id, bound("id")))
     .returning({ attempt: jobs.attempt })
-    .get();
+    .prepare();
+
+/** Marks one job queued under its next attempt number and records the units it holds. */
+function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Claim {
+  const row = prepared(db, "claim.claimOne", claimStatement).get({
+    id: c.id,
+    now,
+    deadline: now + dispatchDeadlineMs(t.dispatchDeadlineMs, c.dispatchMisses),
+  });
   const attempt = row?.attempt ?? 0;
   allocate(db, c.id, attempt, c.resources);
   return { id: c.id, userId: c.userId, attempt };
@@ -193,5 +231,8 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
 
 /** Jobs claimed but not yet begun: what this shard has in the shared queue right now. */
 export function inFlight(db: ShardDb): number {
-  return db.select({ n: sql<number>`count(*)` }).from(jobs).where(eq(jobs.status, "queued")).get()?.n ?? 0;
+  const statement = prepared(db, "claim.inFlight", (db) =>
+    db.select({ n: sql<number>`count(*)` }).from(jobs).where(eq(jobs.status, "queued")).prepare(),
+  );
+  return statement.get()?.n ?? 0;
 }

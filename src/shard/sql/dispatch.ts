@@ -6,22 +6,26 @@
 //   moved (row, jobs_wake, jobs_index_due) + 1 per pool it held; 0 for a claim that has moved on.
 // resendLostDispatches(db, now, t, limit) → Claim[]
 //   reads ≤ limit queued jobs past their deadline (jobs_wake); writes each one's dispatch_misses and
-//   deadline. Rows written: 2 per job (row, jobs_wake).
+//   deadline. Rows written: 2 per job (row, jobs_wake). Its two statements are built once (prepared.ts).
 // expiredLeases(db, now, limit) → JobRow[]
-//   reads ≤ limit running or paused jobs past their deadline (jobs_wake). Rows written: 0.
+//   reads ≤ limit running or paused jobs past their deadline (jobs_wake). Rows written: 0. Built once.
 // nextWakeAt(db, now, windowFull) → number | null
 //   one statement of 16 to 18 MIN lookups (jobs_wake per status and pooled, jobs_index_due,
-//   callbacks_deadline), built once but for its times. Rows written: 0.
+//   callbacks_deadline), built once, bound with its times. Rows written: 0.
+//
+// requeue runs only when a send failed, and its update's columns depend on the job (a waiting PATCH),
+// so it is built per call.
 //
 // Each is synchronous, so under the Durable Object's input/output gates it is atomic: no other request
 // interleaves, and nothing it sends leaves the object before its writes are durable.
-import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, type Placeholder, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";
-import { jobs } from "../schema";
+import { type JobRow, jobs } from "../schema";
 import { patchColumns } from "./patch-rows";
 import { release } from "./pools";
+import { prepared } from "./prepared";
 import { touch } from "./touch";
 
 export interface Claim {
@@ -65,20 +69,28 @@ export function requeue(db: ShardDb, claims: Claim[], now: number, retryAt: numb
  * extra copies, and the oldest copy, nearest the head of the queue, can still do the work.
  */
 export function resendLostDispatches(db: ShardDb, now: number, t: ShardTimings, limit: number): Claim[] {
-  const lost = db
-    .select({ id: jobs.id, userId: jobs.userId, attempt: jobs.attempt, misses: jobs.dispatchMisses })
-    .from(jobs)
-    .where(and(eq(jobs.status, "queued"), lte(jobs.deadline, now)))
-    .limit(limit)
-    .all();
-  for (const l of lost) {
-    db.update(jobs)
+  const lost = prepared(db, "dispatch.lostDispatches", (db) =>
+    db
+      .select({ id: jobs.id, userId: jobs.userId, attempt: jobs.attempt, misses: jobs.dispatchMisses })
+      .from(jobs)
+      .where(and(eq(jobs.status, "queued"), lte(jobs.deadline, sql.placeholder("now"))))
+      .limit(sql.placeholder("limit"))
+      .prepare(),
+  ).all({ now, limit });
+  if (lost.length === 0) return [];
+  const resend = prepared(db, "dispatch.resend", (db) =>
+    db
+      .update(jobs)
       .set({
-        dispatchMisses: l.misses + 1,
-        deadline: now + dispatchDeadlineMs(t.dispatchDeadlineMs, l.misses + 1),
+        dispatchMisses: sql`${sql.placeholder("misses")}`,
+        deadline: sql`${sql.placeholder("deadline")}`,
       })
-      .where(eq(jobs.id, l.id))
-      .run();
+      .where(eq(jobs.id, sql.placeholder("id")))
+      .prepare(),
+  );
+  for (const l of lost) {
+    const misses = l.misses + 1;
+    resend.run({ id: l.id, misses, deadline: now + dispatchDeadlineMs(t.dispatchDeadlineMs, misses) });
   }
   return lost.map(({ id, userId, attempt }) => ({ id, userId, attempt }));
 }
@@ -87,16 +99,17 @@ export function resendLostDispatches(db: ShardDb, now: number, t: ShardTimings, 
  * Running jobs whose deadline has passed: their heartbeats stopped (the consumer is gone) or their
  * timeout bound ran out (the attempt is stuck). `expiryError` tells which.
  */
-export function expiredLeases(db: ShardDb, now: number, limit: number) {
-  return (
+export function expiredLeases(db: ShardDb, now: number, limit: number): JobRow[] {
+  const statement = prepared(db, "dispatch.expiredLeases", (db) =>
     db
       .select()
       .from(jobs)
       // A paused job has a deadline only while the attempt begun before the pause still runs.
-      .where(and(inArray(jobs.status, ["running", "paused"]), lte(jobs.deadline, now)))
-      .limit(limit)
-      .all()
+      .where(and(inArray(jobs.status, ["running", "paused"]), lte(jobs.deadline, sql.placeholder("now"))))
+      .limit(sql.placeholder("limit"))
+      .prepare(),
   );
+  return statement.all({ now, limit });
 }
 
 /** A due job that is waiting on an event (a release, a begin) is still looked at this often. */
@@ -123,33 +136,46 @@ const FIXED_WAKES = [
   .map((term) => `coalesce(${term}, ${NEVER})`)
   .join(", ");
 
-/** The earliest deadline of the scheduled jobs that need pools (1) or not (0); or the first after `now`. */
-const scheduledWake = (pooled: 0 | 1, now?: number) =>
-  now === undefined
+/** The earliest deadline of the scheduled jobs that need pools (1) or not (0); or the first after `after`. */
+const scheduledWake = (pooled: 0 | 1, after?: Placeholder) =>
+  after === undefined
     ? sql.raw(
         `(select min(deadline) from jobs where status = 'scheduled' and needs_pools = ${pooled} and deadline is not null)`,
       )
-    : sql`(select min(deadline) from jobs where status = 'scheduled' and needs_pools = ${sql.raw(String(pooled))} and deadline > ${now})`;
+    : sql`(select min(deadline) from jobs where status = 'scheduled' and needs_pools = ${sql.raw(String(pooled))} and deadline > ${after})`;
+
+/** nextWakeAt's statement: binds `now`, `full` (1 when the window is full, else 0) and `recheck`. */
+function wakeStatement(db: ShardDb) {
+  const now = sql.placeholder("now");
+  const full = sql.placeholder("full");
+  const recheck = sql.placeholder("recheck");
+  const at = sql<number>`min(
+      ${sql.raw(FIXED_WAKES)},
+      coalesce(case when free <= ${now} and ${full} then ${scheduledWake(0, now)} else free end, ${NEVER}),
+      coalesce(case when free <= ${now} and ${full} then ${recheck} end, ${NEVER}),
+      coalesce(case when pooled <= ${now} then ${scheduledWake(1, now)} else pooled end, ${NEVER}),
+      coalesce(case when pooled <= ${now} then ${recheck} end, ${NEVER})
+    )`;
+  return db
+    .select({ at })
+    .from(sql`(select ${scheduledWake(0)} as free, ${scheduledWake(1)} as pooled) as w`)
+    .prepare();
+}
 
 /**
  * The alarm is a cache of this: the earliest deadline of any job, pending index copy or pending
  * callback in the shard. Due jobs that cannot go out now do not count, or the alarm would spin: jobs
  * waiting for pool units (a release re-arms at once) and, while the in-flight window is full, every
  * due job (a begin frees the window and re-arms). Those are still re-examined every WAITING_RECHECK_MS.
- * Cost: one statement of MIN lookups on the (status, needs_pools, deadline) index, built once but for
- * its times, whatever the number of jobs the shard holds or has finished (every re-arm runs it).
+ * Cost: one statement of MIN lookups on the (status, needs_pools, deadline) index, built once per
+ * database (prepared.ts) and bound with its times, whatever the number of jobs the shard holds or has
+ * finished (every re-arm runs it).
  */
 export function nextWakeAt(db: ShardDb, now: number, windowFull: boolean): number | null {
-  const full = windowFull ? 1 : 0;
-  const recheck = now + WAITING_RECHECK_MS;
-  const row = db.get<{ at: number }>(sql`
-    with w as (select ${scheduledWake(0)} as free, ${scheduledWake(1)} as pooled)
-    select min(
-      ${sql.raw(FIXED_WAKES)},
-      coalesce(case when free <= ${now} and ${full} then ${scheduledWake(0, now)} else free end, ${NEVER}),
-      coalesce(case when free <= ${now} and ${full} then ${recheck} end, ${NEVER}),
-      coalesce(case when pooled <= ${now} then ${scheduledWake(1, now)} else pooled end, ${NEVER}),
-      coalesce(case when pooled <= ${now} then ${recheck} end, ${NEVER})
-    ) as at from w`);
+  const row = prepared(db, "dispatch.nextWakeAt", wakeStatement).get({
+    now,
+    full: windowFull ? 1 : 0,
+    recheck: now + WAITING_RECHECK_MS,
+  });
   return row === undefined || row.at >= NEVER ? null : row.at;
 }

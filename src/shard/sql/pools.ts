@@ -6,7 +6,8 @@
 //   reads as listPools, then the unfinished pooled jobs (jobs_wake) naming it; deletes pools[name].
 //   Rows written: 1; 0 if refused.
 // allocate(db, jobId, attempt, resources) → void
-//   writes allocations (+1 row per pool). Rows written: 3 per pool (row, its key, allocations_pool).
+//   writes allocations (+1 row per pool), one statement for all its pools (none without a pool).
+//   Rows written: 3 per pool (row, its key, allocations_pool).
 // release(db, jobId, attempt) → whether units were freed
 //   deletes the attempt's allocations. Rows written: 1 per pool it held; 0 on a second release.
 // unitsInUse(db) → Map of pool → units   reads every allocations row. Rows written: 0.
@@ -15,6 +16,9 @@
 // resourceErrors(db, resources) → ErrorDetail[]   reads every pools row. Rows written: 0.
 // poolWaitersExist(db, now) → boolean   reads at most one jobs_wake entry. Rows written: 0.
 //
+// The alarm's statements here (capacities, unitsInUse, allocate, release, poolWaitersExist) are built
+// once per database (prepared.ts) and bound per call.
+//
 // Allocation is a local, synchronous step of the claim, so a pool can never be over-allocated, however
 // many shards the user has. Use is derived from the allocations ledger, never kept as a counter.
 import { and, eq, inArray, sql } from "drizzle-orm";
@@ -22,6 +26,7 @@ import { isFinished, JOB_STATUSES } from "../../core/state";
 import type { ShardDb } from "../db";
 import type { DeletePoolResult, ErrorDetail, PoolView } from "../rpc";
 import { allocations, jobs, pools } from "../schema";
+import { prepared } from "./prepared";
 
 export function putPool(db: ShardDb, name: string, capacity: number, now: number): void {
   db.insert(pools)
@@ -53,22 +58,21 @@ export function deletePool(db: ShardDb, name: string, now: number): DeletePoolRe
 
 /** Units in use per pool, from the ledger. */
 export function unitsInUse(db: ShardDb): Map<string, number> {
-  const rows = db
-    .select({ pool: allocations.pool, units: sql<number>`sum(${allocations.units})` })
-    .from(allocations)
-    .groupBy(allocations.pool)
-    .all();
-  return new Map(rows.map((r) => [r.pool, r.units]));
+  const statement = prepared(db, "pools.unitsInUse", (db) =>
+    db
+      .select({ pool: allocations.pool, units: sql<number>`sum(${allocations.units})` })
+      .from(allocations)
+      .groupBy(allocations.pool)
+      .prepare(),
+  );
+  return new Map(statement.all().map((r) => [r.pool, r.units]));
 }
 
 export function capacities(db: ShardDb): Map<string, number> {
-  return new Map(
-    db
-      .select()
-      .from(pools)
-      .all()
-      .map((p) => [p.name, p.capacity]),
+  const statement = prepared(db, "pools.capacities", (db) =>
+    db.select({ name: pools.name, capacity: pools.capacity }).from(pools).prepare(),
   );
+  return new Map(statement.all().map((p) => [p.name, p.capacity]));
 }
 
 export function listPools(db: ShardDb, now: number): PoolView[] {
@@ -110,16 +114,33 @@ export function resourceErrors(db: ShardDb, resources: Record<string, number>): 
   });
 }
 
-/** Records the units an attempt holds from its claim on. */
+/**
+ * Records the units an attempt holds from its claim on: one statement whatever the number of pools,
+ * one row per (pool, units) entry of `resources`, which travels as its JSON (one parameter). Nothing
+ * runs for a job that names no pool.
+ */
 export function allocate(
   db: ShardDb,
   jobId: string,
   attempt: number,
   resources: Record<string, number>,
 ): void {
-  for (const [pool, units] of Object.entries(resources)) {
-    db.insert(allocations).values({ jobId, attempt, pool, units }).run();
+  let named = false;
+  for (const _ in resources) {
+    named = true;
+    break;
   }
+  if (!named) return;
+  const statement = prepared(db, "pools.allocate", (db) =>
+    db
+      .insert(allocations)
+      .select(
+        sql`select ${sql.placeholder("jobId")}, ${sql.placeholder("attempt")}, r.key, r.value
+            from json_each(${sql.placeholder("resources")}) as r`,
+      )
+      .prepare(),
+  );
+  statement.run({ jobId, attempt, resources: JSON.stringify(resources) });
 }
 
 /**
@@ -127,24 +148,37 @@ export function allocate(
  * release, so a second release of the same attempt frees nothing. Returns whether units were freed.
  */
 export function release(db: ShardDb, jobId: string, attempt: number): boolean {
-  return (
+  const statement = prepared(db, "pools.release", (db) =>
     db
       .delete(allocations)
-      .where(and(eq(allocations.jobId, jobId), eq(allocations.attempt, attempt)))
+      .where(
+        and(
+          eq(allocations.jobId, sql.placeholder("jobId")),
+          eq(allocations.attempt, sql.placeholder("attempt")),
+        ),
+      )
       .returning({ pool: allocations.pool })
-      .all().length > 0
+      .prepare(),
   );
+  return statement.all({ jobId, attempt }).length > 0;
 }
 
 /** Whether a due pooled job is waiting for units (a release should then dispatch at once). */
 export function poolWaitersExist(db: ShardDb, now: number): boolean {
-  return (
+  const statement = prepared(db, "pools.poolWaitersExist", (db) =>
     db
       .select({ id: jobs.id })
       .from(jobs)
       // A scheduled job's deadline is its run_at: this reads the (status, needs_pools, deadline) index.
-      .where(and(eq(jobs.status, "scheduled"), eq(jobs.needsPools, true), sql`${jobs.deadline} <= ${now}`))
+      .where(
+        and(
+          eq(jobs.status, "scheduled"),
+          eq(jobs.needsPools, true),
+          sql`${jobs.deadline} <= ${sql.placeholder("now")}`,
+        ),
+      )
       .limit(1)
-      .all().length > 0
+      .prepare(),
   );
+  return statement.all({ now }).length > 0;
 }

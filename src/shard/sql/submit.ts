@@ -16,20 +16,12 @@
 //   deletes ≤ limit expired idempotency_keys rows. Rows written: 1 per key.
 // unfinishedJobs(db) → number
 //   reads the unfinished jobs' jobs_wake entries (a count, ≤ MAX_UNFINISHED_JOBS). Rows written: 0.
-// dueForIndex(db, now, limit) → JobRow[]
-//   reads ≤ limit jobs whose index copy is due (jobs_index_due). Rows written: 0.
-// markIndexed(db, written) → void
-//   writes each job's indexed_version and index_due_at. Rows written per job: 1 when D1 holds its newest
-//   version (its jobs_index_due entry leaves), 2 when a newer change keeps the copy pending, 0 when
-//   already recorded.
-// postponeIndex(db, ids, until) → void
-//   writes each job's index_due_at. Rows written: 2 per job (row, jobs_index_due).
-import { and, asc, eq, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
+// The index copy's own queries (dueForIndex, markIndexed, postponeIndex) are in index-copy.ts.
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { NewJob } from "../../core/job";
 import type { ShardDb, ShardTimings } from "../db";
 import type {
   Idempotency,
-  IndexedVersion,
   KeyLookup,
   NewSubmission,
   RefusalOf,
@@ -217,38 +209,4 @@ export function pruneIdempotencyKeys(db: ShardDb, now: number, limit: number): v
   db.run(
     sql`delete from ${idempotencyKeys} where ${idempotencyKeys.key} in (select ${idempotencyKeys.key} from ${idempotencyKeys} where ${idempotencyKeys.expiresAt} <= ${now} limit ${limit})`,
   );
-}
-
-/** Jobs whose D1 copy is behind and due to be written. */
-export function dueForIndex(db: ShardDb, now: number, limit: number): JobRow[] {
-  return db
-    .select()
-    .from(jobs)
-    .where(and(isNotNull(jobs.indexDueAt), lte(jobs.indexDueAt, now)))
-    .orderBy(asc(jobs.indexDueAt))
-    .limit(limit)
-    .all();
-}
-
-/**
- * markIndexed: records that D1 holds `version` of each job. Invariant: the pending index write is
- * cleared only when D1 holds the newest version; a change made since keeps its pending write.
- */
-export function markIndexed(db: ShardDb, written: IndexedVersion[]): void {
-  for (const w of written) {
-    db.update(jobs)
-      .set({
-        indexedVersion: sql`max(${jobs.indexedVersion}, ${w.version})`,
-        indexDueAt: sql`case when ${jobs.version} <= ${w.version} then null else ${jobs.indexDueAt} end`,
-      })
-      .where(and(eq(jobs.id, w.id), lt(jobs.indexedVersion, w.version)))
-      .run();
-  }
-}
-
-/** A failed D1 write is tried again later, from the shard, until it lands. */
-export function postponeIndex(db: ShardDb, ids: string[], until: number): void {
-  for (const id of ids) {
-    db.update(jobs).set({ indexDueAt: until }).where(eq(jobs.id, id)).run();
-  }
 }

@@ -1,6 +1,7 @@
 // The version and index-copy columns a change of a job's state writes with it (no SQL of its own).
 //
 // bump(now) → {updated_at, version}: no indexed column, so no row written beyond the job row's own.
+//   `now` may be a placeholder, for a statement built once (prepared.ts).
 // touch(now, t) → bump's columns + index_due_at: always 1 more row written (its jobs_index_due entry),
 //   even when a copy is already pending, since the column is assigned whatever its value.
 //
@@ -9,16 +10,16 @@
 // a partial index the new row is left out of: jobs_index_due when index_due_at becomes null); a delete,
 // 1 per row, whatever its indexes. The jobs table's indexes: the id key, jobs_wake (status,
 // needs_pools, deadline), jobs_index_due (index_due_at, when not null).
-import { sql } from "drizzle-orm";
+import { type Placeholder, sql } from "drizzle-orm";
 import { jobs } from "../schema";
 
 /**
  * A change to a job that the D1 index need not see on its own (claimed, begun): bumps the version,
  * which guards the D1 upsert, and assigns no indexed column, so it costs one row written.
  */
-export function bump(now: number) {
+export function bump(now: number | Placeholder) {
   return {
-    updatedAt: now,
+    updatedAt: typeof now === "number" ? now : sql<number>`${now}`,
     version: sql`${jobs.version} + 1`,
   };
 }

@@ -2,6 +2,9 @@
 // src/shard (nextWakeAt, which every re-arm runs; claimDue; inFlight; unfinishedJobs) on the real
 // shard migrations, run on node:sqlite through drizzle's durable-sqlite driver and a minimal stand-in
 // for ctx.storage. Times are per call, in this process (no workerd, no I/O), so they are a floor.
+// A second table times the rest of an alarm run's statements (leases, resends, pools, the index copy
+// and its D1 upsert against a stand-in D1 that runs nothing, the metrics minute, the prunes) on the
+// same tables plus a fixture of their own (statements.ts).
 //
 //   npm run bench -- queries      (or npm run bench:queries; on the pinned Node 22: node:sqlite)
 //
@@ -18,6 +21,8 @@ import { nextWakeAt } from "../../../src/shard/sql/dispatch";
 import { unfinishedJobs } from "../../../src/shard/sql/submit";
 import { parseCommand } from "../../harness/cli";
 import { projectRoot } from "../../harness/project";
+import { STATEMENT_COLUMNS, timeStatements } from "./statements";
+import { perCall, timings } from "./timing";
 
 /** Enough of DurableObjectStorage for drizzle's durable-sqlite session: sql.exec and transactionSync. */
 function storageOn(db: DatabaseSync) {
@@ -121,23 +126,6 @@ function fill(raw: DatabaseSync, finished: number, due: number, now: number) {
   raw.exec("COMMIT");
 }
 
-function perCall(fn: () => unknown, minMs = 300, maxCalls = 2000): number {
-  fn();
-  const start = performance.now();
-  let calls = 0;
-  while (calls < maxCalls && (calls < 3 || performance.now() - start < minMs)) {
-    fn();
-    calls++;
-  }
-  return (performance.now() - start) / calls;
-}
-
-const timings = {
-  dispatchDeadlineMs: 30_000,
-  leaseGraceMs: 10_000,
-  heartbeatTimeoutMs: 30_000,
-  indexFlushDelayMs: 2000,
-};
 const sizes: [finished: number, due: number][] = [
   [0, 1_000],
   [0, 10_000],
@@ -153,6 +141,7 @@ const usage =
 export async function main(argv: string[]): Promise<undefined> {
   parseCommand(argv, { name: "bench queries", usage, options: {} });
   const rows: Record<string, unknown>[] = [];
+  const statementRows: Record<string, unknown>[] = [];
   let plans: Record<string, string[]> = {};
   for (const [finished, due] of sizes) {
     const { raw, db, queries } = freshShard();
@@ -188,6 +177,8 @@ export async function main(argv: string[]): Promise<undefined> {
           .map((r) => String((r as { detail: unknown }).detail));
       plans = { nextWakeAt: plan(wake), claimDue_candidates: plan(due) };
     }
+    // Last: it adds rows of its own (pools, pooled, queued and running jobs, pending index copies).
+    statementRows.push({ finished, due, ...(await timeStatements(raw, db, now)) });
     raw.close();
   }
 
@@ -199,9 +190,13 @@ export async function main(argv: string[]): Promise<undefined> {
         : x < 10
           ? x.toFixed(3)
           : x.toFixed(1);
-  console.log(JSON.stringify({ node: process.version, rows, plans }, null, 2));
+  console.log(JSON.stringify({ node: process.version, rows, statements: statementRows, plans }, null, 2));
   console.log();
   const cols = ["finished", "due", "nextWakeAt_ms", "claimDue25_ms", "unfinishedJobs_ms", "inFlight_ms"];
   console.log(cols.join(" | "));
   for (const r of rows) console.log(cols.map((c) => fmt(r[c])).join(" | "));
+  console.log();
+  const more = ["finished", "due", ...STATEMENT_COLUMNS];
+  console.log(more.join(" | "));
+  for (const r of statementRows) console.log(more.map((c) => fmt(r[c])).join(" | "));
 }
