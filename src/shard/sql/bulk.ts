@@ -3,7 +3,7 @@
 // startWalk(db, filter) → BulkWalk | null
 //   reads max(jobs.id) (the id key), unless the filter names ids. Rows written: 0.
 // countStep(db, action, filter, walk) → {matching, rest}
-//   reads ≤ BULK_BATCH jobs in id order (cancel: and their current attempt rows). Rows written: 0.
+//   reads ≤ BULK_BATCH jobs in id order (each row holds its latest attempt). Rows written: 0.
 // bulkStep(db, action, filter, walk, now, t, limit?) → {moved, poolsMoved, rest}
 //   one transaction; reads ≤ BULK_BATCH jobs in id order; writes each matching job (≤ limit),
 //   set-based or through cancel / applyControl("retry"). Rows written: cancel, 3 per scheduled or
@@ -18,7 +18,7 @@ import { and, eq, gt, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { JobStatus } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";
 import type { JobFilter } from "../rpc";
-import { allocations, attempts, jobs } from "../schema";
+import { allocations, jobs } from "../schema";
 import { cancel } from "./attempts";
 import { applyControl } from "./controls";
 import { countInMinute } from "./metrics";
@@ -72,16 +72,16 @@ function matching(filter: JobFilter, action: BulkAction): SQL {
 /**
  * The jobs one set-based update can move exactly as the single-job step would, because that step
  * would only rewrite the row: cancel, a scheduled or idle paused job (no attempt in flight, so no
- * attempt row to close and no units held) with no PATCH waiting; retry, a job naming no pool (so
+ * attempt to close and no units held) with no PATCH waiting; retry, a job naming no pool (so
  * there is no pool to check). The rest (queued, running, a PATCH waiting, pooled retries: at most
  * the in-flight window and what runs, or the home shard's pooled jobs) go through the single-job
  * step one by one.
  */
 function setBased(action: BulkAction): SQL {
   if (action === "retry") return sql`${jobs.needsPools} = 0 and ${jobs.pendingPatch} is null`;
-  return sql`${jobs.status} in ('scheduled', 'paused') and ${jobs.pendingPatch} is null and not exists (
-    select 1 from ${attempts} where ${attempts.jobId} = ${jobs.id} and ${attempts.number} = ${jobs.attempt}
-      and ${attempts.status} = 'running')`;
+  // In flight: the job's latest attempt (in its row) is its current one and running (attemptInFlight).
+  return sql`${jobs.status} in ('scheduled', 'paused') and ${jobs.pendingPatch} is null
+    and (${jobs.lastAttemptStatus} is not 'running' or ${jobs.lastAttemptNumber} is not ${jobs.attempt})`;
 }
 
 /** Ids as one parameter: Durable Object SQLite binds at most 100 per query. */
