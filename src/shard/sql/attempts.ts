@@ -12,12 +12,13 @@
 //   reads jobs[id]; writes allocations (the attempt's rows deleted), metric_minutes (upsert), jobs[id]
 //   (the attempt ended in its latest-attempt columns; settled: retry, next occurrence or finished; a
 //   waiting PATCH applied; index copy scheduled). Rows written: 4 (job row, jobs_wake, jobs_index_due,
-//   minute) + 1 per pool the attempt held; 0 if refused.
+//   minute; 3 when an index copy is already pending, whose time it keeps: touch) + 1 per pool the
+//   attempt held; 0 if refused.
 // cancel(db, jobId, now, t) → {ok, job, released} | not_found | finished
 //   reads jobs[id]; writes allocations (deleted), metric_minutes (upsert), jobs[id] (→ cancelled,
 //   deadline = removal time, index copy scheduled, an attempt in flight → cancelled in its
-//   latest-attempt columns). Rows written: 4 (job row, jobs_wake, jobs_index_due, minute) + 1 per
-//   pool held.
+//   latest-attempt columns). Rows written: 4 (job row, jobs_wake, jobs_index_due, minute; 3 when an
+//   index copy is already pending) + 1 per pool held.
 // attemptInFlight(db, job) → boolean
 //   no SQL: the job row holds its latest attempt. Rows written: 0.
 // Helpers (no SQL): timeoutBound, expiryError, settleInputOf, settlementFields.
@@ -212,7 +213,7 @@ export function settlementFields(
     // A finished job's deadline is when retention removes it (src/shard/sql/retention.ts); a
     // paused one has none (nothing is due).
     deadline: status === "paused" ? null : (next.runAt ?? removalTime(job, now)),
-    ...touch(now, t),
+    ...touch(now, t, job),
   };
 }
 
@@ -342,7 +343,7 @@ export function cancel(
       ...(job.pendingPatch ? patchedFields(job, job.pendingPatch) : {}),
       status: "cancelled",
       deadline: removalTime(job, now),
-      ...touch(now, t),
+      ...touch(now, t, job),
       ...(inFlight ? { lastAttemptStatus: "cancelled" as const, lastAttemptFinishedAt: now } : {}),
     })
     .where(eq(jobs.id, jobId))

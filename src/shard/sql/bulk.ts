@@ -8,13 +8,13 @@
 //   one transaction; reads ≤ BULK_BATCH jobs in id order; writes each matching job (≤ limit),
 //   set-based or through cancel / applyControl("retry"). Rows written: cancel, 3 per scheduled or
 //   idle paused job (row, jobs_wake, jobs_index_due) + 1 per step that moved any (one minute upsert),
-//   and cancel's cost for each other job (queued, running, a PATCH waiting); retry, 3 per job.
-//   0 when nothing matches.
+//   and cancel's cost for each other job (queued, running, a PATCH waiting); retry, 3 per job; one
+//   less per job whose index copy is already pending (touch). 0 when nothing matches.
 //
 // The filter is read from the shard's own rows, never from the D1 read model. Each step is one
 // synchronous SQLite transaction; the shard lets other requests in between steps (src/shard/bulk-runner.ts), so
 // no request waits behind more than one step.
-import { and, eq, gt, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { JobStatus } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";
 import type { JobFilter } from "../rpc";
@@ -218,16 +218,18 @@ function cancelRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
       )
       .returning({ jobId: allocations.jobId })
       .all().length > 0;
-  const rows = db
-    .update(jobs)
-    .set({
-      status: "cancelled",
-      deadline: sql`${now} + ${jobs.finishedRetentionSeconds} * 1000`,
-      ...touch(now, t),
-    })
-    .where(and(idIn(ids), inArray(jobs.status, ["scheduled", "paused"])))
-    .returning({ needsPools: jobs.needsPools })
-    .all();
+  const rows = touchedRows(now, t, (touched, copy) =>
+    db
+      .update(jobs)
+      .set({
+        status: "cancelled",
+        deadline: sql`${now} + ${jobs.finishedRetentionSeconds} * 1000`,
+        ...touched,
+      })
+      .where(and(idIn(ids), inArray(jobs.status, ["scheduled", "paused"]), copy))
+      .returning({ needsPools: jobs.needsPools })
+      .all(),
+  );
   if (rows.length > 0) countInMinute(db, now, { finished: "cancelled", jobs: rows.length });
   return { count: rows.length, poolsMoved: released || rows.some((r) => r.needsPools) };
 }
@@ -239,20 +241,38 @@ function cancelRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
  */
 function retryRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
   if (ids.length === 0) return { count: 0, poolsMoved: false };
-  const rows = db
-    .update(jobs)
-    .set({
-      status: "scheduled",
-      runAt: now,
-      occurrenceAt: now,
-      currentRetries: 0,
-      extraRun: false,
-      occurrence: sql`${jobs.occurrence} + 1`,
-      deadline: now,
-      ...touch(now, t),
-    })
-    .where(and(idIn(ids), inArray(jobs.status, ["failed", "cancelled"])))
-    .returning({ id: jobs.id })
-    .all();
+  const rows = touchedRows(now, t, (touched, copy) =>
+    db
+      .update(jobs)
+      .set({
+        status: "scheduled",
+        runAt: now,
+        occurrenceAt: now,
+        currentRetries: 0,
+        extraRun: false,
+        occurrence: sql`${jobs.occurrence} + 1`,
+        deadline: now,
+        ...touched,
+      })
+      .where(and(idIn(ids), inArray(jobs.status, ["failed", "cancelled"]), copy))
+      .returning({ id: jobs.id })
+      .all(),
+  );
   return { count: rows.length, poolsMoved: false };
+}
+
+/**
+ * A set-based settled change made as touch makes it for one job: the rows whose index copy is already
+ * pending keep its time without index_due_at being assigned (no jobs_index_due entry written), the
+ * others get theirs. `update` runs once for each group, given its columns and its filter.
+ */
+function touchedRows<T>(
+  now: number,
+  t: ShardTimings,
+  update: (touched: ReturnType<typeof touch>, copy: SQL) => T[],
+): T[] {
+  return [
+    ...update(touch(now, t, { indexDueAt: null }), isNull(jobs.indexDueAt)),
+    ...update(touch(now, t, { indexDueAt: now }), isNotNull(jobs.indexDueAt)),
+  ];
 }
