@@ -1,7 +1,8 @@
 // The cost budget: billed operations of the canonical job (one-shot, no pool, succeeds at once),
-// counted where they happen (src/metering) from submit to its settled row in the D1 index. A change
-// that adds a Durable Object request, a SQLite or D1 row written, or a queue message per job fails
-// here; one that removes some should lower the budget (docs/cost.md has the prices and the bench).
+// counted where they happen (src/metering) from submit to its settled row in the D1 index, and on to
+// its removal by retention. A change that adds a Durable Object request, a SQLite or D1 row written,
+// or a queue message per job fails here; one that removes SQLite rows must lower the budget, and one
+// that removes anything else should (docs/cost.md has the prices and the bench).
 import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
@@ -32,7 +33,7 @@ afterEach(() => {
 /**
  * The most each phase may cost per canonical job, as measured (docs/cost.md; before the lean schema
  * it was 24 SQLite rows and 5 D1 rows written per job, then 14 and 1, then 15 with the metrics row,
- * and 18 once its removal was counted; issue 16 took that to 15). SQLite rows written must match
+ * and 18 once its removal was counted; issue 16 took that to 14). SQLite rows written must match
  * exactly, so a change that saves some lowers the budget. Rows read are left out: they are billed at
  * a thousandth of a row written and depend on how many jobs the shard holds.
  */
@@ -126,7 +127,7 @@ async function submitThroughWorker(apiKey: string, body: unknown) {
 }
 
 describe("cost budget of the canonical one-shot job", () => {
-  it("stays within its operations per phase, submit to indexed", async () => {
+  it("stays within its operations per phase, submit to removed", async () => {
     const user = await createUser();
     // Warm the key cache and the shard, as a running system is: not part of the job's cost.
     await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
