@@ -7,6 +7,7 @@
 //
 // latestAttempt(job) → AttemptRow | null
 //   no SQL: the job row's latest attempt, shaped as an attempts row.
+// Both statements are built once per database (prepared.ts).
 // keepLatest(db, jobId) → void
 //   reads jobs[id]; writes attempts (+1 row: the job's latest attempt, as its row holds it; WITHOUT
 //   ROWID, so one row written). Rows written: 1; 0 when the job has no attempt yet.
@@ -21,6 +22,7 @@
 import { and, eq, isNotNull, lt, sql } from "drizzle-orm";
 import type { ShardDb } from "../db";
 import { type AttemptRow, attempts, type JobRow, jobs } from "../schema";
+import { prepared } from "./prepared";
 
 /** An attempt's lateness: how long after its scheduled time it started (begin computed it so). */
 export function latenessOf(startedAt: number, scheduledAt: number): number {
@@ -52,37 +54,42 @@ export function latestAttempt(job: JobRow): AttemptRow | null {
  * attempts table's column order.
  */
 export function keepLatest(db: ShardDb, jobId: string): void {
-  db.insert(attempts)
-    .select(
-      db
-        .select({
-          jobId: jobs.id,
-          number: sql<number>`${jobs.lastAttemptNumber}`.as("number"),
-          occurrence: sql<number>`${jobs.lastAttemptOccurrence}`.as("occurrence"),
-          status: sql<AttemptRow["status"]>`${jobs.lastAttemptStatus}`.as("status"),
-          scheduledAt: sql<number>`${jobs.lastAttemptScheduledAt}`.as("scheduled_at"),
-          startedAt: sql<number>`${jobs.lastRunAt}`.as("started_at"),
-          finishedAt: jobs.lastAttemptFinishedAt,
-          latenessMs: sql<number>`max(0, ${jobs.lastRunAt} - ${jobs.lastAttemptScheduledAt})`.as(
-            "lateness_ms",
-          ),
-          error: jobs.lastAttemptError,
-          resources: sql<string>`coalesce(${jobs.lastAttemptResources}, '{}')`.as("resources"),
-        })
-        .from(jobs)
-        .where(and(eq(jobs.id, jobId), isNotNull(jobs.lastAttemptNumber))),
-    )
-    .run();
+  prepared(db, "attemptHistory.keepLatest", (d) =>
+    d
+      .insert(attempts)
+      .select(
+        d
+          .select({
+            jobId: jobs.id,
+            number: sql<number>`${jobs.lastAttemptNumber}`.as("number"),
+            occurrence: sql<number>`${jobs.lastAttemptOccurrence}`.as("occurrence"),
+            status: sql<AttemptRow["status"]>`${jobs.lastAttemptStatus}`.as("status"),
+            scheduledAt: sql<number>`${jobs.lastAttemptScheduledAt}`.as("scheduled_at"),
+            startedAt: sql<number>`${jobs.lastRunAt}`.as("started_at"),
+            finishedAt: jobs.lastAttemptFinishedAt,
+            latenessMs: sql<number>`max(0, ${jobs.lastRunAt} - ${jobs.lastAttemptScheduledAt})`.as(
+              "lateness_ms",
+            ),
+            error: jobs.lastAttemptError,
+            resources: sql<string>`coalesce(${jobs.lastAttemptResources}, '{}')`.as("resources"),
+          })
+          .from(jobs)
+          .where(and(eq(jobs.id, sql.placeholder("id")), isNotNull(jobs.lastAttemptNumber))),
+      )
+      .prepare(),
+  ).run({ id: jobId });
 }
 
 /** The job's attempts rows numbered below `before`, newest first, at most `limit`. */
 export function earlierAttempts(db: ShardDb, jobId: string, before: number, limit: number): AttemptRow[] {
   if (limit <= 0) return [];
-  return db
-    .select()
-    .from(attempts)
-    .where(and(eq(attempts.jobId, jobId), lt(attempts.number, before)))
-    .orderBy(sql`${attempts.number} desc`)
-    .limit(limit)
-    .all();
+  return prepared(db, "attemptHistory.earlier", (d) =>
+    d
+      .select()
+      .from(attempts)
+      .where(and(eq(attempts.jobId, sql.placeholder("id")), lt(attempts.number, sql.placeholder("before"))))
+      .orderBy(sql`${attempts.number} desc`)
+      .limit(sql.placeholder("limit"))
+      .prepare(),
+  ).all({ id: jobId, before, limit });
 }

@@ -29,8 +29,9 @@
 //
 // The job row holds its latest attempt (the last that began: last_attempt_*, started at last_run_at);
 // the attempts table holds the earlier ones (attempt-history.ts). Together they are one record per
-// attempt that began, as the attempts table alone was before.
-import { eq } from "drizzle-orm";
+// attempt that began, as the attempts table alone was before. The job is read with findJob and
+// written with the statements of attempt-statements.ts, each built once per database and bound per
+// call (issue 16).
 import { changesSchedule, type JobPatch, patchedRetry, rescheduled } from "../../core/job-patch";
 import { recurrenceOf } from "../../core/schedule";
 import {
@@ -50,13 +51,14 @@ import type {
   RefusalOf,
   Refused,
 } from "../rpc";
-import { type JobRow, jobs } from "../schema";
+import type { JobRow } from "../schema";
 import { keepLatest, latenessOf } from "./attempt-history";
+import { beginUpdate, cancelUpdate, finishUpdate, heartbeatUpdate } from "./attempt-statements";
 import { countInMinute } from "./metrics";
 import { patchedFields, patchedRow } from "./patch-rows";
 import { release } from "./pools";
 import { removalTime } from "./retention";
-import { bump, touch } from "./touch";
+import { indexDueAfter, touch } from "./touch";
 
 /**
  * Whether the job's current attempt has begun and not ended: a running job's always; a paused job's
@@ -133,25 +135,7 @@ export function begin(
   const begun = { ...job, lastRunAt: now };
   // The attempt this one replaces as the job's latest becomes history (a retry, a later occurrence).
   if (job.lastAttemptNumber !== null) keepLatest(db, jobId);
-  const running = db
-    .update(jobs)
-    .set({
-      status: "running",
-      lastRunAt: now,
-      dispatchMisses: 0,
-      deadline: livenessDeadline(begun, now, t),
-      ...bump(now),
-      lastAttemptNumber: attempt,
-      lastAttemptOccurrence: job.occurrence,
-      lastAttemptStatus: "running",
-      lastAttemptScheduledAt: job.runAt,
-      lastAttemptFinishedAt: null,
-      lastAttemptError: null,
-      lastAttemptResources: job.resources,
-    })
-    .where(eq(jobs.id, jobId))
-    .returning()
-    .get();
+  const running = beginUpdate(db).get({ id: jobId, now, deadline: livenessDeadline(begun, now, t), attempt });
   return { ok: true, job: running ?? job, latenessMs };
 }
 
@@ -173,10 +157,7 @@ export function heartbeat(
   const job = findJob(db, jobId);
   const refused = refusal(db, job, attempt, "running");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
-  db.update(jobs)
-    .set({ deadline: livenessDeadline(job, now, t) })
-    .where(eq(jobs.id, jobId))
-    .run();
+  heartbeatUpdate(db).run({ id: jobId, deadline: livenessDeadline(job, now, t) });
   return { ok: true };
 }
 
@@ -193,13 +174,23 @@ export function settleInputOf(job: JobRow): SettleInput {
   };
 }
 
-/** The job's columns after `next`: a settled state, so the index copy is scheduled too. */
+/** The job's columns after `next`: a settled state, so the index copy is scheduled too (touch). */
 export function settlementFields(
   job: JobRow,
   next: Settlement & { extraRun?: false },
   now: number,
   t: ShardTimings,
   status: JobRow["status"] = next.status,
+) {
+  return { ...settlementValues(job, next, now, status), ...touch(now, t, job) };
+}
+
+/** The settled state's own columns (attempt-statements.ts binds them by these names). */
+function settlementValues(
+  job: JobRow,
+  next: Settlement & { extraRun?: false },
+  now: number,
+  status: JobRow["status"],
 ) {
   return {
     status,
@@ -213,7 +204,6 @@ export function settlementFields(
     // A finished job's deadline is when retention removes it (src/shard/sql/retention.ts); a
     // paused one has none (nothing is due).
     deadline: status === "paused" ? null : (next.runAt ?? removalTime(job, now)),
-    ...touch(now, t, job),
   };
 }
 
@@ -291,19 +281,23 @@ export function finishAttempt(
     attempt: { outcome: attemptStatus, latenessMs },
     finished: next.status === "scheduled" ? undefined : next.status,
   });
-  const updated = db
-    .update(jobs)
-    .set({
-      ...(pending ? patchedFields(job, pending) : {}),
-      ...settlementFields(job, next, now, t, status),
-      ...(report.outcome.ok ? { result: report.result ?? null, lastError: null } : { lastError: error }),
-      lastAttemptStatus: attemptStatus,
-      lastAttemptFinishedAt: now,
-      lastAttemptError: error,
-    })
-    .where(eq(jobs.id, jobId))
-    .returning()
-    .get();
+  const values = settlementValues(job, next, now, status);
+  const indexDueAt = indexDueAfter(job, now, t);
+  const result = report.outcome.ok ? (report.result ?? null) : null;
+  const updated = finishUpdate(
+    db,
+    { ok: report.outcome.ok, indexDue: indexDueAt !== null },
+    pending ? patchedFields(job, pending) : null,
+  ).get({
+    id: jobId,
+    now,
+    ...values,
+    extraRun: values.extraRun ? 1 : 0,
+    indexDueAt,
+    result: result === null ? null : JSON.stringify(result),
+    error,
+    attemptStatus,
+  });
   const finishedOccurrence = next.occurrenceFinished ? job.occurrence : null;
   return { ok: true, job: updated ?? job, released, finishedOccurrence, latenessMs };
 }
@@ -337,17 +331,11 @@ export function cancel(
       : undefined,
     finished: "cancelled",
   });
-  const updated = db
-    .update(jobs)
-    .set({
-      ...(job.pendingPatch ? patchedFields(job, job.pendingPatch) : {}),
-      status: "cancelled",
-      deadline: removalTime(job, now),
-      ...touch(now, t, job),
-      ...(inFlight ? { lastAttemptStatus: "cancelled" as const, lastAttemptFinishedAt: now } : {}),
-    })
-    .where(eq(jobs.id, jobId))
-    .returning()
-    .get();
+  const indexDueAt = indexDueAfter(job, now, t);
+  const updated = cancelUpdate(
+    db,
+    { inFlight, indexDue: indexDueAt !== null },
+    job.pendingPatch ? patchedFields(job, job.pendingPatch) : null,
+  ).get({ id: jobId, now, deadline: removalTime(job, now), indexDueAt });
   return { ok: true, job: updated ?? job, released };
 }

@@ -1,6 +1,7 @@
 // The version and index-copy columns a change of a job's state writes with it (no SQL of its own).
 //
 // bump(now) → {updated_at, version}: no indexed column, so no row written beyond the job row's own.
+// indexDueAfter(job, now, t) → the index_due_at touch would assign, or null when it assigns none.
 // touch(now, t, job?) → bump's columns, + index_due_at unless `job` already has a copy pending: 1 more
 //   row written (its jobs_index_due entry) when the column is assigned, none when it is left alone.
 //   Without `job` (a set-based update over many rows) the column is assigned: coalesce keeps a pending
@@ -47,4 +48,16 @@ export function touch(now: number, t: { indexFlushDelayMs: number }, job?: Pick<
       ? now + t.indexFlushDelayMs
       : sql`coalesce(${jobs.indexDueAt}, ${now + t.indexFlushDelayMs})`,
   };
+}
+
+/**
+ * The index_due_at a settled change at `now` assigns (touch, for a statement built once): a flush
+ * delay ahead when no copy is pending, null when one is (then the column is not assigned).
+ */
+export function indexDueAfter(
+  job: Pick<JobRow, "indexDueAt">,
+  now: number,
+  t: { indexFlushDelayMs: number },
+): number | null {
+  return job.indexDueAt === null ? now + t.indexFlushDelayMs : null;
 }
