@@ -1,8 +1,9 @@
 // The shard's basics, shared by every query module (src/shard/sql/) and the Durable Object: the
 // database handle, the timings the queries keep, and a job by id.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { type JobRow, jobs } from "./schema";
+import { prepared } from "./sql/prepared";
 
 export type ShardDb = DrizzleSqliteDODatabase<Record<string, unknown>>;
 
@@ -17,7 +18,13 @@ export interface ShardTimings {
   indexFlushDelayMs: number;
 }
 
-/** findJob: the job's row, or undefined. Reads one row. */
+/** findJob: the job's row, or undefined. Reads one row. Built once per database (prepared.ts). */
 export function findJob(db: ShardDb, jobId: string): JobRow | undefined {
-  return db.select().from(jobs).where(eq(jobs.id, jobId)).get();
+  return prepared(db, "db.findJob", (d) =>
+    d
+      .select()
+      .from(jobs)
+      .where(eq(jobs.id, sql.placeholder("id")))
+      .prepare(),
+  ).get({ id: jobId });
 }

@@ -71,6 +71,21 @@ export const jobs = sqliteTable(
     // A PATCH that arrived while an attempt was queued or running, in JobRow field names: the attempt
     // keeps what it started with (begin reads this row), and the patch is applied when it ends.
     pendingPatch: text("pending_patch", { mode: "json" }).$type<JobPatch>(),
+    // The latest attempt that began, kept in the job row (migration 0013): the `attempts` table holds
+    // only the earlier ones, written when begin overwrites these columns with the next attempt. So the
+    // attempts of before are these columns (when lastAttemptNumber is set) plus the job's history rows,
+    // and a job that runs once writes no attempt row at all. Its start is last_run_at, and its lateness
+    // is max(0, last_run_at - lastAttemptScheduledAt), as the attempt row had them (src/shard/sql/attempt-history.ts).
+    // None is indexed: begin and finish write them with the job row's own update, at no extra row.
+    lastAttemptNumber: integer("last_attempt_number"),
+    lastAttemptOccurrence: integer("last_attempt_occurrence"),
+    lastAttemptStatus: text("last_attempt_status", {
+      enum: ["running", "succeeded", "failed", "timed_out", "cancelled"],
+    }),
+    lastAttemptScheduledAt: integer("last_attempt_scheduled_at"),
+    lastAttemptFinishedAt: integer("last_attempt_finished_at"),
+    lastAttemptError: text("last_attempt_error"),
+    lastAttemptResources: text("last_attempt_resources", { mode: "json" }).$type<Record<string, number>>(),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the
@@ -85,8 +100,11 @@ export const jobs = sqliteTable(
   ],
 );
 
-// Stored WITHOUT ROWID (migration 0004): the (job_id, number) key is the table, so writing an attempt
-// costs one row, not a row and its key's index.
+// The attempts before a job's latest one (the latest is in its row: jobs.last_attempt_*). A row is
+// written when begin replaces the job's latest attempt with the next one (a retry, a later occurrence),
+// so a job with k attempts has k - 1 rows here, each written once. Stored WITHOUT ROWID (migration
+// 0004): the (job_id, number) key is the table, so writing an attempt costs one row, not a row and its
+// key's index.
 export const attempts = sqliteTable(
   "attempts",
   {

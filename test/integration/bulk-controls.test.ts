@@ -6,6 +6,7 @@ import { forgetVerifiedKeys } from "../../src/api/auth";
 import { BULK_BATCH } from "../../src/shard/sql/bulk";
 import {
   ADMIN,
+  ALL_ATTEMPTS,
   createUser,
   env,
   failingD1,
@@ -263,7 +264,7 @@ describe("bulk actions in bounded steps", () => {
       inShard(user.user_id, (_s, state) => {
         const sql = state.storage.sql;
         const jobs = sql.exec<Row>("select * from jobs").toArray();
-        const attempts = sql.exec<Row>("select * from attempts").toArray();
+        const attempts = sql.exec<Row>(`select * from ${ALL_ATTEMPTS}`).toArray();
         const held = sql.exec<Row>("select job_id, count(*) as n from allocations group by job_id").toArray();
         const minutes = sql.exec<Row>("select * from metric_minutes").toArray();
         return { jobs, attempts, held, minutes };

@@ -98,6 +98,13 @@ function bigView(user: string, id: string, size: number, status: JobView["status
       lastError: null,
       extraRun: false,
       pendingPatch: null,
+      lastAttemptNumber: null,
+      lastAttemptOccurrence: null,
+      lastAttemptStatus: null,
+      lastAttemptScheduledAt: null,
+      lastAttemptFinishedAt: null,
+      lastAttemptError: null,
+      lastAttemptResources: null,
     },
     [2, 1].map((number) => ({
       jobId: id,

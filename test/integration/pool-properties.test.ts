@@ -14,7 +14,7 @@ import { insertJob } from "../../src/shard/sql/submit";
 import type { TaskShard } from "../../src/shard/task-shard";
 import { expireLeases } from "../../src/shard/tick";
 import { expectedClaimOrder } from "../support/claim-oracle";
-import { inShard } from "../support/helpers";
+import { ALL_ATTEMPTS, inShard } from "../support/helpers";
 import { newJobs } from "../support/new-job";
 import { agingBoundMs } from "../support/priority";
 
@@ -334,7 +334,7 @@ class LeaseTimeout implements Cmd {
       syncRunAt(m, r, x);
       const [a] = r.sql
         .exec<{ status: string }>(
-          "select status from attempts where job_id = ? and number = ?",
+          `select status from ${ALL_ATTEMPTS} where job_id = ? and number = ?`,
           x.id,
           x.attempt,
         )

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { toNewJob } from "../../src/api/job-input";
 import { shardStub } from "../../src/shard/address";
-import { createUser, deliver, env, inShard, setShardClock, shardOf } from "../support/helpers";
+import { ALL_ATTEMPTS, createUser, deliver, env, inShard, setShardClock, shardOf } from "../support/helpers";
 import {
   type AttemptStatus,
   attemptRuns,
@@ -100,7 +100,9 @@ function snapshot(userId: string): Promise<Snapshot> {
       alarm: await state.storage.getAlarm(),
       jobs: new Map(jobs.map((j) => [j.id, { ...j }])),
       attempts: sql
-        .exec<AttemptRow>("select job_id, number, occurrence, status from attempts order by job_id, number")
+        .exec<AttemptRow>(
+          `select job_id, number, occurrence, status from ${ALL_ATTEMPTS} order by job_id, number`,
+        )
         .toArray()
         .map((a) => ({ ...a })),
       allocations: sql
@@ -548,7 +550,11 @@ class LeaseExpiry implements Cmd {
     expect(j.attempts.find((a) => a.number === attempt)?.status, "the attempt timed out").toBe("timed_out");
     const error = await inShard(r.user.user_id, (_s, state) =>
       state.storage.sql
-        .exec<{ error: string }>("select error from attempts where job_id = ? and number = ?", j.id, attempt)
+        .exec<{ error: string }>(
+          `select error from ${ALL_ATTEMPTS} where job_id = ? and number = ?`,
+          j.id,
+          attempt,
+        )
         .one(),
     );
     expect(error.error, `why ${j.id}#${attempt} was given up`).toMatch(

@@ -79,6 +79,21 @@ export function shardOf(userId: string, shard = 0) {
   return env.TASK_SHARD.get(env.TASK_SHARD.idFromName(shardName(userId, shard)));
 }
 
+/**
+ * Every attempt of the shard's jobs that began, one row each, in the attempts table's columns: the
+ * attempts rows (the earlier attempts) and each job row's latest attempt (src/shard/sql/attempt-history.ts).
+ * A subquery to read from: `select … from ${ALL_ATTEMPTS} where job_id = ?`.
+ */
+export const ALL_ATTEMPTS = `(
+  select job_id, number, occurrence, status, scheduled_at, started_at, finished_at, lateness_ms, error, resources
+    from attempts
+  union all
+  select id, last_attempt_number, last_attempt_occurrence, last_attempt_status, last_attempt_scheduled_at,
+         last_run_at, last_attempt_finished_at, max(0, last_run_at - last_attempt_scheduled_at),
+         last_attempt_error, last_attempt_resources
+    from jobs where last_attempt_number is not null
+)`;
+
 /** Runs `fn` inside the shard, e.g. to move its clock or read its rows. */
 export function inShard<R>(
   userId: string,

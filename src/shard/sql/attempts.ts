@@ -1,31 +1,38 @@
 // Attempts: begin, heartbeat, finish and cancel, each fenced by the job's attempt number.
 //
 // begin(db, jobId, attempt, now, t) → {ok, job, latenessMs} | refusal
-//   reads jobs[id]; writes attempts (+1 row, running), jobs[id] (queued → running, last_run_at,
-//   liveness deadline). Rows written: 3 (the attempt, the job row, its jobs_wake entry); 0 if refused.
+//   reads jobs[id]; writes jobs[id] (queued → running, last_run_at, liveness deadline, the attempt as
+//   the job's latest: running), and attempts (+1 row: the job's previous latest attempt, kept as
+//   history) when there was one. Rows written: 2 (the job row, its jobs_wake entry) for a job's first
+//   attempt, 3 for a later one (+ the history row); 0 if refused.
 // heartbeat(db, jobId, attempt, now, t) → {ok} | refusal
 //   reads jobs[id]; writes jobs[id].deadline. Rows written: 2 (the row, its jobs_wake entry); 0 if refused.
 // finishAttempt(db, jobId, attempt, report, now, random, t, minute?)
 //     → {ok, job, released, finishedOccurrence, latenessMs} | refusal
-//   reads jobs[id]; writes allocations (the attempt's rows deleted), attempts[id, attempt] (ended),
-//   metric_minutes (upsert; with `minute` given, added to it instead and written by the caller),
-//   jobs[id] (settled: retry, next occurrence or finished; a waiting PATCH applied; index copy
-//   scheduled). Rows written: 5 (attempt, job row, jobs_wake, jobs_index_due, minute; 4 with `minute`)
-//   + 1 per pool the attempt held; 0 if refused.
+//   reads jobs[id]; writes allocations (the attempt's rows deleted), metric_minutes (upsert; with
+//   `minute` given, added to it instead and written by the caller), jobs[id] (the attempt ended in its
+//   latest-attempt columns; settled: retry, next occurrence or finished; a waiting PATCH applied; index
+//   copy scheduled). Rows written: 4 (job row, jobs_wake, jobs_index_due, minute; 3 when an index copy
+//   is already pending, whose time it keeps: touch; 1 less with `minute`) + 1 per pool the attempt
+//   held; 0 if refused.
 // cancel(db, jobId, now, t) → {ok, job, released} | not_found | finished
-//   reads jobs[id]; writes allocations (deleted), attempts[id, attempt] (→ cancelled, if in flight),
-//   metric_minutes (upsert), jobs[id] (→ cancelled, deadline = removal time, index copy scheduled).
-//   Rows written: 4 (job row, jobs_wake, jobs_index_due, minute) + 1 if an attempt was in flight
-//   + 1 per pool held.
+//   reads jobs[id]; writes allocations (deleted), metric_minutes (upsert), jobs[id] (→ cancelled,
+//   deadline = removal time, index copy scheduled, an attempt in flight → cancelled in its
+//   latest-attempt columns). Rows written: 4 (job row, jobs_wake, jobs_index_due, minute; 3 when an
+//   index copy is already pending) + 1 per pool held.
 // attemptInFlight(db, job) → boolean
-//   reads attempts[id, attempt], for a paused job only. Rows written: 0.
+//   no SQL: the job row holds its latest attempt. Rows written: 0.
 // Helpers (no SQL): timeoutBound, expiryError, settleInputOf, settlementFields.
 //
-// refusal: not_found | stale | duplicate | finished | cancelled. heartbeat and finishAttempt also read
-// the attempt row of a paused job (attemptInFlight). A report is accepted only while its attempt is the
-// job's current one and in the state the report expects, which makes queue redelivery, late reports
-// from timed-out attempts and reports after a cancel harmless.
-import { and, eq } from "drizzle-orm";
+// refusal: not_found | stale | duplicate | finished | cancelled. A report is accepted only while its
+// attempt is the job's current one and in the state the report expects, which makes queue redelivery,
+// late reports from timed-out attempts and reports after a cancel harmless.
+//
+// The job row holds its latest attempt (the last that began: last_attempt_*, started at last_run_at);
+// the attempts table holds the earlier ones (attempt-history.ts). Together they are one record per
+// attempt that began, as the attempts table alone was before. The job is read with findJob and
+// written with the statements of attempt-statements.ts, each built once per database and bound per
+// call (issue 16).
 import { changesSchedule, type JobPatch, patchedRetry, rescheduled } from "../../core/job-patch";
 import { recurrenceOf } from "../../core/schedule";
 import {
@@ -45,27 +52,26 @@ import type {
   RefusalOf,
   Refused,
 } from "../rpc";
-import { attempts, type JobRow, jobs } from "../schema";
+import type { JobRow } from "../schema";
+import { keepLatest, latenessOf } from "./attempt-history";
+import { beginUpdate, cancelUpdate, finishUpdate, heartbeatUpdate } from "./attempt-statements";
 import { countInMinute, type MinuteEvent, type MinuteTally } from "./metrics";
 import { patchedFields, patchedRow } from "./patch-rows";
 import { release } from "./pools";
 import { removalTime } from "./retention";
-import { bump, touch } from "./touch";
+import { indexDueAfter, touch } from "./touch";
 
 /**
  * Whether the job's current attempt has begun and not ended: a running job's always; a paused job's
- * when it was paused while running (the attempt finishes, and its reports are accepted). Attempt
- * rows are the truth: one is `running` exactly from its begin to its end.
+ * when it was paused while running (the attempt finishes, and its reports are accepted). The job's
+ * latest attempt is the truth: it is `running` exactly from its begin to its end, and it is the
+ * current one (the fence) until the next claim or a withdrawn dispatch moves the fence on. Reads no
+ * SQL: the row holds it (`_db` stays for the callers).
  */
-export function attemptInFlight(db: ShardDb, job: JobRow): boolean {
+export function attemptInFlight(_db: ShardDb, job: JobRow): boolean {
   if (job.status === "running") return true;
   if (job.status !== "paused") return false;
-  const row = db
-    .select({ n: attempts.number })
-    .from(attempts)
-    .where(and(eq(attempts.jobId, job.id), eq(attempts.number, job.attempt), eq(attempts.status, "running")))
-    .get();
-  return row !== undefined;
+  return job.lastAttemptNumber === job.attempt && job.lastAttemptStatus === "running";
 }
 
 /** Why a report for `attempt` cannot be accepted now, given the job and the state it expects. */
@@ -126,32 +132,11 @@ export function begin(
   const refused = refusal(db, job, attempt, "queued");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
   assertTransition(job.status, "running");
-  const latenessMs = Math.max(0, now - job.runAt);
+  const latenessMs = latenessOf(now, job.runAt);
   const begun = { ...job, lastRunAt: now };
-  db.insert(attempts)
-    .values({
-      jobId,
-      number: attempt,
-      occurrence: job.occurrence,
-      status: "running",
-      scheduledAt: job.runAt,
-      startedAt: now,
-      latenessMs,
-      resources: job.resources,
-    })
-    .run();
-  const running = db
-    .update(jobs)
-    .set({
-      status: "running",
-      lastRunAt: now,
-      dispatchMisses: 0,
-      deadline: livenessDeadline(begun, now, t),
-      ...bump(now),
-    })
-    .where(eq(jobs.id, jobId))
-    .returning()
-    .get();
+  // The attempt this one replaces as the job's latest becomes history (a retry, a later occurrence).
+  if (job.lastAttemptNumber !== null) keepLatest(db, jobId);
+  const running = beginUpdate(db).get({ id: jobId, now, deadline: livenessDeadline(begun, now, t), attempt });
   return { ok: true, job: running ?? job, latenessMs };
 }
 
@@ -173,10 +158,7 @@ export function heartbeat(
   const job = findJob(db, jobId);
   const refused = refusal(db, job, attempt, "running");
   if (refused || !job) return { ok: false, reason: refused ?? "not_found" };
-  db.update(jobs)
-    .set({ deadline: livenessDeadline(job, now, t) })
-    .where(eq(jobs.id, jobId))
-    .run();
+  heartbeatUpdate(db).run({ id: jobId, deadline: livenessDeadline(job, now, t) });
   return { ok: true };
 }
 
@@ -193,13 +175,23 @@ export function settleInputOf(job: JobRow): SettleInput {
   };
 }
 
-/** The job's columns after `next`: a settled state, so the index copy is scheduled too. */
+/** The job's columns after `next`: a settled state, so the index copy is scheduled too (touch). */
 export function settlementFields(
   job: JobRow,
   next: Settlement & { extraRun?: false },
   now: number,
   t: ShardTimings,
   status: JobRow["status"] = next.status,
+) {
+  return { ...settlementValues(job, next, now, status), ...touch(now, t, job) };
+}
+
+/** The settled state's own columns (attempt-statements.ts binds them by these names). */
+function settlementValues(
+  job: JobRow,
+  next: Settlement & { extraRun?: false },
+  now: number,
+  status: JobRow["status"],
 ) {
   return {
     status,
@@ -213,7 +205,6 @@ export function settlementFields(
     // A finished job's deadline is when retention removes it (src/shard/sql/retention.ts); a
     // paused one has none (nothing is due).
     deadline: status === "paused" ? null : (next.runAt ?? removalTime(job, now)),
-    ...touch(now, t),
   };
 }
 
@@ -286,31 +277,32 @@ export function finishAttempt(
   assertTransition(job.status, status);
   const attemptStatus = report.outcome.ok ? "succeeded" : report.timedOut ? "timed_out" : "failed";
   const released = release(db, jobId, attempt);
-  const ended = db
-    .update(attempts)
-    .set({ status: attemptStatus, finishedAt: now, error: report.outcome.ok ? null : (report.error ?? null) })
-    .where(and(eq(attempts.jobId, jobId), eq(attempts.number, attempt)))
-    .returning({ latenessMs: attempts.latenessMs })
-    .get();
-  const latenessMs = ended?.latenessMs ?? 0;
+  // The attempt reported is the job's latest (refusal: the fence, and begun), so its row holds it.
+  const latenessMs = latenessOf(job.lastRunAt ?? now, job.lastAttemptScheduledAt ?? job.runAt);
+  const error = report.outcome.ok ? null : (report.error ?? null);
   const counted: MinuteEvent = {
     attempt: { outcome: attemptStatus, latenessMs },
     finished: next.status === "scheduled" ? undefined : next.status,
   };
   if (minute) minute.add(counted);
   else countInMinute(db, now, counted);
-  const updated = db
-    .update(jobs)
-    .set({
-      ...(pending ? patchedFields(job, pending) : {}),
-      ...settlementFields(job, next, now, t, status),
-      ...(report.outcome.ok
-        ? { result: report.result ?? null, lastError: null }
-        : { lastError: report.error ?? null }),
-    })
-    .where(eq(jobs.id, jobId))
-    .returning()
-    .get();
+  const values = settlementValues(job, next, now, status);
+  const indexDueAt = indexDueAfter(job, now, t);
+  const result = report.outcome.ok ? (report.result ?? null) : null;
+  const updated = finishUpdate(
+    db,
+    { ok: report.outcome.ok, indexDue: indexDueAt !== null },
+    pending ? patchedFields(job, pending) : null,
+  ).get({
+    id: jobId,
+    now,
+    ...values,
+    extraRun: values.extraRun ? 1 : 0,
+    indexDueAt,
+    result: result === null ? null : JSON.stringify(result),
+    error,
+    attemptStatus,
+  });
   const finishedOccurrence = next.occurrenceFinished ? job.occurrence : null;
   return { ok: true, job: updated ?? job, released, finishedOccurrence, latenessMs };
 }
@@ -333,29 +325,22 @@ export function cancel(
   assertTransition(job.status, "cancelled");
   // Units are held from dispatch: a queued job holds them as much as a running one.
   const released = release(db, jobId, job.attempt);
-  let cancelledAttempt: { latenessMs: number } | undefined;
-  if (attemptInFlight(db, job)) {
-    cancelledAttempt = db
-      .update(attempts)
-      .set({ status: "cancelled", finishedAt: now })
-      .where(and(eq(attempts.jobId, jobId), eq(attempts.number, job.attempt)))
-      .returning({ latenessMs: attempts.latenessMs })
-      .get();
-  }
+  // An attempt in flight is the job's latest: it ends as cancelled in the job row's own update.
+  const inFlight = attemptInFlight(db, job);
   countInMinute(db, now, {
-    attempt: cancelledAttempt && { outcome: "cancelled", latenessMs: cancelledAttempt.latenessMs },
+    attempt: inFlight
+      ? {
+          outcome: "cancelled",
+          latenessMs: latenessOf(job.lastRunAt ?? now, job.lastAttemptScheduledAt ?? now),
+        }
+      : undefined,
     finished: "cancelled",
   });
-  const updated = db
-    .update(jobs)
-    .set({
-      ...(job.pendingPatch ? patchedFields(job, job.pendingPatch) : {}),
-      status: "cancelled",
-      deadline: removalTime(job, now),
-      ...touch(now, t),
-    })
-    .where(eq(jobs.id, jobId))
-    .returning()
-    .get();
+  const indexDueAt = indexDueAfter(job, now, t);
+  const updated = cancelUpdate(
+    db,
+    { inFlight, indexDue: indexDueAt !== null },
+    job.pendingPatch ? patchedFields(job, job.pendingPatch) : null,
+  ).get({ id: jobId, now, deadline: removalTime(job, now), indexDueAt });
   return { ok: true, job: updated ?? job, released };
 }

@@ -3,22 +3,22 @@
 // startWalk(db, filter) → BulkWalk | null
 //   reads max(jobs.id) (the id key), unless the filter names ids. Rows written: 0.
 // countStep(db, action, filter, walk) → {matching, rest}
-//   reads ≤ BULK_BATCH jobs in id order (cancel: and their current attempt rows). Rows written: 0.
+//   reads ≤ BULK_BATCH jobs in id order (each row holds its latest attempt). Rows written: 0.
 // bulkStep(db, action, filter, walk, now, t, limit?) → {moved, poolsMoved, rest}
 //   one transaction; reads ≤ BULK_BATCH jobs in id order; writes each matching job (≤ limit),
 //   set-based or through cancel / applyControl("retry"). Rows written: cancel, 3 per scheduled or
 //   idle paused job (row, jobs_wake, jobs_index_due) + 1 per step that moved any (one minute upsert),
-//   and cancel's cost for each other job (queued, running, a PATCH waiting); retry, 3 per job.
-//   0 when nothing matches.
+//   and cancel's cost for each other job (queued, running, a PATCH waiting); retry, 3 per job; one
+//   less per job whose index copy is already pending (touch). 0 when nothing matches.
 //
 // The filter is read from the shard's own rows, never from the D1 read model. Each step is one
 // synchronous SQLite transaction; the shard lets other requests in between steps (src/shard/bulk-runner.ts), so
 // no request waits behind more than one step.
-import { and, eq, gt, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { JobStatus } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";
 import type { JobFilter } from "../rpc";
-import { allocations, attempts, jobs } from "../schema";
+import { allocations, jobs } from "../schema";
 import { cancel } from "./attempts";
 import { applyControl } from "./controls";
 import { countInMinute } from "./metrics";
@@ -72,16 +72,16 @@ function matching(filter: JobFilter, action: BulkAction): SQL {
 /**
  * The jobs one set-based update can move exactly as the single-job step would, because that step
  * would only rewrite the row: cancel, a scheduled or idle paused job (no attempt in flight, so no
- * attempt row to close and no units held) with no PATCH waiting; retry, a job naming no pool (so
+ * attempt to close and no units held) with no PATCH waiting; retry, a job naming no pool (so
  * there is no pool to check). The rest (queued, running, a PATCH waiting, pooled retries: at most
  * the in-flight window and what runs, or the home shard's pooled jobs) go through the single-job
  * step one by one.
  */
 function setBased(action: BulkAction): SQL {
   if (action === "retry") return sql`${jobs.needsPools} = 0 and ${jobs.pendingPatch} is null`;
-  return sql`${jobs.status} in ('scheduled', 'paused') and ${jobs.pendingPatch} is null and not exists (
-    select 1 from ${attempts} where ${attempts.jobId} = ${jobs.id} and ${attempts.number} = ${jobs.attempt}
-      and ${attempts.status} = 'running')`;
+  // In flight: the job's latest attempt (in its row) is its current one and running (attemptInFlight).
+  return sql`${jobs.status} in ('scheduled', 'paused') and ${jobs.pendingPatch} is null
+    and (${jobs.lastAttemptStatus} is not 'running' or ${jobs.lastAttemptNumber} is not ${jobs.attempt})`;
 }
 
 /** Ids as one parameter: Durable Object SQLite binds at most 100 per query. */
@@ -218,16 +218,18 @@ function cancelRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
       )
       .returning({ jobId: allocations.jobId })
       .all().length > 0;
-  const rows = db
-    .update(jobs)
-    .set({
-      status: "cancelled",
-      deadline: sql`${now} + ${jobs.finishedRetentionSeconds} * 1000`,
-      ...touch(now, t),
-    })
-    .where(and(idIn(ids), inArray(jobs.status, ["scheduled", "paused"])))
-    .returning({ needsPools: jobs.needsPools })
-    .all();
+  const rows = touchedRows(now, t, (touched, copy) =>
+    db
+      .update(jobs)
+      .set({
+        status: "cancelled",
+        deadline: sql`${now} + ${jobs.finishedRetentionSeconds} * 1000`,
+        ...touched,
+      })
+      .where(and(idIn(ids), inArray(jobs.status, ["scheduled", "paused"]), copy))
+      .returning({ needsPools: jobs.needsPools })
+      .all(),
+  );
   if (rows.length > 0) countInMinute(db, now, { finished: "cancelled", jobs: rows.length });
   return { count: rows.length, poolsMoved: released || rows.some((r) => r.needsPools) };
 }
@@ -239,20 +241,38 @@ function cancelRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
  */
 function retryRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
   if (ids.length === 0) return { count: 0, poolsMoved: false };
-  const rows = db
-    .update(jobs)
-    .set({
-      status: "scheduled",
-      runAt: now,
-      occurrenceAt: now,
-      currentRetries: 0,
-      extraRun: false,
-      occurrence: sql`${jobs.occurrence} + 1`,
-      deadline: now,
-      ...touch(now, t),
-    })
-    .where(and(idIn(ids), inArray(jobs.status, ["failed", "cancelled"])))
-    .returning({ id: jobs.id })
-    .all();
+  const rows = touchedRows(now, t, (touched, copy) =>
+    db
+      .update(jobs)
+      .set({
+        status: "scheduled",
+        runAt: now,
+        occurrenceAt: now,
+        currentRetries: 0,
+        extraRun: false,
+        occurrence: sql`${jobs.occurrence} + 1`,
+        deadline: now,
+        ...touched,
+      })
+      .where(and(idIn(ids), inArray(jobs.status, ["failed", "cancelled"]), copy))
+      .returning({ id: jobs.id })
+      .all(),
+  );
   return { count: rows.length, poolsMoved: false };
+}
+
+/**
+ * A set-based settled change made as touch makes it for one job: the rows whose index copy is already
+ * pending keep its time without index_due_at being assigned (no jobs_index_due entry written), the
+ * others get theirs. `update` runs once for each group, given its columns and its filter.
+ */
+function touchedRows<T>(
+  now: number,
+  t: ShardTimings,
+  update: (touched: ReturnType<typeof touch>, copy: SQL) => T[],
+): T[] {
+  return [
+    ...update(touch(now, t, { indexDueAt: null }), isNull(jobs.indexDueAt)),
+    ...update(touch(now, t, { indexDueAt: now }), isNotNull(jobs.indexDueAt)),
+  ];
 }

@@ -2,14 +2,16 @@
 //
 // applyControl(db, control, jobId, now, t) → {ok, job, released} | not_found | finished | busy | paused
 //     | not_retryable | invalid_resources
-//   reads jobs[id] (+ its attempt row if paused; pools for a retry); writes jobs[id] (status, schedule,
-//   deadline, index copy scheduled; a withdrawn dispatch moves the fence) and allocations (a paused
-//   queued job's units). Rows written: 3 (row, jobs_wake, jobs_index_due) + 1 per pool released, also
-//   for a control that changes nothing (a repeated pause, a resume of a job not paused); 0 if refused.
+//   reads jobs[id] (pools for a retry); writes jobs[id] (status, schedule, deadline, index copy
+//   scheduled; a withdrawn dispatch moves the fence) and allocations (a paused queued job's units).
+//   Rows written: 3 (row, jobs_wake, jobs_index_due; 2 when an index copy is already pending: touch)
+//   + 1 per pool released, also for a control that changes nothing (a repeated pause, a resume of a
+//   job not paused); 0 if refused.
 // patchJob(db, jobId, patch, now, t, check) → {ok, job} | not_found | finished | invalid
-//   reads jobs[id] (+ its attempt row if paused), pools; writes jobs[id]: the patched columns, or only
-//   pending_patch while an attempt is queued or running. Rows written: 3 when applied (row, jobs_wake,
-//   jobs_index_due), 2 when it waits (row, jobs_index_due); 0 if refused.
+//   reads jobs[id], pools; writes jobs[id]: the patched columns, or only pending_patch while an
+//   attempt is queued or running. Rows written: 3 when applied (row, jobs_wake, jobs_index_due), 2
+//   when it waits (row, jobs_index_due), one less either way when an index copy is already pending
+//   (touch); 0 if refused.
 //
 // Each step (atomic under the Durable Object's gates) reads the job, asks the pure state machine
 // (src/core/state.ts) where it goes, and writes that. The caller re-arms the alarm once.
@@ -110,7 +112,7 @@ export function applyControl(
       ...waited,
       ...(withdrawn ? { attempt: job.attempt + 1 } : {}),
       deadline: change.status === "scheduled" ? change.runAt : idle ? null : job.deadline,
-      ...touch(now, t),
+      ...touch(now, t, job),
     })
     .where(eq(jobs.id, jobId))
     .returning()
@@ -162,7 +164,7 @@ export function patchJob(
   const fields = inFlight ? { pendingPatch: combined } : patchColumns(job, combined, now);
   const updated = db
     .update(jobs)
-    .set({ ...fields, ...touch(now, t) })
+    .set({ ...fields, ...touch(now, t, job) })
     .where(eq(jobs.id, jobId))
     .returning()
     .get();

@@ -4,8 +4,9 @@
 // No commands (no SQL): column builders shared by PATCH itself (a job with no attempt in flight) and by
 // the end of an attempt (a patch that waited for it).
 // patchedRow(job, patch) → JobRow; patchedFields(job, patch), patchColumns(job, patch, now) → columns
-//   They assign every column but id and version, so the UPDATE that writes them pays the row and its
-//   jobs_wake entry, and, with the caller's touch (touch.ts), its jobs_index_due entry: 3 rows written.
+//   They assign every column but id, version and index_due_at, so the UPDATE that writes them pays the
+//   row and its jobs_wake entry, and, when the caller's touch (touch.ts) schedules the index copy, its
+//   jobs_index_due entry: 2 or 3 rows written.
 import { changesSchedule, type JobPatch, rescheduled } from "../../core/job-patch";
 import { recurrenceOf } from "../../core/schedule";
 import type { JobRow } from "../schema";
@@ -22,16 +23,17 @@ export function patchedRow(job: JobRow, patch: JobPatch): JobRow {
 
 /**
  * A patched row as columns to write: without the key (assigning it would cost its index a row
- * written) or the version (the caller bumps it).
+ * written), the version (the caller bumps it) or index_due_at (the caller's touch decides it, and
+ * leaves it unassigned when a copy is pending: assigning it would cost jobs_index_due a row written).
  */
 export function patchedFields(job: JobRow, patch: JobPatch): Partial<JobRow> {
-  const { id: _id, version: _v, ...row } = patchedRow(job, patch);
+  const { id: _id, version: _v, indexDueAt: _i, ...row } = patchedRow(job, patch);
   return row;
 }
 
 /** The columns a patch writes, given the row before it (the row must not have an attempt in flight). */
 export function patchColumns(job: JobRow, patch: JobPatch, now: number): Partial<JobRow> {
-  const { id: _id, version: _v, ...row } = patchedRow(job, patch);
+  const { id: _id, version: _v, indexDueAt: _i, ...row } = patchedRow(job, patch);
   if (!changesSchedule(patch)) return row;
   const next = rescheduled(job, recurrenceOf(row), patch.runAt, now);
   return { ...row, ...next, deadline: job.status === "scheduled" ? next.runAt : job.deadline };

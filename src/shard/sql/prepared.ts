@@ -4,15 +4,16 @@
 //
 // prepared(db, name, build) → the statement `build` made for this db, built at most once per db.
 //   No SQL runs here; the statement runs when the caller calls its .get/.all/.run with the values.
-import type { ShardDb } from "../db";
-
-const built = new WeakMap<ShardDb, Map<string, unknown>>();
+//
+// Generic over the database handle (a ShardDb), so that src/shard/db.ts can build findJob with it
+// without an import cycle.
+const built = new WeakMap<object, Map<string, unknown>>();
 
 /**
  * The statement named `name` for `db`, built by `build` the first time it is asked for. Names are
  * module-qualified by convention (`claim.markQueued`): one name, one statement shape.
  */
-export function prepared<T>(db: ShardDb, name: string, build: (db: ShardDb) => T): T {
+export function prepared<D extends object, T>(db: D, name: string, build: (db: D) => T): T {
   let statements = built.get(db);
   if (!statements) {
     statements = new Map();

@@ -3,13 +3,17 @@
 // dueForRemoval(db, now, limit) → JobRow[]
 //   reads ≤ limit finished jobs whose deadline (removal time) has passed (jobs_wake). Rows written: 0.
 // removeJobs(db, ids, now) → the ids removed
-//   one transaction; deletes the jobs still finished and due, then their attempts, allocations and
-//   idempotency_keys. Rows written: 1 per job + 1 per attempt + 1 per key (+ 1 per allocation, none for
-//   a finished job): a delete counts its row, not its index entries.
+//   one transaction; deletes the jobs still finished and due (with their latest attempts, which their
+//   rows hold), then the earlier attempts of those that had any, their allocations and
+//   idempotency_keys. Rows written: 1 per job + 1 per earlier attempt (none for a job that ran once)
+//   + 1 per key (+ 1 per allocation, none for a finished job): a delete counts its row, not its index
+//   entries.
 // attemptKeysOf(db, jobIds, limit) → AttemptKey[]
-//   reads ≤ limit attempts rows (by their key). Rows written: 0.
-// forgetAttempts(db, jobId, throughNumber, now) → how many were deleted
-//   one transaction; reads jobs[id]; deletes its attempts up to throughNumber. Rows written: 1 per
+//   reads the jobs' rows (their latest attempts) and ≤ limit attempts rows (by their key). Rows
+//   written: 0.
+// forgetAttempts(db, jobId, throughNumber, now) → how many were forgotten
+//   one transaction; reads jobs[id]; deletes its attempts rows up to throughNumber, and clears its
+//   latest attempt from its row if that is numbered up to throughNumber too. Rows written: 1 per
 //   attempt.
 // postponeRemoval(db, ids, retryAt) → void
 //   writes the deadline of each job still finished. Rows written: 2 per job (row, jobs_wake).
@@ -53,14 +57,16 @@ export function dueForRemoval(db: ShardDb, now: number, limit: number): JobRow[]
 export function removeJobs(db: ShardDb, ids: string[], now: number): string[] {
   if (ids.length === 0) return [];
   return db.transaction((tx) => {
-    const removed = tx
+    const rows = tx
       .delete(jobs)
       .where(and(inIds(jobs.id, ids), inArray(jobs.status, [...FINISHED_STATUSES]), lte(jobs.deadline, now)))
-      .returning({ id: jobs.id })
-      .all()
-      .map((r) => r.id);
+      .returning({ id: jobs.id, latest: jobs.lastAttemptNumber })
+      .all();
+    const removed = rows.map((r) => r.id);
+    // Only a job whose latest attempt is not its first can have earlier ones (attempt-history.ts).
+    const withHistory = rows.filter((r) => r.latest !== null && r.latest > 1).map((r) => r.id);
+    if (withHistory.length > 0) tx.delete(attempts).where(inIds(attempts.jobId, withHistory)).run();
     if (removed.length > 0) {
-      tx.delete(attempts).where(inIds(attempts.jobId, removed)).run();
       tx.delete(allocations).where(inIds(allocations.jobId, removed)).run();
       tx.delete(idempotencyKeys).where(inIds(idempotencyKeys.jobId, removed)).run();
     }
@@ -77,39 +83,58 @@ export interface AttemptKey {
 
 /**
  * The attempts of `jobIds` in (job, number) order, at most `limit`: each attempt that succeeded wrote
- * one result object, and an attempt row is the only record of it. Read through the attempts table's
- * own key (WITHOUT ROWID on (job_id, number)), so a step reads at most `limit` rows per job it names.
+ * one result object, and its attempt record is the only record of it: the job row's latest attempt,
+ * and the attempts rows before it (all numbered below it, so it comes last of its job). The rows are
+ * read through the attempts table's own key (WITHOUT ROWID on (job_id, number)), so a step reads at
+ * most `limit` rows per job it names.
  */
 export function attemptKeysOf(db: ShardDb, jobIds: string[], limit: number): AttemptKey[] {
   if (jobIds.length === 0 || limit <= 0) return [];
-  return db
-    .select({ jobId: attempts.jobId, occurrence: attempts.occurrence, number: attempts.number })
-    .from(attempts)
-    .where(inIds(attempts.jobId, jobIds))
-    .orderBy(attempts.jobId, attempts.number)
-    .limit(limit)
-    .all();
+  return db.all<AttemptKey>(sql`
+    select ${attempts.jobId} as jobId, ${attempts.occurrence} as occurrence, ${attempts.number} as number
+      from ${attempts} where ${inIds(attempts.jobId, jobIds)}
+    union all
+    select ${jobs.id}, ${jobs.lastAttemptOccurrence}, ${jobs.lastAttemptNumber}
+      from ${jobs} where ${inIds(jobs.id, jobIds)} and ${jobs.lastAttemptNumber} is not null
+    order by 1, 3
+    limit ${limit}`);
 }
 
 /**
- * forgetAttempts: deletes a job's attempts up to `throughNumber` once their result objects are gone,
- * so the next step goes on from where this one stopped. Invariant: only the attempts of a finished
- * job whose removal time has passed, the job's removal under way; a job retried meanwhile keeps its
- * history. Returns how many were deleted.
+ * forgetAttempts: forgets a job's attempts up to `throughNumber` once their result objects are gone,
+ * so the next step goes on from where this one stopped: its attempts rows are deleted, and its latest
+ * attempt is cleared from its row when it is among them (attemptKeysOf lists it last of its job, so
+ * removeExpiredJobs never cuts after it; kept here so the contract holds for any number). Invariant:
+ * only the attempts of a finished job whose removal time has passed, the job's removal under way; a
+ * job retried meanwhile keeps its history. Returns how many were forgotten.
  */
 export function forgetAttempts(db: ShardDb, jobId: string, throughNumber: number, now: number): number {
   return db.transaction((tx) => {
     const removable = tx
-      .select({ id: jobs.id })
+      .select({ latest: jobs.lastAttemptNumber })
       .from(jobs)
       .where(and(eq(jobs.id, jobId), inArray(jobs.status, [...FINISHED_STATUSES]), lte(jobs.deadline, now)))
       .get();
     if (!removable) return 0;
-    return tx
+    const deleted = tx
       .delete(attempts)
       .where(and(eq(attempts.jobId, jobId), lte(attempts.number, throughNumber)))
       .returning({ number: attempts.number })
       .all().length;
+    if (removable.latest === null || removable.latest > throughNumber) return deleted;
+    tx.update(jobs)
+      .set({
+        lastAttemptNumber: null,
+        lastAttemptOccurrence: null,
+        lastAttemptStatus: null,
+        lastAttemptScheduledAt: null,
+        lastAttemptFinishedAt: null,
+        lastAttemptError: null,
+        lastAttemptResources: null,
+      })
+      .where(eq(jobs.id, jobId))
+      .run();
+    return deleted + 1;
   });
 }
 

@@ -1,23 +1,27 @@
 // The version and index-copy columns a change of a job's state writes with it (no SQL of its own).
 //
 // bump(now) → {updated_at, version}: no indexed column, so no row written beyond the job row's own.
-//   `now` may be a placeholder, for a statement built once (prepared.ts).
-// touch(now, t) → bump's columns + index_due_at: always 1 more row written (its jobs_index_due entry),
-//   even when a copy is already pending, since the column is assigned whatever its value.
+//   `now` may be a placeholder or SQL, for a statement built once (prepared.ts).
+// indexDueAfter(job, now, t) → the index_due_at touch would assign, or null when it assigns none.
+// touch(now, t, job?) → bump's columns, + index_due_at unless `job` already has a copy pending: 1 more
+//   row written (its jobs_index_due entry) when the column is assigned, none when it is left alone.
+//   Without `job` (a set-based update over many rows) the column is assigned: coalesce keeps a pending
+//   time, but the entry is written even then.
 //
 // How SQLite rows written are counted (Cloudflare's rowsWritten, as measured): an insert, 1 per row + 1
 // per index entry; an update, 1 per row + 1 per index whose column it assigns, changed or not (none for
 // a partial index the new row is left out of: jobs_index_due when index_due_at becomes null); a delete,
 // 1 per row, whatever its indexes. The jobs table's indexes: the id key, jobs_wake (status,
 // needs_pools, deadline), jobs_index_due (index_due_at, when not null).
-import { type Placeholder, sql } from "drizzle-orm";
-import { jobs } from "../schema";
+import { type Placeholder, type SQL, sql } from "drizzle-orm";
+import { type JobRow, jobs } from "../schema";
 
 /**
  * A change to a job that the D1 index need not see on its own (claimed, begun): bumps the version,
- * which guards the D1 upsert, and assigns no indexed column, so it costs one row written.
+ * which guards the D1 upsert, and assigns no indexed column, so it costs one row written. `now` may
+ * be SQL (a placeholder, for a statement built once: prepared.ts).
  */
-export function bump(now: number | Placeholder) {
+export function bump(now: number | Placeholder | SQL) {
   return {
     updatedAt: typeof now === "number" ? now : sql<number>`${now}`,
     version: sql`${jobs.version} + 1`,
@@ -30,10 +34,31 @@ export function bump(now: number | Placeholder) {
  * pending time, so a burst of changes to one job costs one D1 write. Transient states (queued,
  * running) use `bump`: listing shows them only if a settled state's copy happens to catch them,
  * and `GET /v1/jobs/:id` always has the current one.
+ *
+ * `job`: the row as this same synchronous step read it. When its copy is already pending
+ * (index_due_at set), index_due_at is not assigned at all: the pending copy keeps its time and copies
+ * the row as it is when it runs, so it carries this change too, and the update writes no
+ * jobs_index_due entry. So a change is in D1 within indexFlushDelayMs of the first change still
+ * pending, as with coalesce, for one row written less.
  */
-export function touch(now: number, t: { indexFlushDelayMs: number }) {
+export function touch(now: number, t: { indexFlushDelayMs: number }, job?: Pick<JobRow, "indexDueAt">) {
+  if (job && job.indexDueAt !== null) return bump(now);
   return {
     ...bump(now),
-    indexDueAt: sql`coalesce(${jobs.indexDueAt}, ${now + t.indexFlushDelayMs})`,
+    indexDueAt: job
+      ? now + t.indexFlushDelayMs
+      : sql`coalesce(${jobs.indexDueAt}, ${now + t.indexFlushDelayMs})`,
   };
+}
+
+/**
+ * The index_due_at a settled change at `now` assigns (touch, for a statement built once): a flush
+ * delay ahead when no copy is pending, null when one is (then the column is not assigned).
+ */
+export function indexDueAfter(
+  job: Pick<JobRow, "indexDueAt">,
+  now: number,
+  t: { indexFlushDelayMs: number },
+): number | null {
+  return job.indexDueAt === null ? now + t.indexFlushDelayMs : null;
 }

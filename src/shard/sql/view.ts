@@ -1,15 +1,17 @@
 // Shard rows → the contract's job object.
 //
 // viewJob(db, job) → JobView
-//   reads ≤ ATTEMPTS_SHOWN (20) attempts rows of the job, newest first (by their key). Rows written: 0.
-// recentAttempts(db, jobId) → AttemptRow[]
+//   the job's latest attempt from its row, then ≤ ATTEMPTS_SHOWN - 1 (19) earlier attempts rows, newest
+//   first (by their key); none read when the latest is the job's first attempt (or none began).
+//   Rows written: 0.
+// recentAttempts(db, job) → AttemptRow[]
 //   the same read. Rows written: 0.
 // Helper (no SQL): toJobView.
 
-import { desc, eq } from "drizzle-orm";
 import { iso, isoOrNull, type JobView, nextRunAtOf } from "../../core/job";
 import type { ShardDb } from "../db";
-import { type AttemptRow, attempts, type JobRow } from "../schema";
+import type { AttemptRow, JobRow } from "../schema";
+import { earlierAttempts, latestAttempt } from "./attempt-history";
 
 export const ATTEMPTS_SHOWN = 20;
 
@@ -61,16 +63,18 @@ export function toJobView(row: JobRow, recent: AttemptRow[]): JobView {
   };
 }
 
-export function recentAttempts(db: ShardDb, jobId: string): AttemptRow[] {
-  return db
-    .select()
-    .from(attempts)
-    .where(eq(attempts.jobId, jobId))
-    .orderBy(desc(attempts.number))
-    .limit(ATTEMPTS_SHOWN)
-    .all();
+/**
+ * The job's latest ATTEMPTS_SHOWN attempts, newest first: its latest from its row, then the earlier
+ * ones from the attempts table (all numbered below it: attempt-history.ts). The first attempt has
+ * none before it (numbers start at 1), so a job that ran once is viewed without reading any.
+ */
+export function recentAttempts(db: ShardDb, job: JobRow): AttemptRow[] {
+  const latest = latestAttempt(job);
+  if (latest === null) return [];
+  if (latest.number <= 1) return [latest];
+  return [latest, ...earlierAttempts(db, job.id, latest.number, ATTEMPTS_SHOWN - 1)];
 }
 
 export function viewJob(db: ShardDb, job: JobRow): JobView {
-  return toJobView(job, recentAttempts(db, job.id));
+  return toJobView(job, recentAttempts(db, job));
 }
