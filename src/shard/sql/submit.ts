@@ -62,7 +62,9 @@ export function unfinishedJobs(db: ShardDb): number {
 
 /** Rows this database connection has inserted, updated or deleted since it opened: only ever grows. */
 function totalChanges(db: ShardDb): number {
-  return storageOf(db).sql.exec<{ n: number }>("select total_changes() as n").one().n;
+  const [row] = storageOf(db).sql.exec("select total_changes() as n").toArray();
+  if (typeof row?.n !== "number") throw new Error("SQLite did not answer total_changes()");
+  return row.n;
 }
 
 /** The unfinished jobs a shard had after its last submit, and totalChanges() right after it. */
