@@ -85,9 +85,44 @@ export const MAX_JSON_DEPTH = 128;
  * What JSON.parse accepts but we must not: nesting deep enough to exhaust the validator's stack,
  * `__proto__` keys (copying them into a plain object would silently drop them and alter what the
  * user sent), and strings with lone surrogates (SQLite would store them as replacement characters).
- * Iterative, so the check itself cannot overflow.
+ * Iterative, so the check itself cannot overflow. A body with none (nearly all) is walked once without
+ * naming where each value is; only a body with one is walked again to name it.
  */
 function jsonProblem(root: unknown, maxDepth: number): ErrorDetail | null {
+  return hasJsonProblem(root, maxDepth) ? firstJsonProblem(root, maxDepth) : null;
+}
+
+/** Whether firstJsonProblem would find a problem: the same checks, no paths. */
+function hasJsonProblem(root: unknown, maxDepth: number): boolean {
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop() as number;
+    if (typeof value === "string") {
+      if (!value.isWellFormed()) return true;
+      continue;
+    }
+    if (value === null || typeof value !== "object") continue;
+    if (depth >= maxDepth) return true;
+    if (Array.isArray(value)) {
+      for (const child of value) {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      if (key === "__proto__" || !key.isWellFormed()) return true;
+      values.push((value as Record<string, unknown>)[key]);
+      depths.push(depth + 1);
+    }
+  }
+  return false;
+}
+
+/** The first problem of jsonProblem's kinds, named by its path. */
+function firstJsonProblem(root: unknown, maxDepth: number): ErrorDetail | null {
   const stack: { value: unknown; depth: number; path: string }[] = [{ value: root, depth: 0, path: "" }];
   const at = (path: string) => path || "(body)";
   while (stack.length > 0) {

@@ -2,7 +2,7 @@
 import { newJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
-import { jobRuleErrors, MAX_FUTURE_MS } from "../core/job-rules";
+import { jobRuleErrors, MAX_FUTURE_MS, type RuleChecks } from "../core/job-rules";
 import { firstRunAt, recurrenceOf } from "../core/schedule";
 import { executorChecks } from "../executors/rule-checks";
 import { InvalidRequestError, PayloadTooLargeError } from "./errors";
@@ -13,7 +13,10 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
 /** A payload over MAX_PAYLOAD_BYTES is a 413, for a submit and a PATCH alike. */
 function assertPayloadFits(payload: unknown): void {
-  const payloadBytes = new TextEncoder().encode(JSON.stringify(payload ?? null)).byteLength;
+  const json = JSON.stringify(payload ?? null);
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most payloads fit without being encoded.
+  if (json.length * 3 <= MAX_PAYLOAD_BYTES) return;
+  const payloadBytes = new TextEncoder().encode(json).byteLength;
   if (payloadBytes > MAX_PAYLOAD_BYTES) {
     throw new PayloadTooLargeError(
       `payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`,
@@ -56,6 +59,17 @@ export function toJobPatch(body: unknown, now: number): JobPatch {
   return Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined)) as JobPatch;
 }
 
+/** The executors' checks, made once for each setting (they keep no state): not once per job. */
+const checks = new Map<boolean, RuleChecks>();
+function checksFor(allowPrivateTargets: boolean): RuleChecks {
+  let made = checks.get(allowPrivateTargets);
+  if (!made) {
+    made = executorChecks(allowPrivateTargets);
+    checks.set(allowPrivateTargets, made);
+  }
+  return made;
+}
+
 export interface JobContext {
   userId: string;
   shard: number;
@@ -87,7 +101,7 @@ export function requestMeaning(input: SubmitInput): SubmitInput {
 export function validSubmission(body: unknown, ctx: JobContext): { input: SubmitInput; spec: NewJob } {
   const input = validated(SubmitSchema, body, "the job is invalid");
   assertPayloadFits(input.payload);
-  const errors = jobRuleErrors(input, ctx.now, executorChecks(ctx.allowPrivateTargets));
+  const errors = jobRuleErrors(input, ctx.now, checksFor(ctx.allowPrivateTargets));
   if (errors.length > 0) throw new InvalidRequestError("the job is invalid", errors);
   const recurrence = recurrenceOf({
     intervalSeconds: input.interval_seconds,

@@ -6,10 +6,21 @@ export const MAX_SHARDS = 256;
 
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 
+/**
+ * Random bytes from crypto.getRandomValues, drawn a few KiB at a time (a batch of 1,000 jobs makes one
+ * call, not 1,000) and each used once. Filled on first use: Workers allow no randomness at load time.
+ */
+const randomPool = new Uint8Array(4096);
+let randomUsed = randomPool.length;
+
 function randomBase32(length: number): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  if (randomUsed + length > randomPool.length) {
+    crypto.getRandomValues(randomPool);
+    randomUsed = 0;
+  }
   let out = "";
-  for (const b of bytes) out += CROCKFORD[b & 31];
+  for (let i = randomUsed; i < randomUsed + length; i++) out += CROCKFORD[(randomPool[i] as number) & 31];
+  randomUsed += length;
   return out;
 }
 

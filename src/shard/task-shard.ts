@@ -34,7 +34,7 @@ import { applyControl, type Control, patchJob } from "./sql/controls";
 import { readMetrics } from "./sql/metrics";
 import * as pools from "./sql/pools";
 import * as submits from "./sql/submit";
-import { viewJob } from "./sql/view";
+import { toJobView, viewJob } from "./sql/view";
 import { tick } from "./tick";
 
 export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
@@ -167,9 +167,10 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     const cap = this.bulk.room(maxUnfinished);
     const out = submits.insertJob(this.db, spec, idempotency, now, this.context.timings, cap);
     if (!out.ok) return out;
-    const { view } = await this.answer(out.job, out.job.needsPools, now);
+    await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
+    const result = this.submitted(out);
     await noteLoad(this.context, this.load, "submitted", 1, spec.userId, now);
-    return { ok: true, replayed: out.replayed, view };
+    return result;
   }
 
   async submitBatch(batch: R.NewSubmission[], maxUnfinished?: number): Promise<R.SubmitBatchResult> {
@@ -188,9 +189,13 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     return submits.lookupKeys(this.db, keys, shards, this.clock());
   }
 
-  /** An accepted submit as it crosses the RPC: the job as the API shows it, not its row. */
+  /**
+   * An accepted submit as it crosses the RPC: the job as the API shows it, not its row. A job just
+   * created has no attempts, so only a replay reads them.
+   */
   private submitted(out: Extract<submits.InsertOutcome, { ok: true }>): R.SubmitItemResult {
-    return { ok: true, replayed: out.replayed, view: viewJob(this.db, out.job) };
+    const view = out.replayed ? viewJob(this.db, out.job) : toJobView(out.job, []);
+    return { ok: true, replayed: out.replayed, view };
   }
 
   async get(jobId: string): Promise<R.GetResult> {

@@ -172,6 +172,20 @@ describe("POST /v1/jobs", () => {
     expect(await jobCount(user)).toBe(0);
   });
 
+  it("takes a payload of exactly 64 KiB of JSON and refuses one byte more, in characters of any width", async () => {
+    const user = await createUser();
+    // Quotes included: 2 + 32,767 × 2 bytes (é) = 65,536; 2 + 21,844 × 3 bytes (€) = 65,534.
+    const fits = ["é".repeat(32_767), "€".repeat(21_844), `${"€".repeat(21_844)}xx`];
+    const over = [`${"é".repeat(32_767)}x`, "€".repeat(21_845), `${"€".repeat(21_844)}xxx`];
+    for (const payload of fits) expect((await submit(user, { type: "noop", payload })).status).toBe(201);
+    for (const payload of over) {
+      const res = await submit(user, { type: "noop", payload });
+      expect(res.status).toBe(413);
+      expect(res.body.error?.code).toBe("payload_too_large");
+    }
+    expect(await jobCount(user)).toBe(fits.length);
+  });
+
   it("replays an Idempotency-Key with the same body and refuses it with another", async () => {
     const user = await createUser();
     const headers = { "idempotency-key": "order-42" };

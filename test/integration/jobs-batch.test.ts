@@ -490,9 +490,13 @@ describe("POST /v1/jobs/batch: faults", () => {
     await runInDurableObject(shardOf(user.user_id), (_s, state) => {
       const sql = state.storage.sql as { exec: (query: string, ...bindings: unknown[]) => unknown };
       const exec = sql.exec.bind(sql);
-      let inserts = 0;
+      // The jobs are written first (one statement for the batch), then their keys: the keys' write
+      // fails, after the jobs' rows are in.
+      let jobsWritten = false;
       sql.exec = (query: string, ...bindings: unknown[]) => {
-        if (/^insert into "jobs"/.test(query) && ++inserts === 3) throw new Error("injected: disk full");
+        if (/^insert into "?jobs"?/.test(query)) jobsWritten = true;
+        if (/^insert into "?idempotency_keys"?/.test(query) && jobsWritten)
+          throw new Error("injected: disk full");
         return exec(query, ...bindings);
       };
     });

@@ -31,6 +31,20 @@ describe("ids", () => {
     expect(a < b).toBe(true);
   });
 
+  it("draws every id's random part afresh, across refills of the random pool", () => {
+    // 16 random characters an id, a 4 KiB pool: 10,000 ids in one millisecond span ~40 refills.
+    const ids = Array.from({ length: 10_000 }, () => newJobId(3, 1_700_000_000_000));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(new Set(ids.map((id) => id.slice(-16))).size).toBe(ids.length);
+    for (const id of ids) expect(shardOfJobId(id)).toBe(3);
+    // Each of the 32 characters turns up in each random position, as uniform bytes & 31 would make it.
+    for (let position = 0; position < 16; position++) {
+      const seen = new Set(ids.map((id) => id.at(-16 + position)));
+      expect(seen.size, `position ${position}`).toBe(32);
+    }
+    expect(new Set(Array.from({ length: 1_000 }, newUserId)).size).toBe(1_000);
+  });
+
   it("names the user in the API key, with 32 random bytes after it", () => {
     const user = newUserId();
     const key = newApiKey(user);

@@ -2,13 +2,16 @@
 //
 // insertJob(db, spec, idem?, now, t, maxUnfinished?) → {ok, replayed, job} | idempotency_conflict
 //     | too_many_unfinished | invalid_resources | stale_shards
-//   reads idempotency_keys[key], its job and key_fence (keyed), the unfinished count (with a cap),
-//   pools (pooled); writes jobs (+1 row) and idempotency_keys[key] (keyed). Rows written: 4 (row, id
-//   key, jobs_wake, jobs_index_due); with a key +3 (row, key, idempotency_keys_job), or +2 when it
-//   replaces an expired key not yet pruned; 0 when replayed or refused.
+//   reads idempotency_keys[key], its job and key_fence (keyed), the unfinished count (with a cap, and
+//   only when a row was written since the last submit counted it: UnfinishedRoom), pools (pooled);
+//   writes the job and its key through createJobs (create-jobs.ts). Rows written: 4 (row, id key,
+//   jobs_wake, jobs_index_due); with a key +3 (row, key, idempotency_keys_job), or +2 when it replaces
+//   an expired key not yet pruned; 0 when replayed or refused.
 // insertJobs(db, batch, now, t, maxUnfinished?) → {ok, outcomes} | invalid_resources (items)
-//   one transaction; reads pools per pooled item and the unfinished count once; each item as insertJob.
-//   Rows written: as insertJob per job created (4, +3 with a key); 0 when a pool check fails.
+//   one transaction; reads pools per pooled item and the unfinished count at most once; decides each
+//   item as insertJob would, then writes every job created with one createJobs (one statement per
+//   chunk, not per job). Rows written: as insertJob per job created (4, +3 with a key); 0 when a pool
+//   check fails.
 // lookupKeys(db, keys, shards, now) → KeyLookup[], one per key
 //   reads key_fence, each key's row and its job (with recent attempts, for the view); writes key_fence.
 //   Rows written: 1 when `shards` is above the fence (once per growth), else 0.
@@ -29,28 +32,47 @@ import type {
   SubmitResult,
 } from "../rpc";
 import { idempotencyKeys, type JobRow, jobs, keyFence } from "../schema";
+import { createJobs } from "./create-jobs";
 import { resourceErrors } from "./pools";
+import { prepared } from "./prepared";
+import { storageOf } from "./storage";
 import { viewJob } from "./view";
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+export { IDEMPOTENCY_TTL_MS } from "./create-jobs";
 
 /** Jobs not yet finished in this shard: bounded by MAX_UNFINISHED_JOBS. */
 export function unfinishedJobs(db: ShardDb): number {
-  return (
-    db
+  const statement = prepared(db, "submit.unfinishedJobs", (d) =>
+    d
       .select({ n: sql<number>`count(*)` })
       .from(jobs)
       .where(inArray(jobs.status, ["scheduled", "queued", "running", "paused"]))
-      .get()?.n ?? 0
+      .prepare(),
   );
+  return statement.get()?.n ?? 0;
 }
+
+/** Rows this database connection has inserted, updated or deleted since it opened: only ever grows. */
+function totalChanges(db: ShardDb): number {
+  const [row] = storageOf(db).sql.exec("select total_changes() as n").toArray();
+  if (typeof row?.n !== "number") throw new Error("SQLite did not answer total_changes()");
+  return row.n;
+}
+
+/** The unfinished jobs a shard had after its last submit, and totalChanges() right after it. */
+const lastCount = new WeakMap<ShardDb, { unfinished: number; changes: number }>();
 
 /**
  * MAX_UNFINISHED_JOBS as places left: counted once, on first need (never without a cap), then spent
  * by each job created in the same synchronous step, so a batch counts the table once, not per job.
+ * The count a submit leaves behind is remembered with SQLite's total_changes(): the next submit takes
+ * it instead of counting again when no row has been written since. A job becomes unfinished only by a
+ * write of its row (an insert, a retry), and every other write also makes the next submit count, so the
+ * number used is always the exact count, and the cap stays exact.
  */
 class UnfinishedRoom {
-  private left: number | undefined;
+  private counted: number | undefined;
+  private taken = 0;
 
   constructor(
     private readonly db: ShardDb,
@@ -60,10 +82,26 @@ class UnfinishedRoom {
   /** Takes a place for one more job; false when the shard is at its cap. */
   take(): boolean {
     if (this.max === Number.POSITIVE_INFINITY) return true;
-    this.left ??= this.max - unfinishedJobs(this.db);
-    if (this.left <= 0) return false;
-    this.left -= 1;
+    this.counted ??= this.count();
+    if (this.counted + this.taken >= this.max) return false;
+    this.taken += 1;
     return true;
+  }
+
+  /**
+   * The step is over (its writes done or committed) and created `created` jobs: the count it leaves is
+   * remembered for the next step. Not called when the step throws: its writes moved total_changes(),
+   * so what was remembered before is not taken again.
+   */
+  settle(created: number): void {
+    if (this.counted === undefined) return;
+    lastCount.set(this.db, { unfinished: this.counted + created, changes: totalChanges(this.db) });
+  }
+
+  private count(): number {
+    const last = lastCount.get(this.db);
+    if (last && last.changes === totalChanges(this.db)) return last.unfinished;
+    return unfinishedJobs(this.db);
   }
 }
 
@@ -86,31 +124,70 @@ export function insertJob(
   t: ShardTimings,
   maxUnfinished = Number.POSITIVE_INFINITY,
 ): InsertOutcome {
-  return admitJob(db, { spec, idempotency: idem }, now, t, new UnfinishedRoom(db, maxUnfinished));
+  const room = new UnfinishedRoom(db, maxUnfinished);
+  const submission = { spec, idempotency: idem };
+  const decided = admission(db, submission, now, room);
+  if (decided !== CREATE) return settled(room, decided);
+  const details = Object.keys(spec.resources).length > 0 ? resourceErrors(db, spec.resources) : [];
+  if (details.length > 0) return settled(room, { ok: false, reason: "invalid_resources", details });
+  const [job] = createJobs(db, [submission], now, t);
+  if (!job) throw new Error(`job ${spec.id} was not created`);
+  room.settle(1);
+  return { ok: true, replayed: false, job };
 }
+
+/** A step that created nothing: the count it took (if any) is still the shard's. */
+function settled<T extends InsertOutcome>(room: UnfinishedRoom, outcome: T): T {
+  room.settle(0);
+  return outcome;
+}
+
+/** A live key's record, the key bound as `key` and the time as `now`. */
+const liveKey = (db: ShardDb) =>
+  prepared(db, "submit.liveKey", (d) =>
+    d
+      .select()
+      .from(idempotencyKeys)
+      .where(
+        and(
+          eq(idempotencyKeys.key, sql.placeholder("key")),
+          sql`${idempotencyKeys.expiresAt} > ${sql.placeholder("now")}`,
+        ),
+      )
+      .prepare(),
+  );
+
+/** A job's row, its id bound as `id`. */
+const jobById = (db: ShardDb) =>
+  prepared(db, "submit.jobById", (d) =>
+    d
+      .select()
+      .from(jobs)
+      .where(eq(jobs.id, sql.placeholder("id")))
+      .prepare(),
+  );
 
 /** The key's live record here, as a replay of its job or a conflict; undefined when it has none. */
 function seenKey(db: ShardDb, idem: Idempotency, now: number): AdmitOutcome | undefined {
-  const seen = db
-    .select()
-    .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.key, idem.key), sql`${idempotencyKeys.expiresAt} > ${now}`))
-    .get();
+  const seen = liveKey(db).get({ key: idem.key, now });
   if (!seen) return undefined;
   if (seen.bodyHash !== idem.bodyHash) return { ok: false, reason: "idempotency_conflict" };
-  const original = db.select().from(jobs).where(eq(jobs.id, seen.jobId)).get();
+  const original = jobById(db).get({ id: seen.jobId });
   return original ? { ok: true, replayed: true, job: original } : undefined;
 }
 
 /** The highest shard count a key lookup here was made with (0: none yet). */
 function fencedShards(db: ShardDb): number {
-  return db.select({ shards: keyFence.shards }).from(keyFence).get()?.shards ?? 0;
+  const statement = prepared(db, "submit.fencedShards", (d) =>
+    d.select({ shards: keyFence.shards }).from(keyFence).prepare(),
+  );
+  return statement.get()?.shards ?? 0;
 }
 
 /**
  * lookupKeys: what this shard holds for each key, for a keyed submit placed on another shard.
  * Invariant: once a lookup made with count N has answered "nothing here", no keyed submit placed by
- * a count below N is created on this shard (admitJob refuses it as stale_shards), so the key cannot
+ * a count below N is created on this shard (admission refuses it as stale_shards), so the key cannot
  * appear here after the caller decided to create it elsewhere. Rows: the fence row, only when N is
  * higher than any count seen before (once per growth). Returns one entry per key, in order.
  */
@@ -128,48 +205,26 @@ export function lookupKeys(db: ShardDb, keys: Idempotency[], shards: number, now
   });
 }
 
-function admitJob(
+/** A submission that is to be created (pools aside: the caller checks them). */
+const CREATE = Symbol("create");
+
+/**
+ * What becomes of a submission, in the order insertJob has always decided it: its key's live record
+ * (a replay or a conflict), then a key placed by a stale shard count, then the cap, which it takes a
+ * place of when it is to be created. Writes nothing.
+ */
+function admission(
   db: ShardDb,
-  { spec, idempotency: idem }: NewSubmission,
+  { idempotency: idem }: NewSubmission,
   now: number,
-  t: ShardTimings,
   room: UnfinishedRoom,
-): InsertOutcome {
+): AdmitOutcome | typeof CREATE {
   if (idem) {
     const seen = seenKey(db, idem, now);
     if (seen) return seen;
     if (idem.shards < fencedShards(db)) return { ok: false, reason: "stale_shards" };
   }
-  if (!room.take()) return { ok: false, reason: "too_many_unfinished" };
-  const needsPools = Object.keys(spec.resources).length > 0;
-  if (needsPools) {
-    const details = resourceErrors(db, spec.resources);
-    if (details.length > 0) return { ok: false, reason: "invalid_resources", details };
-  }
-  const job = db
-    .insert(jobs)
-    .values({
-      ...spec,
-      needsPools,
-      status: "scheduled",
-      occurrenceAt: spec.runAt,
-      deadline: spec.runAt,
-      createdAt: now,
-      updatedAt: now,
-      indexDueAt: now + t.indexFlushDelayMs,
-    })
-    .returning()
-    .get();
-  if (idem) {
-    db.insert(idempotencyKeys)
-      .values({ key: idem.key, bodyHash: idem.bodyHash, jobId: spec.id, expiresAt: now + IDEMPOTENCY_TTL_MS })
-      .onConflictDoUpdate({
-        target: idempotencyKeys.key,
-        set: { bodyHash: idem.bodyHash, jobId: spec.id, expiresAt: now + IDEMPOTENCY_TTL_MS },
-      })
-      .run();
-  }
-  return { ok: true, replayed: false, job };
+  return room.take() ? CREATE : { ok: false, reason: "too_many_unfinished" };
 }
 
 /**
@@ -178,6 +233,8 @@ function admitJob(
  * write, and if any fails nothing is written; otherwise each job gets exactly what insertJob would
  * have given it had they been sent one after another (created, replayed, idempotency_conflict, or
  * too_many_unfinished once MAX_UNFINISHED_JOBS is reached, which is counted once for the batch).
+ * Every item is decided first, then the created ones are written together (createJobs): an item
+ * whose key an earlier item of the batch creates is answered as that key's record would answer it.
  */
 export function insertJobs(
   db: ShardDb,
@@ -193,15 +250,35 @@ export function insertJobs(
   if (items.length > 0) return { ok: false, reason: "invalid_resources", items };
   const room = new UnfinishedRoom(db, maxUnfinished);
   // A transaction, so a failure part-way (storage, not input) leaves none of the batch behind.
-  return db.transaction(() => ({
-    ok: true as const,
-    outcomes: batch.map((submission): AdmitOutcome => {
-      const outcome = admitJob(db, submission, now, t, room);
-      // Pools cannot change inside this synchronous step, so what passed above passes here.
-      if ("details" in outcome) throw new Error("a pool check changed its verdict mid-batch");
-      return outcome;
-    }),
-  }));
+  const outcomes = db.transaction(() => {
+    /** Each key an item of this batch creates, with that item. */
+    const createdKeys = new Map<string, { bodyHash: string; index: number }>();
+    /** Each item's outcome, or the index of the item whose new job answers it (itself, if created). */
+    const decided = batch.map((submission, index): AdmitOutcome | number => {
+      const idem = submission.idempotency;
+      const earlier = idem && createdKeys.get(idem.key);
+      if (earlier) {
+        return earlier.bodyHash === idem.bodyHash
+          ? earlier.index
+          : { ok: false, reason: "idempotency_conflict" };
+      }
+      const outcome = admission(db, submission, now, room);
+      if (outcome !== CREATE) return outcome;
+      if (idem) createdKeys.set(idem.key, { bodyHash: idem.bodyHash, index });
+      return index;
+    });
+    const creating = batch.filter((_, index) => decided[index] === index);
+    const rows = new Map(createJobs(db, creating, now, t).map((row) => [row.id, row]));
+    const answered = decided.map((d, index): AdmitOutcome => {
+      if (typeof d !== "number") return d;
+      const job = rows.get((batch[d] as NewSubmission).spec.id);
+      if (!job) throw new Error(`jobs[${d}] was decided but not created`);
+      return { ok: true, replayed: d !== index, job };
+    });
+    return { answered, created: creating.length };
+  });
+  room.settle(outcomes.created);
+  return { ok: true, outcomes: outcomes.answered };
 }
 
 /** Drops expired idempotency keys a bounded number at a time, so the alarm never stalls on it. */

@@ -5,6 +5,9 @@
 //
 //   npm run bench -- cost [--jobs N] [--only LIST] [--save WHAT] [--keep-state] [--max-seconds N]
 //
+// `submit` and `submit1` submit jobs due in an hour (in batches of 500, and one a request) and count
+// only that and the index copy it makes: the submit's own cost, which the other kinds' whole life hides.
+//
 // Bounded: every wait has a deadline and a watchdog ends the run; traffic goes to 127.0.0.1 only.
 import os from "node:os";
 import { noOperations, PHASES, sumOperations } from "../../../src/metering/operations";
@@ -90,6 +93,31 @@ function oneShots(
   };
 }
 
+/** Jobs due in an hour: what is counted is their submit and the index copy it makes, not their run. */
+function submitsOnly(
+  name: string,
+  what: string,
+  send: (api: ApiClient, token: string, jobs: Record<string, unknown>[]) => Promise<void>,
+): Scenario {
+  return {
+    name,
+    what,
+    async run({ api, jobs }, user) {
+      const runAt = new Date(Date.now() + 3_600_000).toISOString();
+      const from = Date.now();
+      await send(
+        api,
+        user.api_key,
+        Array.from({ length: jobs }, () => ({ type: "noop", run_at: runAt })),
+      );
+      await sleep(INDEX_SETTLE_MS);
+      return { from, to: Date.now(), units: jobs };
+    },
+  };
+}
+
+const SUBMIT_BATCH = 500;
+
 const SCENARIOS: Scenario[] = [
   oneShots("noop", "one-shot noop", () => ({ type: "noop" })),
   oneShots("http", "one-shot http (the canonical job)", (t) => ({
@@ -153,6 +181,27 @@ const SCENARIOS: Scenario[] = [
       return { from, to: Date.now(), units: jobs };
     },
   },
+  submitsOnly(
+    "submit",
+    "the submit of a batch-submitted job, 500 a request (due in an hour)",
+    async (api, token, jobs) => {
+      for (let at = 0; at < jobs.length; at += SUBMIT_BATCH) {
+        const body = { jobs: jobs.slice(at, at + SUBMIT_BATCH) };
+        const reply = await api.expect<{ results: { status: number }[] }>([201], "POST", "/v1/jobs/batch", {
+          token,
+          body,
+        });
+        if (reply.body.results.some((r) => r.status !== 201)) throw new Error("a batch item was refused");
+      }
+    },
+  ),
+  submitsOnly(
+    "submit1",
+    "the submit of a job sent alone, 8 in flight (due in an hour)",
+    async (api, token, jobs) => {
+      await mapLimit(jobs, 8, (job) => api.submit(token, job));
+    },
+  ),
 ];
 
 function countOperations(server: DevServer, from: number, to: number) {
