@@ -25,6 +25,7 @@ import type { JobView } from "../../core/job";
 import type { ShardDb } from "../db";
 import type { CallbackRef, CallbackRefusal, Refused } from "../rpc";
 import { type CallbackRow, callbacks } from "../schema";
+import { prepared } from "./prepared";
 
 /** The shard's dispatch deadline (ShardTimings), the base of the wait for a try's report. */
 type ReportWait = { dispatchDeadlineMs: number };
@@ -73,25 +74,42 @@ export function claimDueCallbacks(
   t: ReportWait,
   limit: number,
 ): (CallbackRef & { userId: string })[] {
-  const due = db
-    .select({
-      jobId: callbacks.jobId,
-      occurrence: callbacks.occurrence,
-      attempt: callbacks.attempt,
-      sends: callbacks.sends,
-      // The snapshot names the user; a callback row outlives nothing it needs.
-      userId: sql<string>`json_extract(${callbacks.body}, '$.user_id')`,
-    })
-    .from(callbacks)
-    .where(lte(callbacks.deadline, now))
-    .orderBy(asc(callbacks.deadline))
-    .limit(limit)
-    .all();
+  const due = prepared(db, "callbacks.due", (db) =>
+    db
+      .select({
+        jobId: callbacks.jobId,
+        occurrence: callbacks.occurrence,
+        attempt: callbacks.attempt,
+        sends: callbacks.sends,
+        // The snapshot names the user; a callback row outlives nothing it needs.
+        userId: sql<string>`json_extract(${callbacks.body}, '$.user_id')`,
+      })
+      .from(callbacks)
+      .where(lte(callbacks.deadline, sql.placeholder("now")))
+      .orderBy(asc(callbacks.deadline))
+      .limit(sql.placeholder("limit"))
+      .prepare(),
+  ).all({ now, limit });
+  if (due.length === 0) return [];
+  const sent = prepared(db, "callbacks.sent", (db) =>
+    db
+      .update(callbacks)
+      .set({ sends: sql`${sql.placeholder("sends")}`, deadline: sql`${sql.placeholder("deadline")}` })
+      .where(
+        and(
+          eq(callbacks.jobId, sql.placeholder("jobId")),
+          eq(callbacks.occurrence, sql.placeholder("occurrence")),
+        ),
+      )
+      .prepare(),
+  );
   for (const d of due) {
-    db.update(callbacks)
-      .set({ sends: d.sends + 1, deadline: now + callbackReportDeadlineMs(t.dispatchDeadlineMs, d.sends) })
-      .where(and(eq(callbacks.jobId, d.jobId), eq(callbacks.occurrence, d.occurrence)))
-      .run();
+    sent.run({
+      jobId: d.jobId,
+      occurrence: d.occurrence,
+      sends: d.sends + 1,
+      deadline: now + callbackReportDeadlineMs(t.dispatchDeadlineMs, d.sends),
+    });
   }
   return due.map(({ jobId, occurrence, attempt, userId }) => ({ jobId, occurrence, attempt, userId }));
 }

@@ -29,6 +29,8 @@ import {
 import type { ShardDb } from "../db";
 import { jobs, metricMinutes } from "../schema";
 import { listPools } from "./pools";
+import { prepared } from "./prepared";
+import { storageOf } from "./storage";
 
 /**
  * What one change adds to its minute: an attempt that ended, a job that finished, or both. An expired
@@ -41,19 +43,15 @@ export interface MinuteEvent {
   jobs?: number;
 }
 
-const OUTCOME_COLUMNS = {
-  succeeded: metricMinutes.succeeded,
-  failed: metricMinutes.failed,
-  timed_out: metricMinutes.timedOut,
-  cancelled: metricMinutes.cancelled,
-  expired: metricMinutes.expired,
-} as const;
-
-const FINISHED_COLUMNS = {
-  succeeded: metricMinutes.jobsSucceeded,
-  failed: metricMinutes.jobsFailed,
-  cancelled: metricMinutes.jobsCancelled,
-} as const;
+/** The outcome and final-status columns countInMinute binds, in COUNT_IN_MINUTE's order. */
+const OUTCOMES = ["succeeded", "failed", "timed_out", "cancelled", "expired"] as const;
+const FINALS = ["succeeded", "failed", "cancelled"] as const;
+// The compiler refuses an outcome or a final status missing above (it would go uncounted).
+const everyOutcome: [Exclude<AttemptOutcome, (typeof OUTCOMES)[number]>] extends [never] ? true : never =
+  true;
+const everyFinal: [Exclude<FinalStatus, (typeof FINALS)[number]>] extends [never] ? true : never = true;
+void everyOutcome;
+void everyFinal;
 
 /**
  * Many changes' counts for one minute, summed: a request that ends many attempts (finishMany) adds each
@@ -102,53 +100,57 @@ export class MinuteTally {
 export function countInMinute(db: ShardDb, now: number, counted: MinuteEvent | MinuteTally): void {
   const tally = counted instanceof MinuteTally ? counted : new MinuteTally().add(counted);
   if (tally.empty) return;
-  const inserted: Record<string, unknown> = { minute: minuteOf(now) };
-  const updated: Record<string, unknown> = {};
-  const addTo = (column: { name: string }, n: number) => {
-    inserted[fieldOf(column)] = n;
-    updated[fieldOf(column)] = sql`${column} + ${n}`;
-  };
-  for (const [outcome, n] of Object.entries(tally.attempts) as [AttemptOutcome, number][]) {
-    addTo(OUTCOME_COLUMNS[outcome], n);
-  }
-  for (const [status, n] of Object.entries(tally.finished) as [FinalStatus, number][]) {
-    addTo(FINISHED_COLUMNS[status], n);
-  }
-  if (tally.measured > 0) {
-    const { latenessMaxMs: max, latenessSumMs: sum } = tally;
-    // One json_set for every bucket touched: each path's new count reads the row's old one.
-    const pairs = Object.entries(tally.lateness).map(([bucket, n]) => {
-      const path = `$."${bucket}"`;
-      return sql`${path}, coalesce(json_extract(${metricMinutes.lateness}, ${path}), 0) + ${n}`;
-    });
-    Object.assign(inserted, { latenessMaxMs: max, latenessSumMs: sum, lateness: { ...tally.lateness } });
-    Object.assign(updated, {
-      latenessMaxMs: sql`max(${metricMinutes.latenessMaxMs}, ${max})`,
-      latenessSumMs: sql`${metricMinutes.latenessSumMs} + ${sum}`,
-      lateness: sql`json_set(${metricMinutes.lateness}, ${sql.join(pairs, sql`, `)})`,
-    });
-  }
-  db.insert(metricMinutes)
-    .values(inserted as typeof metricMinutes.$inferInsert)
-    .onConflictDoUpdate({ target: metricMinutes.minute, set: updated })
-    .run();
+  const { attempts: a, finished: f } = tally;
+  storageOf(db).sql.exec(
+    COUNT_IN_MINUTE,
+    minuteOf(now),
+    ...OUTCOMES.map((o) => a[o] ?? 0),
+    ...FINALS.map((s) => f[s] ?? 0),
+    tally.latenessMaxMs,
+    tally.latenessSumMs,
+    JSON.stringify(tally.lateness),
+  );
 }
 
-/** The schema's property name of a column (drizzle's `set` and `values` take property names). */
-function fieldOf(column: { name: string }): keyof typeof metricMinutes.$inferInsert {
-  const entry = Object.entries(metricMinutes).find(([, c]) => c === column);
-  if (!entry) throw new Error(`metric_minutes has no column ${column.name}`);
-  return entry[0] as keyof typeof metricMinutes.$inferInsert;
-}
+/**
+ * The upsert countInMinute runs, its text fixed at load (one statement, whatever the tally holds:
+ * workerd keeps it compiled; nothing to build per call). Counters add; the lateness histogram is
+ * merged bucket by bucket (a sparse JSON object: the union of the buckets, counts summed).
+ */
+const COUNT_IN_MINUTE = `insert into metric_minutes (minute, succeeded, failed, timed_out, cancelled, expired,
+  jobs_succeeded, jobs_failed, jobs_cancelled, lateness_max_ms, lateness_sum_ms, lateness)
+values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+on conflict (minute) do update set
+  succeeded = succeeded + excluded.succeeded,
+  failed = failed + excluded.failed,
+  timed_out = timed_out + excluded.timed_out,
+  cancelled = cancelled + excluded.cancelled,
+  expired = expired + excluded.expired,
+  jobs_succeeded = jobs_succeeded + excluded.jobs_succeeded,
+  jobs_failed = jobs_failed + excluded.jobs_failed,
+  jobs_cancelled = jobs_cancelled + excluded.jobs_cancelled,
+  lateness_max_ms = max(lateness_max_ms, excluded.lateness_max_ms),
+  lateness_sum_ms = lateness_sum_ms + excluded.lateness_sum_ms,
+  lateness = case when excluded.lateness = '{}' then metric_minutes.lateness else (
+    select json_group_object(key, total) from (
+      select key, sum(value) as total from (
+        select key, value from json_each(metric_minutes.lateness)
+        union all select key, value from json_each(excluded.lateness)
+      ) group by key
+    )
+  ) end`;
 
 /**
  * pruneMetricMinutes: deletes the minutes that have left the window. Invariant: the table holds at
  * most the window's minutes plus those written since the last prune (the alarm prunes every cycle).
  */
 export function pruneMetricMinutes(db: ShardDb, now: number): void {
-  db.delete(metricMinutes)
-    .where(lt(metricMinutes.minute, windowStartMinute(now)))
-    .run();
+  prepared(db, "metrics.pruneMinutes", (db) =>
+    db
+      .delete(metricMinutes)
+      .where(lt(metricMinutes.minute, sql.placeholder("start")))
+      .prepare(),
+  ).run({ start: windowStartMinute(now) });
 }
 
 function liveCounts(db: ShardDb): Record<LiveStatus, number> {

@@ -25,6 +25,7 @@ import { and, eq, inArray, lte, type SQLWrapper, sql } from "drizzle-orm";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb } from "../db";
 import { allocations, attempts, idempotencyKeys, type JobRow, jobs } from "../schema";
+import { prepared } from "./prepared";
 
 /** `column in (ids)`, with the ids as one JSON parameter: Durable Object SQLite binds at most 100. */
 const inIds = (column: SQLWrapper, ids: string[]) =>
@@ -37,13 +38,16 @@ export function removalTime(job: Pick<JobRow, "finishedRetentionSeconds">, now: 
 
 /** Finished jobs whose retention has run out, oldest first, at most `limit`. */
 export function dueForRemoval(db: ShardDb, now: number, limit: number): JobRow[] {
-  return db
-    .select()
-    .from(jobs)
-    .where(and(inArray(jobs.status, [...FINISHED_STATUSES]), lte(jobs.deadline, now)))
-    .orderBy(jobs.deadline)
-    .limit(limit)
-    .all();
+  const statement = prepared(db, "retention.dueForRemoval", (db) =>
+    db
+      .select()
+      .from(jobs)
+      .where(and(inArray(jobs.status, [...FINISHED_STATUSES]), lte(jobs.deadline, sql.placeholder("now"))))
+      .orderBy(jobs.deadline)
+      .limit(sql.placeholder("limit"))
+      .prepare(),
+  );
+  return statement.all({ now, limit });
 }
 
 /**

@@ -20,7 +20,7 @@
 // unfinishedJobs(db) → number
 //   reads the unfinished jobs' jobs_wake entries (a count, ≤ MAX_UNFINISHED_JOBS). Rows written: 0.
 // The index copy's own queries (dueForIndex, markIndexed, postponeIndex) are in index-copy.ts.
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { NewJob } from "../../core/job";
 import type { ShardDb, ShardTimings } from "../db";
 import type {
@@ -283,7 +283,19 @@ export function insertJobs(
 
 /** Drops expired idempotency keys a bounded number at a time, so the alarm never stalls on it. */
 export function pruneIdempotencyKeys(db: ShardDb, now: number, limit: number): void {
-  db.run(
-    sql`delete from ${idempotencyKeys} where ${idempotencyKeys.key} in (select ${idempotencyKeys.key} from ${idempotencyKeys} where ${idempotencyKeys.expiresAt} <= ${now} limit ${limit})`,
-  );
+  prepared(db, "submit.pruneIdempotencyKeys", (db) =>
+    db
+      .delete(idempotencyKeys)
+      .where(
+        inArray(
+          idempotencyKeys.key,
+          db
+            .select({ key: idempotencyKeys.key })
+            .from(idempotencyKeys)
+            .where(lte(idempotencyKeys.expiresAt, sql.placeholder("now")))
+            .limit(sql.placeholder("limit")),
+        ),
+      )
+      .prepare(),
+  ).run({ now, limit });
 }

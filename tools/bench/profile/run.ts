@@ -24,7 +24,7 @@ import { resultFileName, resultsDirectory } from "../../harness/results";
 import { guardMeasurement } from "../../harness/run-guard";
 import { ServerSession } from "../../harness/session";
 import type { Target } from "../../harness/target";
-import { iso, type Log, makeLog, sleep } from "../../harness/util";
+import { iso, type Log, makeLog, mapLimit, sleep } from "../../harness/util";
 import { DevToolsSession, type InspectorTarget, inspectorTargets } from "./devtools";
 import { type CpuFigures, formatReport, type ProfileReport } from "./report";
 import { bundleLocator, relocateProfile } from "./source-map";
@@ -34,6 +34,8 @@ const usage = `usage: npm run bench -- profile [options]
   --jobs N            jobs in the herd, all due at once (3000)
   --warmup N          jobs run first, before the profile starts, to warm the Worker (100)
   --interval-us N     the profiler's sampling interval, µs (200; finer costs the busy machine more)
+  --singles C         submit the herd one job per POST from C clients at once (default: batches of 1,000);
+                      the submit's line then gives a single submit's isolate time
   --lead-seconds N    the herd is due this long after its submit starts (default: max(5, jobs / 400))
   --save WHAT         names the files: <date>-<commit>-<WHAT>.json and .cpuprofile.gz (herd)
   --out DIR           write them here instead of docs/results/profile
@@ -133,6 +135,19 @@ async function submitAll(
   return { accepted, batches };
 }
 
+/** Submits each job in a POST of its own, `clients` at a time; `batches` counts the POSTs. */
+async function submitSingles(
+  api: ApiClient,
+  key: string,
+  jobs: Record<string, unknown>[],
+  clients: number,
+): Promise<{ accepted: number; batches: number }> {
+  const answers = await mapLimit(jobs, clients, (body) =>
+    api.expect([201], "POST", "/v1/jobs", { token: key, body }),
+  );
+  return { accepted: answers.length, batches: answers.length };
+}
+
 /** Waits until the target has `count` distinct jobs on `route`, calling `onFirst` at the first one. */
 async function waitReceived(
   target: Target,
@@ -206,6 +221,7 @@ export async function main(argv: string[]): Promise<undefined> {
       warmup: { type: "string", default: "100" },
       "interval-us": { type: "string", default: "200" },
       "lead-seconds": { type: "string" },
+      singles: { type: "string" },
       save: { type: "string", default: "herd" },
       out: { type: "string" },
       top: { type: "string", default: "25" },
@@ -217,9 +233,10 @@ export async function main(argv: string[]): Promise<undefined> {
   const jobs = cli.integer("jobs", values.jobs, 1, 50_000);
   const warmup = cli.integer("warmup", values.warmup, 0, 5_000);
   const intervalUs = cli.integer("interval-us", values["interval-us"], 50, 10_000);
+  const singles = values.singles === undefined ? null : cli.integer("singles", values.singles, 1, 256);
   const leadMs =
     values["lead-seconds"] === undefined
-      ? Math.max(5_000, Math.ceil(jobs / 400) * 1000)
+      ? Math.max(5_000, Math.ceil(jobs / (singles === null ? 400 : 50)) * 1000)
       : cli.number("lead-seconds", values["lead-seconds"], 1, 600) * 1000;
   const what = cli.what("save", values.save) ?? "herd";
   const top = cli.integer("top", values.top, 1, 200);
@@ -274,11 +291,11 @@ export async function main(argv: string[]): Promise<undefined> {
 
     const submitStart = Date.now();
     const due = submitStart + leadMs;
-    const submitted = await submitAll(
-      api,
-      user.api_key,
-      Array.from({ length: jobs }, () => http("/herd", due)),
-    );
+    const herd = Array.from({ length: jobs }, () => http("/herd", due));
+    const submitted =
+      singles === null
+        ? await submitAll(api, user.api_key, herd)
+        : await submitSingles(api, user.api_key, herd, singles);
     const submitEnd = Date.now();
     log(
       `profile: ${submitted.accepted} accepted in ${submitEnd - submitStart} ms; due in ${due - submitEnd} ms`,
