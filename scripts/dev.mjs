@@ -111,4 +111,9 @@ for (const binding of INDEX_DATABASES) {
 
 const devArgs = ["dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", persistTo];
 for (const f of envFiles) devArgs.push("--env-file", f);
-process.exit(await runWrangler([...devArgs, ...extra]));
+// Wrangler's local observability (traces and logs for its local explorer, on by default since 4.x)
+// sends every invocation's events to a collector Worker on the same workerd thread: about a third of
+// a single submit's CPU there (docs/performance.md, "Local dev: wrangler's observability collector").
+// The scheduler logs its own events; X_LOCAL_OBSERVABILITY=true in the environment turns it back on.
+const observability = process.env.X_LOCAL_OBSERVABILITY ?? "false";
+process.exit(await runWrangler([...devArgs, ...extra], { env: { X_LOCAL_OBSERVABILITY: observability } }));
