@@ -13,6 +13,7 @@ import m0010 from './0010_metric_minutes.sql';
 import m0011 from './0011_pause_run_patch.sql';
 import m0012 from './0012_keys_across_growth.sql';
 import m0013 from './0013_latest_attempt_in_job.sql';
+import m0014 from './0014_begun_in_row.sql';
 
   export default {
     journal,
@@ -30,7 +31,8 @@ m0009,
 m0010,
 m0011,
 m0012,
-m0013
+m0013,
+m0014
     }
   }
   

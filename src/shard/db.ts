@@ -3,6 +3,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { type JobRow, jobs } from "./schema";
+import { effective } from "./sql/begun";
 import { prepared } from "./sql/prepared";
 
 export type ShardDb = DrizzleSqliteDODatabase<Record<string, unknown>>;
@@ -20,11 +21,13 @@ export interface ShardTimings {
 
 /** findJob: the job's row, or undefined. Reads one row. Built once per database (prepared.ts). */
 export function findJob(db: ShardDb, jobId: string): JobRow | undefined {
-  return prepared(db, "db.findJob", (d) =>
+  const row = prepared(db, "db.findJob", (d) =>
     d
       .select()
       .from(jobs)
       .where(eq(jobs.id, sql.placeholder("id")))
       .prepare(),
   ).get({ id: jobId });
+  // A begun attempt in its one-row form reads as the running job it is (src/shard/sql/begun.ts).
+  return effective(row);
 }

@@ -86,6 +86,11 @@ export const jobs = sqliteTable(
     lastAttemptFinishedAt: integer("last_attempt_finished_at"),
     lastAttemptError: text("last_attempt_error"),
     lastAttemptResources: text("last_attempt_resources", { mode: "json" }).$type<Record<string, number>>(),
+    // Set by begin when it leaves the row's indexed columns as the claim wrote them (status queued,
+    // deadline the dispatch lease): the begun attempt's liveness deadline, kept here at no extra row
+    // until the alarm or a heartbeat moves it into `deadline` (migration 0014; src/shard/sql/begun.ts).
+    // Cleared by the claim. A queued row with it set is a running job.
+    runDeadline: integer("run_deadline"),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the

@@ -16,7 +16,7 @@ import type { JobRow } from "./schema";
 import { expiryError, finishAttempt } from "./sql/attempts";
 import { claimDueCallbacks, recordCallback } from "./sql/callbacks";
 import { claimDue, inFlight } from "./sql/claim";
-import { expiredLeases, resendLostDispatches } from "./sql/dispatch";
+import { expiredLeases, promoteBegun, resendLostDispatches } from "./sql/dispatch";
 import { pruneMetricMinutes } from "./sql/metrics";
 import { pruneIdempotencyKeys } from "./sql/submit";
 import { viewJob } from "./sql/view";
@@ -52,6 +52,7 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
   recordOperations(callbacks.value.length > 0 ? "callback" : "claim", callbacks.rows);
   await sendCallbacks(s, callbacks.value, now);
   const more =
+    givenUp >= LEASE_BATCH ||
     (due && claims.length < room) ||
     resends.length === policy.batchSize ||
     callbacks.value.length === policy.batchSize;
@@ -69,8 +70,13 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
   return { more, phase };
 }
 
-/** Gives up the attempts whose lease passed; returns how many it looked at. */
+/**
+ * Gives up the attempts whose lease passed; returns how many rows it looked at. Begun attempts past
+ * their dispatch lease take their running form first (promoteBegun, src/shard/sql/begun.ts), so one
+ * whose liveness deadline has passed too is given up in this same call.
+ */
 export function expireLeases(s: ShardContext, now: number): number {
+  const promoted = promoteBegun(s.db, now, LEASE_BATCH);
   const expired = expiredLeases(s.db, now, LEASE_BATCH);
   for (const job of expired) {
     const report: AttemptReport = {
@@ -92,7 +98,7 @@ export function expireLeases(s: ShardContext, now: number): number {
       error: report.error,
     });
   }
-  return expired.length;
+  return promoted + expired.length;
 }
 
 /**

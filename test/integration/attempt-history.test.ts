@@ -64,9 +64,9 @@ describe("attempt history", () => {
       });
       now = Date.parse((await getJob(user, job.id)).run_at);
     }
-    // The first begin writes the job row and its jobs_wake entry; each later one also the attempt it
-    // replaces (WITHOUT ROWID: one row).
-    expect(beginRows).toEqual([2, 3, 3]);
+    // The first begin writes the job row alone (its one-row form: src/shard/sql/begun.ts); each later
+    // one also the attempt it replaces (WITHOUT ROWID: one row).
+    expect(beginRows).toEqual([1, 2, 2]);
 
     const failed = await getJob(user, job.id);
     expect(failed.status).toBe("failed");

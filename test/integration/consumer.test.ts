@@ -178,7 +178,9 @@ describe("signing secrets", () => {
       await runDurableObjectAlarm(stub);
       const queued = await runInDurableObject(stub, (_shard, state) =>
         state.storage.sql
-          .exec<{ id: string; attempt: number }>("select id, attempt from jobs where status = 'queued'")
+          .exec<{ id: string; attempt: number }>(
+            "select id, attempt from jobs where status = 'queued' and run_deadline is null",
+          )
           .toArray(),
       );
       messages.push(...queued.map((q) => ({ user_id: user.user_id, job_id: q.id, attempt: q.attempt })));

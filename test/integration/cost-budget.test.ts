@@ -44,8 +44,10 @@ const BUDGET: Partial<Record<Phase, Partial<OperationCounts>>> = {
   // The job row and jobs_wake; one message.
   claim: { doRequests: 1, sqlRowsWritten: 2, queueMessages: 1 },
   consume: { workerInvocations: 1 },
-  // The job row (the attempt is its latest: columns of its own, no attempts row) and jobs_wake.
-  begin: { doRequests: 1, sqlRowsWritten: 2 },
+  // The job row alone (the attempt is its latest: columns of its own, no attempts row), in its
+  // one-row form: status and the lease deadline stay as the claim wrote them, so no jobs_wake entry
+  // (src/shard/sql/begun.ts).
+  begin: { doRequests: 1, sqlRowsWritten: 1 },
   // The job row (the attempt ended in it), jobs_wake, and the minute's metrics row (an upsert on its
   // rowid, GET /v1/metrics; issue 11). No jobs_index_due entry: the copy its submit scheduled is still
   // pending (INDEX_FLUSH_DELAY_MS), keeps its time and carries the finish too (touch). A job finishing
@@ -197,9 +199,9 @@ describe("cost budget of the canonical one-shot job", () => {
 
     console.log("operations of a 10-job consumer batch", JSON.stringify(counted));
     expect(counted.consume).toMatchObject({ workerInvocations: 1 });
-    // Per job as the canonical one: the job row (holding its first attempt) and jobs_wake; one
+    // Per job as the canonical one: the job row (holding its first attempt, one-row form); one
     // request for all.
-    expect(counted.begin).toMatchObject({ doRequests: 1, sqlRowsWritten: 10 * 2 });
+    expect(counted.begin).toMatchObject({ doRequests: 1, sqlRowsWritten: 10 * 1 });
     // Per job the job row and jobs_wake (each submit's index copy still pending); the minute's row
     // once for all ten (the canonical job's finish is 1 request and 3 rows: here 0.1 and 2.1 a job).
     expect(counted.finish).toMatchObject({ doRequests: 1, sqlRowsWritten: 10 * 2 + 1 });

@@ -14,6 +14,8 @@ import {
   fireAlarm,
   getJob,
   inShard,
+  JOB_DEADLINE,
+  JOB_STATUS,
   setShardClock,
   shardOf,
   submit,
@@ -31,7 +33,10 @@ type Row = { status: string; deadline: number | null; version: number; updated_a
 const jobRow = (user: TestUser, id: string) =>
   inShard(user.user_id, (_s, state) =>
     state.storage.sql
-      .exec<Row>("select status, deadline, version, updated_at from jobs where id = ?", id)
+      .exec<Row>(
+        `select ${JOB_STATUS} as status, ${JOB_DEADLINE} as deadline, version, updated_at from jobs where id = ?`,
+        id,
+      )
       .one(),
   );
 const alarmOf = (user: TestUser) => inShard(user.user_id, (_s, state) => state.storage.getAlarm());

@@ -105,6 +105,7 @@ function bigView(user: string, id: string, size: number, status: JobView["status
       lastAttemptFinishedAt: null,
       lastAttemptError: null,
       lastAttemptResources: null,
+      runDeadline: null,
     },
     [2, 1].map((number) => ({
       jobId: id,

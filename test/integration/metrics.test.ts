@@ -41,7 +41,7 @@ async function fireAlarmOn(userId: string, n: number): Promise<DispatchMessage[]
   return runInDurableObject(shardOf(userId, n), (_s, state) =>
     state.storage.sql
       .exec<{ job_id: string; attempt: number }>(
-        "select id as job_id, attempt from jobs where status = 'queued'",
+        "select id as job_id, attempt from jobs where status = 'queued' and run_deadline is null",
       )
       .toArray()
       .map((r) => ({ user_id: userId, job_id: r.job_id, attempt: r.attempt })),

@@ -14,7 +14,7 @@ import { insertJob } from "../../src/shard/sql/submit";
 import type { TaskShard } from "../../src/shard/task-shard";
 import { expireLeases } from "../../src/shard/tick";
 import { expectedClaimOrder } from "../support/claim-oracle";
-import { ALL_ATTEMPTS, inShard } from "../support/helpers";
+import { ALL_ATTEMPTS, inShard, JOB_STATUS } from "../support/helpers";
 import { newJobs } from "../support/new-job";
 import { agingBoundMs } from "../support/priority";
 
@@ -119,7 +119,9 @@ function settleSuccess(j: MJob): void {
 type Row = { id: string; status: JobStatus; attempt: number; run_at: number; current_retries: number };
 
 function jobRows(r: Real): Map<string, Row> {
-  const rows = r.sql.exec<Row>("select id, status, attempt, run_at, current_retries from jobs").toArray();
+  const rows = r.sql
+    .exec<Row>(`select id, ${JOB_STATUS} as status, attempt, run_at, current_retries from jobs`)
+    .toArray();
   return new Map(rows.map((row) => [row.id, row]));
 }
 

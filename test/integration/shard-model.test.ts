@@ -9,7 +9,17 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { toNewJob } from "../../src/api/job-input";
 import { shardStub } from "../../src/shard/address";
-import { ALL_ATTEMPTS, createUser, deliver, env, inShard, setShardClock, shardOf } from "../support/helpers";
+import {
+  ALL_ATTEMPTS,
+  createUser,
+  deliver,
+  env,
+  inShard,
+  JOB_DEADLINE,
+  JOB_STATUS,
+  setShardClock,
+  shardOf,
+} from "../support/helpers";
 import {
   type AttemptStatus,
   attemptRuns,
@@ -91,7 +101,7 @@ function snapshot(userId: string): Promise<Snapshot> {
     const sql = state.storage.sql;
     const jobs = sql
       .exec<JobRow>(
-        `select id, status, attempt, run_at, deadline, priority, resources, max_retries, current_retries,
+        `select id, ${JOB_STATUS} as status, attempt, run_at, ${JOB_DEADLINE} as deadline, priority, resources, max_retries, current_retries,
                 occurrence, runs, version, index_due_at, extra_run, pending_patch from jobs`,
       )
       .toArray();

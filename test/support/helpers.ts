@@ -94,6 +94,16 @@ export const ALL_ATTEMPTS = `(
     from jobs where last_attempt_number is not null
 )`;
 
+/**
+ * A job row's status and deadline as the shard reads them (src/shard/sql/begun.ts): an attempt begun
+ * in its one-row form is stored queued, with its liveness deadline in run_deadline. Columns to select
+ * from jobs: `select ${JOB_STATUS} as status, ${JOB_DEADLINE} as deadline from jobs`.
+ */
+export const JOB_STATUS =
+  "(case when status = 'queued' and run_deadline is not null then 'running' else status end)";
+export const JOB_DEADLINE =
+  "(case when status = 'queued' and run_deadline is not null then run_deadline else deadline end)";
+
 /** Runs `fn` inside the shard, e.g. to move its clock or read its rows. */
 export function inShard<R>(
   userId: string,
@@ -117,12 +127,15 @@ export async function fireAlarm(userId: string): Promise<DispatchMessage[]> {
   return queuedMessages(userId);
 }
 
-/** The message each queued job was sent with: the shard's claims are the messages' source. */
+/**
+ * The message each queued job was sent with: the shard's claims are the messages' source. A job begun
+ * in its one-row form (run_deadline set) is stored queued too, and is running: not listed.
+ */
 export function queuedMessages(userId: string): Promise<DispatchMessage[]> {
   return inShard(userId, (_s, state) =>
     state.storage.sql
       .exec<{ job_id: string; attempt: number }>(
-        "select id as job_id, attempt from jobs where status = 'queued' order by id",
+        "select id as job_id, attempt from jobs where status = 'queued' and run_deadline is null order by id",
       )
       .toArray()
       .map((r) => ({ user_id: userId, job_id: r.job_id, attempt: r.attempt })),

@@ -3,11 +3,13 @@
 // bind values. The caller reads the job, decides, then runs the statement with what it decided; each
 // statement's shape (which columns it assigns) is fixed by its name, its values are bound per call.
 //
-// beginUpdate(db) → statement {id, now, deadline, attempt} → JobRow
-//   jobs[id] → running; its latest attempt becomes the new one (number bound; occurrence, scheduled
-//   time and resources copied from the row itself). Rows written: 2 (row, jobs_wake).
+// beginUpdate(db, form) → statement {id, now, deadline, attempt} → JobRow (as stored)
+//   its latest attempt becomes the new one (number bound; occurrence, scheduled time and resources
+//   copied from the row itself). `oneRow`: run_deadline = deadline, status and the lease deadline left
+//   as the claim wrote them (begun.ts); rows written: 1 (the row). `running`: jobs[id] → running,
+//   deadline = deadline; rows written: 2 (row, jobs_wake).
 // heartbeatUpdate(db) → statement {id, deadline}
-//   jobs[id].deadline. Rows written: 2 (row, jobs_wake).
+//   jobs[id].deadline, and a begun row's status → running (begun.ts). Rows written: 2 (row, jobs_wake).
 // finishUpdate(db, shape, patch) → statement {id, now, settled columns, attemptStatus, error, result,
 //     indexDueAt} → JobRow
 //   jobs[id] settled, its latest attempt ended. Rows written: 3 (row, jobs_wake, jobs_index_due); 2
@@ -28,15 +30,16 @@ export const bound = (name: string): SQL => sql`${sql.placeholder(name)}`;
 
 const byId = eq(jobs.id, sql.placeholder("id"));
 
-export function beginUpdate(db: ShardDb) {
-  return prepared(db, "attempts.begin", (d) =>
+export function beginUpdate(db: ShardDb, form: "oneRow" | "running") {
+  return prepared(db, `attempts.begin.${form}`, (d) =>
     d
       .update(jobs)
       .set({
-        status: "running",
+        ...(form === "running"
+          ? { status: "running", deadline: bound("deadline"), runDeadline: null }
+          : { runDeadline: bound("deadline") }),
         lastRunAt: bound("now"),
         dispatchMisses: 0,
-        deadline: bound("deadline"),
         ...bump(bound("now")),
         lastAttemptNumber: bound("attempt"),
         lastAttemptOccurrence: sql`${jobs.occurrence}`,
@@ -56,7 +59,11 @@ export function heartbeatUpdate(db: ShardDb) {
   return prepared(db, "attempts.heartbeat", (d) =>
     d
       .update(jobs)
-      .set({ deadline: bound("deadline") })
+      .set({
+        deadline: bound("deadline"),
+        // A begun row (begun.ts) takes its running form; a paused one stays paused.
+        status: sql`case when ${jobs.status} = 'queued' then 'running' else ${jobs.status} end`,
+      })
       .where(byId)
       .prepare(),
   );

@@ -1,10 +1,11 @@
 // Attempts: begin, heartbeat, finish and cancel, each fenced by the job's attempt number.
 //
 // begin(db, jobId, attempt, now, t) → {ok, job, latenessMs} | refusal
-//   reads jobs[id]; writes jobs[id] (queued → running, last_run_at, liveness deadline, the attempt as
-//   the job's latest: running), and attempts (+1 row: the job's previous latest attempt, kept as
-//   history) when there was one. Rows written: 2 (the job row, its jobs_wake entry) for a job's first
-//   attempt, 3 for a later one (+ the history row); 0 if refused.
+//   reads jobs[id]; writes jobs[id] (→ running, last_run_at, liveness deadline, the attempt as the
+//   job's latest: running), and attempts (+1 row: the job's previous latest attempt, kept as history)
+//   when there was one. Rows written: 1 (the job row: its one-row form, begun.ts, when the liveness
+//   deadline is not before the claim's lease) or 2 (+ its jobs_wake entry) for a job's first attempt;
+//   +1 for a later one (the history row); 0 if refused.
 // heartbeat(db, jobId, attempt, now, t) → {ok} | refusal
 //   reads jobs[id]; writes jobs[id].deadline. Rows written: 2 (the row, its jobs_wake entry); 0 if refused.
 // finishAttempt(db, jobId, attempt, report, now, random, t, minute?)
@@ -55,6 +56,7 @@ import type {
 import type { JobRow } from "../schema";
 import { keepLatest, latenessOf } from "./attempt-history";
 import { beginUpdate, cancelUpdate, finishUpdate, heartbeatUpdate } from "./attempt-statements";
+import { effective } from "./begun";
 import { countInMinute, type MinuteEvent, type MinuteTally } from "./metrics";
 import { patchedFields, patchedRow } from "./patch-rows";
 import { release } from "./pools";
@@ -136,8 +138,12 @@ export function begin(
   const begun = { ...job, lastRunAt: now };
   // The attempt this one replaces as the job's latest becomes history (a retry, a later occurrence).
   if (job.lastAttemptNumber !== null) keepLatest(db, jobId);
-  const running = beginUpdate(db).get({ id: jobId, now, deadline: livenessDeadline(begun, now, t), attempt });
-  return { ok: true, job: running ?? job, latenessMs };
+  const deadline = livenessDeadline(begun, now, t);
+  // One row written when the lease the claim set comes first (the alarm wakes then and moves the
+  // deadline on: begun.ts); when the attempt could be given up earlier, the running form at once.
+  const form = job.deadline !== null && deadline >= job.deadline ? "oneRow" : "running";
+  const running = beginUpdate(db, form).get({ id: jobId, now, deadline, attempt });
+  return { ok: true, job: effective(running) ?? job, latenessMs };
 }
 
 /**

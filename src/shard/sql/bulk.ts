@@ -20,6 +20,7 @@ import type { ShardDb, ShardTimings } from "../db";
 import type { JobFilter } from "../rpc";
 import { allocations, jobs } from "../schema";
 import { cancel } from "./attempts";
+import { EFFECTIVE_STATUS } from "./begun";
 import { applyControl } from "./controls";
 import { countInMinute } from "./metrics";
 import { touch } from "./touch";
@@ -53,7 +54,8 @@ function matching(filter: JobFilter, action: BulkAction): SQL {
   if (statuses.length === 0) return sql`0`;
   return (
     and(
-      inArray(jobs.status, statuses),
+      // As readers see it: a begun attempt stored queued is running (begun.ts).
+      sql`${EFFECTIVE_STATUS} in ${statuses}`,
       // Only one-shot jobs can be retried (design.md).
       action === "retry" ? and(isNull(jobs.intervalSeconds), isNull(jobs.cron)) : undefined,
       filter.type === undefined ? undefined : eq(jobs.type, filter.type),

@@ -17,6 +17,7 @@ import { isExpired } from "../../core/expiry";
 import { PoolRound } from "../../core/pool-round";
 import type { ShardDb, ShardTimings } from "../db";
 import { jobs, pools } from "../schema";
+import { NOT_BEGUN } from "./begun";
 import type { Claim } from "./dispatch";
 import { expireOccurrence } from "./expiry";
 import { allocate, capacities, unitsInUse } from "./pools";
@@ -151,6 +152,8 @@ const claimStatement = (db: ShardDb) =>
     .update(jobs)
     .set({
       status: "queued",
+      // Not begun (begun.ts): begin sets it.
+      runDeadline: null,
       attempt: sql`${jobs.attempt} + 1`,
       deadline: sql`${bound("deadline")}`,
       ...bump(bound("now")),
@@ -232,7 +235,8 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
 /** Jobs claimed but not yet begun: what this shard has in the shared queue right now. */
 export function inFlight(db: ShardDb): number {
   const statement = prepared(db, "claim.inFlight", (db) =>
-    db.select({ n: sql<number>`count(*)` }).from(jobs).where(eq(jobs.status, "queued")).prepare(),
+    // Through jobs_wake (status queued), then each row: a begun one has left the window (begun.ts).
+    db.select({ n: sql<number>`count(*)` }).from(jobs).where(NOT_BEGUN).prepare(),
   );
   return statement.get()?.n ?? 0;
 }

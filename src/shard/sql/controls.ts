@@ -35,6 +35,7 @@ import { findJob, type ShardDb, type ShardTimings } from "../db";
 import type { ControlResult, ErrorDetail, PatchResult, RefusalOf } from "../rpc";
 import { type JobRow, jobs } from "../schema";
 import { attemptInFlight } from "./attempts";
+import { effective } from "./begun";
 import { patchColumns, patchedRow } from "./patch-rows";
 import { release, resourceErrors } from "./pools";
 import { touch } from "./touch";
@@ -117,7 +118,7 @@ export function applyControl(
     .where(eq(jobs.id, jobId))
     .returning()
     .get();
-  return { ok: true, job: updated ?? job, released };
+  return { ok: true, job: effective(updated) ?? job, released };
 }
 
 /**
@@ -168,5 +169,5 @@ export function patchJob(
     .where(eq(jobs.id, jobId))
     .returning()
     .get();
-  return { ok: true, job: updated ?? job };
+  return { ok: true, job: effective(updated) ?? job };
 }

@@ -9,6 +9,10 @@
 //   deadline. Rows written: 2 per job (row, jobs_wake). Its two statements are built once (prepared.ts).
 // expiredLeases(db, now, limit) → JobRow[]
 //   reads ≤ limit running or paused jobs past their deadline (jobs_wake). Rows written: 0. Built once.
+// promoteBegun(db, now, limit) → how many rows it moved
+//   reads ≤ limit queued rows whose lease has passed and that have begun (jobs_wake, then the row);
+//   writes each one's status (→ running) and deadline (→ run_deadline): begun.ts. Rows written: 2 per
+//   job (row, jobs_wake). Built once.
 // nextWakeAt(db, now, windowFull) → number | null
 //   one statement of 16 to 18 MIN lookups (jobs_wake per status and pooled, jobs_index_due,
 //   callbacks_deadline), built once, bound with its times. Rows written: 0.
@@ -18,11 +22,12 @@
 //
 // Each is synchronous, so under the Durable Object's input/output gates it is atomic: no other request
 // interleaves, and nothing it sends leaves the object before its writes are durable.
-import { and, eq, inArray, lte, type Placeholder, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, lte, type Placeholder, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";
 import { type JobRow, jobs } from "../schema";
+import { NOT_BEGUN } from "./begun";
 import { patchColumns } from "./patch-rows";
 import { release } from "./pools";
 import { prepared } from "./prepared";
@@ -45,7 +50,8 @@ export function requeue(db: ShardDb, claims: Claim[], now: number, retryAt: numb
     const job = db
       .select()
       .from(jobs)
-      .where(and(eq(jobs.id, c.id), eq(jobs.status, "queued"), eq(jobs.attempt, c.attempt)))
+      // Not begun (begun.ts): a begun attempt runs, whatever became of another copy's send.
+      .where(and(eq(jobs.id, c.id), NOT_BEGUN, eq(jobs.attempt, c.attempt)))
       .get();
     if (!job) continue;
     const back = { ...job, status: "scheduled" as const, deadline: retryAt };
@@ -73,7 +79,8 @@ export function resendLostDispatches(db: ShardDb, now: number, t: ShardTimings, 
     db
       .select({ id: jobs.id, userId: jobs.userId, attempt: jobs.attempt, misses: jobs.dispatchMisses })
       .from(jobs)
-      .where(and(eq(jobs.status, "queued"), lte(jobs.deadline, sql.placeholder("now"))))
+      // A begun one (begun.ts) is not lost: promoteBegun moves it on.
+      .where(and(NOT_BEGUN, lte(jobs.deadline, sql.placeholder("now"))))
       .limit(sql.placeholder("limit"))
       .prepare(),
   ).all({ now, limit });
@@ -110,6 +117,39 @@ export function expiredLeases(db: ShardDb, now: number, limit: number): JobRow[]
       .prepare(),
   );
   return statement.all({ now, limit });
+}
+
+/**
+ * promoteBegun (alarm): begun attempts whose dispatch lease has passed take their running form, so
+ * the alarm next wakes at their liveness deadline instead of at the passed lease. Invariant: after it,
+ * no begun row has a deadline in the past (of the ≤ limit it saw), so the alarm does not spin on them;
+ * an attempt whose liveness deadline has passed too is left for expireLeases, which runs next.
+ */
+export function promoteBegun(db: ShardDb, now: number, limit: number): number {
+  const due = prepared(db, "begun.due", (d) =>
+    d
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(
+        and(
+          eq(jobs.status, "queued"),
+          lte(jobs.deadline, sql.placeholder("now")),
+          isNotNull(jobs.runDeadline),
+        ),
+      )
+      .limit(sql.placeholder("limit"))
+      .prepare(),
+  ).all({ now, limit });
+  if (due.length === 0) return 0;
+  const promote = prepared(db, "begun.promote", (d) =>
+    d
+      .update(jobs)
+      .set({ status: "running", deadline: sql`${jobs.runDeadline}` })
+      .where(eq(jobs.id, sql.placeholder("id")))
+      .prepare(),
+  );
+  for (const { id } of due) promote.run({ id });
+  return due.length;
 }
 
 /** A due job that is waiting on an event (a release, a begin) is still looked at this often. */

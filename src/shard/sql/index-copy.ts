@@ -15,6 +15,7 @@ import { and, asc, isNotNull, lte, sql } from "drizzle-orm";
 import type { ShardDb } from "../db";
 import type { IndexedVersion } from "../rpc";
 import { type JobRow, jobs } from "../schema";
+import { effective } from "./begun";
 import { prepared } from "./prepared";
 
 /** Jobs whose D1 copy is behind and due to be written. */
@@ -28,7 +29,7 @@ export function dueForIndex(db: ShardDb, now: number, limit: number): JobRow[] {
       .limit(sql.placeholder("limit"))
       .prepare(),
   );
-  return statement.all({ now, limit });
+  return statement.all({ now, limit }).map((row) => effective(row));
 }
 
 /**

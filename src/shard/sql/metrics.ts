@@ -28,6 +28,7 @@ import {
 } from "../../core/metrics";
 import type { ShardDb } from "../db";
 import { jobs, metricMinutes } from "../schema";
+import { BEGUN } from "./begun";
 import { listPools } from "./pools";
 import { prepared } from "./prepared";
 import { storageOf } from "./storage";
@@ -164,6 +165,11 @@ function liveCounts(db: ShardDb): Record<LiveStatus, number> {
     .all();
   const live = Object.fromEntries(LIVE_STATUSES.map((s) => [s, 0])) as Record<LiveStatus, number>;
   for (const r of rows) live[r.status as LiveStatus] = r.n;
+  // Begun attempts in their one-row form are stored queued (begun.ts): they are running. Reads the
+  // queued rows (at most the in-flight window and the attempts running).
+  const begun = db.select({ n: count() }).from(jobs).where(BEGUN).get()?.n ?? 0;
+  live.queued -= begun;
+  live.running += begun;
   return live;
 }
 

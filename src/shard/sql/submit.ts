@@ -32,6 +32,7 @@ import type {
   SubmitResult,
 } from "../rpc";
 import { idempotencyKeys, type JobRow, jobs, keyFence } from "../schema";
+import { effective } from "./begun";
 import { createJobs } from "./create-jobs";
 import { resourceErrors } from "./pools";
 import { prepared } from "./prepared";
@@ -172,7 +173,7 @@ function seenKey(db: ShardDb, idem: Idempotency, now: number): AdmitOutcome | un
   const seen = liveKey(db).get({ key: idem.key, now });
   if (!seen) return undefined;
   if (seen.bodyHash !== idem.bodyHash) return { ok: false, reason: "idempotency_conflict" };
-  const original = jobById(db).get({ id: seen.jobId });
+  const original = effective(jobById(db).get({ id: seen.jobId }));
   return original ? { ok: true, replayed: true, job: original } : undefined;
 }
 
