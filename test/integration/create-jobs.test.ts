@@ -217,26 +217,27 @@ describe("the unfinished-jobs cap with its count remembered", () => {
     });
   });
 
-  it("is counted once, not per submit, while nothing else writes the shard", async () => {
+  it("is counted when a retry brings a job back, not per submit, and not after a job finishes", async () => {
     const user = await createUser();
     const jobs = Array.from({ length: 300 }, () => ({ type: "noop", run_at: LATER }));
     const res = await request("/v1/jobs/batch", { method: "POST", headers: user.auth, json: { jobs } });
     expect(res.status).toBe(201);
     const { results } = (await res.json()) as { results: { job: { id: string } }[] };
-    // Another write (a cancel) since the batch: the next submit counts again.
-    const cancelled = await request(`/v1/jobs/${results[0]?.job.id}`, {
-      method: "DELETE",
-      headers: user.auth,
-    });
-    expect(cancelled.status).toBe(200);
     const rowsRead = async () => {
       resetOperationTotals();
       expect((await submit(user, { type: "noop", run_at: LATER })).status).toBe(201);
       return operationTotals().submit?.sqlRowsRead ?? 0;
     };
-    // The first submit after the cancel counts ~300 unfinished jobs; the next ones take that count.
-    expect(await rowsRead()).toBeGreaterThan(290);
+    // A job finishing (a cancel) keeps the bound the batch left: no count.
+    const id = results[0]?.job.id;
+    const cancelled = await request(`/v1/jobs/${id}`, { method: "DELETE", headers: user.auth });
+    expect(cancelled.status).toBe(200);
     expect(await rowsRead()).toBeLessThan(100);
+    expect(await rowsRead()).toBeLessThan(100);
+    // A retry brings it back: the next submit counts ~300 unfinished jobs, the ones after take that.
+    const retried = await request(`/v1/jobs/${id}/retry`, { method: "POST", headers: user.auth });
+    expect(retried.status).toBe(200);
+    expect(await rowsRead()).toBeGreaterThan(290);
     expect(await rowsRead()).toBeLessThan(100);
   });
 });

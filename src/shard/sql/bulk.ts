@@ -23,6 +23,7 @@ import { cancel } from "./attempts";
 import { EFFECTIVE_STATUS } from "./begun";
 import { applyControl } from "./controls";
 import { countInMinute } from "./metrics";
+import { forgetUnfinishedBound } from "./submit";
 import { touch } from "./touch";
 
 /**
@@ -243,6 +244,8 @@ function cancelRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
  */
 function retryRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
   if (ids.length === 0) return { count: 0, poolsMoved: false };
+  // Finished jobs become unfinished: the next submit counts the shard's unfinished jobs exactly.
+  forgetUnfinishedBound(db);
   const rows = touchedRows(now, t, (touched, copy) =>
     db
       .update(jobs)

@@ -38,6 +38,7 @@ import { attemptInFlight } from "./attempts";
 import { effective } from "./begun";
 import { patchColumns, patchedRow } from "./patch-rows";
 import { release, resourceErrors } from "./pools";
+import { forgetUnfinishedBound } from "./submit";
 import { touch } from "./touch";
 
 export type Control = "pause" | "resume" | "run" | "retry";
@@ -95,6 +96,8 @@ export function applyControl(
   if (control === "retry") {
     const details = resourceErrors(db, job.resources);
     if (details.length > 0) return { ok: false, reason: "invalid_resources", details };
+    // A finished job becomes unfinished: the next submit counts the shard's unfinished jobs exactly.
+    forgetUnfinishedBound(db);
   }
   const { change } = out;
   if (change.status !== job.status) assertTransition(job.status, change.status);

@@ -3,7 +3,7 @@
 // insertJob(db, spec, idem?, now, t, maxUnfinished?) → {ok, replayed, job} | idempotency_conflict
 //     | too_many_unfinished | invalid_resources | stale_shards
 //   reads idempotency_keys[key], its job and key_fence (keyed), the unfinished count (with a cap, and
-//   only when a row was written since the last submit counted it: UnfinishedRoom), pools (pooled);
+//   only when the bound the last submit left says the cap may be reached: UnfinishedRoom), pools;
 //   writes the job and its key through createJobs (create-jobs.ts). Rows written: 4 (row, id key,
 //   jobs_wake, jobs_index_due); with a key +3 (row, key, idempotency_keys_job), or +2 when it replaces
 //   an expired key not yet pruned; 0 when replayed or refused.
@@ -36,7 +36,6 @@ import { effective } from "./begun";
 import { createJobs } from "./create-jobs";
 import { resourceErrors } from "./pools";
 import { prepared } from "./prepared";
-import { storageOf } from "./storage";
 import { viewJob } from "./view";
 
 export { IDEMPOTENCY_TTL_MS } from "./create-jobs";
@@ -53,26 +52,32 @@ export function unfinishedJobs(db: ShardDb): number {
   return statement.get()?.n ?? 0;
 }
 
-/** Rows this database connection has inserted, updated or deleted since it opened: only ever grows. */
-function totalChanges(db: ShardDb): number {
-  const [row] = storageOf(db).sql.exec("select total_changes() as n").toArray();
-  if (typeof row?.n !== "number") throw new Error("SQLite did not answer total_changes()");
-  return row.n;
+/**
+ * An upper bound on the shard's unfinished jobs, left by the last submit step that settled: its exact
+ * count (or its bound) plus the jobs it created. Only two things make a job unfinished: an insert (a
+ * submit, which keeps the bound) and an explicit retry of a failed or cancelled job (which forgets it:
+ * forgetUnfinishedBound). Everything else a shard writes only keeps a job unfinished or finishes it,
+ * so the bound stays an upper bound while the jobs finish.
+ */
+const unfinishedBound = new WeakMap<ShardDb, number>();
+
+/** A retry makes a finished job unfinished: the next submit counts exactly. */
+export function forgetUnfinishedBound(db: ShardDb): void {
+  unfinishedBound.delete(db);
 }
 
-/** The unfinished jobs a shard had after its last submit, and totalChanges() right after it. */
-const lastCount = new WeakMap<ShardDb, { unfinished: number; changes: number }>();
-
 /**
- * MAX_UNFINISHED_JOBS as places left: counted once, on first need (never without a cap), then spent
- * by each job created in the same synchronous step, so a batch counts the table once, not per job.
- * The count a submit leaves behind is remembered with SQLite's total_changes(): the next submit takes
- * it instead of counting again when no row has been written since. A job becomes unfinished only by a
- * write of its row (an insert, a retry), and every other write also makes the next submit count, so the
- * number used is always the exact count, and the cap stays exact.
+ * MAX_UNFINISHED_JOBS as places left: spent by each job created in the same synchronous step, so a
+ * batch decides on one figure, not a count per job. The figure is the bound the last submit left
+ * (unfinishedBound), counted exactly (unfinishedJobs, one read per unfinished job's index entry) only
+ * when there is none or when it says the cap is reached. So a place is never refused while the exact
+ * count has room, and never given past the cap: the cap stays exact, and a shard far from it counts
+ * nothing per submit (it counted every unfinished job whenever any row had been written since).
  */
 class UnfinishedRoom {
   private counted: number | undefined;
+  private started = false;
+  private exact = false;
   private taken = 0;
 
   constructor(
@@ -82,27 +87,27 @@ class UnfinishedRoom {
 
   /** Takes a place for one more job; false when the shard is at its cap. */
   take(): boolean {
+    if (!this.started) {
+      this.started = true;
+      this.counted = unfinishedBound.get(this.db);
+      // Until this step settles there is no bound: a step that throws leaves the next one to count.
+      unfinishedBound.delete(this.db);
+    }
+    // Without a cap nothing is counted, but a bound there was still grows by what is created.
     if (this.max === Number.POSITIVE_INFINITY) return true;
-    this.counted ??= this.count();
+    if (this.counted === undefined || (!this.exact && this.counted + this.taken >= this.max)) {
+      this.counted = unfinishedJobs(this.db);
+      this.exact = true;
+    }
     if (this.counted + this.taken >= this.max) return false;
     this.taken += 1;
     return true;
   }
 
-  /**
-   * The step is over (its writes done or committed) and created `created` jobs: the count it leaves is
-   * remembered for the next step. Not called when the step throws: its writes moved total_changes(),
-   * so what was remembered before is not taken again.
-   */
+  /** The step is over (its writes done or committed) and created `created` jobs: the bound it leaves. */
   settle(created: number): void {
     if (this.counted === undefined) return;
-    lastCount.set(this.db, { unfinished: this.counted + created, changes: totalChanges(this.db) });
-  }
-
-  private count(): number {
-    const last = lastCount.get(this.db);
-    if (last && last.changes === totalChanges(this.db)) return last.unfinished;
-    return unfinishedJobs(this.db);
+    unfinishedBound.set(this.db, this.counted + created);
   }
 }
 
