@@ -1,5 +1,6 @@
 // The D1 copy of a job is scheduled INDEX_FLUSH_DELAY_MS (2 s) after its first change that D1 has not
-// seen, and a later change while that copy is pending keeps its time (touch, src/shard/sql/touch.ts):
+// seen (on the delay's half-second grid: src/core/index-copy-time.ts, so the test's clock starts on a
+// whole second), and a later change while that copy is pending keeps its time (touch, src/shard/sql/touch.ts):
 // the copy takes the row as it is when it runs, so it carries every change made until then.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -34,7 +35,7 @@ const indexed = (jobId: string) =>
 describe("index copies", () => {
   it("keeps a pending copy's time through later changes, and the copy carries them", async () => {
     const user = await createUser();
-    const t0 = Date.now();
+    const t0 = Math.ceil(Date.now() / 1000) * 1000;
     await setShardClock(user.user_id, t0);
     const { body: job } = await submit(user, { type: "noop", run_at: new Date(t0).toISOString() });
     const { body: later } = await submit(user, {

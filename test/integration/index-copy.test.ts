@@ -2,6 +2,7 @@
 // copies are due, what D1 now holds, a postponed write) with the rows they write, and the D1 upsert,
 // one statement per chunk of its batch.
 import { describe, expect, it } from "vitest";
+import { indexCopyDue } from "../../src/core/index-copy-time";
 import type { JobView } from "../../src/core/job";
 import { CHUNK_CHARS, upsertChunks, upsertJobs } from "../../src/index-store/upsert";
 import { dueForIndex, markIndexed, postponeIndex } from "../../src/shard/sql/index-copy";
@@ -24,11 +25,14 @@ describe("the shard's index copy statements", () => {
         state.storage.sql
           .exec<Index>("select id, version, indexed_version, index_due_at from jobs order by id")
           .toArray();
-      // Due at T0 + the flush delay, one after another.
-      for (const [i, id] of ["a", "b", "c"].entries()) insertJob(db, spec(id), undefined, T0 + i, timings);
-      const due = T0 + 2 + timings.indexFlushDelayMs;
+      // Submitted a second apart, so each copy is due on its own point of the flush grid (the flush
+      // delay's halves: src/core/index-copy-time.ts), one after another.
+      for (const [i, id] of ["a", "b", "c"].entries())
+        insertJob(db, spec(id), undefined, T0 + i * 1_000, timings);
+      const dueOf = (i: number) => indexCopyDue(T0 + i * 1_000, timings.indexFlushDelayMs);
+      const due = dueOf(2);
       const dueIds = (limit: number, now = due) => dueForIndex(db, now, limit).map((r) => r.id);
-      const dueBefore = { all: dueIds(10), firstTwo: dueIds(2), early: dueIds(10, due - 2) };
+      const dueBefore = { all: dueIds(10), firstTwo: dueIds(2), early: dueIds(10, dueOf(0)) };
       // b changes again after its copy was read: D1 gets version 1 while the row is at 2.
       state.storage.sql.exec("update jobs set version = 2 where id = 'b'");
       const marked = shard.sqlMeter.measure(() =>
@@ -48,7 +52,8 @@ describe("the shard's index copy statements", () => {
         again: again.rows.sqlRowsWritten,
         postponed: postponed.rows.sqlRowsWritten,
         afterPostpone: rowsOf(),
-        flushDelay: timings.indexFlushDelayMs,
+        dueB: dueOf(1),
+        dueC: dueOf(2),
       };
     });
     expect(out.all).toEqual(["a", "b", "c"]);
@@ -57,8 +62,8 @@ describe("the shard's index copy statements", () => {
     expect(out.afterMark).toEqual([
       { id: "a", version: 1, indexed_version: 1, index_due_at: null },
       // A newer change keeps its pending write; a job named twice counts with its higher version.
-      { id: "b", version: 2, indexed_version: 1, index_due_at: T0 + 1 + out.flushDelay },
-      { id: "c", version: 1, indexed_version: 0, index_due_at: T0 + 2 + out.flushDelay },
+      { id: "b", version: 2, indexed_version: 1, index_due_at: out.dueB },
+      { id: "c", version: 1, indexed_version: 0, index_due_at: out.dueC },
     ]);
     // As the contract says: a (its jobs_index_due entry leaves) 1, b (still pending) 2.
     expect(out.marked).toBe(3);
@@ -67,7 +72,7 @@ describe("the shard's index copy statements", () => {
     expect(out.postponed).toBe(4);
     expect(out.afterPostpone.map((r) => [r.id, r.index_due_at])).toEqual([
       ["a", T0 + 99_000],
-      ["b", T0 + 1 + out.flushDelay],
+      ["b", out.dueB],
       ["c", T0 + 99_000],
     ]);
   });

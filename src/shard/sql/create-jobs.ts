@@ -13,6 +13,7 @@
 // back (a multi-row RETURNING reads each row three times): each row is known from what was written
 // and the schema's defaults, which test/integration/create-jobs.test.ts holds equal to the stored row.
 import { getTableColumns, is, SQL } from "drizzle-orm";
+import { indexCopyDue } from "../../core/index-copy-time";
 import type { NewJob } from "../../core/job";
 import type { ShardDb, ShardTimings } from "../db";
 import type { NewSubmission } from "../rpc";
@@ -112,7 +113,7 @@ function newJob(spec: NewJob, now: number, t: ShardTimings): { values: unknown[]
     deadline: spec.runAt,
     createdAt: now,
     updatedAt: now,
-    indexDueAt: now + t.indexFlushDelayMs,
+    indexDueAt: indexCopyDue(now, t.indexFlushDelayMs),
   } satisfies Pick<JobRow, (typeof NAMED)[number]>;
   const row: Record<string, unknown> = {};
   for (const [field, value] of UNNAMED_VALUES)

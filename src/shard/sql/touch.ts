@@ -14,6 +14,7 @@
 // 1 per row, whatever its indexes. The jobs table's indexes: the id key, jobs_wake (status,
 // needs_pools, deadline), jobs_index_due (index_due_at, when not null).
 import { type Placeholder, type SQL, sql } from "drizzle-orm";
+import { indexCopyDue } from "../../core/index-copy-time";
 import { type JobRow, jobs } from "../schema";
 
 /**
@@ -30,7 +31,8 @@ export function bump(now: number | Placeholder | SQL) {
 
 /**
  * A change to a settled state (scheduled, succeeded, failed, cancelled) that the index must show:
- * bumps the version and schedules the index copy `indexFlushDelayMs` ahead, keeping an earlier
+ * bumps the version and schedules the index copy within `indexFlushDelayMs` (on its half-delay grid,
+ * src/core/index-copy-time.ts), keeping an earlier
  * pending time, so a burst of changes to one job costs one D1 write. Transient states (queued,
  * running) use `bump`: listing shows them only if a settled state's copy happens to catch them,
  * and `GET /v1/jobs/:id` always has the current one.
@@ -46,8 +48,8 @@ export function touch(now: number, t: { indexFlushDelayMs: number }, job?: Pick<
   return {
     ...bump(now),
     indexDueAt: job
-      ? now + t.indexFlushDelayMs
-      : sql`coalesce(${jobs.indexDueAt}, ${now + t.indexFlushDelayMs})`,
+      ? indexCopyDue(now, t.indexFlushDelayMs)
+      : sql`coalesce(${jobs.indexDueAt}, ${indexCopyDue(now, t.indexFlushDelayMs)})`,
   };
 }
 
@@ -60,5 +62,5 @@ export function indexDueAfter(
   now: number,
   t: { indexFlushDelayMs: number },
 ): number | null {
-  return job.indexDueAt === null ? now + t.indexFlushDelayMs : null;
+  return job.indexDueAt === null ? indexCopyDue(now, t.indexFlushDelayMs) : null;
 }
