@@ -45,6 +45,11 @@ const SettingsFields = z.object({
   LOG_OPERATIONS: flag(false),
   /** One `attempt_finished` line per attempt, besides the consumer's line per batch and shard. */
   LOG_ATTEMPTS: flag(false),
+  /**
+   * How long a report may wait for the other running attempts of its shard in the same consumer batch,
+   * so that they share one finish request (src/consumer/report-batcher.ts); 0 sends each at once.
+   */
+  REPORT_LINGER_MS: whole(20, 0, 10_000),
   /** Count each shard request's SQLite rows even without LOG_OPERATIONS (the tests read the counts). */
   COUNT_SQL_ROWS: flag(false),
   FINISHED_RETENTION_SECONDS: whole(604_800),

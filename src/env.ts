@@ -32,6 +32,7 @@ export interface Env {
   MAX_UNFINISHED_JOBS?: string;
   LOG_OPERATIONS?: string;
   LOG_ATTEMPTS?: string;
+  REPORT_LINGER_MS?: string;
   COUNT_SQL_ROWS?: string;
   FINISHED_RETENTION_SECONDS?: string;
   ARCHIVE_FINISHED?: string;

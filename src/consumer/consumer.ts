@@ -14,7 +14,7 @@ import type { TaskShardRpc } from "../shard/rpc";
 import { AttemptTally } from "./attempt-tally";
 import { type CallbackItem, handleCallbacks } from "./callback";
 import { perShard, type ShardItem } from "./per-shard";
-import { ReportBatcher } from "./report-batcher";
+import { REPORT_TRIES, ReportBatcher } from "./report-batcher";
 import { runBegun } from "./run-attempt";
 import { BatchSecrets } from "./secrets";
 
@@ -49,7 +49,7 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
     let found = shards.get(key);
     if (!found) {
       const tally = new AttemptTally(msg.user_id, shard, configOf(env).LOG_ATTEMPTS);
-      found = { reports: new ReportBatcher(stub), tally };
+      found = { reports: new ReportBatcher(stub, REPORT_TRIES, configOf(env).REPORT_LINGER_MS), tally };
       shards.set(key, found);
     }
     return found;

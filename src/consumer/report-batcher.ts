@@ -5,6 +5,11 @@
 // end of the current microtask (no timer, no I/O): reports made ready by the same event (a batch of
 // attempts that end together) go in the same request rather than the first alone.
 //
+// With a linger (the consumer's, REPORT_LINGER_MS), a report whose shard still has attempts of the
+// same consumer batch running (began() counts them) waits for them, at most the linger after the first
+// waiting report: attempts that end a few milliseconds apart (http calls) then share one request instead
+// of one each. The last of them to report sends at once; a lone attempt never waits.
+//
 // Each report is answered on its own: the shard fences each alone, so one refusal leaves the others'
 // answers as they are. A request that fails is tried again (REPORT_TRIES in all, the same group) and
 // then fails only the reports it carried: their messages are retried, and the reports that joined
@@ -25,20 +30,47 @@ export class ReportBatcher {
   private waiting: Waiting[] = [];
   /** A request is in flight, or about to go at the end of this microtask. */
   private busy = false;
+  /** Attempts that began (began()) and have not reported yet. */
+  private running = 0;
+  /** The linger's end, while reports wait for the running attempts. */
+  private lingering: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly shard: Pick<TaskShardRpc, "finishMany">,
     private readonly tries = REPORT_TRIES,
+    private readonly lingerMs = 0,
   ) {}
+
+  /** An attempt of this shard began: its report will come (or the linger ends the wait for it). */
+  began(): void {
+    this.running += 1;
+  }
 
   /** The shard's answer to this report; rejects when its request failed every try. */
   report(report: FinishReport): Promise<FinishResult> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ report, resolve, reject });
+      this.running = Math.max(0, this.running - 1);
       if (this.busy) return;
+      if (this.running > 0 && this.lingerMs > 0) {
+        this.lingering ??= setTimeout(() => this.go(), this.lingerMs);
+        return;
+      }
       this.busy = true;
-      queueMicrotask(() => void this.send());
+      queueMicrotask(() => this.go());
     });
+  }
+
+  /** The waiting reports go now (the linger ended, or nothing is left to wait for). */
+  private go(): void {
+    if (this.lingering !== undefined) clearTimeout(this.lingering);
+    this.lingering = undefined;
+    if (this.waiting.length === 0) {
+      this.busy = false;
+      return;
+    }
+    this.busy = true;
+    void this.send();
   }
 
   /** Sends everything waiting in one request; when it returns, whatever joined meanwhile goes next. */

@@ -91,6 +91,8 @@ export async function runBegun(
     reports: deps.reports ?? new ReportBatcher(stub),
     tally,
   };
+  // Its report is now expected: its shard's other reports of this batch may wait for it (the linger).
+  shared.reports.began();
   try {
     return await executeAndReport(env, msg, shard, begun, shared);
   } finally {

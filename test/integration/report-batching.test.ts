@@ -61,6 +61,30 @@ function recordingShards(hooks: {
 }
 
 describe("group commit of a batch's reports", () => {
+  it("attempts whose calls end milliseconds apart share one finish request (the linger)", async () => {
+    const user = await createUser();
+    for (let i = 0; i < 4; i++) {
+      await submit(user, { type: "http", payload: { url: "https://example.com/hook" } });
+    }
+    // The target answers the i-th call i × 3 ms after it: each report is ready at its own time.
+    let call = 0;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+      const delay = 3 * call++;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      return new Response("ok");
+    });
+    await setShardClock(user.user_id, Date.now() + 1_000);
+    const sent = await fireAlarm(user.user_id);
+    expect(sent).toHaveLength(4);
+    const { bindings, finishes } = recordingShards({});
+    // A linger no machine's load can run out: the last attempt's report is what sends the group.
+    const result = await deliver(sent, { ...bindings, REPORT_LINGER_MS: "10000" });
+    expect(result.explicitAcks).toHaveLength(4);
+    expect(call).toBe(4);
+    expect(finishes).toHaveLength(1);
+    expect(new Set(finishes[0])).toEqual(new Set(sent.map((m) => m.job_id)));
+  });
+
   it("N attempts of one shard: one begin, fewer finish requests than N, each report fenced on its own", async () => {
     const user = await createUser();
     const ids: string[] = [];

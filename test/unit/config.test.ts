@@ -45,6 +45,7 @@ describe("configOf", () => {
       MAX_UNFINISHED_JOBS: 100_000,
       LOG_OPERATIONS: false,
       LOG_ATTEMPTS: false,
+      REPORT_LINGER_MS: 20,
       COUNT_SQL_ROWS: false,
       FINISHED_RETENTION_SECONDS: 604_800,
       ARCHIVE_FINISHED: false,

@@ -1,7 +1,7 @@
 // The consumer's group commit of reports to one shard (src/consumer/report-batcher.ts), against a fake
 // shard whose finishMany calls the test answers by hand: what goes in which request, in what order,
 // and what a refusal or a failing request does to the other reports.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ReportBatcher } from "../../src/consumer/report-batcher";
 import type { FinishReport, FinishResult } from "../../src/shard/rpc";
 
@@ -152,5 +152,65 @@ describe("ReportBatcher", () => {
     calls[0]?.answer([accepted("a")]);
     await settle();
     expect(ended).toEqual(["a:ok a", "b:error finishMany answered 1 results for 2 reports"]);
+  });
+
+  describe("with a linger", () => {
+    it("waits for the shard's other running attempts, and the last one's report sends them all", async () => {
+      const { shard, calls } = fakeShard();
+      const batcher = new ReportBatcher(shard, 3, 1_000_000);
+      for (let i = 0; i < 3; i++) batcher.began();
+      const ended: string[] = [];
+      track(batcher.report(report("a")), ended, "a");
+      track(batcher.report(report("b")), ended, "b");
+      await settle();
+      expect(calls).toEqual([]);
+      track(batcher.report(report("c")), ended, "c");
+      await settle();
+      expect(calls.map((c) => c.jobs)).toEqual([["a#1", "b#1", "c#1"]]);
+      calls[0]?.answer([accepted("a"), accepted("b"), accepted("c")]);
+      await settle();
+      expect(ended).toEqual(["a:ok a", "b:ok b", "c:ok c"]);
+    });
+
+    it("waits at most the linger for an attempt that never reports", async () => {
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      try {
+        const { shard, calls } = fakeShard();
+        const batcher = new ReportBatcher(shard, 3, 20);
+        batcher.began();
+        batcher.began();
+        void batcher.report(report("a"));
+        await settle();
+        vi.advanceTimersByTime(19);
+        await settle();
+        expect(calls).toEqual([]);
+        vi.advanceTimersByTime(1);
+        await settle();
+        expect(calls.map((c) => c.jobs)).toEqual([["a#1"]]);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it("never holds a lone attempt's report, nor one that joins a request in flight", async () => {
+      const { shard, calls } = fakeShard();
+      const batcher = new ReportBatcher(shard, 3, 1_000_000);
+      batcher.began();
+      void batcher.report(report("a"));
+      await settle();
+      expect(calls.map((c) => c.jobs)).toEqual([["a#1"]]);
+      batcher.began();
+      batcher.began();
+      void batcher.report(report("b"));
+      await settle();
+      // b waits for the other running attempt; it reports while a's request is still in flight.
+      expect(calls).toHaveLength(1);
+      void batcher.report(report("c"));
+      await settle();
+      expect(calls).toHaveLength(1);
+      calls[0]?.answer([accepted("a")]);
+      await settle();
+      expect(calls.map((c) => c.jobs)).toEqual([["a#1"], ["b#1", "c#1"]]);
+    });
   });
 });
