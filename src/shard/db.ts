@@ -1,10 +1,9 @@
 // The shard's basics, shared by every query module (src/shard/sql/) and the Durable Object: the
 // database handle, the timings the queries keep, and a job by id.
-import { eq, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
-import { type JobRow, jobs } from "./schema";
+import { JOB_COLUMNS, jobRowOf } from "./job-rows";
+import type { JobRow } from "./schema";
 import { effective } from "./sql/begun";
-import { prepared } from "./sql/prepared";
 
 export type ShardDb = DrizzleSqliteDODatabase<Record<string, unknown>>;
 
@@ -19,15 +18,20 @@ export interface ShardTimings {
   indexFlushDelayMs: number;
 }
 
-/** findJob: the job's row, or undefined. Reads one row. Built once per database (prepared.ts). */
+/** What findJob uses of the storage drizzle was given (its `$client`; the metering facade in a TaskShard). */
+interface RawSql {
+  exec(query: string, ...bindings: unknown[]): { toArray(): Record<string, unknown>[] };
+}
+
+const FIND_JOB = `select ${JOB_COLUMNS} from jobs where id = ?`;
+
+/**
+ * findJob: the job's row, or undefined. Reads one row, with a statement of fixed text (workerd keeps it
+ * compiled) and the row decoded by jobRowOf (src/shard/job-rows.ts), not drizzle's per-call machinery.
+ */
 export function findJob(db: ShardDb, jobId: string): JobRow | undefined {
-  const row = prepared(db, "db.findJob", (d) =>
-    d
-      .select()
-      .from(jobs)
-      .where(eq(jobs.id, sql.placeholder("id")))
-      .prepare(),
-  ).get({ id: jobId });
+  const { sql } = (db as unknown as { $client: { sql: RawSql } }).$client;
+  const [raw] = sql.exec(FIND_JOB, jobId).toArray();
   // A begun attempt in its one-row form reads as the running job it is (src/shard/sql/begun.ts).
-  return effective(row);
+  return raw === undefined ? undefined : effective(jobRowOf(raw));
 }

@@ -240,8 +240,10 @@ describe("bulk actions in bounded steps", () => {
         ids.set(`${group}:${kind}`, body.id);
       }
     }
-    // One clock for both groups, past every due time: the changes they undergo compare exactly.
-    await setShardClock(user.user_id, Date.now() + 1000);
+    // One clock for both groups, past every due time and every submit's index copy (on its grid, at
+    // most INDEX_FLUSH_DELAY_MS after it), so both groups start with no copy pending: the changes they
+    // undergo compare exactly.
+    await setShardClock(user.user_id, Date.now() + 5_000);
     await fireAlarm(user.user_id);
     const shard = shardOf(user.user_id);
     for (const group of ["bulk", "single"]) {

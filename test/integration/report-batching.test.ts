@@ -191,6 +191,9 @@ describe("group commit of a batch's reports", () => {
 describe("finishMany on the shard", () => {
   it("fences each report alone, answers in order, and shares one minute row and one callback send", async () => {
     const user = await createUser();
+    // A minute ahead of the wall clock, so the runtime never fires the submits' index copies by itself
+    // mid-test (each accepted report is priced below with its copy still pending).
+    await setShardClock(user.user_id, Date.now() + 60_000);
     const callback = { callback_url: "http://127.0.0.1:9/callback" };
     const a = (await submit(user, { type: "noop", ...callback })).body.id;
     const b = (await submit(user, { type: "noop", ...callback })).body.id;

@@ -40,6 +40,8 @@ export function effective<R extends JobRow>(row: R | undefined): R | undefined {
 
 /** A queued row begun in the one-row form (SQL). */
 export const BEGUN: SQL = sql`(${jobs.status} = 'queued' and ${jobs.runDeadline} is not null)`;
+/** A queued row not begun, as plain SQL text over the jobs table (for statements of fixed text). */
+export const NOT_BEGUN_TEXT = "(status = 'queued' and run_deadline is null)";
 /** A queued row not begun: claimed, its message not yet taken (SQL). */
 export const NOT_BEGUN: SQL = sql`(${jobs.status} = 'queued' and ${jobs.runDeadline} is null)`;
 /** The job's status as readers see it (SQL). */

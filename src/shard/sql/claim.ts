@@ -17,11 +17,12 @@ import { isExpired } from "../../core/expiry";
 import { PoolRound } from "../../core/pool-round";
 import type { ShardDb, ShardTimings } from "../db";
 import { jobs, pools } from "../schema";
-import { NOT_BEGUN } from "./begun";
+import { NOT_BEGUN_TEXT } from "./begun";
 import type { Claim } from "./dispatch";
 import { expireOccurrence } from "./expiry";
 import { allocate, capacities, unitsInUse } from "./pools";
 import { prepared } from "./prepared";
+import { storageOf } from "./storage";
 import { bump } from "./touch";
 
 export interface ClaimPolicy {
@@ -232,11 +233,14 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
   }
 }
 
-/** Jobs claimed but not yet begun: what this shard has in the shared queue right now. */
+/**
+ * Jobs claimed but not yet begun: what this shard has in the shared queue right now. Through jobs_wake
+ * (status queued), then each row: a begun one has left the window (begun.ts). Fixed text, run on the
+ * storage itself (every re-arm calls it: drizzle's per-call work was most of its cost).
+ */
 export function inFlight(db: ShardDb): number {
-  const statement = prepared(db, "claim.inFlight", (db) =>
-    // Through jobs_wake (status queued), then each row: a begun one has left the window (begun.ts).
-    db.select({ n: sql<number>`count(*)` }).from(jobs).where(NOT_BEGUN).prepare(),
-  );
-  return statement.get()?.n ?? 0;
+  const [row] = storageOf(db).sql.exec(IN_FLIGHT).toArray();
+  return typeof row?.n === "number" ? row.n : 0;
 }
+
+const IN_FLIGHT = `select count(*) as n from jobs where ${NOT_BEGUN_TEXT}`;
