@@ -52,7 +52,6 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
   recordOperations(callbacks.value.length > 0 ? "callback" : "claim", callbacks.rows);
   await sendCallbacks(s, callbacks.value, now);
   const more =
-    givenUp >= LEASE_BATCH ||
     (due && claims.length < room) ||
     resends.length === policy.batchSize ||
     callbacks.value.length === policy.batchSize;
