@@ -18,10 +18,17 @@ export interface ShardTimings {
   indexFlushDelayMs: number;
 }
 
-/** What findJob uses of the storage drizzle was given (its `$client`; the metering facade in a TaskShard). */
-interface RawSql {
+/** What statements of fixed text use of a Durable Object's `storage.sql` (also what a node stand-in offers). */
+export interface ShardSql {
   exec(query: string, ...bindings: unknown[]): { toArray(): Record<string, unknown>[] };
 }
+
+/**
+ * The storage drizzle was given (drizzle's durable-sqlite database keeps it as `$client`): in a
+ * TaskShard the metering facade (src/metering/sql-meter.ts), so what runs on it is billed like any query.
+ */
+export const storageOf = (db: ShardDb): { sql: ShardSql } =>
+  (db as unknown as { $client: { sql: ShardSql } }).$client;
 
 const FIND_JOB = `select ${JOB_COLUMNS} from jobs where id = ?`;
 
@@ -30,8 +37,7 @@ const FIND_JOB = `select ${JOB_COLUMNS} from jobs where id = ?`;
  * compiled) and the row decoded by jobRowOf (src/shard/job-rows.ts), not drizzle's per-call machinery.
  */
 export function findJob(db: ShardDb, jobId: string): JobRow | undefined {
-  const { sql } = (db as unknown as { $client: { sql: RawSql } }).$client;
-  const [raw] = sql.exec(FIND_JOB, jobId).toArray();
+  const [raw] = storageOf(db).sql.exec(FIND_JOB, jobId).toArray();
   // A begun attempt in its one-row form reads as the running job it is (src/shard/sql/begun.ts).
   return raw === undefined ? undefined : effective(jobRowOf(raw));
 }

@@ -6,6 +6,7 @@ import { forgetVerifiedKeys } from "../../src/api/auth";
 import { shardName } from "../../src/core/ids";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
+import { BEGUN_TEXT, EFFECTIVE_STATUS_TEXT, NOT_BEGUN_TEXT } from "../../src/shard/sql/begun";
 import type { TaskShard } from "../../src/shard/task-shard";
 
 /** The Worker's env, its shards typed as the class, so tests reach past the RPC contract into it. */
@@ -99,10 +100,8 @@ export const ALL_ATTEMPTS = `(
  * in its one-row form is stored queued, with its liveness deadline in run_deadline. Columns to select
  * from jobs: `select ${JOB_STATUS} as status, ${JOB_DEADLINE} as deadline from jobs`.
  */
-export const JOB_STATUS =
-  "(case when status = 'queued' and run_deadline is not null then 'running' else status end)";
-export const JOB_DEADLINE =
-  "(case when status = 'queued' and run_deadline is not null then run_deadline else deadline end)";
+export const JOB_STATUS = EFFECTIVE_STATUS_TEXT;
+export const JOB_DEADLINE = `(case when ${BEGUN_TEXT} then run_deadline else deadline end)`;
 
 /** Runs `fn` inside the shard, e.g. to move its clock or read its rows. */
 export function inShard<R>(
@@ -135,7 +134,7 @@ export function queuedMessages(userId: string): Promise<DispatchMessage[]> {
   return inShard(userId, (_s, state) =>
     state.storage.sql
       .exec<{ job_id: string; attempt: number }>(
-        "select id as job_id, attempt from jobs where status = 'queued' and run_deadline is null order by id",
+        `select id as job_id, attempt from jobs where ${NOT_BEGUN_TEXT} order by id`,
       )
       .toArray()
       .map((r) => ({ user_id: userId, job_id: r.job_id, attempt: r.attempt })),

@@ -23,7 +23,7 @@
 // (and expireLeases, next in the same run, gives the attempt up if that has passed too).
 // No import of ../db: findJob (db.ts) reads rows through effective().
 import { type SQL, sql } from "drizzle-orm";
-import { type JobRow, jobs } from "../schema";
+import type { JobRow } from "../schema";
 
 /** Whether the row is a begun attempt in its one-row form. */
 export function isBegun(row: Pick<JobRow, "status" | "runDeadline">): boolean {
@@ -38,11 +38,15 @@ export function effective<R extends JobRow>(row: R | undefined): R | undefined {
   return { ...row, status: "running", deadline: row.runDeadline };
 }
 
-/** A queued row begun in the one-row form (SQL). */
-export const BEGUN: SQL = sql`(${jobs.status} = 'queued' and ${jobs.runDeadline} is not null)`;
-/** A queued row not begun, as plain SQL text over the jobs table (for statements of fixed text). */
+// The rule as plain SQL over the jobs table (unqualified columns: for statements over jobs alone),
+// for statements of fixed text and, wrapped, for drizzle-built ones.
+/** A queued row begun in the one-row form. */
+export const BEGUN_TEXT = "(status = 'queued' and run_deadline is not null)";
+/** A queued row not begun: claimed, its message not yet taken. */
 export const NOT_BEGUN_TEXT = "(status = 'queued' and run_deadline is null)";
-/** A queued row not begun: claimed, its message not yet taken (SQL). */
-export const NOT_BEGUN: SQL = sql`(${jobs.status} = 'queued' and ${jobs.runDeadline} is null)`;
-/** The job's status as readers see it (SQL). */
-export const EFFECTIVE_STATUS: SQL = sql`(case when ${BEGUN} then 'running' else ${jobs.status} end)`;
+/** The job's status as readers see it. */
+export const EFFECTIVE_STATUS_TEXT = `(case when ${BEGUN_TEXT} then 'running' else status end)`;
+
+export const BEGUN: SQL = sql.raw(BEGUN_TEXT);
+export const NOT_BEGUN: SQL = sql.raw(NOT_BEGUN_TEXT);
+export const EFFECTIVE_STATUS: SQL = sql.raw(EFFECTIVE_STATUS_TEXT);

@@ -22,12 +22,12 @@
 //
 // Each is synchronous, so under the Durable Object's input/output gates it is atomic: no other request
 // interleaves, and nothing it sends leaves the object before its writes are durable.
-import { and, eq, inArray, isNotNull, lte, type Placeholder, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, type Placeholder, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";
 import { type JobRow, jobs } from "../schema";
-import { NOT_BEGUN } from "./begun";
+import { BEGUN, NOT_BEGUN } from "./begun";
 import { patchColumns } from "./patch-rows";
 import { release } from "./pools";
 import { prepared } from "./prepared";
@@ -130,13 +130,7 @@ export function promoteBegun(db: ShardDb, now: number, limit: number): number {
     d
       .select({ id: jobs.id })
       .from(jobs)
-      .where(
-        and(
-          eq(jobs.status, "queued"),
-          lte(jobs.deadline, sql.placeholder("now")),
-          isNotNull(jobs.runDeadline),
-        ),
-      )
+      .where(and(BEGUN, lte(jobs.deadline, sql.placeholder("now"))))
       .limit(sql.placeholder("limit"))
       .prepare(),
   ).all({ now, limit });
