@@ -10,6 +10,7 @@ import {
   getJob,
   request,
   setShardClock,
+  shardOf,
   submit,
   type TestUser,
 } from "../support/helpers";
@@ -88,6 +89,36 @@ describe("expires_after_seconds", () => {
       last_error: "expired",
       runs: 1,
       run_at: new Date(due + 20 * 60_000).toISOString(),
+    });
+  });
+
+  it("expires in one cycle an extra occurrence's retry and the overdue nominal occurrence it returns to", async () => {
+    const user = await createUser();
+    const { id, due } = await submitDue(user, {
+      interval_seconds: 3600,
+      expires_after_seconds: 60,
+      retry_delay_seconds: 60,
+    });
+    // run now, a second before the nominal occurrence: an extra occurrence, which fails once and
+    // is retried after the nominal time, so its retry sorts after the nominal occurrence.
+    await setShardClock(user.user_id, due - 1_000);
+    const run = await request(`/v1/jobs/${id}/run`, { method: "POST", headers: user.auth });
+    expect(run.status).toBe(200);
+    const shard = shardOf(user.user_id);
+    expect((await fireAlarm(user.user_id)).map((m) => m.job_id)).toEqual([id]);
+    await shard.begin(id, 1);
+    await shard.finish(id, 1, { outcome: { ok: false }, error: "boom" });
+    const retry = await getJob(user, id);
+    expect(Date.parse(retry.run_at)).toBeGreaterThan(due);
+    // Both are late now: the retry expires and returns the job to its nominal occurrence, which
+    // sorts before the retry in claim order and is expired in the same cycle, not left overdue.
+    await setShardClock(user.user_id, due + 300_000);
+    expect(await fireAlarm(user.user_id)).toEqual([]);
+    expect(await getJob(user, id)).toMatchObject({
+      status: "scheduled",
+      last_error: "expired",
+      runs: 2,
+      run_at: new Date(due + 3_600_000).toISOString(),
     });
   });
 

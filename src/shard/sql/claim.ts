@@ -213,8 +213,12 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
       if (isExpired(c.runAt, c.expiresAfterSeconds, now)) {
         const out = expireOccurrence(db, c.id, now, t);
         if (out) expired.push(out);
-        // A next occurrence due right now sorts after this position: fetch again to reach it.
+        // Its next occurrence is due already: now, or (an extra occurrence returning to its nominal
+        // one) earlier, where it sorts before this position. Walk again from the start to reach it:
+        // every job before here is claimed, moved, or excluded by `unusable`, so nothing is decided
+        // twice, and a cycle restarts at most once per expiry, which counts against `limit`.
         if (out?.dueAgain) {
+          position = null;
           refetch = true;
           break;
         }
