@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { assetsDirectory, copySwaggerUi, ensureAssetsDirectory } from "./scripts/lib/site.mjs";
 
 /** FC_SEED fixes the property tests' seed (.ci/run does); otherwise each run draws its own. */
 function fastCheckSeed(): string {
@@ -18,9 +19,11 @@ function fastCheckSeed(): string {
 export default defineConfig(async () => {
   const seed = fastCheckSeed();
   const d1Migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations/index"));
-  // src/ in Miniflare (the workers projects): wrangler.toml's Worker with these overrides. Its [assets]
-  // folder (dist/site) need not exist: the dashboard is built by npm run dev, and Miniflare serves an
-  // empty folder of its own in place of a missing one.
+  // src/ in Miniflare (the workers projects): wrangler.toml's Worker with these overrides, and its
+  // [assets] folder (dist/site). The dashboard in it is built by npm run dev (the browser test's); the
+  // tests need only Swagger UI's files for /docs, copied here (two files, milliseconds).
+  ensureAssetsDirectory(assetsDirectory);
+  copySwaggerUi(assetsDirectory);
   const workersPool = {
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {

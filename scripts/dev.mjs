@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `npm run dev`: the whole scheduler on this machine. Creates .dev.vars from .dev.vars.example when
-// missing, builds the web dashboard (served at /dashboard), applies pending D1 migrations locally,
-// then serves `wrangler dev` on 127.0.0.1.
+// missing, builds the static files (the web dashboard at /dashboard, Swagger UI for /docs), applies
+// pending D1 migrations locally, then serves `wrangler dev` on 127.0.0.1. It prints a short startup
+// (what it did, then the URLs once the server answers); wrangler's own startup lines (its banner and
+// bindings table) are shown only if it exits before it is ready, or with --verbose.
 //
 //   node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [--skip-dashboard]
-//                        [-- <more wrangler dev args>]
+//                        [--verbose] [-- <more wrangler dev args>]
 //
 // PORT and PERSIST_TO in the environment do the same as the flags (the flags win). Defaults: port 8787,
 // state under .wrangler/state. With --vars-file (passed to wrangler as --env-file), variables come from
@@ -13,14 +15,14 @@
 // `--env-file <path>` anywhere on its command line and exits if the file is missing. --skip-dashboard
 // neither builds nor serves the dashboard (/dashboard answers 404): test servers that do not use it
 // start sooner, and parallel ones neither rebuild nor watch the same folder.
-import { copyFileSync, existsSync, constants as fsConstants, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { buildDashboard, ensureAssetsDirectory, noDashboardDirectory } from "./lib/dashboard.mjs";
+import { buildDashboard, copySwaggerUi, ensureAssetsDirectory, noDashboardDirectory } from "./lib/site.mjs";
 import { projectRoot, runWrangler } from "./lib/wrangler.mjs";
 
 const usage =
-  "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [--skip-dashboard] [-- wrangler dev args]";
+  "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [--skip-dashboard] [--verbose] [-- wrangler dev args]";
 
 function options() {
   let parsed;
@@ -31,6 +33,7 @@ function options() {
         "persist-to": { type: "string" },
         "vars-file": { type: "string", multiple: true },
         "skip-dashboard": { type: "boolean" },
+        verbose: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -51,7 +54,14 @@ function options() {
   );
   const envFiles = (values["vars-file"] ?? []).map((f) => path.resolve(f));
   for (const f of envFiles) if (!existsSync(f)) fail(`--vars-file ${f} does not exist`);
-  return { port, persistTo, envFiles, skipDashboard: values["skip-dashboard"] === true, extra: positionals };
+  return {
+    port,
+    persistTo,
+    envFiles,
+    skipDashboard: values["skip-dashboard"] === true,
+    verbose: values.verbose === true,
+    extra: positionals,
+  };
 }
 
 function fail(message) {
@@ -72,19 +82,62 @@ function ensureDevVars() {
   }
 }
 
-const { port, persistTo, envFiles, skipDashboard, extra } = options();
+/**
+ * Holds back wrangler's startup lines (banner, bindings table) until it says it is ready, then prints
+ * the URLs instead and passes everything after through untouched (the scheduler's JSON log lines,
+ * reloads). Warnings and errors pass through at once; if wrangler exits before it is ready, what was
+ * held back is printed, so a failed start still says why.
+ */
+class StartupFilter {
+  ready = false;
+  partial = "";
+  held = [];
+
+  constructor(base) {
+    this.base = base;
+  }
+
+  write(chunk) {
+    if (this.ready) return process.stdout.write(chunk);
+    const lines = (this.partial + chunk).split("\n");
+    this.partial = lines.pop() ?? "";
+    for (const [i, line] of lines.entries()) {
+      if (/Ready on https?:\/\//.test(line)) {
+        this.ready = true;
+        process.stdout.write(
+          `dev: ready: API ${this.base}/v1 (health ${this.base}/v1/health), dashboard ${this.base}/dashboard/, ` +
+            `API reference ${this.base}/docs\n`,
+        );
+        const rest = [...lines.slice(i + 1), this.partial].join("\n");
+        if (rest !== "") process.stdout.write(rest);
+        this.partial = "";
+        return;
+      }
+      if (/\[(?:WARNING|ERROR)\]|^\s*[▲✘]/.test(line)) process.stdout.write(`${line}\n`);
+      else this.held.push(line);
+    }
+  }
+
+  exited() {
+    if (!this.ready) process.stdout.write(`${[...this.held, this.partial].join("\n")}\n`);
+  }
+}
+
+const { port, persistTo, envFiles, skipDashboard, verbose, extra } = options();
 if (envFiles.length === 0) ensureDevVars();
 
+const base = `http://127.0.0.1:${port}`;
 ensureAssetsDirectory();
 if (skipDashboard) {
-  // An empty folder of its own instead of dist/site, so a build running meanwhile (the browser test's)
-  // never makes this server reload its assets.
-  mkdirSync(noDashboardDirectory, { recursive: true });
+  // A folder of its own instead of dist/site (Swagger UI's files, no dashboard), so a build running
+  // meanwhile (the browser test's) never makes this server reload its assets.
+  ensureAssetsDirectory(noDashboardDirectory);
+  copySwaggerUi(noDashboardDirectory);
   extra.unshift("--assets", noDashboardDirectory);
 } else {
-  console.log("dev: building the dashboard (dashboard/ → dist/site/dashboard)");
+  copySwaggerUi();
   try {
-    console.log(`dev: dashboard built in ${await buildDashboard()} ms: http://127.0.0.1:${port}/dashboard/`);
+    console.log(`dev: dashboard built in ${await buildDashboard()} ms (dashboard/ → dist/site/dashboard)`);
   } catch (err) {
     console.error(`dev: building the dashboard failed: ${err.message ?? err}`);
     process.exit(1);
@@ -95,19 +148,22 @@ if (skipDashboard) {
 // non-interactive; this script must never stop at a prompt.
 // Every index database declared in wrangler.toml (users are spread over them; INDEX_DATABASES).
 const INDEX_DATABASES = ["INDEX_DB", "INDEX_DB_1", "INDEX_DB_2", "INDEX_DB_3"];
-console.log(`dev: applying D1 migrations (state in ${path.relative(projectRoot, persistTo) || "."})`);
 // One after another: wrangler processes applying migrations under one --persist-to at once were seen
-// to fail (exit 1) now and then.
+// to fail (exit 1) now and then. Their tables of migrations are printed only when one fails.
 for (const binding of INDEX_DATABASES) {
-  const migrated = await runWrangler(
+  const { code, output } = await runWrangler(
     ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo],
-    { env: { CI: "true" } },
+    { env: { CI: "true" }, capture: !verbose },
   );
-  if (migrated !== 0) {
-    console.error(`dev: applying D1 migrations to ${binding} failed (exit ${migrated})`);
-    process.exit(migrated);
+  if (code !== 0) {
+    process.stderr.write(output);
+    console.error(`dev: applying D1 migrations to ${binding} failed (exit ${code})`);
+    process.exit(code);
   }
 }
+console.log(
+  `dev: D1 migrations applied to ${INDEX_DATABASES.length} index databases (state in ${path.relative(projectRoot, persistTo) || "."})`,
+);
 
 const devArgs = ["dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", persistTo];
 for (const f of envFiles) devArgs.push("--env-file", f);
@@ -116,4 +172,11 @@ for (const f of envFiles) devArgs.push("--env-file", f);
 // a single submit's CPU there (docs/performance.md, "Local dev: wrangler's observability collector").
 // The scheduler logs its own events; X_LOCAL_OBSERVABILITY=true in the environment turns it back on.
 const observability = process.env.X_LOCAL_OBSERVABILITY ?? "false";
-process.exit(await runWrangler([...devArgs, ...extra], { env: { X_LOCAL_OBSERVABILITY: observability } }));
+console.log("dev: starting wrangler dev");
+const startup = verbose ? null : new StartupFilter(base);
+const { code } = await runWrangler([...devArgs, ...extra], {
+  env: { X_LOCAL_OBSERVABILITY: observability },
+  onStdout: startup ? (chunk) => startup.write(chunk) : undefined,
+});
+startup?.exited();
+process.exit(code);

@@ -44,25 +44,37 @@ function forwardSignals() {
 }
 
 /**
- * Runs `wrangler <args>` from the project root with inherited stdio, forwarding termination signals.
- * Resolves with the exit status a shell would report (128 + signal number when killed by a signal).
+ * Runs `wrangler <args>` from the project root, forwarding termination signals. Its output goes to
+ * this process's, unless `capture` (the output is returned instead, stdout and stderr together) or
+ * `onStdout` (each chunk of stdout goes to it; stderr is inherited). Resolves with `{ code, output }`:
+ * the exit status a shell would report (128 + signal number when killed by a signal).
  */
-export function runWrangler(args, { env = {} } = {}) {
+export function runWrangler(args, { env = {}, capture = false, onStdout } = {}) {
   forwardSignals();
   return new Promise((resolve, reject) => {
+    const piped = capture || onStdout !== undefined;
     const child = spawn(nodeForWrangler(), [WRANGLER, ...args], {
       cwd: projectRoot,
-      stdio: "inherit",
+      stdio: ["inherit", piped ? "pipe" : "inherit", capture ? "pipe" : "inherit"],
       env: { ...process.env, ...env },
     });
     current = child;
+    let output = "";
+    if (capture) {
+      child.stdout.on("data", (chunk) => {
+        output += chunk;
+      });
+      child.stderr.on("data", (chunk) => {
+        output += chunk;
+      });
+    } else if (onStdout) child.stdout.on("data", onStdout);
     child.once("error", (err) => {
       current = null;
       reject(err);
     });
-    child.once("exit", (code, signal) => {
+    child.once("close", (code, signal) => {
       current = null;
-      resolve(code ?? 128 + (constants.signals[signal] ?? 0));
+      resolve({ code: code ?? 128 + (constants.signals[signal] ?? 0), output });
     });
   });
 }
