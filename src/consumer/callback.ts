@@ -1,4 +1,4 @@
-// Callback messages (design.md `callback_url`): POST a finished occurrence's job object with the http
+// Callback messages (docs/design.md `callback_url`): POST a finished occurrence's job object with the http
 // executor (the same Standard Webhooks signature, target rules and redirect handling as an http job),
 // then report the try to the shard, which clears the callback or schedules its next try. A callback
 // never reports to the job itself, so its fate cannot change the job's outcome.

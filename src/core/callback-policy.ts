@@ -1,4 +1,4 @@
-// How a job's callback (design.md `callback_url`) is retried. Pure: time and randomness come in as
+// How a job's callback (docs/design.md `callback_url`) is retried. Pure: time and randomness come in as
 // arguments. A callback has its own bounded retries; nothing here ever touches the job's outcome.
 import { dispatchDeadlineMs, retryAt } from "./backoff";
 

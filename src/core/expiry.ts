@@ -9,5 +9,5 @@ export function isExpired(dueAt: number, expiresAfterSeconds: number | null, now
   return expiresAfterSeconds !== null && now > dueAt + expiresAfterSeconds * 1000;
 }
 
-/** The error an expired occurrence records (design.md: it fails with error `expired`). */
+/** The error an expired occurrence records (docs/design.md: it fails with error `expired`). */
 export const EXPIRED_ERROR = "expired";

@@ -22,7 +22,7 @@ export const USER_AGENT = `edge-scheduler/${version}`;
 const fail = (error: string, retryAfterMs?: number): ExecutionOutcome =>
   retryAfterMs === undefined ? { ok: false, error } : { ok: false, error, retryAfterMs };
 
-/** A failure no retry can fix: the occurrence fails at once (design.md, Executors). */
+/** A failure no retry can fix: the occurrence fails at once (docs/design.md, Executors). */
 const failPermanently = (error: string): ExecutionOutcome => ({ ok: false, error, permanent: true });
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -58,7 +58,7 @@ export function upsertChunks(entries: IndexEntry[]): string[] {
       type: view.type,
       created: Date.parse(view.created_at),
       version,
-      // Listed jobs carry only their latest attempt (design.md); GET has the full history.
+      // Listed jobs carry only their latest attempt (docs/design.md); GET has the full history.
       doc: view.attempts.length > 1 ? { ...view, attempts: view.attempts.slice(0, 1) } : view,
     });
     if (parts.length > 0 && chars + part.length + 1 > CHUNK_CHARS) {

@@ -1,4 +1,4 @@
-// The shard's alarm as a cache of MIN(next deadline) (design.md): every mutation re-arms it to the
+// The shard's alarm as a cache of MIN(next deadline) (docs/design.md): every mutation re-arms it to the
 // earliest deadline in the shard, or to now when claimable work is waiting. Only the shard sets its
 // alarm, so the time last set or read is kept here and re-arming needs no storage round trip.
 

@@ -55,11 +55,11 @@ export const jobs = sqliteTable(
     finishedRetentionSeconds: integer("finished_retention_seconds").notNull().default(604_800),
     // The user's index database (src/index-store/databases.ts), so any shard writes the job's copy there.
     indexDb: integer("index_db").notNull().default(0),
-    // Filters and bulk actions match these (design.md `labels`); the D1 copy carries them in its doc.
+    // Filters and bulk actions match these (docs/design.md `labels`); the D1 copy carries them in its doc.
     labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
-    // Where each finished occurrence's job object is POSTed (design.md `callback_url`).
+    // Where each finished occurrence's job object is POSTed (docs/design.md `callback_url`).
     callbackUrl: text("callback_url"),
-    // `transient` stops retrying on a client error (design.md `retry_policy`).
+    // `transient` stops retrying on a client error (docs/design.md `retry_policy`).
     retryPolicy: text("retry_policy", { enum: ["all", "transient"] })
       .notNull()
       .default("all"),
@@ -149,7 +149,7 @@ export const allocations = sqliteTable(
   (t) => [primaryKey({ columns: [t.jobId, t.attempt, t.pool] }), index("allocations_pool").on(t.pool)],
 );
 
-// Pending callbacks (design.md `callback_url`): one row per finished occurrence whose job object has
+// Pending callbacks (docs/design.md `callback_url`): one row per finished occurrence whose job object has
 // not yet been delivered, with the snapshot taken at finish. Deleted once delivered or given up, so
 // the table holds only work in flight. Stored WITHOUT ROWID (hand-edited migration): the key is the
 // table, so recording one costs the row and its deadline entry.

@@ -1,4 +1,4 @@
-// Failures that no retry can fix end the occurrence at once (design.md, Executors), and retry_policy
+// Failures that no retry can fix end the occurrence at once (docs/design.md, Executors), and retry_policy
 // `transient` stops retries on client errors; network errors say what the runtime let us know.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { shardStub } from "../../src/shard/address";

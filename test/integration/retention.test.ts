@@ -1,4 +1,4 @@
-// Retention (design.md "Retention", issue 9): a finished job is removed from its shard and the D1 index
+// Retention (docs/design.md "Retention", issue 9): a finished job is removed from its shard and the D1 index
 // once its user's retention has run out, in bounded batches by the alarm; with ARCHIVE_FINISHED it is
 // first written to the results bucket as JSON lines. Time moves with the shard's injected clock.
 

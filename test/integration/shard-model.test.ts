@@ -928,7 +928,7 @@ async function drainAndCompareIndex(m: Model, r: Real): Promise<void> {
       status: view?.status,
       version,
     });
-    // A listed job carries only its latest attempt (design.md).
+    // A listed job carries only its latest attempt (docs/design.md).
     expect(JSON.parse(row.doc), `D1 doc of ${row.job_id}`).toEqual({
       ...view,
       attempts: view?.attempts.slice(0, 1),

@@ -1,5 +1,5 @@
 // The bad-input corpus: hand-written request bodies for POST /v1/jobs with the answer the contract
-// (../shared/design.md) requires, and an independent model of "is this submit body valid?" that the
+// (docs/design.md) requires, and an independent model of "is this submit body valid?" that the
 // generated (fast-check) bodies are judged by. Pure: no `cloudflare:*` imports.
 
 export const ERROR_CODES = [

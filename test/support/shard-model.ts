@@ -1,5 +1,5 @@
 // The reference model for test/integration/shard-model.test.ts: what one user's TaskShard should hold
-// after each step, written from docs/architecture.md and ../shared/design.md rather than from the
+// after each step, written from docs/architecture.md and docs/design.md rather than from the
 // shard's code. Pure: no `cloudflare:*` imports; time is the model's virtual clock.
 import { type DueCandidate, expectedClaimOrder } from "./claim-oracle";
 

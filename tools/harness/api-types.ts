@@ -1,4 +1,4 @@
-// The parts of the API's objects (shared/design.md) that the harnesses read.
+// The parts of the API's objects (docs/design.md) that the harnesses read.
 
 export interface Attempt {
   number: number;

@@ -57,7 +57,7 @@ function matching(filter: JobFilter, action: BulkAction): SQL {
     and(
       // As readers see it: a begun attempt stored queued is running (begun.ts).
       sql`${EFFECTIVE_STATUS} in ${statuses}`,
-      // Only one-shot jobs can be retried (design.md).
+      // Only one-shot jobs can be retried (docs/design.md).
       action === "retry" ? and(isNull(jobs.intervalSeconds), isNull(jobs.cron)) : undefined,
       filter.type === undefined ? undefined : eq(jobs.type, filter.type),
       // length() counts characters, as substr() does; a JS length counts UTF-16 units (🚀 is 2).

@@ -1,4 +1,4 @@
-// Pending callbacks (design.md `callback_url`): the outbox of job objects to POST after each finished
+// Pending callbacks (docs/design.md `callback_url`): the outbox of job objects to POST after each finished
 // occurrence.
 //
 // recordCallback(db, url, snapshot, occurrence, now, sent, t) → CallbackRef

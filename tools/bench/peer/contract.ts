@@ -1,4 +1,4 @@
-// The part of the public contract (shared/design.md) that the comparison's scenarios use, as the peer
+// The part of the public contract (docs/design.md) that the comparison's scenarios use, as the peer
 // serves it: the submit table's fields for one-shot jobs with the contract's ranges and defaults, the
 // scheduler's own `http` payload schema, and the contract's job object. Pure: no BullMQ, no I/O.
 // (The scheduler's SubmitSchema lives with its Worker types, which the Node benchmark cannot compile.)
@@ -49,7 +49,7 @@ const UNSUPPORTED = [
   "expires_after_seconds",
 ];
 
-/** The submit table (shared/design.md) for the fields the peer serves, with the contract's defaults. */
+/** The submit table (docs/design.md) for the fields the peer serves, with the contract's defaults. */
 const PeerSubmitSchema = z.strictObject({
   type: z.string().min(1).max(64),
   payload: z.json().optional(),
