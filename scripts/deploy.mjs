@@ -2,7 +2,7 @@
 // `npm run deploy`: the whole scheduler onto your Cloudflare account, after `npx wrangler login` (or with
 // CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID in the environment, as in CI). docs/deploy.md walks it.
 //
-//   npm run deploy [-- --dry-run] [-- <more wrangler deploy args>]
+//   npm run deploy [-- --dry-run] [-- --skip-build] [-- <more wrangler deploy args>]
 //
 // 1. Builds the static files (dashboard, Swagger UI) into dist/site.
 // 2. Applies pending D1 migrations to every index database that exists already (before the new code
@@ -15,6 +15,7 @@
 // A second deploy creates nothing and changes no resource: the databases are found, the migrations are
 // applied already, the secrets are set.
 //
+// --skip-build: step 1 is left out (dist/site as it stands; the tests' deploys run so).
 // --dry-run: steps 1 and 4 offline (wrangler deploy --dry-run: no account, no network), the bundle in
 // dist/worker, and its size against the budget (BUNDLE_BUDGET_GZIP_KIB); exits 1 over budget.
 import { randomBytes } from "node:crypto";
@@ -34,11 +35,12 @@ const SECRETS = ["ADMIN_TOKEN", "CURSOR_SECRET"];
 // Our one flag; everything else goes to wrangler deploy as given (e.g. --name, --env, --var).
 const argv = process.argv.slice(2).filter((a) => a !== "--");
 if (argv.includes("--help") || argv.includes("-h")) {
-  console.log("usage: npm run deploy [-- --dry-run] [-- <more wrangler deploy args>]");
+  console.log("usage: npm run deploy [-- --dry-run] [-- --skip-build] [-- <more wrangler deploy args>]");
   process.exit(0);
 }
 const dryRunOnly = argv.includes("--dry-run");
-const extra = argv.filter((a) => a !== "--dry-run");
+const skipBuild = argv.includes("--skip-build");
+const extra = argv.filter((a) => a !== "--dry-run" && a !== "--skip-build");
 
 function fail(message, output = "") {
   if (output) process.stderr.write(output.endsWith("\n") ? output : `${output}\n`);
@@ -61,6 +63,7 @@ function jsonIn(output) {
 
 async function build() {
   ensureAssetsDirectory();
+  if (skipBuild) return console.log("deploy: --skip-build: static files in dist/site as they are");
   copySwaggerUi();
   console.log(
     `deploy: static files built (dashboard in ${await buildDashboard()} ms, Swagger UI) in dist/site`,

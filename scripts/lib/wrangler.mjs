@@ -8,7 +8,11 @@ import { fileURLToPath } from "node:url";
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-const WRANGLER = path.join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
+// WRANGLER_JS_FOR_TESTS: a stand-in script (test/node/deploy-script.test.ts drives scripts/deploy.mjs
+// against a fake account with it); unset, the project's wrangler.
+const WRANGLER =
+  process.env.WRANGLER_JS_FOR_TESTS ??
+  path.join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
 // The `node` devDependency: the Node that npm scripts run under, and the fallback for an older system Node.
 const PINNED_NODE = path.join(projectRoot, "node_modules", "node", "bin", "node");
 const MIN_NODE = [22, 12];
