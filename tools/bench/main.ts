@@ -4,7 +4,16 @@
 // queries in this process; see docs/benchmarks.md, docs/cost.md and docs/capacity.md for the figures.
 //
 //   npm run bench -- [command] [options]      npm run bench -- <command> --help
+import { ensureSideInstall } from "../../scripts/lib/side-install.mjs";
 import { runSubcommands } from "../harness/cli";
+
+/** The BullMQ peer's dependencies are its own (tools/bench/peer/package.json): installed on first use. */
+function withPeerInstalled<T>(load: () => Promise<T>): () => Promise<T> {
+  return () => {
+    ensureSideInstall("tools/bench/peer");
+    return load();
+  };
+}
 
 await runSubcommands(
   "bench",
@@ -15,7 +24,7 @@ await runSubcommands(
     },
     compare: {
       summary: "the same scenarios against BullMQ + Redis and this project, side by side",
-      load: () => import("./compare/run"),
+      load: withPeerInstalled(() => import("./compare/run")),
     },
     cost: {
       summary: "billed operations and dollars per million jobs, by kind of job (docs/cost.md)",
@@ -41,7 +50,7 @@ await runSubcommands(
     },
     peer: {
       summary: "the BullMQ + Redis peer alone (compare starts it itself)",
-      load: () => import("./peer/run"),
+      load: withPeerInstalled(() => import("./peer/run")),
     },
   },
   "scenarios",

@@ -12,7 +12,8 @@ import { DEFAULT_CONCURRENCY } from "../peer/queue";
 import { startRedis } from "../peer/redis";
 import type { SystemUnderTest } from "./system";
 
-const require = createRequire(import.meta.url);
+// The peer's packages are installed in its own folder (tools/bench/peer/package.json).
+const require = createRequire(new URL("../peer/package.json", import.meta.url));
 const versionOf = (pkg: string): string => (require(`${pkg}/package.json`) as { version: string }).version;
 
 export async function startPeer(o: { firstPort: number; redisPort: number }, log: Log) {
