@@ -2,7 +2,8 @@
 // Worker's own sources (no server needed) or, with --url, fetched from a running Worker.
 //   npm run client:types                 from the sources
 //   npm run client:types -- --url http://127.0.0.1:8787/v1/openapi.json
-// test/client/unit/schema-types.test.ts fails while the committed file differs from a fresh one.
+// test/client/unit/schema-types.test.ts fails while the committed file differs from a fresh one. The
+// package's build (client/build.mjs) copies the file into dist/ as it is: tsc emits nothing for a .d.ts.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,11 +1,11 @@
 // The typed client: openapi-fetch over the generated `paths`, plus the helpers most callers want.
 // `api` is the raw typed client for every route; the helpers throw SchedulerError on an error answer.
 import createClient, { type Client } from "openapi-fetch";
-import { SchedulerError, WaitTimeoutError } from "./errors";
-import type { paths } from "./schema";
-import type { BatchItem, BatchResult, ErrorBody, Job, JobStatus, SubmitJob } from "./types";
-import { FINISHED_STATUSES } from "./types";
-import { type PollTiming, pollUntil } from "./wait";
+import { SchedulerError, WaitTimeoutError } from "./errors.js";
+import type { paths } from "./schema.js";
+import type { BatchItem, BatchResult, ErrorBody, Job, JobStatus, SubmitJob } from "./types.js";
+import { FINISHED_STATUSES } from "./types.js";
+import { type PollTiming, pollUntil } from "./wait.js";
 
 export interface SchedulerOptions {
   /** e.g. http://127.0.0.1:8787 (npm run dev) */

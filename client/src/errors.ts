@@ -1,5 +1,5 @@
 // What the client throws: the API's error envelope as an Error, and a wait that ran out of time.
-import type { ErrorBody, Job } from "./types";
+import type { ErrorBody, Job } from "./types.js";
 
 export class SchedulerError extends Error {
   readonly code: string;

@@ -5,9 +5,9 @@ export {
   type SchedulerClient,
   type SchedulerOptions,
   type WaitOptions,
-} from "./client";
-export { SchedulerError, WaitTimeoutError } from "./errors";
-export type { components, operations, paths } from "./schema";
-export * from "./types";
-export type { PollTiming } from "./wait";
-export { deliveryOf, verifyWebhook, type WebhookHeaders } from "./webhook";
+} from "./client.js";
+export { SchedulerError, WaitTimeoutError } from "./errors.js";
+export type { components, operations, paths } from "./schema.js";
+export * from "./types.js";
+export type { PollTiming } from "./wait.js";
+export { deliveryOf, verifyWebhook, type WebhookHeaders } from "./webhook.js";

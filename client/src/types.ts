@@ -1,5 +1,5 @@
 // Names for the generated types (schema.d.ts) that a caller uses most.
-import type { components } from "./schema";
+import type { components } from "./schema.js";
 
 type Schemas = components["schemas"];
 
