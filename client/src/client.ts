@@ -27,6 +27,21 @@ export interface WaitOptions extends PollTiming {
   until?: (job: Job) => boolean;
 }
 
+/**
+ * W3C Trace Context to submit with: kept with each job and sent on its webhook calls, so the trace
+ * runs on to the target (an invalid value is ignored by the server, never refused).
+ */
+export interface TraceOptions {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+/** The trace headers that are set, and nothing for those that are not. */
+const traceHeaders = ({ traceparent, tracestate }: TraceOptions) => ({
+  ...(traceparent === undefined ? {} : { traceparent }),
+  ...(tracestate === undefined ? {} : { tracestate }),
+});
+
 interface Answer<T> {
   data?: T;
   error?: unknown;
@@ -55,15 +70,28 @@ export function createSchedulerClient({ baseUrl, token, fetch }: SchedulerOption
   return {
     api,
 
-    /** Submits one job; with `idempotencyKey`, a retry of the same submit returns the original job. */
-    async submit(job: SubmitJob, { idempotencyKey }: { idempotencyKey?: string } = {}): Promise<Job> {
-      const header = idempotencyKey === undefined ? undefined : { "Idempotency-Key": idempotencyKey };
+    /**
+     * Submits one job; with `idempotencyKey`, a retry of the same submit returns the original job; with
+     * `traceparent` (and `tracestate`), the job's webhook calls carry them on.
+     */
+    async submit(
+      job: SubmitJob,
+      { idempotencyKey, ...trace }: { idempotencyKey?: string } & TraceOptions = {},
+    ): Promise<Job> {
+      const header = {
+        ...(idempotencyKey === undefined ? {} : { "Idempotency-Key": idempotencyKey }),
+        ...traceHeaders(trace),
+      };
       return unwrap(await api.POST("/v1/jobs", { body: job, params: { header } }));
     },
 
-    /** Up to 1,000 jobs; one result per job, in order (201 created, 200 replayed, 409 or 429 refused). */
-    async submitBatch(jobs: BatchItem[]): Promise<BatchResult[]> {
-      return unwrap(await api.POST("/v1/jobs/batch", { body: { jobs } })).results;
+    /**
+     * Up to 1,000 jobs; one result per job, in order (201 created, 200 replayed, 409 or 429 refused).
+     * The trace context, if given, is kept by every job of the batch.
+     */
+    async submitBatch(jobs: BatchItem[], trace: TraceOptions = {}): Promise<BatchResult[]> {
+      const header = traceHeaders(trace);
+      return unwrap(await api.POST("/v1/jobs/batch", { body: { jobs }, params: { header } })).results;
     },
 
     getJob,

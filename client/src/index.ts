@@ -4,6 +4,7 @@ export {
   type ListFilter,
   type SchedulerClient,
   type SchedulerOptions,
+  type TraceOptions,
   type WaitOptions,
 } from "./client.js";
 export { SchedulerError, WaitTimeoutError } from "./errors.js";

@@ -685,6 +685,10 @@ export interface components {
             /** @enum {string} */
             retry_policy: "all" | "transient";
             expires_after_seconds: number | null;
+            /** @description the W3C traceparent the submit carried (a later version written as 00), sent on every webhook call and callback; null: none, or an invalid one (ignored) */
+            traceparent: string | null;
+            /** @description the submit's tracestate, sent with the traceparent; null: none, empty or invalid (ignored) */
+            tracestate: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1027,6 +1031,10 @@ export interface operations {
             header?: {
                 /** @description makes the submit safe to retry: same key and body within 24 h → the original job (200) */
                 "Idempotency-Key"?: string;
+                /** @description W3C Trace Context: kept with the job and sent as it came on every webhook call and callback (version 00; a later version is read by the spec's rules and sent as 00; shown as `traceparent` on the job; an idempotent replay answers the original job's). An invalid value is ignored, as W3C requires of a receiver: the submit is not refused, and the job keeps no trace context. */
+                traceparent?: string;
+                /** @description W3C Trace Context: kept with the job and sent with its traceparent (whitespace and empty members dropped; over 512 characters, shortened by whole members as the spec orders). Read only with a valid traceparent; an invalid value is ignored. */
+                tracestate?: string;
             };
             path?: never;
             cookie?: never;
@@ -1116,7 +1124,12 @@ export interface operations {
     postV1JobsBatch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description W3C Trace Context: kept with every job of the batch and sent as it came on every webhook call and callback (version 00; a later version is read by the spec's rules and sent as 00; shown as `traceparent` on the job; an idempotent replay answers the original job's). An invalid value is ignored, as W3C requires of a receiver: the submit is not refused, and the job keeps no trace context. */
+                traceparent?: string;
+                /** @description W3C Trace Context: kept with every job of the batch and sent with its traceparent (whitespace and empty members dropped; over 512 characters, shortened by whole members as the spec orders). Read only with a valid traceparent; an invalid value is ignored. */
+                tracestate?: string;
+            };
             path?: never;
             cookie?: never;
         };

@@ -14,6 +14,7 @@ import m0011 from './0011_pause_run_patch.sql';
 import m0012 from './0012_keys_across_growth.sql';
 import m0013 from './0013_latest_attempt_in_job.sql';
 import m0014 from './0014_begun_in_row.sql';
+import m0015 from './0015_trace_context.sql';
 
   export default {
     journal,
@@ -32,7 +33,8 @@ m0010,
 m0011,
 m0012,
 m0013,
-m0014
+m0014,
+m0015
     }
   }
   

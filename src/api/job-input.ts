@@ -4,6 +4,7 @@ import type { NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
 import { jobRuleErrors, MAX_FUTURE_MS, type RuleChecks } from "../core/job-rules";
 import { firstRunAt, recurrenceOf } from "../core/schedule";
+import type { TraceHeaders } from "../core/trace-context";
 import { executorChecks } from "../executors/rule-checks";
 import { InvalidRequestError, PayloadTooLargeError } from "./errors";
 import { PatchSchema, type SubmitInput, SubmitSchema } from "./schemas";
@@ -77,6 +78,8 @@ export interface JobContext {
   allowPrivateTargets: boolean;
   finishedRetentionSeconds: number;
   indexDb: number;
+  /** The request's trace context (its headers, not its body): none when absent. */
+  trace?: TraceHeaders;
 }
 
 /** Validates a submit body and builds the job the shard will store; throws a 400 or 413 on bad input. */
@@ -131,6 +134,8 @@ export function validSubmission(body: unknown, ctx: JobContext): { input: Submit
     callbackUrl: input.callback_url ?? null,
     retryPolicy: input.retry_policy,
     expiresAfterSeconds: input.expires_after_seconds ?? null,
+    traceparent: ctx.trace?.traceparent ?? null,
+    tracestate: ctx.trace?.tracestate ?? null,
   };
   return { input, spec };
 }

@@ -4,7 +4,14 @@
 // lacks its body, query or answer schemas.
 import { z } from "zod";
 import type { RequestComponent, ResponseComponent } from "./openapi-components";
-import { IdempotencyKey, ListQuery, PoolName, UserListQuery } from "./schemas";
+import {
+  IdempotencyKey,
+  ListQuery,
+  PoolName,
+  TraceparentHeader,
+  TracestateHeader,
+  UserListQuery,
+} from "./schemas";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type RouteKey = `${Method} /${string}`;
@@ -35,6 +42,27 @@ export interface Operation {
 }
 
 const jobId = z.string().describe("the job's id (job_<shard>_…)");
+
+/** A submit's trace headers (W3C Trace Context): kept with each job it creates, sent on its webhook calls. */
+const traceHeaders = (jobs: string): NonNullable<Operation["headers"]> => [
+  {
+    name: "traceparent",
+    schema: TraceparentHeader,
+    description:
+      `W3C Trace Context: kept with ${jobs} and sent as it came on every webhook call and callback ` +
+      "(version 00; a later version is read by the spec's rules and sent as 00; shown as `traceparent` " +
+      "on the job; an idempotent replay answers the original job's). An invalid value is ignored, as " +
+      "W3C requires of a receiver: the submit is not refused, and the job keeps no trace context.",
+  },
+  {
+    name: "tracestate",
+    schema: TracestateHeader,
+    description:
+      `W3C Trace Context: kept with ${jobs} and sent with its traceparent (whitespace and empty ` +
+      "members dropped; over 512 characters, shortened by whole members as the spec orders). Read " +
+      "only with a valid traceparent; an invalid value is ignored.",
+  },
+];
 const userId = z.string().describe("the user's id (usr_…)");
 
 export const OPERATIONS: Record<RouteKey, Operation> = {
@@ -65,6 +93,7 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
         schema: IdempotencyKey,
         description: "makes the submit safe to retry: same key and body within 24 h → the original job (200)",
       },
+      ...traceHeaders("the job"),
     ],
     ok: {
       201: { description: "created", schema: "Job" },
@@ -79,6 +108,7 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "jobs",
     auth: "user",
     body: { schema: "SubmitBatch" },
+    headers: traceHeaders("every job of the batch"),
     ok: { 201: { description: "one result per job, in order", schema: "BatchResults" } },
   },
   "GET /v1/jobs": {

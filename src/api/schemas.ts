@@ -203,6 +203,17 @@ export const IdempotencyKey = z
   .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters")
   .describe("1-255 visible ASCII characters");
 
+/**
+ * The W3C Trace Context headers of a submit, as documented. Any value is taken: one the spec says to
+ * ignore is ignored, never refused (src/core/trace-context.ts reads them: TraceHeadersInput).
+ */
+export const TraceparentHeader = z
+  .string()
+  .describe("W3C traceparent, e.g. 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+export const TracestateHeader = z
+  .string()
+  .describe("W3C tracestate, e.g. congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+
 /** Most jobs one POST /v1/jobs/batch may carry. */
 export const MAX_BATCH_JOBS = 1000;
 

@@ -4,6 +4,7 @@
 import type { Context } from "hono";
 import { sha256Hex } from "../core/ids";
 import { placeJob } from "../core/placement";
+import { type TraceHeaders, TraceHeadersInput } from "../core/trace-context";
 import type { NewSubmission, SubmitResult } from "../shard/rpc";
 import type { AppEnv } from "./auth";
 import { ConflictError, InvalidRequestError, RateLimitedError, type RefusalErrors } from "./errors";
@@ -40,13 +41,21 @@ export interface SubmitContext {
   finishedRetentionSeconds: number;
   /** The user's index database. */
   indexDb: number;
+  /**
+   * The request's W3C trace context (traceparent, tracestate headers), kept by each job it submits: a
+   * batch's by every job of it. An invalid one is ignored (W3C: a receiver must not fail the request).
+   */
+  trace: TraceHeaders;
 }
 
 export interface PreparedSubmission extends NewSubmission {
   shard: number;
 }
 
-/** What placing and validating a submit needs to know of the request's user and configuration. */
+/**
+ * What placing and validating a submit needs to know of the request: its user and configuration, and
+ * its trace context.
+ */
 export function submitContext(c: Context<AppEnv>): SubmitContext {
   const { userId, shards, finishedRetentionSeconds, indexDb } = c.get("principal");
   const config = c.get("config");
@@ -57,6 +66,10 @@ export function submitContext(c: Context<AppEnv>): SubmitContext {
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     finishedRetentionSeconds: finishedRetentionSeconds ?? config.FINISHED_RETENTION_SECONDS,
     indexDb,
+    trace: TraceHeadersInput.parse({
+      traceparent: c.req.header("traceparent"),
+      tracestate: c.req.header("tracestate"),
+    }),
   };
 }
 

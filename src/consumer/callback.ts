@@ -93,6 +93,7 @@ export async function deliverCallback(
     timeoutMs: CALLBACK_TIMEOUT_MS,
     signingSecrets,
     allowPrivateTargets,
+    trace: { traceparent: delivery.traceparent, tracestate: delivery.tracestate },
   });
   if (outcome.ok) return { ok: true };
   return { ok: false, error: outcome.error, retryAfterMs: outcome.retryAfterMs };

@@ -130,6 +130,7 @@ async function executeAndReport(
       timeoutMs: begun.timeoutSeconds * 1000,
       signingSecrets: await secrets.of(msg.user_id, begun.signingSecrets),
       allowPrivateTargets: configOf(env).ALLOW_PRIVATE_TARGETS,
+      trace: { traceparent: begun.traceparent, tracestate: begun.tracestate },
     });
     if (outcome.ok) {
       result = begun.resultLocation

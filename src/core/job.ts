@@ -2,9 +2,13 @@
 import { z } from "zod";
 import { RETRY_POLICIES, type RetryPolicy } from "./retry-policy";
 import { ATTEMPT_STATUSES, isFinished, JOB_STATUSES, type JobStatus } from "./state";
+import type { TraceHeaders } from "./trace-context";
 
-/** Everything the shard needs to create a job; computed by the API from a validated request. */
-export interface NewJob {
+/**
+ * Everything the shard needs to create a job; computed by the API from a validated request. Its trace
+ * context (TraceHeaders) is the submit's traceparent and tracestate headers, sent on its webhook calls.
+ */
+export interface NewJob extends TraceHeaders {
   id: string;
   userId: string;
   name: string | null;
@@ -79,6 +83,16 @@ export const JobViewSchema = z.object({
   callback_url: z.string().nullable(),
   retry_policy: z.enum(RETRY_POLICIES),
   expires_after_seconds: z.int().nullable(),
+  traceparent: z
+    .string()
+    .nullable()
+    .describe(
+      "the W3C traceparent the submit carried (a later version written as 00), sent on every webhook call and callback; null: none, or an invalid one (ignored)",
+    ),
+  tracestate: z
+    .string()
+    .nullable()
+    .describe("the submit's tracestate, sent with the traceparent; null: none, empty or invalid (ignored)"),
   created_at: Instant,
   updated_at: Instant,
   attempts: z.array(AttemptViewSchema).describe("newest first, the latest 20"),

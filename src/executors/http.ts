@@ -27,6 +27,17 @@ const failPermanently = (error: string): ExecutionOutcome => ({ ok: false, error
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/**
+ * The job's trace context on the request (W3C forwarding: as the submit sent it). The pair replaces
+ * any of the payload's headers of those names: a tracestate belongs to its traceparent, so the
+ * payload's own is dropped when the job kept none.
+ */
+function setTrace(headers: Headers, traceparent: string, tracestate: string | null): void {
+  headers.set("traceparent", traceparent);
+  if (tracestate === null) headers.delete("tracestate");
+  else headers.set("tracestate", tracestate);
+}
+
 async function execute(input: ExecutionInput): Promise<ExecutionOutcome> {
   try {
     return await attempt(input);
@@ -53,6 +64,7 @@ async function attempt(input: ExecutionInput): Promise<ExecutionOutcome> {
   if (body !== undefined && typeof payload.body !== "string" && !headers.has("content-type")) {
     headers.set("content-type", "application/json");
   }
+  if (input.trace?.traceparent) setTrace(headers, input.trace.traceparent, input.trace.tracestate);
   try {
     // One id per occurrence, so receivers can de-duplicate retries; set() replaces any user value.
     const id = input.webhookId ?? `${input.jobId}:${input.occurrence}`;

@@ -1,5 +1,6 @@
 // The contract between the queue consumer and the things it can run.
 import type { z } from "zod";
+import type { TraceHeaders } from "../core/trace-context";
 
 export interface ExecutionInput {
   jobId: string;
@@ -16,6 +17,11 @@ export interface ExecutionInput {
    */
   signingSecrets: string[];
   allowPrivateTargets: boolean;
+  /**
+   * The job's W3C trace context, sent on as it was kept (`traceparent`, and `tracestate` when set); it
+   * replaces the payload's own headers of those names. Absent or null traceparent: nothing is added.
+   */
+  trace?: TraceHeaders;
   /** Injectable for tests; defaults to globalThis.fetch. */
   fetch?: typeof fetch;
   /** Injectable clock; defaults to Date.now. */

@@ -15,6 +15,7 @@ import type { JobView, NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
 import type { ShardMetrics } from "../core/metrics";
 import type { AttemptResult, JobStatus } from "../core/state";
+import type { TraceHeaders } from "../core/trace-context";
 
 /** A refusal: a named reason, and what the caller needs to know about it. */
 export type Refused<Reason extends string, Data = Record<never, never>> = {
@@ -104,8 +105,11 @@ export interface AttemptReport {
   timedOut?: boolean;
 }
 
-/** What the consumer needs to run an attempt, read from the shard when it begins. */
-export interface BegunAttempt {
+/**
+ * What the consumer needs to run an attempt, read from the shard when it begins; its trace context
+ * (TraceHeaders) is the job's, sent with the attempt's webhook call.
+ */
+export interface BegunAttempt extends TraceHeaders {
   type: string;
   payload: unknown;
   occurrence: number;
@@ -236,8 +240,8 @@ export interface CallbackRef {
   attempt: number;
 }
 
-/** What the consumer POSTs for a callback try. */
-export interface CallbackDelivery {
+/** What the consumer POSTs for a callback try, and the job's trace context to send with it. */
+export interface CallbackDelivery extends TraceHeaders {
   url: string;
   /** The job object at the occurrence's finish, as JSON text: POSTed as it is. */
   body: string;

@@ -91,6 +91,11 @@ export const jobs = sqliteTable(
     // until the alarm or a heartbeat moves it into `deadline` (migration 0014; src/shard/sql/begun.ts).
     // Cleared by the claim. A queued row with it set is a running job.
     runDeadline: integer("run_deadline"),
+    // The submit's W3C trace context (src/core/trace-context.ts), sent on every webhook call and
+    // callback of the job (migration 0015). Null without one. In no index: written with the job's own
+    // insert, at no extra row.
+    traceparent: text("traceparent"),
+    tracestate: text("tracestate"),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the
@@ -168,6 +173,10 @@ export const callbacks = sqliteTable(
     // When the alarm must next send a message for this row: the retry time, or the end of the wait
     // for the current try's report (then the message is taken as lost and sent again).
     deadline: integer("deadline").notNull(),
+    // The job's trace context when the occurrence finished (jobs.traceparent, jobs.tracestate), sent
+    // with each try (migration 0015). Null without one.
+    traceparent: text("traceparent"),
+    tracestate: text("tracestate"),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.occurrence] }), index("callbacks_deadline").on(t.deadline)],
 );

@@ -271,9 +271,11 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
       const out = begin(this.db, jobId, attempt, now, this.context.timings);
       if (!out.ok) return out;
       secrets ??= accounts.liveSigningSecrets(this.db, now);
-      const { type, payload, occurrence, timeoutSeconds, resultLocation } = out.job;
+      const { type, payload, occurrence, timeoutSeconds, resultLocation, traceparent, tracestate } = out.job;
       const started = { type, payload: payload ?? null, occurrence, timeoutSeconds, resultLocation };
-      return { ok: true, ...started, signingSecrets: secrets, latenessMs: out.latenessMs };
+      // The job's trace context rides the begin it answers anyway: no read or request of its own.
+      const trace = { traceparent, tracestate };
+      return { ok: true, ...started, ...trace, signingSecrets: secrets, latenessMs: out.latenessMs };
     });
     if (results.some((r) => r.ok)) await this.rearm();
     return results;
@@ -309,7 +311,8 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
       const out = callbackToDeliver(this.db, ref);
       if (!out.ok) return out;
       secrets ??= accounts.liveSigningSecrets(this.db, this.clock());
-      return { ok: true, url: out.row.url, body: out.row.body, signingSecrets: secrets };
+      const { url, body, traceparent, tracestate } = out.row;
+      return { ok: true, url, body, traceparent, tracestate, signingSecrets: secrets };
     });
   }
 

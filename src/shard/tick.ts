@@ -115,8 +115,9 @@ export function recordFinishedCallback(
   const url = out.job.callbackUrl;
   if (url === null || out.finishedOccurrence === null) return null;
   const occurrence = out.finishedOccurrence;
+  const trace = { traceparent: out.job.traceparent, tracestate: out.job.tracestate };
   const { value, rows } = s.sqlMeter.measure(() =>
-    recordCallback(s.db, url, view(), occurrence, now, sent, s.timings),
+    recordCallback(s.db, url, view(), occurrence, trace, now, sent, s.timings),
   );
   recordOperations("callback", rows);
   return { ...value, userId: out.job.userId };

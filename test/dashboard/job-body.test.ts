@@ -29,6 +29,8 @@ const job = (over: Partial<Job>): Job => ({
   callback_url: null,
   retry_policy: "all",
   expires_after_seconds: null,
+  traceparent: null,
+  tracestate: null,
   created_at: "2026-11-29T00:00:00.000Z",
   updated_at: "2026-11-29T00:00:00.000Z",
   attempts: [],

@@ -20,6 +20,7 @@ import {
   submit,
   type TestUser,
 } from "../support/helpers";
+import { network, type Received } from "../support/network";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -27,34 +28,6 @@ afterEach(() => {
 
 const CALLBACK = "http://127.0.0.1:9/callback";
 const TARGET = "http://127.0.0.1:9/target";
-
-interface Received {
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/**
- * Stands in for the network: records every request and answers each URL with the next of its
- * statuses (the last one repeats).
- */
-function network(statuses: Record<string, number[]>) {
-  const received: Received[] = [];
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const url = String(input);
-    received.push({
-      url,
-      method: init?.method ?? "GET",
-      headers: Object.fromEntries(new Headers(init?.headers)),
-      body: String(init?.body ?? ""),
-    });
-    const queue = statuses[url] ?? [200];
-    const status = queue.length > 1 ? (queue.shift() as number) : (queue[0] ?? 200);
-    return new Response(status === 200 ? "ok" : "nope", { status });
-  });
-  return { received, to: (url: string) => received.filter((r) => r.url === url) };
-}
 
 /** A one-shot noop job with a callback, run to succeeded; returns it and the queue it reports on. */
 async function finishedJob(user: TestUser, extra: Record<string, unknown> = {}) {

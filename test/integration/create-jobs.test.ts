@@ -49,6 +49,8 @@ describe("createJobs: the row answered is the row stored", () => {
         finishedRetentionSeconds: 3600,
         indexDb: 3,
         priority: 99,
+        traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        tracestate: "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
       }),
       spec("pooled", { resources: { gpu: 2, cpu: 1 } }),
     ];

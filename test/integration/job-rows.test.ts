@@ -28,6 +28,8 @@ describe("findJob", () => {
           timezone: "Europe/Paris",
           intervalSeconds: null,
           callbackUrl: "https://example.com/cb",
+          traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+          tracestate: "congo=t61rcWkgMzE",
         }),
       ];
       for (const job of made) expect(insertJob(db, job, undefined, T0, timings)).toMatchObject({ ok: true });

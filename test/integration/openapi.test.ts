@@ -110,7 +110,7 @@ describe("GET /v1/openapi.json", () => {
     );
   });
 
-  it("describes the listing query and the Idempotency-Key header from the schemas that check them", async () => {
+  it("describes the listing query and the submit's headers from the schemas that check them", async () => {
     const doc = (await (await request("/v1/openapi.json")).json()) as {
       paths: Record<string, Record<string, { parameters?: { name: string; in: string; schema: unknown }[] }>>;
     };
@@ -134,12 +134,17 @@ describe("GET /v1/openapi.json", () => {
       type: "string",
       pattern: expect.any(String),
     });
+    const header = (name: string) =>
+      expect.objectContaining({ name, in: "header", schema: expect.objectContaining({ type: "string" }) });
     expect(doc.paths["/v1/jobs"]?.post?.parameters).toEqual([
-      expect.objectContaining({
-        name: "Idempotency-Key",
-        in: "header",
-        schema: expect.objectContaining({ type: "string" }),
-      }),
+      header("Idempotency-Key"),
+      header("traceparent"),
+      header("tracestate"),
+    ]);
+    // A batch's trace headers apply to every job of it.
+    expect(doc.paths["/v1/jobs/batch"]?.post?.parameters).toEqual([
+      header("traceparent"),
+      header("tracestate"),
     ]);
   });
 

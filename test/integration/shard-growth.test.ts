@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { prepareSubmission } from "../../src/api/submission";
 import { sha256Hex } from "../../src/core/ids";
 import { keyShard } from "../../src/core/placement";
+import { NO_TRACE } from "../../src/core/trace-context";
 import { ADMIN, createUser, growShards, request, shardOf, submit, type TestUser } from "../support/helpers";
 
 const job = (n: number) => ({ type: "noop", run_at: "2030-01-01T00:00:00Z", name: `job ${n}` });
@@ -135,6 +136,7 @@ describe("idempotency across shard growth", () => {
       allowPrivateTargets: true,
       finishedRetentionSeconds: 3600,
       indexDb: 0,
+      trace: NO_TRACE,
     };
     const { spec, idempotency } = await prepareSubmission(job(0), "fenced", ctx);
     if (!idempotency) throw new Error("a keyed submission has its idempotency record");

@@ -25,6 +25,8 @@ export function newJobs(userId: string, runAt: number) {
     callbackUrl: null,
     retryPolicy: "all",
     expiresAfterSeconds: null,
+    traceparent: null,
+    tracestate: null,
     ...fields,
   });
 }

@@ -1,8 +1,9 @@
 // Pending callbacks (docs/design.md `callback_url`): the outbox of job objects to POST after each finished
 // occurrence.
 //
-// recordCallback(db, url, snapshot, occurrence, now, sent, t) → CallbackRef
-//   writes callbacks[job, occurrence] (insert, or replace under the next try number).
+// recordCallback(db, url, snapshot, occurrence, trace, now, sent, t) → CallbackRef
+//   writes callbacks[job, occurrence] (insert, or replace under the next try number), with the job's
+//   trace context (sent with each try).
 //   Rows written: 2 (the row, its callbacks_deadline entry), new or replaced.
 // claimDueCallbacks(db, now, t, limit) → (CallbackRef & {userId})[]
 //   reads ≤ limit due rows (callbacks_deadline); writes each one's sends and deadline.
@@ -22,6 +23,7 @@
 import { and, asc, eq, lte, sql } from "drizzle-orm";
 import { type CallbackTry, callbackReportDeadlineMs, callbackVerdict } from "../../core/callback-policy";
 import type { JobView } from "../../core/job";
+import type { TraceHeaders } from "../../core/trace-context";
 import type { ShardDb } from "../db";
 import type { CallbackRef, CallbackRefusal, Refused } from "../rpc";
 import { type CallbackRow, callbacks } from "../schema";
@@ -37,18 +39,28 @@ type ReportWait = { dispatchDeadlineMs: number };
  * occurrence finish again its row is replaced under a higher try number, so a report for the older
  * snapshot is refused as stale. `sent`: the caller sends the first message itself right now (the
  * deadline is then the wait for its report); otherwise the row is due at once and the alarm sends it.
+ * `trace`: the job's trace context, delivered with every try.
  */
 export function recordCallback(
   db: ShardDb,
   url: string,
   snapshot: JobView,
   occurrence: number,
+  trace: TraceHeaders,
   now: number,
   sent: boolean,
   t: ReportWait,
 ): CallbackRef {
   const deadline = sent ? now + callbackReportDeadlineMs(t.dispatchDeadlineMs, 0) : now;
-  const values = { url, body: JSON.stringify(snapshot), sends: sent ? 1 : 0, deadline };
+  const { traceparent, tracestate } = trace;
+  const values = {
+    url,
+    body: JSON.stringify(snapshot),
+    sends: sent ? 1 : 0,
+    deadline,
+    traceparent,
+    tracestate,
+  };
   const row = db
     .insert(callbacks)
     .values({ jobId: snapshot.id, occurrence, attempt: 1, ...values })

@@ -8,7 +8,7 @@
 //   created (keys looked up, cap and pools checked) in the same synchronous step.
 //
 // The jobs travel as one JSON parameter read by json_each (Durable Object SQLite binds at most 100
-// parameters a statement, and a job has 28), in chunks that keep that parameter under SQLite's 2 MB
+// parameters a statement, and a job has 30), in chunks that keep that parameter under SQLite's 2 MB
 // string limit. The statements' text is fixed at load: drizzle builds nothing per call. Nothing is read
 // back (a multi-row RETURNING reads each row three times): each row is known from what was written
 // and the schema's defaults, which test/integration/create-jobs.test.ts holds equal to the stored row.
@@ -46,6 +46,8 @@ const NAMED = [
   "callbackUrl",
   "retryPolicy",
   "expiresAfterSeconds",
+  "traceparent",
+  "tracestate",
   "needsPools",
   "status",
   "occurrenceAt",

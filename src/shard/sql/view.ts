@@ -48,6 +48,8 @@ export function toJobView(row: JobRow, recent: AttemptRow[]): JobView {
     callback_url: job.callbackUrl,
     retry_policy: job.retryPolicy,
     expires_after_seconds: job.expiresAfterSeconds,
+    traceparent: job.traceparent,
+    tracestate: job.tracestate,
     created_at: iso(job.createdAt),
     updated_at: iso(job.updatedAt),
     attempts: recent.map((a) => ({

@@ -34,6 +34,24 @@ describe("the client's helpers", () => {
     expect(await req?.json()).toEqual({ type: "noop" });
   });
 
+  it("submit and submitBatch send the trace headers given, and none when not given", async () => {
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const { client, requests } = stubbed((req) =>
+      new URL(req.url).pathname === "/v1/jobs" ? json(job("job_0_t"), 201) : json({ results: [] }, 201),
+    );
+    await client.submit({ type: "noop" }, { traceparent, tracestate: "congo=1" });
+    await client.submitBatch([{ type: "noop" }], { traceparent });
+    await client.submit({ type: "noop" });
+    await client.submitBatch([{ type: "noop" }]);
+    expect(requests.map((r) => [r.headers.get("traceparent"), r.headers.get("tracestate")])).toEqual([
+      [traceparent, "congo=1"],
+      [traceparent, null],
+      [null, null],
+      [null, null],
+    ]);
+    expect(requests[0]?.headers.get("idempotency-key")).toBeNull();
+  });
+
   it("throws the error envelope as a SchedulerError, with Retry-After", async () => {
     const envelope = { error: { code: "rate_limited", message: "too many requests" } };
     const { client } = stubbed(() => json(envelope, 429, { "retry-after": "7" }));

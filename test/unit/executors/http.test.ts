@@ -157,6 +157,56 @@ describe("signing", () => {
   });
 });
 
+describe("trace context", () => {
+  const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const trace = (calls: Call[]) =>
+    calls.map((c) => [c.headers.get("traceparent"), c.headers.get("tracestate")]);
+
+  it("sends the job's traceparent and tracestate as kept, on every redirect hop", async () => {
+    const { fetch, calls } = fakeFetch((_c, i) =>
+      i === 0 ? redirect(307, "https://other.example.com/in") : new Response("ok"),
+    );
+    const out = await run({ url: TARGET }, fetch, {
+      trace: { traceparent: TRACEPARENT, tracestate: "congo=1" },
+    });
+    expect(out.ok).toBe(true);
+    expect(trace(calls)).toEqual([
+      [TRACEPARENT, "congo=1"],
+      [TRACEPARENT, "congo=1"],
+    ]);
+  });
+
+  it("replaces the payload's own trace headers, its tracestate too when the job kept none", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    const headers = {
+      traceparent: "00-11111111111111111111111111111111-2222222222222222-00",
+      tracestate: "own=1",
+    };
+    await run({ url: TARGET, headers }, fetch, {
+      trace: { traceparent: TRACEPARENT, tracestate: "congo=1" },
+    });
+    await run({ url: TARGET, headers }, fetch, { trace: { traceparent: TRACEPARENT, tracestate: null } });
+    expect(trace(calls)).toEqual([
+      [TRACEPARENT, "congo=1"],
+      [TRACEPARENT, null],
+    ]);
+  });
+
+  it("adds nothing without a trace context, and leaves the payload's own headers alone", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    await run({ url: TARGET }, fetch);
+    await run({ url: TARGET }, fetch, { trace: { traceparent: null, tracestate: null } });
+    await run({ url: TARGET, headers: { traceparent: "mine", tracestate: "own=1" } }, fetch, {
+      trace: { traceparent: null, tracestate: null },
+    });
+    expect(trace(calls)).toEqual([
+      [null, null],
+      [null, null],
+      ["mine", "own=1"],
+    ]);
+  });
+});
+
 describe("responses", () => {
   it("returns status and body on 2xx", async () => {
     const { fetch } = fakeFetch(() => new Response("created", { status: 201 }));
