@@ -2,7 +2,7 @@
 // dashboard (dashboard/, Preact + Vite) at /dashboard, and Swagger UI's script and style for /docs.
 // Built into dist/site by scripts/dev.mjs before wrangler starts and by scripts/deploy.mjs before a
 // deploy; the tests' Miniflare gets the Swagger UI files from vitest.config.ts.
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { projectRoot } from "./wrangler.mjs";
@@ -32,7 +32,17 @@ export function copySwaggerUi(directory = assetsDirectory) {
   const from = path.dirname(require.resolve("swagger-ui-dist/package.json"));
   const to = path.join(directory, SWAGGER_UI_PATH);
   mkdirSync(to, { recursive: true });
-  for (const file of SWAGGER_UI_FILES) copyFileSync(path.join(from, file), path.join(to, file));
+  for (const file of SWAGGER_UI_FILES) {
+    const [source, target] = [path.join(from, file), path.join(to, file)];
+    // Written only when it differs: every running wrangler dev watches its assets folder and reloads
+    // its Worker on a write (a test server starting beside another must not restart it mid-request).
+    if (!sameFile(source, target)) copyFileSync(source, target);
+  }
+}
+
+function sameFile(a, b) {
+  if (!existsSync(b) || statSync(a).size !== statSync(b).size) return false;
+  return readFileSync(a).equals(readFileSync(b));
 }
 
 /** wrangler refuses to start when [assets] names a missing folder, even with nothing in it. */
