@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds dist/, what the package ships (`npm run client:build` at the repository root; npm pack runs it
-// as `prepare`): tsc's ESM JavaScript and declarations for src/ (tsconfig.build.json), and the generated
+// as `prepack`): tsc's ESM JavaScript and declarations for src/ (tsconfig.build.json), and the generated
 // src/schema.d.ts copied beside them, since tsc emits nothing for a declaration file and the emitted
 // index.d.ts and types.d.ts import it as ./schema.js. dist/ is emptied first, so a file removed from
 // src/ leaves none behind. TypeScript is the repository's (resolved from here, up to its node_modules).
