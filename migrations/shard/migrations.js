@@ -15,6 +15,7 @@ import m0012 from './0012_keys_across_growth.sql';
 import m0013 from './0013_latest_attempt_in_job.sql';
 import m0014 from './0014_begun_in_row.sql';
 import m0015 from './0015_trace_context.sql';
+import m0016 from './0016_index_watermark.sql';
 
   export default {
     journal,
@@ -34,7 +35,8 @@ m0011,
 m0012,
 m0013,
 m0014,
-m0015
+m0015,
+m0016
     }
   }
   

@@ -18,6 +18,8 @@ export class AlarmTimer {
     private readonly db: ShardDb,
     private readonly policy: DispatchPolicy,
     private readonly clock: () => number,
+    /** INDEX_FLUSH_DELAY_MS: when the new rows' index copy is due (nextWakeAt). */
+    private readonly indexDelayMs: number,
   ) {}
 
   /** The alarm handler has started: a fired alarm is spent (the runtime keeps none while it runs). */
@@ -44,7 +46,7 @@ export class AlarmTimer {
     const now = this.clock();
     if (immediately) this.wakeRequested = true;
     const windowFull = inFlight(this.db) >= this.policy.window;
-    const next = immediately && !windowFull ? now : nextWakeAt(this.db, now, windowFull);
+    const next = immediately && !windowFull ? now : nextWakeAt(this.db, now, windowFull, this.indexDelayMs);
     this.alarmAt ??= await this.storage.getAlarm();
     const current = this.alarmAt;
     if (!exact && current !== null && (next === null || current <= next)) return;

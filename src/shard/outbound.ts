@@ -3,6 +3,7 @@
 // alarm and never throw: a failure is logged and the work postponed, so the alarm always re-arms.
 
 import { shardOfJobId } from "../core/ids";
+import { indexCopyDue } from "../core/index-copy-time";
 import { resultKey } from "../core/result-location";
 import { indexDatabase } from "../index-store/databases";
 import { removeFromIndex, upsertJobs } from "../index-store/writer";
@@ -11,7 +12,15 @@ import { recordOperations } from "../metering/operations";
 import { archiveJobs } from "./archive";
 import type { ShardContext } from "./context";
 import type { JobRow } from "./schema";
-import { dueForIndex, markIndexed, postponeIndex } from "./sql/index-copy";
+import {
+  advanceWatermark,
+  dueForIndex,
+  markIndexed,
+  newRowsDue,
+  postponeIndex,
+  postponeWatermark,
+  readWatermark,
+} from "./sql/index-copy";
 import { attemptKeysOf, dueForRemoval, forgetAttempts, postponeRemoval, removeJobs } from "./sql/retention";
 import { viewJob } from "./sql/view";
 
@@ -23,29 +32,57 @@ const REMOVAL_RETRY_MS = 60_000;
 const RESULT_KEYS_PER_STEP = 1_000;
 
 /** What the alarm's outside writes work with (the meter bills a removal's rows to retention). */
-export type Outbound = Pick<ShardContext, "db" | "env" | "name" | "archiveFinished" | "sqlMeter">;
+export type Outbound = Pick<ShardContext, "db" | "env" | "name" | "archiveFinished" | "sqlMeter" | "timings">;
 
 /**
- * Pending index copies go to D1 in one batch per index database (a shard's user has one). The alarm
- * is the only writer of this shard's index rows, and runs this before removeExpiredJobs: so no copy
- * of a job is ever in flight once its removal starts. Returns how many copies it tried to write.
+ * Pending index copies go to D1 in one batch per index database (a shard's user has one): (a) the new
+ * rows above the index watermark whose copy time has come, in rowid order, and (b) the rows whose
+ * index_due_at has come (src/shard/sql/index-copy.ts). Once D1 holds them, (b)'s rows are marked
+ * (markIndexed) and the watermark moves past (a)'s with one row written (advanceWatermark), the job
+ * rows of (a) untouched. A failed write keeps both pending: (b)'s rows are postponed, the watermark
+ * stays and its retry time is set, so the alarm comes back INDEX_RETRY_MS later, never at once.
+ * The alarm is the only writer of this shard's index rows, and runs this before removeExpiredJobs: so
+ * no copy of a job is ever in flight once its removal starts. Returns how many copies it tried to write.
  */
 export async function flushIndexCopies(o: Outbound, now: number): Promise<number> {
-  const rows = dueForIndex(o.db, now, INDEX_BATCH);
+  const watermark = readWatermark(o.db);
+  const fresh =
+    watermark.retryAt === null || watermark.retryAt <= now
+      ? newRowsDue(o.db, watermark.copiedThrough, now, o.timings.indexFlushDelayMs, INDEX_BATCH)
+      : { rows: [], through: null };
+  const perRow = dueForIndex(o.db, now, INDEX_BATCH);
+  // A row can be due both ways (above W with index_due_at set): one copy serves both.
+  const freshIds = new Set(fresh.rows.map((r) => r.id));
+  const rows = [...fresh.rows, ...perRow.filter((r) => !freshIds.has(r.id))];
+  let freshLanded = true;
   for (const [db, group] of Map.groupBy(rows, (r) => r.indexDb)) {
     try {
       await upsertJobs(
         indexDatabase(o.env, db),
         group.map((r) => ({ view: viewJob(o.db, r), version: r.version })),
       );
-      markIndexed(o.db, group);
+      // (b)'s rows, and any new row that had a per-row copy pending too: cleared if still current.
+      markIndexed(
+        o.db,
+        group.filter((r) => r.indexDueAt !== null),
+      );
     } catch (err) {
+      if (group.some((r) => freshIds.has(r.id))) freshLanded = false;
+      // Every per-row copy of the group is postponed ((b)'s rows, and a new row's with index_due_at
+      // set: left passed, it would wake the alarm at once); the new rows' watermark waits below.
       postponeIndex(
         o.db,
-        group.map((r) => r.id),
+        group.filter((r) => r.indexDueAt !== null).map((r) => r.id),
         now + INDEX_RETRY_MS,
       );
       log("index_write_failed", { shard: o.name, jobs: group.length, error: err });
+    }
+  }
+  if (fresh.through !== null) {
+    if (freshLanded) {
+      advanceWatermark(o.db, fresh.through, fresh.rows, indexCopyDue(now, o.timings.indexFlushDelayMs));
+    } else {
+      postponeWatermark(o.db, now + INDEX_RETRY_MS);
     }
   }
   return rows.length;

@@ -110,6 +110,19 @@ export const jobs = sqliteTable(
   ],
 );
 
+// The index copy's watermark (migration 0016; src/shard/sql/index-copy.ts): one row, id 0. Every job
+// whose rowid is at most `copied_through` has been copied to D1 at least as of the copy that advanced
+// it; a job row above it has a copy pending by construction (a new row needs no jobs_index_due entry).
+// `retry_at`: after a failed D1 write of rows above it, when the copy is tried again (null otherwise).
+// The jobs table is a rowid table without AUTOINCREMENT (which would write sqlite_sequence on every
+// insert), so a new row takes max(rowid) + 1: every delete of job rows lowers `copied_through` to the
+// new max(rowid), so a new row is always above it (retention.ts).
+export const indexWatermark = sqliteTable("index_watermark", {
+  id: integer("id").primaryKey(),
+  copiedThrough: integer("copied_through").notNull(),
+  retryAt: integer("retry_at"),
+});
+
 // The attempts before a job's latest one (the latest is in its row: jobs.last_attempt_*). A row is
 // written when begin replaces the job's latest attempt with the next one (a retry, a later occurrence),
 // so a job with k attempts has k - 1 rows here, each written once. Stored WITHOUT ROWID (migration

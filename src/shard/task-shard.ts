@@ -67,7 +67,13 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
       rearm: (immediately?: boolean) => this.rearm(immediately),
     };
     this.context = shardContext(parts, this.db, this.sqlMeter, config);
-    this.timer = new AlarmTimer(ctx.storage, this.db, this.context.policy, () => this.clock());
+    this.timer = new AlarmTimer(
+      ctx.storage,
+      this.db,
+      this.context.policy,
+      () => this.clock(),
+      this.context.timings.indexFlushDelayMs,
+    );
     this.bulk = new BulkRunner(this.context);
     this.load = new LoadWindow(config.HOT_SHARD_JOBS_PER_SECOND);
     ctx.blockConcurrencyWhile(async () => {

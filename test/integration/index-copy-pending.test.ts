@@ -5,6 +5,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
+  copyDueAt,
   createUser,
   deliver,
   env,
@@ -18,14 +19,9 @@ import {
 
 const FLUSH_MS = 2000;
 
+/** When the job's pending copy goes: index_due_at, or its time by the index watermark (a new job). */
 const dueAt = (userId: string, jobId: string) =>
-  inShard(
-    userId,
-    (_s, state) =>
-      state.storage.sql
-        .exec<{ at: number | null }>("select index_due_at as at from jobs where id = ?", jobId)
-        .one().at,
-  );
+  inShard(userId, (_s, state) => copyDueAt(state.storage.sql, jobId));
 
 const indexed = (jobId: string) =>
   env.INDEX_DB.prepare("select status, doc from job_index where job_id = ?")

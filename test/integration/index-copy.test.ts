@@ -30,6 +30,11 @@ describe("the shard's index copy statements", () => {
       for (const [i, id] of ["a", "b", "c"].entries())
         insertJob(db, spec(id), undefined, T0 + i * 1_000, timings);
       const dueOf = (i: number) => indexCopyDue(T0 + i * 1_000, timings.indexFlushDelayMs);
+      // Copies pending per row: the rows at or below the index watermark, each changed at its time (a
+      // new row's copy is pending by the watermark instead: index-watermark.test.ts).
+      state.storage.sql.exec("update index_watermark set copied_through = (select max(rowid) from jobs)");
+      for (const [i, id] of ["a", "b", "c"].entries())
+        state.storage.sql.exec("update jobs set index_due_at = ? where id = ?", dueOf(i), id);
       const due = dueOf(2);
       const dueIds = (limit: number, now = due) => dueForIndex(db, now, limit).map((r) => r.id);
       const dueBefore = { all: dueIds(10), firstTwo: dueIds(2), early: dueIds(10, dueOf(0)) };

@@ -10,6 +10,7 @@ import {
   createUser,
   fireAlarm,
   inShard,
+  lastCopyDueAt,
   request,
   setShardClock,
   submit,
@@ -40,10 +41,8 @@ function expectError(a: Answer, status: number, code: string) {
 
 /** Lets the shard's alarm copy pending changes to D1, so listings can show (or leak) them. */
 async function flushIndex(user: TestUser) {
-  const due = await inShard(user.user_id, (_s, state) =>
-    state.storage.sql.exec<{ at: number | null }>("select max(index_due_at) as at from jobs").one(),
-  );
-  await setShardClock(user.user_id, Math.max(Date.now(), due.at ?? 0) + 1);
+  const due = await inShard(user.user_id, (_s, state) => lastCopyDueAt(state.storage.sql));
+  await setShardClock(user.user_id, Math.max(Date.now(), due ?? 0) + 1);
   await fireAlarm(user.user_id);
 }
 

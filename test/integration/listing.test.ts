@@ -9,6 +9,7 @@ import {
   env,
   fireAlarm,
   inShard,
+  lastCopyDueAt,
   request,
   setShardClock,
   submit,
@@ -24,10 +25,8 @@ async function list(user: TestUser, query = ""): Promise<{ status: number; body:
 
 /** Lets the shard's alarm copy pending changes to D1 (their flush delay has passed). */
 async function flushIndex(user: TestUser) {
-  const due = await inShard(user.user_id, (_s, state) =>
-    state.storage.sql.exec<{ at: number | null }>("select max(index_due_at) as at from jobs").one(),
-  );
-  await setShardClock(user.user_id, Math.max(Date.now(), due.at ?? 0) + 1);
+  const due = await inShard(user.user_id, (_s, state) => lastCopyDueAt(state.storage.sql));
+  await setShardClock(user.user_id, Math.max(Date.now(), due ?? 0) + 1);
   await fireAlarm(user.user_id);
 }
 

@@ -8,6 +8,7 @@ import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } fro
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { toNewJob } from "../../src/api/job-input";
+import { indexCopyDue } from "../../src/core/index-copy-time";
 import { shardStub } from "../../src/shard/address";
 import {
   ALL_ATTEMPTS,
@@ -19,6 +20,7 @@ import {
   JOB_STATUS,
   setShardClock,
   shardOf,
+  WATERMARK,
 } from "../support/helpers";
 import {
   type AttemptStatus,
@@ -72,6 +74,9 @@ type JobRow = {
   runs: number;
   version: number;
   index_due_at: number | null;
+  /** 1 when the row is above the index watermark: its copy pending by construction. */
+  above_watermark: number;
+  created_at: number;
   extra_run: number;
   pending_patch: string | null;
 };
@@ -94,6 +99,8 @@ interface Snapshot {
   attempts: AttemptRow[];
   allocations: AllocationRow[];
   caps: Map<string, number>;
+  /** The index watermark (src/shard/sql/index-copy.ts) and the jobs table's max(rowid). */
+  watermark: { copiedThrough: number; retryAt: number | null; maxRowid: number };
 }
 
 function snapshot(userId: string): Promise<Snapshot> {
@@ -102,7 +109,8 @@ function snapshot(userId: string): Promise<Snapshot> {
     const jobs = sql
       .exec<JobRow>(
         `select id, ${JOB_STATUS} as status, attempt, run_at, ${JOB_DEADLINE} as deadline, priority, resources, max_retries, current_retries,
-                occurrence, runs, version, index_due_at, extra_run, pending_patch from jobs`,
+                occurrence, runs, version, index_due_at, rowid > ${WATERMARK} as above_watermark, created_at,
+                extra_run, pending_patch from jobs`,
       )
       .toArray();
     return {
@@ -119,6 +127,12 @@ function snapshot(userId: string): Promise<Snapshot> {
         .exec<AllocationRow>("select job_id, attempt, pool, units from allocations")
         .toArray()
         .map((a) => ({ ...a })),
+      watermark: sql
+        .exec<{ copiedThrough: number; retryAt: number | null; maxRowid: number }>(
+          `select ${WATERMARK} as copiedThrough, (select retry_at from index_watermark where id = 0) as retryAt,
+                  (select coalesce(max(rowid), 0) from jobs) as maxRowid`,
+        )
+        .one(),
       caps: new Map(
         sql
           .exec<{ name: string; capacity: number }>("select name, capacity from pools")
@@ -142,6 +156,10 @@ interface Real {
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+/** INDEX_FLUSH_DELAY_MS as the tests run (wrangler.toml). */
+const INDEX_DELAY_MS = 2000;
+/** A job's D1 copy is pending: by its index_due_at, or its row is above the index watermark. */
+const copyIsPending = (j: JobRow) => j.index_due_at !== null || j.above_watermark === 1;
 const byOccurrence = (attempts: AttemptRow[]) =>
   Map.groupBy(attempts, (a) => `${a.job_id}#${a.occurrence}`) as Map<string, AttemptRow[]>;
 
@@ -173,6 +191,20 @@ function checkInvariants(s: Snapshot, r: Real, now: number): void {
       `alarm ≤ deadline of ${j.id} (${j.status}, deadline ${j.deadline}, now ${now}${waitingForUnits ? ", waiting for units" : ""})`,
     ).toBeLessThanOrEqual(latest);
   }
+
+  // 7. An index copy is never lost (src/shard/sql/index-copy.ts): the watermark never passes the
+  //    table's max(rowid), so a new row is always above it, pending by construction; and the alarm
+  //    is set no later than the earliest pending copy (by index_due_at, or the first row above the
+  //    watermark at its copy time, not before a failed write's retry), or now if that has passed.
+  expect(s.watermark.copiedThrough, "watermark ≤ max(rowid)").toBeLessThanOrEqual(s.watermark.maxRowid);
+  const copyTimes = jobs.flatMap((j) => (j.index_due_at === null ? [] : [j.index_due_at]));
+  const firstNew = jobs.filter((j) => j.above_watermark === 1).sort((a, b) => a.created_at - b.created_at)[0];
+  if (firstNew)
+    copyTimes.push(Math.max(indexCopyDue(firstNew.created_at, INDEX_DELAY_MS), s.watermark.retryAt ?? 0));
+  if (copyTimes.length > 0)
+    expect(s.alarm ?? Infinity, "alarm ≤ the earliest pending index copy").toBeLessThanOrEqual(
+      Math.max(Math.min(...copyTimes), now),
+    );
 
   // 2. At most one accepted completion per occurrence, and none of its attempts after it.
   // 5. Attempts per occurrence ≤ 1 + max_retries.
@@ -900,7 +932,7 @@ async function setup(capacities: number[]): Promise<{ model: Model; real: Real }
 async function drainAndCompareIndex(m: Model, r: Real): Promise<void> {
   for (let i = 0; ; i++) {
     const s = r.prev ?? (await observe(m, r));
-    if ([...s.jobs.values()].every((j) => j.index_due_at === null)) break;
+    if ([...s.jobs.values()].every((j) => !copyIsPending(j))) break;
     expect(s.alarm, "the alarm is set while an index copy is pending").not.toBeNull();
     expect(i, "the index drains within 20 alarms").toBeLessThan(20);
     await advanceAndFire(m, r, s.alarm ?? m.now, false);

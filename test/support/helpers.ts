@@ -4,6 +4,7 @@ import { env as workerEnv } from "cloudflare:workers";
 import { app } from "../../src/api/app";
 import { forgetVerifiedKeys } from "../../src/api/auth";
 import { shardName } from "../../src/core/ids";
+import { indexCopyDue } from "../../src/core/index-copy-time";
 import type { JobView } from "../../src/core/job";
 import type { Env } from "../../src/env";
 import { BEGUN_TEXT, EFFECTIVE_STATUS_TEXT, NOT_BEGUN_TEXT } from "../../src/shard/sql/begun";
@@ -159,5 +160,63 @@ export function setShardClock(userId: string, now: number, random = 0.5) {
   return inShard(userId, (s) => {
     s.clock = () => now;
     s.random = () => random;
+  });
+}
+
+/** The index watermark W (src/shard/sql/index-copy.ts), as a SQL expression. */
+export const WATERMARK = "coalesce((select copied_through from index_watermark where id = 0), 0)";
+
+/**
+ * When the job's pending index copy goes, as the shard decides it (src/shard/sql/index-copy.ts): its
+ * index_due_at, or, for a row above the index watermark, the copy time of the rows up to it (they go
+ * in rowid order, each once indexCopyDue(created_at) has come; after a failed write not before the
+ * watermark's retry time). Null when no copy of it is pending. Run inside the shard (inShard).
+ */
+export function copyDueAt(sql: SqlStorage, jobId: string, delayMs = 2000): number | null {
+  const row = sql
+    .exec<{ due: number | null; created: number | null; retry: number | null }>(
+      `select j.index_due_at as due,
+              (select max(created_at) from jobs where rowid > ${WATERMARK} and rowid <= j.rowid) as created,
+              (select retry_at from index_watermark where id = 0) as retry
+         from jobs j where j.id = ?`,
+      jobId,
+    )
+    .toArray()[0];
+  if (!row) return null;
+  const byWatermark =
+    row.created === null ? null : Math.max(indexCopyDue(row.created, delayMs), row.retry ?? 0);
+  if (row.due === null) return byWatermark;
+  return byWatermark === null ? row.due : Math.min(row.due, byWatermark);
+}
+
+/**
+ * The latest time any index copy of the shard is pending for (copyDueAt of every job), null when none
+ * is: once the alarm has run at it, D1 holds every job. Run inside the shard (inShard).
+ */
+export function lastCopyDueAt(sql: SqlStorage, delayMs = 2000): number | null {
+  const times = sql
+    .exec<{ id: string }>("select id from jobs")
+    .toArray()
+    .map((j) => copyDueAt(sql, j.id, delayMs))
+    .filter((t): t is number => t !== null);
+  return times.length === 0 ? null : Math.max(...times);
+}
+
+/** True when some job's index copy is pending: an index_due_at set, or a row above the watermark. */
+export function copyPending(sql: SqlStorage): boolean {
+  return (
+    sql
+      .exec<{ n: number }>(
+        `select count(*) as n from jobs where index_due_at is not null or rowid > ${WATERMARK}`,
+      )
+      .one().n > 0
+  );
+}
+
+/** Gives the running shard instance other bindings; a fresh instance gets the real ones back. */
+export function withShardBindings(userId: string, overrides: Partial<Env>) {
+  return inShard(userId, (shard) => {
+    const target = shard as unknown as { env: Env };
+    target.env = { ...target.env, ...overrides };
   });
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { indexCopyDue } from "../../src/core/index-copy-time";
+import { indexCopyCutoff, indexCopyDue } from "../../src/core/index-copy-time";
 
 describe("indexCopyDue", () => {
   it("is within the delay, later than half of it, and on the half-delay grid", () => {
@@ -25,5 +25,19 @@ describe("indexCopyDue", () => {
   it("has no grid below 2 ms", () => {
     expect(indexCopyDue(1_001, 0)).toBe(1_001);
     expect(indexCopyDue(1_001, 1)).toBe(1_002);
+  });
+
+  it("is due at `now` exactly for the changes before indexCopyCutoff(now) (the watermark copy's test)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4e12 }),
+        fc.integer({ min: -5_000, max: 5_000 }),
+        fc.integer({ min: 0, max: 600_000 }),
+        (now, offset, delay) => {
+          const change = Math.max(0, now - delay + offset);
+          expect(indexCopyDue(change, delay) <= now).toBe(change < indexCopyCutoff(now, delay));
+        },
+      ),
+    );
   });
 });

@@ -13,7 +13,8 @@
 // finishUpdate(db, shape, patch) → statement {id, now, settled columns, attemptStatus, error, result,
 //     indexDueAt} → JobRow
 //   jobs[id] settled, its latest attempt ended. Rows written: 3 (row, jobs_wake, jobs_index_due); 2
-//   when `shape.indexDue` is false (a copy is pending: index_due_at not assigned, touch.ts).
+//   when `shape.indexDue` is false (a copy is pending: index_due_at not assigned, touch.ts) or the row
+//   is above the index watermark (its copy pending by construction: index_due_at stays null, no entry).
 // cancelUpdate(db, shape, patch) → statement {id, now, deadline, indexDueAt} → JobRow
 //   jobs[id] → cancelled, an attempt in flight ended as cancelled. Rows written: as finishUpdate.
 // No SQL runs here. A waiting PATCH (`patch`, columns of its own) makes a statement of its own shape,
@@ -23,7 +24,7 @@ import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import type { ShardDb } from "../db";
 import { type JobRow, jobs } from "../schema";
 import { prepared } from "./prepared";
-import { bump } from "./touch";
+import { bump, pendingOr } from "./touch";
 
 /** A value bound per call, passed to SQLite as it is: numbers, text, JSON as text, booleans as 0/1. */
 export const bound = (name: string): SQL => sql`${sql.placeholder(name)}`;
@@ -81,10 +82,10 @@ const settled = {
   deadline: bound("deadline"),
 };
 
-/** The version, and the index copy unless one is pending (as touch). */
+/** The version, and the index copy unless one is pending (as touch: pendingOr, the watermark). */
 const touched = (indexDue: boolean) => ({
   ...bump(bound("now")),
-  ...(indexDue ? { indexDueAt: bound("indexDueAt") } : {}),
+  ...(indexDue ? { indexDueAt: pendingOr(bound("indexDueAt")) } : {}),
 });
 
 /** Statement `name` with `columns`, built once; with a waiting PATCH's columns first, built for this call. */

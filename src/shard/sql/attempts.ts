@@ -14,13 +14,14 @@
 //   `minute` given, added to it instead and written by the caller), jobs[id] (the attempt ended in its
 //   latest-attempt columns; settled: retry, next occurrence or finished; a waiting PATCH applied; index
 //   copy scheduled). Rows written: 4 (job row, jobs_wake, jobs_index_due, minute; 3 when an index copy
-//   is already pending, whose time it keeps: touch; 1 less with `minute`) + 1 per pool the attempt
-//   held; 0 if refused.
+//   is already pending, whose time it keeps, by index_due_at or because the row is above the index
+//   watermark: touch; 1 less with `minute`) + 1 per pool the attempt held; 0 if refused.
 // cancel(db, jobId, now, t) → {ok, job, released} | not_found | finished
 //   reads jobs[id]; writes allocations (deleted), metric_minutes (upsert), jobs[id] (→ cancelled,
 //   deadline = removal time, index copy scheduled, an attempt in flight → cancelled in its
 //   latest-attempt columns). Rows written: 4 (job row, jobs_wake, jobs_index_due, minute; 3 when an
-//   index copy is already pending) + 1 per pool held.
+//   index copy is already pending, index_due_at set or the row above the index watermark: touch) + 1
+//   per pool held.
 // attemptInFlight(db, job) → boolean
 //   no SQL: the job row holds its latest attempt. Rows written: 0.
 // Helpers (no SQL): timeoutBound, expiryError, settleInputOf, settlementFields.

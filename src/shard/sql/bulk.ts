@@ -9,7 +9,8 @@
 //   set-based or through cancel / applyControl("retry"). Rows written: cancel, 3 per scheduled or
 //   idle paused job (row, jobs_wake, jobs_index_due) + 1 per step that moved any (one minute upsert),
 //   and cancel's cost for each other job (queued, running, a PATCH waiting); retry, 3 per job; one
-//   less per job whose index copy is already pending (touch). 0 when nothing matches.
+//   less per job whose index copy is already pending (touch: index_due_at set, or the row above the
+//   index watermark). 0 when nothing matches.
 //
 // The filter is read from the shard's own rows, never from the D1 read model. Each step is one
 // synchronous SQLite transaction; the shard lets other requests in between steps (src/shard/bulk-runner.ts), so

@@ -4,7 +4,8 @@
 //     | not_retryable | invalid_resources
 //   reads jobs[id] (pools for a retry); writes jobs[id] (status, schedule, deadline, index copy
 //   scheduled; a withdrawn dispatch moves the fence) and allocations (a paused queued job's units).
-//   Rows written: 3 (row, jobs_wake, jobs_index_due; 2 when an index copy is already pending: touch)
+//   Rows written: 3 (row, jobs_wake, jobs_index_due; 2 when an index copy is already pending, by
+//   index_due_at or the row above the index watermark: touch)
 //   + 1 per pool released, also for a control that changes nothing (a repeated pause, a resume of a
 //   job not paused); 0 if refused.
 // patchJob(db, jobId, patch, now, t, check) → {ok, job} | not_found | finished | invalid

@@ -1,8 +1,9 @@
 // Writing the jobs a submit decided to create: one INSERT for many jobs, not one per job.
 //
-// createJobs(db, submissions, now, t) → JobRow[], one per submission, in order
+// createJobs(db, submissions, now) → JobRow[], one per submission, in order
 //   writes one jobs row per submission (scheduled, due at its run_at) and, for a keyed one, its
-//   idempotency_keys row. Rows written: 4 per job (row, id key, jobs_wake, jobs_index_due); with a key
+//   idempotency_keys row. Rows written: 3 per job (row, id key, jobs_wake: its index copy is pending by
+//   the watermark, a new row being above it, so no jobs_index_due entry: index-copy.ts); with a key
 //   +3 (row, key, idempotency_keys_job), or +2 when it replaces an expired key not yet pruned. Rows
 //   read: 1 per job and 1 per key (json_each's element). The caller has decided each job is to be
 //   created (keys looked up, cap and pools checked) in the same synchronous step.
@@ -13,9 +14,8 @@
 // back (a multi-row RETURNING reads each row three times): each row is known from what was written
 // and the schema's defaults, which test/integration/create-jobs.test.ts holds equal to the stored row.
 import { getTableColumns, is, SQL } from "drizzle-orm";
-import { indexCopyDue } from "../../core/index-copy-time";
 import type { NewJob } from "../../core/job";
-import type { ShardDb, ShardTimings } from "../db";
+import type { ShardDb } from "../db";
 import type { NewSubmission } from "../rpc";
 import { type JobRow, jobs } from "../schema";
 import { storageOf } from "./storage";
@@ -106,7 +106,7 @@ const CHUNK_CHARS = 600_000;
  * 0/1), and its row as drizzle would read those back (each value through its column's decoder, so a
  * payload is exactly what a later read of the row gives), with the other columns' defaults.
  */
-function newJob(spec: NewJob, now: number, t: ShardTimings): { values: unknown[]; row: JobRow } {
+function newJob(spec: NewJob, now: number): { values: unknown[]; row: JobRow } {
   const fields = {
     ...spec,
     needsPools: Object.keys(spec.resources).length > 0,
@@ -115,7 +115,8 @@ function newJob(spec: NewJob, now: number, t: ShardTimings): { values: unknown[]
     deadline: spec.runAt,
     createdAt: now,
     updatedAt: now,
-    indexDueAt: indexCopyDue(now, t.indexFlushDelayMs),
+    // No per-row pending copy: a new row is above the index watermark, copied from there (index-copy.ts).
+    indexDueAt: null,
   } satisfies Pick<JobRow, (typeof NAMED)[number]>;
   const row: Record<string, unknown> = {};
   for (const [field, value] of UNNAMED_VALUES)
@@ -158,16 +159,11 @@ function write(items: unknown[][], one: (values: unknown[]) => void, many: (json
 /**
  * createJobs: inserts the submissions' jobs and their keys' records. Invariant: each job is written
  * exactly as insertJob always wrote it (every field of its spec, scheduled, due and deadline at its
- * run_at, its index copy due after indexFlushDelayMs), and each key names its job for 24 h.
+ * run_at, its index copy pending by the watermark: index-copy.ts), and each key names its job for 24 h.
  */
-export function createJobs(
-  db: ShardDb,
-  submissions: readonly NewSubmission[],
-  now: number,
-  t: ShardTimings,
-): JobRow[] {
+export function createJobs(db: ShardDb, submissions: readonly NewSubmission[], now: number): JobRow[] {
   const { sql } = storageOf(db);
-  const created = submissions.map(({ spec }) => newJob(spec, now, t));
+  const created = submissions.map(({ spec }) => newJob(spec, now));
   write(
     created.map(({ values }) => values),
     (values) => sql.exec(INSERT_JOB, ...values),

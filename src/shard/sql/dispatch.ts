@@ -3,7 +3,8 @@
 // requeue(db, claims, now, retryAt, t) → void
 //   reads each jobs[id] still queued under its attempt; writes it (→ scheduled, due at retryAt, a
 //   waiting PATCH applied, index copy scheduled) and deletes its allocations. Rows written: 3 per job
-//   moved (row, jobs_wake, jobs_index_due) + 1 per pool it held; 0 for a claim that has moved on.
+//   moved (row, jobs_wake, jobs_index_due: none for a row above the index watermark, touch) + 1 per
+//   pool it held; 0 for a claim that has moved on.
 // resendLostDispatches(db, now, t, limit) → Claim[]
 //   reads ≤ limit queued jobs past their deadline (jobs_wake); writes each one's dispatch_misses and
 //   deadline. Rows written: 2 per job (row, jobs_wake). Its two statements are built once (prepared.ts).
@@ -13,9 +14,10 @@
 //   reads ≤ limit queued rows whose lease has passed and that have begun (jobs_wake, then the row);
 //   writes each one's status (→ running) and deadline (→ run_deadline): begun.ts. Rows written: 2 per
 //   job (row, jobs_wake). Built once.
-// nextWakeAt(db, now, windowFull) → number | null
+// nextWakeAt(db, now, windowFull, indexDelayMs) → number | null
 //   one statement of 16 to 18 MIN lookups (jobs_wake per status and pooled, jobs_index_due,
-//   callbacks_deadline), built once, bound with its times. Rows written: 0.
+//   callbacks_deadline) and the first row above the index watermark (a rowid seek, its created_at,
+//   and the watermark row), built once, bound with its times. Rows written: 0.
 //
 // requeue runs only when a send failed, and its update's columns depend on the job (a waiting PATCH),
 // so it is built per call.
@@ -24,6 +26,7 @@
 // interleaves, and nothing it sends leaves the object before its writes are durable.
 import { and, eq, inArray, lte, type Placeholder, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
+import { indexCopyGrid } from "../../core/index-copy-time";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";
 import { type JobRow, jobs } from "../schema";
@@ -178,13 +181,29 @@ const scheduledWake = (pooled: 0 | 1, after?: Placeholder) =>
       )
     : sql`(select min(deadline) from jobs where status = 'scheduled' and needs_pools = ${sql.raw(String(pooled))} and deadline > ${after})`;
 
-/** nextWakeAt's statement: binds `now`, `full` (1 when the window is full, else 0) and `recheck`. */
+/**
+ * The copy time of the new rows (above the index watermark: index-copy.ts): indexCopyDue of the first
+ * one's created_at (src/core/index-copy-time.ts, in SQL: `delay` and `grid` bound), or the watermark's
+ * retry time after a failed write if later; null when no row is above it. All in SQLite: a restarted
+ * object wakes for them as the one before did.
+ */
+const watermarkWake = (delay: Placeholder, grid: Placeholder) => sql`(select max(
+      coalesce((select retry_at from index_watermark where id = 0), 0),
+      cast((created_at + ${delay}) / ${grid} as integer) * ${grid})
+    from jobs where rowid > coalesce((select copied_through from index_watermark where id = 0), 0)
+    order by rowid limit 1)`;
+
+/**
+ * nextWakeAt's statement: binds `now`, `full` (1 when the window is full, else 0), `recheck`, and the
+ * index copy's `delay` and `grid`.
+ */
 function wakeStatement(db: ShardDb) {
   const now = sql.placeholder("now");
   const full = sql.placeholder("full");
   const recheck = sql.placeholder("recheck");
   const at = sql<number>`min(
       ${sql.raw(FIXED_WAKES)},
+      coalesce(${watermarkWake(sql.placeholder("delay"), sql.placeholder("grid"))}, ${NEVER}),
       coalesce(case when free <= ${now} and ${full} then ${scheduledWake(0, now)} else free end, ${NEVER}),
       coalesce(case when free <= ${now} and ${full} then ${recheck} end, ${NEVER}),
       coalesce(case when pooled <= ${now} then ${scheduledWake(1, now)} else pooled end, ${NEVER}),
@@ -197,19 +216,26 @@ function wakeStatement(db: ShardDb) {
 }
 
 /**
- * The alarm is a cache of this: the earliest deadline of any job, pending index copy or pending
- * callback in the shard. Due jobs that cannot go out now do not count, or the alarm would spin: jobs
+ * The alarm is a cache of this: the earliest deadline of any job, pending index copy (by index_due_at,
+ * or by the watermark: watermarkWake) or pending callback in the shard. Due jobs that cannot go out now do not count, or the alarm would spin: jobs
  * waiting for pool units (a release re-arms at once) and, while the in-flight window is full, every
  * due job (a begin frees the window and re-arms). Those are still re-examined every WAITING_RECHECK_MS.
  * Cost: one statement of MIN lookups on the (status, needs_pools, deadline) index, built once per
  * database (prepared.ts) and bound with its times, whatever the number of jobs the shard holds or has
  * finished (every re-arm runs it).
  */
-export function nextWakeAt(db: ShardDb, now: number, windowFull: boolean): number | null {
+export function nextWakeAt(
+  db: ShardDb,
+  now: number,
+  windowFull: boolean,
+  indexDelayMs: number,
+): number | null {
   const row = prepared(db, "dispatch.nextWakeAt", wakeStatement).get({
     now,
     full: windowFull ? 1 : 0,
     recheck: now + WAITING_RECHECK_MS,
+    delay: indexDelayMs,
+    grid: indexCopyGrid(indexDelayMs),
   });
   return row === undefined || row.at >= NEVER ? null : row.at;
 }

@@ -3,7 +3,8 @@
 // expireOccurrence(db, jobId, now, t) → {job, finishedOccurrence, dueAgain} | null
 //   reads jobs[id]; writes jobs[id] (failed, or its next occurrence; last_error `expired`; index copy
 //   scheduled) and metric_minutes (upsert). Rows written: 4 (row, jobs_wake, jobs_index_due, minute;
-//   3 when an index copy is already pending: touch); 0 unless the job is scheduled.
+//   3 when an index copy is already pending, index_due_at set or the row above the index watermark:
+//   touch); 0 unless the job is scheduled.
 import { eq } from "drizzle-orm";
 import { EXPIRED_ERROR } from "../../core/expiry";
 import { assertTransition, settle } from "../../core/state";

@@ -5,9 +5,10 @@
 // removeJobs(db, ids, now) → the ids removed
 //   one transaction; deletes the jobs still finished and due (with their latest attempts, which their
 //   rows hold), then the earlier attempts of those that had any, their allocations and
-//   idempotency_keys. Rows written: 1 per job + 1 per earlier attempt (none for a job that ran once)
-//   + 1 per key (+ 1 per allocation, none for a finished job): a delete counts its row, not its index
-//   entries.
+//   idempotency_keys, and lowers the index watermark to the new max(rowid) if it was above it
+//   (lowerWatermark, index-copy.ts). Rows written: 1 per job + 1 per earlier attempt (none for a job
+//   that ran once) + 1 per key (+ 1 per allocation, none for a finished job): a delete counts its row,
+//   not its index entries; + 1 (the watermark row) when the shard's newest rows were among them.
 // attemptKeysOf(db, jobIds, limit) → AttemptKey[]
 //   reads the jobs' rows (their latest attempts) and ≤ limit attempts rows (by their key). Rows
 //   written: 0.
@@ -25,6 +26,7 @@ import { and, eq, inArray, lte, type SQLWrapper, sql } from "drizzle-orm";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb } from "../db";
 import { allocations, attempts, idempotencyKeys, type JobRow, jobs } from "../schema";
+import { lowerWatermark } from "./index-copy";
 import { prepared } from "./prepared";
 
 /** `column in (ids)`, with the ids as one JSON parameter: Durable Object SQLite binds at most 100. */
@@ -73,6 +75,9 @@ export function removeJobs(db: ShardDb, ids: string[], now: number): string[] {
     if (removed.length > 0) {
       tx.delete(allocations).where(inIds(allocations.jobId, removed)).run();
       tx.delete(idempotencyKeys).where(inIds(idempotencyKeys.jobId, removed)).run();
+      // W ≤ max(rowid) again, in the delete's transaction: the next insert takes max(rowid) + 1 and
+      // must land above the watermark, its copy pending by construction (index-copy.ts).
+      lowerWatermark(tx);
     }
     return removed;
   });

@@ -4,13 +4,14 @@
 //     | too_many_unfinished | invalid_resources | stale_shards
 //   reads idempotency_keys[key], its job and key_fence (keyed), the unfinished count (with a cap, and
 //   only when the bound the last submit left says the cap may be reached: UnfinishedRoom), pools;
-//   writes the job and its key through createJobs (create-jobs.ts). Rows written: 4 (row, id key,
-//   jobs_wake, jobs_index_due); with a key +3 (row, key, idempotency_keys_job), or +2 when it replaces
-//   an expired key not yet pruned; 0 when replayed or refused.
+//   writes the job and its key through createJobs (create-jobs.ts). Rows written: 3 (row, id key,
+//   jobs_wake: its index copy is pending by the watermark, index-copy.ts); with a key +3 (row, key,
+//   idempotency_keys_job), or +2 when it replaces an expired key not yet pruned; 0 when replayed or
+//   refused.
 // insertJobs(db, batch, now, t, maxUnfinished?) → {ok, outcomes} | invalid_resources (items)
 //   one transaction; reads pools per pooled item and the unfinished count at most once; decides each
 //   item as insertJob would, then writes every job created with one createJobs (one statement per
-//   chunk, not per job). Rows written: as insertJob per job created (4, +3 with a key); 0 when a pool
+//   chunk, not per job). Rows written: as insertJob per job created (3, +3 with a key); 0 when a pool
 //   check fails.
 // lookupKeys(db, keys, shards, now) → KeyLookup[], one per key
 //   reads key_fence, each key's row and its job (with recent attempts, for the view); writes key_fence.
@@ -127,7 +128,8 @@ export function insertJob(
   spec: NewJob,
   idem: Idempotency | undefined,
   now: number,
-  t: ShardTimings,
+  // The shard's timings: a new job's index copy no longer needs them (it is pending by the watermark).
+  _t: ShardTimings,
   maxUnfinished = Number.POSITIVE_INFINITY,
 ): InsertOutcome {
   const room = new UnfinishedRoom(db, maxUnfinished);
@@ -136,7 +138,7 @@ export function insertJob(
   if (decided !== CREATE) return settled(room, decided);
   const details = Object.keys(spec.resources).length > 0 ? resourceErrors(db, spec.resources) : [];
   if (details.length > 0) return settled(room, { ok: false, reason: "invalid_resources", details });
-  const [job] = createJobs(db, [submission], now, t);
+  const [job] = createJobs(db, [submission], now);
   if (!job) throw new Error(`job ${spec.id} was not created`);
   room.settle(1);
   return { ok: true, replayed: false, job };
@@ -246,7 +248,8 @@ export function insertJobs(
   db: ShardDb,
   batch: NewSubmission[],
   now: number,
-  t: ShardTimings,
+  // The shard's timings: a new job's index copy no longer needs them (it is pending by the watermark).
+  _t: ShardTimings,
   maxUnfinished = Number.POSITIVE_INFINITY,
 ): { ok: true; outcomes: AdmitOutcome[] } | RefusalOf<SubmitBatchResult> {
   const items = batch.flatMap(({ spec }, index) => {
@@ -274,7 +277,7 @@ export function insertJobs(
       return index;
     });
     const creating = batch.filter((_, index) => decided[index] === index);
-    const rows = new Map(createJobs(db, creating, now, t).map((row) => [row.id, row]));
+    const rows = new Map(createJobs(db, creating, now).map((row) => [row.id, row]));
     const answered = decided.map((d, index): AdmitOutcome => {
       if (typeof d !== "number") return d;
       const job = rows.get((batch[d] as NewSubmission).spec.id);

@@ -148,7 +148,7 @@ export async function main(argv: string[]): Promise<undefined> {
     const now = Date.now();
     fill(raw, finished, due, now);
     const row: Record<string, unknown> = { finished, due };
-    row.nextWakeAt_ms = perCall(() => nextWakeAt(db, now, false));
+    row.nextWakeAt_ms = perCall(() => nextWakeAt(db, now, false, 2000));
     row.inFlight_ms = perCall(() => inFlight(db));
     row.unfinishedJobs_ms = perCall(() => unfinishedJobs(db));
     // claimDue writes (claims 25 jobs); roll each call back so every call sees the same table.
@@ -163,7 +163,7 @@ export async function main(argv: string[]): Promise<undefined> {
     rows.push(row);
     if (finished === 100_000 && due === 10_000) {
       queries.length = 0;
-      nextWakeAt(db, now, false);
+      nextWakeAt(db, now, false, 2000);
       const wake = queries[0] ?? "";
       queries.length = 0;
       raw.exec("BEGIN");
