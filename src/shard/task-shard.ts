@@ -171,7 +171,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   async submit(spec: NewJob, idempotency?: R.Idempotency, maxUnfinished?: number): Promise<R.SubmitResult> {
     const now = this.clock();
     const cap = this.bulk.room(maxUnfinished);
-    const out = submits.insertJob(this.db, spec, idempotency, now, this.context.timings, cap);
+    const out = submits.insertJob(this.db, spec, idempotency, now, cap);
     if (!out.ok) return out;
     await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
     const result = this.submitted(out);
@@ -182,7 +182,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   async submitBatch(batch: R.NewSubmission[], maxUnfinished?: number): Promise<R.SubmitBatchResult> {
     const now = this.clock();
     const cap = this.bulk.room(maxUnfinished);
-    const out = submits.insertJobs(this.db, batch, now, this.context.timings, cap);
+    const out = submits.insertJobs(this.db, batch, now, cap);
     if (!out.ok) return out;
     const pooled = out.outcomes.some((o) => o.ok && !o.replayed && o.job.needsPools);
     await this.rearm(pooled && pools.poolWaitersExist(this.db, now));

@@ -31,7 +31,7 @@ function withBusyAndFree<R>(fn: (g: Guts) => R) {
 }
 
 function add(g: Guts, id: string, fields: Partial<NewJob>) {
-  expect(insertJob(g.db, spec(id, fields), undefined, T0, g.timings)).toMatchObject({
+  expect(insertJob(g.db, spec(id, fields), undefined, T0)).toMatchObject({
     ok: true,
     replayed: false,
   });

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { NewJob } from "../../src/core/job";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
-import type { ShardDb, ShardTimings } from "../../src/shard/db";
+import type { ShardDb } from "../../src/shard/db";
 import type { Idempotency, NewSubmission } from "../../src/shard/rpc";
 import { jobs } from "../../src/shard/schema";
 import { IDEMPOTENCY_TTL_MS } from "../../src/shard/sql/create-jobs";
@@ -21,9 +21,9 @@ const spec = newJobs("usr_create", T0);
 const LATER = "2031-01-01T00:00:00Z";
 
 /** A fresh shard (its own name) for one test. */
-function withShard<R>(fn: (db: ShardDb, t: ShardTimings, sql: SqlStorage) => R) {
+function withShard<R>(fn: (db: ShardDb, sql: SqlStorage) => R) {
   return inShard(`usr_create_${crypto.randomUUID()}`, (shard, state) =>
-    fn(shard.context.db, shard.context.timings, state.storage.sql),
+    fn(shard.context.db, state.storage.sql),
   );
 }
 
@@ -54,14 +54,13 @@ describe("createJobs: the row answered is the row stored", () => {
       }),
       spec("pooled", { resources: { gpu: 2, cpu: 1 } }),
     ];
-    await withShard((db, t) => {
+    await withShard((db) => {
       putPool(db, "gpu", 4, T0);
       putPool(db, "cpu", 4, T0);
       const out = insertJobs(
         db,
         kinds.map((s) => ({ spec: s })),
         T0,
-        t,
       );
       expect(out.ok).toBe(true);
       if (!out.ok) return;
@@ -72,7 +71,7 @@ describe("createJobs: the row answered is the row stored", () => {
         expect(o.job).toEqual(stored(db, o.job.id));
       });
       const keyed: Idempotency = { key: "single-key", bodyHash: "h", shards: 1 };
-      const single = insertJob(db, spec("single", { payload: { x: "y" } }), keyed, T0, t);
+      const single = insertJob(db, spec("single", { payload: { x: "y" } }), keyed, T0);
       expect(single).toMatchObject({ ok: true, replayed: false });
       if (single.ok) expect(single.job).toEqual(stored(db, "single"));
     });
@@ -85,14 +84,14 @@ describe("createJobs: the row answered is the row stored", () => {
       spec: spec(`big${i}`, { payload: { big, i } }),
       idempotency: { key: `big${i}`, bodyHash: "h", shards: 1 },
     }));
-    await withShard((db, t, sql) => {
+    await withShard((db, sql) => {
       const exec = sql.exec.bind(sql);
       const statements: string[] = [];
       sql.exec = ((query: string, ...bindings: unknown[]) => {
         statements.push(query);
         return exec(query, ...bindings);
       }) as typeof sql.exec;
-      const out = insertJobs(db, batch, T0, t);
+      const out = insertJobs(db, batch, T0);
       sql.exec = exec;
       expect(out.ok).toBe(true);
       expect(statements.filter((q) => /^insert into jobs/.test(q)).length).toBeGreaterThan(1);
@@ -134,14 +133,14 @@ const cases: fc.Arbitrary<Case> = fc.record({
 });
 
 /** The shard as a case starts it: its keys, its fence and its unfinished jobs. */
-function arrange(db: ShardDb, t: ShardTimings, sql: SqlStorage, c: Case): void {
+function arrange(db: ShardDb, sql: SqlStorage, c: Case): void {
   for (const table of ["jobs", "idempotency_keys", "key_fence"]) sql.exec(`delete from ${table}`);
   c.existing.forEach((e, i) => {
     const at = e.expired ? T0 - IDEMPOTENCY_TTL_MS - 1 : T0 - 1;
     const idem = { key: `k${e.key}`, bodyHash: `b${e.body}`, shards: 3 };
-    insertJob(db, spec(`old${i}`), idem, at, t);
+    insertJob(db, spec(`old${i}`), idem, at);
   });
-  for (let i = 0; i < c.unfinished; i++) insertJob(db, spec(`idle${i}`), undefined, T0, t);
+  for (let i = 0; i < c.unfinished; i++) insertJob(db, spec(`idle${i}`), undefined, T0);
   if (c.fence > 0) lookupKeys(db, [], c.fence, T0);
 }
 
@@ -165,17 +164,15 @@ function holdings(sql: SqlStorage) {
 
 describe("insertJobs: each item as insertJob would have answered it, one after another", () => {
   it("for random batches over keys (live, expired, repeated, conflicting), fences and caps", async () => {
-    await withShard((db, t, sql) => {
+    await withShard((db, sql) => {
       fc.assert(
         fc.property(cases, (c) => {
           const cap = c.cap ?? undefined;
-          arrange(db, t, sql, c);
-          const oneByOne = submissions(c).map((s) =>
-            answer(insertJob(db, s.spec, s.idempotency, T0, t, cap)),
-          );
+          arrange(db, sql, c);
+          const oneByOne = submissions(c).map((s) => answer(insertJob(db, s.spec, s.idempotency, T0, cap)));
           const after = holdings(sql);
-          arrange(db, t, sql, c);
-          const out = insertJobs(db, submissions(c), T0, t, cap);
+          arrange(db, sql, c);
+          const out = insertJobs(db, submissions(c), T0, cap);
           if (!out.ok) throw new Error("a batch without pools was refused");
           expect(out.outcomes.map(answer)).toEqual(oneByOne);
           expect(holdings(sql)).toEqual(after);

@@ -27,8 +27,7 @@ describe("the shard's index copy statements", () => {
           .toArray();
       // Submitted a second apart, so each copy is due on its own point of the flush grid (the flush
       // delay's halves: src/core/index-copy-time.ts), one after another.
-      for (const [i, id] of ["a", "b", "c"].entries())
-        insertJob(db, spec(id), undefined, T0 + i * 1_000, timings);
+      for (const [i, id] of ["a", "b", "c"].entries()) insertJob(db, spec(id), undefined, T0 + i * 1_000);
       const dueOf = (i: number) => indexCopyDue(T0 + i * 1_000, timings.indexFlushDelayMs);
       // Copies pending per row: the rows at or below the index watermark, each changed at its time (a
       // new row's copy is pending by the watermark instead: index-watermark.test.ts).

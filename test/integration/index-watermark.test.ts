@@ -244,10 +244,10 @@ describe("index copies by watermark", () => {
     const T = Date.UTC(2030, 0, 1);
     const spec = newJobs(user, Date.UTC(2035, 0, 1));
     const out = await inShard(user, (shard) => {
-      const { db, timings } = shard.context;
+      const { db } = shard.context;
       const times = [T + 1, T + 499, T + 500, T + 999, T + 1_000, T + 1_777];
       return times.map((created, i) => {
-        insertJob(db, spec(`j${i}`), undefined, created, timings);
+        insertJob(db, spec(`j${i}`), undefined, created);
         const wake = (delay: number) => nextWakeAt(db, created, false, delay);
         // Only this row is above the watermark: advance it past the ones before.
         const result = { created, wakes: [0, 1, 2, 2_000, 3_001].map(wake) };
@@ -267,8 +267,8 @@ describe("index copies by watermark", () => {
     const spec = newJobs(user, Date.UTC(2035, 0, 1));
     const out = await inShard(user, (shard, state) => {
       const { db, timings } = shard.context;
-      insertJob(db, spec("a"), undefined, T, timings);
-      insertJob(db, spec("b"), undefined, T, timings);
+      insertJob(db, spec("a"), undefined, T);
+      insertJob(db, spec("b"), undefined, T);
       const w = readWatermark(db).copiedThrough;
       // The copy reads both rows, then (while its D1 write is in flight) b is cancelled.
       const fresh = newRowsDue(db, w, T + FLUSH_MS, FLUSH_MS, 50);

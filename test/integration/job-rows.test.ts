@@ -16,7 +16,7 @@ const spec = newJobs("usr_rows", T0);
 describe("findJob", () => {
   it("answers the row drizzle's select maps, column for column", async () => {
     await inShard(`usr_rows_${crypto.randomUUID()}`, (shard, state) => {
-      const { db, timings } = shard.context;
+      const { db } = shard.context;
       putPool(db, "gpu", 4, T0);
       const made = [
         spec("plain"),
@@ -32,7 +32,7 @@ describe("findJob", () => {
           tracestate: "congo=t61rcWkgMzE",
         }),
       ];
-      for (const job of made) expect(insertJob(db, job, undefined, T0, timings)).toMatchObject({ ok: true });
+      for (const job of made) expect(insertJob(db, job, undefined, T0)).toMatchObject({ ok: true });
       // Values no submit writes: a result, a waiting PATCH, an ended attempt, booleans set.
       state.storage.sql.exec(
         `update jobs set result = '{"r":[1,"two"]}', pending_patch = '{"priority":7}', extra_run = 1, needs_pools = 1,

@@ -230,7 +230,7 @@ class Submit implements Cmd {
         timeoutSeconds: this.v.timeoutSeconds,
         resources,
       };
-      const out = insertJob(r.g.db, spec(id, fields), undefined, m.now, r.g.timings);
+      const out = insertJob(r.g.db, spec(id, fields), undefined, m.now);
       expect(out).toMatchObject(
         fits ? { ok: true, replayed: false } : { ok: false, reason: "invalid_resources" },
       );
@@ -501,7 +501,7 @@ describe("priority through a pool of one", () => {
         putPool(g.db, "slot", 1, T0);
         ids.forEach((id, i) => {
           const job = spec(id, { priority: priorities[i], runAt: T0, resources: { slot: 1 } });
-          expect(insertJob(g.db, job, undefined, T0, g.timings)).toMatchObject({ ok: true, replayed: false });
+          expect(insertJob(g.db, job, undefined, T0)).toMatchObject({ ok: true, replayed: false });
         });
         const claimed: string[] = [];
         // One at a time, a second apart: all have waited equally long, so aging changes nothing.
@@ -523,7 +523,7 @@ describe("priority through a pool of one", () => {
       withShard((g) => {
         putPool(g.db, "slot", 1, T0);
         const low = spec("low", { priority: 50, runAt: T0, resources: { slot: 1 } });
-        insertJob(g.db, low, undefined, T0, g.timings);
+        insertJob(g.db, low, undefined, T0);
         for (let step = 0; step < steps; step++) {
           const now = T0 + step * CYCLE;
           const high = spec(`high${String(step).padStart(3, "0")}`, {
@@ -531,7 +531,7 @@ describe("priority through a pool of one", () => {
             runAt: now,
             resources: { slot: 1 },
           });
-          insertJob(g.db, high, undefined, now, g.timings);
+          insertJob(g.db, high, undefined, now);
           if (runOne(g, now, aging) === "low") return now;
         }
         return null;

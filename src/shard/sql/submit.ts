@@ -1,6 +1,6 @@
 // Job creation with Idempotency-Key semantics, and the read-model (D1) bookkeeping.
 //
-// insertJob(db, spec, idem?, now, t, maxUnfinished?) → {ok, replayed, job} | idempotency_conflict
+// insertJob(db, spec, idem?, now, maxUnfinished?) → {ok, replayed, job} | idempotency_conflict
 //     | too_many_unfinished | invalid_resources | stale_shards
 //   reads idempotency_keys[key], its job and key_fence (keyed), the unfinished count (with a cap, and
 //   only when the bound the last submit left says the cap may be reached: UnfinishedRoom), pools;
@@ -8,7 +8,7 @@
 //   jobs_wake: its index copy is pending by the watermark, index-copy.ts); with a key +3 (row, key,
 //   idempotency_keys_job), or +2 when it replaces an expired key not yet pruned; 0 when replayed or
 //   refused.
-// insertJobs(db, batch, now, t, maxUnfinished?) → {ok, outcomes} | invalid_resources (items)
+// insertJobs(db, batch, now, maxUnfinished?) → {ok, outcomes} | invalid_resources (items)
 //   one transaction; reads pools per pooled item and the unfinished count at most once; decides each
 //   item as insertJob would, then writes every job created with one createJobs (one statement per
 //   chunk, not per job). Rows written: as insertJob per job created (3, +3 with a key); 0 when a pool
@@ -23,7 +23,7 @@
 // The index copy's own queries (dueForIndex, markIndexed, postponeIndex) are in index-copy.ts.
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { NewJob } from "../../core/job";
-import type { ShardDb, ShardTimings } from "../db";
+import type { ShardDb } from "../db";
 import type {
   Idempotency,
   KeyLookup,
@@ -128,8 +128,6 @@ export function insertJob(
   spec: NewJob,
   idem: Idempotency | undefined,
   now: number,
-  // The shard's timings: a new job's index copy no longer needs them (it is pending by the watermark).
-  _t: ShardTimings,
   maxUnfinished = Number.POSITIVE_INFINITY,
 ): InsertOutcome {
   const room = new UnfinishedRoom(db, maxUnfinished);
@@ -248,8 +246,6 @@ export function insertJobs(
   db: ShardDb,
   batch: NewSubmission[],
   now: number,
-  // The shard's timings: a new job's index copy no longer needs them (it is pending by the watermark).
-  _t: ShardTimings,
   maxUnfinished = Number.POSITIVE_INFINITY,
 ): { ok: true; outcomes: AdmitOutcome[] } | RefusalOf<SubmitBatchResult> {
   const items = batch.flatMap(({ spec }, index) => {
