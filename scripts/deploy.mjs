@@ -119,8 +119,9 @@ async function secretsSet() {
     capture: true,
   });
   if (code !== 0) {
-    // The Worker does not exist yet (first deploy): wrangler reports it as an error.
-    if (/not found|does not exist|10007/i.test(output)) return new Set();
+    // The Worker does not exist yet (first deploy): wrangler reports it as an error, code 10007. Any
+    // other failure stops the deploy: new secrets must never replace the ones a Worker has.
+    if (/\[code: 10007\]|does not exist on your account/i.test(output)) return new Set();
     fail("listing the Worker's secrets failed", output);
   }
   return new Set(jsonIn(output).map((s) => s.name));

@@ -112,6 +112,26 @@ describe("npm run deploy against a fake account", { timeout: 60_000 }, () => {
     expect(output).not.toContain("generated ADMIN_TOKEN");
   });
 
+  it("stops before deploying when the secrets cannot be listed for another reason than a missing Worker", () => {
+    writeFileSync(
+      accountFile,
+      JSON.stringify({
+        bindings: BINDINGS,
+        databases: Object.values(BINDINGS),
+        worker: true,
+        secrets: ["ADMIN_TOKEN", "CURSOR_SECRET"],
+        secretListError: "✘ [ERROR] A request to the Cloudflare API failed. Account not found [code: 7003]",
+      }),
+    );
+    const { status, output, calls } = deploy();
+    expect(status).not.toBe(0);
+    expect(output).toContain("listing the Worker's secrets failed");
+    expect(
+      calls.some((c) => c.call === "deploy"),
+      "no new secrets replace the Worker's",
+    ).toBe(false);
+  });
+
   it("stops before deploying when the account cannot be listed (not logged in), saying what to do", () => {
     writeFileSync(accountFile, "{not json");
     const { status, output, calls } = deploy();
