@@ -53,14 +53,14 @@ const SettingsFields = z.object({
   /** Count each shard request's SQLite rows even without LOG_OPERATIONS (the tests read the counts). */
   COUNT_SQL_ROWS: flag(false),
   FINISHED_RETENTION_SECONDS: whole(604_800),
-  /** Dispatch queues in use (bindings DISPATCH, DISPATCH_1.. in wrangler.toml; at most 4 declared). */
-  DISPATCH_QUEUES: whole(1, 1, 4),
+  /** Dispatch queues in use (bindings DISPATCH, DISPATCH_1.. in wrangler.toml, which declares 4). */
+  DISPATCH_QUEUES: whole(1, 1, 64),
   /** A shard taking in or sending out this many jobs a second (over 10 s) asks for more shards. */
   HOT_SHARD_JOBS_PER_SECOND: whole(150),
   /** The most shards a user grows to by itself (an admin can set another per user, or set shards). */
   SHARD_CEILING: whole(16, 1, MAX_SHARDS),
-  /** Index databases new users are assigned to (bindings INDEX_DB, INDEX_DB_1..; at most 4 declared). */
-  INDEX_DATABASES: whole(1, 1, 4),
+  /** Index databases new users are assigned to (bindings INDEX_DB, INDEX_DB_1..; wrangler.toml declares 4). */
+  INDEX_DATABASES: whole(1, 1, 64),
   ARCHIVE_FINISHED: flag(false),
 });
 

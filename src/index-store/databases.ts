@@ -10,10 +10,14 @@ export function assignIndexDatabase(userId: string, databases: number): number {
   return fnv1a(userId) % databases;
 }
 
-/** The binding of index database `n`; a database with no binding is a configuration error. */
+/**
+ * The binding of index database `n`: INDEX_DB, then INDEX_DB_1, INDEX_DB_2, … by name, so adding one is
+ * a block in wrangler.toml and INDEX_DATABASES (docs/deploy.md). A database with no binding is a
+ * configuration error.
+ */
 export function indexDatabase(env: Env, n: number): D1Database {
-  const databases = [env.INDEX_DB, env.INDEX_DB_1, env.INDEX_DB_2, env.INDEX_DB_3];
-  const db = databases[n];
-  if (!db) throw new Error(`index database ${n} has no binding (INDEX_DB${n === 0 ? "" : `_${n}`})`);
+  const binding = n === 0 ? "INDEX_DB" : `INDEX_DB_${n}`;
+  const db = (env as unknown as Record<string, D1Database | undefined>)[binding];
+  if (!db) throw new Error(`index database ${n} has no binding (${binding})`);
   return db;
 }
