@@ -8,6 +8,7 @@ import { type AppEnv, requireConfig } from "./auth";
 import { DASHBOARD_PREFIX, dashboard } from "./dashboard";
 import { docs } from "./docs";
 import { ApiError, errorBody } from "./errors";
+import { flowControlRoutes } from "./flow-control";
 import { jobs } from "./jobs";
 import { metrics } from "./metrics";
 import { openapi } from "./openapi";
@@ -23,6 +24,7 @@ app.route("/v1/openapi.json", openapi);
 app.route("/v1/admin", admin);
 app.route("/v1/jobs", jobs);
 app.route("/v1/pools", poolRoutes);
+app.route("/v1/flow-control", flowControlRoutes);
 app.route("/v1/metrics", metrics);
 // The web dashboard: static files, no credentials needed to load them (the API calls carry the key).
 app.route(DASHBOARD_PREFIX, dashboard);

@@ -1,4 +1,5 @@
 // The submit request: what its schema cannot check, and its translation into a NewJob.
+import { flowControlOf } from "../core/flow-control";
 import { newJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
@@ -55,6 +56,10 @@ export function toJobPatch(body: unknown, now: number): JobPatch {
     callbackUrl: input.callback_url,
     retryPolicy: input.retry_policy,
     expiresAfterSeconds: input.expires_after_seconds,
+    flowControl:
+      input.flow_control === undefined || input.flow_control === null
+        ? input.flow_control
+        : flowControlOf(input.flow_control),
   };
   // Absent stays absent (undefined would not survive RPC as "unchanged" reliably).
   return Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined)) as JobPatch;
@@ -134,6 +139,7 @@ export function validSubmission(body: unknown, ctx: JobContext): { input: Submit
     callbackUrl: input.callback_url ?? null,
     retryPolicy: input.retry_policy,
     expiresAfterSeconds: input.expires_after_seconds ?? null,
+    flowControl: input.flow_control === undefined ? null : flowControlOf(input.flow_control),
     traceparent: ctx.trace?.traceparent ?? null,
     tracestate: ctx.trace?.tracestate ?? null,
   };

@@ -147,6 +147,10 @@ function documentBody(): Record<string, unknown> {
     tags: [
       { name: "jobs", description: "submit, view, list and control jobs" },
       { name: "pools", description: "resource pools that cap what jobs hold at once" },
+      {
+        name: "flow-control",
+        description: "per-key concurrency and rate limits, shared by the jobs that name the key",
+      },
       { name: "admin", description: "users and their credentials (the admin token)" },
       { name: "meta", description: "liveness and this description" },
     ],

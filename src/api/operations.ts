@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { RequestComponent, ResponseComponent } from "./openapi-components";
 import {
+  FlowKeyName,
   IdempotencyKey,
   ListQuery,
   PoolName,
@@ -19,7 +20,7 @@ export type RouteKey = `${Method} /${string}`;
 export interface Operation {
   summary: string;
   description?: string;
-  tag: "jobs" | "pools" | "admin" | "meta";
+  tag: "jobs" | "pools" | "flow-control" | "admin" | "meta";
   /** Whose bearer token the route needs. */
   auth: "user" | "admin" | "none";
   /**
@@ -281,6 +282,17 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     params: { name: PoolName },
     ok: { 200: { description: "the removed pool, as it was", schema: "Pool" } },
     errors: { 404: "no such pool", 409: "unfinished jobs name the pool" },
+  },
+  "GET /v1/flow-control/:key": {
+    summary: "How a flow-control key stands",
+    description:
+      "Keys need no set-up: an unknown or idle key answers zeros. `running`: attempts holding one of " +
+      "the key's slots (claimed or running); `waiting`: due jobs of the key not yet claimed; " +
+      "`started_last_period`: attempts that began within the key's period.",
+    tag: "flow-control",
+    auth: "user",
+    params: { key: FlowKeyName },
+    ok: { 200: { description: "the key's use", schema: "FlowKey" } },
   },
   "POST /v1/admin/users": {
     summary: "Create a user",

@@ -62,6 +62,13 @@ export const Pool = z.strictObject({
   waiting: z.int().describe("due jobs waiting for this pool's units"),
 });
 
+export const FlowKey = z.strictObject({
+  key: z.string(),
+  running: z.int().describe("attempts of the key claimed or running now"),
+  waiting: z.int().describe("due jobs of the key not yet claimed"),
+  started_last_period: z.int().describe("attempts of the key that began within its period"),
+});
+
 export const PoolList = z.strictObject({ pools: z.array(Pool) });
 
 export const CreatedUser = z.strictObject({

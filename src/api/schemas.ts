@@ -9,6 +9,13 @@ export const PoolName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, "pool names are 1-64 of A-Z a-z 0-9 _ . -");
 
+/** A flow-control key, as the submit's flow_control.key allows and GET /v1/flow-control/:key names it. */
+export const FlowKeyName = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe("any string: one key per customer, tenant, endpoint…");
+
 /** Absent or null: undefined. Keeps the field's description where the OpenAPI document shows it. */
 const optional = <T extends z.ZodType>(schema: T) => {
   const lenient = schema.nullish().transform((v) => v ?? undefined);
@@ -107,6 +114,20 @@ const JobField = {
     .min(1)
     .max(31_536_000)
     .describe("an occurrence not started this long after its due time fails with error `expired`"),
+  flow_control: z
+    .strictObject({
+      key: FlowKeyName,
+      concurrency: z.int().min(1).max(10_000).optional().describe("at most this many attempts run at once"),
+      rate: z.int().min(1).max(10_000).optional().describe("at most this many attempts start per period"),
+      period_seconds: z.int().min(1).max(86_400).optional().describe("the rate's window; default 1"),
+    })
+    .refine((f) => f.concurrency !== undefined || f.rate !== undefined, {
+      message: "give concurrency, rate or both",
+      path: ["concurrency"],
+    })
+    .describe(
+      "limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing)",
+    ),
 };
 
 /** The field with a default, keeping its description. */
@@ -133,6 +154,7 @@ export const SubmitSchema = z.strictObject(
     callback_url: optional(JobField.callback_url),
     retry_policy: withDefault(JobField.retry_policy, "all"),
     expires_after_seconds: optional(JobField.expires_after_seconds),
+    flow_control: optional(JobField.flow_control),
   },
   { error: unknownFields },
 );
@@ -165,6 +187,7 @@ export const PatchSchema = z
       callback_url: clearable(JobField.callback_url),
       retry_policy: patchable(JobField.retry_policy),
       expires_after_seconds: clearable(JobField.expires_after_seconds),
+      flow_control: clearable(JobField.flow_control),
     },
     { error: unknownFields },
   )

@@ -26,10 +26,16 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Whether a submit body names a pool (such a job lives on the home shard, with the pools). */
-function namesPools(body: unknown): boolean {
-  const resources = (body as { resources?: unknown } | null)?.resources;
-  return !!resources && typeof resources === "object" && Object.keys(resources).length > 0;
+/**
+ * Whether a submit body belongs on the home shard: it names a pool (the home shard keeps the pools)
+ * or a flow-control key (one shard decides for a key, and the home shard never moves as the user's
+ * shard count grows: docs/architecture.md, "Flow control per key").
+ */
+function livesAtHome(body: unknown): boolean {
+  const fields = body as { resources?: unknown; flow_control?: unknown } | null;
+  const resources = fields?.resources;
+  const pooled = !!resources && typeof resources === "object" && Object.keys(resources).length > 0;
+  return pooled || (!!fields?.flow_control && typeof fields.flow_control === "object");
 }
 
 export interface SubmitContext {
@@ -84,7 +90,7 @@ export async function prepareSubmission(
   ctx: SubmitContext,
 ): Promise<PreparedSubmission> {
   const keyHash = idempotencyKey === undefined ? undefined : await sha256Hex(idempotencyKey);
-  const shard = placeJob(namesPools(body), keyHash, ctx.shards, Math.random);
+  const shard = placeJob(livesAtHome(body), keyHash, ctx.shards, Math.random);
   const { input, spec } = validSubmission(body, { ...ctx, shard });
   const idempotency = keyHash
     ? { key: keyHash, bodyHash: await sha256Hex(canonical(requestMeaning(input))), shards: ctx.shards }

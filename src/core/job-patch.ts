@@ -1,5 +1,6 @@
 // PATCH /v1/jobs/:id in the shard's terms: which fields may change, and how a schedule change moves a
 // job's next run. Pure: `now` is an argument.
+import type { FlowControl } from "./flow-control";
 import type { RetryPolicy } from "./retry-policy";
 import { firstRunAt, type Recurrence } from "./schedule";
 
@@ -20,6 +21,7 @@ export interface JobPatch {
   callbackUrl?: string | null;
   retryPolicy?: RetryPolicy;
   expiresAfterSeconds?: number | null;
+  flowControl?: FlowControl | null;
 }
 
 const SCHEDULE_FIELDS = ["runAt", "intervalSeconds", "cron", "timezone"] as const;

@@ -1,5 +1,6 @@
 // The job as the shard stores it on creation and as the API shows it (the contract's job object).
 import { z } from "zod";
+import { type FlowControl, FlowControlSchema } from "./flow-control";
 import { RETRY_POLICIES, type RetryPolicy } from "./retry-policy";
 import { ATTEMPT_STATUSES, isFinished, JOB_STATUSES, type JobStatus } from "./state";
 import type { TraceHeaders } from "./trace-context";
@@ -32,6 +33,8 @@ export interface NewJob extends TraceHeaders {
   callbackUrl: string | null;
   retryPolicy: RetryPolicy;
   expiresAfterSeconds: number | null;
+  /** Limits shared with the user's other jobs of the same key (src/core/flow-control.ts). */
+  flowControl: FlowControl | null;
 }
 
 const Instant = z.iso.datetime();
@@ -83,6 +86,9 @@ export const JobViewSchema = z.object({
   callback_url: z.string().nullable(),
   retry_policy: z.enum(RETRY_POLICIES),
   expires_after_seconds: z.int().nullable(),
+  flow_control: FlowControlSchema.nullable().describe(
+    "per-key limits shared by the user's jobs with the same key (absent limits as null)",
+  ),
   traceparent: z
     .string()
     .nullable()

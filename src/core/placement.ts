@@ -11,16 +11,17 @@ export function keyShard(keyHash: string, shards: number): number {
 }
 
 /**
- * Where a new job goes: a job naming a pool on the home shard (which owns the pools, so pool
- * accounting is local and atomic); a keyed one where its key is placed; any other at random.
+ * Where a new job goes: a job naming a pool or a flow-control key on the home shard (which owns the
+ * pools and decides every key, so pool accounting and flow control are local and atomic, and a key's
+ * home never moves); a keyed one where its key is placed; any other at random.
  */
 export function placeJob(
-  namesPools: boolean,
+  atHome: boolean,
   keyHash: string | undefined,
   shards: number,
   random: () => number,
 ): number {
-  if (namesPools) return HOME_SHARD;
+  if (atHome) return HOME_SHARD;
   if (keyHash !== undefined) return keyShard(keyHash, shards);
   return Math.floor(random() * shards);
 }

@@ -10,6 +10,13 @@ import { nextWakeAt } from "./sql/dispatch";
 export class AlarmTimer {
   /** Set when a request asked for an immediate wake while the alarm handler was awaiting I/O. */
   private wakeRequested = false;
+  /**
+   * When a flow-control key held back by its rate opens again, as the latest alarm run found (its
+   * rows do not say: the start log is per key, with no index). Kept in memory: after a restart the
+   * waiting jobs are still looked at within WAITING_RECHECK_MS (dispatch.ts), and the first alarm
+   * run finds it again.
+   */
+  private rateWakeAt: number | null = null;
   /** The alarm as last set or read (undefined: not known yet). */
   private alarmAt: number | null | undefined = undefined;
 
@@ -26,6 +33,11 @@ export class AlarmTimer {
   fired(): void {
     this.wakeRequested = false;
     this.alarmAt = null;
+  }
+
+  /** The alarm run found a key that opens again at `at` (or none: null). */
+  wakeBy(at: number | null): void {
+    this.rateWakeAt = at;
   }
 
   /**
@@ -46,7 +58,10 @@ export class AlarmTimer {
     const now = this.clock();
     if (immediately) this.wakeRequested = true;
     const windowFull = inFlight(this.db) >= this.policy.window;
-    const next = immediately && !windowFull ? now : nextWakeAt(this.db, now, windowFull, this.indexDelayMs);
+    const next =
+      immediately && !windowFull
+        ? now
+        : this.withRateWake(nextWakeAt(this.db, now, windowFull, this.indexDelayMs), now);
     this.alarmAt ??= await this.storage.getAlarm();
     const current = this.alarmAt;
     if (!exact && current !== null && (next === null || current <= next)) return;
@@ -55,6 +70,13 @@ export class AlarmTimer {
     } else if (current !== next) {
       await this.write(next);
     }
+  }
+
+  /** The earlier of `next` and a key's reopening still ahead. */
+  private withRateWake(next: number | null, now: number): number | null {
+    const at = this.rateWakeAt;
+    if (at === null || at <= now) return next;
+    return next === null ? at : Math.min(next, at);
   }
 
   /** Sets or deletes the alarm; the cache is unknown until the write has succeeded. */

@@ -21,6 +21,7 @@ meterMethods(TaskShard, {
   growShards: "other",
   putPool: "other",
   listPools: "other",
+  flowKey: "other",
   deletePool: "other",
   submit: "submit",
   submitBatch: "submit",

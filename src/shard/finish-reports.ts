@@ -38,7 +38,8 @@ export async function finishReports(s: ShardContext, reports: FinishReport[]): P
       const callback = recordFinishedCallback(s, out, () => view, now, true);
       if (callback) callbacks.push(callback);
       accepted++;
-      released ||= out.released;
+      // Units freed, or a flow-control key's slot given back (the row's own update: flow-control.ts).
+      released ||= out.released || out.job.flowKey !== null;
       results.push({ ok: true, view });
     }
   } catch (error) {
@@ -50,7 +51,7 @@ export async function finishReports(s: ShardContext, reports: FinishReport[]): P
   countInMinute(s.db, now, minute);
   if (accepted > 0 || failure) {
     await sendCallbacks(s, callbacks, now);
-    // Released units dispatch the next waiting job at once, not at its next due time.
+    // Released units or slots dispatch the next waiting job at once, not at its next due time.
     await s.rearm(released && poolWaitersExist(s.db, now));
   }
   if (failure) throw failure.error;

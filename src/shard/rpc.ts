@@ -79,6 +79,17 @@ export interface PoolView {
   waiting: number;
 }
 
+/** GET /v1/flow-control/:key (docs/design.md "Flow control per key"). */
+export interface FlowKeyView {
+  key: string;
+  /** Attempts of the key claimed or running now (its slots in use). */
+  running: number;
+  /** Due jobs of the key not yet claimed (held back by the key, or about to go). */
+  waiting: number;
+  /** Attempts of the key that began within its period (the longest among its jobs). */
+  started_last_period: number;
+}
+
 /** A submit's Idempotency-Key and its body, both hashed. */
 export interface Idempotency {
   key: string;
@@ -286,6 +297,9 @@ export interface TaskShardRpc {
   listPools(): Promise<PoolView[]>;
   /** Removes a pool that no unfinished job names (src/shard/sql/pools.ts). */
   deletePool(name: string): Promise<DeletePoolResult>;
+
+  // Flow-control keys, on the user's home shard (every job with a key lives there).
+  flowKey(key: string): Promise<FlowKeyView>;
 
   // Jobs, for the API.
   /** `maxUnfinished`: the user's own cap, when an admin set one (else MAX_UNFINISHED_JOBS). */

@@ -2,6 +2,7 @@
 // Times are epoch milliseconds (integers) so deadline arithmetic stays in SQL.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { FlowControl, StartLog } from "../core/flow-control";
 import type { JobPatch } from "../core/job-patch";
 
 export const jobs = sqliteTable(
@@ -96,6 +97,12 @@ export const jobs = sqliteTable(
     // insert, at no extra row.
     traceparent: text("traceparent"),
     tracestate: text("tracestate"),
+    // Flow control per key (docs/design.md; src/core/flow-control.ts): the job's limits, and its key
+    // apart for the claim's and the start log's queries (migration 0017). Such a job lives on the home
+    // shard and is gated (needs_pools = 1: its claim is decided, like a pooled one's). In no index:
+    // written with the job's own insert, at no extra row.
+    flowControl: text("flow_control", { mode: "json" }).$type<FlowControl>(),
+    flowKey: text("flow_key"),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the
@@ -121,6 +128,17 @@ export const indexWatermark = sqliteTable("index_watermark", {
   id: integer("id").primaryKey(),
   copiedThrough: integer("copied_through").notNull(),
   retryAt: integer("retry_at"),
+});
+
+// Flow control's start log per key (src/shard/sql/flow-control.ts): when the key's attempts began, as
+// [time, count] pairs, kept back as far as `keep_ms` (the longest period among the jobs that began
+// under it). Only keys whose jobs carry a rate have a row; it goes once no start is in any window (an
+// idle key holds nothing). Stored WITHOUT ROWID (hand-edited migration 0017): the key is the table, so
+// writing a start costs one row.
+export const flowKeys = sqliteTable("flow_keys", {
+  key: text("key").primaryKey(),
+  starts: text("starts", { mode: "json" }).$type<StartLog>().notNull(),
+  keepMs: integer("keep_ms").notNull(),
 });
 
 // The attempts before a job's latest one (the latest is in its row: jobs.last_attempt_*). A row is

@@ -31,6 +31,7 @@ import * as accounts from "./sql/accounts";
 import { begin, cancel, heartbeat } from "./sql/attempts";
 import { callbackToDeliver, settleCallback } from "./sql/callbacks";
 import { applyControl, type Control, patchJob } from "./sql/controls";
+import { flowKeyView } from "./sql/flow-control";
 import { readMetrics } from "./sql/metrics";
 import * as pools from "./sql/pools";
 import * as submits from "./sql/submit";
@@ -167,6 +168,11 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     return pools.deletePool(this.db, name, this.clock());
   }
 
+  // --- flow control (home shard) ---
+  async flowKey(key: string): Promise<R.FlowKeyView> {
+    return flowKeyView(this.db, key, this.clock());
+  }
+
   // --- jobs API ---
   async submit(spec: NewJob, idempotency?: R.Idempotency, maxUnfinished?: number): Promise<R.SubmitResult> {
     const now = this.clock();
@@ -273,9 +279,11 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   async beginMany(attempts: R.AttemptRef[]): Promise<R.BeginResult[]> {
     const now = this.clock();
     let secrets: string[] | null = null;
+    let rated = false;
     const results = attempts.map(({ jobId, attempt }): R.BeginResult => {
       const out = begin(this.db, jobId, attempt, now, this.context.timings);
       if (!out.ok) return out;
+      rated ||= (out.job.flowControl?.rate ?? null) !== null;
       secrets ??= accounts.liveSigningSecrets(this.db, now);
       const { type, payload, occurrence, timeoutSeconds, resultLocation, traceparent, tracestate } = out.job;
       const started = { type, payload: payload ?? null, occurrence, timeoutSeconds, resultLocation };
@@ -283,7 +291,9 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
       const trace = { traceparent, tracestate };
       return { ok: true, ...started, ...trace, signingSecrets: secrets, latenessMs: out.latenessMs };
     });
-    if (results.some((r) => r.ok)) await this.rearm();
+    // A key's claims count against its rate until they begin: a key whose window was all claims in
+    // flight could not say when it opens again, so the alarm runs at once to work it out anew.
+    if (results.some((r) => r.ok)) await this.rearm(rated && pools.poolWaitersExist(this.db, now));
     return results;
   }
 
@@ -335,7 +345,9 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     this.timer.fired();
     this.alarmPhase = "claim";
     try {
-      ({ more, phase: this.alarmPhase } = await tick(this.context, this.load));
+      let wakeAt: number | null;
+      ({ more, phase: this.alarmPhase, wakeAt } = await tick(this.context, this.load));
+      this.timer.wakeBy(wakeAt);
     } finally {
       // A throwing alarm is retried only a few times; re-arming here keeps the shard ticking.
       await this.timer.afterAlarm(more);

@@ -30,6 +30,8 @@ export interface TickResult {
   /** More is due now (a full batch was claimed with room left, or sent again): wake at once. */
   more: boolean;
   phase: Phase;
+  /** When a flow-control key held back by its rate opens again (null: none is), for the alarm. */
+  wakeAt: number | null;
 }
 
 export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResult> {
@@ -43,6 +45,7 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
     claims,
     expired,
     more: due,
+    flowWakeAt,
   } = claimDue(db, now, { limit, agingSeconds: policy.agingSeconds }, timings);
   // An expired occurrence is a finished one: its callback goes out with this run's callbacks.
   for (const e of expired) recordFinishedCallback(s, e, () => viewJob(db, e.job), now, false);
@@ -66,7 +69,7 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
   // A run that only copied jobs to the index (or only removed jobs) is theirs: for a quiet shard it is
   // the alarm the index copy (or the removal) asked for.
   const phase = dispatching ? "claim" : indexed > 0 ? "index" : removing > 0 ? "retention" : "claim";
-  return { more, phase };
+  return { more, phase, wakeAt: flowWakeAt };
 }
 
 /**

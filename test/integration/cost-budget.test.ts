@@ -150,30 +150,38 @@ async function submitThroughWorker(apiKey: string, body: unknown) {
   return (await res.json()) as { id: string };
 }
 
+/**
+ * One job's operations per phase, submit to removed, on a warm shard (a running system's: the key
+ * cache and the shard warmed by an earlier job, a newer job there by the time its retention runs out).
+ */
+async function lifeOf(body: Record<string, unknown>) {
+  const user = await createUser();
+  // Warm the key cache and the shard, as a running system is: not part of the job's cost.
+  await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
+  await flushIndexCopy(user.user_id);
+  resetOperationTotals();
+
+  const job = await submitThroughWorker(user.api_key, body);
+  const sent = await fireAlarm(user.user_id);
+  expect(sent.map((m) => m.job_id)).toEqual([job.id]);
+  await deliver(sent);
+  await flushIndexCopy(user.user_id);
+  const indexed = await env.INDEX_DB.prepare("select status from job_index where job_id = ?")
+    .bind(job.id)
+    .first<{ status: string }>();
+  expect(indexed?.status).toBe("succeeded");
+  const untilIndexed = operationTotals();
+  // Not counted: a newer job, as a running shard has by the time a job's retention runs out.
+  await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
+  await flushIndexCopy(user.user_id);
+  resetOperationTotals();
+  await removeAtRetention(user.user_id, job.id);
+  return { user, job, counted: addPhases(untilIndexed, operationTotals()) };
+}
+
 describe("cost budget of the canonical one-shot job", () => {
   it("stays within its operations per phase, submit to removed", async () => {
-    const user = await createUser();
-    // Warm the key cache and the shard, as a running system is: not part of the job's cost.
-    await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
-    await flushIndexCopy(user.user_id);
-    resetOperationTotals();
-
-    const job = await submitThroughWorker(user.api_key, { type: "noop" });
-    const sent = await fireAlarm(user.user_id);
-    expect(sent.map((m) => m.job_id)).toEqual([job.id]);
-    await deliver(sent);
-    await flushIndexCopy(user.user_id);
-    const indexed = await env.INDEX_DB.prepare("select status from job_index where job_id = ?")
-      .bind(job.id)
-      .first<{ status: string }>();
-    expect(indexed?.status).toBe("succeeded");
-    const untilIndexed = operationTotals();
-    // Not counted: a newer job, as a running shard has by the time a job's retention runs out.
-    await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
-    await flushIndexCopy(user.user_id);
-    resetOperationTotals();
-    await removeAtRetention(user.user_id, job.id);
-    const counted = addPhases(untilIndexed, operationTotals());
+    const { user, job, counted } = await lifeOf({ type: "noop" });
     // The removal's run also pruned the minute the job finished in (counted in retention above).
     expect(
       await inShard(user.user_id, (_s, state) =>
@@ -269,5 +277,37 @@ describe("cost budget of the canonical one-shot job", () => {
     // The callback's rows are its own: the finish costs what the canonical job's does.
     expect(counted.finish?.sqlRowsWritten).toBe(BUDGET.finish?.sqlRowsWritten);
     expect(counted.callback).toMatchObject({ doRequests: 2, sqlRowsWritten: 3, queueMessages: 1 });
+  });
+
+  it("a job with flow_control costs at most 2 SQLite rows written more; a key without a rate none, an idle key nothing", async () => {
+    const canonical = sumOperations((await lifeOf({ type: "noop" })).counted).sqlRowsWritten;
+    // A key with a rate: its start log is written at the begin (one row: WITHOUT ROWID) and goes with
+    // the key's last job at retention (one row), no sooner, as its window may still hold the start.
+    const rated = await lifeOf({
+      type: "noop",
+      flow_control: { key: "customer-7", concurrency: 2, rate: 10 },
+    });
+    console.log("operations per job with a rated flow-control key", JSON.stringify(rated.counted));
+    expect(sumOperations(rated.counted).sqlRowsWritten).toBe(canonical + 2);
+    expect(rated.counted.begin?.sqlRowsWritten).toBe((BUDGET.begin?.sqlRowsWritten ?? 0) + 1);
+    expect(rated.counted.retention?.sqlRowsWritten).toBe((BUDGET.retention?.sqlRowsWritten ?? 0) + 1);
+    // Every other operation as the canonical job's: no request, message or D1 row more.
+    const { sqlRowsWritten: _r, sqlRowsRead: _rr, ...others } = sumOperations(rated.counted);
+    const {
+      sqlRowsWritten: _c,
+      sqlRowsRead: _cr,
+      ...canonicalOthers
+    } = sumOperations((await lifeOf({ type: "noop" })).counted);
+    expect(others).toEqual(canonicalOthers);
+    // A key with a concurrency alone keeps no state: its slots are read from the jobs' own rows.
+    const limited = await lifeOf({ type: "noop", flow_control: { key: "customer-8", concurrency: 2 } });
+    expect(sumOperations(limited.counted).sqlRowsWritten).toBe(canonical);
+    // Idle keys hold nothing.
+    for (const { user } of [rated, limited]) {
+      const keys = await inShard(user.user_id, (_s, state) =>
+        state.storage.sql.exec<{ n: number }>("select count(*) as n from flow_keys").one(),
+      );
+      expect(keys).toEqual({ n: 0 });
+    }
   });
 });

@@ -115,6 +115,7 @@ function bigView(user: string, id: string, size: number, status: JobView["status
       lastAttemptError: null,
       lastAttemptResources: null,
       runDeadline: null,
+      flowKey: null,
     },
     [2, 1].map((number) => ({
       jobId: id,

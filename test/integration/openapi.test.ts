@@ -44,6 +44,7 @@ describe("GET /v1/openapi.json", () => {
         "/v1/admin/users/{id}/keys",
         "/v1/admin/users/{id}/keys/{key_id}",
         "/v1/admin/users/{id}/signing-secrets",
+        "/v1/flow-control/{key}",
         "/v1/health",
         "/v1/jobs",
         "/v1/jobs/batch",
@@ -81,6 +82,7 @@ describe("GET /v1/openapi.json", () => {
         "callback_url",
         "retry_policy",
         "expires_after_seconds",
+        "flow_control",
       ].sort(),
     );
     // The Job schema names exactly the fields a real job has.

@@ -25,6 +25,7 @@ export function newJobs(userId: string, runAt: number) {
     callbackUrl: null,
     retryPolicy: "all",
     expiresAfterSeconds: null,
+    flowControl: null,
     traceparent: null,
     tracestate: null,
     ...fields,

@@ -3,9 +3,10 @@
 // begin(db, jobId, attempt, now, t) → {ok, job, latenessMs} | refusal
 //   reads jobs[id]; writes jobs[id] (→ running, last_run_at, liveness deadline, the attempt as the
 //   job's latest: running), and attempts (+1 row: the job's previous latest attempt, kept as history)
-//   when there was one. Rows written: 1 (the job row: its one-row form, begun.ts, when the liveness
+//   when there was one, and flow_keys (its key's start log: recordStart, flow-control.ts) for a job with
+//   a flow-control rate. Rows written: 1 (the job row: its one-row form, begun.ts, when the liveness
 //   deadline is not before the claim's lease) or 2 (+ its jobs_wake entry) for a job's first attempt;
-//   +1 for a later one (the history row); 0 if refused.
+//   +1 for a later one (the history row); +1 with a rate (the log); 0 if refused.
 // heartbeat(db, jobId, attempt, now, t) → {ok} | refusal
 //   reads jobs[id]; writes jobs[id].deadline. Rows written: 2 (the row, its jobs_wake entry); 0 if refused.
 // finishAttempt(db, jobId, attempt, report, now, random, t, minute?)
@@ -15,7 +16,8 @@
 //   latest-attempt columns; settled: retry, next occurrence or finished; a waiting PATCH applied; index
 //   copy scheduled). Rows written: 4 (job row, jobs_wake, jobs_index_due, minute; 3 when an index copy
 //   is already pending, whose time it keeps, by index_due_at or because the row is above the index
-//   watermark: touch; 1 less with `minute`) + 1 per pool the attempt held; 0 if refused.
+//   watermark: touch; 1 less with `minute`) + 1 per pool the attempt held (+ 1 when its flow-control
+//   key's log goes: forgetIdleKey); 0 if refused.
 // cancel(db, jobId, now, t) → {ok, job, released} | not_found | finished
 //   reads jobs[id]; writes allocations (deleted), metric_minutes (upsert), jobs[id] (→ cancelled,
 //   deadline = removal time, index copy scheduled, an attempt in flight → cancelled in its
@@ -58,6 +60,7 @@ import type { JobRow } from "../schema";
 import { keepLatest, latenessOf } from "./attempt-history";
 import { beginUpdate, cancelUpdate, finishUpdate, heartbeatUpdate } from "./attempt-statements";
 import { effective } from "./begun";
+import { forgetIdleKey, recordStart } from "./flow-control";
 import { countInMinute, type MinuteEvent, type MinuteTally } from "./metrics";
 import { patchedFields, patchedRow } from "./patch-rows";
 import { release } from "./pools";
@@ -144,6 +147,8 @@ export function begin(
   // deadline on: begun.ts); when the attempt could be given up earlier, the running form at once.
   const form = job.deadline !== null && deadline >= job.deadline ? "oneRow" : "running";
   const running = beginUpdate(db, form).get({ id: jobId, now, deadline, attempt });
+  // A start of its key (flow control): the rate counts begins.
+  if (job.flowControl) recordStart(db, job.flowControl, now);
   return { ok: true, job: effective(running) ?? job, latenessMs };
 }
 
@@ -284,6 +289,8 @@ export function finishAttempt(
   assertTransition(job.status, status);
   const attemptStatus = report.outcome.ok ? "succeeded" : report.timedOut ? "timed_out" : "failed";
   const released = release(db, jobId, attempt);
+  // Its key's slot is given back by the row's own update (flow-control.ts); the key's log may go.
+  if (job.flowKey !== null) forgetIdleKey(db, job.flowKey, now);
   // The attempt reported is the job's latest (refusal: the fence, and begun), so its row holds it.
   const latenessMs = latenessOf(job.lastRunAt ?? now, job.lastAttemptScheduledAt ?? job.runAt);
   const error = report.outcome.ok ? null : (report.error ?? null);
@@ -332,6 +339,7 @@ export function cancel(
   assertTransition(job.status, "cancelled");
   // Units are held from dispatch: a queued job holds them as much as a running one.
   const released = release(db, jobId, job.attempt);
+  if (job.flowKey !== null) forgetIdleKey(db, job.flowKey, now);
   // An attempt in flight is the job's latest: it ends as cancelled in the job row's own update.
   const inFlight = attemptInFlight(db, job);
   countInMinute(db, now, {

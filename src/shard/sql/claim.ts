@@ -1,8 +1,9 @@
 // claimDue, the hottest query: which due jobs go out in this alarm cycle.
 //
-// claimDue(db, now, policy, t) → {claims, expired, more}
+// claimDue(db, now, policy, t) → {claims, expired, more, flowWakeAt}
 //   reads every pools and allocations row, then due scheduled jobs through jobs_wake in keyset pages
-//   (at most limit + pools decided jobs and a page); writes per claim jobs[id] (scheduled → queued,
+//   (at most limit + pools + keys decided jobs and a page), and for keyed jobs the in-flight gated
+//   rows once and each key's start log (flow-control.ts); writes per claim jobs[id] (scheduled → queued,
 //   attempt + 1, dispatch deadline) and allocations (+1 row per pool it names); per expired job, as
 //   expireOccurrence (expiry.ts). Rows written: 2 per claim (row, jobs_wake) + 3 per pool a claim names
 //   (allocation row, its key, allocations_pool); 4 per expired occurrence.
@@ -20,6 +21,7 @@ import { jobs, pools } from "../schema";
 import { NOT_BEGUN_TEXT } from "./begun";
 import type { Claim } from "./dispatch";
 import { expireOccurrence } from "./expiry";
+import { FlowRound } from "./flow-control";
 import { allocate, capacities, unitsInUse } from "./pools";
 import { prepared } from "./prepared";
 import { storageOf } from "./storage";
@@ -66,6 +68,23 @@ const afterPosition = (key: SQL<number>) =>
   );
 
 /**
+ * Gated jobs (a pool or a flow-control key) whose verdict could change anything: their pools, if any,
+ * may matter (pooledMayMatter), and their key, if any, is not blocked for this cycle. Any other gated
+ * job would wait whatever happens, so leaving it out of the fetch cannot change a decision; it only
+ * keeps jobs waiting behind a full pool or a saturated key from costing anything. The blocked keys
+ * travel as one JSON parameter (`blockedKeys`), like the unusable pools.
+ */
+function gatedMayMatter() {
+  return and(
+    or(sql`${jobs.resources} = '{}'`, pooledMayMatter()),
+    or(
+      sql`${jobs.flowKey} is null`,
+      sql`${jobs.flowKey} not in (select value from json_each(${bound("blockedKeys")}))`,
+    ),
+  );
+}
+
+/**
  * Pooled jobs whose verdict could change anything: each names at least one pool that is neither full
  * nor reserved, and none asks more than a pool holds. Every other pooled job would get "pass" or a
  * reservation of pools already unusable (src/core/pool-round.ts), so leaving it out of the fetch
@@ -93,8 +112,8 @@ function expiredBy() {
 
 /**
  * The due-page statement of one shape: aging on or off, from the start or after a position. Four
- * shapes in all, each built once per database (prepared.ts); a call binds `now`, `unusable` (JSON),
- * `size`, with aging `agingMs`, and after a position its `key`, `runAt` and `id`.
+ * shapes in all, each built once per database (prepared.ts); a call binds `now`, `unusable` and
+ * `blockedKeys` (JSON), `size`, with aging `agingMs`, and after a position its `key`, `runAt` and `id`.
  */
 function duePageStatement(db: ShardDb, aging: boolean, after: boolean) {
   const key = dueKey(aging);
@@ -106,6 +125,7 @@ function duePageStatement(db: ShardDb, aging: boolean, after: boolean) {
       resources: jobs.resources,
       dispatchMisses: jobs.dispatchMisses,
       expiresAfterSeconds: jobs.expiresAfterSeconds,
+      flowControl: jobs.flowControl,
       key,
     })
     .from(jobs)
@@ -115,7 +135,7 @@ function duePageStatement(db: ShardDb, aging: boolean, after: boolean) {
         // A scheduled job's deadline is its due time (run_at, or later after a failed send): the
         // jobs_wake index finds due jobs without an index of their own.
         lte(jobs.deadline, bound("now")),
-        or(eq(jobs.needsPools, false), pooledMayMatter(), expiredBy()),
+        or(eq(jobs.needsPools, false), gatedMayMatter(), expiredBy()),
         after ? afterPosition(key) : undefined,
       ),
     )
@@ -130,6 +150,7 @@ function duePage(
   now: number,
   agingSeconds: number,
   unusable: string[],
+  blockedKeys: string[],
   position: Position | null,
   size: number,
 ) {
@@ -139,6 +160,7 @@ function duePage(
   return statement.all({
     now,
     unusable: JSON.stringify(unusable),
+    blockedKeys: JSON.stringify(blockedKeys),
     size,
     ...(aging ? { agingMs: agingSeconds * 1000 } : {}),
     ...position,
@@ -180,43 +202,51 @@ type Expired = NonNullable<ReturnType<typeof expireOccurrence>>;
 /**
  * claimDue: moves up to `policy.limit` due jobs from scheduled to queued, in effective-priority order
  * (priority aged by waiting time). It is one walk over the due jobs in that order, in keyset pages,
- * each job decided by PoolRound (src/core/pool-round.ts) in turn, so the order holds by construction:
- * no page size or scan bound decides which job goes first. Invariants:
+ * each job decided in turn by its key (FlowRound, src/shard/sql/flow-control.ts) and its pools
+ * (PoolRound, src/core/pool-round.ts), both of which must admit it, so the order holds by
+ * construction: no page size or scan bound decides which job goes first. Invariants:
  * - each claim increments the job's fencing attempt number, so any older message for it is stale;
  * - a claimed job has a dispatch deadline, so a claim whose message is lost is recovered, not lost;
  * - a pooled job is claimed only if every pool it names has its units free, and its units are
  *   recorded in the same step: pools are never over-allocated;
  * - a due pooled job that cannot go now reserves every pool it names for the rest of the cycle;
+ * - a job with a flow-control key is claimed only if its key admits one more (src/core/flow-control.ts:
+ *   concurrency and rate, counting this cycle's claims); a key that admits no more is blocked for the
+ *   rest of the cycle, so no lower job of the key overtakes a higher one, while jobs of other keys and
+ *   jobs without one go on (the walk leaves the blocked keys out of its fetch);
  * - a due job past its run_at + expires_after_seconds is not claimed: expireOccurrence settles it
- *   (src/shard/sql/expiry.ts); it reserves no pool, and it counts against `limit` like a claim,
- *   so a cycle's writes stay bounded;
- * - cost is bounded: each fetched job is claimed, expired or makes a pool unusable (then the walk
- *   fetches again from where it stands, leaving out jobs that can no longer matter), so a cycle reads
- *   at most `limit + pools` decided jobs and a page, however many jobs wait behind full pools.
- * Returns the claims (in dispatch order), the occurrences it expired (their callbacks are due) and
- * whether claimable work may remain.
+ *   (src/shard/sql/expiry.ts); it reserves no pool and blocks no key, and it counts against `limit`
+ *   like a claim, so a cycle's writes stay bounded;
+ * - cost is bounded: each fetched job is claimed, expired, or makes a pool unusable or a key blocked
+ *   (then the walk fetches again from where it stands, leaving out jobs that can no longer matter), so
+ *   a cycle reads at most `limit + pools + keys` decided jobs and a page, however many jobs wait.
+ * Returns the claims (in dispatch order), the occurrences it expired (their callbacks are due),
+ * whether claimable work may remain, and when a key held back by its rate opens again (`flowWakeAt`).
  */
 export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: ShardTimings) {
   const claims: Claim[] = [];
-  if (policy.limit <= 0) return { claims, expired: [], more: false };
+  const expired: Expired[] = [];
+  const flows = new FlowRound(db, now);
+  const done = (more: boolean) => ({ claims, expired, more, flowWakeAt: flows.wakeAt });
+  if (policy.limit <= 0) return done(false);
   const round = new PoolRound(capacities(db), unitsInUse(db));
   const pageSize = policy.limit + 1;
   let unusable = round.unusable();
+  let blocked = flows.blocked();
   let position: Position | null = null;
-  const expired: Expired[] = [];
   for (;;) {
-    const page = duePage(db, now, policy.agingSeconds, unusable, position, pageSize);
+    const page = duePage(db, now, policy.agingSeconds, unusable, blocked, position, pageSize);
     let refetch = false;
     for (const c of page) {
-      if (claims.length + expired.length === policy.limit) return { claims, expired, more: true };
+      if (claims.length + expired.length === policy.limit) return done(true);
       position = { key: c.key, runAt: c.runAt, id: c.id };
       if (isExpired(c.runAt, c.expiresAfterSeconds, now)) {
         const out = expireOccurrence(db, c.id, now, t);
         if (out) expired.push(out);
         // Its next occurrence is due already: now, or (an extra occurrence returning to its nominal
         // one) earlier, where it sorts before this position. Walk again from the start to reach it:
-        // every job before here is claimed, moved, or excluded by `unusable`, so nothing is decided
-        // twice, and a cycle restarts at most once per expiry, which counts against `limit`.
+        // every job before here is claimed, moved, or excluded by `unusable` or `blocked`, so nothing
+        // is decided twice, and a cycle restarts at most once per expiry, which counts against `limit`.
         if (out?.dueAgain) {
           position = null;
           refetch = true;
@@ -224,16 +254,32 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
         }
         continue;
       }
-      if (round.decide(c.resources) === "claim") claims.push(claimOne(db, c, now, t));
+      decide(c);
       const nowUnusable = round.unusable();
-      // Unusable pools only accumulate within a cycle, so a longer list is a changed one.
-      if (nowUnusable.length > unusable.length) {
+      const nowBlocked = flows.blocked();
+      // Unusable pools and blocked keys only accumulate within a cycle: a longer list is a changed one.
+      if (nowUnusable.length > unusable.length || nowBlocked.length > blocked.length) {
         unusable = nowUnusable;
+        blocked = nowBlocked;
         refetch = true;
         break;
       }
     }
-    if (!refetch && page.length < pageSize) return { claims, expired, more: false };
+    if (!refetch && page.length < pageSize) return done(false);
+  }
+
+  /**
+   * One job's verdict: its key first (a job its key holds back reserves no pool), then its pools. A
+   * job waiting for its pools holds no slot of its key and does not hold the key's other jobs back:
+   * within a key, jobs go in priority order among those their pools let go (as a job behind a full
+   * pool is not even fetched, this is the one rule that holds whether or not the walk meets it).
+   */
+  function decide(c: Candidate): void {
+    const flow = c.flowControl;
+    if (flow && !flows.admits(flow)) return;
+    if (round.decide(c.resources) !== "claim") return;
+    claims.push(claimOne(db, c, now, t));
+    if (flow) flows.claimed(flow.key);
   }
 }
 

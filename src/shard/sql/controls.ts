@@ -128,17 +128,26 @@ export function applyControl(
 /**
  * Pools live on the home shard with every job that names one, and a job's id fixes its shard: a job
  * submitted without resources to another shard cannot start naming pools, so say so rather than
- * "no pool named …" (this shard has no pools at all).
+ * "no pool named …" (this shard has no pools at all). The same holds for a flow-control key: the home
+ * shard alone decides for keys.
  */
 function poolErrors(db: ShardDb, job: JobRow, target: JobRow): ErrorDetail[] {
   if (target.needsPools && !job.needsPools && shardOfJobId(job.id) !== HOME_SHARD) {
-    return [
-      {
-        path: "resources",
-        message:
-          "this job was submitted without resources to one of your other shards, where pools are not kept; submit a new job with resources instead",
-      },
-    ];
+    return target.flowKey !== null
+      ? [
+          {
+            path: "flow_control",
+            message:
+              "this job was submitted without flow_control to one of your other shards, where keys are not decided; submit a new job with flow_control instead",
+          },
+        ]
+      : [
+          {
+            path: "resources",
+            message:
+              "this job was submitted without resources to one of your other shards, where pools are not kept; submit a new job with resources instead",
+          },
+        ];
   }
   return resourceErrors(db, target.resources);
 }

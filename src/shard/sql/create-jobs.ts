@@ -14,6 +14,7 @@
 // back (a multi-row RETURNING reads each row three times): each row is known from what was written
 // and the schema's defaults, which test/integration/create-jobs.test.ts holds equal to the stored row.
 import { getTableColumns, is, SQL } from "drizzle-orm";
+import { isGated } from "../../core/flow-control";
 import type { NewJob } from "../../core/job";
 import type { ShardDb } from "../db";
 import type { NewSubmission } from "../rpc";
@@ -48,6 +49,8 @@ const NAMED = [
   "expiresAfterSeconds",
   "traceparent",
   "tracestate",
+  "flowControl",
+  "flowKey",
   "needsPools",
   "status",
   "occurrenceAt",
@@ -109,7 +112,8 @@ const CHUNK_CHARS = 600_000;
 function newJob(spec: NewJob, now: number): { values: unknown[]; row: JobRow } {
   const fields = {
     ...spec,
-    needsPools: Object.keys(spec.resources).length > 0,
+    needsPools: isGated(spec),
+    flowKey: spec.flowControl?.key ?? null,
     status: "scheduled",
     occurrenceAt: spec.runAt,
     deadline: spec.runAt,

@@ -7,6 +7,7 @@
 //   They assign every column but id, version and index_due_at, so the UPDATE that writes them pays the
 //   row and its jobs_wake entry, and, when the caller's touch (touch.ts) schedules the index copy, its
 //   jobs_index_due entry: 2 or 3 rows written.
+import { isGated } from "../../core/flow-control";
 import { changesSchedule, type JobPatch, rescheduled } from "../../core/job-patch";
 import { recurrenceOf } from "../../core/schedule";
 import type { JobRow } from "../schema";
@@ -17,7 +18,8 @@ export function patchedRow(job: JobRow, patch: JobPatch): JobRow {
   const merged: JobRow = { ...job, ...fields, pendingPatch: null };
   if (merged.cron === null && !("timezone" in patch)) merged.timezone = null;
   if (merged.cron !== null && merged.timezone === null) merged.timezone = "UTC";
-  merged.needsPools = Object.keys(merged.resources).length > 0;
+  if ("flowControl" in patch) merged.flowKey = merged.flowControl?.key ?? null;
+  merged.needsPools = isGated(merged);
   return merged;
 }
 

@@ -8,7 +8,8 @@
 //   idempotency_keys, and lowers the index watermark to the new max(rowid) if it was above it
 //   (lowerWatermark, index-copy.ts). Rows written: 1 per job + 1 per earlier attempt (none for a job
 //   that ran once) + 1 per key (+ 1 per allocation, none for a finished job): a delete counts its row,
-//   not its index entries; + 1 (the watermark row) when the shard's newest rows were among them.
+//   not its index entries; + 1 (the watermark row) when the shard's newest rows were among them; + 1
+//   per flow-control key of theirs whose start log no window holds any more (forgetIdleKeys).
 // attemptKeysOf(db, jobIds, limit) → AttemptKey[]
 //   reads the jobs' rows (their latest attempts) and ≤ limit attempts rows (by their key). Rows
 //   written: 0.
@@ -26,6 +27,7 @@ import { and, eq, inArray, lte, type SQLWrapper, sql } from "drizzle-orm";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb } from "../db";
 import { allocations, attempts, idempotencyKeys, type JobRow, jobs } from "../schema";
+import { forgetIdleKeys } from "./flow-control";
 import { lowerWatermark } from "./index-copy";
 import { prepared } from "./prepared";
 
@@ -66,7 +68,7 @@ export function removeJobs(db: ShardDb, ids: string[], now: number): string[] {
     const rows = tx
       .delete(jobs)
       .where(and(inIds(jobs.id, ids), inArray(jobs.status, [...FINISHED_STATUSES]), lte(jobs.deadline, now)))
-      .returning({ id: jobs.id, latest: jobs.lastAttemptNumber })
+      .returning({ id: jobs.id, latest: jobs.lastAttemptNumber, flowKey: jobs.flowKey })
       .all();
     const removed = rows.map((r) => r.id);
     // Only a job whose latest attempt is not its first can have earlier ones (attempt-history.ts).
@@ -79,6 +81,10 @@ export function removeJobs(db: ShardDb, ids: string[], now: number): string[] {
       // must land above the watermark, its copy pending by construction (index-copy.ts).
       lowerWatermark(tx);
     }
+    const keys = [...new Set(rows.flatMap((r) => (r.flowKey === null ? [] : [r.flowKey])))];
+    // A key's start log outlives its last finish while a window can still hold its starts; it goes
+    // with the key's jobs at the latest, so an idle key holds nothing (flow-control.ts).
+    if (keys.length > 0) forgetIdleKeys(tx, keys, now);
     return removed;
   });
 }

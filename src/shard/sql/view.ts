@@ -48,6 +48,7 @@ export function toJobView(row: JobRow, recent: AttemptRow[]): JobView {
     callback_url: job.callbackUrl,
     retry_policy: job.retryPolicy,
     expires_after_seconds: job.expiresAfterSeconds,
+    flow_control: job.flowControl,
     traceparent: job.traceparent,
     tracestate: job.tracestate,
     created_at: iso(job.createdAt),

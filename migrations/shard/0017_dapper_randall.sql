@@ -1,0 +1,10 @@
+-- Flow control per key (issue 18). Hand-edited: flow_keys is WITHOUT ROWID (its key is the table, so a
+-- start costs one row written, not a row and its key's index).
+CREATE TABLE `flow_keys` (
+	`key` text PRIMARY KEY NOT NULL,
+	`starts` text NOT NULL,
+	`keep_ms` integer NOT NULL
+) WITHOUT ROWID;
+--> statement-breakpoint
+ALTER TABLE `jobs` ADD `flow_control` text;--> statement-breakpoint
+ALTER TABLE `jobs` ADD `flow_key` text;
