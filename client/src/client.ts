@@ -3,7 +3,7 @@
 import createClient, { type Client } from "openapi-fetch";
 import { SchedulerError, WaitTimeoutError } from "./errors.js";
 import type { paths } from "./schema.js";
-import type { BatchItem, BatchResult, ErrorBody, Job, JobStatus, SubmitJob } from "./types.js";
+import type { BatchItem, BatchResult, ErrorBody, FlowKey, Job, JobStatus, SubmitJob } from "./types.js";
 import { FINISHED_STATUSES } from "./types.js";
 import { type PollTiming, pollUntil } from "./wait.js";
 
@@ -98,6 +98,11 @@ export function createSchedulerClient({ baseUrl, token, fetch }: SchedulerOption
 
     async cancel(id: string): Promise<Job> {
       return unwrap(await api.DELETE("/v1/jobs/{id}", { params: { path: { id } } }));
+    },
+
+    /** How a flow-control key stands: attempts running, due jobs waiting, starts in its period. */
+    async flowKey(key: string): Promise<FlowKey> {
+      return unwrap(await api.GET("/v1/flow-control/{key}", { params: { path: { key } } }));
     },
 
     /** Polls the job (backing off up to maxIntervalMs) until it finishes; WaitTimeoutError after timeoutMs. */

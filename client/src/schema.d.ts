@@ -304,6 +304,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/flow-control/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How a flow-control key stands
+         * @description Keys need no set-up: an unknown or idle key answers zeros. `running`: attempts holding one of the key's slots (claimed or running); `waiting`: due jobs of the key not yet claimed; `started_last_period`: attempts that began within the key's period.
+         */
+        get: operations["getV1FlowControlKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/users": {
         parameters: {
             query?: never;
@@ -473,6 +493,17 @@ export interface components {
             retry_policy?: "all" | "transient";
             /** @description an occurrence not started this long after its due time fails with error `expired` */
             expires_after_seconds?: number | null;
+            /** @description limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing) */
+            flow_control?: {
+                /** @description any string: one key per customer, tenant, endpoint… */
+                key: string;
+                /** @description at most this many attempts run at once */
+                concurrency?: number;
+                /** @description at most this many attempts start per period */
+                rate?: number;
+                /** @description the rate's window; default 1 */
+                period_seconds?: number;
+            } | null;
         };
         SubmitBatch: {
             jobs: {
@@ -536,6 +567,17 @@ export interface components {
                 retry_policy?: "all" | "transient";
                 /** @description an occurrence not started this long after its due time fails with error `expired` */
                 expires_after_seconds?: number | null;
+                /** @description limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing) */
+                flow_control?: {
+                    /** @description any string: one key per customer, tenant, endpoint… */
+                    key: string;
+                    /** @description at most this many attempts run at once */
+                    concurrency?: number;
+                    /** @description at most this many attempts start per period */
+                    rate?: number;
+                    /** @description the rate's window; default 1 */
+                    period_seconds?: number;
+                } | null;
                 /** @description this item's Idempotency-Key */
                 idempotency_key?: string | null;
             }[];
@@ -581,6 +623,17 @@ export interface components {
             retry_policy?: "all" | "transient";
             /** @description an occurrence not started this long after its due time fails with error `expired` */
             expires_after_seconds?: number | null;
+            /** @description limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing) */
+            flow_control?: {
+                /** @description any string: one key per customer, tenant, endpoint… */
+                key: string;
+                /** @description at most this many attempts run at once */
+                concurrency?: number;
+                /** @description at most this many attempts start per period */
+                rate?: number;
+                /** @description the rate's window; default 1 */
+                period_seconds?: number;
+            } | null;
         };
         JobFilter: {
             ids?: string[];
@@ -685,6 +738,13 @@ export interface components {
             /** @enum {string} */
             retry_policy: "all" | "transient";
             expires_after_seconds: number | null;
+            /** @description per-key limits shared by the user's jobs with the same key (absent limits as null) */
+            flow_control: {
+                key: string;
+                concurrency: number | null;
+                rate: number | null;
+                period_seconds: number;
+            } | null;
             /** @description the W3C traceparent the submit carried (a later version written as 00), sent on every webhook call and callback; null: none, or an invalid one (ignored) */
             traceparent: string | null;
             /** @description the submit's tracestate, sent with the traceparent; null: none, empty or invalid (ignored) */
@@ -764,6 +824,15 @@ export interface components {
         };
         PoolList: {
             pools: components["schemas"]["Pool"][];
+        };
+        FlowKey: {
+            key: string;
+            /** @description attempts of the key claimed or running now */
+            running: number;
+            /** @description due jobs of the key not yet claimed */
+            waiting: number;
+            /** @description attempts of the key that began within its period */
+            started_last_period: number;
         };
         Metrics: {
             /** Format: date-time */
@@ -2107,6 +2176,57 @@ export interface operations {
             };
             /** @description conflict: unfinished jobs name the pool */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1FlowControlKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the key's use */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowKey"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -13,6 +13,10 @@ export type BatchItem = Schemas["SubmitBatch"]["jobs"][number];
 export type BatchResult = Schemas["BatchResults"]["results"][number];
 export type JobPage = Schemas["JobPage"];
 export type Pool = Schemas["Pool"];
+/** A job's per-key limits (submit's `flow_control`). */
+export type FlowControl = NonNullable<SubmitJob["flow_control"]>;
+/** How a flow-control key stands (GET /v1/flow-control/:key). */
+export type FlowKey = Schemas["FlowKey"];
 export type ErrorBody = Schemas["Error"]["error"];
 
 /** The statuses a one-shot job ends in. */

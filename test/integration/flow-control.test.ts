@@ -228,6 +228,10 @@ describe("flow_control: the contract's edges", () => {
       waiting: 0,
       started_last_period: 0,
     });
+    // Any string is a key: one with a slash, a space or a percent sign is named escaped in the path.
+    const odd = "tenant 7/eu%";
+    await submit(user, { type: "noop", flow_control: { key: odd, concurrency: 1 } });
+    expect(await flowKey(user, odd)).toMatchObject({ key: odd, running: 0, waiting: 1 });
     // Another user's key of the same name is another key.
     const other = await createUser();
     expect((await flowKey(other, "a")).waiting).toBe(0);

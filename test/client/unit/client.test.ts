@@ -52,6 +52,13 @@ describe("the client's helpers", () => {
     expect(requests[0]?.headers.get("idempotency-key")).toBeNull();
   });
 
+  it("flowKey reads a key's use, its name escaped in the path", async () => {
+    const use = { key: "customer 7/eu", running: 1, waiting: 4, started_last_period: 2 };
+    const { client, requests } = stubbed(() => json(use));
+    expect(await client.flowKey("customer 7/eu")).toEqual(use);
+    expect(new URL(requests[0]?.url ?? "").pathname).toBe("/v1/flow-control/customer%207%2Feu");
+  });
+
   it("throws the error envelope as a SchedulerError, with Retry-After", async () => {
     const envelope = { error: { code: "rate_limited", message: "too many requests" } };
     const { client } = stubbed(() => json(envelope, 429, { "retry-after": "7" }));
