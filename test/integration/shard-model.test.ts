@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { toNewJob } from "../../src/api/job-input";
 import { indexCopyDue } from "../../src/core/index-copy-time";
 import { shardStub } from "../../src/shard/address";
+import type { CandidateFlow } from "../support/claim-oracle";
 import {
   ALL_ATTEMPTS,
   createUser,
@@ -37,6 +38,7 @@ import {
   holdsUnits,
   isFinished,
   type JobStatus,
+  keyUses,
   type MJob,
   type Model,
   type ModelPatch,
@@ -79,12 +81,14 @@ type JobRow = {
   created_at: number;
   extra_run: number;
   pending_patch: string | null;
+  flow_control: string | null;
 };
 type AttemptRow = {
   job_id: string;
   number: number;
   occurrence: number;
   status: AttemptStatus;
+  started_at: number;
 };
 type AllocationRow = {
   job_id: string;
@@ -110,7 +114,7 @@ function snapshot(userId: string): Promise<Snapshot> {
       .exec<JobRow>(
         `select id, ${JOB_STATUS} as status, attempt, run_at, ${JOB_DEADLINE} as deadline, priority, resources, max_retries, current_retries,
                 occurrence, runs, version, index_due_at, rowid > ${WATERMARK} as above_watermark, created_at,
-                extra_run, pending_patch from jobs`,
+                extra_run, pending_patch, flow_control from jobs`,
       )
       .toArray();
     return {
@@ -119,7 +123,7 @@ function snapshot(userId: string): Promise<Snapshot> {
       jobs: new Map(jobs.map((j) => [j.id, { ...j }])),
       attempts: sql
         .exec<AttemptRow>(
-          `select job_id, number, occurrence, status from ${ALL_ATTEMPTS} order by job_id, number`,
+          `select job_id, number, occurrence, status, started_at from ${ALL_ATTEMPTS} order by job_id, number`,
         )
         .toArray()
         .map((a) => ({ ...a })),
@@ -176,9 +180,16 @@ function checkInvariants(s: Snapshot, r: Real, now: number): void {
   // A paused job with no attempt running waits on nothing (it has no deadline).
   const waiting = unfinished.filter((j) => !(j.status === "paused" && j.deadline === null));
   if (waiting.length > 0) expect(s.alarm, "alarm set while unfinished work exists").not.toBeNull();
-  const candidates = jobs.map((j) => ({ ...j, runAt: j.run_at, resources: parseUnits(j.resources) }));
+  const candidates = jobs.map((j) => ({
+    ...j,
+    runAt: j.run_at,
+    resources: parseUnits(j.resources),
+    flow: flowOf(j),
+    begins: s.attempts.filter((a) => a.job_id === j.id).map((a) => a.started_at),
+  }));
   const limit = Math.min(BATCH, WINDOW - jobs.filter((j) => j.status === "queued").length);
-  const claimable = new Set(claimOrder(candidates, s.caps, heldUnits(candidates), now, limit));
+  const keys = keyUses(candidates);
+  const claimable = new Set(claimOrder(candidates, s.caps, heldUnits(candidates), now, limit, keys));
   for (const j of unfinished) {
     // A paused job has nothing due, unless the attempt begun before the pause still runs.
     if (j.status === "paused" && j.deadline === null) continue;
@@ -241,6 +252,21 @@ function checkInvariants(s: Snapshot, r: Real, now: number): void {
     expect(j && holdsUnits(j) && j.attempt === a.attempt, `allocation ${rowKey(a)}`).toBe(true);
   }
 
+  // 8. Flow control: never more attempts of a key claimed or running than its concurrency, and never
+  //    more begins of a key in any window of its period than its rate (each window ending at a begin).
+  for (const flow of FLOWS) {
+    const use = keys.get(flow.key);
+    if (!use) continue;
+    if (flow.concurrency !== null)
+      expect(use.holders, `attempts of key ${flow.key} out at once`).toBeLessThanOrEqual(flow.concurrency);
+    const rate = flow.rate;
+    if (rate !== null)
+      for (const t of use.begins) {
+        const inWindow = use.begins.filter((b) => b > t - flow.periodMs && b <= t).length;
+        expect(inWindow, `begins of key ${flow.key} in the window ending ${t}`).toBeLessThanOrEqual(rate);
+      }
+  }
+
   // 3. Attempt numbers only grow. 4. Finished is final, but for an explicit retry of a failed or
   //    cancelled job, which schedules it again under the same fence.
   for (const j of jobs) {
@@ -255,6 +281,25 @@ function checkInvariants(s: Snapshot, r: Real, now: number): void {
       });
     }
   }
+}
+
+/** The model's flow-control keys: one set of limits each (periods within the commands' time steps). */
+const FLOWS: CandidateFlow[] = [
+  { key: "k0", concurrency: 1, rate: null, periodMs: 1000 },
+  { key: "k1", concurrency: null, rate: 2, periodMs: 20_000 },
+  { key: "k2", concurrency: 2, rate: 3, periodMs: 60_000 },
+];
+
+/** A row's flow_control as the claim oracle takes it. */
+function flowOf(j: JobRow): CandidateFlow | null {
+  if (j.flow_control === null) return null;
+  const f = JSON.parse(j.flow_control) as {
+    key: string;
+    concurrency: number | null;
+    rate: number | null;
+    period_seconds: number;
+  };
+  return { key: f.key, concurrency: f.concurrency, rate: f.rate, periodMs: f.period_seconds * 1000 };
 }
 
 function parseUnits(json: string): Record<string, number> {
@@ -318,6 +363,7 @@ const STATS: Record<string, number> = {};
 const COVERED = [
   "submit.pooled",
   "submit.refused",
+  "submit.keyed",
   "alarm.claims",
   "begin",
   "begin.stale",
@@ -404,6 +450,7 @@ class Submit implements Cmd {
       delayMs: number;
       wants: { pool: number; units: number }[];
       expiresAfterSeconds?: number | null;
+      flow?: number | null;
     },
   ) {}
   check = () => true;
@@ -412,6 +459,7 @@ class Submit implements Cmd {
     const resources: Record<string, number> = {};
     if (pools.length > 0) for (const w of this.v.wants) resources[pick(pools, w.pool)] = w.units;
     const runAt = m.now + this.v.delayMs;
+    const flow = this.v.flow === null || this.v.flow === undefined ? null : pick(FLOWS, this.v.flow);
     // The API's own validation and translation, then the shard's submit RPC.
     const spec = toNewJob(
       {
@@ -425,6 +473,16 @@ class Submit implements Cmd {
         max_retries: this.v.maxRetries ?? undefined,
         resources,
         expires_after_seconds: this.v.expiresAfterSeconds,
+        ...(flow
+          ? {
+              flow_control: {
+                key: flow.key,
+                ...(flow.concurrency === null ? {} : { concurrency: flow.concurrency }),
+                ...(flow.rate === null ? {} : { rate: flow.rate }),
+                period_seconds: flow.periodMs / 1000,
+              },
+            }
+          : {}),
       },
       {
         userId: m.userId,
@@ -452,6 +510,7 @@ class Submit implements Cmd {
         priority: this.v.priority,
         resources,
         expiresAfterSeconds: this.v.expiresAfterSeconds,
+        flow,
         status: "scheduled",
         attempt: 0,
         retries: 0,
@@ -464,6 +523,7 @@ class Submit implements Cmd {
       });
     }
     count(!fits ? "submit.refused" : Object.keys(resources).length > 0 ? "submit.pooled" : "submit");
+    if (fits && flow) count("submit.keyed");
     await observe(m, r);
   }
   toString = () => `Submit(${JSON.stringify(this.v)})`;
@@ -821,6 +881,7 @@ const submitCmd = fc
       maxLength: 2,
     }),
     expiresAfterSeconds: fc.option(fc.constantFrom(1, 20, 60), { freq: 3 }),
+    flow: fc.option(fc.nat({ max: FLOWS.length - 1 }), { freq: 2 }),
   })
   .map((v) => new Submit(v));
 const alarmCmd = fc

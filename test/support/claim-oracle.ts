@@ -8,6 +8,10 @@
 // only if every pool it names has its units free and is not reserved; a job that does not fit
 // reserves the pools it names for the rest of the cycle, unless it asks more than a pool holds (or
 // names no such pool): it waits for the pool to grow and holds up nobody. At most `limit` jobs.
+// Flow control (docs/design.md "Flow control per key"): a job with a key goes only while fewer than
+// `concurrency` attempts of the key are claimed or running, and while the key's begins in the window
+// (now - period, now] plus its claims not yet begun are fewer than `rate`; a key that admits no more
+// admits no lower job of the key in the cycle. A job waiting for its pools takes no slot of its key.
 
 export interface DueCandidate {
   id: string;
@@ -15,6 +19,21 @@ export interface DueCandidate {
   priority: number;
   runAt: number;
   resources: Record<string, number>;
+  flow?: CandidateFlow | null;
+}
+
+export interface CandidateFlow {
+  key: string;
+  concurrency: number | null;
+  rate: number | null;
+  periodMs: number;
+}
+
+/** A key's use when the cycle starts: attempts claimed or running, those not begun, begin times. */
+export interface KeyUse {
+  holders: number;
+  notBegun: number;
+  begins: readonly number[];
 }
 
 export function expectedClaimOrder(
@@ -24,6 +43,7 @@ export function expectedClaimOrder(
   now: number,
   agingSeconds: number,
   limit: number,
+  keys: ReadonlyMap<string, KeyUse> = new Map(),
 ): string[] {
   const key = (j: DueCandidate) =>
     agingSeconds > 0 ? j.priority * agingSeconds * 1000 - j.runAt : j.priority;
@@ -32,14 +52,32 @@ export function expectedClaimOrder(
     .sort((a, b) => key(b) - key(a) || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const use = new Map(used);
   const reserved = new Set<string>();
+  const keyUse = new Map([...keys].map(([k, u]) => [k, { ...u }]));
+  const blocked = new Set<string>();
   const out: string[] = [];
   for (const j of due) {
     if (out.length >= limit) break;
+    const flow = j.flow;
+    if (flow) {
+      const u = keyUse.get(flow.key) ?? { holders: 0, notBegun: 0, begins: [] };
+      const inWindow = u.begins.filter((t) => t > now - flow.periodMs).length + u.notBegun;
+      const full =
+        (flow.concurrency !== null && u.holders >= flow.concurrency) ||
+        (flow.rate !== null && inWindow >= flow.rate);
+      if (blocked.has(flow.key) || full) {
+        blocked.add(flow.key);
+        continue;
+      }
+    }
     const wants = Object.entries(j.resources);
     if (wants.some(([p, u]) => u > (caps.get(p) ?? 0))) continue;
     if (wants.every(([p, u]) => !reserved.has(p) && (use.get(p) ?? 0) + u <= (caps.get(p) ?? 0))) {
       for (const [p, u] of wants) use.set(p, (use.get(p) ?? 0) + u);
       out.push(j.id);
+      if (flow) {
+        const u = keyUse.get(flow.key) ?? { holders: 0, notBegun: 0, begins: [] };
+        keyUse.set(flow.key, { ...u, holders: u.holders + 1, notBegun: u.notBegun + 1 });
+      }
     } else {
       for (const [p] of wants) reserved.add(p);
     }

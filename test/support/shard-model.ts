@@ -1,7 +1,7 @@
 // The reference model for test/integration/shard-model.test.ts: what one user's TaskShard should hold
 // after each step, written from docs/architecture.md and docs/design.md rather than from the
 // shard's code. Pure: no `cloudflare:*` imports; time is the model's virtual clock.
-import { type DueCandidate, expectedClaimOrder } from "./claim-oracle";
+import { type CandidateFlow, type DueCandidate, expectedClaimOrder, type KeyUse } from "./claim-oracle";
 
 export type { DueCandidate };
 
@@ -65,6 +65,10 @@ export interface MJob {
   extra?: boolean;
   /** A PATCH waiting for the attempt in flight to end. */
   pending?: ModelPatch;
+  /** flow_control (the model's keys keep one set of limits each). */
+  flow?: CandidateFlow | null;
+  /** When each of its attempts began: its key's starts (flow control's rate counts begins). */
+  begins?: number[];
 }
 
 /** The fields the model's PATCH changes (none of them moves the schedule). */
@@ -132,8 +136,34 @@ export function claimOrder(
   used: Map<string, number>,
   now: number,
   limit: number,
+  keys: ReadonlyMap<string, KeyUse> = new Map(),
 ): string[] {
-  return expectedClaimOrder(jobs, caps, used, now, AGING_MS / 1000, limit);
+  return expectedClaimOrder(jobs, caps, used, now, AGING_MS / 1000, limit, keys);
+}
+
+/**
+ * Each flow-control key's use: its jobs holding a slot (as they hold units: claimed, running, or
+ * running under a pause), those claimed and not begun, and every begin of its jobs.
+ */
+export function keyUses(
+  jobs: {
+    status: JobStatus;
+    deadline: number | null;
+    flow?: CandidateFlow | null;
+    begins?: readonly number[];
+  }[],
+): Map<string, KeyUse> {
+  const uses = new Map<string, KeyUse>();
+  for (const j of jobs) {
+    if (!j.flow) continue;
+    const u = uses.get(j.flow.key) ?? { holders: 0, notBegun: 0, begins: [] };
+    uses.set(j.flow.key, {
+      holders: u.holders + (holdsUnits(j) ? 1 : 0),
+      notBegun: u.notBegun + (j.status === "queued" ? 1 : 0),
+      begins: [...u.begins, ...(j.begins ?? [])],
+    });
+  }
+  return uses;
 }
 
 function currentAttempt(j: MJob): MAttempt {
@@ -154,6 +184,7 @@ export function beginJob(j: MJob, now: number): void {
   j.misses = 0;
   j.startedAt = now;
   j.deadline = livenessDeadline(j, now);
+  j.begins = [...(j.begins ?? []), now];
   j.attempts.push({ number: j.attempt, occurrence: j.occurrence, status: "running" });
 }
 
@@ -314,7 +345,7 @@ export function fireAlarm(m: Model): Message[] {
       m.expired = (m.expired ?? 0) + 1;
     }
   }
-  const ids = claimOrder(m.jobs, m.caps, heldUnits(m.jobs), now, limit);
+  const ids = claimOrder(m.jobs, m.caps, heldUnits(m.jobs), now, limit, keyUses(m.jobs));
   const sent: Message[] = [];
   for (const id of ids) {
     const j = m.jobs.find((x) => x.id === id);

@@ -117,6 +117,8 @@ function submitsOnly(
 }
 
 const SUBMIT_BATCH = 500;
+/** The flow-control scenarios' jobs take their keys in turn. */
+let flowKeys = 0;
 
 const SCENARIOS: Scenario[] = [
   oneShots("noop", "one-shot noop", () => ({ type: "noop" })),
@@ -166,6 +168,16 @@ const SCENARIOS: Scenario[] = [
     },
   },
   oneShots("pooled", "a pooled job (pool of 4, one unit each)", () => ({ type: "noop" }), true),
+  oneShots("flow", "a canonical job with flow_control: 10 keys, each 4 at once and 50 a second", (t) => ({
+    type: "http",
+    payload: { url: t.url("/ok") },
+    flow_control: { key: `customer-${flowKeys++ % 10}`, concurrency: 4, rate: 50 },
+  })),
+  oneShots("flowc", "a canonical job with flow_control, concurrency only (10 keys, 4 at once)", (t) => ({
+    type: "http",
+    payload: { url: t.url("/ok") },
+    flow_control: { key: `customer-${flowKeys++ % 10}`, concurrency: 4 },
+  })),
   {
     name: "batch",
     what: "a batch-submitted job (one request for all)",
