@@ -307,10 +307,23 @@ describe("flow_control: the contract's edges", () => {
     await growShards(user, 16);
     const more = await submitKeyed(user, 4, { key: "grown", concurrency: 1 });
     expect(more.every((id) => id.startsWith("job_0_"))).toBe(true);
+    // A batch's keyed items go home too, plain ones anywhere.
+    const batch = await request("/v1/jobs/batch", {
+      method: "POST",
+      headers: user.auth,
+      json: { jobs: [1, 2, 3].map(() => ({ type: "noop", flow_control: { key: "grown", concurrency: 1 } })) },
+    });
+    expect(batch.status).toBe(201);
+    const items = ((await batch.json()) as { results: { status: number; job: { id: string } }[] }).results;
+    expect(items.map((r) => [r.status, r.job.id.startsWith("job_0_")])).toEqual([
+      [201, true],
+      [201, true],
+      [201, true],
+    ]);
     // One shard decides for the key, so one attempt is out at a time, whatever the count.
     await setShardClock(user.user_id, Date.now() + 1000);
     expect(await fireAlarm(user.user_id)).toHaveLength(1);
-    expect((await flowKey(user, "grown")).waiting).toBe(15);
+    expect((await flowKey(user, "grown")).waiting).toBe(18);
     // A plain job placed elsewhere cannot start naming a key: its shard does not decide keys.
     let elsewhere: string | undefined;
     for (let i = 0; i < 40 && !elsewhere; i++) {
