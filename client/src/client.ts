@@ -6,6 +6,7 @@ import type { paths } from "./schema.js";
 import type { BatchItem, BatchResult, ErrorBody, FlowKey, Job, JobStatus, SubmitJob } from "./types.js";
 import { FINISHED_STATUSES } from "./types.js";
 import { type PollTiming, pollUntil } from "./wait.js";
+import { type JobWatch, type WatchOptions, watchJob } from "./watch.js";
 
 export interface SchedulerOptions {
   /** e.g. http://127.0.0.1:8787 (npm run dev) */
@@ -103,6 +104,11 @@ export function createSchedulerClient({ baseUrl, token, fetch }: SchedulerOption
     /** How a flow-control key stands: attempts running, due jobs waiting, starts in its period. */
     async flowKey(key: string): Promise<FlowKey> {
       return unwrap(await api.GET("/v1/flow-control/{key}", { params: { path: { key } } }));
+    },
+
+    /** The job live over a WebSocket: `onJob` at once and on each change; `done` once it is finished. */
+    watchJob(id: string, options: WatchOptions): JobWatch {
+      return watchJob(baseUrl, token, id, options);
     },
 
     /** Polls the job (backing off up to maxIntervalMs) until it finishes; WaitTimeoutError after timeoutMs. */

@@ -11,4 +11,5 @@ export { SchedulerError, WaitTimeoutError } from "./errors.js";
 export type { components, operations, paths } from "./schema.js";
 export * from "./types.js";
 export type { PollTiming } from "./wait.js";
+export { type JobWatch, type WatchOptions, watchJob, watchUrl } from "./watch.js";
 export { deliveryOf, verifyWebhook, type WebhookHeaders } from "./webhook.js";

@@ -106,6 +106,26 @@ export interface paths {
         patch: operations["patchV1JobsId"];
         trace?: never;
     };
+    "/v1/jobs/{id}/watch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Watch a job over a WebSocket
+         * @description Upgrades to a WebSocket (send `Upgrade: websocket`). The API key goes in the `Authorization` header or, for browsers, as the subprotocol `bearer.<api key>` (the answer selects it). Each message is the job object as JSON text: one at once, then one each time the job changes, until it is finished (succeeded, failed, cancelled), when the server closes the socket (1000). The user and the job are checked before the upgrade. At most 10 watchers per job and 200 per shard of a user: past that a 429. An idle watcher costs nothing on the server (Durable Object WebSocket hibernation).
+         */
+        get: operations["getV1JobsIdWatch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}/result": {
         parameters: {
             query?: never;
@@ -1466,6 +1486,75 @@ export interface operations {
             };
             /** @description unsupported_media_type: the body must be application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1JobsIdWatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description switching to a WebSocket; each message is a Job */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description upgrade_required: not a WebSocket upgrade */
+            426: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -25,6 +25,18 @@ function bearer(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
+/**
+ * A browser cannot set headers on a WebSocket: it may name its key as the subprotocol
+ * `bearer.<api key>` instead (docs/design.md "Watching a job"). Only on an upgrade request.
+ */
+export function subprotocolKey(c: Context<AppEnv>): { key: string; protocol: string } | null {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return null;
+  const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+  const protocol = offered.find((p) => p.startsWith("bearer."));
+  const key = protocol === undefined ? null : bearer(`Bearer ${protocol.slice("bearer.".length)}`);
+  return protocol !== undefined && key !== null ? { key, protocol } : null;
+}
+
 /** Forget cached keys, so a change to an account is seen at once (tests, admin changes). */
 export function forgetVerifiedKeys(): void {
   verified.clear();
@@ -48,7 +60,7 @@ export async function freshPrincipal(c: Context<AppEnv>): Promise<Principal> {
 }
 
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const key = bearer(c.req.header("authorization"));
+  const key = bearer(c.req.header("authorization")) ?? subprotocolKey(c)?.key ?? null;
   const userId = key === null ? null : userIdOfApiKey(key);
   if (key === null || userId === null) throw new UnauthorizedError();
   const keyHash = await sha256Hex(key);

@@ -6,7 +6,7 @@ export type { ErrorDetail };
 
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 429 | 503,
+    readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 426 | 429 | 503,
     readonly code: string,
     message: string,
     readonly details?: ErrorDetail[],
@@ -50,6 +50,15 @@ export class PayloadTooLargeError extends ApiError {
 export class UnsupportedMediaTypeError extends ApiError {
   constructor() {
     super(415, "unsupported_media_type", "the request body must be application/json");
+  }
+}
+
+/** A watch asked for without a WebSocket upgrade. */
+export class UpgradeRequiredError extends ApiError {
+  constructor() {
+    super(426, "upgrade_required", "this route is a WebSocket: send Upgrade: websocket", undefined, {
+      Upgrade: "websocket",
+    });
   }
 }
 

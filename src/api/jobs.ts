@@ -8,7 +8,7 @@ import { indexDatabase } from "../index-store/databases";
 import { listJobs } from "../index-store/listing";
 import { log } from "../log";
 import { shardStub } from "../shard/address";
-import { type AppEnv, requireUser } from "./auth";
+import { type AppEnv, requireUser, subprotocolKey } from "./auth";
 import { readJson } from "./body";
 import {
   ConflictError,
@@ -16,6 +16,7 @@ import {
   InvalidRequestError,
   NotFoundError,
   okOrThrow,
+  UpgradeRequiredError,
 } from "./errors";
 import { submitOne } from "./idempotency";
 import { jobControls } from "./job-controls";
@@ -80,6 +81,23 @@ jobs.delete("/:id", async (c) => {
     finished: () => new ConflictError("the job has already finished"),
   });
   return c.json(view);
+});
+
+/**
+ * GET /v1/jobs/:id/watch: a WebSocket to the job's shard, which sends the job object at once and on
+ * each change until the job is finished (src/shard/watchers.ts). The user and the job are checked
+ * here, before the upgrade: another user's job, or no such job, is a 404 and no socket is opened.
+ */
+jobs.get("/:id/watch", async (c) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new UpgradeRequiredError();
+  const { userId } = c.get("principal");
+  const id = c.req.param("id");
+  const stub = shardStub(c.env, userId, await routeJob(c, id));
+  okOrThrow(await stub.get(id), { not_found: () => new NotFoundError() });
+  // The subprotocol the browser offered its key in is the one the answer must select.
+  const protocol = subprotocolKey(c)?.protocol;
+  const url = `https://shard/watch?job=${encodeURIComponent(id)}${protocol ? `&protocol=${encodeURIComponent(protocol)}` : ""}`;
+  return stub.fetch(new Request(url, { headers: { upgrade: "websocket" } }));
 });
 
 /**

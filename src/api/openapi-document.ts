@@ -38,6 +38,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   409: "conflict",
   413: "payload_too_large",
   415: "unsupported_media_type: the body must be application/json",
+  426: "upgrade_required",
   429: "rate_limited: wait Retry-After seconds",
   503: "unavailable: wait Retry-After seconds",
 };

@@ -39,7 +39,7 @@ export interface Operation {
    */
   ok: Record<number, { description: string; schema: ResponseComponent | "JsonValue"; alsoText?: string }>;
   /** Errors beyond those the route's auth, body and query imply (401, 400, 413, 415, 429). */
-  errors?: Partial<Record<404 | 409 | 503, string>>;
+  errors?: Partial<Record<404 | 409 | 426 | 503, string>>;
 }
 
 const jobId = z.string().describe("the job's id (job_<shard>_…)");
@@ -129,6 +129,22 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     params: { id: jobId },
     ok: { 200: { description: "the job", schema: "Job" } },
     errors: { 404: "no such job (or another user's)" },
+  },
+  "GET /v1/jobs/:id/watch": {
+    summary: "Watch a job over a WebSocket",
+    description:
+      "Upgrades to a WebSocket (send `Upgrade: websocket`). The API key goes in the `Authorization` " +
+      "header or, for browsers, as the subprotocol `bearer.<api key>` (the answer selects it). Each " +
+      "message is the job object as JSON text: one at once, then one each time the job changes, until " +
+      "it is finished (succeeded, failed, cancelled), when the server closes the socket (1000). The " +
+      "user and the job are checked before the upgrade. At most 10 watchers per job and 200 per shard " +
+      "of a user: past that a 429. An idle watcher costs nothing on the server (Durable Object " +
+      "WebSocket hibernation).",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    ok: { 101: { description: "switching to a WebSocket; each message is a Job", schema: "Job" } },
+    errors: { 404: "no such job", 426: "not a WebSocket upgrade" },
   },
   "GET /v1/jobs/:id/result": {
     summary: "The latest occurrence's result",

@@ -43,6 +43,10 @@ meterMethods(TaskShard, {
   beginCallbacks: "callback",
   finishCallback: "callback",
   metrics: "other",
+  // Watching a job: the upgrade, and what hibernated sockets wake the object for.
+  fetch: "other",
+  webSocketMessage: "other",
+  webSocketClose: "other",
   // Dispatch work (claims, resends, given-up leases, callbacks) makes it a claim; otherwise the index
   // copies or the removals it ran.
   alarm: (shard) => shard.alarmPhase,

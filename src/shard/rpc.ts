@@ -301,6 +301,12 @@ export interface TaskShardRpc {
   // Flow-control keys, on the user's home shard (every job with a key lives there).
   flowKey(key: string): Promise<FlowKeyView>;
 
+  /**
+   * Not RPC: the WebSocket upgrade of a watch (`/watch?job=<id>&protocol=<subprotocol to select>`),
+   * answered 101 with the socket, or 404 / 429 (src/shard/watchers.ts).
+   */
+  fetch(request: Request): Promise<Response>;
+
   // Jobs, for the API.
   /** `maxUnfinished`: the user's own cap, when an admin set one (else MAX_UNFINISHED_JOBS). */
   submit(spec: NewJob, idempotency?: Idempotency, maxUnfinished?: number): Promise<SubmitResult>;

@@ -37,6 +37,7 @@ import * as pools from "./sql/pools";
 import * as submits from "./sql/submit";
 import { toJobView, viewJob } from "./sql/view";
 import { tick } from "./tick";
+import { Watchers } from "./watchers";
 
 export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   /** The shard's clock and randomness; tests replace them to move time without sleeping. */
@@ -50,6 +51,8 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   private readonly db: ShardDb;
   private readonly timer: AlarmTimer;
   readonly bulk: BulkRunner;
+  /** WebSockets watching this shard's jobs (src/shard/watchers.ts). */
+  private readonly watchers: Watchers;
   /** This shard's submit and dispatch rates over the current window (hot shards grow the user). */
   private load: LoadWindow;
 
@@ -76,6 +79,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
       this.context.timings.indexFlushDelayMs,
     );
     this.bulk = new BulkRunner(this.context);
+    this.watchers = new Watchers(ctx, this.db);
     this.load = new LoadWindow(config.HOT_SHARD_JOBS_PER_SECOND);
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
@@ -91,6 +95,8 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   /** Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts). */
   private async rearm(immediately = false): Promise<void> {
     await this.timer.rearm(immediately);
+    // Every change ends here: whoever watches a job that changed hears of it.
+    this.watchers.notify();
   }
 
   /**
@@ -339,6 +345,23 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     return { ok: true, verdict: out.verdict.kind };
   }
 
+  // --- watching a job (GET /v1/jobs/:id/watch; the API has checked the user and the job) ---
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const jobId = url.searchParams.get("job");
+    if (url.pathname !== "/watch" || !jobId || request.headers.get("upgrade")?.toLowerCase() !== "websocket")
+      return Response.json({ error: { code: "not_found", message: "no such route" } }, { status: 404 });
+    return this.watchers.accept(jobId, url.searchParams.get("protocol"));
+  }
+
+  /** A watcher says nothing the shard needs: the socket is for the shard to talk. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // 1005/1006 carry no code to echo; anything else is answered as it came.
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+  }
+
   // --- the timer ---
   override async alarm(): Promise<void> {
     let more = false;
@@ -351,6 +374,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     } finally {
       // A throwing alarm is retried only a few times; re-arming here keeps the shard ticking.
       await this.timer.afterAlarm(more);
+      this.watchers.notify();
     }
   }
 }

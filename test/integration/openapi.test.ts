@@ -55,6 +55,7 @@ describe("GET /v1/openapi.json", () => {
         "/v1/jobs/{id}/resume",
         "/v1/jobs/{id}/run",
         "/v1/jobs/{id}/retry",
+        "/v1/jobs/{id}/watch",
         "/v1/jobs/cancel",
         "/v1/jobs/retry",
         "/v1/openapi.json",

@@ -123,3 +123,62 @@ describe("the client's helpers", () => {
     expect(now).toBe(1_000);
   });
 });
+
+describe("watchJob", () => {
+  /** A stand-in WebSocket: records how it was opened, and lets the test play the server. */
+  class FakeSocket extends EventTarget {
+    static last: FakeSocket | null = null;
+    closedWith: number | null = null;
+    constructor(
+      readonly url: string,
+      readonly protocols: string[],
+    ) {
+      super();
+      FakeSocket.last = this;
+    }
+    close(code: number) {
+      this.closedWith = code;
+    }
+    serverSends(job: unknown) {
+      this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(job) }));
+    }
+    serverCloses(code: number) {
+      // Node 22 has no CloseEvent global: an Event carrying the code is what a listener reads.
+      this.dispatchEvent(Object.assign(new Event("close"), { code, reason: "" }));
+    }
+  }
+  const Socket = FakeSocket as unknown as typeof WebSocket;
+
+  it("opens ws(s):// with the key as the bearer subprotocol, hands on each job, resolves when it is finished", async () => {
+    const client = createSchedulerClient({ baseUrl: "https://scheduler.test/base", token: "sk_w" });
+    const seen: string[] = [];
+    const watch = client.watchJob("job_0_w", { onJob: (j) => seen.push(j.status), WebSocket: Socket });
+    const socket = FakeSocket.last as FakeSocket;
+    expect(socket.url).toBe("wss://scheduler.test/base/v1/jobs/job_0_w/watch");
+    expect(socket.protocols).toEqual(["bearer.sk_w"]);
+    socket.serverSends(job("job_0_w", "scheduled"));
+    socket.serverSends(job("job_0_w", "running"));
+    socket.serverSends(job("job_0_w", "succeeded"));
+    socket.serverCloses(1000);
+    expect(await watch.done).toEqual(job("job_0_w", "succeeded"));
+    expect(seen).toEqual(["scheduled", "running", "succeeded"]);
+  });
+
+  it("rejects when the upgrade is refused or the connection breaks before the job is finished", async () => {
+    const refused = watchJobOf("http://127.0.0.1:8787");
+    (FakeSocket.last as FakeSocket).dispatchEvent(new Event("error"));
+    await expect(refused.done).rejects.toThrow(/refused/);
+    const broken = watchJobOf("http://127.0.0.1:8787");
+    (FakeSocket.last as FakeSocket).serverSends(job("job_0_b", "running"));
+    (FakeSocket.last as FakeSocket).serverCloses(1006);
+    await expect(broken.done).rejects.toThrow(/1006/);
+    expect((FakeSocket.last as FakeSocket).url).toBe("ws://127.0.0.1:8787/v1/jobs/job_0_b/watch");
+  });
+
+  function watchJobOf(baseUrl: string) {
+    return createSchedulerClient({ baseUrl, token: "sk_b" }).watchJob("job_0_b", {
+      onJob: () => {},
+      WebSocket: Socket,
+    });
+  }
+});
