@@ -16,6 +16,7 @@ import m0013 from './0013_latest_attempt_in_job.sql';
 import m0014 from './0014_begun_in_row.sql';
 import m0015 from './0015_trace_context.sql';
 import m0016 from './0016_index_watermark.sql';
+import m0017 from './0017_overlap_catch_up.sql';
 
   export default {
     journal,
@@ -36,7 +37,8 @@ m0012,
 m0013,
 m0014,
 m0015,
-m0016
+m0016,
+m0017
     }
   }
   

@@ -55,6 +55,9 @@ export function toJobPatch(body: unknown, now: number): JobPatch {
     callbackUrl: input.callback_url,
     retryPolicy: input.retry_policy,
     expiresAfterSeconds: input.expires_after_seconds,
+    overlap: input.overlap,
+    catchUp: input.catch_up,
+    catchUpWindowSeconds: input.catch_up_window_seconds,
   };
   // Absent stays absent (undefined would not survive RPC as "unchanged" reliably).
   return Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined)) as JobPatch;
@@ -134,6 +137,9 @@ export function validSubmission(body: unknown, ctx: JobContext): { input: Submit
     callbackUrl: input.callback_url ?? null,
     retryPolicy: input.retry_policy,
     expiresAfterSeconds: input.expires_after_seconds ?? null,
+    overlap: input.overlap,
+    catchUp: input.catch_up,
+    catchUpWindowSeconds: input.catch_up_window_seconds,
     traceparent: ctx.trace?.traceparent ?? null,
     tracestate: ctx.trace?.tracestate ?? null,
   };

@@ -2,6 +2,7 @@
 // job's next run. Pure: `now` is an argument.
 import type { RetryPolicy } from "./retry-policy";
 import { firstRunAt, type Recurrence } from "./schedule";
+import type { CatchUp, Overlap } from "./state";
 
 /** The fields a PATCH may set, named as the shard's row names them; null clears a nullable one. */
 export interface JobPatch {
@@ -20,6 +21,9 @@ export interface JobPatch {
   callbackUrl?: string | null;
   retryPolicy?: RetryPolicy;
   expiresAfterSeconds?: number | null;
+  overlap?: Overlap;
+  catchUp?: CatchUp;
+  catchUpWindowSeconds?: number;
 }
 
 const SCHEDULE_FIELDS = ["runAt", "intervalSeconds", "cron", "timezone"] as const;

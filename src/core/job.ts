@@ -1,7 +1,16 @@
 // The job as the shard stores it on creation and as the API shows it (the contract's job object).
 import { z } from "zod";
 import { RETRY_POLICIES, type RetryPolicy } from "./retry-policy";
-import { ATTEMPT_STATUSES, isFinished, JOB_STATUSES, type JobStatus } from "./state";
+import {
+  ATTEMPT_STATUSES,
+  CATCH_UP_POLICIES,
+  type CatchUp,
+  isFinished,
+  JOB_STATUSES,
+  type JobStatus,
+  OVERLAP_POLICIES,
+  type Overlap,
+} from "./state";
 import type { TraceHeaders } from "./trace-context";
 
 /**
@@ -32,6 +41,10 @@ export interface NewJob extends TraceHeaders {
   callbackUrl: string | null;
   retryPolicy: RetryPolicy;
   expiresAfterSeconds: number | null;
+  /** Recurring jobs: overlap and catch-up (src/core/state.ts followingOccurrence); one-shot: defaults. */
+  overlap: Overlap;
+  catchUp: CatchUp;
+  catchUpWindowSeconds: number;
 }
 
 const Instant = z.iso.datetime();
@@ -83,6 +96,13 @@ export const JobViewSchema = z.object({
   callback_url: z.string().nullable(),
   retry_policy: z.enum(RETRY_POLICIES),
   expires_after_seconds: z.int().nullable(),
+  overlap: z
+    .enum(OVERLAP_POLICIES)
+    .describe("recurring jobs: what an occurrence does when the previous one still runs (one-shot: skip)"),
+  catch_up: z
+    .enum(CATCH_UP_POLICIES)
+    .describe("recurring jobs: what happens to occurrences missed while paused or down (one-shot: none)"),
+  catch_up_window_seconds: z.int().describe("catch_up `all` runs only missed occurrences this recent"),
   traceparent: z
     .string()
     .nullable()

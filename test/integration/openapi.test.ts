@@ -81,6 +81,9 @@ describe("GET /v1/openapi.json", () => {
         "callback_url",
         "retry_policy",
         "expires_after_seconds",
+        "overlap",
+        "catch_up",
+        "catch_up_window_seconds",
       ].sort(),
     );
     // The Job schema names exactly the fields a real job has.
