@@ -56,7 +56,8 @@ async function beginAt(user: TestUser, t: number, id: string, attempt: number) {
   await setShardClock(user.user_id, t);
   const begun = await shardOf(user.user_id).begin(id, attempt);
   if (!begun.ok) throw new Error(`begin refused: ${begun.reason}`);
-  return begun;
+  // The webhook id's occurrence the consumer was given (RPC stubs do not narrow on ok).
+  return { occurrence: (begun as unknown as { occurrence: number }).occurrence };
 }
 
 async function finishAt(user: TestUser, t: number, id: string, attempt: number) {
