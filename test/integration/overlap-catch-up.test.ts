@@ -282,6 +282,32 @@ describe("overlap: every 2 s, each attempt takes 5 s", () => {
     expect((await shardOf(user.user_id).begin(job.id, n.attempt)).ok).toBe(true);
   });
 
+  it("cancel_other: a paused job's running attempt is not replaced; its lease goes on", async () => {
+    const user = await createUser();
+    const t0 = start();
+    const job = await recurring(user, t0, { overlap: "cancel_other" });
+    const [m] = await alarmAt(user, t0);
+    if (!m) throw new Error("not dispatched");
+    await beginAt(user, t0, job.id, m.attempt);
+    expect((await row(user, job.id)).deadline).toBe(t0 + 2 * S);
+    await setShardClock(user.user_id, t0 + S);
+    await control(user, job.id, "pause");
+    // 2 s: nothing starts while paused, so nothing replaces the attempt; its lease runs from now.
+    expect(await alarmAt(user, t0 + 2 * S)).toEqual([]);
+    expect(await row(user, job.id)).toMatchObject({
+      status: "paused",
+      attempt: m.attempt,
+      deadline: t0 + 32 * S,
+    });
+    // A heartbeat keeps it alive, uncapped while paused.
+    await setShardClock(user.user_id, t0 + 3 * S);
+    expect(await shardOf(user.user_id).heartbeat(job.id, m.attempt)).toEqual({ ok: true });
+    expect((await row(user, job.id)).deadline).toBe(t0 + 33 * S);
+    // Its report is accepted and the job stays paused.
+    expect((await finishAt(user, t0 + 5 * S, job.id, m.attempt)).ok).toBe(true);
+    expect(await row(user, job.id)).toMatchObject({ status: "paused", runs: 1, deadline: null });
+  });
+
   it("cancel_other: a real lease expiry is still a timeout, not a cancel", async () => {
     const user = await createUser();
     const t0 = start();
