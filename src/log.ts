@@ -9,6 +9,8 @@ const EVENTS = {
   callback_finished: "info",
   /** The shard gave a running attempt up (no heartbeat, or past its timeout): what, for whom, why. */
   attempt_given_up: "info",
+  /** The shard cancelled an attempt still queued or running because the job's next occurrence came due (overlap: cancel_other). */
+  attempt_replaced: "info",
   /** A variable or secret is missing or invalid; the API answers 500 until it is fixed. */
   config_invalid: "error",
   /** The consumer could not reach a shard for a message (an attempt's or a callback's); the message is retried. */

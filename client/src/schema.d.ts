@@ -524,6 +524,23 @@ export interface components {
                 /** @description the rate's window; default 1 */
                 period_seconds?: number;
             } | null;
+            /**
+             * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
+             * @default skip
+             * @enum {string}
+             */
+            overlap?: "skip" | "buffer_one" | "cancel_other";
+            /**
+             * @description recurring jobs: occurrences missed while paused or down are skipped (none), run once for all (one) or each run, oldest first, within catch_up_window_seconds (all)
+             * @default none
+             * @enum {string}
+             */
+            catch_up?: "none" | "one" | "all";
+            /**
+             * @description catch_up all: only missed occurrences at most this old run
+             * @default 3600
+             */
+            catch_up_window_seconds?: number;
         };
         SubmitBatch: {
             jobs: {
@@ -598,6 +615,23 @@ export interface components {
                     /** @description the rate's window; default 1 */
                     period_seconds?: number;
                 } | null;
+                /**
+                 * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
+                 * @default skip
+                 * @enum {string}
+                 */
+                overlap?: "skip" | "buffer_one" | "cancel_other";
+                /**
+                 * @description recurring jobs: occurrences missed while paused or down are skipped (none), run once for all (one) or each run, oldest first, within catch_up_window_seconds (all)
+                 * @default none
+                 * @enum {string}
+                 */
+                catch_up?: "none" | "one" | "all";
+                /**
+                 * @description catch_up all: only missed occurrences at most this old run
+                 * @default 3600
+                 */
+                catch_up_window_seconds?: number;
                 /** @description this item's Idempotency-Key */
                 idempotency_key?: string | null;
             }[];
@@ -654,6 +688,18 @@ export interface components {
                 /** @description the rate's window; default 1 */
                 period_seconds?: number;
             } | null;
+            /**
+             * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
+             * @enum {string}
+             */
+            overlap?: "skip" | "buffer_one" | "cancel_other";
+            /**
+             * @description recurring jobs: occurrences missed while paused or down are skipped (none), run once for all (one) or each run, oldest first, within catch_up_window_seconds (all)
+             * @enum {string}
+             */
+            catch_up?: "none" | "one" | "all";
+            /** @description catch_up all: only missed occurrences at most this old run */
+            catch_up_window_seconds?: number;
         };
         JobFilter: {
             ids?: string[];
@@ -765,6 +811,18 @@ export interface components {
                 rate: number | null;
                 period_seconds: number;
             } | null;
+            /**
+             * @description recurring jobs: what an occurrence does when the previous one still runs (one-shot: skip)
+             * @enum {string}
+             */
+            overlap: "skip" | "buffer_one" | "cancel_other";
+            /**
+             * @description recurring jobs: what happens to occurrences missed while paused or down (one-shot: none)
+             * @enum {string}
+             */
+            catch_up: "none" | "one" | "all";
+            /** @description catch_up `all` runs only missed occurrences this recent */
+            catch_up_window_seconds: number;
             /** @description the W3C traceparent the submit carried (a later version written as 00), sent on every webhook call and callback; null: none, or an invalid one (ignored) */
             traceparent: string | null;
             /** @description the submit's tracestate, sent with the traceparent; null: none, empty or invalid (ignored) */

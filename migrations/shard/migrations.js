@@ -16,7 +16,7 @@ import m0013 from './0013_latest_attempt_in_job.sql';
 import m0014 from './0014_begun_in_row.sql';
 import m0015 from './0015_trace_context.sql';
 import m0016 from './0016_index_watermark.sql';
-import m0017 from './0017_dapper_randall.sql';
+import m0017 from './0017_issue18.sql';
 
   export default {
     journal,

@@ -60,6 +60,9 @@ export function toJobPatch(body: unknown, now: number): JobPatch {
       input.flow_control === undefined || input.flow_control === null
         ? input.flow_control
         : flowControlOf(input.flow_control),
+    overlap: input.overlap,
+    catchUp: input.catch_up,
+    catchUpWindowSeconds: input.catch_up_window_seconds,
   };
   // Absent stays absent (undefined would not survive RPC as "unchanged" reliably).
   return Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined)) as JobPatch;
@@ -140,6 +143,9 @@ export function validSubmission(body: unknown, ctx: JobContext): { input: Submit
     retryPolicy: input.retry_policy,
     expiresAfterSeconds: input.expires_after_seconds ?? null,
     flowControl: input.flow_control === undefined ? null : flowControlOf(input.flow_control),
+    overlap: input.overlap,
+    catchUp: input.catch_up,
+    catchUpWindowSeconds: input.catch_up_window_seconds,
     traceparent: ctx.trace?.traceparent ?? null,
     tracestate: ctx.trace?.tracestate ?? null,
   };

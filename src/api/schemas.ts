@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { MAX_SHARDS } from "../core/ids";
 import { JsonValue } from "../core/job";
-import { JOB_STATUSES } from "../core/state";
+import { CATCH_UP_POLICIES, JOB_STATUSES, OVERLAP_POLICIES } from "../core/state";
 
 export const PoolName = z
   .string()
@@ -128,6 +128,21 @@ const JobField = {
     .describe(
       "limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing)",
     ),
+  overlap: z
+    .enum(OVERLAP_POLICIES)
+    .describe(
+      "recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)",
+    ),
+  catch_up: z
+    .enum(CATCH_UP_POLICIES)
+    .describe(
+      "recurring jobs: occurrences missed while paused or down are skipped (none), run once for all (one) or each run, oldest first, within catch_up_window_seconds (all)",
+    ),
+  catch_up_window_seconds: z
+    .int()
+    .min(1)
+    .max(604_800)
+    .describe("catch_up all: only missed occurrences at most this old run"),
 };
 
 /** The field with a default, keeping its description. */
@@ -155,6 +170,9 @@ export const SubmitSchema = z.strictObject(
     retry_policy: withDefault(JobField.retry_policy, "all"),
     expires_after_seconds: optional(JobField.expires_after_seconds),
     flow_control: optional(JobField.flow_control),
+    overlap: withDefault(JobField.overlap, "skip"),
+    catch_up: withDefault(JobField.catch_up, "none"),
+    catch_up_window_seconds: withDefault(JobField.catch_up_window_seconds, 3600),
   },
   { error: unknownFields },
 );
@@ -188,6 +206,9 @@ export const PatchSchema = z
       retry_policy: patchable(JobField.retry_policy),
       expires_after_seconds: clearable(JobField.expires_after_seconds),
       flow_control: clearable(JobField.flow_control),
+      overlap: patchable(JobField.overlap),
+      catch_up: patchable(JobField.catch_up),
+      catch_up_window_seconds: patchable(JobField.catch_up_window_seconds),
     },
     { error: unknownFields },
   )

@@ -3,6 +3,7 @@
 import type { FlowControl } from "./flow-control";
 import type { RetryPolicy } from "./retry-policy";
 import { firstRunAt, type Recurrence } from "./schedule";
+import type { CatchUp, Overlap } from "./state";
 
 /** The fields a PATCH may set, named as the shard's row names them; null clears a nullable one. */
 export interface JobPatch {
@@ -22,6 +23,9 @@ export interface JobPatch {
   retryPolicy?: RetryPolicy;
   expiresAfterSeconds?: number | null;
   flowControl?: FlowControl | null;
+  overlap?: Overlap;
+  catchUp?: CatchUp;
+  catchUpWindowSeconds?: number;
 }
 
 const SCHEDULE_FIELDS = ["runAt", "intervalSeconds", "cron", "timezone"] as const;

@@ -18,6 +18,8 @@ export interface RuleInput {
   timezone?: string | undefined;
   callback_url?: string | undefined;
   run_at?: string | undefined;
+  overlap?: string | undefined;
+  catch_up?: string | undefined;
 }
 
 /** What the executors decide: a payload's problems (null: no executor of that type), a target's. */
@@ -34,6 +36,8 @@ export function rulesOfRow(row: {
   cron: string | null;
   timezone: string | null;
   callbackUrl: string | null;
+  overlap?: string;
+  catchUp?: string;
 }): RuleInput {
   return {
     type: row.type,
@@ -43,8 +47,14 @@ export function rulesOfRow(row: {
     timezone: row.timezone ?? undefined,
     callback_url: row.callbackUrl ?? undefined,
     run_at: undefined,
+    overlap: row.overlap,
+    catch_up: row.catchUp,
   };
 }
+
+/** A recurring-only field set on a job that does not recur. */
+const ONLY_RECURRING = (field: string, byDefault: string) =>
+  `${field} applies only to recurring jobs (interval_seconds or cron); a one-shot job takes ${byDefault}`;
 
 /** Every rule `input` breaks, as 400 details. */
 export function jobRuleErrors(input: RuleInput, now: number, checks: RuleChecks): ErrorDetail[] {
@@ -67,6 +77,13 @@ export function jobRuleErrors(input: RuleInput, now: number, checks: RuleChecks)
   if (input.callback_url !== undefined) {
     const refused = checks.targetError(input.callback_url);
     if (refused) errors.push({ path: "callback_url", message: refused });
+  }
+  const recurring = input.interval_seconds !== undefined || input.cron !== undefined;
+  if (!recurring && input.overlap !== undefined && input.overlap !== "skip") {
+    errors.push({ path: "overlap", message: ONLY_RECURRING("overlap", "skip") });
+  }
+  if (!recurring && input.catch_up !== undefined && input.catch_up !== "none") {
+    errors.push({ path: "catch_up", message: ONLY_RECURRING("catch_up", "none") });
   }
   if (input.run_at !== undefined && Date.parse(input.run_at) > now + MAX_FUTURE_MS) {
     errors.push({ path: "run_at", message: "run_at must be at most 5 years ahead" });

@@ -2,7 +2,16 @@
 import { z } from "zod";
 import { type FlowControl, FlowControlSchema } from "./flow-control";
 import { RETRY_POLICIES, type RetryPolicy } from "./retry-policy";
-import { ATTEMPT_STATUSES, isFinished, JOB_STATUSES, type JobStatus } from "./state";
+import {
+  ATTEMPT_STATUSES,
+  CATCH_UP_POLICIES,
+  type CatchUp,
+  isFinished,
+  JOB_STATUSES,
+  type JobStatus,
+  OVERLAP_POLICIES,
+  type Overlap,
+} from "./state";
 import type { TraceHeaders } from "./trace-context";
 
 /**
@@ -35,6 +44,10 @@ export interface NewJob extends TraceHeaders {
   expiresAfterSeconds: number | null;
   /** Limits shared with the user's other jobs of the same key (src/core/flow-control.ts). */
   flowControl: FlowControl | null;
+  /** Recurring jobs: overlap and catch-up (src/core/state.ts followingOccurrence); one-shot: defaults. */
+  overlap: Overlap;
+  catchUp: CatchUp;
+  catchUpWindowSeconds: number;
 }
 
 const Instant = z.iso.datetime();
@@ -89,6 +102,13 @@ export const JobViewSchema = z.object({
   flow_control: FlowControlSchema.nullable().describe(
     "per-key limits shared by the user's jobs with the same key (absent limits as null)",
   ),
+  overlap: z
+    .enum(OVERLAP_POLICIES)
+    .describe("recurring jobs: what an occurrence does when the previous one still runs (one-shot: skip)"),
+  catch_up: z
+    .enum(CATCH_UP_POLICIES)
+    .describe("recurring jobs: what happens to occurrences missed while paused or down (one-shot: none)"),
+  catch_up_window_seconds: z.int().describe("catch_up `all` runs only missed occurrences this recent"),
   traceparent: z
     .string()
     .nullable()

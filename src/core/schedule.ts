@@ -148,3 +148,41 @@ export function nextRunAt(rec: Recurrence, previous: number, now: number): numbe
       return cronAtOrAfter(rec, Math.max(previous + 1, now));
   }
 }
+
+/**
+ * The first nominal occurrence strictly after `t` on the grid anchored at `previous` (itself a nominal
+ * time), or null for `once`. Never `previous` itself.
+ */
+export function nominalAfter(rec: Recurrence, previous: number, t: number): number | null {
+  return nextRunAt(rec, previous, Math.max(previous, t) + 1);
+}
+
+/**
+ * The latest nominal occurrence in (previous, t] on the grid anchored at `previous`, or null when there
+ * is none (or for `once`). interval: previous + k*interval with the largest such k ≥ 1; cron: croner's
+ * previous match at or before `t` (the same DST rule as nextRunAt), if after `previous`.
+ */
+export function latestNominalUpTo(rec: Recurrence, previous: number, t: number): number | null {
+  if (t <= previous) return null;
+  switch (rec.kind) {
+    case "once":
+      return null;
+    case "interval": {
+      const step = intervalMs(rec.seconds);
+      let at = previous + Math.floor((t - previous) / step) * step;
+      // Float division can round a quotient just below an integer up onto it; never land after t.
+      if (at > t) at -= step;
+      return at > previous ? at : null;
+    }
+    case "cron": {
+      // croner looks strictly before its reference, truncated to the second: 1 s on makes t itself count.
+      const [match] = compile(rec.expression, rec.timezone).previousRuns(1, new Date(t + 1000));
+      let at = match?.getTime() ?? null;
+      if (at !== null && at > t) {
+        const [earlier] = compile(rec.expression, rec.timezone).previousRuns(1, new Date(at));
+        at = earlier?.getTime() ?? null;
+      }
+      return at !== null && at > previous ? at : null;
+    }
+  }
+}

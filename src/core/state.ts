@@ -10,7 +10,7 @@
 //   failed | cancelled ──retry──▶ scheduled   (one-shot jobs: a new occurrence, history kept)
 import { retryAt } from "./backoff";
 import { type Failure, failsAtOnce, type RetryPolicy } from "./retry-policy";
-import { nextRunAt, type Recurrence } from "./schedule";
+import { latestNominalUpTo, nextRunAt, nominalAfter, type Recurrence } from "./schedule";
 
 export const JOB_STATUSES = [
   "scheduled",
@@ -67,6 +67,106 @@ export function assertTransition(from: JobStatus, to: JobStatus): void {
   if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
 }
 
+// --- recurring jobs: overlap and catch-up (docs/design.md "Recurring jobs: overlap and catch-up") -----
+
+/** What an occurrence does when the previous one still runs. */
+export const OVERLAP_POLICIES = ["skip", "buffer_one", "cancel_other"] as const;
+export type Overlap = (typeof OVERLAP_POLICIES)[number];
+/** What happens to occurrences missed while paused or down. */
+export const CATCH_UP_POLICIES = ["none", "one", "all"] as const;
+export type CatchUp = (typeof CATCH_UP_POLICIES)[number];
+
+/** A recurring job's overlap and catch-up settings (a one-shot job has the defaults). */
+export interface RecurringPolicy {
+  overlap: Overlap;
+  catchUp: CatchUp;
+  catchUpWindowSeconds: number;
+}
+
+export const DEFAULT_RECURRING_POLICY: RecurringPolicy = {
+  overlap: "skip",
+  catchUp: "none",
+  catchUpWindowSeconds: 3600,
+};
+
+/** Where a recurring job goes when an occurrence is over: its run time and the nominal time it serves. */
+export interface NextOccurrence {
+  runAt: number;
+  occurrenceAt: number;
+}
+
+/**
+ * The occurrence after the one at nominal time `occurrenceAt`, whose latest attempt began at `begunAt`
+ * (null: none began, as for an expired occurrence) and that ended at `now`. Nominal times in
+ * (occurrenceAt, begunAt] were missed before it started (catch_up's domain); those in (begunAt, now]
+ * came due while it ran (overlap's domain). In that order:
+ * - catch_up `all`: the oldest missed one within the window (nominal ≥ now − window) runs now; the next
+ *   is decided when it ends (one at a time, oldest first);
+ * - catch_up `one`: if any was missed, one run now for all of them, serving the latest nominal ≤ now;
+ * - overlap `buffer_one` (and `cancel_other`, whose attempt the next occurrence did not get to cancel):
+ *   if any came due while it ran, one run now serving the latest of them (never more than one);
+ * - otherwise (`skip`, `none`, nothing missed): the first nominal at or after now, missed ones skipped.
+ * Null for a one-shot job (or a cron with no match left).
+ */
+export function followingOccurrence(
+  rec: Recurrence,
+  occurrenceAt: number,
+  begunAt: number | null,
+  now: number,
+  policy: RecurringPolicy,
+): NextOccurrence | null {
+  if (rec.kind === "once") return null;
+  const began = Math.min(Math.max(begunAt ?? now, occurrenceAt), now);
+  if (policy.catchUp === "all") {
+    const oldest = nominalAfter(rec, occurrenceAt, now - policy.catchUpWindowSeconds * 1000 - 1);
+    if (oldest !== null && oldest <= began) return { runAt: now, occurrenceAt: oldest };
+  }
+  if (policy.catchUp === "one") {
+    const first = nominalAfter(rec, occurrenceAt, occurrenceAt);
+    if (first !== null && first <= began)
+      return { runAt: now, occurrenceAt: latestNominalUpTo(rec, occurrenceAt, now) ?? first };
+  }
+  if (policy.overlap !== "skip") {
+    const latest = latestNominalUpTo(rec, occurrenceAt, now);
+    if (latest !== null && latest > began) return { runAt: now, occurrenceAt: latest };
+  }
+  const next = nextRunAt(rec, occurrenceAt, now);
+  return next === null ? null : { runAt: next, occurrenceAt: next };
+}
+
+/**
+ * overlap `cancel_other`: the time at which the next occurrence comes due and replaces an attempt of
+ * this one that is still queued or running (its deadline is at most this); null for any other policy.
+ * The next occurrence is the first nominal after the attempt's due time, or, for an extra occurrence
+ * (`run`), the nominal one it was run ahead of.
+ */
+export function overlapCutoff(job: {
+  recurrence: Recurrence;
+  overlap: Overlap;
+  occurrenceAt: number;
+  runAt: number;
+  extraRun: boolean;
+}): number | null {
+  if (job.overlap !== "cancel_other" || job.recurrence.kind === "once") return null;
+  if (job.extraRun && job.occurrenceAt > job.runAt) return job.occurrenceAt;
+  return nominalAfter(job.recurrence, job.occurrenceAt, job.runAt);
+}
+
+/**
+ * overlap `cancel_other`, at `now` ≥ the cutoff: the attempt in flight is cancelled (the caller moves
+ * the fence on and releases its units) and the next occurrence is due now, serving the latest nominal
+ * time ≤ now. The replaced occurrence is over (runs and the occurrence number advance, so the new
+ * one's webhook id differs); retries and an extra run are reset.
+ */
+export function overlapReplaced(
+  job: { recurrence: Recurrence; occurrenceAt: number; runAt: number; extraRun: boolean },
+  now: number,
+): Settlement & { status: "scheduled"; runAt: number } {
+  const cutoff = overlapCutoff({ ...job, overlap: "cancel_other" }) ?? now;
+  const occurrenceAt = Math.max(cutoff, latestNominalUpTo(job.recurrence, cutoff, now) ?? cutoff);
+  return { status: "scheduled", runAt: now, occurrenceAt, currentRetries: 0, occurrenceFinished: true };
+}
+
 /** What the shard knows about a job when one of its attempts ends. */
 export interface SettleInput {
   recurrence: Recurrence;
@@ -80,6 +180,10 @@ export interface SettleInput {
    * its nominal occurrence (`occurrenceAt`) instead of the one after it, so the schedule never shifts.
    */
   extraRun?: boolean;
+  /** overlap and catch-up (followingOccurrence); the defaults when absent. */
+  policy?: RecurringPolicy;
+  /** When the attempt that ended began (jobs.last_run_at); null or absent: none began (now). */
+  begunAt?: number | null;
 }
 
 /** How an attempt ended; a failure says whether it can be retried at all (src/core/retry-policy.ts). */
@@ -128,7 +232,13 @@ export function settle(
       occurrenceFinished: true,
     };
   }
-  const next = nextRunAt(job.recurrence, job.occurrenceAt, now);
+  const next = followingOccurrence(
+    job.recurrence,
+    job.occurrenceAt,
+    job.begunAt ?? null,
+    now,
+    job.policy ?? DEFAULT_RECURRING_POLICY,
+  );
   if (next === null) {
     return {
       status: result.ok ? "succeeded" : "failed",
@@ -140,8 +250,8 @@ export function settle(
   }
   return {
     status: "scheduled",
-    runAt: next,
-    occurrenceAt: next,
+    runAt: next.runAt,
+    occurrenceAt: next.occurrenceAt,
     currentRetries: 0,
     occurrenceFinished: true,
   };
@@ -166,10 +276,12 @@ export interface ScheduleState {
   occurrence: number;
   currentRetries: number;
   extraRun: boolean;
+  /** overlap and catch-up: resume follows catch_up. The defaults when absent. */
+  policy?: RecurringPolicy;
 }
 
 /** Where a control moves a job's schedule; the caller writes these fields as they are. */
-export type ScheduleChange = Omit<ScheduleState, "recurrence">;
+export type ScheduleChange = Omit<ScheduleState, "recurrence" | "policy">;
 
 export type ControlRefusal = "finished" | "busy" | "paused" | "not_retryable";
 export type ControlOutcome = { ok: true; change: ScheduleChange } | { ok: false; reason: ControlRefusal };
@@ -187,8 +299,8 @@ export function paused(job: ScheduleState): ControlOutcome {
 
 /**
  * resume: a paused job is scheduled again. A one-shot job keeps its run_at (or a pending retry's
- * time), or runs now if that has passed. A recurring job goes to its first nominal occurrence at
- * or after now: missed ones are skipped, never burst. A retry or extra run left unfinished by the
+ * time), or runs now if that has passed. A recurring job follows its catch_up (resumedOccurrence):
+ * by default it goes to its first nominal occurrence at or after now, missed ones skipped, never burst. A retry or extra run left unfinished by the
  * pause is abandoned; if it had an attempt, the occurrence number moves on so webhook ids stay unique.
  */
 export function resumed(job: ScheduleState, now: number, hasRunningAttempt: boolean): ControlOutcome {
@@ -199,20 +311,41 @@ export function resumed(job: ScheduleState, now: number, hasRunningAttempt: bool
   if (hasRunningAttempt) return { ok: true, change: { ...strip(job), status: "running" } };
   const base = { ...strip(job), status: "scheduled" as const };
   if (job.recurrence.kind === "once") return { ok: true, change: { ...base, runAt: max(job.runAt, now) } };
-  const nominal =
-    job.occurrenceAt >= now ? job.occurrenceAt : (nextRunAt(job.recurrence, job.occurrenceAt, now) ?? now);
+  const { runAt, occurrenceAt } = resumedOccurrence(job, now);
   const abandoned = job.currentRetries > 0;
   return {
     ok: true,
     change: {
       ...base,
-      runAt: nominal,
-      occurrenceAt: nominal,
+      runAt,
+      occurrenceAt,
       currentRetries: 0,
       extraRun: false,
       occurrence: abandoned ? job.occurrence + 1 : job.occurrence,
     },
   };
+}
+
+/**
+ * Where a recurring job resumes. Nominal times in [occurrenceAt, now) were missed while it was paused:
+ * catch_up `none` skips them (the first nominal at or after now); `one` runs once now, serving the
+ * latest of them; `all` runs the oldest within the window (nominal ≥ now − window) now, and settle
+ * takes the rest in turn, one at a time.
+ */
+function resumedOccurrence(job: ScheduleState, now: number): NextOccurrence {
+  const rec = job.recurrence;
+  const occurrenceAt = job.occurrenceAt;
+  if (occurrenceAt >= now) return { runAt: occurrenceAt, occurrenceAt };
+  const policy = job.policy ?? DEFAULT_RECURRING_POLICY;
+  if (policy.catchUp === "one")
+    return { runAt: now, occurrenceAt: latestNominalUpTo(rec, occurrenceAt, now) ?? occurrenceAt };
+  if (policy.catchUp === "all") {
+    const from = now - policy.catchUpWindowSeconds * 1000;
+    const oldest = occurrenceAt >= from ? occurrenceAt : nominalAfter(rec, occurrenceAt, from - 1);
+    if (oldest !== null && oldest < now) return { runAt: now, occurrenceAt: oldest };
+  }
+  const nominal = nextRunAt(rec, occurrenceAt, now) ?? now;
+  return { runAt: nominal, occurrenceAt: nominal };
 }
 
 /**
@@ -255,6 +388,6 @@ export function retried(job: ScheduleState, now: number): ControlOutcome {
   };
 }
 
-function strip({ recurrence: _, ...rest }: ScheduleState): ScheduleChange {
+function strip({ recurrence: _, policy: _p, ...rest }: ScheduleState): ScheduleChange {
   return rest;
 }

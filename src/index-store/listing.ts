@@ -56,7 +56,16 @@ export async function listJobs(
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);
   return {
-    jobs: page.map((r) => JSON.parse(r.doc) as JobView),
+    jobs: page.map((r) => withPolicyDefaults(JSON.parse(r.doc) as JobView)),
     next: rows.length > q.limit && last ? { createdAt: last.createdAt, jobId: last.jobId } : null,
   };
+}
+
+/**
+ * A copy made before the job object carried overlap and catch-up (shard migration 0017) lacks them;
+ * the job has the defaults (it was submitted before they existed), so the listing shows those.
+ */
+function withPolicyDefaults(doc: JobView): JobView {
+  if (doc.overlap !== undefined) return doc;
+  return { ...doc, overlap: "skip", catch_up: "none", catch_up_window_seconds: 3600 };
 }

@@ -103,6 +103,16 @@ export const jobs = sqliteTable(
     // written with the job's own insert, at no extra row.
     flowControl: text("flow_control", { mode: "json" }).$type<FlowControl>(),
     flowKey: text("flow_key"),
+    // A recurring job's overlap and catch-up policies (docs/design.md "Recurring jobs: overlap and
+    // catch-up"; src/core/state.ts followingOccurrence, overlapCutoff). In no index: written with the
+    // job's own insert, at no extra row; a one-shot job keeps the defaults.
+    overlap: text("overlap", { enum: ["skip", "buffer_one", "cancel_other"] })
+      .notNull()
+      .default("skip"),
+    catchUp: text("catch_up", { enum: ["none", "one", "all"] })
+      .notNull()
+      .default("none"),
+    catchUpWindowSeconds: integer("catch_up_window_seconds").notNull().default(3600),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the

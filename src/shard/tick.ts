@@ -13,11 +13,12 @@ import { noteLoad } from "./growth";
 import { flushIndexCopies, removeExpiredJobs } from "./outbound";
 import type { AttemptReport, CallbackRef } from "./rpc";
 import type { JobRow } from "./schema";
-import { expiryError, finishAttempt } from "./sql/attempts";
+import { attemptInFlight, expiryError, finishAttempt, timeoutBound } from "./sql/attempts";
 import { claimDueCallbacks, recordCallback } from "./sql/callbacks";
 import { claimDue, inFlight } from "./sql/claim";
 import { expiredLeases, promoteBegun, resendLostDispatches } from "./sql/dispatch";
 import { pruneMetricMinutes } from "./sql/metrics";
+import { holdPausedLease, overlapCutoffOf, overlapDue, replaceOverlapped } from "./sql/overlap";
 import { pruneIdempotencyKeys } from "./sql/submit";
 import { viewJob } from "./sql/view";
 
@@ -73,11 +74,14 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
 }
 
 /**
- * Gives up the attempts whose lease passed; returns how many rows it looked at. Begun attempts past
- * their dispatch lease take their running form first (promoteBegun, src/shard/sql/begun.ts), so one
- * whose liveness deadline has passed too is given up in this same call.
+ * Gives up the attempts whose lease passed; returns how many rows it looked at. First, attempts of
+ * cancel_other jobs whose next occurrence came due are replaced (replaceOverlappedAttempts), so what
+ * is left past its deadline is a real lease expiry. Begun attempts past their dispatch lease take their
+ * running form (promoteBegun, src/shard/sql/begun.ts), so one whose liveness deadline has passed too
+ * is given up in this same call.
  */
 export function expireLeases(s: ShardContext, now: number): number {
+  const replaced = replaceOverlappedAttempts(s, now);
   const promoted = promoteBegun(s.db, now, LEASE_BATCH);
   const expired = expiredLeases(s.db, now, LEASE_BATCH);
   for (const job of expired) {
@@ -100,7 +104,39 @@ export function expireLeases(s: ShardContext, now: number): number {
       error: report.error,
     });
   }
-  return promoted + expired.length;
+  return replaced + promoted + expired.length;
+}
+
+/**
+ * overlap `cancel_other` (src/shard/sql/overlap.ts): a queued or running attempt whose job's next
+ * occurrence is due (cutoff ≤ now) is cancelled and that occurrence scheduled now; this run's claimDue
+ * sends it. A deadline that passed before the cutoff is a real lease (left to the steps after this). A
+ * paused job's attempt is never replaced (nothing starts while paused): if its deadline was the cutoff,
+ * set before the pause, its lease goes on from now, bounded by its timeout. Returns the rows looked at.
+ */
+function replaceOverlappedAttempts(s: ShardContext, now: number): number {
+  const due = overlapDue(s.db, now, LEASE_BATCH);
+  for (const job of due) {
+    const cutoff = overlapCutoffOf(job);
+    if (cutoff === null || cutoff > now) continue;
+    if (job.status === "paused") {
+      if (job.deadline === cutoff && attemptInFlight(s.db, job)) {
+        const lease = Math.min(timeoutBound(job, s.timings), now + s.timings.heartbeatTimeoutMs);
+        holdPausedLease(s.db, job.id, lease);
+      }
+      continue;
+    }
+    const out = replaceOverlapped(s.db, job, now, s.timings);
+    log("attempt_replaced", {
+      job_id: job.id,
+      user_id: job.userId,
+      attempt: job.attempt,
+      begun: job.status === "running",
+      occurrence: out.job.occurrence,
+      released: out.released,
+    });
+  }
+  return due.length;
 }
 
 /**

@@ -84,6 +84,9 @@ describe("GET /v1/openapi.json", () => {
         "retry_policy",
         "expires_after_seconds",
         "flow_control",
+        "overlap",
+        "catch_up",
+        "catch_up_window_seconds",
       ].sort(),
     );
     // The Job schema names exactly the fields a real job has.

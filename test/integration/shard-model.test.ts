@@ -43,6 +43,7 @@ import {
   type Model,
   type ModelPatch,
   ofStatus,
+  POLICY_STATS,
   patchJob,
   pauseJob,
   RANDOM,
@@ -67,6 +68,7 @@ type JobRow = {
   status: JobStatus;
   attempt: number;
   run_at: number;
+  occurrence_at: number;
   deadline: number | null;
   priority: number;
   resources: string;
@@ -112,7 +114,7 @@ function snapshot(userId: string): Promise<Snapshot> {
     const sql = state.storage.sql;
     const jobs = sql
       .exec<JobRow>(
-        `select id, ${JOB_STATUS} as status, attempt, run_at, ${JOB_DEADLINE} as deadline, priority, resources, max_retries, current_retries,
+        `select id, ${JOB_STATUS} as status, attempt, run_at, occurrence_at, ${JOB_DEADLINE} as deadline, priority, resources, max_retries, current_retries,
                 occurrence, runs, version, index_due_at, rowid > ${WATERMARK} as above_watermark, created_at,
                 extra_run, pending_patch, flow_control from jobs`,
       )
@@ -229,6 +231,16 @@ function checkInvariants(s: Snapshot, r: Real, now: number): void {
     expect(attempts.length, `attempts of ${occ}`).toBeLessThanOrEqual(1 + retries);
   }
 
+  // 8. Never two attempts of one job running at once: at most one of a job's attempts is `running`,
+  //    and it is the job's current one. An attempt that overlap cancel_other replaces is recorded
+  //    `cancelled` in the step that schedules the next occurrence, so none is left running beside it.
+  for (const [jobId, attempts] of Map.groupBy(s.attempts, (a) => a.job_id)) {
+    const running = attempts.filter((a) => a.status === "running");
+    expect(running.length, `running attempts of ${jobId}`).toBeLessThanOrEqual(1);
+    if (running[0])
+      expect(running[0].number, `${jobId}'s running attempt is current`).toBe(s.jobs.get(jobId)?.attempt);
+  }
+
   // 6. Allocated units never exceed capacity: use grows only through a claim, and a claim never
   //    takes a pool past its capacity (after a shrink below use, no new claim until use is below).
   //    The ledger holds exactly the current attempt of queued and running jobs, and of paused jobs
@@ -321,6 +333,7 @@ function compareWithModel(m: Model, s: Snapshot): void {
         occurrence: row?.occurrence,
         runs: row?.runs,
         run_at: row?.run_at,
+        occurrence_at: row?.occurrence_at,
         deadline: row?.deadline,
         priority: row?.priority,
         max_retries: row?.max_retries,
@@ -336,6 +349,7 @@ function compareWithModel(m: Model, s: Snapshot): void {
       occurrence: j.occurrence,
       runs: j.runs,
       run_at: j.runAt,
+      occurrence_at: j.occurrenceAt,
       deadline: j.deadline,
       priority: j.priority,
       max_retries: j.maxRetries,
@@ -428,8 +442,10 @@ async function advanceAndFire(m: Model, r: Real, to: number, force: boolean): Pr
   expect(await runDurableObjectAlarm(shardOf(r.user.user_id))).toBe(true);
   count("alarm.fired");
   const expiredBefore = m.expired ?? 0;
+  const replacedBefore = m.replaced ?? 0;
   count("alarm.claims", fireAlarm(m).length);
   count("expired", (m.expired ?? 0) - expiredBefore);
+  count("overlap.replaced", (m.replaced ?? 0) - replacedBefore);
 }
 
 // --- the commands ----------------------------------------------------------------------------------
@@ -451,6 +467,10 @@ class Submit implements Cmd {
       wants: { pool: number; units: number }[];
       expiresAfterSeconds?: number | null;
       flow?: number | null;
+      /** Recurring jobs only (a one-shot job keeps the defaults). */
+      overlap?: "skip" | "buffer_one" | "cancel_other";
+      catchUp?: "none" | "one" | "all";
+      catchUpWindowSeconds?: number;
     },
   ) {}
   check = () => true;
@@ -483,6 +503,7 @@ class Submit implements Cmd {
               },
             }
           : {}),
+        ...(this.v.intervalSeconds === null ? {} : this.recurringPolicy()),
       },
       {
         userId: m.userId,
@@ -511,6 +532,13 @@ class Submit implements Cmd {
         resources,
         expiresAfterSeconds: this.v.expiresAfterSeconds,
         flow,
+        ...(this.v.intervalSeconds === null
+          ? {}
+          : {
+              overlap: this.v.overlap,
+              catchUp: this.v.catchUp,
+              catchUpWindowSeconds: this.v.catchUpWindowSeconds,
+            }),
         status: "scheduled",
         attempt: 0,
         retries: 0,
@@ -526,6 +554,11 @@ class Submit implements Cmd {
     if (fits && flow) count("submit.keyed");
     await observe(m, r);
   }
+  private recurringPolicy = () => ({
+    overlap: this.v.overlap,
+    catch_up: this.v.catchUp,
+    catch_up_window_seconds: this.v.catchUpWindowSeconds,
+  });
   toString = () => `Submit(${JSON.stringify(this.v)})`;
 }
 
@@ -611,6 +644,32 @@ class Finish implements Cmd {
 }
 
 /**
+ * A consumer whose attempt takes a while: time passes (the alarm fires if due: slots of its job may
+ * come due meanwhile, cancel_other may replace it, its lease may run out), then it reports, if its
+ * attempt is still the one running. What overlap and catch-up act on.
+ */
+class SlowFinish implements Cmd {
+  constructor(readonly v: { job: number; ms: number; ok: boolean }) {}
+  check = (m: Readonly<Model>) => m.jobs.some(attemptRuns);
+  async run(m: Model, r: Real): Promise<void> {
+    const j = pick(m.jobs.filter(attemptRuns), this.v.job);
+    const attempt = j.attempt;
+    await advanceAndFire(m, r, m.now + this.v.ms, false);
+    await observe(m, r);
+    const report = this.v.ok
+      ? { outcome: { ok: true as const } }
+      : { outcome: { ok: false as const }, error: "slow" };
+    const out = await shard(m).finish(j.id, attempt, report);
+    const current = attemptRuns(j) && j.attempt === attempt;
+    expect(out.ok, `slow finish ${j.id}#${attempt} (${j.status})`).toBe(current);
+    if (current) settleJob(j, this.v.ok, m.now);
+    count(current ? "finish.slow" : "finish.slow.refused");
+    await observe(m, r);
+  }
+  toString = () => `SlowFinish(${JSON.stringify(this.v)})`;
+}
+
+/**
  * A late or misdirected report: any attempt number that is not the current attempt of a running job
  * (an older attempt, a timed-out or cancelled one, one of a finished job, one never claimed).
  */
@@ -649,7 +708,14 @@ class LeaseExpiry implements Cmd {
     const attempt = j.attempt;
     const kind = expiryKind(j);
     await advanceAndFire(m, r, (j.deadline ?? m.now) + this.v.extraMs, false);
-    expect(j.attempts.find((a) => a.number === attempt)?.status, "the attempt timed out").toBe("timed_out");
+    // A cancel_other job's deadline may be its next occurrence's time (the model says which).
+    const ended = j.attempts.find((a) => a.number === attempt)?.status;
+    if (ended === "cancelled" || ended === "running") {
+      count(ended === "cancelled" ? "lease.overlap.replaced" : "lease.overlap.paused");
+      await observe(m, r);
+      return;
+    }
+    expect(ended, "the attempt timed out").toBe("timed_out");
     const error = await inShard(r.user.user_id, (_s, state) =>
       state.storage.sql
         .exec<{ error: string }>(
@@ -882,6 +948,9 @@ const submitCmd = fc
     }),
     expiresAfterSeconds: fc.option(fc.constantFrom(1, 20, 60), { freq: 3 }),
     flow: fc.option(fc.nat({ max: FLOWS.length - 1 }), { freq: 2 }),
+    overlap: fc.constantFrom<"skip" | "buffer_one" | "cancel_other">("skip", "buffer_one", "cancel_other"),
+    catchUp: fc.constantFrom<"none" | "one" | "all">("none", "one", "all"),
+    catchUpWindowSeconds: fc.constantFrom(10, 60, 3600),
   })
   .map((v) => new Submit(v));
 const alarmCmd = fc
@@ -911,6 +980,12 @@ const commandArbs = [
   { weight: 6, arbitrary: fc.record({ job: index, stale: rarely }).map((v) => new Begin(v)) },
   { weight: 5, arbitrary: fc.record({ job: index, ok: fc.boolean() }).map((v) => new Finish(v)) },
   { weight: 4, arbitrary: fc.record({ job: index, other: rarely }).map((v) => new Heartbeat(v)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ job: index, ms: fc.integer({ min: 1_000, max: 25_000 }), ok: fc.boolean() })
+      .map((v) => new SlowFinish(v)),
+  },
   {
     weight: 1,
     arbitrary: fc
@@ -1056,6 +1131,7 @@ describe("the shard against its model", () => {
     const started = Date.now();
     await fc.assert(sequence(MAX_COMMANDS), { numRuns: RUNS });
     console.log(`shard model: ${RUNS} sequences in ${Date.now() - started} ms`, JSON.stringify(STATS));
+    console.log("overlap and catch-up rules decided", JSON.stringify(POLICY_STATS));
     // Not vacuous: every kind of step happened (each is expected tens to hundreds of times).
     for (const step of COVERED) expect(STATS[step] ?? 0, `${step} was exercised`).toBeGreaterThan(0);
   });

@@ -69,6 +69,10 @@ export interface MJob {
   flow?: CandidateFlow | null;
   /** When each of its attempts began: its key's starts (flow control's rate counts begins). */
   begins?: number[];
+  /** Recurring jobs (docs/design.md "Recurring jobs: overlap and catch-up"); absent: skip, none. */
+  overlap?: "skip" | "buffer_one" | "cancel_other";
+  catchUp?: "none" | "one" | "all";
+  catchUpWindowSeconds?: number;
 }
 
 /** The fields the model's PATCH changes (none of them moves the schedule). */
@@ -94,6 +98,8 @@ export interface Model {
   sent: Message[];
   /** Occurrences failed as expired so far. */
   expired?: number;
+  /** Attempts replaced by their job's next occurrence (overlap cancel_other) so far. */
+  replaced?: number;
 }
 
 export const isFinished = (s: JobStatus) => FINISHED.includes(s);
@@ -118,6 +124,76 @@ export function nextSlot(previous: number, seconds: number, now: number): number
   while (at < now) at += step;
   return at;
 }
+
+/** The latest slot of the grid anchored at `from` that is at most `t` (`from` itself when none later). */
+export function latestSlot(from: number, seconds: number, t: number): number {
+  const step = seconds * 1000;
+  return from + Math.max(0, Math.floor((t - from) / step)) * step;
+}
+
+/** The first slot of the grid anchored at `from` strictly after `t` (never `from` itself). */
+export function slotAfter(from: number, seconds: number, t: number): number {
+  const step = seconds * 1000;
+  let at = from + step;
+  while (at <= t) at += step;
+  return at;
+}
+
+/** How often each overlap and catch-up rule decided (the model test prints them: not vacuous). */
+export const POLICY_STATS: Record<string, number> = {};
+const decided = (rule: string) => {
+  POLICY_STATS[rule] = (POLICY_STATS[rule] ?? 0) + 1;
+};
+
+/**
+ * Where a recurring job goes when its occurrence is over at `now`, the attempt that ended having begun
+ * at `begunAt` (now when none began). Slots in (occurrenceAt, begunAt] were missed before it started:
+ * catch_up `all` runs the oldest of them within the window now, `one` runs once now (serving the latest
+ * slot ≤ now). Slots in (begunAt, now] came due while it ran: overlap `buffer_one` (and `cancel_other`,
+ * whose cancel the report beat) runs once now, serving the latest. Otherwise the next slot ≥ now.
+ */
+export function following(j: MJob, begunAt: number, now: number): { runAt: number; occurrenceAt: number } {
+  const seconds = j.intervalSeconds ?? 0;
+  const step = seconds * 1000;
+  const occ = j.occurrenceAt;
+  const began = Math.min(Math.max(begunAt, occ), now);
+  if (j.catchUp === "all") {
+    const from = now - (j.catchUpWindowSeconds ?? 3600) * 1000;
+    const oldest = slotAfter(occ, seconds, Math.max(occ, from - 1));
+    if (oldest <= began) {
+      decided("settle.catch_up.all");
+      return { runAt: now, occurrenceAt: oldest };
+    }
+  }
+  if (j.catchUp === "one" && occ + step <= began) {
+    decided("settle.catch_up.one");
+    return { runAt: now, occurrenceAt: latestSlot(occ, seconds, now) };
+  }
+  if ((j.overlap ?? "skip") !== "skip") {
+    const latest = latestSlot(occ, seconds, now);
+    if (latest > occ && latest > began) {
+      decided(`settle.overlap.${j.overlap}`);
+      return { runAt: now, occurrenceAt: latest };
+    }
+  }
+  const next = nextSlot(occ, seconds, now);
+  return { runAt: next, occurrenceAt: next };
+}
+
+/**
+ * overlap `cancel_other`: when the next occurrence replaces an attempt still queued or running: the
+ * first slot after the attempt's due time (an extra run: the nominal slot it ran ahead of). Null for
+ * other jobs.
+ */
+export function cutoffOf(j: MJob): number | null {
+  if (j.overlap !== "cancel_other" || j.intervalSeconds === null) return null;
+  if (j.extra && j.occurrenceAt > j.runAt) return j.occurrenceAt;
+  return slotAfter(j.occurrenceAt, j.intervalSeconds, Math.max(j.occurrenceAt, j.runAt));
+}
+
+/** A queued or running job's deadline is never past its cutoff; a paused one's is its lease alone. */
+export const capped = (j: MJob, deadline: number) =>
+  j.status === "paused" ? deadline : Math.min(deadline, cutoffOf(j) ?? Number.POSITIVE_INFINITY);
 
 /** Units held per pool: every queued or running job holds what it names. */
 export function heldUnits(
@@ -176,7 +252,8 @@ function currentAttempt(j: MJob): MAttempt {
 export const timeoutBound = (j: MJob) => (j.startedAt ?? 0) + j.timeoutSeconds * 1000 + LEASE_GRACE_MS;
 
 /** After a sign of life (begin or heartbeat) the deadline is the heartbeat timeout away, within the bound. */
-const livenessDeadline = (j: MJob, now: number) => Math.min(timeoutBound(j), now + HEARTBEAT_TIMEOUT_MS);
+const livenessDeadline = (j: MJob, now: number) =>
+  capped(j, Math.min(timeoutBound(j), now + HEARTBEAT_TIMEOUT_MS));
 
 /** begin: a queued job's current attempt starts; it must show life again within the heartbeat timeout. */
 export function beginJob(j: MJob, now: number): void {
@@ -214,27 +291,27 @@ export function settleJob(j: MJob, ok: boolean, now: number, timedOut = false): 
     scheduleOrStayPaused(j, paused);
     return;
   }
-  endOccurrence(j, ok, now, paused);
+  endOccurrence(j, ok, now, paused, j.startedAt);
 }
 
 /**
  * The occurrence is over: a one-shot job is finished, an interval job moves to its next slot (an
  * extra occurrence back to its nominal one), or stays paused when it was paused meanwhile.
  */
-function endOccurrence(j: MJob, ok: boolean, now: number, paused = false): void {
+function endOccurrence(j: MJob, ok: boolean, now: number, paused = false, begunAt = now): void {
   j.runs += 1;
   if (j.intervalSeconds === null) {
     j.status = ok ? "succeeded" : "failed";
     j.deadline = now + RETENTION_MS;
     return;
   }
-  // An extra occurrence returns to the nominal one; otherwise the next slot.
-  const next = j.extra ? j.occurrenceAt : nextSlot(j.occurrenceAt, j.intervalSeconds, now);
+  // An extra occurrence returns to the nominal one; otherwise as overlap and catch-up say.
+  const next = j.extra ? { runAt: j.occurrenceAt, occurrenceAt: j.occurrenceAt } : following(j, begunAt, now);
   j.extra = false;
   j.retries = 0;
   j.occurrence += 1;
-  j.occurrenceAt = next;
-  j.runAt = next;
+  j.occurrenceAt = next.occurrenceAt;
+  j.runAt = next.runAt;
   scheduleOrStayPaused(j, paused);
 }
 
@@ -273,20 +350,66 @@ export function resumeJob(j: MJob, now: number): void {
   if (j.inFlight) {
     j.inFlight = false;
     j.status = "running";
+    // Running again: a cancel_other job's next occurrence replaces the attempt when it comes due.
+    if (j.deadline !== null) j.deadline = capped(j, j.deadline);
     return;
   }
   j.status = "scheduled";
   if (j.intervalSeconds === null) {
     j.runAt = Math.max(j.runAt, now);
   } else {
-    const nominal = j.occurrenceAt >= now ? j.occurrenceAt : nextSlot(j.occurrenceAt, j.intervalSeconds, now);
+    const next = resumedSlot(j, j.intervalSeconds, now);
     if (j.retries > 0) j.occurrence += 1;
     j.retries = 0;
     j.extra = false;
-    j.occurrenceAt = nominal;
-    j.runAt = nominal;
+    j.occurrenceAt = next.occurrenceAt;
+    j.runAt = next.runAt;
   }
   j.deadline = j.runAt;
+}
+
+/**
+ * Where a recurring job resumes: slots in [occurrenceAt, now) were missed while paused. catch_up
+ * `none`: the next slot ≥ now; `one`: once now, serving the latest slot ≤ now; `all`: the oldest
+ * missed slot within the window now (the rest follow one by one as each ends).
+ */
+function resumedSlot(j: MJob, seconds: number, now: number): { runAt: number; occurrenceAt: number } {
+  const occ = j.occurrenceAt;
+  if (occ >= now) return { runAt: occ, occurrenceAt: occ };
+  if (j.catchUp === "one") {
+    decided("resume.catch_up.one");
+    return { runAt: now, occurrenceAt: latestSlot(occ, seconds, now) };
+  }
+  if (j.catchUp === "all") {
+    const from = now - (j.catchUpWindowSeconds ?? 3600) * 1000;
+    const oldest = occ >= from ? occ : slotAfter(occ, seconds, from - 1);
+    if (oldest < now) {
+      decided("resume.catch_up.all");
+      return { runAt: now, occurrenceAt: oldest };
+    }
+  }
+  const next = nextSlot(occ, seconds, now);
+  return { runAt: next, occurrenceAt: next };
+}
+
+/**
+ * overlap `cancel_other` at the alarm: the attempt still queued or running when its cutoff came is
+ * cancelled (fence + 1; recorded cancelled if it began; its units released) and the next occurrence is
+ * due now, serving the latest slot ≤ now; the replaced occurrence counts as over.
+ */
+function replaceJob(j: MJob, cutoff: number, now: number): void {
+  if (j.status === "running") currentAttempt(j).status = "cancelled";
+  applyPending(j);
+  j.attempt += 1;
+  j.runs += 1;
+  j.occurrence += 1;
+  j.occurrenceAt = latestSlot(cutoff, j.intervalSeconds ?? 0, now);
+  j.runAt = now;
+  j.retries = 0;
+  j.extra = false;
+  j.inFlight = false;
+  j.status = "scheduled";
+  j.deadline = now;
 }
 
 /** run now, on a scheduled job (anything else is refused): an extra occurrence for a recurring one. */
@@ -322,13 +445,26 @@ export function patchJob(j: MJob, patch: ModelPatch): void {
  */
 export function fireAlarm(m: Model): Message[] {
   const now = m.now;
+  // First, cancel_other: attempts whose next occurrence came due are replaced by it. A paused job's
+  // attempt is not (nothing starts while paused): if its deadline was that cutoff, its lease goes on.
+  for (const j of m.jobs) {
+    const cutoff = cutoffOf(j);
+    if (cutoff === null || cutoff > now || j.deadline === null || j.deadline > now) continue;
+    if (j.status === "paused") {
+      if (j.inFlight && j.deadline === cutoff)
+        j.deadline = Math.min(timeoutBound(j), now + HEARTBEAT_TIMEOUT_MS);
+    } else if (j.status === "queued" || j.status === "running") {
+      replaceJob(j, cutoff, now);
+      m.replaced = (m.replaced ?? 0) + 1;
+    }
+  }
   for (const j of m.jobs.filter((x) => attemptRuns(x) && (x.deadline ?? Infinity) <= now))
     settleJob(j, false, now, true);
   // A claim whose message has not begun is sent again under the same attempt, its deadline doubled.
   const resent: Message[] = [];
   for (const j of ofStatus(m, "queued").filter((x) => (x.deadline ?? Infinity) <= now)) {
     j.misses = (j.misses ?? 0) + 1;
-    j.deadline = now + dispatchDeadline(j.misses);
+    j.deadline = capped(j, now + dispatchDeadline(j.misses));
     resent.push({ user_id: m.userId, job_id: j.id, attempt: j.attempt });
   }
   const limit = Math.min(BATCH, WINDOW - ofStatus(m, "queued").length);
@@ -352,7 +488,7 @@ export function fireAlarm(m: Model): Message[] {
     if (!j) throw new Error(`model: claimed unknown ${id}`);
     j.status = "queued";
     j.attempt += 1;
-    j.deadline = now + dispatchDeadline(j.misses ?? 0);
+    j.deadline = capped(j, now + dispatchDeadline(j.misses ?? 0));
     sent.push({ user_id: m.userId, job_id: j.id, attempt: j.attempt });
   }
   m.sent.push(...resent, ...sent);

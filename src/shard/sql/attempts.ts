@@ -62,6 +62,7 @@ import { beginUpdate, cancelUpdate, finishUpdate, heartbeatUpdate } from "./atte
 import { effective } from "./begun";
 import { forgetIdleKey, recordStart } from "./flow-control";
 import { countInMinute, type MinuteEvent, type MinuteTally } from "./metrics";
+import { withCutoff } from "./overlap";
 import { patchedFields, patchedRow } from "./patch-rows";
 import { release } from "./pools";
 import { removalTime } from "./retention";
@@ -108,10 +109,12 @@ export function timeoutBound(job: JobRow, t: ShardTimings): number {
 /**
  * A running attempt's deadline after a sign of life at `now` (its begin or a heartbeat): the
  * heartbeat timeout from now, but never past the timeout bound. So a dead consumer is noticed
- * within the heartbeat timeout whatever timeout_seconds is.
+ * within the heartbeat timeout whatever timeout_seconds is. A cancel_other job's is never past the
+ * time its next occurrence replaces the attempt (withCutoff, overlap.ts), so no heartbeat pushes the
+ * alarm past it.
  */
 function livenessDeadline(job: JobRow, now: number, t: ShardTimings): number {
-  return Math.min(timeoutBound(job, t), now + t.heartbeatTimeoutMs);
+  return withCutoff(job, Math.min(timeoutBound(job, t), now + t.heartbeatTimeoutMs));
 }
 
 /** The error an attempt given up at its deadline gets: heartbeats stopped, or it timed out. */
@@ -184,6 +187,13 @@ export function settleInputOf(job: JobRow): SettleInput {
     retryDelaySeconds: job.retryDelaySeconds,
     retryPolicy: job.retryPolicy,
     extraRun: job.extraRun,
+    policy: {
+      overlap: job.overlap,
+      catchUp: job.catchUp,
+      catchUpWindowSeconds: job.catchUpWindowSeconds,
+    },
+    // The attempt that ended is the job's latest, begun at last_run_at (expiry passes null: none began).
+    begunAt: job.lastRunAt,
   };
 }
 

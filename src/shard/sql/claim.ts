@@ -6,7 +6,8 @@
 //   rows once and each key's start log (flow-control.ts); writes per claim jobs[id] (scheduled → queued,
 //   attempt + 1, dispatch deadline) and allocations (+1 row per pool it names); per expired job, as
 //   expireOccurrence (expiry.ts). Rows written: 2 per claim (row, jobs_wake) + 3 per pool a claim names
-//   (allocation row, its key, allocations_pool); 4 per expired occurrence.
+//   (allocation row, its key, allocations_pool); 4 per expired occurrence. A cancel_other job's row is
+//   read once more for its dispatch deadline (overlap.ts); no more rows written.
 // inFlight(db) → number
 //   reads the queued jobs' jobs_wake entries (a count). Rows written: 0.
 //
@@ -16,12 +17,13 @@ import { and, asc, desc, eq, lte, or, type SQL, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
 import { isExpired } from "../../core/expiry";
 import { PoolRound } from "../../core/pool-round";
-import type { ShardDb, ShardTimings } from "../db";
+import { findJob, type ShardDb, type ShardTimings } from "../db";
 import { jobs, pools } from "../schema";
 import { NOT_BEGUN_TEXT } from "./begun";
 import type { Claim } from "./dispatch";
 import { expireOccurrence } from "./expiry";
 import { FlowRound } from "./flow-control";
+import { withCutoff } from "./overlap";
 import { allocate, capacities, unitsInUse } from "./pools";
 import { prepared } from "./prepared";
 import { storageOf } from "./storage";
@@ -126,6 +128,7 @@ function duePageStatement(db: ShardDb, aging: boolean, after: boolean) {
       dispatchMisses: jobs.dispatchMisses,
       expiresAfterSeconds: jobs.expiresAfterSeconds,
       flowControl: jobs.flowControl,
+      overlap: jobs.overlap,
       key,
     })
     .from(jobs)
@@ -185,12 +188,18 @@ const claimStatement = (db: ShardDb) =>
     .returning({ attempt: jobs.attempt })
     .prepare();
 
-/** Marks one job queued under its next attempt number and records the units it holds. */
+/**
+ * Marks one job queued under its next attempt number and records the units it holds. A cancel_other
+ * job's dispatch deadline is at most the time its next occurrence replaces the claim (overlap.ts): its
+ * row is read for that, only then.
+ */
 function claimOne(db: ShardDb, c: Candidate, now: number, t: ShardTimings): Claim {
+  const lease = now + dispatchDeadlineMs(t.dispatchDeadlineMs, c.dispatchMisses);
+  const job = c.overlap === "cancel_other" ? findJob(db, c.id) : undefined;
   const row = prepared(db, "claim.claimOne", claimStatement).get({
     id: c.id,
     now,
-    deadline: now + dispatchDeadlineMs(t.dispatchDeadlineMs, c.dispatchMisses),
+    deadline: job ? withCutoff({ ...job, status: "queued" }, lease) : lease,
   });
   const attempt = row?.attempt ?? 0;
   allocate(db, c.id, attempt, c.resources);

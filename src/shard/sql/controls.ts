@@ -37,6 +37,7 @@ import type { ControlResult, ErrorDetail, PatchResult, RefusalOf } from "../rpc"
 import { type JobRow, jobs } from "../schema";
 import { attemptInFlight } from "./attempts";
 import { effective } from "./begun";
+import { withCutoff } from "./overlap";
 import { patchColumns, patchedRow } from "./patch-rows";
 import { release, resourceErrors } from "./pools";
 import { forgetUnfinishedBound } from "./submit";
@@ -55,6 +56,7 @@ const scheduleOf = (job: JobRow): ScheduleState => ({
   occurrence: job.occurrence,
   currentRetries: job.currentRetries,
   extraRun: job.extraRun,
+  policy: { overlap: job.overlap, catchUp: job.catchUp, catchUpWindowSeconds: job.catchUpWindowSeconds },
 });
 
 function decide(db: ShardDb, control: Control, job: JobRow, now: number): ControlOutcome {
@@ -116,7 +118,15 @@ export function applyControl(
       ...change,
       ...waited,
       ...(withdrawn ? { attempt: job.attempt + 1 } : {}),
-      deadline: change.status === "scheduled" ? change.runAt : idle ? null : job.deadline,
+      // Resumed while its attempt runs: a cancel_other job's next occurrence replaces it when due.
+      deadline:
+        change.status === "scheduled"
+          ? change.runAt
+          : idle
+            ? null
+            : job.deadline === null
+              ? null
+              : withCutoff({ ...job, status: change.status }, job.deadline),
       ...touch(now, t, job),
     })
     .where(eq(jobs.id, jobId))

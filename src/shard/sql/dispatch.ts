@@ -28,9 +28,10 @@ import { and, eq, inArray, lte, type Placeholder, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
 import { indexCopyGrid } from "../../core/index-copy-time";
 import { FINISHED_STATUSES } from "../../core/state";
-import type { ShardDb, ShardTimings } from "../db";
+import { findJob, type ShardDb, type ShardTimings } from "../db";
 import { type JobRow, jobs } from "../schema";
 import { BEGUN, NOT_BEGUN } from "./begun";
+import { withCutoff } from "./overlap";
 import { patchColumns } from "./patch-rows";
 import { release } from "./pools";
 import { prepared } from "./prepared";
@@ -80,7 +81,13 @@ export function requeue(db: ShardDb, claims: Claim[], now: number, retryAt: numb
 export function resendLostDispatches(db: ShardDb, now: number, t: ShardTimings, limit: number): Claim[] {
   const lost = prepared(db, "dispatch.lostDispatches", (db) =>
     db
-      .select({ id: jobs.id, userId: jobs.userId, attempt: jobs.attempt, misses: jobs.dispatchMisses })
+      .select({
+        id: jobs.id,
+        userId: jobs.userId,
+        attempt: jobs.attempt,
+        misses: jobs.dispatchMisses,
+        overlap: jobs.overlap,
+      })
       .from(jobs)
       // A begun one (begun.ts) is not lost: promoteBegun moves it on.
       .where(and(NOT_BEGUN, lte(jobs.deadline, sql.placeholder("now"))))
@@ -100,7 +107,10 @@ export function resendLostDispatches(db: ShardDb, now: number, t: ShardTimings, 
   );
   for (const l of lost) {
     const misses = l.misses + 1;
-    resend.run({ id: l.id, misses, deadline: now + dispatchDeadlineMs(t.dispatchDeadlineMs, misses) });
+    const lease = now + dispatchDeadlineMs(t.dispatchDeadlineMs, misses);
+    // A cancel_other job's lease is at most the time its next occurrence replaces it (overlap.ts).
+    const job = l.overlap === "cancel_other" ? findJob(db, l.id) : undefined;
+    resend.run({ id: l.id, misses, deadline: job ? withCutoff(job, lease) : lease });
   }
   return lost.map(({ id, userId, attempt }) => ({ id, userId, attempt }));
 }

@@ -35,7 +35,9 @@ export function expireOccurrence(
 ): { job: JobRow; finishedOccurrence: number; dueAgain: boolean } | null {
   const job = findJob(db, jobId);
   if (job?.status !== "scheduled") return null;
-  const next = settle(settleInputOf(job), { ok: false, permanent: true }, now, NO_JITTER);
+  // No attempt began: every occurrence it was late for was missed (catch_up decides).
+  const input = { ...settleInputOf(job), begunAt: null };
+  const next = settle(input, { ok: false, permanent: true }, now, NO_JITTER);
   if (next.status !== job.status) assertTransition(job.status, next.status);
   const updated = db
     .update(jobs)
