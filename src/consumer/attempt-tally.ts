@@ -4,7 +4,8 @@
 // of the consumer's CPU in a herd, and each line is billed.
 import { log } from "../log";
 
-export type AttemptOutcomeName = "succeeded" | "failed" | "timed_out";
+/** `cancelled`: stopped at its cutoff, replaced by its job's next occurrence (overlap cancel_other). */
+export type AttemptOutcomeName = "succeeded" | "failed" | "timed_out" | "cancelled";
 
 /** One attempt the consumer ran, once its report was answered (or could not be delivered). */
 export interface AttemptEnd {
@@ -13,7 +14,10 @@ export interface AttemptEnd {
   outcome: AttemptOutcomeName;
   latenessMs: number;
   durationMs: number;
-  /** "accepted", the shard's refusal, or "unreported" when the shard could not be reached. */
+  /**
+   * "accepted", the shard's refusal, "unreported" when the shard could not be reached, or "replaced"
+   * when the attempt was stopped at its overlap cutoff and not reported.
+   */
   report: string;
 }
 
@@ -21,7 +25,12 @@ export class AttemptTally {
   private attempts = 0;
   private accepted = 0;
   private unreported = 0;
-  private readonly outcomes: Record<AttemptOutcomeName, number> = { succeeded: 0, failed: 0, timed_out: 0 };
+  private readonly outcomes: Record<AttemptOutcomeName, number> = {
+    succeeded: 0,
+    failed: 0,
+    timed_out: 0,
+    cancelled: 0,
+  };
   /** The accepted attempts' lateness: one entry per completion. */
   private readonly lateness: number[] = [];
   private durationMax = 0;

@@ -46,6 +46,12 @@ export class ReportBatcher {
     this.running += 1;
   }
 
+  /** An attempt that began will not report (the shard ends it itself): stop waiting for it. */
+  abandoned(): void {
+    this.running = Math.max(0, this.running - 1);
+    if (this.running === 0 && this.lingering !== undefined) this.go();
+  }
+
   /** The shard's answer to this report; rejects when its request failed every try. */
   report(report: FinishReport): Promise<FinishResult> {
     return new Promise((resolve, reject) => {

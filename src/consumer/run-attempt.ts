@@ -43,6 +43,30 @@ function toReport(outcome: ExecutionOutcome, result: unknown): AttemptReport {
   };
 }
 
+/**
+ * An attempt replaced by its job's next occurrence (overlap cancel_other) at its cutoff: the call was
+ * stopped there, and nothing is reported, since the shard's alarm cancels the attempt at that time
+ * and a report could only race it. Its shard's other reports no longer wait for it.
+ */
+function abandon(
+  msg: DispatchMessage,
+  begun: BegunAttempt,
+  reports: ReportBatcher,
+  tally: AttemptTally,
+  durationMs: number,
+): AttemptRun {
+  reports.abandoned();
+  tally.add({
+    jobId: msg.job_id,
+    attempt: msg.attempt,
+    outcome: "cancelled",
+    latenessMs: begun.latenessMs,
+    durationMs,
+    report: "replaced",
+  });
+  return { kind: "skipped", reason: "replaced by the next occurrence (overlap cancel_other)" };
+}
+
 /** How the attempt ended, as its attempt record will say. */
 function outcomeName(outcome: ExecutionOutcome): AttemptOutcomeName {
   if (outcome.ok) return "succeeded";
@@ -118,20 +142,27 @@ async function executeAndReport(
 ): Promise<AttemptRun> {
   const started = Date.now();
   const executor = getExecutor(begun.type);
+  // overlap cancel_other: the shard replaces this attempt at its cutoff; the call stops there too.
+  const timeoutMs = begun.timeoutSeconds * 1000;
+  const cutoffMs = begun.cutoffAt === null ? Number.POSITIVE_INFINITY : begun.cutoffAt - started;
   let outcome: ExecutionOutcome;
   let result: unknown = null;
   if (!executor) outcome = { ok: false, error: `no executor for type "${begun.type}"`, permanent: true };
+  else if (cutoffMs <= 0) return abandon(msg, begun, reports, tally, 0);
   else {
     outcome = await executor.execute({
       jobId: msg.job_id,
       occurrence: begun.occurrence,
       attempt: msg.attempt,
       payload: begun.payload,
-      timeoutMs: begun.timeoutSeconds * 1000,
+      timeoutMs: Math.min(timeoutMs, cutoffMs),
       signingSecrets: await secrets.of(msg.user_id, begun.signingSecrets),
       allowPrivateTargets: configOf(env).ALLOW_PRIVATE_TARGETS,
       trace: { traceparent: begun.traceparent, tracestate: begun.tracestate },
     });
+    // Stopped by the cutoff, not by its own timeout: the shard cancels it (no report to race that).
+    if (!outcome.ok && outcome.timedOut && cutoffMs < timeoutMs)
+      return abandon(msg, begun, reports, tally, Date.now() - started);
     if (outcome.ok) {
       result = begun.resultLocation
         ? await storeResult(env.RESULTS, begun.resultLocation, msg, begun.occurrence, outcome.result)

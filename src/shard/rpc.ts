@@ -129,6 +129,12 @@ export interface BegunAttempt extends TraceHeaders {
   /** Empty when the job's shard is not the user's home shard: ask the home shard. */
   signingSecrets: string[];
   latenessMs: number;
+  /**
+   * When the job's next occurrence replaces this attempt (overlap `cancel_other`: the shard's alarm
+   * cancels it then), epoch ms; null for any other job. The consumer stops the attempt at that time
+   * and reports nothing: the shard records the cancel.
+   */
+  cutoffAt: number | null;
 }
 
 /** Which jobs a bulk cancel or retry names; every field given must match (at least one is). */

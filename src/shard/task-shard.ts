@@ -33,6 +33,7 @@ import { callbackToDeliver, settleCallback } from "./sql/callbacks";
 import { applyControl, type Control, patchJob } from "./sql/controls";
 import { flowKeyView } from "./sql/flow-control";
 import { readMetrics } from "./sql/metrics";
+import { overlapCutoffOf } from "./sql/overlap";
 import * as pools from "./sql/pools";
 import * as submits from "./sql/submit";
 import { toJobView, viewJob } from "./sql/view";
@@ -295,7 +296,14 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
       const started = { type, payload: payload ?? null, occurrence, timeoutSeconds, resultLocation };
       // The job's trace context rides the begin it answers anyway: no read or request of its own.
       const trace = { traceparent, tracestate };
-      return { ok: true, ...started, ...trace, signingSecrets: secrets, latenessMs: out.latenessMs };
+      return {
+        ok: true,
+        ...started,
+        ...trace,
+        signingSecrets: secrets,
+        latenessMs: out.latenessMs,
+        cutoffAt: overlapCutoffOf(out.job),
+      };
     });
     // A key's claims count against its rate until they begin: a key whose window was all claims in
     // flight could not say when it opens again, so the alarm runs at once to work it out anew.

@@ -214,3 +214,47 @@ describe("signing secrets", () => {
     for (const request of sent) expect(request.headers.get("webhook-signature")).toMatch(/^v1,/);
   });
 });
+
+describe("an attempt replaced by its next occurrence (overlap cancel_other)", () => {
+  it("is stopped at its cutoff by the consumer, which reports nothing; the shard cancels it", async () => {
+    const user = await createUser();
+    // Interval 1 s: the cutoff, the next nominal time, is at most a second of real time away (the
+    // consumer's call stops on its own timer, which the test cannot move).
+    const job = (
+      await submit(user, {
+        type: "http",
+        payload: { url: "http://127.0.0.1:9/slow" },
+        interval_seconds: 1,
+        overlap: "cancel_other",
+        max_retries: 0,
+      })
+    ).body;
+    let aborted: number | null = null;
+    vi.spyOn(globalThis, "fetch").mockImplementation(
+      (_input, init) =>
+        new Promise((_resolve, reject) => {
+          init?.signal?.addEventListener("abort", () => {
+            aborted = Date.now();
+            reject(new DOMException("aborted", "AbortError"));
+          });
+        }),
+    );
+    const [message] = await fireAlarm(user.user_id);
+    expect(message?.job_id).toBe(job.id);
+    const cutoff = await inShard(user.user_id, (_s, state) =>
+      state.storage.sql.exec<{ d: number }>("select deadline as d from jobs where id = ?", job.id).one(),
+    );
+    const result = await deliver([message]);
+    // Acked, stopped at the cutoff (not at its 60 s timeout), and never reported.
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(aborted).not.toBeNull();
+    expect(Math.abs((aborted ?? 0) - cutoff.d)).toBeLessThan(500);
+    // The shard's alarm at the cutoff (the runtime's own, or this one) cancels the attempt and starts
+    // the next occurrence. No report of it was taken: it ended cancelled, not failed or timed out.
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    const after = await getJob(user, job.id);
+    const replaced = after.attempts.find((a) => a.number === message?.attempt);
+    expect(replaced).toMatchObject({ status: "cancelled" });
+    expect(replaced?.error).toContain("cancel_other");
+  });
+});

@@ -71,7 +71,7 @@ describe("log events", () => {
           accepted: 3,
           refused: 0,
           unreported: 0,
-          outcomes: { succeeded: 2, failed: 1, timed_out: 0 },
+          outcomes: { succeeded: 2, failed: 1, timed_out: 0, cancelled: 0 },
           lateness_ms: [expect.any(Number), expect.any(Number), expect.any(Number)],
           duration_ms_max: expect.any(Number),
         },
@@ -116,7 +116,7 @@ describe("log events", () => {
     await deliver(messages, logging);
     expect(events.named("attempt_finished").map((l) => l.entry.outcome)).toEqual(["failed"]);
     expect(events.named("attempts_reported").map((l) => l.entry.outcomes)).toEqual([
-      { succeeded: 0, failed: 1, timed_out: 0 },
+      { succeeded: 0, failed: 1, timed_out: 0, cancelled: 0 },
     ]);
   });
 
