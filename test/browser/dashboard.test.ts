@@ -69,7 +69,7 @@ describe("the dashboard, in Chromium", () => {
     if (fields.resources) await page.getByLabel("Resources (pool:units, …)").fill(fields.resources);
     if (fields.flowKey) {
       await page.getByLabel("Flow-control key").fill(fields.flowKey);
-      await page.getByLabel("Concurrency (at most running at once)").fill(fields.concurrency ?? "1");
+      await page.getByLabel("Concurrency (at once)").fill(fields.concurrency ?? "1");
     }
   }
   /** The job page's value for a field of its list (dl.fields). */
@@ -210,6 +210,7 @@ describe("the dashboard, in Chromium", () => {
       flowKey: "customer-42",
       concurrency: "2",
     });
+    await snap(page, "10a-submit-flow-control");
     await page.getByRole("button", { name: "Submit" }).click();
     await page.waitForURL(/\/dashboard\/jobs\/job_/);
     expect(await fieldOnPage("flow control").textContent()).toBe("key customer-42: at most 2 at once");
@@ -229,7 +230,7 @@ describe("the dashboard, in Chromium", () => {
   });
 
   it("lists the jobs with their live statuses and filters them", async () => {
-    await page.getByRole("link", { name: "Jobs" }).click();
+    await page.getByRole("link", { name: "Jobs", exact: true }).click();
     const row = (name: string) => page.locator("tr", { hasText: name });
     await expect
       .poll(() => row("slow hook").locator(".status").textContent(), { timeout: 15_000 })

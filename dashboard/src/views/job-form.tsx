@@ -131,7 +131,7 @@ function FlowControlFields(props: { form: JobForm; set: Set }) {
       {form.flowKey.trim() && (
         <div class="row">
           <Field
-            label="Concurrency (at most running at once)"
+            label="Concurrency (at once)"
             value={form.flowConcurrency}
             set={(flowConcurrency) => set({ flowConcurrency })}
           />
