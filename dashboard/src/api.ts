@@ -1,7 +1,11 @@
 // The HTTP API as the dashboard calls it (same origin, so no CORS): the signed-in credential as a
 // bearer token, the contract's error envelope turned into an ApiError, a 401 signing the tab out.
 import type { z } from "zod";
-import type { JobPage as JobPageSchema, Pool as PoolSchema } from "../../src/api/responses";
+import type {
+  FlowKey as FlowKeySchema,
+  JobPage as JobPageSchema,
+  Pool as PoolSchema,
+} from "../../src/api/responses";
 import type { AttemptView, JobView } from "../../src/core/job";
 import { FINISHED_STATUSES, JOB_STATUSES } from "../../src/core/state";
 import { session, signOut } from "./session";
@@ -55,10 +59,24 @@ function safeJson(text: string): unknown {
 
 // The answers' own types (type-only imports: nothing of zod reaches the bundle), so the dashboard
 // cannot drift from what the API sends; the statuses are the state machine's own list.
-export type Job = JobView;
+export type Job = JobView & DebounceField;
 export type Attempt = AttemptView;
 export type JobPage = z.infer<typeof JobPageSchema>;
 export type Pool = z.infer<typeof PoolSchema>;
+/** GET /v1/flow-control/:key. */
+export type FlowKey = z.infer<typeof FlowKeySchema>;
+
+/** A one-shot job's debounce (docs/design.md "Debounce"). */
+export interface Debounce {
+  key: string;
+  delay_seconds: number;
+  max_wait_seconds?: number | null;
+}
+// Issue 18's `debounce` is being added to the job object (src/core/job.ts JobViewSchema) by its own
+// branch: read here as optional, so the dashboard compiles before and after it lands. Once JobView
+// has the field, this intersection only narrows nothing and can go.
+type DebounceField = { debounce?: Debounce | null };
+
 export { JOB_STATUSES };
 export const FINISHED: ReadonlySet<string> = new Set(FINISHED_STATUSES);
 export const isRecurring = (job: Job) => job.interval_seconds !== null || job.cron !== null;

@@ -2,7 +2,8 @@
 // submit body, and for an edit only what changed. Bad entries (not JSON, a label without a colon) are
 // reported here, before anything is sent. No DOM: tested in node (job-body.test.ts).
 import type { Recurrence } from "../../src/core/schedule";
-import type { Job } from "./api";
+import type { CatchUp, Overlap } from "../../src/core/state";
+import type { Debounce, Job } from "./api";
 
 export type ScheduleKind = "once" | "interval" | "cron";
 
@@ -22,7 +23,25 @@ export interface JobForm {
   timeoutSeconds: string;
   resources: string;
   labels: string;
+  /** flow_control: sent only with a key; an empty limit is absent. */
+  flowKey: string;
+  flowConcurrency: string;
+  flowRate: string;
+  flowPeriodSeconds: string;
+  /** Recurring schedules only; the defaults are not sent. */
+  overlap: Overlap;
+  catchUp: CatchUp;
+  catchUpWindowSeconds: string;
+  /** One-shot jobs only, sent only with a key; set at submit (PATCH does not take it). */
+  debounceKey: string;
+  debounceDelaySeconds: string;
+  debounceMaxWaitSeconds: string;
 }
+
+/** The server's defaults (docs/design.md, submit table), which the submit body leaves out. */
+export const DEFAULT_OVERLAP: Overlap = "skip";
+export const DEFAULT_CATCH_UP: CatchUp = "none";
+export const DEFAULT_CATCH_UP_WINDOW_SECONDS = 3600;
 
 export const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
@@ -42,6 +61,16 @@ export const emptyForm = (): JobForm => ({
   timeoutSeconds: "60",
   resources: "",
   labels: "",
+  flowKey: "",
+  flowConcurrency: "",
+  flowRate: "",
+  flowPeriodSeconds: "",
+  overlap: DEFAULT_OVERLAP,
+  catchUp: DEFAULT_CATCH_UP,
+  catchUpWindowSeconds: String(DEFAULT_CATCH_UP_WINDOW_SECONDS),
+  debounceKey: "",
+  debounceDelaySeconds: "",
+  debounceMaxWaitSeconds: "",
 });
 
 /** "a:1, b:2" → {a: 1, b: 2}; `number` parses the values. */
@@ -66,6 +95,37 @@ function integer(v: string, what: string): number {
   const n = Number(v);
   if (v.trim() === "" || !Number.isInteger(n)) throw new Error(`${what} must be a whole number`);
   return n;
+}
+
+/** An optional whole number: empty is absent. */
+function optionalInteger(v: string, what: string): number | undefined {
+  return v.trim() === "" ? undefined : integer(v, what);
+}
+
+/** The fields of `entries` whose value is not undefined. */
+function defined(entries: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+}
+
+function flowControlOf(form: JobForm): Record<string, unknown> | undefined {
+  const key = form.flowKey.trim();
+  if (!key) return undefined;
+  return defined({
+    key,
+    concurrency: optionalInteger(form.flowConcurrency, "flow-control concurrency"),
+    rate: optionalInteger(form.flowRate, "flow-control rate"),
+    period_seconds: optionalInteger(form.flowPeriodSeconds, "flow-control period"),
+  });
+}
+
+function debounceOf(form: JobForm): Record<string, unknown> | undefined {
+  const key = form.debounceKey.trim();
+  if (!key) return undefined;
+  return defined({
+    key,
+    delay_seconds: integer(form.debounceDelaySeconds, "debounce delay"),
+    max_wait_seconds: optionalInteger(form.debounceMaxWaitSeconds, "debounce max wait"),
+  });
 }
 
 function payloadOf(form: JobForm): unknown {
@@ -111,11 +171,26 @@ export function submitBody(form: JobForm): Record<string, unknown> {
   if (Object.keys(resources).length) body.resources = resources;
   const labels = pairs(form.labels, "labels", (v) => v);
   if (Object.keys(labels).length) body.labels = labels;
+  const flowControl = flowControlOf(form);
+  if (flowControl) body.flow_control = flowControl;
+  if (form.schedule === "once") {
+    const debounce = debounceOf(form);
+    if (debounce) body.debounce = debounce;
+  } else {
+    if (form.overlap !== DEFAULT_OVERLAP) body.overlap = form.overlap;
+    if (form.catchUp !== DEFAULT_CATCH_UP) body.catch_up = form.catchUp;
+    // The window matters only to `all`; the form shows it only then.
+    const window = form.catchUp === "all" ? integer(form.catchUpWindowSeconds, "catch-up window") : undefined;
+    if (window !== undefined && window !== DEFAULT_CATCH_UP_WINDOW_SECONDS)
+      body.catch_up_window_seconds = window;
+  }
   return body;
 }
 
 /** The form filled from an existing job, for the editor. */
 export function formOfJob(job: Job): JobForm {
+  const flow = job.flow_control;
+  const debounce: Debounce | null | undefined = job.debounce;
   const http = job.type === "http" && job.payload && typeof job.payload === "object";
   const payload = job.payload as { url?: string; method?: string; body?: unknown } | null;
   return {
@@ -144,19 +219,52 @@ export function formOfJob(job: Job): JobForm {
     labels: Object.entries(job.labels ?? {})
       .map(([k, v]) => `${k}:${v}`)
       .join(", "),
+    flowKey: flow?.key ?? "",
+    flowConcurrency: numberText(flow?.concurrency),
+    flowRate: numberText(flow?.rate),
+    flowPeriodSeconds: numberText(flow?.period_seconds),
+    overlap: job.overlap ?? DEFAULT_OVERLAP,
+    catchUp: job.catch_up ?? DEFAULT_CATCH_UP,
+    catchUpWindowSeconds: String(job.catch_up_window_seconds ?? DEFAULT_CATCH_UP_WINDOW_SECONDS),
+    debounceKey: debounce?.key ?? "",
+    debounceDelaySeconds: numberText(debounce?.delay_seconds),
+    debounceMaxWaitSeconds: numberText(debounce?.max_wait_seconds),
   };
 }
 
-/** The fields of `after` that differ from `before` (both submit bodies), with schedule switches explicit. */
+const numberText = (n: number | null | undefined) => (n === null || n === undefined ? "" : String(n));
+
+/** What a PATCH sends for a field the edited form no longer has: cleared, or back to its default. */
+const CLEARED: Record<string, unknown> = {
+  interval_seconds: null,
+  cron: null,
+  timezone: null,
+  name: null,
+  resources: {},
+  labels: {},
+  flow_control: null,
+  overlap: DEFAULT_OVERLAP,
+  catch_up: DEFAULT_CATCH_UP,
+  catch_up_window_seconds: DEFAULT_CATCH_UP_WINDOW_SECONDS,
+};
+
+/** Submit fields PATCH does not take: a job's type, and its debounce (set at submit only). */
+const NOT_PATCHED = new Set(["type", "debounce"]);
+
+/**
+ * The fields of `after` that differ from `before` (both submit bodies), with removals explicit: a field
+ * the new form no longer has is cleared or set back to its default (cron → interval clears the cron, an
+ * emptied flow-control key sends `flow_control: null`, a recurring job made one-shot gets `overlap` and
+ * `catch_up` back to their defaults, which a one-shot job must have).
+ */
 export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>) {
   const change: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(after)) {
-    if (key === "type") continue;
+    if (NOT_PATCHED.has(key)) continue;
     if (JSON.stringify(value) !== JSON.stringify(before[key])) change[key] = value;
   }
-  // A schedule field the new form no longer has is cleared (e.g. cron → interval, or back to once).
-  for (const key of ["interval_seconds", "cron", "timezone", "name", "resources", "labels"]) {
-    if (key in before && !(key in after)) change[key] = key === "resources" || key === "labels" ? {} : null;
+  for (const [key, cleared] of Object.entries(CLEARED)) {
+    if (key in before && !(key in after)) change[key] = cleared;
   }
   return change;
 }

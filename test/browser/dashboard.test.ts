@@ -51,6 +51,8 @@ describe("the dashboard, in Chromium", () => {
     resources?: string;
     cron?: string;
     zone?: string;
+    flowKey?: string;
+    concurrency?: string;
   }) {
     await page.getByRole("link", { name: "Submit" }).click();
     await page.getByLabel("Type").selectOption(fields.url ? "http" : "noop");
@@ -65,7 +67,14 @@ describe("the dashboard, in Chromium", () => {
       await page.getByLabel("Time zone").fill(fields.zone ?? "UTC");
     }
     if (fields.resources) await page.getByLabel("Resources (pool:units, …)").fill(fields.resources);
+    if (fields.flowKey) {
+      await page.getByLabel("Flow-control key").fill(fields.flowKey);
+      await page.getByLabel("Concurrency (at once)").fill(fields.concurrency ?? "1");
+    }
   }
+  /** The job page's value for a field of its list (dl.fields). */
+  const fieldOnPage = (name: string) =>
+    page.locator("dl.fields dt", { hasText: name }).locator("xpath=following-sibling::dd[1]");
 
   beforeAll(async () => {
     const api = new ApiClient(fixture.server().baseUrl);
@@ -153,14 +162,14 @@ describe("the dashboard, in Chromium", () => {
     await snap(page, "06-resumed");
   });
 
-  it("edits the recurring job's priority", async () => {
+  it("edits the recurring job's priority and overlap", async () => {
+    expect(await fieldOnPage("overlap").textContent()).toBe("skip");
     await page.getByRole("button", { name: "Edit" }).click();
     await page.getByLabel("Priority (0–100)").fill("80");
+    await page.getByLabel("Overlap").selectOption("buffer_one");
     await page.getByRole("button", { name: "Save changes" }).click();
-    const priority = page
-      .locator("dl.fields dt", { hasText: "priority" })
-      .locator("xpath=following-sibling::dd[1]");
-    await expect.poll(() => priority.textContent(), { timeout: 10_000 }).toBe("80");
+    await expect.poll(() => fieldOnPage("priority").textContent(), { timeout: 10_000 }).toBe("80");
+    expect(await fieldOnPage("overlap").textContent()).toBe("buffer_one");
     await snap(page, "07-edited");
   });
 
@@ -194,8 +203,34 @@ describe("the dashboard, in Chromium", () => {
     await expect.poll(() => page.locator("tr[data-pool='partner-api']").count()).toBe(0);
   });
 
+  it("submits a job with flow control and sees its key's use on the job page", async () => {
+    await submitJob({
+      name: "keyed hook",
+      url: fixture.target().url("/hold"),
+      flowKey: "customer-42",
+      concurrency: "2",
+    });
+    await snap(page, "10a-submit-flow-control");
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.waitForURL(/\/dashboard\/jobs\/job_/);
+    expect(await fieldOnPage("flow control").textContent()).toBe("key customer-42: at most 2 at once");
+    const panel = page.locator("table.flow-key[data-flow-key='customer-42']");
+    // The panel reads GET /v1/flow-control/customer-42: the attempt holds one of the key's slots while the
+    // target holds the request, and gives it back when it ends.
+    await expect
+      .poll(() => panel.locator("td[data-field='running']").textContent(), { timeout: 15_000 })
+      .toBe("1");
+    await snap(page, "10b-flow-control-running");
+    await watchStatus("succeeded", 30_000);
+    await expect
+      .poll(() => panel.locator("td[data-field='running']").textContent(), { timeout: 10_000 })
+      .toBe("0");
+    expect(Number(await panel.locator("td[data-field='started_last_period']").textContent())).toBe(0);
+    expect(await notReloaded()).toBe(true);
+  });
+
   it("lists the jobs with their live statuses and filters them", async () => {
-    await page.getByRole("link", { name: "Jobs" }).click();
+    await page.getByRole("link", { name: "Jobs", exact: true }).click();
     const row = (name: string) => page.locator("tr", { hasText: name });
     await expect
       .poll(() => row("slow hook").locator(".status").textContent(), { timeout: 15_000 })

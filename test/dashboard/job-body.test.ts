@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Job } from "../../dashboard/src/api";
-import { changedFields, emptyForm, formOfJob, submitBody } from "../../dashboard/src/job-body";
+import { changedFields, emptyForm, formOfJob, type JobForm, submitBody } from "../../dashboard/src/job-body";
 
 const job = (over: Partial<Job>): Job => ({
   id: "job_0_x",
@@ -29,9 +29,11 @@ const job = (over: Partial<Job>): Job => ({
   callback_url: null,
   retry_policy: "all",
   expires_after_seconds: null,
+  flow_control: null,
   overlap: "skip",
   catch_up: "none",
   catch_up_window_seconds: 3600,
+  debounce: null,
   traceparent: null,
   tracestate: null,
   created_at: "2026-11-29T00:00:00.000Z",
@@ -75,6 +77,136 @@ describe("submitBody", () => {
     expect(() => submitBody({ ...emptyForm(), resources: "pool:1.5" })).toThrow("whole number");
     expect(() => submitBody({ ...emptyForm(), priority: "" })).toThrow("priority must be a whole number");
   });
+
+  it("sends flow_control only with a key, leaving empty limits out", () => {
+    expect(submitBody({ ...emptyForm(), flowConcurrency: "2" })).not.toHaveProperty("flow_control");
+    expect(submitBody({ ...emptyForm(), flowKey: "  ", flowRate: "5" })).not.toHaveProperty("flow_control");
+    const limited = (over: Partial<JobForm>) =>
+      submitBody({ ...emptyForm(), flowKey: " customer-42 ", ...over }).flow_control;
+    expect(limited({ flowConcurrency: "2" })).toEqual({ key: "customer-42", concurrency: 2 });
+    expect(limited({ flowRate: "10", flowPeriodSeconds: "60" })).toEqual({
+      key: "customer-42",
+      rate: 10,
+      period_seconds: 60,
+    });
+    expect(limited({ flowConcurrency: "2", flowRate: "5", flowPeriodSeconds: "" })).toEqual({
+      key: "customer-42",
+      concurrency: 2,
+      rate: 5,
+    });
+    expect(() => limited({ flowRate: "fast" })).toThrow("flow-control rate must be a whole number");
+  });
+
+  it("sends overlap and catch_up for a recurring job only when not the default, the window only with all", () => {
+    const recurring = { ...emptyForm(), schedule: "interval" as const, intervalSeconds: "60" };
+    const plain = submitBody(recurring);
+    for (const field of ["overlap", "catch_up", "catch_up_window_seconds"])
+      expect(plain).not.toHaveProperty(field);
+    expect(submitBody({ ...recurring, overlap: "buffer_one", catchUp: "one" })).toMatchObject({
+      interval_seconds: 60,
+      overlap: "buffer_one",
+      catch_up: "one",
+    });
+    expect(submitBody({ ...recurring, catchUp: "one", catchUpWindowSeconds: "60" })).not.toHaveProperty(
+      "catch_up_window_seconds",
+    );
+    expect(submitBody({ ...recurring, catchUp: "all" })).not.toHaveProperty("catch_up_window_seconds");
+    expect(
+      submitBody({
+        ...recurring,
+        schedule: "cron",
+        overlap: "cancel_other",
+        catchUp: "all",
+        catchUpWindowSeconds: "600",
+      }),
+    ).toMatchObject({
+      cron: "*/5 * * * *",
+      overlap: "cancel_other",
+      catch_up: "all",
+      catch_up_window_seconds: 600,
+    });
+    expect(() => submitBody({ ...recurring, catchUp: "all", catchUpWindowSeconds: "" })).toThrow(
+      "catch-up window must be a whole number",
+    );
+    // A one-shot job never sends them (the form hides them), whatever the form still holds.
+    const once = submitBody({
+      ...emptyForm(),
+      overlap: "buffer_one",
+      catchUp: "all",
+      catchUpWindowSeconds: "60",
+    });
+    for (const field of ["overlap", "catch_up", "catch_up_window_seconds"])
+      expect(once).not.toHaveProperty(field);
+  });
+
+  it("sends debounce for a one-shot job with a key, and never for a recurring one", () => {
+    const debounced = { ...emptyForm(), debounceKey: " user-7 ", debounceDelaySeconds: "2" };
+    expect(submitBody(debounced).debounce).toEqual({ key: "user-7", delay_seconds: 2 });
+    expect(submitBody({ ...debounced, debounceMaxWaitSeconds: "30" }).debounce).toEqual({
+      key: "user-7",
+      delay_seconds: 2,
+      max_wait_seconds: 30,
+    });
+    expect(submitBody({ ...emptyForm(), debounceDelaySeconds: "2" })).not.toHaveProperty("debounce");
+    expect(submitBody({ ...debounced, schedule: "interval" })).not.toHaveProperty("debounce");
+    expect(() => submitBody({ ...debounced, debounceDelaySeconds: "" })).toThrow(
+      "debounce delay must be a whole number",
+    );
+  });
+});
+
+describe("formOfJob", () => {
+  it("fills the flow control, overlap, catch-up and debounce fields from the job", () => {
+    const form = formOfJob(
+      job({
+        flow_control: { key: "customer-42", concurrency: 2, rate: null, period_seconds: 1 },
+        overlap: "cancel_other",
+        catch_up: "all",
+        catch_up_window_seconds: 600,
+      }),
+    );
+    expect(form).toMatchObject({
+      flowKey: "customer-42",
+      flowConcurrency: "2",
+      flowRate: "",
+      flowPeriodSeconds: "1",
+      overlap: "cancel_other",
+      catchUp: "all",
+      catchUpWindowSeconds: "600",
+      debounceKey: "",
+    });
+    // And back: the same body the job was made with (the period is the server's default, 1).
+    expect(submitBody(form)).toMatchObject({
+      flow_control: { key: "customer-42", concurrency: 2, period_seconds: 1 },
+      overlap: "cancel_other",
+      catch_up: "all",
+      catch_up_window_seconds: 600,
+    });
+
+    const oneShot = formOfJob(
+      job({
+        cron: null,
+        timezone: null,
+        debounce: { key: "user-7", delay_seconds: 2, max_wait_seconds: 30 },
+      }),
+    );
+    expect(oneShot).toMatchObject({
+      schedule: "once",
+      flowKey: "",
+      overlap: "skip",
+      catchUp: "none",
+      catchUpWindowSeconds: "3600",
+      debounceKey: "user-7",
+      debounceDelaySeconds: "2",
+      debounceMaxWaitSeconds: "30",
+    });
+    expect(submitBody(oneShot).debounce).toEqual({ key: "user-7", delay_seconds: 2, max_wait_seconds: 30 });
+  });
+
+  it("reads a job without the debounce field (before it lands) as no debounce", () => {
+    const { debounce: _, ...without } = job({ cron: null, timezone: null });
+    expect(formOfJob(without as Job).debounceKey).toBe("");
+  });
 });
 
 describe("changedFields", () => {
@@ -92,5 +224,63 @@ describe("changedFields", () => {
       submitBody({ ...form, schedule: "interval", intervalSeconds: "300", labels: "" }),
     );
     expect(change).toEqual({ interval_seconds: 300, cron: null, timezone: null, labels: {} });
+  });
+
+  it("sends flow_control when set or changed, and null when the key is cleared", () => {
+    const flow = { key: "customer-42", concurrency: 2, rate: 5, period_seconds: 1 };
+    const none = formOfJob(job({}));
+    expect(changedFields(submitBody(none), submitBody({ ...none, flowKey: "k", flowRate: "3" }))).toEqual({
+      flow_control: { key: "k", rate: 3 },
+    });
+    const form = formOfJob(job({ flow_control: flow }));
+    const before = submitBody(form);
+    expect(changedFields(before, submitBody(form))).toEqual({});
+    expect(changedFields(before, submitBody({ ...form, flowConcurrency: "4" }))).toEqual({
+      flow_control: { key: "customer-42", concurrency: 4, rate: 5, period_seconds: 1 },
+    });
+    expect(changedFields(before, submitBody({ ...form, flowKey: "" }))).toEqual({ flow_control: null });
+  });
+
+  it("sends overlap and catch_up when changed, back to their defaults included", () => {
+    const form = formOfJob(job({ overlap: "buffer_one", catch_up: "all", catch_up_window_seconds: 600 }));
+    const before = submitBody(form);
+    expect(changedFields(before, submitBody(form))).toEqual({});
+    expect(changedFields(before, submitBody({ ...form, overlap: "cancel_other" }))).toEqual({
+      overlap: "cancel_other",
+    });
+    expect(changedFields(before, submitBody({ ...form, catchUpWindowSeconds: "900" }))).toEqual({
+      catch_up_window_seconds: 900,
+    });
+    expect(changedFields(before, submitBody({ ...form, overlap: "skip", catchUp: "none" }))).toEqual({
+      overlap: "skip",
+      catch_up: "none",
+      catch_up_window_seconds: 3600,
+    });
+    const plain = formOfJob(job({}));
+    expect(changedFields(submitBody(plain), submitBody({ ...plain, catchUp: "one" }))).toEqual({
+      catch_up: "one",
+    });
+    // Made one-shot, a job must have the defaults again (the server refuses others on a one-shot job).
+    expect(changedFields(before, submitBody({ ...form, schedule: "once" }))).toEqual({
+      cron: null,
+      timezone: null,
+      overlap: "skip",
+      catch_up: "none",
+      catch_up_window_seconds: 3600,
+    });
+  });
+
+  it("never sends debounce, which PATCH does not take", () => {
+    const form = formOfJob(
+      job({
+        cron: null,
+        timezone: null,
+        debounce: { key: "user-7", delay_seconds: 2, max_wait_seconds: null },
+      }),
+    );
+    const before = submitBody(form);
+    expect(before.debounce).toEqual({ key: "user-7", delay_seconds: 2 });
+    expect(changedFields(before, submitBody({ ...form, debounceDelaySeconds: "9" }))).toEqual({});
+    expect(changedFields(before, submitBody({ ...form, debounceKey: "" }))).toEqual({});
   });
 });

@@ -26,7 +26,7 @@ export function EditForm(props: { job: Job; onSaved: () => void }) {
 
   return (
     <form class="job-form editor" onSubmit={save}>
-      <JobFields form={form} set={(change) => setForm({ ...form, ...change })} typeFixed />
+      <JobFields form={form} set={(change) => setForm({ ...form, ...change })} editing />
       <ErrorLine error={error} />
       <button type="submit">Save changes</button>
     </form>

@@ -1,4 +1,5 @@
 // The fields a job is submitted or edited with, and the preview of a recurring job's next runs.
+import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from "../../../src/core/state";
 import { BROWSER_ZONE, type JobForm, recurrenceOfForm } from "../job-body";
 import { inZone, previewRuns } from "../preview";
 
@@ -49,12 +50,156 @@ function Field(props: { label: string; value: string; set: (v: string) => void; 
   );
 }
 
-/** The editable fields; `typeFixed` hides the type (a job's type cannot change). */
-export function JobFields(props: { form: JobForm; set: Set; typeFixed?: boolean }) {
+function Choice<T extends string>(props: {
+  label: string;
+  value: T;
+  options: readonly T[];
+  describe: Record<T, string>;
+  set: (v: T) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select value={props.value} onChange={(e) => props.set(e.currentTarget.value as T)}>
+        {props.options.map((o) => (
+          <option key={o} value={o}>
+            {props.describe[o]}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+const OVERLAP_TEXT = {
+  skip: "skip (default): an occurrence due while the previous one runs is skipped",
+  buffer_one: "buffer_one: it runs as soon as the previous one ends",
+  cancel_other: "cancel_other: the running attempt is cancelled",
+} as const;
+
+const CATCH_UP_TEXT = {
+  none: "none (default): missed occurrences are skipped",
+  one: "one: one run for all that were missed",
+  all: "all: each missed occurrence runs, within a window",
+} as const;
+
+/** Overlap and catch-up: recurring schedules only. */
+function RecurringPolicy(props: { form: JobForm; set: Set }) {
   const { form, set } = props;
   return (
     <>
-      {!props.typeFixed && (
+      <Choice
+        label="Overlap"
+        value={form.overlap}
+        options={OVERLAP_POLICIES}
+        describe={OVERLAP_TEXT}
+        set={(overlap) => set({ overlap })}
+      />
+      <Choice
+        label="Catch up"
+        value={form.catchUp}
+        options={CATCH_UP_POLICIES}
+        describe={CATCH_UP_TEXT}
+        set={(catchUp) => set({ catchUp })}
+      />
+      {form.catchUp === "all" && (
+        <Field
+          label="Catch-up window (seconds)"
+          value={form.catchUpWindowSeconds}
+          set={(catchUpWindowSeconds) => set({ catchUpWindowSeconds })}
+        />
+      )}
+    </>
+  );
+}
+
+function FlowControlFields(props: { form: JobForm; set: Set }) {
+  const { form, set } = props;
+  return (
+    <fieldset>
+      <legend>Flow control per key</legend>
+      <p class="hint">
+        Limits shared by all your jobs with the same key (no set-up). Give concurrency, rate or both; an empty
+        key means none.
+      </p>
+      <Field
+        label="Flow-control key"
+        value={form.flowKey}
+        set={(flowKey) => set({ flowKey })}
+        placeholder="e.g. customer-42"
+      />
+      {form.flowKey.trim() && (
+        <div class="row">
+          <Field
+            label="Concurrency (at once)"
+            value={form.flowConcurrency}
+            set={(flowConcurrency) => set({ flowConcurrency })}
+          />
+          <Field
+            label="Rate (starts per period)"
+            value={form.flowRate}
+            set={(flowRate) => set({ flowRate })}
+          />
+          <Field
+            label="Period (seconds)"
+            value={form.flowPeriodSeconds}
+            set={(flowPeriodSeconds) => set({ flowPeriodSeconds })}
+            placeholder="1"
+          />
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
+/** Debounce: one-shot jobs, at submit only (PATCH does not take it, so the editor only shows it). */
+function DebounceFields(props: { form: JobForm; set: Set; fixed?: boolean }) {
+  const { form, set } = props;
+  if (props.fixed) {
+    return form.debounceKey ? (
+      <p class="hint" data-testid="debounce-fixed">
+        Debounce key {form.debounceKey}, delay {form.debounceDelaySeconds} s
+        {form.debounceMaxWaitSeconds && `, max wait ${form.debounceMaxWaitSeconds} s`} (set at submit; it
+        cannot be changed)
+      </p>
+    ) : null;
+  }
+  return (
+    <fieldset>
+      <legend>Debounce</legend>
+      <p class="hint">
+        A later submit with the same key replaces this job while it has not started, and it runs the delay
+        after the latest submit (but no later than the max wait after the first).
+      </p>
+      <Field label="Debounce key" value={form.debounceKey} set={(debounceKey) => set({ debounceKey })} />
+      {form.debounceKey.trim() && (
+        <div class="row">
+          <Field
+            label="Delay (seconds)"
+            value={form.debounceDelaySeconds}
+            set={(debounceDelaySeconds) => set({ debounceDelaySeconds })}
+          />
+          <Field
+            label="Max wait (seconds)"
+            value={form.debounceMaxWaitSeconds}
+            set={(debounceMaxWaitSeconds) => set({ debounceMaxWaitSeconds })}
+            placeholder="none"
+          />
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
+/**
+ * The fields of a job. `editing`: the editor's form, without what PATCH cannot change (the type is
+ * hidden, a debounce is shown read-only).
+ */
+export function JobFields(props: { form: JobForm; set: Set; editing?: boolean }) {
+  const { form, set } = props;
+  return (
+    <>
+      {!props.editing && (
         <label>
           Type
           <select value={form.type} onChange={(e) => set({ type: e.currentTarget.value })}>
@@ -128,7 +273,13 @@ export function JobFields(props: { form: JobForm; set: Set; typeFixed?: boolean 
           </>
         )}
         <CronPreview form={form} runAt={form.runAt ? new Date(form.runAt).getTime() : undefined} />
+        {form.schedule === "once" ? (
+          props.editing && <DebounceFields form={form} set={set} fixed />
+        ) : (
+          <RecurringPolicy form={form} set={set} />
+        )}
       </fieldset>
+      {form.schedule === "once" && !props.editing && <DebounceFields form={form} set={set} />}
       <Field label="Priority (0–100)" value={form.priority} set={(priority) => set({ priority })} />
       <Field label="Max retries" value={form.maxRetries} set={(maxRetries) => set({ maxRetries })} />
       <Field
@@ -142,6 +293,7 @@ export function JobFields(props: { form: JobForm; set: Set; typeFixed?: boolean 
         set={(resources) => set({ resources })}
       />
       <Field label="Labels (key:value, …)" value={form.labels} set={(labels) => set({ labels })} />
+      <FlowControlFields form={form} set={set} />
     </>
   );
 }

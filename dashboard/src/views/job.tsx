@@ -1,7 +1,7 @@
-// One job, re-read every second: its fields, attempts as a timeline, result and errors, and the
-// actions its status allows (cancel, pause, resume, run now, retry, edit).
+// One job, re-read every second: its fields, attempts as a timeline, result and errors, the state of
+// its flow-control key, and the actions its status allows (cancel, pause, resume, run now, retry, edit).
 import { useState } from "preact/hooks";
-import { call, describeError, FINISHED, isRecurring, type Job } from "../api";
+import { call, type Debounce, describeError, FINISHED, type FlowKey, isRecurring, type Job } from "../api";
 import { ErrorLine, Section, StatusBadge, Time } from "../components";
 import { json } from "../format";
 import { usePolling } from "../poll";
@@ -10,6 +10,7 @@ import { EditForm } from "./edit";
 import { Timeline } from "./timeline";
 
 const REFRESH_MS = 1_000;
+const FLOW_KEY_REFRESH_MS = 2_000;
 
 interface Action {
   label: string;
@@ -66,6 +67,59 @@ function StoredResult(props: { id: string }) {
     </button>
   ) : (
     <pre class="result">{text}</pre>
+  );
+}
+
+/** "key k: at most 2 at once, 5 starts per 1 s". */
+function flowControlText(flow: NonNullable<Job["flow_control"]>): string {
+  const limits = [
+    flow.concurrency === null ? null : `at most ${flow.concurrency} at once`,
+    flow.rate === null ? null : `${flow.rate} starts per ${flow.period_seconds} s`,
+  ].filter((l) => l !== null);
+  return `key ${flow.key}: ${limits.join(", ")}`;
+}
+
+/** "key k, 5 s after the latest submit, at most 60 s after the first". */
+function debounceText(d: Debounce): string {
+  const maxWait = d.max_wait_seconds ? `, at most ${d.max_wait_seconds} s after the first` : "";
+  return `key ${d.key}, ${d.delay_seconds} s after the latest submit${maxWait}`;
+}
+
+/** How the job's flow-control key stands now (GET /v1/flow-control/:key), re-read every two seconds. */
+function FlowKeyPanel(props: { flowKey: string; concurrency: number | null }) {
+  const polled = usePolling(
+    () => call<FlowKey>("GET", `/v1/flow-control/${encodeURIComponent(props.flowKey)}`),
+    FLOW_KEY_REFRESH_MS,
+    [props.flowKey],
+  );
+  const key = polled.data;
+  return (
+    <Section title={`Flow-control key ${props.flowKey}`}>
+      <ErrorLine error={polled.error} />
+      <table class="flow-key" data-flow-key={props.flowKey}>
+        <thead>
+          <tr>
+            <th>Running</th>
+            <th>Waiting</th>
+            <th>Started in the last period</th>
+            {props.concurrency !== null && <th>Use</th>}
+          </tr>
+        </thead>
+        <tbody>
+          <tr>
+            <td data-field="running">{key?.running ?? "—"}</td>
+            <td data-field="waiting">{key?.waiting ?? "—"}</td>
+            <td data-field="started_last_period">{key?.started_last_period ?? "—"}</td>
+            {props.concurrency !== null && (
+              <td>
+                <meter min={0} max={props.concurrency} value={key?.running ?? 0} />
+              </td>
+            )}
+          </tr>
+        </tbody>
+      </table>
+      <p class="hint">Shared by all your jobs with this key.</p>
+    </Section>
   );
 }
 
@@ -153,11 +207,36 @@ export function JobView(props: { id: string }) {
             .map(([k, v]) => `${k}:${v}`)
             .join(", ") || "none"}
         </dd>
+        {job.flow_control && (
+          <>
+            <dt>flow control</dt>
+            <dd data-field="flow_control">{flowControlText(job.flow_control)}</dd>
+          </>
+        )}
+        {isRecurring(job) && (
+          <>
+            <dt>overlap</dt>
+            <dd data-field="overlap">{job.overlap}</dd>
+            <dt>catch up</dt>
+            <dd data-field="catch_up">
+              {job.catch_up === "all" ? `all, within ${job.catch_up_window_seconds} s` : job.catch_up}
+            </dd>
+          </>
+        )}
+        {job.debounce && (
+          <>
+            <dt>debounce</dt>
+            <dd data-field="debounce">{debounceText(job.debounce)}</dd>
+          </>
+        )}
         <dt>created</dt>
         <dd>
           <Time iso={job.created_at} />
         </dd>
       </dl>
+      {job.flow_control && (
+        <FlowKeyPanel flowKey={job.flow_control.key} concurrency={job.flow_control.concurrency} />
+      )}
       <Section title="Attempts">
         <Timeline attempts={job.attempts} now={Date.now()} />
       </Section>
