@@ -524,6 +524,15 @@ export interface components {
                 /** @description the rate's window; default 1 */
                 period_seconds?: number;
             } | null;
+            /** @description one-shot jobs: while the job with this key has not started, a submit with the key replaces it (200, same id) */
+            debounce?: {
+                /** @description any string: one pending job per key */
+                key: string;
+                /** @description the job runs this long after the latest submit */
+                delay_seconds: number;
+                /** @description but no later than this long after the first; at least delay_seconds */
+                max_wait_seconds?: number;
+            } | null;
             /**
              * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
              * @default skip
@@ -614,6 +623,15 @@ export interface components {
                     rate?: number;
                     /** @description the rate's window; default 1 */
                     period_seconds?: number;
+                } | null;
+                /** @description one-shot jobs: while the job with this key has not started, a submit with the key replaces it (200, same id) */
+                debounce?: {
+                    /** @description any string: one pending job per key */
+                    key: string;
+                    /** @description the job runs this long after the latest submit */
+                    delay_seconds: number;
+                    /** @description but no later than this long after the first; at least delay_seconds */
+                    max_wait_seconds?: number;
                 } | null;
                 /**
                  * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
@@ -804,6 +822,12 @@ export interface components {
             /** @enum {string} */
             retry_policy: "all" | "transient";
             expires_after_seconds: number | null;
+            /** @description one-shot jobs: while it has not started, a submit with the same key replaces it (absent max_wait as null) */
+            debounce: {
+                key: string;
+                delay_seconds: number;
+                max_wait_seconds: number | null;
+            } | null;
             /** @description per-key limits shared by the user's jobs with the same key (absent limits as null) */
             flow_control: {
                 key: string;
@@ -864,7 +888,7 @@ export interface components {
         BatchResults: {
             /** @description one entry per submitted job, in order */
             results: ({
-                /** @description 201 created, 200 an idempotent replay */
+                /** @description 201 created, 200 an idempotent replay or a debounced submit that replaced its key's pending job */
                 status: 200 | 201;
                 job: components["schemas"]["Job"];
             } | {
@@ -1192,7 +1216,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description an idempotent replay: the job this key created */
+            /** @description an idempotent replay (the job this key created), or a debounced submit that replaced its key's pending job (same id, the new body) */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -59,7 +59,7 @@ function safeJson(text: string): unknown {
 
 // The answers' own types (type-only imports: nothing of zod reaches the bundle), so the dashboard
 // cannot drift from what the API sends; the statuses are the state machine's own list.
-export type Job = JobView & DebounceField;
+export type Job = JobView;
 export type Attempt = AttemptView;
 export type JobPage = z.infer<typeof JobPageSchema>;
 export type Pool = z.infer<typeof PoolSchema>;
@@ -67,15 +67,7 @@ export type Pool = z.infer<typeof PoolSchema>;
 export type FlowKey = z.infer<typeof FlowKeySchema>;
 
 /** A one-shot job's debounce (docs/design.md "Debounce"). */
-export interface Debounce {
-  key: string;
-  delay_seconds: number;
-  max_wait_seconds?: number | null;
-}
-// Issue 18's `debounce` is being added to the job object (src/core/job.ts JobViewSchema) by its own
-// branch: read here as optional, so the dashboard compiles before and after it lands. Once JobView
-// has the field, this intersection only narrows nothing and can go.
-type DebounceField = { debounce?: Debounce | null };
+export type Debounce = NonNullable<JobView["debounce"]>;
 
 export { JOB_STATUSES };
 export const FINISHED: ReadonlySet<string> = new Set(FINISHED_STATUSES);

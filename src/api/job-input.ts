@@ -1,4 +1,5 @@
 // The submit request: what its schema cannot check, and its translation into a NewJob.
+import { debounceOf } from "../core/debounce";
 import { flowControlOf } from "../core/flow-control";
 import { newJobId } from "../core/ids";
 import type { NewJob } from "../core/job";
@@ -143,6 +144,7 @@ export function validSubmission(body: unknown, ctx: JobContext): { input: Submit
     retryPolicy: input.retry_policy,
     expiresAfterSeconds: input.expires_after_seconds ?? null,
     flowControl: input.flow_control === undefined ? null : flowControlOf(input.flow_control),
+    debounce: input.debounce === undefined ? null : debounceOf(input.debounce),
     overlap: input.overlap,
     catchUp: input.catch_up,
     catchUpWindowSeconds: input.catch_up_window_seconds,

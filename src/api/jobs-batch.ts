@@ -119,7 +119,7 @@ function badBatch(problems: Problem[], total: number): ApiError {
 }
 
 function itemResult(result: SubmitItemResult): ItemResult {
-  if (result.ok) return { status: result.replayed ? 200 : 201, job: result.view };
+  if (result.ok) return { status: result.replayed || result.replaced ? 200 : 201, job: result.view };
   const error = refusalError(result, submitRefusals);
   return { status: error.status as 409 | 429, error: errorBody(error.code, error.message).error };
 }

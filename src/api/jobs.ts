@@ -40,7 +40,8 @@ jobs.post("/", async (c) => {
       : validated(IdempotencyKey, rawKey, "bad Idempotency-Key header", ["Idempotency-Key"]);
   // Read raw, not through validatedJson: prepareSubmission validates the body and hashes it as sent.
   const out = okOrThrow(await submitOne(c, await readJson(c), key), submitRefusals);
-  return c.json(out.view, out.replayed ? 200 : 201);
+  // 200: a replay of the same key, or a debounced submit that replaced its key's pending job.
+  return c.json(out.view, out.replayed || out.replaced ? 200 : 201);
 });
 
 jobs.get("/:id", async (c) => {

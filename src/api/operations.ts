@@ -98,7 +98,11 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     ],
     ok: {
       201: { description: "created", schema: "Job" },
-      200: { description: "an idempotent replay: the job this key created", schema: "Job" },
+      200: {
+        description:
+          "an idempotent replay (the job this key created), or a debounced submit that replaced its key's pending job (same id, the new body)",
+        schema: "Job",
+      },
     },
     errors: { 409: "the Idempotency-Key was used with another body" },
   },

@@ -43,7 +43,11 @@ export const BatchResults = z.strictObject({
     .array(
       z.union([
         z.strictObject({
-          status: z.union([z.literal(200), z.literal(201)]).describe("201 created, 200 an idempotent replay"),
+          status: z
+            .union([z.literal(200), z.literal(201)])
+            .describe(
+              "201 created, 200 an idempotent replay or a debounced submit that replaced its key's pending job",
+            ),
           job: JobViewSchema,
         }),
         z.strictObject({

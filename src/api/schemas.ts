@@ -25,13 +25,18 @@ const optional = <T extends z.ZodType>(schema: T) => {
 /** Fields of an http payload that people put at the top level of a submit by mistake. */
 const PAYLOAD_FIELDS = new Set(["url", "method", "headers", "body"]);
 
-/** Unknown fields, with a hint where the field belongs in `payload`. */
+/** Fields a submit takes and a PATCH does not, and why. */
+const SUBMIT_ONLY: Record<string, string> = {
+  debounce: "debounce cannot be changed by PATCH: submit again with the same key to replace the pending job",
+};
+
+/** Unknown fields, with a hint where the field belongs in `payload` (or why a PATCH refuses it). */
 function unknownFieldsMessage(keys: readonly string[]): string {
   return keys
     .map((k) =>
       PAYLOAD_FIELDS.has(k)
         ? `unknown field "${k}": did you mean payload.${k}? (an http job's request goes in "payload")`
-        : `unknown field "${k}"`,
+        : (SUBMIT_ONLY[k] ?? `unknown field "${k}"`),
     )
     .join("; ");
 }
@@ -128,6 +133,24 @@ const JobField = {
     .describe(
       "limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing)",
     ),
+  debounce: z
+    .strictObject({
+      key: z.string().min(1).max(200).describe("any string: one pending job per key"),
+      delay_seconds: z.int().min(1).max(86_400).describe("the job runs this long after the latest submit"),
+      max_wait_seconds: z
+        .int()
+        .min(1)
+        .max(31_536_000)
+        .optional()
+        .describe("but no later than this long after the first; at least delay_seconds"),
+    })
+    .refine((d) => d.max_wait_seconds === undefined || d.max_wait_seconds >= d.delay_seconds, {
+      message: "max_wait_seconds must be at least delay_seconds",
+      path: ["max_wait_seconds"],
+    })
+    .describe(
+      "one-shot jobs: while the job with this key has not started, a submit with the key replaces it (200, same id)",
+    ),
   overlap: z
     .enum(OVERLAP_POLICIES)
     .describe(
@@ -170,6 +193,7 @@ export const SubmitSchema = z.strictObject(
     retry_policy: withDefault(JobField.retry_policy, "all"),
     expires_after_seconds: optional(JobField.expires_after_seconds),
     flow_control: optional(JobField.flow_control),
+    debounce: optional(JobField.debounce),
     overlap: withDefault(JobField.overlap, "skip"),
     catch_up: withDefault(JobField.catch_up, "none"),
     catch_up_window_seconds: withDefault(JobField.catch_up_window_seconds, 3600),

@@ -27,15 +27,16 @@ function canonical(value: unknown): string {
 }
 
 /**
- * Whether a submit body belongs on the home shard: it names a pool (the home shard keeps the pools)
- * or a flow-control key (one shard decides for a key, and the home shard never moves as the user's
- * shard count grows: docs/architecture.md, "Flow control per key").
+ * Whether a submit body belongs on the home shard: it names a pool (the home shard keeps the pools),
+ * a flow-control key or a debounce key (one shard decides for a key, and the home shard never moves as
+ * the user's shard count grows: docs/architecture.md, "Flow control per key", "Debounce").
  */
 function livesAtHome(body: unknown): boolean {
-  const fields = body as { resources?: unknown; flow_control?: unknown } | null;
+  const fields = body as { resources?: unknown; flow_control?: unknown; debounce?: unknown } | null;
   const resources = fields?.resources;
   const pooled = !!resources && typeof resources === "object" && Object.keys(resources).length > 0;
-  return pooled || (!!fields?.flow_control && typeof fields.flow_control === "object");
+  const keyed = (field: unknown) => !!field && typeof field === "object";
+  return pooled || keyed(fields?.flow_control) || keyed(fields?.debounce);
 }
 
 export interface SubmitContext {

@@ -20,6 +20,8 @@ export interface RuleInput {
   run_at?: string | undefined;
   overlap?: string | undefined;
   catch_up?: string | undefined;
+  /** Only whether there is one matters to the rules. */
+  debounce?: unknown;
 }
 
 /** What the executors decide: a payload's problems (null: no executor of that type), a target's. */
@@ -38,6 +40,7 @@ export function rulesOfRow(row: {
   callbackUrl: string | null;
   overlap?: string;
   catchUp?: string;
+  debounce?: unknown;
 }): RuleInput {
   return {
     type: row.type,
@@ -49,6 +52,7 @@ export function rulesOfRow(row: {
     run_at: undefined,
     overlap: row.overlap,
     catch_up: row.catchUp,
+    debounce: row.debounce ?? undefined,
   };
 }
 
@@ -84,6 +88,18 @@ export function jobRuleErrors(input: RuleInput, now: number, checks: RuleChecks)
   }
   if (!recurring && input.catch_up !== undefined && input.catch_up !== "none") {
     errors.push({ path: "catch_up", message: ONLY_RECURRING("catch_up", "none") });
+  }
+  if (input.debounce !== undefined && recurring) {
+    errors.push({
+      path: "debounce",
+      message: "debounce applies only to one-shot jobs: leave out interval_seconds and cron",
+    });
+  }
+  if (input.debounce !== undefined && input.run_at !== undefined) {
+    errors.push({
+      path: "run_at",
+      message: "a debounced job runs delay_seconds after the latest submit: leave run_at out",
+    });
   }
   if (input.run_at !== undefined && Date.parse(input.run_at) > now + MAX_FUTURE_MS) {
     errors.push({ path: "run_at", message: "run_at must be at most 5 years ahead" });

@@ -1,5 +1,6 @@
 // The job as the shard stores it on creation and as the API shows it (the contract's job object).
 import { z } from "zod";
+import { type Debounce, DebounceSchema } from "./debounce";
 import { type FlowControl, FlowControlSchema } from "./flow-control";
 import { RETRY_POLICIES, type RetryPolicy } from "./retry-policy";
 import {
@@ -44,6 +45,8 @@ export interface NewJob extends TraceHeaders {
   expiresAfterSeconds: number | null;
   /** Limits shared with the user's other jobs of the same key (src/core/flow-control.ts). */
   flowControl: FlowControl | null;
+  /** One-shot jobs: a later submit with the key replaces this one while it has not started. */
+  debounce: Debounce | null;
   /** Recurring jobs: overlap and catch-up (src/core/state.ts followingOccurrence); one-shot: defaults. */
   overlap: Overlap;
   catchUp: CatchUp;
@@ -99,6 +102,9 @@ export const JobViewSchema = z.object({
   callback_url: z.string().nullable(),
   retry_policy: z.enum(RETRY_POLICIES),
   expires_after_seconds: z.int().nullable(),
+  debounce: DebounceSchema.nullable().describe(
+    "one-shot jobs: while it has not started, a submit with the same key replaces it (absent max_wait as null)",
+  ),
   flow_control: FlowControlSchema.nullable().describe(
     "per-key limits shared by the user's jobs with the same key (absent limits as null)",
   ),

@@ -175,7 +175,8 @@ export type SetLimitsResult = { ok: true; principal: Principal } | Refused<"not_
 export type GrowShardsResult = { ok: true; shards: number; grown: boolean } | Refused<"not_found">;
 
 export type SubmitResult =
-  | { ok: true; replayed: boolean; view: JobView }
+  /** `replaced`: a debounced submit took the place of its key's pending job (200, the same id). */
+  | { ok: true; replayed: boolean; replaced?: true; view: JobView }
   /** The Idempotency-Key was used with another body. */
   | Refused<"idempotency_conflict">
   /** The shard holds MAX_UNFINISHED_JOBS unfinished jobs. */

@@ -2,6 +2,7 @@
 // Times are epoch milliseconds (integers) so deadline arithmetic stays in SQL.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { Debounce } from "../core/debounce";
 import type { FlowControl, StartLog } from "../core/flow-control";
 import type { JobPatch } from "../core/job-patch";
 
@@ -103,6 +104,12 @@ export const jobs = sqliteTable(
     // written with the job's own insert, at no extra row.
     flowControl: text("flow_control", { mode: "json" }).$type<FlowControl>(),
     flowKey: text("flow_key"),
+    // Debounce (docs/design.md; src/core/debounce.ts, src/shard/sql/debounce.ts): the job's setting,
+    // its key apart for the lookup of the key's pending job (jobs_debounce, which holds only debounced
+    // jobs), and when its first submit came (max_wait_seconds counts from there).
+    debounce: text("debounce", { mode: "json" }).$type<Debounce>(),
+    debounceKey: text("debounce_key"),
+    debounceFirstAt: integer("debounce_first_at"),
     // A recurring job's overlap and catch-up policies (docs/design.md "Recurring jobs: overlap and
     // catch-up"; src/core/state.ts followingOccurrence, overlapCutoff). In no index: written with the
     // job's own insert, at no extra row; a one-shot job keeps the defaults.
@@ -124,6 +131,9 @@ export const jobs = sqliteTable(
     index("jobs_wake").on(t.status, t.needsPools, t.deadline),
     // Holds only jobs whose D1 copy is pending: set on settled states, cleared once D1 has them.
     index("jobs_index_due").on(t.indexDueAt).where(sql`${t.indexDueAt} is not null`),
+    // A debounce key's pending job (src/shard/sql/debounce.ts): only debounced jobs have an entry, so
+    // a job without debounce writes none.
+    index("jobs_debounce").on(t.debounceKey).where(sql`${t.debounceKey} is not null`),
   ],
 );
 

@@ -184,7 +184,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   async submit(spec: NewJob, idempotency?: R.Idempotency, maxUnfinished?: number): Promise<R.SubmitResult> {
     const now = this.clock();
     const cap = this.bulk.room(maxUnfinished);
-    const out = submits.insertJob(this.db, spec, idempotency, now, cap);
+    const out = submits.insertJob(this.db, spec, idempotency, now, cap, this.context.timings);
     if (!out.ok) return out;
     await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
     const result = this.submitted(out);
@@ -195,7 +195,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   async submitBatch(batch: R.NewSubmission[], maxUnfinished?: number): Promise<R.SubmitBatchResult> {
     const now = this.clock();
     const cap = this.bulk.room(maxUnfinished);
-    const out = submits.insertJobs(this.db, batch, now, cap);
+    const out = submits.insertJobs(this.db, batch, now, cap, this.context.timings);
     if (!out.ok) return out;
     const pooled = out.outcomes.some((o) => o.ok && !o.replayed && o.job.needsPools);
     await this.rearm(pooled && pools.poolWaitersExist(this.db, now));
@@ -213,8 +213,9 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
    * created has no attempts, so only a replay reads them.
    */
   private submitted(out: Extract<submits.InsertOutcome, { ok: true }>): R.SubmitItemResult {
+    // A replaced pending job never began: it has no attempts either.
     const view = out.replayed ? viewJob(this.db, out.job) : toJobView(out.job, []);
-    return { ok: true, replayed: out.replayed, view };
+    return { ok: true, replayed: out.replayed, ...(out.replaced ? { replaced: true } : {}), view };
   }
 
   async get(jobId: string): Promise<R.GetResult> {

@@ -116,6 +116,8 @@ function bigView(user: string, id: string, size: number, status: JobView["status
       lastAttemptResources: null,
       runDeadline: null,
       flowKey: null,
+      debounceKey: null,
+      debounceFirstAt: null,
     },
     [2, 1].map((number) => ({
       jobId: id,

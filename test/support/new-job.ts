@@ -26,6 +26,7 @@ export function newJobs(userId: string, runAt: number) {
     retryPolicy: "all",
     expiresAfterSeconds: null,
     flowControl: null,
+    debounce: null,
     overlap: "skip",
     catchUp: "none",
     catchUpWindowSeconds: 3600,

@@ -17,7 +17,7 @@ import { getTableColumns, is, SQL } from "drizzle-orm";
 import { isGated } from "../../core/flow-control";
 import type { NewJob } from "../../core/job";
 import type { ShardDb } from "../db";
-import type { NewSubmission } from "../rpc";
+import type { Idempotency, NewSubmission } from "../rpc";
 import { type JobRow, jobs } from "../schema";
 import { storageOf } from "./storage";
 
@@ -54,6 +54,9 @@ const NAMED = [
   "tracestate",
   "flowControl",
   "flowKey",
+  "debounce",
+  "debounceKey",
+  "debounceFirstAt",
   "needsPools",
   "status",
   "occurrenceAt",
@@ -117,6 +120,9 @@ function newJob(spec: NewJob, now: number): { values: unknown[]; row: JobRow } {
     ...spec,
     needsPools: isGated(spec),
     flowKey: spec.flowControl?.key ?? null,
+    debounceKey: spec.debounce?.key ?? null,
+    // A debounced job's first submit: max_wait_seconds counts from here (src/core/debounce.ts).
+    debounceFirstAt: spec.debounce ? now : null,
     status: "scheduled",
     occurrenceAt: spec.runAt,
     deadline: spec.runAt,
@@ -176,13 +182,28 @@ export function createJobs(db: ShardDb, submissions: readonly NewSubmission[], n
     (values) => sql.exec(INSERT_JOB, ...values),
     (json) => sql.exec(INSERT_JOBS, json),
   );
+  recordKeys(
+    db,
+    submissions.flatMap(({ spec, idempotency: idem }) => (idem ? [{ idem, jobId: spec.id }] : [])),
+    now,
+  );
+  return created.map(({ row }) => row);
+}
+
+/**
+ * recordKeys: each Idempotency-Key names its job for 24 h (a created job's, or the pending job a
+ * debounced submit replaced: src/shard/sql/debounce.ts). Rows written: 3 a key (row, key, job index).
+ */
+export function recordKeys(
+  db: ShardDb,
+  keys: readonly { idem: Idempotency; jobId: string }[],
+  now: number,
+): void {
+  const { sql } = storageOf(db);
   const expiresAt = now + IDEMPOTENCY_TTL_MS;
   write(
-    submissions.flatMap(({ spec, idempotency: idem }) =>
-      idem ? [[idem.key, idem.bodyHash, spec.id, expiresAt]] : [],
-    ),
+    keys.map(({ idem, jobId }) => [idem.key, idem.bodyHash, jobId, expiresAt]),
     (values) => sql.exec(INSERT_KEY, ...values),
     (json) => sql.exec(INSERT_KEYS, json),
   );
-  return created.map(({ row }) => row);
 }

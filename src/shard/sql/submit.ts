@@ -22,8 +22,9 @@
 //   reads the unfinished jobs' jobs_wake entries (a count, ≤ MAX_UNFINISHED_JOBS). Rows written: 0.
 // The index copy's own queries (dueForIndex, markIndexed, postponeIndex) are in index-copy.ts.
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { debouncedRunAt } from "../../core/debounce";
 import type { NewJob } from "../../core/job";
-import type { ShardDb } from "../db";
+import type { ShardDb, ShardTimings } from "../db";
 import type {
   Idempotency,
   KeyLookup,
@@ -34,7 +35,8 @@ import type {
 } from "../rpc";
 import { idempotencyKeys, type JobRow, jobs, keyFence } from "../schema";
 import { effective } from "./begun";
-import { createJobs } from "./create-jobs";
+import { createJobs, recordKeys } from "./create-jobs";
+import { pendingJob, replacePending } from "./debounce";
 import { resourceErrors } from "./pools";
 import { prepared } from "./prepared";
 import { viewJob } from "./view";
@@ -113,7 +115,9 @@ class UnfinishedRoom {
 }
 
 /** The RPC's answer, with the stored row in place of its view. */
-export type InsertOutcome = { ok: true; replayed: boolean; job: JobRow } | RefusalOf<SubmitResult>;
+export type InsertOutcome =
+  | { ok: true; replayed: boolean; replaced?: true; job: JobRow }
+  | RefusalOf<SubmitResult>;
 /** One item of a batch: what insertJob answers, bar the pool refusal (a batch checks pools first). */
 export type AdmitOutcome = Exclude<InsertOutcome, { reason: "invalid_resources" }>;
 
@@ -129,13 +133,15 @@ export function insertJob(
   idem: Idempotency | undefined,
   now: number,
   maxUnfinished = Number.POSITIVE_INFINITY,
+  t?: ShardTimings,
 ): InsertOutcome {
   const room = new UnfinishedRoom(db, maxUnfinished);
-  const submission = { spec, idempotency: idem };
-  const decided = admission(db, submission, now, room);
-  if (decided !== CREATE) return settled(room, decided);
+  const submission = { spec: withDebouncedRunAt(spec, now), idempotency: idem };
   const details = Object.keys(spec.resources).length > 0 ? resourceErrors(db, spec.resources) : [];
+  const decided = admission(db, submission, now, room);
+  if (decided !== CREATE && !isReplace(decided)) return settled(room, decided);
   if (details.length > 0) return settled(room, { ok: false, reason: "invalid_resources", details });
+  if (isReplace(decided)) return settled(room, replaced(db, decided.pending, submission, now, t));
   const [job] = createJobs(db, [submission], now);
   if (!job) throw new Error(`job ${spec.id} was not created`);
   room.settle(1);
@@ -214,22 +220,51 @@ export function lookupKeys(db: ShardDb, keys: Idempotency[], shards: number, now
 /** A submission that is to be created (pools aside: the caller checks them). */
 const CREATE = Symbol("create");
 
+/** A debounced submission that takes the place of its key's pending job (src/shard/sql/debounce.ts). */
+interface Replace {
+  pending: JobRow;
+}
+const isReplace = (d: unknown): d is Replace => typeof d === "object" && d !== null && "pending" in d;
+
+/** A debounced job, new: due delay_seconds from now (its first submit: src/core/debounce.ts). */
+function withDebouncedRunAt(spec: NewJob, now: number): NewJob {
+  return spec.debounce ? { ...spec, runAt: debouncedRunAt(spec.debounce, now, now) } : spec;
+}
+
+/** Replaces the pending job with the submission, and names it by the submission's key, if any. */
+function replaced(
+  db: ShardDb,
+  pending: JobRow,
+  { spec, idempotency: idem }: NewSubmission,
+  now: number,
+  t: ShardTimings | undefined,
+): InsertOutcome {
+  // Only a replacement schedules an index copy of its own (a new row's is pending by the watermark).
+  if (!t) throw new Error("replacing a debounced job needs the shard's timings");
+  const job = replacePending(db, pending, spec, now, t);
+  if (idem) recordKeys(db, [{ idem, jobId: job.id }], now);
+  return { ok: true, replayed: false, replaced: true, job };
+}
+
 /**
  * What becomes of a submission, in the order insertJob has always decided it: its key's live record
- * (a replay or a conflict), then a key placed by a stale shard count, then the cap, which it takes a
- * place of when it is to be created. Writes nothing.
+ * (a replay or a conflict), then a key placed by a stale shard count, then, for a debounced one, its
+ * key's pending job (which it replaces: no new job, so no place is taken), then the cap, which it
+ * takes a place of when it is to be created. Writes nothing.
  */
 function admission(
   db: ShardDb,
-  { idempotency: idem }: NewSubmission,
+  { spec, idempotency: idem }: NewSubmission,
   now: number,
   room: UnfinishedRoom,
-): AdmitOutcome | typeof CREATE {
+): AdmitOutcome | typeof CREATE | Replace {
   if (idem) {
     const seen = seenKey(db, idem, now);
     if (seen) return seen;
     if (idem.shards < fencedShards(db)) return { ok: false, reason: "stale_shards" };
   }
+  const pending = spec.debounce ? pendingJob(db, spec.debounce.key) : undefined;
+  if (pending) return { pending };
   return room.take() ? CREATE : { ok: false, reason: "too_many_unfinished" };
 }
 
@@ -244,10 +279,12 @@ function admission(
  */
 export function insertJobs(
   db: ShardDb,
-  batch: NewSubmission[],
+  submitted: NewSubmission[],
   now: number,
   maxUnfinished = Number.POSITIVE_INFINITY,
+  t?: ShardTimings,
 ): { ok: true; outcomes: AdmitOutcome[] } | RefusalOf<SubmitBatchResult> {
+  const batch = submitted.map((s) => ({ ...s, spec: withDebouncedRunAt(s.spec, now) }));
   const items = batch.flatMap(({ spec }, index) => {
     const details = Object.keys(spec.resources).length > 0 ? resourceErrors(db, spec.resources) : [];
     return details.length > 0 ? [{ index, details }] : [];
@@ -258,6 +295,10 @@ export function insertJobs(
   const outcomes = db.transaction(() => {
     /** Each key an item of this batch creates, with that item. */
     const createdKeys = new Map<string, { bodyHash: string; index: number }>();
+    /** Each debounce key an item of this batch creates a job for, with that item. */
+    const createdDebounced = new Map<string, number>();
+    /** Items that replaced a job: a pending one (its row), or one an earlier item creates (its index). */
+    const replacing = new Map<number, JobRow | number>();
     /** Each item's outcome, or the index of the item whose new job answers it (itself, if created). */
     const decided = batch.map((submission, index): AdmitOutcome | number => {
       const idem = submission.idempotency;
@@ -267,17 +308,49 @@ export function insertJobs(
           ? earlier.index
           : { ok: false, reason: "idempotency_conflict" };
       }
+      const key = submission.spec.debounce?.key;
+      const creator = key === undefined ? undefined : createdDebounced.get(key);
+      if (creator !== undefined) {
+        // An earlier item creates the key's job: this one's body takes its place, under its id.
+        const first = batch[creator] as NewSubmission;
+        batch[creator] = { ...first, spec: { ...submission.spec, id: first.spec.id } };
+        replacing.set(index, creator);
+        return creator;
+      }
       const outcome = admission(db, submission, now, room);
+      if (isReplace(outcome)) {
+        replacing.set(index, outcome.pending);
+        return index;
+      }
       if (outcome !== CREATE) return outcome;
       if (idem) createdKeys.set(idem.key, { bodyHash: idem.bodyHash, index });
+      if (key !== undefined) createdDebounced.set(key, index);
       return index;
     });
-    const creating = batch.filter((_, index) => decided[index] === index);
+    const creating = batch.filter((_, index) => decided[index] === index && !replacing.has(index));
     const rows = new Map(createJobs(db, creating, now).map((row) => [row.id, row]));
+    // Pending jobs replaced, in order (a later item of the same key replaces it again).
+    for (const [index, pending] of replacing) {
+      if (typeof pending === "number") continue;
+      const out = replaced(db, rows.get(pending.id) ?? pending, batch[index] as NewSubmission, now, t);
+      if (out.ok) rows.set(out.job.id, out.job);
+    }
+    // An item whose body went into an earlier item's new job: its key names that job too.
+    recordKeys(
+      db,
+      [...replacing].flatMap(([index, by]) => {
+        const idem = (batch[index] as NewSubmission).idempotency;
+        return typeof by === "number" && idem ? [{ idem, jobId: (batch[by] as NewSubmission).spec.id }] : [];
+      }),
+      now,
+    );
     const answered = decided.map((d, index): AdmitOutcome => {
       if (typeof d !== "number") return d;
-      const job = rows.get((batch[d] as NewSubmission).spec.id);
+      const by = replacing.get(index);
+      const id = typeof by === "object" ? by.id : (batch[d] as NewSubmission).spec.id;
+      const job = rows.get(id);
       if (!job) throw new Error(`jobs[${d}] was decided but not created`);
+      if (by !== undefined) return { ok: true, replayed: false, replaced: true, job };
       return { ok: true, replayed: d !== index, job };
     });
     return { answered, created: creating.length };

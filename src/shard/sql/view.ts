@@ -49,6 +49,7 @@ export function toJobView(row: JobRow, recent: AttemptRow[]): JobView {
     retry_policy: job.retryPolicy,
     expires_after_seconds: job.expiresAfterSeconds,
     flow_control: job.flowControl,
+    debounce: job.debounce,
     overlap: job.overlap,
     catch_up: job.catchUp,
     catch_up_window_seconds: job.catchUpWindowSeconds,
