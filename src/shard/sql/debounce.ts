@@ -38,7 +38,7 @@ const newestOfKey = (db: ShardDb) =>
 /** The key's pending job: its newest, if that one is scheduled and has never begun. */
 export function pendingJob(db: ShardDb, key: string): JobRow | undefined {
   const newest = newestOfKey(db).get({ key });
-  if (!newest || newest.status !== "scheduled" || newest.lastRunAt !== null) return undefined;
+  if (newest?.status !== "scheduled" || newest.lastRunAt !== null) return undefined;
   return newest;
 }
 
