@@ -162,16 +162,21 @@ describe("debounce", () => {
     expect(await jobsOf(user)).toHaveLength(1);
   });
 
-  it("a paused or cancelled job is not pending: the next submit makes a new one", async () => {
+  it("a paused job has not started: it is replaced and stays paused; a cancelled one is not pending", async () => {
     const user = await createUser();
     const first = await submit(user, debounced(1));
     await request(`/v1/jobs/${first.body.id}/pause`, { method: "POST", headers: user.auth });
     const second = await submit(user, debounced(2));
-    expect(second.status).toBe(201);
-    await request(`/v1/jobs/${second.body.id}`, { method: "DELETE", headers: user.auth });
+    expect(second).toMatchObject({
+      status: 200,
+      body: { id: first.body.id, status: "paused", payload: { n: 2 } },
+    });
+    const resumed = await request(`/v1/jobs/${first.body.id}/resume`, { method: "POST", headers: user.auth });
+    expect(((await resumed.json()) as { status: string }).status).toBe("scheduled");
+    await request(`/v1/jobs/${first.body.id}`, { method: "DELETE", headers: user.auth });
     const third = await submit(user, debounced(3));
     expect(third.status).toBe(201);
-    expect(new Set([first.body.id, second.body.id, third.body.id]).size).toBe(3);
+    expect(third.body.id).not.toBe(first.body.id);
   });
 
   it("refuses bad debounce with a 400 naming the field, and changes nothing", async () => {

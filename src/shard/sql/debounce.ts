@@ -3,18 +3,18 @@
 // is always found where the next submit looks, however the user's shard count grows.
 //
 // pendingJob(db, key) → JobRow | undefined
-//   reads the key's newest job through jobs_debounce (one index entry and its row). Pending: scheduled
-//   and never begun (a job claimed and dispatched has started; one whose send failed has not). Rows
-//   written: 0. Built once.
+//   reads the key's newest job through jobs_debounce (one index entry and its row). Pending: never
+//   claimed (attempt 0: a job claimed has started, its message went out or was about to) and scheduled
+//   or paused (a paused job has not started either). Rows written: 0. Built once.
 // replacePending(db, pending, spec, now, t) → JobRow
 //   writes jobs[id]: the new submit's body in place of the pending job's (same id, created_at and first
-//   submit), due at debouncedRunAt; version bumped and its index copy scheduled. Rows written: 2 (row,
-//   jobs_wake: its due time moves) + 1 (jobs_index_due) unless a copy is pending already.
+//   submit), due at debouncedRunAt (a paused one stays paused, with that run_at); version bumped and its
+//   index copy scheduled. Rows written: 2 (row, jobs_wake: its due time moves) + 1 (jobs_index_due)
+//   unless a copy is pending already.
 //
 // Why the newest job of the key is the only one to look at: a job of the key is created only when the
 // key has no pending job, so every older one had started when a newer one was created, and a job that
-// has started is never pending again. (A pending job that is paused is not pending: the next submit
-// creates another; resumed, the paused one runs as it is.)
+// has started (been claimed) is never pending again: the claim's attempt number only grows.
 import { desc, eq, sql } from "drizzle-orm";
 import { debouncedRunAt } from "../../core/debounce";
 import { isGated } from "../../core/flow-control";
@@ -35,11 +35,11 @@ const newestOfKey = (db: ShardDb) =>
       .prepare(),
   );
 
-/** The key's pending job: its newest, if that one is scheduled and has never begun. */
+/** The key's pending job: its newest, if that one was never claimed and is scheduled or paused. */
 export function pendingJob(db: ShardDb, key: string): JobRow | undefined {
   const newest = newestOfKey(db).get({ key });
-  if (newest?.status !== "scheduled" || newest.lastRunAt !== null) return undefined;
-  return newest;
+  if (!newest || newest.attempt !== 0) return undefined;
+  return newest.status === "scheduled" || newest.status === "paused" ? newest : undefined;
 }
 
 /**
@@ -66,7 +66,8 @@ export function replacePending(
       debounce,
       runAt,
       occurrenceAt: runAt,
-      deadline: runAt,
+      // A paused job has no deadline: nothing is due until it is resumed (to this run_at).
+      deadline: pending.status === "paused" ? null : runAt,
       needsPools: isGated(spec),
       flowKey: spec.flowControl?.key ?? null,
       ...touch(now, t, pending),
