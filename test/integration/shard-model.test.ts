@@ -84,6 +84,7 @@ type JobRow = {
   extra_run: number;
   pending_patch: string | null;
   flow_control: string | null;
+  debounce_key: string | null;
 };
 type AttemptRow = {
   job_id: string;
@@ -116,7 +117,7 @@ function snapshot(userId: string): Promise<Snapshot> {
       .exec<JobRow>(
         `select id, ${JOB_STATUS} as status, attempt, run_at, occurrence_at, ${JOB_DEADLINE} as deadline, priority, resources, max_retries, current_retries,
                 occurrence, runs, version, index_due_at, rowid > ${WATERMARK} as above_watermark, created_at,
-                extra_run, pending_patch, flow_control from jobs`,
+                extra_run, pending_patch, flow_control, debounce_key from jobs`,
       )
       .toArray();
     return {
@@ -279,6 +280,19 @@ function checkInvariants(s: Snapshot, r: Real, now: number): void {
       }
   }
 
+  // 9. Debounce: at most one pending job per key (never claimed, scheduled or paused).
+  const pendingByKey = Map.groupBy(
+    jobs.filter(
+      (j) => j.debounce_key !== null && j.attempt === 0 && ["scheduled", "paused"].includes(j.status),
+    ),
+    (j) => j.debounce_key,
+  );
+  for (const [key, pendingJobs] of pendingByKey)
+    expect(
+      pendingJobs.map((j) => j.id),
+      `pending jobs of debounce key ${key}`,
+    ).toHaveLength(1);
+
   // 3. Attempt numbers only grow. 4. Finished is final, but for an explicit retry of a failed or
   //    cancelled job, which schedules it again under the same fence.
   for (const j of jobs) {
@@ -300,6 +314,12 @@ const FLOWS: CandidateFlow[] = [
   { key: "k0", concurrency: 1, rate: null, periodMs: 1000 },
   { key: "k1", concurrency: null, rate: 2, periodMs: 20_000 },
   { key: "k2", concurrency: 2, rate: 3, periodMs: 60_000 },
+];
+
+/** The model's debounce keys (one-shot submits may name one). */
+const DEBOUNCES = [
+  { key: "d0", delaySeconds: 5, maxWaitSeconds: null },
+  { key: "d1", delaySeconds: 20, maxWaitSeconds: 30 },
 ];
 
 /** A row's flow_control as the claim oracle takes it. */
@@ -378,6 +398,7 @@ const COVERED = [
   "submit.pooled",
   "submit.refused",
   "submit.keyed",
+  "submit.debounce.replaced",
   "alarm.claims",
   "begin",
   "begin.stale",
@@ -467,6 +488,8 @@ class Submit implements Cmd {
       wants: { pool: number; units: number }[];
       expiresAfterSeconds?: number | null;
       flow?: number | null;
+      /** One-shot jobs only: one of DEBOUNCES. */
+      debounce?: number | null;
       /** Recurring jobs only (a one-shot job keeps the defaults). */
       overlap?: "skip" | "buffer_one" | "cancel_other";
       catchUp?: "none" | "one" | "all";
@@ -478,14 +501,39 @@ class Submit implements Cmd {
     const pools = [...m.caps.keys()];
     const resources: Record<string, number> = {};
     if (pools.length > 0) for (const w of this.v.wants) resources[pick(pools, w.pool)] = w.units;
-    const runAt = m.now + this.v.delayMs;
     const flow = this.v.flow === null || this.v.flow === undefined ? null : pick(FLOWS, this.v.flow);
+    const debounce =
+      this.v.intervalSeconds === null && this.v.debounce !== null && this.v.debounce !== undefined
+        ? pick(DEBOUNCES, this.v.debounce)
+        : null;
+    // The key's pending job: its newest, never claimed, scheduled or paused (docs/design.md "Debounce").
+    const newest = debounce ? m.jobs.findLast((j) => j.debounce?.key === debounce.key) : undefined;
+    const pending =
+      newest && newest.attempt === 0 && (newest.status === "scheduled" || newest.status === "paused")
+        ? newest
+        : undefined;
+    // A debounced job runs delay_seconds after the latest submit, no later than max_wait after the first.
+    const runAt = debounce
+      ? Math.min(
+          m.now + debounce.delaySeconds * 1000,
+          (pending?.debounceFirstAt ?? m.now) + (debounce.maxWaitSeconds ?? Number.POSITIVE_INFINITY) * 1000,
+        )
+      : m.now + this.v.delayMs;
     // The API's own validation and translation, then the shard's submit RPC.
     const spec = toNewJob(
       {
         type: this.v.type,
         ...(this.v.type === "http" ? { payload: { url: HOOK } } : {}),
-        run_at: new Date(runAt).toISOString(),
+        ...(debounce ? {} : { run_at: new Date(runAt).toISOString() }),
+        ...(debounce
+          ? {
+              debounce: {
+                key: debounce.key,
+                delay_seconds: debounce.delaySeconds,
+                ...(debounce.maxWaitSeconds === null ? {} : { max_wait_seconds: debounce.maxWaitSeconds }),
+              },
+            }
+          : {}),
         priority: this.v.priority,
         retry_delay_seconds: this.v.retryDelaySeconds,
         timeout_seconds: this.v.timeoutSeconds,
@@ -520,7 +568,25 @@ class Submit implements Cmd {
     expect(out, JSON.stringify(out)).toMatchObject(
       fits ? { ok: true, replayed: false } : { ok: false, reason: "invalid_resources" },
     );
-    if (fits) {
+    if (fits && pending) {
+      // Replaced in place: the same id, the new body, its first submit kept.
+      expect(out.ok && out.replaced && out.view.id, "replaced the pending job").toBe(pending.id);
+      Object.assign(pending, {
+        type: this.v.type,
+        maxRetries: this.v.maxRetries ?? 3,
+        retryDelaySeconds: this.v.retryDelaySeconds,
+        timeoutSeconds: this.v.timeoutSeconds,
+        priority: this.v.priority,
+        resources,
+        expiresAfterSeconds: this.v.expiresAfterSeconds,
+        flow,
+        runAt,
+        occurrenceAt: runAt,
+        deadline: pending.status === "paused" ? null : runAt,
+      });
+      count("submit.debounce.replaced");
+    } else if (fits) {
+      expect(out.ok && out.replaced, "created, not replaced").toBeFalsy();
       m.jobs.push({
         id: spec.id,
         type: this.v.type,
@@ -532,6 +598,7 @@ class Submit implements Cmd {
         resources,
         expiresAfterSeconds: this.v.expiresAfterSeconds,
         flow,
+        ...(debounce ? { debounce, debounceFirstAt: m.now } : {}),
         ...(this.v.intervalSeconds === null
           ? {}
           : {
@@ -948,6 +1015,7 @@ const submitCmd = fc
     }),
     expiresAfterSeconds: fc.option(fc.constantFrom(1, 20, 60), { freq: 3 }),
     flow: fc.option(fc.nat({ max: FLOWS.length - 1 }), { freq: 2 }),
+    debounce: fc.option(fc.nat({ max: DEBOUNCES.length - 1 }), { freq: 2 }),
     overlap: fc.constantFrom<"skip" | "buffer_one" | "cancel_other">("skip", "buffer_one", "cancel_other"),
     catchUp: fc.constantFrom<"none" | "one" | "all">("none", "one", "all"),
     catchUpWindowSeconds: fc.constantFrom(10, 60, 3600),

@@ -69,6 +69,9 @@ export interface MJob {
   flow?: CandidateFlow | null;
   /** When each of its attempts began: its key's starts (flow control's rate counts begins). */
   begins?: number[];
+  /** debounce (one-shot jobs) and when its first submit came. */
+  debounce?: { key: string; delaySeconds: number; maxWaitSeconds: number | null } | null;
+  debounceFirstAt?: number;
   /** Recurring jobs (docs/design.md "Recurring jobs: overlap and catch-up"); absent: skip, none. */
   overlap?: "skip" | "buffer_one" | "cancel_other";
   catchUp?: "none" | "one" | "all";
