@@ -23,6 +23,8 @@ type Via = 0 | 1;
 type Command =
   | { kind: "keyed"; via: Via; key: string; body: 0 | 1 }
   | { kind: "plain"; via: Via; label: (typeof LABELS)[number] }
+  | { kind: "debounced"; via: Via; key: string; label: (typeof LABELS)[number] }
+  | { kind: "flowed"; via: Via; label: (typeof LABELS)[number] }
   | { kind: "grow"; by: number }
   | { kind: "refresh"; via: Via }
   | { kind: "get"; via: Via; pick: number }
@@ -44,6 +46,16 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("plain" as const), via, label }) },
   {
     weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("debounced" as const),
+      via,
+      key: fc.constantFrom("d0", "d1"),
+      label,
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("flowed" as const), via, label }) },
+  {
+    weight: 2,
     arbitrary: fc.record({ kind: fc.constant("grow" as const), by: fc.integer({ min: 1, max: 4 }) }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("refresh" as const), via }) },
@@ -56,8 +68,8 @@ interface Model {
   shards: number;
   /** Key → the body it was first sent with and the job it made. */
   keys: Map<string, { body: 0 | 1; id: string }>;
-  /** Every job created, in order, with its label and whether it is cancelled. */
-  jobs: { id: string; label: string; cancelled: boolean }[];
+  /** Every job created, in order, with its label and whether it is cancelled (and its debounce key). */
+  jobs: { id: string; label: string; cancelled: boolean; debounce?: string }[];
 }
 
 const bodyOf = (n: 0 | 1) => ({
@@ -136,6 +148,35 @@ async function runSequence(commands: Command[]): Promise<void> {
         m.jobs.push({ id: out.body.id, label: c.label, cancelled: false });
         break;
       }
+      case "debounced": {
+        // A debounce key lives on the home shard whatever the count: the key's pending job (the
+        // newest, not cancelled: nothing here runs) is replaced, from either isolate.
+        const out = await send(auths[c.via] as Record<string, string>, "/v1/jobs", {
+          method: "POST",
+          json: { type: "noop", labels: { l: c.label }, debounce: { key: c.key, delay_seconds: 3600 } },
+        });
+        const pending = m.jobs.findLast((j) => j.debounce === c.key && !j.cancelled);
+        if (pending) {
+          expect({ status: out.status, id: out.body.id }).toEqual({ status: 200, id: pending.id });
+          pending.label = c.label;
+        } else {
+          expect(out.status).toBe(201);
+          m.jobs.push({ id: out.body.id, label: c.label, cancelled: false, debounce: c.key });
+        }
+        expect(shardOfJobId(out.body.id)).toBe(0);
+        break;
+      }
+      case "flowed": {
+        // A flow-control key is decided by the home shard whatever the count.
+        const out = await send(auths[c.via] as Record<string, string>, "/v1/jobs", {
+          method: "POST",
+          json: { ...bodyOf(0), labels: { l: c.label }, flow_control: { key: "f", concurrency: 1 } },
+        });
+        expect(out.status).toBe(201);
+        expect(shardOfJobId(out.body.id)).toBe(0);
+        m.jobs.push({ id: out.body.id, label: c.label, cancelled: false });
+        break;
+      }
       case "grow": {
         const shards = Math.min(MAX_SHARDS, m.shards + c.by);
         // On the home shard only: neither isolate's cached count changes.
@@ -200,12 +241,13 @@ describe("model: shard growth mid-sequence", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: MAX_COMMANDS }), async (commands) => {
         const grow = commands.findIndex((c) => c.kind === "grow");
-        if (grow >= 0 && commands.slice(grow).some((c) => c.kind === "keyed")) grownAndKeyedAfter++;
+        const keyedKinds = ["keyed", "debounced"];
+        if (grow >= 0 && commands.slice(grow).some((c) => keyedKinds.includes(c.kind))) grownAndKeyedAfter++;
         await runSequence(commands);
       }),
       { numRuns: RUNS },
     );
-    // The sequences that matter most must not be rare: a key sent again after growth.
+    // The sequences that matter most must not be rare: a key (idempotency or debounce) sent after growth.
     expect(grownAndKeyedAfter).toBeGreaterThan(RUNS / 5);
   }, 600_000);
 });
