@@ -84,6 +84,7 @@ describe("GET /v1/openapi.json", () => {
         "retry_policy",
         "expires_after_seconds",
         "flow_control",
+        "debounce",
         "overlap",
         "catch_up",
         "catch_up_window_seconds",
@@ -106,10 +107,11 @@ describe("GET /v1/openapi.json", () => {
     expect(doc.paths["/v1/jobs/batch"]?.post).toBeDefined();
     expect(doc.paths["/v1/jobs/{id}/result"]?.get).toBeDefined();
     expect(doc.paths["/v1/pools/{name}"]?.delete).toBeDefined();
-    // PATCH takes the submit fields but type and result_location; a bulk filter its six fields.
+    // PATCH takes the submit fields but type, result_location and debounce (a debounced job is
+    // changed by submitting again with its key); a bulk filter its six fields.
     expect(doc.paths["/v1/jobs/{id}"]?.patch).toBeDefined();
     expect(Object.keys(doc.components.schemas.PatchJob?.properties ?? {}).sort()).toEqual(
-      submitFields.filter((f) => f !== "type" && f !== "result_location"),
+      submitFields.filter((f) => !["type", "result_location", "debounce"].includes(f)),
     );
     expect(Object.keys(doc.components.schemas.JobFilter?.properties ?? {}).sort()).toEqual(
       ["ids", "status", "type", "name", "labels", "created_before"].sort(),
