@@ -38,7 +38,7 @@ const newestOfKey = (db: ShardDb) =>
 /** The key's pending job: its newest, if that one was never claimed and is scheduled or paused. */
 export function pendingJob(db: ShardDb, key: string): JobRow | undefined {
   const newest = newestOfKey(db).get({ key });
-  if (!newest || newest.attempt !== 0) return undefined;
+  if (newest?.attempt !== 0) return undefined;
   return newest.status === "scheduled" || newest.status === "paused" ? newest : undefined;
 }
 
