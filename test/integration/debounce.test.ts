@@ -179,6 +179,32 @@ describe("debounce", () => {
     expect(third.body.id).not.toBe(first.body.id);
   });
 
+  it("a cancelled job retried runs as a plain job: the key keeps one pending job", async () => {
+    const user = await createUser();
+    const first = await submit(user, debounced(1));
+    await request(`/v1/jobs/${first.body.id}`, { method: "DELETE", headers: user.auth });
+    const second = await submit(user, debounced(2));
+    expect(second.status).toBe(201);
+    const retried = await request(`/v1/jobs/${first.body.id}/retry`, { method: "POST", headers: user.auth });
+    expect(retried.status).toBe(200);
+    expect(((await retried.json()) as { debounce: unknown }).debounce).toBeNull();
+    // The next submit replaces the key's one pending job, not the retried one.
+    const third = await submit(user, debounced(3));
+    expect(third).toMatchObject({ status: 200, body: { id: second.body.id } });
+    expect((await getJob(user, first.body.id)).payload).toEqual({ n: 1 });
+    // The same through a bulk retry.
+    await request(`/v1/jobs/${second.body.id}`, { method: "DELETE", headers: user.auth });
+    const fourth = await submit(user, debounced(4));
+    const bulk = await request("/v1/jobs/retry", {
+      method: "POST",
+      headers: user.auth,
+      json: { ids: [second.body.id] },
+    });
+    expect(((await bulk.json()) as { matched: number }).matched).toBe(1);
+    expect((await getJob(user, second.body.id)).debounce).toBeNull();
+    expect((await submit(user, debounced(5))).body.id).toBe(fourth.body.id);
+  });
+
   it("refuses bad debounce with a 400 naming the field, and changes nothing", async () => {
     const user = await createUser();
     const pending = await submit(user, debounced(1));
@@ -217,6 +243,15 @@ describe("debounce", () => {
     });
     expect(patch.status).toBe(400);
     expect(JSON.stringify(await patch.json())).toContain("debounce cannot be changed by PATCH");
+    // Nor can a PATCH make it recurring: debounce is for one-shot jobs.
+    const recurring = await request(`/v1/jobs/${pending.body.id}`, {
+      method: "PATCH",
+      headers: user.auth,
+      json: { interval_seconds: 60 },
+    });
+    expect(recurring.status).toBe(400);
+    expect(JSON.stringify(await recurring.json())).toContain("debounce applies only to one-shot jobs");
+    expect((await getJob(user, pending.body.id)).interval_seconds).toBeNull();
   });
 
   it("the job runs once, with the last body, through the consumer", async () => {

@@ -433,6 +433,9 @@ export function retryJob(j: MJob, now: number): void {
   j.occurrenceAt = now;
   j.runAt = now;
   j.deadline = now;
+  // A debounced job retried runs as a plain one: it leaves its key (src/shard/sql/debounce.ts).
+  j.debounce = null;
+  j.debounceFirstAt = undefined;
 }
 
 /** PATCH: waits for an attempt in flight (queued, running, paused while running), else applies now. */

@@ -23,6 +23,7 @@ import { allocations, jobs } from "../schema";
 import { cancel } from "./attempts";
 import { EFFECTIVE_STATUS } from "./begun";
 import { applyControl } from "./controls";
+import { leaveKeys } from "./debounce";
 import { countInMinute } from "./metrics";
 import { forgetUnfinishedBound } from "./submit";
 import { touch } from "./touch";
@@ -263,6 +264,11 @@ function retryRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
       .where(and(idIn(ids), inArray(jobs.status, ["failed", "cancelled"]), copy))
       .returning({ id: jobs.id })
       .all(),
+  );
+  // Debounced ones leave their keys, as a single retry's (debounce.ts); no other row is written.
+  leaveKeys(
+    db,
+    rows.map((r) => r.id),
   );
   return { count: rows.length, poolsMoved: false };
 }

@@ -37,6 +37,7 @@ import type { ControlResult, ErrorDetail, PatchResult, RefusalOf } from "../rpc"
 import { type JobRow, jobs } from "../schema";
 import { attemptInFlight } from "./attempts";
 import { effective } from "./begun";
+import { leaveKeys } from "./debounce";
 import { withCutoff } from "./overlap";
 import { patchColumns, patchedRow } from "./patch-rows";
 import { release, resourceErrors } from "./pools";
@@ -101,6 +102,8 @@ export function applyControl(
     if (details.length > 0) return { ok: false, reason: "invalid_resources", details };
     // A finished job becomes unfinished: the next submit counts the shard's unfinished jobs exactly.
     forgetUnfinishedBound(db);
+    // A debounced job retried runs as a plain one: its key has, or will have, a pending job of its own.
+    if (job.debounceKey !== null) leaveKeys(db, [jobId]);
   }
   const { change } = out;
   if (change.status !== job.status) assertTransition(job.status, change.status);

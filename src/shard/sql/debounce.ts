@@ -11,6 +11,10 @@
 //   submit), due at debouncedRunAt (a paused one stays paused, with that run_at); version bumped and its
 //   index copy scheduled. Rows written: 2 (row, jobs_wake: its due time moves) + 1 (jobs_index_due)
 //   unless a copy is pending already.
+// leaveKeys(db, ids) → void
+//   a retry of a debounced job (cancelled before it started) makes it a plain job: its debounce and
+//   key are cleared, so it never is a pending job again beside a newer one. Rows written: 2 per
+//   debounced job (row, its jobs_debounce entry); none for any other.
 //
 // Why the newest job of the key is the only one to look at: a job of the key is created only when the
 // key has no pending job, so every older one had started when a newer one was created, and a job that
@@ -34,6 +38,21 @@ const newestOfKey = (db: ShardDb) =>
       .limit(1)
       .prepare(),
   );
+
+/**
+ * leaveKeys: the retried jobs among `ids` that were debounced leave their keys. Invariant: a job of a
+ * key that was cancelled before it started and is retried (attempt still 0) would be pending again
+ * while a newer job of the key may be: as a plain job it runs on its own, and the key keeps one.
+ */
+export function leaveKeys(db: ShardDb, ids: readonly string[]): void {
+  if (ids.length === 0) return;
+  db.update(jobs)
+    .set({ debounce: null, debounceKey: null, debounceFirstAt: null })
+    .where(
+      sql`${jobs.id} in (select value from json_each(${JSON.stringify(ids)})) and ${jobs.debounceKey} is not null`,
+    )
+    .run();
+}
 
 /** The key's pending job: its newest, if that one was never claimed and is scheduled or paused. */
 export function pendingJob(db: ShardDb, key: string): JobRow | undefined {
