@@ -5,25 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { type CreatedUser, FINISHED, type Job } from "../../tools/harness/api-types";
 import { ApiClient } from "../../tools/harness/client";
-import type { Delivery } from "../../tools/harness/target";
+import { maxInFlight } from "../../tools/harness/target";
 import { poll } from "../../tools/harness/util";
 import { devFixture } from "./dev-fixture";
-
-/** The most requests to `route` that were in flight at once (arrived, not yet answered). */
-function maxInFlight(deliveries: Delivery[], route: string): number {
-  const edges = deliveries
-    .filter((d) => d.route === route)
-    .flatMap((d) => [[d.at, 1] as const, [d.answeredAt ?? Number.POSITIVE_INFINITY, -1] as const])
-    // An answer and an arrival at the same millisecond: the answer first (it was not in flight).
-    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let open = 0;
-  let most = 0;
-  for (const [, step] of edges) {
-    open += step;
-    most = Math.max(most, open);
-  }
-  return most;
-}
 
 /** The most of `times` in any window [t, t + windowMs). */
 function mostInWindow(times: number[], windowMs: number): number {

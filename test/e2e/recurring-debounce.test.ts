@@ -3,24 +3,9 @@
 import { describe, expect, it } from "vitest";
 import { type CreatedUser, FINISHED, type Job } from "../../tools/harness/api-types";
 import { ApiClient } from "../../tools/harness/client";
-import type { Delivery } from "../../tools/harness/target";
+import { type Delivery, maxInFlight } from "../../tools/harness/target";
 import { poll, sleep } from "../../tools/harness/util";
 import { ownDevFixture } from "./dev-fixture";
-
-/** A route's calls that were in flight together at some moment: the most at once. */
-function maxInFlight(deliveries: Delivery[], route: string): number {
-  const edges = deliveries
-    .filter((d) => d.route === route)
-    .flatMap((d) => [[d.at, 1] as const, [d.answeredAt ?? Number.POSITIVE_INFINITY, -1] as const])
-    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let open = 0;
-  let most = 0;
-  for (const [, step] of edges) {
-    open += step;
-    most = Math.max(most, open);
-  }
-  return most;
-}
 
 type JobWithPolicies = Job & { overlap?: string; catch_up?: string; runs: number };
 

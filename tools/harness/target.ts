@@ -57,6 +57,22 @@ export interface Target {
   close(): Promise<void>;
 }
 
+/** The most requests to `route` in flight at once (arrived, not yet answered), from the deliveries. */
+export function maxInFlight(deliveries: readonly Delivery[], route: string): number {
+  const edges = deliveries
+    .filter((d) => d.route === route)
+    .flatMap((d) => [[d.at, 1] as const, [d.answeredAt ?? Number.POSITIVE_INFINITY, -1] as const])
+    // An answer and an arrival at the same millisecond: the answer first (it was not in flight).
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  let most = 0;
+  for (const [, step] of edges) {
+    open += step;
+    most = Math.max(most, open);
+  }
+  return most;
+}
+
 export const answerOk: Answering = () => ({ status: 200 });
 
 /** Answers by path, 404 for any other. */
