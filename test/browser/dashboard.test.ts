@@ -221,7 +221,26 @@ describe("the dashboard, in Chromium", () => {
       .poll(() => panel.locator("td[data-field='running']").textContent(), { timeout: 15_000 })
       .toBe("1");
     await snap(page, "10b-flow-control-running");
+    // The job page watches the job over its WebSocket instead of re-reading it: live, and no GET of
+    // the job while it runs.
+    await expect
+      .poll(() => page.locator("h1 .live").getAttribute("data-live"), { timeout: 10_000 })
+      .toBe("true");
+    const jobId = new URL(page.url()).pathname.split("/").at(-1) ?? "";
+    const reads: string[] = [];
+    const onRequest = (req: { url(): string; method(): string }) => {
+      if (req.method() === "GET" && new URL(req.url()).pathname === `/v1/jobs/${jobId}`)
+        reads.push(req.url());
+    };
+    page.on("request", onRequest);
+    await page.waitForTimeout(2_500);
+    page.off("request", onRequest);
+    expect(reads).toEqual([]);
     await watchStatus("succeeded", 30_000);
+    // Finished: the server closed the watch.
+    await expect
+      .poll(() => page.locator("h1 .live").getAttribute("data-live"), { timeout: 10_000 })
+      .toBe("false");
     await expect
       .poll(() => panel.locator("td[data-field='running']").textContent(), { timeout: 10_000 })
       .toBe("0");

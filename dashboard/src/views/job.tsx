@@ -1,15 +1,16 @@
-// One job, re-read every second: its fields, attempts as a timeline, result and errors, the state of
-// its flow-control key, and the actions its status allows (cancel, pause, resume, run now, retry, edit).
+// One job, live over its WebSocket watch (src/watch.ts: each change as it happens; read every few
+// seconds if the watch cannot open): its fields, attempts as a timeline, result and errors, the state
+// of its flow-control key, and the actions its status allows (cancel, pause, resume, run now, retry, edit).
 import { useState } from "preact/hooks";
 import { call, type Debounce, describeError, FINISHED, type FlowKey, isRecurring, type Job } from "../api";
 import { ErrorLine, Section, StatusBadge, Time } from "../components";
 import { json } from "../format";
 import { usePolling } from "../poll";
 import { Link } from "../router";
+import { useJobWatch } from "../watch";
 import { EditForm } from "./edit";
 import { Timeline } from "./timeline";
 
-const REFRESH_MS = 1_000;
 const FLOW_KEY_REFRESH_MS = 2_000;
 
 interface Action {
@@ -124,9 +125,7 @@ function FlowKeyPanel(props: { flowKey: string; concurrency: number | null }) {
 }
 
 export function JobView(props: { id: string }) {
-  const polled = usePolling(() => call<Job>("GET", `/v1/jobs/${encodeURIComponent(props.id)}`), REFRESH_MS, [
-    props.id,
-  ]);
+  const polled = useJobWatch(props.id);
   const [actionError, setActionError] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
   const job = polled.data;
@@ -150,7 +149,10 @@ export function JobView(props: { id: string }) {
         <Link to="/jobs">← Jobs</Link>
       </p>
       <h1>
-        {job.name ?? job.id} <StatusBadge status={job.status} />
+        {job.name ?? job.id} <StatusBadge status={job.status} />{" "}
+        <span class="live" data-live={String(polled.live)} title="changes arrive as they happen">
+          {polled.live ? "live" : ""}
+        </span>
       </h1>
       <div class="actions">
         {ACTIONS.filter((a) => a.allowed(job)).map((a) => (
