@@ -44,6 +44,10 @@ await runSubcommands(
         "a V8 CPU profile of the Worker under a thundering herd: workerd thread time per job, and where it goes",
       load: () => import("./profile/run"),
     },
+    watch: {
+      summary: "what idle WebSocket watchers cost the server: its CPU while idle, with and without them",
+      load: () => import("./watch/run"),
+    },
     queries: {
       summary: "the shard's hot queries against the rows in its table, in this process",
       load: () => import("./queries/run"),
