@@ -26,6 +26,7 @@
 import { sql } from "drizzle-orm";
 import {
   admit,
+  claimed,
   type FlowControl,
   type FlowUse,
   limitsOf,
@@ -131,7 +132,8 @@ export function flowKeyView(db: ShardDb, key: string, now: number): FlowKeyView 
  */
 export class FlowRound {
   private holders: Map<string, KeyHolders> | undefined;
-  private readonly logs = new Map<string, StartLog>();
+  /** Each key met so far: its use as this cycle left it (its own claims counted). */
+  private readonly uses = new Map<string, FlowUse>();
   private readonly blockedKeys = new Set<string>();
   /** The earliest time a key blocked by its rate opens again (null: none). */
   wakeAt: number | null = null;
@@ -159,21 +161,19 @@ export class FlowRound {
 
   /** A job of the key was claimed: it holds a slot and will start. */
   claimed(key: string): void {
-    const held = this.holdersOf(key);
-    this.holders?.set(key, { holders: held.holders + 1, notBegun: held.notBegun + 1 });
+    this.uses.set(key, claimed(this.useOf(key)));
   }
 
-  private holdersOf(key: string): KeyHolders {
-    this.holders ??= keyHolders(this.db);
-    return this.holders.get(key) ?? { holders: 0, notBegun: 0 };
-  }
-
+  /** The key's use: read when first met (the in-flight holders of every key at once, its log). */
   private useOf(key: string): FlowUse {
-    let starts = this.logs.get(key);
-    if (starts === undefined) {
-      starts = startLogOf(this.db, key);
-      this.logs.set(key, starts);
-    }
-    return { ...this.holdersOf(key), starts };
+    const known = this.uses.get(key);
+    if (known) return known;
+    this.holders ??= keyHolders(this.db);
+    const use = {
+      ...(this.holders.get(key) ?? { holders: 0, notBegun: 0 }),
+      starts: startLogOf(this.db, key),
+    };
+    this.uses.set(key, use);
+    return use;
   }
 }
