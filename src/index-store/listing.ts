@@ -62,10 +62,17 @@ export async function listJobs(
 }
 
 /**
- * A copy made before the job object carried overlap and catch-up (shard migration 0017) lacks them;
- * the job has the defaults (it was submitted before they existed), so the listing shows those.
+ * A copy made before the job object carried issue 18's fields (shard migration 0017) lacks them; the
+ * job has their defaults (it was submitted before they existed), so the listing shows those.
  */
+const ISSUE_18_DEFAULTS = {
+  flow_control: null,
+  debounce: null,
+  overlap: "skip",
+  catch_up: "none",
+  catch_up_window_seconds: 3600,
+} as const satisfies Partial<JobView>;
+
 function withPolicyDefaults(doc: JobView): JobView {
-  if (doc.overlap !== undefined) return doc;
-  return { ...doc, overlap: "skip", catch_up: "none", catch_up_window_seconds: 3600 };
+  return { ...ISSUE_18_DEFAULTS, ...doc };
 }

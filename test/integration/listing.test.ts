@@ -104,4 +104,31 @@ describe("GET /v1/jobs", () => {
     await flushIndex(user);
     expect((await list(user)).body.jobs[0]?.status).toBe("succeeded");
   });
+
+  it("shows issue 18's fields with their defaults on a copy written before they existed", async () => {
+    const user = await createUser();
+    const { body: job } = await submit(user, { type: "noop", run_at: "2030-01-01T00:00:00Z" });
+    await flushIndex(user);
+    // The D1 copy as a shard before migration 0017 wrote it: without the new fields.
+    const {
+      flow_control: _f,
+      debounce: _d,
+      overlap: _o,
+      catch_up: _c,
+      catch_up_window_seconds: _w,
+      ...old
+    } = job;
+    await env.INDEX_DB.prepare("update job_index set doc = ? where job_id = ?")
+      .bind(JSON.stringify(old), job.id)
+      .run();
+    const listed = (await list(user)).body.jobs[0];
+    expect(listed).toMatchObject({
+      id: job.id,
+      flow_control: null,
+      debounce: null,
+      overlap: "skip",
+      catch_up: "none",
+      catch_up_window_seconds: 3600,
+    });
+  });
 });
