@@ -86,15 +86,16 @@ jobs.delete("/:id", async (c) => {
 
 /**
  * GET /v1/jobs/:id/watch: a WebSocket to the job's shard, which sends the job object at once and on
- * each change until the job is finished (src/shard/watchers.ts). The user and the job are checked
- * here, before the upgrade: another user's job, or no such job, is a 404 and no socket is opened.
+ * each change until the job is finished (src/shard/watchers.ts). The user is checked here and the job
+ * on its shard, before the upgrade: another user's job, or no such job, is a 404 and no socket opens.
  */
 jobs.get("/:id/watch", async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new UpgradeRequiredError();
   const { userId } = c.get("principal");
   const id = c.req.param("id");
   const stub = shardStub(c.env, userId, await routeJob(c, id));
-  okOrThrow(await stub.get(id), { not_found: () => new NotFoundError() });
+  // The shard answers the upgrade, or a 404 in the error envelope when the user has no such job there
+  // (src/shard/watchers.ts): no socket is opened for it, and no separate read is needed first.
   // The subprotocol the browser offered its key in is the one the answer must select.
   const protocol = subprotocolKey(c)?.protocol;
   const url = `https://shard/watch?job=${encodeURIComponent(id)}${protocol ? `&protocol=${encodeURIComponent(protocol)}` : ""}`;

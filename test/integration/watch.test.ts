@@ -90,6 +90,11 @@ describe("watching a job", () => {
       expect(w.status).toBe(404);
       expect(w.socket).toBeNull();
     }
+    // In the error envelope, as every 404.
+    const foreign = await request(`/v1/jobs/${job.id}/watch`, {
+      headers: { upgrade: "websocket", ...other.auth },
+    });
+    expect(await foreign.json()).toEqual({ error: { code: "not_found", message: "no such job" } });
     expect((await watch(`/v1/jobs/${job.id}/watch`, {})).status).toBe(401);
     expect(
       (await watch(`/v1/jobs/${job.id}/watch`, { "sec-websocket-protocol": "bearer.nope" })).status,
