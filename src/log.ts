@@ -17,6 +17,8 @@ const EVENTS = {
   dispatch_message_failed: "error",
   /** A queue message failed validation and was dropped; the shard's deadline recovers its job. */
   dispatch_message_malformed: "error",
+  /** A shard could not reach another shard of the user with dependency messages (subscribe or settle); they are sent again, backed off. */
+  dependency_messages_failed: "error",
   /** The shard could not send claimed jobs (or callbacks) to the queue; they are put back and sent again. */
   dispatch_send_failed: "error",
   /** A heartbeat RPC failed; the attempt goes on (the shard gives it up only after HEARTBEAT_TIMEOUT_SECONDS without one). */

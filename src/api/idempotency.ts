@@ -10,8 +10,9 @@
 import type { Context } from "hono";
 import { keyLookupShards } from "../core/placement";
 import { shardStub } from "../shard/address";
-import type { Principal, SubmitItemResult, SubmitResult } from "../shard/rpc";
+import type { KnownDependencies, Principal, SubmitItemResult, SubmitResult } from "../shard/rpc";
 import { type AppEnv, freshPrincipal } from "./auth";
+import { checkDependencies, singleDependencies } from "./dependencies";
 import { type PreparedSubmission, prepareSubmission, submitContext } from "./submission";
 
 /** Placements of one request: the first, and again after each stale_shards with a fresh count. */
@@ -60,15 +61,19 @@ export async function submitOne(
   body: unknown,
   key: string | undefined,
 ): Promise<SubmitResult> {
+  let known: KnownDependencies | undefined;
   for (let placement = 1; ; placement++) {
     const principal = c.get("principal");
     const prepared = await prepareSubmission(body, key, submitContext(c));
     const found = (await keysFoundElsewhere(c.env, principal, [prepared])).get(prepared);
     if (found) return found;
+    // Every id it depends on is the user's job (else a 400, nothing created), checked once.
+    known ??= await checkDependencies(c.env, principal.userId, singleDependencies(body));
     const out = await shardStub(c.env, principal.userId, prepared.shard).submit(
       prepared.spec,
       prepared.idempotency,
       principal.maxUnfinishedJobs ?? undefined,
+      known,
     );
     if (out.ok || out.reason !== "stale_shards" || placement === MAX_PLACEMENTS) return out;
     await freshPrincipal(c);

@@ -23,6 +23,10 @@ const controlRefusals: RefusalErrors<ControlResult> = {
   finished,
   busy: () => new ConflictError("the job is queued or running"),
   paused: () => new ConflictError("the job is paused; resume it first"),
+  blocked: () =>
+    new ConflictError(
+      "the job waits on dependencies that have not succeeded (blocked_by); it runs after them",
+    ),
   not_retryable: () => new ConflictError("only a failed or cancelled one-shot job can be retried"),
   invalid_resources: (r) => new ConflictError(`the job's pools cannot hold it now: ${r.details[0]?.message}`),
 };

@@ -1,6 +1,8 @@
 // Each job field's own rules, shared by the submit body and the PATCH body (schemas.ts builds both),
 // and the helpers that make a field optional or defaulted with its description kept.
 import { z } from "zod";
+import { batchRef, DependencyPolicySchema, MAX_DEPENDENCIES } from "../core/dependencies";
+import { isJobId } from "../core/ids";
 import { JsonValue } from "../core/job";
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from "../core/state";
 
@@ -27,6 +29,9 @@ const PAYLOAD_FIELDS = new Set(["url", "method", "headers", "body"]);
 /** Fields a submit takes and a PATCH does not, and why. */
 const SUBMIT_ONLY: Record<string, string> = {
   debounce: "debounce cannot be changed by PATCH: submit again with the same key to replace the pending job",
+  depends_on: "depends_on cannot be changed by PATCH: it is fixed when the job is submitted",
+  on_dependency_failure:
+    "on_dependency_failure cannot be changed by PATCH: it is fixed when the job is submitted",
 };
 
 /** Unknown fields, with a hint where the field belongs in `payload` (or why a PATCH refuses it). */
@@ -150,6 +155,24 @@ export const JobField = {
     .describe(
       "one-shot jobs: while the job with this key has not started, a submit with the key replaces it (200, same id)",
     ),
+  depends_on: z
+    .array(
+      z
+        .string()
+        .refine(
+          (id) => isJobId(id) || batchRef(id) !== null,
+          'each entry is a job id, or inside a batch "@N" naming an earlier item',
+        ),
+    )
+    .min(1)
+    .max(MAX_DEPENDENCIES, `at most ${MAX_DEPENDENCIES} dependencies`)
+    .refine((ids) => new Set(ids).size === ids.length, "an entry is repeated")
+    .describe(
+      'the job runs only after each of these of your jobs has succeeded (≤ 100; in a batch, "@N" names the Nth item, an earlier one)',
+    ),
+  on_dependency_failure: DependencyPolicySchema.describe(
+    "when a dependency fails or is cancelled: fail (this job fails with dependency_failed, and so do its own dependents) or run (it runs anyway)",
+  ),
   overlap: z
     .enum(OVERLAP_POLICIES)
     .describe(

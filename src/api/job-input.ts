@@ -148,6 +148,10 @@ export function validSubmission(body: unknown, ctx: JobContext): { input: Submit
     overlap: input.overlap,
     catchUp: input.catch_up,
     catchUpWindowSeconds: input.catch_up_window_seconds,
+    dependsOn: input.depends_on ?? null,
+    onDependencyFailure: input.on_dependency_failure,
+    // The shard leaves out those it learns have succeeded (src/shard/sql/submit.ts).
+    blockedBy: input.depends_on ?? null,
     traceparent: ctx.trace?.traceparent ?? null,
     tracestate: ctx.trace?.tracestate ?? null,
   };

@@ -3,11 +3,13 @@
 // A valid batch is grouped by shard, one RPC per shard (one SQLite transaction, one alarm re-arm), and
 // answered item by item, in order.
 import { type Context, Hono } from "hono";
+import { batchRef } from "../core/dependencies";
 import type { JobView } from "../core/job";
 import type { Env } from "../env";
 import { HOME_SHARD, shardStub } from "../shard/address";
-import type { SubmitItemResult } from "../shard/rpc";
+import type { KnownDependencies, SubmitItemResult } from "../shard/rpc";
 import { type AppEnv, freshPrincipal } from "./auth";
+import { batchGroups, checkDependencies, type NamedDependency } from "./dependencies";
 import {
   ApiError,
   type ErrorDetail,
@@ -19,6 +21,7 @@ import {
 import { keysFoundElsewhere, MAX_PLACEMENTS } from "./idempotency";
 import { BatchEnvelope, BatchItemKey } from "./schemas";
 import {
+  livesAtHome,
   type PreparedSubmission,
   prepareSubmission,
   type SubmitContext,
@@ -69,7 +72,12 @@ async function attempt<T>(run: () => T | Promise<T>): Promise<T | ApiError> {
 }
 
 /** One item validated exactly as a single submit body (and its key as the header would be). */
-async function prepareItem(raw: unknown, index: number, ctx: SubmitContext): Promise<Item | Problem> {
+async function prepareItem(
+  raw: unknown,
+  index: number,
+  ctx: SubmitContext,
+  placeAt?: number,
+): Promise<Item | Problem> {
   let body = raw;
   let rawKey: unknown;
   if (
@@ -84,7 +92,7 @@ async function prepareItem(raw: unknown, index: number, ctx: SubmitContext): Pro
     () => validated(BatchItemKey, rawKey, "bad idempotency_key", ["idempotency_key"]) ?? undefined,
   );
   const prepared = await attempt(() =>
-    prepareSubmission(body, key instanceof ApiError ? undefined : key, ctx),
+    prepareSubmission(body, key instanceof ApiError ? undefined : key, ctx, placeAt),
   );
   if (!(key instanceof ApiError) && !(prepared instanceof ApiError)) return { ...prepared, index, key };
   const failed = [key, prepared].filter((r) => r instanceof ApiError);
@@ -124,13 +132,83 @@ function itemResult(result: SubmitItemResult): ItemResult {
   return { status: error.status as 409 | 429, error: errorBody(error.code, error.message).error };
 }
 
+/**
+ * The items at `indices` made ready for their shards, those tied together by "@N" placed on one shard
+ * (batchGroups); with the problems of each bad item and of each bad reference.
+ */
+async function prepareItems(
+  raw: unknown[],
+  indices: number[],
+  ctx: SubmitContext,
+): Promise<{ items: Item[]; problems: Problem[] }> {
+  const bodies = indices.map((index) => {
+    const body = raw[index];
+    const keyed =
+      body !== null &&
+      typeof body === "object" &&
+      (body as Record<string, unknown>).idempotency_key !== undefined &&
+      (body as Record<string, unknown>).idempotency_key !== null;
+    return { index, body, home: livesAtHome(body), keyed };
+  });
+  const { placeAt, problems } = batchGroups(bodies, ctx.shards, Math.random);
+  const prepared = await Promise.all(
+    indices.map((index) => prepareItem(raw[index], index, ctx, placeAt.get(index))),
+  );
+  return {
+    items: prepared.filter((p): p is Item => "spec" in p),
+    problems: [
+      ...prepared.filter((p): p is Problem => !("spec" in p)),
+      ...problems.map((detail) => ({ status: 400, details: [detail] })),
+    ],
+  };
+}
+
 /** Every item made ready for its shard, or the batch's 400/413 naming each bad item's fields. */
 async function validateBatch(raw: unknown[], ctx: SubmitContext): Promise<Item[]> {
-  const prepared = await Promise.all(raw.map((item, index) => prepareItem(item, index, ctx)));
-  const items = prepared.filter((p): p is Item => "spec" in p);
-  const problems = [...prepared.filter((p): p is Problem => !("spec" in p)), ...repeatedKeys(items)];
+  const { items, problems: bad } = await prepareItems(raw, [...raw.keys()], ctx);
+  const problems = [...bad, ...repeatedKeys(items)];
   if (problems.length > 0) throw badBatch(problems, raw.length);
   return items;
+}
+
+/** Each item's depends_on ids (not "@N"), named by where the request has them. */
+function namedDependencies(items: Item[]): NamedDependency[] {
+  return items.flatMap((item) =>
+    (item.spec.dependsOn ?? []).flatMap((id, j) =>
+      batchRef(id) === null ? [{ id, path: `jobs[${item.index}].depends_on[${j}]` }] : [],
+    ),
+  );
+}
+
+/**
+ * A shard's items as it must receive them: each "@N" as "@k" when item N is the k-th of the same
+ * request (batchGroups put it there), or as the id of the job item N was answered with already (its
+ * key found elsewhere, or an earlier placement). An item whose item N was refused is answered 409
+ * here and left out, and so, in turn, are the items naming it.
+ */
+function withReferences(group: Item[], results: ItemResult[]): Item[] {
+  const sent: Item[] = [];
+  const position = new Map<number, number>();
+  for (const item of group) {
+    let refused = false;
+    const dependsOn = item.spec.dependsOn?.map((entry) => {
+      const n = batchRef(entry);
+      if (n === null) return entry;
+      const k = position.get(n);
+      if (k !== undefined) return `@${k}`;
+      const answer = results[n];
+      if (answer && "job" in answer) return answer.job.id;
+      refused = true;
+      return entry;
+    });
+    if (refused) {
+      results[item.index] = itemResult({ ok: false, reason: "dependency_not_created" });
+      continue;
+    }
+    position.set(item.index, sent.length);
+    sent.push(dependsOn ? { ...item, spec: { ...item.spec, dependsOn, blockedBy: dependsOn } } : item);
+  }
+  return sent;
 }
 
 /**
@@ -145,6 +223,7 @@ async function submitByShard(
   results: ItemResult[],
   maxUnfinished: number | undefined,
   last: boolean,
+  known: KnownDependencies,
 ): Promise<Item[]> {
   const byShard = new Map<number, Item[]>();
   for (const item of items) {
@@ -152,12 +231,15 @@ async function submitByShard(
     if (group) group.push(item);
     else byShard.set(item.shard, [item]);
   }
+  for (const [shard, group] of byShard) byShard.set(shard, withReferences(group, results));
   const stale: Item[] = [];
   /** The shard's items in one RPC; returns the items it refuses as invalid (pools). */
   const submitTo = async (shard: number, group: Item[]): Promise<Problem[]> => {
+    if (group.length === 0) return [];
     const out = await shardStub(env, userId, shard).submitBatch(
       group.map(({ spec, idempotency }) => ({ spec, idempotency })),
       maxUnfinished,
+      known,
     );
     const at = (i: number) => group[i] as Item;
     if (!out.ok) {
@@ -197,6 +279,8 @@ async function submitByShard(
  */
 async function submitItems(c: Context<AppEnv>, raw: unknown[], items: Item[]): Promise<ItemResult[]> {
   const results = new Array<ItemResult>(items.length);
+  // Every id named is the user's job (else a 400, nothing created), checked once for the batch.
+  const known = await checkDependencies(c.env, c.get("principal").userId, namedDependencies(items));
   let pending = items;
   for (let placement = 1; pending.length > 0; placement++) {
     const principal = c.get("principal");
@@ -205,17 +289,17 @@ async function submitItems(c: Context<AppEnv>, raw: unknown[], items: Item[]): P
     const rest = pending.filter((item) => !found.has(item));
     const cap = principal.maxUnfinishedJobs ?? undefined;
     const last = placement === MAX_PLACEMENTS;
-    const stale = await submitByShard(c.env, principal.userId, rest, results, cap, last);
+    const stale = await submitByShard(c.env, principal.userId, rest, results, cap, last, known);
     if (stale.length === 0) break;
     await freshPrincipal(c);
-    const ctx = submitContext(c);
-    pending = await Promise.all(
-      stale.map(async ({ index }) => {
-        const again = await prepareItem(raw[index], index, ctx);
-        if (!("spec" in again)) throw new Error(`jobs[${index}] was valid and is not any more`);
-        return again;
-      }),
+    const again = await prepareItems(
+      raw,
+      stale.map(({ index }) => index),
+      submitContext(c),
     );
+    const broken = again.problems[0]?.details[0]?.path;
+    if (broken !== undefined) throw new Error(`${broken} was valid and is not any more`);
+    pending = again.items;
   }
   return results;
 }

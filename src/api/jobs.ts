@@ -74,6 +74,23 @@ jobs.get("/:id/result", async (c) => {
   });
 });
 
+/** Most dependents GET /v1/jobs/:id/dependents lists. */
+export const DEPENDENTS_SHOWN = 1000;
+
+/**
+ * GET /v1/jobs/:id/dependents (additive): the user's jobs that named this one in depends_on, from the
+ * job's own shard (which each dependent told when it started waiting), at most DEPENDENTS_SHOWN.
+ */
+jobs.get("/:id/dependents", async (c) => {
+  const { userId } = c.get("principal");
+  const id = c.req.param("id");
+  const stub = shardStub(c.env, userId, await routeJob(c, id));
+  const { dependents } = okOrThrow(await stub.dependents(id, DEPENDENTS_SHOWN), {
+    not_found: () => new NotFoundError(),
+  });
+  return c.json({ dependents });
+});
+
 jobs.delete("/:id", async (c) => {
   const { userId } = c.get("principal");
   const id = c.req.param("id");

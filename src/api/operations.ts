@@ -150,6 +150,17 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     ok: { 101: { description: "switching to a WebSocket; each message is a Job", schema: "Job" } },
     errors: { 404: "no such job", 426: "not a WebSocket upgrade" },
   },
+  "GET /v1/jobs/:id/dependents": {
+    summary: "The jobs that depend on a job",
+    description:
+      "Your jobs that named this one in `depends_on` (at most 1,000), whether they still wait on it or " +
+      "not. A job's own dependencies are its `depends_on`, and those it still waits on its `blocked_by`.",
+    tag: "jobs",
+    auth: "user",
+    params: { id: jobId },
+    ok: { 200: { description: "its dependents", schema: "Dependents" } },
+    errors: { 404: "no such job" },
+  },
   "GET /v1/jobs/:id/result": {
     summary: "The latest occurrence's result",
     description:
@@ -237,7 +248,7 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     ok: { 200: { description: "the job", schema: "Job" } },
     errors: {
       404: "no such job (or another user's)",
-      409: "the job is queued, running, paused or finished",
+      409: "the job is queued, running, paused, finished, or still waits on its dependencies (blocked_by)",
     },
   },
   "POST /v1/jobs/:id/retry": {

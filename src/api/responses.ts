@@ -75,6 +75,12 @@ export const FlowKey = z.strictObject({
 
 export const PoolList = z.strictObject({ pools: z.array(Pool) });
 
+export const Dependents = z.strictObject({
+  dependents: z
+    .array(z.string())
+    .describe("ids of your jobs that named this one in depends_on (at most 1,000), in id order"),
+});
+
 export const CreatedUser = z.strictObject({
   user_id: z.string(),
   name: z.string().nullable(),

@@ -37,6 +37,8 @@ export const SubmitSchema = z.strictObject(
     expires_after_seconds: optional(JobField.expires_after_seconds),
     flow_control: optional(JobField.flow_control),
     debounce: optional(JobField.debounce),
+    depends_on: optional(JobField.depends_on),
+    on_dependency_failure: withDefault(JobField.on_dependency_failure, "fail"),
     overlap: withDefault(JobField.overlap, "skip"),
     catch_up: withDefault(JobField.catch_up, "none"),
     catch_up_window_seconds: withDefault(JobField.catch_up_window_seconds, 3600),

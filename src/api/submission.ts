@@ -31,7 +31,7 @@ function canonical(value: unknown): string {
  * a flow-control key or a debounce key (one shard decides for a key, and the home shard never moves as
  * the user's shard count grows: docs/architecture.md, "Flow control per key", "Debounce").
  */
-function livesAtHome(body: unknown): boolean {
+export function livesAtHome(body: unknown): boolean {
   const fields = body as { resources?: unknown; flow_control?: unknown; debounce?: unknown } | null;
   const resources = fields?.resources;
   const pooled = !!resources && typeof resources === "object" && Object.keys(resources).length > 0;
@@ -89,9 +89,11 @@ export async function prepareSubmission(
   body: unknown,
   idempotencyKey: string | undefined,
   ctx: SubmitContext,
+  placeAt?: number,
 ): Promise<PreparedSubmission> {
   const keyHash = idempotencyKey === undefined ? undefined : await sha256Hex(idempotencyKey);
-  const shard = placeJob(livesAtHome(body), keyHash, ctx.shards, Math.random);
+  // A batch item tied to others by "@N" goes where its group goes (dependencies.ts batchGroups).
+  const shard = placeAt ?? placeJob(livesAtHome(body), keyHash, ctx.shards, Math.random);
   const { input, spec } = validSubmission(body, { ...ctx, shard });
   const idempotency = keyHash
     ? { key: keyHash, bodyHash: await sha256Hex(canonical(requestMeaning(input))), shards: ctx.shards }
@@ -106,6 +108,8 @@ export const submitRefusals: RefusalErrors<SubmitResult> = {
     new RateLimitedError(UNFINISHED_RETRY_SECONDS, "too many unfinished jobs; wait for some to finish"),
   invalid_resources: (refusal) => new InvalidRequestError("the job is invalid", refusal.details),
   // Only when the user's shards grew again and again while this request looked for its key.
+  dependency_not_created: () =>
+    new ConflictError('a job this one depends on ("@N") was not created, so this one was not either'),
   stale_shards: () =>
     new RateLimitedError(STALE_SHARDS_RETRY_SECONDS, "the user's shards are growing; send it again"),
 };

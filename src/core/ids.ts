@@ -67,6 +67,11 @@ export function shardOfJobId(id: string): number | null {
   return match?.[1] === undefined ? null : Number.parseInt(match[1], 36);
 }
 
+/** Whether `id` has the shape of a job id (any shard). */
+export function isJobId(id: string): boolean {
+  return JOB_ID.test(id);
+}
+
 /** API keys carry 32 random bytes after the user id: `sk_<user id>_<base64url secret>`. */
 export function newApiKey(userId: string): string {
   return `sk_${userId}_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;

@@ -22,6 +22,7 @@ export interface RuleInput {
   catch_up?: string | undefined;
   /** Only whether there is one matters to the rules. */
   debounce?: unknown;
+  depends_on?: readonly string[] | undefined;
 }
 
 /** What the executors decide: a payload's problems (null: no executor of that type), a target's. */
@@ -41,6 +42,7 @@ export function rulesOfRow(row: {
   overlap?: string;
   catchUp?: string;
   debounce?: unknown;
+  dependsOn?: string[] | null;
 }): RuleInput {
   return {
     type: row.type,
@@ -53,6 +55,7 @@ export function rulesOfRow(row: {
     overlap: row.overlap,
     catch_up: row.catchUp,
     debounce: row.debounce ?? undefined,
+    depends_on: row.dependsOn ?? undefined,
   };
 }
 
@@ -99,6 +102,18 @@ export function jobRuleErrors(input: RuleInput, now: number, checks: RuleChecks)
     errors.push({
       path: "run_at",
       message: "a debounced job runs delay_seconds after the latest submit: leave run_at out",
+    });
+  }
+  if (input.depends_on !== undefined && recurring) {
+    errors.push({
+      path: "depends_on",
+      message: "dependencies apply only to one-shot jobs: leave out interval_seconds and cron",
+    });
+  }
+  if (input.depends_on !== undefined && input.debounce !== undefined) {
+    errors.push({
+      path: "depends_on",
+      message: "a debounced job cannot have dependencies: it is replaced by the next submit with its key",
     });
   }
   if (input.run_at !== undefined && Date.parse(input.run_at) > now + MAX_FUTURE_MS) {

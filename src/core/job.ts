@@ -1,6 +1,7 @@
 // The job as the shard stores it on creation and as the API shows it (the contract's job object).
 import { z } from "zod";
 import { type Debounce, DebounceSchema } from "./debounce";
+import { type DependencyPolicy, DependencyPolicySchema } from "./dependencies";
 import { type FlowControl, FlowControlSchema } from "./flow-control";
 import { RETRY_POLICIES, type RetryPolicy } from "./retry-policy";
 import {
@@ -51,6 +52,14 @@ export interface NewJob extends TraceHeaders {
   overlap: Overlap;
   catchUp: CatchUp;
   catchUpWindowSeconds: number;
+  /**
+   * The jobs it waits on (src/core/dependencies.ts), null for none. Inside a batch an entry may still be
+   * "@k", the k-th job of the same shard request, which the shard resolves to that job's id.
+   */
+  dependsOn: string[] | null;
+  onDependencyFailure: DependencyPolicy;
+  /** The ones it still waits on (null: none): the shard leaves out those it knows have succeeded. */
+  blockedBy: string[] | null;
 }
 
 const Instant = z.iso.datetime();
@@ -115,6 +124,11 @@ export const JobViewSchema = z.object({
     .enum(CATCH_UP_POLICIES)
     .describe("recurring jobs: what happens to occurrences missed while paused or down (one-shot: none)"),
   catch_up_window_seconds: z.int().describe("catch_up `all` runs only missed occurrences this recent"),
+  depends_on: z.array(z.string()).describe("the jobs this one runs after (each must succeed); [] for none"),
+  on_dependency_failure: DependencyPolicySchema.describe(
+    "when a dependency fails or is cancelled: `fail` (this job fails with dependency_failed) or `run`",
+  ),
+  blocked_by: z.array(z.string()).describe("the dependencies that have not succeeded yet; [] when none"),
   traceparent: z
     .string()
     .nullable()

@@ -62,17 +62,21 @@ export async function listJobs(
 }
 
 /**
- * A copy made before the job object carried issue 18's fields (shard migration 0017) lacks them; the
- * job has their defaults (it was submitted before they existed), so the listing shows those.
+ * A copy made before the job object carried issue 18's fields (shard migration 0017) or issue 19's
+ * (0018) lacks them; the job has their defaults (it was submitted before they existed), so the
+ * listing shows those.
  */
-const ISSUE_18_DEFAULTS = {
+const LATER_FIELD_DEFAULTS = {
   flow_control: null,
   debounce: null,
   overlap: "skip",
   catch_up: "none",
   catch_up_window_seconds: 3600,
+  on_dependency_failure: "fail",
 } as const satisfies Partial<JobView>;
 
 function withPolicyDefaults(doc: JobView): JobView {
-  return { ...ISSUE_18_DEFAULTS, ...doc };
+  // Fresh arrays per job: a listed job is the caller's to change.
+  const stored: Partial<JobView> = doc;
+  return { ...LATER_FIELD_DEFAULTS, depends_on: [], blocked_by: [], ...stored } as JobView;
 }

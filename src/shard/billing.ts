@@ -28,6 +28,12 @@ meterMethods(TaskShard, {
   lookupKeys: "submit",
   get: "other",
   cancel: "other",
+  // A dependency is checked and subscribed to as part of its dependent's submit; its news is part of
+  // the finish that made it.
+  dependencyStates: "submit",
+  subscribeDependents: "submit",
+  settleDependents: "finish",
+  dependents: "other",
   pause: "other",
   resume: "other",
   runNow: "other",

@@ -12,6 +12,7 @@ import { recordOperations } from "../metering/operations";
 import { archiveJobs } from "./archive";
 import type { ShardContext } from "./context";
 import type { JobRow } from "./schema";
+import { heldByDependents } from "./sql/dependencies";
 import {
   advanceWatermark,
   dueForIndex,
@@ -98,9 +99,16 @@ export async function flushIndexCopies(o: Outbound, now: number): Promise<number
  * the rest of the batch goes on without it. Returns how many jobs were due.
  */
 export async function removeExpiredJobs(o: Outbound, now: number): Promise<number> {
-  const due = dueForRemoval(o.db, now, REMOVAL_BATCH);
+  const found = dueForRemoval(o.db, now, REMOVAL_BATCH);
+  // A job whose dependents on other shards have not heard its outcome yet is kept until they have.
+  const held = heldByDependents(
+    o.db,
+    found.map((j) => j.id),
+  );
+  if (held.size > 0) retentionSql(o, () => postponeRemoval(o.db, [...held], now + REMOVAL_RETRY_MS));
+  const due = found.filter((j) => !held.has(j.id));
   const [first] = due;
-  if (!first) return 0;
+  if (!first) return found.length;
   try {
     if (o.archiveFinished) {
       await archiveJobs(

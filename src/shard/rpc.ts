@@ -10,6 +10,7 @@
 // Adding a method: its argument and result types here, its line in TaskShardRpc, its implementation
 // in task-shard.ts and its phase in the metering table there (the compiler holds all three together).
 import type { CallbackTry } from "../core/callback-policy";
+import type { DependencyOutcome, DependencyState } from "../core/dependencies";
 import type { ErrorDetail } from "../core/error-detail";
 import type { JobView, NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
@@ -187,7 +188,9 @@ export type SubmitResult =
    * A keyed submit placed by a shard count older than one this shard was shown since: its key may
    * already live on another shard, so the caller must look again with the current count.
    */
-  | Refused<"stale_shards">;
+  | Refused<"stale_shards">
+  /** A batch item naming an earlier item ("@N") that was not created (refused): neither is this one. */
+  | Refused<"dependency_not_created">;
 
 /** An item of a batch as a single submit would have answered it; pools are checked for the batch. */
 export type SubmitItemResult = Exclude<SubmitResult, { reason: "invalid_resources" }>;
@@ -198,14 +201,29 @@ export type SubmitBatchResult =
   | Refused<"invalid_resources", { items: { index: number; details: ErrorDetail[] }[] }>;
 
 export type GetResult = { ok: true; view: JobView } | Refused<"not_found">;
+
+/** A job (on any of the user's shards) that waits on a job of the shard it is sent to. */
+export interface DependencyLink {
+  jobId: string;
+  depId: string;
+}
+/** depId finished an occurrence with `outcome`; jobId, on the shard it is sent to, waited on it. */
+export interface DependencyNote extends DependencyLink {
+  outcome: DependencyOutcome;
+}
+/** Outcomes of other shards' dependencies the API read before a submit (those need no subscription). */
+export type KnownDependencies = Record<string, DependencyOutcome>;
+/** GET /v1/jobs/:id/dependents: the jobs that named it in depends_on. */
+export type DependentsResult = { ok: true; dependents: string[] } | Refused<"not_found">;
 export type CancelResult = { ok: true; view: JobView } | Refused<"not_found" | "finished">;
 /**
  * pause, resume, run and retry. `busy`: run on a queued or running job; `paused`: run on a paused
- * job; `not_retryable`: retry on anything but a failed or cancelled one-shot job.
+ * job; `blocked`: run on a job still waiting on its dependencies; `not_retryable`: retry on anything
+ * but a failed or cancelled one-shot job.
  */
 export type ControlResult =
   | { ok: true; view: JobView }
-  | Refused<"not_found" | "finished" | "busy" | "paused" | "not_retryable">
+  | Refused<"not_found" | "finished" | "busy" | "paused" | "blocked" | "not_retryable">
   /** retry: a pool the job names is gone or now smaller than its units. */
   | Refused<"invalid_resources", { details: ErrorDetail[] }>;
 export type PatchResult =
@@ -316,9 +334,21 @@ export interface TaskShardRpc {
 
   // Jobs, for the API.
   /** `maxUnfinished`: the user's own cap, when an admin set one (else MAX_UNFINISHED_JOBS). */
-  submit(spec: NewJob, idempotency?: Idempotency, maxUnfinished?: number): Promise<SubmitResult>;
-  /** Many submits in one transaction and one re-arm, answered in order; a pool refusal writes nothing. */
-  submitBatch(batch: NewSubmission[], maxUnfinished?: number): Promise<SubmitBatchResult>;
+  submit(
+    spec: NewJob,
+    idempotency?: Idempotency,
+    maxUnfinished?: number,
+    known?: KnownDependencies,
+  ): Promise<SubmitResult>;
+  /**
+   * Many submits in one transaction and one re-arm, answered in order; a pool refusal writes nothing.
+   * An item's depends_on may name an earlier item of the same request as "@k" (its index here).
+   */
+  submitBatch(
+    batch: NewSubmission[],
+    maxUnfinished?: number,
+    known?: KnownDependencies,
+  ): Promise<SubmitBatchResult>;
   /**
    * What this shard holds for each Idempotency-Key (in order). Fences the shard at `shards`: a keyed
    * submit placed here by a lower count is refused from now on as `stale_shards`.
@@ -326,6 +356,16 @@ export interface TaskShardRpc {
   lookupKeys(keys: Idempotency[], shards: number): Promise<KeyLookup[]>;
   get(jobId: string): Promise<GetResult>;
   cancel(jobId: string): Promise<CancelResult>;
+
+  // Dependencies (src/shard/sql/dependencies.ts).
+  /** What each job here is to a job that would depend on it now, in order; null: no such job here. */
+  dependencyStates(ids: string[]): Promise<(DependencyState | null)[]>;
+  /** Jobs of other shards start waiting on jobs of this one: each one's state now, in order. */
+  subscribeDependents(links: DependencyLink[]): Promise<DependencyState[]>;
+  /** Jobs of other shards finished an occurrence: the jobs here waiting on them hear it. */
+  settleDependents(notes: DependencyNote[]): Promise<void>;
+  /** The jobs that named this one in depends_on (at most `limit`). */
+  dependents(jobId: string, limit: number): Promise<DependentsResult>;
   pause(jobId: string): Promise<ControlResult>;
   resume(jobId: string): Promise<ControlResult>;
   /** POST /v1/jobs/:id/run. */

@@ -3,6 +3,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { Debounce } from "../core/debounce";
+import type { DependencyPolicy } from "../core/dependencies";
 import type { FlowControl, StartLog } from "../core/flow-control";
 import type { JobPatch } from "../core/job-patch";
 
@@ -120,6 +121,17 @@ export const jobs = sqliteTable(
       .notNull()
       .default("none"),
     catchUpWindowSeconds: integer("catch_up_window_seconds").notNull().default(3600),
+    // Dependencies (docs/design.md "Dependencies"; src/core/dependencies.ts, src/shard/sql/dependencies.ts):
+    // the jobs this one waits on (null: none), what a failed one does to it, and the ones that have not
+    // succeeded yet (null: none). A job blocked by any is scheduled with no deadline, so neither the
+    // claim nor the alarm sees it (jobs_wake holds no due time for it) until the last one succeeds.
+    // In no index: written with the job's own insert, at no extra row (migration 0018).
+    dependsOn: text("depends_on", { mode: "json" }).$type<string[]>(),
+    onDependencyFailure: text("on_dependency_failure", { enum: ["fail", "run"] })
+      .$type<DependencyPolicy>()
+      .notNull()
+      .default("fail"),
+    blockedBy: text("blocked_by", { mode: "json" }).$type<string[]>(),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the
@@ -160,6 +172,41 @@ export const flowKeys = sqliteTable("flow_keys", {
   starts: text("starts", { mode: "json" }).$type<StartLog>().notNull(),
   keepMs: integer("keep_ms").notNull(),
 });
+
+// Who waits on a job of this shard (src/shard/sql/dependencies.ts): one row per (dependency, dependent),
+// the dependent on any of the user's shards. `waiting` while the dependent has not yet heard of the
+// dependency's next finished occurrence; the row stays after (GET /v1/jobs/:id/dependents lists it) and
+// goes with the dependency at retention. Stored WITHOUT ROWID (migration 0018): one row written.
+export const dependents = sqliteTable(
+  "dependents",
+  {
+    depId: text("dep_id").notNull(),
+    jobId: text("job_id").notNull(),
+    waiting: integer("waiting", { mode: "boolean" }).notNull().default(true),
+  },
+  (t) => [primaryKey({ columns: [t.depId, t.jobId] })],
+);
+
+// The dependencies' outbox (src/shard/sql/dependencies.ts): what another shard of the user must learn,
+// kept until it answered, so a lost message delays a dependent and never loses it. `subscribe` (written
+// by the dependent's shard): "job_id waits on dep_id", answered with the dependency's state. `settle`
+// (written by the dependency's shard): "dep_id finished its occurrence with `outcome`". A repeat is
+// harmless on both sides. `deadline`: when the alarm sends it (again: `sends` backs it off).
+export const dependencyMessages = sqliteTable(
+  "dependency_messages",
+  {
+    kind: text("kind", { enum: ["subscribe", "settle"] }).notNull(),
+    jobId: text("job_id").notNull(),
+    depId: text("dep_id").notNull(),
+    outcome: text("outcome", { enum: ["succeeded", "failed"] }),
+    deadline: integer("deadline").notNull(),
+    sends: integer("sends").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.kind, t.jobId, t.depId] }),
+    index("dependency_messages_deadline").on(t.deadline),
+  ],
+);
 
 // The attempts before a job's latest one (the latest is in its row: jobs.last_attempt_*). A row is
 // written when begin replaces the job's latest attempt with the next one (a retry, a later occurrence),
@@ -312,3 +359,4 @@ export const metricMinutes = sqliteTable("metric_minutes", {
 export type JobRow = typeof jobs.$inferSelect;
 export type AttemptRow = typeof attempts.$inferSelect;
 export type CallbackRow = typeof callbacks.$inferSelect;
+export type DependencyMessageRow = typeof dependencyMessages.$inferSelect;

@@ -9,6 +9,7 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/shard/migrations.js";
 import { configOf } from "../config";
 import type { CallbackTry } from "../core/callback-policy";
+import { type DependencyState, dependencyState } from "../core/dependencies";
 import { LoadWindow } from "../core/hot-shard";
 import type { JobView, NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
@@ -31,6 +32,7 @@ import * as accounts from "./sql/accounts";
 import { begin, cancel, heartbeat } from "./sql/attempts";
 import { callbackToDeliver, settleCallback } from "./sql/callbacks";
 import { applyControl, type Control, patchJob } from "./sql/controls";
+import * as deps from "./sql/dependencies";
 import { flowKeyView } from "./sql/flow-control";
 import { readMetrics } from "./sql/metrics";
 import { overlapCutoffOf } from "./sql/overlap";
@@ -181,10 +183,15 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   }
 
   // --- jobs API ---
-  async submit(spec: NewJob, idempotency?: R.Idempotency, maxUnfinished?: number): Promise<R.SubmitResult> {
+  async submit(
+    spec: NewJob,
+    idempotency?: R.Idempotency,
+    maxUnfinished?: number,
+    known?: R.KnownDependencies,
+  ): Promise<R.SubmitResult> {
     const now = this.clock();
     const cap = this.bulk.room(maxUnfinished);
-    const out = submits.insertJob(this.db, spec, idempotency, now, cap, this.context.timings);
+    const out = submits.insertJob(this.db, spec, idempotency, now, cap, this.context.timings, known);
     if (!out.ok) return out;
     await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
     const result = this.submitted(out);
@@ -192,10 +199,14 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     return result;
   }
 
-  async submitBatch(batch: R.NewSubmission[], maxUnfinished?: number): Promise<R.SubmitBatchResult> {
+  async submitBatch(
+    batch: R.NewSubmission[],
+    maxUnfinished?: number,
+    known?: R.KnownDependencies,
+  ): Promise<R.SubmitBatchResult> {
     const now = this.clock();
     const cap = this.bulk.room(maxUnfinished);
-    const out = submits.insertJobs(this.db, batch, now, cap, this.context.timings);
+    const out = submits.insertJobs(this.db, batch, now, cap, this.context.timings, known);
     if (!out.ok) return out;
     const pooled = out.outcomes.some((o) => o.ok && !o.replayed && o.job.needsPools);
     await this.rearm(pooled && pools.poolWaitersExist(this.db, now));
@@ -229,6 +240,31 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     if (!out.ok) return out;
     // Units freed, or a blocking pooled job gone: a waiting job may now go.
     return this.answer(out.job, out.released || out.job.needsPools, now);
+  }
+
+  // --- dependencies (src/shard/sql/dependencies.ts) ---
+  async dependencyStates(ids: string[]): Promise<(DependencyState | null)[]> {
+    return ids.map((id) => {
+      const job = findJob(this.db, id);
+      return job ? dependencyState(job) : null;
+    });
+  }
+
+  async subscribeDependents(links: R.DependencyLink[]): Promise<DependencyState[]> {
+    return links.map(({ depId, jobId }) => deps.subscribeHere(this.db, depId, jobId));
+  }
+
+  async settleDependents(notes: R.DependencyNote[]): Promise<void> {
+    const now = this.clock();
+    for (const { jobId, depId, outcome } of notes)
+      deps.settleDependency(this.db, jobId, depId, outcome, now, this.context.timings);
+    // Jobs now due, or failed with callbacks and dependents of their own to tell.
+    await this.rearm();
+  }
+
+  async dependents(jobId: string, limit: number): Promise<R.DependentsResult> {
+    if (!findJob(this.db, jobId)) return { ok: false, reason: "not_found" };
+    return { ok: true, dependents: deps.dependentsOf(this.db, jobId, limit) };
   }
 
   // --- job controls ---

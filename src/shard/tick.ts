@@ -1,4 +1,5 @@
-// One run of the shard's alarm: give up attempts whose lease passed, send again what was lost, claim
+// One run of the shard's alarm: give up attempts whose lease passed, send the dependency messages due
+// to the user's other shards (src/shard/dependency-outbox.ts), send again what was lost, claim
 // what is due in priority order (within the in-flight window), send callback tries, copy changed jobs
 // to the D1 index, prune, and last, bounded, remove finished jobs past retention. It answers whether
 // more is due at once and which phase of a job's life the run served (what it is billed to).
@@ -8,6 +9,7 @@ import type { JobView } from "../core/job";
 import { log } from "../log";
 import { type Phase, recordOperations } from "../metering/operations";
 import type { ShardContext } from "./context";
+import { MESSAGE_BATCH, sendDependencyMessages } from "./dependency-outbox";
 import { sendCallbacks, sendClaims } from "./dispatch-sender";
 import { noteLoad } from "./growth";
 import { flushIndexCopies, removeExpiredJobs } from "./outbound";
@@ -39,6 +41,8 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
   const now = s.now();
   const { db, policy, timings } = s;
   const givenUp = expireLeases(s, now);
+  // First, so a dependent its dependency's answer makes due goes out in this same run.
+  const told = await sendDependencyMessages(s, now);
   const resends = resendLostDispatches(db, now, timings, policy.batchSize);
   const room = policy.window - inFlight(db);
   const limit = Math.min(policy.batchSize, room);
@@ -56,6 +60,7 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
   recordOperations(callbacks.value.length > 0 ? "callback" : "claim", callbacks.rows);
   await sendCallbacks(s, callbacks.value, now);
   const more =
+    told === MESSAGE_BATCH ||
     (due && claims.length < room) ||
     resends.length === policy.batchSize ||
     callbacks.value.length === policy.batchSize;
@@ -66,7 +71,8 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
   pruneMetricMinutes(db, now);
   // Last, and bounded: removal never delays a dispatch.
   const removing = await removeExpiredJobs(s, now);
-  const dispatching = givenUp + resends.length + claims.length + expired.length + callbacks.value.length > 0;
+  const dispatching =
+    givenUp + told + resends.length + claims.length + expired.length + callbacks.value.length > 0;
   // A run that only copied jobs to the index (or only removed jobs) is theirs: for a quiet shard it is
   // the alarm the index copy (or the removal) asked for.
   const phase = dispatching ? "claim" : indexed > 0 ? "index" : removing > 0 ? "retention" : "claim";

@@ -60,6 +60,7 @@ import type { JobRow } from "../schema";
 import { keepLatest, latenessOf } from "./attempt-history";
 import { beginUpdate, cancelUpdate, finishUpdate, heartbeatUpdate } from "./attempt-statements";
 import { effective } from "./begun";
+import { tellDependents } from "./dependencies";
 import { forgetIdleKey, recordStart } from "./flow-control";
 import { countInMinute, type MinuteEvent, type MinuteTally } from "./metrics";
 import { withCutoff } from "./overlap";
@@ -328,6 +329,9 @@ export function finishAttempt(
     attemptStatus,
   });
   const finishedOccurrence = next.occurrenceFinished ? job.occurrence : null;
+  // A finished occurrence is what a job depending on this one waits for.
+  if (finishedOccurrence !== null)
+    tellDependents(db, jobId, report.outcome.ok ? "succeeded" : "failed", now, t);
   return { ok: true, job: updated ?? job, released, finishedOccurrence, latenessMs };
 }
 
@@ -367,5 +371,7 @@ export function cancel(
     { inFlight, indexDue: indexDueAt !== null },
     job.pendingPatch ? patchedFields(job, job.pendingPatch) : null,
   ).get({ id: jobId, now, deadline: removalTime(job, now), indexDueAt });
+  // A cancelled dependency fails the jobs that wait on it (unless they run anyway).
+  tellDependents(db, jobId, "failed", now, t);
   return { ok: true, job: updated ?? job, released };
 }

@@ -24,6 +24,7 @@ import { cancel } from "./attempts";
 import { EFFECTIVE_STATUS } from "./begun";
 import { applyControl } from "./controls";
 import { leaveKeys } from "./debounce";
+import { tellDependents } from "./dependencies";
 import { countInMinute } from "./metrics";
 import { forgetUnfinishedBound } from "./submit";
 import { touch } from "./touch";
@@ -83,7 +84,9 @@ function matching(filter: JobFilter, action: BulkAction): SQL {
  * step one by one.
  */
 function setBased(action: BulkAction): SQL {
-  if (action === "retry") return sql`${jobs.needsPools} = 0 and ${jobs.pendingPatch} is null`;
+  // A retried job with dependencies waits on them again (applyControl links it: dependencies.ts).
+  if (action === "retry")
+    return sql`${jobs.needsPools} = 0 and ${jobs.pendingPatch} is null and ${jobs.dependsOn} is null`;
   // In flight: the job's latest attempt (in its row) is its current one and running (attemptInFlight).
   return sql`${jobs.status} in ('scheduled', 'paused') and ${jobs.pendingPatch} is null
     and (${jobs.lastAttemptStatus} is not 'running' or ${jobs.lastAttemptNumber} is not ${jobs.attempt})`;
@@ -232,10 +235,12 @@ function cancelRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
         ...touched,
       })
       .where(and(idIn(ids), inArray(jobs.status, ["scheduled", "paused"]), copy))
-      .returning({ needsPools: jobs.needsPools })
+      .returning({ id: jobs.id, needsPools: jobs.needsPools })
       .all(),
   );
   if (rows.length > 0) countInMinute(db, now, { finished: "cancelled", jobs: rows.length });
+  // A cancelled dependency fails the jobs that wait on it, as a single cancel does (one read per job).
+  for (const { id } of rows) tellDependents(db, id, "failed", now, t);
   return { count: rows.length, poolsMoved: released || rows.some((r) => r.needsPools) };
 }
 

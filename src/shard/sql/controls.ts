@@ -1,7 +1,8 @@
 // The job controls on the shard: pause, resume, run now, retry and PATCH, each one synchronous step.
 //
 // applyControl(db, control, jobId, now, t) → {ok, job, released} | not_found | finished | busy | paused
-//     | not_retryable | invalid_resources
+//     | blocked | not_retryable | invalid_resources
+//   (a retried job with dependencies not yet succeeded is linked to them again: dependencies.ts)
 //   reads jobs[id] (pools for a retry); writes jobs[id] (status, schedule, deadline, index copy
 //   scheduled; a withdrawn dispatch moves the fence) and allocations (a paused queued job's units).
 //   Rows written: 3 (row, jobs_wake, jobs_index_due; 2 when an index copy is already pending, by
@@ -17,6 +18,7 @@
 // Each step (atomic under the Durable Object's gates) reads the job, asks the pure state machine
 // (src/core/state.ts) where it goes, and writes that. The caller re-arms the alarm once.
 import { eq } from "drizzle-orm";
+import { dueDeadline } from "../../core/dependencies";
 import { shardOfJobId } from "../../core/ids";
 import type { JobPatch } from "../../core/job-patch";
 import { mergePatches } from "../../core/job-patch";
@@ -38,6 +40,7 @@ import { type JobRow, jobs } from "../schema";
 import { attemptInFlight } from "./attempts";
 import { effective } from "./begun";
 import { leaveKeys } from "./debounce";
+import { linkDependencies } from "./dependencies";
 import { withCutoff } from "./overlap";
 import { patchColumns, patchedRow } from "./patch-rows";
 import { release, resourceErrors } from "./pools";
@@ -95,6 +98,9 @@ export function applyControl(
 ): ControlDone | RefusalOf<ControlResult> {
   const job = findJob(db, jobId);
   if (!job) return { ok: false, reason: "not_found" };
+  // Running a job now would run it before what it depends on: it runs when they have succeeded.
+  if (control === "run" && job.blockedBy !== null && !isFinished(job.status))
+    return { ok: false, reason: "blocked" };
   const out = decide(db, control, job, now);
   if (!out.ok) return out;
   if (control === "retry") {
@@ -124,7 +130,7 @@ export function applyControl(
       // Resumed while its attempt runs: a cancel_other job's next occurrence replaces it when due.
       deadline:
         change.status === "scheduled"
-          ? change.runAt
+          ? dueDeadline(job, change.runAt)
           : idle
             ? null
             : job.deadline === null
@@ -135,6 +141,11 @@ export function applyControl(
     .where(eq(jobs.id, jobId))
     .returning()
     .get();
+  // A retried job waits again on the dependencies that had not succeeded (one that failed fails it again).
+  if (control === "retry" && updated?.blockedBy) {
+    linkDependencies(db, jobId, {}, now, t);
+    return { ok: true, job: findJob(db, jobId) ?? updated, released };
+  }
   return { ok: true, job: effective(updated) ?? job, released };
 }
 

@@ -14,6 +14,7 @@
 // back (a multi-row RETURNING reads each row three times): each row is known from what was written
 // and the schema's defaults, which test/integration/create-jobs.test.ts holds equal to the stored row.
 import { getTableColumns, is, SQL } from "drizzle-orm";
+import { dueDeadline } from "../../core/dependencies";
 import { isGated } from "../../core/flow-control";
 import type { NewJob } from "../../core/job";
 import type { ShardDb } from "../db";
@@ -57,6 +58,9 @@ const NAMED = [
   "debounce",
   "debounceKey",
   "debounceFirstAt",
+  "dependsOn",
+  "onDependencyFailure",
+  "blockedBy",
   "needsPools",
   "status",
   "occurrenceAt",
@@ -125,7 +129,8 @@ function newJob(spec: NewJob, now: number): { values: unknown[]; row: JobRow } {
     debounceFirstAt: spec.debounce ? now : null,
     status: "scheduled",
     occurrenceAt: spec.runAt,
-    deadline: spec.runAt,
+    // Blocked by a dependency: no due time until the last one succeeds (src/core/dependencies.ts).
+    deadline: dueDeadline(spec, spec.runAt),
     createdAt: now,
     updatedAt: now,
     // No per-row pending copy: a new row is above the index watermark, copied from there (index-copy.ts).

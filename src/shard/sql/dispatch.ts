@@ -167,7 +167,7 @@ const NEVER = 8.64e15;
 
 /**
  * Every MIN the alarm takes whatever the time, as terms of one scalar min(): one index seek each
- * (`jobs_wake`, `jobs_index_due`, `callbacks_deadline`). Scalar subqueries, not a UNION: workerd's
+ * (`jobs_wake`, `jobs_index_due`, `callbacks_deadline`, `dependency_messages_deadline`). Scalar subqueries, not a UNION: workerd's
  * SQLite caps the terms of a compound SELECT.
  */
 const FIXED_WAKES = [
@@ -179,6 +179,7 @@ const FIXED_WAKES = [
   ),
   "(select min(index_due_at) from jobs where index_due_at is not null)",
   "(select min(deadline) from callbacks)",
+  "(select min(deadline) from dependency_messages)",
 ]
   .map((term) => `coalesce(${term}, ${NEVER})`)
   .join(", ");

@@ -11,6 +11,7 @@ import { assertTransition, settle } from "../../core/state";
 import { findJob, type ShardDb, type ShardTimings } from "../db";
 import { type JobRow, jobs } from "../schema";
 import { settleInputOf, settlementFields } from "./attempts";
+import { tellDependents } from "./dependencies";
 import { countInMinute } from "./metrics";
 
 /** Expiry never retries, so settle() draws no backoff jitter. */
@@ -49,6 +50,7 @@ export function expireOccurrence(
     attempt: { outcome: "expired", latenessMs: null },
     finished: next.status === "failed" ? "failed" : undefined,
   });
+  tellDependents(db, jobId, "failed", now, t);
   return {
     job: updated ?? job,
     finishedOccurrence: job.occurrence,

@@ -7,6 +7,7 @@
 //   They assign every column but id, version and index_due_at, so the UPDATE that writes them pays the
 //   row and its jobs_wake entry, and, when the caller's touch (touch.ts) schedules the index copy, its
 //   jobs_index_due entry: 2 or 3 rows written.
+import { dueDeadline } from "../../core/dependencies";
 import { isGated } from "../../core/flow-control";
 import { changesSchedule, type JobPatch, rescheduled } from "../../core/job-patch";
 import { recurrenceOf } from "../../core/schedule";
@@ -38,5 +39,7 @@ export function patchColumns(job: JobRow, patch: JobPatch, now: number): Partial
   const { id: _id, version: _v, indexDueAt: _i, ...row } = patchedRow(job, patch);
   if (!changesSchedule(patch)) return row;
   const next = rescheduled(job, recurrenceOf(row), patch.runAt, now);
-  return { ...row, ...next, deadline: job.status === "scheduled" ? next.runAt : job.deadline };
+  // A blocked job keeps no due time: it becomes due when its last dependency succeeds.
+  const deadline = job.status === "scheduled" ? dueDeadline(job, next.runAt) : job.deadline;
+  return { ...row, ...next, deadline };
 }

@@ -9,7 +9,8 @@
 //   (lowerWatermark, index-copy.ts). Rows written: 1 per job + 1 per earlier attempt (none for a job
 //   that ran once) + 1 per key (+ 1 per allocation, none for a finished job): a delete counts its row,
 //   not its index entries; + 1 (the watermark row) when the shard's newest rows were among them; + 1
-//   per flow-control key of theirs whose start log no window holds any more (forgetIdleKeys).
+//   per flow-control key of theirs whose start log no window holds any more (forgetIdleKeys); + 1 per
+//   dependents row naming one of them, and per unanswered subscription of one of them.
 // attemptKeysOf(db, jobIds, limit) → AttemptKey[]
 //   reads the jobs' rows (their latest attempts) and ≤ limit attempts rows (by their key). Rows
 //   written: 0.
@@ -26,7 +27,15 @@
 import { and, eq, inArray, lte, type SQLWrapper, sql } from "drizzle-orm";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb } from "../db";
-import { allocations, attempts, idempotencyKeys, type JobRow, jobs } from "../schema";
+import {
+  allocations,
+  attempts,
+  dependencyMessages,
+  dependents,
+  idempotencyKeys,
+  type JobRow,
+  jobs,
+} from "../schema";
 import { forgetIdleKeys } from "./flow-control";
 import { lowerWatermark } from "./index-copy";
 import { prepared } from "./prepared";
@@ -77,6 +86,12 @@ export function removeJobs(db: ShardDb, ids: string[], now: number): string[] {
     if (removed.length > 0) {
       tx.delete(allocations).where(inIds(allocations.jobId, removed)).run();
       tx.delete(idempotencyKeys).where(inIds(idempotencyKeys.jobId, removed)).run();
+      // Who waited on them (all told: heldByDependents kept any job with a dependent not yet told),
+      // and the subscriptions of removed dependents still unanswered (nothing waits on their answer).
+      tx.delete(dependents).where(inIds(dependents.depId, removed)).run();
+      tx.delete(dependencyMessages)
+        .where(and(eq(dependencyMessages.kind, "subscribe"), inIds(dependencyMessages.jobId, removed)))
+        .run();
       // W ≤ max(rowid) again, in the delete's transaction: the next insert takes max(rowid) + 1 and
       // must land above the watermark, its copy pending by construction (index-copy.ts).
       lowerWatermark(tx);

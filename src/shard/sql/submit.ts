@@ -23,8 +23,9 @@
 // The index copy's own queries (dueForIndex, markIndexed, postponeIndex) are in index-copy.ts.
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import { debouncedRunAt } from "../../core/debounce";
+import { batchRef, type DependencyOutcome } from "../../core/dependencies";
 import type { NewJob } from "../../core/job";
-import type { ShardDb, ShardTimings } from "../db";
+import { findJob, type ShardDb, type ShardTimings } from "../db";
 import type {
   Idempotency,
   KeyLookup,
@@ -37,6 +38,7 @@ import { idempotencyKeys, type JobRow, jobs, keyFence } from "../schema";
 import { effective } from "./begun";
 import { createJobs, recordKeys } from "./create-jobs";
 import { pendingJob, replacePending } from "./debounce";
+import { linkDependencies } from "./dependencies";
 import { resourceErrors } from "./pools";
 import { prepared } from "./prepared";
 import { viewJob } from "./view";
@@ -134,18 +136,37 @@ export function insertJob(
   now: number,
   maxUnfinished = Number.POSITIVE_INFINITY,
   t?: ShardTimings,
+  known: Known = {},
 ): InsertOutcome {
   const room = new UnfinishedRoom(db, maxUnfinished);
-  const submission = { spec: withDebouncedRunAt(spec, now), idempotency: idem };
+  const submission = { spec: blockedSpec(withDebouncedRunAt(spec, now), known), idempotency: idem };
   const details = Object.keys(spec.resources).length > 0 ? resourceErrors(db, spec.resources) : [];
   const decided = admission(db, submission, now, room);
   if (decided !== CREATE && !isReplace(decided)) return settled(room, decided);
   if (details.length > 0) return settled(room, { ok: false, reason: "invalid_resources", details });
   if (isReplace(decided)) return settled(room, replaced(db, decided.pending, submission, now, t));
-  const [job] = createJobs(db, [submission], now);
-  if (!job) throw new Error(`job ${spec.id} was not created`);
+  const [created] = createJobs(db, [submission], now);
+  if (!created) throw new Error(`job ${spec.id} was not created`);
   room.settle(1);
-  return { ok: true, replayed: false, job };
+  return { ok: true, replayed: false, job: linked(db, created, known, now, t) };
+}
+
+/**
+ * The spec as the shard stores it: blocked by its dependencies less those the API knew had succeeded
+ * (`known`: outcomes it read on their shards before the submit).
+ */
+function blockedSpec(spec: NewJob, known: Known): NewJob {
+  if (!spec.dependsOn) return spec;
+  const blockedBy = spec.dependsOn.filter((id) => known[id] !== "succeeded");
+  return { ...spec, blockedBy: blockedBy.length > 0 ? blockedBy : null };
+}
+
+/** A job just created waits on its dependencies (dependencies.ts); the row as it is after that. */
+function linked(db: ShardDb, job: JobRow, known: Known, now: number, t: ShardTimings | undefined): JobRow {
+  if (!job.blockedBy) return job;
+  if (!t) throw new Error("a job with dependencies needs the shard's timings");
+  linkDependencies(db, job.id, known, now, t);
+  return findJob(db, job.id) ?? job;
 }
 
 /** A step that created nothing: the count it took (if any) is still the shard's. */
@@ -283,6 +304,7 @@ export function insertJobs(
   now: number,
   maxUnfinished = Number.POSITIVE_INFINITY,
   t?: ShardTimings,
+  known: Known = {},
 ): { ok: true; outcomes: AdmitOutcome[] } | RefusalOf<SubmitBatchResult> {
   const batch = submitted.map((s) => ({ ...s, spec: withDebouncedRunAt(s.spec, now) }));
   const items = batch.flatMap(({ spec }, index) => {
@@ -300,13 +322,29 @@ export function insertJobs(
     /** Items that replaced a job: a pending one (its row), or one an earlier item creates (its index). */
     const replacing = new Map<number, JobRow | number>();
     /** Each item's outcome, or the index of the item whose new job answers it (itself, if created). */
-    const decided = batch.map((submission, index): AdmitOutcome | number => {
+    const decided: (AdmitOutcome | number)[] = [];
+    /** The job an earlier item answers with (its id), or that item's refusal. */
+    const answerOf = (k: number): string | Refusal => {
+      const d = decided[k];
+      if (d === undefined) throw new Error(`an item names a later one (@${k})`);
+      if (typeof d !== "number") return d.ok ? d.job.id : d;
+      const by = replacing.get(k);
+      return typeof by === "object" ? by.id : (batch[d] as NewSubmission).spec.id;
+    };
+    const decide = (submission: NewSubmission, index: number): AdmitOutcome | number => {
       const idem = submission.idempotency;
       const earlier = idem && createdKeys.get(idem.key);
       if (earlier) {
         return earlier.bodyHash === idem.bodyHash
           ? earlier.index
           : { ok: false, reason: "idempotency_conflict" };
+      }
+      // "@k": the job item k of this request answers with; an item whose dependency was refused is too.
+      const refs = resolvedRefs(submission.spec, answerOf, known);
+      if (!refs.ok) return refs.refusal;
+      if (refs.spec !== submission.spec) {
+        submission = { ...submission, spec: refs.spec };
+        batch[index] = submission;
       }
       const key = submission.spec.debounce?.key;
       const creator = key === undefined ? undefined : createdDebounced.get(key);
@@ -326,7 +364,8 @@ export function insertJobs(
       if (idem) createdKeys.set(idem.key, { bodyHash: idem.bodyHash, index });
       if (key !== undefined) createdDebounced.set(key, index);
       return index;
-    });
+    };
+    for (const [index, submission] of batch.entries()) decided.push(decide(submission, index));
     const creating = batch.filter((_, index) => decided[index] === index && !replacing.has(index));
     const rows = new Map(createJobs(db, creating, now).map((row) => [row.id, row]));
     // Pending jobs replaced, in order (a later item of the same key replaces it again).
@@ -344,6 +383,11 @@ export function insertJobs(
       }),
       now,
     );
+    // In order, so a job failed by its dependency fails, in turn, the later items waiting on it.
+    for (const { spec } of creating) {
+      const row = rows.get(spec.id);
+      if (row?.blockedBy) rows.set(spec.id, linked(db, row, known, now, t));
+    }
     const answered = decided.map((d, index): AdmitOutcome => {
       if (typeof d !== "number") return d;
       const by = replacing.get(index);
@@ -357,6 +401,39 @@ export function insertJobs(
   });
   room.settle(outcomes.created);
   return { ok: true, outcomes: outcomes.answered };
+}
+
+/** Outcomes of other shards' dependencies, as the API read them before the submit. */
+type Known = Readonly<Record<string, DependencyOutcome>>;
+type Refusal = Extract<AdmitOutcome, { ok: false }>;
+
+/**
+ * A batch item's depends_on with each "@k" (the k-th item of this request, always an earlier one) as
+ * the id of the job that item answers with, and its blocked_by; or the refusal that item got, which
+ * this one shares: a stale shard count (the caller places both again), else dependency_not_created.
+ */
+function resolvedRefs(
+  spec: NewJob,
+  answerOf: (k: number) => string | Refusal,
+  known: Known,
+): { ok: true; spec: NewJob } | { ok: false; refusal: Refusal } {
+  if (!spec.dependsOn) return { ok: true, spec };
+  const ids: string[] = [];
+  for (const entry of spec.dependsOn) {
+    const k = batchRef(entry);
+    if (k === null) {
+      ids.push(entry);
+      continue;
+    }
+    const answer = answerOf(k);
+    if (typeof answer !== "string") {
+      const stale = answer.reason === "stale_shards";
+      return { ok: false, refusal: stale ? answer : { ok: false, reason: "dependency_not_created" } };
+    }
+    ids.push(answer);
+  }
+  // Two entries may name one job (an id and the item that replayed it): it is waited on once.
+  return { ok: true, spec: blockedSpec({ ...spec, dependsOn: [...new Set(ids)] }, known) };
 }
 
 /** Drops expired idempotency keys a bounded number at a time, so the alarm never stalls on it. */

@@ -1,0 +1,270 @@
+// Dependencies (docs/design.md "Dependencies") through the API, the real shards and the consumer: fan-in
+// from a batch ("@N"), failure propagation (transitively, and `run`), across a user's shards (the outbox,
+// a lost message, a repeated one), the controls on a blocked job, retry, dependents, retention, and bad
+// input that creates nothing.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { shardOfJobId } from "../../src/core/ids";
+import type { JobView } from "../../src/core/job";
+import type { DispatchMessage } from "../../src/dispatch/message";
+import type { Env } from "../../src/env";
+import { NOT_BEGUN_TEXT } from "../../src/shard/sql/begun";
+import type { TaskShard } from "../../src/shard/task-shard";
+import {
+  createUser,
+  deliver,
+  env,
+  getJob,
+  growShards,
+  request,
+  shardOf,
+  submit,
+  type TestUser,
+} from "../support/helpers";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const noop = (extra: Record<string, unknown> = {}) => ({ type: "noop", ...extra });
+
+async function batch(user: TestUser, jobs: Record<string, unknown>[]) {
+  const res = await request("/v1/jobs/batch", { method: "POST", headers: user.auth, json: { jobs } });
+  return { status: res.status, body: (await res.json()) as { results: { status: number; job: JobView }[] } };
+}
+
+const inShardN = <R>(userId: string, n: number, fn: (s: TaskShard, state: DurableObjectState) => R) =>
+  runInDurableObject(shardOf(userId, n), fn);
+
+/** Fires shard n's alarm and returns what it has queued. */
+async function alarm(userId: string, n: number): Promise<DispatchMessage[]> {
+  await runDurableObjectAlarm(shardOf(userId, n));
+  return inShardN(userId, n, (_s, state) =>
+    state.storage.sql
+      .exec<{ id: string; attempt: number }>(
+        `select id, attempt from jobs where ${NOT_BEGUN_TEXT} order by id`,
+      )
+      .toArray()
+      .map((r) => ({ user_id: userId, job_id: r.id, attempt: r.attempt })),
+  );
+}
+
+/** Fires every shard's alarm until nothing more is queued or told, running what is queued each round. */
+async function runAll(user: TestUser, shards: number, rounds = 8): Promise<string[]> {
+  const ran: string[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const queued: DispatchMessage[] = [];
+    for (let n = 0; n < shards; n++) queued.push(...(await alarm(user.user_id, n)));
+    if (queued.length > 0) {
+      await deliver(queued);
+      ran.push(...queued.map((m) => m.job_id));
+    }
+  }
+  return ran;
+}
+
+const messagesOn = (userId: string, n: number) =>
+  inShardN(userId, n, (_s, state) =>
+    state.storage.sql.exec<{ kind: string }>("select kind from dependency_messages").toArray(),
+  );
+
+/** Places the next API-placed jobs on shard n (placement draws Math.random). */
+function placeOn(n: number, shards: number) {
+  vi.spyOn(Math, "random").mockReturnValue((n + 0.5) / shards);
+}
+
+describe("depends_on in one batch (fan-in)", () => {
+  it("runs C only after A and B succeeded, and C becomes due when the last one did", async () => {
+    const user = await createUser();
+    const { status, body } = await batch(user, [
+      noop({ name: "A" }),
+      noop({ name: "B", run_at: new Date(Date.now() + 3_600_000).toISOString() }),
+      noop({ name: "C", depends_on: ["@0", "@1"] }),
+    ]);
+    expect(status).toBe(201);
+    const [a, b, c] = body.results.map((r) => r.job) as [JobView, JobView, JobView];
+    expect(body.results.map((r) => r.status)).toEqual([201, 201, 201]);
+    expect(c.depends_on).toEqual([a.id, b.id]);
+    expect(c.blocked_by).toEqual([a.id, b.id]);
+    expect(c.status).toBe("scheduled");
+    // The group lives on one shard: the whole graph in one transaction.
+    expect(new Set([a, b, c].map((j) => shardOfJobId(j.id))).size).toBe(1);
+    const n = shardOfJobId(a.id) as number;
+    // A runs; B is not due yet; C waits on B.
+    expect((await alarm(user.user_id, n)).map((m) => m.job_id)).toEqual([a.id]);
+    await deliver(await alarm(user.user_id, n));
+    expect((await getJob(user, c.id)).blocked_by).toEqual([b.id]);
+    expect(await alarm(user.user_id, n)).toEqual([]);
+    // B is run now (its own control): when it succeeds, C is due at once, and runs.
+    expect((await request(`/v1/jobs/${b.id}/run`, { method: "POST", headers: user.auth })).status).toBe(200);
+    await deliver(await alarm(user.user_id, n));
+    const due = await getJob(user, c.id);
+    expect(due.blocked_by).toEqual([]);
+    expect(Date.parse(due.run_at)).toBeGreaterThanOrEqual(
+      Date.parse((await getJob(user, b.id)).attempts[0]?.finished_at as string),
+    );
+    expect((await alarm(user.user_id, n)).map((m) => m.job_id)).toEqual([c.id]);
+    await deliver(await alarm(user.user_id, n));
+    const done = await getJob(user, c.id);
+    expect(done.status).toBe("succeeded");
+    const started = (id: string) =>
+      getJob(user, id).then((j) => Date.parse(j.attempts[0]?.started_at as string));
+    expect(await started(c.id)).toBeGreaterThanOrEqual(await started(b.id));
+    // A's dependents are listed.
+    const dependents = await request(`/v1/jobs/${a.id}/dependents`, { headers: user.auth });
+    expect(await dependents.json()).toEqual({ dependents: [c.id] });
+  });
+
+  it("fails C with dependency_failed when A fails, and a job depending on C fails too", async () => {
+    const user = await createUser();
+    const { body } = await batch(user, [
+      noop({ name: "A", max_retries: 0 }),
+      noop({ name: "B" }),
+      noop({ name: "C", depends_on: ["@0", "@1"] }),
+      noop({ name: "D", depends_on: ["@2"] }),
+      noop({ name: "E", depends_on: ["@0"], on_dependency_failure: "run" }),
+    ]);
+    const [a, , c, d, e] = body.results.map((r) => r.job) as JobView[];
+    const n = shardOfJobId((a as JobView).id) as number;
+    expect(await alarm(user.user_id, n)).toHaveLength(2);
+    await inShardN(user.user_id, n, async (s) => {
+      await s.begin((a as JobView).id, 1);
+      await s.finish((a as JobView).id, 1, { outcome: { ok: false }, error: "boom" });
+    });
+    for (const job of [c, d] as JobView[]) {
+      const seen = await getJob(user, job.id);
+      expect(seen.status).toBe("failed");
+      expect(seen.last_error).toBe("dependency_failed");
+      expect(seen.attempts).toEqual([]);
+    }
+    // `run`: E is no longer blocked and runs anyway.
+    expect((await getJob(user, (e as JobView).id)).blocked_by).toEqual([]);
+    const ran = await runAll(user, 1);
+    expect(ran).toContain((e as JobView).id);
+    expect(ran).not.toContain((c as JobView).id);
+    expect((await getJob(user, (e as JobView).id)).status).toBe("succeeded");
+  });
+});
+
+describe("depends_on across a user's shards", () => {
+  it("hears a dependency on another shard, through the outbox, and a lost message only delays it", async () => {
+    const user = await createUser();
+    await growShards(user, 4);
+    placeOn(1, 4);
+    const a = (await submit(user, noop({ name: "A" }))).body;
+    placeOn(3, 4);
+    const b = (await submit(user, noop({ name: "B", depends_on: [a.id] }))).body;
+    expect([shardOfJobId(a.id), shardOfJobId(b.id)]).toEqual([1, 3]);
+    expect(b.blocked_by).toEqual([a.id]);
+    // B's shard subscribes to A on A's shard; first that shard cannot be reached: the message stays.
+    await inShardN(user.user_id, 3, (s) => {
+      const target = s as unknown as { env: Env };
+      const real = target.env;
+      const down = {
+        idFromName: (name: string) => real.TASK_SHARD.idFromName(name),
+        get: () => ({ subscribeDependents: () => Promise.reject(new Error("down")) }),
+      };
+      target.env = { ...real, TASK_SHARD: down as unknown as Env["TASK_SHARD"] };
+    });
+    expect(await messagesOn(user.user_id, 3)).toEqual([{ kind: "subscribe" }]);
+    await alarm(user.user_id, 3);
+    const kept = await inShardN(user.user_id, 3, (_s, state) =>
+      state.storage.sql
+        .exec<{ sends: number; deadline: number }>("select sends, deadline from dependency_messages")
+        .one(),
+    );
+    expect(kept.sends).toBe(1);
+    expect(kept.deadline).toBeGreaterThan(Date.now());
+    // Reachable again: the next try (its deadline moved to now) subscribes.
+    await inShardN(user.user_id, 3, (s, state) => {
+      const target = s as unknown as { env: Env };
+      target.env = { ...target.env, TASK_SHARD: env.TASK_SHARD };
+      state.storage.sql.exec("update dependency_messages set deadline = 0");
+    });
+    await alarm(user.user_id, 3);
+    expect(await messagesOn(user.user_id, 3)).toEqual([]);
+    // A second, repeated subscribe changes nothing.
+    expect(await shardOf(user.user_id, 1).subscribeDependents([{ jobId: b.id, depId: a.id }])).toEqual([
+      "pending",
+    ]);
+    // A runs on its shard: its dependent on shard 3 is told by a settle message, then runs.
+    const ran = await runAll(user, 4);
+    expect(ran.indexOf(a.id)).toBeGreaterThanOrEqual(0);
+    expect(ran.indexOf(b.id)).toBeGreaterThan(ran.indexOf(a.id));
+    expect((await getJob(user, b.id)).status).toBe("succeeded");
+    expect(await messagesOn(user.user_id, 1)).toEqual([]);
+  });
+});
+
+describe("bad input creates nothing", () => {
+  it("refuses unknown ids, another user's job, @N outside a batch or naming a later item, recurring jobs", async () => {
+    const user = await createUser();
+    const other = await createUser();
+    const theirs = (await submit(other, noop())).body;
+    const mine = (await submit(user, noop())).body;
+    const missing = `${mine.id.slice(0, -4)}zzzz`;
+    const cases: [Record<string, unknown>, string][] = [
+      [noop({ depends_on: [missing] }), "depends_on[0]"],
+      [noop({ depends_on: [mine.id, theirs.id] }), "depends_on[1]"],
+      [noop({ depends_on: ["@0"] }), "depends_on[0]"],
+      [noop({ depends_on: ["nope"] }), "depends_on.0"],
+      [noop({ depends_on: [mine.id, mine.id] }), "depends_on"],
+      [noop({ depends_on: [] }), "depends_on"],
+      [noop({ depends_on: [mine.id], interval_seconds: 60 }), "depends_on"],
+      [noop({ depends_on: [mine.id], debounce: { key: "k", delay_seconds: 1 } }), "depends_on"],
+      [noop({ depends_on: [mine.id], on_dependency_failure: "ignore" }), "on_dependency_failure"],
+    ];
+    for (const [body, path] of cases) {
+      const res = await submit(user, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      const details = (res.body as unknown as { error: { details: { path: string }[] } }).error.details;
+      expect(details.map((d) => d.path)).toContain(path);
+    }
+    const later = await batch(user, [noop({ depends_on: ["@1"] }), noop()]);
+    expect(later.status).toBe(400);
+    const unknownInBatch = await batch(user, [noop(), noop({ depends_on: ["@0", missing] })]);
+    expect(unknownInBatch.status).toBe(400);
+    expect(JSON.stringify(unknownInBatch.body)).toContain("jobs[1].depends_on[1]");
+    const listed = await inShardN(user.user_id, 0, (_s, state) =>
+      state.storage.sql.exec<{ n: number }>("select count(*) as n from jobs").one(),
+    );
+    expect(listed.n).toBe(1);
+  });
+});
+
+describe("controls on a blocked job", () => {
+  it("refuses run, pauses and resumes, and a cancel fails its dependents", async () => {
+    const user = await createUser();
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const { body } = await batch(user, [
+      noop({ run_at: later }),
+      noop({ depends_on: ["@0"] }),
+      noop({ depends_on: ["@1"] }),
+    ]);
+    const [a, b, c] = body.results.map((r) => r.job) as [JobView, JobView, JobView];
+    const post = (id: string, what: string) =>
+      request(`/v1/jobs/${id}/${what}`, { method: "POST", headers: user.auth });
+    expect((await post(b.id, "run")).status).toBe(409);
+    expect((await post(b.id, "pause")).status).toBe(200);
+    // A succeeds while B is paused: B stays paused, no longer blocked, and runs when resumed.
+    await post(a.id, "run");
+    const n = shardOfJobId(a.id) as number;
+    await deliver(await alarm(user.user_id, n));
+    const paused = await getJob(user, b.id);
+    expect([paused.status, paused.blocked_by]).toEqual(["paused", []]);
+    expect(await alarm(user.user_id, n)).toEqual([]);
+    expect((await post(b.id, "resume")).status).toBe(200);
+    // Cancelling B fails C (dependency_failed); retrying C waits on B again, which failed: it fails again.
+    expect((await request(`/v1/jobs/${b.id}`, { method: "DELETE", headers: user.auth })).status).toBe(200);
+    expect((await getJob(user, c.id)).last_error).toBe("dependency_failed");
+    expect((await post(c.id, "retry")).status).toBe(200);
+    expect((await getJob(user, c.id)).status).toBe("failed");
+    // Retry B, then C: C waits on B and runs after it.
+    expect((await post(b.id, "retry")).status).toBe(200);
+    const waiting = (await (await post(c.id, "retry")).json()) as JobView;
+    expect([waiting.status, waiting.blocked_by]).toEqual(["scheduled", [b.id]]);
+    const ran = await runAll(user, 1);
+    expect(ran.indexOf(c.id)).toBeGreaterThan(ran.indexOf(b.id));
+    expect((await getJob(user, c.id)).status).toBe("succeeded");
+  });
+});
