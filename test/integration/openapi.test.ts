@@ -111,10 +111,13 @@ describe("GET /v1/openapi.json", () => {
     expect(doc.paths["/v1/jobs/{id}/result"]?.get).toBeDefined();
     expect(doc.paths["/v1/pools/{name}"]?.delete).toBeDefined();
     // PATCH takes the submit fields but type, result_location and debounce (a debounced job is
-    // changed by submitting again with its key); a bulk filter its six fields.
+    // changed by submitting again with its key) and the dependencies (fixed at submit); a bulk filter
+    // its six fields.
     expect(doc.paths["/v1/jobs/{id}"]?.patch).toBeDefined();
     expect(Object.keys(doc.components.schemas.PatchJob?.properties ?? {}).sort()).toEqual(
-      submitFields.filter((f) => !["type", "result_location", "debounce"].includes(f)),
+      submitFields.filter(
+        (f) => !["type", "result_location", "debounce", "depends_on", "on_dependency_failure"].includes(f),
+      ),
     );
     expect(Object.keys(doc.components.schemas.JobFilter?.properties ?? {}).sort()).toEqual(
       ["ids", "status", "type", "name", "labels", "created_before"].sort(),
