@@ -8,6 +8,7 @@ import type {
 } from "../../src/api/responses";
 import type { AttemptView, JobView } from "../../src/core/job";
 import { FINISHED_STATUSES, JOB_STATUSES } from "../../src/core/state";
+import type { DependencyFields } from "./dependencies";
 import { session, signOut } from "./session";
 
 export class ApiError extends Error {
@@ -59,7 +60,7 @@ function safeJson(text: string): unknown {
 
 // The answers' own types (type-only imports: nothing of zod reaches the bundle), so the dashboard
 // cannot drift from what the API sends; the statuses are the state machine's own list.
-export type Job = JobView;
+export type Job = JobView & DependencyFields;
 export type Attempt = AttemptView;
 export type JobPage = z.infer<typeof JobPageSchema>;
 export type Pool = z.infer<typeof PoolSchema>;
@@ -68,6 +69,11 @@ export type FlowKey = z.infer<typeof FlowKeySchema>;
 
 /** A one-shot job's debounce (docs/design.md "Debounce"). */
 export type Debounce = NonNullable<JobView["debounce"]>;
+
+/** GET /v1/jobs/:id/dependents: the user's jobs that name this one in depends_on (at most 1000). */
+export interface Dependents {
+  dependents: string[];
+}
 
 export { JOB_STATUSES };
 export const FINISHED: ReadonlySet<string> = new Set(FINISHED_STATUSES);
