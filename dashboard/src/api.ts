@@ -2,6 +2,7 @@
 // bearer token, the contract's error envelope turned into an ApiError, a 401 signing the tab out.
 import type { z } from "zod";
 import type {
+  Dependents as DependentsSchema,
   FlowKey as FlowKeySchema,
   JobPage as JobPageSchema,
   Pool as PoolSchema,
@@ -68,6 +69,9 @@ export type FlowKey = z.infer<typeof FlowKeySchema>;
 
 /** A one-shot job's debounce (docs/design.md "Debounce"). */
 export type Debounce = NonNullable<JobView["debounce"]>;
+
+/** GET /v1/jobs/:id/dependents: the user's jobs that name this one in depends_on (at most 1000). */
+export type Dependents = z.infer<typeof DependentsSchema>;
 
 export { JOB_STATUSES };
 export const FINISHED: ReadonlySet<string> = new Set(FINISHED_STATUSES);

@@ -4,6 +4,7 @@
 import type { Recurrence } from "../../src/core/schedule";
 import type { CatchUp, Overlap } from "../../src/core/state";
 import type { Debounce, Job } from "./api";
+import { DEFAULT_DEPENDENCY_FAILURE, type DependencyFailure, MAX_DEPENDENCIES } from "./dependencies";
 
 export type ScheduleKind = "once" | "interval" | "cron";
 
@@ -36,6 +37,10 @@ export interface JobForm {
   debounceKey: string;
   debounceDelaySeconds: string;
   debounceMaxWaitSeconds: string;
+  /** Job ids, comma or whitespace separated; set at submit (PATCH does not take them). */
+  dependsOn: string;
+  /** Sent only with dependencies, and only when not the default. */
+  onDependencyFailure: DependencyFailure;
 }
 
 /** The server's defaults (docs/design.md, submit table), which the submit body leaves out. */
@@ -71,6 +76,8 @@ export const emptyForm = (): JobForm => ({
   debounceKey: "",
   debounceDelaySeconds: "",
   debounceMaxWaitSeconds: "",
+  dependsOn: "",
+  onDependencyFailure: DEFAULT_DEPENDENCY_FAILURE,
 });
 
 /** "a:1, b:2" → {a: 1, b: 2}; `number` parses the values. */
@@ -83,6 +90,14 @@ function pairs<T>(text: string, what: string, value: (v: string) => T): Record<s
     out[item.slice(0, at).trim()] = value(item.slice(at + 1).trim());
   }
   return out;
+}
+
+/** "job_a, job_b job_c" → ["job_a", "job_b", "job_c"]: commas or whitespace between, a repeat once. */
+export function jobIdsOf(text: string): string[] {
+  const ids = [...new Set(text.split(/[\s,]+/).filter((id) => id !== ""))];
+  if (ids.length > MAX_DEPENDENCIES)
+    throw new Error(`depends on: at most ${MAX_DEPENDENCIES} job ids (${ids.length} given)`);
+  return ids;
 }
 
 function units(v: string): number {
@@ -184,6 +199,12 @@ export function submitBody(form: JobForm): Record<string, unknown> {
     if (window !== undefined && window !== DEFAULT_CATCH_UP_WINDOW_SECONDS)
       body.catch_up_window_seconds = window;
   }
+  const dependsOn = jobIdsOf(form.dependsOn);
+  if (dependsOn.length) {
+    body.depends_on = dependsOn;
+    if (form.onDependencyFailure !== DEFAULT_DEPENDENCY_FAILURE)
+      body.on_dependency_failure = form.onDependencyFailure;
+  }
   return body;
 }
 
@@ -229,6 +250,8 @@ export function formOfJob(job: Job): JobForm {
     debounceKey: debounce?.key ?? "",
     debounceDelaySeconds: numberText(debounce?.delay_seconds),
     debounceMaxWaitSeconds: numberText(debounce?.max_wait_seconds),
+    dependsOn: (job.depends_on ?? []).join(", "),
+    onDependencyFailure: job.on_dependency_failure ?? DEFAULT_DEPENDENCY_FAILURE,
   };
 }
 
@@ -248,8 +271,8 @@ const CLEARED: Record<string, unknown> = {
   catch_up_window_seconds: DEFAULT_CATCH_UP_WINDOW_SECONDS,
 };
 
-/** Submit fields PATCH does not take: a job's type, and its debounce (set at submit only). */
-const NOT_PATCHED = new Set(["type", "debounce"]);
+/** Submit fields PATCH does not take: a job's type, its debounce and dependencies (set at submit only). */
+const NOT_PATCHED = new Set(["type", "debounce", "depends_on", "on_dependency_failure"]);
 
 /**
  * The fields of `after` that differ from `before` (both submit bodies), with removals explicit: a field

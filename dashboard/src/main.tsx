@@ -15,7 +15,9 @@ function Page() {
   const path = route.value.split("?")[0] ?? "/";
   if (role.value === "admin") return <AdminView />;
   const job = match("/jobs/:id", path);
-  if (job?.id) return <JobView id={job.id} />;
+  // Keyed by the id: following a link to another job (a dependency, a dependent) opens a fresh page,
+  // not this one's editor, errors and loaded result.
+  if (job?.id) return <JobView key={job.id} id={job.id} />;
   if (path === "/submit") return <SubmitView />;
   if (path === "/pools") return <PoolsView />;
   if (path === "/metrics") return <MetricsView />;

@@ -1,49 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { Job } from "../../dashboard/src/api";
-import { changedFields, emptyForm, formOfJob, type JobForm, submitBody } from "../../dashboard/src/job-body";
-
-const job = (over: Partial<Job>): Job => ({
-  id: "job_0_x",
-  user_id: "usr_x",
-  name: "nightly",
-  type: "noop",
-  status: "scheduled",
-  priority: 50,
-  payload: null,
-  run_at: "2026-11-30T09:00:00.000Z",
-  next_run_at: "2026-11-30T09:00:00.000Z",
-  interval_seconds: null,
-  cron: "0 9 * * *",
-  timezone: "Europe/London",
-  max_retries: 3,
-  current_retries: 0,
-  retry_delay_seconds: 30,
-  timeout_seconds: 60,
-  result_location: null,
-  result: null,
-  last_error: null,
-  resources: {},
-  runs: 0,
-  last_run_at: null,
-  labels: { team: "ops" },
-  callback_url: null,
-  retry_policy: "all",
-  expires_after_seconds: null,
-  flow_control: null,
-  overlap: "skip",
-  catch_up: "none",
-  catch_up_window_seconds: 3600,
-  depends_on: [],
-  on_dependency_failure: "fail",
-  blocked_by: [],
-  debounce: null,
-  traceparent: null,
-  tracestate: null,
-  created_at: "2026-11-29T00:00:00.000Z",
-  updated_at: "2026-11-29T00:00:00.000Z",
-  attempts: [],
-  ...over,
-});
+import {
+  changedFields,
+  emptyForm,
+  formOfJob,
+  type JobForm,
+  jobIdsOf,
+  submitBody,
+} from "../../dashboard/src/job-body";
+import { job } from "./fixture";
 
 describe("submitBody", () => {
   it("sends an http job's url, method and JSON body, its schedule, resources and labels", () => {
@@ -156,6 +121,45 @@ describe("submitBody", () => {
       "debounce delay must be a whole number",
     );
   });
+
+  it("sends depends_on only when ids are given, and on_dependency_failure only with them and not the default", () => {
+    const plain = submitBody(emptyForm());
+    expect(plain).not.toHaveProperty("depends_on");
+    expect(plain).not.toHaveProperty("on_dependency_failure");
+    // The policy alone, or with only separators for ids, sends nothing.
+    expect(submitBody({ ...emptyForm(), dependsOn: " ,\n ", onDependencyFailure: "run" })).toEqual(plain);
+
+    const waiting = { ...emptyForm(), dependsOn: "job_0_a, job_1_b\njob_0_c  job_0_a," };
+    expect(submitBody(waiting)).toEqual({ ...plain, depends_on: ["job_0_a", "job_1_b", "job_0_c"] });
+    expect(submitBody({ ...waiting, onDependencyFailure: "fail" })).not.toHaveProperty(
+      "on_dependency_failure",
+    );
+    expect(submitBody({ ...waiting, onDependencyFailure: "run" })).toMatchObject({
+      depends_on: ["job_0_a", "job_1_b", "job_0_c"],
+      on_dependency_failure: "run",
+    });
+    // Any schedule may wait on other jobs.
+    expect(submitBody({ ...waiting, schedule: "interval", intervalSeconds: "60" }).depends_on).toHaveLength(
+      3,
+    );
+  });
+
+  it("refuses more than 100 job ids to depend on, before anything is sent", () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `job_0_${i}`);
+    expect(submitBody({ ...emptyForm(), dependsOn: ids(100).join(",") }).depends_on).toHaveLength(100);
+    expect(() => submitBody({ ...emptyForm(), dependsOn: ids(101).join(" ") })).toThrow(
+      "depends on: at most 100 job ids (101 given)",
+    );
+  });
+});
+
+describe("jobIdsOf", () => {
+  it("splits on commas and any whitespace, keeps the order, and names a repeated id once", () => {
+    expect(jobIdsOf("")).toEqual([]);
+    expect(jobIdsOf("  , ,\t")).toEqual([]);
+    expect(jobIdsOf("job_a")).toEqual(["job_a"]);
+    expect(jobIdsOf(" job_b,job_a\tjob_c ,, job_b ")).toEqual(["job_b", "job_a", "job_c"]);
+  });
 });
 
 describe("formOfJob", () => {
@@ -204,6 +208,22 @@ describe("formOfJob", () => {
       debounceMaxWaitSeconds: "30",
     });
     expect(submitBody(oneShot).debounce).toEqual({ key: "user-7", delay_seconds: 2, max_wait_seconds: 30 });
+  });
+
+  it("fills the dependency fields from the job, and back to the same body", () => {
+    const form = formOfJob(job({ depends_on: ["job_0_a", "job_1_b"], on_dependency_failure: "run" }));
+    expect(form).toMatchObject({ dependsOn: "job_0_a, job_1_b", onDependencyFailure: "run" });
+    expect(submitBody(form)).toMatchObject({
+      depends_on: ["job_0_a", "job_1_b"],
+      on_dependency_failure: "run",
+    });
+    expect(formOfJob(job({}))).toMatchObject({ dependsOn: "", onDependencyFailure: "fail" });
+  });
+
+  it("reads a job without the dependency fields (before they land) as no dependencies", () => {
+    const { depends_on: _d, on_dependency_failure: _o, blocked_by: _b, ...without } = job({});
+    expect(formOfJob(without as Job)).toMatchObject({ dependsOn: "", onDependencyFailure: "fail" });
+    expect(submitBody(formOfJob(without as Job))).not.toHaveProperty("depends_on");
   });
 
   it("reads a job without the debounce field (before it lands) as no debounce", () => {
@@ -285,5 +305,20 @@ describe("changedFields", () => {
     expect(before.debounce).toEqual({ key: "user-7", delay_seconds: 2 });
     expect(changedFields(before, submitBody({ ...form, debounceDelaySeconds: "9" }))).toEqual({});
     expect(changedFields(before, submitBody({ ...form, debounceKey: "" }))).toEqual({});
+  });
+
+  it("never sends depends_on or on_dependency_failure, which PATCH does not take", () => {
+    const form = formOfJob(job({ depends_on: ["job_0_a"], on_dependency_failure: "run" }));
+    const before = submitBody(form);
+    expect(before).toMatchObject({ depends_on: ["job_0_a"], on_dependency_failure: "run" });
+    expect(
+      changedFields(
+        before,
+        submitBody({ ...form, dependsOn: "job_0_a job_0_b", onDependencyFailure: "fail" }),
+      ),
+    ).toEqual({});
+    expect(changedFields(before, submitBody({ ...form, dependsOn: "" }))).toEqual({});
+    // Other changes still go, without them.
+    expect(changedFields(before, submitBody({ ...form, priority: "70" }))).toEqual({ priority: 70 });
   });
 });

@@ -1,5 +1,6 @@
 // The fields a job is submitted or edited with, and the preview of a recurring job's next runs.
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from "../../../src/core/state";
+import { DEPENDENCY_FAILURE_POLICIES, DEPENDENCY_FAILURE_TEXT, MAX_DEPENDENCIES } from "../dependencies";
 import { BROWSER_ZONE, type JobForm, recurrenceOfForm } from "../job-body";
 import { inZone, previewRuns } from "../preview";
 
@@ -191,9 +192,45 @@ function DebounceFields(props: { form: JobForm; set: Set; fixed?: boolean }) {
   );
 }
 
+/** Dependencies: at submit only (PATCH does not take them, so the editor only shows them). */
+function DependencyFields(props: { form: JobForm; set: Set; fixed?: boolean }) {
+  const { form, set } = props;
+  if (props.fixed) {
+    return form.dependsOn ? (
+      <p class="hint" data-testid="dependencies-fixed">
+        Depends on {form.dependsOn}; on dependency failure: {form.onDependencyFailure} (set at submit; they
+        cannot be changed)
+      </p>
+    ) : null;
+  }
+  return (
+    <fieldset>
+      <legend>Dependencies</legend>
+      <p class="hint">
+        The job runs only once every job named here has succeeded (at most {MAX_DEPENDENCIES} of your jobs).
+      </p>
+      <Field
+        label="Depends on"
+        value={form.dependsOn}
+        set={(dependsOn) => set({ dependsOn })}
+        placeholder="job ids, separated by commas or spaces"
+      />
+      {form.dependsOn.trim() && (
+        <Choice
+          label="On dependency failure"
+          value={form.onDependencyFailure}
+          options={DEPENDENCY_FAILURE_POLICIES}
+          describe={DEPENDENCY_FAILURE_TEXT}
+          set={(onDependencyFailure) => set({ onDependencyFailure })}
+        />
+      )}
+    </fieldset>
+  );
+}
+
 /**
  * The fields of a job. `editing`: the editor's form, without what PATCH cannot change (the type is
- * hidden, a debounce is shown read-only).
+ * hidden, a debounce and dependencies are shown read-only).
  */
 export function JobFields(props: { form: JobForm; set: Set; editing?: boolean }) {
   const { form, set } = props;
@@ -280,6 +317,7 @@ export function JobFields(props: { form: JobForm; set: Set; editing?: boolean })
         )}
       </fieldset>
       {form.schedule === "once" && !props.editing && <DebounceFields form={form} set={set} />}
+      <DependencyFields form={form} set={set} fixed={props.editing} />
       <Field label="Priority (0–100)" value={form.priority} set={(priority) => set({ priority })} />
       <Field label="Max retries" value={form.maxRetries} set={(maxRetries) => set({ maxRetries })} />
       <Field

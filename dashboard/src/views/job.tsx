@@ -1,9 +1,27 @@
 // One job, live over its WebSocket watch (src/watch.ts: each change as it happens; read every few
 // seconds if the watch cannot open): its fields, attempts as a timeline, result and errors, the state
-// of its flow-control key, and the actions its status allows (cancel, pause, resume, run now, retry, edit).
-import { useState } from "preact/hooks";
-import { call, type Debounce, describeError, FINISHED, type FlowKey, isRecurring, type Job } from "../api";
+// of its flow-control key, its dependencies and dependents, and the actions its status allows (cancel,
+// pause, resume, run now, retry, edit).
+import { useEffect, useState } from "preact/hooks";
+import {
+  call,
+  type Debounce,
+  type Dependents,
+  describeError,
+  FINISHED,
+  type FlowKey,
+  isRecurring,
+  type Job,
+} from "../api";
 import { ErrorLine, Section, StatusBadge, Time } from "../components";
+import {
+  blockedText,
+  DEFAULT_DEPENDENCY_FAILURE,
+  DEPENDENCY_FAILURE_TEXT,
+  DEPENDENCY_STATE_TEXT,
+  dependenciesOf,
+  dependencyFailedText,
+} from "../dependencies";
 import { json } from "../format";
 import { usePolling } from "../poll";
 import { Link } from "../router";
@@ -124,8 +142,86 @@ function FlowKeyPanel(props: { flowKey: string; concurrency: number | null }) {
   );
 }
 
+/** A link to another job's page. */
+function JobLink(props: { id: string }) {
+  return <Link to={`/jobs/${encodeURIComponent(props.id)}`}>{props.id}</Link>;
+}
+
+/**
+ * What the job waits on, from the job object itself (so the watch keeps it current): each dependency
+ * linked and marked waiting (in blocked_by) or done, how many still block it, and its failure policy.
+ */
+function DependenciesSection(props: { job: Job }) {
+  const dependencies = dependenciesOf(props.job);
+  if (dependencies.length === 0) return null;
+  const blocked = blockedText(props.job);
+  return (
+    <Section title="Dependencies">
+      {blocked && (
+        <p class="blocked" data-testid="blocked">
+          {blocked}
+        </p>
+      )}
+      <ul class="job-links dependencies">
+        {dependencies.map((d) => (
+          <li key={d.id} data-dependency={d.id} data-state={d.state}>
+            <JobLink id={d.id} />{" "}
+            <span class={`dependency-${d.state}`}>{DEPENDENCY_STATE_TEXT[d.state]}</span>
+          </li>
+        ))}
+      </ul>
+      <p class="hint">
+        On dependency failure:{" "}
+        <span data-field="on_dependency_failure">
+          {DEPENDENCY_FAILURE_TEXT[props.job.on_dependency_failure ?? DEFAULT_DEPENDENCY_FAILURE]}
+        </span>
+      </p>
+    </Section>
+  );
+}
+
+/**
+ * The ids of the jobs that wait on this one (GET /v1/jobs/:id/dependents), read once when the page
+ * opens. Any failure (the route missing on an older server included) reads as none: the section is
+ * extra, and the page must not break for it.
+ */
+function useDependents(id: string): string[] {
+  const [dependents, setDependents] = useState<string[]>([]);
+  useEffect(() => {
+    let current = true;
+    setDependents([]);
+    call<Dependents>("GET", `/v1/jobs/${encodeURIComponent(id)}/dependents`).then(
+      (answer) => {
+        if (current && Array.isArray(answer?.dependents)) setDependents(answer.dependents);
+      },
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [id]);
+  return dependents;
+}
+
+function DependentsSection(props: { dependents: string[] }) {
+  if (props.dependents.length === 0) return null;
+  return (
+    <Section title="Dependents">
+      <ul class="job-links dependents">
+        {props.dependents.map((id) => (
+          <li key={id} data-dependent={id}>
+            <JobLink id={id} />
+          </li>
+        ))}
+      </ul>
+      <p class="hint">Your jobs that wait on this one.</p>
+    </Section>
+  );
+}
+
 export function JobView(props: { id: string }) {
   const polled = useJobWatch(props.id);
+  const dependents = useDependents(props.id);
   const [actionError, setActionError] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
   const job = polled.data;
@@ -143,6 +239,7 @@ export function JobView(props: { id: string }) {
   }
 
   if (!job) return <ErrorLine error={polled.error ?? null} />;
+  const dependencyFailed = dependencyFailedText(job);
   return (
     <>
       <p>
@@ -239,6 +336,8 @@ export function JobView(props: { id: string }) {
       {job.flow_control && (
         <FlowKeyPanel flowKey={job.flow_control.key} concurrency={job.flow_control.concurrency} />
       )}
+      <DependenciesSection job={job} />
+      <DependentsSection dependents={dependents} />
       <Section title="Attempts">
         <Timeline attempts={job.attempts} now={Date.now()} />
       </Section>
@@ -249,6 +348,7 @@ export function JobView(props: { id: string }) {
       {job.last_error && (
         <Section title="Last error">
           <p class="error">{job.last_error}</p>
+          {dependencyFailed && <p data-testid="dependency-failed">{dependencyFailed}</p>}
         </Section>
       )}
       <Section title="Payload">
