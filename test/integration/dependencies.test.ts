@@ -268,3 +268,98 @@ describe("controls on a blocked job", () => {
     expect((await getJob(user, c.id)).status).toBe("succeeded");
   });
 });
+
+describe("what a dependency already is when the dependent is submitted", () => {
+  it("a succeeded one does not block, a failed one fails it at once, a recurring one counts its next occurrence", async () => {
+    const user = await createUser();
+    await growShards(user, 2);
+    placeOn(0, 2);
+    const ok = (await submit(user, noop())).body;
+    const bad = (await submit(user, noop({ max_retries: 0 }))).body;
+    const every = (await submit(user, noop({ interval_seconds: 3600 }))).body;
+    await alarm(user.user_id, 0);
+    await inShardN(user.user_id, 0, async (s) => {
+      await s.begin(ok.id, 1);
+      await s.finish(ok.id, 1, { outcome: { ok: true } });
+      await s.begin(bad.id, 1);
+      await s.finish(bad.id, 1, { outcome: { ok: false }, error: "boom" });
+    });
+    placeOn(1, 2);
+    const after = (await submit(user, noop({ depends_on: [ok.id] }))).body;
+    expect([after.status, after.blocked_by]).toEqual(["scheduled", []]);
+    const failed = await submit(user, noop({ depends_on: [ok.id, bad.id] }));
+    expect(failed.status).toBe(201);
+    expect([failed.body.status, failed.body.last_error]).toEqual(["failed", "dependency_failed"]);
+    const onEvery = (await submit(user, noop({ depends_on: [every.id] }))).body;
+    expect(onEvery.blocked_by).toEqual([every.id]);
+    await runAll(user, 2, 3);
+    // The recurring job's occurrence (it was claimed above, before the dependent existed) finished:
+    // the dependent heard it and ran.
+    expect((await getJob(user, onEvery.id)).status).toBe("succeeded");
+    expect((await getJob(user, after.id)).status).toBe("succeeded");
+  });
+});
+
+describe("a batch item naming an item that was not created", () => {
+  it("is not created either (409), and a repeat of the whole graph with keys replays it", async () => {
+    const user = await createUser();
+    const graph = [
+      { ...noop({ payload: { v: 1 } }), idempotency_key: "graph-a" },
+      { ...noop({ depends_on: ["@0"] }), idempotency_key: "graph-c" },
+    ];
+    const first = await batch(user, graph);
+    expect(first.body.results.map((r) => r.status)).toEqual([201, 201]);
+    const again = await batch(user, graph);
+    expect(again.body.results.map((r) => r.status)).toEqual([200, 200]);
+    expect(again.body.results.map((r) => r.job.id)).toEqual(first.body.results.map((r) => r.job.id));
+    const conflicting = await batch(user, [
+      { ...noop({ payload: { v: 2 } }), idempotency_key: "graph-a" },
+      noop({ depends_on: ["@0"] }),
+    ]);
+    expect(conflicting.body.results.map((r) => r.status)).toEqual([409, 409]);
+    expect(JSON.stringify(conflicting.body.results[1])).toContain("was not created");
+  });
+});
+
+describe("retention", () => {
+  it("keeps a finished dependency until its dependent on another shard has heard of it", async () => {
+    const user = await createUser();
+    await growShards(user, 2);
+    placeOn(0, 2);
+    const a = (await submit(user, noop())).body;
+    placeOn(1, 2);
+    const b = (await submit(user, noop({ depends_on: [a.id] }))).body;
+    await alarm(user.user_id, 1); // B's shard subscribes to A.
+    // A's shard cannot reach B's: A finishes, its settle message stays in its outbox.
+    await inShardN(user.user_id, 0, (s) => {
+      const target = s as unknown as { env: Env };
+      const real = target.env;
+      const down = {
+        idFromName: (name: string) => real.TASK_SHARD.idFromName(name),
+        get: () => ({ settleDependents: () => Promise.reject(new Error("down")) }),
+      };
+      target.env = { ...real, TASK_SHARD: down as unknown as Env["TASK_SHARD"] };
+    });
+    await deliver(await alarm(user.user_id, 0));
+    expect((await getJob(user, a.id)).status).toBe("succeeded");
+    expect(await messagesOn(user.user_id, 0)).toEqual([{ kind: "settle" }]);
+    // Past A's retention, the shard still keeps it: B has not heard.
+    const later = Date.now() + 8 * 86_400_000;
+    await inShardN(user.user_id, 0, (s) => {
+      s.clock = () => later;
+    });
+    await alarm(user.user_id, 0);
+    expect((await getJob(user, a.id)).status).toBe("succeeded");
+    // Reachable again: B hears, and A goes at its next removal.
+    await inShardN(user.user_id, 0, (s, state) => {
+      const target = s as unknown as { env: Env };
+      target.env = { ...target.env, TASK_SHARD: env.TASK_SHARD };
+      state.storage.sql.exec("update dependency_messages set deadline = 0");
+      state.storage.sql.exec("update jobs set deadline = 0 where status = 'succeeded'");
+    });
+    await alarm(user.user_id, 0);
+    expect((await getJob(user, b.id)).blocked_by).toEqual([]);
+    await alarm(user.user_id, 0);
+    expect((await request(`/v1/jobs/${a.id}`, { headers: user.auth })).status).toBe(404);
+  });
+});
