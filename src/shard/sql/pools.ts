@@ -81,7 +81,7 @@ export function listPools(db: ShardDb, now: number): PoolView[] {
     db
       .all<{ pool: string; n: number }>(
         sql`select j.key as pool, count(*) as n from ${jobs}, json_each(${jobs.resources}) as j
-            where ${jobs.status} = 'scheduled' and ${jobs.needsPools} = 1 and ${jobs.runAt} <= ${now}
+            where ${jobs.status} = 'scheduled' and ${jobs.needsPools} = 1 and ${jobs.deadline} <= ${now}
             group by j.key`,
       )
       .map((r) => [r.pool, r.n]),
