@@ -297,6 +297,15 @@ describe("what a dependency already is when the dependent is submitted", () => {
     // the dependent heard it and ran.
     expect((await getJob(user, onEvery.id)).status).toBe("succeeded");
     expect((await getJob(user, after.id)).status).toBe("succeeded");
+    // Each dependency lists its dependents, those that heard it at once included.
+    const dependentsOf = async (id: string) =>
+      (
+        (await (await request(`/v1/jobs/${id}/dependents`, { headers: user.auth })).json()) as {
+          dependents: string[];
+        }
+      ).dependents;
+    expect(await dependentsOf(ok.id)).toEqual([after.id, failed.body.id].sort());
+    expect(await dependentsOf(bad.id)).toEqual([failed.body.id]);
   });
 });
 

@@ -5,9 +5,9 @@
 // and deleted once the other shard answered: a lost message is sent again, a repeated one changes nothing.
 //
 // linkDependencies(db, jobId, known, now, t) → void
-//   the job was just created (or retried) blocked by blocked_by: each dependency on this shard is
-//   subscribed to here (subscribeHere); one on another shard whose outcome the API already knew is
-//   applied at once, any other gets a `subscribe` message. Rows written: 1 per dependency here
+//   the job was just created (or retried): each dependency on this shard is subscribed to here
+//   (subscribeHere); one on another shard gets a `subscribe` message (even one whose outcome the API
+//   already knew, and which is applied at once: so it lists the job among its dependents). Rows written: 1 per dependency here
 //   (dependents), 2 per message (row, dependency_messages_deadline), + settleDependency's.
 // subscribeHere(db, depId, jobId) → DependencyState
 //   reads jobs[depId]; writes dependents[depId, jobId] (waiting while pending). Rows written: 1.
@@ -94,7 +94,8 @@ function writeMessage(
 }
 
 /**
- * linkDependencies: the job (created or retried just now, in this step) waits on its blocked_by.
+ * linkDependencies: the job (created or retried just now, in this step) waits on its blocked_by, and
+ * each of its dependencies learns of it.
  * Invariant: every dependency it waits on either has been heard already (applied here), or will be:
  * a dependency here has its dependents row in this step, one elsewhere a `subscribe` message. `known`:
  * outcomes of other shards' dependencies the API read before the submit (a finished one needs no
@@ -109,17 +110,20 @@ export function linkDependencies(
   t: ShardTimings,
 ): JobRow[] {
   const job = findJob(db, jobId);
-  if (!job?.blockedBy) return [];
+  if (!job?.dependsOn) return [];
   const heard: [string, DependencyOutcome][] = [];
-  for (const depId of job.blockedBy) {
+  const waitsOn = new Set(job.blockedBy);
+  // Every dependency learns of its dependent (GET /v1/jobs/:id/dependents), even one already heard.
+  for (const depId of job.dependsOn) {
     if (sameShard(depId, jobId)) {
       const state = subscribeHere(db, depId, jobId);
-      if (state !== "pending") heard.push([depId, state]);
+      if (state !== "pending" && waitsOn.has(depId)) heard.push([depId, state]);
       continue;
     }
     const outcome = known[depId];
-    if (outcome) heard.push([depId, outcome]);
-    else sendSubscribe(db, jobId, depId, now);
+    if (outcome && waitsOn.has(depId)) heard.push([depId, outcome]);
+    // Answered with the state then, which a dependency heard already ignores (settleDependency).
+    sendSubscribe(db, jobId, depId, now);
   }
   return heard.flatMap(([depId, outcome]) => settleDependency(db, jobId, depId, outcome, now, t));
 }

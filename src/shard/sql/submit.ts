@@ -163,7 +163,7 @@ function blockedSpec(spec: NewJob, known: Known): NewJob {
 
 /** A job just created waits on its dependencies (dependencies.ts); the row as it is after that. */
 function linked(db: ShardDb, job: JobRow, known: Known, now: number, t: ShardTimings | undefined): JobRow {
-  if (!job.blockedBy) return job;
+  if (!job.dependsOn) return job;
   if (!t) throw new Error("a job with dependencies needs the shard's timings");
   linkDependencies(db, job.id, known, now, t);
   return findJob(db, job.id) ?? job;
@@ -386,7 +386,7 @@ export function insertJobs(
     // In order, so a job failed by its dependency fails, in turn, the later items waiting on it.
     for (const { spec } of creating) {
       const row = rows.get(spec.id);
-      if (row?.blockedBy) rows.set(spec.id, linked(db, row, known, now, t));
+      if (row?.dependsOn) rows.set(spec.id, linked(db, row, known, now, t));
     }
     const answered = decided.map((d, index): AdmitOutcome => {
       if (typeof d !== "number") return d;
