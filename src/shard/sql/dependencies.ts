@@ -4,11 +4,12 @@
 // travels through the outbox (dependency_messages), written in the same step as the change it reports
 // and deleted once the other shard answered: a lost message is sent again, a repeated one changes nothing.
 //
-// linkDependencies(db, jobId, known, now, t) → void
+// linkDependencies(db, jobId, known, now, t) → JobRow[] (the jobs it failed)
 //   the job was just created (or retried): each dependency on this shard is subscribed to here
-//   (subscribeHere); one on another shard gets a `subscribe` message (even one whose outcome the API
-//   already knew, and which is applied at once: so it lists the job among its dependents). Rows written: 1 per dependency here
-//   (dependents), 2 per message (row, dependency_messages_deadline), + settleDependency's.
+//   (subscribeHere); one on another shard gets a `subscribe` message, even one whose outcome the API
+//   already knew (applied at once), so every dependency lists the job among its dependents. Rows
+//   written: 1 per dependency here (dependents), 2 per message (row, dependency_messages_deadline),
+//   + settleDependency's.
 // subscribeHere(db, depId, jobId) → DependencyState
 //   reads jobs[depId]; writes dependents[depId, jobId] (waiting while pending). Rows written: 1.
 // settleDependency(db, jobId, depId, outcome, now, t) → JobRow[] (the jobs it failed)
