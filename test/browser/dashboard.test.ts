@@ -248,6 +248,36 @@ describe("the dashboard, in Chromium", () => {
     expect(await notReloaded()).toBe(true);
   });
 
+  it("submits a job that depends on another, sees it blocked, then done, and the link both ways", async () => {
+    await submitJob({ name: "first step", url: fixture.target().url("/hold") });
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.waitForURL(/\/dashboard\/jobs\/job_/);
+    const firstId = new URL(page.url()).pathname.split("/").at(-1) ?? "";
+    // An http job (not noop: the listing step below counts the noop jobs).
+    await submitJob({ name: "second step", url: fixture.target().url("/") });
+    await page.getByLabel("Depends on").fill(firstId);
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.waitForURL((url) => !url.pathname.endsWith(firstId) && /\/jobs\/job_/.test(url.pathname));
+    const dependency = page.locator(`li[data-dependency='${firstId}']`);
+    // Blocked while the first job holds its request, and the page says so.
+    await page.getByTestId("blocked").waitFor();
+    expect(await page.getByTestId("blocked").textContent()).toBe("Blocked by 1 dependency");
+    expect(await dependency.getAttribute("data-state")).toBe("waiting");
+    expect(await statusOnPage()).toBe("scheduled");
+    await snap(page, "10c-dependency-blocked");
+    // The first job succeeds: the watched page shows the dependency done, then the job run.
+    await expect.poll(() => dependency.getAttribute("data-state"), { timeout: 30_000 }).toBe("done");
+    await watchStatus("succeeded", 30_000);
+    expect(await page.getByTestId("blocked").count()).toBe(0);
+    const secondId = new URL(page.url()).pathname.split("/").at(-1) ?? "";
+    // Its dependency's link opens the first job's page, which lists the second as its dependent.
+    await dependency.getByRole("link").click();
+    await page.waitForURL((url) => url.pathname.endsWith(firstId));
+    await page.locator(`li[data-dependent='${secondId}']`).waitFor();
+    await snap(page, "10d-dependents");
+    expect(await notReloaded()).toBe(true);
+  });
+
   it("lists the jobs with their live statuses and filters them", async () => {
     await page.getByRole("link", { name: "Jobs", exact: true }).click();
     const row = (name: string) => page.locator("tr", { hasText: name });
