@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { ConfigError } from "../config";
 import { log } from "../log";
 import { admin } from "./admin";
+import { allowedMethods } from "./allowed-methods";
 import { type AppEnv, requireConfig } from "./auth";
 import { DASHBOARD_PREFIX, dashboard } from "./dashboard";
 import { docs } from "./docs";
@@ -29,13 +30,36 @@ app.route("/v1/metrics", metrics);
 // The web dashboard: static files, no credentials needed to load them (the API calls carry the key).
 app.route(DASHBOARD_PREFIX, dashboard);
 
-app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
+/**
+ * `GET /`: where to go. A browser is sent to the dashboard; anything else gets the links as JSON.
+ */
+app.get("/", (c) => {
+  if (c.req.header("accept")?.includes("text/html")) return c.redirect(DASHBOARD_PREFIX, 302);
+  return c.json({
+    dashboard: DASHBOARD_PREFIX,
+    docs: "/docs",
+    openapi: "/v1/openapi.json",
+    health: "/v1/health",
+  });
+});
+
+const methodsAt = allowedMethods(app);
+
+// A known path with another method is a 405 naming the methods it has (Allow); an unknown one a 404.
+app.notFound((c) => {
+  const allowed = methodsAt(c.req.path);
+  if (allowed.length === 0)
+    return c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404);
+  const message = `${c.req.method} is not allowed on ${c.req.path}; it takes ${allowed.join(", ")}`;
+  return c.json(errorBody("method_not_allowed", message), 405, { Allow: allowed.join(", ") });
+});
 
 /** The contract's code for a status a framework exception carries. */
 function codeOf(status: number): string {
   const codes: Record<number, string> = {
     401: "unauthorized",
     404: "not_found",
+    405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
