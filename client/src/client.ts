@@ -101,6 +101,15 @@ export function createSchedulerClient({ baseUrl, token, fetch }: SchedulerOption
       return unwrap(await api.DELETE("/v1/jobs/{id}", { params: { path: { id } } }));
     },
 
+    /**
+     * The ids of your jobs that named this one in `depends_on` (at most 1,000, in id order), whether they
+     * still wait on it or not. A job's own dependencies are its `depends_on`; those it still waits on, its
+     * `blocked_by`.
+     */
+    async dependents(id: string): Promise<string[]> {
+      return unwrap(await api.GET("/v1/jobs/{id}/dependents", { params: { path: { id } } })).dependents;
+    },
+
     /** How a flow-control key stands: attempts running, due jobs waiting, starts in its period. */
     async flowKey(key: string): Promise<FlowKey> {
       return unwrap(await api.GET("/v1/flow-control/{key}", { params: { path: { key } } }));

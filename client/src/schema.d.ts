@@ -126,6 +126,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{id}/dependents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The jobs that depend on a job
+         * @description Your jobs that named this one in `depends_on` (at most 1,000), whether they still wait on it or not. A job's own dependencies are its `depends_on`, and those it still waits on its `blocked_by`.
+         */
+        get: operations["getV1JobsIdDependents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}/result": {
         parameters: {
             query?: never;
@@ -533,6 +553,14 @@ export interface components {
                 /** @description but no later than this long after the first; at least delay_seconds */
                 max_wait_seconds?: number;
             } | null;
+            /** @description the job runs only after each of these of your jobs has succeeded (≤ 100; in a batch, "@N" names the Nth item, an earlier one) */
+            depends_on?: string[] | null;
+            /**
+             * @description when a dependency fails or is cancelled: fail (this job fails with dependency_failed, and so do its own dependents) or run (it runs anyway)
+             * @default fail
+             * @enum {string}
+             */
+            on_dependency_failure?: "fail" | "run";
             /**
              * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
              * @default skip
@@ -633,6 +661,14 @@ export interface components {
                     /** @description but no later than this long after the first; at least delay_seconds */
                     max_wait_seconds?: number;
                 } | null;
+                /** @description the job runs only after each of these of your jobs has succeeded (≤ 100; in a batch, "@N" names the Nth item, an earlier one) */
+                depends_on?: string[] | null;
+                /**
+                 * @description when a dependency fails or is cancelled: fail (this job fails with dependency_failed, and so do its own dependents) or run (it runs anyway)
+                 * @default fail
+                 * @enum {string}
+                 */
+                on_dependency_failure?: "fail" | "run";
                 /**
                  * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
                  * @default skip
@@ -847,6 +883,15 @@ export interface components {
             catch_up: "none" | "one" | "all";
             /** @description catch_up `all` runs only missed occurrences this recent */
             catch_up_window_seconds: number;
+            /** @description the jobs this one runs after (each must succeed); [] for none */
+            depends_on: string[];
+            /**
+             * @description when a dependency fails or is cancelled: `fail` (this job fails with dependency_failed) or `run`
+             * @enum {string}
+             */
+            on_dependency_failure: "fail" | "run";
+            /** @description the dependencies that have not succeeded yet; [] when none */
+            blocked_by: string[];
             /** @description the W3C traceparent the submit carried (a later version written as 00), sent on every webhook call and callback; null: none, or an invalid one (ignored) */
             traceparent: string | null;
             /** @description the submit's tracestate, sent with the traceparent; null: none, empty or invalid (ignored) */
@@ -935,6 +980,10 @@ export interface components {
             waiting: number;
             /** @description attempts of the key that began within its period */
             started_last_period: number;
+        };
+        Dependents: {
+            /** @description ids of your jobs that named this one in depends_on (at most 1,000), in id order */
+            dependents: string[];
         };
         Metrics: {
             /** Format: date-time */
@@ -1657,6 +1706,66 @@ export interface operations {
             };
         };
     };
+    getV1JobsIdDependents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description its dependents */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dependents"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1JobsIdResult: {
         parameters: {
             query?: never;
@@ -1943,7 +2052,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: the job is queued, running, paused or finished */
+            /** @description conflict: the job is queued, running, paused, finished, or still waits on its dependencies (blocked_by) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -15,6 +15,8 @@ export type JobPage = Schemas["JobPage"];
 export type Pool = Schemas["Pool"];
 /** A job's per-key limits (submit's `flow_control`). */
 export type FlowControl = NonNullable<SubmitJob["flow_control"]>;
+/** What a job does when a dependency fails or is cancelled (submit's `on_dependency_failure`). */
+export type DependencyFailurePolicy = Job["on_dependency_failure"];
 /** How a flow-control key stands (GET /v1/flow-control/:key). */
 export type FlowKey = Schemas["FlowKey"];
 export type ErrorBody = Schemas["Error"]["error"];

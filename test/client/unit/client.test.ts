@@ -59,6 +59,33 @@ describe("the client's helpers", () => {
     expect(new URL(requests[0]?.url ?? "").pathname).toBe("/v1/flow-control/customer%207%2Feu");
   });
 
+  it("dependents reads GET /v1/jobs/:id/dependents and returns the ids; an error answer throws", async () => {
+    const { client, requests } = stubbed(() => json({ dependents: ["job_1_b", "job_2_c"] }));
+    expect(await client.dependents("job_0_a")).toEqual(["job_1_b", "job_2_c"]);
+    expect(requests[0]?.method).toBe("GET");
+    expect(new URL(requests[0]?.url ?? "").pathname).toBe("/v1/jobs/job_0_a/dependents");
+    const { client: missing } = stubbed(() =>
+      json({ error: { code: "not_found", message: "no such job" } }, 404),
+    );
+    await expect(missing.dependents("job_0_x")).rejects.toMatchObject({ status: 404, code: "not_found" });
+  });
+
+  it('submit and submitBatch carry depends_on and on_dependency_failure as given ("@N" in a batch)', async () => {
+    const { client, requests } = stubbed((req) =>
+      new URL(req.url).pathname === "/v1/jobs" ? json(job("job_0_d"), 201) : json({ results: [] }, 201),
+    );
+    await client.submit({ type: "noop", depends_on: ["job_0_a"], on_dependency_failure: "run" });
+    await client.submitBatch([{ type: "noop" }, { type: "noop", depends_on: ["@0"] }]);
+    expect(await requests[0]?.json()).toEqual({
+      type: "noop",
+      depends_on: ["job_0_a"],
+      on_dependency_failure: "run",
+    });
+    expect(await requests[1]?.json()).toEqual({
+      jobs: [{ type: "noop" }, { type: "noop", depends_on: ["@0"] }],
+    });
+  });
+
   it("throws the error envelope as a SchedulerError, with Retry-After", async () => {
     const envelope = { error: { code: "rate_limited", message: "too many requests" } };
     const { client } = stubbed(() => json(envelope, 429, { "retry-after": "7" }));
