@@ -22,12 +22,15 @@ export function ensureSideInstall(folder) {
   if (done.status !== 0) throw new Error(`npm ci in ${folder} failed (exit ${done.status})`);
 }
 
-/** npm writes node_modules/.package-lock.json with the lock's packages as installed. */
+/** npm writes node_modules/.package-lock.json with the lock's packages as installed (optional ones it
+ * skipped on this platform left out). */
 function sameLock(lockFile, installedFile) {
   try {
     const want = JSON.parse(readFileSync(lockFile, "utf8")).packages ?? {};
     const have = JSON.parse(readFileSync(installedFile, "utf8")).packages ?? {};
-    return Object.keys(want).every((k) => k === "" || have[k]?.version === want[k]?.version);
+    // An optional package for another platform (npm skips it) is installed as far as it can be.
+    const skipped = (k) => want[k]?.optional === true && have[k] === undefined;
+    return Object.keys(want).every((k) => k === "" || have[k]?.version === want[k]?.version || skipped(k));
   } catch {
     return false;
   }
