@@ -134,16 +134,18 @@ function firstJsonProblem(root: unknown, maxDepth: number): ErrorDetail | null {
     }
     if (value === null || typeof value !== "object") continue;
     if (depth >= maxDepth) return { path: at(path), message: `JSON nested deeper than ${maxDepth} levels` };
-    const entries = Array.isArray(value)
-      ? value.map((v, i) => [String(i), v] as const)
+    const entries: (readonly [string | number, unknown])[] = Array.isArray(value)
+      ? value.map((v, i) => [i, v] as const)
       : Object.entries(value);
     for (const [key, child] of entries) {
-      if (!Array.isArray(value)) {
+      if (typeof key === "string") {
         if (key === "__proto__") return { path: at(path), message: "the key __proto__ is not allowed" };
         if (!key.isWellFormed())
           return { path: at(path), message: "keys must be well-formed UTF-16 (no lone surrogates)" };
       }
-      stack.push({ value: child, depth: depth + 1, path: path ? `${path}.${key}` : key });
+      // Named as zodDetails names fields: `jobs[3].payload`.
+      const next = typeof key === "number" ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+      stack.push({ value: child, depth: depth + 1, path: next });
     }
   }
   return null;

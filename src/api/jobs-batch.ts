@@ -306,17 +306,8 @@ async function submitItems(c: Context<AppEnv>, raw: unknown[], items: Item[]): P
 
 /** The envelope, its items still raw; a problem inside an item is named `jobs[3].payload`. */
 async function readBatch(c: Context<AppEnv>): Promise<unknown[]> {
-  try {
-    const options = { maxBytes: MAX_BATCH_BODY_BYTES, envelopeDepth: ENVELOPE_DEPTH };
-    return (await validatedJson(c, BatchEnvelope, "the batch is invalid", options)).jobs;
-  } catch (err) {
-    if (!(err instanceof ApiError) || !err.details) throw err;
-    const details = err.details.map((d) => ({
-      ...d,
-      path: d.path.replace(/^jobs\.(\d+)(?=\.|$)/, "jobs[$1]"),
-    }));
-    throw new ApiError(err.status, err.code, err.message, details, err.headers);
-  }
+  const options = { maxBytes: MAX_BATCH_BODY_BYTES, envelopeDepth: ENVELOPE_DEPTH };
+  return (await validatedJson(c, BatchEnvelope, "the batch is invalid", options)).jobs;
 }
 
 export const batchSubmit = new Hono<AppEnv>();

@@ -7,9 +7,16 @@ export interface ErrorDetail {
   message: string;
 }
 
+/** A field's path as every detail names it: names joined by dots, array positions in brackets. */
+export function detailPath(segments: readonly PropertyKey[]): string {
+  return segments
+    .map((s, i) => (typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`))
+    .join("");
+}
+
 export function zodDetails(error: z.ZodError, prefix: (string | number)[] = []): ErrorDetail[] {
   return error.issues.map((i) => ({
-    path: [...prefix, ...i.path].map(String).join(".") || "(body)",
+    path: detailPath([...prefix, ...i.path]) || "(body)",
     message: i.message,
   }));
 }

@@ -487,7 +487,7 @@ describe("job dependencies and watching a job, through npm run dev", () => {
       ],
       ["another user's job", "/v1/jobs", noop("bad-3", { depends_on: [theirs.id] }), ["depends_on[0]"]],
       ['"@0" outside a batch', "/v1/jobs", noop("bad-4", { depends_on: ["@0"] }), ["depends_on[0]"]],
-      ["not an id", "/v1/jobs", noop("bad-5", { depends_on: ["job-a"] }), ["depends_on.0"]],
+      ["not an id", "/v1/jobs", noop("bad-5", { depends_on: ["job-a"] }), ["depends_on[0]"]],
       ["a repeated entry", "/v1/jobs", noop("bad-6", { depends_on: [mine.id, mine.id] }), ["depends_on"]],
       ["an empty list", "/v1/jobs", noop("bad-7", { depends_on: [] }), ["depends_on"]],
       [

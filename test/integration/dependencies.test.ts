@@ -207,7 +207,7 @@ describe("bad input creates nothing", () => {
       [noop({ depends_on: [missing] }), "depends_on[0]"],
       [noop({ depends_on: [mine.id, theirs.id] }), "depends_on[1]"],
       [noop({ depends_on: ["@0"] }), "depends_on[0]"],
-      [noop({ depends_on: ["nope"] }), "depends_on.0"],
+      [noop({ depends_on: ["nope"] }), "depends_on[0]"],
       [noop({ depends_on: [mine.id, mine.id] }), "depends_on"],
       [noop({ depends_on: [] }), "depends_on"],
       [noop({ depends_on: [mine.id], interval_seconds: 60 }), "depends_on"],

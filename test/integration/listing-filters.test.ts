@@ -157,10 +157,10 @@ describe("GET /v1/jobs name and label filters", () => {
   });
 
   it.each([
-    [[["label", "nocolon"]], "label.0"],
-    [[["label", ":value"]], "label.0"],
-    [[["label", `${"k".repeat(65)}:v`]], "label.0.key"],
-    [[["label", `k:${"v".repeat(257)}`]], "label.0.value"],
+    [[["label", "nocolon"]], "label[0]"],
+    [[["label", ":value"]], "label[0]"],
+    [[["label", `${"k".repeat(65)}:v`]], "label[0].key"],
+    [[["label", `k:${"v".repeat(257)}`]], "label[0].value"],
     [Array.from({ length: 11 }, (_, i) => ["label", `k${i}:v`]), "label"],
     [[["name", ""]], "name"],
     [[["name", "n".repeat(201)]], "name"],
