@@ -12,7 +12,7 @@ export interface WatchOptions {
 }
 
 export interface JobWatch {
-  /** Resolves with the last job seen when the server closes the socket (the job is finished). */
+  /** Resolves with the finished job as soon as it arrives (the server then closes the socket). */
   readonly done: Promise<Job | null>;
   close(): void;
 }
@@ -35,6 +35,12 @@ export function watchJob(baseUrl: string, token: string, id: string, options: Wa
     socket.addEventListener("message", (event: MessageEvent) => {
       last = JSON.parse(String(event.data)) as Job;
       options.onJob(last);
+      // The last message a watch sends: done now, not when the connection is torn down (a runtime may
+      // take seconds to end it after the close frame, as workerd does locally).
+      if (FINISHED_STATUSES.includes(last.status)) {
+        resolve(last);
+        socket.close(1000, "finished");
+      }
     });
     // A refused upgrade (401, 404 or 429) or a broken connection: Node's WebSocket reports it as an
     // error and may never fire close.

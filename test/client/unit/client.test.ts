@@ -186,8 +186,10 @@ describe("watchJob", () => {
     socket.serverSends(job("job_0_w", "scheduled"));
     socket.serverSends(job("job_0_w", "running"));
     socket.serverSends(job("job_0_w", "succeeded"));
-    socket.serverCloses(1000);
+    // Done with the finished job itself, before the connection is torn down; the client closes it.
     expect(await watch.done).toEqual(job("job_0_w", "succeeded"));
+    expect(socket.closedWith).toBe(1000);
+    socket.serverCloses(1000);
     expect(seen).toEqual(["scheduled", "running", "succeeded"]);
   });
 
