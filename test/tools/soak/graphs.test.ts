@@ -15,13 +15,19 @@ const T = Date.parse("2026-11-26T10:00:00.000Z");
 const at = (s: number) => new Date(T + s * 1000).toISOString();
 /** A job id on `shard` (the shape src/core/ids.ts gives them). */
 const id = (shard: number, n: number) => `job_${shard}_${String(n).padStart(26, "0")}`;
-const attempt = (number: number, status: string, started: number, finished: number | null): Attempt => ({
+const attempt = (
+  number: number,
+  status: string,
+  started: number,
+  finished: number | null,
+  scheduled = started,
+): Attempt => ({
   number,
   status,
-  scheduled_at: at(started),
+  scheduled_at: at(scheduled),
   started_at: at(started),
   finished_at: finished === null ? null : at(finished),
-  lateness_ms: 0,
+  lateness_ms: Math.round((started - scheduled) * 1000),
   error: status === "failed" ? "HTTP 500" : null,
 });
 
@@ -72,12 +78,12 @@ const graphJob = ({ id: jobId, deps = [], policy = "fail", route = "/ok", view }
   };
 };
 
-/** Finished views, newest attempt first as the API lists them. */
-const succeeded = (started: number, finished: number): Partial<JobView> => ({
+/** Finished views, newest attempt first as the API lists them; `due`: when it was made due. */
+const succeeded = (started: number, finished: number, due = started): Partial<JobView> => ({
   status: "succeeded",
   runs: 1,
   updated_at: at(finished),
-  attempts: [attempt(1, "succeeded", started, finished)],
+  attempts: [attempt(1, "succeeded", started, finished, due)],
 });
 const failed = (started: number, finished: number): Partial<JobView> => ({
   status: "failed",
@@ -241,8 +247,9 @@ describe("analyseGraphs", () => {
     assert.equal(g.figures.edges, 2);
     assert.equal(g.figures.crossShardEdges, 1);
     assert.equal(g.figures.shards, 2);
-    assert.equal(g.figures.waits.crossShard.max, 300);
-    assert.equal(g.figures.waits.sameShard.max, 200);
+    assert.equal(g.figures.heard.crossShard.max, 300);
+    assert.equal(g.figures.heard.sameShard.max, 200);
+    assert.equal(g.figures.started.all.max, 300);
     assert.deepEqual(g.figures.outcomes, {
       succeeded: 3,
       failed: 0,
@@ -272,6 +279,16 @@ describe("analyseGraphs", () => {
     );
     assert.equal(target.mustBeZero.dependencyViolations, 1);
     assert.match(String(target.evidence.violations[0]?.what), /before its dependency .* was answered/);
+    // Made due before its dependency finished, though dispatched only after.
+    const due = check(
+      [
+        { id: A, view: succeeded(0, 1) },
+        { id: B, deps: [A], view: succeeded(1.2, 1.5, 0.5) },
+      ],
+      [delivery(A, 0.1, 0.9), delivery(B, 1.25, 1.3)],
+    );
+    assert.equal(due.mustBeZero.dependencyViolations, 1);
+    assert.match(String(due.evidence.violations[0]?.what), /made due .* before its last dependency finished/);
   });
 
   test("policy fail: the dependent of a failed job fails with dependency_failed and never runs", () => {
@@ -331,8 +348,19 @@ describe("analyseGraphs", () => {
     assert.equal(failedAnyway.mustBeZero.dependencyViolations, 1);
   });
 
-  test("a dependent must start within the bound of being free, counted from the restart across a kill", () => {
+  test("a dependent must be made due within the bound of being free, counted from the restart across a kill", () => {
     const late = DEPENDENCY_BOUND_MS / 1000 + 5;
+    // Heard at once, dispatched late (a backlog): the dispatch's lateness, not a slow notification.
+    const backlog = check(
+      [
+        { id: A, view: succeeded(0, 0.2) },
+        { id: B, deps: [A], view: succeeded(200, 200.1, 0.4) },
+      ],
+      [delivery(A, 0.1, 0.15), delivery(B, 200.05, 200.06)],
+    );
+    assert.deepEqual(backlog.mustBeZero, { dependencyViolations: 0, slowDependencies: 0 });
+    assert.equal(backlog.figures.heard.crossShard.max, 200);
+    assert.equal(backlog.figures.started.all.max, 199_800);
     const slow = check(
       [
         { id: A, view: succeeded(0, 0.2) },
@@ -352,7 +380,8 @@ describe("analyseGraphs", () => {
       [{ at: T + 1_000, readyAt: T + 40_000 }],
     );
     assert.equal(afterKill.mustBeZero.slowDependencies, 0);
-    assert.equal(afterKill.figures.waits.acrossKill.max, 64_800);
+    assert.equal(afterKill.figures.heard.acrossKill.max, 64_800);
+    assert.equal(afterKill.figures.started.acrossKill.max, 64_800);
     // Never started, read 100 s after its dependency succeeded: a lost notification.
     const stuck = check(
       [
@@ -365,6 +394,15 @@ describe("analyseGraphs", () => {
     assert.equal(stuck.figures.outcomes.unfinished, 1);
     assert.equal(stuck.evidence.unfinished[0]?.id, B);
     assert.equal(stuck.figures.allFinalAfterLastRestartMs, null);
+    // Made due but not dispatched: a lost job (lib/analyse.ts), not a notification that did not arrive.
+    const undispatched = check(
+      [
+        { id: A, view: succeeded(0, 0.2) },
+        { id: B, deps: [A], view: { status: "scheduled", blocked_by: [] } },
+      ],
+      [delivery(A, 0.1, 0.15)],
+    );
+    assert.equal(undispatched.mustBeZero.slowDependencies, 0);
   });
 
   test("what a kill caught in flight: waiting dependents, and edges decided before it, moved after", () => {
@@ -387,7 +425,7 @@ describe("analyseGraphs", () => {
     assert.deepEqual(g.mustBeZero, { dependencyViolations: 0, slowDependencies: 0 });
     // B and C were waiting at the kill; only A → B had been decided before it.
     assert.deepEqual(g.figures.atKills, [{ graphsInFlight: 1, dependentsWaiting: 2, edgesInFlight: 1 }]);
-    assert.equal(g.figures.waits.acrossKill.n, 1);
+    assert.equal(g.figures.heard.acrossKill.n, 1);
   });
 
   test("the job must show what was submitted, and a refused submit is a violation", () => {

@@ -54,7 +54,7 @@ function graphRows(s: Rendered): [string, string][] {
       `${mark(m.dependencyViolations)}  (${sub.refused} graph jobs refused at submit)`,
     ],
     [
-      `dependents not started (or failed) within ${g.boundMs / 1000} s of being free (must be 0)`,
+      `dependents not made due (or failed) within ${g.boundMs / 1000} s of being free (must be 0)`,
       mark(m.slowDependencies),
     ],
     [
@@ -62,12 +62,16 @@ function graphRows(s: Rendered): [string, string][] {
       `${o.succeeded} / ${o.failed} / ${o.dependencyFailed} / ${o.unfinished}; ${o.ranAfterFailedDependency} (of ${g.policyRun} dependents with run); not as planned ${g.notAsPlanned}`,
     ],
     [
-      "dependency wait ms p50/p99/max: same shard / cross-shard / across a kill",
-      [g.waits.sameShard, g.waits.crossShard, g.waits.acrossKill].map(d).join("; "),
+      "free → dependent made due, ms p50/p99/max: same shard / cross-shard / across a kill",
+      [g.heard.sameShard, g.heard.crossShard, g.heard.acrossKill].map(d).join("; "),
+    ],
+    [
+      "free → dependent started, ms p50/p99/max: all / across a kill",
+      [g.started.all, g.started.acrossKill].map(d).join("; "),
     ],
     ["dependency failure → dependent failed, ms p50/p99/max", d(g.failPropagation)],
     [
-      "in flight at each kill: graphs / dependents waiting / edges decided before it, dependent moved after",
+      "in flight at each kill: graphs / dependents waiting / edges decided before it, heard after",
       g.atKills.map((k) => `${k.graphsInFlight} / ${k.dependentsWaiting} / ${k.edgesInFlight}`).join("; ") ||
         "no kill",
     ],
@@ -221,9 +225,9 @@ function comparison(list: Summary[]): string[] {
       const g: Summary["graphs"] | undefined = (s as Partial<Summary>).graphs;
       return g ? `${g.graphs} / ${g.jobs} / ${g.crossShardEdges} of ${g.edges}` : "–";
     }),
-    col("dependency wait ms max (across a kill)", (s) => {
+    col("free → dependent made due / started, ms max", (s) => {
       const g: Summary["graphs"] | undefined = (s as Partial<Summary>).graphs;
-      return g ? `${fmt(g.waits.all.max)} (${fmt(g.waits.acrossKill.max)})` : "–";
+      return g ? `${fmt(g.heard.all.max)} / ${fmt(g.started.all.max)}` : "–";
     }),
     col("/ok timeout_seconds", (s) => s.params.okTimeout ?? 10),
     col("cut-off attempts: restart → given up, s p50/max", (s) =>

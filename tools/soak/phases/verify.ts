@@ -92,8 +92,9 @@ export function verify(soak: Soak, startedAt: number, loaded: Loaded, drainS: nu
       submits: { ...graphs.submits, failures: graphs.submits.failures.slice(0, 10) },
       ...g.figures,
       note:
-        "waits, ms: from a dependent being free to run (its last dependency decided, or its own submit if later) " +
-        "to its first attempt's start; 'acrossKill' when a kill fell in between (the 60 s bound then counts from the restart)",
+        "ms from a dependent being free (its last dependency decided, or its own submit if later) to its being made " +
+        "due (heard: its first attempt's scheduled_at; bounded by boundMs, from the restart when a kill fell in " +
+        "between) and to its first attempt's start (started: with the dispatch's lateness, not bounded)",
     },
     lostBy: a.lostBy,
     queue: {
