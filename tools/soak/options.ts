@@ -10,7 +10,10 @@ export const usage = `usage: npm run soak -- [run] [options]
   --users N             users the jobs are spread over (50; env SOAK_USERS)
   --kills N             SIGKILLs of the server mid-run (2; env SOAK_KILLS)
   --duration S          run window: one-shot run_at spread over it, kills inside it (60; env SOAK_DURATION)
-  --ci                  the short variant: 300 jobs, 10 users, 1 kill, 30 s window (flags still override)
+  --graphs N            dependency graphs of 3-10 jobs submitted during the window (150; ci 24; env SOAK_GRAPHS; 0: none)
+  --graph-users N       users the graphs are spread over, besides --users (5; ci 2)
+  --graph-shards N      shards of each graph user, so dependencies cross shards (4)
+  --ci                  the short variant: 300 jobs, 10 users, 24 graphs, 1 kill, 30 s window (flags still override)
   --seed N              workload and kill points (random; printed, and in the reproduce command)
   --mix R,F,H           fractions of recurring, always-failing and hanging jobs (0.02,0.04,0.02)
   --concurrency N       submits/reads in flight (16)
@@ -38,6 +41,9 @@ export const usage = `usage: npm run soak -- [run] [options]
 export interface SoakOptions {
   jobs: number;
   users: number;
+  graphs: number;
+  graphUsers: number;
+  graphShards: number;
   kills: number;
   duration: number;
   ci: boolean;
@@ -70,6 +76,9 @@ export function options(argv = process.argv.slice(2)): SoakOptions {
     options: {
       jobs: { type: "string" },
       users: { type: "string" },
+      graphs: { type: "string" },
+      "graph-users": { type: "string" },
+      "graph-shards": { type: "string", default: "4" },
       kills: { type: "string" },
       duration: { type: "string" },
       ci: { type: "boolean", default: false },
@@ -97,8 +106,12 @@ export function options(argv = process.argv.slice(2)): SoakOptions {
   });
   const { values, fail, integer: int } = cli;
   const ci = values.ci;
-  const pick = (flag: "jobs" | "users" | "kills" | "duration", env: string, full: number, short: number) =>
-    values[flag] ?? process.env[env] ?? String(ci ? short : full);
+  const pick = (
+    flag: "jobs" | "users" | "kills" | "duration" | "graphs",
+    env: string,
+    full: number,
+    short: number,
+  ) => values[flag] ?? process.env[env] ?? String(ci ? short : full);
   const jobs = int("jobs", pick("jobs", "SOAK_JOBS", 5000, 300), 10, 100_000);
   const users = int("users", pick("users", "SOAK_USERS", 50, 10), 1, 1000);
   const [rec = Number.NaN, failing = Number.NaN, hang = Number.NaN, ...more] = values.mix
@@ -112,6 +125,9 @@ export function options(argv = process.argv.slice(2)): SoakOptions {
   return {
     jobs,
     users,
+    graphs: int("graphs", pick("graphs", "SOAK_GRAPHS", 150, 24), 0, 10_000),
+    graphUsers: int("graph-users", values["graph-users"] ?? (ci ? "2" : "5"), 1, 100),
+    graphShards: int("graph-shards", values["graph-shards"], 1, 16),
     kills: int("kills", pick("kills", "SOAK_KILLS", 2, 1), 0, 20),
     duration: int("duration", pick("duration", "SOAK_DURATION", 60, 30), 10, 3600),
     ci,

@@ -19,9 +19,12 @@
 // - slow crash recovery: an attempt a kill cut off (it was running at the kill and ended without a
 //   report, or is still running) that the shard had not given up on 60 s after the restart that
 //   followed. Liveness is the heartbeat's 30 s, whatever the job's timeout_seconds.
+// Jobs of the dependency graphs (kind `dep`) are one-shot jobs to these checks (one failed by its
+// dependency has no attempt); what dependencies mean is checked by lib/analyse-graphs.ts.
 import type { Attempt } from "../../harness/api-types";
 import { type Distribution, distribution } from "../../harness/stats";
 import { listIn, ms } from "../../harness/util";
+import { DEPENDENCY_FAILED } from "./analyse-graphs";
 import type { Kill, Kind, SoakDelivery, SoakJob } from "./types";
 
 type KillTimes = Pick<Kill, "at" | "readyAt">;
@@ -246,7 +249,9 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
         inconsistent.push(`${view.status} with runs = ${view.runs}`);
       if (view.status === "succeeded" && attempts.at(-1)?.status !== "succeeded")
         inconsistent.push("succeeded but its latest attempt did not");
-      if (view.status === "failed" && attempts.length !== job.maxRetries + 1)
+      // A graph job failed by its dependency never ran (lib/analyse-graphs.ts checks why it failed).
+      const byDependency = job.kind === "dep" && view.last_error === DEPENDENCY_FAILED;
+      if (view.status === "failed" && attempts.length !== (byDependency ? 0 : job.maxRetries + 1))
         inconsistent.push(`failed after ${attempts.length} attempts (max_retries ${job.maxRetries})`);
       if ((job.kind === "fail" || job.kind === "hang") && view.status === "succeeded")
         inconsistent.push(`a ${job.kind} job succeeded`);
@@ -401,8 +406,9 @@ export function analyse({ jobs, deliveries, kills, faultWindow }: AnalyseInput) 
     if (oneShot) {
       if (view.status === "running") leftRunning++;
       const latestAttempt = attempts.at(-1);
-      if (ONE_SHOT_FINAL.has(view.status) && latestAttempt?.finished_at)
-        lastFinalAt = Math.max(lastFinalAt, t(latestAttempt.finished_at));
+      // A job failed by its dependency has no attempt: it was final when it was last updated.
+      const finalAt = latestAttempt ? latestAttempt.finished_at : (view.updated_at ?? null);
+      if (ONE_SHOT_FINAL.has(view.status) && finalAt) lastFinalAt = Math.max(lastFinalAt, t(finalAt));
       else allFinal = false;
       // Every repeat of a one-shot delivery must carry the first one's webhook-id, so the receiver can drop it.
       const first = dels[0]?.wid;

@@ -32,15 +32,65 @@ function eventRows(s: Summary): [string, string][] {
   return [["server log events", list.map(([name, n]) => `${name} ${n}`).join(", ") || "none"]];
 }
 
+/** The dependency graphs' rows; summaries saved before the graph workload have none. */
+function graphRows(s: Rendered): [string, string][] {
+  const g: Summary["graphs"] | undefined = (s as Partial<Summary>).graphs;
+  const m: Partial<Summary["mustBeZero"]> = s.mustBeZero;
+  if (g === undefined || m.dependencyViolations === undefined || m.slowDependencies === undefined) return [];
+  if (g.planned.graphs === 0) return [["dependency graphs", "none"]];
+  const mark = (n: number) => (n === 0 ? `${n}  ok` : `${n}  FAIL`);
+  const o = g.outcomes;
+  const sub = g.submits;
+  return [
+    [
+      "dependency graphs: graphs / jobs / edges (cross-shard) / users × shards",
+      `${g.graphs} (${Object.entries(g.byShape)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}) / ${g.jobs} / ${g.edges} (${g.crossShardEdges}) / ${g.users} × ${g.shardsPerUser}; ` +
+        `submits: ${sub.requests} requests, ${sub.retried} retried across a kill, ${sub.replayed} replays, ${sub.notSubmitted} jobs not submitted`,
+    ],
+    [
+      "dependency violations: order, outcome, fields (must be 0)",
+      `${mark(m.dependencyViolations)}  (${sub.refused} graph jobs refused at submit)`,
+    ],
+    [
+      `dependents not made due (or failed) within ${g.boundMs / 1000} s of being free (must be 0)`,
+      mark(m.slowDependencies),
+    ],
+    [
+      "graph jobs: succeeded / failed / dependency_failed / unfinished; ran after a failed dependency (policy run)",
+      `${o.succeeded} / ${o.failed} / ${o.dependencyFailed} / ${o.unfinished}; ${o.ranAfterFailedDependency} (of ${g.policyRun} dependents with run); not as planned ${g.notAsPlanned}`,
+    ],
+    [
+      "free → dependent made due, ms p50/p99/max: same shard / cross-shard / across a kill",
+      [g.heard.sameShard, g.heard.crossShard, g.heard.acrossKill].map(d).join("; "),
+    ],
+    [
+      "free → dependent started, ms p50/p99/max: all / across a kill",
+      [g.started.all, g.started.acrossKill].map(d).join("; "),
+    ],
+    ["dependency failure → dependent failed, ms p50/p99/max", d(g.failPropagation)],
+    [
+      "in flight at each kill: graphs / dependents waiting / edges decided before it, heard after",
+      g.atKills.map((k) => `${k.graphsInFlight} / ${k.dependentsWaiting} / ${k.edgesInFlight}`).join("; ") ||
+        "no kill",
+    ],
+    ["last restart → every graph job final (s)", secs(g.allFinalAfterLastRestartMs)],
+  ];
+}
+
 export function rows(s: Rendered): [string, string][] {
   const m = s.mustBeZero;
   const r = s.rawDuplicateDeliveries;
   const l = s.lateness;
   const mark = (n: number) => (n === 0 ? `${n}  ok` : `${n}  FAIL`);
+  const g: Summary["graphs"] | undefined = (s as Partial<Summary>).graphs;
+  const inGraphs = g?.users ? ` + ${g.submits.accepted} in graphs` : "";
+  const graphUsers = g?.users ? ` + ${g.users} for graphs` : "";
   return [
     [
       "jobs accepted (users)",
-      `${s.submits.accepted} (${s.params.users}): ${Object.entries(s.workload)
+      `${s.submits.accepted}${inGraphs} (${s.params.users}${graphUsers}): ${Object.entries(s.workload)
         .map(([k, v]) => `${k} ${v}`)
         .join(", ")}`,
     ],
@@ -58,6 +108,7 @@ export function rows(s: Rendered): [string, string][] {
       `${mark(m.d1Disagreements)}  (finished jobs; looked for ${s.d1.settledAfterS}s, ${s.d1.firstLook} at first look${s.d1.onUnfinishedJobs ? `; ${s.d1.onUnfinishedJobs} more on unfinished jobs` : ""})`,
     ],
     ["invariant violations (must be 0)", mark(m.invariantViolations)],
+    ...graphRows(s),
     [
       "attempts cut off by a kill, not given up within 60 s of the restart (must be 0)",
       s.crashRecovery
@@ -166,6 +217,18 @@ function comparison(list: Summary[]): string[] {
     col("**attempts cut off by a kill, not given up within 60 s of the restart**", (s) =>
       s.crashRecovery ? s.mustBeZero.slowCrashRecoveries : "–",
     ),
+    col("**dependency violations / slow dependents**", (s) => {
+      const m: Partial<Summary["mustBeZero"]> = s.mustBeZero;
+      return m.dependencyViolations === undefined ? "–" : `${m.dependencyViolations} / ${m.slowDependencies}`;
+    }),
+    col("graphs / jobs / cross-shard edges", (s) => {
+      const g: Summary["graphs"] | undefined = (s as Partial<Summary>).graphs;
+      return g ? `${g.graphs} / ${g.jobs} / ${g.crossShardEdges} of ${g.edges}` : "–";
+    }),
+    col("free → dependent made due / started, ms max", (s) => {
+      const g: Summary["graphs"] | undefined = (s as Partial<Summary>).graphs;
+      return g ? `${fmt(g.heard.all.max)} / ${fmt(g.started.all.max)}` : "–";
+    }),
     col("/ok timeout_seconds", (s) => s.params.okTimeout ?? 10),
     col("cut-off attempts: restart → given up, s p50/max", (s) =>
       s.crashRecovery

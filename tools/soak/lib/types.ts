@@ -2,7 +2,10 @@
 // the kills. The analysis reads only these, so it can be run again on the raw records a failed run keeps.
 import type { Attempt } from "../../harness/api-types";
 
-export type Kind = "ok" | "rec" | "fail" | "hang";
+/** The kinds of the seeded plan (lib/workload.ts). */
+export type PlannedKind = "ok" | "rec" | "fail" | "hang";
+/** `dep`: a job of a dependency graph (lib/graphs.ts), whatever its route. */
+export type Kind = PlannedKind | "dep";
 
 export interface PlannedJob {
   index: number;
@@ -23,8 +26,29 @@ export interface JobView {
   runs: number;
   current_retries: number;
   updated_at?: string;
+  created_at?: string;
+  last_error?: string | null;
+  depends_on?: string[];
+  on_dependency_failure?: string;
+  blocked_by?: string[];
   /** Newest first, the latest 20. */
   attempts: Attempt[];
+}
+
+/** Where a graph job sits in its graph (lib/graphs.ts), with what the submit resolved. */
+export interface GraphNodeInfo {
+  graph: number;
+  node: number;
+  shape: string;
+  route: "/ok" | "/fail";
+  /** on_dependency_failure as submitted (`fail` is the default and then left out of the body). */
+  policy: "fail" | "run";
+  /** The graph's nodes it depends on. */
+  deps: number[];
+  /** Their job ids, as the submits answered them. */
+  depIds: string[];
+  /** `single`: POST /v1/jobs; `batch`: an item of POST /v1/jobs/batch. */
+  via: "single" | "batch";
 }
 
 /** A job the API accepted. */
@@ -38,6 +62,8 @@ export interface SoakJob extends PlannedJob {
   viewAt?: number;
   cancelAt?: number;
   cancelled?: boolean;
+  /** Graph jobs only. */
+  graph?: GraphNodeInfo;
 }
 
 /** One request the target received, with what the payload says of its job. */

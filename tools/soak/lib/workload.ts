@@ -12,9 +12,9 @@
 //         throughput (measured: ~600 ms per batch instead of ~50 ms); in bursts they share batches.
 //
 // Times are offsets (ms) from T0, the start of the run window; the load phase turns them into run_at.
-import type { Kind, PlannedJob } from "./types";
+import type { PlannedJob, PlannedKind } from "./types";
 
-export const KINDS: readonly Kind[] = ["ok", "rec", "fail", "hang"];
+export const KINDS: readonly PlannedKind[] = ["ok", "rec", "fail", "hang"];
 
 /** Fractions of the jobs that are recurring, always failing and hanging; the rest are one-shot /ok. */
 export interface Mix {
@@ -37,21 +37,21 @@ export function planJobs({
   random: () => number;
   mix: Mix;
   hangBursts?: number;
-}): { plan: PlannedJob[]; counts: Record<Kind, number> } {
+}): { plan: PlannedJob[]; counts: Record<PlannedKind, number> } {
   const bursts = Array.from({ length: hangBursts }, (_, i) =>
     Math.floor(((i + 0.5) * windowMs) / hangBursts),
   );
   const rec = Math.round(jobs * mix.rec);
   const fail = Math.round(jobs * mix.fail);
   const hang = Math.round(jobs * mix.hang);
-  const counts: Record<Kind, number> = { rec, fail, hang, ok: jobs - rec - fail - hang };
+  const counts: Record<PlannedKind, number> = { rec, fail, hang, ok: jobs - rec - fail - hang };
   if (counts.ok < 0) throw new Error("the mix leaves no room for one-shot /ok jobs");
-  const kinds: Kind[] = [];
+  const kinds: PlannedKind[] = [];
   for (const kind of KINDS) for (let i = 0; i < counts[kind]; i++) kinds.push(kind);
   // Shuffle so users get a similar mix.
   for (let i = kinds.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [kinds[i], kinds[j]] = [kinds[j] as Kind, kinds[i] as Kind];
+    [kinds[i], kinds[j]] = [kinds[j] as PlannedKind, kinds[i] as PlannedKind];
   }
   const plan = kinds.map((kind, index): PlannedJob => {
     const base = {

@@ -14,17 +14,29 @@ export interface Killer {
   failure(): unknown;
 }
 
+/**
+ * When each kill is planned, as an offset from the start of the window: a point (drawn) in each equal
+ * segment of the middle 70 %. A kill goes later than planned when the restart before it took long
+ * (never sooner than 3 s after the last restart).
+ */
+export function plannedKills(draws: readonly number[], windowMs: number): number[] {
+  return draws.map((draw, i) => {
+    const segStart = windowMs * (0.15 + (0.7 * i) / draws.length);
+    const segEnd = windowMs * (0.15 + (0.7 * (i + 1)) / draws.length);
+    return segStart + draw * (segEnd - segStart);
+  });
+}
+
 export function startKills(soak: Soak, window: { T0: number; windowMs: number }, draws: number[]): Killer {
   const { server, target, log, opts } = soak;
   const { T0, windowMs } = window;
   const kills: Kill[] = [];
   let failed: unknown = null;
+  const planned = plannedKills(draws.slice(0, opts.kills), windowMs);
   const done = (async () => {
     let lastReady = 0;
     for (let i = 0; i < opts.kills; i++) {
-      const segStart = T0 + windowMs * (0.15 + (0.7 * i) / opts.kills);
-      const segEnd = T0 + windowMs * (0.15 + (0.7 * (i + 1)) / opts.kills);
-      const at = Math.max(segStart + (draws[i] ?? 0) * (segEnd - segStart), lastReady + 3_000);
+      const at = Math.max(T0 + (planned[i] ?? 0), lastReady + 3_000);
       await sleep(at - Date.now());
       const openAtKill = target.inFlight();
       const deliveredBefore = target.deliveries.length;

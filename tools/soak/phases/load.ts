@@ -3,9 +3,11 @@
 // by one, and the window run to its end while the kills happen inside it.
 import type { CreatedUser, Job } from "../../harness/api-types";
 import { mapLimit, sleep } from "../../harness/util";
+import { graphCounts, planGraphs } from "../lib/graphs";
 import type { SoakJob } from "../lib/types";
 import { jobBody, planJobs } from "../lib/workload";
-import { type Killer, startKills } from "./kills";
+import { submitGraphs } from "./graphs";
+import { type Killer, plannedKills, startKills } from "./kills";
 import type { Soak } from "./start";
 
 export interface Submits {
@@ -24,17 +26,31 @@ export interface Cancels {
   early: number;
 }
 
+/**
+ * The plan's users (0..users-1), then the graphs' users (users..users+graphUsers-1, only with graphs),
+ * each of those grown to --graph-shards shards, so a graph's jobs spread over several shards.
+ */
 export async function createUsers(soak: Soak): Promise<void> {
   const { api, adminToken, opts, runId } = soak;
+  const graphUsers = opts.graphs > 0 ? opts.graphUsers : 0;
   const created = await mapLimit(
-    Array.from({ length: opts.users }, (_, i) => i),
+    Array.from({ length: opts.users + graphUsers }, (_, i) => i),
     8,
     async (i) => {
+      const graph = i >= opts.users;
       const r = await api.call<CreatedUser>("POST", "/v1/admin/users", {
         token: adminToken,
-        body: { name: `soak-${runId}-${i}` },
+        body: { name: graph ? `soak-${runId}-graphs-${i - opts.users}` : `soak-${runId}-${i}` },
       });
       if (r.status !== 201) throw new Error(`creating a user: ${r.status} ${JSON.stringify(r.body)}`);
+      if (graph && opts.graphShards > 1) {
+        const p = await api.call<{ shards: number }>("PATCH", `/v1/admin/users/${r.body.user_id}`, {
+          token: adminToken,
+          body: { shards: opts.graphShards },
+        });
+        if (p.status !== 200 || p.body.shards !== opts.graphShards)
+          throw new Error(`growing a graph user's shards: ${p.status} ${JSON.stringify(p.body)}`);
+      }
       return r.body;
     },
   );
@@ -53,6 +69,16 @@ export async function load(soak: Soak) {
     hangBursts: opts.hangBursts,
   });
   const killDraws = Array.from({ length: opts.kills }, () => random());
+  // Drawn after the plan and the kill points, so a seed's other jobs and kills are as without graphs.
+  const graphPlans = planGraphs({
+    graphs: opts.graphs,
+    users: opts.graphUsers,
+    firstUser: opts.users,
+    firstIndex: plan.length,
+    windowMs,
+    killsAtMs: plannedKills(killDraws, windowMs),
+    random,
+  });
   const submitStart = Date.now();
   const T0 = submitStart + opts.lead * 1000;
   const windowEnd = T0 + windowMs;
@@ -60,6 +86,8 @@ export async function load(soak: Soak) {
     `window ${new Date(T0).toISOString()} .. ${new Date(windowEnd).toISOString()}; submitting ${plan.length} jobs`,
   );
   const killer = startKills(soak, { T0, windowMs }, killDraws);
+  const jobs: SoakJob[] = [];
+  const graphs = submitGraphs(soak, graphPlans, T0, killer, jobs);
 
   const submits: Submits = {
     accepted: 0,
@@ -69,10 +97,9 @@ export async function load(soak: Soak) {
     adjustedRunAt: 0,
     failures: [],
   };
-  const jobs: SoakJob[] = [];
   const progress = setInterval(() => {
     log(
-      `… submitted ${jobs.length}/${plan.length}, deliveries ${target.deliveries.length}, target requests open ${target.inFlight()}`,
+      `… submitted ${jobs.filter((j) => j.kind !== "dep").length}/${plan.length}, deliveries ${target.deliveries.length}, target requests open ${target.inFlight()}`,
     );
   }, 10_000);
   try {
@@ -124,7 +151,23 @@ export async function load(soak: Soak) {
   if (submits.failures.length > 0) log(`submit failures, first: ${submits.failures[0]}`);
 
   const cancels = await runWindow(soak, jobs, killer, { T0, windowEnd });
-  return { jobs, counts, submits, submitS, cancels, kills: killer.kills };
+  const graphSubmits = await graphs;
+  const graphPlanned = graphCounts(graphPlans);
+  log(
+    `graphs: ${graphSubmits.accepted}/${graphPlanned.jobs} jobs of ${graphPlanned.graphs} graphs accepted ` +
+      `(${graphSubmits.replayed} replays, ${graphSubmits.retried} requests retried across a kill, ` +
+      `${graphSubmits.refused} refused, ${graphSubmits.notSubmitted} not submitted)`,
+  );
+  if (graphSubmits.failures.length > 0) log(`graph submit failures, first: ${graphSubmits.failures[0]}`);
+  return {
+    jobs,
+    counts: { ...counts, dep: graphPlanned.jobs },
+    submits,
+    submitS,
+    cancels,
+    kills: killer.kills,
+    graphs: { planned: graphPlanned, submits: graphSubmits },
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import os from "node:os";
 import { wranglerVersion } from "../../harness/project";
 import type { Delivery } from "../../harness/target";
 import { analyse } from "../lib/analyse";
+import { analyseGraphs } from "../lib/analyse-graphs";
 import type { SoakDelivery } from "../lib/types";
 import { reproduceCommand } from "../options";
 import type { load } from "./load";
@@ -38,10 +39,11 @@ export function soakDelivery(d: Delivery): SoakDelivery {
 
 export function verify(soak: Soak, startedAt: number, loaded: Loaded, drainS: number, settled: Settled) {
   const { opts, server, serverLog, api, code } = soak;
-  const { jobs, kills, counts, submits, submitS, cancels } = loaded;
+  const { jobs, kills, counts, submits, submitS, cancels, graphs } = loaded;
   const deliveries = soak.target.deliveries.map(soakDelivery);
   const a = analyse({ jobs, deliveries, kills, faultWindow: { preMs: 10_000, postMs: 10_000 } });
-  const mustBeZero = { ...a.mustBeZero, d1Disagreements: settled.disagreements.length };
+  const g = analyseGraphs({ jobs, deliveries, kills, refusedSubmits: graphs.submits.refused });
+  const mustBeZero = { ...a.mustBeZero, d1Disagreements: settled.disagreements.length, ...g.mustBeZero };
   const pass = Object.values(mustBeZero).every((n) => n === 0);
   const summary = {
     soak: "crash-restart",
@@ -83,6 +85,17 @@ export function verify(soak: Soak, startedAt: number, loaded: Loaded, drainS: nu
       "'clean' = every other scheduled time",
     recovery: a.recovery,
     crashRecovery: a.crashRecovery,
+    graphs: {
+      users: opts.graphs > 0 ? opts.graphUsers : 0,
+      shardsPerUser: opts.graphShards,
+      planned: graphs.planned,
+      submits: { ...graphs.submits, failures: graphs.submits.failures.slice(0, 10) },
+      ...g.figures,
+      note:
+        "ms from a dependent being free (its last dependency decided, or its own submit if later) to its being made " +
+        "due (heard: its first attempt's scheduled_at; bounded by boundMs, from the restart when a kill fell in " +
+        "between) and to its first attempt's start (started: with the dispatch's lateness, not bounded)",
+    },
     lostBy: a.lostBy,
     queue: {
       ...serverLog.queue,
@@ -115,7 +128,7 @@ export function verify(soak: Soak, startedAt: number, loaded: Loaded, drainS: nu
       runtimeSamples: serverLog.runtimeSamples,
     },
     client: api.stats,
-    evidence: a.evidence,
+    evidence: { ...a.evidence, graphs: g.evidence },
   };
   return { summary, deliveries };
 }
