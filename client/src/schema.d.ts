@@ -126,6 +126,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{id}/dependents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The jobs that depend on a job
+         * @description Your jobs that named this one in `depends_on` (at most 1,000), whether they still wait on it or not. A job's own dependencies are its `depends_on`, and those it still waits on its `blocked_by`.
+         */
+        get: operations["getV1JobsIdDependents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}/result": {
         parameters: {
             query?: never;
@@ -533,6 +553,14 @@ export interface components {
                 /** @description but no later than this long after the first; at least delay_seconds */
                 max_wait_seconds?: number;
             } | null;
+            /** @description the job runs only after each of these of your jobs has succeeded (≤ 100; in a batch, "@N" names the Nth item, an earlier one) */
+            depends_on?: string[] | null;
+            /**
+             * @description when a dependency fails or is cancelled: fail (this job fails with dependency_failed, and so do its own dependents) or run (it runs anyway)
+             * @default fail
+             * @enum {string}
+             */
+            on_dependency_failure?: "fail" | "run";
             /**
              * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
              * @default skip
@@ -633,6 +661,14 @@ export interface components {
                     /** @description but no later than this long after the first; at least delay_seconds */
                     max_wait_seconds?: number;
                 } | null;
+                /** @description the job runs only after each of these of your jobs has succeeded (≤ 100; in a batch, "@N" names the Nth item, an earlier one) */
+                depends_on?: string[] | null;
+                /**
+                 * @description when a dependency fails or is cancelled: fail (this job fails with dependency_failed, and so do its own dependents) or run (it runs anyway)
+                 * @default fail
+                 * @enum {string}
+                 */
+                on_dependency_failure?: "fail" | "run";
                 /**
                  * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
                  * @default skip
@@ -738,7 +774,7 @@ export interface components {
             created_before?: string;
         };
         PoolCapacity: {
-            /** @description units the pool holds; shrinking preempts nothing */
+            /** @description units the pool holds, 1 to 1,000,000; shrinking preempts nothing */
             capacity: number;
         };
         NewUser: {
@@ -847,6 +883,15 @@ export interface components {
             catch_up: "none" | "one" | "all";
             /** @description catch_up `all` runs only missed occurrences this recent */
             catch_up_window_seconds: number;
+            /** @description the jobs this one runs after (each must succeed); [] for none */
+            depends_on: string[];
+            /**
+             * @description when a dependency fails or is cancelled: `fail` (this job fails with dependency_failed) or `run`
+             * @enum {string}
+             */
+            on_dependency_failure: "fail" | "run";
+            /** @description the dependencies that have not succeeded yet; [] when none */
+            blocked_by: string[];
             /** @description the W3C traceparent the submit carried (a later version written as 00), sent on every webhook call and callback; null: none, or an invalid one (ignored) */
             traceparent: string | null;
             /** @description the submit's tracestate, sent with the traceparent; null: none, empty or invalid (ignored) */
@@ -935,6 +980,10 @@ export interface components {
             waiting: number;
             /** @description attempts of the key that began within its period */
             started_last_period: number;
+        };
+        Dependents: {
+            /** @description ids of your jobs that named this one in depends_on (at most 1,000), in id order */
+            dependents: string[];
         };
         Metrics: {
             /** Format: date-time */
@@ -1098,6 +1147,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "ok": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["Health"];
                 };
             };
@@ -1118,6 +1172,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.1.0",
+                     *       "info": {
+                     *         "title": "edge-scheduler",
+                     *         "version": "1"
+                     *       },
+                     *       "paths": {}
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
@@ -1151,6 +1215,81 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "jobs": [
+                     *         {
+                     *           "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *           "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *           "name": "nightly-report",
+                     *           "type": "http",
+                     *           "status": "succeeded",
+                     *           "priority": 50,
+                     *           "payload": {
+                     *             "url": "https://example.com/hooks/report",
+                     *             "method": "POST",
+                     *             "headers": {
+                     *               "content-type": "application/json"
+                     *             },
+                     *             "body": {
+                     *               "report": "daily",
+                     *               "format": "csv"
+                     *             }
+                     *           },
+                     *           "run_at": "2026-12-04T09:00:00.000Z",
+                     *           "next_run_at": null,
+                     *           "interval_seconds": null,
+                     *           "cron": null,
+                     *           "timezone": null,
+                     *           "max_retries": 3,
+                     *           "current_retries": 0,
+                     *           "retry_delay_seconds": 30,
+                     *           "timeout_seconds": 60,
+                     *           "result_location": null,
+                     *           "result": {
+                     *             "status": 200,
+                     *             "body": "{\"ok\":true}",
+                     *             "truncated": false
+                     *           },
+                     *           "last_error": null,
+                     *           "resources": {},
+                     *           "runs": 1,
+                     *           "last_run_at": "2026-12-04T09:00:00.412Z",
+                     *           "labels": {
+                     *             "team": "billing"
+                     *           },
+                     *           "callback_url": null,
+                     *           "retry_policy": "all",
+                     *           "expires_after_seconds": null,
+                     *           "debounce": null,
+                     *           "flow_control": null,
+                     *           "overlap": "skip",
+                     *           "catch_up": "none",
+                     *           "catch_up_window_seconds": 3600,
+                     *           "depends_on": [],
+                     *           "on_dependency_failure": "fail",
+                     *           "blocked_by": [],
+                     *           "traceparent": null,
+                     *           "tracestate": null,
+                     *           "created_at": "2026-12-04T09:00:00.000Z",
+                     *           "updated_at": "2026-12-04T09:00:00.731Z",
+                     *           "attempts": [
+                     *             {
+                     *               "number": 1,
+                     *               "status": "succeeded",
+                     *               "scheduled_at": "2026-12-04T09:00:00.000Z",
+                     *               "started_at": "2026-12-04T09:00:00.412Z",
+                     *               "finished_at": "2026-12-04T09:00:00.731Z",
+                     *               "lateness_ms": 412,
+                     *               "error": null,
+                     *               "resources": {}
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["JobPage"];
                 };
             };
@@ -1212,6 +1351,30 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "type": "http",
+                 *       "name": "nightly-report",
+                 *       "payload": {
+                 *         "url": "https://example.com/hooks/report",
+                 *         "method": "POST",
+                 *         "headers": {
+                 *           "content-type": "application/json"
+                 *         },
+                 *         "body": {
+                 *           "report": "daily",
+                 *           "format": "csv"
+                 *         }
+                 *       },
+                 *       "priority": 50,
+                 *       "max_retries": 3,
+                 *       "retry_delay_seconds": 30,
+                 *       "timeout_seconds": 60,
+                 *       "labels": {
+                 *         "team": "billing"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["SubmitJob"];
             };
         };
@@ -1222,6 +1385,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1231,6 +1449,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1306,6 +1579,44 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "jobs": [
+                 *         {
+                 *           "type": "http",
+                 *           "name": "nightly-report",
+                 *           "payload": {
+                 *             "url": "https://example.com/hooks/report",
+                 *             "method": "POST",
+                 *             "headers": {
+                 *               "content-type": "application/json"
+                 *             },
+                 *             "body": {
+                 *               "report": "daily",
+                 *               "format": "csv"
+                 *             }
+                 *           },
+                 *           "priority": 50,
+                 *           "max_retries": 3,
+                 *           "retry_delay_seconds": 30,
+                 *           "timeout_seconds": 60,
+                 *           "labels": {
+                 *             "team": "billing"
+                 *           },
+                 *           "idempotency_key": "report-2026-12-04"
+                 *         },
+                 *         {
+                 *           "type": "http",
+                 *           "name": "warm-cache",
+                 *           "payload": {
+                 *             "url": "https://example.com/cache/warm",
+                 *             "method": "GET"
+                 *           },
+                 *           "priority": 80
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["SubmitBatch"];
             };
         };
@@ -1316,6 +1627,75 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "results": [
+                     *         {
+                     *           "status": 201,
+                     *           "job": {
+                     *             "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *             "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *             "name": "nightly-report",
+                     *             "type": "http",
+                     *             "status": "scheduled",
+                     *             "priority": 50,
+                     *             "payload": {
+                     *               "url": "https://example.com/hooks/report",
+                     *               "method": "POST",
+                     *               "headers": {
+                     *                 "content-type": "application/json"
+                     *               },
+                     *               "body": {
+                     *                 "report": "daily",
+                     *                 "format": "csv"
+                     *               }
+                     *             },
+                     *             "run_at": "2026-12-04T09:00:00.000Z",
+                     *             "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *             "interval_seconds": null,
+                     *             "cron": null,
+                     *             "timezone": null,
+                     *             "max_retries": 3,
+                     *             "current_retries": 0,
+                     *             "retry_delay_seconds": 30,
+                     *             "timeout_seconds": 60,
+                     *             "result_location": null,
+                     *             "result": null,
+                     *             "last_error": null,
+                     *             "resources": {},
+                     *             "runs": 0,
+                     *             "last_run_at": null,
+                     *             "labels": {
+                     *               "team": "billing"
+                     *             },
+                     *             "callback_url": null,
+                     *             "retry_policy": "all",
+                     *             "expires_after_seconds": null,
+                     *             "debounce": null,
+                     *             "flow_control": null,
+                     *             "overlap": "skip",
+                     *             "catch_up": "none",
+                     *             "catch_up_window_seconds": 3600,
+                     *             "depends_on": [],
+                     *             "on_dependency_failure": "fail",
+                     *             "blocked_by": [],
+                     *             "traceparent": null,
+                     *             "tracestate": null,
+                     *             "created_at": "2026-12-04T09:00:00.000Z",
+                     *             "updated_at": "2026-12-04T09:00:00.000Z",
+                     *             "attempts": []
+                     *           }
+                     *         },
+                     *         {
+                     *           "status": 429,
+                     *           "error": {
+                     *             "code": "rate_limited",
+                     *             "message": "the shard holds 100000 unfinished jobs (MAX_UNFINISHED_JOBS); wait for some to finish"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["BatchResults"];
                 };
             };
@@ -1385,6 +1765,76 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "succeeded",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": null,
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": {
+                     *         "status": 200,
+                     *         "body": "{\"ok\":true}",
+                     *         "truncated": false
+                     *       },
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 1,
+                     *       "last_run_at": "2026-12-04T09:00:00.412Z",
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.731Z",
+                     *       "attempts": [
+                     *         {
+                     *           "number": 1,
+                     *           "status": "succeeded",
+                     *           "scheduled_at": "2026-12-04T09:00:00.000Z",
+                     *           "started_at": "2026-12-04T09:00:00.412Z",
+                     *           "finished_at": "2026-12-04T09:00:00.731Z",
+                     *           "lateness_ms": 412,
+                     *           "error": null,
+                     *           "resources": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1445,6 +1895,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "cancelled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": null,
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1508,6 +2013,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "priority": 90,
+                 *       "labels": {
+                 *         "team": "billing",
+                 *         "tier": "gold"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["PatchJob"];
             };
         };
@@ -1518,6 +2032,62 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 90,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing",
+                     *         "tier": "gold"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1605,6 +2175,76 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "succeeded",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": null,
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": {
+                     *         "status": 200,
+                     *         "body": "{\"ok\":true}",
+                     *         "truncated": false
+                     *       },
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 1,
+                     *       "last_run_at": "2026-12-04T09:00:00.412Z",
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.731Z",
+                     *       "attempts": [
+                     *         {
+                     *           "number": 1,
+                     *           "status": "succeeded",
+                     *           "scheduled_at": "2026-12-04T09:00:00.000Z",
+                     *           "started_at": "2026-12-04T09:00:00.412Z",
+                     *           "finished_at": "2026-12-04T09:00:00.731Z",
+                     *           "lateness_ms": 412,
+                     *           "error": null,
+                     *           "resources": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1657,6 +2297,73 @@ export interface operations {
             };
         };
     };
+    getV1JobsIdDependents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description its dependents */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "dependents": [
+                     *         "job_0_01kbq3m9a7c2e4g6j8k0m2p4rt"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Dependents"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1JobsIdResult: {
         parameters: {
             query?: never;
@@ -1674,6 +2381,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": 200,
+                     *       "body": "{\"ok\":true}",
+                     *       "truncated": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["JsonValue"];
                 };
             };
@@ -1732,6 +2446,67 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "as_of": "2026-12-04T09:59:30.000Z",
+                     *       "window_seconds": 3600,
+                     *       "jobs": {
+                     *         "scheduled": 120,
+                     *         "queued": 3,
+                     *         "running": 2,
+                     *         "paused": 1
+                     *       },
+                     *       "jobs_finished": {
+                     *         "succeeded": 38,
+                     *         "failed": 1,
+                     *         "cancelled": 0
+                     *       },
+                     *       "attempts": {
+                     *         "succeeded": 38,
+                     *         "failed": 2,
+                     *         "timed_out": 0,
+                     *         "cancelled": 0,
+                     *         "expired": 0,
+                     *         "total": 40
+                     *       },
+                     *       "failures": 2,
+                     *       "lateness_ms": {
+                     *         "count": 40,
+                     *         "sum": 9800,
+                     *         "p50": 180,
+                     *         "p99": 1400,
+                     *         "max": 1310
+                     *       },
+                     *       "due_not_dispatched": 0,
+                     *       "pools": [
+                     *         {
+                     *           "name": "gpu",
+                     *           "capacity": 4,
+                     *           "in_use": 1,
+                     *           "waiting": 2
+                     *         }
+                     *       ],
+                     *       "per_minute": [
+                     *         {
+                     *           "minute": "2026-12-04T09:59:00.000Z",
+                     *           "attempts": {
+                     *             "succeeded": 1,
+                     *             "failed": 0,
+                     *             "timed_out": 0,
+                     *             "cancelled": 0,
+                     *             "expired": 0
+                     *           },
+                     *           "lateness_ms": {
+                     *             "count": 1,
+                     *             "sum": 170,
+                     *             "p50": 170,
+                     *             "p99": 170,
+                     *             "max": 170
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Metrics"];
                     "text/plain": string;
                 };
@@ -1775,6 +2550,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "paused",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": null,
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1844,6 +2674,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1913,6 +2798,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1943,7 +2883,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: the job is queued, running, paused or finished */
+            /** @description conflict: the job is queued, running, paused, finished, or still waits on its dependencies (blocked_by) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1982,6 +2922,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 1,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": [
+                     *         {
+                     *           "number": 1,
+                     *           "status": "succeeded",
+                     *           "scheduled_at": "2026-12-04T09:00:00.000Z",
+                     *           "started_at": "2026-12-04T09:00:00.412Z",
+                     *           "finished_at": "2026-12-04T09:00:00.731Z",
+                     *           "lateness_ms": 412,
+                     *           "error": null,
+                     *           "resources": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2043,6 +3049,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "scheduled",
+                 *       "labels": {
+                 *         "team": "billing"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["JobFilter"];
             };
         };
@@ -2053,6 +3067,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "matched": 12
+                     *     }
+                     */
                     "application/json": components["schemas"]["Matched"];
                 };
             };
@@ -2114,6 +3133,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "failed",
+                 *       "created_before": "2026-12-04T00:00:00Z",
+                 *       "labels": {
+                 *         "team": "billing"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["JobFilter"];
             };
         };
@@ -2124,6 +3152,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "matched": 3
+                     *     }
+                     */
                     "application/json": components["schemas"]["Matched"];
                 };
             };
@@ -2200,6 +3233,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "pools": [
+                     *         {
+                     *           "name": "gpu",
+                     *           "capacity": 4,
+                     *           "in_use": 1,
+                     *           "waiting": 2
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["PoolList"];
                 };
             };
@@ -2236,6 +3281,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "capacity": 4
+                 *     }
+                 */
                 "application/json": components["schemas"]["PoolCapacity"];
             };
         };
@@ -2246,6 +3296,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "gpu",
+                     *       "capacity": 4,
+                     *       "in_use": 1,
+                     *       "waiting": 2
+                     *     }
+                     */
                     "application/json": components["schemas"]["Pool"];
                 };
             };
@@ -2315,6 +3373,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "gpu",
+                     *       "capacity": 4,
+                     *       "in_use": 0,
+                     *       "waiting": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["Pool"];
                 };
             };
@@ -2384,6 +3450,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key": "customer-42",
+                     *       "running": 2,
+                     *       "waiting": 5,
+                     *       "started_last_period": 7
+                     *     }
+                     */
                     "application/json": components["schemas"]["FlowKey"];
                 };
             };
@@ -2438,6 +3512,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "users": [
+                     *         {
+                     *           "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *           "name": "billing team",
+                     *           "created_at": "2026-11-02T10:15:00.000Z",
+                     *           "shards": 4
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserPage"];
                 };
             };
@@ -2481,6 +3568,11 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "billing team"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewUser"];
             };
         };
@@ -2491,6 +3583,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "billing team",
+                     *       "api_key": "sk_usr_7k2m9q4x8w1c3v5b6n0p_Xq3vN8kP2mR7tY1wZ5bC9dF4gH6jK0lM2nP4qS6uV8x",
+                     *       "signing_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreatedUser"];
                 };
             };
@@ -2543,6 +3643,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "shards": 8,
+                 *       "max_unfinished_jobs": 200000
+                 *     }
+                 */
                 "application/json": components["schemas"]["UserLimitsChange"];
             };
         };
@@ -2553,6 +3659,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "shards": 8,
+                     *       "finished_retention_seconds": null,
+                     *       "max_unfinished_jobs": 200000,
+                     *       "shard_ceiling": null,
+                     *       "defaults": {
+                     *         "finished_retention_seconds": 604800,
+                     *         "max_unfinished_jobs": 100000,
+                     *         "shard_ceiling": 16
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserLimits"];
                 };
             };
@@ -2620,6 +3740,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "key_id": "3f9c2a7b1e4d8c60",
+                     *           "created_at": "2026-11-02T10:15:00.000Z",
+                     *           "revoked_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
@@ -2660,6 +3791,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "key_id": "3f9c2a7b1e4d8c60",
+                     *       "api_key": "sk_usr_7k2m9q4x8w1c3v5b6n0p_Xq3vN8kP2mR7tY1wZ5bC9dF4gH6jK0lM2nP4qS6uV8x"
+                     *     }
+                     */
                     "application/json": components["schemas"]["IssuedKey"];
                 };
             };
@@ -2710,6 +3848,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key_id": "3f9c2a7b1e4d8c60",
+                     *       "created_at": "2026-11-02T10:15:00.000Z",
+                     *       "revoked_at": "2026-12-04T09:30:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
@@ -2753,6 +3898,11 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "overlap_seconds": 86400
+                 *     }
+                 */
                 "application/json": components["schemas"]["SigningSecretRotation"];
             };
         };
@@ -2763,6 +3913,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "signing_secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+                     *       "previous_valid_until": "2026-12-05T09:30:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["RotatedSecret"];
                 };
             };
