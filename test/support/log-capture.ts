@@ -11,7 +11,7 @@
 //   that logs an error-level event it did not declare (expectLogged, allowLogged): an audit to run by
 //   hand, not CI's default, since an alarm of an earlier test (the files share one workerd) may log
 //   during a later one.
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 
 export type LogLevel = "info" | "error";
 export interface LoggedEvent {
@@ -29,7 +29,7 @@ interface Capture {
   lines: LoggedEvent[];
   /** Error-level events this test said it expects. */
   declared: Set<string>;
-  /** console.log / console.error as they were before the capture: where lines are printed. */
+  /** console.log / console.error as they were before the first capture: where lines are printed. */
   print: { info: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
 }
 
@@ -61,8 +61,10 @@ export function eventOf(args: unknown[], level: LogLevel): LoggedEvent | null {
 function wrap(level: LogLevel): Marked {
   const method = level === "info" ? "log" : "error";
   const current = console[method] as Marked;
-  if (current[MARK]) return current;
-  state.print[level] = current.bind(console);
+  // Already ours, or a spy a test left in place over ours (it calls through to ours).
+  if (current[MARK] || vi.isMockFunction(current)) return current;
+  // Lines are printed with the console's methods as the first install found them (state.print), never
+  // with what is there now: that may be ours, bound (printing through it would come back here for ever).
   const capturing: Marked = (...args: unknown[]) => {
     const logged = eventOf(args, level);
     if (logged) state.lines.push(logged);
