@@ -54,12 +54,19 @@ export default defineConfig(async () => {
         // The shards count the SQLite rows each request reads and writes (src/metering/sql-meter.ts),
         // as with LOG_OPERATIONS but without its log lines: the cost budget and billing tests read them.
         COUNT_SQL_ROWS: "true",
+        // src/log.ts's lines in tests: captured, printed for a failing test (test/support/log-capture.ts);
+        // LOG_LINES=all prints them all as before, LOG_LINES=strict fails a test's undeclared error events.
+        LOG_LINES: process.env.LOG_LINES ?? "capture",
       },
     },
   };
   /** Files that read every user (the admin's listing) need a world of their own; see "workers". */
   const ownWorld = ["test/integration/admin-users.test.ts"];
-  const workersSetup = ["./test/setup/apply-migrations.ts", "./test/setup/fast-check.ts"];
+  const workersSetup = [
+    "./test/setup/log-capture.ts",
+    "./test/setup/apply-migrations.ts",
+    "./test/setup/fast-check.ts",
+  ];
   return {
     test: {
       // At least two files at a time (vitest's default is one on two cores): the e2e files mostly wait

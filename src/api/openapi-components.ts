@@ -76,6 +76,15 @@ const RESPONSES = {
 export type RequestComponent = keyof typeof REQUESTS;
 export type ResponseComponent = keyof typeof RESPONSES;
 
+/** Each component's zod schema, by name: the tests parse the operations' examples with them. */
+export const REQUEST_SCHEMAS: Readonly<Record<RequestComponent, z.ZodType>> = REQUESTS;
+export const RESPONSE_SCHEMAS: Readonly<Record<ResponseComponent, z.ZodType>> = RESPONSES;
+
+/** A request body's example, as a client sends it (defaults may be left out). */
+export type RequestExample<K extends RequestComponent> = z.input<(typeof REQUESTS)[K]>;
+/** An answer's example, as the server writes it. */
+export type ResponseExample<K extends ResponseComponent> = z.output<(typeof RESPONSES)[K]>;
+
 export const componentRef = (name: RequestComponent | ResponseComponent | "JsonValue") => ({
   $ref: `#/components/schemas/${name}`,
 });

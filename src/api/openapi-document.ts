@@ -29,7 +29,10 @@ const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
   return rest;
 };
 
-const json = (schema: Record<string, unknown>) => ({ content: { "application/json": { schema } } });
+/** A JSON body's content; with its example where there is one (Swagger UI's "Try it out" sends it). */
+const json = (schema: Record<string, unknown>, example?: unknown) => ({
+  content: { "application/json": { schema, ...(example === undefined ? {} : { example }) } },
+});
 
 const ERROR_MEANINGS: Record<number, string> = {
   400: "invalid_request: the body, query or a parameter is invalid (details name each field)",
@@ -108,12 +111,17 @@ export function operationObject(key: RouteKey, op: Operation): Record<string, un
     security: op.auth === "none" ? [] : [{ [op.auth === "admin" ? "adminToken" : "apiKey"]: [] }],
     ...(params.length > 0 ? { parameters: params } : {}),
     ...(body
-      ? { requestBody: { required: body.optional !== true, ...json(componentRef(body.schema)) } }
+      ? {
+          requestBody: {
+            required: body.optional !== true,
+            ...json(componentRef(body.schema), body.example),
+          },
+        }
       : {}),
     responses: {
       ...Object.fromEntries(
-        Object.entries(op.ok).map(([status, { description, schema, alsoText }]) => {
-          const { content } = json(componentRef(schema));
+        Object.entries(op.ok).map(([status, { description, schema, alsoText, example }]) => {
+          const { content } = json(componentRef(schema), example);
           const text = alsoText
             ? { "text/plain": { schema: { type: "string", description: alsoText } } }
             : {};

@@ -3,7 +3,12 @@
 // test/integration/openapi-routes.test.ts fails while a served /v1 route has no entry, or an entry
 // lacks its body, query or answer schemas.
 import { z } from "zod";
-import type { RequestComponent, ResponseComponent } from "./openapi-components";
+import type {
+  RequestComponent,
+  RequestExample,
+  ResponseComponent,
+  ResponseExample,
+} from "./openapi-components";
 import {
   FlowKeyName,
   IdempotencyKey,
@@ -17,6 +22,20 @@ import {
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type RouteKey = `${Method} /${string}`;
 
+/**
+ * A JSON body, by component name, with its example (typed by the component's schema; the OpenAPI
+ * document shows it, and Swagger UI's "Try it out" sends it).
+ */
+export type OperationBody = {
+  [K in RequestComponent]: { schema: K; optional?: true; example: RequestExample<K> };
+}[RequestComponent];
+
+/** A successful answer: what it means, its JSON body's component and an example of it. */
+export type OperationAnswer = (
+  | { [K in ResponseComponent]: { schema: K; example: ResponseExample<K> } }[ResponseComponent]
+  | { schema: "JsonValue"; example: RequestExample<"JsonValue"> }
+) & { description: string; alsoText?: string };
+
 export interface Operation {
   summary: string;
   description?: string;
@@ -27,7 +46,7 @@ export interface Operation {
    * The JSON body, by component name; "none" for a write route that reads no body. Required for POST,
    * PUT and PATCH (the routes test insists), absent for GET and DELETE.
    */
-  body?: { schema: RequestComponent; optional?: true } | "none";
+  body?: OperationBody | "none";
   /** Query parameters: one per field of the validating schema. */
   query?: z.ZodObject;
   headers?: { name: string; schema: z.ZodType; description: string }[];
@@ -37,7 +56,7 @@ export interface Operation {
    * The answers that are not errors: status → what it means and its JSON body's component (JsonValue:
    * any JSON); `alsoText` when the route also answers text/plain (asked for with Accept).
    */
-  ok: Record<number, { description: string; schema: ResponseComponent | "JsonValue"; alsoText?: string }>;
+  ok: Record<number, OperationAnswer>;
   /** Errors beyond those the route's auth, body and query imply (401, 400, 413, 415, 429). */
   errors?: Partial<Record<404 | 409 | 426 | 503, string>>;
 }
@@ -66,19 +85,142 @@ const traceHeaders = (jobs: string): NonNullable<Operation["headers"]> => [
 ];
 const userId = z.string().describe("the user's id (usr_…)");
 
+// Examples: each operation's body and answers carry one (Swagger UI's "Try it out" sends the body's).
+// Typed by the components' schemas; test/integration/openapi-examples.test.ts parses each with its
+// schema and sends the submit examples through the app (201).
+
+const EXAMPLE_USER = "usr_7k2m9q4x8w1c3v5b6n0p";
+const EXAMPLE_JOB_ID = "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg";
+
+/** POST /v1/jobs: an http job that runs now (no run_at), so the example is valid whenever it is sent. */
+const SUBMIT_EXAMPLE = {
+  type: "http",
+  name: "nightly-report",
+  payload: {
+    url: "https://example.com/hooks/report",
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: { report: "daily", format: "csv" },
+  },
+  priority: 50,
+  max_retries: 3,
+  retry_delay_seconds: 30,
+  timeout_seconds: 60,
+  labels: { team: "billing" },
+} satisfies RequestExample<"SubmitJob">;
+
+/** A job as the API shows it: the submit example, finished after one attempt. */
+const JOB_EXAMPLE = {
+  id: EXAMPLE_JOB_ID,
+  user_id: EXAMPLE_USER,
+  name: SUBMIT_EXAMPLE.name,
+  type: SUBMIT_EXAMPLE.type,
+  status: "succeeded",
+  priority: 50,
+  payload: SUBMIT_EXAMPLE.payload,
+  run_at: "2026-12-04T09:00:00.000Z",
+  next_run_at: null,
+  interval_seconds: null,
+  cron: null,
+  timezone: null,
+  max_retries: 3,
+  current_retries: 0,
+  retry_delay_seconds: 30,
+  timeout_seconds: 60,
+  result_location: null,
+  result: { status: 200, body: '{"ok":true}', truncated: false },
+  last_error: null,
+  resources: {},
+  runs: 1,
+  last_run_at: "2026-12-04T09:00:00.412Z",
+  labels: { team: "billing" },
+  callback_url: null,
+  retry_policy: "all",
+  expires_after_seconds: null,
+  debounce: null,
+  flow_control: null,
+  overlap: "skip",
+  catch_up: "none",
+  catch_up_window_seconds: 3600,
+  depends_on: [],
+  on_dependency_failure: "fail",
+  blocked_by: [],
+  traceparent: null,
+  tracestate: null,
+  created_at: "2026-12-04T09:00:00.000Z",
+  updated_at: "2026-12-04T09:00:00.731Z",
+  attempts: [
+    {
+      number: 1,
+      status: "succeeded",
+      scheduled_at: "2026-12-04T09:00:00.000Z",
+      started_at: "2026-12-04T09:00:00.412Z",
+      finished_at: "2026-12-04T09:00:00.731Z",
+      lateness_ms: 412,
+      error: null,
+      resources: {},
+    },
+  ],
+} satisfies ResponseExample<"Job">;
+
+/** The job as a control leaves it: scheduled again, waiting, or cancelled. */
+const jobExample = (change: Partial<ResponseExample<"Job">>): ResponseExample<"Job"> => ({
+  ...JOB_EXAMPLE,
+  ...change,
+});
+const SCHEDULED_JOB_EXAMPLE = jobExample({
+  status: "scheduled",
+  next_run_at: JOB_EXAMPLE.run_at,
+  result: null,
+  runs: 0,
+  last_run_at: null,
+  updated_at: JOB_EXAMPLE.created_at,
+  attempts: [],
+});
+
+const POOL_EXAMPLE = { name: "gpu", capacity: 4, in_use: 1, waiting: 2 } satisfies ResponseExample<"Pool">;
+const EXAMPLE_KEY_ID = "3f9c2a7b1e4d8c60";
+
+const LATENESS_EXAMPLE = { count: 40, sum: 9_800, p50: 180, p99: 1_400, max: 1_310 };
+/** GET /v1/metrics (the real per_minute has one entry per minute of the window; one shown). */
+const METRICS_EXAMPLE = {
+  as_of: "2026-12-04T09:59:30.000Z",
+  window_seconds: 3600,
+  jobs: { scheduled: 120, queued: 3, running: 2, paused: 1 },
+  jobs_finished: { succeeded: 38, failed: 1, cancelled: 0 },
+  attempts: { succeeded: 38, failed: 2, timed_out: 0, cancelled: 0, expired: 0, total: 40 },
+  failures: 2,
+  lateness_ms: LATENESS_EXAMPLE,
+  due_not_dispatched: 0,
+  pools: [POOL_EXAMPLE],
+  per_minute: [
+    {
+      minute: "2026-12-04T09:59:00.000Z",
+      attempts: { succeeded: 1, failed: 0, timed_out: 0, cancelled: 0, expired: 0 },
+      lateness_ms: { count: 1, sum: 170, p50: 170, p99: 170, max: 170 },
+    },
+  ],
+} satisfies ResponseExample<"Metrics">;
+
 export const OPERATIONS: Record<RouteKey, Operation> = {
   "GET /v1/health": {
     summary: "Liveness",
     description: "Answers even while the configuration is broken.",
     tag: "meta",
     auth: "none",
-    ok: { 200: { description: "alive", schema: "Health" } },
+    ok: { 200: { description: "alive", schema: "Health", example: { ok: true } } },
   },
   "GET /v1/openapi.json": {
     summary: "This API description",
     tag: "meta",
     auth: "none",
-    ok: { 200: { description: "the OpenAPI 3.1 document", schema: "OpenApiDocument" } },
+    ok: {
+      200: {
+        description: "the OpenAPI 3.1 document",
+        schema: "OpenApiDocument",
+        example: { openapi: "3.1.0", info: { title: "edge-scheduler", version: "1" }, paths: {} },
+      },
+    },
   },
   "POST /v1/jobs": {
     summary: "Submit a job",
@@ -87,7 +229,7 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
       "Idempotency-Key with the same body within 24 h answers 200 with the original job.",
     tag: "jobs",
     auth: "user",
-    body: { schema: "SubmitJob" },
+    body: { schema: "SubmitJob", example: SUBMIT_EXAMPLE },
     headers: [
       {
         name: "Idempotency-Key",
@@ -97,11 +239,12 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
       ...traceHeaders("the job"),
     ],
     ok: {
-      201: { description: "created", schema: "Job" },
+      201: { description: "created", schema: "Job", example: SCHEDULED_JOB_EXAMPLE },
       200: {
         description:
           "an idempotent replay (the job this key created), or a debounced submit that replaced its key's pending job (same id, the new body)",
         schema: "Job",
+        example: SCHEDULED_JOB_EXAMPLE,
       },
     },
     errors: { 409: "the Idempotency-Key was used with another body" },
@@ -112,9 +255,40 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
       "Validation is all or nothing (a 400 names `jobs[i].field`); then one result per job, in order.",
     tag: "jobs",
     auth: "user",
-    body: { schema: "SubmitBatch" },
+    body: {
+      schema: "SubmitBatch",
+      example: {
+        jobs: [
+          { ...SUBMIT_EXAMPLE, idempotency_key: "report-2026-12-04" },
+          {
+            type: "http",
+            name: "warm-cache",
+            payload: { url: "https://example.com/cache/warm", method: "GET" },
+            priority: 80,
+          },
+        ],
+      },
+    },
     headers: traceHeaders("every job of the batch"),
-    ok: { 201: { description: "one result per job, in order", schema: "BatchResults" } },
+    ok: {
+      201: {
+        description: "one result per job, in order",
+        schema: "BatchResults",
+        example: {
+          results: [
+            { status: 201, job: SCHEDULED_JOB_EXAMPLE },
+            {
+              status: 429,
+              error: {
+                code: "rate_limited",
+                message:
+                  "the shard holds 100000 unfinished jobs (MAX_UNFINISHED_JOBS); wait for some to finish",
+              },
+            },
+          ],
+        },
+      },
+    },
   },
   "GET /v1/jobs": {
     summary: "List jobs, newest first",
@@ -122,7 +296,13 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "jobs",
     auth: "user",
     query: ListQuery,
-    ok: { 200: { description: "a page of jobs", schema: "JobPage" } },
+    ok: {
+      200: {
+        description: "a page of jobs",
+        schema: "JobPage",
+        example: { jobs: [JOB_EXAMPLE], next_cursor: null },
+      },
+    },
     errors: { 503: "the listing index is unavailable; retry after Retry-After" },
   },
   "GET /v1/jobs/:id": {
@@ -131,7 +311,7 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "jobs",
     auth: "user",
     params: { id: jobId },
-    ok: { 200: { description: "the job", schema: "Job" } },
+    ok: { 200: { description: "the job", schema: "Job", example: JOB_EXAMPLE } },
     errors: { 404: "no such job (or another user's)" },
   },
   "GET /v1/jobs/:id/watch": {
@@ -147,7 +327,13 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "jobs",
     auth: "user",
     params: { id: jobId },
-    ok: { 101: { description: "switching to a WebSocket; each message is a Job", schema: "Job" } },
+    ok: {
+      101: {
+        description: "switching to a WebSocket; each message is a Job",
+        schema: "Job",
+        example: JOB_EXAMPLE,
+      },
+    },
     errors: { 404: "no such job", 426: "not a WebSocket upgrade" },
   },
   "GET /v1/jobs/:id/dependents": {
@@ -158,7 +344,13 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "jobs",
     auth: "user",
     params: { id: jobId },
-    ok: { 200: { description: "its dependents", schema: "Dependents" } },
+    ok: {
+      200: {
+        description: "its dependents",
+        schema: "Dependents",
+        example: { dependents: ["job_0_01kbq3m9a7c2e4g6j8k0m2p4rt"] },
+      },
+    },
     errors: { 404: "no such job" },
   },
   "GET /v1/jobs/:id/result": {
@@ -169,7 +361,13 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "jobs",
     auth: "user",
     params: { id: jobId },
-    ok: { 200: { description: "the result", schema: "JsonValue" } },
+    ok: {
+      200: {
+        description: "the result",
+        schema: "JsonValue",
+        example: { status: 200, body: '{"ok":true}', truncated: false },
+      },
+    },
     errors: {
       404: "no such job, no result yet (or an executor that returns none), or the stored object is gone",
     },
@@ -179,7 +377,13 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "jobs",
     auth: "user",
     params: { id: jobId },
-    ok: { 200: { description: "the job, cancelled", schema: "Job" } },
+    ok: {
+      200: {
+        description: "the job, cancelled",
+        schema: "Job",
+        example: jobExample({ ...SCHEDULED_JOB_EXAMPLE, status: "cancelled", next_run_at: null }),
+      },
+    },
     errors: { 404: "no such job", 409: "the job has already finished" },
   },
   "GET /v1/metrics": {
@@ -195,6 +399,7 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
       200: {
         description: "the figures",
         schema: "Metrics",
+        example: METRICS_EXAMPLE,
         alsoText: "the Prometheus text format 0.0.4 (gauges `…_last_hour`, lateness as a summary)",
       },
     },
@@ -208,8 +413,18 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "jobs",
     auth: "user",
     params: { id: jobId },
-    body: { schema: "PatchJob" },
-    ok: { 200: { description: "the job, changed", schema: "Job" } },
+    body: { schema: "PatchJob", example: { priority: 90, labels: { team: "billing", tier: "gold" } } },
+    ok: {
+      200: {
+        description: "the job, changed",
+        schema: "Job",
+        example: jobExample({
+          ...SCHEDULED_JOB_EXAMPLE,
+          priority: 90,
+          labels: { team: "billing", tier: "gold" },
+        }),
+      },
+    },
     errors: { 404: "no such job (or another user's)", 409: "the job has already finished" },
   },
   "POST /v1/jobs/:id/pause": {
@@ -221,7 +436,13 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     auth: "user",
     params: { id: jobId },
     body: "none",
-    ok: { 200: { description: "the job, paused", schema: "Job" } },
+    ok: {
+      200: {
+        description: "the job, paused",
+        schema: "Job",
+        example: jobExample({ ...SCHEDULED_JOB_EXAMPLE, status: "paused", next_run_at: null }),
+      },
+    },
     errors: { 404: "no such job (or another user's)", 409: "the job has already finished" },
   },
   "POST /v1/jobs/:id/resume": {
@@ -233,7 +454,7 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     auth: "user",
     params: { id: jobId },
     body: "none",
-    ok: { 200: { description: "the job", schema: "Job" } },
+    ok: { 200: { description: "the job", schema: "Job", example: SCHEDULED_JOB_EXAMPLE } },
     errors: { 404: "no such job (or another user's)", 409: "the job has already finished" },
   },
   "POST /v1/jobs/:id/run": {
@@ -245,7 +466,7 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     auth: "user",
     params: { id: jobId },
     body: "none",
-    ok: { 200: { description: "the job", schema: "Job" } },
+    ok: { 200: { description: "the job", schema: "Job", example: SCHEDULED_JOB_EXAMPLE } },
     errors: {
       404: "no such job (or another user's)",
       409: "the job is queued, running, paused, finished, or still waits on its dependencies (blocked_by)",
@@ -258,7 +479,13 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     auth: "user",
     params: { id: jobId },
     body: "none",
-    ok: { 200: { description: "the job, scheduled", schema: "Job" } },
+    ok: {
+      200: {
+        description: "the job, scheduled",
+        schema: "Job",
+        example: jobExample({ ...SCHEDULED_JOB_EXAMPLE, runs: 1, attempts: JOB_EXAMPLE.attempts }),
+      },
+    },
     errors: {
       404: "no such job (or another user's)",
       409: "not a failed or cancelled one-shot job, or a pool it names can no longer hold it",
@@ -272,8 +499,8 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
       "jobs this request cancelled, so repeating it matches 0.",
     tag: "jobs",
     auth: "user",
-    body: { schema: "JobFilter" },
-    ok: { 200: { description: "how many jobs were cancelled", schema: "Matched" } },
+    body: { schema: "JobFilter", example: { status: "scheduled", labels: { team: "billing" } } },
+    ok: { 200: { description: "how many jobs were cancelled", schema: "Matched", example: { matched: 12 } } },
   },
   "POST /v1/jobs/retry": {
     summary: "Retry every matching failed or cancelled one-shot job",
@@ -285,8 +512,11 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
       "nothing is retried; narrow the filter (created_before, labels, ids) or wait for jobs to finish.",
     tag: "jobs",
     auth: "user",
-    body: { schema: "JobFilter" },
-    ok: { 200: { description: "how many jobs were retried", schema: "Matched" } },
+    body: {
+      schema: "JobFilter",
+      example: { status: "failed", created_before: "2026-12-04T00:00:00Z", labels: { team: "billing" } },
+    },
+    ok: { 200: { description: "how many jobs were retried", schema: "Matched", example: { matched: 3 } } },
     errors: {
       409: "the matching jobs would take a shard past its cap on unfinished jobs; nothing was retried",
     },
@@ -295,15 +525,17 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     summary: "List resource pools",
     tag: "pools",
     auth: "user",
-    ok: { 200: { description: "the user's pools", schema: "PoolList" } },
+    ok: {
+      200: { description: "the user's pools", schema: "PoolList", example: { pools: [POOL_EXAMPLE] } },
+    },
   },
   "PUT /v1/pools/:name": {
     summary: "Create or resize a pool",
     tag: "pools",
     auth: "user",
     params: { name: PoolName },
-    body: { schema: "PoolCapacity" },
-    ok: { 200: { description: "the pool", schema: "Pool" } },
+    body: { schema: "PoolCapacity", example: { capacity: 4 } },
+    ok: { 200: { description: "the pool", schema: "Pool", example: POOL_EXAMPLE } },
   },
   "DELETE /v1/pools/:name": {
     summary: "Remove a pool",
@@ -311,7 +543,13 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "pools",
     auth: "user",
     params: { name: PoolName },
-    ok: { 200: { description: "the removed pool, as it was", schema: "Pool" } },
+    ok: {
+      200: {
+        description: "the removed pool, as it was",
+        schema: "Pool",
+        example: { ...POOL_EXAMPLE, in_use: 0, waiting: 0 },
+      },
+    },
     errors: { 404: "no such pool", 409: "unfinished jobs name the pool" },
   },
   "GET /v1/flow-control/:key": {
@@ -323,17 +561,29 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "flow-control",
     auth: "user",
     params: { key: FlowKeyName },
-    ok: { 200: { description: "the key's use", schema: "FlowKey" } },
+    ok: {
+      200: {
+        description: "the key's use",
+        schema: "FlowKey",
+        example: { key: "customer-42", running: 2, waiting: 5, started_last_period: 7 },
+      },
+    },
   },
   "POST /v1/admin/users": {
     summary: "Create a user",
     tag: "admin",
     auth: "admin",
-    body: { schema: "NewUser", optional: true },
+    body: { schema: "NewUser", optional: true, example: { name: "billing team" } },
     ok: {
       201: {
         description: "the user, with its API key and signing secret (shown once)",
         schema: "CreatedUser",
+        example: {
+          user_id: EXAMPLE_USER,
+          name: "billing team",
+          api_key: `sk_${EXAMPLE_USER}_Xq3vN8kP2mR7tY1wZ5bC9dF4gH6jK0lM2nP4qS6uV8x`,
+          signing_secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        },
       },
     },
   },
@@ -345,7 +595,23 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "admin",
     auth: "admin",
     query: UserListQuery,
-    ok: { 200: { description: "a page of users", schema: "UserPage" } },
+    ok: {
+      200: {
+        description: "a page of users",
+        schema: "UserPage",
+        example: {
+          users: [
+            {
+              user_id: EXAMPLE_USER,
+              name: "billing team",
+              created_at: "2026-11-02T10:15:00.000Z",
+              shards: 4,
+            },
+          ],
+          next_cursor: null,
+        },
+      },
+    },
     errors: { 503: "the directory's database is unavailable; retry after Retry-After" },
   },
   "PATCH /v1/admin/users/:id": {
@@ -353,8 +619,21 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "admin",
     auth: "admin",
     params: { id: userId },
-    body: { schema: "UserLimitsChange" },
-    ok: { 200: { description: "every limit as it now stands", schema: "UserLimits" } },
+    body: { schema: "UserLimitsChange", example: { shards: 8, max_unfinished_jobs: 200_000 } },
+    ok: {
+      200: {
+        description: "every limit as it now stands",
+        schema: "UserLimits",
+        example: {
+          user_id: EXAMPLE_USER,
+          shards: 8,
+          finished_retention_seconds: null,
+          max_unfinished_jobs: 200_000,
+          shard_ceiling: null,
+          defaults: { finished_retention_seconds: 604_800, max_unfinished_jobs: 100_000, shard_ceiling: 16 },
+        },
+      },
+    },
     errors: { 404: "no such user" },
   },
   "POST /v1/admin/users/:id/keys": {
@@ -363,7 +642,17 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     auth: "admin",
     params: { id: userId },
     body: "none",
-    ok: { 201: { description: "the key, shown once", schema: "IssuedKey" } },
+    ok: {
+      201: {
+        description: "the key, shown once",
+        schema: "IssuedKey",
+        example: {
+          user_id: EXAMPLE_USER,
+          key_id: EXAMPLE_KEY_ID,
+          api_key: `sk_${EXAMPLE_USER}_Xq3vN8kP2mR7tY1wZ5bC9dF4gH6jK0lM2nP4qS6uV8x`,
+        },
+      },
+    },
     errors: { 404: "no such user" },
   },
   "GET /v1/admin/users/:id/keys": {
@@ -371,14 +660,32 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "admin",
     auth: "admin",
     params: { id: userId },
-    ok: { 200: { description: "the keys (ids and dates, never the keys)", schema: "ApiKeyList" } },
+    ok: {
+      200: {
+        description: "the keys (ids and dates, never the keys)",
+        schema: "ApiKeyList",
+        example: {
+          keys: [{ key_id: EXAMPLE_KEY_ID, created_at: "2026-11-02T10:15:00.000Z", revoked_at: null }],
+        },
+      },
+    },
   },
   "DELETE /v1/admin/users/:id/keys/:key_id": {
     summary: "Revoke an API key",
     tag: "admin",
     auth: "admin",
     params: { id: userId },
-    ok: { 200: { description: "the key, revoked", schema: "ApiKey" } },
+    ok: {
+      200: {
+        description: "the key, revoked",
+        schema: "ApiKey",
+        example: {
+          key_id: EXAMPLE_KEY_ID,
+          created_at: "2026-11-02T10:15:00.000Z",
+          revoked_at: "2026-12-04T09:30:00.000Z",
+        },
+      },
+    },
     errors: { 404: "no such key" },
   },
   "POST /v1/admin/users/:id/signing-secrets": {
@@ -387,8 +694,18 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     tag: "admin",
     auth: "admin",
     params: { id: userId },
-    body: { schema: "SigningSecretRotation", optional: true },
-    ok: { 201: { description: "the new secret, shown once", schema: "RotatedSecret" } },
+    body: { schema: "SigningSecretRotation", optional: true, example: { overlap_seconds: 86_400 } },
+    ok: {
+      201: {
+        description: "the new secret, shown once",
+        schema: "RotatedSecret",
+        example: {
+          user_id: EXAMPLE_USER,
+          signing_secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+          previous_valid_until: "2026-12-05T09:30:00.000Z",
+        },
+      },
+    },
     errors: { 404: "no such user" },
   },
 };

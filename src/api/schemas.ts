@@ -189,7 +189,11 @@ export const ListQuery = z.strictObject({
 
 /** PUT /v1/pools/:name */
 export const PoolBody = z.strictObject({
-  capacity: z.int().min(0).max(1_000_000).describe("units the pool holds; shrinking preempts nothing"),
+  capacity: z
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .describe("units the pool holds, 1 to 1,000,000; shrinking preempts nothing"),
 });
 
 /** POST /v1/admin/users */

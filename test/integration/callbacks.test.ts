@@ -20,6 +20,7 @@ import {
   submit,
   type TestUser,
 } from "../support/helpers";
+import { expectLogged } from "../support/log-capture";
 import { network, type Received } from "../support/network";
 
 afterEach(() => {
@@ -258,6 +259,7 @@ describe("callback_url", () => {
     expect(handled.explicitAcks).toHaveLength(2);
     expect(handled.retryMessages).toEqual([]);
     expect(net.received).toEqual([]);
+    expect(expectLogged("dispatch_message_malformed"), "the one with occurrence -1").toHaveLength(1);
 
     const { job, queue } = await finishedJob(user);
     const broken = {
@@ -275,6 +277,11 @@ describe("callback_url", () => {
     const result = await deliver(messages, broken);
     expect(result.retryMessages).toHaveLength(1);
     expect(net.received).toEqual([]);
+    expectLogged("dispatch_message_failed", {
+      kind: "callback",
+      job_id: job.id,
+      error: { message: "shard unavailable" },
+    });
     // The try is not spent: the retried message delivers it.
     expect(await pendingCallbacks(user.user_id)).toMatchObject([{ job_id: job.id, attempt: 1 }]);
     await deliver(messages);

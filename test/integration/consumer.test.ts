@@ -15,6 +15,7 @@ import {
   shardOf,
   submit,
 } from "../support/helpers";
+import { expectLogged } from "../support/log-capture";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -25,6 +26,7 @@ describe("consumer", () => {
     const result = await deliver([{ nope: true }, "text", { user_id: "u", job_id: "j", attempt: 0 }]);
     expect(result.explicitAcks).toHaveLength(3);
     expect(result.retryMessages).toEqual([]);
+    expect(expectLogged("dispatch_message_malformed", { issues: expect.any(Array) })).toHaveLength(3);
   });
 
   it("acks a message for a job that does not exist", async () => {
@@ -54,6 +56,11 @@ describe("consumer", () => {
     );
     expect(result.retryMessages).toHaveLength(1);
     expect(result.explicitAcks).toEqual([]);
+    expectLogged("dispatch_message_failed", {
+      user_id: user.user_id,
+      attempt: 1,
+      error: { message: "shard unavailable" },
+    });
   });
 
   it("writes results to R2 under result_location and keeps a pointer on the job", async () => {
@@ -154,6 +161,8 @@ describe("consumer batches", () => {
     const stale = { ...sent[0], attempt: (sent[0]?.attempt ?? 1) - 1 };
     const result = await deliver([...sent, stale]);
     expect(result.explicitAcks).toHaveLength(6);
+    // Attempt 0 is no attempt: the stale copy is refused before it reaches the shard.
+    expectLogged("dispatch_message_malformed", { issues: [expect.objectContaining({ path: ["attempt"] })] });
     expect(operationTotals().begin?.doRequests).toBe(1);
     for (const id of ids) expect((await getJob(user, id)).status).toBe("succeeded");
   });

@@ -21,6 +21,7 @@ import {
   submit,
   type TestUser,
 } from "../support/helpers";
+import { expectLogged } from "../support/log-capture";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -175,6 +176,12 @@ describe("depends_on across a user's shards", () => {
     );
     expect(kept.sends).toBe(1);
     expect(kept.deadline).toBeGreaterThan(Date.now());
+    expectLogged("dependency_messages_failed", {
+      shard: `${user.user_id}/3`,
+      kind: "subscribe",
+      to: 1,
+      error: { message: "down" },
+    });
     // Reachable again: the next try (its deadline moved to now) subscribes.
     await inShardN(user.user_id, 3, (s, state) => {
       const target = s as unknown as { env: Env };
@@ -359,6 +366,12 @@ describe("retention", () => {
     });
     await alarm(user.user_id, 0);
     expect((await getJob(user, a.id)).status).toBe("succeeded");
+    expectLogged("dependency_messages_failed", {
+      shard: `${user.user_id}/0`,
+      kind: "settle",
+      to: 1,
+      error: { message: "down" },
+    });
     // Reachable again: B hears, and A goes at its next removal.
     await inShardN(user.user_id, 0, (s, state) => {
       const target = s as unknown as { env: Env };

@@ -18,6 +18,7 @@ import {
   submit,
   withShardBindings,
 } from "../support/helpers";
+import { expectLogged } from "../support/log-capture";
 
 const alarmOf = (userId: string) => inShard(userId, (_s, state) => state.storage.getAlarm());
 
@@ -105,6 +106,7 @@ describe("crash at each step", () => {
     const timedOut = await getJob(user, job.id);
     expect(timedOut).toMatchObject({ status: "scheduled", current_retries: 1 });
     expect(timedOut.attempts[0]).toMatchObject({ number: 1, status: "timed_out" });
+    expectLogged("attempt_given_up", { job_id: job.id, attempt: 1, outcome: "timed_out" });
 
     // The dead consumer's late report is refused; the retry runs and succeeds exactly once.
     expect(await shardOf(user.user_id).finish(job.id, 1, { outcome: { ok: true } })).toEqual({
@@ -139,6 +141,11 @@ describe("crash at each step", () => {
     const alarm = await alarmOf(user.user_id);
     expect(alarm).not.toBeNull();
     expect(alarm).toBeLessThanOrEqual(Date.now() + 2_000);
+    expectLogged("dispatch_send_failed", {
+      shard: `${user.user_id}/0`,
+      jobs: 1,
+      error: { message: "queue unavailable" },
+    });
 
     await abortAllDurableObjects(); // a fresh instance has the real queue again
     await setShardClock(user.user_id, Date.now() + 2_000);
@@ -160,6 +167,7 @@ describe("without D1", () => {
     expect((await request(`/v1/jobs/${id}`, { headers: user.auth }, noD1)).status).toBe(200);
     const listing = await request("/v1/jobs", { headers: user.auth }, noD1);
     expect(listing.status).toBe(503);
+    expectLogged("listing_failed", { user_id: user.user_id, error: { message: "D1 is down" } });
 
     await withShardBindings(user.user_id, { INDEX_DB: failingD1 });
     const failedAt = Date.now() + 10_000;
@@ -169,6 +177,7 @@ describe("without D1", () => {
     // Postponed: tried again INDEX_RETRY_MS (5 s, src/shard/outbound.ts) after the failed write (the
     // new job's copy is pending by the index watermark, which waits until then).
     expect(pending).toBe(failedAt + 5_000);
+    expectLogged("index_write_failed", { shard: `${user.user_id}/0`, error: { message: "D1 is down" } });
     expect((await request(`/v1/jobs/${id}`, { method: "DELETE", headers: user.auth }, noD1)).status).toBe(
       200,
     );

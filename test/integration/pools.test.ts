@@ -39,7 +39,15 @@ describe("pools API", () => {
       in_use: 0,
       waiting: 0,
     });
-    for (const bad of [-1, 1.5, "3", null]) expect((await putPool(user, "gpu", bad)).status).toBe(400);
+    for (const bad of [-1, 0, 1.5, "3", null, 1_000_001])
+      expect((await putPool(user, "gpu", bad)).status, `capacity ${bad}`).toBe(400);
+    const zero = await putPool(user, "gpu", 0);
+    expect(await zero.json()).toMatchObject({
+      error: { code: "invalid_request", details: [{ path: "capacity", message: expect.any(String) }] },
+    });
+    expect(await pools(user), "a refused capacity changes nothing").toEqual([
+      { name: "gpu", capacity: 3, in_use: 0, waiting: 0 },
+    ]);
     expect((await putPool(user, "no%20spaces", 1)).status).toBe(400);
     expect(await pools(user)).toEqual([{ name: "gpu", capacity: 3, in_use: 0, waiting: 0 }]);
     const other = await createUser();

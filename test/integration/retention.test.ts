@@ -26,6 +26,7 @@ import {
   submit,
   type TestUser,
 } from "../support/helpers";
+import { expectLogged } from "../support/log-capture";
 
 const RETENTION_S = 60;
 
@@ -194,6 +195,7 @@ describe("retention", () => {
     expect(await indexRows(user.user_id)).toEqual([job.id]);
     const retryAt = await inShard(user.user_id, (_s, state) => state.storage.getAlarm());
     expect(retryAt).toBe(removalAt + 60_000);
+    expectLogged("removal_failed", { shard: `${user.user_id}/0`, jobs: 1, error: { message: "D1 is down" } });
 
     await shardGuts(user.user_id, { env: { INDEX_DB: env.INDEX_DB } });
     await setShardClock(user.user_id, removalAt + 60_000);
@@ -372,6 +374,7 @@ describe("retention", () => {
     expect((await getJob(user, job.id)).status).toBe("succeeded");
     expect(await env.RESULTS.head(key)).not.toBeNull();
     expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(removalAt + 60_000);
+    expectLogged("result_removal_failed", { jobs: 1, error: { message: "R2 is down" } });
 
     await shardGuts(user.user_id, { env: { RESULTS: env.RESULTS } });
     await setShardClock(user.user_id, removalAt + 60_000);

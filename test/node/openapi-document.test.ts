@@ -81,10 +81,17 @@ describe("the OpenAPI document", () => {
       summary: "example",
       tag: "meta",
       auth: "user",
-      ok: { 200: { description: "figures", schema: "JsonValue", alsoText: "the Prometheus text format" } },
+      ok: {
+        200: {
+          description: "figures",
+          schema: "JsonValue",
+          alsoText: "the Prometheus text format",
+          example: { attempts: 3 },
+        },
+      },
     }) as Json;
     expect(op.responses["200"].content).toEqual({
-      "application/json": { schema: { $ref: "#/components/schemas/JsonValue" } },
+      "application/json": { schema: { $ref: "#/components/schemas/JsonValue" }, example: { attempts: 3 } },
       "text/plain": { schema: { type: "string", description: "the Prometheus text format" } },
     });
     expect(Object.keys(op.responses)).toEqual(["200", "401", "429"]);
