@@ -33,7 +33,7 @@ describe("the error envelope", () => {
     });
     expect(await thrown(new HTTPException(405, { message: "no such method" }))).toMatchObject({
       status: 405,
-      body: { error: { code: "invalid_request", message: "no such method" } },
+      body: { error: { code: "method_not_allowed", message: "no such method" } },
     });
   });
 
