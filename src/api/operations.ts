@@ -5,9 +5,11 @@
 import { z } from "zod";
 import type { RequestComponent, ResponseComponent } from "./openapi-components";
 import {
+  AdminMetricsQuery,
   FlowKeyName,
   IdempotencyKey,
   ListQuery,
+  MetricsQuery,
   PoolName,
   TraceparentHeader,
   TracestateHeader,
@@ -183,22 +185,28 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     errors: { 404: "no such job", 409: "the job has already finished" },
   },
   "GET /v1/metrics": {
-    summary: "The user's figures over the last hour",
+    summary: "The user's figures: the last hour, totals since each shard started, charts",
     description:
       "Jobs in each unfinished status now; jobs finished, attempts by outcome and failures within the " +
-      "window; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and " +
-      "max; due jobs not yet dispatched; pools; and a per-minute series of the window. With a preferred " +
-      "`Accept: text/plain`, the same in the Prometheus text format 0.0.4.",
+      "last hour; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and " +
+      "max; due jobs not yet dispatched; pools; a per-minute series of the hour; `totals`: everything " +
+      "counted since each shard started (only grows), with the cumulative lateness histogram; and with " +
+      "`range`, a chart series (per minute over 1h, per hour over 24h or 7d). With a preferred " +
+      "`Accept: text/plain`, the Prometheus text format 0.0.4: counters `scheduler_attempts_total`, " +
+      "`scheduler_jobs_finished_total`, the histogram `scheduler_lateness_seconds` and gauges.",
     tag: "jobs",
     auth: "user",
+    query: MetricsQuery,
     ok: {
       200: {
         description: "the figures",
         schema: "Metrics",
-        alsoText: "the Prometheus text format 0.0.4 (gauges `…_last_hour`, lateness as a summary)",
+        alsoText:
+          "the Prometheus text format 0.0.4 (counters `…_total`, lateness as a histogram, gauges for what holds now)",
       },
     },
   },
+
   "PATCH /v1/jobs/:id": {
     summary: "Change a job",
     description:
@@ -346,6 +354,27 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     auth: "admin",
     query: UserListQuery,
     ok: { 200: { description: "a page of users", schema: "UserPage" } },
+    errors: { 503: "the directory's database is unavailable; retry after Retry-After" },
+  },
+  "GET /v1/admin/metrics": {
+    summary: "Every user's figures, a page of users at a time",
+    description:
+      "The figures of `GET /v1/metrics` over the users of one page of the directory (oldest first): JSON " +
+      "merges them exactly (counts and histograms add) and lists each user's headline; the Prometheus " +
+      "text (`Accept: text/plain`) has every user's series labelled `user_id` (aggregate with " +
+      "`sum without (user_id)`), and the next page's cursor in `X-Next-Cursor`. A page covers at most " +
+      "`limit` users and 500 shard calls (it ends early at the user that would go past them). A user " +
+      "whose shards do not answer is left out and named in `unavailable`.",
+    tag: "admin",
+    auth: "admin",
+    query: AdminMetricsQuery,
+    ok: {
+      200: {
+        description: "the page's figures",
+        schema: "AdminMetrics",
+        alsoText: "the Prometheus text format 0.0.4, every series labelled `user_id`",
+      },
+    },
     errors: { 503: "the directory's database is unavailable; retry after Retry-After" },
   },
   "PATCH /v1/admin/users/:id": {
