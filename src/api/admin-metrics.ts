@@ -10,7 +10,7 @@
 // that would go past it, and next_cursor goes on from there (docs/architecture.md, "Metrics").
 import { Hono } from "hono";
 import { mergeShardMetrics, type ShardMetrics, type UserMetrics } from "../core/metrics";
-import { type LabelledMetrics, metricsText, PROMETHEUS_CONTENT_TYPE } from "../core/metrics-text";
+import { adminMetricsText, PROMETHEUS_CONTENT_TYPE } from "../core/metrics-text";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { indexDatabase } from "../index-store/databases";
 import { type DirectoryEntry, listDirectory } from "../index-store/user-directory";
@@ -105,22 +105,10 @@ adminMetrics.get("/", async (c) => {
   const perUser = answered.map((f) => ({ f, m: mergeShardMetrics(f.parts, now, q.range) }));
 
   if (wantsText(c)) {
-    const sets: LabelledMetrics[] = perUser.map(({ f, m }) => ({
-      labels: { user_id: f.entry.userId },
-      metrics: m,
-    }));
-    const text = metricsText(sets, [
-      {
-        name: "scheduler_admin_users_scraped",
-        help: "Users whose figures this answer holds.",
-        value: answered.length,
-      },
-      {
-        name: "scheduler_admin_users_unavailable",
-        help: "Users of this page whose shards did not answer (left out of this answer).",
-        value: unavailable.length,
-      },
-    ]);
+    const text = adminMetricsText(
+      perUser.map(({ f, m }) => ({ userId: f.entry.userId, metrics: m })),
+      unavailable.length,
+    );
     const headers: Record<string, string> = { "content-type": PROMETHEUS_CONTENT_TYPE };
     if (next_cursor) headers["x-next-cursor"] = next_cursor;
     return c.body(text, 200, headers);

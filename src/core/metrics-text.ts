@@ -121,3 +121,28 @@ export function metricsText(
     families.push({ name: e.name, help: e.help, type: "gauge", samples: [{ value: e.value }] });
   return `${families.map(familyText).join("\n")}\n`;
 }
+
+/**
+ * GET /v1/admin/metrics as text: each user's series labelled `user_id` (so one that does not answer
+ * leaves a gap rather than lowering a sum), and how many users the answer holds and left out.
+ */
+export function adminMetricsText(
+  users: readonly { userId: string; metrics: UserMetrics }[],
+  unavailable: number,
+): string {
+  return metricsText(
+    users.map((u) => ({ labels: { user_id: u.userId }, metrics: u.metrics })),
+    [
+      {
+        name: "scheduler_admin_users_scraped",
+        help: "Users whose figures this answer holds.",
+        value: users.length,
+      },
+      {
+        name: "scheduler_admin_users_unavailable",
+        help: "Users of this page whose shards did not answer (left out of this answer).",
+        value: unavailable,
+      },
+    ],
+  );
+}

@@ -50,7 +50,11 @@ function familyOf(name: string, families: Map<string, Family>): Family | undefin
 /** A histogram's buckets, per series (labels other than `le`): cumulative, ending at +Inf = _count. */
 function checkHistogram(f: Family): void {
   const key = (labels: Record<string, string>) =>
-    JSON.stringify(Object.entries(labels).filter(([k]) => k !== "le").sort());
+    JSON.stringify(
+      Object.entries(labels)
+        .filter(([k]) => k !== "le")
+        .sort(),
+    );
   const series = new Map<string, { buckets: { le: number; value: number }[]; count?: number }>();
   for (const s of f.samples) {
     const entry = series.get(key(s.labels)) ?? { buckets: [] };
