@@ -126,6 +126,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{id}/dependents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The jobs that depend on a job
+         * @description Your jobs that named this one in `depends_on` (at most 1,000), whether they still wait on it or not. A job's own dependencies are its `depends_on`, and those it still waits on its `blocked_by`.
+         */
+        get: operations["getV1JobsIdDependents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}/result": {
         parameters: {
             query?: never;
@@ -154,8 +174,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The user's figures over the last hour
-         * @description Jobs in each unfinished status now; jobs finished, attempts by outcome and failures within the window; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and max; due jobs not yet dispatched; pools; and a per-minute series of the window. With a preferred `Accept: text/plain`, the same in the Prometheus text format 0.0.4.
+         * The user's figures: the last hour, totals since each shard started, charts
+         * @description Jobs in each unfinished status now; jobs finished, attempts by outcome and failures within the last hour; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and max; due jobs not yet dispatched; pools; a per-minute series of the hour; `totals`: everything counted since each shard started (only grows), with the cumulative lateness histogram; and with `range`, a chart series (per minute over 1h, per hour over 24h or 7d). With a preferred `Accept: text/plain`, the Prometheus text format 0.0.4: counters `scheduler_attempts_total`, `scheduler_jobs_finished_total`, the histogram `scheduler_lateness_seconds` and gauges.
          */
         get: operations["getV1Metrics"];
         put?: never;
@@ -365,6 +385,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every user's figures, a page of users at a time
+         * @description The figures of `GET /v1/metrics` over the users of one page of the directory (oldest first): JSON merges them exactly (counts and histograms add) and lists each user's headline; the Prometheus text (`Accept: text/plain`) has every user's series labelled `user_id` (aggregate with `sum without (user_id)`), and the next page's cursor in `X-Next-Cursor`. A page covers at most `limit` users and 500 shard calls (it ends early at the user that would go past them). A user whose shards do not answer is left out and named in `unavailable`.
+         */
+        get: operations["getV1AdminMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/users/{id}": {
         parameters: {
             query?: never;
@@ -533,6 +573,14 @@ export interface components {
                 /** @description but no later than this long after the first; at least delay_seconds */
                 max_wait_seconds?: number;
             } | null;
+            /** @description the job runs only after each of these of your jobs has succeeded (≤ 100; in a batch, "@N" names the Nth item, an earlier one) */
+            depends_on?: string[] | null;
+            /**
+             * @description when a dependency fails or is cancelled: fail (this job fails with dependency_failed, and so do its own dependents) or run (it runs anyway)
+             * @default fail
+             * @enum {string}
+             */
+            on_dependency_failure?: "fail" | "run";
             /**
              * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
              * @default skip
@@ -633,6 +681,14 @@ export interface components {
                     /** @description but no later than this long after the first; at least delay_seconds */
                     max_wait_seconds?: number;
                 } | null;
+                /** @description the job runs only after each of these of your jobs has succeeded (≤ 100; in a batch, "@N" names the Nth item, an earlier one) */
+                depends_on?: string[] | null;
+                /**
+                 * @description when a dependency fails or is cancelled: fail (this job fails with dependency_failed, and so do its own dependents) or run (it runs anyway)
+                 * @default fail
+                 * @enum {string}
+                 */
+                on_dependency_failure?: "fail" | "run";
                 /**
                  * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
                  * @default skip
@@ -847,6 +903,15 @@ export interface components {
             catch_up: "none" | "one" | "all";
             /** @description catch_up `all` runs only missed occurrences this recent */
             catch_up_window_seconds: number;
+            /** @description the jobs this one runs after (each must succeed); [] for none */
+            depends_on: string[];
+            /**
+             * @description when a dependency fails or is cancelled: `fail` (this job fails with dependency_failed) or `run`
+             * @enum {string}
+             */
+            on_dependency_failure: "fail" | "run";
+            /** @description the dependencies that have not succeeded yet; [] when none */
+            blocked_by: string[];
             /** @description the W3C traceparent the submit carried (a later version written as 00), sent on every webhook call and callback; null: none, or an invalid one (ignored) */
             traceparent: string | null;
             /** @description the submit's tracestate, sent with the traceparent; null: none, empty or invalid (ignored) */
@@ -936,6 +1001,10 @@ export interface components {
             /** @description attempts of the key that began within its period */
             started_last_period: number;
         };
+        Dependents: {
+            /** @description ids of your jobs that named this one in depends_on (at most 1,000), in id order */
+            dependents: string[];
+        };
         Metrics: {
             /** Format: date-time */
             as_of: string;
@@ -1003,6 +1072,233 @@ export interface components {
                     max: number | null;
                 };
             }[];
+            /** @description everything counted since each shard started, added over the shards: only ever grows (the Prometheus counters) */
+            totals: {
+                /** @description attempts that ended, by outcome */
+                attempts: {
+                    succeeded: number;
+                    failed: number;
+                    timed_out: number;
+                    cancelled: number;
+                    expired: number;
+                };
+                /** @description jobs that finished, by final status */
+                jobs_finished: {
+                    succeeded: number;
+                    failed: number;
+                    cancelled: number;
+                };
+                lateness_ms: {
+                    /** @description attempts with a measured lateness */
+                    count: number;
+                    /** @description their lateness added up, ms */
+                    sum: number;
+                    /** @description cumulative: attempts whose lateness is at most `le` ms (`count` above is the +Inf bucket); the Prometheus histogram's buckets */
+                    buckets: {
+                        le: number;
+                        count: number;
+                    }[];
+                };
+            };
+            /** @description the chart series `range` asked for (per minute over 1 h, per hour over 24 h or 7 d) */
+            series?: {
+                /** @enum {string} */
+                range: "1h" | "24h" | "7d";
+                /** @description 60 for 1h, 3,600 for 24h and 7d */
+                step_seconds: number;
+                /** @description one per step, oldest first, empty steps included */
+                points: {
+                    /** Format: date-time */
+                    start: string;
+                    attempts: {
+                        succeeded: number;
+                        failed: number;
+                        timed_out: number;
+                        cancelled: number;
+                        expired: number;
+                    };
+                    jobs_finished: {
+                        succeeded: number;
+                        failed: number;
+                        cancelled: number;
+                    };
+                    lateness_ms: {
+                        /** @description attempts with a lateness in the histogram */
+                        count: number;
+                        /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                        sum: number;
+                        p50: number | null;
+                        p99: number | null;
+                        max: number | null;
+                    };
+                }[];
+            };
+        };
+        AdminMetrics: {
+            /** Format: date-time */
+            as_of: string;
+            window_seconds: number;
+            /** @description jobs in each unfinished status now */
+            jobs: {
+                scheduled: number;
+                queued: number;
+                running: number;
+                paused: number;
+            };
+            /** @description jobs that finished within the window, by final status */
+            jobs_finished: {
+                succeeded: number;
+                failed: number;
+                cancelled: number;
+            };
+            /** @description attempts that ended within the window */
+            attempts: {
+                succeeded: number;
+                failed: number;
+                timed_out: number;
+                cancelled: number;
+                expired: number;
+                total: number;
+            };
+            /** @description attempts within the window that failed, timed out or expired */
+            failures: number;
+            /** @description start minus scheduled time, over the window */
+            lateness_ms: {
+                /** @description attempts with a lateness in the histogram */
+                count: number;
+                /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                sum: number;
+                p50: number | null;
+                p99: number | null;
+                max: number | null;
+            };
+            /** @description scheduled jobs already due and not dispatched yet */
+            due_not_dispatched: number;
+            /** @description every covered user's pools */
+            pools: {
+                user_id: string;
+                name: string;
+                capacity: number;
+                in_use: number;
+                waiting: number;
+            }[];
+            /** @description one entry per minute of the window, oldest first, empty minutes included */
+            per_minute: {
+                /** Format: date-time */
+                minute: string;
+                attempts: {
+                    succeeded: number;
+                    failed: number;
+                    timed_out: number;
+                    cancelled: number;
+                    expired: number;
+                };
+                lateness_ms: {
+                    /** @description attempts with a lateness in the histogram */
+                    count: number;
+                    /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                    sum: number;
+                    p50: number | null;
+                    p99: number | null;
+                    max: number | null;
+                };
+            }[];
+            /** @description everything counted since each shard started, added over the shards: only ever grows (the Prometheus counters) */
+            totals: {
+                /** @description attempts that ended, by outcome */
+                attempts: {
+                    succeeded: number;
+                    failed: number;
+                    timed_out: number;
+                    cancelled: number;
+                    expired: number;
+                };
+                /** @description jobs that finished, by final status */
+                jobs_finished: {
+                    succeeded: number;
+                    failed: number;
+                    cancelled: number;
+                };
+                lateness_ms: {
+                    /** @description attempts with a measured lateness */
+                    count: number;
+                    /** @description their lateness added up, ms */
+                    sum: number;
+                    /** @description cumulative: attempts whose lateness is at most `le` ms (`count` above is the +Inf bucket); the Prometheus histogram's buckets */
+                    buckets: {
+                        le: number;
+                        count: number;
+                    }[];
+                };
+            };
+            /** @description the chart series `range` asked for (per minute over 1 h, per hour over 24 h or 7 d) */
+            series?: {
+                /** @enum {string} */
+                range: "1h" | "24h" | "7d";
+                /** @description 60 for 1h, 3,600 for 24h and 7d */
+                step_seconds: number;
+                /** @description one per step, oldest first, empty steps included */
+                points: {
+                    /** Format: date-time */
+                    start: string;
+                    attempts: {
+                        succeeded: number;
+                        failed: number;
+                        timed_out: number;
+                        cancelled: number;
+                        expired: number;
+                    };
+                    jobs_finished: {
+                        succeeded: number;
+                        failed: number;
+                        cancelled: number;
+                    };
+                    lateness_ms: {
+                        /** @description attempts with a lateness in the histogram */
+                        count: number;
+                        /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                        sum: number;
+                        p50: number | null;
+                        p99: number | null;
+                        max: number | null;
+                    };
+                }[];
+            };
+            /** @description the users whose figures are merged above, in directory order (window figures: last hour) */
+            users: {
+                user_id: string;
+                name: string | null;
+                shards: number;
+                jobs: {
+                    scheduled: number;
+                    queued: number;
+                    running: number;
+                    paused: number;
+                };
+                due_not_dispatched: number;
+                attempts: {
+                    succeeded: number;
+                    failed: number;
+                    timed_out: number;
+                    cancelled: number;
+                    expired: number;
+                    total: number;
+                };
+                failures: number;
+                lateness_ms: {
+                    /** @description attempts with a lateness in the histogram */
+                    count: number;
+                    /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                    sum: number;
+                    p50: number | null;
+                    p99: number | null;
+                    max: number | null;
+                };
+            }[];
+            /** @description users of this page whose shards did not answer: left out of every figure above */
+            unavailable: string[];
+            /** @description the next page of users (the page ends early when its shard calls reach 500) */
+            next_cursor: string | null;
         };
         CreatedUser: {
             user_id: string;
@@ -1657,6 +1953,66 @@ export interface operations {
             };
         };
     };
+    getV1JobsIdDependents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description its dependents */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dependents"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1JobsIdResult: {
         parameters: {
             query?: never;
@@ -1719,7 +2075,10 @@ export interface operations {
     };
     getV1Metrics: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description adds `series`: per minute over 1h, per hour over 24h or 7d (hours kept 7 days) */
+                range?: "1h" | "24h" | "7d";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1734,6 +2093,15 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Metrics"];
                     "text/plain": string;
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description unauthorized: a missing or wrong bearer token */
@@ -1943,7 +2311,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: the job is queued, running, paused or finished */
+            /** @description conflict: the job is queued, running, paused, finished, or still waits on its dependencies (blocked_by) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2524,6 +2892,63 @@ export interface operations {
             /** @description unsupported_media_type: the body must be application/json */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AdminMetrics: {
+        parameters: {
+            query?: {
+                /** @description users per page, 1 to 100 */
+                limit?: string;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description adds `series`: per minute over 1h, per hour over 24h or 7d (hours kept 7 days) */
+                range?: "1h" | "24h" | "7d";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the page's figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMetrics"];
+                    "text/plain": string;
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: wait Retry-After seconds: the directory's database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
