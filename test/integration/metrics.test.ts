@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { emptyHistogram, latenessBucketOf, percentileOf } from "../../src/core/lateness-histogram";
 import { mergeShardMetrics, type UserMetrics } from "../../src/core/metrics";
 import type { DispatchMessage } from "../../src/dispatch/message";
+import { operationTotals, resetOperationTotals, sumOperations } from "../../src/metering/operations";
 import {
   ADMIN,
   createUser,
@@ -203,6 +204,30 @@ describe("GET /v1/metrics", () => {
     const week = await metricsOf(user, "7d");
     expect(week.totals.attempts.succeeded).toBe(3);
     expect(week.series?.points.every((p) => p.attempts.succeeded === 0)).toBe(true);
+  });
+
+  it("a roll writes one row per minute rolled, plus its hour's row and the totals' row: none per job", async () => {
+    const user = await createUser();
+    for (const [i, offset] of [0, 7, 31].entries()) {
+      const at = F + offset * MINUTE;
+      await setClock(user.user_id, 0, at);
+      for (let j = 0; j < 4; j++) await submit(user, { type: "noop", run_at: iso(at - 10 * (i + j)) });
+      await deliver(await fireAlarmOn(user.user_id, 0));
+    }
+    // Everything else the shard had to do (index copies) done before the roll.
+    await setClock(user.user_id, 0, F + 59 * MINUTE);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await minuteRows(user.user_id)).length).toBe(3);
+    await setClock(user.user_id, 0, F + 120 * MINUTE);
+    resetOperationTotals();
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    const counted = sumOperations(operationTotals());
+    console.log("the roll of 3 minutes (12 jobs) into one hour", JSON.stringify(counted));
+    // 3 minute rows deleted, hour F's row, the totals' row.
+    expect(counted.sqlRowsWritten).toBe(3 + 1 + 1);
+    expect(await hourRows(user.user_id)).toEqual([{ hour: F / HOUR, succeeded: 12 }]);
+    expect((await metricsOf(user)).totals.attempts.succeeded).toBe(12);
   });
 
   it("series: per minute over 1h; a bad range is a 400", async () => {
