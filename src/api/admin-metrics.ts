@@ -40,6 +40,27 @@ interface UserFigures {
   parts: ShardMetrics[];
 }
 
+/**
+ * The users one request covers: in directory order (null entries skipped), while their shard calls
+ * fit `budget`; the first always does (a user has at most MAX_SHARDS = 256 shards). A user whose
+ * account could not be read (`shards` null) costs no shard call and is reported unavailable.
+ * `cutShort`: the page ends before its last entry, so the next page starts after the last covered.
+ */
+export function coverUsers<E>(
+  candidates: readonly ({ entry: E; shards: number | null } | null)[],
+  budget: number,
+): { covered: { entry: E; shards: number | null }[]; cutShort: boolean } {
+  const covered: { entry: E; shards: number | null }[] = [];
+  let calls = 0;
+  for (const c of candidates) {
+    if (c === null) continue;
+    if (covered.length > 0 && calls + (c.shards ?? 0) > budget) return { covered, cutShort: true };
+    calls += c.shards ?? 0;
+    covered.push(c);
+  }
+  return { covered, cutShort: false };
+}
+
 adminMetrics.get("/", async (c) => {
   const q = validated(AdminMetricsQuery, c.req.query(), "bad metrics query");
   const secret = c.get("secrets").CURSOR_SECRET;
@@ -62,23 +83,15 @@ adminMetrics.get("/", async (c) => {
         .catch(() => null),
     ),
   );
-  // The users this request covers: in directory order, while the shard calls fit the budget (the
-  // first always does: a user has at most MAX_SHARDS = 256 shards).
-  const covered: { entry: DirectoryEntry; shards: number | null }[] = [];
-  let calls = 0;
-  let cutShort = false;
-  for (const [i, entry] of page.entries.entries()) {
-    const found = accounts[i];
-    // An entry whose account does not exist is a creation that failed after its listing: left out.
-    if (found && !found.ok) continue;
-    const shards = found ? found.principal.shards : null;
-    if (covered.length > 0 && calls + (shards ?? 0) > MAX_SHARD_CALLS) {
-      cutShort = true;
-      break;
-    }
-    calls += shards ?? 0;
-    covered.push({ entry, shards });
-  }
+  const { covered, cutShort } = coverUsers(
+    page.entries.map((entry, i) => {
+      const found = accounts[i];
+      // An entry whose account does not exist is a creation that failed after its listing: left out.
+      if (found && !found.ok) return null;
+      return { entry, shards: found ? found.principal.shards : null };
+    }),
+    MAX_SHARD_CALLS,
+  );
   const figures = await Promise.all(
     covered.map(async ({ entry, shards }): Promise<UserFigures | null> => {
       if (shards === null) return null;
