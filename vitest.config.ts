@@ -61,7 +61,7 @@ export default defineConfig(async () => {
     },
   };
   /** Files that read every user (the admin's listing) need a world of their own; see "workers". */
-  const ownWorld = ["test/integration/admin-users.test.ts"];
+  const ownWorld = ["test/integration/admin-users.test.ts", "test/integration/admin-metrics.test.ts"];
   const workersSetup = [
     "./test/setup/log-capture.ts",
     "./test/setup/apply-migrations.ts",

@@ -43,6 +43,8 @@ const EVENTS = {
   shards_grown: "info",
   /** The user directory (index database 0) could not be written or read; the admin request got 503. */
   user_directory_failed: "error",
+  /** A user's shards did not answer GET /v1/admin/metrics; the user is left out of that answer. */
+  admin_metrics_unavailable: "error",
   /** Billed operations counted in one phase of a job's life (only with LOG_OPERATIONS=true). */
   operations: "info",
   /** A request failed with an exception no route expected; it got 500. */

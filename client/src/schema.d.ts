@@ -174,8 +174,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The user's figures over the last hour
-         * @description Jobs in each unfinished status now; jobs finished, attempts by outcome and failures within the window; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and max; due jobs not yet dispatched; pools; and a per-minute series of the window. With a preferred `Accept: text/plain`, the same in the Prometheus text format 0.0.4.
+         * The user's figures: the last hour, totals since each shard started, charts
+         * @description Jobs in each unfinished status now; jobs finished, attempts by outcome and failures within the last hour; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and max; due jobs not yet dispatched; pools; a per-minute series of the hour; `totals`: everything counted since each shard started (only grows), with the cumulative lateness histogram; and with `range`, a chart series (per minute over 1h, per hour over 24h or 7d). With a preferred `Accept: text/plain`, the Prometheus text format 0.0.4: counters `scheduler_attempts_total`, `scheduler_jobs_finished_total`, the histogram `scheduler_lateness_seconds` and gauges.
          */
         get: operations["getV1Metrics"];
         put?: never;
@@ -379,6 +379,26 @@ export interface paths {
         put?: never;
         /** Create a user */
         post: operations["postV1AdminUsers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every user's figures, a page of users at a time
+         * @description The figures of `GET /v1/metrics` over the users of one page of the directory (oldest first): JSON merges them exactly (counts and histograms add) and lists each user's headline; the Prometheus text (`Accept: text/plain`) has every user's series labelled `user_id` (aggregate with `sum without (user_id)`), and the next page's cursor in `X-Next-Cursor`. A page covers at most `limit` users and 500 shard calls (it ends early at the user that would go past them). A user whose shards do not answer is left out and named in `unavailable`.
+         */
+        get: operations["getV1AdminMetrics"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -774,7 +794,7 @@ export interface components {
             created_before?: string;
         };
         PoolCapacity: {
-            /** @description units the pool holds, 1 to 1,000,000; shrinking preempts nothing */
+            /** @description units the pool holds; shrinking preempts nothing */
             capacity: number;
         };
         NewUser: {
@@ -1052,6 +1072,233 @@ export interface components {
                     max: number | null;
                 };
             }[];
+            /** @description everything counted since each shard started, added over the shards: only ever grows (the Prometheus counters) */
+            totals: {
+                /** @description attempts that ended, by outcome */
+                attempts: {
+                    succeeded: number;
+                    failed: number;
+                    timed_out: number;
+                    cancelled: number;
+                    expired: number;
+                };
+                /** @description jobs that finished, by final status */
+                jobs_finished: {
+                    succeeded: number;
+                    failed: number;
+                    cancelled: number;
+                };
+                lateness_ms: {
+                    /** @description attempts with a measured lateness */
+                    count: number;
+                    /** @description their lateness added up, ms */
+                    sum: number;
+                    /** @description cumulative: attempts whose lateness is at most `le` ms (`count` above is the +Inf bucket); the Prometheus histogram's buckets */
+                    buckets: {
+                        le: number;
+                        count: number;
+                    }[];
+                };
+            };
+            /** @description the chart series `range` asked for (per minute over 1 h, per hour over 24 h or 7 d) */
+            series?: {
+                /** @enum {string} */
+                range: "1h" | "24h" | "7d";
+                /** @description 60 for 1h, 3,600 for 24h and 7d */
+                step_seconds: number;
+                /** @description one per step, oldest first, empty steps included */
+                points: {
+                    /** Format: date-time */
+                    start: string;
+                    attempts: {
+                        succeeded: number;
+                        failed: number;
+                        timed_out: number;
+                        cancelled: number;
+                        expired: number;
+                    };
+                    jobs_finished: {
+                        succeeded: number;
+                        failed: number;
+                        cancelled: number;
+                    };
+                    lateness_ms: {
+                        /** @description attempts with a lateness in the histogram */
+                        count: number;
+                        /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                        sum: number;
+                        p50: number | null;
+                        p99: number | null;
+                        max: number | null;
+                    };
+                }[];
+            };
+        };
+        AdminMetrics: {
+            /** Format: date-time */
+            as_of: string;
+            window_seconds: number;
+            /** @description jobs in each unfinished status now */
+            jobs: {
+                scheduled: number;
+                queued: number;
+                running: number;
+                paused: number;
+            };
+            /** @description jobs that finished within the window, by final status */
+            jobs_finished: {
+                succeeded: number;
+                failed: number;
+                cancelled: number;
+            };
+            /** @description attempts that ended within the window */
+            attempts: {
+                succeeded: number;
+                failed: number;
+                timed_out: number;
+                cancelled: number;
+                expired: number;
+                total: number;
+            };
+            /** @description attempts within the window that failed, timed out or expired */
+            failures: number;
+            /** @description start minus scheduled time, over the window */
+            lateness_ms: {
+                /** @description attempts with a lateness in the histogram */
+                count: number;
+                /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                sum: number;
+                p50: number | null;
+                p99: number | null;
+                max: number | null;
+            };
+            /** @description scheduled jobs already due and not dispatched yet */
+            due_not_dispatched: number;
+            /** @description every covered user's pools */
+            pools: {
+                user_id: string;
+                name: string;
+                capacity: number;
+                in_use: number;
+                waiting: number;
+            }[];
+            /** @description one entry per minute of the window, oldest first, empty minutes included */
+            per_minute: {
+                /** Format: date-time */
+                minute: string;
+                attempts: {
+                    succeeded: number;
+                    failed: number;
+                    timed_out: number;
+                    cancelled: number;
+                    expired: number;
+                };
+                lateness_ms: {
+                    /** @description attempts with a lateness in the histogram */
+                    count: number;
+                    /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                    sum: number;
+                    p50: number | null;
+                    p99: number | null;
+                    max: number | null;
+                };
+            }[];
+            /** @description everything counted since each shard started, added over the shards: only ever grows (the Prometheus counters) */
+            totals: {
+                /** @description attempts that ended, by outcome */
+                attempts: {
+                    succeeded: number;
+                    failed: number;
+                    timed_out: number;
+                    cancelled: number;
+                    expired: number;
+                };
+                /** @description jobs that finished, by final status */
+                jobs_finished: {
+                    succeeded: number;
+                    failed: number;
+                    cancelled: number;
+                };
+                lateness_ms: {
+                    /** @description attempts with a measured lateness */
+                    count: number;
+                    /** @description their lateness added up, ms */
+                    sum: number;
+                    /** @description cumulative: attempts whose lateness is at most `le` ms (`count` above is the +Inf bucket); the Prometheus histogram's buckets */
+                    buckets: {
+                        le: number;
+                        count: number;
+                    }[];
+                };
+            };
+            /** @description the chart series `range` asked for (per minute over 1 h, per hour over 24 h or 7 d) */
+            series?: {
+                /** @enum {string} */
+                range: "1h" | "24h" | "7d";
+                /** @description 60 for 1h, 3,600 for 24h and 7d */
+                step_seconds: number;
+                /** @description one per step, oldest first, empty steps included */
+                points: {
+                    /** Format: date-time */
+                    start: string;
+                    attempts: {
+                        succeeded: number;
+                        failed: number;
+                        timed_out: number;
+                        cancelled: number;
+                        expired: number;
+                    };
+                    jobs_finished: {
+                        succeeded: number;
+                        failed: number;
+                        cancelled: number;
+                    };
+                    lateness_ms: {
+                        /** @description attempts with a lateness in the histogram */
+                        count: number;
+                        /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                        sum: number;
+                        p50: number | null;
+                        p99: number | null;
+                        max: number | null;
+                    };
+                }[];
+            };
+            /** @description the users whose figures are merged above, in directory order (window figures: last hour) */
+            users: {
+                user_id: string;
+                name: string | null;
+                shards: number;
+                jobs: {
+                    scheduled: number;
+                    queued: number;
+                    running: number;
+                    paused: number;
+                };
+                due_not_dispatched: number;
+                attempts: {
+                    succeeded: number;
+                    failed: number;
+                    timed_out: number;
+                    cancelled: number;
+                    expired: number;
+                    total: number;
+                };
+                failures: number;
+                lateness_ms: {
+                    /** @description attempts with a lateness in the histogram */
+                    count: number;
+                    /** @description their lateness added up, ms (the Prometheus summary's _sum) */
+                    sum: number;
+                    p50: number | null;
+                    p99: number | null;
+                    max: number | null;
+                };
+            }[];
+            /** @description users of this page whose shards did not answer: left out of every figure above */
+            unavailable: string[];
+            /** @description the next page of users (the page ends early when its shard calls reach 500) */
+            next_cursor: string | null;
         };
         CreatedUser: {
             user_id: string;
@@ -1147,11 +1394,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "ok": true
-                     *     }
-                     */
                     "application/json": components["schemas"]["Health"];
                 };
             };
@@ -1172,16 +1414,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "openapi": "3.1.0",
-                     *       "info": {
-                     *         "title": "edge-scheduler",
-                     *         "version": "1"
-                     *       },
-                     *       "paths": {}
-                     *     }
-                     */
                     "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
@@ -1215,81 +1447,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "jobs": [
-                     *         {
-                     *           "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *           "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *           "name": "nightly-report",
-                     *           "type": "http",
-                     *           "status": "succeeded",
-                     *           "priority": 50,
-                     *           "payload": {
-                     *             "url": "https://example.com/hooks/report",
-                     *             "method": "POST",
-                     *             "headers": {
-                     *               "content-type": "application/json"
-                     *             },
-                     *             "body": {
-                     *               "report": "daily",
-                     *               "format": "csv"
-                     *             }
-                     *           },
-                     *           "run_at": "2026-12-04T09:00:00.000Z",
-                     *           "next_run_at": null,
-                     *           "interval_seconds": null,
-                     *           "cron": null,
-                     *           "timezone": null,
-                     *           "max_retries": 3,
-                     *           "current_retries": 0,
-                     *           "retry_delay_seconds": 30,
-                     *           "timeout_seconds": 60,
-                     *           "result_location": null,
-                     *           "result": {
-                     *             "status": 200,
-                     *             "body": "{\"ok\":true}",
-                     *             "truncated": false
-                     *           },
-                     *           "last_error": null,
-                     *           "resources": {},
-                     *           "runs": 1,
-                     *           "last_run_at": "2026-12-04T09:00:00.412Z",
-                     *           "labels": {
-                     *             "team": "billing"
-                     *           },
-                     *           "callback_url": null,
-                     *           "retry_policy": "all",
-                     *           "expires_after_seconds": null,
-                     *           "debounce": null,
-                     *           "flow_control": null,
-                     *           "overlap": "skip",
-                     *           "catch_up": "none",
-                     *           "catch_up_window_seconds": 3600,
-                     *           "depends_on": [],
-                     *           "on_dependency_failure": "fail",
-                     *           "blocked_by": [],
-                     *           "traceparent": null,
-                     *           "tracestate": null,
-                     *           "created_at": "2026-12-04T09:00:00.000Z",
-                     *           "updated_at": "2026-12-04T09:00:00.731Z",
-                     *           "attempts": [
-                     *             {
-                     *               "number": 1,
-                     *               "status": "succeeded",
-                     *               "scheduled_at": "2026-12-04T09:00:00.000Z",
-                     *               "started_at": "2026-12-04T09:00:00.412Z",
-                     *               "finished_at": "2026-12-04T09:00:00.731Z",
-                     *               "lateness_ms": 412,
-                     *               "error": null,
-                     *               "resources": {}
-                     *             }
-                     *           ]
-                     *         }
-                     *       ],
-                     *       "next_cursor": null
-                     *     }
-                     */
                     "application/json": components["schemas"]["JobPage"];
                 };
             };
@@ -1351,30 +1508,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "type": "http",
-                 *       "name": "nightly-report",
-                 *       "payload": {
-                 *         "url": "https://example.com/hooks/report",
-                 *         "method": "POST",
-                 *         "headers": {
-                 *           "content-type": "application/json"
-                 *         },
-                 *         "body": {
-                 *           "report": "daily",
-                 *           "format": "csv"
-                 *         }
-                 *       },
-                 *       "priority": 50,
-                 *       "max_retries": 3,
-                 *       "retry_delay_seconds": 30,
-                 *       "timeout_seconds": 60,
-                 *       "labels": {
-                 *         "team": "billing"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["SubmitJob"];
             };
         };
@@ -1385,61 +1518,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "nightly-report",
-                     *       "type": "http",
-                     *       "status": "scheduled",
-                     *       "priority": 50,
-                     *       "payload": {
-                     *         "url": "https://example.com/hooks/report",
-                     *         "method": "POST",
-                     *         "headers": {
-                     *           "content-type": "application/json"
-                     *         },
-                     *         "body": {
-                     *           "report": "daily",
-                     *           "format": "csv"
-                     *         }
-                     *       },
-                     *       "run_at": "2026-12-04T09:00:00.000Z",
-                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
-                     *       "interval_seconds": null,
-                     *       "cron": null,
-                     *       "timezone": null,
-                     *       "max_retries": 3,
-                     *       "current_retries": 0,
-                     *       "retry_delay_seconds": 30,
-                     *       "timeout_seconds": 60,
-                     *       "result_location": null,
-                     *       "result": null,
-                     *       "last_error": null,
-                     *       "resources": {},
-                     *       "runs": 0,
-                     *       "last_run_at": null,
-                     *       "labels": {
-                     *         "team": "billing"
-                     *       },
-                     *       "callback_url": null,
-                     *       "retry_policy": "all",
-                     *       "expires_after_seconds": null,
-                     *       "debounce": null,
-                     *       "flow_control": null,
-                     *       "overlap": "skip",
-                     *       "catch_up": "none",
-                     *       "catch_up_window_seconds": 3600,
-                     *       "depends_on": [],
-                     *       "on_dependency_failure": "fail",
-                     *       "blocked_by": [],
-                     *       "traceparent": null,
-                     *       "tracestate": null,
-                     *       "created_at": "2026-12-04T09:00:00.000Z",
-                     *       "updated_at": "2026-12-04T09:00:00.000Z",
-                     *       "attempts": []
-                     *     }
-                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1449,61 +1527,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "nightly-report",
-                     *       "type": "http",
-                     *       "status": "scheduled",
-                     *       "priority": 50,
-                     *       "payload": {
-                     *         "url": "https://example.com/hooks/report",
-                     *         "method": "POST",
-                     *         "headers": {
-                     *           "content-type": "application/json"
-                     *         },
-                     *         "body": {
-                     *           "report": "daily",
-                     *           "format": "csv"
-                     *         }
-                     *       },
-                     *       "run_at": "2026-12-04T09:00:00.000Z",
-                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
-                     *       "interval_seconds": null,
-                     *       "cron": null,
-                     *       "timezone": null,
-                     *       "max_retries": 3,
-                     *       "current_retries": 0,
-                     *       "retry_delay_seconds": 30,
-                     *       "timeout_seconds": 60,
-                     *       "result_location": null,
-                     *       "result": null,
-                     *       "last_error": null,
-                     *       "resources": {},
-                     *       "runs": 0,
-                     *       "last_run_at": null,
-                     *       "labels": {
-                     *         "team": "billing"
-                     *       },
-                     *       "callback_url": null,
-                     *       "retry_policy": "all",
-                     *       "expires_after_seconds": null,
-                     *       "debounce": null,
-                     *       "flow_control": null,
-                     *       "overlap": "skip",
-                     *       "catch_up": "none",
-                     *       "catch_up_window_seconds": 3600,
-                     *       "depends_on": [],
-                     *       "on_dependency_failure": "fail",
-                     *       "blocked_by": [],
-                     *       "traceparent": null,
-                     *       "tracestate": null,
-                     *       "created_at": "2026-12-04T09:00:00.000Z",
-                     *       "updated_at": "2026-12-04T09:00:00.000Z",
-                     *       "attempts": []
-                     *     }
-                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1579,44 +1602,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "jobs": [
-                 *         {
-                 *           "type": "http",
-                 *           "name": "nightly-report",
-                 *           "payload": {
-                 *             "url": "https://example.com/hooks/report",
-                 *             "method": "POST",
-                 *             "headers": {
-                 *               "content-type": "application/json"
-                 *             },
-                 *             "body": {
-                 *               "report": "daily",
-                 *               "format": "csv"
-                 *             }
-                 *           },
-                 *           "priority": 50,
-                 *           "max_retries": 3,
-                 *           "retry_delay_seconds": 30,
-                 *           "timeout_seconds": 60,
-                 *           "labels": {
-                 *             "team": "billing"
-                 *           },
-                 *           "idempotency_key": "report-2026-12-04"
-                 *         },
-                 *         {
-                 *           "type": "http",
-                 *           "name": "warm-cache",
-                 *           "payload": {
-                 *             "url": "https://example.com/cache/warm",
-                 *             "method": "GET"
-                 *           },
-                 *           "priority": 80
-                 *         }
-                 *       ]
-                 *     }
-                 */
                 "application/json": components["schemas"]["SubmitBatch"];
             };
         };
@@ -1627,75 +1612,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "results": [
-                     *         {
-                     *           "status": 201,
-                     *           "job": {
-                     *             "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *             "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *             "name": "nightly-report",
-                     *             "type": "http",
-                     *             "status": "scheduled",
-                     *             "priority": 50,
-                     *             "payload": {
-                     *               "url": "https://example.com/hooks/report",
-                     *               "method": "POST",
-                     *               "headers": {
-                     *                 "content-type": "application/json"
-                     *               },
-                     *               "body": {
-                     *                 "report": "daily",
-                     *                 "format": "csv"
-                     *               }
-                     *             },
-                     *             "run_at": "2026-12-04T09:00:00.000Z",
-                     *             "next_run_at": "2026-12-04T09:00:00.000Z",
-                     *             "interval_seconds": null,
-                     *             "cron": null,
-                     *             "timezone": null,
-                     *             "max_retries": 3,
-                     *             "current_retries": 0,
-                     *             "retry_delay_seconds": 30,
-                     *             "timeout_seconds": 60,
-                     *             "result_location": null,
-                     *             "result": null,
-                     *             "last_error": null,
-                     *             "resources": {},
-                     *             "runs": 0,
-                     *             "last_run_at": null,
-                     *             "labels": {
-                     *               "team": "billing"
-                     *             },
-                     *             "callback_url": null,
-                     *             "retry_policy": "all",
-                     *             "expires_after_seconds": null,
-                     *             "debounce": null,
-                     *             "flow_control": null,
-                     *             "overlap": "skip",
-                     *             "catch_up": "none",
-                     *             "catch_up_window_seconds": 3600,
-                     *             "depends_on": [],
-                     *             "on_dependency_failure": "fail",
-                     *             "blocked_by": [],
-                     *             "traceparent": null,
-                     *             "tracestate": null,
-                     *             "created_at": "2026-12-04T09:00:00.000Z",
-                     *             "updated_at": "2026-12-04T09:00:00.000Z",
-                     *             "attempts": []
-                     *           }
-                     *         },
-                     *         {
-                     *           "status": 429,
-                     *           "error": {
-                     *             "code": "rate_limited",
-                     *             "message": "the shard holds 100000 unfinished jobs (MAX_UNFINISHED_JOBS); wait for some to finish"
-                     *           }
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["BatchResults"];
                 };
             };
@@ -1765,76 +1681,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "nightly-report",
-                     *       "type": "http",
-                     *       "status": "succeeded",
-                     *       "priority": 50,
-                     *       "payload": {
-                     *         "url": "https://example.com/hooks/report",
-                     *         "method": "POST",
-                     *         "headers": {
-                     *           "content-type": "application/json"
-                     *         },
-                     *         "body": {
-                     *           "report": "daily",
-                     *           "format": "csv"
-                     *         }
-                     *       },
-                     *       "run_at": "2026-12-04T09:00:00.000Z",
-                     *       "next_run_at": null,
-                     *       "interval_seconds": null,
-                     *       "cron": null,
-                     *       "timezone": null,
-                     *       "max_retries": 3,
-                     *       "current_retries": 0,
-                     *       "retry_delay_seconds": 30,
-                     *       "timeout_seconds": 60,
-                     *       "result_location": null,
-                     *       "result": {
-                     *         "status": 200,
-                     *         "body": "{\"ok\":true}",
-                     *         "truncated": false
-                     *       },
-                     *       "last_error": null,
-                     *       "resources": {},
-                     *       "runs": 1,
-                     *       "last_run_at": "2026-12-04T09:00:00.412Z",
-                     *       "labels": {
-                     *         "team": "billing"
-                     *       },
-                     *       "callback_url": null,
-                     *       "retry_policy": "all",
-                     *       "expires_after_seconds": null,
-                     *       "debounce": null,
-                     *       "flow_control": null,
-                     *       "overlap": "skip",
-                     *       "catch_up": "none",
-                     *       "catch_up_window_seconds": 3600,
-                     *       "depends_on": [],
-                     *       "on_dependency_failure": "fail",
-                     *       "blocked_by": [],
-                     *       "traceparent": null,
-                     *       "tracestate": null,
-                     *       "created_at": "2026-12-04T09:00:00.000Z",
-                     *       "updated_at": "2026-12-04T09:00:00.731Z",
-                     *       "attempts": [
-                     *         {
-                     *           "number": 1,
-                     *           "status": "succeeded",
-                     *           "scheduled_at": "2026-12-04T09:00:00.000Z",
-                     *           "started_at": "2026-12-04T09:00:00.412Z",
-                     *           "finished_at": "2026-12-04T09:00:00.731Z",
-                     *           "lateness_ms": 412,
-                     *           "error": null,
-                     *           "resources": {}
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1895,61 +1741,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "nightly-report",
-                     *       "type": "http",
-                     *       "status": "cancelled",
-                     *       "priority": 50,
-                     *       "payload": {
-                     *         "url": "https://example.com/hooks/report",
-                     *         "method": "POST",
-                     *         "headers": {
-                     *           "content-type": "application/json"
-                     *         },
-                     *         "body": {
-                     *           "report": "daily",
-                     *           "format": "csv"
-                     *         }
-                     *       },
-                     *       "run_at": "2026-12-04T09:00:00.000Z",
-                     *       "next_run_at": null,
-                     *       "interval_seconds": null,
-                     *       "cron": null,
-                     *       "timezone": null,
-                     *       "max_retries": 3,
-                     *       "current_retries": 0,
-                     *       "retry_delay_seconds": 30,
-                     *       "timeout_seconds": 60,
-                     *       "result_location": null,
-                     *       "result": null,
-                     *       "last_error": null,
-                     *       "resources": {},
-                     *       "runs": 0,
-                     *       "last_run_at": null,
-                     *       "labels": {
-                     *         "team": "billing"
-                     *       },
-                     *       "callback_url": null,
-                     *       "retry_policy": "all",
-                     *       "expires_after_seconds": null,
-                     *       "debounce": null,
-                     *       "flow_control": null,
-                     *       "overlap": "skip",
-                     *       "catch_up": "none",
-                     *       "catch_up_window_seconds": 3600,
-                     *       "depends_on": [],
-                     *       "on_dependency_failure": "fail",
-                     *       "blocked_by": [],
-                     *       "traceparent": null,
-                     *       "tracestate": null,
-                     *       "created_at": "2026-12-04T09:00:00.000Z",
-                     *       "updated_at": "2026-12-04T09:00:00.000Z",
-                     *       "attempts": []
-                     *     }
-                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2013,15 +1804,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "priority": 90,
-                 *       "labels": {
-                 *         "team": "billing",
-                 *         "tier": "gold"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["PatchJob"];
             };
         };
@@ -2032,62 +1814,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "nightly-report",
-                     *       "type": "http",
-                     *       "status": "scheduled",
-                     *       "priority": 90,
-                     *       "payload": {
-                     *         "url": "https://example.com/hooks/report",
-                     *         "method": "POST",
-                     *         "headers": {
-                     *           "content-type": "application/json"
-                     *         },
-                     *         "body": {
-                     *           "report": "daily",
-                     *           "format": "csv"
-                     *         }
-                     *       },
-                     *       "run_at": "2026-12-04T09:00:00.000Z",
-                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
-                     *       "interval_seconds": null,
-                     *       "cron": null,
-                     *       "timezone": null,
-                     *       "max_retries": 3,
-                     *       "current_retries": 0,
-                     *       "retry_delay_seconds": 30,
-                     *       "timeout_seconds": 60,
-                     *       "result_location": null,
-                     *       "result": null,
-                     *       "last_error": null,
-                     *       "resources": {},
-                     *       "runs": 0,
-                     *       "last_run_at": null,
-                     *       "labels": {
-                     *         "team": "billing",
-                     *         "tier": "gold"
-                     *       },
-                     *       "callback_url": null,
-                     *       "retry_policy": "all",
-                     *       "expires_after_seconds": null,
-                     *       "debounce": null,
-                     *       "flow_control": null,
-                     *       "overlap": "skip",
-                     *       "catch_up": "none",
-                     *       "catch_up_window_seconds": 3600,
-                     *       "depends_on": [],
-                     *       "on_dependency_failure": "fail",
-                     *       "blocked_by": [],
-                     *       "traceparent": null,
-                     *       "tracestate": null,
-                     *       "created_at": "2026-12-04T09:00:00.000Z",
-                     *       "updated_at": "2026-12-04T09:00:00.000Z",
-                     *       "attempts": []
-                     *     }
-                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2175,76 +1901,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "nightly-report",
-                     *       "type": "http",
-                     *       "status": "succeeded",
-                     *       "priority": 50,
-                     *       "payload": {
-                     *         "url": "https://example.com/hooks/report",
-                     *         "method": "POST",
-                     *         "headers": {
-                     *           "content-type": "application/json"
-                     *         },
-                     *         "body": {
-                     *           "report": "daily",
-                     *           "format": "csv"
-                     *         }
-                     *       },
-                     *       "run_at": "2026-12-04T09:00:00.000Z",
-                     *       "next_run_at": null,
-                     *       "interval_seconds": null,
-                     *       "cron": null,
-                     *       "timezone": null,
-                     *       "max_retries": 3,
-                     *       "current_retries": 0,
-                     *       "retry_delay_seconds": 30,
-                     *       "timeout_seconds": 60,
-                     *       "result_location": null,
-                     *       "result": {
-                     *         "status": 200,
-                     *         "body": "{\"ok\":true}",
-                     *         "truncated": false
-                     *       },
-                     *       "last_error": null,
-                     *       "resources": {},
-                     *       "runs": 1,
-                     *       "last_run_at": "2026-12-04T09:00:00.412Z",
-                     *       "labels": {
-                     *         "team": "billing"
-                     *       },
-                     *       "callback_url": null,
-                     *       "retry_policy": "all",
-                     *       "expires_after_seconds": null,
-                     *       "debounce": null,
-                     *       "flow_control": null,
-                     *       "overlap": "skip",
-                     *       "catch_up": "none",
-                     *       "catch_up_window_seconds": 3600,
-                     *       "depends_on": [],
-                     *       "on_dependency_failure": "fail",
-                     *       "blocked_by": [],
-                     *       "traceparent": null,
-                     *       "tracestate": null,
-                     *       "created_at": "2026-12-04T09:00:00.000Z",
-                     *       "updated_at": "2026-12-04T09:00:00.731Z",
-                     *       "attempts": [
-                     *         {
-                     *           "number": 1,
-                     *           "status": "succeeded",
-                     *           "scheduled_at": "2026-12-04T09:00:00.000Z",
-                     *           "started_at": "2026-12-04T09:00:00.412Z",
-                     *           "finished_at": "2026-12-04T09:00:00.731Z",
-                     *           "lateness_ms": 412,
-                     *           "error": null,
-                     *           "resources": {}
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2314,13 +1970,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "dependents": [
-                     *         "job_0_01kbq3m9a7c2e4g6j8k0m2p4rt"
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["Dependents"];
                 };
             };
@@ -2381,13 +2030,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "status": 200,
-                     *       "body": "{\"ok\":true}",
-                     *       "truncated": false
-                     *     }
-                     */
                     "application/json": components["schemas"]["JsonValue"];
                 };
             };
@@ -2433,7 +2075,10 @@ export interface operations {
     };
     getV1Metrics: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description adds `series`: per minute over 1h, per hour over 24h or 7d (hours kept 7 days) */
+                range?: "1h" | "24h" | "7d";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2446,69 +2091,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "as_of": "2026-12-04T09:59:30.000Z",
-                     *       "window_seconds": 3600,
-                     *       "jobs": {
-                     *         "scheduled": 120,
-                     *         "queued": 3,
-                     *         "running": 2,
-                     *         "paused": 1
-                     *       },
-                     *       "jobs_finished": {
-                     *         "succeeded": 38,
-                     *         "failed": 1,
-                     *         "cancelled": 0
-                     *       },
-                     *       "attempts": {
-                     *         "succeeded": 38,
-                     *         "failed": 2,
-                     *         "timed_out": 0,
-                     *         "cancelled": 0,
-                     *         "expired": 0,
-                     *         "total": 40
-                     *       },
-                     *       "failures": 2,
-                     *       "lateness_ms": {
-                     *         "count": 40,
-                     *         "sum": 9800,
-                     *         "p50": 180,
-                     *         "p99": 1400,
-                     *         "max": 1310
-                     *       },
-                     *       "due_not_dispatched": 0,
-                     *       "pools": [
-                     *         {
-                     *           "name": "gpu",
-                     *           "capacity": 4,
-                     *           "in_use": 1,
-                     *           "waiting": 2
-                     *         }
-                     *       ],
-                     *       "per_minute": [
-                     *         {
-                     *           "minute": "2026-12-04T09:59:00.000Z",
-                     *           "attempts": {
-                     *             "succeeded": 1,
-                     *             "failed": 0,
-                     *             "timed_out": 0,
-                     *             "cancelled": 0,
-                     *             "expired": 0
-                     *           },
-                     *           "lateness_ms": {
-                     *             "count": 1,
-                     *             "sum": 170,
-                     *             "p50": 170,
-                     *             "p99": 170,
-                     *             "max": 170
-                     *           }
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["Metrics"];
                     "text/plain": string;
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description unauthorized: a missing or wrong bearer token */
@@ -2550,61 +2143,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "nightly-report",
-                     *       "type": "http",
-                     *       "status": "paused",
-                     *       "priority": 50,
-                     *       "payload": {
-                     *         "url": "https://example.com/hooks/report",
-                     *         "method": "POST",
-                     *         "headers": {
-                     *           "content-type": "application/json"
-                     *         },
-                     *         "body": {
-                     *           "report": "daily",
-                     *           "format": "csv"
-                     *         }
-                     *       },
-                     *       "run_at": "2026-12-04T09:00:00.000Z",
-                     *       "next_run_at": null,
-                     *       "interval_seconds": null,
-                     *       "cron": null,
-                     *       "timezone": null,
-                     *       "max_retries": 3,
-                     *       "current_retries": 0,
-                     *       "retry_delay_seconds": 30,
-                     *       "timeout_seconds": 60,
-                     *       "result_location": null,
-                     *       "result": null,
-                     *       "last_error": null,
-                     *       "resources": {},
-                     *       "runs": 0,
-                     *       "last_run_at": null,
-                     *       "labels": {
-                     *         "team": "billing"
-                     *       },
-                     *       "callback_url": null,
-                     *       "retry_policy": "all",
-                     *       "expires_after_seconds": null,
-                     *       "debounce": null,
-                     *       "flow_control": null,
-                     *       "overlap": "skip",
-                     *       "catch_up": "none",
-                     *       "catch_up_window_seconds": 3600,
-                     *       "depends_on": [],
-                     *       "on_dependency_failure": "fail",
-                     *       "blocked_by": [],
-                     *       "traceparent": null,
-                     *       "tracestate": null,
-                     *       "created_at": "2026-12-04T09:00:00.000Z",
-                     *       "updated_at": "2026-12-04T09:00:00.000Z",
-                     *       "attempts": []
-                     *     }
-                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2674,61 +2212,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "nightly-report",
-                     *       "type": "http",
-                     *       "status": "scheduled",
-                     *       "priority": 50,
-                     *       "payload": {
-                     *         "url": "https://example.com/hooks/report",
-                     *         "method": "POST",
-                     *         "headers": {
-                     *           "content-type": "application/json"
-                     *         },
-                     *         "body": {
-                     *           "report": "daily",
-                     *           "format": "csv"
-                     *         }
-                     *       },
-                     *       "run_at": "2026-12-04T09:00:00.000Z",
-                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
-                     *       "interval_seconds": null,
-                     *       "cron": null,
-                     *       "timezone": null,
-                     *       "max_retries": 3,
-                     *       "current_retries": 0,
-                     *       "retry_delay_seconds": 30,
-                     *       "timeout_seconds": 60,
-                     *       "result_location": null,
-                     *       "result": null,
-                     *       "last_error": null,
-                     *       "resources": {},
-                     *       "runs": 0,
-                     *       "last_run_at": null,
-                     *       "labels": {
-                     *         "team": "billing"
-                     *       },
-                     *       "callback_url": null,
-                     *       "retry_policy": "all",
-                     *       "expires_after_seconds": null,
-                     *       "debounce": null,
-                     *       "flow_control": null,
-                     *       "overlap": "skip",
-                     *       "catch_up": "none",
-                     *       "catch_up_window_seconds": 3600,
-                     *       "depends_on": [],
-                     *       "on_dependency_failure": "fail",
-                     *       "blocked_by": [],
-                     *       "traceparent": null,
-                     *       "tracestate": null,
-                     *       "created_at": "2026-12-04T09:00:00.000Z",
-                     *       "updated_at": "2026-12-04T09:00:00.000Z",
-                     *       "attempts": []
-                     *     }
-                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2798,61 +2281,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "nightly-report",
-                     *       "type": "http",
-                     *       "status": "scheduled",
-                     *       "priority": 50,
-                     *       "payload": {
-                     *         "url": "https://example.com/hooks/report",
-                     *         "method": "POST",
-                     *         "headers": {
-                     *           "content-type": "application/json"
-                     *         },
-                     *         "body": {
-                     *           "report": "daily",
-                     *           "format": "csv"
-                     *         }
-                     *       },
-                     *       "run_at": "2026-12-04T09:00:00.000Z",
-                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
-                     *       "interval_seconds": null,
-                     *       "cron": null,
-                     *       "timezone": null,
-                     *       "max_retries": 3,
-                     *       "current_retries": 0,
-                     *       "retry_delay_seconds": 30,
-                     *       "timeout_seconds": 60,
-                     *       "result_location": null,
-                     *       "result": null,
-                     *       "last_error": null,
-                     *       "resources": {},
-                     *       "runs": 0,
-                     *       "last_run_at": null,
-                     *       "labels": {
-                     *         "team": "billing"
-                     *       },
-                     *       "callback_url": null,
-                     *       "retry_policy": "all",
-                     *       "expires_after_seconds": null,
-                     *       "debounce": null,
-                     *       "flow_control": null,
-                     *       "overlap": "skip",
-                     *       "catch_up": "none",
-                     *       "catch_up_window_seconds": 3600,
-                     *       "depends_on": [],
-                     *       "on_dependency_failure": "fail",
-                     *       "blocked_by": [],
-                     *       "traceparent": null,
-                     *       "tracestate": null,
-                     *       "created_at": "2026-12-04T09:00:00.000Z",
-                     *       "updated_at": "2026-12-04T09:00:00.000Z",
-                     *       "attempts": []
-                     *     }
-                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2922,72 +2350,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "nightly-report",
-                     *       "type": "http",
-                     *       "status": "scheduled",
-                     *       "priority": 50,
-                     *       "payload": {
-                     *         "url": "https://example.com/hooks/report",
-                     *         "method": "POST",
-                     *         "headers": {
-                     *           "content-type": "application/json"
-                     *         },
-                     *         "body": {
-                     *           "report": "daily",
-                     *           "format": "csv"
-                     *         }
-                     *       },
-                     *       "run_at": "2026-12-04T09:00:00.000Z",
-                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
-                     *       "interval_seconds": null,
-                     *       "cron": null,
-                     *       "timezone": null,
-                     *       "max_retries": 3,
-                     *       "current_retries": 0,
-                     *       "retry_delay_seconds": 30,
-                     *       "timeout_seconds": 60,
-                     *       "result_location": null,
-                     *       "result": null,
-                     *       "last_error": null,
-                     *       "resources": {},
-                     *       "runs": 1,
-                     *       "last_run_at": null,
-                     *       "labels": {
-                     *         "team": "billing"
-                     *       },
-                     *       "callback_url": null,
-                     *       "retry_policy": "all",
-                     *       "expires_after_seconds": null,
-                     *       "debounce": null,
-                     *       "flow_control": null,
-                     *       "overlap": "skip",
-                     *       "catch_up": "none",
-                     *       "catch_up_window_seconds": 3600,
-                     *       "depends_on": [],
-                     *       "on_dependency_failure": "fail",
-                     *       "blocked_by": [],
-                     *       "traceparent": null,
-                     *       "tracestate": null,
-                     *       "created_at": "2026-12-04T09:00:00.000Z",
-                     *       "updated_at": "2026-12-04T09:00:00.000Z",
-                     *       "attempts": [
-                     *         {
-                     *           "number": 1,
-                     *           "status": "succeeded",
-                     *           "scheduled_at": "2026-12-04T09:00:00.000Z",
-                     *           "started_at": "2026-12-04T09:00:00.412Z",
-                     *           "finished_at": "2026-12-04T09:00:00.731Z",
-                     *           "lateness_ms": 412,
-                     *           "error": null,
-                     *           "resources": {}
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -3049,14 +2411,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "status": "scheduled",
-                 *       "labels": {
-                 *         "team": "billing"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["JobFilter"];
             };
         };
@@ -3067,11 +2421,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "matched": 12
-                     *     }
-                     */
                     "application/json": components["schemas"]["Matched"];
                 };
             };
@@ -3133,15 +2482,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "status": "failed",
-                 *       "created_before": "2026-12-04T00:00:00Z",
-                 *       "labels": {
-                 *         "team": "billing"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["JobFilter"];
             };
         };
@@ -3152,11 +2492,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "matched": 3
-                     *     }
-                     */
                     "application/json": components["schemas"]["Matched"];
                 };
             };
@@ -3233,18 +2568,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "pools": [
-                     *         {
-                     *           "name": "gpu",
-                     *           "capacity": 4,
-                     *           "in_use": 1,
-                     *           "waiting": 2
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["PoolList"];
                 };
             };
@@ -3281,11 +2604,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "capacity": 4
-                 *     }
-                 */
                 "application/json": components["schemas"]["PoolCapacity"];
             };
         };
@@ -3296,14 +2614,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "name": "gpu",
-                     *       "capacity": 4,
-                     *       "in_use": 1,
-                     *       "waiting": 2
-                     *     }
-                     */
                     "application/json": components["schemas"]["Pool"];
                 };
             };
@@ -3373,14 +2683,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "name": "gpu",
-                     *       "capacity": 4,
-                     *       "in_use": 0,
-                     *       "waiting": 0
-                     *     }
-                     */
                     "application/json": components["schemas"]["Pool"];
                 };
             };
@@ -3450,14 +2752,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "key": "customer-42",
-                     *       "running": 2,
-                     *       "waiting": 5,
-                     *       "started_last_period": 7
-                     *     }
-                     */
                     "application/json": components["schemas"]["FlowKey"];
                 };
             };
@@ -3512,19 +2806,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "users": [
-                     *         {
-                     *           "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *           "name": "billing team",
-                     *           "created_at": "2026-11-02T10:15:00.000Z",
-                     *           "shards": 4
-                     *         }
-                     *       ],
-                     *       "next_cursor": null
-                     *     }
-                     */
                     "application/json": components["schemas"]["UserPage"];
                 };
             };
@@ -3568,11 +2849,6 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                /**
-                 * @example {
-                 *       "name": "billing team"
-                 *     }
-                 */
                 "application/json": components["schemas"]["NewUser"];
             };
         };
@@ -3583,14 +2859,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "name": "billing team",
-                     *       "api_key": "sk_usr_7k2m9q4x8w1c3v5b6n0p_Xq3vN8kP2mR7tY1wZ5bC9dF4gH6jK0lM2nP4qS6uV8x",
-                     *       "signing_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-                     *     }
-                     */
                     "application/json": components["schemas"]["CreatedUser"];
                 };
             };
@@ -3632,6 +2900,63 @@ export interface operations {
             };
         };
     };
+    getV1AdminMetrics: {
+        parameters: {
+            query?: {
+                /** @description users per page, 1 to 100 */
+                limit?: string;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description adds `series`: per minute over 1h, per hour over 24h or 7d (hours kept 7 days) */
+                range?: "1h" | "24h" | "7d";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the page's figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMetrics"];
+                    "text/plain": string;
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: wait Retry-After seconds: the directory's database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     patchV1AdminUsersId: {
         parameters: {
             query?: never;
@@ -3643,12 +2968,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "shards": 8,
-                 *       "max_unfinished_jobs": 200000
-                 *     }
-                 */
                 "application/json": components["schemas"]["UserLimitsChange"];
             };
         };
@@ -3659,20 +2978,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "shards": 8,
-                     *       "finished_retention_seconds": null,
-                     *       "max_unfinished_jobs": 200000,
-                     *       "shard_ceiling": null,
-                     *       "defaults": {
-                     *         "finished_retention_seconds": 604800,
-                     *         "max_unfinished_jobs": 100000,
-                     *         "shard_ceiling": 16
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["UserLimits"];
                 };
             };
@@ -3740,17 +3045,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "keys": [
-                     *         {
-                     *           "key_id": "3f9c2a7b1e4d8c60",
-                     *           "created_at": "2026-11-02T10:15:00.000Z",
-                     *           "revoked_at": null
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
@@ -3791,13 +3085,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "key_id": "3f9c2a7b1e4d8c60",
-                     *       "api_key": "sk_usr_7k2m9q4x8w1c3v5b6n0p_Xq3vN8kP2mR7tY1wZ5bC9dF4gH6jK0lM2nP4qS6uV8x"
-                     *     }
-                     */
                     "application/json": components["schemas"]["IssuedKey"];
                 };
             };
@@ -3848,13 +3135,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "key_id": "3f9c2a7b1e4d8c60",
-                     *       "created_at": "2026-11-02T10:15:00.000Z",
-                     *       "revoked_at": "2026-12-04T09:30:00.000Z"
-                     *     }
-                     */
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
@@ -3898,11 +3178,6 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                /**
-                 * @example {
-                 *       "overlap_seconds": 86400
-                 *     }
-                 */
                 "application/json": components["schemas"]["SigningSecretRotation"];
             };
         };
@@ -3913,13 +3188,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
-                     *       "signing_secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-                     *       "previous_valid_until": "2026-12-05T09:30:00.000Z"
-                     *     }
-                     */
                     "application/json": components["schemas"]["RotatedSecret"];
                 };
             };

@@ -9,6 +9,7 @@ import { homeStub } from "../shard/address";
 import type { Principal } from "../shard/rpc";
 import { credentials } from "./admin-credentials";
 import { directory } from "./admin-directory";
+import { adminMetrics } from "./admin-metrics";
 import { type AppEnv, forgetVerifiedKeys, requireAdmin } from "./auth";
 import { IndexUnavailableError, InvalidRequestError, NotFoundError, okOrThrow } from "./errors";
 import { NewUser, ShardsBody } from "./schemas";
@@ -85,4 +86,5 @@ admin.patch("/users/:id", async (c) => {
 });
 
 admin.route("/users", directory);
+admin.route("/metrics", adminMetrics);
 admin.route("/users", credentials);

@@ -3,7 +3,7 @@
 // value, the job) becomes one component and every reference points at #/components/schemas/<name>.
 import { z } from "zod";
 import { AttemptViewSchema, JobViewSchema, JsonValue } from "../core/job";
-import { UserMetricsSchema } from "../core/metrics";
+import { AdminMetricsSchema, UserMetricsSchema } from "../core/metrics";
 import { httpPayloadSchema } from "../executors/http-payload";
 import {
   ApiKey,
@@ -63,6 +63,7 @@ const RESPONSES = {
   FlowKey,
   Dependents,
   Metrics: UserMetricsSchema,
+  AdminMetrics: AdminMetricsSchema,
   CreatedUser,
   UserPage,
   UserLimits,

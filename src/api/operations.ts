@@ -10,9 +10,11 @@ import type {
   ResponseExample,
 } from "./openapi-components";
 import {
+  AdminMetricsQuery,
   FlowKeyName,
   IdempotencyKey,
   ListQuery,
+  MetricsQuery,
   PoolName,
   TraceparentHeader,
   TracestateHeader,
@@ -200,7 +202,41 @@ const METRICS_EXAMPLE = {
       lateness_ms: { count: 1, sum: 170, p50: 170, p99: 170, max: 170 },
     },
   ],
+  totals: {
+    attempts: { succeeded: 912, failed: 14, timed_out: 1, cancelled: 3, expired: 0 },
+    jobs_finished: { succeeded: 880, failed: 9, cancelled: 4 },
+    lateness_ms: {
+      count: 930,
+      sum: 158_100,
+      buckets: [
+        { le: 0, count: 12 },
+        { le: 127, count: 401 },
+        { le: 255, count: 905 },
+        { le: 511, count: 930 },
+      ],
+    },
+  },
 } satisfies ResponseExample<"Metrics">;
+
+/** GET /v1/admin/metrics: one user's figures as a page of one. */
+const ADMIN_METRICS_EXAMPLE = {
+  ...METRICS_EXAMPLE,
+  pools: [{ user_id: EXAMPLE_USER, ...POOL_EXAMPLE }],
+  users: [
+    {
+      user_id: EXAMPLE_USER,
+      name: "billing team",
+      shards: 4,
+      jobs: METRICS_EXAMPLE.jobs,
+      due_not_dispatched: 0,
+      attempts: METRICS_EXAMPLE.attempts,
+      failures: 2,
+      lateness_ms: LATENESS_EXAMPLE,
+    },
+  ],
+  unavailable: [],
+  next_cursor: null,
+} satisfies ResponseExample<"AdminMetrics">;
 
 export const OPERATIONS: Record<RouteKey, Operation> = {
   "GET /v1/health": {
@@ -387,23 +423,29 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     errors: { 404: "no such job", 409: "the job has already finished" },
   },
   "GET /v1/metrics": {
-    summary: "The user's figures over the last hour",
+    summary: "The user's figures: the last hour, totals since each shard started, charts",
     description:
       "Jobs in each unfinished status now; jobs finished, attempts by outcome and failures within the " +
-      "window; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and " +
-      "max; due jobs not yet dispatched; pools; and a per-minute series of the window. With a preferred " +
-      "`Accept: text/plain`, the same in the Prometheus text format 0.0.4.",
+      "last hour; lateness p50/p99 (log-scale buckets: at least the true value, at most 1.5 times it) and " +
+      "max; due jobs not yet dispatched; pools; a per-minute series of the hour; `totals`: everything " +
+      "counted since each shard started (only grows), with the cumulative lateness histogram; and with " +
+      "`range`, a chart series (per minute over 1h, per hour over 24h or 7d). With a preferred " +
+      "`Accept: text/plain`, the Prometheus text format 0.0.4: counters `scheduler_attempts_total`, " +
+      "`scheduler_jobs_finished_total`, the histogram `scheduler_lateness_seconds` and gauges.",
     tag: "jobs",
     auth: "user",
+    query: MetricsQuery,
     ok: {
       200: {
         description: "the figures",
         schema: "Metrics",
         example: METRICS_EXAMPLE,
-        alsoText: "the Prometheus text format 0.0.4 (gauges `…_last_hour`, lateness as a summary)",
+        alsoText:
+          "the Prometheus text format 0.0.4 (counters `…_total`, lateness as a histogram, gauges for what holds now)",
       },
     },
   },
+
   "PATCH /v1/jobs/:id": {
     summary: "Change a job",
     description:
@@ -610,6 +652,28 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
           ],
           next_cursor: null,
         },
+      },
+    },
+    errors: { 503: "the directory's database is unavailable; retry after Retry-After" },
+  },
+  "GET /v1/admin/metrics": {
+    summary: "Every user's figures, a page of users at a time",
+    description:
+      "The figures of `GET /v1/metrics` over the users of one page of the directory (oldest first): JSON " +
+      "merges them exactly (counts and histograms add) and lists each user's headline; the Prometheus " +
+      "text (`Accept: text/plain`) has every user's series labelled `user_id` (aggregate with " +
+      "`sum without (user_id)`), and the next page's cursor in `X-Next-Cursor`. A page covers at most " +
+      "`limit` users and 500 shard calls (it ends early at the user that would go past them). A user " +
+      "whose shards do not answer is left out and named in `unavailable`.",
+    tag: "admin",
+    auth: "admin",
+    query: AdminMetricsQuery,
+    ok: {
+      200: {
+        description: "the page's figures",
+        schema: "AdminMetrics",
+        example: ADMIN_METRICS_EXAMPLE,
+        alsoText: "the Prometheus text format 0.0.4, every series labelled `user_id`",
       },
     },
     errors: { 503: "the directory's database is unavailable; retry after Retry-After" },

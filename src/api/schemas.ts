@@ -3,6 +3,7 @@
 // job-fields.ts.
 import { z } from "zod";
 import { MAX_SHARDS } from "../core/ids";
+import { METRICS_RANGES } from "../core/metrics";
 import { JOB_STATUSES } from "../core/state";
 import {
   described,
@@ -194,6 +195,20 @@ export const PoolBody = z.strictObject({
     .min(1)
     .max(1_000_000)
     .describe("units the pool holds, 1 to 1,000,000; shrinking preempts nothing"),
+});
+
+/** GET /v1/metrics query: an optional chart range (additive; the answer without it is unchanged). */
+const MetricsRangeParam = z
+  .enum(METRICS_RANGES)
+  .optional()
+  .describe("adds `series`: per minute over 1h, per hour over 24h or 7d (hours kept 7 days)");
+export const MetricsQuery = z.strictObject({ range: MetricsRangeParam });
+
+/** GET /v1/admin/metrics query: a page of the user directory, and the chart range. */
+export const AdminMetricsQuery = z.strictObject({
+  limit: pageLimit(100, "users"),
+  cursor: pageCursor(),
+  range: MetricsRangeParam,
 });
 
 /** POST /v1/admin/users */

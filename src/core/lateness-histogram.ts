@@ -82,3 +82,29 @@ export function histogramFromSparse(sparse: Record<string, number>): Histogram {
   }
   return h;
 }
+
+/**
+ * The bounds the Prometheus histogram (and the JSON totals' `buckets`) shows, ms: one per doubling,
+ * 2^n − 1 for n = 0…27 (0 ms, 1 ms, 3 ms, 7 ms … 37 h). Lateness is whole milliseconds, so "at most
+ * 2^n − 1" is exactly the stored buckets below 2^n: each cumulative count is exact, not interpolated.
+ * Every other stored bound (round(2^n·√2)) is left out to halve the series.
+ */
+export const EXPOSED_LE_MS: readonly number[] = LATENESS_BUCKET_UPPER_MS.filter(
+  (u) => Number.isInteger(Math.log2(u)) && 2 ** Math.log2(u) === u,
+).map((u) => u - 1);
+
+/** The cumulative counts at EXPOSED_LE_MS: attempts whose lateness is at most `le` ms. */
+export function cumulativeBuckets(h: readonly number[]): { le: number; count: number }[] {
+  const out: { le: number; count: number }[] = [];
+  let k = 0;
+  let seen = 0;
+  for (const le of EXPOSED_LE_MS) {
+    // Stored bucket k holds [UPPER[k-1], UPPER[k]): all of it is ≤ le while UPPER[k] ≤ le + 1.
+    while (k < LATENESS_BUCKET_UPPER_MS.length && (LATENESS_BUCKET_UPPER_MS[k] as number) <= le + 1) {
+      seen += h[k] ?? 0;
+      k++;
+    }
+    out.push({ le, count: seen });
+  }
+  return out;
+}

@@ -14,7 +14,7 @@ import type { DependencyOutcome, DependencyState } from "../core/dependencies";
 import type { ErrorDetail } from "../core/error-detail";
 import type { JobView, NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
-import type { ShardMetrics } from "../core/metrics";
+import type { MetricsRange, ShardMetrics } from "../core/metrics";
 import type { AttemptResult, JobStatus } from "../core/state";
 import type { TraceHeaders } from "../core/trace-context";
 
@@ -401,6 +401,9 @@ export interface TaskShardRpc {
   finishCallback(ref: CallbackRef, outcome: CallbackTry): Promise<FinishCallbackResult>;
 
   // Figures, for GET /v1/metrics.
-  /** This shard's counts now and its per-minute counters over the window (pools: home shard only). */
-  metrics(): Promise<ShardMetrics>;
+  /**
+   * This shard's counts now, its minute rows, its running totals, and for a 24h or 7d range the hour
+   * rows of that range (pools: home shard only).
+   */
+  metrics(range?: MetricsRange): Promise<ShardMetrics>;
 }

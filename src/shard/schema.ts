@@ -342,18 +342,41 @@ export const signingSecrets = sqliteTable("signing_secrets", {
 export const metricMinutes = sqliteTable("metric_minutes", {
   // Epoch minute: ms / 60,000.
   minute: integer("minute").primaryKey(),
-  succeeded: integer("succeeded").notNull().default(0),
-  failed: integer("failed").notNull().default(0),
-  timedOut: integer("timed_out").notNull().default(0),
-  cancelled: integer("cancelled").notNull().default(0),
-  expired: integer("expired").notNull().default(0),
-  jobsSucceeded: integer("jobs_succeeded").notNull().default(0),
-  jobsFailed: integer("jobs_failed").notNull().default(0),
-  jobsCancelled: integer("jobs_cancelled").notNull().default(0),
-  latenessMaxMs: integer("lateness_max_ms").notNull().default(0),
-  latenessSumMs: integer("lateness_sum_ms").notNull().default(0),
-  // The lateness histogram (src/core/lateness-histogram.ts), sparse: {"<bucket>": count}.
-  lateness: text("lateness", { mode: "json" }).$type<Record<string, number>>().notNull().default({}),
+  ...metricCounts(),
+});
+
+/** The counters' columns, shared by metric_minutes, metric_hours and metric_totals. */
+function metricCounts() {
+  return {
+    succeeded: integer("succeeded").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    timedOut: integer("timed_out").notNull().default(0),
+    cancelled: integer("cancelled").notNull().default(0),
+    expired: integer("expired").notNull().default(0),
+    jobsSucceeded: integer("jobs_succeeded").notNull().default(0),
+    jobsFailed: integer("jobs_failed").notNull().default(0),
+    jobsCancelled: integer("jobs_cancelled").notNull().default(0),
+    latenessMaxMs: integer("lateness_max_ms").notNull().default(0),
+    latenessSumMs: integer("lateness_sum_ms").notNull().default(0),
+    // The lateness histogram (src/core/lateness-histogram.ts), sparse: {"<bucket>": count}.
+    lateness: text("lateness", { mode: "json" }).$type<Record<string, number>>().notNull().default({}),
+  };
+}
+
+// Issue 20: minutes older than the hour the metrics window starts in are rolled by the alarm into
+// their hour's row (kept 7 days, for the 24 h and 7 d charts) and into the shard's running totals (one
+// row, id 0: everything counted since the shard started, less the minute rows still present), in the
+// same synchronous step that deletes them, so a count is always in exactly one place. Same columns as
+// metric_minutes; `hour` is the epoch hour (ms / 3,600,000), the rowid.
+export const metricHours = sqliteTable("metric_hours", {
+  hour: integer("hour").primaryKey(),
+  ...metricCounts(),
+});
+
+export const metricTotals = sqliteTable("metric_totals", {
+  // Always 0: the one row.
+  id: integer("id").primaryKey(),
+  ...metricCounts(),
 });
 
 export type JobRow = typeof jobs.$inferSelect;

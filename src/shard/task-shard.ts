@@ -14,7 +14,7 @@ import { LoadWindow } from "../core/hot-shard";
 import type { JobView, NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
 import { jobRuleErrors, rulesOfRow } from "../core/job-rules";
-import type { ShardMetrics } from "../core/metrics";
+import type { MetricsRange, ShardMetrics } from "../core/metrics";
 import type { Env } from "../env";
 import { executorChecks } from "../executors/rule-checks";
 import { log } from "../log";
@@ -367,8 +367,8 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   }
 
   // --- figures ---
-  async metrics(): Promise<ShardMetrics> {
-    return readMetrics(this.db, this.clock());
+  async metrics(range?: MetricsRange): Promise<ShardMetrics> {
+    return readMetrics(this.db, this.clock(), range);
   }
 
   // --- callbacks (src/shard/sql/callbacks.ts) ---

@@ -19,7 +19,7 @@ import { attemptInFlight, expiryError, finishAttempt, timeoutBound } from "./sql
 import { claimDueCallbacks, recordCallback } from "./sql/callbacks";
 import { claimDue, inFlight } from "./sql/claim";
 import { expiredLeases, promoteBegun, resendLostDispatches } from "./sql/dispatch";
-import { pruneMetricMinutes } from "./sql/metrics";
+import { rollMetricMinutes } from "./sql/metrics";
 import { holdPausedLease, overlapCutoffOf, overlapDue, replaceOverlapped } from "./sql/overlap";
 import { pruneIdempotencyKeys } from "./sql/submit";
 import { viewJob } from "./sql/view";
@@ -68,7 +68,7 @@ export async function tick(s: ShardContext, load: LoadWindow): Promise<TickResul
   if (claimedFor) await noteLoad(s, load, "dispatched", claims.length, claimedFor, now);
   const indexed = await flushIndexCopies(s, now);
   pruneIdempotencyKeys(db, now, KEY_PRUNE_BATCH);
-  pruneMetricMinutes(db, now);
+  rollMetricMinutes(db, now);
   // Last, and bounded: removal never delays a dispatch.
   const removing = await removeExpiredJobs(s, now);
   const dispatching =

@@ -34,7 +34,8 @@ afterEach(() => {
 /**
  * The most each phase may cost per canonical job, as measured (docs/cost.md; before the lean schema
  * it was 24 SQLite rows and 5 D1 rows written per job, then 14 and 1, then 15 with the metrics row,
- * and 18 once its removal was counted; issue 16 took that to 13, and the copy by watermark to 12). SQLite rows written must match
+ * and 18 once its removal was counted; issue 16 took that to 13, and the copy by watermark to 12;
+ * issue 20's running metrics totals add 1 at retention, shared by the hour's jobs: 13). SQLite rows written must match
  * exactly, so a change that saves some lowers the budget. Rows read are left out: they are billed at
  * a thousandth of a row written and depend on how many jobs the shard holds.
  */
@@ -64,12 +65,13 @@ const BUDGET: Partial<Record<Phase, Partial<OperationCounts>>> = {
   index: { doRequests: 1, sqlRowsWritten: 1, d1RowsWritten: 1 },
   // The shard's alarm at the removal time (a running system shares it with up to 100 removals and its
   // other work); the job row (a delete counts its row, not its index entries; no attempts row is
-  // left: its one attempt was in the row), and the minute's metrics row, pruned by the same run (one
-  // per minute in which jobs finished, shared by all of them: one here, where the job finished alone);
-  // one D1 row deleted. Measured as a running shard removes it, with newer jobs than it: a removal
+  // left: its one attempt was in the row), and the minute's metrics row, rolled by the same run (its
+  // delete, and since issue 20 the running totals' row it is added to: 2 rows per roll, one roll an
+  // hour per shard, shared by every job that finished in that hour; 2 here, where the job finished
+  // alone; its hour is past the 7 days kept, so no hour row); one D1 row deleted. Measured as a running shard removes it, with newer jobs than it: a removal
   // that takes the shard's newest rows writes the index watermark's row too (lowered to the new
   // max(rowid), once per removal batch: index-watermark.test.ts).
-  retention: { doRequests: 1, sqlRowsWritten: 2, d1RowsWritten: 1 },
+  retention: { doRequests: 1, sqlRowsWritten: 3, d1RowsWritten: 1 },
 };
 
 /**
@@ -182,12 +184,22 @@ async function lifeOf(body: Record<string, unknown>) {
 describe("cost budget of the canonical one-shot job", () => {
   it("stays within its operations per phase, submit to removed", async () => {
     const { user, job, counted } = await lifeOf({ type: "noop" });
-    // The removal's run also pruned the minute the job finished in (counted in retention above).
+    // The removal's run also rolled the minute the job finished in (counted in retention above): into
+    // the totals, so the counters keep it after its row is gone.
     expect(
       await inShard(user.user_id, (_s, state) =>
         state.storage.sql.exec<{ n: number }>("select count(*) as n from metric_minutes").one(),
       ),
     ).toEqual({ n: 0 });
+    expect(
+      await inShard(user.user_id, (_s, state) =>
+        state.storage.sql
+          .exec<{ succeeded: number; jobs_succeeded: number }>(
+            "select succeeded, jobs_succeeded from metric_totals",
+          )
+          .toArray(),
+      ),
+    ).toEqual([{ succeeded: 1, jobs_succeeded: 1 }]);
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
 
     console.log("operations per canonical job", JSON.stringify(counted));

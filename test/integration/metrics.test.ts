@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { emptyHistogram, latenessBucketOf, percentileOf } from "../../src/core/lateness-histogram";
 import { mergeShardMetrics, type UserMetrics } from "../../src/core/metrics";
 import type { DispatchMessage } from "../../src/dispatch/message";
+import { operationTotals, resetOperationTotals, sumOperations } from "../../src/metering/operations";
 import {
   ADMIN,
   createUser,
@@ -27,6 +28,8 @@ afterEach(() => {
 const F = Date.UTC(2030, 0, 1, 0, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
 function setClock(userId: string, n: number, now: number) {
   return runInDurableObject(shardOf(userId, n), (s) => {
@@ -53,8 +56,8 @@ async function putPool(user: TestUser, name: string, capacity: number) {
   expect(res.status).toBe(200);
 }
 
-async function metricsOf(user: TestUser): Promise<UserMetrics> {
-  const res = await request("/v1/metrics", { headers: user.auth });
+async function metricsOf(user: TestUser, range?: string): Promise<UserMetrics> {
+  const res = await request(`/v1/metrics${range ? `?range=${range}` : ""}`, { headers: user.auth });
   expect(res.status).toBe(200);
   return (await res.json()) as UserMetrics;
 }
@@ -68,6 +71,13 @@ function histogramOf(values: number[]) {
 const minuteRows = (userId: string, n = 0) =>
   runInDurableObject(shardOf(userId, n), (_s, state) =>
     state.storage.sql.exec<{ minute: number }>("select minute from metric_minutes order by minute").toArray(),
+  );
+
+const hourRows = (userId: string, n = 0) =>
+  runInDurableObject(shardOf(userId, n), (_s, state) =>
+    state.storage.sql
+      .exec<{ hour: number; succeeded: number }>("select hour, succeeded from metric_hours order by hour")
+      .toArray(),
   );
 
 describe("GET /v1/metrics", () => {
@@ -133,7 +143,7 @@ describe("GET /v1/metrics", () => {
     expect(m.per_minute.slice(0, -1).every((e) => e.lateness_ms.count === 0)).toBe(true);
   });
 
-  it("rolls: a minute leaves the window after an hour, and the alarm prunes it", async () => {
+  it("rolls: a minute leaves the window after an hour, its hour keeps it 7 days, the totals for good", async () => {
     const user = await createUser();
     await setClock(user.user_id, 0, F);
     await submit(user, { type: "noop", run_at: iso(F - 700) });
@@ -152,16 +162,91 @@ describe("GET /v1/metrics", () => {
     expect(rolled.attempts.total).toBe(1);
     expect(rolled.lateness_ms.max).toBe(5);
     expect(rolled.per_minute[0]?.minute).toBe(iso(F + MINUTE));
-    expect((await minuteRows(user.user_id)).length).toBe(2);
+    // Counted since the shard started: both, whatever the window holds.
+    expect(rolled.totals.attempts.succeeded).toBe(2);
+    // The window starts in hour F still: its minutes stay rows of their own.
     await runDurableObjectAlarm(shardOf(user.user_id));
-    expect(await minuteRows(user.user_id)).toEqual([{ minute: (F + MINUTE) / MINUTE }]);
+    expect((await minuteRows(user.user_id)).length).toBe(2);
 
-    // Two hours on, nothing is left, and new attempts start a fresh minute.
+    // Two hours on, the window starts in the next hour: hour F's minutes are rolled into its row and
+    // into the totals, in the alarm's step that deletes them.
     await setClock(user.user_id, 0, F + 120 * MINUTE);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect(await minuteRows(user.user_id)).toEqual([]);
+    expect(await hourRows(user.user_id)).toEqual([{ hour: F / HOUR, succeeded: 2 }]);
+    const later = await metricsOf(user, "24h");
+    expect(later.attempts.total).toBe(0);
+    expect(later.totals.attempts).toMatchObject({ succeeded: 2 });
+    expect(later.totals.lateness_ms).toMatchObject({ count: 2, sum: 705 });
+    expect(later.series?.step_seconds).toBe(3600);
+    expect(later.series?.points).toHaveLength(24);
+    expect(later.series?.points.at(-3)).toMatchObject({ start: iso(F), attempts: { succeeded: 2 } });
+    expect(later.series?.points.at(-3)?.lateness_ms).toMatchObject({ count: 2, max: 700 });
+
+    // A new attempt starts a fresh minute; the totals add it.
     await submit(user, { type: "noop", run_at: iso(F + 120 * MINUTE) });
     await deliver(await fireAlarmOn(user.user_id, 0));
     expect(await minuteRows(user.user_id)).toEqual([{ minute: (F + 120 * MINUTE) / MINUTE }]);
-    expect((await metricsOf(user)).attempts).toMatchObject({ succeeded: 1, total: 1 });
+    const fresh = await metricsOf(user, "7d");
+    expect(fresh.attempts).toMatchObject({ succeeded: 1, total: 1 });
+    expect(fresh.totals.attempts.succeeded).toBe(3);
+    expect(fresh.series?.points).toHaveLength(168);
+    expect(fresh.series?.points.at(-1)).toMatchObject({
+      start: iso(F + 120 * MINUTE),
+      attempts: { succeeded: 1 },
+    });
+
+    // Past 7 days: hour F is pruned, the minute goes to the totals alone; nothing is lost from them.
+    await setClock(user.user_id, 0, F + 7 * DAY + 3 * HOUR);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect(await minuteRows(user.user_id)).toEqual([]);
+    expect(await hourRows(user.user_id)).toEqual([]);
+    const week = await metricsOf(user, "7d");
+    expect(week.totals.attempts.succeeded).toBe(3);
+    expect(week.series?.points.every((p) => p.attempts.succeeded === 0)).toBe(true);
+  });
+
+  it("a roll writes one row per minute rolled, plus its hour's row and the totals' row: none per job", async () => {
+    const user = await createUser();
+    for (const [i, offset] of [0, 7, 31].entries()) {
+      const at = F + offset * MINUTE;
+      await setClock(user.user_id, 0, at);
+      for (let j = 0; j < 4; j++) await submit(user, { type: "noop", run_at: iso(at - 10 * (i + j)) });
+      await deliver(await fireAlarmOn(user.user_id, 0));
+    }
+    // Everything else the shard had to do (index copies) done before the roll.
+    await setClock(user.user_id, 0, F + 59 * MINUTE);
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await minuteRows(user.user_id)).length).toBe(3);
+    await setClock(user.user_id, 0, F + 120 * MINUTE);
+    resetOperationTotals();
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    const counted = sumOperations(operationTotals());
+    console.log("the roll of 3 minutes (12 jobs) into one hour", JSON.stringify(counted));
+    // 3 minute rows deleted, hour F's row, the totals' row.
+    expect(counted.sqlRowsWritten).toBe(3 + 1 + 1);
+    expect(await hourRows(user.user_id)).toEqual([{ hour: F / HOUR, succeeded: 12 }]);
+    expect((await metricsOf(user)).totals.attempts.succeeded).toBe(12);
+  });
+
+  it("series: per minute over 1h; a bad range is a 400", async () => {
+    const user = await createUser();
+    await setClock(user.user_id, 0, F + 5 * MINUTE);
+    await submit(user, { type: "noop", run_at: iso(F + 5 * MINUTE - 40) });
+    await deliver(await fireAlarmOn(user.user_id, 0));
+    const m = await metricsOf(user, "1h");
+    expect(m.series?.step_seconds).toBe(60);
+    expect(m.series?.points).toHaveLength(60);
+    expect(m.series?.points.at(-1)).toMatchObject({
+      start: iso(F + 5 * MINUTE),
+      attempts: { succeeded: 1 },
+      jobs_finished: { succeeded: 1 },
+    });
+    // Without a range: no series, the answer as before.
+    expect((await metricsOf(user)).series).toBeUndefined();
+    const bad = await request("/v1/metrics?range=2h", { headers: user.auth });
+    expect(bad.status).toBe(400);
   });
 
   it("merges a user's shards exactly: counts add, percentiles are those of every attempt together", async () => {
@@ -224,15 +309,23 @@ describe("GET /v1/metrics", () => {
         .find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
     expect(families.get("scheduler_jobs")?.type).toBe("gauge");
     expect(value("scheduler_jobs", { status: "scheduled" })).toBe(1);
-    expect(value("scheduler_attempts_last_hour", { outcome: "succeeded" })).toBe(2);
-    expect(value("scheduler_attempt_failures_last_hour")).toBe(0);
-    expect(families.get("scheduler_attempt_lateness_seconds_last_hour")?.type).toBe("summary");
-    expect(value("scheduler_attempt_lateness_seconds_last_hour", { quantile: "0.99" })).toBe(1.5);
-    expect(value("scheduler_attempt_lateness_seconds_last_hour_count")).toBe(2);
-    expect(value("scheduler_attempt_lateness_seconds_last_hour_sum")).toBeCloseTo(1.52);
-    expect(value("scheduler_attempt_lateness_max_seconds_last_hour")).toBe(1.5);
+    expect(families.get("scheduler_attempts_total")?.type).toBe("counter");
+    expect(value("scheduler_attempts_total", { outcome: "succeeded" })).toBe(2);
+    expect(value("scheduler_attempts_total", { outcome: "failed" })).toBe(0);
+    expect(value("scheduler_jobs_finished_total", { status: "succeeded" })).toBe(2);
+    expect(families.get("scheduler_lateness_seconds")?.type).toBe("histogram");
+    // Exact at each bound: 20 ms is at most 0.031 s, 1.5 s at most 2.047 s.
+    expect(value("scheduler_lateness_seconds_bucket", { le: "0.015" })).toBe(0);
+    expect(value("scheduler_lateness_seconds_bucket", { le: "0.031" })).toBe(1);
+    expect(value("scheduler_lateness_seconds_bucket", { le: "1.023" })).toBe(1);
+    expect(value("scheduler_lateness_seconds_bucket", { le: "2.047" })).toBe(2);
+    expect(value("scheduler_lateness_seconds_bucket", { le: "+Inf" })).toBe(2);
+    expect(value("scheduler_lateness_seconds_count")).toBe(2);
+    expect(value("scheduler_lateness_seconds_sum")).toBeCloseTo(1.52);
     expect(value("scheduler_pool_capacity", { pool: "gpu" })).toBe(3);
     expect(value("scheduler_due_jobs_not_dispatched")).toBe(0);
+    // Nothing over a window: what goes down as minutes leave it is not in the text.
+    expect([...families.keys()].filter((n) => n.includes("last_hour"))).toEqual([]);
     // JSON otherwise, and for a client that accepts anything.
     for (const other of [undefined, "*/*", "application/json", "text/html"]) {
       const r = await request("/v1/metrics", {
@@ -263,9 +356,10 @@ describe("GET /v1/metrics", () => {
     const text = await (
       await request("/v1/metrics", { headers: { ...user.auth, accept: "text/plain" } })
     ).text();
-    expect(
-      parsePrometheusText(text).get("scheduler_attempt_lateness_seconds_last_hour")?.samples[0]?.value,
-    ).toBeNaN();
+    const idle = parsePrometheusText(text);
+    expect(idle.get("scheduler_lateness_seconds")?.samples.every((s) => s.value === 0)).toBe(true);
+    expect(idle.get("scheduler_attempts_total")?.samples.every((s) => s.value === 0)).toBe(true);
+    expect(m.totals.lateness_ms.buckets.every((b) => b.count === 0)).toBe(true);
   });
 
   it("needs a user key: none, a bad one or the admin token is a 401", async () => {

@@ -16,7 +16,7 @@ import {
   UserPage,
 } from "../../src/api/responses";
 import { JobViewSchema } from "../../src/core/job";
-import { UserMetricsSchema } from "../../src/core/metrics";
+import { AdminMetricsSchema, UserMetricsSchema } from "../../src/core/metrics";
 import { ADMIN, createUser, request, submit } from "../support/helpers";
 
 /** The answer's body, after checking it is exactly what the documented schema (strict objects) says. */
@@ -39,6 +39,7 @@ describe("GET /v1/openapi.json", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
+        "/v1/admin/metrics",
         "/v1/admin/users",
         "/v1/admin/users/{id}",
         "/v1/admin/users/{id}/keys",
@@ -208,6 +209,8 @@ describe("GET /v1/openapi.json", () => {
     );
     await answers(PoolList, await request("/v1/pools", { headers: auth }), 200);
     await answers(UserMetricsSchema, await request("/v1/metrics", { headers: auth }), 200);
+    await answers(UserMetricsSchema, await request("/v1/metrics?range=24h", { headers: auth }), 200);
+    await answers(AdminMetricsSchema, await request("/v1/admin/metrics?limit=2", { headers: ADMIN }), 200);
     await answers(UserPage, await request("/v1/admin/users?limit=2", { headers: ADMIN }), 200);
     await answers(Pool, await request("/v1/pools/api", { method: "DELETE", headers: auth }), 200);
     await answers(JobPage, await request("/v1/jobs", { headers: auth }), 200);

@@ -2,8 +2,11 @@
 // the merge of the shards' reports (src/core/lateness-histogram.ts, src/core/metrics.ts).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { coverUsers } from "../../src/api/admin-metrics";
 import {
   addHistogram,
+  cumulativeBuckets,
+  EXPOSED_LE_MS,
   emptyHistogram,
   LATENESS_BUCKET_UPPER_MS,
   LATENESS_BUCKETS,
@@ -189,5 +192,39 @@ describe("mergeShardMetrics", () => {
     expect(m.attempts.total).toBe(0);
     expect(m.lateness_ms).toEqual({ count: 0, sum: 0, p50: null, p99: null, max: null });
     expect(m.jobs_finished).toEqual({ succeeded: 0, failed: 0, cancelled: 0 });
+  });
+});
+
+describe("the Prometheus histogram's cumulative buckets (issue 20)", () => {
+  it("count exactly the values at most each bound (2^n − 1 ms, one per doubling)", () => {
+    expect(EXPOSED_LE_MS.slice(0, 5)).toEqual([0, 1, 3, 7, 15]);
+    expect(EXPOSED_LE_MS.at(-1)).toBe(2 ** 27 - 1);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 28 }), { maxLength: 60 }), (values) => {
+        const buckets = cumulativeBuckets(histogramOf(values));
+        expect(buckets.map((b) => b.le)).toEqual(EXPOSED_LE_MS);
+        for (const b of buckets) expect(b.count).toBe(values.filter((v) => v <= b.le).length);
+      }),
+    );
+  });
+});
+
+describe("GET /v1/admin/metrics covers users within its shard-call budget", () => {
+  const user = (id: string, shards: number | null) => ({ entry: id, shards });
+  it("takes users in order while their shards fit, always the first, and says when it cut short", () => {
+    expect(coverUsers([user("a", 200), user("b", 250), user("c", 100), user("d", 1)], 500)).toEqual({
+      covered: [user("a", 200), user("b", 250)],
+      cutShort: true,
+    });
+    expect(coverUsers([user("big", 256), null, user("x", 244)], 300)).toEqual({
+      covered: [user("big", 256)],
+      cutShort: true,
+    });
+    expect(coverUsers([user("huge", 600), user("y", 1)], 500).covered).toEqual([user("huge", 600)]);
+    // Left-out entries (no account) cost nothing; an unreadable account costs no shard call.
+    expect(coverUsers([null, user("a", 1), user("gone", null), user("b", 499)], 500)).toEqual({
+      covered: [user("a", 1), user("gone", null), user("b", 499)],
+      cutShort: false,
+    });
   });
 });

@@ -4,30 +4,39 @@
 // countInMinute(db, now, event | tally) → void
 //   writes metric_minutes[minute of now] (upsert): one change, or a MinuteTally of many summed.
 //   Rows written: 1 (0 for an empty event or tally), however many changes it counts.
-// pruneMetricMinutes(db, now) → void
-//   deletes the minutes before the window. Rows written: 1 per minute deleted (about one per active
-//   minute).
-// readMetrics(db, now) → ShardMetrics
+// rollMetricMinutes(db, now) → void
+//   moves the minutes before rollBeforeMinute(now) (the hour the window starts in) into their hours'
+//   rows (metric_hours, only hours of the last 7 days) and into the running totals (metric_totals),
+//   deletes them, and deletes the hours older than 7 days, in one synchronous step. Runs in effect once
+//   an hour per shard: rows written 1 per minute deleted (as the prune before it), plus 1 per hour row
+//   written or deleted and 1 for the totals, per roll (not per job).
+// readMetrics(db, now, range?) → ShardMetrics
 //   reads live jobs counted by status and due scheduled jobs (jobs_wake, at most MAX_UNFINISHED_JOBS
-//   entries), ≤ WINDOW_MINUTES metric_minutes rows, and the pools as listPools. Rows written: 0.
+//   entries), the metric_minutes rows (60 to 119 between rolls), the totals row, for a 24h or 7d
+//   range ≤ 24 or 168 metric_hours rows, and the pools as listPools. Rows written: 0.
 //
 // Nothing here reads the attempts table: its history is unbounded within retention, while the counters
-// are at most one row per minute of the window.
+// are at most one row per minute of two hours, one per hour of 7 days, and one.
 import { and, count, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
-import { histogramFromSparse, latenessBucketOf } from "../../core/lateness-histogram";
+import { addHistogram, histogramFromSparse, latenessBucketOf } from "../../core/lateness-histogram";
 import {
   type AttemptOutcome,
+  type Counts,
+  emptyMinute,
   type FinalStatus,
+  firstHourKept,
+  hourOfMinute,
   LIVE_STATUSES,
   type LiveStatus,
+  type MetricsRange,
   type MinuteCounts,
   minuteOf,
+  rangeFirstHour,
+  rollBeforeMinute,
   type ShardMetrics,
-  WINDOW_MINUTES,
-  windowStartMinute,
 } from "../../core/metrics";
 import type { ShardDb } from "../db";
-import { jobs, metricMinutes } from "../schema";
+import { jobs, metricHours, metricMinutes, metricTotals } from "../schema";
 import { BEGUN } from "./begun";
 import { listPools } from "./pools";
 import { prepared } from "./prepared";
@@ -87,10 +96,37 @@ export class MinuteTally {
     return this;
   }
 
+  /** Adds a stored row's counts (a minute being rolled into its hour and the totals). */
+  addRow(r: MetricRow): this {
+    const attempts: Record<AttemptOutcome, number> = {
+      succeeded: r.succeeded,
+      failed: r.failed,
+      timed_out: r.timedOut,
+      cancelled: r.cancelled,
+      expired: r.expired,
+    };
+    const finished: Record<FinalStatus, number> = {
+      succeeded: r.jobsSucceeded,
+      failed: r.jobsFailed,
+      cancelled: r.jobsCancelled,
+    };
+    for (const o of OUTCOMES) if (attempts[o]) this.attempts[o] = (this.attempts[o] ?? 0) + attempts[o];
+    for (const f of FINALS) if (finished[f]) this.finished[f] = (this.finished[f] ?? 0) + finished[f];
+    for (const [bucket, n] of Object.entries(r.lateness)) {
+      this.lateness[bucket] = (this.lateness[bucket] ?? 0) + n;
+      this.measured += n;
+    }
+    this.latenessMaxMs = Math.max(this.latenessMaxMs, r.latenessMaxMs);
+    this.latenessSumMs += r.latenessSumMs;
+    return this;
+  }
+
   get empty(): boolean {
     return Object.keys(this.attempts).length === 0 && Object.keys(this.finished).length === 0;
   }
 }
+
+type MetricRow = typeof metricMinutes.$inferSelect;
 
 /**
  * countInMinute: adds one change (a MinuteEvent), or many summed (a MinuteTally), to the counters of
@@ -100,11 +136,16 @@ export class MinuteTally {
  */
 export function countInMinute(db: ShardDb, now: number, counted: MinuteEvent | MinuteTally): void {
   const tally = counted instanceof MinuteTally ? counted : new MinuteTally().add(counted);
+  upsertCounts(db, COUNT_IN_MINUTE, minuteOf(now), tally);
+}
+
+/** Adds a tally to a row of one of the counters' tables (one statement, one row written). */
+function upsertCounts(db: ShardDb, statement: string, key: number, tally: MinuteTally): void {
   if (tally.empty) return;
   const { attempts: a, finished: f } = tally;
   storageOf(db).sql.exec(
-    COUNT_IN_MINUTE,
-    minuteOf(now),
+    statement,
+    key,
     ...OUTCOMES.map((o) => a[o] ?? 0),
     ...FINALS.map((s) => f[s] ?? 0),
     tally.latenessMaxMs,
@@ -118,10 +159,13 @@ export function countInMinute(db: ShardDb, now: number, counted: MinuteEvent | M
  * workerd keeps it compiled; nothing to build per call). Counters add; the lateness histogram is
  * merged bucket by bucket (a sparse JSON object: the union of the buckets, counts summed).
  */
-const COUNT_IN_MINUTE = `insert into metric_minutes (minute, succeeded, failed, timed_out, cancelled, expired,
+const countIn = (
+  table: string,
+  key: string,
+) => `insert into ${table} (${key}, succeeded, failed, timed_out, cancelled, expired,
   jobs_succeeded, jobs_failed, jobs_cancelled, lateness_max_ms, lateness_sum_ms, lateness)
 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-on conflict (minute) do update set
+on conflict (${key}) do update set
   succeeded = succeeded + excluded.succeeded,
   failed = failed + excluded.failed,
   timed_out = timed_out + excluded.timed_out,
@@ -132,26 +176,61 @@ on conflict (minute) do update set
   jobs_cancelled = jobs_cancelled + excluded.jobs_cancelled,
   lateness_max_ms = max(lateness_max_ms, excluded.lateness_max_ms),
   lateness_sum_ms = lateness_sum_ms + excluded.lateness_sum_ms,
-  lateness = case when excluded.lateness = '{}' then metric_minutes.lateness else (
+  lateness = case when excluded.lateness = '{}' then ${table}.lateness else (
     select json_group_object(key, total) from (
       select key, sum(value) as total from (
-        select key, value from json_each(metric_minutes.lateness)
+        select key, value from json_each(${table}.lateness)
         union all select key, value from json_each(excluded.lateness)
       ) group by key
     )
   ) end`;
+const COUNT_IN_MINUTE = countIn("metric_minutes", "minute");
+const COUNT_IN_HOUR = countIn("metric_hours", "hour");
+const COUNT_IN_TOTALS = countIn("metric_totals", "id");
+
+/** Minutes rolled per alarm run at most: an hour's worth, twice over (a shard idle for longer rolls
+ * the rest in its next runs; what is not rolled yet is still counted, as minute rows). */
+const ROLL_BATCH = 120;
 
 /**
- * pruneMetricMinutes: deletes the minutes that have left the window. Invariant: the table holds at
- * most the window's minutes plus those written since the last prune (the alarm prunes every cycle).
+ * rollMetricMinutes: moves the minutes before rollBeforeMinute(now) into their hours (those of the
+ * last 7 days) and into the running totals, deletes them, and prunes the hours older than 7 days. One
+ * synchronous step (no await), so it commits as one: a count is in a minute row or in the totals,
+ * never both, never neither, and the totals plus the minute rows only grow. Invariant after a run
+ * that rolled fewer than ROLL_BATCH: the minute rows are those from the hour the window starts in on
+ * (60 to 119 of them), the hour rows those of the last 7 days.
  */
-export function pruneMetricMinutes(db: ShardDb, now: number): void {
-  prepared(db, "metrics.pruneMinutes", (db) =>
+export function rollMetricMinutes(db: ShardDb, now: number): void {
+  const rows = db
+    .select()
+    .from(metricMinutes)
+    .where(lt(metricMinutes.minute, rollBeforeMinute(now)))
+    .orderBy(metricMinutes.minute)
+    .limit(ROLL_BATCH)
+    .all();
+  const last = rows.at(-1);
+  const firstHour = firstHourKept(now);
+  if (last) {
+    const totals = new MinuteTally();
+    const hours = new Map<number, MinuteTally>();
+    for (const r of rows) {
+      totals.addRow(r);
+      const hour = hourOfMinute(r.minute);
+      // An hour already past the 7 days lives on in the totals only.
+      if (hour < firstHour) continue;
+      const tally = hours.get(hour) ?? new MinuteTally();
+      hours.set(hour, tally.addRow(r));
+    }
+    for (const [hour, tally] of hours) upsertCounts(db, COUNT_IN_HOUR, hour, tally);
+    upsertCounts(db, COUNT_IN_TOTALS, 0, totals);
+    db.delete(metricMinutes).where(lte(metricMinutes.minute, last.minute)).run();
+  }
+  prepared(db, "metrics.pruneHours", (db) =>
     db
-      .delete(metricMinutes)
-      .where(lt(metricMinutes.minute, sql.placeholder("start")))
+      .delete(metricHours)
+      .where(lt(metricHours.hour, sql.placeholder("first")))
       .prepare(),
-  ).run({ start: windowStartMinute(now) });
+  ).run({ first: firstHour });
 }
 
 function liveCounts(db: ShardDb): Record<LiveStatus, number> {
@@ -185,16 +264,8 @@ function dueNotDispatched(db: ShardDb, now: number): number {
   return row?.n ?? 0;
 }
 
-function minutesInWindow(db: ShardDb, now: number): MinuteCounts[] {
-  const rows = db
-    .select()
-    .from(metricMinutes)
-    .where(and(gte(metricMinutes.minute, windowStartMinute(now)), lte(metricMinutes.minute, minuteOf(now))))
-    .orderBy(metricMinutes.minute)
-    .limit(WINDOW_MINUTES)
-    .all();
-  return rows.map((r) => ({
-    minute: r.minute,
+function countsOf(r: MetricRow): Counts {
+  return {
     attempts: {
       succeeded: r.succeeded,
       failed: r.failed,
@@ -206,16 +277,53 @@ function minutesInWindow(db: ShardDb, now: number): MinuteCounts[] {
     latenessMaxMs: r.latenessMaxMs,
     latenessSumMs: r.latenessSumMs,
     lateness: histogramFromSparse(r.lateness),
-  }));
+  };
+}
+
+/** Every minute row (60 to 119 between rolls; the window's among them), oldest first. */
+function minuteRows(db: ShardDb): MinuteCounts[] {
+  const rows = db.select().from(metricMinutes).orderBy(metricMinutes.minute).all();
+  return rows.map((r) => ({ minute: r.minute, ...countsOf(r) }));
+}
+
+/** Everything counted since the shard started: the running totals plus the minutes not rolled yet. */
+function totalsOf(db: ShardDb, minutes: readonly MinuteCounts[]): Counts {
+  const { minute: _, ...sum } = emptyMinute(0);
+  const row = db.select().from(metricTotals).where(eq(metricTotals.id, 0)).get();
+  const parts = row ? [countsOf({ ...row, minute: 0 }), ...minutes] : minutes;
+  for (const p of parts) {
+    for (const o of OUTCOMES) sum.attempts[o] += p.attempts[o];
+    for (const f of FINALS) sum.finished[f] += p.finished[f];
+    sum.latenessMaxMs = Math.max(sum.latenessMaxMs, p.latenessMaxMs);
+    sum.latenessSumMs += p.latenessSumMs;
+    addHistogram(sum.lateness, p.lateness);
+  }
+  return sum;
+}
+
+/** The hour rows a range's chart needs (none for the per-minute range), oldest first. */
+function hourRows(db: ShardDb, range: MetricsRange | undefined, now: number): MinuteCounts[] {
+  const first = rangeFirstHour(range, now);
+  if (first === null) return [];
+  const rows = db
+    .select()
+    .from(metricHours)
+    .where(and(gte(metricHours.hour, first), lte(metricHours.hour, hourOfMinute(minuteOf(now)))))
+    .orderBy(metricHours.hour)
+    .all();
+  return rows.map(({ hour, ...r }) => ({ minute: hour * 60, ...countsOf({ ...r, minute: 0 }) }));
 }
 
 /** This shard's part of the user's figures (pools: only the home shard has any). */
-export function readMetrics(db: ShardDb, now: number): ShardMetrics {
+export function readMetrics(db: ShardDb, now: number, range?: MetricsRange): ShardMetrics {
+  const minutes = minuteRows(db);
   return {
     now,
     live: liveCounts(db),
     dueNotDispatched: dueNotDispatched(db, now),
-    minutes: minutesInWindow(db, now),
+    minutes,
+    totals: totalsOf(db, minutes),
+    ...(range === undefined || range === "1h" ? {} : { hours: hourRows(db, range, now) }),
     pools: listPools(db, now),
   };
 }

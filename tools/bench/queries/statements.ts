@@ -10,7 +10,7 @@ import type { ShardDb } from "../../../src/shard/db";
 import { claimDue } from "../../../src/shard/sql/claim";
 import { expiredLeases, resendLostDispatches } from "../../../src/shard/sql/dispatch";
 import { dueForIndex, markIndexed, postponeIndex } from "../../../src/shard/sql/index-copy";
-import { countInMinute, pruneMetricMinutes } from "../../../src/shard/sql/metrics";
+import { countInMinute, rollMetricMinutes } from "../../../src/shard/sql/metrics";
 import { capacities, poolWaitersExist, release, unitsInUse } from "../../../src/shard/sql/pools";
 import { pruneIdempotencyKeys } from "../../../src/shard/sql/submit";
 import { viewJob } from "../../../src/shard/sql/view";
@@ -148,7 +148,7 @@ export async function timeStatements(raw: DatabaseSync, db: ShardDb, now: number
   row.prunes_ms = perCall(() =>
     rolledBack(raw, () => {
       pruneIdempotencyKeys(db, now, 100);
-      pruneMetricMinutes(db, now);
+      rollMetricMinutes(db, now);
     }),
   );
   return row;
