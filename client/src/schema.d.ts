@@ -794,7 +794,7 @@ export interface components {
             created_before?: string;
         };
         PoolCapacity: {
-            /** @description units the pool holds; shrinking preempts nothing */
+            /** @description units the pool holds, 1 to 1,000,000; shrinking preempts nothing */
             capacity: number;
         };
         NewUser: {
@@ -1394,6 +1394,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "ok": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["Health"];
                 };
             };
@@ -1414,6 +1419,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.1.0",
+                     *       "info": {
+                     *         "title": "edge-scheduler",
+                     *         "version": "1"
+                     *       },
+                     *       "paths": {}
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
@@ -1447,6 +1462,81 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "jobs": [
+                     *         {
+                     *           "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *           "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *           "name": "nightly-report",
+                     *           "type": "http",
+                     *           "status": "succeeded",
+                     *           "priority": 50,
+                     *           "payload": {
+                     *             "url": "https://example.com/hooks/report",
+                     *             "method": "POST",
+                     *             "headers": {
+                     *               "content-type": "application/json"
+                     *             },
+                     *             "body": {
+                     *               "report": "daily",
+                     *               "format": "csv"
+                     *             }
+                     *           },
+                     *           "run_at": "2026-12-04T09:00:00.000Z",
+                     *           "next_run_at": null,
+                     *           "interval_seconds": null,
+                     *           "cron": null,
+                     *           "timezone": null,
+                     *           "max_retries": 3,
+                     *           "current_retries": 0,
+                     *           "retry_delay_seconds": 30,
+                     *           "timeout_seconds": 60,
+                     *           "result_location": null,
+                     *           "result": {
+                     *             "status": 200,
+                     *             "body": "{\"ok\":true}",
+                     *             "truncated": false
+                     *           },
+                     *           "last_error": null,
+                     *           "resources": {},
+                     *           "runs": 1,
+                     *           "last_run_at": "2026-12-04T09:00:00.412Z",
+                     *           "labels": {
+                     *             "team": "billing"
+                     *           },
+                     *           "callback_url": null,
+                     *           "retry_policy": "all",
+                     *           "expires_after_seconds": null,
+                     *           "debounce": null,
+                     *           "flow_control": null,
+                     *           "overlap": "skip",
+                     *           "catch_up": "none",
+                     *           "catch_up_window_seconds": 3600,
+                     *           "depends_on": [],
+                     *           "on_dependency_failure": "fail",
+                     *           "blocked_by": [],
+                     *           "traceparent": null,
+                     *           "tracestate": null,
+                     *           "created_at": "2026-12-04T09:00:00.000Z",
+                     *           "updated_at": "2026-12-04T09:00:00.731Z",
+                     *           "attempts": [
+                     *             {
+                     *               "number": 1,
+                     *               "status": "succeeded",
+                     *               "scheduled_at": "2026-12-04T09:00:00.000Z",
+                     *               "started_at": "2026-12-04T09:00:00.412Z",
+                     *               "finished_at": "2026-12-04T09:00:00.731Z",
+                     *               "lateness_ms": 412,
+                     *               "error": null,
+                     *               "resources": {}
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["JobPage"];
                 };
             };
@@ -1508,6 +1598,30 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "type": "http",
+                 *       "name": "nightly-report",
+                 *       "payload": {
+                 *         "url": "https://example.com/hooks/report",
+                 *         "method": "POST",
+                 *         "headers": {
+                 *           "content-type": "application/json"
+                 *         },
+                 *         "body": {
+                 *           "report": "daily",
+                 *           "format": "csv"
+                 *         }
+                 *       },
+                 *       "priority": 50,
+                 *       "max_retries": 3,
+                 *       "retry_delay_seconds": 30,
+                 *       "timeout_seconds": 60,
+                 *       "labels": {
+                 *         "team": "billing"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["SubmitJob"];
             };
         };
@@ -1518,6 +1632,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1527,6 +1696,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1602,6 +1826,44 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "jobs": [
+                 *         {
+                 *           "type": "http",
+                 *           "name": "nightly-report",
+                 *           "payload": {
+                 *             "url": "https://example.com/hooks/report",
+                 *             "method": "POST",
+                 *             "headers": {
+                 *               "content-type": "application/json"
+                 *             },
+                 *             "body": {
+                 *               "report": "daily",
+                 *               "format": "csv"
+                 *             }
+                 *           },
+                 *           "priority": 50,
+                 *           "max_retries": 3,
+                 *           "retry_delay_seconds": 30,
+                 *           "timeout_seconds": 60,
+                 *           "labels": {
+                 *             "team": "billing"
+                 *           },
+                 *           "idempotency_key": "report-2026-12-04"
+                 *         },
+                 *         {
+                 *           "type": "http",
+                 *           "name": "warm-cache",
+                 *           "payload": {
+                 *             "url": "https://example.com/cache/warm",
+                 *             "method": "GET"
+                 *           },
+                 *           "priority": 80
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["SubmitBatch"];
             };
         };
@@ -1612,6 +1874,75 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "results": [
+                     *         {
+                     *           "status": 201,
+                     *           "job": {
+                     *             "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *             "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *             "name": "nightly-report",
+                     *             "type": "http",
+                     *             "status": "scheduled",
+                     *             "priority": 50,
+                     *             "payload": {
+                     *               "url": "https://example.com/hooks/report",
+                     *               "method": "POST",
+                     *               "headers": {
+                     *                 "content-type": "application/json"
+                     *               },
+                     *               "body": {
+                     *                 "report": "daily",
+                     *                 "format": "csv"
+                     *               }
+                     *             },
+                     *             "run_at": "2026-12-04T09:00:00.000Z",
+                     *             "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *             "interval_seconds": null,
+                     *             "cron": null,
+                     *             "timezone": null,
+                     *             "max_retries": 3,
+                     *             "current_retries": 0,
+                     *             "retry_delay_seconds": 30,
+                     *             "timeout_seconds": 60,
+                     *             "result_location": null,
+                     *             "result": null,
+                     *             "last_error": null,
+                     *             "resources": {},
+                     *             "runs": 0,
+                     *             "last_run_at": null,
+                     *             "labels": {
+                     *               "team": "billing"
+                     *             },
+                     *             "callback_url": null,
+                     *             "retry_policy": "all",
+                     *             "expires_after_seconds": null,
+                     *             "debounce": null,
+                     *             "flow_control": null,
+                     *             "overlap": "skip",
+                     *             "catch_up": "none",
+                     *             "catch_up_window_seconds": 3600,
+                     *             "depends_on": [],
+                     *             "on_dependency_failure": "fail",
+                     *             "blocked_by": [],
+                     *             "traceparent": null,
+                     *             "tracestate": null,
+                     *             "created_at": "2026-12-04T09:00:00.000Z",
+                     *             "updated_at": "2026-12-04T09:00:00.000Z",
+                     *             "attempts": []
+                     *           }
+                     *         },
+                     *         {
+                     *           "status": 429,
+                     *           "error": {
+                     *             "code": "rate_limited",
+                     *             "message": "the shard holds 100000 unfinished jobs (MAX_UNFINISHED_JOBS); wait for some to finish"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["BatchResults"];
                 };
             };
@@ -1681,6 +2012,76 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "succeeded",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": null,
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": {
+                     *         "status": 200,
+                     *         "body": "{\"ok\":true}",
+                     *         "truncated": false
+                     *       },
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 1,
+                     *       "last_run_at": "2026-12-04T09:00:00.412Z",
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.731Z",
+                     *       "attempts": [
+                     *         {
+                     *           "number": 1,
+                     *           "status": "succeeded",
+                     *           "scheduled_at": "2026-12-04T09:00:00.000Z",
+                     *           "started_at": "2026-12-04T09:00:00.412Z",
+                     *           "finished_at": "2026-12-04T09:00:00.731Z",
+                     *           "lateness_ms": 412,
+                     *           "error": null,
+                     *           "resources": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1741,6 +2142,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "cancelled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": null,
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1804,6 +2260,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "priority": 90,
+                 *       "labels": {
+                 *         "team": "billing",
+                 *         "tier": "gold"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["PatchJob"];
             };
         };
@@ -1814,6 +2279,62 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 90,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing",
+                     *         "tier": "gold"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1901,6 +2422,76 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "succeeded",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": null,
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": {
+                     *         "status": 200,
+                     *         "body": "{\"ok\":true}",
+                     *         "truncated": false
+                     *       },
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 1,
+                     *       "last_run_at": "2026-12-04T09:00:00.412Z",
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.731Z",
+                     *       "attempts": [
+                     *         {
+                     *           "number": 1,
+                     *           "status": "succeeded",
+                     *           "scheduled_at": "2026-12-04T09:00:00.000Z",
+                     *           "started_at": "2026-12-04T09:00:00.412Z",
+                     *           "finished_at": "2026-12-04T09:00:00.731Z",
+                     *           "lateness_ms": 412,
+                     *           "error": null,
+                     *           "resources": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -1970,6 +2561,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "dependents": [
+                     *         "job_0_01kbq3m9a7c2e4g6j8k0m2p4rt"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Dependents"];
                 };
             };
@@ -2030,6 +2628,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": 200,
+                     *       "body": "{\"ok\":true}",
+                     *       "truncated": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["JsonValue"];
                 };
             };
@@ -2091,6 +2696,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "as_of": "2026-12-04T09:59:30.000Z",
+                     *       "window_seconds": 3600,
+                     *       "jobs": {
+                     *         "scheduled": 120,
+                     *         "queued": 3,
+                     *         "running": 2,
+                     *         "paused": 1
+                     *       },
+                     *       "jobs_finished": {
+                     *         "succeeded": 38,
+                     *         "failed": 1,
+                     *         "cancelled": 0
+                     *       },
+                     *       "attempts": {
+                     *         "succeeded": 38,
+                     *         "failed": 2,
+                     *         "timed_out": 0,
+                     *         "cancelled": 0,
+                     *         "expired": 0,
+                     *         "total": 40
+                     *       },
+                     *       "failures": 2,
+                     *       "lateness_ms": {
+                     *         "count": 40,
+                     *         "sum": 9800,
+                     *         "p50": 180,
+                     *         "p99": 1400,
+                     *         "max": 1310
+                     *       },
+                     *       "due_not_dispatched": 0,
+                     *       "pools": [
+                     *         {
+                     *           "name": "gpu",
+                     *           "capacity": 4,
+                     *           "in_use": 1,
+                     *           "waiting": 2
+                     *         }
+                     *       ],
+                     *       "per_minute": [
+                     *         {
+                     *           "minute": "2026-12-04T09:59:00.000Z",
+                     *           "attempts": {
+                     *             "succeeded": 1,
+                     *             "failed": 0,
+                     *             "timed_out": 0,
+                     *             "cancelled": 0,
+                     *             "expired": 0
+                     *           },
+                     *           "lateness_ms": {
+                     *             "count": 1,
+                     *             "sum": 170,
+                     *             "p50": 170,
+                     *             "p99": 170,
+                     *             "max": 170
+                     *           }
+                     *         }
+                     *       ],
+                     *       "totals": {
+                     *         "attempts": {
+                     *           "succeeded": 912,
+                     *           "failed": 14,
+                     *           "timed_out": 1,
+                     *           "cancelled": 3,
+                     *           "expired": 0
+                     *         },
+                     *         "jobs_finished": {
+                     *           "succeeded": 880,
+                     *           "failed": 9,
+                     *           "cancelled": 4
+                     *         },
+                     *         "lateness_ms": {
+                     *           "count": 930,
+                     *           "sum": 158100,
+                     *           "buckets": [
+                     *             {
+                     *               "le": 0,
+                     *               "count": 12
+                     *             },
+                     *             {
+                     *               "le": 127,
+                     *               "count": 401
+                     *             },
+                     *             {
+                     *               "le": 255,
+                     *               "count": 905
+                     *             },
+                     *             {
+                     *               "le": 511,
+                     *               "count": 930
+                     *             }
+                     *           ]
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Metrics"];
                     "text/plain": string;
                 };
@@ -2143,6 +2845,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "paused",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": null,
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2212,6 +2969,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2281,6 +3093,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 0,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2350,6 +3217,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "job_0_01kbq3m8r4z2x7c9v5n6b1d3fg",
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "nightly-report",
+                     *       "type": "http",
+                     *       "status": "scheduled",
+                     *       "priority": 50,
+                     *       "payload": {
+                     *         "url": "https://example.com/hooks/report",
+                     *         "method": "POST",
+                     *         "headers": {
+                     *           "content-type": "application/json"
+                     *         },
+                     *         "body": {
+                     *           "report": "daily",
+                     *           "format": "csv"
+                     *         }
+                     *       },
+                     *       "run_at": "2026-12-04T09:00:00.000Z",
+                     *       "next_run_at": "2026-12-04T09:00:00.000Z",
+                     *       "interval_seconds": null,
+                     *       "cron": null,
+                     *       "timezone": null,
+                     *       "max_retries": 3,
+                     *       "current_retries": 0,
+                     *       "retry_delay_seconds": 30,
+                     *       "timeout_seconds": 60,
+                     *       "result_location": null,
+                     *       "result": null,
+                     *       "last_error": null,
+                     *       "resources": {},
+                     *       "runs": 1,
+                     *       "last_run_at": null,
+                     *       "labels": {
+                     *         "team": "billing"
+                     *       },
+                     *       "callback_url": null,
+                     *       "retry_policy": "all",
+                     *       "expires_after_seconds": null,
+                     *       "debounce": null,
+                     *       "flow_control": null,
+                     *       "overlap": "skip",
+                     *       "catch_up": "none",
+                     *       "catch_up_window_seconds": 3600,
+                     *       "depends_on": [],
+                     *       "on_dependency_failure": "fail",
+                     *       "blocked_by": [],
+                     *       "traceparent": null,
+                     *       "tracestate": null,
+                     *       "created_at": "2026-12-04T09:00:00.000Z",
+                     *       "updated_at": "2026-12-04T09:00:00.000Z",
+                     *       "attempts": [
+                     *         {
+                     *           "number": 1,
+                     *           "status": "succeeded",
+                     *           "scheduled_at": "2026-12-04T09:00:00.000Z",
+                     *           "started_at": "2026-12-04T09:00:00.412Z",
+                     *           "finished_at": "2026-12-04T09:00:00.731Z",
+                     *           "lateness_ms": 412,
+                     *           "error": null,
+                     *           "resources": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Job"];
                 };
             };
@@ -2411,6 +3344,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "scheduled",
+                 *       "labels": {
+                 *         "team": "billing"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["JobFilter"];
             };
         };
@@ -2421,6 +3362,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "matched": 12
+                     *     }
+                     */
                     "application/json": components["schemas"]["Matched"];
                 };
             };
@@ -2482,6 +3428,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "failed",
+                 *       "created_before": "2026-12-04T00:00:00Z",
+                 *       "labels": {
+                 *         "team": "billing"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["JobFilter"];
             };
         };
@@ -2492,6 +3447,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "matched": 3
+                     *     }
+                     */
                     "application/json": components["schemas"]["Matched"];
                 };
             };
@@ -2568,6 +3528,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "pools": [
+                     *         {
+                     *           "name": "gpu",
+                     *           "capacity": 4,
+                     *           "in_use": 1,
+                     *           "waiting": 2
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["PoolList"];
                 };
             };
@@ -2604,6 +3576,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "capacity": 4
+                 *     }
+                 */
                 "application/json": components["schemas"]["PoolCapacity"];
             };
         };
@@ -2614,6 +3591,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "gpu",
+                     *       "capacity": 4,
+                     *       "in_use": 1,
+                     *       "waiting": 2
+                     *     }
+                     */
                     "application/json": components["schemas"]["Pool"];
                 };
             };
@@ -2683,6 +3668,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "gpu",
+                     *       "capacity": 4,
+                     *       "in_use": 0,
+                     *       "waiting": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["Pool"];
                 };
             };
@@ -2752,6 +3745,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key": "customer-42",
+                     *       "running": 2,
+                     *       "waiting": 5,
+                     *       "started_last_period": 7
+                     *     }
+                     */
                     "application/json": components["schemas"]["FlowKey"];
                 };
             };
@@ -2806,6 +3807,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "users": [
+                     *         {
+                     *           "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *           "name": "billing team",
+                     *           "created_at": "2026-11-02T10:15:00.000Z",
+                     *           "shards": 4
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserPage"];
                 };
             };
@@ -2849,6 +3863,11 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "billing team"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewUser"];
             };
         };
@@ -2859,6 +3878,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "name": "billing team",
+                     *       "api_key": "sk_usr_7k2m9q4x8w1c3v5b6n0p_Xq3vN8kP2mR7tY1wZ5bC9dF4gH6jK0lM2nP4qS6uV8x",
+                     *       "signing_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreatedUser"];
                 };
             };
@@ -2922,6 +3949,136 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "as_of": "2026-12-04T09:59:30.000Z",
+                     *       "window_seconds": 3600,
+                     *       "jobs": {
+                     *         "scheduled": 120,
+                     *         "queued": 3,
+                     *         "running": 2,
+                     *         "paused": 1
+                     *       },
+                     *       "jobs_finished": {
+                     *         "succeeded": 38,
+                     *         "failed": 1,
+                     *         "cancelled": 0
+                     *       },
+                     *       "attempts": {
+                     *         "succeeded": 38,
+                     *         "failed": 2,
+                     *         "timed_out": 0,
+                     *         "cancelled": 0,
+                     *         "expired": 0,
+                     *         "total": 40
+                     *       },
+                     *       "failures": 2,
+                     *       "lateness_ms": {
+                     *         "count": 40,
+                     *         "sum": 9800,
+                     *         "p50": 180,
+                     *         "p99": 1400,
+                     *         "max": 1310
+                     *       },
+                     *       "due_not_dispatched": 0,
+                     *       "pools": [
+                     *         {
+                     *           "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *           "name": "gpu",
+                     *           "capacity": 4,
+                     *           "in_use": 1,
+                     *           "waiting": 2
+                     *         }
+                     *       ],
+                     *       "per_minute": [
+                     *         {
+                     *           "minute": "2026-12-04T09:59:00.000Z",
+                     *           "attempts": {
+                     *             "succeeded": 1,
+                     *             "failed": 0,
+                     *             "timed_out": 0,
+                     *             "cancelled": 0,
+                     *             "expired": 0
+                     *           },
+                     *           "lateness_ms": {
+                     *             "count": 1,
+                     *             "sum": 170,
+                     *             "p50": 170,
+                     *             "p99": 170,
+                     *             "max": 170
+                     *           }
+                     *         }
+                     *       ],
+                     *       "totals": {
+                     *         "attempts": {
+                     *           "succeeded": 912,
+                     *           "failed": 14,
+                     *           "timed_out": 1,
+                     *           "cancelled": 3,
+                     *           "expired": 0
+                     *         },
+                     *         "jobs_finished": {
+                     *           "succeeded": 880,
+                     *           "failed": 9,
+                     *           "cancelled": 4
+                     *         },
+                     *         "lateness_ms": {
+                     *           "count": 930,
+                     *           "sum": 158100,
+                     *           "buckets": [
+                     *             {
+                     *               "le": 0,
+                     *               "count": 12
+                     *             },
+                     *             {
+                     *               "le": 127,
+                     *               "count": 401
+                     *             },
+                     *             {
+                     *               "le": 255,
+                     *               "count": 905
+                     *             },
+                     *             {
+                     *               "le": 511,
+                     *               "count": 930
+                     *             }
+                     *           ]
+                     *         }
+                     *       },
+                     *       "users": [
+                     *         {
+                     *           "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *           "name": "billing team",
+                     *           "shards": 4,
+                     *           "jobs": {
+                     *             "scheduled": 120,
+                     *             "queued": 3,
+                     *             "running": 2,
+                     *             "paused": 1
+                     *           },
+                     *           "due_not_dispatched": 0,
+                     *           "attempts": {
+                     *             "succeeded": 38,
+                     *             "failed": 2,
+                     *             "timed_out": 0,
+                     *             "cancelled": 0,
+                     *             "expired": 0,
+                     *             "total": 40
+                     *           },
+                     *           "failures": 2,
+                     *           "lateness_ms": {
+                     *             "count": 40,
+                     *             "sum": 9800,
+                     *             "p50": 180,
+                     *             "p99": 1400,
+                     *             "max": 1310
+                     *           }
+                     *         }
+                     *       ],
+                     *       "unavailable": [],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["AdminMetrics"];
                     "text/plain": string;
                 };
@@ -2968,6 +4125,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "shards": 8,
+                 *       "max_unfinished_jobs": 200000
+                 *     }
+                 */
                 "application/json": components["schemas"]["UserLimitsChange"];
             };
         };
@@ -2978,6 +4141,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "shards": 8,
+                     *       "finished_retention_seconds": null,
+                     *       "max_unfinished_jobs": 200000,
+                     *       "shard_ceiling": null,
+                     *       "defaults": {
+                     *         "finished_retention_seconds": 604800,
+                     *         "max_unfinished_jobs": 100000,
+                     *         "shard_ceiling": 16
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserLimits"];
                 };
             };
@@ -3045,6 +4222,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "key_id": "3f9c2a7b1e4d8c60",
+                     *           "created_at": "2026-11-02T10:15:00.000Z",
+                     *           "revoked_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
@@ -3085,6 +4273,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "key_id": "3f9c2a7b1e4d8c60",
+                     *       "api_key": "sk_usr_7k2m9q4x8w1c3v5b6n0p_Xq3vN8kP2mR7tY1wZ5bC9dF4gH6jK0lM2nP4qS6uV8x"
+                     *     }
+                     */
                     "application/json": components["schemas"]["IssuedKey"];
                 };
             };
@@ -3135,6 +4330,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key_id": "3f9c2a7b1e4d8c60",
+                     *       "created_at": "2026-11-02T10:15:00.000Z",
+                     *       "revoked_at": "2026-12-04T09:30:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
@@ -3178,6 +4380,11 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "overlap_seconds": 86400
+                 *     }
+                 */
                 "application/json": components["schemas"]["SigningSecretRotation"];
             };
         };
@@ -3188,6 +4395,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "usr_7k2m9q4x8w1c3v5b6n0p",
+                     *       "signing_secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+                     *       "previous_valid_until": "2026-12-05T09:30:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["RotatedSecret"];
                 };
             };
