@@ -2,8 +2,8 @@
 // `npm run dev`'s server (dashboard built by dev.mjs), signed in with a key made as the README's first
 // step makes it. Each step is its own test, in order, sharing one page; screenshots go to
 // test-artifacts/. Nothing reloads the page after sign-in: a marker set on `window` must survive.
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CreatedUser } from "../../tools/harness/api-types";
 import { ApiClient } from "../../tools/harness/client";
 import { ownDevFixture } from "../e2e/dev-fixture";
@@ -30,6 +30,38 @@ describe("the dashboard, in Chromium", () => {
   let recurringId = "";
 
   const base = () => fixture.server().baseUrl;
+
+  // Every step ends with no console error, no failed request and no answer of 400 or more, other than
+  // the ones it says it expects (the favicon included: a 404 for it would show here).
+  const problems: string[] = [];
+  let expected: { status: number; path: string }[] = [];
+  const isExpected = (status: number, url: string) =>
+    expected.some((e) => e.status === status && new URL(url).pathname === e.path);
+  /** Records what goes wrong in any page of a context. */
+  function watchProblems(context: BrowserContext, width: string) {
+    context.on("console", (msg) => {
+      if (msg.type() !== "error") return;
+      const at = msg.location().url;
+      // Chromium logs each answer of 400 or more too; an expected one is not a problem.
+      const status = Number(/status of (\d{3})/.exec(msg.text())?.[1]);
+      if (at && status && isExpected(status, at)) return;
+      problems.push(`${width} console: ${msg.text()} (${at})`);
+    });
+    context.on("requestfailed", (req) => {
+      // A poll cut short by leaving its page is the browser's doing, not a failure.
+      if (req.failure()?.errorText === "net::ERR_ABORTED") return;
+      problems.push(`${width} failed: ${req.method()} ${req.url()} ${req.failure()?.errorText}`);
+    });
+    context.on("response", (res) => {
+      if (res.status() >= 400 && !isExpected(res.status(), res.url()))
+        problems.push(`${width} ${res.status()}: ${res.request().method()} ${res.url()}`);
+    });
+  }
+  afterEach(() => {
+    const seen = problems.splice(0);
+    expected = [];
+    expect(seen).toEqual([]);
+  });
   const statusOnPage = () => page.locator("h1 .status").textContent();
   /** Statuses the job page's heading shows, one read every 100 ms, until `last` or the timeout. */
   async function watchStatus(last: string, timeoutMs = 30_000): Promise<string[]> {
@@ -86,6 +118,7 @@ describe("the dashboard, in Chromium", () => {
     user = created.body;
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    watchProblems(context, "desktop");
     page = await context.newPage();
     page.on("dialog", (dialog) => void dialog.accept());
   });
@@ -95,6 +128,7 @@ describe("the dashboard, in Chromium", () => {
   });
 
   it("signs in with the API key", async () => {
+    expected = [{ status: 401, path: "/v1/jobs" }];
     await page.goto(`${base()}/dashboard`);
     await page.getByLabel("API key or admin token").fill("sk_usr_wrong_key");
     await page.getByRole("button", { name: "Sign in" }).click();

@@ -1,6 +1,7 @@
 // The fields a job is submitted or edited with, and the preview of a recurring job's next runs.
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from "../../../src/core/state";
 import { DEPENDENCY_FAILURE_POLICIES, DEPENDENCY_FAILURE_TEXT, MAX_DEPENDENCIES } from "../dependencies";
+import { relativeTime } from "../format";
 import { BROWSER_ZONE, type JobForm, recurrenceOfForm } from "../job-body";
 import { inZone, previewRuns } from "../preview";
 
@@ -26,7 +27,7 @@ export function CronPreview(props: { form: JobForm; runAt?: number }) {
         <ol>
           {preview.runs.map((at) => (
             <li key={at.getTime()} title={at.toISOString()}>
-              {inZone(at, zone)}
+              {inZone(at, zone)} <span class="ago">{relativeTime(at)}</span>
             </li>
           ))}
         </ol>
