@@ -2,7 +2,7 @@
 // the type and labels filters, all kept in the URL; cursor paging; the page re-read every two seconds so
 // statuses change in place; rows picked with checkboxes for a bulk cancel or retry (POST /v1/jobs/cancel
 // and /retry with their ids).
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { UserMetrics } from "../../../src/core/metrics";
 import { call, describeError, JOB_STATUSES, JOB_TYPES, type JobPage } from "../api";
 import { ErrorLine, StatusBadge, Time } from "../components";
@@ -68,16 +68,25 @@ function StatusTabs(props: { current: string; metrics: UserMetrics | null }) {
 
 export function JobsView() {
   const query = queryOf(route.value);
-  const [draft, setDraft] = useState(() => ({
+  const fromQuery = () => ({
     type: query.get("type") ?? "",
     search: query.get("name") ?? "",
     label: query.getAll("label").join(", "),
-  }));
+  });
+  const [draft, setDraft] = useState(fromQuery);
   // Cursors of the pages before this one, for "Previous"; the URL holds the current one.
   const [earlier, setEarlier] = useState<string[]>([]);
   const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
   const [bulkNote, setBulkNote] = useState<string | null>(null);
   const [bulkError, setBulkError] = useState<string | null>(null);
+
+  // The URL changed from outside the form (a tab, the nav's Jobs link, back): the form follows it, and a
+  // bulk action's note belongs to the list it was made on.
+  const filterKey = [query.get("type"), query.get("name"), ...query.getAll("label")].join("\n");
+  useEffect(() => {
+    setDraft(fromQuery());
+    setBulkNote(null);
+  }, [filterKey]);
 
   const apiQuery = new URLSearchParams();
   for (const key of FILTERS) for (const v of query.getAll(key)) apiQuery.append(key, v);
@@ -215,6 +224,7 @@ export function JobsView() {
             <th>Schedule</th>
             <th>Next / last run</th>
             <th title="occurrences finished">Occurrences</th>
+            <th title="attempts made, retries included">Attempts</th>
             <th>Last error</th>
             <th>Priority</th>
           </tr>
@@ -242,6 +252,7 @@ export function JobsView() {
                 <Time iso={job.run_at} />
               </td>
               <td>{job.runs}</td>
+              <td>{job.attempts[0]?.number ?? 0}</td>
               <td class="last-error" title={job.last_error ?? ""}>
                 {job.last_error ?? ""}
               </td>
