@@ -492,11 +492,27 @@ describe("the dashboard, in Chromium", () => {
       .poll(async () => Number(await attempts.textContent()), { timeout: 15_000 })
       .toBeGreaterThanOrEqual(2);
     await snap(page, "14-metrics");
+
+    // Dark: the page takes its colours from prefers-color-scheme, the charts theirs from the page's.
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByRole("link", { name: "Metrics" }).click();
+    await expect.poll(() => page.locator(".chart canvas").count()).toBe(2);
+    const background = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(await background()).toBe("rgb(15, 19, 24)");
+    await snap(page, "14b-metrics-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+    expect(await background()).toBe("rgb(245, 246, 248)");
   });
 
   it("shows every view at 390 px wide without the page scrolling sideways", async () => {
     if (!browser) throw new Error("no browser");
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    // In dark colours, so both schemes are seen.
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      colorScheme: "dark",
+    });
     watchProblems(context, "phone");
     const phone = await context.newPage();
     const fitsWidth = () =>
