@@ -97,6 +97,9 @@ export function JobsView() {
     apiQuery.toString(),
   ]);
   const metrics = usePolling(() => call<UserMetrics>("GET", "/v1/metrics"), COUNTS_REFRESH_MS, []);
+  // A tab opened reads the counts again, so its count agrees with the rows it lists.
+  const status = query.get("status") ?? "";
+  useEffect(() => metrics.refresh(), [status]);
 
   function apply(e: Event) {
     e.preventDefault();
