@@ -440,6 +440,14 @@ describe("the dashboard, in Chromium", () => {
     await expect
       .poll(() => rows.locator(".status", { hasText: "cancelled" }).count(), { timeout: 15_000 })
       .toBe(1);
+    // Every job the filter matches, on every page (the API's filter form): the one still cancelled.
+    await page.getByRole("button", { name: "Retry all matching" }).click();
+    await expect
+      .poll(() => page.getByTestId("bulk-result").textContent(), { timeout: 10_000 })
+      .toBe("Retried 1 matching name later-");
+    await expect
+      .poll(() => rows.locator(".status", { hasText: "cancelled" }).count(), { timeout: 15_000 })
+      .toBe(0);
   });
 
   it("shows a failed job's error in the list, on its page (not an empty result) and on the overview", async () => {

@@ -3,6 +3,7 @@
 // statuses change in place; rows picked with checkboxes for a bulk cancel or retry (POST /v1/jobs/cancel
 // and /retry with their ids).
 import { useEffect, useState } from "preact/hooks";
+import type { JobFilterInput } from "../../../src/api/schemas";
 import type { UserMetrics } from "../../../src/core/metrics";
 import { call, describeError, JOB_STATUSES, JOB_TYPES, type JobPage } from "../api";
 import { ErrorLine, StatusBadge, Time } from "../components";
@@ -40,6 +41,31 @@ function countsOf(m: UserMetrics | null): Partial<Record<string, { n: number; ti
     out[s] = { n, title: `${n} ${s} in the last ${hours === 1 ? "hour" : `${hours} hours`}` };
   return out;
 }
+
+/**
+ * The list's filters as a bulk request's filter (POST /v1/jobs/cancel and /retry take the same
+ * status, type, name prefix and labels), or null when nothing is filtered: "all your jobs" is never
+ * one click away.
+ */
+function bulkFilterOf(q: URLSearchParams): Omit<JobFilterInput, "ids" | "created_before"> | null {
+  const filter: Omit<JobFilterInput, "ids" | "created_before"> = {};
+  const status = q.get("status");
+  if (status) filter.status = status as JobFilterInput["status"];
+  const type = q.get("type");
+  if (type) filter.type = type;
+  const name = q.get("name");
+  if (name) filter.name = name;
+  const labels = Object.fromEntries(
+    q.getAll("label").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]),
+  );
+  if (Object.keys(labels).length) filter.labels = labels;
+  return Object.keys(filter).length ? filter : null;
+}
+
+const filterText = (f: object) =>
+  Object.entries(f)
+    .map(([k, v]) => `${k} ${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(", ");
 
 function StatusTabs(props: { current: string; metrics: UserMetrics | null }) {
   const counts = countsOf(props.metrics);
@@ -150,6 +176,29 @@ export function JobsView() {
     }
   }
 
+  /** Every job the filters match, on every page. */
+  async function bulkMatching(
+    action: "cancel" | "retry",
+    filter: NonNullable<ReturnType<typeof bulkFilterOf>>,
+  ) {
+    const verb = action === "cancel" ? "Cancel" : "Retry";
+    if (!confirm(`${verb} every job matching ${filterText(filter)} (every page, not only this one)?`)) return;
+    setBulkError(null);
+    setBulkNote(null);
+    try {
+      const { matched } = await call<{ matched: number }>("POST", `/v1/jobs/${action}`, filter);
+      setBulkNote(
+        `${action === "cancel" ? "Cancelled" : "Retried"} ${matched} matching ${filterText(filter)}`,
+      );
+      setPicked(new Set());
+      listed.refresh();
+      metrics.refresh();
+    } catch (err) {
+      setBulkError(describeError(err));
+    }
+  }
+
+  const bulkFilter = bulkFilterOf(query);
   const jobs = listed.data?.jobs ?? [];
   const allPicked = jobs.length > 0 && jobs.every((j) => picked.has(j.id));
   const toggle = (id: string) => {
@@ -201,6 +250,16 @@ export function JobsView() {
           </button>
           <button type="button" onClick={() => setPicked(new Set())}>
             Clear
+          </button>
+        </div>
+      )}
+      {bulkFilter && picked.size === 0 && jobs.length > 0 && (
+        <div class="actions">
+          <button type="button" class="danger" onClick={() => bulkMatching("cancel", bulkFilter)}>
+            Cancel all matching
+          </button>
+          <button type="button" onClick={() => bulkMatching("retry", bulkFilter)}>
+            Retry all matching
           </button>
         </div>
       )}
