@@ -76,3 +76,6 @@ export type Dependents = z.infer<typeof DependentsSchema>;
 export { JOB_STATUSES };
 export const FINISHED: ReadonlySet<string> = new Set(FINISHED_STATUSES);
 export const isRecurring = (job: Job) => job.interval_seconds !== null || job.cron !== null;
+
+/** The executors' types (src/executors/registry.ts), for the list's Type filter and the submit form. */
+export const JOB_TYPES = ["http", "noop"] as const;

@@ -1,6 +1,7 @@
 // Small pieces shared by the views.
 import type { ComponentChildren } from "preact";
-import { localTime } from "./format";
+import { formatInstant, relativeTime } from "./format";
+import { BROWSER_ZONE } from "./job-body";
 
 export function StatusBadge(props: { status: string }) {
   return (
@@ -10,8 +11,17 @@ export function StatusBadge(props: { status: string }) {
   );
 }
 
+/** An instant as every view shows it: local time with the zone named, and how long ago beside it. */
 export function Time(props: { iso: string | null | undefined }) {
-  return <time title={props.iso ?? ""}>{localTime(props.iso)}</time>;
+  if (!props.iso) return <span>—</span>;
+  return (
+    <span class="when">
+      <time dateTime={props.iso} title={`${props.iso} (${BROWSER_ZONE})`}>
+        {formatInstant(props.iso)}
+      </time>
+      <span class="ago">{relativeTime(props.iso)}</span>
+    </span>
+  );
 }
 
 export function ErrorLine(props: { error: string | null }) {

@@ -1,6 +1,8 @@
 // A job's fields as form state (the submit and edit forms), and their translation to API bodies: the
 // submit body, and for an edit only what changed. Bad entries (not JSON, a label without a colon) are
 // reported here, before anything is sent. No DOM: tested in node (job-body.test.ts).
+
+import type { RetryPolicy } from "../../src/core/retry-policy";
 import type { Recurrence } from "../../src/core/schedule";
 import type { CatchUp, Overlap } from "../../src/core/state";
 import type { Debounce, Job } from "./api";
@@ -13,6 +15,8 @@ export interface JobForm {
   name: string;
   url: string;
   method: string;
+  /** http only: one "Name: value" a line. */
+  headers: string;
   payload: string;
   schedule: ScheduleKind;
   runAt: string;
@@ -22,6 +26,14 @@ export interface JobForm {
   priority: string;
   maxRetries: string;
   timeoutSeconds: string;
+  /** Sent only when not the default. */
+  retryDelaySeconds: string;
+  retryPolicy: RetryPolicy;
+  /** Empty: absent (none). */
+  expiresAfterSeconds: string;
+  callbackUrl: string;
+  /** r2://<key-prefix>; set at submit (PATCH does not take it). */
+  resultLocation: string;
   resources: string;
   labels: string;
   /** flow_control: sent only with a key; an empty limit is absent. */
@@ -47,6 +59,8 @@ export interface JobForm {
 export const DEFAULT_OVERLAP: Overlap = "skip";
 export const DEFAULT_CATCH_UP: CatchUp = "none";
 export const DEFAULT_CATCH_UP_WINDOW_SECONDS = 3600;
+export const DEFAULT_RETRY_DELAY_SECONDS = 30;
+export const DEFAULT_RETRY_POLICY: RetryPolicy = "all";
 
 export const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
@@ -55,6 +69,7 @@ export const emptyForm = (): JobForm => ({
   name: "",
   url: "",
   method: "POST",
+  headers: "",
   payload: "",
   schedule: "once",
   runAt: "",
@@ -64,6 +79,11 @@ export const emptyForm = (): JobForm => ({
   priority: "50",
   maxRetries: "3",
   timeoutSeconds: "60",
+  retryDelaySeconds: String(DEFAULT_RETRY_DELAY_SECONDS),
+  retryPolicy: DEFAULT_RETRY_POLICY,
+  expiresAfterSeconds: "",
+  callbackUrl: "",
+  resultLocation: "",
   resources: "",
   labels: "",
   flowKey: "",
@@ -143,10 +163,42 @@ function debounceOf(form: JobForm): Record<string, unknown> | undefined {
   });
 }
 
+/** "Name: value" lines → {Name: "value"}; blank lines are skipped. */
+export function headersOf(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n").map((l) => l.trim())) {
+    if (!line) continue;
+    const at = line.indexOf(":");
+    if (at <= 0) throw new Error(`headers: "${line}" is not Name: value`);
+    out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return out;
+}
+
+/**
+ * What is wrong with a JSON text, as the payload editor shows it while one types (null: valid or
+ * empty). The parser's own message, which names the position.
+ */
+export function jsonProblem(text: string): string | null {
+  if (!text.trim()) return null;
+  try {
+    JSON.parse(text);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
 function payloadOf(form: JobForm): unknown {
   if (form.type === "http") {
     const body = form.payload.trim() ? parseJson(form.payload, "request body") : undefined;
-    return { url: form.url.trim(), method: form.method, ...(body === undefined ? {} : { body }) };
+    const headers = headersOf(form.headers);
+    return {
+      url: form.url.trim(),
+      method: form.method,
+      ...(Object.keys(headers).length ? { headers } : {}),
+      ...(body === undefined ? {} : { body }),
+    };
   }
   return form.payload.trim() ? parseJson(form.payload, "payload") : null;
 }
@@ -176,6 +228,13 @@ export function submitBody(form: JobForm): Record<string, unknown> {
     timeout_seconds: integer(form.timeoutSeconds, "timeout"),
   };
   if (form.name.trim()) body.name = form.name.trim();
+  const retryDelay = integer(form.retryDelaySeconds, "retry delay");
+  if (retryDelay !== DEFAULT_RETRY_DELAY_SECONDS) body.retry_delay_seconds = retryDelay;
+  if (form.retryPolicy !== DEFAULT_RETRY_POLICY) body.retry_policy = form.retryPolicy;
+  const expires = optionalInteger(form.expiresAfterSeconds, "expires after");
+  if (expires !== undefined) body.expires_after_seconds = expires;
+  if (form.callbackUrl.trim()) body.callback_url = form.callbackUrl.trim();
+  if (form.resultLocation.trim()) body.result_location = form.resultLocation.trim();
   if (form.runAt) body.run_at = new Date(form.runAt).toISOString();
   if (form.schedule === "interval") body.interval_seconds = integer(form.intervalSeconds, "interval");
   if (form.schedule === "cron") {
@@ -213,13 +272,23 @@ export function formOfJob(job: Job): JobForm {
   const flow = job.flow_control;
   const debounce: Debounce | null | undefined = job.debounce;
   const http = job.type === "http" && job.payload && typeof job.payload === "object";
-  const payload = job.payload as { url?: string; method?: string; body?: unknown } | null;
+  const payload = job.payload as {
+    url?: string;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: unknown;
+  } | null;
   return {
     ...emptyForm(),
     type: job.type,
     name: job.name ?? "",
     url: http ? (payload?.url ?? "") : "",
     method: http ? (payload?.method ?? "POST") : "POST",
+    headers: http
+      ? Object.entries(payload?.headers ?? {})
+          .map(([k, v]) => `${k}: ${v}`)
+          .join("\n")
+      : "",
     payload: http
       ? payload?.body === undefined
         ? ""
@@ -234,6 +303,11 @@ export function formOfJob(job: Job): JobForm {
     priority: String(job.priority),
     maxRetries: String(job.max_retries),
     timeoutSeconds: String(job.timeout_seconds),
+    retryDelaySeconds: String(job.retry_delay_seconds),
+    retryPolicy: job.retry_policy,
+    expiresAfterSeconds: numberText(job.expires_after_seconds),
+    callbackUrl: job.callback_url ?? "",
+    resultLocation: job.result_location ?? "",
     resources: Object.entries(job.resources)
       .map(([k, v]) => `${k}:${v}`)
       .join(", "),
@@ -269,10 +343,14 @@ const CLEARED: Record<string, unknown> = {
   overlap: DEFAULT_OVERLAP,
   catch_up: DEFAULT_CATCH_UP,
   catch_up_window_seconds: DEFAULT_CATCH_UP_WINDOW_SECONDS,
+  retry_delay_seconds: DEFAULT_RETRY_DELAY_SECONDS,
+  retry_policy: DEFAULT_RETRY_POLICY,
+  expires_after_seconds: null,
+  callback_url: null,
 };
 
-/** Submit fields PATCH does not take: a job's type, its debounce and dependencies (set at submit only). */
-const NOT_PATCHED = new Set(["type", "debounce", "depends_on", "on_dependency_failure"]);
+/** Submit fields PATCH does not take: a job's type, debounce, dependencies and result location (submit only). */
+const NOT_PATCHED = new Set(["type", "debounce", "depends_on", "on_dependency_failure", "result_location"]);
 
 /**
  * The fields of `after` that differ from `before` (both submit bodies), with removals explicit: a field

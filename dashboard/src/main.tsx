@@ -7,6 +7,7 @@ import { AdminView } from "./views/admin";
 import { JobView } from "./views/job";
 import { JobsView } from "./views/jobs";
 import { MetricsView } from "./views/metrics";
+import { OverviewView } from "./views/overview";
 import { PoolsView } from "./views/pools";
 import { SignInView } from "./views/sign-in";
 import { SubmitView } from "./views/submit";
@@ -21,21 +22,31 @@ function Page() {
   if (path === "/submit") return <SubmitView />;
   if (path === "/pools") return <PoolsView />;
   if (path === "/metrics") return <MetricsView />;
+  if (path === "/" || path === "/overview") return <OverviewView />;
   return <JobsView />;
 }
 
+const NAV = [
+  ["/overview", "Overview"],
+  ["/jobs", "Jobs"],
+  ["/submit", "Submit"],
+  ["/pools", "Pools"],
+  ["/metrics", "Metrics"],
+] as const;
+
 function Nav() {
+  const first = route.value.split(/[?/]/)[1] ?? "";
+  const section = first === "" ? "/overview" : `/${first}`;
   return (
     <header>
       <strong>edge-scheduler</strong>
       <nav>
         {role.value === "user" ? (
-          <>
-            <Link to="/jobs">Jobs</Link>
-            <Link to="/submit">Submit</Link>
-            <Link to="/pools">Pools</Link>
-            <Link to="/metrics">Metrics</Link>
-          </>
+          NAV.map(([to, label]) => (
+            <Link key={to} to={to} current={section === to}>
+              {label}
+            </Link>
+          ))
         ) : (
           <Link to="/admin">Users</Link>
         )}

@@ -1,6 +1,8 @@
 // The next run times of a schedule, computed with the server's own schedule module (src/core/schedule,
 // pure, on croner), so the preview is exactly what the shard will do.
+
 import { cronError, firstRunAt, nextRunAt, type Recurrence } from "../../src/core/schedule";
+import { formatInstant } from "./format";
 
 export type Preview = { runs: Date[] } | { error: string };
 
@@ -23,17 +25,7 @@ export function previewRuns(rec: Recurrence, now: number, count = 5, runAt?: num
   }
 }
 
-/** A run time in the schedule's own zone, e.g. "Mon 2026-11-30 09:00 Europe/London". */
+/** A run time in the schedule's own zone, e.g. "2026-03-29 02:00:00 Europe/London" (formatInstant). */
 export function inZone(at: Date, timezone: string): string {
-  const text = new Intl.DateTimeFormat("en-GB", {
-    timeZone: timezone,
-    weekday: "short",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hour12: false,
-  }).format(at);
-  return `${text} ${timezone}`;
+  return formatInstant(at, timezone);
 }

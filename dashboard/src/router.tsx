@@ -19,11 +19,20 @@ export function navigate(to: string, replace = false): void {
   route.value = here();
 }
 
-export function Link(props: { to: string; children: ComponentChildren; class?: string }) {
+export function Link(props: {
+  to: string;
+  children: ComponentChildren;
+  class?: string;
+  title?: string;
+  /** Marks the link as the page (or tab) shown now. */
+  current?: boolean;
+}) {
   return (
     <a
       href={BASE + props.to}
       class={props.class}
+      title={props.title}
+      aria-current={props.current ? "page" : undefined}
       onClick={(e) => {
         // Let the browser handle new-tab clicks itself.
         if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;

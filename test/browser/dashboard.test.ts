@@ -2,8 +2,8 @@
 // `npm run dev`'s server (dashboard built by dev.mjs), signed in with a key made as the README's first
 // step makes it. Each step is its own test, in order, sharing one page; screenshots go to
 // test-artifacts/. Nothing reloads the page after sign-in: a marker set on `window` must survive.
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CreatedUser } from "../../tools/harness/api-types";
 import { ApiClient } from "../../tools/harness/client";
 import { ownDevFixture } from "../e2e/dev-fixture";
@@ -17,12 +17,14 @@ describe("the dashboard, in Chromium", () => {
     "dashboard",
     {
       // /slow and /hold answer late, so a job is seen before it finishes and a pool is seen in use.
+      // /fail answers 500, so a job without retries fails with an error to show.
       answer: (d) => ({
-        status: 200,
+        status: d.route === "/fail" ? 500 : 200,
         afterMs: d.route === "/slow" ? SLOW_MS : d.route === "/hold" ? HOLD_MS : 0,
       }),
     },
-    { dashboard: true },
+    // Like the shared e2e server's: a busy machine applies the four index databases' migrations slowly.
+    { dashboard: true, readyTimeoutMs: 300_000 },
   );
   let browser: Browser | undefined;
   let page: Page;
@@ -30,6 +32,38 @@ describe("the dashboard, in Chromium", () => {
   let recurringId = "";
 
   const base = () => fixture.server().baseUrl;
+
+  // Every step ends with no console error, no failed request and no answer of 400 or more, other than
+  // the ones it says it expects (the favicon included: a 404 for it would show here).
+  const problems: string[] = [];
+  let expected: { status: number; path: string }[] = [];
+  const isExpected = (status: number, url: string) =>
+    expected.some((e) => e.status === status && new URL(url).pathname === e.path);
+  /** Records what goes wrong in any page of a context. */
+  function watchProblems(context: BrowserContext, width: string) {
+    context.on("console", (msg) => {
+      if (msg.type() !== "error") return;
+      const at = msg.location().url;
+      // Chromium logs each answer of 400 or more too; an expected one is not a problem.
+      const status = Number(/status of (\d{3})/.exec(msg.text())?.[1]);
+      if (at && status && isExpected(status, at)) return;
+      problems.push(`${width} console: ${msg.text()} (${at})`);
+    });
+    context.on("requestfailed", (req) => {
+      // A poll cut short by leaving its page is the browser's doing, not a failure.
+      if (req.failure()?.errorText === "net::ERR_ABORTED") return;
+      problems.push(`${width} failed: ${req.method()} ${req.url()} ${req.failure()?.errorText}`);
+    });
+    context.on("response", (res) => {
+      if (res.status() >= 400 && !isExpected(res.status(), res.url()))
+        problems.push(`${width} ${res.status()}: ${res.request().method()} ${res.url()}`);
+    });
+  }
+  afterEach(() => {
+    const seen = problems.splice(0);
+    expected = [];
+    expect(seen).toEqual([]);
+  });
   const statusOnPage = () => page.locator("h1 .status").textContent();
   /** Statuses the job page's heading shows, one read every 100 ms, until `last` or the timeout. */
   async function watchStatus(last: string, timeoutMs = 30_000): Promise<string[]> {
@@ -56,9 +90,9 @@ describe("the dashboard, in Chromium", () => {
   }) {
     await page.getByRole("link", { name: "Submit" }).click();
     await page.getByLabel("Type").selectOption(fields.url ? "http" : "noop");
-    await page.getByLabel("Name").fill(fields.name);
+    await page.getByLabel("Name", { exact: true }).fill(fields.name);
     if (fields.url) {
-      await page.getByLabel("URL").fill(fields.url);
+      await page.getByLabel("URL", { exact: true }).fill(fields.url);
       await page.getByLabel("Method").selectOption("POST");
     }
     if (fields.cron) {
@@ -86,6 +120,7 @@ describe("the dashboard, in Chromium", () => {
     user = created.body;
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    watchProblems(context, "desktop");
     page = await context.newPage();
     page.on("dialog", (dialog) => void dialog.accept());
   });
@@ -95,6 +130,7 @@ describe("the dashboard, in Chromium", () => {
   });
 
   it("signs in with the API key", async () => {
+    expected = [{ status: 401, path: "/v1/jobs" }];
     await page.goto(`${base()}/dashboard`);
     await page.getByLabel("API key or admin token").fill("sk_usr_wrong_key");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -102,8 +138,9 @@ describe("the dashboard, in Chromium", () => {
 
     await page.getByLabel("API key or admin token").fill(user.api_key);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "Jobs" }).waitFor();
-    expect(new URL(page.url()).pathname).toBe("/dashboard/jobs");
+    // The landing page is the overview.
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/dashboard/overview");
     await page.evaluate(() => {
       (window as { __noReload?: number }).__noReload = 1;
     });
@@ -130,6 +167,41 @@ describe("the dashboard, in Chromium", () => {
     await fresh.getByRole("button", { name: "Sign in" }).click();
     await fresh.locator("h1", { hasText: "slow hook" }).waitFor();
     await fresh.close();
+  });
+
+  it("submits an http job with every field of the contract, its JSON checked as it is typed", async () => {
+    await submitJob({ name: "every field", url: fixture.target().url("/") });
+    await page.getByLabel("Headers (one Name: value a line)").fill("X-Token: abc\nX-Tenant: 7");
+    const body = page.getByLabel("Request body (JSON)");
+    await body.fill('{"order": 42,');
+    await page.getByTestId("payload-problem").waitFor();
+    expect(await body.getAttribute("aria-invalid")).toBe("true");
+    await body.fill('{"order": 42}');
+    await page.getByTestId("payload-ok").waitFor();
+    await page.getByLabel("Max retries").fill("2");
+    await page.getByLabel("Retry delay (seconds)").fill("5");
+    await page.getByLabel("Retry policy").selectOption("transient");
+    await page.getByLabel("Expires after (seconds late)").fill("600");
+    await page.getByLabel("Callback URL").fill(fixture.target().url("/callback"));
+    await page.getByLabel("Result location").fill("r2://browser-test/");
+    await page.getByLabel("Labels (key:value, …)").fill("team:web, env:test");
+    await snap(page, "02a-submit-every-field");
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.waitForURL(/\/dashboard\/jobs\/job_/);
+    const id = decodeURIComponent(page.url().split("/").pop() ?? "");
+    const api = new ApiClient(base());
+    const job = await api.request<Record<string, unknown>>("GET", `/v1/jobs/${id}`, { token: user.api_key });
+    expect(job.body).toMatchObject({
+      payload: { method: "POST", headers: { "X-Token": "abc", "X-Tenant": "7" }, body: { order: 42 } },
+      max_retries: 2,
+      retry_delay_seconds: 5,
+      retry_policy: "transient",
+      expires_after_seconds: 600,
+      callback_url: fixture.target().url("/callback"),
+      result_location: "r2://browser-test/",
+      labels: { team: "web", env: "test" },
+    });
+    await watchStatus("succeeded");
   });
 
   it("previews a cron's next five runs in its zone, as the server schedules it", async () => {
@@ -287,10 +359,13 @@ describe("the dashboard, in Chromium", () => {
     await expect
       .poll(() => row("every minute").locator(".status").textContent(), { timeout: 15_000 })
       .toBe("cancelled");
-    await page.getByLabel("Status").selectOption("cancelled");
-    await page.getByRole("button", { name: "Filter" }).click();
+    // The status tabs carry counts from /v1/metrics (finished ones: over its last hour).
+    const tab = (status: string) => page.locator(`li[data-tab='${status}'] a`);
+    await expect.poll(() => tab("cancelled").locator(".count").textContent(), { timeout: 15_000 }).toBe("1");
+    await tab("cancelled").click();
     await expect.poll(() => page.locator("table.jobs tbody tr").count()).toBe(1);
     expect(page.url()).toContain("status=cancelled");
+    expect(await tab("cancelled").getAttribute("aria-current")).toBe("page");
     await snap(page, "11-jobs-filtered");
 
     // 25 more noop jobs, by the batch API: succeeded noop jobs fill two pages, of 20 and 5.
@@ -300,8 +375,8 @@ describe("the dashboard, in Chromium", () => {
       body: { jobs },
     });
     expect(batch.status).toBe(201);
-    await page.getByLabel("Status").selectOption("succeeded");
-    await page.getByLabel("Type").fill("noop");
+    await tab("succeeded").click();
+    await page.getByLabel("Type").selectOption("noop");
     await page.getByRole("button", { name: "Filter" }).click();
     const rows = page.locator("table.jobs tbody tr");
     await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(20);
@@ -314,14 +389,105 @@ describe("the dashboard, in Chromium", () => {
   });
 
   it("filters the jobs by name prefix", async () => {
-    await page.getByLabel("Status").selectOption("");
-    await page.getByLabel("Type").fill("");
-    await page.getByLabel("Name starts with").fill("bulk-1");
+    await page.locator("li[data-tab='all'] a").click();
+    await page.getByLabel("Type").selectOption("");
+    await page.getByLabel("Search: job id or name prefix").fill("bulk-1");
     await page.getByRole("button", { name: "Filter" }).click();
     const rows = page.locator("table.jobs tbody tr");
     // bulk-1 and bulk-10 … bulk-19.
     await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(11);
     await snap(page, "13-jobs-by-name");
+  });
+
+  it("opens a job by its id from the search box", async () => {
+    const id = await page.locator("table.jobs tbody tr").first().getAttribute("data-job-id");
+    expect(id).toMatch(/^job_/);
+    await page.getByLabel("Search: job id or name prefix").fill(id ?? "");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL((url) => url.pathname.endsWith(`/jobs/${id}`));
+    await page.locator("h1", { hasText: /^bulk-1/ }).waitFor();
+  });
+
+  it("cancels, then retries, jobs picked in the list, saying how many matched", async () => {
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const jobs = Array.from({ length: 3 }, (_, i) => ({ type: "noop", name: `later-${i}`, run_at: later }));
+    const api = new ApiClient(base());
+    expect(
+      (await api.request("POST", "/v1/jobs/batch", { token: user.api_key, body: { jobs } })).status,
+    ).toBe(201);
+    await page.getByRole("link", { name: "Jobs", exact: true }).click();
+    await page.getByLabel("Search: job id or name prefix").fill("later-");
+    await page.getByRole("button", { name: "Filter" }).click();
+    const rows = page.locator("table.jobs tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(3);
+    await page.getByLabel("Select all on this page").check();
+    expect(await page.getByTestId("bulk").textContent()).toContain("3 selected");
+    await page.getByRole("button", { name: "Cancel selected" }).click();
+    await expect
+      .poll(() => page.getByTestId("bulk-result").textContent(), { timeout: 10_000 })
+      .toBe("Cancelled 3 of 3 selected");
+    await expect
+      .poll(() => rows.locator(".status", { hasText: "cancelled" }).count(), { timeout: 10_000 })
+      .toBe(3);
+    await snap(page, "13a-jobs-bulk-cancelled");
+    // Two of them back: a retried one-shot job is scheduled again (it runs at once).
+    await rows.nth(0).getByRole("checkbox").check();
+    await rows.nth(1).getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Retry selected" }).click();
+    await expect
+      .poll(() => page.getByTestId("bulk-result").textContent(), { timeout: 10_000 })
+      .toBe("Retried 2 of 2 selected");
+    await expect
+      .poll(() => rows.locator(".status", { hasText: "cancelled" }).count(), { timeout: 15_000 })
+      .toBe(1);
+    // Every job the filter matches, on every page (the API's filter form): the one still cancelled.
+    await page.getByRole("button", { name: "Retry all matching" }).click();
+    await expect
+      .poll(() => page.getByTestId("bulk-result").textContent(), { timeout: 10_000 })
+      .toBe("Retried 1 matching name later-");
+    await expect
+      .poll(() => rows.locator(".status", { hasText: "cancelled" }).count(), { timeout: 15_000 })
+      .toBe(0);
+  });
+
+  it("shows a failed job's error in the list, on its page (not an empty result) and on the overview", async () => {
+    const api = new ApiClient(base());
+    const failed = await api.request<{ id: string }>("POST", "/v1/jobs", {
+      token: user.api_key,
+      body: {
+        type: "http",
+        name: "failing hook",
+        max_retries: 0,
+        payload: { url: fixture.target().url("/fail") },
+      },
+    });
+    expect(failed.status).toBe(201);
+    await page.getByRole("link", { name: "Jobs", exact: true }).click();
+    await page.locator("li[data-tab='failed'] a").click();
+    const row = page.locator(`tr[data-job-id='${failed.body.id}']`);
+    await expect.poll(() => row.locator(".status").textContent(), { timeout: 20_000 }).toBe("failed");
+    await expect.poll(() => row.locator("td.last-error").textContent(), { timeout: 10_000 }).toContain("500");
+    await snap(page, "13b-jobs-failed-with-error");
+
+    await row.getByRole("link", { name: "failing hook" }).click();
+    await page.getByTestId("no-result").waitFor();
+    expect(await page.getByTestId("no-result").textContent()).toMatch(/^No result: the job failed: .*500/);
+    expect(await fieldOnPage("occurrences finished").textContent()).toBe("1");
+    expect(await fieldOnPage("attempts").textContent()).toBe("1");
+    await snap(page, "13c-job-failed");
+
+    await page.getByRole("link", { name: "Overview" }).click();
+    const recent = page.locator(`table.recent-failures tr[data-job-id='${failed.body.id}']`);
+    await expect
+      .poll(() => recent.locator("td.last-error").textContent(), { timeout: 15_000 })
+      .toContain("500");
+    await expect
+      .poll(async () => Number(await page.locator("[data-metric='attempts.total']").textContent()), {
+        timeout: 15_000,
+      })
+      .toBeGreaterThanOrEqual(3);
+    expect(Number(await page.locator("[data-metric='jobs.failed']").textContent())).toBeGreaterThanOrEqual(1);
+    await snap(page, "13d-overview");
   });
 
   it("charts the last hour from /v1/metrics", async () => {
@@ -334,6 +500,65 @@ describe("the dashboard, in Chromium", () => {
       .poll(async () => Number(await attempts.textContent()), { timeout: 15_000 })
       .toBeGreaterThanOrEqual(2);
     await snap(page, "14-metrics");
+
+    // Dark: the page takes its colours from prefers-color-scheme, the charts theirs from the page's.
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByRole("link", { name: "Metrics" }).click();
+    await expect.poll(() => page.locator(".chart canvas").count()).toBe(2);
+    const background = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(await background()).toBe("rgb(15, 19, 24)");
+    await snap(page, "14b-metrics-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+    expect(await background()).toBe("rgb(245, 246, 248)");
+  });
+
+  it("shows every view at 390 px wide without the page scrolling sideways", async () => {
+    if (!browser) throw new Error("no browser");
+    // In dark colours, so both schemes are seen.
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      colorScheme: "dark",
+    });
+    watchProblems(context, "phone");
+    const phone = await context.newPage();
+    const fitsWidth = () =>
+      phone.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
+    try {
+      await phone.goto(`${base()}/dashboard`);
+      await phone.getByLabel("API key or admin token").fill(user.api_key);
+      await phone.getByRole("button", { name: "Sign in" }).click();
+      await phone.locator("table.recent-failures tbody tr").first().waitFor({ timeout: 15_000 });
+      expect(await fitsWidth()).toBe(true);
+      await snap(phone, "16-phone-overview");
+
+      await phone.getByRole("link", { name: "Jobs", exact: true }).click();
+      await phone.locator("table.jobs tbody tr").first().waitFor({ timeout: 15_000 });
+      expect(await fitsWidth()).toBe(true);
+      await snap(phone, "17-phone-jobs");
+
+      await phone.locator("table.jobs tbody tr a").first().click();
+      await phone.locator("dl.fields").waitFor();
+      expect(await fitsWidth()).toBe(true);
+      await snap(phone, "18-phone-job");
+
+      await phone.getByRole("link", { name: "Submit" }).click();
+      await phone.getByLabel("Name", { exact: true }).waitFor();
+      expect(await fitsWidth()).toBe(true);
+      await snap(phone, "19-phone-submit");
+
+      await phone.getByRole("link", { name: "Pools" }).click();
+      await phone.getByRole("heading", { name: "Pools" }).waitFor();
+      expect(await fitsWidth()).toBe(true);
+
+      await phone.getByRole("link", { name: "Metrics" }).click();
+      await expect.poll(() => phone.locator(".chart canvas").count(), { timeout: 15_000 }).toBe(2);
+      expect(await fitsWidth()).toBe(true);
+      await snap(phone, "20-phone-metrics");
+    } finally {
+      await context.close();
+    }
   });
 
   it("signs in as admin, lists users and issues a key", async () => {

@@ -6,6 +6,7 @@ import {
   formOfJob,
   type JobForm,
   jobIdsOf,
+  jsonProblem,
   submitBody,
 } from "../../dashboard/src/job-body";
 import { job } from "./fixture";
@@ -320,5 +321,81 @@ describe("changedFields", () => {
     expect(changedFields(before, submitBody({ ...form, dependsOn: "" }))).toEqual({});
     // Other changes still go, without them.
     expect(changedFields(before, submitBody({ ...form, priority: "70" }))).toEqual({ priority: 70 });
+  });
+});
+
+describe("the delivery fields and the payload editor", () => {
+  it("sends headers, callback, retry delay and policy, expiry and result location, defaults left out", () => {
+    const body = submitBody({
+      ...emptyForm(),
+      type: "http",
+      url: "https://example.test/hook",
+      headers: "Authorization: Bearer t\n\n X-Trace : a:b ",
+      retryDelaySeconds: "5",
+      retryPolicy: "transient",
+      expiresAfterSeconds: "600",
+      callbackUrl: " https://example.test/done ",
+      resultLocation: "r2://results/",
+    });
+    expect(body).toMatchObject({
+      payload: {
+        url: "https://example.test/hook",
+        method: "POST",
+        headers: { Authorization: "Bearer t", "X-Trace": "a:b" },
+      },
+      retry_delay_seconds: 5,
+      retry_policy: "transient",
+      expires_after_seconds: 600,
+      callback_url: "https://example.test/done",
+      result_location: "r2://results/",
+    });
+    const plain = submitBody(emptyForm());
+    for (const key of [
+      "retry_delay_seconds",
+      "retry_policy",
+      "expires_after_seconds",
+      "callback_url",
+      "result_location",
+    ])
+      expect(plain).not.toHaveProperty(key);
+    expect(() => submitBody({ ...emptyForm(), type: "http", headers: "no colon" })).toThrow(
+      'headers: "no colon" is not Name: value',
+    );
+  });
+
+  it("fills the editor from a job and sends a change or a clearing, never the result location", () => {
+    const before = job({
+      type: "http",
+      payload: { url: "https://example.test/", method: "POST", headers: { A: "1" } },
+      retry_delay_seconds: 5,
+      callback_url: "https://example.test/cb",
+      expires_after_seconds: 60,
+      result_location: "r2://r/",
+    });
+    const form = formOfJob(before);
+    expect(form).toMatchObject({
+      headers: "A: 1",
+      retryDelaySeconds: "5",
+      callbackUrl: "https://example.test/cb",
+      expiresAfterSeconds: "60",
+      resultLocation: "r2://r/",
+    });
+    const change = changedFields(
+      submitBody(form),
+      submitBody({
+        ...form,
+        retryDelaySeconds: "30",
+        callbackUrl: "",
+        expiresAfterSeconds: "",
+        resultLocation: "",
+      }),
+    );
+    expect(change).toEqual({ retry_delay_seconds: 30, callback_url: null, expires_after_seconds: null });
+  });
+
+  it("says what is wrong with the payload's JSON as one types", () => {
+    expect(jsonProblem("")).toBeNull();
+    expect(jsonProblem('{"a": [1, 2]}')).toBeNull();
+    expect(jsonProblem('{"a": ')).toMatch(/JSON|Unexpected/);
   });
 });

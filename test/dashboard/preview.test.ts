@@ -21,7 +21,7 @@ describe("previewRuns", () => {
       "2026-04-01T00:30:00.000Z",
       "2026-04-02T00:30:00.000Z",
     ]);
-    expect(inZone(preview.runs[0] as Date, "Europe/London")).toBe("Sun, 29/03/2026, 02:00 Europe/London");
+    expect(inZone(preview.runs[0] as Date, "Europe/London")).toBe("2026-03-29 02:00:00 Europe/London");
   });
 
   it("steps an interval from its first run", () => {

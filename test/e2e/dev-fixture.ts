@@ -71,9 +71,13 @@ async function sharedServerReady(shared: SharedServer): Promise<void> {
 export function ownDevFixture(
   name: string,
   targetOptions: TargetOptions = {},
-  serverOptions: Pick<DevServerOptions, "dashboard"> = {},
+  serverOptions: Pick<DevServerOptions, "dashboard"> & {
+    /** How long the server may take to answer (default 90 s); the hook waits 30 s more. */
+    readyTimeoutMs?: number;
+  } = {},
 ): DevFixture<DevServer> {
   let session: ServerSession | undefined;
+  const { readyTimeoutMs = 90_000, ...devOptions } = serverOptions;
   const started = () => {
     if (!session) throw new Error("setup failed: no server session");
     return session;
@@ -84,10 +88,10 @@ export function ownDevFixture(
       name: `e2e-${name}`,
       code: "live",
       target: targetOptions,
-      ...serverOptions,
+      ...devOptions,
     });
-    await session.start(90_000);
-  });
+    await session.start(readyTimeoutMs);
+  }, readyTimeoutMs + 30_000);
 
   afterAll(async () => {
     await session?.close();

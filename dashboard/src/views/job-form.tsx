@@ -1,7 +1,9 @@
 // The fields a job is submitted or edited with, and the preview of a recurring job's next runs.
+import { RETRY_POLICIES } from "../../../src/core/retry-policy";
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from "../../../src/core/state";
 import { DEPENDENCY_FAILURE_POLICIES, DEPENDENCY_FAILURE_TEXT, MAX_DEPENDENCIES } from "../dependencies";
-import { BROWSER_ZONE, type JobForm, recurrenceOfForm } from "../job-body";
+import { relativeTime } from "../format";
+import { BROWSER_ZONE, type JobForm, jsonProblem, recurrenceOfForm } from "../job-body";
 import { inZone, previewRuns } from "../preview";
 
 const ZONES: string[] = (() => {
@@ -26,7 +28,7 @@ export function CronPreview(props: { form: JobForm; runAt?: number }) {
         <ol>
           {preview.runs.map((at) => (
             <li key={at.getTime()} title={at.toISOString()}>
-              {inZone(at, zone)}
+              {inZone(at, zone)} <span class="ago">{relativeTime(at)}</span>
             </li>
           ))}
         </ol>
@@ -228,6 +230,95 @@ function DependencyFields(props: { form: JobForm; set: Set; fixed?: boolean }) {
   );
 }
 
+/** The payload's JSON, checked as one types: the parser's message under it, the box marked. */
+function JsonEditor(props: { label: string; value: string; set: (v: string) => void }) {
+  const problem = jsonProblem(props.value);
+  return (
+    <label>
+      {props.label}
+      <textarea
+        class={problem ? "invalid" : undefined}
+        aria-invalid={problem ? "true" : undefined}
+        value={props.value}
+        rows={5}
+        spellcheck={false}
+        placeholder='{"any": "JSON"}'
+        onInput={(e) => props.set(e.currentTarget.value)}
+      />
+      {problem ? (
+        <span class="error" data-testid="payload-problem">
+          Not valid JSON: {problem}
+        </span>
+      ) : (
+        <span class="hint" data-testid="payload-ok">
+          {props.value.trim() ? "Valid JSON" : "Empty: no payload"}
+        </span>
+      )}
+    </label>
+  );
+}
+
+const RETRY_POLICY_TEXT = {
+  all: "all (default): any failure is retried",
+  transient: "transient: only network errors, timeouts, 408, 425, 429 and 5xx",
+} as const;
+
+/** Retries, timeouts, expiry, the callback and where results go. */
+function DeliveryFields(props: { form: JobForm; set: Set; editing?: boolean }) {
+  const { form, set } = props;
+  return (
+    <fieldset>
+      <legend>Retries and delivery</legend>
+      <div class="row">
+        <Field label="Max retries" value={form.maxRetries} set={(maxRetries) => set({ maxRetries })} />
+        <Field
+          label="Retry delay (seconds)"
+          value={form.retryDelaySeconds}
+          set={(retryDelaySeconds) => set({ retryDelaySeconds })}
+        />
+      </div>
+      <Choice
+        label="Retry policy"
+        value={form.retryPolicy}
+        options={RETRY_POLICIES}
+        describe={RETRY_POLICY_TEXT}
+        set={(retryPolicy) => set({ retryPolicy })}
+      />
+      <div class="row">
+        <Field
+          label="Timeout (seconds)"
+          value={form.timeoutSeconds}
+          set={(timeoutSeconds) => set({ timeoutSeconds })}
+        />
+        <Field
+          label="Expires after (seconds late)"
+          value={form.expiresAfterSeconds}
+          set={(expiresAfterSeconds) => set({ expiresAfterSeconds })}
+          placeholder="never"
+        />
+      </div>
+      <Field
+        label="Callback URL"
+        value={form.callbackUrl}
+        set={(callbackUrl) => set({ callbackUrl })}
+        placeholder="https://… (gets the job after each finished occurrence)"
+      />
+      {props.editing ? (
+        form.resultLocation && (
+          <p class="hint">Results go to {form.resultLocation} (set at submit; it cannot be changed)</p>
+        )
+      ) : (
+        <Field
+          label="Result location"
+          value={form.resultLocation}
+          set={(resultLocation) => set({ resultLocation })}
+          placeholder="r2://prefix/ (empty: kept inline)"
+        />
+      )}
+    </fieldset>
+  );
+}
+
 /**
  * The fields of a job. `editing`: the editor's form, without what PATCH cannot change (the type is
  * hidden, a debounce and dependencies are shown read-only).
@@ -259,10 +350,22 @@ export function JobFields(props: { form: JobForm; set: Set; editing?: boolean })
           </label>
         </>
       )}
-      <label>
-        {form.type === "http" ? "Request body (JSON)" : "Payload (JSON)"}
-        <textarea value={form.payload} onInput={(e) => set({ payload: e.currentTarget.value })} rows={3} />
-      </label>
+      {form.type === "http" && (
+        <label>
+          Headers (one Name: value a line)
+          <textarea
+            value={form.headers}
+            rows={2}
+            placeholder="Authorization: Bearer …"
+            onInput={(e) => set({ headers: e.currentTarget.value })}
+          />
+        </label>
+      )}
+      <JsonEditor
+        label={form.type === "http" ? "Request body (JSON)" : "Payload (JSON)"}
+        value={form.payload}
+        set={(payload) => set({ payload })}
+      />
       <fieldset>
         <legend>Schedule</legend>
         {(["once", "interval", "cron"] as const).map((kind) => (
@@ -319,12 +422,7 @@ export function JobFields(props: { form: JobForm; set: Set; editing?: boolean })
       {form.schedule === "once" && !props.editing && <DebounceFields form={form} set={set} />}
       <DependencyFields form={form} set={set} fixed={props.editing} />
       <Field label="Priority (0–100)" value={form.priority} set={(priority) => set({ priority })} />
-      <Field label="Max retries" value={form.maxRetries} set={(maxRetries) => set({ maxRetries })} />
-      <Field
-        label="Timeout (seconds)"
-        value={form.timeoutSeconds}
-        set={(timeoutSeconds) => set({ timeoutSeconds })}
-      />
+      <DeliveryFields form={form} set={set} editing={props.editing} />
       <Field
         label="Resources (pool:units, …)"
         value={form.resources}

@@ -142,6 +142,20 @@ function FlowKeyPanel(props: { flowKey: string; concurrency: number | null }) {
   );
 }
 
+/** The job's attempts so far: the newest attempt's number (1 for the job's first, retries included). */
+export const attemptsMade = (job: Job) => job.attempts[0]?.number ?? 0;
+
+/** Why a job shows no result: not finished yet, or how it ended (a failure says its error). */
+function noResultText(job: Job): string {
+  if (job.status === "failed")
+    return `No result: the job failed${job.last_error ? `: ${job.last_error}` : "."}`;
+  if (job.status === "cancelled") return "No result: the job was cancelled.";
+  if (job.status === "succeeded") return "No result: it succeeded without one.";
+  if (job.last_error)
+    return `None yet: the job has not finished (its last attempt failed: ${job.last_error}).`;
+  return "None yet: the job has not finished.";
+}
+
 /** A link to another job's page. */
 function JobLink(props: { id: string }) {
   return <Link to={`/jobs/${encodeURIComponent(props.id)}`}>{props.id}</Link>;
@@ -292,9 +306,13 @@ export function JobView(props: { id: string }) {
         </dd>
         <dt>priority</dt>
         <dd>{job.priority}</dd>
-        <dt>runs</dt>
-        <dd>{job.runs}</dd>
-        <dt>retries</dt>
+        <dt title="each run of the schedule (a one-shot job has one; a retry of a finished job starts another)">
+          occurrences finished
+        </dt>
+        <dd data-field="occurrences">{job.runs}</dd>
+        <dt title="every try, retries included, over all occurrences">attempts</dt>
+        <dd data-field="attempts">{attemptsMade(job)}</dd>
+        <dt>retries (this occurrence)</dt>
         <dd>
           {job.current_retries} of {job.max_retries}
         </dd>
@@ -342,7 +360,13 @@ export function JobView(props: { id: string }) {
         <Timeline attempts={job.attempts} now={Date.now()} />
       </Section>
       <Section title="Result">
-        <pre class="result">{job.result === null ? "none yet" : json(job.result)}</pre>
+        {job.result === null ? (
+          <p class={job.status === "failed" ? "error" : "hint"} data-testid="no-result">
+            {noResultText(job)}
+          </p>
+        ) : (
+          <pre class="result">{json(job.result)}</pre>
+        )}
         {job.result_location !== null && job.result !== null && <StoredResult id={job.id} />}
       </Section>
       {job.last_error && (

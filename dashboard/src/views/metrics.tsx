@@ -7,7 +7,7 @@ import "uplot/dist/uPlot.min.css";
 import type { UserMetrics } from "../../../src/core/metrics";
 import { call } from "../api";
 import { ErrorLine, Section } from "../components";
-import { duration } from "../format";
+import { clockTime, duration, formatInstant, localZoneName } from "../format";
 import { usePolling } from "../poll";
 
 const REFRESH_MS = 10_000;
@@ -33,11 +33,24 @@ function Chart(props: { title: string; data: uPlot.AlignedData; series: uPlot.Se
   // Rebuilt only when the series change; new data goes through setData below.
   useEffect(() => {
     if (!box.current) return;
+    // The page's own colours (light or dark), read from its CSS variables.
+    const css = getComputedStyle(box.current);
+    const ink = css.getPropertyValue("--muted").trim() || "#5f6b7a";
+    const grid = { stroke: css.getPropertyValue("--border-soft").trim() || "#e8ebef", width: 1 };
+    const axis = { stroke: ink, grid, ticks: grid };
     const opts: uPlot.Options = {
-      width: Math.min(900, box.current.clientWidth || 900),
+      width: Math.max(280, (box.current.clientWidth || 900) - 16),
       height: 220,
-      series: [{}, ...props.series],
-      axes: [{}, { label: props.unit }],
+      // Times as every view writes them: the legend in full, the ticks as clock times in the zone named.
+      series: [{ value: (_u, v) => (v === null ? "—" : formatInstant(v * 1000)) }, ...props.series],
+      axes: [
+        {
+          ...axis,
+          label: `time (${localZoneName()})`,
+          values: (_u, splits) => splits.map((s) => clockTime(s * 1000)),
+        },
+        { ...axis, label: props.unit },
+      ],
       scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
     };
     plot.current = new uPlot(opts, props.data, box.current);

@@ -35,7 +35,7 @@ export function SignInView() {
       const role = roleOfToken(trimmed);
       signIn({ token: trimmed, role });
       // A deep link opened in a new tab stays where it points; the bare /dashboard/ goes to the start page.
-      if (route.value === "/" || role === "admin") navigate(role === "admin" ? "/admin" : "/jobs", true);
+      if (route.value === "/" || role === "admin") navigate(role === "admin" ? "/admin" : "/overview", true);
     } catch (err) {
       setError(
         err instanceof ApiError && err.status === 401
