@@ -4,6 +4,7 @@ import { z } from "zod";
 import { batchRef, DependencyPolicySchema, MAX_DEPENDENCIES } from "../core/dependencies";
 import { isJobId } from "../core/ids";
 import { JsonValue } from "../core/job";
+import { resultLocationError } from "../core/result-location";
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from "../core/state";
 
 export const PoolName = z
@@ -98,7 +99,10 @@ export const JobField = {
     .string()
     .max(512)
     .regex(/^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/, "must be r2://<key-prefix> (letters, digits, !-_.*'()/)")
-    .describe("r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline"),
+    .refine((location) => resultLocationError(location) === null, "must not contain `..` segments")
+    .describe(
+      "r2://<key-prefix> writes each result to the results bucket under your own root (results/<user_id>/<key-prefix>/…; `..` segments are refused); none keeps a small result inline",
+    ),
   resources: z
     .record(PoolName, z.int().min(1, "units must be a positive integer").max(1_000_000))
     .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
