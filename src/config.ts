@@ -42,6 +42,8 @@ const SettingsFields = z.object({
   PRIORITY_AGING_SECONDS: amount(1),
   INDEX_FLUSH_DELAY_MS: whole(2000, 0),
   MAX_UNFINISHED_JOBS: whole(100_000),
+  /** The most pools a user has (an admin can set another per user). */
+  MAX_POOLS: whole(100, 1, 100_000),
   LOG_OPERATIONS: flag(false),
   /** One `attempt_finished` line per attempt, besides the consumer's line per batch and shard. */
   LOG_ATTEMPTS: flag(false),

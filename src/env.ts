@@ -30,6 +30,7 @@ export interface Env {
   DISPATCH_WINDOW?: string;
   PRIORITY_AGING_SECONDS?: string;
   MAX_UNFINISHED_JOBS?: string;
+  MAX_POOLS?: string;
   LOG_OPERATIONS?: string;
   LOG_ATTEMPTS?: string;
   REPORT_LINGER_MS?: string;

@@ -63,6 +63,7 @@ admin.patch("/users/:id", async (c) => {
       finishedRetentionSeconds: change.finished_retention_seconds,
       maxUnfinishedJobs: change.max_unfinished_jobs,
       shardCeiling: change.shard_ceiling,
+      maxPools: change.max_pools,
     }),
     { not_found: noSuchUser },
   ));
@@ -75,11 +76,13 @@ admin.patch("/users/:id", async (c) => {
     finished_retention_seconds: principal.finishedRetentionSeconds,
     max_unfinished_jobs: principal.maxUnfinishedJobs,
     shard_ceiling: principal.shardCeiling,
+    max_pools: principal.maxPools,
     // What applies while a limit is null: the global settings.
     defaults: {
       finished_retention_seconds: config.FINISHED_RETENTION_SECONDS,
       max_unfinished_jobs: config.MAX_UNFINISHED_JOBS,
       shard_ceiling: config.SHARD_CEILING,
+      max_pools: config.MAX_POOLS,
     },
   });
 });

@@ -8,6 +8,7 @@ import {
   described,
   FlowKeyName,
   JobField,
+  nameText,
   optional,
   PoolName,
   unknownFields,
@@ -189,11 +190,17 @@ export const ListQuery = z.strictObject({
 
 /** PUT /v1/pools/:name */
 export const PoolBody = z.strictObject({
-  capacity: z.int().min(0).max(1_000_000).describe("units the pool holds; shrinking preempts nothing"),
+  capacity: z
+    .int()
+    .min(1, "capacity is at least 1")
+    .max(1_000_000)
+    .describe("units the pool holds, at least 1; shrinking preempts nothing"),
 });
 
 /** POST /v1/admin/users */
-export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish().describe("for people") });
+export const NewUser = z.strictObject({
+  name: nameText(z.string().min(1).max(200), "names").nullish().describe("for people; no control characters"),
+});
 
 /** GET /v1/admin/users query: the directory, oldest first. */
 export const UserListQuery = z.strictObject({
@@ -231,10 +238,17 @@ export const ShardsBody = z
       .nullable()
       .optional()
       .describe("the most shards this user grows to when its shards run hot; null: the global SHARD_CEILING"),
+    max_pools: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .nullable()
+      .optional()
+      .describe("the most pools this user has; null: the global MAX_POOLS (100)"),
   })
   .refine(
     (b) => Object.keys(b).length > 0,
-    "name at least one of shards, finished_retention_seconds, max_unfinished_jobs, shard_ceiling",
+    "name at least one of shards, finished_retention_seconds, max_unfinished_jobs, shard_ceiling, max_pools",
   );
 
 /** POST /v1/admin/users/:id/signing-secrets */

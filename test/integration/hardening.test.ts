@@ -9,11 +9,13 @@ import {
   deliver,
   env,
   fireAlarm,
+  getJob,
   inShard,
   request,
   setShardClock,
   submit,
 } from "../support/helpers";
+import { counts, expectEnvelope } from "../support/refusals";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -134,5 +136,55 @@ describe("limits", () => {
     expect(third.headers.get("retry-after")).toBe("60");
     await deliver(await fireAlarm(user.user_id));
     expect((await submit(user, { type: "noop" })).status).toBe(201);
+  });
+});
+
+describe("names without control characters (issue 22)", () => {
+  const refusedAt = async (res: Response, path: string) => {
+    const error = await expectEnvelope(res, 400);
+    expect(error.details, path).toContainEqual({
+      path,
+      message: expect.stringMatching(/control characters/),
+    });
+  };
+
+  it("refuses one in a name, label keys and values, flow-control and debounce keys, naming the field", async () => {
+    const user = await createUser();
+    const post = (json: Record<string, unknown>) =>
+      request("/v1/jobs", { method: "POST", headers: user.auth, json: { type: "noop", ...json } });
+    await refusedAt(await post({ name: "nightly\u0000" }), "name");
+    await refusedAt(await post({ name: "a\r\nb" }), "name");
+    await refusedAt(await post({ labels: { team: "\u001b[2J" } }), "labels.team");
+    await refusedAt(await post({ labels: { "t\u007feam": "x" } }), "labels.t\u007feam");
+    await refusedAt(await post({ flow_control: { key: "k\u0000", concurrency: 1 } }), "flow_control.key");
+    await refusedAt(await post({ debounce: { key: "k\n", delay_seconds: 5 } }), "debounce.key");
+    const batch = await request("/v1/jobs/batch", {
+      method: "POST",
+      headers: user.auth,
+      json: { jobs: [{ type: "noop" }, { type: "noop", name: "\u0085" }] },
+    });
+    await refusedAt(batch, "jobs[1].name");
+    expect(await counts(user)).toEqual({ jobs: 0, keys: 0 });
+
+    const { body: job } = await submit(user, { type: "noop", run_at: "2030-01-01T00:00:00Z", name: "ok" });
+    const patch = await request(`/v1/jobs/${job.id}`, {
+      method: "PATCH",
+      headers: user.auth,
+      json: { name: "x\u0000" },
+    });
+    await refusedAt(patch, "name");
+    expect((await getJob(user, job.id)).name).toBe("ok");
+    await expectEnvelope(await request("/v1/flow-control/k%00", { headers: user.auth }), 400);
+    // Format characters are not control characters: a zero-width joiner or an RTL mark stays a name.
+    expect((await submit(user, { type: "noop", name: "a\u200db\u200f" })).status).toBe(201);
+  });
+
+  it("refuses one in a user's name (admin)", async () => {
+    const res = await request("/v1/admin/users", {
+      method: "POST",
+      headers: ADMIN,
+      json: { name: "a\u0000" },
+    });
+    await refusedAt(res, "name");
   });
 });
