@@ -42,6 +42,13 @@ const SettingsFields = z.object({
   PRIORITY_AGING_SECONDS: amount(1),
   INDEX_FLUSH_DELAY_MS: whole(2000, 0),
   MAX_UNFINISHED_JOBS: whole(100_000),
+  /**
+   * Failed authentication (a wrong API key or admin token) per client address and per claimed user, in
+   * each isolate (src/api/auth-limits.ts): this many at once, refilled at this many per window; past
+   * them a 429 with Retry-After, before any Durable Object is asked.
+   */
+  AUTH_FAILURE_LIMIT: whole(20, 1, 1_000_000),
+  AUTH_FAILURE_WINDOW_SECONDS: whole(60, 1, 86_400),
   /** The most pools a user has (an admin can set another per user). */
   MAX_POOLS: whole(100, 1, 100_000),
   LOG_OPERATIONS: flag(false),

@@ -31,6 +31,8 @@ export interface Env {
   PRIORITY_AGING_SECONDS?: string;
   MAX_UNFINISHED_JOBS?: string;
   MAX_POOLS?: string;
+  AUTH_FAILURE_LIMIT?: string;
+  AUTH_FAILURE_WINDOW_SECONDS?: string;
   LOG_OPERATIONS?: string;
   LOG_ATTEMPTS?: string;
   REPORT_LINGER_MS?: string;

@@ -1,7 +1,7 @@
 // /v1/admin: user creation and listing. The API key and signing secret are returned once; only the
 // key's SHA-256 is stored, on the user's home shard. The user directory (D1) lists every user.
 import { Hono } from "hono";
-import { isUserId, newApiKey, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
+import { issueApiKey, isUserId, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
 import { assignIndexDatabase, indexDatabase } from "../index-store/databases";
 import { registerUser } from "../index-store/user-directory";
 import { log } from "../log";
@@ -20,7 +20,7 @@ admin.use("*", requireAdmin);
 admin.post("/users", async (c) => {
   const input = await validatedJson(c, NewUser, "the user is invalid", { optional: true });
   const userId = newUserId();
-  const apiKey = newApiKey(userId);
+  const apiKey = await issueApiKey(userId, c.get("secrets").CURSOR_SECRET);
   const signingSecret = newSigningSecret();
   const shards = c.get("config").SHARDS_PER_USER;
   const name = input.name ?? null;

@@ -85,7 +85,7 @@ function isPublicV4(addr: number): boolean {
 }
 
 /** Eight 16-bit groups, or null. Accepts "::" compression and a trailing dotted quad. */
-function parseIPv6(text: string): number[] | null {
+export function parseIPv6(text: string): number[] | null {
   let s = text.toLowerCase();
   const cut = s.lastIndexOf(":");
   const last = s.slice(cut + 1);
