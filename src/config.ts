@@ -26,6 +26,19 @@ const whole = (fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER) =>
 const flag = (fallback: boolean) =>
   z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]).default(fallback);
 
+/** An https URL. */
+const httpsUrl = (fallback: string) =>
+  z
+    .string()
+    .refine((s) => {
+      try {
+        return new URL(s).protocol === "https:";
+      } catch {
+        return false;
+      }
+    }, "must be an https URL")
+    .default(fallback);
+
 const secret = z
   .string({ error: (issue) => (issue.input === undefined ? "is missing" : "must be a string") })
   .refine((value) => value.trim() !== "", "is empty");
@@ -33,6 +46,14 @@ const secret = z
 const SettingsFields = z.object({
   SHARDS_PER_USER: whole(1, 1, MAX_SHARDS),
   ALLOW_PRIVATE_TARGETS: flag(false),
+  /**
+   * Resolve each http target's host (and every redirect hop's, and callbacks') over DNS-over-HTTPS
+   * before calling it, and refuse a name with a private answer (src/executors/host-check.ts). For
+   * runtimes whose egress reaches private networks (docs/architecture.md "Private hosts by name").
+   */
+  TARGET_DNS_CHECK: flag(false),
+  /** The DoH JSON endpoint TARGET_DNS_CHECK asks: best the resolver the runtime itself uses. */
+  TARGET_DNS_RESOLVER: httpsUrl("https://cloudflare-dns.com/dns-query"),
   DISPATCH_DEADLINE_SECONDS: amount(30),
   LEASE_GRACE_SECONDS: amount(10),
   HEARTBEAT_INTERVAL_SECONDS: amount(10, { positive: true }),

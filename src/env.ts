@@ -21,6 +21,8 @@ export interface Env {
   CURSOR_SECRET?: string;
   SHARDS_PER_USER?: string;
   ALLOW_PRIVATE_TARGETS?: string;
+  TARGET_DNS_CHECK?: string;
+  TARGET_DNS_RESOLVER?: string;
   DISPATCH_DEADLINE_SECONDS?: string;
   LEASE_GRACE_SECONDS?: string;
   HEARTBEAT_INTERVAL_SECONDS?: string;
