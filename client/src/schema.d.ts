@@ -126,6 +126,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{id}/dependents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The jobs that depend on a job
+         * @description Your jobs that named this one in `depends_on` (at most 1,000), whether they still wait on it or not. A job's own dependencies are its `depends_on`, and those it still waits on its `blocked_by`.
+         */
+        get: operations["getV1JobsIdDependents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}/result": {
         parameters: {
             query?: never;
@@ -311,7 +331,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Create or resize a pool */
+        /**
+         * Create or resize a pool
+         * @description Capacity is at least 1. A user has at most 100 pools (MAX_POOLS, or the user's own `max_pools` an admin set): a new pool past that is a 400 naming `name`; resizing an existing pool always works.
+         */
         put: operations["putV1PoolsName"];
         post?: never;
         /**
@@ -485,7 +508,7 @@ export interface components {
              * @default 60
              */
             timeout_seconds?: number;
-            /** @description r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline */
+            /** @description r2://<key-prefix> writes each result to the results bucket under your own root (results/<user_id>/<key-prefix>/…; `..` segments are refused); none keeps a small result inline */
             result_location?: string | null;
             /**
              * @description pool → units, held from dispatch until the attempt ends
@@ -494,7 +517,7 @@ export interface components {
             resources?: {
                 [key: string]: number;
             };
-            /** @description a label for people */
+            /** @description a label for people; no control characters */
             name?: string | null;
             /**
              * @description for filtering (label=key:value) and bulk actions
@@ -515,7 +538,7 @@ export interface components {
             expires_after_seconds?: number | null;
             /** @description limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing) */
             flow_control?: {
-                /** @description any string: one key per customer, tenant, endpoint… */
+                /** @description any string without control characters: one key per customer, tenant, endpoint… */
                 key: string;
                 /** @description at most this many attempts run at once */
                 concurrency?: number;
@@ -526,13 +549,21 @@ export interface components {
             } | null;
             /** @description one-shot jobs: while the job with this key has not started, a submit with the key replaces it (200, same id) */
             debounce?: {
-                /** @description any string: one pending job per key */
+                /** @description any string without control characters: one pending job per key */
                 key: string;
                 /** @description the job runs this long after the latest submit */
                 delay_seconds: number;
                 /** @description but no later than this long after the first; at least delay_seconds */
                 max_wait_seconds?: number;
             } | null;
+            /** @description the job runs only after each of these of your jobs has succeeded (≤ 100; in a batch, "@N" names the Nth item, an earlier one) */
+            depends_on?: string[] | null;
+            /**
+             * @description when a dependency fails or is cancelled: fail (this job fails with dependency_failed, and so do its own dependents) or run (it runs anyway)
+             * @default fail
+             * @enum {string}
+             */
+            on_dependency_failure?: "fail" | "run";
             /**
              * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
              * @default skip
@@ -585,7 +616,7 @@ export interface components {
                  * @default 60
                  */
                 timeout_seconds?: number;
-                /** @description r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline */
+                /** @description r2://<key-prefix> writes each result to the results bucket under your own root (results/<user_id>/<key-prefix>/…; `..` segments are refused); none keeps a small result inline */
                 result_location?: string | null;
                 /**
                  * @description pool → units, held from dispatch until the attempt ends
@@ -594,7 +625,7 @@ export interface components {
                 resources?: {
                     [key: string]: number;
                 };
-                /** @description a label for people */
+                /** @description a label for people; no control characters */
                 name?: string | null;
                 /**
                  * @description for filtering (label=key:value) and bulk actions
@@ -615,7 +646,7 @@ export interface components {
                 expires_after_seconds?: number | null;
                 /** @description limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing) */
                 flow_control?: {
-                    /** @description any string: one key per customer, tenant, endpoint… */
+                    /** @description any string without control characters: one key per customer, tenant, endpoint… */
                     key: string;
                     /** @description at most this many attempts run at once */
                     concurrency?: number;
@@ -626,13 +657,21 @@ export interface components {
                 } | null;
                 /** @description one-shot jobs: while the job with this key has not started, a submit with the key replaces it (200, same id) */
                 debounce?: {
-                    /** @description any string: one pending job per key */
+                    /** @description any string without control characters: one pending job per key */
                     key: string;
                     /** @description the job runs this long after the latest submit */
                     delay_seconds: number;
                     /** @description but no later than this long after the first; at least delay_seconds */
                     max_wait_seconds?: number;
                 } | null;
+                /** @description the job runs only after each of these of your jobs has succeeded (≤ 100; in a batch, "@N" names the Nth item, an earlier one) */
+                depends_on?: string[] | null;
+                /**
+                 * @description when a dependency fails or is cancelled: fail (this job fails with dependency_failed, and so do its own dependents) or run (it runs anyway)
+                 * @default fail
+                 * @enum {string}
+                 */
+                on_dependency_failure?: "fail" | "run";
                 /**
                  * @description recurring jobs: skip (an occurrence due while the previous one runs is skipped), buffer_one (it runs as soon as the previous one ends; at most one waits) or cancel_other (the running attempt is cancelled and the new occurrence starts)
                  * @default skip
@@ -676,7 +715,7 @@ export interface components {
             retry_delay_seconds?: number;
             /** @description an attempt not finished by then is timed_out and retried */
             timeout_seconds?: number;
-            /** @description a label for people */
+            /** @description a label for people; no control characters */
             name?: string | null;
             /** @description pool → units, held from dispatch until the attempt ends */
             resources?: {
@@ -697,7 +736,7 @@ export interface components {
             expires_after_seconds?: number | null;
             /** @description limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing) */
             flow_control?: {
-                /** @description any string: one key per customer, tenant, endpoint… */
+                /** @description any string without control characters: one key per customer, tenant, endpoint… */
                 key: string;
                 /** @description at most this many attempts run at once */
                 concurrency?: number;
@@ -738,11 +777,11 @@ export interface components {
             created_before?: string;
         };
         PoolCapacity: {
-            /** @description units the pool holds; shrinking preempts nothing */
+            /** @description units the pool holds, at least 1; shrinking preempts nothing */
             capacity: number;
         };
         NewUser: {
-            /** @description for people */
+            /** @description for people; no control characters */
             name?: string | null;
         };
         UserLimitsChange: {
@@ -754,6 +793,8 @@ export interface components {
             max_unfinished_jobs?: number | null;
             /** @description the most shards this user grows to when its shards run hot; null: the global SHARD_CEILING */
             shard_ceiling?: number | null;
+            /** @description the most pools this user has; null: the global MAX_POOLS (100) */
+            max_pools?: number | null;
         };
         SigningSecretRotation: {
             /**
@@ -847,6 +888,15 @@ export interface components {
             catch_up: "none" | "one" | "all";
             /** @description catch_up `all` runs only missed occurrences this recent */
             catch_up_window_seconds: number;
+            /** @description the jobs this one runs after (each must succeed); [] for none */
+            depends_on: string[];
+            /**
+             * @description when a dependency fails or is cancelled: `fail` (this job fails with dependency_failed) or `run`
+             * @enum {string}
+             */
+            on_dependency_failure: "fail" | "run";
+            /** @description the dependencies that have not succeeded yet; [] when none */
+            blocked_by: string[];
             /** @description the W3C traceparent the submit carried (a later version written as 00), sent on every webhook call and callback; null: none, or an invalid one (ignored) */
             traceparent: string | null;
             /** @description the submit's tracestate, sent with the traceparent; null: none, empty or invalid (ignored) */
@@ -935,6 +985,10 @@ export interface components {
             waiting: number;
             /** @description attempts of the key that began within its period */
             started_last_period: number;
+        };
+        Dependents: {
+            /** @description ids of your jobs that named this one in depends_on (at most 1,000), in id order */
+            dependents: string[];
         };
         Metrics: {
             /** Format: date-time */
@@ -1035,10 +1089,13 @@ export interface components {
             max_unfinished_jobs: number | null;
             /** @description the most shards the user grows to when hot; null: the global default applies */
             shard_ceiling: number | null;
+            /** @description the most pools the user has; null: the global default applies */
+            max_pools: number | null;
             defaults: {
                 finished_retention_seconds: number;
                 max_unfinished_jobs: number;
                 shard_ceiling: number;
+                max_pools: number;
             };
         };
         IssuedKey: {
@@ -1172,7 +1229,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1279,7 +1336,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1355,7 +1412,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1415,7 +1472,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1484,7 +1541,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1575,7 +1632,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1644,7 +1701,67 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1JobsIdDependents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description its dependents */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dependents"];
+                };
+            };
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1704,7 +1821,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1745,7 +1862,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1814,7 +1931,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1883,7 +2000,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1943,7 +2060,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: the job is queued, running, paused or finished */
+            /** @description conflict: the job is queued, running, paused, finished, or still waits on its dependencies (blocked_by) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1952,7 +2069,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2021,7 +2138,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2092,7 +2209,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2172,7 +2289,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2212,7 +2329,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2249,7 +2366,7 @@ export interface operations {
                     "application/json": components["schemas"]["Pool"];
                 };
             };
-            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field): also a new pool past the user's cap on pools (100 unless an admin set another) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2285,7 +2402,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2354,7 +2471,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2405,7 +2522,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2453,6 +2570,17 @@ export interface operations {
             /** @description unauthorized: a missing or wrong bearer token */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2530,6 +2658,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     patchV1AdminUsersId: {
@@ -2601,6 +2740,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getV1AdminUsersIdKeys: {
@@ -2635,6 +2785,17 @@ export interface operations {
             /** @description unauthorized: a missing or wrong bearer token */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2690,6 +2851,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteV1AdminUsersIdKeysKeyId: {
@@ -2734,6 +2906,17 @@ export interface operations {
             /** @description not_found: no such key */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2805,6 +2988,17 @@ export interface operations {
             /** @description unsupported_media_type: the body must be application/json */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
