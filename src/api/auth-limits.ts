@@ -75,6 +75,21 @@ export class AuthFailures {
     }
   }
 
+  /**
+   * Charges a try before its outcome is known: the 429 when any scope has run out, else one failure
+   * against each, given back by `refund` if the try turns out right. Charged first, so tries running
+   * at once cannot all pass the check before any failure is counted: the limit is exact.
+   */
+  take(now: number): void {
+    this.throwIfLimited(now);
+    this.record(now);
+  }
+
+  /** Gives back what `take` charged: the try was right. */
+  refund(now: number): void {
+    for (const s of this.scopes) limiter.refund(s.key, this.rule, now);
+  }
+
   /** Counts one failure against every scope; logs each that it empties. */
   record(now: number): void {
     for (const s of this.scopes) {

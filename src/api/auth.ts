@@ -103,22 +103,24 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const now = Date.now();
   const failures = AuthFailures.ofKey(c.req.header("cf-connecting-ip"), userId, c.get("config"));
   if (userId === null) {
-    failures.throwIfLimited(now);
-    failures.record(now);
+    failures.take(now);
     throw new UnauthorizedError();
   }
   const keyHash = await sha256Hex(key);
   const cached = verified.get(keyHash);
   let principal = cached && cached.until > now ? cached.principal : undefined;
   if (!principal) {
-    if (!(await notLimited(c, key, keyHash, now))) failures.throwIfLimited(now);
+    // A key that could be a guess is charged before the home shard is asked (429 when out of tries).
+    const charged = !(await notLimited(c, key, keyHash, now));
+    if (charged) failures.take(now);
     const found = await homeStub(c.env, userId).authenticate(keyHash);
     if (!found.ok || found.principal.userId !== userId) {
-      failures.record(now);
+      if (!charged) failures.record(now);
       proven.delete(keyHash);
       remember(refused, keyHash);
       throw new UnauthorizedError();
     }
+    if (charged) failures.refund(Date.now());
     principal = found.principal;
     remember(verified, keyHash, { principal, until: now + CACHE_TTL_MS });
     remember(proven, keyHash, now + PROVEN_MS);
@@ -151,12 +153,10 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (token === null) throw new UnauthorizedError("the admin token is required");
   const now = Date.now();
   const failures = AuthFailures.ofAdmin(c.req.header("cf-connecting-ip"), c.get("config"));
-  failures.throwIfLimited(now);
+  failures.take(now);
   // Compare digests, so the comparison's timing reveals nothing about the token.
   const [a, b] = await Promise.all([sha256Hex(token), sha256Hex(expected)]);
-  if (!constantTimeEqual(a, b)) {
-    failures.record(now);
-    throw new UnauthorizedError("the admin token is required");
-  }
+  if (!constantTimeEqual(a, b)) throw new UnauthorizedError("the admin token is required");
+  failures.refund(now);
   await next();
 };

@@ -55,6 +55,17 @@ export class FailureLimiter {
     return tokens < 1 && !ranOut;
   }
 
+  /**
+   * Gives back a token `fail` took (a try charged before its outcome was known turned out right), up
+   * to the bucket's size.
+   */
+  refund(key: string, rule: FailureRule, now: number): void {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return;
+    bucket.tokens = Math.min(rule.limit, this.tokensOf(bucket, rule, now) + 1);
+    bucket.at = now;
+  }
+
   /** Forgets every key. */
   reset(): void {
     this.buckets.clear();

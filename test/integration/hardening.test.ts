@@ -246,6 +246,20 @@ describe("failed authentication is limited per client and per claimed user (issu
     expect((await pools(bindings, from("198.51.100.8", guess("usr_99999999999999999999")))).status).toBe(401);
   });
 
+  it("is exact under concurrency: tries sent at once are charged before the shard is asked", async () => {
+    const victim = await createUser();
+    const { bindings, asked } = limitedEnv();
+    const replies = await Promise.all(
+      Array.from({ length: LIMIT * 3 }, (_, i) =>
+        pools(bindings, from(`192.0.2.${100 + i}`, guess(victim.user_id))),
+      ),
+    );
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(LIMIT);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(LIMIT * 2);
+    expect(asked).toHaveLength(LIMIT);
+  });
+
   it("wrong keys naming one user from many clients: 429 past the limit, and that user's right key still works", async () => {
     const victim = await createUser();
     const { bindings, asked } = limitedEnv();

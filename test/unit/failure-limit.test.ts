@@ -57,4 +57,22 @@ describe("FailureLimiter", () => {
     for (let i = 0; i < 200; i++) limiter.fail(`new${i}`, RULE, T0 + 60_000);
     expect(limiter.size).toBeLessThanOrEqual(100);
   });
+
+  it("gives back a token charged for a try that turned out right, never past the bucket's size", () => {
+    const limiter = new FailureLimiter();
+    for (let i = 0; i < 19; i++) limiter.fail("k", RULE, T0);
+    // The 20th try is charged first (it empties the bucket), then refunded.
+    limiter.fail("k", RULE, T0);
+    expect(limiter.retryAfterSeconds("k", RULE, T0)).toBe(3);
+    limiter.refund("k", RULE, T0);
+    expect(limiter.retryAfterSeconds("k", RULE, T0)).toBe(0);
+    limiter.fail("fresh", RULE, T0);
+    limiter.refund("fresh", RULE, T0);
+    limiter.refund("fresh", RULE, T0);
+    for (let i = 0; i < 20; i++) limiter.fail("fresh", RULE, T0);
+    expect(limiter.retryAfterSeconds("fresh", RULE, T0)).toBe(3);
+    // Nothing to give back to a key never charged.
+    limiter.refund("never", RULE, T0);
+    expect(limiter.size).toBe(2);
+  });
 });
