@@ -18,7 +18,8 @@ export function forgetAuthFailures(): void {
 /**
  * The client a request counts against: its CF-Connecting-IP, which Cloudflare sets on every request
  * (replacing any the client sent) and `wrangler dev` sets from the connection when the client sent
- * none. An IPv6 address counts by its /64, which one host usually holds whole. Without the header (a
+ * none. An IPv6 address counts by its /64, which one host usually holds whole (an IPv4-mapped one as
+ * its IPv4 address). Without the header (a
  * runtime or proxy that does not set it) every request is the one client `unknown`: the per-user limit
  * still holds, and the per-client one then limits all such clients together.
  */
@@ -27,12 +28,16 @@ export function clientOf(header: string | undefined): string {
   if (!address) return "unknown";
   if (!address.includes(":")) return address;
   const groups = parseIPv6(address);
-  return groups
-    ? `${groups
-        .slice(0, 4)
-        .map((g) => g.toString(16))
-        .join(":")}::/64`
-    : address;
+  if (!groups) return address;
+  // An IPv4 address written as IPv6 (::ffff:a.b.c.d) is that IPv4 client.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const [hi = 0, lo = 0] = groups.slice(6);
+    return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(":")}::/64`;
 }
 
 interface Scope {
