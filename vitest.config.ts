@@ -43,6 +43,9 @@ export default defineConfig(async () => {
         ADMIN_TOKEN: "test-admin-token",
         CURSOR_SECRET: "test-cursor-secret",
         ALLOW_PRIVATE_TARGETS: "true",
+        // Suites send wrong keys and tokens from one (absent) client address, in files that share one
+        // isolate; the failed-login limits are tested with an env of their own (hardening.test.ts).
+        AUTH_FAILURE_LIMIT: "1000000",
         TEST_D1_MIGRATIONS: d1Migrations,
         FC_SEED: seed,
         // One queue, so tests that stand in for DISPATCH see every message (dispatch-queues.test.ts

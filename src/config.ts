@@ -26,6 +26,19 @@ const whole = (fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER) =>
 const flag = (fallback: boolean) =>
   z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]).default(fallback);
 
+/** An https URL. */
+const httpsUrl = (fallback: string) =>
+  z
+    .string()
+    .refine((s) => {
+      try {
+        return new URL(s).protocol === "https:";
+      } catch {
+        return false;
+      }
+    }, "must be an https URL")
+    .default(fallback);
+
 const secret = z
   .string({ error: (issue) => (issue.input === undefined ? "is missing" : "must be a string") })
   .refine((value) => value.trim() !== "", "is empty");
@@ -33,6 +46,14 @@ const secret = z
 const SettingsFields = z.object({
   SHARDS_PER_USER: whole(1, 1, MAX_SHARDS),
   ALLOW_PRIVATE_TARGETS: flag(false),
+  /**
+   * Resolve each http target's host (and every redirect hop's, and callbacks') over DNS-over-HTTPS
+   * before calling it, and refuse a name with a private answer (src/executors/host-check.ts). For
+   * runtimes whose egress reaches private networks (docs/architecture.md "Private hosts by name").
+   */
+  TARGET_DNS_CHECK: flag(false),
+  /** The DoH JSON endpoint TARGET_DNS_CHECK asks: best the resolver the runtime itself uses. */
+  TARGET_DNS_RESOLVER: httpsUrl("https://cloudflare-dns.com/dns-query"),
   DISPATCH_DEADLINE_SECONDS: amount(30),
   LEASE_GRACE_SECONDS: amount(10),
   HEARTBEAT_INTERVAL_SECONDS: amount(10, { positive: true }),
@@ -42,6 +63,15 @@ const SettingsFields = z.object({
   PRIORITY_AGING_SECONDS: amount(1),
   INDEX_FLUSH_DELAY_MS: whole(2000, 0),
   MAX_UNFINISHED_JOBS: whole(100_000),
+  /**
+   * Failed authentication (a wrong API key or admin token) per client address and per claimed user, in
+   * each isolate (src/api/auth-limits.ts): this many at once, refilled at this many per window; past
+   * them a 429 with Retry-After, before any Durable Object is asked.
+   */
+  AUTH_FAILURE_LIMIT: whole(20, 1, 1_000_000),
+  AUTH_FAILURE_WINDOW_SECONDS: whole(60, 1, 86_400),
+  /** The most pools a user has (an admin can set another per user). */
+  MAX_POOLS: whole(100, 1, 100_000),
   LOG_OPERATIONS: flag(false),
   /** One `attempt_finished` line per attempt, besides the consumer's line per batch and shard. */
   LOG_ATTEMPTS: flag(false),

@@ -21,6 +21,8 @@ export interface Env {
   CURSOR_SECRET?: string;
   SHARDS_PER_USER?: string;
   ALLOW_PRIVATE_TARGETS?: string;
+  TARGET_DNS_CHECK?: string;
+  TARGET_DNS_RESOLVER?: string;
   DISPATCH_DEADLINE_SECONDS?: string;
   LEASE_GRACE_SECONDS?: string;
   HEARTBEAT_INTERVAL_SECONDS?: string;
@@ -30,6 +32,9 @@ export interface Env {
   DISPATCH_WINDOW?: string;
   PRIORITY_AGING_SECONDS?: string;
   MAX_UNFINISHED_JOBS?: string;
+  MAX_POOLS?: string;
+  AUTH_FAILURE_LIMIT?: string;
+  AUTH_FAILURE_WINDOW_SECONDS?: string;
   LOG_OPERATIONS?: string;
   LOG_ATTEMPTS?: string;
   REPORT_LINGER_MS?: string;

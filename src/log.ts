@@ -11,6 +11,8 @@ const EVENTS = {
   attempt_given_up: "info",
   /** The shard cancelled an attempt still queued or running because the job's next occurrence came due (overlap: cancel_other). */
   attempt_replaced: "info",
+  /** A client address, a claimed user or a client's admin tries ran out of failed authentications (AUTH_FAILURE_LIMIT): further tries get 429 until it refills. Logged once when it runs out, not per refusal. */
+  auth_failures_limited: "info",
   /** A variable or secret is missing or invalid; the API answers 500 until it is fixed. */
   config_invalid: "error",
   /** The consumer could not reach a shard for a message (an attempt's or a callback's); the message is retried. */

@@ -331,7 +331,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Create or resize a pool */
+        /**
+         * Create or resize a pool
+         * @description Capacity is at least 1. A user has at most 100 pools (MAX_POOLS, or the user's own `max_pools` an admin set): a new pool past that is a 400 naming `name`; resizing an existing pool always works.
+         */
         put: operations["putV1PoolsName"];
         post?: never;
         /**
@@ -525,7 +528,7 @@ export interface components {
              * @default 60
              */
             timeout_seconds?: number;
-            /** @description r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline */
+            /** @description r2://<key-prefix> writes each result to the results bucket under your own root (results/<user_id>/<key-prefix>/…; `..` segments are refused); none keeps a small result inline */
             result_location?: string | null;
             /**
              * @description pool → units, held from dispatch until the attempt ends
@@ -534,7 +537,7 @@ export interface components {
             resources?: {
                 [key: string]: number;
             };
-            /** @description a label for people */
+            /** @description a label for people; no control characters */
             name?: string | null;
             /**
              * @description for filtering (label=key:value) and bulk actions
@@ -555,7 +558,7 @@ export interface components {
             expires_after_seconds?: number | null;
             /** @description limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing) */
             flow_control?: {
-                /** @description any string: one key per customer, tenant, endpoint… */
+                /** @description any string without control characters: one key per customer, tenant, endpoint… */
                 key: string;
                 /** @description at most this many attempts run at once */
                 concurrency?: number;
@@ -566,7 +569,7 @@ export interface components {
             } | null;
             /** @description one-shot jobs: while the job with this key has not started, a submit with the key replaces it (200, same id) */
             debounce?: {
-                /** @description any string: one pending job per key */
+                /** @description any string without control characters: one pending job per key */
                 key: string;
                 /** @description the job runs this long after the latest submit */
                 delay_seconds: number;
@@ -633,7 +636,7 @@ export interface components {
                  * @default 60
                  */
                 timeout_seconds?: number;
-                /** @description r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline */
+                /** @description r2://<key-prefix> writes each result to the results bucket under your own root (results/<user_id>/<key-prefix>/…; `..` segments are refused); none keeps a small result inline */
                 result_location?: string | null;
                 /**
                  * @description pool → units, held from dispatch until the attempt ends
@@ -642,7 +645,7 @@ export interface components {
                 resources?: {
                     [key: string]: number;
                 };
-                /** @description a label for people */
+                /** @description a label for people; no control characters */
                 name?: string | null;
                 /**
                  * @description for filtering (label=key:value) and bulk actions
@@ -663,7 +666,7 @@ export interface components {
                 expires_after_seconds?: number | null;
                 /** @description limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing) */
                 flow_control?: {
-                    /** @description any string: one key per customer, tenant, endpoint… */
+                    /** @description any string without control characters: one key per customer, tenant, endpoint… */
                     key: string;
                     /** @description at most this many attempts run at once */
                     concurrency?: number;
@@ -674,7 +677,7 @@ export interface components {
                 } | null;
                 /** @description one-shot jobs: while the job with this key has not started, a submit with the key replaces it (200, same id) */
                 debounce?: {
-                    /** @description any string: one pending job per key */
+                    /** @description any string without control characters: one pending job per key */
                     key: string;
                     /** @description the job runs this long after the latest submit */
                     delay_seconds: number;
@@ -732,7 +735,7 @@ export interface components {
             retry_delay_seconds?: number;
             /** @description an attempt not finished by then is timed_out and retried */
             timeout_seconds?: number;
-            /** @description a label for people */
+            /** @description a label for people; no control characters */
             name?: string | null;
             /** @description pool → units, held from dispatch until the attempt ends */
             resources?: {
@@ -753,7 +756,7 @@ export interface components {
             expires_after_seconds?: number | null;
             /** @description limits shared by all of the user's jobs with the same key (no set-up; an idle key costs nothing) */
             flow_control?: {
-                /** @description any string: one key per customer, tenant, endpoint… */
+                /** @description any string without control characters: one key per customer, tenant, endpoint… */
                 key: string;
                 /** @description at most this many attempts run at once */
                 concurrency?: number;
@@ -798,7 +801,7 @@ export interface components {
             capacity: number;
         };
         NewUser: {
-            /** @description for people */
+            /** @description for people; no control characters */
             name?: string | null;
         };
         UserLimitsChange: {
@@ -810,6 +813,8 @@ export interface components {
             max_unfinished_jobs?: number | null;
             /** @description the most shards this user grows to when its shards run hot; null: the global SHARD_CEILING */
             shard_ceiling?: number | null;
+            /** @description the most pools this user has; null: the global MAX_POOLS (100) */
+            max_pools?: number | null;
         };
         SigningSecretRotation: {
             /**
@@ -1331,10 +1336,13 @@ export interface components {
             max_unfinished_jobs: number | null;
             /** @description the most shards the user grows to when hot; null: the global default applies */
             shard_ceiling: number | null;
+            /** @description the most pools the user has; null: the global default applies */
+            max_pools: number | null;
             defaults: {
                 finished_retention_seconds: number;
                 max_unfinished_jobs: number;
                 shard_ceiling: number;
+                max_pools: number;
             };
         };
         IssuedKey: {
@@ -1558,7 +1566,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1799,7 +1807,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -1982,7 +1990,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2112,7 +2120,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2236,7 +2244,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2392,7 +2400,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2531,7 +2539,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2598,7 +2606,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2665,7 +2673,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2815,7 +2823,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -2939,7 +2947,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3063,7 +3071,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3187,7 +3195,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3322,7 +3330,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3406,7 +3414,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3500,7 +3508,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3552,7 +3560,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3602,7 +3610,7 @@ export interface operations {
                     "application/json": components["schemas"]["Pool"];
                 };
             };
-            /** @description invalid_request: the body, query or a parameter is invalid (details name each field) */
+            /** @description invalid_request: the body, query or a parameter is invalid (details name each field): also a new pool past the user's cap on pools (100 unless an admin set another) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3638,7 +3646,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3715,7 +3723,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3774,7 +3782,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3835,6 +3843,17 @@ export interface operations {
             /** @description unauthorized: a missing or wrong bearer token */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3919,6 +3938,17 @@ export interface operations {
             /** @description unsupported_media_type: the body must be application/json */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4101,6 +4131,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description unavailable: wait Retry-After seconds: the directory's database is unavailable; retry after Retry-After */
             503: {
                 headers: {
@@ -4203,6 +4244,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getV1AdminUsersIdKeys: {
@@ -4248,6 +4300,17 @@ export interface operations {
             /** @description unauthorized: a missing or wrong bearer token */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4310,6 +4373,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteV1AdminUsersIdKeysKeyId: {
@@ -4361,6 +4435,17 @@ export interface operations {
             /** @description not_found: no such key */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4444,6 +4529,17 @@ export interface operations {
             /** @description unsupported_media_type: the body must be application/json */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address (20 at once, then 20 a minute); other clients are not slowed */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

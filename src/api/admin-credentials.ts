@@ -1,7 +1,7 @@
 // /v1/admin/users/:id/keys and /signing-secrets: rotation and revocation of a user's credentials.
 // New secrets are shown once; only key hashes are stored.
 import { Hono } from "hono";
-import { isUserId, keyIdOf, newApiKey, newSigningSecret, sha256Hex } from "../core/ids";
+import { issueApiKey, isUserId, keyIdOf, newSigningSecret, sha256Hex } from "../core/ids";
 import { homeStub } from "../shard/address";
 import { type AppEnv, forgetVerifiedKeys } from "./auth";
 import { NotFoundError, okOrThrow } from "./errors";
@@ -18,7 +18,7 @@ function userIdParam(id: string): string {
 
 credentials.post("/:id/keys", async (c) => {
   const userId = userIdParam(c.req.param("id"));
-  const apiKey = newApiKey(userId);
+  const apiKey = await issueApiKey(userId, c.get("secrets").CURSOR_SECRET);
   const keyHash = await sha256Hex(apiKey);
   okOrThrow(await homeStub(c.env, userId).addKey(keyHash), {
     not_found: () => new NotFoundError("no such user"),

@@ -1,7 +1,7 @@
 // /v1/admin: user creation and listing. The API key and signing secret are returned once; only the
 // key's SHA-256 is stored, on the user's home shard. The user directory (D1) lists every user.
 import { Hono } from "hono";
-import { isUserId, newApiKey, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
+import { issueApiKey, isUserId, newSigningSecret, newUserId, sha256Hex } from "../core/ids";
 import { assignIndexDatabase, indexDatabase } from "../index-store/databases";
 import { registerUser } from "../index-store/user-directory";
 import { log } from "../log";
@@ -21,7 +21,7 @@ admin.use("*", requireAdmin);
 admin.post("/users", async (c) => {
   const input = await validatedJson(c, NewUser, "the user is invalid", { optional: true });
   const userId = newUserId();
-  const apiKey = newApiKey(userId);
+  const apiKey = await issueApiKey(userId, c.get("secrets").CURSOR_SECRET);
   const signingSecret = newSigningSecret();
   const shards = c.get("config").SHARDS_PER_USER;
   const name = input.name ?? null;
@@ -64,6 +64,7 @@ admin.patch("/users/:id", async (c) => {
       finishedRetentionSeconds: change.finished_retention_seconds,
       maxUnfinishedJobs: change.max_unfinished_jobs,
       shardCeiling: change.shard_ceiling,
+      maxPools: change.max_pools,
     }),
     { not_found: noSuchUser },
   ));
@@ -76,11 +77,13 @@ admin.patch("/users/:id", async (c) => {
     finished_retention_seconds: principal.finishedRetentionSeconds,
     max_unfinished_jobs: principal.maxUnfinishedJobs,
     shard_ceiling: principal.shardCeiling,
+    max_pools: principal.maxPools,
     // What applies while a limit is null: the global settings.
     defaults: {
       finished_retention_seconds: config.FINISHED_RETENTION_SECONDS,
       max_unfinished_jobs: config.MAX_UNFINISHED_JOBS,
       shard_ceiling: config.SHARD_CEILING,
+      max_pools: config.MAX_POOLS,
     },
   });
 });

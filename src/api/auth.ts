@@ -1,12 +1,17 @@
 // Authentication. The user id always comes from the key. The key names its user, so its hash is
 // checked against that user's home shard alone: no D1 on the request path. Verified keys are
 // remembered by this isolate for a short while to spare the home shard a round trip per request.
+// Failed authentication is limited per client and per claimed user before the home shard is asked
+// (src/api/auth-limits.ts), and a correct key is never slowed by anyone else's failures: a key this
+// isolate verified lately, or one the server issued (its tag holds: src/core/ids.ts issueApiKey), is
+// not limited; only a key that could be a guess is.
 import type { Context, MiddlewareHandler } from "hono";
 import { type Config, configOf, type Secrets, secretsOf } from "../config";
-import { constantTimeEqual, sha256Hex, userIdOfApiKey } from "../core/ids";
+import { apiKeyTagHolds, constantTimeEqual, sha256Hex, userIdOfApiKey } from "../core/ids";
 import type { Env } from "../env";
 import { homeStub } from "../shard/address";
 import type { Principal } from "../shard/rpc";
+import { AuthFailures, forgetAuthFailures } from "./auth-limits";
 import { RateLimitedError, UnauthorizedError } from "./errors";
 
 export type AppEnv = {
@@ -19,6 +24,14 @@ const CACHE_MAX = 10_000;
 /** The limiter counts in fixed 60 s windows and does not say when one ends; this is a hint. */
 const RATE_LIMIT_RETRY_SECONDS = 10;
 const verified = new Map<string, { principal: Principal; until: number }>();
+/**
+ * Keys this isolate verified within PROVEN_MS (by hash): not limited by others' failures even once
+ * their cached principal expired (they are verified again, as always). For keys issued before tags.
+ */
+const PROVEN_MS = 3_600_000;
+const proven = new Map<string, number>();
+/** Tagged keys the home shard refused here (revoked): they lose the tag's exemption. */
+const refused = new Set<string>();
 
 function bearer(header: string | undefined): string | null {
   const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? "");
@@ -42,6 +55,29 @@ export function forgetVerifiedKeys(): void {
   verified.clear();
 }
 
+/** Forget everything authentication remembers: verified keys and failure counts (tests). */
+export function forgetAuthentication(): void {
+  verified.clear();
+  proven.clear();
+  refused.clear();
+  forgetAuthFailures();
+}
+
+function remember<V>(map: Map<string, V> | Set<string>, key: string, value?: V): void {
+  if (map.size >= CACHE_MAX) map.clear();
+  if (map instanceof Map) map.set(key, value as V);
+  else map.add(key);
+}
+
+/**
+ * Whether failures of others may not slow this key: verified here lately, or issued by the server
+ * (its tag holds) and not refused here since. A guess is neither.
+ */
+async function notLimited(c: Context<AppEnv>, key: string, keyHash: string, now: number): Promise<boolean> {
+  if ((proven.get(keyHash) ?? 0) > now) return true;
+  return !refused.has(keyHash) && (await apiKeyTagHolds(key, c.get("secrets").CURSOR_SECRET));
+}
+
 /**
  * The user's account as its home shard has it now, made this request's principal and remembered for
  * its key. For what must not act on a count seconds old: a bulk action reaching every shard, metrics,
@@ -61,18 +97,33 @@ export async function freshPrincipal(c: Context<AppEnv>): Promise<Principal> {
 
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = bearer(c.req.header("authorization")) ?? subprotocolKey(c)?.key ?? null;
-  const userId = key === null ? null : userIdOfApiKey(key);
-  if (key === null || userId === null) throw new UnauthorizedError();
-  const keyHash = await sha256Hex(key);
+  // No credentials at all: nothing was tried (and nothing is asked of any shard).
+  if (key === null) throw new UnauthorizedError();
+  const userId = userIdOfApiKey(key);
   const now = Date.now();
+  const failures = AuthFailures.ofKey(c.req.header("cf-connecting-ip"), userId, c.get("config"));
+  if (userId === null) {
+    failures.take(now);
+    throw new UnauthorizedError();
+  }
+  const keyHash = await sha256Hex(key);
   const cached = verified.get(keyHash);
   let principal = cached && cached.until > now ? cached.principal : undefined;
   if (!principal) {
+    // A key that could be a guess is charged before the home shard is asked (429 when out of tries).
+    const charged = !(await notLimited(c, key, keyHash, now));
+    if (charged) failures.take(now);
     const found = await homeStub(c.env, userId).authenticate(keyHash);
-    if (!found.ok || found.principal.userId !== userId) throw new UnauthorizedError();
+    if (!found.ok || found.principal.userId !== userId) {
+      if (!charged) failures.record(now);
+      proven.delete(keyHash);
+      remember(refused, keyHash);
+      throw new UnauthorizedError();
+    }
+    if (charged) failures.refund(Date.now());
     principal = found.principal;
-    if (verified.size >= CACHE_MAX) verified.clear();
-    verified.set(keyHash, { principal, until: now + CACHE_TTL_MS });
+    remember(verified, keyHash, { principal, until: now + CACHE_TTL_MS });
+    remember(proven, keyHash, now + PROVEN_MS);
   }
   const limiter = c.env.KEY_RATE_LIMITER;
   if (limiter && !(await limiter.limit({ key: keyHash })).success)
@@ -91,12 +142,21 @@ export const requireConfig: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/**
+ * The admin token. Its failures are limited per client address, and a client past its limit is
+ * refused even with the right token: unlike an issued API key, the token has nothing but itself to
+ * prove it is no guess, and an operator may have chosen a weak one. Other clients are not slowed.
+ */
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearer(c.req.header("authorization"));
   const expected = c.get("secrets").ADMIN_TOKEN;
   if (token === null) throw new UnauthorizedError("the admin token is required");
+  const now = Date.now();
+  const failures = AuthFailures.ofAdmin(c.req.header("cf-connecting-ip"), c.get("config"));
+  failures.take(now);
   // Compare digests, so the comparison's timing reveals nothing about the token.
   const [a, b] = await Promise.all([sha256Hex(token), sha256Hex(expected)]);
   if (!constantTimeEqual(a, b)) throw new UnauthorizedError("the admin token is required");
+  failures.refund(now);
   await next();
 };

@@ -4,18 +4,28 @@ import { z } from "zod";
 import { batchRef, DependencyPolicySchema, MAX_DEPENDENCIES } from "../core/dependencies";
 import { isJobId } from "../core/ids";
 import { JsonValue } from "../core/job";
+import { resultLocationError } from "../core/result-location";
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from "../core/state";
+
+/** Unicode control characters (category Cc: U+0000–U+001F and U+007F–U+009F, NUL, CR, LF, ESC…). */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+/**
+ * A string people read as a name (a job's name, label keys and values, flow-control and debounce
+ * keys, a user's name): no control characters (docs/design.md, HTTP contract), so no NUL, line break
+ * or terminal escape reaches a log line, a listing or the dashboard.
+ */
+export const nameText = (schema: z.ZodString, what: string) =>
+  schema.refine((s) => !CONTROL_CHARACTER.test(s), `${what} must not contain control characters`);
 
 export const PoolName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, "pool names are 1-64 of A-Z a-z 0-9 _ . -");
 
 /** A flow-control key, as the submit's flow_control.key allows and GET /v1/flow-control/:key names it. */
-export const FlowKeyName = z
-  .string()
-  .min(1)
-  .max(200)
-  .describe("any string: one key per customer, tenant, endpoint…");
+export const FlowKeyName = nameText(z.string().min(1).max(200), "flow-control keys").describe(
+  "any string without control characters: one key per customer, tenant, endpoint…",
+);
 
 /** Absent or null: undefined. Keeps the field's description where the OpenAPI document shows it. */
 export const optional = <T extends z.ZodType>(schema: T) => {
@@ -98,16 +108,19 @@ export const JobField = {
     .string()
     .max(512)
     .regex(/^r2:\/\/[A-Za-z0-9!\-_.*'()/]{1,500}$/, "must be r2://<key-prefix> (letters, digits, !-_.*'()/)")
-    .describe("r2://<key-prefix> writes each result to the results bucket; none keeps a small result inline"),
+    .refine((location) => resultLocationError(location) === null, "must not contain `..` segments")
+    .describe(
+      "r2://<key-prefix> writes each result to the results bucket under your own root (results/<user_id>/<key-prefix>/…; `..` segments are refused); none keeps a small result inline",
+    ),
   resources: z
     .record(PoolName, z.int().min(1, "units must be a positive integer").max(1_000_000))
     .refine((r) => Object.keys(r).length <= 16, "at most 16 pools")
     .describe("pool → units, held from dispatch until the attempt ends"),
-  name: z.string().max(200).describe("a label for people"),
+  name: nameText(z.string().max(200), "names").describe("a label for people; no control characters"),
   labels: z
     .record(
-      z.string().min(1).max(64, "label keys are at most 64 characters"),
-      z.string().max(256, "label values are at most 256 characters"),
+      nameText(z.string().min(1).max(64, "label keys are at most 64 characters"), "label keys"),
+      nameText(z.string().max(256, "label values are at most 256 characters"), "label values"),
     )
     .refine((l) => Object.keys(l).length <= 10, "at most 10 labels")
     .describe("for filtering (label=key:value) and bulk actions"),
@@ -139,7 +152,9 @@ export const JobField = {
     ),
   debounce: z
     .strictObject({
-      key: z.string().min(1).max(200).describe("any string: one pending job per key"),
+      key: nameText(z.string().min(1).max(200), "debounce keys").describe(
+        "any string without control characters: one pending job per key",
+      ),
       delay_seconds: z.int().min(1).max(86_400).describe("the job runs this long after the latest submit"),
       max_wait_seconds: z
         .int()

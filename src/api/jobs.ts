@@ -65,7 +65,7 @@ jobs.get("/:id/result", async (c) => {
     not_found: () => new NotFoundError(),
   });
   if (view.result === null) throw new NotFoundError("the job has no result yet");
-  const key = view.result_location === null ? null : storedResultKey(view.result);
+  const key = view.result_location === null ? null : storedResultKey(view.result, view.id);
   if (key === null) return c.json(view.result);
   const stored = await c.env.RESULTS.get(key);
   if (!stored) throw new NotFoundError("the stored result is no longer in the results bucket");

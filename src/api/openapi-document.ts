@@ -46,6 +46,20 @@ const ERROR_MEANINGS: Record<number, string> = {
   503: "unavailable: wait Retry-After seconds",
 };
 
+/**
+ * Why a route answers 429 by whose token it takes. The failed-authentication numbers are the defaults
+ * (AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_SECONDS: docs/design.md, HTTP contract).
+ */
+const RATE_LIMITED: Record<"user" | "admin", string> = {
+  user:
+    "rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed " +
+    "authentications came from this client address or named this user (20 at once, then 20 a minute " +
+    "each); a key the server issued is never slowed by others' failures",
+  admin:
+    "rate_limited: wait Retry-After seconds. Too many wrong admin tokens came from this client address " +
+    "(20 at once, then 20 a minute); other clients are not slowed",
+};
+
 const retryAfter = {
   "Retry-After": { description: "seconds to wait", schema: { type: "integer", minimum: 0 } },
 };
@@ -60,7 +74,7 @@ function errorResponses(op: Operation): Record<string, unknown> {
     statuses.set(413, ERROR_MEANINGS[413] as string);
     statuses.set(415, ERROR_MEANINGS[415] as string);
   }
-  if (op.auth === "user") statuses.set(429, ERROR_MEANINGS[429] as string);
+  if (op.auth !== "none") statuses.set(429, RATE_LIMITED[op.auth]);
   for (const [status, meaning] of Object.entries(op.errors ?? {})) {
     statuses.set(Number(status), `${ERROR_MEANINGS[Number(status)]}: ${meaning}`);
   }

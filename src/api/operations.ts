@@ -59,8 +59,11 @@ export interface Operation {
    * any JSON); `alsoText` when the route also answers text/plain (asked for with Accept).
    */
   ok: Record<number, OperationAnswer>;
-  /** Errors beyond those the route's auth, body and query imply (401, 400, 413, 415, 429). */
-  errors?: Partial<Record<404 | 409 | 426 | 503, string>>;
+  /**
+   * Errors beyond those the route's auth, body and query imply (401, 400, 413, 415, 429); a 400 here
+   * says what else the route refuses.
+   */
+  errors?: Partial<Record<400 | 404 | 409 | 426 | 503, string>>;
 }
 
 const jobId = z.string().describe("the job's id (job_<shard>_…)");
@@ -573,11 +576,15 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
   },
   "PUT /v1/pools/:name": {
     summary: "Create or resize a pool",
+    description:
+      "Capacity is at least 1. A user has at most 100 pools (MAX_POOLS, or the user's own `max_pools` " +
+      "an admin set): a new pool past that is a 400 naming `name`; resizing an existing pool always works.",
     tag: "pools",
     auth: "user",
     params: { name: PoolName },
     body: { schema: "PoolCapacity", example: { capacity: 4 } },
     ok: { 200: { description: "the pool", schema: "Pool", example: POOL_EXAMPLE } },
+    errors: { 400: "also a new pool past the user's cap on pools (100 unless an admin set another)" },
   },
   "DELETE /v1/pools/:name": {
     summary: "Remove a pool",
@@ -694,7 +701,13 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
           finished_retention_seconds: null,
           max_unfinished_jobs: 200_000,
           shard_ceiling: null,
-          defaults: { finished_retention_seconds: 604_800, max_unfinished_jobs: 100_000, shard_ceiling: 16 },
+          max_pools: null,
+          defaults: {
+            finished_retention_seconds: 604_800,
+            max_unfinished_jobs: 100_000,
+            shard_ceiling: 16,
+            max_pools: 100,
+          },
         },
       },
     },

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { homeStub } from "../shard/address";
 import { type AppEnv, requireUser } from "./auth";
-import { ConflictError, NotFoundError, okOrThrow } from "./errors";
+import { ConflictError, InvalidRequestError, NotFoundError, okOrThrow } from "./errors";
 import { PoolBody, PoolName } from "./schemas";
 import { validated, validatedJson } from "./validate";
 
@@ -12,7 +12,12 @@ poolRoutes.use("*", requireUser);
 poolRoutes.put("/:name", async (c) => {
   const name = validated(PoolName, c.req.param("name"), "bad pool name", ["name"]);
   const { capacity } = await validatedJson(c, PoolBody, "the pool is invalid");
-  const pool = await homeStub(c.env, c.get("principal").userId).putPool(name, capacity);
+  const { pool } = okOrThrow(await homeStub(c.env, c.get("principal").userId).putPool(name, capacity), {
+    too_many_pools: ({ limit }) => {
+      const message = `a user has at most ${limit} pools (an admin limit); delete one before creating "${name}"`;
+      return new InvalidRequestError(message, [{ path: "name", message }]);
+    },
+  });
   return c.json(pool);
 });
 

@@ -110,10 +110,12 @@ export const UserLimits = z.strictObject({
   finished_retention_seconds: limit("how long finished jobs are kept"),
   max_unfinished_jobs: limit("the cap on a shard's unfinished jobs"),
   shard_ceiling: limit("the most shards the user grows to when hot"),
+  max_pools: limit("the most pools the user has"),
   defaults: z.strictObject({
     finished_retention_seconds: z.int(),
     max_unfinished_jobs: z.int(),
     shard_ceiling: z.int(),
+    max_pools: z.int(),
   }),
 });
 

@@ -9,6 +9,7 @@ import {
   described,
   FlowKeyName,
   JobField,
+  nameText,
   optional,
   PoolName,
   unknownFields,
@@ -192,7 +193,7 @@ export const ListQuery = z.strictObject({
 export const PoolBody = z.strictObject({
   capacity: z
     .int()
-    .min(1)
+    .min(1, "capacity is at least 1")
     .max(1_000_000)
     .describe("units the pool holds, 1 to 1,000,000; shrinking preempts nothing"),
 });
@@ -212,7 +213,9 @@ export const AdminMetricsQuery = z.strictObject({
 });
 
 /** POST /v1/admin/users */
-export const NewUser = z.strictObject({ name: z.string().min(1).max(200).nullish().describe("for people") });
+export const NewUser = z.strictObject({
+  name: nameText(z.string().min(1).max(200), "names").nullish().describe("for people; no control characters"),
+});
 
 /** GET /v1/admin/users query: the directory, oldest first. */
 export const UserListQuery = z.strictObject({
@@ -250,10 +253,17 @@ export const ShardsBody = z
       .nullable()
       .optional()
       .describe("the most shards this user grows to when its shards run hot; null: the global SHARD_CEILING"),
+    max_pools: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .nullable()
+      .optional()
+      .describe("the most pools this user has; null: the global MAX_POOLS (100)"),
   })
   .refine(
     (b) => Object.keys(b).length > 0,
-    "name at least one of shards, finished_retention_seconds, max_unfinished_jobs, shard_ceiling",
+    "name at least one of shards, finished_retention_seconds, max_unfinished_jobs, shard_ceiling, max_pools",
   );
 
 /** POST /v1/admin/users/:id/signing-secrets */

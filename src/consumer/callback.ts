@@ -6,6 +6,7 @@ import { configOf } from "../config";
 import { CALLBACK_TIMEOUT_MS, type CallbackTry } from "../core/callback-policy";
 import type { CallbackMessage } from "../dispatch/message";
 import type { Env } from "../env";
+import { configuredHostCheck } from "../executors/host-check";
 import { httpExecutor } from "../executors/http";
 import { targetError } from "../executors/target";
 import { log } from "../log";
@@ -93,8 +94,11 @@ export async function deliverCallback(
     timeoutMs: CALLBACK_TIMEOUT_MS,
     signingSecrets,
     allowPrivateTargets,
+    checkHost: configuredHostCheck(configOf(env)),
     trace: { traceparent: delivery.traceparent, tracestate: delivery.tracestate },
   });
   if (outcome.ok) return { ok: true };
+  // A host refused by name (TARGET_DNS_CHECK) is as permanent as one refused by address above.
+  if (outcome.permanent) return { ok: false, error: outcome.error, permanent: true };
   return { ok: false, error: outcome.error, retryAfterMs: outcome.retryAfterMs };
 }

@@ -5,6 +5,7 @@ import { configOf, heartbeatIntervalMs } from "../config";
 import { shardOfJobId } from "../core/ids";
 import type { DispatchMessage } from "../dispatch/message";
 import type { Env } from "../env";
+import { configuredHostCheck } from "../executors/host-check";
 import { getExecutor } from "../executors/registry";
 import type { ExecutionOutcome } from "../executors/types";
 import { shardStub } from "../shard/address";
@@ -158,6 +159,7 @@ async function executeAndReport(
       timeoutMs: Math.min(timeoutMs, cutoffMs),
       signingSecrets: await secrets.of(msg.user_id, begun.signingSecrets),
       allowPrivateTargets: configOf(env).ALLOW_PRIVATE_TARGETS,
+      checkHost: configuredHostCheck(configOf(env)),
       trace: { traceparent: begun.traceparent, tracestate: begun.tracestate },
     });
     // Stopped by the cutoff, not by its own timeout: the shard cancels it (no report to race that).

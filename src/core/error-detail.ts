@@ -14,9 +14,14 @@ export function detailPath(segments: readonly PropertyKey[]): string {
     .join("");
 }
 
+/**
+ * zod's issues, one detail each. A record's refused key (`invalid_key`) is named by its path (the
+ * key's own) with its key rule's message ("label keys are at most 64 characters"), not zod's generic
+ * "Invalid key in record".
+ */
 export function zodDetails(error: z.ZodError, prefix: (string | number)[] = []): ErrorDetail[] {
   return error.issues.map((i) => ({
     path: detailPath([...prefix, ...i.path]) || "(body)",
-    message: i.message,
+    message: (i.code === "invalid_key" ? i.issues[0]?.message : undefined) ?? i.message,
   }));
 }

@@ -72,9 +72,77 @@ export function isJobId(id: string): boolean {
   return JOB_ID.test(id);
 }
 
-/** API keys carry 32 random bytes after the user id: `sk_<user id>_<base64url secret>`. */
+/**
+ * An API key of 32 random bytes after the user id: `sk_<user id>_<base64url secret>`, as keys were
+ * issued before their tag (issueApiKey); such keys keep working.
+ */
 export function newApiKey(userId: string): string {
   return `sk_${userId}_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
+}
+
+/** Keys issued carry a tag: 16 random bytes, then 16 bytes of HMAC-SHA256 over the user id and them. */
+const KEY_RANDOM_BYTES = 16;
+const KEY_TAG_LABEL = "edge-scheduler api-key tag v1";
+let tagKeyOf: { secret: string; key: Promise<CryptoKey> } | undefined;
+
+/** The HMAC key tags are made with: derived from the server secret under its own label. */
+function tagKey(secret: string): Promise<CryptoKey> {
+  if (tagKeyOf?.secret !== secret) {
+    const key = (async () => {
+      const encoder = new TextEncoder();
+      const root = await crypto.subtle.importKey(
+        "raw",
+        encoder.encode(secret),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      );
+      const derived = await crypto.subtle.sign("HMAC", root, encoder.encode(KEY_TAG_LABEL));
+      return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    })();
+    tagKeyOf = { secret, key };
+  }
+  return tagKeyOf.key;
+}
+
+async function keyTag(userId: string, random: Uint8Array, secret: string): Promise<Uint8Array> {
+  const data = new Uint8Array([...new TextEncoder().encode(`${userId}.`), ...random]);
+  const mac = await crypto.subtle.sign("HMAC", await tagKey(secret), data);
+  return new Uint8Array(mac).slice(0, 32 - KEY_RANDOM_BYTES);
+}
+
+/**
+ * A new API key of `userId`, in the same shape as every key (`sk_<user id>_<43 chars>`), whose 32
+ * bytes are 16 random ones and a tag of them under `secret`. Only the server can make a key whose tag
+ * holds (apiKeyTagHolds), so the Worker can tell a key it issued from a guess without asking anyone:
+ * failed-login limits never slow such a key (src/api/auth.ts). The tag proves only that the server
+ * made the key, not that it is still live: the home shard decides that, as for every key.
+ */
+export async function issueApiKey(userId: string, secret: string): Promise<string> {
+  const random = crypto.getRandomValues(new Uint8Array(KEY_RANDOM_BYTES));
+  const tag = await keyTag(userId, random, secret);
+  return `sk_${userId}_${base64url(new Uint8Array([...random, ...tag]))}`;
+}
+
+/** Whether `key` is well formed and its tag holds under `secret` (compared without an early exit). */
+export async function apiKeyTagHolds(key: string, secret: string): Promise<boolean> {
+  const userId = userIdOfApiKey(key);
+  if (userId === null) return false;
+  const bytes = fromBase64url(key.slice(key.length - 43));
+  if (bytes === null || bytes.length !== 32) return false;
+  const expected = await keyTag(userId, bytes.slice(0, KEY_RANDOM_BYTES), secret);
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= (expected[i] ?? 0) ^ (bytes[KEY_RANDOM_BYTES + i] ?? 0);
+  return diff === 0;
+}
+
+function fromBase64url(text: string): Uint8Array | null {
+  try {
+    const bin = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
+    return Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+  } catch {
+    return null;
+  }
 }
 
 export function userIdOfApiKey(key: string): string | null {

@@ -104,6 +104,13 @@ async function send(
   let [method, body] = [startMethod, startBody];
   for (let hops = 0; ; hops++) {
     const url = hop.url;
+    // The host by name (TARGET_DNS_CHECK): each hop before it is called, the target's too.
+    const verdict = input.checkHost ? await deadline.race(input.checkHost(new URL(url).hostname)) : null;
+    if (verdict && "refused" in verdict)
+      return failPermanently(
+        hops === 0 ? `target refused: ${verdict.refused}` : `redirect to ${url} refused: ${verdict.refused}`,
+      );
+    if (verdict) return fail(`could not check the host of ${url}: ${verdict.unavailable}`);
     const init = { method, headers, body, redirect: "manual" as const, signal: deadline.signal };
     const res = await deadline.race(doFetch(url, init));
     const location = REDIRECTS.has(res.status) ? res.headers.get("location") : null;

@@ -1,6 +1,7 @@
 // Which URLs an http job may call. Pure, so the API can reject early and the executor can re-check
-// every redirect hop with the same rules. Hostnames that merely *resolve* to private addresses
-// cannot be caught here (no DNS in Workers); Cloudflare's fetch refuses private egress itself.
+// every redirect hop with the same rules. Hostnames that merely *resolve* to private addresses cannot
+// be caught here: where the runtime does not refuse them itself, the resolver check does
+// (host-check.ts, TARGET_DNS_CHECK; docs/architecture.md "Private hosts by name").
 
 // [network, prefix length] pairs; anything not globally routable or meant for the local site.
 const BLOCKED_V4: ReadonlyArray<readonly [string, number]> = [
@@ -56,6 +57,26 @@ function hostError(hostname: string): string | null {
   return null;
 }
 
+/**
+ * Why an address (as a resolver answers it: dotted quad or IPv6 text) may not be called, or null when
+ * it is public. Text that is no address is refused.
+ */
+export function addressError(address: string): string | null {
+  if (address.includes(":")) {
+    const groups = parseIPv6(address);
+    if (!groups) return `${address} is not an address`;
+    return isPublicV6(groups) ? null : `${address}, which is not public`;
+  }
+  const v4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? parseIPv4(address) : null;
+  if (v4 === null) return `${address} is not an address`;
+  return isPublicV4(v4) ? null : `${address}, which is not public`;
+}
+
+/** Whether a URL's hostname is an address literal (nothing to resolve). */
+export function isAddressLiteral(hostname: string): boolean {
+  return hostname.startsWith("[") || parseIPv4(hostname) !== null;
+}
+
 /** WHATWG-style IPv4: 1–4 parts, each decimal, 0x-hex or 0-octal; the last part fills the rest. */
 function parseIPv4(host: string): number | null {
   const parts = host.replace(/\.$/, "").split(".");
@@ -85,7 +106,7 @@ function isPublicV4(addr: number): boolean {
 }
 
 /** Eight 16-bit groups, or null. Accepts "::" compression and a trailing dotted quad. */
-function parseIPv6(text: string): number[] | null {
+export function parseIPv6(text: string): number[] | null {
   let s = text.toLowerCase();
   const cut = s.lastIndexOf(":");
   const last = s.slice(cut + 1);

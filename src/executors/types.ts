@@ -1,6 +1,7 @@
 // The contract between the queue consumer and the things it can run.
 import type { z } from "zod";
 import type { TraceHeaders } from "../core/trace-context";
+import type { HostCheck } from "./host-check";
 
 export interface ExecutionInput {
   jobId: string;
@@ -17,6 +18,11 @@ export interface ExecutionInput {
    */
   signingSecrets: string[];
   allowPrivateTargets: boolean;
+  /**
+   * Checks each host before it is called (the target, every redirect hop): the resolver check of
+   * TARGET_DNS_CHECK (host-check.ts). Absent: only the address rules of target.ts apply.
+   */
+  checkHost?: HostCheck;
   /**
    * The job's W3C trace context, sent on as it was kept (`traceparent`, and `tracestate` when set); it
    * replaces the payload's own headers of those names. Absent or null traceparent: nothing is added.

@@ -26,6 +26,8 @@ export interface ShardContext {
   readonly allowPrivateTargets: boolean;
   /** SHARD_CEILING: the most shards a user grows to by itself, unless an admin set the user's own. */
   readonly shardCeiling: number;
+  /** MAX_POOLS: the most pools a user has, unless an admin set the user's own (on the home shard). */
+  readonly maxPools: number;
   /** DISPATCH_QUEUES: how many dispatch queues the shards spread over. */
   dispatchQueues: number;
   /** The shard's clock (tests replace it on the object to move time without sleeping). */
@@ -66,6 +68,7 @@ export function shardContext(
     archiveFinished: config.ARCHIVE_FINISHED,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     shardCeiling: config.SHARD_CEILING,
+    maxPools: config.MAX_POOLS,
     dispatchQueues: config.DISPATCH_QUEUES,
     now: () => object.clock(),
     random: () => object.random(),

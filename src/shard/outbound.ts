@@ -4,7 +4,7 @@
 
 import { shardOfJobId } from "../core/ids";
 import { indexCopyDue } from "../core/index-copy-time";
-import { resultKey } from "../core/result-location";
+import { legacyResultKey, resultKey } from "../core/result-location";
 import { indexDatabase } from "../index-store/databases";
 import { removeFromIndex, upsertJobs } from "../index-store/writer";
 import { log } from "../log";
@@ -145,25 +145,36 @@ export async function removeExpiredJobs(o: Outbound, now: number): Promise<numbe
  * Deletes the result objects of the batch's jobs that have a result_location, at most
  * RESULT_KEYS_PER_STEP (one R2 call) per step; returns the jobs whose objects are all gone (and those
  * that never had any). Every object a job wrote is named by one of its attempt rows, so nothing is
- * listed. A job cut off by the budget has its deleted attempts forgotten and goes on at the next
- * step; its removal time has passed, so the alarm comes back at once. When R2 fails, the jobs with
- * results wait a minute and the others are removed now.
+ * listed: under its user's root (resultKey), and, for a job written before results were scoped
+ * (results_scoped false), under the bare prefix as well (legacyResultKey: its earlier attempts wrote
+ * there), so such a step takes half as many attempts. A job cut off by the budget has its deleted
+ * attempts forgotten and goes on at the next step; its removal time has passed, so the alarm comes
+ * back at once. When R2 fails, the jobs with results wait a minute and the others are removed now.
  */
 async function removeResults(o: Outbound, due: JobRow[], now: number): Promise<JobRow[]> {
   const withResults = due.filter((j) => j.resultLocation !== null);
   if (withResults.length === 0) return due;
-  const location = new Map(withResults.map((j) => [j.id, j.resultLocation ?? ""]));
+  const byId = new Map(withResults.map((j) => [j.id, j]));
+  const attemptsPerStep = withResults.every((j) => j.resultsScoped)
+    ? RESULT_KEYS_PER_STEP
+    : RESULT_KEYS_PER_STEP / 2;
   const found = retentionSql(o, () =>
     attemptKeysOf(
       o.db,
       withResults.map((j) => j.id),
-      RESULT_KEYS_PER_STEP + 1,
+      attemptsPerStep + 1,
     ),
   );
-  const step = found.slice(0, RESULT_KEYS_PER_STEP);
+  const step = found.slice(0, attemptsPerStep);
   // Attempts come in job id order: the job at the cut has more, and the jobs after it were not reached.
-  const cut = found.length > RESULT_KEYS_PER_STEP ? (found[RESULT_KEYS_PER_STEP]?.jobId ?? null) : null;
-  const keys = step.map((a) => resultKey(location.get(a.jobId) ?? "", a.jobId, a.occurrence, a.number));
+  const cut = found.length > attemptsPerStep ? (found[attemptsPerStep]?.jobId ?? null) : null;
+  const keys = step.flatMap((a) => {
+    const job = byId.get(a.jobId);
+    if (!job || job.resultLocation === null) return [];
+    const scoped = resultKey(job.userId, job.resultLocation, a.jobId, a.occurrence, a.number);
+    if (job.resultsScoped) return [scoped];
+    return [scoped, legacyResultKey(job.resultLocation, a.jobId, a.occurrence, a.number)];
+  });
   try {
     if (keys.length > 0) {
       await o.env.RESULTS.delete(keys);

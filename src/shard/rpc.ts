@@ -58,6 +58,8 @@ export interface Principal {
   maxUnfinishedJobs: number | null;
   /** Set by an admin for this user; null: the global SHARD_CEILING. */
   shardCeiling: number | null;
+  /** Set by an admin for this user; null: the global MAX_POOLS. */
+  maxPools: number | null;
 }
 
 /** What an admin can set per user (PATCH /v1/admin/users/:id); null restores the global default. */
@@ -65,6 +67,7 @@ export interface AccountLimits {
   finishedRetentionSeconds?: number | null;
   maxUnfinishedJobs?: number | null;
   shardCeiling?: number | null;
+  maxPools?: number | null;
 }
 
 export interface KeyView {
@@ -292,6 +295,9 @@ export type FinishCallbackResult =
   | { ok: true; verdict: "delivered" | "retry" | "abandoned" }
   | Refused<CallbackRefusal>;
 
+/** A new pool past the user's cap on pools (an existing one is always resized). */
+export type PutPoolResult = { ok: true; pool: PoolView } | Refused<"too_many_pools", { limit: number }>;
+
 export type DeletePoolResult =
   | { ok: true; pool: PoolView }
   | Refused<"not_found">
@@ -318,7 +324,8 @@ export interface TaskShardRpc {
   growShards(): Promise<GrowShardsResult>;
 
   // Resource pools, on the user's home shard.
-  putPool(name: string, capacity: number): Promise<PoolView>;
+  /** Creates or resizes a pool; a new one past the user's cap is refused (src/shard/sql/pools.ts). */
+  putPool(name: string, capacity: number): Promise<PutPoolResult>;
   listPools(): Promise<PoolView[]>;
   /** Removes a pool that no unfinished job names (src/shard/sql/pools.ts). */
   deletePool(name: string): Promise<DeletePoolResult>;

@@ -132,6 +132,11 @@ export const jobs = sqliteTable(
       .notNull()
       .default("fail"),
     blockedBy: text("blocked_by", { mode: "json" }).$type<string[]>(),
+    // Whether the job's result objects are named under its user's own root (`results/<user>/…`,
+    // src/core/result-location.ts). Every job written since migration 0020 says so; a row from before
+    // it says not (the column's default for existing rows), so retention also removes the objects its
+    // earlier attempts wrote under the bare prefix. In no index: written with the job's own insert.
+    resultsScoped: integer("results_scoped", { mode: "boolean" }).notNull().default(false),
   },
   // Every index costs a row written whenever a write assigns one of its columns, and Cloudflare bills
   // rows written (docs/cost.md): each index here serves a hot query. The rowid table keeps the
@@ -304,6 +309,7 @@ export const account = sqliteTable("account", {
   // Per-user limits set by an admin; null takes the global default.
   maxUnfinishedJobs: integer("max_unfinished_jobs"),
   shardCeiling: integer("shard_ceiling"),
+  maxPools: integer("max_pools"),
   // When the shard count last grew by itself (hot shards), for the cool-down.
   grownAt: integer("grown_at"),
   // The shard counts this user had before the current one, each with the time until which an

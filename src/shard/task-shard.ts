@@ -159,14 +159,17 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   }
 
   // --- pools (home shard) ---
-  async putPool(name: string, capacity: number): Promise<R.PoolView> {
+  async putPool(name: string, capacity: number): Promise<R.PutPoolResult> {
     const now = this.clock();
-    pools.putPool(this.db, name, capacity, now);
+    const owner = accounts.findAccount(this.db, now);
+    const maxPools = (owner.ok ? owner.principal.maxPools : null) ?? this.context.maxPools;
+    const put = pools.putPool(this.db, name, capacity, now, maxPools);
+    if (!put.ok) return put;
     // Growing a pool may let waiting jobs go at once; shrinking drains (nothing is preempted).
     await this.rearm(pools.poolWaitersExist(this.db, now));
     const view = pools.listPools(this.db, now).find((p) => p.name === name);
     if (!view) throw new Error(`pool ${name} is missing right after it was written`);
-    return view;
+    return { ok: true, pool: view };
   }
 
   async listPools(): Promise<R.PoolView[]> {

@@ -63,7 +63,7 @@ describe("consumer", () => {
     });
   });
 
-  it("writes results to R2 under result_location and keeps a pointer on the job", async () => {
+  it("writes results to R2 under the user's root and result_location, and keeps a pointer on the job", async () => {
     const user = await createUser();
     vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("report body"));
     const { body: job } = await submit(user, {
@@ -73,7 +73,8 @@ describe("consumer", () => {
     });
     await deliver(await fireAlarm(user.user_id));
     const done = await getJob(user, job.id);
-    const key = `reports/daily/${job.id}/0-1.json`;
+    // Under the user's own root (src/core/result-location.ts).
+    const key = `results/${user.user_id}/reports/daily/${job.id}/0-1.json`;
     expect(done.result).toEqual({ location: `r2://${key}` });
     const stored = await env.RESULTS.get(key);
     expect(await stored?.json()).toEqual({ status: 200, body: "report body", truncated: false });

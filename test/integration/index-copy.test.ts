@@ -118,6 +118,7 @@ function bigView(user: string, id: string, size: number, status: JobView["status
       flowKey: null,
       debounceKey: null,
       debounceFirstAt: null,
+      resultsScoped: true,
     },
     [2, 1].map((number) => ({
       jobId: id,

@@ -241,4 +241,29 @@ describe("GET /v1/openapi.json", () => {
       400,
     );
   });
+
+  it("documents the limits of issue 22: 429 with Retry-After on every route with a token, the pool cap", async () => {
+    type Responses = Record<string, { description: string; headers?: Record<string, unknown> }>;
+    const doc = (await (await request("/v1/openapi.json")).json()) as {
+      paths: Record<
+        string,
+        Record<string, { security: unknown[]; responses: Responses; description?: string }>
+      >;
+    };
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        if (op.security.length === 0) continue;
+        const limited = op.responses["429"];
+        expect(limited, `${method} ${path}`).toBeDefined();
+        expect(limited?.headers, `${method} ${path}`).toHaveProperty("Retry-After");
+        expect(limited?.description, `${method} ${path}`).toMatch(
+          /failed authentications|wrong admin tokens/,
+        );
+        expect(limited?.description).toMatch(/20 at once, then 20 a minute/);
+      }
+    }
+    const put = doc.paths["/v1/pools/{name}"]?.put;
+    expect(put?.description).toMatch(/at least 1.*at most 100 pools/s);
+    expect(put?.responses["400"]?.description).toMatch(/cap on pools/);
+  });
 });

@@ -17,6 +17,7 @@ import {
   submit,
   type TestUser,
 } from "../support/helpers";
+import { expectEnvelope } from "../support/refusals";
 
 async function putPool(user: TestUser, name: string, capacity: unknown) {
   return request(`/v1/pools/${name}`, { method: "PUT", headers: user.auth, json: { capacity } });
@@ -52,6 +53,46 @@ describe("pools API", () => {
     expect(await pools(user)).toEqual([{ name: "gpu", capacity: 3, in_use: 0, waiting: 0 }]);
     const other = await createUser();
     expect(await pools(other)).toEqual([]);
+  });
+
+  it("caps a user's pools at MAX_POOLS (100): the 101st is a 400 naming `name`; resizing still works", async () => {
+    const user = await createUser();
+    for (let i = 0; i < 100; i++) expect((await putPool(user, `p${i}`, 1)).status).toBe(200);
+    const refused = await expectEnvelope(await putPool(user, "p100", 1), 400);
+    expect(refused.message).toMatch(/at most 100 pools/);
+    expect(refused.details?.map((d) => d.path)).toEqual(["name"]);
+    expect(await pools(user)).toHaveLength(100);
+    // An existing pool is resized at the cap; a deleted one makes room.
+    expect((await putPool(user, "p7", 5)).status).toBe(200);
+    expect((await request("/v1/pools/p7", { method: "DELETE", headers: user.auth })).status).toBe(200);
+    expect((await putPool(user, "p100", 1)).status).toBe(200);
+  });
+
+  it("an admin sets a user's pool cap (max_pools); null restores MAX_POOLS", async () => {
+    const user = await createUser();
+    const limit = (max_pools: unknown) =>
+      request(`/v1/admin/users/${user.user_id}`, { method: "PATCH", headers: ADMIN, json: { max_pools } });
+    const set = await limit(2);
+    expect(await set.json()).toMatchObject({ max_pools: 2, defaults: { max_pools: 100 } });
+    expect((await putPool(user, "a", 1)).status).toBe(200);
+    expect((await putPool(user, "b", 1)).status).toBe(200);
+    expect((await expectEnvelope(await putPool(user, "c", 1), 400)).message).toMatch(/at most 2 pools/);
+    // Lowered below what the user has: every pool stays, none is added.
+    expect((await limit(1)).status).toBe(200);
+    expect((await putPool(user, "b", 3)).status).toBe(200);
+    expect(await pools(user)).toHaveLength(2);
+    for (const bad of [0, -1, 1.5, "2"]) await expectEnvelope(await limit(bad), 400);
+    expect(await (await limit(null)).json()).toMatchObject({ max_pools: null });
+    expect((await putPool(user, "c", 1)).status).toBe(200);
+  });
+
+  it("refuses a capacity below 1 and a pool name with a control character, naming the field", async () => {
+    const user = await createUser();
+    const zero = await expectEnvelope(await putPool(user, "gpu", 0), 400);
+    expect(zero.details).toEqual([{ path: "capacity", message: "capacity is at least 1" }]);
+    const nul = await expectEnvelope(await putPool(user, "gp%00u", 1), 400);
+    expect(nul.details?.map((d) => d.path)).toEqual(["name"]);
+    expect(await pools(user)).toEqual([]);
   });
 
   it("validates resources at submit against the user's pools", async () => {

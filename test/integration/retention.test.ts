@@ -80,6 +80,10 @@ async function finishedWithResult() {
   return { user, job, finishedAt: now };
 }
 
+/** Where the job's attempt `n` of occurrence `o` wrote its result: under its user's root. */
+const resultAt = (user: TestUser, jobId: string, o = 0, n = 1) =>
+  `results/${user.user_id}/reports/daily/${jobId}/${o}-${n}.json`;
+
 const indexRows = async (userId: string) =>
   (
     await env.INDEX_DB.prepare("select job_id from job_index where user_id = ?")
@@ -320,7 +324,7 @@ describe("retention", () => {
 
   it("removes the result objects a job wrote under result_location with it, and counts the deletes", async () => {
     const { user, job, finishedAt } = await finishedWithResult();
-    const key = `reports/daily/${job.id}/0-1.json`;
+    const key = resultAt(user, job.id);
     expect(await env.RESULTS.head(key)).not.toBeNull();
     await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
     resetOperationTotals();
@@ -334,6 +338,35 @@ describe("retention", () => {
     expect(removal?.sqlRowsWritten).toBeGreaterThan(0);
   });
 
+  it("removes a job's results written before they were scoped: under the bare prefix and its root", async () => {
+    const { user, job, finishedAt } = await finishedWithResult();
+    // A job row from before shard migration 0019 (results_scoped false): its first attempt wrote under
+    // the bare prefix, its second (after the upgrade) under the user's root.
+    const legacy = `reports/daily/${job.id}/0-1.json`;
+    await env.RESULTS.put(legacy, (await (await env.RESULTS.get(resultAt(user, job.id)))?.text()) ?? "");
+    await env.RESULTS.delete(resultAt(user, job.id));
+    await env.RESULTS.put(resultAt(user, job.id, 1, 2), "{}");
+    await inShard(user.user_id, (_s, state) => {
+      state.storage.sql.exec(
+        "insert into attempts (job_id, number, occurrence, status, scheduled_at, started_at, finished_at, lateness_ms) values (?, 1, 0, 'succeeded', 0, 0, 0, 0)",
+        job.id,
+      );
+      state.storage.sql.exec(
+        "update jobs set results_scoped = 0, last_attempt_number = 2, last_attempt_occurrence = 1, result = ? where id = ?",
+        JSON.stringify({ location: `r2://${resultAt(user, job.id, 1, 2)}` }),
+        job.id,
+      );
+    });
+    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
+    resetOperationTotals();
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
+    expect(await env.RESULTS.head(legacy)).toBeNull();
+    expect(await env.RESULTS.head(resultAt(user, job.id, 1, 2))).toBeNull();
+    // Both names of each of its two attempts.
+    expect(operationTotals().retention?.r2Deletes).toBe(4);
+  });
+
   it("with ARCHIVE_FINISHED, keeps the result objects (the archive points at them)", async () => {
     const { user, job, finishedAt } = await finishedWithResult();
     await shardGuts(user.user_id, { archiveFinished: true });
@@ -341,10 +374,10 @@ describe("retention", () => {
     resetOperationTotals();
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
-    expect(await env.RESULTS.head(`reports/daily/${job.id}/0-1.json`)).not.toBeNull();
+    expect(await env.RESULTS.head(resultAt(user, job.id))).not.toBeNull();
     expect(operationTotals().retention?.r2Deletes ?? 0).toBe(0);
     const [archivedJob] = (await archived(user.user_id)).flatMap((o) => o.jobs);
-    expect(archivedJob?.result).toEqual({ location: `r2://reports/daily/${job.id}/0-1.json` });
+    expect(archivedJob?.result).toEqual({ location: `r2://${resultAt(user, job.id)}` });
   });
 
   it("a failed result delete keeps that job and retries it a minute later; the other jobs go", async () => {
@@ -355,7 +388,7 @@ describe("retention", () => {
     ).body;
     await setShardClock(user.user_id, finishedAt);
     await request(`/v1/jobs/${plain.id}`, { method: "DELETE", headers: user.auth });
-    const key = `reports/daily/${job.id}/0-1.json`;
+    const key = resultAt(user, job.id);
     await inShard(user.user_id, (shard) => {
       const guts = shard as unknown as { env: Env };
       const real = guts.env.RESULTS;
@@ -403,15 +436,18 @@ describe("retention", () => {
         job.id,
       );
     });
-    const keys = [`reports/daily/${job.id}/0-1.json`];
-    for (let n = 2; n <= extra + 1; n++) keys.push(`reports/daily/${job.id}/${n - 1}-${n}.json`);
+    const keys = [resultAt(user, job.id)];
+    for (let n = 2; n <= extra + 1; n++) keys.push(resultAt(user, job.id, n - 1, n));
     for (let i = 1; i < keys.length; i += 100)
       await Promise.all(keys.slice(i, i + 100).map((k) => env.RESULTS.put(k, "{}")));
     const left = async () => {
       let count = 0;
       let cursor: string | undefined;
       do {
-        const page = await env.RESULTS.list({ prefix: `reports/daily/${job.id}/`, cursor });
+        const page = await env.RESULTS.list({
+          prefix: `results/${user.user_id}/reports/daily/${job.id}/`,
+          cursor,
+        });
         count += page.objects.length;
         cursor = page.truncated ? page.cursor : undefined;
       } while (cursor);

@@ -897,7 +897,10 @@ class Resize implements Cmd {
   check = (m: Readonly<Model>) => m.caps.size > 0;
   async run(m: Model, r: Real): Promise<void> {
     const name = pick([...m.caps.keys()], this.v.pool);
-    expect((await shard(m).putPool(name, this.v.capacity))?.capacity).toBe(this.v.capacity);
+    expect(await shard(m).putPool(name, this.v.capacity)).toMatchObject({
+      ok: true,
+      pool: { capacity: this.v.capacity },
+    });
     m.caps.set(name, this.v.capacity);
     count("resize");
     await observe(m, r);

@@ -34,6 +34,8 @@ describe("configOf", () => {
     expect(configOf(vars({}))).toEqual({
       SHARDS_PER_USER: 1,
       ALLOW_PRIVATE_TARGETS: false,
+      TARGET_DNS_CHECK: false,
+      TARGET_DNS_RESOLVER: "https://cloudflare-dns.com/dns-query",
       DISPATCH_DEADLINE_SECONDS: 30,
       LEASE_GRACE_SECONDS: 10,
       HEARTBEAT_INTERVAL_SECONDS: 10,
@@ -43,6 +45,9 @@ describe("configOf", () => {
       PRIORITY_AGING_SECONDS: 1,
       INDEX_FLUSH_DELAY_MS: 2000,
       MAX_UNFINISHED_JOBS: 100_000,
+      AUTH_FAILURE_LIMIT: 20,
+      AUTH_FAILURE_WINDOW_SECONDS: 60,
+      MAX_POOLS: 100,
       LOG_OPERATIONS: false,
       LOG_ATTEMPTS: false,
       REPORT_LINGER_MS: 20,
@@ -87,15 +92,19 @@ describe("configOf", () => {
         LEASE_GRACE_SECONDS: "-1",
         SHARDS_PER_USER: "1000",
         MAX_UNFINISHED_JOBS: "",
+        TARGET_DNS_RESOLVER: "http://1.1.1.1/dns-query",
+        AUTH_FAILURE_LIMIT: "0",
       }),
     );
     expect(problems?.map((p) => p.split(" ")[0]).sort()).toEqual([
       "ALLOW_PRIVATE_TARGETS",
+      "AUTH_FAILURE_LIMIT",
       "DISPATCH_BATCH_SIZE",
       "DISPATCH_WINDOW",
       "LEASE_GRACE_SECONDS",
       "MAX_UNFINISHED_JOBS",
       "SHARDS_PER_USER",
+      "TARGET_DNS_RESOLVER",
     ]);
   });
 

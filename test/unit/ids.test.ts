@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  apiKeyTagHolds,
   constantTimeEqual,
+  issueApiKey,
   newApiKey,
   newJobId,
   newSigningSecret,
@@ -86,5 +88,21 @@ describe("cursors", () => {
       const altered = cursor.slice(0, i) + c + cursor.slice(i + 1);
       if (altered !== cursor) expect(await decodeCursor("secret", "s", altered)).toBeNull();
     }
+  });
+
+  it("issues keys of the usual shape whose tag holds only under the secret they were issued with", async () => {
+    const user = newUserId();
+    const key = await issueApiKey(user, "secret-a");
+    expect(key).toMatch(/^sk_usr_[0-9a-z]{20}_[A-Za-z0-9_-]{43}$/);
+    expect(userIdOfApiKey(key)).toBe(user);
+    expect(await issueApiKey(user, "secret-a")).not.toBe(key);
+    expect(await apiKeyTagHolds(key, "secret-a")).toBe(true);
+    expect(await apiKeyTagHolds(key, "secret-b")).toBe(false);
+    // Not for another user, not changed by a character, not for a key issued before tags.
+    expect(await apiKeyTagHolds(key.replace(user, newUserId()), "secret-a")).toBe(false);
+    const last = key.at(-1) === "A" ? "B" : "A";
+    expect(await apiKeyTagHolds(`${key.slice(0, -1)}${last}`, "secret-a")).toBe(false);
+    expect(await apiKeyTagHolds(newApiKey(user), "secret-a")).toBe(false);
+    expect(await apiKeyTagHolds("sk_usr_x_y", "secret-a")).toBe(false);
   });
 });

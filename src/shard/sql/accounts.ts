@@ -124,7 +124,7 @@ export function setShards(db: ShardDb, shards: number, now: number): SetShardsRe
 /**
  * setLimits: an admin's per-user limits (null restores the global default). The retention applies to
  * jobs submitted from now on (each job carries its own); the unfinished-jobs cap and the shard ceiling
- * from the next request.
+ * from the next request; the pool cap from the next pool created (existing pools stay).
  */
 export function setLimits(db: ShardDb, limits: AccountLimits, now: number): SetLimitsResult {
   const owner = db.select().from(account).get();
@@ -135,6 +135,7 @@ export function setLimits(db: ShardDb, limits: AccountLimits, now: number): SetL
     }),
     ...(limits.maxUnfinishedJobs !== undefined && { maxUnfinishedJobs: limits.maxUnfinishedJobs }),
     ...(limits.shardCeiling !== undefined && { shardCeiling: limits.shardCeiling }),
+    ...(limits.maxPools !== undefined && { maxPools: limits.maxPools }),
   };
   if (Object.keys(changed).length > 0) db.update(account).set(changed).run();
   return { ok: true, principal: principalOf({ ...owner, ...changed }, now) };
@@ -166,6 +167,7 @@ function principalOf(owner: typeof account.$inferSelect, now: number): Principal
     indexDb: owner.indexDb,
     maxUnfinishedJobs: owner.maxUnfinishedJobs,
     shardCeiling: owner.shardCeiling,
+    maxPools: owner.maxPools,
   };
 }
 

@@ -68,6 +68,7 @@ const NAMED = [
   "createdAt",
   "updatedAt",
   "indexDueAt",
+  "resultsScoped",
 ] as const satisfies readonly (keyof JobRow)[];
 
 /** Every field of a submitted job is written: the compiler refuses a NewJob field missing above. */
@@ -135,6 +136,9 @@ function newJob(spec: NewJob, now: number): { values: unknown[]; row: JobRow } {
     updatedAt: now,
     // No per-row pending copy: a new row is above the index watermark, copied from there (index-copy.ts).
     indexDueAt: null,
+    // Its result objects go under its user's root (src/core/result-location.ts); only rows written
+    // before migration 0020 say otherwise.
+    resultsScoped: true,
   } satisfies Pick<JobRow, (typeof NAMED)[number]>;
   const row: Record<string, unknown> = {};
   for (const [field, value] of UNNAMED_VALUES)

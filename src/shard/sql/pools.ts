@@ -1,7 +1,8 @@
 // Resource pools and the allocations ledger, on the user's home shard with every job naming a pool.
 //
-// putPool(db, name, capacity, now) → void
-//   writes pools[name] (upsert). Rows written: 2 when new (row, its name key), 1 when resized.
+// putPool(db, name, capacity, now, maxPools?) → {ok} | too_many_pools
+//   reads pools[name], and the count of pools when it is new; writes pools[name] (upsert). Rows
+//   written: 2 when new (row, its name key), 1 when resized, 0 when a new one would pass maxPools.
 // deletePool(db, name, now) → {ok, pool} | not_found | in_use
 //   reads as listPools, then the unfinished pooled jobs (jobs_wake) naming it; deletes pools[name].
 //   Rows written: 1; 0 if refused.
@@ -28,11 +29,28 @@ import type { DeletePoolResult, ErrorDetail, PoolView } from "../rpc";
 import { allocations, jobs, pools } from "../schema";
 import { prepared } from "./prepared";
 
-export function putPool(db: ShardDb, name: string, capacity: number, now: number): void {
+/**
+ * putPool: creates or resizes a pool. Invariant: a user never has more than `maxPools` pools (the
+ * admin's per-user cap, else MAX_POOLS); resizing an existing pool is always allowed, so a cap
+ * lowered below the pools a user has keeps them all and refuses only new ones.
+ */
+export function putPool(
+  db: ShardDb,
+  name: string,
+  capacity: number,
+  now: number,
+  maxPools = Number.POSITIVE_INFINITY,
+): { ok: true } | { ok: false; reason: "too_many_pools"; limit: number } {
+  const exists = db.select({ name: pools.name }).from(pools).where(eq(pools.name, name)).get() !== undefined;
+  if (!exists) {
+    const count = db.get<{ n: number }>(sql`select count(*) as n from ${pools}`)?.n ?? 0;
+    if (count >= maxPools) return { ok: false, reason: "too_many_pools", limit: maxPools };
+  }
   db.insert(pools)
     .values({ name, capacity, createdAt: now, updatedAt: now })
     .onConflictDoUpdate({ target: pools.name, set: { capacity, updatedAt: now } })
     .run();
+  return { ok: true };
 }
 
 const UNFINISHED_STATUSES = JOB_STATUSES.filter((s) => !isFinished(s));

@@ -470,3 +470,60 @@ describe("payload", () => {
     expect(calls).toHaveLength(0);
   });
 });
+
+describe("hosts by name (TARGET_DNS_CHECK: checkHost)", () => {
+  /** A check that refuses the hosts named, as the resolver check would for a private answer. */
+  const refusing =
+    (...hosts: string[]) =>
+    async (host: string) =>
+      hosts.includes(host) ? { refused: `host ${host} resolves to 127.0.0.1, which is not public` } : null;
+
+  it("refuses a target whose name is refused, permanently, without calling it", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("ok"));
+    const out = await run({ url: "https://rebind.example.com:8443/x" }, fetch, {
+      checkHost: refusing("rebind.example.com"),
+    });
+    expect(out).toEqual({
+      ok: false,
+      error: "target refused: host rebind.example.com resolves to 127.0.0.1, which is not public",
+      permanent: true,
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it("checks every redirect hop: a 307 to a refused name is not followed (its POST body not re-sent)", async () => {
+    const { fetch, calls } = fakeFetch((_c, i) =>
+      i === 0 ? redirect(307, "https://rebind.example.com/steal") : new Response("ok"),
+    );
+    const checked: string[] = [];
+    const out = await run({ url: TARGET, body: { secret: 1 } }, fetch, {
+      checkHost: async (host) => {
+        checked.push(host);
+        return refusing("rebind.example.com")(host);
+      },
+    });
+    expect(out).toMatchObject({
+      ok: false,
+      permanent: true,
+      error:
+        "redirect to https://rebind.example.com/steal refused: host rebind.example.com resolves to 127.0.0.1, which is not public",
+    });
+    expect(calls.map((c) => c.url)).toEqual([TARGET]);
+    expect(checked).toEqual(["hooks.example.com", "rebind.example.com"]);
+  });
+
+  it("follows hops whose names pass, and retries (not permanent) when the resolver cannot answer", async () => {
+    const { fetch, calls } = fakeFetch((_c, i) =>
+      i === 0 ? redirect(302, "https://next.example.com/in") : new Response("ok"),
+    );
+    expect((await run({ url: TARGET }, fetch, { checkHost: async () => null })).ok).toBe(true);
+    expect(calls).toHaveLength(2);
+    const out = await run({ url: TARGET }, fetch, {
+      checkHost: async () => ({ unavailable: "the resolver answered HTTP 502" }),
+    });
+    expect(out).toEqual({
+      ok: false,
+      error: `could not check the host of ${TARGET}: the resolver answered HTTP 502`,
+    });
+  });
+});
