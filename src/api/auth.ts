@@ -12,7 +12,7 @@ import type { Env } from "../env";
 import { homeStub } from "../shard/address";
 import type { Principal } from "../shard/rpc";
 import { AuthFailures, forgetAuthFailures } from "./auth-limits";
-import { RateLimitedError, UnauthorizedError } from "./errors";
+import { EXPECTED_CREDENTIALS, RateLimitedError, UnauthorizedError } from "./errors";
 
 export type AppEnv = {
   Bindings: Env;
@@ -95,16 +95,31 @@ export async function freshPrincipal(c: Context<AppEnv>): Promise<Principal> {
   return found.principal;
 }
 
+/** A key that was read and is not (or no longer) a key of its user. */
+const REFUSED_KEY = "the API key was not accepted (unknown, revoked, or mistyped)";
+
+/**
+ * The 401 for a request whose credentials could not be read, naming the mistake people make most: a
+ * key in X-API-Key, or an Authorization header in another form (a bare key, `Token …`, `Basic …`).
+ */
+function unreadCredentials(c: Context<AppEnv>): UnauthorizedError {
+  if (c.req.header("x-api-key") !== undefined)
+    return new UnauthorizedError(`X-API-Key is not read: ${EXPECTED_CREDENTIALS}`);
+  if (c.req.header("authorization") !== undefined)
+    return new UnauthorizedError(`the Authorization header must read \`Bearer <api_key>\``);
+  return new UnauthorizedError();
+}
+
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = bearer(c.req.header("authorization")) ?? subprotocolKey(c)?.key ?? null;
   // No credentials at all: nothing was tried (and nothing is asked of any shard).
-  if (key === null) throw new UnauthorizedError();
+  if (key === null) throw unreadCredentials(c);
   const userId = userIdOfApiKey(key);
   const now = Date.now();
   const failures = AuthFailures.ofKey(c.req.header("cf-connecting-ip"), userId, c.get("config"));
   if (userId === null) {
     failures.take(now);
-    throw new UnauthorizedError();
+    throw new UnauthorizedError(REFUSED_KEY, "invalid_token");
   }
   const keyHash = await sha256Hex(key);
   const cached = verified.get(keyHash);
@@ -118,7 +133,7 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
       if (!charged) failures.record(now);
       proven.delete(keyHash);
       remember(refused, keyHash);
-      throw new UnauthorizedError();
+      throw new UnauthorizedError(REFUSED_KEY, "invalid_token");
     }
     if (charged) failures.refund(Date.now());
     principal = found.principal;
@@ -150,13 +165,15 @@ export const requireConfig: MiddlewareHandler<AppEnv> = async (c, next) => {
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearer(c.req.header("authorization"));
   const expected = c.get("secrets").ADMIN_TOKEN;
-  if (token === null) throw new UnauthorizedError("the admin token is required");
+  if (token === null)
+    throw new UnauthorizedError("the admin token is required: send `Authorization: Bearer <ADMIN_TOKEN>`");
   const now = Date.now();
   const failures = AuthFailures.ofAdmin(c.req.header("cf-connecting-ip"), c.get("config"));
   failures.take(now);
   // Compare digests, so the comparison's timing reveals nothing about the token.
   const [a, b] = await Promise.all([sha256Hex(token), sha256Hex(expected)]);
-  if (!constantTimeEqual(a, b)) throw new UnauthorizedError("the admin token is required");
+  if (!constantTimeEqual(a, b))
+    throw new UnauthorizedError("the admin token was not accepted", "invalid_token");
   failures.refund(now);
   await next();
 };

@@ -23,9 +23,17 @@ export class InvalidRequestError extends ApiError {
   }
 }
 
+/** What a 401 says when no credentials were read: the one form the API takes. */
+export const EXPECTED_CREDENTIALS = "send `Authorization: Bearer <api_key>`";
+
+/**
+ * 401, with `WWW-Authenticate: Bearer` (RFC 6750) naming the scheme the API takes; `error` says a
+ * token was sent and refused (invalid_token), as opposed to none read at all.
+ */
 export class UnauthorizedError extends ApiError {
-  constructor(message = "a valid API key is required") {
-    super(401, "unauthorized", message);
+  constructor(message = `a valid API key is required: ${EXPECTED_CREDENTIALS}`, error?: "invalid_token") {
+    const challenge = `Bearer realm="edge-scheduler"${error ? `, error="${error}"` : ""}`;
+    super(401, "unauthorized", message, undefined, { "WWW-Authenticate": challenge });
   }
 }
 

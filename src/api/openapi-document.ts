@@ -36,7 +36,7 @@ const json = (schema: Record<string, unknown>, example?: unknown) => ({
 
 const ERROR_MEANINGS: Record<number, string> = {
   400: "invalid_request: the body, query or a parameter is invalid (details name each field)",
-  401: "unauthorized: a missing or wrong bearer token",
+  401: "unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw)",
   404: "not_found",
   409: "conflict",
   413: "payload_too_large",

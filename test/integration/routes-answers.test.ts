@@ -56,3 +56,34 @@ describe("a known path with another method", () => {
     expect(at("/v1/jobs/job_0_abc/nope")).toEqual([]);
   });
 });
+
+describe("a 401", () => {
+  it("names the scheme (WWW-Authenticate: Bearer) and the form the API takes, for each usual mistake", async () => {
+    const user = await createUser();
+    const cases: [Record<string, string>, RegExp, string | null][] = [
+      [{}, /Authorization: Bearer <api_key>/, null],
+      [{ "x-api-key": user.api_key }, /X-API-Key is not read/, null],
+      [{ authorization: user.api_key }, /must read `Bearer <api_key>`/, null],
+      [{ authorization: `Token ${user.api_key}` }, /must read `Bearer <api_key>`/, null],
+      [{ authorization: `Bearer ${user.api_key.slice(0, -2)}xx` }, /not accepted/, "invalid_token"],
+    ];
+    for (const [headers, message, error] of cases) {
+      const res = await request("/v1/jobs", { headers: { ...headers, "cf-connecting-ip": "203.0.113.77" } });
+      expect(res.status, JSON.stringify(headers)).toBe(401);
+      const challenge = res.headers.get("www-authenticate") ?? "";
+      expect(challenge).toMatch(/^Bearer realm="edge-scheduler"/);
+      expect(challenge.includes('error="invalid_token"')).toBe(error !== null);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("unauthorized");
+      expect(body.error.message).toMatch(message);
+    }
+    const admin = await request("/v1/admin/users");
+    expect([admin.status, admin.headers.get("www-authenticate")]).toEqual([
+      401,
+      'Bearer realm="edge-scheduler"',
+    ]);
+    expect(((await admin.json()) as { error: { message: string } }).error.message).toContain(
+      "Bearer <ADMIN_TOKEN>",
+    );
+  });
+});
