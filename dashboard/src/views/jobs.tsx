@@ -36,12 +36,12 @@ function listUrl(change: (q: URLSearchParams) => void): string {
   return `/jobs${next.size ? `?${next}` : ""}`;
 }
 
-/** An instant as a datetime-local input shows it (the browser's zone, to the minute); "" for none. */
+/** An instant as a datetime-local input shows it (the browser's zone, to the second); "" for none. */
 function toLocalInput(iso: string | null): string {
   const d = new Date(iso ?? "");
   if (!iso || Number.isNaN(d.getTime())) return "";
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 /** A datetime-local input's value (local time, no zone) as an RFC 3339 instant; "" for none. */
@@ -183,7 +183,7 @@ export function JobsView() {
         if (search) next.set("name", search);
         for (const label of draft.label.split(",").map((l) => l.trim()))
           if (label) next.append("label", label);
-        // A bound the inputs still show as it was keeps its seconds (a quick pick's); else the input's.
+        // A bound the inputs still show as it was keeps its milliseconds (a quick pick's); else the input's.
         for (const [key, value] of [
           ["created_after", draft.from],
           ["created_before", draft.to],
@@ -304,6 +304,7 @@ export function JobsView() {
           Created from
           <input
             type="datetime-local"
+            step={1}
             value={draft.from}
             onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })}
           />
@@ -312,6 +313,7 @@ export function JobsView() {
           Created before
           <input
             type="datetime-local"
+            step={1}
             value={draft.to}
             onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })}
           />
