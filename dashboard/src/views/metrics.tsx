@@ -63,6 +63,8 @@ function Chart(props: {
         {
           ...axis,
           label: `time (${localZoneName()})`,
+          // Room for a date with the time: over 7 days the ticks fall a day or so apart.
+          space: props.days ? 110 : 50,
           values: (_u, splits) => splits.map((s) => tick(s * 1000)),
         },
         { ...axis, label: props.unit },
