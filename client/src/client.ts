@@ -115,6 +115,11 @@ export function createSchedulerClient({ baseUrl, token, fetch }: SchedulerOption
       return unwrap(await api.GET("/v1/flow-control/{key}", { params: { path: { key } } }));
     },
 
+    /** The flow-control keys in use (running, waiting or started in their period), busiest first, at most 100. */
+    async flowKeys(): Promise<FlowKey[]> {
+      return unwrap(await api.GET("/v1/flow-control")).keys;
+    },
+
     /** The job live over a WebSocket: `onJob` at once and on each change; `done` once it is finished. */
     watchJob(id: string, options: WatchOptions): JobWatch {
       return watchJob(baseUrl, token, id, options);

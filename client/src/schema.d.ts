@@ -347,6 +347,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/flow-control": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The flow-control keys in use, busiest first
+         * @description Keys with attempts holding a slot, due jobs waiting, or starts within their period, read from the home shard: most `running` first, then most `waiting`, then most `started_last_period` (ties by key), at most 100. Idle keys are not listed; GET /v1/flow-control/{key} answers any key.
+         */
+        get: operations["getV1FlowControl"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/flow-control/{key}": {
         parameters: {
             query?: never;
@@ -1006,6 +1026,10 @@ export interface components {
             /** @description attempts of the key that began within its period */
             started_last_period: number;
         };
+        FlowKeyList: {
+            /** @description keys with jobs running or waiting or a start within their period, busiest first (at most 100) */
+            keys: components["schemas"]["FlowKey"][];
+        };
         Dependents: {
             /** @description ids of your jobs that named this one in depends_on (at most 1,000), in id order */
             dependents: string[];
@@ -1453,6 +1477,10 @@ export interface operations {
                 name?: string;
                 /** @description key:value; repeat it for more labels, all of which must match */
                 label?: string[];
+                /** @description only jobs created at or after this RFC 3339 date-time (with Z or an offset) */
+                created_after?: string;
+                /** @description only jobs created strictly before this RFC 3339 date-time */
+                created_before?: string;
                 /** @description jobs per page, 1 to 100 */
                 limit?: string;
                 /** @description the previous page's next_cursor */
@@ -3724,6 +3752,64 @@ export interface operations {
                 };
             };
             /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1FlowControl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the keys in use */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "key": "customer-42",
+                     *           "running": 2,
+                     *           "waiting": 5,
+                     *           "started_last_period": 7
+                     *         },
+                     *         {
+                     *           "key": "customer-7",
+                     *           "running": 1,
+                     *           "waiting": 0,
+                     *           "started_last_period": 3
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["FlowKeyList"];
+                };
+            };
+            /** @description unauthorized: a missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: wait Retry-After seconds */
             429: {
                 headers: {
                     /** @description seconds to wait */

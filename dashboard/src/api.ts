@@ -3,6 +3,7 @@
 import type { z } from "zod";
 import type {
   Dependents as DependentsSchema,
+  FlowKeyList as FlowKeyListSchema,
   FlowKey as FlowKeySchema,
   JobPage as JobPageSchema,
   Pool as PoolSchema,
@@ -66,6 +67,8 @@ export type JobPage = z.infer<typeof JobPageSchema>;
 export type Pool = z.infer<typeof PoolSchema>;
 /** GET /v1/flow-control/:key. */
 export type FlowKey = z.infer<typeof FlowKeySchema>;
+/** GET /v1/flow-control: the keys in use, busiest first (at most 100). */
+export type FlowKeyList = z.infer<typeof FlowKeyListSchema>;
 
 /** A one-shot job's debounce (docs/design.md "Debounce"). */
 export type Debounce = NonNullable<JobView["debounce"]>;

@@ -56,6 +56,12 @@ export function clockTime(at: Instant): string {
   return `${p.hour}:${p.minute}`;
 }
 
+/** "12-04 14:05" in the browser's zone: a chart's ticks over days. */
+export function dayAndTime(at: Instant): string {
+  const p = partsOf(toDate(at), undefined);
+  return `${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
+
 /** The browser's zone now, as formatInstant names it ("UTC+1"). */
 export function localZoneName(now: Instant = Date.now()): string {
   return offsetName(partsOf(toDate(now), undefined).timeZoneName ?? "");

@@ -56,7 +56,7 @@ function unknownFieldsMessage(keys: readonly string[]): string {
 }
 
 /** A date-time without a zone is ambiguous; say so rather than "invalid". */
-const Rfc3339 = z.iso.datetime({
+export const Rfc3339 = z.iso.datetime({
   offset: true,
   error: (issue) =>
     typeof issue.input === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(issue.input)

@@ -125,9 +125,22 @@ jobs.get("/:id/watch", async (c) => {
  */
 function listingScope(userId: string, q: z.output<typeof ListQuery>): string {
   const base = `${userId}|${q.status ?? ""}|${q.type ?? ""}`;
-  if (q.name === undefined && q.label === undefined) return base;
-  const labels = (q.label ?? []).map((l) => `${l.key}:${l.value}`).sort();
-  return `${base}|${JSON.stringify([q.name ?? null, labels])}`;
+  const filtered =
+    q.name === undefined && q.label === undefined
+      ? base
+      : `${base}|${JSON.stringify([q.name ?? null, (q.label ?? []).map((l) => `${l.key}:${l.value}`).sort()])}`;
+  // The time bounds as instants (two spellings of one instant are one scope); none: the scope above.
+  const bounds = createdBounds(q);
+  if (bounds.createdAfter === undefined && bounds.createdBefore === undefined) return filtered;
+  return `${filtered}|created:${bounds.createdAfter ?? ""}..${bounds.createdBefore ?? ""}`;
+}
+
+/** created_after / created_before as epoch milliseconds (the index's created_at). */
+function createdBounds(q: z.output<typeof ListQuery>): { createdAfter?: number; createdBefore?: number } {
+  return {
+    ...(q.created_after === undefined ? {} : { createdAfter: Date.parse(q.created_after) }),
+    ...(q.created_before === undefined ? {} : { createdBefore: Date.parse(q.created_before) }),
+  };
 }
 
 jobs.get("/", async (c) => {
@@ -149,6 +162,7 @@ jobs.get("/", async (c) => {
         type: q.type,
         namePrefix: q.name,
         labels: q.label,
+        ...createdBounds(q),
         limit: q.limit,
         after,
       }),

@@ -601,6 +601,27 @@ export const OPERATIONS: Record<RouteKey, Operation> = {
     },
     errors: { 404: "no such pool", 409: "unfinished jobs name the pool" },
   },
+  "GET /v1/flow-control": {
+    summary: "The flow-control keys in use, busiest first",
+    description:
+      "Keys with attempts holding a slot, due jobs waiting, or starts within their period, read from " +
+      "the home shard: most `running` first, then most `waiting`, then most `started_last_period` " +
+      "(ties by key), at most 100. Idle keys are not listed; GET /v1/flow-control/{key} answers any key.",
+    tag: "flow-control",
+    auth: "user",
+    ok: {
+      200: {
+        description: "the keys in use",
+        schema: "FlowKeyList",
+        example: {
+          keys: [
+            { key: "customer-42", running: 2, waiting: 5, started_last_period: 7 },
+            { key: "customer-7", running: 1, waiting: 0, started_last_period: 3 },
+          ],
+        },
+      },
+    },
+  },
   "GET /v1/flow-control/:key": {
     summary: "How a flow-control key stands",
     description:

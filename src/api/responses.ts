@@ -73,6 +73,15 @@ export const FlowKey = z.strictObject({
   started_last_period: z.int().describe("attempts of the key that began within its period"),
 });
 
+export const FlowKeyList = z.strictObject({
+  keys: z
+    .array(FlowKey)
+    .max(100)
+    .describe(
+      "keys with jobs running or waiting or a start within their period, busiest first (at most 100)",
+    ),
+});
+
 export const PoolList = z.strictObject({ pools: z.array(Pool) });
 
 export const Dependents = z.strictObject({

@@ -12,6 +12,7 @@ import {
   nameText,
   optional,
   PoolName,
+  Rfc3339,
   unknownFields,
   withDefault,
 } from "./job-fields";
@@ -176,18 +177,30 @@ const LabelFilter = z
   );
 
 /** GET /v1/jobs query (`label` may repeat: the route passes every value). */
-export const ListQuery = z.strictObject({
-  status: z.enum(JOB_STATUSES).optional().describe("only jobs in this status"),
-  type: z.string().min(1).max(64).optional().describe("only jobs of this executor type"),
-  name: z.string().min(1).max(200).optional().describe("only jobs whose name starts with this"),
-  label: z
-    .array(LabelFilter)
-    .max(10, "at most 10 label filters")
-    .optional()
-    .describe("key:value; repeat it for more labels, all of which must match"),
-  limit: pageLimit(20, "jobs"),
-  cursor: pageCursor(),
-});
+export const ListQuery = z
+  .strictObject({
+    status: z.enum(JOB_STATUSES).optional().describe("only jobs in this status"),
+    type: z.string().min(1).max(64).optional().describe("only jobs of this executor type"),
+    name: z.string().min(1).max(200).optional().describe("only jobs whose name starts with this"),
+    label: z
+      .array(LabelFilter)
+      .max(10, "at most 10 label filters")
+      .optional()
+      .describe("key:value; repeat it for more labels, all of which must match"),
+    created_after: Rfc3339.optional().describe(
+      "only jobs created at or after this RFC 3339 date-time (with Z or an offset)",
+    ),
+    created_before: Rfc3339.optional().describe("only jobs created strictly before this RFC 3339 date-time"),
+    limit: pageLimit(20, "jobs"),
+    cursor: pageCursor(),
+  })
+  .refine(
+    (q) =>
+      q.created_after === undefined ||
+      q.created_before === undefined ||
+      Date.parse(q.created_after) <= Date.parse(q.created_before),
+    { path: ["created_after"], message: "must not be after created_before" },
+  );
 
 /** PUT /v1/pools/:name */
 export const PoolBody = z.strictObject({

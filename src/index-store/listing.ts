@@ -1,8 +1,8 @@
 // Listing from the D1 index: newest first, keyset pagination (no OFFSET), filtered by status, type,
-// name prefix and labels. Name and labels are read from the row's doc (the job object) rather than
+// name prefix, labels and a created_at range. Name and labels are read from the row's doc (the job object) rather than
 // columns of their own: the filters read through the user's range like status and type do, and a
 // write stays one row (docs/architecture.md, "The D1 index").
-import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, or, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { JobView } from "../core/job";
 import type { Position } from "./cursor";
@@ -16,6 +16,10 @@ export interface ListQuery {
   namePrefix?: string;
   /** Every one of these labels is on the job. */
   labels?: { key: string; value: string }[];
+  /** Created at or after this (epoch ms). */
+  createdAfter?: number;
+  /** Created strictly before this (epoch ms). */
+  createdBefore?: number;
   limit: number;
   after?: Position;
 }
@@ -39,6 +43,9 @@ export async function listJobs(
       sql`exists (select 1 from json_each(${jobIndex.doc}, '$.labels') as l where l.key = ${key} and l.value = ${value})`,
     );
   }
+  // Bounds on the key's second column: the keyset's own range, read through the primary key.
+  if (q.createdAfter !== undefined) filters.push(gte(jobIndex.createdAt, q.createdAfter));
+  if (q.createdBefore !== undefined) filters.push(lt(jobIndex.createdAt, q.createdBefore));
   if (q.after) {
     filters.push(
       or(

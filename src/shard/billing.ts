@@ -22,6 +22,7 @@ meterMethods(TaskShard, {
   putPool: "other",
   listPools: "other",
   flowKey: "other",
+  flowKeys: "other",
   deletePool: "other",
   submit: "submit",
   submitBatch: "submit",

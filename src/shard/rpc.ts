@@ -332,6 +332,8 @@ export interface TaskShardRpc {
 
   // Flow-control keys, on the user's home shard (every job with a key lives there).
   flowKey(key: string): Promise<FlowKeyView>;
+  /** GET /v1/flow-control: the keys in use, busiest first, at most 100. */
+  flowKeys(): Promise<FlowKeyView[]>;
 
   /**
    * Not RPC: the WebSocket upgrade of a watch (`/watch?job=<id>&protocol=<subprotocol to select>`),

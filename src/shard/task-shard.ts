@@ -33,7 +33,7 @@ import { begin, cancel, heartbeat } from "./sql/attempts";
 import { callbackToDeliver, settleCallback } from "./sql/callbacks";
 import { applyControl, type Control, patchJob } from "./sql/controls";
 import * as deps from "./sql/dependencies";
-import { flowKeyView } from "./sql/flow-control";
+import { flowKeysInUse, flowKeyView } from "./sql/flow-control";
 import { readMetrics } from "./sql/metrics";
 import { overlapCutoffOf } from "./sql/overlap";
 import * as pools from "./sql/pools";
@@ -183,6 +183,10 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   // --- flow control (home shard) ---
   async flowKey(key: string): Promise<R.FlowKeyView> {
     return flowKeyView(this.db, key, this.clock());
+  }
+
+  async flowKeys(): Promise<R.FlowKeyView[]> {
+    return flowKeysInUse(this.db, this.clock());
   }
 
   // --- jobs API ---

@@ -408,6 +408,56 @@ describe("the dashboard, in Chromium", () => {
     await page.locator("h1", { hasText: /^bulk-1/ }).waitFor();
   });
 
+  it("filters the jobs by when they were created (two date-times, quick picks)", async () => {
+    await page.getByRole("link", { name: "Jobs", exact: true }).click();
+    const rows = page.locator("table.jobs tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(20);
+    // A job made after the whole second the range starts at (the inputs take seconds).
+    const from = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+    await page.waitForTimeout(from - Date.now() + 100);
+    const fresh = await new ApiClient(base()).request<{ id: string }>("POST", "/v1/jobs", {
+      token: user.api_key,
+      body: { type: "noop", name: "fresh", run_at: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    expect(fresh.status).toBe(201);
+    const freshRow = page.locator(`tr[data-job-id='${fresh.body.id}']`);
+    // The instant as the page's datetime-local input writes it, in the browser's zone.
+    const local = await page.evaluate((t) => {
+      const d = new Date(t);
+      const p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    }, from);
+    await page.getByLabel("Created from").fill(local);
+    await page.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(1);
+    await freshRow.waitFor();
+    expect(new URL(page.url()).searchParams.get("created_after")).toBe(new Date(from).toISOString());
+    expect(await page.getByTestId("time-range").textContent()).toMatch(/^created \d{4}-\d\d-\d\d .* to now$/);
+    await snap(page, "13e-jobs-created-range");
+
+    // Before that instant instead: a full page, without the new job.
+    await page.getByLabel("Created from").fill("");
+    await page.getByLabel("Created before").fill(local);
+    await page.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => page.url()).toContain("created_before=");
+    expect(page.url()).not.toContain("created_after=");
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(20);
+    expect(await freshRow.count()).toBe(0);
+
+    // A quick pick: the last hour holds every job of this test, the new one first.
+    await page.getByRole("button", { name: "Last hour" }).click();
+    await expect.poll(() => page.url()).toContain("created_after=");
+    expect(page.url()).not.toContain("created_before=");
+    await expect
+      .poll(() => rows.first().getAttribute("data-job-id"), { timeout: 15_000 })
+      .toBe(fresh.body.id);
+    expect(await page.getByLabel("Created from").inputValue()).not.toBe("");
+    await page.getByRole("button", { name: "Any time" }).click();
+    await expect.poll(() => page.getByTestId("time-range").count()).toBe(0);
+    expect(page.url()).not.toContain("created_");
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(20);
+  });
+
   it("cancels, then retries, jobs picked in the list, saying how many matched", async () => {
     const later = new Date(Date.now() + 3_600_000).toISOString();
     const jobs = Array.from({ length: 3 }, (_, i) => ({ type: "noop", name: `later-${i}`, run_at: later }));
@@ -487,13 +537,41 @@ describe("the dashboard, in Chromium", () => {
       })
       .toBeGreaterThanOrEqual(3);
     expect(Number(await page.locator("[data-metric='jobs.failed']").textContent())).toBeGreaterThanOrEqual(1);
+    // Busiest keys (GET /v1/flow-control): a key with a rate of one an hour, one job begun and one held back.
+    const keyed = Array.from({ length: 2 }, (_, i) => ({
+      type: "noop",
+      name: `keyed-${i}`,
+      flow_control: { key: "browser-key", rate: 1, period_seconds: 3600 },
+    }));
+    expect(
+      (await api.request("POST", "/v1/jobs/batch", { token: user.api_key, body: { jobs: keyed } })).status,
+    ).toBe(201);
+    const key = page.locator("table.busiest-keys tr[data-flow-key='browser-key'] td");
+    await expect
+      .poll(async () => (await key.allTextContents()).join(" "), { timeout: 20_000 })
+      .toBe("browser-key 0 1 1");
     await snap(page, "13d-overview");
   });
 
-  it("charts the last hour from /v1/metrics", async () => {
+  it("charts the last hour, 24 hours and 7 days from /v1/metrics", async () => {
     await page.getByRole("link", { name: "Metrics" }).click();
     await page.getByRole("heading", { name: "Attempts per minute by outcome" }).waitFor({ timeout: 15_000 });
     await expect.poll(() => page.locator(".chart canvas").count()).toBe(2);
+    const points = () => page.locator(".chart").first().getAttribute("data-points");
+    expect(await points()).toBe("60");
+    // The range selector: hourly points over 7 days, then 24 hours, then back to the minutes.
+    const range = (name: string) => page.getByRole("link", { name, exact: true });
+    await range("Last 7 days").click();
+    await page.getByRole("heading", { name: "Attempts per hour by outcome" }).waitFor({ timeout: 15_000 });
+    await expect.poll(points).toBe("168");
+    expect(await range("Last 7 days").getAttribute("aria-current")).toBe("page");
+    expect(await page.getByTestId("chart-span").textContent()).toMatch(/one point per hour$/);
+    await snap(page, "14c-metrics-7d");
+    await range("Last 24 hours").click();
+    await expect.poll(points, { timeout: 15_000 }).toBe("24");
+    await range("Last hour").click();
+    await page.getByRole("heading", { name: "Attempts per minute by outcome" }).waitFor({ timeout: 15_000 });
+    await expect.poll(points).toBe("60");
     // The two http jobs ran an attempt each (the cron job too, if a minute began before its cancel).
     const attempts = page.locator("[data-metric='attempts.total']");
     await expect

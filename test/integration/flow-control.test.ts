@@ -214,6 +214,79 @@ describe("flow_control: rate", () => {
   });
 });
 
+describe("GET /v1/flow-control: the keys in use", () => {
+  const keysInUse = async (user: TestUser): Promise<FlowKeyView[]> => {
+    const res = await request("/v1/flow-control", { headers: user.auth });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { keys: FlowKeyView[] };
+    expect(Object.keys(body)).toEqual(["keys"]);
+    return body.keys;
+  };
+
+  it("lists keys running, waiting or started within their period, busiest first; idle and future keys not", async () => {
+    const user = await createUser();
+    expect(await keysInUse(user)).toEqual([]);
+    const T = Date.now() + 1000;
+    await submitKeyed(user, 5, { key: "busy", concurrency: 2 });
+    await submitKeyed(user, 1, { key: "calm", concurrency: 1 });
+    await submitKeyed(user, 1, { key: "rated", rate: 5, period_seconds: 60 });
+    // Not due for a day: nothing of it is in use.
+    await submitKeyed(
+      user,
+      1,
+      { key: "later", concurrency: 1 },
+      { run_at: new Date(T + 86_400_000).toISOString() },
+    );
+    await setShardClock(user.user_id, T);
+    const claimed = await fireAlarm(user.user_id);
+    // The rated key's one job begins and ends: no slot held, one start within its period.
+    const ids = new Set(claimed.map((m) => m.job_id));
+    const ratedJob = (await Promise.all([...ids].map((id) => getJob(user, id)))).find(
+      (j) => j.flow_control?.key === "rated",
+    );
+    expect(ratedJob).toBeDefined();
+    await deliver(claimed.filter((m) => m.job_id === ratedJob?.id));
+    const listed = await keysInUse(user);
+    expect(listed).toEqual([
+      { key: "busy", running: 2, waiting: 3, started_last_period: 0 },
+      { key: "calm", running: 1, waiting: 0, started_last_period: 0 },
+      { key: "rated", running: 0, waiting: 0, started_last_period: 1 },
+    ]);
+    // Each entry is what the key's own view says.
+    for (const k of listed) expect(await flowKey(user, k.key)).toEqual(k);
+    // Once the period has passed, the rated key is idle and leaves the list.
+    await setShardClock(user.user_id, T + 61_000);
+    expect((await keysInUse(user)).map((k) => k.key)).toEqual(["busy", "calm"]);
+  });
+
+  it("lists at most 100 keys, and only the user's own", async () => {
+    const user = await createUser();
+    const other = await createUser();
+    const jobs = Array.from({ length: 101 }, (_, i) => ({
+      type: "noop",
+      flow_control: { key: `k-${String(i).padStart(3, "0")}`, concurrency: 1 },
+    }));
+    const batch = await request("/v1/jobs/batch", {
+      method: "POST",
+      headers: { ...user.auth, "content-type": "application/json" },
+      body: JSON.stringify({ jobs }),
+    });
+    expect(batch.status).toBe(201);
+    const listed = await keysInUse(user);
+    expect(listed).toHaveLength(100);
+    expect(new Set(listed.map((k) => k.key)).size).toBe(100);
+    for (const k of listed) expect(k.running + k.waiting).toBe(1);
+    expect(await keysInUse(other)).toEqual([]);
+  });
+
+  it("is in the OpenAPI document with its example", async () => {
+    const doc = (await (await request("/v1/openapi.json")).json()) as {
+      paths: Record<string, { get?: { responses: Record<string, unknown> } }>;
+    };
+    expect(JSON.stringify(doc.paths["/v1/flow-control"]?.get?.responses["200"])).toContain("customer-42");
+  });
+});
+
 describe("flow_control: the contract's edges", () => {
   it("shows flow_control on the job with defaults, and answers unknown keys with zeros", async () => {
     const user = await createUser();

@@ -1,5 +1,5 @@
-// GET /v1/jobs?name=<prefix>&label=key:value…: the filters read the index's doc, and keyset pages stay
-// exact under them: following next_cursor yields exactly the matching jobs, newest first, once each.
+// GET /v1/jobs?name=<prefix>&label=key:value…&created_after=…&created_before=…: the filters read the
+// index's doc (name, labels) or its key (created_at), and keyset pages stay exact under them: following next_cursor yields exactly the matching jobs, newest first, once each.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { JobView } from "../../src/core/job";
@@ -168,6 +168,113 @@ describe("GET /v1/jobs name and label filters", () => {
     const { status, body } = await list(user, params);
     expect(status).toBe(400);
     expect(JSON.stringify(body.error)).toContain(`"path":"${path}"`);
+  });
+
+  it("pages exactly the jobs created within created_after / created_before, with other filters", async () => {
+    const instants = [...new Set(views.map((v) => Date.parse(v.created_at)))].sort((a, b) => a - b);
+    const first = instants[0] ?? 0;
+    const last = instants.at(-1) ?? 0;
+    // Bounds at, just before and just after the jobs' own instants, and outside them all.
+    const bound = fc.oneof(
+      fc.constantFrom(...instants),
+      fc.constantFrom(...instants).map((t) => t + 1),
+      fc.constantFrom(...instants).map((t) => t - 1),
+      fc.constantFrom(first - 60_000, last + 60_000),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.option(bound, { nil: undefined }),
+        fc.option(bound, { nil: undefined }),
+        fc.option(fc.constantFrom(0, 2), { nil: undefined }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 5 }),
+        async (a, b, labelIndex, offset, limit) => {
+          const after = a !== undefined && b !== undefined ? Math.min(a, b) : a;
+          const before = a !== undefined && b !== undefined ? Math.max(a, b) : b;
+          // An offset spelling of the same instant reads the same.
+          const spell = (t: number) =>
+            offset ? new Date(t + 3_600_000).toISOString().replace("Z", "+01:00") : new Date(t).toISOString();
+          const params: [string, string][] = [];
+          if (after !== undefined) params.push(["created_after", spell(after)]);
+          if (before !== undefined) params.push(["created_before", spell(before)]);
+          const label = labelIndex === undefined ? undefined : LABELS[labelIndex];
+          if (label) params.push(["label", `${label[0]}:${label[1]}`]);
+          const expected = views
+            .filter((v) => after === undefined || Date.parse(v.created_at) >= after)
+            .filter((v) => before === undefined || Date.parse(v.created_at) < before)
+            .filter((v) => !label || v.labels[label[0]] === label[1])
+            .sort(newestFirst)
+            .map((v) => v.id);
+          expect(await listAll(user, params, limit), JSON.stringify(params)).toEqual(expected);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it("binds a cursor to its time bounds", async () => {
+    const oldest = Date.parse(views.map((v) => v.created_at).sort()[0] ?? "");
+    const after = new Date(oldest).toISOString();
+    const bounded: [string, string][] = [["created_after", after]];
+    const first = await list(user, [...bounded, ["limit", "1"]]);
+    const cursor = first.body.next_cursor ?? "";
+    expect(cursor).not.toBe("");
+    expect((await list(user, [...bounded, ["cursor", cursor]])).status).toBe(200);
+    // The same instant spelled with an offset is the same scope.
+    const sameInstant = new Date(oldest + 7_200_000).toISOString().replace("Z", "+02:00");
+    expect(
+      (
+        await list(user, [
+          ["created_after", sameInstant],
+          ["cursor", cursor],
+        ])
+      ).status,
+    ).toBe(200);
+    for (const other of [
+      [],
+      [["created_after", new Date(oldest + 1).toISOString()]],
+      [
+        ["created_after", after],
+        ["created_before", "2100-01-01T00:00:00Z"],
+      ],
+      [["created_before", after]],
+    ] as [string, string][][]) {
+      expect((await list(user, [...other, ["cursor", cursor]])).status, JSON.stringify(other)).toBe(400);
+    }
+    // A cursor handed out without bounds does not serve a bounded listing either.
+    const unbounded = (await list(user, [["limit", "1"]])).body.next_cursor ?? "";
+    expect(unbounded).not.toBe("");
+    expect((await list(user, [...bounded, ["cursor", unbounded]])).status).toBe(400);
+  });
+
+  it.each([
+    [[["created_after", "yesterday"]], "created_after"],
+    [[["created_before", "2026-12-04"]], "created_before"],
+    [[["created_after", "2026-12-04T10:00:00"]], "created_after"],
+    [
+      [
+        ["created_after", "2026-12-04T10:00:01Z"],
+        ["created_before", "2026-12-04T10:00:00Z"],
+      ],
+      "created_after",
+    ],
+  ] as [[string, string][], string][])(
+    "answers 400 for a bad time range %j (naming %s)",
+    async (params, path) => {
+      const { status, body } = await list(user, params);
+      expect(status).toBe(400);
+      expect(JSON.stringify(body.error)).toContain(`"path":"${path}"`);
+    },
+  );
+
+  it("takes an empty range (after = before)", async () => {
+    const at = views[0]?.created_at ?? "";
+    const empty = await list(user, [
+      ["created_after", at],
+      ["created_before", at],
+    ]);
+    expect(empty.status).toBe(200);
+    expect(empty.body.jobs).toEqual([]);
   });
 
   it("splits a filter at its first colon, so values may contain colons", async () => {

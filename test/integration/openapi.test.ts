@@ -45,6 +45,7 @@ describe("GET /v1/openapi.json", () => {
         "/v1/admin/users/{id}/keys",
         "/v1/admin/users/{id}/keys/{key_id}",
         "/v1/admin/users/{id}/signing-secrets",
+        "/v1/flow-control",
         "/v1/flow-control/{key}",
         "/v1/health",
         "/v1/jobs",
@@ -135,9 +136,16 @@ describe("GET /v1/openapi.json", () => {
       "query:type",
       "query:name",
       "query:label",
+      "query:created_after",
+      "query:created_before",
       "query:limit",
       "query:cursor",
     ]);
+    for (const bound of ["created_after", "created_before"])
+      expect(list.find((p) => p.name === bound)?.schema, bound).toMatchObject({
+        type: "string",
+        format: "date-time",
+      });
     expect(list.find((p) => p.name === "status")?.schema).toMatchObject({
       enum: expect.arrayContaining(["queued"]),
     });

@@ -1,5 +1,6 @@
 // The job list: status tabs with counts (GET /v1/metrics), a search by id (opens the job) or name prefix,
-// the type and labels filters, all kept in the URL; cursor paging; the page re-read every two seconds so
+// the type and labels filters, a time range on when jobs were created (last hour / 24 h / 7 d or two
+// date-times: created_after / created_before), all kept in the URL; cursor paging; the page re-read every two seconds so
 // statuses change in place; rows picked with checkboxes for a bulk cancel or retry (POST /v1/jobs/cancel
 // and /retry with their ids).
 import { useEffect, useState } from "preact/hooks";
@@ -7,12 +8,19 @@ import type { JobFilterInput } from "../../../src/api/schemas";
 import type { UserMetrics } from "../../../src/core/metrics";
 import { call, describeError, JOB_STATUSES, JOB_TYPES, type JobPage } from "../api";
 import { ErrorLine, StatusBadge, Time } from "../components";
+import { formatInstant } from "../format";
 import { usePolling } from "../poll";
 import { Link, navigate, route } from "../router";
 
 const REFRESH_MS = 2_000;
 const COUNTS_REFRESH_MS = 10_000;
-const FILTERS = ["status", "type", "name", "label"] as const;
+const FILTERS = ["status", "type", "name", "label", "created_after", "created_before"] as const;
+/** The time range's quick picks: created within this long before the moment one is picked. */
+const RECENT: [string, number][] = [
+  ["Last hour", 3_600_000],
+  ["Last 24 h", 86_400_000],
+  ["Last 7 d", 7 * 86_400_000],
+];
 /** A search that reads as a job id opens that job instead of filtering by name. */
 const JOB_ID = /^job_[A-Za-z0-9_-]+$/;
 
@@ -26,6 +34,26 @@ function listUrl(change: (q: URLSearchParams) => void): string {
   next.delete("cursor");
   change(next);
   return `/jobs${next.size ? `?${next}` : ""}`;
+}
+
+/** An instant as a datetime-local input shows it (the browser's zone, to the second); "" for none. */
+function toLocalInput(iso: string | null): string {
+  const d = new Date(iso ?? "");
+  if (!iso || Number.isNaN(d.getTime())) return "";
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** A datetime-local input's value (local time, no zone) as an RFC 3339 instant; "" for none. */
+function fromLocalInput(value: string): string {
+  const d = new Date(value);
+  return value && !Number.isNaN(d.getTime()) ? d.toISOString() : "";
+}
+
+/** The range in words: "created 2026-12-04 14:05:00 UTC+1 to now". */
+function rangeText(after: string | null, before: string | null): string | null {
+  if (!after && !before) return null;
+  return `created ${after ? formatInstant(after) : "any time"} to ${before ? `before ${formatInstant(before)}` : "now"}`;
 }
 
 /**
@@ -44,11 +72,15 @@ function countsOf(m: UserMetrics | null): Partial<Record<string, { n: number; ti
 
 /**
  * The list's filters as a bulk request's filter (POST /v1/jobs/cancel and /retry take the same
- * status, type, name prefix and labels), or null when nothing is filtered: "all your jobs" is never
- * one click away.
+ * status, type, name prefix, labels and created_before), or null when nothing is filtered ("all your
+ * jobs" is never one click away) or when the list is bounded by created_after, which the bulk filter
+ * cannot say: "all matching" would reach further than the list.
  */
-function bulkFilterOf(q: URLSearchParams): Omit<JobFilterInput, "ids" | "created_before"> | null {
-  const filter: Omit<JobFilterInput, "ids" | "created_before"> = {};
+function bulkFilterOf(q: URLSearchParams): Omit<JobFilterInput, "ids"> | null {
+  if (q.get("created_after")) return null;
+  const filter: Omit<JobFilterInput, "ids"> = {};
+  const before = q.get("created_before");
+  if (before) filter.created_before = before;
   const status = q.get("status");
   if (status) filter.status = status as JobFilterInput["status"];
   const type = q.get("type");
@@ -98,6 +130,8 @@ export function JobsView() {
     type: query.get("type") ?? "",
     search: query.get("name") ?? "",
     label: query.getAll("label").join(", "),
+    from: toLocalInput(query.get("created_after")),
+    to: toLocalInput(query.get("created_before")),
   });
   const [draft, setDraft] = useState(fromQuery);
   // Cursors of the pages before this one, for "Previous"; the URL holds the current one.
@@ -108,7 +142,13 @@ export function JobsView() {
 
   // The URL changed from outside the form (a tab, the nav's Jobs link, back): the form follows it, and a
   // bulk action's note belongs to the list it was made on.
-  const filterKey = [query.get("type"), query.get("name"), ...query.getAll("label")].join("\n");
+  const filterKey = [
+    query.get("type"),
+    query.get("name"),
+    query.get("created_after"),
+    query.get("created_before"),
+    ...query.getAll("label"),
+  ].join("\n");
   useEffect(() => {
     setDraft(fromQuery());
     setBulkNote(null);
@@ -143,6 +183,29 @@ export function JobsView() {
         if (search) next.set("name", search);
         for (const label of draft.label.split(",").map((l) => l.trim()))
           if (label) next.append("label", label);
+        // A bound the inputs still show as it was keeps its milliseconds (a quick pick's); else the input's.
+        for (const [key, value] of [
+          ["created_after", draft.from],
+          ["created_before", draft.to],
+        ] as const) {
+          if (value === toLocalInput(next.get(key))) continue;
+          const iso = fromLocalInput(value);
+          if (iso) next.set(key, iso);
+          else next.delete(key);
+        }
+      }),
+    );
+  }
+
+  /** A quick pick: created within `ms` before now (fixed now, so the pages' cursors stay valid); null: any time. */
+  function recent(ms: number | null) {
+    setEarlier([]);
+    setPicked(new Set());
+    navigate(
+      listUrl((next) => {
+        next.delete("created_after");
+        next.delete("created_before");
+        if (ms !== null) next.set("created_after", new Date(Date.now() - ms).toISOString());
       }),
     );
   }
@@ -199,6 +262,7 @@ export function JobsView() {
   }
 
   const bulkFilter = bulkFilterOf(query);
+  const created = rangeText(query.get("created_after"), query.get("created_before"));
   const jobs = listed.data?.jobs ?? [];
   const allPicked = jobs.length > 0 && jobs.every((j) => picked.has(j.id));
   const toggle = (id: string) => {
@@ -236,8 +300,42 @@ export function JobsView() {
           Labels (key:value, …)
           <input value={draft.label} onInput={(e) => setDraft({ ...draft, label: e.currentTarget.value })} />
         </label>
+        <label>
+          Created from
+          <input
+            type="datetime-local"
+            step={1}
+            value={draft.from}
+            onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          Created before
+          <input
+            type="datetime-local"
+            step={1}
+            value={draft.to}
+            onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })}
+          />
+        </label>
         <button type="submit">Filter</button>
       </form>
+      <div class="actions time-range" data-testid="created-range">
+        <span class="hint">Created:</span>
+        {RECENT.map(([label, ms]) => (
+          <button key={label} type="button" onClick={() => recent(ms)}>
+            {label}
+          </button>
+        ))}
+        <button type="button" onClick={() => recent(null)} disabled={!created}>
+          Any time
+        </button>
+        {created && (
+          <span class="hint" data-testid="time-range">
+            {created}
+          </span>
+        )}
+      </div>
       <ErrorLine error={listed.error} />
       {picked.size > 0 && (
         <div class="bulk" data-testid="bulk">

@@ -1,8 +1,9 @@
 // The landing page: jobs by status (GET /v1/metrics: unfinished ones now, finished ones over its window),
-// attempts, failures and lateness over that window, the busiest pools (GET /v1/pools) and the latest
-// failed jobs with their errors (GET /v1/jobs?status=failed). Re-read every ten seconds.
+// attempts, failures and lateness over that window, the busiest pools (GET /v1/pools) and flow-control
+// keys (GET /v1/flow-control, busiest first), and the latest failed jobs with their errors
+// (GET /v1/jobs?status=failed). Re-read every ten seconds.
 import type { UserMetrics } from "../../../src/core/metrics";
-import { call, JOB_STATUSES, type JobPage, type Pool } from "../api";
+import { call, type FlowKeyList, JOB_STATUSES, type JobPage, type Pool } from "../api";
 import { ErrorLine, Section, StatusBadge, Time } from "../components";
 import { duration } from "../format";
 import { usePolling } from "../poll";
@@ -38,6 +39,7 @@ function busiest(pools: Pool[]): Pool[] {
 export function OverviewView() {
   const metrics = usePolling(() => call<UserMetrics>("GET", "/v1/metrics"), REFRESH_MS, []);
   const pools = usePolling(() => call<{ pools: Pool[] }>("GET", "/v1/pools"), REFRESH_MS, []);
+  const keys = usePolling(() => call<FlowKeyList>("GET", "/v1/flow-control"), REFRESH_MS, []);
   const failed = usePolling(() => call<JobPage>("GET", "/v1/jobs?status=failed&limit=10"), REFRESH_MS, []);
   const m = metrics.data;
   const window = m ? `last ${Math.round(m.window_seconds / 60)} min` : "last hour";
@@ -47,7 +49,7 @@ export function OverviewView() {
   return (
     <>
       <h1>Overview</h1>
-      <ErrorLine error={metrics.error ?? pools.error ?? failed.error} />
+      <ErrorLine error={metrics.error ?? pools.error ?? keys.error ?? failed.error} />
       <Section title="Jobs by status">
         <div class="cards">
           {JOB_STATUSES.map((s) => (
@@ -70,7 +72,7 @@ export function OverviewView() {
           <Card figure={m ? m.due_not_dispatched : "…"} caption="due, not dispatched" />
         </div>
         <p class="hint">
-          <Link to="/metrics">Charts per minute →</Link>
+          <Link to="/metrics">Charts over 1 h, 24 h and 7 d →</Link>
         </p>
       </Section>
       <Section title="Busiest pools">
@@ -101,6 +103,32 @@ export function OverviewView() {
                   <td>
                     <meter min={0} max={Math.max(1, p.capacity)} value={p.in_use} />
                   </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Section>
+      <Section title="Busiest keys">
+        {keys.data && keys.data.keys.length === 0 ? (
+          <p class="hint">No flow-control keys in use.</p>
+        ) : (
+          <table class="busiest-keys">
+            <thead>
+              <tr>
+                <th>Flow-control key</th>
+                <th title="attempts holding one of the key's slots">Running</th>
+                <th title="due jobs of the key not yet claimed">Waiting</th>
+                <th title="attempts begun within the key's period">Started, last period</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(keys.data?.keys ?? []).slice(0, BUSIEST).map((k) => (
+                <tr key={k.key} data-flow-key={k.key}>
+                  <td>{k.key}</td>
+                  <td>{k.running}</td>
+                  <td>{k.waiting}</td>
+                  <td>{k.started_last_period}</td>
                 </tr>
               ))}
             </tbody>

@@ -16,6 +16,10 @@
 // flowKeyView(db, key, now) → FlowKeyView
 //   GET /v1/flow-control/:key: the holders (as keyHolders, one key), the due scheduled jobs of the key
 //   (reads the due gated rows through jobs_wake), the starts of the last period. Rows written: 0.
+// flowKeysInUse(db, now, limit) → FlowKeyView[]
+//   GET /v1/flow-control: every key with holders (keyHolders), due waiting jobs (the due gated rows
+//   through jobs_wake, grouped by key) or a start within its log's period (flow_keys, one row per key
+//   with a rate in use), busiest first, at most `limit`. Rows written: 0.
 // FlowRound: one dispatch cycle's admissions (claimDue), over keyHolders and startLogOf. Rows written: 0.
 //
 // Slots are not counted anywhere: a key's holders are its jobs whose current attempt is claimed or
@@ -121,6 +125,49 @@ export function flowKeyView(db: ShardDb, key: string, now: number): FlowKeyView 
     waiting: Number(waiting?.n ?? 0),
     started_last_period: log ? startsAfter(log.starts, now - log.keepMs) : 0,
   };
+}
+
+const DUE_WAITING_BY_KEY = `select flow_key as key, count(*) as n from jobs
+  where status = 'scheduled' and needs_pools = 1 and deadline <= ? and flow_key is not null
+  group by flow_key`;
+
+const ALL_LOGS = "select key, starts, keep_ms from flow_keys";
+
+/** At most this many keys in GET /v1/flow-control. */
+export const FLOW_KEYS_LISTED = 100;
+
+/**
+ * GET /v1/flow-control: the keys in use, busiest first (most running, then most waiting, then most
+ * started within their period; ties by key), at most `limit`. A log with no start left in its
+ * period is idle (forgetIdleKey removes it when an attempt ends) and is not listed.
+ */
+export function flowKeysInUse(db: ShardDb, now: number, limit = FLOW_KEYS_LISTED): FlowKeyView[] {
+  const views = new Map<string, FlowKeyView>();
+  const viewOf = (key: string) => {
+    let v = views.get(key);
+    if (!v) {
+      v = { key, running: 0, waiting: 0, started_last_period: 0 };
+      views.set(key, v);
+    }
+    return v;
+  };
+  for (const [key, h] of keyHolders(db)) viewOf(key).running = h.holders;
+  const storage = storageOf(db).sql;
+  for (const r of storage.exec(DUE_WAITING_BY_KEY, now).toArray())
+    viewOf(String(r.key)).waiting = Number(r.n);
+  for (const r of storage.exec(ALL_LOGS).toArray()) {
+    const started = startsAfter(JSON.parse(String(r.starts)) as StartLog, now - Number(r.keep_ms));
+    if (started > 0) viewOf(String(r.key)).started_last_period = started;
+  }
+  return [...views.values()]
+    .sort(
+      (a, b) =>
+        b.running - a.running ||
+        b.waiting - a.waiting ||
+        b.started_last_period - a.started_last_period ||
+        (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    )
+    .slice(0, limit);
 }
 
 /**

@@ -59,6 +59,13 @@ describe("the client's helpers", () => {
     expect(new URL(requests[0]?.url ?? "").pathname).toBe("/v1/flow-control/customer%207%2Feu");
   });
 
+  it("flowKeys lists the keys in use from GET /v1/flow-control", async () => {
+    const keys = [{ key: "customer-42", running: 2, waiting: 5, started_last_period: 7 }];
+    const { client, requests } = stubbed(() => json({ keys }));
+    expect(await client.flowKeys()).toEqual(keys);
+    expect(new URL(requests[0]?.url ?? "").pathname).toBe("/v1/flow-control");
+  });
+
   it("dependents reads GET /v1/jobs/:id/dependents and returns the ids; an error answer throws", async () => {
     const { client, requests } = stubbed(() => json({ dependents: ["job_1_b", "job_2_c"] }));
     expect(await client.dependents("job_0_a")).toEqual(["job_1_b", "job_2_c"]);
