@@ -1585,7 +1585,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1799,7 +1799,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1991,7 +1991,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2130,7 +2130,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2245,7 +2245,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2383,7 +2383,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2540,7 +2540,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2616,7 +2616,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2683,7 +2683,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2842,7 +2842,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2948,7 +2948,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3072,7 +3072,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3196,7 +3196,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3331,7 +3331,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3415,7 +3415,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3500,7 +3500,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3579,7 +3579,7 @@ export interface operations {
                     "application/json": components["schemas"]["PoolList"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3647,7 +3647,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3724,7 +3724,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3800,7 +3800,7 @@ export interface operations {
                     "application/json": components["schemas"]["FlowKeyList"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3809,7 +3809,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: wait Retry-After seconds */
+            /** @description rate_limited: wait Retry-After seconds. The key's request rate is spent, or too many failed authentications came from this client address or named this user (20 at once, then 20 a minute each); a key the server issued is never slowed by others' failures */
             429: {
                 headers: {
                     /** @description seconds to wait */
@@ -3859,7 +3859,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3926,7 +3926,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4003,7 +4003,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4208,7 +4208,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4275,10 +4275,12 @@ export interface operations {
                      *       "finished_retention_seconds": null,
                      *       "max_unfinished_jobs": 200000,
                      *       "shard_ceiling": null,
+                     *       "max_pools": null,
                      *       "defaults": {
                      *         "finished_retention_seconds": 604800,
                      *         "max_unfinished_jobs": 100000,
-                     *         "shard_ceiling": 16
+                     *         "shard_ceiling": 16,
+                     *         "max_pools": 100
                      *       }
                      *     }
                      */
@@ -4294,7 +4296,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4383,7 +4385,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4441,7 +4443,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4509,7 +4511,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4585,7 +4587,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized: a missing or wrong bearer token */
+            /** @description unauthorized: a missing or wrong bearer token (`Authorization: Bearer <key>`; the answer carries `WWW-Authenticate: Bearer` and says which mistake it saw) */
             401: {
                 headers: {
                     [name: string]: unknown;
