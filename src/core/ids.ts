@@ -128,8 +128,11 @@ export async function issueApiKey(userId: string, secret: string): Promise<strin
 export async function apiKeyTagHolds(key: string, secret: string): Promise<boolean> {
   const userId = userIdOfApiKey(key);
   if (userId === null) return false;
-  const bytes = fromBase64url(key.slice(key.length - 43));
-  if (bytes === null || bytes.length !== 32) return false;
+  const text = key.slice(key.length - 43);
+  const bytes = fromBase64url(text);
+  // Only the canonical spelling: 43 characters carry 258 bits for 256, and a decoder ignores the last
+  // character's low 2 bits, so another spelling of the same bytes would pass for the issued key.
+  if (bytes === null || bytes.length !== 32 || base64url(bytes) !== text) return false;
   const expected = await keyTag(userId, bytes.slice(0, KEY_RANDOM_BYTES), secret);
   let diff = 0;
   for (let i = 0; i < expected.length; i++) diff |= (expected[i] ?? 0) ^ (bytes[KEY_RANDOM_BYTES + i] ?? 0);

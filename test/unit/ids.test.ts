@@ -103,6 +103,10 @@ describe("cursors", () => {
     const last = key.at(-1) === "A" ? "B" : "A";
     expect(await apiKeyTagHolds(`${key.slice(0, -1)}${last}`, "secret-a")).toBe(false);
     expect(await apiKeyTagHolds(newApiKey(user), "secret-a")).toBe(false);
+    // Nor another spelling of the same bytes: the last character's low 2 bits are padding.
+    const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const padded = B64[B64.indexOf(key.at(-1) ?? "A") ^ 1];
+    expect(await apiKeyTagHolds(`${key.slice(0, -1)}${padded}`, "secret-a")).toBe(false);
     expect(await apiKeyTagHolds("sk_usr_x_y", "secret-a")).toBe(false);
   });
 });
