@@ -38,8 +38,9 @@ export async function finishReports(s: ShardContext, reports: FinishReport[]): P
       const callback = recordFinishedCallback(s, out, () => view, now, true);
       if (callback) callbacks.push(callback);
       accepted++;
-      // Units freed, or a flow-control key's slot given back (the row's own update: flow-control.ts).
-      released ||= out.released || out.job.flowKey !== null;
+      // Units freed, a flow-control key's slot given back (the row's own update: flow-control.ts), or
+      // a job naming pools that waited on this one due now (it does not drive the alarm by itself).
+      released ||= out.released || out.job.flowKey !== null || out.pooledDue;
       results.push({ ok: true, view });
     }
   } catch (error) {

@@ -245,8 +245,8 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     const now = this.clock();
     const out = cancel(this.db, jobId, now, this.context.timings);
     if (!out.ok) return out;
-    // Units freed, or a blocking pooled job gone: a waiting job may now go.
-    return this.answer(out.job, out.released || out.job.needsPools, now);
+    // Units freed, a blocking pooled job gone, or a pooled job that waited on it due: it may now go.
+    return this.answer(out.job, out.released || out.job.needsPools || out.pooledDue, now);
   }
 
   // --- dependencies (src/shard/sql/dependencies.ts) ---
@@ -263,10 +263,14 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
 
   async settleDependents(notes: R.DependencyNote[]): Promise<void> {
     const now = this.clock();
-    for (const { jobId, depId, outcome } of notes)
-      deps.settleDependency(this.db, jobId, depId, outcome, now, this.context.timings);
-    // Jobs now due, or failed with callbacks and dependents of their own to tell.
-    await this.rearm();
+    const heard = deps.heardAll(
+      notes.map(({ jobId, depId, outcome }) =>
+        deps.settleDependency(this.db, jobId, depId, outcome, now, this.context.timings),
+      ),
+    );
+    // Jobs now due (at once for one naming pools: it does not drive the alarm by its deadline), or
+    // failed with callbacks and dependents of their own to tell.
+    await this.rearm(heard.pooledDue);
   }
 
   async dependents(jobId: string, limit: number): Promise<R.DependentsResult> {
@@ -296,7 +300,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     const out = applyControl(this.db, control, jobId, now, this.context.timings);
     if (!out.ok) return out;
     // Withdrawn units, or a pooled job due now, may let a waiting job go.
-    return this.answer(out.job, out.released || out.job.needsPools, now);
+    return this.answer(out.job, out.released || out.job.needsPools || out.pooledDue, now);
   }
 
   async patch(jobId: string, patch: JobPatch): Promise<R.PatchResult> {

@@ -16,7 +16,9 @@ import {
   env,
   getJob,
   growShards,
+  inShard,
   request,
+  setShardClock,
   shardOf,
   submit,
   type TestUser,
@@ -383,5 +385,85 @@ describe("retention", () => {
     expect((await getJob(user, b.id)).blocked_by).toEqual([]);
     await alarm(user.user_id, 0);
     expect((await request(`/v1/jobs/${a.id}`, { headers: user.auth })).status).toBe(404);
+  });
+});
+
+describe("a pooled dependent made due", () => {
+  // A due job that names pools does not drive the alarm by its deadline (it may be waiting for units,
+  // and a release wakes the shard), so whatever makes one due at once must wake the shard itself.
+  const alarmOf = (user: TestUser) => inShard(user.user_id, (_s, state) => state.storage.getAlarm());
+
+  it("wakes the shard at once when its dependency succeeds, and is claimed then", async () => {
+    const user = await createUser();
+    // The shard's clock ahead of the wall clock: the runtime fires no alarm by itself.
+    const now = Date.now() + 86_400_000;
+    await setShardClock(user.user_id, now);
+    await request("/v1/pools/p", { method: "PUT", headers: user.auth, json: { capacity: 1 } });
+    const at = new Date(now).toISOString();
+    const { body } = await batch(user, [
+      noop({ run_at: at }),
+      noop({ run_at: at, depends_on: ["@0"], resources: { p: 1 } }),
+    ]);
+    const [a, b] = body.results.map((r) => r.job) as [JobView, JobView];
+    expect((await alarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([a.id]);
+    await deliver(await alarm(user.user_id, 0));
+    expect((await getJob(user, b.id)).blocked_by).toEqual([]);
+    expect(await alarmOf(user)).toBeLessThanOrEqual(now);
+    expect((await alarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([b.id]);
+  });
+
+  it("wakes the shard at once when a dependency of a job that says run is cancelled", async () => {
+    const user = await createUser();
+    const now = Date.now() + 86_400_000;
+    await setShardClock(user.user_id, now);
+    await request("/v1/pools/p", { method: "PUT", headers: user.auth, json: { capacity: 1 } });
+    const { body } = await batch(user, [
+      noop({ run_at: new Date(now + 3_600_000).toISOString() }),
+      noop({ depends_on: ["@0"], on_dependency_failure: "run", resources: { p: 1 } }),
+    ]);
+    const [a, b] = body.results.map((r) => r.job) as [JobView, JobView];
+    await alarm(user.user_id, 0);
+    expect((await request(`/v1/jobs/${a.id}`, { method: "DELETE", headers: user.auth })).status).toBe(200);
+    expect((await getJob(user, b.id)).blocked_by).toEqual([]);
+    expect(await alarmOf(user)).toBeLessThanOrEqual(now);
+  });
+
+  it("wakes the home shard at once when a dependency on another shard succeeds", async () => {
+    const user = await createUser();
+    await growShards(user, 2);
+    const now = Date.now() + 86_400_000;
+    for (const n of [0, 1])
+      await inShardN(user.user_id, n, (s) => {
+        s.clock = () => now;
+      });
+    await request("/v1/pools/p", { method: "PUT", headers: user.auth, json: { capacity: 1 } });
+    placeOn(1, 2);
+    const a = (await submit(user, noop({ run_at: new Date(now).toISOString() }))).body;
+    // Pooled: on the home shard.
+    const b = (await submit(user, noop({ depends_on: [a.id], resources: { p: 1 } }))).body;
+    expect([shardOfJobId(a.id), shardOfJobId(b.id)]).toEqual([1, 0]);
+    await alarm(user.user_id, 0); // subscribes
+    await deliver(await alarm(user.user_id, 1)); // A runs and succeeds
+    await alarm(user.user_id, 1); // tells B's shard
+    expect((await getJob(user, b.id)).blocked_by).toEqual([]);
+    expect(await alarmOf(user)).toBeLessThanOrEqual(now);
+  });
+
+  it("is claimed in the alarm run whose expiry of its dependency made it due, before lower priorities", async () => {
+    const user = await createUser();
+    const now = Date.now() + 86_400_000;
+    await setShardClock(user.user_id, now);
+    await request("/v1/pools/p", { method: "PUT", headers: user.auth, json: { capacity: 1 } });
+    const at = new Date(now).toISOString();
+    const { body } = await batch(user, [
+      noop({ run_at: at, priority: 100, expires_after_seconds: 1 }),
+      noop({ depends_on: ["@0"], on_dependency_failure: "run", priority: 100, resources: { p: 1 } }),
+      noop({ run_at: at, resources: { p: 1 } }),
+    ]);
+    const [x, d] = body.results.map((r) => r.job) as [JobView, JobView, JobView];
+    // X is too late to start: the alarm expires it, which makes D due; D outranks the other job.
+    await setShardClock(user.user_id, now + 5_000);
+    expect((await alarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([d.id]);
+    expect((await getJob(user, x.id)).last_error).toBe("expired");
   });
 });

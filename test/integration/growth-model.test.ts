@@ -6,10 +6,12 @@
 // each sequence every job is read back and the D1 listing must hold exactly the model's jobs.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { newApiKey, newSigningSecret, newUserId, sha256Hex, shardOfJobId } from "../../src/core/ids";
 import type { JobView } from "../../src/core/job";
-import { request, shardOf } from "../support/helpers";
+import type { Env } from "../../src/env";
+import { EFFECTIVE_STATUS_TEXT, NOT_BEGUN_TEXT } from "../../src/shard/sql/begun";
+import { deliver, env, request, shardOf } from "../support/helpers";
 
 /** Sequences per CI run (the issue asks for at least 1,000). */
 const RUNS = 1_000;
@@ -93,11 +95,11 @@ async function send(
 }
 
 /** Moves each shard's clock past the index delay and runs its alarm, so D1 holds its jobs. */
-async function flushIndex(userId: string, shards: Iterable<number>): Promise<void> {
+async function flushIndex(userId: string, shards: Iterable<number>, at = Date.now() + 60_000): Promise<void> {
   for (const s of shards) {
     const stub = shardOf(userId, s);
     await runInDurableObject(stub, (shard) => {
-      shard.clock = () => Date.now() + 60_000;
+      shard.clock = () => at;
     });
     await runDurableObjectAlarm(stub);
   }
@@ -249,5 +251,569 @@ describe("model: shard growth mid-sequence", () => {
     );
     // The sequences that matter most must not be rare: a key (idempotency or debounce) sent after growth.
     expect(grownAndKeyedAfter).toBeGreaterThan(RUNS / 5);
+  }, 600_000);
+});
+
+// --- dependencies across the user's shards while they grow -----------------------------------------
+//
+// Jobs that run (noop succeeds, http fails: its target answers 500, with no retry), submitted alone
+// (each placed on a shard < the isolate's count, as the placement draws it) or as "@N" graphs in one
+// batch (one shard for the group), depending on jobs anywhere: what a dependency's end does to a job on
+// another shard travels through the outbox, sent by the alarm. The shards grow meanwhile; one shard at a
+// time is driven (its alarm fired on the shared virtual clock, what it queued delivered); jobs are
+// cancelled one by one or in bulk. At the end every shard is driven until nothing is queued, told or
+// due, and every job must stand as the dependencies decide (expectedOutcomes): no notification lost.
+
+const DEPENDENCY_RUNS = 60;
+const MAX_DEPENDENCY_COMMANDS = 12;
+const HOOK = "https://hooks.example.com/growth";
+
+type DependencyCommand =
+  | {
+      kind: "job";
+      via: Via;
+      label: (typeof LABELS)[number];
+      deps: number[];
+      policy: "fail" | "run";
+      fails: boolean;
+      /** On the home shard (a flow-control key), else placed by `place`. */
+      home: boolean;
+      place: number;
+    }
+  | {
+      kind: "graph";
+      via: Via;
+      label: (typeof LABELS)[number];
+      items: { refs: number[]; deps: number[]; policy: "fail" | "run"; fails: boolean }[];
+      place: number;
+    }
+  | { kind: "never"; via: Via; label: (typeof LABELS)[number]; place: number }
+  /** Growth, and the isolate that sees the new count at once (else neither does, until a refresh). */
+  | { kind: "grow"; by: number; tell: Via | null }
+  | { kind: "refresh"; via: Via }
+  | { kind: "drive"; shard: number }
+  /** The shard is driven while the user's other shards cannot be reached from it: its messages wait. */
+  | { kind: "outage"; shard: number }
+  | { kind: "cancel"; via: Via; pick: number }
+  | { kind: "bulk"; via: Via; label: (typeof LABELS)[number] };
+
+const policy = fc.constantFrom<"fail" | "run">("fail", "fail", "run");
+const fails = fc.constantFrom(false, false, false, true);
+const named = fc.uniqueArray(fc.nat({ max: 63 }), { maxLength: 3 });
+const dependencyCommand: fc.Arbitrary<DependencyCommand> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("job" as const),
+      via,
+      label,
+      deps: named,
+      policy,
+      fails,
+      home: fc.constantFrom(false, false, false, true),
+      place: fc.nat({ max: 999 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("graph" as const),
+      via,
+      label,
+      items: fc.array(
+        fc.record({
+          refs: fc.uniqueArray(fc.nat({ max: 7 }), { maxLength: 2 }),
+          deps: fc.uniqueArray(fc.nat({ max: 63 }), { maxLength: 2 }),
+          policy,
+          fails,
+        }),
+        { minLength: 2, maxLength: 6 },
+      ),
+      place: fc.nat({ max: 999 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("never" as const), via, label, place: fc.nat({ max: 999 }) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("grow" as const),
+      by: fc.integer({ min: 1, max: 4 }),
+      tell: fc.constantFrom<Via | null>(0, 1, null),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("refresh" as const), via }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("drive" as const), shard: fc.nat({ max: 15 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("outage" as const), shard: fc.nat({ max: 15 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), via, pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("bulk" as const), via, label }) },
+);
+
+/** A job as the dependency model knows it: what it waits on, how it ends by itself, and cancels. */
+interface DependencyJob {
+  id: string;
+  label: string;
+  deps: string[];
+  policy: "fail" | "run";
+  /** Its own attempt fails (http to a target answering 500, no retry). */
+  fails: boolean;
+  /** run_at in 2030: it never runs, so what waits on it waits for good (unless it is cancelled). */
+  never: boolean;
+  cancelled: boolean;
+}
+
+/** A job's row, as the census reads it on its shard. */
+type CensusRow = {
+  id: string;
+  status: string;
+  blocked_by: string | null;
+  last_error: string | null;
+  deadline: number | null;
+  updated_at: number;
+  labels: string;
+  started_at: number | null;
+  finished_at: number | null;
+};
+
+interface Census {
+  jobs: Map<string, CensusRow>;
+  /** Dependency messages not yet answered, and attempts queued and not begun, over all shards. */
+  outbox: number;
+  queued: number;
+}
+
+const FINISHED_STATUSES = ["succeeded", "failed", "cancelled"];
+const listOf = (json: string | null) => (json === null ? [] : (JSON.parse(json) as string[]));
+
+/** Every job of the user's shards `shards`, read on each shard at once (no API in between). */
+async function census(userId: string, shards: Iterable<number>): Promise<Census> {
+  const out: Census = { jobs: new Map(), outbox: 0, queued: 0 };
+  for (const n of shards) {
+    const part = await runInDurableObject(shardOf(userId, n), (_s, state) => {
+      const sql = state.storage.sql;
+      return {
+        jobs: sql
+          .exec<CensusRow>(
+            `select id, ${EFFECTIVE_STATUS_TEXT} as status, blocked_by, last_error, deadline, updated_at, labels,
+                    last_run_at as started_at, last_attempt_finished_at as finished_at from jobs`,
+          )
+          .toArray()
+          .map((r) => ({ ...r })),
+        outbox: sql.exec<{ n: number }>("select count(*) as n from dependency_messages").one().n,
+        queued: sql.exec<{ n: number }>(`select count(*) as n from jobs where ${NOT_BEGUN_TEXT}`).one().n,
+      };
+    });
+    for (const j of part.jobs) out.jobs.set(j.id, j);
+    out.outbox += part.outbox;
+    out.queued += part.queued;
+  }
+  return out;
+}
+
+type Expected = {
+  status: "succeeded" | "failed" | "cancelled" | "scheduled";
+  byDependency: boolean;
+  blockedBy: string[];
+};
+
+/**
+ * How every job stands once nothing more can happen (docs/design.md "Dependencies"), worked out from
+ * the model alone: a cancelled job is cancelled; one that never runs is scheduled; any other waits on
+ * its dependencies: if one failed or was cancelled it fails with dependency_failed (it says fail),
+ * else once all succeeded (for run: all ended) it runs and ends as its own attempt does, else it is
+ * still scheduled, blocked by those not succeeded (for run: not ended), which never will.
+ */
+function expectedOutcomes(jobs: DependencyJob[]): Map<string, Expected> {
+  const byId = new Map(jobs.map((j) => [j.id, j]));
+  const done = new Map<string, Expected>();
+  const outcome = (id: string): Expected => {
+    const known = done.get(id);
+    if (known) return known;
+    const j = byId.get(id);
+    if (!j) throw new Error(`no job ${id} in the model`);
+    let e: Expected;
+    if (j.cancelled) e = { status: "cancelled", byDependency: false, blockedBy: [] };
+    else if (j.never) e = { status: "scheduled", byDependency: false, blockedBy: [] };
+    else {
+      const deps = j.deps.map((d) => [d, outcome(d).status] as const);
+      const failed = deps.some(([, s]) => s === "failed" || s === "cancelled");
+      const waiting = deps
+        .filter(([, s]) => (j.policy === "run" ? s === "scheduled" : s !== "succeeded"))
+        .map(([d]) => d);
+      if (failed && j.policy === "fail") e = { status: "failed", byDependency: true, blockedBy: [] };
+      else if (waiting.length > 0)
+        e = { status: "scheduled", byDependency: false, blockedBy: waiting.sort() };
+      else e = { status: j.fails ? "failed" : "succeeded", byDependency: false, blockedBy: [] };
+    }
+    done.set(id, e);
+    return e;
+  };
+  for (const j of jobs) outcome(j.id);
+  return done;
+}
+
+/** Placement (and the batch's group shard) draw Math.random: fixed by the command for its request. */
+async function placed<T>(place: number, fn: () => Promise<T>): Promise<T> {
+  const spy = vi.spyOn(Math, "random").mockReturnValue((place + 0.5) / 1000);
+  try {
+    return await fn();
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+interface DependencyModel {
+  shards: number;
+  jobs: DependencyJob[];
+  /** The shared virtual clock: a day ahead of the wall clock, so the runtime fires no alarm itself. */
+  now: number;
+}
+
+const setClock = (userId: string, n: number, now: number) =>
+  runInDurableObject(shardOf(userId, n), (shard) => {
+    shard.clock = () => now;
+    shard.random = () => 0.5;
+  });
+
+/** Shard n's turn: the clock moves on (a second), its alarm fires, and what it queued is delivered. */
+async function drive(userId: string, m: DependencyModel, n: number, stepMs = 1000): Promise<number> {
+  m.now += stepMs;
+  await setClock(userId, n, m.now);
+  const stub = shardOf(userId, n);
+  await runDurableObjectAlarm(stub);
+  const messages = await runInDurableObject(stub, (_s, state) =>
+    state.storage.sql
+      .exec<{ id: string; attempt: number }>(`select id, attempt from jobs where ${NOT_BEGUN_TEXT}`)
+      .toArray()
+      .map((r) => ({ user_id: userId, job_id: r.id, attempt: r.attempt })),
+  );
+  if (messages.length > 0) await deliver(messages);
+  return messages.length;
+}
+
+/** What the dependency sequences did (printed, and the ones that matter must not be rare). */
+const DEPENDENCY_STATS: Record<string, number> = {};
+const tally = (k: string, n = 1) => {
+  DEPENDENCY_STATS[k] = (DEPENDENCY_STATS[k] ?? 0) + n;
+};
+
+/** Shard n reaches none of the user's other shards (its dependency messages fail), or again all. */
+function cutOff(userId: string, n: number, down: boolean) {
+  return runInDurableObject(shardOf(userId, n), (shard) => {
+    const target = shard as unknown as { env: Env };
+    if (!down) {
+      target.env = { ...target.env, TASK_SHARD: env.TASK_SHARD };
+      return;
+    }
+    const fail = () => Promise.reject(new Error("unreachable"));
+    const unreachable = {
+      idFromName: (name: string) => env.TASK_SHARD.idFromName(name),
+      get: () => ({ subscribeDependents: fail, settleDependents: fail }),
+    };
+    target.env = { ...target.env, TASK_SHARD: unreachable as unknown as Env["TASK_SHARD"] };
+  });
+}
+
+const shardsOfJobs = (m: DependencyModel) => new Set(m.jobs.map((j) => shardOfJobId(j.id) ?? 0));
+
+/** What an isolate does to learn the user's shard count now: a bulk action reads it from the home shard. */
+async function refresh(auth: Record<string, string>): Promise<void> {
+  const out = await send(auth, "/v1/jobs/cancel", { method: "POST", json: { name: "matches nothing" } });
+  expect(out.body.matched).toBe(0);
+}
+
+async function runDependencySequence(initial: number, commands: DependencyCommand[]): Promise<void> {
+  const userId = newUserId();
+  const keys = [newApiKey(userId), newApiKey(userId)];
+  const home = shardOf(userId);
+  const [first, second] = await Promise.all(keys.map(sha256Hex));
+  const init = { userId, name: null, signingSecret: newSigningSecret(), shards: 1, indexDb: 0 };
+  await home.createAccount({ ...init, keyHash: first as string });
+  expect(await home.addKey(second as string)).toEqual({ ok: true });
+  const auths = keys.map((k) => ({ authorization: `Bearer ${k}` }));
+  const m: DependencyModel = { shards: initial, jobs: [], now: Date.now() + 24 * 60 * 60 * 1000 };
+  expect((await home.setShards(initial)).ok).toBe(true);
+  for (let n = 0; n < initial; n++) await setClock(userId, n, m.now);
+  // Both isolates start with the count the user has.
+  for (const auth of auths) expect((await send(auth, "/v1/pools")).status).toBe(200);
+  const at = () => new Date(m.now).toISOString();
+  const runnable = (fail: boolean, l: string) => ({
+    type: fail ? "http" : "noop",
+    ...(fail ? { payload: { url: HOOK } } : {}),
+    run_at: at(),
+    max_retries: 0,
+    labels: { l },
+  });
+  const pickIds = (picks: number[]) =>
+    m.jobs.length === 0
+      ? []
+      : [...new Set(picks.map((k) => (m.jobs[k % m.jobs.length] as DependencyJob).id))];
+
+  for (const c of commands) {
+    switch (c.kind) {
+      case "job": {
+        const deps = pickIds(c.deps);
+        const body = {
+          ...runnable(c.fails, c.label),
+          ...(deps.length > 0 ? { depends_on: deps, on_dependency_failure: c.policy } : {}),
+          ...(c.home ? { flow_control: { key: "f", concurrency: 100 } } : {}),
+        };
+        const out = await placed(c.place, () =>
+          send(auths[c.via] as Record<string, string>, "/v1/jobs", { method: "POST", json: body }),
+        );
+        expect(out.status, JSON.stringify(out.body)).toBe(201);
+        if (c.home) expect(shardOfJobId(out.body.id)).toBe(0);
+        for (const d of out.body.blocked_by)
+          expect(deps, "blocked only by its own dependencies").toContain(d);
+        m.jobs.push({
+          id: out.body.id,
+          label: c.label,
+          deps,
+          policy: c.policy,
+          fails: c.fails,
+          never: false,
+          cancelled: false,
+        });
+        break;
+      }
+      case "graph": {
+        const items = c.items.map((item, i) => {
+          const refs = i === 0 ? [] : [...new Set(item.refs.map((k) => k % i))];
+          return { ...item, refs, ids: pickIds(item.deps) };
+        });
+        const jobs = items.map((item) => {
+          const entries = [...item.refs.map((k) => `@${k}`), ...item.ids];
+          return {
+            ...runnable(item.fails, c.label),
+            ...(entries.length > 0 ? { depends_on: entries, on_dependency_failure: item.policy } : {}),
+          };
+        });
+        const out = await placed(c.place, async () =>
+          request("/v1/jobs/batch", {
+            method: "POST",
+            headers: auths[c.via] as Record<string, string>,
+            json: { jobs },
+          }),
+        );
+        expect(out.status).toBe(201);
+        const { results } = (await out.json()) as { results: { status: number; job: JobView }[] };
+        expect(results.map((r) => r.status)).toEqual(items.map(() => 201));
+        const ids = results.map((r) => r.job.id);
+        items.forEach((item, i) => {
+          // An "@N" group lives on one shard.
+          for (const k of item.refs)
+            expect(shardOfJobId(ids[i] as string)).toBe(shardOfJobId(ids[k] as string));
+          const deps = [...item.refs.map((k) => ids[k] as string), ...item.ids];
+          expect(results[i]?.job.depends_on).toEqual(deps);
+          m.jobs.push({
+            id: ids[i] as string,
+            label: c.label,
+            deps,
+            policy: item.policy,
+            fails: item.fails,
+            never: false,
+            cancelled: false,
+          });
+        });
+        break;
+      }
+      case "never": {
+        const out = await placed(c.place, () =>
+          send(auths[c.via] as Record<string, string>, "/v1/jobs", {
+            method: "POST",
+            json: { ...bodyOf(0), labels: { l: c.label } },
+          }),
+        );
+        expect(out.status).toBe(201);
+        m.jobs.push({
+          id: out.body.id,
+          label: c.label,
+          deps: [],
+          policy: "fail",
+          fails: false,
+          never: true,
+          cancelled: false,
+        });
+        break;
+      }
+      case "grow": {
+        const shards = Math.min(MAX_SHARDS, m.shards + c.by);
+        expect((await home.setShards(shards)).ok).toBe(true);
+        for (let n = m.shards; n < shards; n++) await setClock(userId, n, m.now);
+        m.shards = shards;
+        if (c.tell !== null) await refresh(auths[c.tell] as Record<string, string>);
+        break;
+      }
+      case "refresh":
+        await refresh(auths[c.via] as Record<string, string>);
+        break;
+      case "drive":
+        tally("drive.mid_sequence.queued", await drive(userId, m, c.shard % m.shards));
+        break;
+      case "outage": {
+        const n = c.shard % m.shards;
+        const waiting = (await census(userId, [n])).outbox;
+        await cutOff(userId, n, true);
+        try {
+          await drive(userId, m, n);
+        } finally {
+          await cutOff(userId, n, false);
+        }
+        // Nothing it had to tell was lost: it is all still in its outbox (sent again later).
+        expect((await census(userId, [n])).outbox, "messages kept through an outage").toBeGreaterThanOrEqual(
+          waiting,
+        );
+        tally("outage.messages.kept", waiting);
+        break;
+      }
+      case "cancel": {
+        const job = m.jobs[c.pick % Math.max(1, m.jobs.length)];
+        if (!job) break;
+        const auth = auths[c.via] as Record<string, string>;
+        const before = await send(auth, `/v1/jobs/${job.id}`);
+        const out = await send(auth, `/v1/jobs/${job.id}`, { method: "DELETE" });
+        const finished = FINISHED_STATUSES.includes(before.body.status);
+        expect(out.status, `cancel ${job.id} (${before.body.status})`).toBe(finished ? 409 : 200);
+        if (!finished) job.cancelled = true;
+        break;
+      }
+      case "bulk": {
+        const shards = shardsOfJobs(m);
+        const was = await census(userId, shards);
+        const out = await send(auths[c.via] as Record<string, string>, "/v1/jobs/cancel", {
+          method: "POST",
+          json: { labels: { l: c.label } },
+        });
+        const now = await census(userId, shards);
+        // Each matching job unfinished before is now cancelled (counted), or failed by a dependency
+        // the same bulk cancelled on its shard first (not counted).
+        const hit = m.jobs.filter((j) => {
+          const row = was.jobs.get(j.id);
+          return j.label === c.label && row !== undefined && !FINISHED_STATUSES.includes(row.status);
+        });
+        let cancelled = 0;
+        for (const j of hit) {
+          const row = now.jobs.get(j.id);
+          if (row?.status === "cancelled") {
+            cancelled++;
+            j.cancelled = true;
+          } else {
+            tally("bulk.failed_by_dependency");
+            expect({ status: row?.status, error: row?.last_error }, `${j.id} after the bulk cancel`).toEqual({
+              status: "failed",
+              error: "dependency_failed",
+            });
+          }
+        }
+        expect(out.body.matched).toBe(cancelled);
+        break;
+      }
+    }
+  }
+
+  // Quiescence: every shard holding jobs driven in turn until nothing is queued, told or due.
+  const shards = [...shardsOfJobs(m)].sort((a, b) => a - b);
+  let final: Census | null = null;
+  for (let round = 0; round < 20 && final === null; round++) {
+    // Five seconds a turn: a message an outage held back is sent again after its backoff.
+    for (const n of shards) await drive(userId, m, n, 5000);
+    const seen = await census(userId, shards);
+    const due = [...seen.jobs.values()].filter(
+      (j) => j.status === "scheduled" && j.deadline !== null && j.deadline <= m.now,
+    );
+    if (seen.outbox === 0 && seen.queued === 0 && due.length === 0) final = seen;
+  }
+  expect(final, "quiescent within 20 rounds of every shard").not.toBeNull();
+  tally("sequences");
+  tally("jobs", m.jobs.length);
+  const rows = final?.jobs ?? new Map<string, CensusRow>();
+
+  // Every job stands as its dependencies decide; none is blocked by anything but a job that never ends.
+  const expected = expectedOutcomes(m.jobs);
+  for (const j of m.jobs) {
+    const e = expected.get(j.id);
+    tally(
+      `end.${e?.status}${e?.byDependency ? ".by_dependency" : ""}${e?.blockedBy.length ? ".blocked" : ""}`,
+    );
+    const across = j.deps.filter((d) => shardOfJobId(d) !== shardOfJobId(j.id)).length;
+    tally("dependencies", j.deps.length);
+    tally("dependencies.across_shards", across);
+    if (across > 0 && e?.status !== "scheduled" && !j.cancelled) tally("ended.after.across_shards");
+  }
+  for (const j of m.jobs) {
+    const row = rows.get(j.id);
+    const e = expected.get(j.id);
+    if (row?.status === "cancelled" && !j.cancelled) tally("cancel.cascade.bug");
+    expect(
+      {
+        status: row?.status,
+        dependency_failed: row?.last_error === "dependency_failed",
+        blocked_by:
+          row && FINISHED_STATUSES.includes(row.status) ? [] : listOf(row?.blocked_by ?? null).sort(),
+      },
+      `${j.id} at quiescence`,
+    ).toEqual({ status: e?.status, dependency_failed: e?.byDependency, blocked_by: e?.blockedBy });
+    // Never begun before what it waits on: each dependency had succeeded (for run: ended) by then.
+    const started = row?.started_at ?? null;
+    if (started === null || j.deps.length === 0) continue;
+    expect(e?.byDependency, `${j.id} failed by a dependency never began`).toBe(false);
+    for (const d of j.deps) {
+      const dep = rows.get(d);
+      if (j.policy === "fail" || dep?.status === "succeeded") {
+        expect(dep?.status, `${j.id} began after ${d} succeeded`).toBe("succeeded");
+        expect(dep?.finished_at ?? Infinity, `${j.id} began after ${d} finished`).toBeLessThan(started);
+      } else {
+        expect(FINISHED_STATUSES, `${j.id} began after ${d} ended`).toContain(dep?.status);
+        const ended = Math.min(dep?.finished_at ?? Infinity, dep?.updated_at ?? Infinity);
+        expect(ended, `${j.id} began after ${d} ended`).toBeLessThanOrEqual(started);
+      }
+    }
+  }
+  // The listing, once every shard's index copies are written, says the same.
+  await flushIndex(userId, shards, m.now + 60_000);
+  const listed = await send(auths[0] as Record<string, string>, "/v1/jobs?limit=100");
+  expect((listed.body.jobs ?? []).map((j) => `${j.id}:${j.status}`).sort()).toEqual(
+    m.jobs.map((j) => `${j.id}:${expected.get(j.id)?.status}`).sort(),
+  );
+}
+
+describe("model: dependencies across shards while they grow", () => {
+  it(`no notification is lost over ${DEPENDENCY_RUNS} sequences`, async () => {
+    // http jobs fail: their target answers 500.
+    const fetch = vi
+      .spyOn(globalThis, "fetch")
+      .mockImplementation(async () => new Response("boom", { status: 500 }));
+    let acrossShards = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 4 }),
+          fc.array(dependencyCommand, { minLength: 1, maxLength: MAX_DEPENDENCY_COMMANDS }),
+          async (initial, commands) => {
+            const grown = commands.findIndex((c) => c.kind === "grow");
+            if (grown >= 0 && commands.slice(grown).some((c) => c.kind === "job" || c.kind === "graph"))
+              acrossShards++;
+            await runDependencySequence(initial, commands);
+          },
+        ),
+        { numRuns: DEPENDENCY_RUNS },
+      );
+    } finally {
+      fetch.mockRestore();
+    }
+    console.log(`growth model: ${DEPENDENCY_RUNS} dependency sequences`, JSON.stringify(DEPENDENCY_STATS));
+    expect(acrossShards).toBeGreaterThan(DEPENDENCY_RUNS / 5);
+    // Not vacuous: dependencies across shards ended jobs, failures travelled, some waited for good, an
+    // outage held messages back (each is expected tens of times or more).
+    for (const k of [
+      "dependencies.across_shards",
+      "ended.after.across_shards",
+      "end.failed.by_dependency",
+      "end.scheduled.blocked",
+      "outage.messages.kept",
+    ])
+      expect(DEPENDENCY_STATS[k] ?? 0, `${k}`).toBeGreaterThan(0);
   }, 600_000);
 });

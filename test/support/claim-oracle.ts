@@ -12,6 +12,12 @@
 // `concurrency` attempts of the key are claimed or running, and while the key's begins in the window
 // (now - period, now] plus its claims not yet begun are fewer than `rate`; a key that admits no more
 // admits no lower job of the key in the cycle. A job waiting for its pools takes no slot of its key.
+// Dependencies (docs/design.md "Dependencies"): a job blocked by any (blocked_by not empty) is not due,
+// whatever its run_at: it waits until the last one has succeeded.
+// Expiry (docs/design.md, expires_after_seconds), when the caller gives `expiry`: a due job too late to
+// start is not claimed but expired (whatever its key and pools), in the same order, and counts against
+// `limit`; what that makes due (its own next occurrence, or a job that waited on it) is decided after
+// it in the same cycle, in order among the jobs not decided yet: what was claimed before stays claimed.
 
 export interface DueCandidate {
   id: string;
@@ -20,6 +26,8 @@ export interface DueCandidate {
   runAt: number;
   resources: Record<string, number>;
   flow?: CandidateFlow | null;
+  /** The dependencies it still waits on (none: null or absent). */
+  blockedBy?: readonly string[] | null;
 }
 
 export interface CandidateFlow {
@@ -36,6 +44,12 @@ export interface KeyUse {
   begins: readonly number[];
 }
 
+/** What expires a late job in the cycle (the caller's model changes as it says), and which are late. */
+export interface CycleExpiry {
+  late(j: DueCandidate): boolean;
+  expire(j: DueCandidate): void;
+}
+
 export function expectedClaimOrder(
   jobs: readonly DueCandidate[],
   caps: ReadonlyMap<string, number>,
@@ -44,19 +58,36 @@ export function expectedClaimOrder(
   agingSeconds: number,
   limit: number,
   keys: ReadonlyMap<string, KeyUse> = new Map(),
+  expiry?: CycleExpiry,
 ): string[] {
   const key = (j: DueCandidate) =>
     agingSeconds > 0 ? j.priority * agingSeconds * 1000 - j.runAt : j.priority;
-  const due = jobs
-    .filter((j) => j.status === "scheduled" && j.runAt <= now)
-    .sort((a, b) => key(b) - key(a) || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const dueNow = () =>
+    jobs
+      .filter((j) => j.status === "scheduled" && j.runAt <= now && (j.blockedBy?.length ?? 0) === 0)
+      .filter((j) => !decided.has(j.id))
+      .sort((a, b) => key(b) - key(a) || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const use = new Map(used);
   const reserved = new Set<string>();
   const keyUse = new Map([...keys].map(([k, u]) => [k, { ...u }]));
   const blocked = new Set<string>();
+  const decided = new Set<string>();
   const out: string[] = [];
-  for (const j of due) {
-    if (out.length >= limit) break;
+  let expired = 0;
+  let due = dueNow();
+  for (let i = 0; i < due.length; i++) {
+    const j = due[i] as DueCandidate;
+    if (out.length + expired >= limit) break;
+    decided.add(j.id);
+    if (expiry?.late(j)) {
+      expiry.expire(j);
+      expired += 1;
+      // Whatever it made due is decided next, in order among the rest (itself again, if due again).
+      decided.delete(j.id);
+      due = dueNow();
+      i = -1;
+      continue;
+    }
     const flow = j.flow;
     if (flow) {
       const u = keyUse.get(flow.key) ?? { holders: 0, notBegun: 0, begins: [] };

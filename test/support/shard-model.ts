@@ -1,7 +1,13 @@
 // The reference model for test/integration/shard-model.test.ts: what one user's TaskShard should hold
 // after each step, written from docs/architecture.md and docs/design.md rather than from the
 // shard's code. Pure: no `cloudflare:*` imports; time is the model's virtual clock.
-import { type CandidateFlow, type DueCandidate, expectedClaimOrder, type KeyUse } from "./claim-oracle";
+import {
+  type CandidateFlow,
+  type CycleExpiry,
+  type DueCandidate,
+  expectedClaimOrder,
+  type KeyUse,
+} from "./claim-oracle";
 
 export type { DueCandidate };
 
@@ -76,6 +82,13 @@ export interface MJob {
   overlap?: "skip" | "buffer_one" | "cancel_other";
   catchUp?: "none" | "one" | "all";
   catchUpWindowSeconds?: number;
+  /** depends_on (one-shot jobs), what a failed or cancelled one does to it, and those not yet heard of. */
+  dependsOn?: string[] | null;
+  onDependencyFailure?: "fail" | "run";
+  /** blocked_by: the dependencies it still waits on (null: none); kept when it fails by one. */
+  blockedBy?: string[] | null;
+  /** Its current occurrence failed with dependency_failed. */
+  dependencyFailed?: boolean;
 }
 
 /** The fields the model's PATCH changes (none of them moves the schedule). */
@@ -103,6 +116,8 @@ export interface Model {
   expired?: number;
   /** Attempts replaced by their job's next occurrence (overlap cancel_other) so far. */
   replaced?: number;
+  /** What the model knows of dependencies: every occurrence that ended, and every job's wait. */
+  deps: DependencyLog;
 }
 
 export const isFinished = (s: JobStatus) => FINISHED.includes(s);
@@ -216,8 +231,9 @@ export function claimOrder(
   now: number,
   limit: number,
   keys: ReadonlyMap<string, KeyUse> = new Map(),
+  expiry?: CycleExpiry,
 ): string[] {
-  return expectedClaimOrder(jobs, caps, used, now, AGING_MS / 1000, limit, keys);
+  return expectedClaimOrder(jobs, caps, used, now, AGING_MS / 1000, limit, keys, expiry);
 }
 
 /**
@@ -282,7 +298,7 @@ export const expiryKind = (j: MJob): "heartbeat" | "timeout" =>
  * otherwise the occurrence is over, and a one-shot job is finished while an interval job moves to
  * its next slot with its retries reset.
  */
-export function settleJob(j: MJob, ok: boolean, now: number, timedOut = false): void {
+export function settleJob(m: Model, j: MJob, ok: boolean, now: number, timedOut = false): void {
   currentAttempt(j).status = ok ? "succeeded" : timedOut ? "timed_out" : "failed";
   // A PATCH that waited for this attempt applies to what follows it.
   applyPending(j);
@@ -294,18 +310,20 @@ export function settleJob(j: MJob, ok: boolean, now: number, timedOut = false): 
     scheduleOrStayPaused(j, paused);
     return;
   }
-  endOccurrence(j, ok, now, paused, j.startedAt);
+  endOccurrence(m, j, ok, now, paused, j.startedAt);
 }
 
 /**
  * The occurrence is over: a one-shot job is finished, an interval job moves to its next slot (an
- * extra occurrence back to its nominal one), or stays paused when it was paused meanwhile.
+ * extra occurrence back to its nominal one), or stays paused when it was paused meanwhile. Either way
+ * the jobs waiting on it hear how it ended.
  */
-function endOccurrence(j: MJob, ok: boolean, now: number, paused = false, begunAt = now): void {
+function endOccurrence(m: Model, j: MJob, ok: boolean, now: number, paused = false, begunAt = now): void {
   j.runs += 1;
   if (j.intervalSeconds === null) {
     j.status = ok ? "succeeded" : "failed";
     j.deadline = now + RETENTION_MS;
+    occurrenceEnded(m, j.id, ok ? "succeeded" : "failed", now);
     return;
   }
   // An extra occurrence returns to the nominal one; otherwise as overlap and catch-up say.
@@ -316,6 +334,7 @@ function endOccurrence(j: MJob, ok: boolean, now: number, paused = false, begunA
   j.occurrenceAt = next.occurrenceAt;
   j.runAt = next.runAt;
   scheduleOrStayPaused(j, paused);
+  occurrenceEnded(m, j.id, ok ? "succeeded" : "failed", now);
 }
 
 function scheduleOrStayPaused(j: MJob, paused: boolean): void {
@@ -328,12 +347,14 @@ function applyPending(j: MJob): void {
   j.pending = undefined;
 }
 
-export function cancelJob(j: MJob, now: number): void {
+/** cancel: finished as cancelled; the jobs waiting on it hear it failed. */
+export function cancelJob(m: Model, j: MJob, now: number): void {
   if (attemptRuns(j)) currentAttempt(j).status = "cancelled";
   applyPending(j);
   j.inFlight = false;
   j.status = "cancelled";
   j.deadline = now + RETENTION_MS;
+  occurrenceEnded(m, j.id, "failed", now);
 }
 
 /** pause: nothing more is dispatched; a queued dispatch is withdrawn (fence + 1), a running attempt runs on. */
@@ -347,7 +368,10 @@ export function pauseJob(j: MJob): void {
   j.status = "paused";
 }
 
-/** resume: running again if its attempt still runs; else its run_at (one-shot) or next slot from now. */
+/**
+ * resume: running again if its attempt still runs; else its run_at (one-shot) or next slot from now,
+ * due then unless a dependency still blocks it.
+ */
 export function resumeJob(j: MJob, now: number): void {
   if (j.status !== "paused") return;
   if (j.inFlight) {
@@ -368,7 +392,7 @@ export function resumeJob(j: MJob, now: number): void {
     j.occurrenceAt = next.occurrenceAt;
     j.runAt = next.runAt;
   }
-  j.deadline = j.runAt;
+  j.deadline = dueTime(j);
 }
 
 /**
@@ -425,17 +449,23 @@ export function runJob(j: MJob, now: number): void {
   j.deadline = j.runAt;
 }
 
-/** retry a failed or cancelled one-shot job: a new occurrence, due now. */
-export function retryJob(j: MJob, now: number): void {
+/**
+ * retry a failed or cancelled one-shot job: a new occurrence, due now, unless dependencies it had not
+ * heard of yet (or the one that failed it) block it: it waits on them again, hearing at once of those
+ * finished meanwhile.
+ */
+export function retryJob(m: Model, j: MJob, now: number): void {
   j.status = "scheduled";
   j.retries = 0;
   j.occurrence += 1;
   j.occurrenceAt = now;
   j.runAt = now;
-  j.deadline = now;
+  j.dependencyFailed = false;
+  j.deadline = dueTime(j);
   // A debounced job retried runs as a plain one: it leaves its key (src/shard/sql/debounce.ts).
   j.debounce = null;
   j.debounceFirstAt = undefined;
+  if (j.blockedBy) linkJob(m, j, now);
 }
 
 /** PATCH: waits for an attempt in flight (queued, running, paused while running), else applies now. */
@@ -465,7 +495,7 @@ export function fireAlarm(m: Model): Message[] {
     }
   }
   for (const j of m.jobs.filter((x) => attemptRuns(x) && (x.deadline ?? Infinity) <= now))
-    settleJob(j, false, now, true);
+    settleJob(m, j, false, now, true);
   // A claim whose message has not begun is sent again under the same attempt, its deadline doubled.
   const resent: Message[] = [];
   for (const j of ofStatus(m, "queued").filter((x) => (x.deadline ?? Infinity) <= now)) {
@@ -475,19 +505,20 @@ export function fireAlarm(m: Model): Message[] {
   }
   const limit = Math.min(BATCH, WINDOW - ofStatus(m, "queued").length);
   // A due job later than run_at + expires_after_seconds is failed instead of claimed (no attempt),
-  // whatever its pools. (The model's few jobs never reach the cycle's limit, which expiry shares.)
-  const late = (j: MJob) => j.expiresAfterSeconds != null && now > j.runAt + j.expiresAfterSeconds * 1000;
-  // Until none is left: an expired extra occurrence (run now) returns to its nominal one, which may
-  // be late too (the shard's walk reaches it again in the same cycle).
-  const lateDue = () =>
-    ofStatus(m, "scheduled").filter((x) => limit > 0 && (x.deadline ?? Infinity) <= now && late(x));
-  for (let expiring = lateDue(); expiring.length > 0; expiring = lateDue()) {
-    for (const j of expiring) {
-      endOccurrence(j, false, now);
+  // whatever its pools, in claim order, counting against the cycle's limit. What that makes due is
+  // decided after it in the same cycle: an expired extra occurrence (run now) returns to its nominal
+  // one (late too, perhaps), a job that waited on it and says run is due now.
+  const expiry = {
+    late: (c: DueCandidate) => {
+      const j = c as MJob;
+      return j.expiresAfterSeconds != null && now > j.runAt + j.expiresAfterSeconds * 1000;
+    },
+    expire: (c: DueCandidate) => {
+      endOccurrence(m, c as MJob, false, now);
       m.expired = (m.expired ?? 0) + 1;
-    }
-  }
-  const ids = claimOrder(m.jobs, m.caps, heldUnits(m.jobs), now, limit, keyUses(m.jobs));
+    },
+  };
+  const ids = claimOrder(m.jobs, m.caps, heldUnits(m.jobs), now, limit, keyUses(m.jobs), expiry);
   const sent: Message[] = [];
   for (const id of ids) {
     const j = m.jobs.find((x) => x.id === id);
@@ -501,4 +532,150 @@ export function fireAlarm(m: Model): Message[] {
   // Retention, last: finished jobs whose removal time has come are gone, attempts and all.
   m.jobs = m.jobs.filter((j) => !(isFinished(j.status) && j.deadline !== null && j.deadline <= now));
   return [...resent, ...sent];
+}
+
+// --- dependencies (docs/design.md "Dependencies") ------------------------------------------------
+
+export const DEPENDENCY_FAILED = "dependency_failed";
+/** How an occurrence ended, for the jobs waiting on it: a cancel counts as a failure. */
+export type DependencyOutcome = "succeeded" | "failed";
+/** What a job that starts waiting on another hears at once: its outcome, or pending. */
+export type DependencyState = DependencyOutcome | "pending";
+
+/**
+ * The model's record of dependencies: every occurrence that ended (in order, numbered), and when each
+ * dependent last started waiting (its submit, or its retry) with what each of its blocked_by then was.
+ * The invariants judge a dependent against this record alone (dependencyVerdicts), not against the
+ * blocked_by the model keeps up step by step.
+ */
+export interface DependencyLog {
+  seq: number;
+  ends: { seq: number; id: string; outcome: DependencyOutcome }[];
+  links: Map<string, { seq: number; at: number; states: Map<string, DependencyState> }>;
+  /** Jobs whose occurrence succeeded in the current step, and those a dependency failed in it. */
+  succeededInStep: Set<string>;
+  failedInStep: Set<string>;
+}
+
+export const newDependencyLog = (): DependencyLog => ({
+  seq: 0,
+  ends: [],
+  links: new Map(),
+  succeededInStep: new Set(),
+  failedInStep: new Set(),
+});
+
+/** How often each dependency rule applied (the model test prints them: not vacuous). */
+export const DEPENDENCY_STATS: Record<string, number> = {};
+const noted = (rule: string) => {
+  DEPENDENCY_STATS[rule] = (DEPENDENCY_STATS[rule] ?? 0) + 1;
+};
+
+/** A scheduled job's due time: its run_at, or none while a dependency blocks it. */
+export const dueTime = (j: MJob): number | null =>
+  j.status === "scheduled" && !(j.blockedBy && j.blockedBy.length > 0) ? j.runAt : null;
+
+/** A job still waits on dependencies: it is never claimed, and run now is refused. */
+export const isBlocked = (j: { status: JobStatus; blockedBy?: readonly string[] | null }) =>
+  !isFinished(j.status) && (j.blockedBy?.length ?? 0) > 0;
+
+/**
+ * What a job that starts waiting on `id` now hears at once (docs/design.md): a one-shot job that
+ * succeeded has succeeded, one that failed or was cancelled has failed; a recurring job counts its next
+ * finished occurrence (pending) unless it was cancelled (it has none). A job no longer held has failed:
+ * its outcome can no longer be known.
+ */
+export function dependencyStateOf(m: Model, id: string): DependencyState {
+  const j = m.jobs.find((x) => x.id === id);
+  if (!j || j.status === "cancelled") return "failed";
+  if (j.intervalSeconds !== null) return "pending";
+  if (j.status === "succeeded") return "succeeded";
+  if (j.status === "failed") return "failed";
+  return "pending";
+}
+
+/**
+ * An occurrence of `id` ended with `outcome`: every unfinished job waiting on it hears it, in id order
+ * (a failure that fails one tells that one's own dependents in turn).
+ */
+export function occurrenceEnded(m: Model, id: string, outcome: DependencyOutcome, now: number): void {
+  m.deps.seq += 1;
+  m.deps.ends.push({ seq: m.deps.seq, id, outcome });
+  if (outcome === "succeeded") m.deps.succeededInStep.add(id);
+  const waiting = m.jobs
+    .filter((d) => isBlocked(d) && d.blockedBy?.includes(id))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  for (const d of waiting) hear(m, d, id, outcome, now);
+}
+
+/**
+ * A job blocked by `depId` hears it ended: a failure fails it with dependency_failed (a finished
+ * occurrence: no attempt, its blocked_by kept for a retry) unless it says run; otherwise the dependency
+ * leaves blocked_by, and when none is left the job is due at its run_at, or now if that has passed
+ * (a paused job stays paused, due then when resumed). A job finished, or not blocked by it, ignores it.
+ */
+function hear(m: Model, d: MJob, depId: string, outcome: DependencyOutcome, now: number): void {
+  if (!isBlocked(d) || !d.blockedBy?.includes(depId)) return;
+  if (outcome === "failed" && d.onDependencyFailure !== "run") {
+    d.status = "failed";
+    d.dependencyFailed = true;
+    d.runs += 1;
+    d.deadline = now + RETENTION_MS;
+    m.deps.failedInStep.add(d.id);
+    noted("dependent.failed");
+    occurrenceEnded(m, d.id, "failed", now);
+    return;
+  }
+  if (outcome === "failed") noted("dependent.runs.anyway");
+  const rest = d.blockedBy.filter((x) => x !== depId);
+  if (rest.length > 0) {
+    d.blockedBy = rest;
+    noted("dependent.still.blocked");
+    return;
+  }
+  d.blockedBy = null;
+  d.runAt = Math.max(d.runAt, now);
+  d.occurrenceAt = d.runAt;
+  d.deadline = dueTime(d);
+  noted(d.status === "paused" ? "dependent.unblocked.paused" : "dependent.unblocked");
+}
+
+/**
+ * The job (just created, or retried) starts waiting on its blocked_by: the model records what each of
+ * them is now, and the job hears at once of those already finished, in blocked_by order.
+ */
+export function linkJob(m: Model, d: MJob, now: number): void {
+  const states = new Map((d.blockedBy ?? []).map((id) => [id, dependencyStateOf(m, id)] as const));
+  m.deps.seq += 1;
+  m.deps.links.set(d.id, { seq: m.deps.seq, at: now, states });
+  for (const [id, state] of states) {
+    if (state === "pending") continue;
+    noted(`linked.${state}`);
+    hear(m, d, id, state, now);
+  }
+}
+
+export type DependencyVerdict = "satisfied" | "failed" | "waiting";
+
+/**
+ * Each dependency of `d` as the record says, since d last started waiting: `satisfied` when it had
+ * succeeded by then (or was left out as succeeded), or its first occurrence to end since succeeded (for
+ * a job that says run: ended at all); `failed` when that was a failure (or it had failed by then) and
+ * the job says fail; `waiting` while nothing has ended since.
+ */
+export function dependencyVerdicts(m: Model, d: MJob): Map<string, DependencyVerdict> {
+  const link = m.deps.links.get(d.id);
+  const runs = d.onDependencyFailure === "run";
+  const verdicts = new Map<string, DependencyVerdict>();
+  for (const id of d.dependsOn ?? []) {
+    const state = link?.states.get(id);
+    const first =
+      state === "pending" ? m.deps.ends.find((e) => e.id === id && e.seq > (link?.seq ?? 0)) : undefined;
+    const outcome = state === undefined ? "succeeded" : state === "pending" ? first?.outcome : state;
+    verdicts.set(
+      id,
+      outcome === undefined ? "waiting" : outcome === "succeeded" || runs ? "satisfied" : "failed",
+    );
+  }
+  return verdicts;
 }

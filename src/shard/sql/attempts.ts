@@ -10,7 +10,7 @@
 // heartbeat(db, jobId, attempt, now, t) → {ok} | refusal
 //   reads jobs[id]; writes jobs[id].deadline. Rows written: 2 (the row, its jobs_wake entry); 0 if refused.
 // finishAttempt(db, jobId, attempt, report, now, random, t, minute?)
-//     → {ok, job, released, finishedOccurrence, latenessMs} | refusal
+//     → {ok, job, released, pooledDue, finishedOccurrence, latenessMs} | refusal
 //   reads jobs[id]; writes allocations (the attempt's rows deleted), metric_minutes (upsert; with
 //   `minute` given, added to it instead and written by the caller), jobs[id] (the attempt ended in its
 //   latest-attempt columns; settled: retry, next occurrence or finished; a waiting PATCH applied; index
@@ -18,7 +18,7 @@
 //   is already pending, whose time it keeps, by index_due_at or because the row is above the index
 //   watermark: touch; 1 less with `minute`) + 1 per pool the attempt held (+ 1 when its flow-control
 //   key's log goes: forgetIdleKey); 0 if refused.
-// cancel(db, jobId, now, t) → {ok, job, released} | not_found | finished
+// cancel(db, jobId, now, t) → {ok, job, released, pooledDue} | not_found | finished
 //   reads jobs[id]; writes allocations (deleted), metric_minutes (upsert), jobs[id] (→ cancelled,
 //   deadline = removal time, index copy scheduled, an attempt in flight → cancelled in its
 //   latest-attempt columns). Rows written: 4 (job row, jobs_wake, jobs_index_due, minute; 3 when an
@@ -281,6 +281,8 @@ export function finishAttempt(
       ok: true;
       job: JobRow;
       released: boolean;
+      /** A job naming pools waiting on this one is due now (dependencies.ts: the caller wakes the shard). */
+      pooledDue: boolean;
       finishedOccurrence: number | null;
       latenessMs: number;
     }
@@ -330,9 +332,12 @@ export function finishAttempt(
   });
   const finishedOccurrence = next.occurrenceFinished ? job.occurrence : null;
   // A finished occurrence is what a job depending on this one waits for.
-  if (finishedOccurrence !== null)
-    tellDependents(db, jobId, report.outcome.ok ? "succeeded" : "failed", now, t);
-  return { ok: true, job: updated ?? job, released, finishedOccurrence, latenessMs };
+  const heard =
+    finishedOccurrence === null
+      ? null
+      : tellDependents(db, jobId, report.outcome.ok ? "succeeded" : "failed", now, t);
+  const pooledDue = heard?.pooledDue ?? false;
+  return { ok: true, job: updated ?? job, released, pooledDue, finishedOccurrence, latenessMs };
 }
 
 /**
@@ -346,7 +351,7 @@ export function cancel(
   jobId: string,
   now: number,
   t: ShardTimings,
-): { ok: true; job: JobRow; released: boolean } | RefusalOf<CancelResult> {
+): { ok: true; job: JobRow; released: boolean; pooledDue: boolean } | RefusalOf<CancelResult> {
   const job = findJob(db, jobId);
   if (!job) return { ok: false, reason: "not_found" };
   if (isFinished(job.status)) return { ok: false, reason: "finished" };
@@ -372,6 +377,6 @@ export function cancel(
     job.pendingPatch ? patchedFields(job, job.pendingPatch) : null,
   ).get({ id: jobId, now, deadline: removalTime(job, now), indexDueAt });
   // A cancelled dependency fails the jobs that wait on it (unless they run anyway).
-  tellDependents(db, jobId, "failed", now, t);
-  return { ok: true, job: updated ?? job, released };
+  const { pooledDue } = tellDependents(db, jobId, "failed", now, t);
+  return { ok: true, job: updated ?? job, released, pooledDue };
 }

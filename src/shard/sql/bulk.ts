@@ -205,7 +205,7 @@ export function bulkStep(
       const out = action === "cancel" ? cancel(db, id, now, t) : applyControl(db, "retry", id, now, t);
       if (!out.ok) continue;
       count += 1;
-      poolsMoved ||= out.released || out.job.needsPools;
+      poolsMoved ||= out.released || out.job.needsPools || out.pooledDue;
     }
     return { moved: count, poolsMoved, rest: next };
   });
@@ -239,9 +239,10 @@ function cancelRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
       .all(),
   );
   if (rows.length > 0) countInMinute(db, now, { finished: "cancelled", jobs: rows.length });
-  // A cancelled dependency fails the jobs that wait on it, as a single cancel does (one read per job).
-  for (const { id } of rows) tellDependents(db, id, "failed", now, t);
-  return { count: rows.length, poolsMoved: released || rows.some((r) => r.needsPools) };
+  // A cancelled dependency fails the jobs that wait on it, as a single cancel does (one read per job);
+  // one that says run and names pools may be due now.
+  const pooledDue = rows.map(({ id }) => tellDependents(db, id, "failed", now, t).pooledDue).some(Boolean);
+  return { count: rows.length, poolsMoved: released || pooledDue || rows.some((r) => r.needsPools) };
 }
 
 /**

@@ -253,10 +253,11 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
         const out = expireOccurrence(db, c.id, now, t);
         if (out) expired.push(out);
         // Its next occurrence is due already: now, or (an extra occurrence returning to its nominal
-        // one) earlier, where it sorts before this position. Walk again from the start to reach it:
-        // every job before here is claimed, moved, or excluded by `unusable` or `blocked`, so nothing
-        // is decided twice, and a cycle restarts at most once per expiry, which counts against `limit`.
-        if (out?.dueAgain) {
+        // one) earlier, where it sorts before this position; or a job that waited on it is due now
+        // (no page fetched so far holds it). Walk again from the start to reach it: every job before
+        // here is claimed, moved, or excluded by `unusable` or `blocked`, so nothing is decided twice,
+        // and a cycle restarts at most once per expiry, which counts against `limit`.
+        if (out?.dueAgain || out?.madeDue) {
           position = null;
           refetch = true;
           break;

@@ -1,6 +1,6 @@
 // The job controls on the shard: pause, resume, run now, retry and PATCH, each one synchronous step.
 //
-// applyControl(db, control, jobId, now, t) → {ok, job, released} | not_found | finished | busy | paused
+// applyControl(db, control, jobId, now, t) → {ok, job, released, pooledDue} | not_found | finished | busy | paused
 //     | blocked | not_retryable | invalid_resources
 //   (a retried job with dependencies not yet succeeded is linked to them again: dependencies.ts)
 //   reads jobs[id] (pools for a retry); writes jobs[id] (status, schedule, deadline, index copy
@@ -49,8 +49,12 @@ import { touch } from "./touch";
 
 export type Control = "pause" | "resume" | "run" | "retry";
 
-/** What a control changed: the job after it, and whether pool units were freed (waiters may go). */
-export type ControlDone = { ok: true; job: JobRow; released: boolean };
+/**
+ * What a control changed: the job after it, whether pool units were freed (waiters may go), and whether
+ * a job naming pools became due now (a retried job failed again by a dependency: its dependents that
+ * say run; dependencies.ts).
+ */
+export type ControlDone = { ok: true; job: JobRow; released: boolean; pooledDue: boolean };
 
 const scheduleOf = (job: JobRow): ScheduleState => ({
   status: job.status,
@@ -143,10 +147,10 @@ export function applyControl(
     .get();
   // A retried job waits again on the dependencies that had not succeeded (one that failed fails it again).
   if (control === "retry" && updated?.blockedBy) {
-    linkDependencies(db, jobId, {}, now, t);
-    return { ok: true, job: findJob(db, jobId) ?? updated, released };
+    const { pooledDue } = linkDependencies(db, jobId, {}, now, t);
+    return { ok: true, job: findJob(db, jobId) ?? updated, released, pooledDue };
   }
-  return { ok: true, job: effective(updated) ?? job, released };
+  return { ok: true, job: effective(updated) ?? job, released, pooledDue: false };
 }
 
 /**

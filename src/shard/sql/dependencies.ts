@@ -4,7 +4,7 @@
 // travels through the outbox (dependency_messages), written in the same step as the change it reports
 // and deleted once the other shard answered: a lost message is sent again, a repeated one changes nothing.
 //
-// linkDependencies(db, jobId, known, now, t) → JobRow[] (the jobs it failed)
+// linkDependencies(db, jobId, known, now, t) → Heard
 //   the job was just created (or retried): each dependency on this shard is subscribed to here
 //   (subscribeHere); one on another shard gets a `subscribe` message, even one whose outcome the API
 //   already knew (applied at once), so every dependency lists the job among its dependents. Rows
@@ -12,12 +12,12 @@
 //   + settleDependency's.
 // subscribeHere(db, depId, jobId) → DependencyState
 //   reads jobs[depId]; writes dependents[depId, jobId] (waiting while pending). Rows written: 1.
-// settleDependency(db, jobId, depId, outcome, now, t) → JobRow[] (the jobs it failed)
+// settleDependency(db, jobId, depId, outcome, now, t) → Heard (the jobs it failed; whether it made a job due)
 //   reads jobs[jobId]; writes it (blocked_by, or due at last, or failed with dependency_failed; index
 //   copy scheduled) and, for each failure, tellDependents's rows, in a loop over the chain of
 //   dependents on this shard (no recursion). Rows written: 2-3 per job moved (row, jobs_wake, index),
 //   + 1 minute row and a callback row for a job that failed.
-// tellDependents(db, depId, outcome, now, t) → JobRow[] (the jobs it failed)
+// tellDependents(db, depId, outcome, now, t) → Heard
 //   an occurrence of depId finished: reads its waiting dependents (one range of the dependents key:
 //   none for a job nobody waits on); marks them heard; settles those on this shard (settleDependency)
 //   and writes a `settle` message for each elsewhere. Rows written: 0 for a job without dependents.
@@ -55,6 +55,29 @@ export const MESSAGE_RESEND_MS = 5_000;
 const MAX_RESEND_MS = 10 * 60_000;
 
 const sameShard = (a: string, b: string) => shardOfJobId(a) === shardOfJobId(b);
+
+/**
+ * What hearing of dependencies did: the jobs it failed (with dependency_failed), and whether it made a
+ * job due now. A job made due now must be reached: a claim walk under way looks again (claim.ts), and
+ * one naming pools needs the shard woken at once by the caller, as any other change that makes a pooled
+ * job due does (a due pooled job does not drive the alarm by its deadline: nextWakeAt, dispatch.ts).
+ */
+export interface Heard {
+  failed: JobRow[];
+  due: boolean;
+  pooledDue: boolean;
+}
+
+const NOTHING_HEARD: Heard = { failed: [], due: false, pooledDue: false };
+
+/** Everything several steps heard. */
+export function heardAll(steps: Heard[]): Heard {
+  return {
+    failed: steps.flatMap((h) => h.failed),
+    due: steps.some((h) => h.due),
+    pooledDue: steps.some((h) => h.pooledDue),
+  };
+}
 
 /**
  * subscribeHere: `jobId` (on any shard) starts waiting on `depId`, a job of this shard. Answers the
@@ -109,9 +132,9 @@ export function linkDependencies(
   known: Readonly<Record<string, DependencyOutcome>>,
   now: number,
   t: ShardTimings,
-): JobRow[] {
+): Heard {
   const job = findJob(db, jobId);
-  if (!job?.dependsOn) return [];
+  if (!job?.dependsOn) return NOTHING_HEARD;
   const heard: [string, DependencyOutcome][] = [];
   const waitsOn = new Set(job.blockedBy);
   // Every dependency learns of its dependent (GET /v1/jobs/:id/dependents), even one already heard.
@@ -126,7 +149,7 @@ export function linkDependencies(
     // Answered with the state then, which a dependency heard already ignores (settleDependency).
     sendSubscribe(db, jobId, depId, now);
   }
-  return heard.flatMap(([depId, outcome]) => settleDependency(db, jobId, depId, outcome, now, t));
+  return heardAll(heard.map(([depId, outcome]) => settleDependency(db, jobId, depId, outcome, now, t)));
 }
 
 /** The dependents of depId that still wait on it, its key bound as `depId`. */
@@ -143,7 +166,7 @@ const waitingDependents = (db: ShardDb) =>
  * tellDependents: an occurrence of depId, a job of this shard, finished with `outcome`. Invariant:
  * every dependent waiting on it hears it exactly as often as it needs: each waiting row is marked
  * heard in this step, those on this shard settled in it, those elsewhere given a `settle` message in
- * it. Returns the jobs of this shard it failed (with dependency_failed, along the whole chain).
+ * it. Returns what that did here (Heard: the jobs it failed, along the whole chain; a job made due).
  */
 export function tellDependents(
   db: ShardDb,
@@ -151,9 +174,9 @@ export function tellDependents(
   outcome: DependencyOutcome,
   now: number,
   t: ShardTimings,
-): JobRow[] {
-  return markHeard(db, depId, outcome, now).flatMap((jobId) =>
-    settleDependency(db, jobId, depId, outcome, now, t),
+): Heard {
+  return heardAll(
+    markHeard(db, depId, outcome, now).map((jobId) => settleDependency(db, jobId, depId, outcome, now, t)),
   );
 }
 
@@ -181,7 +204,8 @@ function markHeard(db: ShardDb, depId: string, outcome: DependencyOutcome, now: 
  * afterDependency says (src/core/dependencies.ts): still blocked, due at last, or failed with
  * dependency_failed. A failure is a finished occurrence like any other (counted in its minute, its
  * callback recorded, its own dependents told, here in a loop along the chain). Nothing moves for a job
- * that is finished or no longer blocked by depId, so a repeat is harmless. Returns the jobs it failed.
+ * that is finished or no longer blocked by depId, so a repeat is harmless. Returns the jobs it failed
+ * and whether it made a job due now (Heard).
  */
 export function settleDependency(
   db: ShardDb,
@@ -190,8 +214,10 @@ export function settleDependency(
   outcome: DependencyOutcome,
   now: number,
   t: ShardTimings,
-): JobRow[] {
+): Heard {
   const failed: JobRow[] = [];
+  let due = false;
+  let pooledDue = false;
   const work: { jobId: string; depId: string; outcome: DependencyOutcome }[] = [{ jobId, depId, outcome }];
   for (let next = work.shift(); next !== undefined; next = work.shift()) {
     const job = findJob(db, next.jobId);
@@ -208,6 +234,10 @@ export function settleDependency(
     if (step.kind === "unblock") {
       // A paused job stays paused, due at this run_at when resumed.
       const deadline = job.status === "scheduled" ? step.runAt : null;
+      if (deadline !== null && deadline <= now) {
+        due = true;
+        pooledDue ||= job.needsPools;
+      }
       db.update(jobs)
         .set({
           blockedBy: null,
@@ -225,7 +255,7 @@ export function settleDependency(
     for (const dependent of markHeard(db, row.id, "failed", now))
       work.push({ jobId: dependent, depId: row.id, outcome: "failed" });
   }
-  return failed;
+  return { failed, due, pooledDue };
 }
 
 /** The job fails with dependency_failed: finished, its blocked_by kept (a retry waits on them again). */

@@ -1,6 +1,6 @@
 // expires_after_seconds at the point of claim: a due job too late to start is settled, not sent.
 //
-// expireOccurrence(db, jobId, now, t) → {job, finishedOccurrence, dueAgain} | null
+// expireOccurrence(db, jobId, now, t) → {job, finishedOccurrence, dueAgain, madeDue} | null
 //   reads jobs[id]; writes jobs[id] (failed, or its next occurrence; last_error `expired`; index copy
 //   scheduled) and metric_minutes (upsert). Rows written: 4 (row, jobs_wake, jobs_index_due, minute;
 //   3 when an index copy is already pending, index_due_at set or the row above the index watermark:
@@ -24,16 +24,18 @@ const NO_JITTER = () => 0;
  * occurrence at or after now (missed ones are skipped, never burst), retries reset. `last_error`
  * becomes `expired` and `runs` counts the occurrence; no attempt is recorded, since none started (the
  * minute's metrics count it as outcome `expired`, in the same step).
- * Holds no pool units (a scheduled job holds none), so nothing is released. Returns the job as it
- * now is, the occurrence that ended (for its callback), and whether the job is due again at once (its
- * next occurrence falls exactly on now), so the walk can still reach it; null if nothing moved.
+ * Holds no pool units (a scheduled job holds none), so nothing is released. Its dependents hear it
+ * failed (dependencies.ts). Returns the job as it now is, the occurrence that ended (for its callback),
+ * whether the job is due again at once (its next occurrence falls exactly on now), and whether a job
+ * that waited on it is due now (one that says run, no longer blocked), so the walk can still reach
+ * them; null if nothing moved.
  */
 export function expireOccurrence(
   db: ShardDb,
   jobId: string,
   now: number,
   t: ShardTimings,
-): { job: JobRow; finishedOccurrence: number; dueAgain: boolean } | null {
+): { job: JobRow; finishedOccurrence: number; dueAgain: boolean; madeDue: boolean } | null {
   const job = findJob(db, jobId);
   if (job?.status !== "scheduled") return null;
   // No attempt began: every occurrence it was late for was missed (catch_up decides).
@@ -50,10 +52,11 @@ export function expireOccurrence(
     attempt: { outcome: "expired", latenessMs: null },
     finished: next.status === "failed" ? "failed" : undefined,
   });
-  tellDependents(db, jobId, "failed", now, t);
+  const heard = tellDependents(db, jobId, "failed", now, t);
   return {
     job: updated ?? job,
     finishedOccurrence: job.occurrence,
     dueAgain: next.runAt !== null && next.runAt <= now,
+    madeDue: heard.due,
   };
 }
