@@ -805,14 +805,14 @@ describe("model: dependencies across shards while they grow", () => {
     }
     console.log(`growth model: ${DEPENDENCY_RUNS} dependency sequences`, JSON.stringify(DEPENDENCY_STATS));
     expect(acrossShards).toBeGreaterThan(DEPENDENCY_RUNS / 5);
-    // Not vacuous: dependencies across shards ended jobs, failures travelled, some waited for good, an
-    // outage held messages back (each is expected tens of times or more).
+    // Not vacuous: dependencies across shards ended jobs, failures travelled, some waited for good
+    // (each is expected tens of times or more). An outage holding messages back happens a few times a
+    // run: too few to require without failing by chance for some seed (dependencies.test.ts covers it).
     for (const k of [
       "dependencies.across_shards",
       "ended.after.across_shards",
       "end.failed.by_dependency",
       "end.scheduled.blocked",
-      "outage.messages.kept",
     ])
       expect(DEPENDENCY_STATS[k] ?? 0, `${k}`).toBeGreaterThan(0);
   }, 600_000);

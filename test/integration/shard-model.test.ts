@@ -519,7 +519,8 @@ const COVERED = [
 const DEPENDENCY_COVERED = [
   "graph",
   "submit.dependent",
-  "submit.dependency.succeeded",
+  // submit.dependency.succeeded (a few a run) is left out: a count that low can be 0 for some seed,
+  // and a property test must not fail by chance; dependencies.test.ts covers it directly.
   "submit.dependency.failed",
   "dependent.began",
   "run.blocked",
