@@ -1,7 +1,7 @@
 // GET /v1/admin/users: every user, oldest first, from the user directory (D1 index database 0), with
 // each one's shard count as its home shard has it now (shards grow by themselves; the directory
 // keeps only what never changes).
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { decodeCursor, encodeCursor } from "../index-store/cursor";
 import { indexDatabase } from "../index-store/databases";
 import { type DirectoryPosition, listDirectory } from "../index-store/user-directory";
@@ -21,21 +21,36 @@ const SCOPE = "admin|users";
 /** The directory's position in the listing cursor's form (src/index-store/cursor.ts). */
 const toCursorPosition = (p: DirectoryPosition) => ({ createdAt: p.createdAt, jobId: p.userId });
 
-directory.get("/", async (c) => {
-  const q = validated(UserListQuery, c.req.query(), "bad listing query");
-  const secret = c.get("secrets").CURSOR_SECRET;
-  const at = q.cursor === undefined ? undefined : await decodeCursor(secret, SCOPE, q.cursor);
+/**
+ * A page of the directory after `cursor` (signed, bound to `scope`): a tampered or foreign cursor is a
+ * 400 naming it, a directory that cannot be read a 503 (logged as `user_directory_failed`).
+ */
+export async function directoryPage(
+  c: Context<AppEnv>,
+  scope: string,
+  cursor: string | undefined,
+  limit: number,
+  operation: string,
+) {
+  const at =
+    cursor === undefined ? undefined : await decodeCursor(c.get("secrets").CURSOR_SECRET, scope, cursor);
   if (at === null)
     throw new InvalidRequestError("the cursor is invalid", [
       { path: "cursor", message: "tampered or foreign" },
     ]);
   const after = at && { createdAt: at.createdAt, userId: at.jobId };
-  const page = await Promise.resolve()
-    .then(() => listDirectory(indexDatabase(c.env, 0), { limit: q.limit, after }))
+  return Promise.resolve()
+    .then(() => listDirectory(indexDatabase(c.env, 0), { limit, after }))
     .catch((err: unknown) => {
-      log("user_directory_failed", { operation: "list", error: err });
+      log("user_directory_failed", { operation, error: err });
       throw new IndexUnavailableError();
     });
+}
+
+directory.get("/", async (c) => {
+  const q = validated(UserListQuery, c.req.query(), "bad listing query");
+  const secret = c.get("secrets").CURSOR_SECRET;
+  const page = await directoryPage(c, SCOPE, q.cursor, q.limit, "list");
   // An entry whose account does not exist is a creation that failed after its listing: left out.
   const accounts = await Promise.all(page.entries.map((e) => homeStub(c.env, e.userId).account()));
   const users = page.entries.flatMap((e, i) => {

@@ -11,13 +11,12 @@
 import { Hono } from "hono";
 import { mergeShardMetrics, type ShardMetrics, type UserMetrics } from "../core/metrics";
 import { adminMetricsText, PROMETHEUS_CONTENT_TYPE } from "../core/metrics-text";
-import { decodeCursor, encodeCursor } from "../index-store/cursor";
-import { indexDatabase } from "../index-store/databases";
-import { type DirectoryEntry, listDirectory } from "../index-store/user-directory";
+import { encodeCursor } from "../index-store/cursor";
+import type { DirectoryEntry } from "../index-store/user-directory";
 import { log } from "../log";
 import { homeStub, shardStub } from "../shard/address";
+import { directoryPage } from "./admin-directory";
 import type { AppEnv } from "./auth";
-import { IndexUnavailableError, InvalidRequestError } from "./errors";
 import { wantsText } from "./metrics";
 import { AdminMetricsQuery } from "./schemas";
 import { validated } from "./validate";
@@ -64,18 +63,7 @@ export function coverUsers<E>(
 adminMetrics.get("/", async (c) => {
   const q = validated(AdminMetricsQuery, c.req.query(), "bad metrics query");
   const secret = c.get("secrets").CURSOR_SECRET;
-  const at = q.cursor === undefined ? undefined : await decodeCursor(secret, SCOPE, q.cursor);
-  if (at === null)
-    throw new InvalidRequestError("the cursor is invalid", [
-      { path: "cursor", message: "tampered or foreign" },
-    ]);
-  const after = at && { createdAt: at.createdAt, userId: at.jobId };
-  const page = await Promise.resolve()
-    .then(() => listDirectory(indexDatabase(c.env, 0), { limit: q.limit, after }))
-    .catch((err: unknown) => {
-      log("user_directory_failed", { operation: "metrics", error: err });
-      throw new IndexUnavailableError();
-    });
+  const page = await directoryPage(c, SCOPE, q.cursor, q.limit, "metrics");
   const accounts = await Promise.all(
     page.entries.map((e) =>
       homeStub(c.env, e.userId)
