@@ -71,6 +71,26 @@ const messagesOn = (userId: string, n: number) =>
     state.storage.sql.exec<{ kind: string }>("select kind from dependency_messages").toArray(),
   );
 
+/** Shard n's calls of `method` to the user's other shards fail (its messages stay in the outbox). */
+const unreachable = (userId: string, n: number, method: "subscribeDependents" | "settleDependents") =>
+  inShardN(userId, n, (s) => {
+    const target = s as unknown as { env: Env };
+    const real = target.env;
+    const down = {
+      idFromName: (name: string) => real.TASK_SHARD.idFromName(name),
+      get: () => ({ [method]: () => Promise.reject(new Error("down")) }),
+    };
+    target.env = { ...real, TASK_SHARD: down as unknown as Env["TASK_SHARD"] };
+  });
+
+/** Shard n reaches the other shards again, and its messages are due now (not at their backoff). */
+const reachable = (userId: string, n: number) =>
+  inShardN(userId, n, (s, state) => {
+    const target = s as unknown as { env: Env };
+    target.env = { ...target.env, TASK_SHARD: env.TASK_SHARD };
+    state.storage.sql.exec("update dependency_messages set deadline = 0");
+  });
+
 /** Places the next API-placed jobs on shard n (placement draws Math.random). */
 function placeOn(n: number, shards: number) {
   vi.spyOn(Math, "random").mockReturnValue((n + 0.5) / shards);
@@ -160,15 +180,7 @@ describe("depends_on across a user's shards", () => {
     expect([shardOfJobId(a.id), shardOfJobId(b.id)]).toEqual([1, 3]);
     expect(b.blocked_by).toEqual([a.id]);
     // B's shard subscribes to A on A's shard; first that shard cannot be reached: the message stays.
-    await inShardN(user.user_id, 3, (s) => {
-      const target = s as unknown as { env: Env };
-      const real = target.env;
-      const down = {
-        idFromName: (name: string) => real.TASK_SHARD.idFromName(name),
-        get: () => ({ subscribeDependents: () => Promise.reject(new Error("down")) }),
-      };
-      target.env = { ...real, TASK_SHARD: down as unknown as Env["TASK_SHARD"] };
-    });
+    await unreachable(user.user_id, 3, "subscribeDependents");
     expect(await messagesOn(user.user_id, 3)).toEqual([{ kind: "subscribe" }]);
     await alarm(user.user_id, 3);
     const kept = await inShardN(user.user_id, 3, (_s, state) =>
@@ -185,11 +197,7 @@ describe("depends_on across a user's shards", () => {
       error: { message: "down" },
     });
     // Reachable again: the next try (its deadline moved to now) subscribes.
-    await inShardN(user.user_id, 3, (s, state) => {
-      const target = s as unknown as { env: Env };
-      target.env = { ...target.env, TASK_SHARD: env.TASK_SHARD };
-      state.storage.sql.exec("update dependency_messages set deadline = 0");
-    });
+    await reachable(user.user_id, 3);
     await alarm(user.user_id, 3);
     expect(await messagesOn(user.user_id, 3)).toEqual([]);
     // A second, repeated subscribe changes nothing.
@@ -349,15 +357,7 @@ describe("retention", () => {
     const b = (await submit(user, noop({ depends_on: [a.id] }))).body;
     await alarm(user.user_id, 1); // B's shard subscribes to A.
     // A's shard cannot reach B's: A finishes, its settle message stays in its outbox.
-    await inShardN(user.user_id, 0, (s) => {
-      const target = s as unknown as { env: Env };
-      const real = target.env;
-      const down = {
-        idFromName: (name: string) => real.TASK_SHARD.idFromName(name),
-        get: () => ({ settleDependents: () => Promise.reject(new Error("down")) }),
-      };
-      target.env = { ...real, TASK_SHARD: down as unknown as Env["TASK_SHARD"] };
-    });
+    await unreachable(user.user_id, 0, "settleDependents");
     await deliver(await alarm(user.user_id, 0));
     expect((await getJob(user, a.id)).status).toBe("succeeded");
     expect(await messagesOn(user.user_id, 0)).toEqual([{ kind: "settle" }]);
@@ -375,12 +375,10 @@ describe("retention", () => {
       error: { message: "down" },
     });
     // Reachable again: B hears, and A goes at its next removal.
-    await inShardN(user.user_id, 0, (s, state) => {
-      const target = s as unknown as { env: Env };
-      target.env = { ...target.env, TASK_SHARD: env.TASK_SHARD };
-      state.storage.sql.exec("update dependency_messages set deadline = 0");
-      state.storage.sql.exec("update jobs set deadline = 0 where status = 'succeeded'");
-    });
+    await reachable(user.user_id, 0);
+    await inShardN(user.user_id, 0, (_s, state) =>
+      state.storage.sql.exec("update jobs set deadline = 0 where status = 'succeeded'"),
+    );
     await alarm(user.user_id, 0);
     expect((await getJob(user, b.id)).blocked_by).toEqual([]);
     await alarm(user.user_id, 0);
