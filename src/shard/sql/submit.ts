@@ -23,9 +23,8 @@
 // The index copy's own queries (dueForIndex, markIndexed, postponeIndex) are in index-copy.ts.
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import { debouncedRunAt } from "../../core/debounce";
-import { batchRef, type DependencyOutcome } from "../../core/dependencies";
 import type { NewJob } from "../../core/job";
-import { findJob, type ShardDb, type ShardTimings } from "../db";
+import type { ShardDb, ShardTimings } from "../db";
 import type {
   Idempotency,
   KeyLookup,
@@ -38,9 +37,9 @@ import { idempotencyKeys, type JobRow, jobs, keyFence } from "../schema";
 import { effective } from "./begun";
 import { createJobs, recordKeys } from "./create-jobs";
 import { pendingJob, replacePending } from "./debounce";
-import { linkDependencies } from "./dependencies";
 import { resourceErrors } from "./pools";
 import { prepared } from "./prepared";
+import { blockedSpec, type Known, linked, resolvedRefs } from "./submit-dependencies";
 import { viewJob } from "./view";
 
 export { IDEMPOTENCY_TTL_MS } from "./create-jobs";
@@ -149,24 +148,6 @@ export function insertJob(
   if (!created) throw new Error(`job ${spec.id} was not created`);
   room.settle(1);
   return { ok: true, replayed: false, job: linked(db, created, known, now, t) };
-}
-
-/**
- * The spec as the shard stores it: blocked by its dependencies less those the API knew had succeeded
- * (`known`: outcomes it read on their shards before the submit).
- */
-function blockedSpec(spec: NewJob, known: Known): NewJob {
-  if (!spec.dependsOn) return spec;
-  const blockedBy = spec.dependsOn.filter((id) => known[id] !== "succeeded");
-  return { ...spec, blockedBy: blockedBy.length > 0 ? blockedBy : null };
-}
-
-/** A job just created waits on its dependencies (dependencies.ts); the row as it is after that. */
-function linked(db: ShardDb, job: JobRow, known: Known, now: number, t: ShardTimings | undefined): JobRow {
-  if (!job.dependsOn) return job;
-  if (!t) throw new Error("a job with dependencies needs the shard's timings");
-  linkDependencies(db, job.id, known, now, t);
-  return findJob(db, job.id) ?? job;
 }
 
 /** A step that created nothing: the count it took (if any) is still the shard's. */
@@ -324,7 +305,7 @@ export function insertJobs(
     /** Each item's outcome, or the index of the item whose new job answers it (itself, if created). */
     const decided: (AdmitOutcome | number)[] = [];
     /** The job an earlier item answers with (its id), or that item's refusal. */
-    const answerOf = (k: number): string | Refusal => {
+    const answerOf = (k: number): string | Extract<AdmitOutcome, { ok: false }> => {
       const d = decided[k];
       if (d === undefined) throw new Error(`an item names a later one (@${k})`);
       if (typeof d !== "number") return d.ok ? d.job.id : d;
@@ -401,39 +382,6 @@ export function insertJobs(
   });
   room.settle(outcomes.created);
   return { ok: true, outcomes: outcomes.answered };
-}
-
-/** Outcomes of other shards' dependencies, as the API read them before the submit. */
-type Known = Readonly<Record<string, DependencyOutcome>>;
-type Refusal = Extract<AdmitOutcome, { ok: false }>;
-
-/**
- * A batch item's depends_on with each "@k" (the k-th item of this request, always an earlier one) as
- * the id of the job that item answers with, and its blocked_by; or the refusal that item got, which
- * this one shares: a stale shard count (the caller places both again), else dependency_not_created.
- */
-function resolvedRefs(
-  spec: NewJob,
-  answerOf: (k: number) => string | Refusal,
-  known: Known,
-): { ok: true; spec: NewJob } | { ok: false; refusal: Refusal } {
-  if (!spec.dependsOn) return { ok: true, spec };
-  const ids: string[] = [];
-  for (const entry of spec.dependsOn) {
-    const k = batchRef(entry);
-    if (k === null) {
-      ids.push(entry);
-      continue;
-    }
-    const answer = answerOf(k);
-    if (typeof answer !== "string") {
-      const stale = answer.reason === "stale_shards";
-      return { ok: false, refusal: stale ? answer : { ok: false, reason: "dependency_not_created" } };
-    }
-    ids.push(answer);
-  }
-  // Two entries may name one job (an id and the item that replayed it): it is waited on once.
-  return { ok: true, spec: blockedSpec({ ...spec, dependsOn: [...new Set(ids)] }, known) };
 }
 
 /** Drops expired idempotency keys a bounded number at a time, so the alarm never stalls on it. */
