@@ -591,7 +591,7 @@ describe("the dashboard, in Chromium", () => {
     expect(await background()).toBe("rgb(245, 246, 248)");
   });
 
-  it("shows every view at 390 px wide without the page scrolling sideways", async () => {
+  it("shows every view at 390 px wide without the page scrolling sideways, and its actions work there", async () => {
     if (!browser) throw new Error("no browser");
     // In dark colours, so both schemes are seen.
     const context = await browser.newContext({
@@ -634,6 +634,50 @@ describe("the dashboard, in Chromium", () => {
       await expect.poll(() => phone.locator(".chart canvas").count(), { timeout: 15_000 }).toBe(2);
       expect(await fitsWidth()).toBe(true);
       await snap(phone, "20-phone-metrics");
+
+      // The actions too, at this width: submit a job and see it run, pick jobs and cancel them in
+      // bulk, retry one from its page.
+      phone.on("dialog", (dialog) => void dialog.accept());
+      await phone.getByRole("link", { name: "Submit" }).click();
+      await phone.getByLabel("Type").selectOption("noop");
+      await phone.getByLabel("Name", { exact: true }).fill("phone job");
+      await phone.getByRole("button", { name: "Submit" }).click();
+      await phone.waitForURL(/\/dashboard\/jobs\/job_/);
+      await expect
+        .poll(() => phone.locator("h1 .status").textContent(), { timeout: 30_000 })
+        .toBe("succeeded");
+      expect(await fitsWidth()).toBe(true);
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      const held = Array.from({ length: 2 }, (_, i) => ({
+        type: "noop",
+        name: `phone-later-${i}`,
+        run_at: later,
+      }));
+      const made = await new ApiClient(base()).request("POST", "/v1/jobs/batch", {
+        token: user.api_key,
+        body: { jobs: held },
+      });
+      expect(made.status).toBe(201);
+      await phone.getByRole("link", { name: "Jobs", exact: true }).click();
+      await phone.getByLabel("Search: job id or name prefix").fill("phone-later-");
+      await phone.getByRole("button", { name: "Filter" }).click();
+      const rows = phone.locator("table.jobs tbody tr");
+      await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
+      await phone.getByLabel("Select all on this page").check();
+      await phone.getByRole("button", { name: "Cancel selected" }).click();
+      await expect
+        .poll(() => phone.getByTestId("bulk-result").textContent(), { timeout: 10_000 })
+        .toBe("Cancelled 2 of 2 selected");
+      expect(await fitsWidth()).toBe(true);
+      await snap(phone, "21-phone-bulk-cancelled");
+      await rows.first().locator("a").first().click();
+      await phone.locator("dl.fields").waitFor();
+      await phone.getByRole("button", { name: "Retry" }).click();
+      // Retried: due now, so it may already have run by the time the page shows it.
+      await expect
+        .poll(() => phone.locator("h1 .status").textContent(), { timeout: 10_000 })
+        .toMatch(/^(scheduled|queued|running|succeeded)$/);
+      expect(await fitsWidth()).toBe(true);
     } finally {
       await context.close();
     }
