@@ -7,11 +7,11 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { mergeShardMetrics, type UserMetrics } from "../../src/core/metrics";
 import { adminMetricsText, metricsText } from "../../src/core/metrics-text";
-import type { DispatchMessage } from "../../src/dispatch/message";
 import {
   ADMIN,
   createUser,
   deliver,
+  fireAlarm,
   growShards,
   request,
   shardOf,
@@ -44,19 +44,6 @@ async function setClocks(user: TestUser, shards: number, now: number) {
     });
 }
 
-/** Fires shard n's alarm and returns the messages of the jobs it holds queued. */
-async function fireAlarmOn(userId: string, n: number): Promise<DispatchMessage[]> {
-  await runDurableObjectAlarm(shardOf(userId, n));
-  return runInDurableObject(shardOf(userId, n), (_s, state) =>
-    state.storage.sql
-      .exec<{ job_id: string; attempt: number }>(
-        "select id as job_id, attempt from jobs where status = 'queued' and run_deadline is null",
-      )
-      .toArray()
-      .map((r) => ({ user_id: userId, job_id: r.job_id, attempt: r.attempt })),
-  );
-}
-
 /** Runs `count` noop jobs due `lateMs` before `now` on the user's shards (spread by their keys). */
 async function run(user: TestUser, shards: number, now: number, count: number, lateMs: number, tag: string) {
   for (let i = 0; i < count; i++)
@@ -65,7 +52,7 @@ async function run(user: TestUser, shards: number, now: number, count: number, l
       { type: "noop", run_at: iso(now - lateMs * (i + 1)) },
       { "Idempotency-Key": `${tag}${i}` },
     );
-  for (let n = 0; n < shards; n++) await deliver(await fireAlarmOn(user.user_id, n));
+  for (let n = 0; n < shards; n++) await deliver(await fireAlarm(user.user_id, n));
 }
 
 async function adminJson(query = ""): Promise<AdminMetrics> {

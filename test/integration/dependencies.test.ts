@@ -2,18 +2,18 @@
 // from a batch ("@N"), failure propagation (transitively, and `run`), across a user's shards (the outbox,
 // a lost message, a repeated one), the controls on a blocked job, retry, dependents, retention, and bad
 // input that creates nothing.
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { shardOfJobId } from "../../src/core/ids";
 import type { JobView } from "../../src/core/job";
 import type { DispatchMessage } from "../../src/dispatch/message";
 import type { Env } from "../../src/env";
-import { NOT_BEGUN_TEXT } from "../../src/shard/sql/begun";
 import type { TaskShard } from "../../src/shard/task-shard";
 import {
   createUser,
   deliver,
   env,
+  fireAlarm,
   getJob,
   growShards,
   inShard,
@@ -39,25 +39,12 @@ async function batch(user: TestUser, jobs: Record<string, unknown>[]) {
 const inShardN = <R>(userId: string, n: number, fn: (s: TaskShard, state: DurableObjectState) => R) =>
   runInDurableObject(shardOf(userId, n), fn);
 
-/** Fires shard n's alarm and returns what it has queued. */
-async function alarm(userId: string, n: number): Promise<DispatchMessage[]> {
-  await runDurableObjectAlarm(shardOf(userId, n));
-  return inShardN(userId, n, (_s, state) =>
-    state.storage.sql
-      .exec<{ id: string; attempt: number }>(
-        `select id, attempt from jobs where ${NOT_BEGUN_TEXT} order by id`,
-      )
-      .toArray()
-      .map((r) => ({ user_id: userId, job_id: r.id, attempt: r.attempt })),
-  );
-}
-
 /** Fires every shard's alarm until nothing more is queued or told, running what is queued each round. */
 async function runAll(user: TestUser, shards: number, rounds = 8): Promise<string[]> {
   const ran: string[] = [];
   for (let round = 0; round < rounds; round++) {
     const queued: DispatchMessage[] = [];
-    for (let n = 0; n < shards; n++) queued.push(...(await alarm(user.user_id, n)));
+    for (let n = 0; n < shards; n++) queued.push(...(await fireAlarm(user.user_id, n)));
     if (queued.length > 0) {
       await deliver(queued);
       ran.push(...queued.map((m) => m.job_id));
@@ -114,20 +101,20 @@ describe("depends_on in one batch (fan-in)", () => {
     expect(new Set([a, b, c].map((j) => shardOfJobId(j.id))).size).toBe(1);
     const n = shardOfJobId(a.id) as number;
     // A runs; B is not due yet; C waits on B.
-    expect((await alarm(user.user_id, n)).map((m) => m.job_id)).toEqual([a.id]);
-    await deliver(await alarm(user.user_id, n));
+    expect((await fireAlarm(user.user_id, n)).map((m) => m.job_id)).toEqual([a.id]);
+    await deliver(await fireAlarm(user.user_id, n));
     expect((await getJob(user, c.id)).blocked_by).toEqual([b.id]);
-    expect(await alarm(user.user_id, n)).toEqual([]);
+    expect(await fireAlarm(user.user_id, n)).toEqual([]);
     // B is run now (its own control): when it succeeds, C is due at once, and runs.
     expect((await request(`/v1/jobs/${b.id}/run`, { method: "POST", headers: user.auth })).status).toBe(200);
-    await deliver(await alarm(user.user_id, n));
+    await deliver(await fireAlarm(user.user_id, n));
     const due = await getJob(user, c.id);
     expect(due.blocked_by).toEqual([]);
     expect(Date.parse(due.run_at)).toBeGreaterThanOrEqual(
       Date.parse((await getJob(user, b.id)).attempts[0]?.finished_at as string),
     );
-    expect((await alarm(user.user_id, n)).map((m) => m.job_id)).toEqual([c.id]);
-    await deliver(await alarm(user.user_id, n));
+    expect((await fireAlarm(user.user_id, n)).map((m) => m.job_id)).toEqual([c.id]);
+    await deliver(await fireAlarm(user.user_id, n));
     const done = await getJob(user, c.id);
     expect(done.status).toBe("succeeded");
     const started = (id: string) =>
@@ -149,7 +136,7 @@ describe("depends_on in one batch (fan-in)", () => {
     ]);
     const [a, , c, d, e] = body.results.map((r) => r.job) as JobView[];
     const n = shardOfJobId((a as JobView).id) as number;
-    expect(await alarm(user.user_id, n)).toHaveLength(2);
+    expect(await fireAlarm(user.user_id, n)).toHaveLength(2);
     await inShardN(user.user_id, n, async (s) => {
       await s.begin((a as JobView).id, 1);
       await s.finish((a as JobView).id, 1, { outcome: { ok: false }, error: "boom" });
@@ -182,7 +169,7 @@ describe("depends_on across a user's shards", () => {
     // B's shard subscribes to A on A's shard; first that shard cannot be reached: the message stays.
     await unreachable(user.user_id, 3, "subscribeDependents");
     expect(await messagesOn(user.user_id, 3)).toEqual([{ kind: "subscribe" }]);
-    await alarm(user.user_id, 3);
+    await fireAlarm(user.user_id, 3);
     const kept = await inShardN(user.user_id, 3, (_s, state) =>
       state.storage.sql
         .exec<{ sends: number; deadline: number }>("select sends, deadline from dependency_messages")
@@ -198,7 +185,7 @@ describe("depends_on across a user's shards", () => {
     });
     // Reachable again: the next try (its deadline moved to now) subscribes.
     await reachable(user.user_id, 3);
-    await alarm(user.user_id, 3);
+    await fireAlarm(user.user_id, 3);
     expect(await messagesOn(user.user_id, 3)).toEqual([]);
     // A second, repeated subscribe changes nothing.
     expect(await shardOf(user.user_id, 1).subscribeDependents([{ jobId: b.id, depId: a.id }])).toEqual([
@@ -266,10 +253,10 @@ describe("controls on a blocked job", () => {
     // A succeeds while B is paused: B stays paused, no longer blocked, and runs when resumed.
     await post(a.id, "run");
     const n = shardOfJobId(a.id) as number;
-    await deliver(await alarm(user.user_id, n));
+    await deliver(await fireAlarm(user.user_id, n));
     const paused = await getJob(user, b.id);
     expect([paused.status, paused.blocked_by]).toEqual(["paused", []]);
-    expect(await alarm(user.user_id, n)).toEqual([]);
+    expect(await fireAlarm(user.user_id, n)).toEqual([]);
     expect((await post(b.id, "resume")).status).toBe(200);
     // Cancelling B fails C (dependency_failed); retrying C waits on B again, which failed: it fails again.
     expect((await request(`/v1/jobs/${b.id}`, { method: "DELETE", headers: user.auth })).status).toBe(200);
@@ -294,7 +281,7 @@ describe("what a dependency already is when the dependent is submitted", () => {
     const ok = (await submit(user, noop())).body;
     const bad = (await submit(user, noop({ max_retries: 0 }))).body;
     const every = (await submit(user, noop({ interval_seconds: 3600 }))).body;
-    await alarm(user.user_id, 0);
+    await fireAlarm(user.user_id, 0);
     await inShardN(user.user_id, 0, async (s) => {
       await s.begin(ok.id, 1);
       await s.finish(ok.id, 1, { outcome: { ok: true } });
@@ -355,10 +342,10 @@ describe("retention", () => {
     const a = (await submit(user, noop())).body;
     placeOn(1, 2);
     const b = (await submit(user, noop({ depends_on: [a.id] }))).body;
-    await alarm(user.user_id, 1); // B's shard subscribes to A.
+    await fireAlarm(user.user_id, 1); // B's shard subscribes to A.
     // A's shard cannot reach B's: A finishes, its settle message stays in its outbox.
     await unreachable(user.user_id, 0, "settleDependents");
-    await deliver(await alarm(user.user_id, 0));
+    await deliver(await fireAlarm(user.user_id, 0));
     expect((await getJob(user, a.id)).status).toBe("succeeded");
     expect(await messagesOn(user.user_id, 0)).toEqual([{ kind: "settle" }]);
     // Past A's retention, the shard still keeps it: B has not heard.
@@ -366,7 +353,7 @@ describe("retention", () => {
     await inShardN(user.user_id, 0, (s) => {
       s.clock = () => later;
     });
-    await alarm(user.user_id, 0);
+    await fireAlarm(user.user_id, 0);
     expect((await getJob(user, a.id)).status).toBe("succeeded");
     expectLogged("dependency_messages_failed", {
       shard: `${user.user_id}/0`,
@@ -379,9 +366,9 @@ describe("retention", () => {
     await inShardN(user.user_id, 0, (_s, state) =>
       state.storage.sql.exec("update jobs set deadline = 0 where status = 'succeeded'"),
     );
-    await alarm(user.user_id, 0);
+    await fireAlarm(user.user_id, 0);
     expect((await getJob(user, b.id)).blocked_by).toEqual([]);
-    await alarm(user.user_id, 0);
+    await fireAlarm(user.user_id, 0);
     expect((await request(`/v1/jobs/${a.id}`, { headers: user.auth })).status).toBe(404);
   });
 });
@@ -403,11 +390,11 @@ describe("a pooled dependent made due", () => {
       noop({ run_at: at, depends_on: ["@0"], resources: { p: 1 } }),
     ]);
     const [a, b] = body.results.map((r) => r.job) as [JobView, JobView];
-    expect((await alarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([a.id]);
-    await deliver(await alarm(user.user_id, 0));
+    expect((await fireAlarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([a.id]);
+    await deliver(await fireAlarm(user.user_id, 0));
     expect((await getJob(user, b.id)).blocked_by).toEqual([]);
     expect(await alarmOf(user)).toBeLessThanOrEqual(now);
-    expect((await alarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([b.id]);
+    expect((await fireAlarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([b.id]);
   });
 
   it("wakes the shard at once when a dependency of a job that says run is cancelled", async () => {
@@ -420,7 +407,7 @@ describe("a pooled dependent made due", () => {
       noop({ depends_on: ["@0"], on_dependency_failure: "run", resources: { p: 1 } }),
     ]);
     const [a, b] = body.results.map((r) => r.job) as [JobView, JobView];
-    await alarm(user.user_id, 0);
+    await fireAlarm(user.user_id, 0);
     expect((await request(`/v1/jobs/${a.id}`, { method: "DELETE", headers: user.auth })).status).toBe(200);
     expect((await getJob(user, b.id)).blocked_by).toEqual([]);
     expect(await alarmOf(user)).toBeLessThanOrEqual(now);
@@ -440,9 +427,9 @@ describe("a pooled dependent made due", () => {
     // Pooled: on the home shard.
     const b = (await submit(user, noop({ depends_on: [a.id], resources: { p: 1 } }))).body;
     expect([shardOfJobId(a.id), shardOfJobId(b.id)]).toEqual([1, 0]);
-    await alarm(user.user_id, 0); // subscribes
-    await deliver(await alarm(user.user_id, 1)); // A runs and succeeds
-    await alarm(user.user_id, 1); // tells B's shard
+    await fireAlarm(user.user_id, 0); // subscribes
+    await deliver(await fireAlarm(user.user_id, 1)); // A runs and succeeds
+    await fireAlarm(user.user_id, 1); // tells B's shard
     expect((await getJob(user, b.id)).blocked_by).toEqual([]);
     expect(await alarmOf(user)).toBeLessThanOrEqual(now);
   });
@@ -461,7 +448,7 @@ describe("a pooled dependent made due", () => {
     const [x, d] = body.results.map((r) => r.job) as [JobView, JobView, JobView];
     // X is too late to start: the alarm expires it, which makes D due; D outranks the other job.
     await setShardClock(user.user_id, now + 5_000);
-    expect((await alarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([d.id]);
+    expect((await fireAlarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([d.id]);
     expect((await getJob(user, x.id)).last_error).toBe("expired");
   });
 });

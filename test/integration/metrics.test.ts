@@ -5,12 +5,12 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { emptyHistogram, latenessBucketOf, percentileOf } from "../../src/core/lateness-histogram";
 import { mergeShardMetrics, type UserMetrics } from "../../src/core/metrics";
-import type { DispatchMessage } from "../../src/dispatch/message";
 import { operationTotals, resetOperationTotals, sumOperations } from "../../src/metering/operations";
 import {
   ADMIN,
   createUser,
   deliver,
+  fireAlarm,
   getJob,
   growShards,
   request,
@@ -36,19 +36,6 @@ function setClock(userId: string, n: number, now: number) {
     s.clock = () => now;
     s.random = () => 0.5;
   });
-}
-
-/** Fires shard n's alarm and returns the messages of the jobs it holds queued. */
-async function fireAlarmOn(userId: string, n: number): Promise<DispatchMessage[]> {
-  await runDurableObjectAlarm(shardOf(userId, n));
-  return runInDurableObject(shardOf(userId, n), (_s, state) =>
-    state.storage.sql
-      .exec<{ job_id: string; attempt: number }>(
-        "select id as job_id, attempt from jobs where status = 'queued' and run_deadline is null",
-      )
-      .toArray()
-      .map((r) => ({ user_id: userId, job_id: r.job_id, attempt: r.attempt })),
-  );
 }
 
 async function putPool(user: TestUser, name: string, capacity: number) {
@@ -98,7 +85,7 @@ describe("GET /v1/metrics", () => {
     const hanging = (await submit(user, { type: "noop", run_at: iso(F), max_retries: 0 })).body;
     const cancelled = (await submit(user, { type: "noop", run_at: iso(F) })).body;
 
-    const sent = await fireAlarmOn(user.user_id, 0);
+    const sent = await fireAlarm(user.user_id, 0);
     expect(sent).toHaveLength(8);
     const shard = shardOf(user.user_id);
     const attemptOf = (id: string) => sent.find((m) => m.job_id === id)?.attempt ?? 0;
@@ -114,7 +101,7 @@ describe("GET /v1/metrics", () => {
     // 40 s on, still minute F: the alarm gives the hanging attempt up (heartbeats stopped at 30 s).
     await setClock(user.user_id, 0, F + 40_000);
     await submit(user, { type: "noop", run_at: iso(F + 30_000), resources: { p: 1 } });
-    expect((await fireAlarmOn(user.user_id, 0)).length).toBe(1);
+    expect((await fireAlarm(user.user_id, 0)).length).toBe(1);
     // After the last alarm: two for later, one due and not dispatched.
     await submit(user, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
     await submit(user, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
@@ -147,11 +134,11 @@ describe("GET /v1/metrics", () => {
     const user = await createUser();
     await setClock(user.user_id, 0, F);
     await submit(user, { type: "noop", run_at: iso(F - 700) });
-    await deliver(await fireAlarmOn(user.user_id, 0));
+    await deliver(await fireAlarm(user.user_id, 0));
     // Next minute, another attempt: two minutes with counts.
     await setClock(user.user_id, 0, F + MINUTE);
     await submit(user, { type: "noop", run_at: iso(F + MINUTE - 5) });
-    await deliver(await fireAlarmOn(user.user_id, 0));
+    await deliver(await fireAlarm(user.user_id, 0));
     expect((await minuteRows(user.user_id)).length).toBe(2);
 
     // The last second in which minute F is in the window, then the first in which it is not.
@@ -185,7 +172,7 @@ describe("GET /v1/metrics", () => {
 
     // A new attempt starts a fresh minute; the totals add it.
     await submit(user, { type: "noop", run_at: iso(F + 120 * MINUTE) });
-    await deliver(await fireAlarmOn(user.user_id, 0));
+    await deliver(await fireAlarm(user.user_id, 0));
     expect(await minuteRows(user.user_id)).toEqual([{ minute: (F + 120 * MINUTE) / MINUTE }]);
     const fresh = await metricsOf(user, "7d");
     expect(fresh.attempts).toMatchObject({ succeeded: 1, total: 1 });
@@ -212,7 +199,7 @@ describe("GET /v1/metrics", () => {
       const at = F + offset * MINUTE;
       await setClock(user.user_id, 0, at);
       for (let j = 0; j < 4; j++) await submit(user, { type: "noop", run_at: iso(at - 10 * (i + j)) });
-      await deliver(await fireAlarmOn(user.user_id, 0));
+      await deliver(await fireAlarm(user.user_id, 0));
     }
     // Everything else the shard had to do (index copies) done before the roll.
     await setClock(user.user_id, 0, F + 59 * MINUTE);
@@ -234,7 +221,7 @@ describe("GET /v1/metrics", () => {
     const user = await createUser();
     await setClock(user.user_id, 0, F + 5 * MINUTE);
     await submit(user, { type: "noop", run_at: iso(F + 5 * MINUTE - 40) });
-    await deliver(await fireAlarmOn(user.user_id, 0));
+    await deliver(await fireAlarm(user.user_id, 0));
     const m = await metricsOf(user, "1h");
     expect(m.series?.step_seconds).toBe(60);
     expect(m.series?.points).toHaveLength(60);
@@ -267,7 +254,7 @@ describe("GET /v1/metrics", () => {
       perShard.set(n, [...(perShard.get(n) ?? []), lateness]);
     }
     expect(perShard.size).toBe(shards);
-    for (let n = 0; n < shards; n++) await deliver(await fireAlarmOn(user.user_id, n));
+    for (let n = 0; n < shards; n++) await deliver(await fireAlarm(user.user_id, n));
 
     const m = await metricsOf(user);
     const all = [...perShard.values()].flat();
@@ -294,7 +281,7 @@ describe("GET /v1/metrics", () => {
     await setClock(user.user_id, 0, F);
     await submit(user, { type: "noop", run_at: iso(F - 1_500) });
     await submit(user, { type: "noop", run_at: iso(F - 20) });
-    await deliver(await fireAlarmOn(user.user_id, 0));
+    await deliver(await fireAlarm(user.user_id, 0));
     await submit(user, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
     // A Prometheus scraper's Accept header.
     const accept =
@@ -339,7 +326,7 @@ describe("GET /v1/metrics", () => {
     const user = await createUser();
     await setClock(user.user_id, 0, F);
     await submit(user, { type: "noop", run_at: iso(F - 5_000), expires_after_seconds: 1 });
-    expect(await fireAlarmOn(user.user_id, 0)).toEqual([]);
+    expect(await fireAlarm(user.user_id, 0)).toEqual([]);
     const m = await metricsOf(user);
     expect(m.attempts).toMatchObject({ expired: 1, total: 1 });
     expect(m.failures).toBe(1);

@@ -122,17 +122,17 @@ import type { DispatchMessage } from "../../src/dispatch/message";
 import worker from "../../src/index";
 
 /** Fires the shard's alarm now (whatever time it was set for) and returns the messages it sent. */
-export async function fireAlarm(userId: string): Promise<DispatchMessage[]> {
-  await runDurableObjectAlarm(shardOf(userId));
-  return queuedMessages(userId);
+export async function fireAlarm(userId: string, shard = 0): Promise<DispatchMessage[]> {
+  await runDurableObjectAlarm(shardOf(userId, shard));
+  return queuedMessages(userId, shard);
 }
 
 /**
  * The message each queued job was sent with: the shard's claims are the messages' source. A job begun
  * in its one-row form (run_deadline set) is stored queued too, and is running: not listed.
  */
-export function queuedMessages(userId: string): Promise<DispatchMessage[]> {
-  return inShard(userId, (_s, state) =>
+export function queuedMessages(userId: string, shard = 0): Promise<DispatchMessage[]> {
+  return runInDurableObject(shardOf(userId, shard), (_s, state) =>
     state.storage.sql
       .exec<{ job_id: string; attempt: number }>(
         `select id as job_id, attempt from jobs where ${NOT_BEGUN_TEXT} order by id`,
