@@ -39,6 +39,7 @@ import { overlapCutoffOf } from "./sql/overlap";
 import * as pools from "./sql/pools";
 import * as submits from "./sql/submit";
 import { toJobView, viewJob } from "./sql/view";
+import { sendDispatched, submitDispatch } from "./submit-dispatch";
 import { tick } from "./tick";
 import { Watchers } from "./watchers";
 
@@ -198,8 +199,19 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   ): Promise<R.SubmitResult> {
     const now = this.clock();
     const cap = this.bulk.room(maxUnfinished);
-    const out = submits.insertJob(this.db, spec, idempotency, now, cap, this.context.timings, known);
+    const dispatch = submitDispatch(this.context, now);
+    const out = submits.insertJob(
+      this.db,
+      spec,
+      idempotency,
+      now,
+      cap,
+      this.context.timings,
+      known,
+      dispatch,
+    );
     if (!out.ok) return out;
+    if (!out.replayed && !out.replaced) await sendDispatched(this.context, this.load, [out.job], now);
     await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
     const result = this.submitted(out);
     await noteLoad(this.context, this.load, "submitted", 1, spec.userId, now);
@@ -213,8 +225,11 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   ): Promise<R.SubmitBatchResult> {
     const now = this.clock();
     const cap = this.bulk.room(maxUnfinished);
-    const out = submits.insertJobs(this.db, batch, now, cap, this.context.timings, known);
+    const dispatch = submitDispatch(this.context, now);
+    const out = submits.insertJobs(this.db, batch, now, cap, this.context.timings, known, dispatch);
     if (!out.ok) return out;
+    const created = out.outcomes.flatMap((o) => (o.ok && !o.replayed && !o.replaced ? [o.job] : []));
+    await sendDispatched(this.context, this.load, created, now);
     const pooled = out.outcomes.some((o) => o.ok && !o.replayed && o.job.needsPools);
     await this.rearm(pooled && pools.poolWaitersExist(this.db, now));
     const userId = batch[0]?.spec.userId;

@@ -46,14 +46,17 @@ async function alarmAt(user: TestUser, now: number) {
   await runDurableObjectAlarm(shardOf(user.user_id));
 }
 
-/** Submits a job, claims it at `claimAt` and begins it at `beginAt` (shard clock). */
+/**
+ * Submits a job due at `claimAt` (so the alarm claims it then, not its submit), claims it at `claimAt`
+ * and begins it at `beginAt` (shard clock).
+ */
 async function claimedAndBegun(
   user: TestUser,
   job: Record<string, unknown>,
   claimAt: number,
   beginAt: number,
 ) {
-  const { body } = await submit(user, job);
+  const { body } = await submit(user, { run_at: new Date(claimAt).toISOString(), ...job });
   await setShardClock(user.user_id, claimAt);
   const [message] = await fireAlarm(user.user_id);
   if (!message || message.job_id !== body.id) throw new Error("not dispatched");

@@ -22,6 +22,7 @@ import {
   getJob,
   inShard,
   lastCopyDueAt,
+  queuedMessages,
   request,
   setShardClock,
   shardOf,
@@ -44,8 +45,10 @@ const BUDGET: Partial<Record<Phase, Partial<OperationCounts>>> = {
   // The job row, its id's key, jobs_wake. No jobs_index_due entry: a new row is above the index
   // watermark, so its copy is pending by construction (src/shard/sql/index-copy.ts); 4 before.
   submit: { doRequests: 1, sqlRowsWritten: 3 },
-  // The job row and jobs_wake; one message.
-  claim: { doRequests: 1, sqlRowsWritten: 2, queueMessages: 1 },
+  // Dispatched at submit (src/core/dispatch-at-submit.ts): the submit's insert wrote the row queued
+  // under attempt 1 and its request sent the message, so no alarm run and no row written; a job the
+  // alarm claims pays CLAIMED_BY_ALARM here (the job row and jobs_wake, and the run's request).
+  claim: { doRequests: 0, sqlRowsWritten: 0, queueMessages: 1 },
   consume: { workerInvocations: 1 },
   // The job row alone (the attempt is its latest: columns of its own, no attempts row), in its
   // one-row form: status and the lease deadline stay as the claim wrote them, so no jobs_wake entry
@@ -73,6 +76,9 @@ const BUDGET: Partial<Record<Phase, Partial<OperationCounts>>> = {
   // max(rowid), once per removal batch: index-watermark.test.ts).
   retention: { doRequests: 1, sqlRowsWritten: 3, d1RowsWritten: 1 },
 };
+
+/** What the claim costs a job the alarm claims (not dispatched at submit: a gated one, or one due later). */
+const CLAIMED_BY_ALARM = { doRequests: 1, sqlRowsWritten: 2 };
 
 /**
  * A job with a callback_url costs the canonical job's budget in every phase, plus its callback: the
@@ -156,7 +162,7 @@ async function submitThroughWorker(apiKey: string, body: unknown) {
  * One job's operations per phase, submit to removed, on a warm shard (a running system's: the key
  * cache and the shard warmed by an earlier job, a newer job there by the time its retention runs out).
  */
-async function lifeOf(body: Record<string, unknown>) {
+async function lifeOf(body: Record<string, unknown>, claimed: "at submit" | "by the alarm" = "at submit") {
   const user = await createUser();
   // Warm the key cache and the shard, as a running system is: not part of the job's cost.
   await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
@@ -164,7 +170,9 @@ async function lifeOf(body: Record<string, unknown>) {
   resetOperationTotals();
 
   const job = await submitThroughWorker(user.api_key, body);
-  const sent = await fireAlarm(user.user_id);
+  // Dispatched at submit, its message is out before any alarm run; a gated job waits for the alarm.
+  expect((await queuedMessages(user.user_id)).length).toBe(claimed === "at submit" ? 1 : 0);
+  const sent = claimed === "at submit" ? await queuedMessages(user.user_id) : await fireAlarm(user.user_id);
   expect(sent.map((m) => m.job_id)).toEqual([job.id]);
   await deliver(sent);
   await flushIndexCopy(user.user_id);
@@ -235,7 +243,8 @@ describe("cost budget of the canonical one-shot job", () => {
     await flushIndexCopy(user.user_id);
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push((await submitThroughWorker(user.api_key, { type: "noop" })).id);
-    const sent = await fireAlarm(user.user_id);
+    // Each dispatched at its submit (the ones before it queued, none scheduled and due): no alarm run.
+    const sent = await queuedMessages(user.user_id);
     expect(sent).toHaveLength(10);
     resetOperationTotals();
 
@@ -275,7 +284,8 @@ describe("cost budget of the canonical one-shot job", () => {
       type: "noop",
       callback_url: "http://127.0.0.1:9/callback",
     });
-    await deliver(await fireAlarm(user.user_id));
+    // Dispatched at submit: no alarm run claims it.
+    await deliver(await queuedMessages(user.user_id));
     const callbacks = takeCallbackMessages(queue);
     expect(callbacks).toHaveLength(1);
     await deliver(callbacks);
@@ -291,14 +301,17 @@ describe("cost budget of the canonical one-shot job", () => {
     expect(counted.callback).toMatchObject({ doRequests: 2, sqlRowsWritten: 3, queueMessages: 1 });
   });
 
-  it("a job with flow_control costs at most 2 SQLite rows written more; a key without a rate none, an idle key nothing", async () => {
-    const canonical = sumOperations((await lifeOf({ type: "noop" })).counted).sqlRowsWritten;
+  it("a job with flow_control costs at most 2 SQLite rows written more than the alarm's claim; a key without a rate none, an idle key nothing", async () => {
+    // A keyed job is claimed by the alarm (its key decides), not dispatched at submit: it pays the claim.
+    const canonical =
+      sumOperations((await lifeOf({ type: "noop" })).counted).sqlRowsWritten +
+      CLAIMED_BY_ALARM.sqlRowsWritten;
     // A key with a rate: its start log is written at the begin (one row: WITHOUT ROWID) and goes with
     // the key's last job at retention (one row), no sooner, as its window may still hold the start.
-    const rated = await lifeOf({
-      type: "noop",
-      flow_control: { key: "customer-7", concurrency: 2, rate: 10 },
-    });
+    const rated = await lifeOf(
+      { type: "noop", flow_control: { key: "customer-7", concurrency: 2, rate: 10 } },
+      "by the alarm",
+    );
     console.log("operations per job with a rated flow-control key", JSON.stringify(rated.counted));
     expect(sumOperations(rated.counted).sqlRowsWritten).toBe(canonical + 2);
     expect(rated.counted.begin?.sqlRowsWritten).toBe((BUDGET.begin?.sqlRowsWritten ?? 0) + 1);
@@ -310,9 +323,16 @@ describe("cost budget of the canonical one-shot job", () => {
       sqlRowsRead: _cr,
       ...canonicalOthers
     } = sumOperations((await lifeOf({ type: "noop" })).counted);
-    expect(others).toEqual(canonicalOthers);
+    expect(others).toEqual({
+      ...canonicalOthers,
+      doRequests: canonicalOthers.doRequests + CLAIMED_BY_ALARM.doRequests,
+    });
+    expect(rated.counted.claim).toMatchObject({ ...CLAIMED_BY_ALARM, queueMessages: 1 });
     // A key with a concurrency alone keeps no state: its slots are read from the jobs' own rows.
-    const limited = await lifeOf({ type: "noop", flow_control: { key: "customer-8", concurrency: 2 } });
+    const limited = await lifeOf(
+      { type: "noop", flow_control: { key: "customer-8", concurrency: 2 } },
+      "by the alarm",
+    );
     expect(sumOperations(limited.counted).sqlRowsWritten).toBe(canonical);
     // Idle keys hold nothing.
     for (const { user } of [rated, limited]) {

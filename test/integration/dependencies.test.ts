@@ -440,8 +440,9 @@ describe("a pooled dependent made due", () => {
     await setShardClock(user.user_id, now);
     await request("/v1/pools/p", { method: "PUT", headers: user.auth, json: { capacity: 1 } });
     const at = new Date(now).toISOString();
+    // X is due a second after the submit (a job due at its submit would go out with it).
     const { body } = await batch(user, [
-      noop({ run_at: at, priority: 100, expires_after_seconds: 1 }),
+      noop({ run_at: new Date(now + 1_000).toISOString(), priority: 100, expires_after_seconds: 1 }),
       noop({ depends_on: ["@0"], on_dependency_failure: "run", priority: 100, resources: { p: 1 } }),
       noop({ run_at: at, resources: { p: 1 } }),
     ]);

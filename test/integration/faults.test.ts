@@ -25,9 +25,13 @@ const alarmOf = (userId: string) => inShard(userId, (_s, state) => state.storage
 describe("crash at each step", () => {
   it("after accept: the armed alarm survives eviction and dispatches the job", async () => {
     const user = await createUser();
-    const { body: job } = await submit(user, { type: "noop" });
+    // Due a second after its submit, so the alarm is what dispatches it.
+    const dueAt = Date.now() + 1_000;
+    const { body: job } = await submit(user, { type: "noop", run_at: new Date(dueAt).toISOString() });
+    expect(job.status).toBe("scheduled");
     await evictDurableObject(shardOf(user.user_id));
     expect(await alarmOf(user.user_id)).not.toBeNull();
+    await setShardClock(user.user_id, dueAt + 1);
     const messages = await fireAlarm(user.user_id);
     expect(messages.map((m) => m.job_id)).toEqual([job.id]);
     await deliver(messages);
@@ -65,10 +69,11 @@ describe("crash at each step", () => {
 
   it("backs off the dispatch deadline while messages keep missing it, and resets it on begin", async () => {
     const user = await createUser();
-    const { body: job } = await submit(user, { type: "noop" });
-    let now = Date.now();
+    // Due at `now`, the shard's clock at its submit: dispatched with it, the first deadline from there.
+    let now = Date.now() + 1_000;
     await setShardClock(user.user_id, now);
-    await fireAlarm(user.user_id);
+    const { body: job } = await submit(user, { type: "noop", run_at: new Date(now).toISOString() });
+    expect(job.status).toBe("queued");
     const deadlines: number[] = [];
     for (let miss = 0; miss < 3; miss++) {
       const d = await inShard(user.user_id, (_s, state) =>
@@ -125,9 +130,11 @@ describe("crash at each step", () => {
     expect(done.attempts.map((a) => `${a.number}:${a.status}`)).toEqual(["2:succeeded", "1:timed_out"]);
   });
 
-  it("a failed send puts the claims back and keeps the alarm armed", async () => {
+  it.each([
+    ["the alarm's claim", 1_000],
+    ["a submit's dispatch", 0],
+  ])("a failed send puts the claims back and keeps the alarm armed: %s", async (_what, delayMs) => {
     const user = await createUser();
-    const { body: job } = await submit(user, { type: "noop" });
     const brokenQueue = {
       send: async () => {},
       sendBatch: async () => {
@@ -135,12 +142,18 @@ describe("crash at each step", () => {
       },
     } as unknown as Queue<unknown>;
     await withShardBindings(user.user_id, { DISPATCH: brokenQueue });
-    await runDurableObjectAlarm(shardOf(user.user_id));
+    const dueAt = Date.now() + delayMs;
+    const { body: job } = await submit(user, { type: "noop", run_at: new Date(dueAt).toISOString() });
+    if (delayMs > 0) {
+      expect(job.status).toBe("scheduled");
+      await setShardClock(user.user_id, dueAt + 1);
+      await runDurableObjectAlarm(shardOf(user.user_id));
+    }
     expect((await getJob(user, job.id)).status).toBe("scheduled");
     expect(await queuedMessages(user.user_id)).toEqual([]);
     const alarm = await alarmOf(user.user_id);
     expect(alarm).not.toBeNull();
-    expect(alarm).toBeLessThanOrEqual(Date.now() + 2_000);
+    expect(alarm).toBeLessThanOrEqual(Math.max(dueAt, Date.now()) + 2_000);
     expectLogged("dispatch_send_failed", {
       shard: `${user.user_id}/0`,
       jobs: 1,
@@ -148,7 +161,7 @@ describe("crash at each step", () => {
     });
 
     await abortAllDurableObjects(); // a fresh instance has the real queue again
-    await setShardClock(user.user_id, Date.now() + 2_000);
+    await setShardClock(user.user_id, Math.max(dueAt, Date.now()) + 2_000);
     expect((await fireAlarm(user.user_id)).map((m) => m.job_id)).toEqual([job.id]);
   });
 });

@@ -38,7 +38,14 @@ async function stable(user: TestUser, id: string) {
 describe("PATCH /v1/jobs/:id", () => {
   it("changes the given fields of a scheduled job and nothing else", async () => {
     const user = await createUser();
-    const { body: job } = await submit(user, { type: "noop", name: "a", labels: { team: "x" } });
+    // Due in an hour: scheduled (a job due at once goes out with its submit).
+    const runAt = new Date(Date.now() + 3_600_000).toISOString();
+    const { body: job } = await submit(user, {
+      type: "noop",
+      name: "a",
+      labels: { team: "x" },
+      run_at: runAt,
+    });
     const out = await patch(user, job.id, {
       priority: 90,
       name: "b",

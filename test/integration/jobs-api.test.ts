@@ -27,7 +27,8 @@ describe("POST /v1/jobs", () => {
       user_id: user.user_id,
       name: "nightly",
       type: "noop",
-      status: "scheduled",
+      // Due at once, and decided by nothing but the claim: it went out with its submit.
+      status: "queued",
       priority: 50,
       payload: null,
       interval_seconds: null,
@@ -336,7 +337,7 @@ describe("authentication and isolation", () => {
       "not_found",
     );
     await expectError(await request("/v1/jobs/not-a-job-id", { headers: alice.auth }), 404, "not_found");
-    expect((await getJob(alice, job.id)).status).toBe("scheduled");
+    expect((await getJob(alice, job.id)).status).toBe(job.status);
   });
 });
 

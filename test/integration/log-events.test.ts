@@ -172,7 +172,8 @@ describe("log events", () => {
 
   it("dispatch_send_failed and index_write_failed from the shard's alarm", async () => {
     const user = await createUser();
-    await submit(user, { type: "noop" });
+    // Due after its submit, so the alarm below claims it (and fails to send it).
+    await submit(user, { type: "noop", run_at: new Date(Date.now() + 5_000).toISOString() });
     await inShard(user.user_id, (shard) => {
       const target = shard as unknown as { env: Env };
       target.env = {

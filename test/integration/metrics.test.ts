@@ -102,10 +102,11 @@ describe("GET /v1/metrics", () => {
     await setClock(user.user_id, 0, F + 40_000);
     await submit(user, { type: "noop", run_at: iso(F + 30_000), resources: { p: 1 } });
     expect((await fireAlarm(user.user_id, 0)).length).toBe(1);
-    // After the last alarm: two for later, one due and not dispatched.
+    // After the last alarm: two for later, one due and not dispatched (a keyed job: only the alarm's
+    // claim sends one, so its submit did not).
     await submit(user, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
     await submit(user, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
-    await submit(user, { type: "noop", run_at: iso(F) });
+    await submit(user, { type: "noop", run_at: iso(F), flow_control: { key: "k", concurrency: 5 } });
 
     const m = await metricsOf(user);
     expect(m.jobs).toEqual({ scheduled: 3, queued: 1, running: 0, paused: 0 });

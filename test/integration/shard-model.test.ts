@@ -38,6 +38,7 @@ import {
   DEPENDENCY_STATS,
   dependencyStateOf,
   dependencyVerdicts,
+  dispatchAtSubmit,
   dueTime,
   expiryKind,
   FINISHED,
@@ -484,6 +485,7 @@ const COVERED = [
   "submit.refused",
   "submit.keyed",
   "submit.debounce.replaced",
+  "submit.dispatched",
   "alarm.claims",
   "begin",
   "begin.stale",
@@ -872,6 +874,7 @@ class Submit implements Cmd {
       };
       addJob(m, job, dependsOn, this.v.policy ?? "fail", known);
       if (dependsOn) count("submit.dependent");
+      if (dispatchAtSubmit(m, [job]).length > 0) count("submit.dispatched");
     }
     count(!fits ? "submit.refused" : Object.keys(resources).length > 0 ? "submit.pooled" : "submit");
     if (fits && flow) count("submit.keyed");
@@ -986,6 +989,7 @@ class SubmitGraph implements Cmd {
     }
     expect(out.ok, JSON.stringify(out)).toBe(true);
     const results = out.ok ? out.results : [];
+    const fresh: MJob[] = [];
     for (const [i, p] of planned.entries()) {
       const result = results[i];
       expect(result?.ok && !result.replayed && result.view.id, `jobs[${i}] created`).toBe(p.spec.id);
@@ -1001,7 +1005,9 @@ class SubmitGraph implements Cmd {
         runAt: p.runAt,
       });
       addJob(m, job, dependsOn.length > 0 ? dependsOn : null, p.item.policy, known);
+      fresh.push(job);
     }
+    count("graph.dispatched", dispatchAtSubmit(m, fresh).length);
     count("graph");
     count("graph.jobs", planned.length);
     await observe(m, r);

@@ -49,11 +49,13 @@ async function watch(path: string, headers: Record<string, string>): Promise<Wat
 describe("watching a job", () => {
   it("sends the job at once and on each change, then closes when it is finished", async () => {
     const user = await createUser();
-    const job = (await submit(user, { type: "noop" })).body;
+    // Due a second after its submit, so it is seen scheduled, then claimed by the alarm.
+    const dueAt = Date.now() + 1000;
+    const job = (await submit(user, { type: "noop", run_at: new Date(dueAt).toISOString() })).body;
     const w = await watch(`/v1/jobs/${job.id}/watch`, user.auth);
     expect(w.status).toBe(101);
     expect((await w.next(1))[0]).toMatchObject({ id: job.id, status: "scheduled" });
-    await setShardClock(user.user_id, Date.now() + 1000);
+    await setShardClock(user.user_id, dueAt + 1);
     const sent = await fireAlarm(user.user_id);
     expect((await w.next(2))[1]?.status).toBe("queued");
     await deliver(sent);

@@ -3,6 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env as workerEnv } from "cloudflare:workers";
 import { app } from "../../src/api/app";
 import { forgetVerifiedKeys } from "../../src/api/auth";
+import { claimableAlone } from "../../src/core/dispatch-at-submit";
 import { shardName } from "../../src/core/ids";
 import { indexCopyDue } from "../../src/core/index-copy-time";
 import type { JobView } from "../../src/core/job";
@@ -69,6 +70,27 @@ export async function submit(
 ) {
   const res = await request("/v1/jobs", { method: "POST", headers: { ...user.auth, ...headers }, json: job });
   return { status: res.status, body: (await res.json()) as JobView & { error?: { code: string } } };
+}
+
+/**
+ * The status a job answers its submit with on a shard where nothing else is due: queued when it went
+ * out with the submit (due at once, and decided by nothing but the claim: src/core/dispatch-at-submit.ts),
+ * else scheduled. Judged at the job's own created_at, the instant the shard decided.
+ */
+export function statusAtSubmit(job: JobView): "queued" | "scheduled" {
+  const fresh = {
+    id: job.id,
+    priority: job.priority,
+    runAt: Date.parse(job.run_at),
+    resources: job.resources,
+    flowControl: job.flow_control,
+    debounce: job.debounce,
+    dependsOn: job.depends_on.length > 0 ? job.depends_on : null,
+    blockedBy: null,
+    overlap: job.overlap,
+    expiresAfterSeconds: job.expires_after_seconds,
+  };
+  return claimableAlone(fresh, Date.parse(job.created_at)) ? "queued" : "scheduled";
 }
 
 export async function getJob(user: TestUser, id: string): Promise<JobView> {

@@ -534,6 +534,46 @@ export function fireAlarm(m: Model): Message[] {
   return [...resent, ...sent];
 }
 
+/**
+ * Dispatch at submit (docs/architecture.md "Dispatch at submit"): when a submit's new jobs are the only
+ * due ones (no other scheduled job of the shard is due, pooled or not), those the claim would decide
+ * alone (due, no pool, no flow-control key, no debounce, no dependency, not cancel_other, not past
+ * their expiry) go out with the submit, in the claim's order, up to the claim's room: queued under
+ * attempt 1 with the dispatch deadline, as the alarm's claim at this instant would leave them. Call it
+ * after adding `fresh` to the model. Returns the messages sent.
+ */
+export function dispatchAtSubmit(m: Model, fresh: MJob[]): Message[] {
+  const now = m.now;
+  const others = m.jobs.filter((j) => !fresh.includes(j));
+  if (others.some((j) => j.status === "scheduled" && j.deadline !== null && j.deadline <= now)) return [];
+  const alone = fresh.filter(
+    (j) =>
+      j.status === "scheduled" &&
+      j.deadline !== null &&
+      j.deadline <= now &&
+      Object.keys(j.resources).length === 0 &&
+      !j.flow &&
+      !j.debounce &&
+      !j.dependsOn &&
+      j.overlap !== "cancel_other" &&
+      !(j.expiresAfterSeconds != null && now > j.runAt + j.expiresAfterSeconds * 1000),
+  );
+  if (alone.length === 0) return [];
+  const limit = Math.min(BATCH, WINDOW - ofStatus(m, "queued").length);
+  const ids = claimOrder(alone, m.caps, heldUnits(m.jobs), now, limit);
+  const sent: Message[] = [];
+  for (const id of ids) {
+    const j = alone.find((x) => x.id === id);
+    if (!j) throw new Error(`model: dispatched unknown ${id}`);
+    j.status = "queued";
+    j.attempt = 1;
+    j.deadline = now + dispatchDeadline(0);
+    sent.push({ user_id: m.userId, job_id: j.id, attempt: j.attempt });
+  }
+  m.sent.push(...sent);
+  return sent;
+}
+
 // --- dependencies (docs/design.md "Dependencies") ------------------------------------------------
 
 export const DEPENDENCY_FAILED = "dependency_failed";

@@ -10,6 +10,9 @@
 //   read once more for its dispatch deadline (overlap.ts); no more rows written.
 // inFlight(db) → number
 //   reads the queued jobs' jobs_wake entries (a count). Rows written: 0.
+// claimRoomNow(db, now, policy) → number
+//   reads two jobs_wake seeks (a scheduled job due, pooled or not) and, when none is, inFlight's count.
+//   Rows written: 0.
 //
 // Every statement here is built once per database (prepared.ts) and bound per call: the due page in
 // four shapes (aging on or off, from the start or after a position), the claim's update, the count.
@@ -304,3 +307,22 @@ export function inFlight(db: ShardDb): number {
 }
 
 const IN_FLIGHT = `select count(*) as n from jobs where ${NOT_BEGUN_TEXT}`;
+
+const SCHEDULED_DUE = `select exists (select 1 from jobs where status = 'scheduled' and needs_pools = 0 and deadline <= ?)
+  or exists (select 1 from jobs where status = 'scheduled' and needs_pools = 1 and deadline <= ?) as due`;
+
+/**
+ * claimRoomNow: how many jobs claimDue would claim at this instant if the shard's due jobs were only
+ * the ones a submit is about to write (src/core/dispatch-at-submit.ts): 0 when a scheduled job of the
+ * shard's own is due (pooled or not: the alarm decides then, in priority order), else the batch size
+ * less what the in-flight window holds, as the alarm's tick computes its limit.
+ */
+export function claimRoomNow(
+  db: ShardDb,
+  now: number,
+  policy: { batchSize: number; window: number },
+): number {
+  const [row] = storageOf(db).sql.exec(SCHEDULED_DUE, now, now).toArray();
+  if (row?.due) return 0;
+  return Math.min(policy.batchSize, policy.window - inFlight(db));
+}

@@ -1,7 +1,8 @@
 // Writing the jobs a submit decided to create: one INSERT for many jobs, not one per job.
 //
-// createJobs(db, submissions, now) → JobRow[], one per submission, in order
-//   writes one jobs row per submission (scheduled, due at its run_at) and, for a keyed one, its
+// createJobs(db, submissions, now, dispatching?) → JobRow[], one per submission, in order
+//   writes one jobs row per submission (scheduled, due at its run_at; or, dispatched at submit, queued
+//   under attempt 1 with its dispatch lease: the same one row) and, for a keyed one, its
 //   idempotency_keys row. Rows written: 3 per job (row, id key, jobs_wake: its index copy is pending by
 //   the watermark, a new row being above it, so no jobs_index_due entry: index-copy.ts); with a key
 //   +3 (row, key, idempotency_keys_job), or +2 when it replaces an expired key not yet pruned. Rows
@@ -63,6 +64,7 @@ const NAMED = [
   "blockedBy",
   "needsPools",
   "status",
+  "attempt",
   "occurrenceAt",
   "deadline",
   "createdAt",
@@ -120,7 +122,7 @@ const CHUNK_CHARS = 600_000;
  * 0/1), and its row as drizzle would read those back (each value through its column's decoder, so a
  * payload is exactly what a later read of the row gives), with the other columns' defaults.
  */
-function newJob(spec: NewJob, now: number): { values: unknown[]; row: JobRow } {
+function newJob(spec: NewJob, now: number, lease: number | null): { values: unknown[]; row: JobRow } {
   const fields = {
     ...spec,
     needsPools: isGated(spec),
@@ -128,10 +130,13 @@ function newJob(spec: NewJob, now: number): { values: unknown[]; row: JobRow } {
     debounceKey: spec.debounce?.key ?? null,
     // A debounced job's first submit: max_wait_seconds counts from here (src/core/debounce.ts).
     debounceFirstAt: spec.debounce ? now : null,
-    status: "scheduled",
+    // Dispatched at submit (src/core/dispatch-at-submit.ts): written as the claim would leave it,
+    // queued under attempt 1 with its dispatch lease as deadline, not begun (run_deadline null).
+    status: lease === null ? "scheduled" : "queued",
+    attempt: lease === null ? 0 : 1,
     occurrenceAt: spec.runAt,
     // Blocked by a dependency: no due time until the last one succeeds (src/core/dependencies.ts).
-    deadline: dueDeadline(spec, spec.runAt),
+    deadline: lease ?? dueDeadline(spec, spec.runAt),
     createdAt: now,
     updatedAt: now,
     // No per-row pending copy: a new row is above the index watermark, copied from there (index-copy.ts).
@@ -178,14 +183,29 @@ function write(items: unknown[][], one: (values: unknown[]) => void, many: (json
   if (chunk.length > 0) many(`[${chunk.join(",")}]`);
 }
 
+/** Jobs a submit sends at once (src/core/dispatch-at-submit.ts): their ids, and their dispatch lease. */
+export interface Dispatching {
+  ids: ReadonlySet<string>;
+  lease: number;
+}
+
 /**
  * createJobs: inserts the submissions' jobs and their keys' records. Invariant: each job is written
  * exactly as insertJob always wrote it (every field of its spec, scheduled, due and deadline at its
- * run_at, its index copy pending by the watermark: index-copy.ts), and each key names its job for 24 h.
+ * run_at, its index copy pending by the watermark: index-copy.ts), and each key names its job for 24 h;
+ * a job in `dispatching` is written as the claim leaves a job (queued, attempt 1, deadline its lease),
+ * in the same row written, so dispatching it at submit writes no row more.
  */
-export function createJobs(db: ShardDb, submissions: readonly NewSubmission[], now: number): JobRow[] {
+export function createJobs(
+  db: ShardDb,
+  submissions: readonly NewSubmission[],
+  now: number,
+  dispatching?: Dispatching,
+): JobRow[] {
   const { sql } = storageOf(db);
-  const created = submissions.map(({ spec }) => newJob(spec, now));
+  const created = submissions.map(({ spec }) =>
+    newJob(spec, now, dispatching?.ids.has(spec.id) ? dispatching.lease : null),
+  );
   write(
     created.map(({ values }) => values),
     (values) => sql.exec(INSERT_JOB, ...values),

@@ -1,17 +1,20 @@
 // Job creation with Idempotency-Key semantics, and the read-model (D1) bookkeeping.
 //
-// insertJob(db, spec, idem?, now, maxUnfinished?) → {ok, replayed, job} | idempotency_conflict
-//     | too_many_unfinished | invalid_resources | stale_shards
+// insertJob(db, spec, idem?, now, maxUnfinished?, t?, known?, dispatch?) → {ok, replayed, job}
+//     | idempotency_conflict | too_many_unfinished | invalid_resources | stale_shards
 //   reads idempotency_keys[key], its job and key_fence (keyed), the unfinished count (with a cap, and
-//   only when the bound the last submit left says the cap may be reached: UnfinishedRoom), pools;
-//   writes the job and its key through createJobs (create-jobs.ts). Rows written: 3 (row, id key,
+//   only when the bound the last submit left says the cap may be reached: UnfinishedRoom), pools; for
+//   a job due now that could go alone, the claim's room (`dispatch.room`). Writes the job and its key
+//   through createJobs (create-jobs.ts): queued under attempt 1 when dispatched at submit
+//   (src/core/dispatch-at-submit.ts; the caller sends it), else scheduled. Rows written: 3 (row, id key,
 //   jobs_wake: its index copy is pending by the watermark, index-copy.ts); with a key +3 (row, key,
 //   idempotency_keys_job), or +2 when it replaces an expired key not yet pruned; 0 when replayed or
 //   refused.
-// insertJobs(db, batch, now, maxUnfinished?) → {ok, outcomes} | invalid_resources (items)
+// insertJobs(db, batch, now, maxUnfinished?, t?, known?, dispatch?) → {ok, outcomes}
+//     | invalid_resources (items)
 //   one transaction; reads pools per pooled item and the unfinished count at most once; decides each
 //   item as insertJob would, then writes every job created with one createJobs (one statement per
-//   chunk, not per job). Rows written: as insertJob per job created (3, +3 with a key); 0 when a pool
+//   chunk, not per job), those it dispatches at submit queued (up to the claim's room, in its order). Rows written: as insertJob per job created (3, +3 with a key); 0 when a pool
 //   check fails.
 // lookupKeys(db, keys, shards, now) → KeyLookup[], one per key
 //   reads key_fence, each key's row and its job (with recent attempts, for the view); writes key_fence.
@@ -23,6 +26,7 @@
 // The index copy's own queries (dueForIndex, markIndexed, postponeIndex) are in index-copy.ts.
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import { debouncedRunAt } from "../../core/debounce";
+import { dispatchAtSubmit } from "../../core/dispatch-at-submit";
 import type { NewJob } from "../../core/job";
 import type { ShardDb, ShardTimings } from "../db";
 import type {
@@ -35,7 +39,7 @@ import type {
 } from "../rpc";
 import { idempotencyKeys, type JobRow, jobs, keyFence } from "../schema";
 import { effective } from "./begun";
-import { createJobs, recordKeys } from "./create-jobs";
+import { createJobs, type Dispatching, recordKeys } from "./create-jobs";
 import { pendingJob, replacePending } from "./debounce";
 import { resourceErrors } from "./pools";
 import { prepared } from "./prepared";
@@ -115,6 +119,22 @@ class UnfinishedRoom {
   }
 }
 
+/** What a submit needs to send its due jobs itself (src/core/dispatch-at-submit.ts). */
+export interface SubmitDispatch {
+  agingSeconds: number;
+  /** A first claim's dispatch lease (DISPATCH_DEADLINE_SECONDS). */
+  leaseMs: number;
+  /** The claim's room at this instant (claim.ts claimRoomNow), asked only when a new job could go. */
+  room: () => number;
+}
+
+/** The new jobs to write queued and send with the submit, if any (none without `d`). */
+function dispatching(specs: NewJob[], now: number, d: SubmitDispatch | undefined): Dispatching | undefined {
+  if (!d) return undefined;
+  const ids = dispatchAtSubmit(specs, now, d.agingSeconds, d.room);
+  return ids.length > 0 ? { ids: new Set(ids), lease: now + d.leaseMs } : undefined;
+}
+
 /** The RPC's answer, with the stored row in place of its view. */
 export type InsertOutcome =
   | { ok: true; replayed: boolean; replaced?: true; job: JobRow }
@@ -136,6 +156,7 @@ export function insertJob(
   maxUnfinished = Number.POSITIVE_INFINITY,
   t?: ShardTimings,
   known: Known = {},
+  dispatch?: SubmitDispatch,
 ): InsertOutcome {
   const room = new UnfinishedRoom(db, maxUnfinished);
   const submission = { spec: blockedSpec(withDebouncedRunAt(spec, now), known), idempotency: idem };
@@ -144,7 +165,7 @@ export function insertJob(
   if (decided !== CREATE && !isReplace(decided)) return settled(room, decided);
   if (details.length > 0) return settled(room, { ok: false, reason: "invalid_resources", details });
   if (isReplace(decided)) return settled(room, replaced(db, decided.pending, submission, now, t));
-  const [created] = createJobs(db, [submission], now);
+  const [created] = createJobs(db, [submission], now, dispatching([submission.spec], now, dispatch));
   if (!created) throw new Error(`job ${spec.id} was not created`);
   room.settle(1);
   return { ok: true, replayed: false, job: linked(db, created, known, now, t) };
@@ -286,6 +307,7 @@ export function insertJobs(
   maxUnfinished = Number.POSITIVE_INFINITY,
   t?: ShardTimings,
   known: Known = {},
+  dispatch?: SubmitDispatch,
 ): { ok: true; outcomes: AdmitOutcome[] } | RefusalOf<SubmitBatchResult> {
   const batch = submitted.map((s) => ({ ...s, spec: withDebouncedRunAt(s.spec, now) }));
   const items = batch.flatMap(({ spec }, index) => {
@@ -348,7 +370,12 @@ export function insertJobs(
     };
     for (const [index, submission] of batch.entries()) decided.push(decide(submission, index));
     const creating = batch.filter((_, index) => decided[index] === index && !replacing.has(index));
-    const rows = new Map(createJobs(db, creating, now).map((row) => [row.id, row]));
+    const sending = dispatching(
+      creating.map(({ spec }) => spec),
+      now,
+      dispatch,
+    );
+    const rows = new Map(createJobs(db, creating, now, sending).map((row) => [row.id, row]));
     // Pending jobs replaced, in order (a later item of the same key replaces it again).
     for (const [index, pending] of replacing) {
       if (typeof pending === "number") continue;
