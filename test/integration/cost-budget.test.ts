@@ -36,7 +36,8 @@ afterEach(() => {
  * The most each phase may cost per canonical job, as measured (docs/cost.md; before the lean schema
  * it was 24 SQLite rows and 5 D1 rows written per job, then 14 and 1, then 15 with the metrics row,
  * and 18 once its removal was counted; issue 16 took that to 13, and the copy by watermark to 12;
- * issue 20's running metrics totals add 1 at retention, shared by the hour's jobs: 13). SQLite rows written must match
+ * issue 20's running metrics totals add 1 at retention, shared by the hour's jobs: 13; dispatch at submit takes
+ * the claim's 2 off: 11). SQLite rows written must match
  * exactly, so a change that saves some lowers the budget. Rows read are left out: they are billed at
  * a thousandth of a row written and depend on how many jobs the shard holds.
  */
