@@ -25,7 +25,6 @@ import { BulkRunner } from "./bulk-runner";
 import { type ShardContext, shardContext } from "./context";
 import { findJob, type ShardDb } from "./db";
 import { finishReports } from "./finish-reports";
-import { noteLoad } from "./growth";
 import type * as R from "./rpc";
 import * as schema from "./schema";
 import * as accounts from "./sql/accounts";
@@ -38,8 +37,8 @@ import { readMetrics } from "./sql/metrics";
 import { overlapCutoffOf } from "./sql/overlap";
 import * as pools from "./sql/pools";
 import * as submits from "./sql/submit";
-import { toJobView, viewJob } from "./sql/view";
-import { sendDispatched, submitDispatch } from "./submit-dispatch";
+import { viewJob } from "./sql/view";
+import { type Submitter, submitMany, submitOne } from "./submitting";
 import { tick } from "./tick";
 import { Watchers } from "./watchers";
 
@@ -197,25 +196,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     maxUnfinished?: number,
     known?: R.KnownDependencies,
   ): Promise<R.SubmitResult> {
-    const now = this.clock();
-    const cap = this.bulk.room(maxUnfinished);
-    const dispatch = submitDispatch(this.context, now);
-    const out = submits.insertJob(
-      this.db,
-      spec,
-      idempotency,
-      now,
-      cap,
-      this.context.timings,
-      known,
-      dispatch,
-    );
-    if (!out.ok) return out;
-    if (!out.replayed && !out.replaced) await sendDispatched(this.context, this.load, [out.job], now);
-    await this.rearm(out.job.needsPools && pools.poolWaitersExist(this.db, now));
-    const result = this.submitted(out);
-    await noteLoad(this.context, this.load, "submitted", 1, spec.userId, now);
-    return result;
+    return submitOne(this.submitter, spec, idempotency, maxUnfinished, known);
   }
 
   async submitBatch(
@@ -223,32 +204,16 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     maxUnfinished?: number,
     known?: R.KnownDependencies,
   ): Promise<R.SubmitBatchResult> {
-    const now = this.clock();
-    const cap = this.bulk.room(maxUnfinished);
-    const dispatch = submitDispatch(this.context, now);
-    const out = submits.insertJobs(this.db, batch, now, cap, this.context.timings, known, dispatch);
-    if (!out.ok) return out;
-    const created = out.outcomes.flatMap((o) => (o.ok && !o.replayed && !o.replaced ? [o.job] : []));
-    await sendDispatched(this.context, this.load, created, now);
-    const pooled = out.outcomes.some((o) => o.ok && !o.replayed && o.job.needsPools);
-    await this.rearm(pooled && pools.poolWaitersExist(this.db, now));
-    const userId = batch[0]?.spec.userId;
-    if (userId) await noteLoad(this.context, this.load, "submitted", batch.length, userId, now);
-    return { ok: true, results: out.outcomes.map((o) => (o.ok ? this.submitted(o) : o)) };
+    return submitMany(this.submitter, batch, maxUnfinished, known);
+  }
+
+  /** The submit RPCs' view of this shard (src/shard/submitting.ts). */
+  private get submitter(): Submitter {
+    return { context: this.context, load: this.load, cap: (max) => this.bulk.room(max) };
   }
 
   async lookupKeys(keys: R.Idempotency[], shards: number): Promise<R.KeyLookup[]> {
     return submits.lookupKeys(this.db, keys, shards, this.clock());
-  }
-
-  /**
-   * An accepted submit as it crosses the RPC: the job as the API shows it, not its row. A job just
-   * created has no attempts, so only a replay reads them.
-   */
-  private submitted(out: Extract<submits.InsertOutcome, { ok: true }>): R.SubmitItemResult {
-    // A replaced pending job never began: it has no attempts either.
-    const view = out.replayed ? viewJob(this.db, out.job) : toJobView(out.job, []);
-    return { ok: true, replayed: out.replayed, ...(out.replaced ? { replaced: true } : {}), view };
   }
 
   async get(jobId: string): Promise<R.GetResult> {

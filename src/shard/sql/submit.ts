@@ -14,8 +14,8 @@
 //     | invalid_resources (items)
 //   one transaction; reads pools per pooled item and the unfinished count at most once; decides each
 //   item as insertJob would, then writes every job created with one createJobs (one statement per
-//   chunk, not per job), those it dispatches at submit queued (up to the claim's room, in its order). Rows written: as insertJob per job created (3, +3 with a key); 0 when a pool
-//   check fails.
+//   chunk, not per job), those it dispatches at submit queued (up to the claim's room, in its order).
+//   Rows written: as insertJob per job created (3, +3 with a key); 0 when a pool check fails.
 // lookupKeys(db, keys, shards, now) → KeyLookup[], one per key
 //   reads key_fence, each key's row and its job (with recent attempts, for the view); writes key_fence.
 //   Rows written: 1 when `shards` is above the fence (once per growth), else 0.
