@@ -1,4 +1,4 @@
-// Dispatch at submit (src/core/dispatch-at-submit.ts, src/shard/submit-dispatch.ts; docs/architecture.md
+// Dispatch at submit (src/core/dispatch-at-submit.ts, src/shard/submitting.ts; docs/architecture.md
 // "Dispatch at submit"): a submit whose new jobs are the shard's only due ones sends them itself, queued
 // under attempt 1, exactly as the alarm's claim at that instant would; anything else waits for the alarm.
 import { runDurableObjectAlarm } from "cloudflare:test";
