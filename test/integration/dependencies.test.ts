@@ -452,4 +452,30 @@ describe("a pooled dependent made due", () => {
     expect((await fireAlarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([d.id]);
     expect((await getJob(user, x.id)).last_error).toBe("expired");
   });
+
+  it("goes in the next run, at once, when a lower job reserved its pool before the expiry made it due", async () => {
+    const user = await createUser();
+    const now = Date.now() + 86_400_000;
+    await setShardClock(user.user_id, now);
+    await request("/v1/pools/p", { method: "PUT", headers: user.auth, json: { capacity: 2 } });
+    const at = new Date(now + 1_000).toISOString();
+    const { body } = await batch(user, [
+      noop({ run_at: at, priority: 100, resources: { p: 1 } }),
+      // Ahead of X in the walk (due as early, lower id): wants both units, one is taken, so it reserves.
+      noop({ run_at: at, resources: { p: 2 } }),
+      noop({ run_at: new Date(now + 2_000).toISOString(), expires_after_seconds: 1 }),
+      noop({ depends_on: ["@2"], on_dependency_failure: "run", priority: 100, resources: { p: 1 } }),
+    ]);
+    const [c, _a, x, d] = body.results.map((r) => r.job) as [JobView, JobView, JobView, JobView];
+    await setShardClock(user.user_id, now + 5_000);
+    // X expires after the reservation: D comes due then, and this run cannot give it the unit.
+    expect((await fireAlarm(user.user_id, 0)).map((m) => m.job_id)).toEqual([c.id]);
+    expect((await getJob(user, x.id)).last_error).toBe("expired");
+    expect((await getJob(user, d.id)).status).toBe("scheduled");
+    // So the alarm is due at once, and the next run, deciding afresh, gives D (priority 100) the unit.
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeLessThanOrEqual(
+      now + 5_000,
+    );
+    expect((await fireAlarm(user.user_id, 0)).map((m) => m.job_id).sort()).toEqual([c.id, d.id].sort());
+  });
 });

@@ -232,6 +232,8 @@ type Expired = NonNullable<ReturnType<typeof expireOccurrence>>;
  * - cost is bounded: each fetched job is claimed, expired, or makes a pool unusable or a key blocked
  *   (then the walk fetches again from where it stands, leaving out jobs that can no longer matter), so
  *   a cycle reads at most `limit + pools + keys` decided jobs and a page, however many jobs wait.
+ * - a job an expiry makes due is decided in this cycle if nothing reserved holds it back, and the
+ *   cycle then says more may be due, so the next decides it afresh against what this one reserved;
  * Returns the claims (in dispatch order), the occurrences it expired (their callbacks are due),
  * whether claimable work may remain, and when a key held back by its rate opens again (`flowWakeAt`).
  */
@@ -239,7 +241,13 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
   const claims: Claim[] = [];
   const expired: Expired[] = [];
   const flows = new FlowRound(db, now);
-  const done = (more: boolean) => ({ claims, expired, more, flowWakeAt: flows.wakeAt });
+  /**
+   * A job made due by this cycle's expiries came after the pools and keys this cycle reserved or
+   * blocked before it was due, so it may outrank a job that holds them back now: the cycle ends saying
+   * more may be due, and the next one (the alarm at once) decides it with a fresh round.
+   */
+  let madeDue = false;
+  const done = (more: boolean) => ({ claims, expired, more: more || madeDue, flowWakeAt: flows.wakeAt });
   if (policy.limit <= 0) return done(false);
   const round = new PoolRound(capacities(db), unitsInUse(db));
   const pageSize = policy.limit + 1;
@@ -263,6 +271,7 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
         if (out?.dueAgain || out?.madeDue) {
           position = null;
           refetch = true;
+          madeDue = true;
           break;
         }
         continue;
