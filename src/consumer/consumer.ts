@@ -7,7 +7,7 @@
 
 import { configOf } from "../config";
 import { shardOfJobId } from "../core/ids";
-import { type DispatchMessage, QueueMessageSchema } from "../dispatch/message";
+import { type DispatchMessage, type QueueMessage, QueueMessageSchema } from "../dispatch/message";
 import type { Env } from "../env";
 import { log } from "../log";
 import type { TaskShardRpc } from "../shard/rpc";
@@ -17,14 +17,16 @@ import { perShard, type ShardItem } from "./per-shard";
 import { REPORT_TRIES, ReportBatcher } from "./report-batcher";
 import { runBegun } from "./run-attempt";
 import { BatchSecrets } from "./secrets";
+import { SharedSettlement } from "./shared-settlement";
 
 export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const valid: ShardItem<DispatchMessage>[] = [];
   const callbacks: CallbackItem[] = [];
   for (const message of batch.messages) {
     const parsed = QueueMessageSchema.safeParse(message.body);
-    const shard = parsed.success ? shardOfJobId(parsed.data.job_id) : null;
-    if (!parsed.success || shard === null) {
+    const msgs = parsed.success ? attemptsOf(parsed.data) : [];
+    const shards = msgs.map((m) => shardOfJobId(m.job_id));
+    if (!parsed.success || shards.some((shard) => shard === null)) {
       // Retrying cannot fix a malformed message; the shard's deadline recovers the job, if any.
       log(
         "dispatch_message_malformed",
@@ -34,8 +36,12 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
       continue;
     }
     const msg = parsed.data;
-    if ("kind" in msg) callbacks.push({ message, msg, shard });
-    else valid.push({ message, msg, shard });
+    if ("kind" in msg) callbacks.push({ message, msg, shard: shards[0] ?? 0 });
+    else {
+      // A group's attempts each run as if they had come alone; the message is settled once all have.
+      const settle = msgs.length === 1 ? message : new SharedSettlement(message, msgs.length);
+      for (const [i, m] of msgs.entries()) valid.push({ message: settle, msg: m, shard: shards[i] ?? 0 });
+    }
   }
   // One begin request per shard for all its messages in this batch: they start together anyway, so
   // grouping holds no pool units longer. Each attempt then runs on its own, and its report joins its
@@ -67,4 +73,10 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
     for (const { tally } of shards.values()) tally.log();
   });
   await Promise.all([attempts, handleCallbacks(env, callbacks, secrets)]);
+}
+
+/** The attempts a message asks for (a callback's job, for its shard): one, or each of a group's. */
+function attemptsOf(msg: QueueMessage): { user_id: string; job_id: string; attempt: number }[] {
+  if ("jobs" in msg) return msg.jobs.map((j) => ({ user_id: msg.user_id, ...j }));
+  return [{ user_id: msg.user_id, job_id: msg.job_id, attempt: msg.attempt }];
 }

@@ -10,7 +10,8 @@ import type { TaskShardRpc } from "../shard/rpc";
 const RETRY_DELAY_SECONDS = 5;
 
 export interface ShardItem<M extends { user_id: string }> {
-  message: Message<unknown>;
+  /** How the item's message is settled: the message, or its share of a group's (shared-settlement.ts). */
+  message: Pick<Message<unknown>, "ack" | "retry">;
   msg: M;
   shard: number;
 }

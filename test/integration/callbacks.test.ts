@@ -19,6 +19,7 @@ import {
   shardOf,
   submit,
   type TestUser,
+  unreachableShards,
 } from "../support/helpers";
 import { expectLogged } from "../support/log-capture";
 import { network, type Received } from "../support/network";
@@ -262,17 +263,7 @@ describe("callback_url", () => {
     expect(expectLogged("dispatch_message_malformed"), "the one with occurrence -1").toHaveLength(1);
 
     const { job, queue } = await finishedJob(user);
-    const broken = {
-      ...env,
-      TASK_SHARD: {
-        idFromName: () => ({}),
-        get: () => ({
-          beginCallbacks: async () => {
-            throw new Error("shard unavailable");
-          },
-        }),
-      } as unknown as typeof env.TASK_SHARD,
-    };
+    const broken = unreachableShards("beginCallbacks");
     const messages = takeCallbackMessages(queue);
     const result = await deliver(messages, broken);
     expect(result.retryMessages).toHaveLength(1);

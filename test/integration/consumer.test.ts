@@ -14,6 +14,7 @@ import {
   setShardClock,
   shardOf,
   submit,
+  unreachableShards,
 } from "../support/helpers";
 import { expectLogged } from "../support/log-capture";
 
@@ -39,17 +40,7 @@ describe("consumer", () => {
 
   it("retries the message when the shard cannot be reached", async () => {
     const user = await createUser();
-    const broken = {
-      ...env,
-      TASK_SHARD: {
-        idFromName: () => ({}),
-        get: () => ({
-          beginMany: async () => {
-            throw new Error("shard unavailable");
-          },
-        }),
-      } as unknown as typeof env.TASK_SHARD,
-    };
+    const broken = unreachableShards("beginMany");
     const result = await deliver(
       [{ user_id: user.user_id, job_id: "job_0_00000000000000000000000000", attempt: 1 }],
       broken,

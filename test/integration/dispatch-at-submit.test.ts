@@ -5,7 +5,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/core/job";
 import type { DispatchMessage } from "../../src/dispatch/message";
-import { recordDispatchQueue } from "../support/callbacks";
+import { attemptsIn, recordDispatchQueue } from "../support/callbacks";
 import {
   createUser,
   deliver,
@@ -68,7 +68,7 @@ describe("dispatch at submit", () => {
     const first = await submit(user, { type: "noop" }, headers);
     const again = await submit(user, { type: "noop" }, headers);
     expect(again.body.id).toBe(first.body.id);
-    expect(sent.map((m) => m.job_id)).toEqual([first.body.id]);
+    expect(attemptsIn(sent).map((m) => m.job_id)).toEqual([first.body.id]);
   });
 
   it("leaves the job to the alarm while a scheduled job of the shard is due, which then claims by priority", async () => {
@@ -102,12 +102,16 @@ describe("dispatch at submit", () => {
     ]);
     const [low, high, later, middle, debounced] = jobs as [JobView, JobView, JobView, JobView, JobView];
     // Highest first, two of them; a job due later, a debounced one and the one past the room wait.
-    expect(sent.map((m) => m.job_id)).toEqual([high.id, middle.id]);
+    expect(attemptsIn(sent).map((m) => m.job_id)).toEqual([high.id, middle.id]);
     expect(jobs.map((j) => j.status)).toEqual(["scheduled", "queued", "scheduled", "queued", "scheduled"]);
     // The alarm takes what is due, in its own order (its window and batch as before).
     await setShardClock(user.user_id, Date.now() + 2_000);
     await runDurableObjectAlarm(shardOf(user.user_id));
-    expect(sent.slice(2).map((m) => m.job_id)).toEqual([debounced.id, low.id]);
+    expect(
+      attemptsIn(sent)
+        .slice(2)
+        .map((m) => m.job_id),
+    ).toEqual([debounced.id, low.id]);
     expect((await getJob(user, later.id)).status).toBe("scheduled");
   });
 
@@ -120,11 +124,11 @@ describe("dispatch at submit", () => {
     const first = (await submit(user, { type: "noop" })).body;
     const second = (await submit(user, { type: "noop" })).body;
     expect([first.status, second.status]).toEqual(["queued", "scheduled"]);
-    expect(sent.map((m) => m.job_id)).toEqual([first.id]);
+    expect(attemptsIn(sent).map((m) => m.job_id)).toEqual([first.id]);
     // Once the first has begun, the window has room and the alarm sends the second.
     expect((await shardOf(user.user_id).begin(first.id, 1)).ok).toBe(true);
     await setShardClock(user.user_id, Date.now() + 1_000);
     await runDurableObjectAlarm(shardOf(user.user_id));
-    expect(sent.map((m) => m.job_id)).toEqual([first.id, second.id]);
+    expect(attemptsIn(sent).map((m) => m.job_id)).toEqual([first.id, second.id]);
   });
 });

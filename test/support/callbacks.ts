@@ -1,7 +1,16 @@
 // Callback plumbing for tests: what a shard sends on its dispatch queue, and its pending callbacks.
-import type { QueueMessage } from "../../src/dispatch/message";
+import type { DispatchMessage, QueueMessage } from "../../src/dispatch/message";
 import type { Env } from "../../src/env";
 import { inShard } from "./helpers";
+
+/** The attempts recorded messages ask for, in order: a group's one by one; callbacks left out. */
+export function attemptsIn(messages: readonly QueueMessage[]): DispatchMessage[] {
+  return messages.flatMap((m) => {
+    if ("kind" in m) return [];
+    if ("jobs" in m) return m.jobs.map((j) => ({ user_id: m.user_id, ...j }));
+    return [m];
+  });
+}
 
 /** Gives the user's home shard a recording dispatch queue; returns the messages it will receive. */
 export function recordDispatchQueue(userId: string): Promise<QueueMessage[]> {

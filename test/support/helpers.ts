@@ -166,6 +166,15 @@ export function queuedMessages(userId: string, shard = 0): Promise<DispatchMessa
 
 let messageSeq = 0;
 
+/** The Worker's bindings with every shard unreachable: each of `methods` throws "shard unavailable". */
+export function unreachableShards(...methods: string[]): Env {
+  const fail = async () => {
+    throw new Error("shard unavailable");
+  };
+  const stub = Object.fromEntries(methods.map((m) => [m, fail]));
+  return { ...env, TASK_SHARD: { idFromName: () => ({}), get: () => stub } as unknown as Env["TASK_SHARD"] };
+}
+
 /** Delivers messages to the Worker's queue handler as one batch; returns the ack/retry outcome. */
 export async function deliver(messages: unknown[], bindings: Env = env) {
   const batch = createMessageBatch(

@@ -14,10 +14,11 @@ import { execute } from "./executor";
 
 /**
  * Jobs the Worker runs at once. Locally the scheduler's consumer takes one batch of up to 25 messages
- * at a time from each dispatch queue and runs a batch's messages concurrently (max_batch_size = 25 in
- * wrangler.toml); a tenant's shard sends to one queue, so 25 of its jobs run at once: 25 here.
+ * at a time from each dispatch queue and runs a batch's attempts concurrently (max_batch_size = 25 in
+ * wrangler.toml), and a message carries up to 4 attempts (JOBS_PER_MESSAGE); a tenant's shard sends
+ * to one queue, so up to 100 of its jobs run at once: 100 here.
  */
-export const DEFAULT_CONCURRENCY = 25;
+export const DEFAULT_CONCURRENCY = 100;
 
 export interface PeerQueueOptions {
   redisPort: number;

@@ -2,7 +2,7 @@
 // (POST /v1/jobs, POST /v1/jobs/batch, GET /v1/jobs/:id, GET /v1/health) on 127.0.0.1, backed by
 // BullMQ delayed jobs and a Worker in this process. See tools/bench/peer/README.md.
 //
-//   npm run bench -- peer --port 8865 --redis-port 6390 [--start-redis] [--concurrency 25]
+//   npm run bench -- peer --port 8865 --redis-port 6390 [--start-redis] [--concurrency 100]
 //
 // The comparison (tools/bench/compare/) starts Redis itself and then this command in a process of its
 // own; --start-redis is for running the peer alone (it starts and stops its own redis-server, see redis.ts).
