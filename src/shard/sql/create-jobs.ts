@@ -1,5 +1,8 @@
 // Writing the jobs a submit decided to create: one INSERT for many jobs, not one per job.
 //
+// dispatching(specs, now, d?) → {ids, lease} | undefined
+//   which of a submit's new jobs it dispatches itself (src/core/dispatch-at-submit.ts) and their lease;
+//   asks `d.room()` (claim.ts claimRoomNow: its reads) only when one of them could go. Writes nothing.
 // createJobs(db, submissions, now, dispatching?) → JobRow[], one per submission, in order
 //   writes one jobs row per submission (scheduled, due at its run_at; or, dispatched at submit, queued
 //   under attempt 1 with its dispatch lease: the same one row) and, for a keyed one, its
@@ -16,6 +19,7 @@
 // and the schema's defaults, which test/integration/create-jobs.test.ts holds equal to the stored row.
 import { getTableColumns, is, SQL } from "drizzle-orm";
 import { dueDeadline } from "../../core/dependencies";
+import { dispatchAtSubmit } from "../../core/dispatch-at-submit";
 import { isGated } from "../../core/flow-control";
 import type { NewJob } from "../../core/job";
 import type { ShardDb } from "../db";
@@ -187,6 +191,26 @@ function write(items: unknown[][], one: (values: unknown[]) => void, many: (json
 export interface Dispatching {
   ids: ReadonlySet<string>;
   lease: number;
+}
+
+/** What a submit needs to send its due jobs itself (src/core/dispatch-at-submit.ts). */
+export interface SubmitDispatch {
+  agingSeconds: number;
+  /** A first claim's dispatch lease (DISPATCH_DEADLINE_SECONDS). */
+  leaseMs: number;
+  /** The claim's room at this instant (claim.ts claimRoomNow), asked only when a new job could go. */
+  room: () => number;
+}
+
+/** The new jobs to write queued and send with the submit, if any (none without `d`). */
+export function dispatching(
+  specs: readonly NewJob[],
+  now: number,
+  d: SubmitDispatch | undefined,
+): Dispatching | undefined {
+  if (!d) return undefined;
+  const ids = dispatchAtSubmit(specs, now, d.agingSeconds, d.room);
+  return ids.length > 0 ? { ids: new Set(ids), lease: now + d.leaseMs } : undefined;
 }
 
 /**

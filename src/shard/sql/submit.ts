@@ -26,7 +26,6 @@
 // The index copy's own queries (dueForIndex, markIndexed, postponeIndex) are in index-copy.ts.
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import { debouncedRunAt } from "../../core/debounce";
-import { dispatchAtSubmit } from "../../core/dispatch-at-submit";
 import type { NewJob } from "../../core/job";
 import type { ShardDb, ShardTimings } from "../db";
 import type {
@@ -39,14 +38,14 @@ import type {
 } from "../rpc";
 import { idempotencyKeys, type JobRow, jobs, keyFence } from "../schema";
 import { effective } from "./begun";
-import { createJobs, type Dispatching, recordKeys } from "./create-jobs";
+import { createJobs, dispatching, recordKeys, type SubmitDispatch } from "./create-jobs";
 import { pendingJob, replacePending } from "./debounce";
 import { resourceErrors } from "./pools";
 import { prepared } from "./prepared";
 import { blockedSpec, type Known, linked, resolvedRefs } from "./submit-dependencies";
 import { viewJob } from "./view";
 
-export { IDEMPOTENCY_TTL_MS } from "./create-jobs";
+export { IDEMPOTENCY_TTL_MS, type SubmitDispatch } from "./create-jobs";
 
 /** Jobs not yet finished in this shard: bounded by MAX_UNFINISHED_JOBS. */
 export function unfinishedJobs(db: ShardDb): number {
@@ -117,22 +116,6 @@ class UnfinishedRoom {
     if (this.counted === undefined) return;
     unfinishedBound.set(this.db, this.counted + created);
   }
-}
-
-/** What a submit needs to send its due jobs itself (src/core/dispatch-at-submit.ts). */
-export interface SubmitDispatch {
-  agingSeconds: number;
-  /** A first claim's dispatch lease (DISPATCH_DEADLINE_SECONDS). */
-  leaseMs: number;
-  /** The claim's room at this instant (claim.ts claimRoomNow), asked only when a new job could go. */
-  room: () => number;
-}
-
-/** The new jobs to write queued and send with the submit, if any (none without `d`). */
-function dispatching(specs: NewJob[], now: number, d: SubmitDispatch | undefined): Dispatching | undefined {
-  if (!d) return undefined;
-  const ids = dispatchAtSubmit(specs, now, d.agingSeconds, d.room);
-  return ids.length > 0 ? { ids: new Set(ids), lease: now + d.leaseMs } : undefined;
 }
 
 /** The RPC's answer, with the stored row in place of its view. */
