@@ -10,13 +10,16 @@ import { describe, expect, it } from "vitest";
 import type { CreatedUser, Job } from "../../tools/harness/api-types";
 import { ApiClient } from "../../tools/harness/client";
 import { mapLimit, poll } from "../../tools/harness/util";
-import { devFixture } from "./dev-fixture";
+import { ownDevFixture } from "./dev-fixture";
 
 const BLOCKED = 250;
 const LOW = 300;
 
 describe("claim order through npm run dev", () => {
-  const fixture = devFixture();
+  // A server of its own: the holder's call hangs for ~33 s, and the local queue hands its consumer one
+  // batch at a time, so on the shared server it held back the messages of any other file whose shard
+  // shares its queue (CI, 2026-12-04: job-controls.test.ts waited 30 s for a due occurrence).
+  const fixture = ownDevFixture("claim-order");
 
   it("runs the priority-80 job in the first dispatch, not after the priority-1 jobs", async () => {
     const [server, target] = [fixture.server(), fixture.target()];
