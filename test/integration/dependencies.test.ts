@@ -21,6 +21,7 @@ import {
   setShardClock,
   shardOf,
   submit,
+  submitBatch,
   type TestUser,
 } from "../support/helpers";
 import { expectLogged } from "../support/log-capture";
@@ -31,10 +32,7 @@ afterEach(() => {
 
 const noop = (extra: Record<string, unknown> = {}) => ({ type: "noop", ...extra });
 
-async function batch(user: TestUser, jobs: Record<string, unknown>[]) {
-  const res = await request("/v1/jobs/batch", { method: "POST", headers: user.auth, json: { jobs } });
-  return { status: res.status, body: (await res.json()) as { results: { status: number; job: JobView }[] } };
-}
+const batch = submitBatch;
 
 const inShardN = <R>(userId: string, n: number, fn: (s: TaskShard, state: DurableObjectState) => R) =>
   runInDurableObject(shardOf(userId, n), fn);

@@ -16,15 +16,16 @@ import {
   setShardClock,
   shardOf,
   submit,
+  submitBatch,
   type TestUser,
 } from "../support/helpers";
 
 const DISPATCH_DEADLINE_MS = 30_000;
 
 async function batch(user: TestUser, jobs: Record<string, unknown>[]) {
-  const res = await request("/v1/jobs/batch", { method: "POST", headers: user.auth, json: { jobs } });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { results: { job: JobView }[] }).results.map((r) => r.job);
+  const { status, body } = await submitBatch(user, jobs);
+  expect(status).toBe(201);
+  return body.results.map((r) => r.job);
 }
 
 const stored = (user: TestUser, id: string) =>

@@ -10,9 +10,9 @@ import {
   createUser,
   deliver,
   getJob,
-  request,
   setShardClock,
   shardOf,
+  submitBatch,
   type TestUser,
   unreachableShards,
 } from "../support/helpers";
@@ -20,9 +20,9 @@ import {
 /** `n` noop jobs due in a minute (so the alarm, not their submit, sends them), in one batch request. */
 async function dueTogether(user: TestUser, n: number, dueAt: number) {
   const jobs = Array.from({ length: n }, () => ({ type: "noop", run_at: new Date(dueAt).toISOString() }));
-  const res = await request("/v1/jobs/batch", { method: "POST", headers: user.auth, json: { jobs } });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { results: { job: { id: string } }[] }).results.map((r) => r.job.id);
+  const { status, body } = await submitBatch(user, jobs);
+  expect(status).toBe(201);
+  return body.results.map((r) => r.job.id);
 }
 
 describe("dispatch groups", () => {

@@ -72,6 +72,12 @@ export async function submit(
   return { status: res.status, body: (await res.json()) as JobView & { error?: { code: string } } };
 }
 
+/** POST /v1/jobs/batch: the status and each item's answer. */
+export async function submitBatch(user: TestUser, jobs: Record<string, unknown>[]) {
+  const res = await request("/v1/jobs/batch", { method: "POST", headers: user.auth, json: { jobs } });
+  return { status: res.status, body: (await res.json()) as { results: { status: number; job: JobView }[] } };
+}
+
 /**
  * The status a job answers its submit with on a shard where nothing else is due: queued when it went
  * out with the submit (due at once, and decided by nothing but the claim: src/core/dispatch-at-submit.ts),
