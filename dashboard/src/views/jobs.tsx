@@ -3,7 +3,7 @@
 // date-times: created_after / created_before), all kept in the URL; cursor paging; the page re-read every two seconds so
 // statuses change in place; rows picked with checkboxes for a bulk cancel or retry (POST /v1/jobs/cancel
 // and /retry with their ids).
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { JobFilterInput } from "../../../src/api/schemas";
 import type { UserMetrics } from "../../../src/core/metrics";
 import { call, describeError, JOB_STATUSES, JOB_TYPES, type JobPage } from "../api";
@@ -149,7 +149,12 @@ export function JobsView() {
     query.get("created_before"),
     ...query.getAll("label"),
   ].join("\n");
+  // Only on a change: on mount the form already holds the URL's filters, and an effect run then (after
+  // the first paint) would wipe what was typed meanwhile.
+  const followedKey = useRef(filterKey);
   useEffect(() => {
+    if (followedKey.current === filterKey) return;
+    followedKey.current = filterKey;
     setDraft(fromQuery());
     setBulkNote(null);
   }, [filterKey]);
