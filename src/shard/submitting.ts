@@ -6,15 +6,20 @@
 // insert's own row) and sends their messages itself, as the alarm would have a moment later. What the
 // alarm saves is the claim's two rows written per job and its run; a failed send puts the jobs back as
 // any failed claim's (dispatch-sender.ts), and a lost one is sent again at its dispatch lease.
+//
+// The sends are group-committed (src/core/coalescer.ts): the jobs of submits that arrive while one of
+// the shard's submit sends is in flight go out together in the next, up to JOBS_PER_MESSAGE a message,
+// so concurrent single submits share queue messages as an alarm run's claims do.
+import type { Coalescer } from "../core/coalescer";
 import type { LoadWindow } from "../core/hot-shard";
 import type { NewJob } from "../core/job";
 import { compareDue } from "../core/priority";
 import type { ShardContext } from "./context";
-import { sendClaims } from "./dispatch-sender";
 import { noteLoad } from "./growth";
 import type * as R from "./rpc";
 import type { JobRow } from "./schema";
 import { claimRoomNow } from "./sql/claim";
+import type { Claim } from "./sql/dispatch";
 import { poolWaitersExist } from "./sql/pools";
 import * as submits from "./sql/submit";
 import { toJobView, viewJob } from "./sql/view";
@@ -25,6 +30,8 @@ export interface Submitter {
   load: LoadWindow;
   /** The cap for this request (the account's, else the shard's: BulkRunner.room). */
   cap(maxUnfinished: number | undefined): number;
+  /** The shard's submit sends, group-committed (one per object: sendClaims at the flush's time). */
+  sends: Coalescer<Claim>;
 }
 
 export async function submitOne(
@@ -95,11 +102,7 @@ async function sendDispatched(s: Submitter, created: readonly JobRow[], now: num
   const [first] = queued;
   if (!first) return;
   const ordered = queued.sort((a, b) => compareDue(a, b, now, c.policy.agingSeconds));
-  await sendClaims(
-    c,
-    ordered.map((job) => ({ id: job.id, userId: job.userId, attempt: job.attempt })),
-    now,
-  );
+  await s.sends.add(ordered.map((job) => ({ id: job.id, userId: job.userId, attempt: job.attempt })));
   await noteLoad(c, s.load, "dispatched", ordered.length, first.userId, now);
 }
 

@@ -9,6 +9,7 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/shard/migrations.js";
 import { configOf } from "../config";
 import type { CallbackTry } from "../core/callback-policy";
+import { Coalescer } from "../core/coalescer";
 import { type DependencyState, dependencyState } from "../core/dependencies";
 import { LoadWindow } from "../core/hot-shard";
 import type { JobView, NewJob } from "../core/job";
@@ -24,6 +25,7 @@ import { AlarmTimer } from "./alarm-timer";
 import { BulkRunner } from "./bulk-runner";
 import { type ShardContext, shardContext } from "./context";
 import { findJob, type ShardDb } from "./db";
+import { sendClaims } from "./dispatch-sender";
 import { finishReports } from "./finish-reports";
 import type * as R from "./rpc";
 import * as schema from "./schema";
@@ -32,6 +34,7 @@ import { begin, cancel, heartbeat } from "./sql/attempts";
 import { callbackToDeliver, settleCallback } from "./sql/callbacks";
 import { applyControl, type Control, patchJob } from "./sql/controls";
 import * as deps from "./sql/dependencies";
+import type { Claim } from "./sql/dispatch";
 import { flowKeysInUse, flowKeyView } from "./sql/flow-control";
 import { readMetrics } from "./sql/metrics";
 import { overlapCutoffOf } from "./sql/overlap";
@@ -58,6 +61,8 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   private readonly watchers: Watchers;
   /** This shard's submit and dispatch rates over the current window (hot shards grow the user). */
   private load: LoadWindow;
+  /** The submits' sends, group-committed (src/shard/submitting.ts). */
+  private readonly submitSends: Coalescer<Claim>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,6 +89,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     this.bulk = new BulkRunner(this.context);
     this.watchers = new Watchers(ctx, this.db);
     this.load = new LoadWindow(config.HOT_SHARD_JOBS_PER_SECOND);
+    this.submitSends = new Coalescer((claims) => sendClaims(this.context, claims, this.clock()));
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
       recordOperations("other", this.sqlMeter.take());
@@ -209,7 +215,12 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
 
   /** The submit RPCs' view of this shard (src/shard/submitting.ts). */
   private get submitter(): Submitter {
-    return { context: this.context, load: this.load, cap: (max) => this.bulk.room(max) };
+    return {
+      context: this.context,
+      load: this.load,
+      cap: (max) => this.bulk.room(max),
+      sends: this.submitSends,
+    };
   }
 
   async lookupKeys(keys: R.Idempotency[], shards: number): Promise<R.KeyLookup[]> {

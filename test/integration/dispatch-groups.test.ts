@@ -3,19 +3,23 @@
 // had come alone, and the message is acked or retried once (src/consumer/shared-settlement.ts).
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { JOBS_PER_MESSAGE } from "../../src/dispatch/message";
+import { newJobId } from "../../src/core/ids";
+import { JOBS_PER_MESSAGE, type QueueMessage } from "../../src/dispatch/message";
+import type { Env } from "../../src/env";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
 import { attemptsIn, recordDispatchQueue } from "../support/callbacks";
 import {
   createUser,
   deliver,
   getJob,
+  inShard,
   setShardClock,
   shardOf,
   submitBatch,
   type TestUser,
   unreachableShards,
 } from "../support/helpers";
+import { newJobs } from "../support/new-job";
 
 /** `n` noop jobs due in a minute (so the alarm, not their submit, sends them), in one batch request. */
 async function dueTogether(user: TestUser, n: number, dueAt: number) {
@@ -72,5 +76,65 @@ describe("dispatch groups", () => {
     // A group with an id that names no shard is malformed: acked, nothing run.
     const bad = await deliver([{ user_id: user.user_id, jobs: [{ job_id: "not-a-job", attempt: 1 }] }]);
     expect(bad.explicitAcks).toHaveLength(1);
+  });
+});
+
+describe("submit sends, group-committed", () => {
+  it("sends the jobs of submits that arrive while a send is in flight together, and each runs once", async () => {
+    const user = await createUser();
+    const sent: QueueMessage[] = [];
+    const sends: number[] = [];
+    const ids = await inShard(user.user_id, async (shard) => {
+      // The first send is held until the test lets it go; the later ones go at once.
+      let started!: () => void;
+      const inFlight = new Promise<void>((resolve) => {
+        started = resolve;
+      });
+      let letGo!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        letGo = resolve;
+      });
+      const guts = shard as unknown as { env: Env };
+      guts.env = {
+        ...guts.env,
+        DISPATCH: {
+          sendBatch: async (batch: Iterable<MessageSendRequest>) => {
+            const bodies = [...batch].map((m) => m.body as QueueMessage);
+            sends.push(bodies.length);
+            if (sends.length === 1) {
+              started();
+              await gate;
+            }
+            sent.push(...bodies);
+          },
+        } as unknown as Queue<unknown>,
+      };
+      const now = shard.context.now();
+      const job = newJobs(user.user_id, now);
+      const [a, b, c] = [0, 1, 2].map(() => newJobId(0, now));
+      const first = shard.submit(job(a as string));
+      await inFlight;
+      // Two submits while the first one's send is held: they go in one message, after it.
+      const later = [shard.submit(job(b as string)), shard.submit(job(c as string))];
+      letGo();
+      const answers = await Promise.all([first, ...later]);
+      for (const answer of answers) expect(answer.ok && answer.view.status).toBe("queued");
+      return [a, b, c] as string[];
+    });
+    expect(sends).toEqual([1, 1]);
+    expect(sent).toEqual([
+      { user_id: user.user_id, job_id: ids[0], attempt: 1 },
+      {
+        user_id: user.user_id,
+        jobs: [
+          { job_id: ids[1], attempt: 1 },
+          { job_id: ids[2], attempt: 1 },
+        ],
+      },
+    ]);
+    const result = await deliver(sent);
+    expect(result.explicitAcks).toHaveLength(2);
+    for (const id of ids)
+      expect((await getJob(user, id)).attempts.map((a) => a.status)).toEqual(["succeeded"]);
   });
 });
