@@ -57,6 +57,8 @@ export default defineConfig(async () => {
         // The shards count the SQLite rows each request reads and writes (src/metering/sql-meter.ts),
         // as with LOG_OPERATIONS but without its log lines: the cost budget and billing tests read them.
         COUNT_SQL_ROWS: "true",
+        // Every shard statement is planned the first time it runs; a full scan of jobs throws.
+        CHECK_QUERY_PLANS: "true",
         // src/log.ts's lines in tests: captured, printed for a failing test (test/support/log-capture.ts);
         // LOG_LINES=all prints them all as before, LOG_LINES=strict fails a test's undeclared error events.
         LOG_LINES: process.env.LOG_LINES ?? "capture",

@@ -82,6 +82,12 @@ const SettingsFields = z.object({
   REPORT_LINGER_MS: whole(20, 0, 10_000),
   /** Count each shard request's SQLite rows even without LOG_OPERATIONS (the tests read the counts). */
   COUNT_SQL_ROWS: flag(false),
+  /**
+   * Tests: each shard statement over the jobs table is planned (EXPLAIN QUERY PLAN) the first time it
+   * runs, and one that would scan the whole table throws (src/metering/sql-meter.ts): a query of the
+   * partial jobs_wake index that forgets its IN_WAKE term fails the test that runs it.
+   */
+  CHECK_QUERY_PLANS: flag(false),
   FINISHED_RETENTION_SECONDS: whole(604_800),
   /** Dispatch queues in use (bindings DISPATCH, DISPATCH_1.. in wrangler.toml, which declares 4). */
   DISPATCH_QUEUES: whole(1, 1, 64),

@@ -39,6 +39,7 @@ export interface Env {
   LOG_ATTEMPTS?: string;
   REPORT_LINGER_MS?: string;
   COUNT_SQL_ROWS?: string;
+  CHECK_QUERY_PLANS?: string;
   FINISHED_RETENTION_SECONDS?: string;
   ARCHIVE_FINISHED?: string;
   DISPATCH_QUEUES?: string;

@@ -7,6 +7,9 @@
 // handed the real storage and every count is 0.
 export class SqlMeter {
   private cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+  /** CHECK_QUERY_PLANS (tests): plan each new statement first; a full scan of `jobs` throws. */
+  checkPlans = false;
+  private planned = new Set<string>();
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -26,8 +29,10 @@ export class SqlMeter {
       return cursor;
     };
     const sql = {
-      exec: <T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]) =>
-        track(storage.sql.exec<T>(query, ...bindings)),
+      exec: <T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]) => {
+        if (this.checkPlans) this.checkPlan(query, bindings);
+        return track(storage.sql.exec<T>(query, ...bindings));
+      },
       get databaseSize() {
         return storage.sql.databaseSize;
       },
@@ -36,6 +41,22 @@ export class SqlMeter {
       sql,
       transactionSync: <T>(fn: () => T) => storage.transactionSync(fn),
     } as unknown as DurableObjectStorage;
+  }
+
+  /**
+   * Throws for a statement whose plan scans the whole jobs table (each statement text planned once):
+   * the jobs table grows with retention, and every hot query reaches it through an index. A query of
+   * the partial jobs_wake index must name IN_WAKE (src/shard/schema.ts) for SQLite to use it.
+   */
+  private checkPlan(query: string, bindings: unknown[]): void {
+    if (this.planned.has(query) || !/^\s*(select|update|delete|with)\b/i.test(query)) return;
+    this.planned.add(query);
+    const plan = this.storage.sql
+      .exec<{ detail: string }>(`explain query plan ${query}`, ...bindings)
+      .toArray()
+      .map((r) => r.detail);
+    if (plan.some((d) => /^SCAN jobs\b/.test(d)))
+      throw new Error(`a shard query scans the jobs table: ${query} (plan: ${plan.join("; ")})`);
   }
 
   /**

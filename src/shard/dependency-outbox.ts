@@ -3,6 +3,7 @@
 // and kind, and forgets each once that shard answered. A `subscribe` answer that the dependency has
 // already finished is applied here at once. A shard that cannot be reached leaves its messages for
 // their next deadline (backed off): delayed, never lost.
+import { sql } from "drizzle-orm";
 import { shardOfJobId } from "../core/ids";
 import { log } from "../log";
 import { shardStub } from "./address";
@@ -22,7 +23,11 @@ export async function sendDependencyMessages(s: ShardContext, now: number): Prom
   const due = claimDependencyMessages(s.db, now, MESSAGE_BATCH);
   if (due.length === 0) return 0;
   // Every job of a shard is its user's: any row names the user whose shards these are.
-  const user = s.db.select({ userId: jobs.userId }).from(jobs).limit(1).get();
+  const user = s.db
+    .select({ userId: jobs.userId })
+    .from(jobs)
+    .where(sql`"jobs"."rowid" = (select min(rowid) from jobs)`)
+    .get();
   if (!user) return due.length;
   const groups = new Map<string, DependencyMessageRow[]>();
   for (const m of due) {

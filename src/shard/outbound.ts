@@ -23,6 +23,7 @@ import {
   readWatermark,
 } from "./sql/index-copy";
 import { attemptKeysOf, dueForRemoval, forgetAttempts, postponeRemoval, removeJobs } from "./sql/retention";
+import { readSweeps, settleSweep } from "./sql/retention-sweep";
 import { viewJob } from "./sql/view";
 
 const INDEX_BATCH = 50;
@@ -99,7 +100,18 @@ export async function flushIndexCopies(o: Outbound, now: number): Promise<number
  * the rest of the batch goes on without it. Returns how many jobs were due.
  */
 export async function removeExpiredJobs(o: Outbound, now: number): Promise<number> {
-  const found = dueForRemoval(o.db, now, REMOVAL_BATCH);
+  const entered = dueForRemoval(o.db, now, REMOVAL_BATCH);
+  // The retention sweep's due jobs (no jobs_wake entry): settled once their removal is over.
+  const sweeps = readSweeps(o.db, now, REMOVAL_BATCH - entered.length);
+  try {
+    return await removeFound(o, [...entered, ...sweeps.flatMap((p) => p.due)], now);
+  } finally {
+    for (const page of sweeps) retentionSql(o, () => settleSweep(o.db, page, now));
+  }
+}
+
+/** Removes `found` (jobs due for removal), as removeExpiredJobs says; answers how many were due. */
+async function removeFound(o: Outbound, found: JobRow[], now: number): Promise<number> {
   // A job whose dependents on other shards have not heard its outcome yet is kept until they have.
   const held = heldByDependents(
     o.db,

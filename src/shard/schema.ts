@@ -7,6 +7,15 @@ import type { DependencyPolicy } from "../core/dependencies";
 import type { FlowControl, StartLog } from "../core/flow-control";
 import type { JobPatch } from "../core/job-patch";
 
+/**
+ * The partial predicate of jobs_wake, and the term every query that reads jobs_wake includes word for
+ * word (SQLite uses a partial index only for a query whose WHERE has its predicate as a term): true
+ * for every unfinished job, whatever its `swept`, and for a finished job with its own removal entry.
+ */
+export const IN_WAKE = `("swept" is null or "status" not in ('succeeded', 'failed', 'cancelled'))`;
+/** IN_WAKE for drizzle-built queries (a term of their `and(...)`). */
+export const inWake = sql.raw(IN_WAKE);
+
 export const jobs = sqliteTable(
   "jobs",
   {
@@ -94,6 +103,11 @@ export const jobs = sqliteTable(
     // until the alarm or a heartbeat moves it into `deadline` (migration 0014; src/shard/sql/begun.ts).
     // Cleared by the claim. A queued row with it set is a running job.
     runDeadline: integer("run_deadline"),
+    // Set by a finish that leaves the job to the retention sweep (src/shard/sql/retention-sweep.ts): a
+    // finished row with it set is out of jobs_wake (its partial predicate, IN_WAKE), so the finish
+    // writes no index entry, and the sweep removes it in rowid order. Meaningless on an unfinished row
+    // (IN_WAKE keeps every unfinished row in jobs_wake whatever it says). Migration 0021.
+    swept: integer("swept", { mode: "boolean" }),
     // The submit's W3C trace context (src/core/trace-context.ts), sent on every webhook call and
     // callback of the job (migration 0015). Null without one. In no index: written with the job's own
     // insert, at no extra row.
@@ -145,7 +159,10 @@ export const jobs = sqliteTable(
   (t) => [
     // The one index of the dispatch loop: nextWakeAt's MIN per (status, pooled), claimDue's due jobs
     // (a scheduled job's deadline is its due time), expired leases, lost dispatches, counts by status.
-    index("jobs_wake").on(t.status, t.needsPools, t.deadline),
+    // Partial (IN_WAKE): every unfinished job, and every finished one that keeps its own removal entry;
+    // a finished job left to the retention sweep (swept) has none. Each query that reads it names
+    // IN_WAKE among its terms, which is what lets SQLite use a partial index.
+    index("jobs_wake").on(t.status, t.needsPools, t.deadline).where(sql.raw(IN_WAKE)),
     // Holds only jobs whose D1 copy is pending: set on settled states, cleared once D1 has them.
     index("jobs_index_due").on(t.indexDueAt).where(sql`${t.indexDueAt} is not null`),
     // A debounce key's pending job (src/shard/sql/debounce.ts): only debounced jobs have an entry, so
@@ -165,6 +182,16 @@ export const indexWatermark = sqliteTable("index_watermark", {
   id: integer("id").primaryKey(),
   copiedThrough: integer("copied_through").notNull(),
   retryAt: integer("retry_at"),
+});
+
+// The retention sweep's cursors (migration 0021; src/shard/sql/retention-sweep.ts): one row per
+// retention (seconds) the shard's swept jobs have had. Invariants: no job of that retention at or below
+// `through` is swept (a finish sweeps only rows above it; the sweep clears what it passes), and the
+// alarm comes for the sweep by `sweep_at` whenever a swept job of it is due (null: none is swept).
+export const retentionSweeps = sqliteTable("retention_sweeps", {
+  retentionSeconds: integer("retention_seconds").primaryKey(),
+  through: integer("through").notNull(),
+  sweepAt: integer("sweep_at"),
 });
 
 // Flow control's start log per key (src/shard/sql/flow-control.ts): when the key's attempts began, as

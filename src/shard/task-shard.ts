@@ -69,7 +69,10 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     const config = configOf(env);
     logOperations(config.LOG_OPERATIONS);
     // Rows are counted only when something reads the counts: the operations log, or the tests.
-    this.sqlMeter = new SqlMeter(ctx.storage, config.LOG_OPERATIONS || config.COUNT_SQL_ROWS);
+    this.sqlMeter = new SqlMeter(
+      ctx.storage,
+      config.LOG_OPERATIONS || config.COUNT_SQL_ROWS || config.CHECK_QUERY_PLANS,
+    );
     this.db = drizzle(this.sqlMeter.storageForQueries(), { schema }) as unknown as ShardDb;
     const parts = {
       env: () => this.env,
@@ -93,6 +96,8 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
       recordOperations("other", this.sqlMeter.take());
+      // After the migrations: a migration may rewrite every row on purpose.
+      this.sqlMeter.checkPlans = config.CHECK_QUERY_PLANS;
     });
   }
 

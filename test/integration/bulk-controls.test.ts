@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { forgetVerifiedKeys } from "../../src/api/auth";
 import { BULK_BATCH } from "../../src/shard/sql/bulk";
 import {
-  ADMIN,
   ALL_ATTEMPTS,
+  adminPatchUser,
   createUser,
   env,
   failingD1,
@@ -87,12 +87,7 @@ async function holdBetweenSteps(user: TestUser, hold: (k: number) => boolean) {
 }
 
 async function setMaxUnfinished(user: TestUser, max: number) {
-  const res = await request(`/v1/admin/users/${user.user_id}`, {
-    method: "PATCH",
-    headers: ADMIN,
-    json: { max_unfinished_jobs: max },
-  });
-  expect(res.status).toBe(200);
+  expect((await adminPatchUser(user, { max_unfinished_jobs: max })).status).toBe(200);
   forgetVerifiedKeys();
 }
 

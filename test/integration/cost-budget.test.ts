@@ -37,7 +37,8 @@ afterEach(() => {
  * it was 24 SQLite rows and 5 D1 rows written per job, then 14 and 1, then 15 with the metrics row,
  * and 18 once its removal was counted; issue 16 took that to 13, and the copy by watermark to 12;
  * issue 20's running metrics totals add 1 at retention, shared by the hour's jobs: 13; dispatch at submit takes
- * the claim's 2 off: 11). SQLite rows written must match
+ * the claim's 2 off: 11; the retention sweep the finish's jobs_wake entry: 10, and 9 with the roll
+ * counted at the earlier job's removal). SQLite rows written must match
  * exactly, so a change that saves some lowers the budget. Rows read are left out: they are billed at
  * a thousandth of a row written and depend on how many jobs the shard holds.
  */
@@ -55,12 +56,14 @@ const BUDGET: Partial<Record<Phase, Partial<OperationCounts>>> = {
   // one-row form: status and the lease deadline stay as the claim wrote them, so no jobs_wake entry
   // (src/shard/sql/begun.ts).
   begin: { doRequests: 1, sqlRowsWritten: 1 },
-  // The job row (the attempt ended in it), jobs_wake, and the minute's metrics row (an upsert on its
-  // rowid, GET /v1/metrics; issue 11). No jobs_index_due entry: its row is still above the index
+  // The job row (the attempt ended in it) and the minute's metrics row (an upsert on its rowid, GET
+  // /v1/metrics; issue 11). No jobs_wake entry: finished within a minute of its submit, above its
+  // retention's sweep cursor, it is left to the retention sweep (src/shard/sql/retention-sweep.ts) and
+  // out of the partial index (3 before). No jobs_index_due entry: its row is still above the index
   // watermark, so the copy of its submit is pending (INDEX_FLUSH_DELAY_MS), keeps its time and carries
   // the finish too (touch: index_due_at stays null, out of the partial index). A job finishing after
-  // its submit's copy went writes that entry: 4.
-  finish: { doRequests: 1, sqlRowsWritten: 3 },
+  // its submit's copy went writes that entry: 3.
+  finish: { doRequests: 1, sqlRowsWritten: 2 },
   // The shard's alarm that copies the job to the index (the consumer writes none: the shard is the
   // only writer of its index rows, so retention's delete is final); the index watermark's row, moved
   // past the job (the job row itself is not written): 1 for this job alone, and 1 for the whole batch
@@ -69,13 +72,14 @@ const BUDGET: Partial<Record<Phase, Partial<OperationCounts>>> = {
   index: { doRequests: 1, sqlRowsWritten: 1, d1RowsWritten: 1 },
   // The shard's alarm at the removal time (a running system shares it with up to 100 removals and its
   // other work); the job row (a delete counts its row, not its index entries; no attempts row is
-  // left: its one attempt was in the row), and the minute's metrics row, rolled by the same run (its
-  // delete, and since issue 20 the running totals' row it is added to: 2 rows per roll, one roll an
-  // hour per shard, shared by every job that finished in that hour; 2 here, where the job finished
-  // alone; its hour is past the 7 days kept, so no hour row); one D1 row deleted. Measured as a running shard removes it, with newer jobs than it: a removal
+  // left: its one attempt was in the row), and the sweep's cursor, moved past it (1 per sweep run,
+  // shared by the run's removals); one D1 row deleted. The minute's metrics row is rolled by the
+  // first removal run after its hour (its delete and the running totals' row: 2 rows per shard-hour,
+  // shared by the hour's jobs), here the earlier job's run (lifeOf), so not counted: 3 before the
+  // sweep, with the roll. Measured as a running shard removes it, with newer jobs than it: a removal
   // that takes the shard's newest rows writes the index watermark's row too (lowered to the new
   // max(rowid), once per removal batch: index-watermark.test.ts).
-  retention: { doRequests: 1, sqlRowsWritten: 3, d1RowsWritten: 1 },
+  retention: { doRequests: 1, sqlRowsWritten: 2, d1RowsWritten: 1 },
 };
 
 /** What the claim costs a job the alarm claims (not dispatched at submit: a gated one, or one due later). */
@@ -160,14 +164,26 @@ async function submitThroughWorker(apiKey: string, body: unknown) {
 }
 
 /**
+ * Warms `user`'s key cache and shard as a running system has them (not part of any job's cost): a job
+ * due later, and an earlier job finished and waiting for its retention, so the retention sweep's cursor
+ * is made and has its time (retention-sweep.ts: the first swept job after an idle spell pays that
+ * row, armSweep). Answers the earlier job's id.
+ */
+async function warm(user: { api_key: string; user_id: string }): Promise<string> {
+  await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
+  const earlier = await submitThroughWorker(user.api_key, { type: "noop" });
+  await deliver(await queuedMessages(user.user_id));
+  await flushIndexCopy(user.user_id);
+  return earlier.id;
+}
+
+/**
  * One job's operations per phase, submit to removed, on a warm shard (a running system's: the key
  * cache and the shard warmed by an earlier job, a newer job there by the time its retention runs out).
  */
 async function lifeOf(body: Record<string, unknown>, claimed: "at submit" | "by the alarm" = "at submit") {
   const user = await createUser();
-  // Warm the key cache and the shard, as a running system is: not part of the job's cost.
-  await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
-  await flushIndexCopy(user.user_id);
+  const earlier = await warm(user);
   resetOperationTotals();
 
   const job = await submitThroughWorker(user.api_key, body);
@@ -185,6 +201,10 @@ async function lifeOf(body: Record<string, unknown>, claimed: "at submit" | "by 
   // Not counted: a newer job, as a running shard has by the time a job's retention runs out.
   await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
   await flushIndexCopy(user.user_id);
+  // Not counted: the earlier job leaves at its own removal time, before this one's (its run also rolls
+  // the minute both finished in: 2 rows shared by that hour's jobs, counted here before the sweep).
+  await removeAtRetention(user.user_id, earlier);
+  expect((await getJob(user, job.id)).status, "not yet due").toBe("succeeded");
   resetOperationTotals();
   await removeAtRetention(user.user_id, job.id);
   return { user, job, counted: addPhases(untilIndexed, operationTotals()) };
@@ -208,7 +228,7 @@ describe("cost budget of the canonical one-shot job", () => {
           )
           .toArray(),
       ),
-    ).toEqual([{ succeeded: 1, jobs_succeeded: 1 }]);
+    ).toEqual([{ succeeded: 2, jobs_succeeded: 2 }]); // the earlier job's and this one's
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
 
     console.log("operations per canonical job", JSON.stringify(counted));
@@ -240,8 +260,7 @@ describe("cost budget of the canonical one-shot job", () => {
 
   it("ten jobs through one consumer batch share one begin and one finish request, and one minute row", async () => {
     const user = await createUser();
-    await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
-    await flushIndexCopy(user.user_id);
+    await warm(user);
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push((await submitThroughWorker(user.api_key, { type: "noop" })).id);
     // Each dispatched at its submit (the ones before it queued, none scheduled and due): no alarm run.
@@ -259,9 +278,10 @@ describe("cost budget of the canonical one-shot job", () => {
     // Per job as the canonical one: the job row (holding its first attempt, one-row form); one
     // request for all.
     expect(counted.begin).toMatchObject({ doRequests: 1, sqlRowsWritten: 10 * 1 });
-    // Per job the job row and jobs_wake (each submit's index copy still pending); the minute's row
-    // once for all ten (the canonical job's finish is 1 request and 3 rows: here 0.1 and 2.1 a job).
-    expect(counted.finish).toMatchObject({ doRequests: 1, sqlRowsWritten: 10 * 2 + 1 });
+    // Per job the job row (each submit's index copy still pending, each left to the retention sweep);
+    // the minute's row once for all ten (the canonical job's finish is 1 request and 2 rows: here 0.1
+    // and 1.1 a job).
+    expect(counted.finish).toMatchObject({ doRequests: 1, sqlRowsWritten: 10 * 1 + 1 });
     // That one upsert counted every attempt and every finished job.
     const minute = await inShard(user.user_id, (_s, state) =>
       state.storage.sql
@@ -270,14 +290,13 @@ describe("cost budget of the canonical one-shot job", () => {
         )
         .one(),
     );
-    expect(minute).toEqual({ attempts: 10, jobs: 10 });
+    expect(minute).toEqual({ attempts: 11, jobs: 11 }); // and the earlier job's (warm)
   });
 
   it("a job with a callback_url costs the canonical budget plus its callback's", async () => {
     const user = await createUser();
+    await warm(user);
     const queue = await recordDispatchQueue(user.user_id);
-    await submitThroughWorker(user.api_key, { type: "noop", run_at: "2030-06-01T00:00:00Z" });
-    await flushIndexCopy(user.user_id);
     vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
     resetOperationTotals();
 

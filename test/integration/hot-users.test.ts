@@ -5,14 +5,13 @@ import { describe, expect, it } from "vitest";
 import { GROWTH_COOLDOWN_MS, LoadWindow } from "../../src/core/hot-shard";
 import { noteLoad } from "../../src/shard/growth";
 import {
-  ADMIN,
+  adminPatchUser,
   createUser,
   inShard,
   request,
   setShardClock,
   shardOf,
   submit,
-  type TestUser,
 } from "../support/helpers";
 
 const shardsOf = (userId: string) =>
@@ -27,9 +26,7 @@ const makeTouchy = (userId: string) =>
     (shard as unknown as { load: LoadWindow }).load = new LoadWindow(1);
   });
 
-async function patch(user: TestUser, json: unknown) {
-  return request(`/v1/admin/users/${user.user_id}`, { method: "PATCH", headers: ADMIN, json });
-}
+const patch = adminPatchUser;
 
 describe("hot users", () => {
   it("a hot shard doubles its user's shards, once per cool-down, up to the ceiling", async () => {

@@ -115,6 +115,7 @@ function bigView(user: string, id: string, size: number, status: JobView["status
       lastAttemptError: null,
       lastAttemptResources: null,
       runDeadline: null,
+      swept: null,
       flowKey: null,
       debounceKey: null,
       debounceFirstAt: null,

@@ -12,7 +12,7 @@ import { nextWakeAt } from "../../src/shard/sql/dispatch";
 import { advanceWatermark, newRowsDue, readWatermark } from "../../src/shard/sql/index-copy";
 import { insertJob } from "../../src/shard/sql/submit";
 import {
-  ADMIN,
+  adminPatchUser,
   copyPending,
   createUser,
   env,
@@ -154,11 +154,7 @@ describe("index copies by watermark", () => {
 
   it("reused rowids: removing the newest rows lowers the watermark, and a new job is still copied", async () => {
     const user = await createUser();
-    const retention = await request(`/v1/admin/users/${user.user_id}`, {
-      method: "PATCH",
-      headers: ADMIN,
-      json: { finished_retention_seconds: 60 },
-    });
+    const retention = await adminPatchUser(user, { finished_retention_seconds: 60 });
     expect(retention.status).toBe(200);
     const t0 = start();
     await setShardClock(user.user_id, t0);

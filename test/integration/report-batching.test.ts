@@ -253,9 +253,11 @@ describe("finishMany on the shard", () => {
         expect.objectContaining({ kind: "callback", job_id: c }),
       ],
     ]);
-    // One request; per accepted report the job row (the attempt ended in it) and jobs_wake (its
-    // submit's index copy still pending), and the minute's row once, holding all three.
-    expect(counted.finish).toMatchObject({ doRequests: 1, sqlRowsWritten: 3 * 2 + 1 });
+    // One request; per accepted report the job row (the attempt ended in it; its submit's index copy
+    // still pending, and left to the retention sweep: no jobs_wake entry), the minute's row once,
+    // holding all three, and the sweep's cursor, made and given its time by these, the shard's first
+    // finished jobs (src/shard/sql/retention-sweep.ts).
+    expect(counted.finish).toMatchObject({ doRequests: 1, sqlRowsWritten: 3 * 1 + 1 + 2 });
     expect(counted.callback).toMatchObject({ queueMessages: 2 });
     const minutes = await inShard(user.user_id, (_s, state) =>
       state.storage.sql

@@ -13,6 +13,7 @@ import { removeJobs } from "../../src/shard/sql/retention";
 import {
   ADMIN,
   ALL_ATTEMPTS,
+  adminPatchUser,
   createUser,
   deliver,
   env,
@@ -34,13 +35,8 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function setRetention(user: TestUser, seconds: unknown) {
-  return request(`/v1/admin/users/${user.user_id}`, {
-    method: "PATCH",
-    headers: ADMIN,
-    json: { finished_retention_seconds: seconds },
-  });
-}
+const setRetention = (user: TestUser, seconds: unknown) =>
+  adminPatchUser(user, { finished_retention_seconds: seconds });
 
 /** A user with a one-minute retention and one finished noop job; returns the job and its finish time. */
 const HOUR_MS = 3_600_000;

@@ -17,6 +17,11 @@ export const env = workerEnv as unknown as Omit<Env, "TASK_SHARD"> & {
 };
 export const ADMIN = { authorization: "Bearer test-admin-token" };
 
+/** PATCH /v1/admin/users/:id as the admin: an operator's change to one user's settings. */
+export function adminPatchUser(user: { user_id: string }, json: unknown) {
+  return request(`/v1/admin/users/${user.user_id}`, { method: "PATCH", headers: ADMIN, json });
+}
+
 /** A D1 binding that is down: every query throws. */
 export const failingD1 = {
   prepare: () => {

@@ -52,6 +52,7 @@ describe("configOf", () => {
       LOG_ATTEMPTS: false,
       REPORT_LINGER_MS: 20,
       COUNT_SQL_ROWS: false,
+      CHECK_QUERY_PLANS: false,
       FINISHED_RETENTION_SECONDS: 604_800,
       ARCHIVE_FINISHED: false,
       DISPATCH_QUEUES: 1,

@@ -14,7 +14,9 @@
 //     indexDueAt} → JobRow
 //   jobs[id] settled, its latest attempt ended. Rows written: 3 (row, jobs_wake, jobs_index_due); 2
 //   when `shape.indexDue` is false (a copy is pending: index_due_at not assigned, touch.ts) or the row
-//   is above the index watermark (its copy pending by construction: index_due_at stays null, no entry).
+//   is above the index watermark (its copy pending by construction: index_due_at stays null, no entry);
+//   1 less when the job finishes swept (retention-sweep.ts: out of jobs_wake, whose predicate it
+//   leaves): the canonical job's finish writes its row alone.
 // cancelUpdate(db, shape, patch) → statement {id, now, deadline, indexDueAt} → JobRow
 //   jobs[id] → cancelled, an attempt in flight ended as cancelled. Rows written: as finishUpdate.
 // No SQL runs here. A waiting PATCH (`patch`, columns of its own) makes a statement of its own shape,
@@ -24,6 +26,7 @@ import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import type { ShardDb } from "../db";
 import { type JobRow, jobs } from "../schema";
 import { prepared } from "./prepared";
+import { sweepOnFinish } from "./retention-sweep";
 import { bump, pendingOr } from "./touch";
 
 /** A value bound per call, passed to SQLite as it is: numbers, text, JSON as text, booleans as 0/1. */
@@ -121,6 +124,8 @@ export function finishUpdate(
       lastAttemptStatus: bound("attemptStatus"),
       lastAttemptFinishedAt: bound("now"),
       lastAttemptError: bound("error"),
+      // Finished soon after its creation, the job may leave jobs_wake for the retention sweep.
+      swept: sweepOnFinish(bound("status"), bound("now")),
     },
     patch,
   );

@@ -67,6 +67,7 @@ import { withCutoff } from "./overlap";
 import { patchedFields, patchedRow } from "./patch-rows";
 import { release } from "./pools";
 import { removalTime } from "./retention";
+import { armSweep, ensureSweep } from "./retention-sweep";
 import { indexDueAfter, touch } from "./touch";
 
 /**
@@ -314,6 +315,8 @@ export function finishAttempt(
   if (minute) minute.add(counted);
   else countInMinute(db, now, counted);
   const values = settlementValues(job, next, now, status);
+  // The retention's sweep cursor exists before the finish that may leave the job to it.
+  if (isFinished(status)) ensureSweep(db, job);
   const indexDueAt = indexDueAfter(job, now, t);
   const result = report.outcome.ok ? (report.result ?? null) : null;
   const updated = finishUpdate(
@@ -330,6 +333,7 @@ export function finishAttempt(
     error,
     attemptStatus,
   });
+  if (updated) armSweep(db, updated);
   const finishedOccurrence = next.occurrenceFinished ? job.occurrence : null;
   // A finished occurrence is what a job depending on this one waits for.
   const heard =

@@ -21,7 +21,7 @@ import { dispatchDeadlineMs } from "../../core/backoff";
 import { isExpired } from "../../core/expiry";
 import { PoolRound } from "../../core/pool-round";
 import { findJob, type ShardDb, type ShardTimings } from "../db";
-import { jobs, pools } from "../schema";
+import { IN_WAKE, inWake, jobs, pools } from "../schema";
 import { NOT_BEGUN_TEXT } from "./begun";
 import type { Claim } from "./dispatch";
 import { expireOccurrence } from "./expiry";
@@ -138,6 +138,7 @@ function duePageStatement(db: ShardDb, aging: boolean, after: boolean) {
     .where(
       and(
         eq(jobs.status, "scheduled"),
+        inWake,
         // A scheduled job's deadline is its due time (run_at, or later after a failed send): the
         // jobs_wake index finds due jobs without an index of their own.
         lte(jobs.deadline, bound("now")),
@@ -315,10 +316,10 @@ export function inFlight(db: ShardDb): number {
   return typeof row?.n === "number" ? row.n : 0;
 }
 
-const IN_FLIGHT = `select count(*) as n from jobs where ${NOT_BEGUN_TEXT}`;
+const IN_FLIGHT = `select count(*) as n from jobs where ${NOT_BEGUN_TEXT} and ${IN_WAKE}`;
 
-const SCHEDULED_DUE = `select exists (select 1 from jobs where status = 'scheduled' and needs_pools = 0 and deadline <= ?)
-  or exists (select 1 from jobs where status = 'scheduled' and needs_pools = 1 and deadline <= ?) as due`;
+const SCHEDULED_DUE = `select exists (select 1 from jobs where status = 'scheduled' and needs_pools = 0 and deadline <= ? and ${IN_WAKE})
+  or exists (select 1 from jobs where status = 'scheduled' and needs_pools = 1 and deadline <= ? and ${IN_WAKE}) as due`;
 
 /**
  * claimRoomNow: how many jobs claimDue would claim at this instant if the shard's due jobs were only

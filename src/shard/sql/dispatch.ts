@@ -15,8 +15,8 @@
 //   writes each one's status (→ running) and deadline (→ run_deadline): begun.ts. Rows written: 2 per
 //   job (row, jobs_wake). Built once.
 // nextWakeAt(db, now, windowFull, indexDelayMs) → number | null
-//   one statement of 16 to 18 MIN lookups (jobs_wake per status and pooled, jobs_index_due,
-//   callbacks_deadline) and the first row above the index watermark (a rowid seek, its created_at,
+//   one statement of 17 to 19 MIN lookups (jobs_wake per status and pooled, jobs_index_due,
+//   callbacks_deadline, the retention sweep's cursors) and the first row above the index watermark (a rowid seek, its created_at,
 //   and the watermark row), built once, bound with its times. Rows written: 0.
 //
 // requeue runs only when a send failed, and its update's columns depend on the job (a waiting PATCH),
@@ -29,7 +29,7 @@ import { dispatchDeadlineMs } from "../../core/backoff";
 import { indexCopyGrid } from "../../core/index-copy-time";
 import { FINISHED_STATUSES } from "../../core/state";
 import { findJob, type ShardDb, type ShardTimings } from "../db";
-import { type JobRow, jobs } from "../schema";
+import { IN_WAKE, inWake, type JobRow, jobs } from "../schema";
 import { BEGUN, NOT_BEGUN } from "./begun";
 import { withCutoff } from "./overlap";
 import { patchColumns } from "./patch-rows";
@@ -90,7 +90,7 @@ export function resendLostDispatches(db: ShardDb, now: number, t: ShardTimings, 
       })
       .from(jobs)
       // A begun one (begun.ts) is not lost: promoteBegun moves it on.
-      .where(and(NOT_BEGUN, lte(jobs.deadline, sql.placeholder("now"))))
+      .where(and(NOT_BEGUN, inWake, lte(jobs.deadline, sql.placeholder("now"))))
       .limit(sql.placeholder("limit"))
       .prepare(),
   ).all({ now, limit });
@@ -125,7 +125,9 @@ export function expiredLeases(db: ShardDb, now: number, limit: number): JobRow[]
       .select()
       .from(jobs)
       // A paused job has a deadline only while the attempt begun before the pause still runs.
-      .where(and(inArray(jobs.status, ["running", "paused"]), lte(jobs.deadline, sql.placeholder("now"))))
+      .where(
+        and(inArray(jobs.status, ["running", "paused"]), inWake, lte(jobs.deadline, sql.placeholder("now"))),
+      )
       .limit(sql.placeholder("limit"))
       .prepare(),
   );
@@ -143,7 +145,7 @@ export function promoteBegun(db: ShardDb, now: number, limit: number): number {
     d
       .select({ id: jobs.id })
       .from(jobs)
-      .where(and(BEGUN, lte(jobs.deadline, sql.placeholder("now"))))
+      .where(and(BEGUN, inWake, lte(jobs.deadline, sql.placeholder("now"))))
       .limit(sql.placeholder("limit"))
       .prepare(),
   ).all({ now, limit });
@@ -174,12 +176,14 @@ const FIXED_WAKES = [
   ...["queued", "running", "paused", ...FINISHED_STATUSES].flatMap((status) =>
     [0, 1].map(
       (pooled) =>
-        `(select min(deadline) from jobs where status = '${status}' and needs_pools = ${pooled} and deadline is not null)`,
+        `(select min(deadline) from jobs where status = '${status}' and needs_pools = ${pooled} and deadline is not null and ${IN_WAKE})`,
     ),
   ),
   "(select min(index_due_at) from jobs where index_due_at is not null)",
   "(select min(deadline) from callbacks)",
   "(select min(deadline) from dependency_messages)",
+  // The retention sweep's cursors (retention-sweep.ts): a row per retention, a handful at most.
+  "(select min(sweep_at) from retention_sweeps)",
 ]
   .map((term) => `coalesce(${term}, ${NEVER})`)
   .join(", ");
@@ -188,9 +192,9 @@ const FIXED_WAKES = [
 const scheduledWake = (pooled: 0 | 1, after?: Placeholder) =>
   after === undefined
     ? sql.raw(
-        `(select min(deadline) from jobs where status = 'scheduled' and needs_pools = ${pooled} and deadline is not null)`,
+        `(select min(deadline) from jobs where status = 'scheduled' and needs_pools = ${pooled} and deadline is not null and ${IN_WAKE})`,
       )
-    : sql`(select min(deadline) from jobs where status = 'scheduled' and needs_pools = ${sql.raw(String(pooled))} and deadline > ${after})`;
+    : sql`(select min(deadline) from jobs where status = 'scheduled' and needs_pools = ${sql.raw(String(pooled))} and deadline > ${after} and ${inWake})`;
 
 /**
  * The copy time of the new rows (above the index watermark: index-copy.ts): indexCopyDue of the first

@@ -41,7 +41,7 @@ import {
 } from "../../core/flow-control";
 import type { ShardDb } from "../db";
 import type { FlowKeyView } from "../rpc";
-import { flowKeys } from "../schema";
+import { flowKeys, IN_WAKE } from "../schema";
 import { NOT_BEGUN_TEXT } from "./begun";
 import { storageOf } from "./storage";
 
@@ -51,7 +51,7 @@ const HOLDS_SLOT = `(status in ('queued', 'running') or (status = 'paused'
 
 const KEY_HOLDERS = `select flow_key as key, count(*) as holders, sum(${NOT_BEGUN_TEXT}) as not_begun
   from jobs where status in ('queued', 'running', 'paused') and needs_pools = 1 and flow_key is not null
-    and ${HOLDS_SLOT}
+    and ${HOLDS_SLOT} and ${IN_WAKE}
   group by flow_key`;
 
 export interface KeyHolders {
@@ -112,7 +112,7 @@ export function forgetIdleKeys(db: ShardDb, keys: string[], now: number): void {
 }
 
 const DUE_WAITING = `select count(*) as n from jobs
-  where status = 'scheduled' and needs_pools = 1 and deadline <= ? and flow_key = ?`;
+  where status = 'scheduled' and needs_pools = 1 and deadline <= ? and flow_key = ? and ${IN_WAKE}`;
 
 /** GET /v1/flow-control/:key. An unknown or idle key answers zeros: keys need no set-up. */
 export function flowKeyView(db: ShardDb, key: string, now: number): FlowKeyView {
@@ -128,7 +128,7 @@ export function flowKeyView(db: ShardDb, key: string, now: number): FlowKeyView 
 }
 
 const DUE_WAITING_BY_KEY = `select flow_key as key, count(*) as n from jobs
-  where status = 'scheduled' and needs_pools = 1 and deadline <= ? and flow_key is not null
+  where status = 'scheduled' and needs_pools = 1 and deadline <= ? and flow_key is not null and ${IN_WAKE}
   group by flow_key`;
 
 const ALL_LOGS = "select key, starts, keep_ms from flow_keys";

@@ -36,7 +36,7 @@ import {
   type ShardMetrics,
 } from "../../core/metrics";
 import type { ShardDb } from "../db";
-import { jobs, metricHours, metricMinutes, metricTotals } from "../schema";
+import { inWake, jobs, metricHours, metricMinutes, metricTotals } from "../schema";
 import { BEGUN } from "./begun";
 import { listPools } from "./pools";
 import { prepared } from "./prepared";
@@ -239,14 +239,14 @@ function liveCounts(db: ShardDb): Record<LiveStatus, number> {
   const rows = db
     .select({ status: jobs.status, n: count() })
     .from(jobs)
-    .where(inArray(jobs.status, [...LIVE_STATUSES]))
+    .where(and(inArray(jobs.status, [...LIVE_STATUSES]), inWake))
     .groupBy(jobs.status)
     .all();
   const live = Object.fromEntries(LIVE_STATUSES.map((s) => [s, 0])) as Record<LiveStatus, number>;
   for (const r of rows) live[r.status as LiveStatus] = r.n;
   // Begun attempts in their one-row form are stored queued (begun.ts): they are running. Reads the
   // queued rows (at most the in-flight window and the attempts running).
-  const begun = db.select({ n: count() }).from(jobs).where(BEGUN).get()?.n ?? 0;
+  const begun = db.select({ n: count() }).from(jobs).where(and(BEGUN, inWake)).get()?.n ?? 0;
   live.queued -= begun;
   live.running += begun;
   return live;
@@ -258,7 +258,12 @@ function dueNotDispatched(db: ShardDb, now: number): number {
     .select({ n: count() })
     .from(jobs)
     .where(
-      and(eq(jobs.status, "scheduled"), inArray(jobs.needsPools, [false, true]), lte(jobs.deadline, now)),
+      and(
+        eq(jobs.status, "scheduled"),
+        inArray(jobs.needsPools, [false, true]),
+        lte(jobs.deadline, now),
+        inWake,
+      ),
     )
     .all();
   return row?.n ?? 0;

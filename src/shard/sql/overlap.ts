@@ -28,7 +28,7 @@ import { changesSchedule, rescheduled } from "../../core/job-patch";
 import { recurrenceOf } from "../../core/schedule";
 import { overlapCutoff, overlapReplaced } from "../../core/state";
 import type { ShardDb, ShardTimings } from "../db";
-import { type JobRow, jobs } from "../schema";
+import { inWake, type JobRow, jobs } from "../schema";
 import { latenessOf } from "./attempt-history";
 import { effective } from "./begun";
 import { countInMinute } from "./metrics";
@@ -70,6 +70,7 @@ export function overlapDue(db: ShardDb, now: number, limit: number): JobRow[] {
       .where(
         and(
           inArray(jobs.status, ["queued", "running", "paused"]),
+          inWake,
           lte(jobs.deadline, sql.placeholder("now")),
           eq(jobs.overlap, "cancel_other"),
         ),

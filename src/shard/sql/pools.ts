@@ -26,7 +26,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { isFinished, JOB_STATUSES } from "../../core/state";
 import type { ShardDb } from "../db";
 import type { DeletePoolResult, ErrorDetail, PoolView } from "../rpc";
-import { allocations, jobs, pools } from "../schema";
+import { allocations, inWake, jobs, pools } from "../schema";
 import { prepared } from "./prepared";
 
 /**
@@ -67,7 +67,8 @@ export function deletePool(db: ShardDb, name: string, now: number): DeletePoolRe
   const naming =
     db.get<{ n: number }>(
       sql`select count(*) as n from ${jobs}, json_each(${jobs.resources}) as j
-            where ${inArray(jobs.status, UNFINISHED_STATUSES)} and ${jobs.needsPools} = 1 and j.key = ${name}`,
+            where ${inArray(jobs.status, UNFINISHED_STATUSES)} and ${jobs.needsPools} = 1 and ${inWake}
+              and j.key = ${name}`,
     )?.n ?? 0;
   if (naming > 0) return { ok: false, reason: "in_use", jobs: naming };
   db.delete(pools).where(eq(pools.name, name)).run();
@@ -100,6 +101,7 @@ export function listPools(db: ShardDb, now: number): PoolView[] {
       .all<{ pool: string; n: number }>(
         sql`select j.key as pool, count(*) as n from ${jobs}, json_each(${jobs.resources}) as j
             where ${jobs.status} = 'scheduled' and ${jobs.needsPools} = 1 and ${jobs.deadline} <= ${now}
+              and ${inWake}
             group by j.key`,
       )
       .map((r) => [r.pool, r.n]),
@@ -193,6 +195,7 @@ export function poolWaitersExist(db: ShardDb, now: number): boolean {
           eq(jobs.status, "scheduled"),
           eq(jobs.needsPools, true),
           sql`${jobs.deadline} <= ${sql.placeholder("now")}`,
+          inWake,
         ),
       )
       .limit(1)

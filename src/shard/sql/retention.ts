@@ -6,7 +6,8 @@
 //   one transaction; deletes the jobs still finished and due (with their latest attempts, which their
 //   rows hold), then the earlier attempts of those that had any, their allocations and
 //   idempotency_keys, and lowers the index watermark to the new max(rowid) if it was above it
-//   (lowerWatermark, index-copy.ts). Rows written: 1 per job + 1 per earlier attempt (none for a job
+//   (lowerWatermark, index-copy.ts), and the retention sweep's cursors likewise (lowerSweeps,
+//   retention-sweep.ts). Rows written: 1 per job + 1 per earlier attempt (none for a job
 //   that ran once) + 1 per key (+ 1 per allocation, none for a finished job): a delete counts its row,
 //   not its index entries; + 1 (the watermark row) when the shard's newest rows were among them; + 1
 //   per flow-control key of theirs whose start log no window holds any more (forgetIdleKeys); + 1 per
@@ -19,7 +20,8 @@
 //   latest attempt from its row if that is numbered up to throughNumber too. Rows written: 1 per
 //   attempt.
 // postponeRemoval(db, ids, retryAt) → void
-//   writes the deadline of each job still finished. Rows written: 2 per job (row, jobs_wake).
+//   writes the deadline of each job still finished, and puts a swept one back in jobs_wake. Rows
+//   written: 2 per job (row, jobs_wake).
 // Helper (no SQL): removalTime.
 //
 // A finished job's deadline is its removal time, so the jobs_wake index finds the jobs due for removal
@@ -33,12 +35,14 @@ import {
   dependencyMessages,
   dependents,
   idempotencyKeys,
+  inWake,
   type JobRow,
   jobs,
 } from "../schema";
 import { forgetIdleKeys } from "./flow-control";
 import { lowerWatermark } from "./index-copy";
 import { prepared } from "./prepared";
+import { lowerSweeps } from "./retention-sweep";
 
 /** `column in (ids)`, with the ids as one JSON parameter: Durable Object SQLite binds at most 100. */
 const inIds = (column: SQLWrapper, ids: string[]) =>
@@ -55,7 +59,9 @@ export function dueForRemoval(db: ShardDb, now: number, limit: number): JobRow[]
     db
       .select()
       .from(jobs)
-      .where(and(inArray(jobs.status, [...FINISHED_STATUSES]), lte(jobs.deadline, sql.placeholder("now"))))
+      .where(
+        and(inArray(jobs.status, [...FINISHED_STATUSES]), inWake, lte(jobs.deadline, sql.placeholder("now"))),
+      )
       .orderBy(jobs.deadline)
       .limit(sql.placeholder("limit"))
       .prepare(),
@@ -95,6 +101,7 @@ export function removeJobs(db: ShardDb, ids: string[], now: number): string[] {
       // W ≤ max(rowid) again, in the delete's transaction: the next insert takes max(rowid) + 1 and
       // must land above the watermark, its copy pending by construction (index-copy.ts).
       lowerWatermark(tx);
+      lowerSweeps(tx);
     }
     const keys = [...new Set(rows.flatMap((r) => (r.flowKey === null ? [] : [r.flowKey])))];
     // A key's start log outlives its last finish while a window can still hold its starts; it goes
@@ -168,11 +175,14 @@ export function forgetAttempts(db: ShardDb, jobId: string, throughNumber: number
   });
 }
 
-/** A removal that could not complete (archive or index unreachable) is tried again at `retryAt`. */
+/**
+ * A removal that could not complete (archive or index unreachable) is tried again at `retryAt`, the
+ * job back in jobs_wake if the sweep had it (retention-sweep.ts: its entry, not the sweep, retries it).
+ */
 export function postponeRemoval(db: ShardDb, ids: string[], retryAt: number): void {
   if (ids.length === 0) return;
   db.update(jobs)
-    .set({ deadline: retryAt })
+    .set({ deadline: retryAt, swept: null })
     .where(and(inIds(jobs.id, ids), inArray(jobs.status, [...FINISHED_STATUSES])))
     .run();
 }

@@ -36,7 +36,7 @@ import type {
   SubmitBatchResult,
   SubmitResult,
 } from "../rpc";
-import { idempotencyKeys, type JobRow, jobs, keyFence } from "../schema";
+import { idempotencyKeys, inWake, type JobRow, jobs, keyFence } from "../schema";
 import { effective } from "./begun";
 import { createJobs, dispatching, recordKeys, type SubmitDispatch } from "./create-jobs";
 import { pendingJob, replacePending } from "./debounce";
@@ -53,7 +53,7 @@ export function unfinishedJobs(db: ShardDb): number {
     d
       .select({ n: sql<number>`count(*)` })
       .from(jobs)
-      .where(inArray(jobs.status, ["scheduled", "queued", "running", "paused"]))
+      .where(and(inArray(jobs.status, ["scheduled", "queued", "running", "paused"]), inWake))
       .prepare(),
   );
   return statement.get()?.n ?? 0;

@@ -7,6 +7,8 @@
 //
 // `submit` and `submit1` submit jobs due in an hour (in batches of 500, and one a request) and count
 // only that and the index copy it makes: the submit's own cost, which the other kinds' whole life hides.
+// `life` is the canonical http job's whole life, its removal included: its user's retention is set to
+// LIFE_RETENTION_S, and the run waits for every job's removal (the shards' `jobs_removed` lines).
 //
 // Bounded: every wait has a deadline and a watchdog ends the run; traffic goes to 127.0.0.1 only.
 import os from "node:os";
@@ -116,6 +118,34 @@ function submitsOnly(
   };
 }
 
+/**
+ * Resolves when `count` jobs of `userId` were removed by retention since `from` (the shards'
+ * `jobs_removed` lines, one per removal batch; the shard's name starts with its user's id).
+ */
+async function removedJobs(
+  server: DevServer,
+  userId: string,
+  from: number,
+  count: number,
+  timeoutMs: number,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let done = 0;
+    for (const line of server.lines(from)) {
+      const e = parseEvent(line.text);
+      if (e?.event === "jobs_removed" && String(e.shard).startsWith(`${userId}/`))
+        done += Number(e.jobs ?? 0);
+    }
+    if (done >= count) return;
+    if (Date.now() > deadline) throw new Error(`only ${done} of ${count} jobs removed in time`);
+    await sleep(500);
+  }
+}
+
+/** The whole-life scenario's retention: short, so the removal is counted in the same run. */
+const LIFE_RETENTION_S = 10;
+
 const SUBMIT_BATCH = 500;
 /** The flow-control scenarios' jobs take their keys in turn. */
 let flowKeys = 0;
@@ -126,6 +156,25 @@ const SCENARIOS: Scenario[] = [
     type: "http",
     payload: { url: t.url("/ok") },
   })),
+  {
+    name: "life",
+    what: `one-shot http, whole life: submit to its removal (retention ${LIFE_RETENTION_S} s)`,
+    async run({ api, target, server, jobs, adminToken }, user) {
+      await api.expect([200], "PATCH", `/v1/admin/users/${user.user_id}`, {
+        token: adminToken,
+        body: { finished_retention_seconds: LIFE_RETENTION_S },
+      });
+      const from = Date.now();
+      await mapLimit(Array.from({ length: jobs }), 8, () =>
+        api.submit(user.api_key, { type: "http", payload: { url: target.url("/ok") } }),
+      );
+      await finishedAttempts(server, user.user_id, from, jobs);
+      // Removed at its retention, at most a minute later (the retention sweep's bound).
+      await removedJobs(server, user.user_id, from, jobs, (LIFE_RETENTION_S + 90) * 1000);
+      await sleep(1_000);
+      return { from, to: Date.now(), units: jobs };
+    },
+  },
   {
     name: "interval",
     what: "one interval occurrence (every 1 s; the submit is left out)",
