@@ -197,8 +197,10 @@ export function sweepPage<
   let end = c.through;
   for (const row of rows) {
     if (isFinished(row.status)) {
-      const removalAt = row.deadline ?? now;
-      if (removalAt > row.createdAt + SWEEP_WITHIN_MS + retentionMs) strays.push(row.id);
+      const removalAt = row.deadline;
+      // (A finished row always has its removal time; one without is left to jobs_wake, not looped on.)
+      if (removalAt === null || removalAt > row.createdAt + SWEEP_WITHIN_MS + retentionMs)
+        strays.push(row.id);
       else if (removalAt <= now) due.push(row);
       else
         return {
