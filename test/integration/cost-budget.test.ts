@@ -163,6 +163,9 @@ async function submitThroughWorker(apiKey: string, body: unknown) {
   return (await res.json()) as { id: string };
 }
 
+/** The start of an hour well ahead of the wall clock (no runtime alarm fires during a test). */
+const HOUR_START = Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000;
+
 /**
  * Warms `user`'s key cache and shard as a running system has them (not part of any job's cost): a job
  * due later, and an earlier job finished and waiting for its retention, so the retention sweep's cursor
@@ -183,6 +186,9 @@ async function warm(user: { api_key: string; user_id: string }): Promise<string>
  */
 async function lifeOf(body: Record<string, unknown>, claimed: "at submit" | "by the alarm" = "at submit") {
   const user = await createUser();
+  // The shard's clock at a fixed place in an hour, so the job's whole life, earlier job and all, falls in
+  // one hour whatever the wall clock says: the metrics rows a removal rolls or prunes are per hour.
+  await setShardClock(user.user_id, HOUR_START + 5 * 60_000);
   const earlier = await warm(user);
   resetOperationTotals();
 
