@@ -135,6 +135,37 @@ describe("flow_control: concurrency", () => {
     await deliver(await fireAlarm(user.user_id));
     expect((await fireAlarm(user.user_id)).map((m) => m.job_id)).toEqual([secondKeyed]);
   });
+
+  it("a job that reserved its pools, then lost its key's slot to a later job of the key, frees the pools at once", async () => {
+    // Found by the shard model (FC_SEED=1576133720): the reservation kept a smaller job out, and the
+    // alarm waited 30 s for a release, though a fresh round holds the reserving job back by its key.
+    const user = await createUser();
+    await request("/v1/pools/gpu", { method: "PUT", headers: user.auth, json: { capacity: 3 } });
+    const T = Date.now() + 1000;
+    const holders = [0, 1].map(
+      async () => (await submit(user, { type: "noop", resources: { gpu: 1 } })).body.id,
+    );
+    const held = await Promise.all(holders);
+    await setShardClock(user.user_id, T);
+    expect((await fireAlarm(user.user_id)).map((m) => m.job_id).sort()).toEqual([...held].sort());
+    // One unit left. In claim order: `big` (its key admits it; 2 units: it reserves the pool), then
+    // `small` (the pool is reserved), then `keyed` (the key's one slot: claimed).
+    const [big] = await submitKeyed(
+      user,
+      1,
+      { key: "k", concurrency: 1 },
+      { resources: { gpu: 2 }, priority: 60 },
+    );
+    const small = (await submit(user, { type: "noop", resources: { gpu: 1 }, priority: 50 })).body.id;
+    const [keyed] = await submitKeyed(user, 1, { key: "k", concurrency: 1 }, { priority: 10 });
+    await setShardClock(user.user_id, T + 1000);
+    expect((await fireAlarm(user.user_id)).map((m) => m.job_id).sort()).toEqual([...held, keyed].sort());
+    // `big` is now held back by its key, so its reservation is void: the alarm comes back at once, and
+    // `small` takes the free unit.
+    expect(await alarmAt(user.user_id)).toBeLessThanOrEqual(T + 1000);
+    expect((await fireAlarm(user.user_id)).map((m) => m.job_id)).toContain(small);
+    expect((await getJob(user, big as string)).status).toBe("scheduled");
+  });
 });
 
 describe("flow_control: rate", () => {

@@ -19,6 +19,7 @@
 import { and, asc, desc, eq, lte, or, type SQL, sql } from "drizzle-orm";
 import { dispatchDeadlineMs } from "../../core/backoff";
 import { isExpired } from "../../core/expiry";
+import type { FlowControl } from "../../core/flow-control";
 import { PoolRound } from "../../core/pool-round";
 import { findJob, type ShardDb, type ShardTimings } from "../db";
 import { IN_WAKE, inWake, jobs, pools } from "../schema";
@@ -235,6 +236,8 @@ type Expired = NonNullable<ReturnType<typeof expireOccurrence>>;
  *   a cycle reads at most `limit + pools + keys` decided jobs and a page, however many jobs wait.
  * - a job an expiry makes due is decided in this cycle if nothing reserved holds it back, and the
  *   cycle then says more may be due, so the next decides it afresh against what this one reserved;
+ * - likewise when a job reserved pools under a key that a later job of the key then filled: the next
+ *   cycle holds the reserving job back by its key, so its pools go to the jobs it kept out;
  * Returns the claims (in dispatch order), the occurrences it expired (their callbacks are due),
  * whether claimable work may remain, and when a key held back by its rate opens again (`flowWakeAt`).
  */
@@ -248,7 +251,20 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
    * more may be due, and the next one (the alarm at once) decides it with a fresh round.
    */
   let madeDue = false;
-  const done = (more: boolean) => ({ claims, expired, more: more || madeDue, flowWakeAt: flows.wakeAt });
+  /**
+   * The keys of jobs that reserved pools while their key admitted them. A later job of the same key
+   * may take the key's last slot in this cycle (a job waiting for its pools holds none): the reserving
+   * job is then held back by its key, which in a fresh round means it reserves nothing, so jobs its
+   * reservation kept out may go. The cycle then ends saying more may be due, as for an expiry.
+   */
+  const reservedUnder = new Map<string, FlowControl>();
+  const keyMovedUnderReservation = () => [...reservedUnder.values()].some((flow) => !flows.admits(flow));
+  const done = (more: boolean) => ({
+    claims,
+    expired,
+    more: more || madeDue || keyMovedUnderReservation(),
+    flowWakeAt: flows.wakeAt,
+  });
   if (policy.limit <= 0) return done(false);
   const round = new PoolRound(capacities(db), unitsInUse(db));
   const pageSize = policy.limit + 1;
@@ -300,7 +316,9 @@ export function claimDue(db: ShardDb, now: number, policy: ClaimPolicy, t: Shard
   function decide(c: Candidate): void {
     const flow = c.flowControl;
     if (flow && !flows.admits(flow)) return;
-    if (round.decide(c.resources) !== "claim") return;
+    const verdict = round.decide(c.resources);
+    if (verdict === "reserve" && flow) reservedUnder.set(flow.key, flow);
+    if (verdict !== "claim") return;
     claims.push(claimOne(db, c, now, t));
     if (flow) flows.claimed(flow.key);
   }
