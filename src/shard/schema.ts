@@ -12,7 +12,9 @@ import type { JobPatch } from "../core/job-patch";
  * word (SQLite uses a partial index only for a query whose WHERE has its predicate as a term): true
  * for every unfinished job, whatever its `swept`, and for a finished job with its own removal entry.
  */
-export const IN_WAKE = `("swept" is null or "status" not in ('succeeded', 'failed', 'cancelled'))`;
+/** The finished statuses as an SQL list (the text migration 0021's predicate spells). */
+export const FINISHED_SQL = "('succeeded', 'failed', 'cancelled')";
+export const IN_WAKE = `("swept" is null or "status" not in ${FINISHED_SQL})`;
 /** IN_WAKE for drizzle-built queries (a term of their `and(...)`). */
 export const inWake = sql.raw(IN_WAKE);
 

@@ -10,11 +10,12 @@
 // The sends are group-committed (src/core/coalescer.ts): the jobs of submits that arrive while one of
 // the shard's submit sends is in flight go out together in the next, up to JOBS_PER_MESSAGE a message,
 // so concurrent single submits share queue messages as an alarm run's claims do.
-import type { Coalescer } from "../core/coalescer";
+import { Coalescer } from "../core/coalescer";
 import type { LoadWindow } from "../core/hot-shard";
 import type { NewJob } from "../core/job";
 import { compareDue } from "../core/priority";
 import type { ShardContext } from "./context";
+import { sendClaims } from "./dispatch-sender";
 import { noteLoad } from "./growth";
 import type * as R from "./rpc";
 import type { JobRow } from "./schema";
@@ -23,6 +24,11 @@ import type { Claim } from "./sql/dispatch";
 import { poolWaitersExist } from "./sql/pools";
 import * as submits from "./sql/submit";
 import { toJobView, viewJob } from "./sql/view";
+
+/** The shard's submit sends, group-committed: one per object, each flush sent at its own time. */
+export function submitSender(c: ShardContext): Coalescer<Claim> {
+  return new Coalescer((claims) => sendClaims(c, claims, c.now()));
+}
 
 /** What a submit RPC works with: the shard's context, its load window, and its unfinished-jobs cap. */
 export interface Submitter {

@@ -9,7 +9,7 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/shard/migrations.js";
 import { configOf } from "../config";
 import type { CallbackTry } from "../core/callback-policy";
-import { Coalescer } from "../core/coalescer";
+import type { Coalescer } from "../core/coalescer";
 import { type DependencyState, dependencyState } from "../core/dependencies";
 import { LoadWindow } from "../core/hot-shard";
 import type { JobView, NewJob } from "../core/job";
@@ -25,7 +25,6 @@ import { AlarmTimer } from "./alarm-timer";
 import { BulkRunner } from "./bulk-runner";
 import { type ShardContext, shardContext } from "./context";
 import { findJob, type ShardDb } from "./db";
-import { sendClaims } from "./dispatch-sender";
 import { finishReports } from "./finish-reports";
 import type * as R from "./rpc";
 import * as schema from "./schema";
@@ -41,7 +40,7 @@ import { overlapCutoffOf } from "./sql/overlap";
 import * as pools from "./sql/pools";
 import * as submits from "./sql/submit";
 import { viewJob } from "./sql/view";
-import { type Submitter, submitMany, submitOne } from "./submitting";
+import { type Submitter, submitMany, submitOne, submitSender } from "./submitting";
 import { tick } from "./tick";
 import { Watchers } from "./watchers";
 
@@ -92,7 +91,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     this.bulk = new BulkRunner(this.context);
     this.watchers = new Watchers(ctx, this.db);
     this.load = new LoadWindow(config.HOT_SHARD_JOBS_PER_SECOND);
-    this.submitSends = new Coalescer((claims) => sendClaims(this.context, claims, this.clock()));
+    this.submitSends = submitSender(this.context);
     ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db as never, migrations);
       recordOperations("other", this.sqlMeter.take());

@@ -5,6 +5,7 @@
 // retention on its own clock. Time moves with the shard's injected clock; alarms are fired on demand.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { IN_WAKE } from "../../src/shard/schema";
 import { SWEEP_WITHIN_MS } from "../../src/shard/sql/retention-sweep";
 import {
   adminPatchUser,
@@ -93,7 +94,7 @@ describe("the retention sweep", () => {
       await inShard(user.user_id, (_s, state) =>
         state.storage.sql
           .exec<{ n: number }>(
-            "select count(*) as n from jobs indexed by jobs_wake where status = 'succeeded' and needs_pools = 0 and (\"swept\" is null or \"status\" not in ('succeeded', 'failed', 'cancelled'))",
+            `select count(*) as n from jobs indexed by jobs_wake where status = 'succeeded' and needs_pools = 0 and ${IN_WAKE}`,
           )
           .one(),
       ),
@@ -269,9 +270,7 @@ describe("CHECK_QUERY_PLANS (on in the tests)", () => {
     const outcome = await inShard(user.user_id, (shard) => {
       const sql = shard.sqlMeter.storageForQueries().sql;
       const indexed = sql
-        .exec(
-          `select count(*) as n from jobs where status = 'scheduled' and ("swept" is null or "status" not in ('succeeded', 'failed', 'cancelled'))`,
-        )
+        .exec(`select count(*) as n from jobs where status = 'scheduled' and ${IN_WAKE}`)
         .one();
       try {
         // The same count without IN_WAKE: SQLite cannot use the partial jobs_wake index for it.

@@ -46,14 +46,11 @@
 import { getTableColumns, type SQL, sql } from "drizzle-orm";
 import { isFinished } from "../../core/state";
 import type { ShardDb } from "../db";
-import { type JobRow, jobs, retentionSweeps } from "../schema";
+import { FINISHED_SQL, type JobRow, jobs, retentionSweeps } from "../schema";
 import { prepared } from "./prepared";
 
 /** A finish sweeps a job only if it ends this soon after its creation: the removal's most lateness. */
 export const SWEEP_WITHIN_MS = 60_000;
-
-/** The finished statuses, as SQL text. */
-const FINISHED = "('succeeded', 'failed', 'cancelled')";
 
 /**
  * The `swept` a settlement assigns, for a statement that binds `status` (the new status) and `now`:
@@ -61,7 +58,7 @@ const FINISHED = "('succeeded', 'failed', 'cancelled')";
  * otherwise (the job keeps its jobs_wake entry). A retention with no cursor yet compares with null: no.
  */
 export function sweepOnFinish(status: SQL, now: SQL): SQL<boolean | null> {
-  return sql<boolean | null>`case when ${status} in ${sql.raw(FINISHED)}
+  return sql<boolean | null>`case when ${status} in ${sql.raw(FINISHED_SQL)}
     and "jobs"."rowid" > (select "through" from "retention_sweeps" where "retention_seconds" = "jobs"."finished_retention_seconds")
     and ${now} <= "jobs"."created_at" + ${sql.raw(String(SWEEP_WITHIN_MS))} then 1 else null end`;
 }
