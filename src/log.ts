@@ -55,6 +55,11 @@ const EVENTS = {
 
 export type LogEvent = keyof typeof EVENTS;
 
+/** Whether `name` is an event logged at the error level (tools tell trouble from the routine by it). */
+export function isErrorEvent(name: string): boolean {
+  return Object.hasOwn(EVENTS, name) && EVENTS[name as LogEvent] === "error";
+}
+
 /** An Error as JSON: JSON.stringify alone turns it into `{}`. */
 function plain(_key: string, value: unknown): unknown {
   return value instanceof Error ? { name: value.name, message: value.message } : value;

@@ -2,13 +2,26 @@
 // it (scripts/dev.mjs, from a frozen copy of the project), on its own port, state directory and vars
 // file (ALLOW_PRIVATE_TARGETS=true for the local target, a random admin token). Nothing is tuned: the
 // vars are .dev.vars.example's, the rest is wrangler.toml's.
+import { isErrorEvent } from "../../../src/log";
 import { ApiClient } from "../../harness/client";
+import { parseEvent } from "../../harness/log-events";
 import { ServerSession } from "../../harness/session";
 import type { Log } from "../../harness/util";
 import type { SystemUnderTest } from "./system";
 
 /** wrangler's own calls home, which fail on a machine without internet access: not the scheduler's. */
 const OFFLINE = /ENOTFOUND workers\.cloudflare\.com/;
+
+/**
+ * A server line that tells of trouble: an event logged at the error level (an event's fields, such as
+ * attempts_reported's `"failed": 0`, are not read as words), or another line naming an error or an
+ * exception (a stack trace), but not Miniflare's queue lines nor wrangler's calls home.
+ */
+export function isTroubleLine(text: string): boolean {
+  const event = parseEvent(text);
+  if (event) return isErrorEvent(event.event);
+  return /error|failed|exception/i.test(text) && !/QUEUE/.test(text) && !OFFLINE.test(text);
+}
 
 export async function startScheduler(o: { firstPort: number; keepState: boolean }, log: Log) {
   const session = new ServerSession({
@@ -48,15 +61,11 @@ export async function startScheduler(o: { firstPort: number; keepState: boolean 
       started_as: "node scripts/dev.mjs (npm run dev) from a copy of the project",
       vars: "ALLOW_PRIVATE_TARGETS=true, random ADMIN_TOKEN and CURSOR_SECRET; wrangler.toml otherwise",
       consumer_concurrency:
-        "per dispatch queue one local batch of up to 25 messages at a time (max_batch_size = 25); a shard uses one queue",
+        "per dispatch queue one local batch of up to 25 messages at a time (max_batch_size = 25); a shard's messages take the 4 queues in turn",
       log: o.keepState ? session.logFile : null,
     }),
     errorsSince(from) {
-      const lines = server
-        .lines(from)
-        .filter(
-          (l) => /error|failed|exception/i.test(l.text) && !/QUEUE/.test(l.text) && !OFFLINE.test(l.text),
-        );
+      const lines = server.lines(from).filter((l) => isTroubleLine(l.text));
       return { count: lines.length, first: lines.slice(0, 5).map((l) => l.text.slice(0, 300)) };
     },
     stop,
