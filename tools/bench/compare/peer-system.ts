@@ -93,6 +93,7 @@ export async function startPeer(o: { firstPort: number; redisPort: number }, log
       const lines = output.filter((l) => l.at >= from && /error|exception/i.test(l.text));
       return { count: lines.length, first: lines.slice(0, 5).map((l) => l.text.slice(0, 300)) };
     },
+    processGroups: () => [pgid, redis.pgid],
     stop,
   };
   return system;

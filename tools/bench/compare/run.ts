@@ -18,6 +18,7 @@ import { startPeer } from "./peer-system";
 import { type Recorder, startRecorder } from "./recorder";
 import { comparisonRows, markdownTable } from "./report";
 import { startScheduler } from "./scheduler-system";
+import { settle } from "./settle";
 import { batchSubmits, singleSubmits } from "./submit-scenarios";
 import type { SystemUnderTest } from "./system";
 import { herd, steadyLoad } from "./timing-scenarios";
@@ -90,9 +91,12 @@ async function runScenarios(sys: SystemUnderTest, recorder: Recorder, o: Options
   const results: Record<string, Record<string, unknown>> = {};
   const run = async (name: (typeof SCENARIOS)[number], scenario: () => Promise<object>) => {
     if (!o.scenarios.includes(name)) return;
+    const settled = await settle(() => sys.processGroups());
     const started = Date.now();
     const loadBefore = load1();
-    log(`${sys.name}: scenario ${name} (load ${loadBefore})`);
+    log(
+      `${sys.name}: scenario ${name} (load ${loadBefore}; quiet ${settled.quiet} after ${settled.waited_s} s)`,
+    );
     let result: Record<string, unknown>;
     try {
       result = { ...(await scenario()) };
@@ -102,6 +106,7 @@ async function runScenarios(sys: SystemUnderTest, recorder: Recorder, o: Options
     }
     results[name] = {
       ...result,
+      settled_before: settled,
       elapsed_s: round((Date.now() - started) / 1000, 1),
       load1_before: loadBefore,
       load1_after: load1(),

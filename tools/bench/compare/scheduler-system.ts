@@ -68,6 +68,7 @@ export async function startScheduler(o: { firstPort: number; keepState: boolean 
       const lines = server.lines(from).filter((l) => isTroubleLine(l.text));
       return { count: lines.length, first: lines.slice(0, 5).map((l) => l.text.slice(0, 300)) };
     },
+    processGroups: () => (server.processGroup === null ? [] : [server.processGroup]),
     stop,
   };
   return system;

@@ -22,6 +22,8 @@ export interface SystemUnderTest {
   describe(): Record<string, unknown>;
   /** Server-side problems seen since `from` (log lines naming errors), for the results file. */
   errorsSince(from: number): { count: number; first: string[] };
+  /** The process groups the system runs in (its CPU time is read from them: settle.ts). */
+  processGroups(): number[];
   stop(): Promise<void>;
 }
 

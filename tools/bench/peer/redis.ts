@@ -61,6 +61,8 @@ export interface RedisServer {
   port: number;
   dir: string;
   version: string;
+  /** redis-server's process group (the comparison reads its CPU time). */
+  pgid: number;
   stop(): Promise<void>;
 }
 
@@ -102,5 +104,5 @@ export async function startRedis(port: number, log: (msg: string) => void): Prom
     await new Promise((r) => setTimeout(r, 100));
   }
   log(`peer: ${version.split(" ").slice(0, 3).join(" ")} on 127.0.0.1:${port} (AOF everysec, dir ${dir})`);
-  return { port, dir, version, stop };
+  return { port, dir, version, pgid, stop };
 }
