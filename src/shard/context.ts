@@ -33,11 +33,8 @@ export interface ShardContext {
   /** The shard's clock (tests replace it on the object to move time without sleeping). */
   now(): number;
   random(): number;
-  /**
-   * The dispatch queues of the shard's next `count` messages, one each: the queues in turn from where
-   * the last send left off (src/core/queue-choice.ts). Throws for a queue in use with no binding.
-   */
-  nextQueues(count: number): Queue<unknown>[];
+  /** This shard's dispatch queue: a stable hash of its name over DISPATCH_QUEUES queues. */
+  queue(): Queue<unknown>;
   /** Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts). */
   rearm(immediately?: boolean): Promise<void>;
 }
@@ -57,8 +54,6 @@ export function shardContext(
   sqlMeter: SqlMeter,
   config: Config,
 ): ShardContext {
-  // Messages this shard sent since it started: where its turn round the queues has got to.
-  let sent = 0;
   return {
     db,
     sqlMeter,
@@ -77,13 +72,8 @@ export function shardContext(
     dispatchQueues: config.DISPATCH_QUEUES,
     now: () => object.clock(),
     random: () => object.random(),
-    nextQueues(count) {
-      const env = object.env();
-      const queues = Array.from({ length: count }, (_, k) =>
-        dispatchQueue(env, dispatchQueueOf(object.name(), this.dispatchQueues, sent + k)),
-      );
-      sent = (sent + count) % this.dispatchQueues;
-      return queues;
+    queue() {
+      return dispatchQueue(object.env(), dispatchQueueOf(object.name(), this.dispatchQueues));
     },
     rearm: (immediately) => object.rearm(immediately),
   };

@@ -1,8 +1,7 @@
-// What the alarm (and a submit that dispatches: src/shard/submitting.ts) puts on the dispatch queues:
-// claimed attempts, up to JOBS_PER_MESSAGE a message, and callback tries, the messages taking the
-// queues in turn (src/core/queue-choice.ts), 100 a send to one queue (its limit). A failed send loses
-// nothing: the rows are durable, and they are made due again soon rather than left to wait out their
-// dispatch deadline.
+// What the alarm (and a submit that dispatches: src/shard/submitting.ts) puts on the shard's dispatch
+// queue: claimed attempts, up to JOBS_PER_MESSAGE a message, and callback tries, 100 messages a send
+// (the queue's limit). A failed send loses nothing: the rows are durable, and they are made due again
+// soon rather than left to wait out their dispatch deadline.
 import {
   type CallbackMessage,
   type DispatchGroup,
@@ -18,30 +17,15 @@ import { type Claim, requeue } from "./sql/dispatch";
 
 const SEND_RETRY_MS = 1000;
 
-/** What the sends work with: the shard's database, meter, timings, queues and name. */
-export type SenderContext = Pick<ShardContext, "db" | "sqlMeter" | "timings" | "nextQueues" | "name">;
+/** What the sends work with: the shard's database, meter, timings, queue and name. */
+export type SenderContext = Pick<ShardContext, "db" | "sqlMeter" | "timings" | "queue" | "name">;
 
-/**
- * Sends the messages, each to its turn's queue, the queues' sends at once. Rejects (with the first
- * failure) only once every send has settled, so what the caller then puts back races no send.
- */
 async function sendMessages(
   ctx: SenderContext,
   bodies: (DispatchMessage | DispatchGroup | CallbackMessage)[],
 ): Promise<void> {
-  const queues = ctx.nextQueues(bodies.length);
-  const byQueue = new Map<Queue<unknown>, MessageSendRequest[]>();
-  bodies.forEach((body, k) => {
-    const queue = queues[k] as Queue<unknown>;
-    const list = byQueue.get(queue) ?? [];
-    list.push({ body, contentType: "json" });
-    byQueue.set(queue, list);
-  });
-  const sends = [...byQueue].map(async ([queue, messages]) => {
-    for (let i = 0; i < messages.length; i += 100) await queue.sendBatch(messages.slice(i, i + 100));
-  });
-  const failed = (await Promise.allSettled(sends)).find((s) => s.status === "rejected");
-  if (failed) throw failed.reason;
+  const messages = bodies.map((body) => ({ body, contentType: "json" as const }));
+  for (let i = 0; i < messages.length; i += 100) await ctx.queue().sendBatch(messages.slice(i, i + 100));
 }
 
 /**

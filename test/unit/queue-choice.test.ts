@@ -33,19 +33,6 @@ describe("dispatchQueueOf", () => {
     for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(100);
   });
 
-  it("takes the queues in turn from the shard's own: message k goes to (own + k) mod queues", () => {
-    for (const n of [1, 3, 4]) {
-      for (let i = 0; i < 50; i++) {
-        const name = `usr_${i.toString(36).padStart(20, "0")}/0`;
-        const own = dispatchQueueOf(name, n);
-        const turns = Array.from({ length: 2 * n + 1 }, (_, k) => dispatchQueueOf(name, n, k));
-        expect(turns).toEqual(turns.map((_, k) => (own + k) % n));
-      }
-    }
-    expect(() => dispatchQueueOf("x", 4, -1)).toThrow(RangeError);
-    expect(() => dispatchQueueOf("x", 4, 0.5)).toThrow(RangeError);
-  });
-
   it("refuses a queue count that is not a positive integer", () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => dispatchQueueOf("x", bad)).toThrow(RangeError);
   });

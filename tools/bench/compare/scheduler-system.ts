@@ -61,7 +61,7 @@ export async function startScheduler(o: { firstPort: number; keepState: boolean 
       started_as: "node scripts/dev.mjs (npm run dev) from a copy of the project",
       vars: "ALLOW_PRIVATE_TARGETS=true, random ADMIN_TOKEN and CURSOR_SECRET; wrangler.toml otherwise",
       consumer_concurrency:
-        "per dispatch queue one local batch of up to 25 messages at a time (max_batch_size = 25); a shard's messages take the 4 queues in turn",
+        "per dispatch queue one local batch of up to 25 messages at a time (max_batch_size = 25); a shard uses one queue",
       log: o.keepState ? session.logFile : null,
     }),
     errorsSince(from) {

@@ -15,10 +15,10 @@ import { execute } from "./executor";
 /**
  * Jobs the Worker runs at once. Locally the scheduler's consumer takes one batch of up to 25 messages
  * at a time from each dispatch queue and runs a batch's attempts concurrently (max_batch_size = 25 in
- * wrangler.toml), a message carries up to 4 attempts (JOBS_PER_MESSAGE), and a tenant's shard sends
- * its messages to the 4 queues in turn, so up to 400 of its jobs run at once: 400 here.
+ * wrangler.toml), and a message carries up to 4 attempts (JOBS_PER_MESSAGE); a tenant's shard sends
+ * to one queue, so up to 100 of its jobs run at once: 100 here.
  */
-export const DEFAULT_CONCURRENCY = 400;
+export const DEFAULT_CONCURRENCY = 100;
 
 export interface PeerQueueOptions {
   redisPort: number;
