@@ -72,6 +72,18 @@ export class AlarmTimer {
     }
   }
 
+  /**
+   * After a change whose new deadlines all lie at or after `earliest` (a plain job's creation:
+   * submitting.ts wakeFloor): every other deadline is already at or after the alarm, since every change
+   * re-arms, so an alarm set at or before `earliest` still is the earliest, and nothing is read or
+   * written; otherwise this is rearm(). Issue 16: no re-arm when the deadline cannot move earlier.
+   */
+  async rearmFrom(earliest: number): Promise<void> {
+    const current = this.alarmAt;
+    if (current !== undefined && current !== null && current <= earliest) return;
+    await this.rearm();
+  }
+
   /** The earlier of `next` and a key's reopening still ahead. */
   private withRateWake(next: number | null, now: number): number | null {
     const at = this.rateWakeAt;

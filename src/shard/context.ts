@@ -37,6 +37,8 @@ export interface ShardContext {
   queue(): Queue<unknown>;
   /** Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts). */
   rearm(immediately?: boolean): Promise<void>;
+  /** rearm() for a change that adds no deadline before `earliest` (AlarmTimer.rearmFrom). */
+  rearmFrom(earliest: number): Promise<void>;
 }
 
 /** The object's own parts, read through at each use, so a test's replacement is seen at once. */
@@ -46,6 +48,7 @@ export interface ShardObject {
   clock(): number;
   random(): number;
   rearm(immediately?: boolean): Promise<void>;
+  rearmFrom(earliest: number): Promise<void>;
 }
 
 export function shardContext(
@@ -76,5 +79,6 @@ export function shardContext(
       return dispatchQueue(object.env(), dispatchQueueOf(object.name(), this.dispatchQueues));
     },
     rearm: (immediately) => object.rearm(immediately),
+    rearmFrom: (earliest) => object.rearmFrom(earliest),
   };
 }

@@ -12,6 +12,7 @@
 // so concurrent single submits share queue messages as an alarm run's claims do.
 import { Coalescer } from "../core/coalescer";
 import type { LoadWindow } from "../core/hot-shard";
+import { indexCopyDue } from "../core/index-copy-time";
 import type { NewJob } from "../core/job";
 import { compareDue } from "../core/priority";
 import type { ShardContext } from "./context";
@@ -61,7 +62,9 @@ export async function submitOne(
   );
   if (!out.ok) return out;
   if (!out.replayed && !out.replaced) await sendDispatched(s, [out.job], now);
-  await c.rearm(out.job.needsPools && poolWaitersExist(c.db, now));
+  const floor = wakeFloor(c, out, now);
+  if (floor === null) await c.rearm(out.job.needsPools && poolWaitersExist(c.db, now));
+  else await c.rearmFrom(floor);
   const result = submitted(c, out);
   await noteLoad(c, s.load, "submitted", 1, spec.userId, now);
   return result;
@@ -87,6 +90,21 @@ export async function submitMany(
   const userId = batch[0]?.spec.userId;
   if (userId) await noteLoad(c, s.load, "submitted", batch.length, userId, now);
   return { ok: true, results: out.outcomes.map((o) => (o.ok ? submitted(c, o) : o)) };
+}
+
+/**
+ * The earliest deadline a submit's outcome can have added, when it is a plain job's creation: its
+ * row's deadline (run_at, or its dispatch lease when it went out at once) and its index copy (at
+ * indexCopyDue of its creation or later: the watermark's copy time is its first new row's). Null
+ * when the submit may have added or moved others (a replaced pending job, dependencies with their
+ * messages, pools and their waiters) or has no deadline: those re-arm in full.
+ */
+function wakeFloor(c: ShardContext, out: Extract<submits.InsertOutcome, { ok: true }>, now: number) {
+  const job = out.job;
+  if (out.replaced || job.needsPools || job.deadline === null) return null;
+  if ((job.dependsOn?.length ?? 0) > 0 || (job.status !== "scheduled" && job.status !== "queued"))
+    return null;
+  return Math.min(job.deadline, indexCopyDue(now, c.timings.indexFlushDelayMs));
 }
 
 /** What insertJob and insertJobs need to dispatch this submit's due jobs (their room asked lazily). */

@@ -79,6 +79,10 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
       clock: () => this.clock(),
       random: () => this.random(),
       rearm: (immediately?: boolean) => this.rearm(immediately),
+      rearmFrom: async (earliest: number) => {
+        await this.timer.rearmFrom(earliest);
+        this.watchers.notify();
+      },
     };
     this.context = shardContext(parts, this.db, this.sqlMeter, config);
     this.timer = new AlarmTimer(
