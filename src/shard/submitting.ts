@@ -93,17 +93,17 @@ export async function submitMany(
 }
 
 /**
- * The earliest deadline a submit's outcome can have added, when it is a plain job's creation: its
- * row's deadline (run_at, or its dispatch lease when it went out at once) and its index copy (at
- * indexCopyDue of its creation or later: the watermark's copy time is its first new row's). Null
- * when the submit may have added or moved others (a replaced pending job, dependencies with their
- * messages, pools and their waiters) or has no deadline: those re-arm in full.
+ * The earliest deadline a submit's outcome can have added, when it is a plain job's creation left
+ * scheduled: its row's deadline (its run_at) and its index copy (at indexCopyDue of its creation or
+ * later: the watermark's copy time is its first new row's). Null when the submit may have added or
+ * moved others, or its row may have changed since: a job dispatched at submit (a failed send puts it
+ * back due in a second, with a PATCH that waited for it applied), a replaced pending job, dependencies
+ * with their messages, pools and their waiters. Those re-arm in full.
  */
 function wakeFloor(c: ShardContext, out: Extract<submits.InsertOutcome, { ok: true }>, now: number) {
   const job = out.job;
-  if (out.replaced || job.needsPools || job.deadline === null) return null;
-  if ((job.dependsOn?.length ?? 0) > 0 || (job.status !== "scheduled" && job.status !== "queued"))
-    return null;
+  if (out.replaced || job.status !== "scheduled" || job.needsPools || job.deadline === null) return null;
+  if ((job.dependsOn?.length ?? 0) > 0) return null;
   return Math.min(job.deadline, indexCopyDue(now, c.timings.indexFlushDelayMs));
 }
 

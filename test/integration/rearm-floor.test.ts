@@ -2,7 +2,7 @@
 // with the alarm already at or before the new job's deadline and its index copy, the submit reads
 // nothing for the re-arm and the alarm stays; a job due before the alarm moves it.
 import { describe, expect, it } from "vitest";
-import { createUser, inShard, setShardClock, submit } from "../support/helpers";
+import { createUser, getJob, inShard, setShardClock, submit, withShardBindings } from "../support/helpers";
 
 const T = Date.parse("2030-06-01T00:00:00Z");
 const at = (ms: number) => new Date(T + ms).toISOString();
@@ -46,5 +46,29 @@ describe("the re-arm after a plain submit", () => {
       // Recomputed, the earliest deadline is still the same alarm.
       expect(await state.storage.getAlarm()).toBe(alarm);
     });
+  });
+
+  it("re-arms in full after a job dispatched at submit, whose failed send put it back due in a second", async () => {
+    const user = await createUser();
+    await setShardClock(user.user_id, T);
+    expect((await submit(user, { type: "noop", run_at: at(3_600_000) })).status).toBe(201);
+    const first = (await alarmOf(user.user_id)) ?? 0;
+    // The queue refuses: the due-now job goes back to scheduled, due SEND_RETRY_MS (1 s) from now.
+    const failing = {
+      send: async () => {
+        throw new Error("queue down");
+      },
+      sendBatch: async () => {
+        throw new Error("queue down");
+      },
+    } as unknown as Queue<unknown>;
+    await withShardBindings(user.user_id, { DISPATCH: failing });
+    await setShardClock(user.user_id, T + 10);
+    const { body: job } = await submit(user, { type: "noop" });
+    const back = await getJob(user, job.id);
+    expect(back.status).toBe("scheduled");
+    const due = T + 10 + 1000;
+    expect(first, "the index copy's alarm was later than the job put back").toBeGreaterThan(due);
+    expect(await alarmOf(user.user_id)).toBeLessThanOrEqual(due);
   });
 });
