@@ -1,5 +1,5 @@
 // Each scenario starts on a quiet system: what the previous one left running (the scheduler's index
-// copies and retention of 20,000 batch-submitted jobs, a peer's Redis rewriting its AOF) would
+// copies of 20,000 batch-submitted jobs, a peer's Redis rewriting its AOF) would
 // otherwise be measured as the next scenario's lateness. Before each scenario the comparison waits
 // until the system's processes use under QUIET_SHARE of a core over a window, twice in a row, or until
 // MAX_WAIT_MS, and records how long it waited. Both systems wait the same way.
