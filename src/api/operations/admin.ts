@@ -1,3 +1,7 @@
+// The OpenAPI entries of the admin routes: users, their keys and signing secrets, metrics.
+// Gathered with the others in src/api/operations.ts. Examples: each operation's body and answers carry one
+// (Swagger UI's "Try it out" sends the body's), those shared by several routes in operation-examples.ts;
+// test/integration/openapi-examples.test.ts parses each and sends the submit examples through the app.
 import { ADMIN_METRICS_EXAMPLE, EXAMPLE_KEY_ID, EXAMPLE_USER } from "../operation-examples";
 import { AdminMetricsQuery, UserListQuery } from "../schemas";
 import { type Operation, type RouteKey, userId } from "./operation";

@@ -1,3 +1,7 @@
+// The OpenAPI entries of a job's controls (PATCH, pause, resume, run, retry) and the bulk ones.
+// Gathered with the others in src/api/operations.ts. Examples: each operation's body and answers carry one
+// (Swagger UI's "Try it out" sends the body's), those shared by several routes in operation-examples.ts;
+// test/integration/openapi-examples.test.ts parses each and sends the submit examples through the app.
 import { JOB_EXAMPLE, jobExample, SCHEDULED_JOB_EXAMPLE } from "../operation-examples";
 import { jobId, type Operation, type RouteKey } from "./operation";
 

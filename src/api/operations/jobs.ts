@@ -1,3 +1,8 @@
+// The OpenAPI entries of the job routes: submit (one, a batch), list, view, watch, dependents, result,
+// cancel, and the user's metrics.
+// Gathered with the others in src/api/operations.ts. Examples: each operation's body and answers carry one
+// (Swagger UI's "Try it out" sends the body's), those shared by several routes in operation-examples.ts;
+// test/integration/openapi-examples.test.ts parses each and sends the submit examples through the app.
 import {
   JOB_EXAMPLE,
   jobExample,
