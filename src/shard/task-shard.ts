@@ -22,6 +22,7 @@ import { log } from "../log";
 import { logOperations, type Phase, recordOperations } from "../metering/operations";
 import { SqlMeter } from "../metering/sql-meter";
 import { AlarmTimer } from "./alarm-timer";
+import { beginAttempts } from "./begin-attempts";
 import { BulkRunner } from "./bulk-runner";
 import { type ShardContext, shardContext } from "./context";
 import { findJob, type ShardDb } from "./db";
@@ -29,7 +30,7 @@ import { finishReports } from "./finish-reports";
 import type * as R from "./rpc";
 import * as schema from "./schema";
 import * as accounts from "./sql/accounts";
-import { begin, cancel, heartbeat } from "./sql/attempts";
+import { cancel, heartbeat } from "./sql/attempts";
 import { callbackToDeliver, settleCallback } from "./sql/callbacks";
 import { applyControl, type Control, patchJob } from "./sql/controls";
 import * as deps from "./sql/dependencies";
@@ -79,10 +80,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
       clock: () => this.clock(),
       random: () => this.random(),
       rearm: (immediately?: boolean) => this.rearm(immediately),
-      rearmFrom: async (earliest: number) => {
-        await this.timer.rearmFrom(earliest);
-        this.watchers.notify();
-      },
+      rearmFrom: (earliest: number) => this.rearm(false, earliest),
     };
     this.context = shardContext(parts, this.db, this.sqlMeter, config);
     this.timer = new AlarmTimer(
@@ -109,9 +107,13 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     return this.ctx.id.name ?? this.ctx.id.toString();
   }
 
-  /** Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts). */
-  private async rearm(immediately = false): Promise<void> {
-    await this.timer.rearm(immediately);
+  /**
+   * Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts); with
+   * `floor`, for a change that adds no deadline before it (AlarmTimer.rearmFrom).
+   */
+  private async rearm(immediately = false, floor?: number): Promise<void> {
+    if (floor === undefined) await this.timer.rearm(immediately);
+    else await this.timer.rearmFrom(floor);
     // Every change ends here: whoever watches a job that changed hears of it.
     this.watchers.notify();
   }
@@ -325,43 +327,11 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
     return result ?? { ok: false, reason: "not_found" };
   }
 
-  /**
-   * Begins every attempt of one consumer batch that lives on this shard: one request, one re-arm. Each
-   * is fenced on its own (a refused one does not affect the others); results come back in order. Only
-   * the home shard holds the signing secrets: elsewhere they are empty (src/consumer/secrets.ts).
-   */
+  /** Every attempt of one consumer batch that lives on this shard, begun in one request (begin-attempts.ts). */
   async beginMany(attempts: R.AttemptRef[]): Promise<R.BeginResult[]> {
-    const now = this.clock();
-    let secrets: string[] | null = null;
-    let rated = false;
-    const results = attempts.map(({ jobId, attempt }): R.BeginResult => {
-      const out = begin(this.db, jobId, attempt, now, this.context.timings);
-      if (!out.ok) return out;
-      rated ||= (out.job.flowControl?.rate ?? null) !== null;
-      secrets ??= accounts.liveSigningSecrets(this.db, now);
-      const { type, payload, occurrence, timeoutSeconds, resultLocation, traceparent, tracestate } = out.job;
-      const started = { type, payload: payload ?? null, occurrence, timeoutSeconds, resultLocation };
-      // The job's trace context rides the begin it answers anyway: no read or request of its own.
-      const trace = { traceparent, tracestate };
-      return {
-        ok: true,
-        ...started,
-        ...trace,
-        signingSecrets: secrets,
-        latenessMs: out.latenessMs,
-        cutoffAt: overlapCutoffOf(out.job),
-      };
-    });
-    // A key's claims count against its rate until they begin: a key whose window was all claims in
-    // flight could not say when it opens again, so the alarm runs at once to work it out anew.
-    if (results.some((r) => r.ok)) await this.rearm(rated && pools.poolWaitersExist(this.db, now));
-    return results;
+    return beginAttempts(this.context, attempts);
   }
 
-  /**
-   * The consumer running `attempt` is alive. No re-arm: the deadline only moves later, and an alarm
-   * at the old deadline finds nothing due and re-arms itself.
-   */
   async heartbeat(jobId: string, attempt: number): Promise<R.HeartbeatResult> {
     return heartbeat(this.db, jobId, attempt, this.clock(), this.context.timings);
   }
