@@ -37,7 +37,6 @@ import * as deps from "./sql/dependencies";
 import type { Claim } from "./sql/dispatch";
 import { flowKeysInUse, flowKeyView } from "./sql/flow-control";
 import { readMetrics } from "./sql/metrics";
-import { overlapCutoffOf } from "./sql/overlap";
 import * as pools from "./sql/pools";
 import * as submits from "./sql/submit";
 import { viewJob } from "./sql/view";
