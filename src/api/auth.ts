@@ -13,6 +13,7 @@ import { homeStub } from "../shard/address";
 import type { Principal } from "../shard/rpc";
 import { AuthFailures, forgetAuthFailures } from "./auth-limits";
 import { EXPECTED_CREDENTIALS, RateLimitedError, UnauthorizedError } from "./errors";
+import { KeyRateTabs } from "./key-rate";
 
 export type AppEnv = {
   Bindings: Env;
@@ -30,6 +31,8 @@ const verified = new Map<string, { principal: Principal; until: number }>();
  */
 const PROVEN_MS = 3_600_000;
 const proven = new Map<string, number>();
+/** The key's request rate, charged to the binding in arrears (src/api/key-rate.ts). */
+const rates = new KeyRateTabs();
 /** Tagged keys the home shard refused here (revoked): they lose the tag's exemption. */
 const refused = new Set<string>();
 
@@ -60,6 +63,7 @@ export function forgetAuthentication(): void {
   verified.clear();
   proven.clear();
   refused.clear();
+  rates.clear();
   forgetAuthFailures();
 }
 
@@ -141,7 +145,7 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
     remember(proven, keyHash, now + PROVEN_MS);
   }
   const limiter = c.env.KEY_RATE_LIMITER;
-  if (limiter && !(await limiter.limit({ key: keyHash })).success)
+  if (limiter && !(await rates.admit(limiter, keyHash, now)))
     throw new RateLimitedError(RATE_LIMIT_RETRY_SECONDS);
   c.set("principal", principal);
   await next();

@@ -3,6 +3,7 @@
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { forgetAuthentication, forgetVerifiedKeys } from "../../src/api/auth";
+import { ASK_AFTER } from "../../src/api/key-rate";
 import { newApiKey, sha256Hex } from "../../src/core/ids";
 import type { Env } from "../../src/env";
 import {
@@ -124,6 +125,33 @@ describe("limits", () => {
       (_s, state) => state.storage.sql.exec<{ n: number }>("select count(*) as n from jobs").one().n,
     );
     expect(count).toBe(0);
+  });
+
+  it("charges the key's rate in arrears: fewer asks than requests, every request counted but the last unasked", async () => {
+    const user = await createUser();
+    const asks: number[] = [];
+    const limiter = {
+      limit: async (options: { key: string; delta?: number }) => {
+        asks.push(options.delta ?? 1);
+        return { success: true };
+      },
+    };
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    for (let i = 0; i < 40; i++) {
+      const res = await request(
+        "/v1/jobs",
+        { method: "POST", headers: user.auth, json: { type: "noop", run_at: later } },
+        { ...env, KEY_RATE_LIMITER: limiter },
+      );
+      expect(res.status).toBe(201);
+    }
+    // Three asks when the 40 take under a second (the first, then one per ASK_AFTER); one more per
+    // second they take. An ask per request (the binding called every time) is 40.
+    expect(asks.length).toBeLessThanOrEqual(20);
+    const charged = asks.reduce((a, b) => a + b, 0);
+    expect(charged).toBeLessThanOrEqual(40);
+    expect(charged).toBeGreaterThan(40 - ASK_AFTER);
+    expect(Math.max(...asks)).toBeLessThanOrEqual(ASK_AFTER);
   });
 
   it("caps a shard's unfinished jobs with a 429, and accepts again once jobs finish", async () => {
