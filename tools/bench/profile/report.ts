@@ -34,6 +34,8 @@ export interface ProfileReport {
     lead_ms: number;
     finished_before_due: boolean;
     isolate: ProfileSummary;
+    /** The workerd thread and the process group over the submits (older reports lack it). */
+    cpu?: CpuFigures;
   };
   herd: {
     jobs: number;
@@ -117,7 +119,11 @@ export function formatReport(r: ProfileReport): string {
     "",
     `submit: ${num(sub.accepted)} of ${num(sub.jobs)} jobs in ${sub.batches} batches, ${num(sub.ms)} ms ` +
       `(due ${num(sub.lead_ms)} ms after the first; ${sub.finished_before_due ? "all in before due" : "NOT all in before due"}), ` +
-      `isolate busy ${num(sub.isolate.busy_ms_per_job, 2)} ms/job`,
+      `isolate busy ${num(sub.isolate.busy_ms_per_job, 2)} ms/job` +
+      (sub.cpu?.workerd_thread
+        ? `, workerd thread ${num(sub.cpu.workerd_thread.ms_per_job, 2)} ms/job ` +
+          `(${num(sub.cpu.workerd_thread.share_of_core * 100)} % of a core)`
+        : ""),
   );
   if (r.cpuprofile) out.push(`profile: ${r.cpuprofile} (${num(r.cpuprofile_bytes / 1024)} KiB)`);
   return `${out.join("\n")}\n`;

@@ -289,6 +289,9 @@ export async function main(argv: string[]): Promise<undefined> {
     const profiledFrom = (asked + Date.now()) / 2;
     log(`profile: profiling "${chosen.title}" every ${intervalUs} µs; submitting ${jobs} jobs`);
 
+    const workerdPid = userWorkerd(server.processGroup);
+    if (workerdPid === null) log("profile: the user Worker's workerd process was not found; no thread CPU");
+    const beforeSubmit = cpuSnapshot(server.processGroup, workerdPid);
     const submitStart = Date.now();
     const due = submitStart + leadMs;
     const herd = Array.from({ length: jobs }, () => http("/herd", due));
@@ -297,12 +300,11 @@ export async function main(argv: string[]): Promise<undefined> {
         ? await submitAll(api, user.api_key, herd)
         : await submitSingles(api, user.api_key, herd, singles);
     const submitEnd = Date.now();
+    const afterSubmit = cpuSnapshot(server.processGroup, workerdPid);
     log(
       `profile: ${submitted.accepted} accepted in ${submitEnd - submitStart} ms; due in ${due - submitEnd} ms`,
     );
 
-    const workerdPid = userWorkerd(server.processGroup);
-    if (workerdPid === null) log("profile: the user Worker's workerd process was not found; no thread CPU");
     let first: CpuSnapshot | null = null;
     const herdTimeoutMs = leadMs + Math.max(120_000, submitted.accepted * 100);
     const got = await waitReceived(target, "/herd", submitted.accepted, herdTimeoutMs, () => {
@@ -369,6 +371,7 @@ export async function main(argv: string[]): Promise<undefined> {
         lead_ms: leadMs,
         finished_before_due: submitEnd <= due,
         isolate: submitSummary,
+        cpu: cpuFigures(beforeSubmit, afterSubmit, submitted.accepted),
       },
       herd: {
         jobs: submitted.accepted,
