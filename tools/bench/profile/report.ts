@@ -122,7 +122,9 @@ export function formatReport(r: ProfileReport): string {
       `isolate busy ${num(sub.isolate.busy_ms_per_job, 2)} ms/job` +
       (sub.cpu?.workerd_thread
         ? `, workerd thread ${num(sub.cpu.workerd_thread.ms_per_job, 2)} ms/job ` +
-          `(${num(sub.cpu.workerd_thread.share_of_core * 100)} % of a core)`
+          `(${num(sub.cpu.workerd_thread.share_of_core * 100)} % of a core), ` +
+          `process group ${num(sub.cpu.process_group_ms_per_job, 2)} ms/job, ` +
+          `load driver ${num(sub.cpu.harness_ms / Math.max(1, sub.accepted), 2)} ms/job`
         : ""),
   );
   if (r.cpuprofile) out.push(`profile: ${r.cpuprofile} (${num(r.cpuprofile_bytes / 1024)} KiB)`);

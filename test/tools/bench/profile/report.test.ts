@@ -56,6 +56,14 @@ const report: ProfileReport = {
     lead_ms: 8_000,
     finished_before_due: true,
     isolate: { ...isolate, busy_ms_per_job: 0.4 },
+    cpu: {
+      workerd_thread: { tid: 42, name: "workerd", ms: 6_000, ms_per_job: 2, share_of_core: 0.5 },
+      workerd_process_ms: 6_600,
+      workerd_threads: [{ tid: 42, name: "workerd", ms: 6_000 }],
+      process_group_ms: 15_000,
+      process_group_ms_per_job: 5,
+      harness_ms: 5_400,
+    },
   },
   herd: {
     jobs: 3_000,
@@ -104,7 +112,10 @@ describe("formatReport", () => {
     expect(text).toMatch(/drizzle-orm\s+3,000\s+40\.0\s+1\.000/);
     expect(text).toMatch(/src\/shard\/sql\s+1,500\s+20\.0\s+0\.500/);
     expect(text).toMatch(/900\s+12\.0\s+is\s+node_modules\/drizzle-orm\/src\/entity\.ts:12\s+drizzle-orm/);
-    expect(text).toContain("isolate busy 0.40 ms/job");
+    expect(text).toContain(
+      "isolate busy 0.40 ms/job, workerd thread 2.00 ms/job (50 % of a core), process group 5.00 ms/job, " +
+        "load driver 1.80 ms/job",
+    );
     expect(text).toContain(
       "profile: docs/results/profile/2026-12-03-827e151+dirty-herd.cpuprofile.gz (2,000 KiB)",
     );
