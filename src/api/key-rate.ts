@@ -1,9 +1,9 @@
 // The API key's request rate, charged to the rate limiter binding in arrears. Asking the binding for
 // every request costs a call per request (on Cloudflare a round trip to the location's counter;
-// locally Miniflare's limiter is a Durable Object that writes and fsyncs a row per call, about a third
-// of what a single submit costs the one local thread). Instead this isolate asks at most once per
-// ASK_EVERY_MS for a key, or sooner once ASK_AFTER requests went unasked, and each ask carries the
-// requests served since the last one as its `delta`: the binding still counts every request this
+// locally Miniflare's limiter is a Durable Object that writes and fsyncs a row per call: about 0.45 ms
+// of the one local thread per single submit, docs/performance.md). Instead this isolate asks at most
+// once per ASK_EVERY_MS for a key, or sooner once ASK_AFTER requests went unasked, and each ask carries
+// the requests served since the last one as its `delta`: the binding still counts every request this
 // isolate let through. In between, a request follows the key's last answer here, a refusal included
 // (a refused request is not charged, as the binding does not count what it refuses; so an ask that is
 // refused leaves the requests it carried uncounted, in a window the key has spent anyway).
@@ -11,9 +11,10 @@
 // What that gives up, bounded: this isolate lets a key through at most 2 × (ASK_AFTER - 1) requests
 // beyond its limit in a window (the ask that spends the count carries up to ASK_AFTER - 1 already let
 // through, and up to ASK_AFTER - 1 more pass on its answer, for at most ASK_EVERY_MS); requests not yet
-// charged when the isolate goes away (fewer than ASK_AFTER a key) are never counted. The binding is already approximate (it
-// counts per Cloudflare location, in fixed windows), and it is the first line of defence: the hard
-// one is the shard's cap on unfinished jobs (docs/architecture.md, "The key's rate limit").
+// charged when the isolate goes away or forgets its keys (past KEYS_MAX of them) are never counted,
+// fewer than ASK_AFTER a key. The binding is already approximate (it counts per Cloudflare location, in
+// fixed windows), and it is the first line of defence: the hard one is the shard's exact cap on
+// unfinished jobs (docs/architecture.md, "The key's rate limit, charged in arrears").
 
 /** The binding as this needs it (`RateLimit` of @cloudflare/workers-types). */
 export interface RateLimiter {
