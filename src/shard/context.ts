@@ -3,7 +3,7 @@
 // randomness, its queue, its name, and the alarm's re-arm. The query modules take only what they
 // need of it; tests tune a running shard through it (a cap, the queues, the archive setting).
 import type { Config } from "../config";
-import { dispatchQueueOf } from "../core/queue-choice";
+import { sendQueueOf } from "../core/queue-choice";
 import { dispatchQueue } from "../dispatch/queues";
 import type { Env } from "../env";
 import type { SqlMeter } from "../metering/sql-meter";
@@ -33,7 +33,10 @@ export interface ShardContext {
   /** The shard's clock (tests replace it on the object to move time without sleeping). */
   now(): number;
   random(): number;
-  /** This shard's dispatch queue: a stable hash of its name over DISPATCH_QUEUES queues. */
+  /**
+   * The queue for this send: the first goes to the shard's own (a stable hash of its name over
+   * DISPATCH_QUEUES queues), each later one to the next in turn (src/core/queue-choice.ts).
+   */
   queue(): Queue<unknown>;
   /** Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts). */
   rearm(immediately?: boolean): Promise<void>;
@@ -57,6 +60,8 @@ export function shardContext(
   sqlMeter: SqlMeter,
   config: Config,
 ): ShardContext {
+  /** Sends since the object started: which queue the next one takes. */
+  let sends = 0;
   return {
     db,
     sqlMeter,
@@ -76,7 +81,7 @@ export function shardContext(
     now: () => object.clock(),
     random: () => object.random(),
     queue() {
-      return dispatchQueue(object.env(), dispatchQueueOf(object.name(), this.dispatchQueues));
+      return dispatchQueue(object.env(), sendQueueOf(object.name(), this.dispatchQueues, sends++));
     },
     rearm: (immediately) => object.rearm(immediately),
     rearmFrom: (earliest) => object.rearmFrom(earliest),

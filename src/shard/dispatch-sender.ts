@@ -25,7 +25,9 @@ async function sendMessages(
   bodies: (DispatchMessage | DispatchGroup | CallbackMessage)[],
 ): Promise<void> {
   const messages = bodies.map((body) => ({ body, contentType: "json" as const }));
-  for (let i = 0; i < messages.length; i += 100) await ctx.queue().sendBatch(messages.slice(i, i + 100));
+  // One queue for the whole send (its turn: src/core/queue-choice.ts), in the queue's 100-message batches.
+  const queue = ctx.queue();
+  for (let i = 0; i < messages.length; i += 100) await queue.sendBatch(messages.slice(i, i + 100));
 }
 
 /**

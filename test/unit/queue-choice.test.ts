@@ -1,6 +1,7 @@
-// dispatchQueueOf (src/core/queue-choice.ts): a stable, well-spread shard → queue mapping.
+// dispatchQueueOf (src/core/queue-choice.ts): a stable, well-spread shard → queue mapping; sendQueueOf:
+// a shard's sends in turn over every queue, from its own.
 import { describe, expect, it } from "vitest";
-import { dispatchQueueOf, fnv1a } from "../../src/core/queue-choice";
+import { dispatchQueueOf, fnv1a, sendQueueOf } from "../../src/core/queue-choice";
 
 describe("dispatchQueueOf", () => {
   it("is FNV-1a: the published test vectors", () => {
@@ -35,5 +36,28 @@ describe("dispatchQueueOf", () => {
 
   it("refuses a queue count that is not a positive integer", () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => dispatchQueueOf("x", bad)).toThrow(RangeError);
+  });
+});
+
+describe("sendQueueOf", () => {
+  it("sends first to the shard's own queue, then to each next one in turn, round all the queues", () => {
+    for (const n of [1, 2, 4, 7]) {
+      for (let i = 0; i < 50; i++) {
+        const name = `usr_${i.toString(36).padStart(20, "0")}/${i % 3}`;
+        const own = dispatchQueueOf(name, n);
+        const turns = Array.from({ length: 3 * n }, (_, k) => sendQueueOf(name, n, k));
+        expect(turns[0]).toBe(own);
+        turns.forEach((q, k) => {
+          expect(q).toBe((own + k) % n);
+        });
+        // Every queue once in any n successive sends.
+        for (let k = 0; k + n <= turns.length; k++) expect(new Set(turns.slice(k, k + n)).size).toBe(n);
+      }
+    }
+    expect(sendQueueOf("anything", 1, 12345)).toBe(0);
+  });
+
+  it("refuses a send number that is not a whole number", () => {
+    for (const bad of [-1, 0.5, Number.NaN]) expect(() => sendQueueOf("x", 4, bad)).toThrow(RangeError);
   });
 });
