@@ -63,7 +63,7 @@ export async function sendClaims(ctx: SenderContext, claims: Claim[], now: numbe
   }
 }
 
-/** Callback tries go out on the same queue as attempts; a failed send makes them due again soon. */
+/** Callback tries go out on the dispatch queues as attempts do; a failed send makes them due again soon. */
 export async function sendCallbacks(
   ctx: SenderContext,
   refs: (CallbackRef & { userId: string })[],

@@ -3,9 +3,10 @@
 // became one ordered walk, all 300 priority-1 jobs ran first and the priority-80 job was 10–36 s late.
 //
 // Miniflare's local queue hands the consumer one batch at a time and waits for it (its broker's flush),
-// so the holder's call, which keeps busy's units while it runs, also holds every later delivery back.
-// It therefore ends 3 s after the due time: the due jobs are claimed at the due time, in claim order,
-// and delivered in that order once the holder's batch returns.
+// so the holder's call, which keeps busy's units while it runs, holds back every later delivery of its
+// queue. It ends 3 s after the due time. The due jobs are claimed at the due time, in claim order, and
+// their send goes to the shard's next queue (a shard's sends take the queues in turn), so they need not
+// wait for the holder's batch; either way the priority-80 job starts within 5 s of its due time.
 import { describe, expect, it } from "vitest";
 import type { CreatedUser, Job } from "../../tools/harness/api-types";
 import { ApiClient } from "../../tools/harness/client";
@@ -18,7 +19,7 @@ const LOW = 300;
 describe("claim order through npm run dev", () => {
   // A server of its own: the holder's call hangs for ~33 s, and the local queue hands its consumer one
   // batch at a time, so on the shared server it held back the messages of any other file whose shard
-  // shares its queue (CI, 2026-12-04: job-controls.test.ts waited 30 s for a due occurrence).
+  // sent to its queue (CI, 2026-12-04: job-controls.test.ts waited 30 s for a due occurrence).
   const fixture = ownDevFixture("claim-order");
 
   it("runs the priority-80 job in the first dispatch, not after the priority-1 jobs", async () => {
@@ -89,9 +90,7 @@ describe("claim order through npm run dev", () => {
     // holder one of them) claimed after it in the same cycle and delivered concurrently.
     expect(routes.slice(0, highAt).filter((r) => r === "/low").length).toBeLessThan(50);
     const done = await api.job(key, high.id);
-    const holderDone = await api.job(key, holder.id);
-    const released = Date.parse(holderDone.attempts[0]?.finished_at ?? "");
     const started = Date.parse(done.attempts[0]?.started_at ?? "");
-    expect(started - released, "started within 5 s of the holder's release").toBeLessThan(5_000);
+    expect(started - dueAt, "started within 5 s of its due time").toBeLessThan(5_000);
   });
 });
