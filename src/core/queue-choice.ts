@@ -1,12 +1,17 @@
 // Which dispatch queue a shard sends to. One Cloudflare queue takes about 5,000 messages a second, and
 // the peak needs 12,000, so shards spread over DISPATCH_QUEUES queues. A shard's own queue is a stable
-// hash of its name, where its first send goes; each later send goes to the next queue in turn
-// (sendQueueOf). A send's messages stay together on one queue (a consumer batch still begins them in
-// one request), while a busy shard's successive sends use every queue: on Cloudflare a hot shard is not
-// held to one queue's throughput, and locally, where Miniflare hands each queue's consumer one batch at a
-// time, a shard's next send does not wait behind its previous batch (docs/architecture.md, "Queue
-// settings"). Messages are transport: nothing relies on their order across sends (fencing makes any copy
-// on any queue safe), and the fairness window bounds what one shard has in flight, whichever queues. Pure.
+// hash of its name, where its sends go at first. It moves on to the next queue in turn only when the one
+// it is on looks held up: a send of its has waited QUEUE_STUCK_MS with no begin reaching the shard since
+// (QueueTurns). So a shard whose consumer keeps up sends everything to one queue, where its messages wait
+// for the batch in progress and are begun together, one request per batch; and a shard whose queue is
+// held up by a slow batch goes on with the next queue instead of waiting behind it (locally Miniflare
+// hands each queue's consumer one batch at a time; on Cloudflare a hot shard is not held to one queue's
+// throughput). A send's messages always go together to one queue. Messages are transport: nothing relies
+// on their order across sends (fencing makes any copy on any queue safe), and the fairness window bounds
+// what one shard has in flight, whichever queues (docs/architecture.md, "Queue settings"). Pure.
+
+/** How long a shard's send may wait for a begin before its next send takes the next queue. */
+export const QUEUE_STUCK_MS = 50;
 
 /** FNV-1a, 32 bits: tiny, stable across runtimes and releases, and well spread for short keys. */
 export function fnv1a(text: string): number {
@@ -24,12 +29,36 @@ export function dispatchQueueOf(shardName: string, queues: number): number {
   return fnv1a(shardName) % queues;
 }
 
+/** The shard's `turn`-th queue: its own (dispatchQueueOf) for turn 0, then the next one in turn, round. */
+export function sendQueueOf(shardName: string, queues: number, turn: number): number {
+  if (!Number.isInteger(turn) || turn < 0) throw new RangeError(`turn must be a whole number, got ${turn}`);
+  return (dispatchQueueOf(shardName, queues) + (turn % queues)) % queues;
+}
+
 /**
- * The queue of a shard's send number `sends` (0 for its first since the object started): its own queue
- * (dispatchQueueOf) for the first, then the next one in turn, round the DISPATCH_QUEUES queues.
+ * A shard's turn over the queues (sendQueueOf), kept by its object. sent(now) before each send: the
+ * turn moves on when a send made since the last begin has waited QUEUE_STUCK_MS; begun() when a begin
+ * reaches the shard (its consumer is taking its messages).
  */
-export function sendQueueOf(shardName: string, queues: number, sends: number): number {
-  if (!Number.isInteger(sends) || sends < 0)
-    throw new RangeError(`sends must be a whole number, got ${sends}`);
-  return (dispatchQueueOf(shardName, queues) + (sends % queues)) % queues;
+export class QueueTurns {
+  private turnNow = 0;
+  /** The first send since the last begin, or null. */
+  private waitingSince: number | null = null;
+
+  constructor(private readonly stuckMs = QUEUE_STUCK_MS) {}
+
+  /** A send is made at `now`: the turn it takes. */
+  sent(now: number): number {
+    if (this.waitingSince === null) this.waitingSince = now;
+    else if (now - this.waitingSince >= this.stuckMs) {
+      this.turnNow += 1;
+      this.waitingSince = now;
+    }
+    return this.turnNow;
+  }
+
+  /** A begin reached the shard: what it sent is being taken. */
+  begun(): void {
+    this.waitingSince = null;
+  }
 }

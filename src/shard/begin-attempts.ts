@@ -15,6 +15,8 @@ import { poolWaitersExist } from "./sql/pools";
 
 export async function beginAttempts(s: ShardContext, attempts: AttemptRef[]): Promise<BeginResult[]> {
   const now = s.now();
+  // The consumer is taking this shard's messages: its sends stay on the queue they are on.
+  s.queueTurns.begun();
   let secrets: string[] | null = null;
   let rated = false;
   const results = attempts.map(({ jobId, attempt }): BeginResult => {

@@ -3,7 +3,7 @@
 // randomness, its queue, its name, and the alarm's re-arm. The query modules take only what they
 // need of it; tests tune a running shard through it (a cap, the queues, the archive setting).
 import type { Config } from "../config";
-import { sendQueueOf } from "../core/queue-choice";
+import { QueueTurns, sendQueueOf } from "../core/queue-choice";
 import { dispatchQueue } from "../dispatch/queues";
 import type { Env } from "../env";
 import type { SqlMeter } from "../metering/sql-meter";
@@ -34,10 +34,12 @@ export interface ShardContext {
   now(): number;
   random(): number;
   /**
-   * The queue for this send: the first goes to the shard's own (a stable hash of its name over
-   * DISPATCH_QUEUES queues), each later one to the next in turn (src/core/queue-choice.ts).
+   * The queue for this send: the shard's own (a stable hash of its name over DISPATCH_QUEUES queues)
+   * at first, the next in turn once the one it is on looks held up (src/core/queue-choice.ts).
    */
   queue(): Queue<unknown>;
+  /** The shard's turn over the queues: begins tell it its sends are being taken. */
+  readonly queueTurns: QueueTurns;
   /** Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts). */
   rearm(immediately?: boolean): Promise<void>;
   /** rearm() for a change that adds no deadline before `earliest` (AlarmTimer.rearmFrom). */
@@ -60,8 +62,7 @@ export function shardContext(
   sqlMeter: SqlMeter,
   config: Config,
 ): ShardContext {
-  /** Sends since the object started: which queue the next one takes. */
-  let sends = 0;
+  const queueTurns = new QueueTurns();
   return {
     db,
     sqlMeter,
@@ -81,8 +82,10 @@ export function shardContext(
     now: () => object.clock(),
     random: () => object.random(),
     queue() {
-      return dispatchQueue(object.env(), sendQueueOf(object.name(), this.dispatchQueues, sends++));
+      const turn = queueTurns.sent(object.clock());
+      return dispatchQueue(object.env(), sendQueueOf(object.name(), this.dispatchQueues, turn));
     },
+    queueTurns,
     rearm: (immediately) => object.rearm(immediately),
     rearmFrom: (earliest) => object.rearmFrom(earliest),
   };

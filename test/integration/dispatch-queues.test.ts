@@ -1,9 +1,9 @@
-// Several dispatch queues (issue 9): a shard's first send goes to its own queue, chosen by a stable hash
-// of its name, and each later send to the next queue in turn, a send's messages together
-// (src/core/queue-choice.ts, issue 16); the consumer handles any of them.
+// Several dispatch queues (issue 9): a shard sends to its own queue, chosen by a stable hash of its name,
+// and moves on to the next in turn only when a send of its has waited QUEUE_STUCK_MS with no begin
+// (src/core/queue-choice.ts, issue 16); a send's messages go together; the consumer handles any queue.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { dispatchQueueOf } from "../../src/core/queue-choice";
+import { dispatchQueueOf, QUEUE_STUCK_MS } from "../../src/core/queue-choice";
 import type { DispatchGroup, DispatchMessage } from "../../src/dispatch/message";
 import type { Env } from "../../src/env";
 import { createUser, deliver, getJob, inShard, setShardClock, shardOf, submit } from "../support/helpers";
@@ -42,34 +42,39 @@ function recordQueues(userId: string) {
 }
 
 describe("several dispatch queues", () => {
-  it("a shard's first send goes to its own queue, each later one to the next in turn; the consumer runs any", async () => {
+  it("sends to its own queue while begins come, to the next once a send waited unbegun; any queue runs", async () => {
     for (let u = 0; u < 6; u++) {
       const user = await createUser();
       const { received, sends, name } = await recordQueues(user.user_id);
       const mine = dispatchQueueOf(name, 4);
-      const start = Date.now();
+      const t0 = Date.now() + 3_600_000;
       const jobs: string[] = [];
-      // Six sends of three jobs each: the jobs due an hour after the shard's clock, then the clock moved
-      // past them and the alarm run, which claims and sends the three in one send; whichever queue
-      // carried them, the one consumer handler runs them.
-      for (let round = 0; round < 6; round++) {
-        const due = start + 3_600_000 * (round + 1);
+      /** Three jobs due at `due`, then the shard's clock at `due` and its alarm: one send of the three. */
+      const sendThreeAt = async (due: number) => {
         const runAt = new Date(due).toISOString();
         const ids: string[] = [];
         for (let i = 0; i < 3; i++) ids.push((await submit(user, { type: "noop", run_at: runAt })).body.id);
-        await setShardClock(user.user_id, due + 1_000);
+        await setShardClock(user.user_id, due);
         await runDurableObjectAlarm(shardOf(user.user_id));
+        expect(sends.at(-1)?.jobIds.sort(), `${name}: one send holds its three jobs`).toEqual(ids.sort());
         jobs.push(...ids);
-        const sent = sends.at(-1);
-        expect(sent?.jobIds.sort(), `${name}: send ${round} holds its three jobs`).toEqual(ids.sort());
-        await deliver(sent?.messages ?? []);
-        for (const id of ids) expect((await getJob(user, id)).status).toBe("succeeded");
-      }
+        return sends.at(-1)?.messages ?? [];
+      };
+      const a = await sendThreeAt(t0);
+      // Not begun, and QUEUE_STUCK_MS later: the next send takes the next queue.
+      const b = await sendThreeAt(t0 + QUEUE_STUCK_MS);
+      // Whichever queue carried them, the one consumer handler runs them (their begins reach the shard).
+      await deliver([...a, ...b]);
+      // Begins came: sends stay on the queue the shard is on, also two of them QUEUE_STUCK_MS - 1 apart.
+      const c = await sendThreeAt(t0 + 2 * QUEUE_STUCK_MS);
+      const d = await sendThreeAt(t0 + 3 * QUEUE_STUCK_MS - 1);
+      await deliver([...c, ...d]);
       expect(
         sends.map((s) => s.queue),
-        `${name}: from queue ${mine}, in turn`,
-      ).toEqual([0, 1, 2, 3, 4, 5].map((k) => (mine + k) % 4));
-      expect(received.flat()).toHaveLength(18);
+        `${name}: its own queue ${mine}, then the next`,
+      ).toEqual([mine, (mine + 1) % 4, (mine + 1) % 4, (mine + 1) % 4]);
+      expect(received.flat()).toHaveLength(12);
+      for (const id of jobs) expect((await getJob(user, id)).status).toBe("succeeded");
     }
   });
 

@@ -1,7 +1,7 @@
 // dispatchQueueOf (src/core/queue-choice.ts): a stable, well-spread shard → queue mapping; sendQueueOf:
-// a shard's sends in turn over every queue, from its own.
+// a shard's queues in turn from its own; QueueTurns: when it moves on.
 import { describe, expect, it } from "vitest";
-import { dispatchQueueOf, fnv1a, sendQueueOf } from "../../src/core/queue-choice";
+import { dispatchQueueOf, fnv1a, QUEUE_STUCK_MS, QueueTurns, sendQueueOf } from "../../src/core/queue-choice";
 
 describe("dispatchQueueOf", () => {
   it("is FNV-1a: the published test vectors", () => {
@@ -40,7 +40,7 @@ describe("dispatchQueueOf", () => {
 });
 
 describe("sendQueueOf", () => {
-  it("sends first to the shard's own queue, then to each next one in turn, round all the queues", () => {
+  it("is the shard's own queue at turn 0, then each next one in turn, round all the queues", () => {
     for (const n of [1, 2, 4, 7]) {
       for (let i = 0; i < 50; i++) {
         const name = `usr_${i.toString(36).padStart(20, "0")}/${i % 3}`;
@@ -50,14 +50,46 @@ describe("sendQueueOf", () => {
         turns.forEach((q, k) => {
           expect(q).toBe((own + k) % n);
         });
-        // Every queue once in any n successive sends.
+        // Every queue once in any n successive turns.
         for (let k = 0; k + n <= turns.length; k++) expect(new Set(turns.slice(k, k + n)).size).toBe(n);
       }
     }
     expect(sendQueueOf("anything", 1, 12345)).toBe(0);
   });
 
-  it("refuses a send number that is not a whole number", () => {
+  it("refuses a turn that is not a whole number", () => {
     for (const bad of [-1, 0.5, Number.NaN]) expect(() => sendQueueOf("x", 4, bad)).toThrow(RangeError);
+  });
+});
+
+describe("QueueTurns: the next queue only when the one in use looks held up", () => {
+  const T = 1_000_000;
+
+  it("keeps every send on one queue while begins keep coming, however many and however far apart", () => {
+    const turns = new QueueTurns();
+    for (let i = 0; i < 100; i++) {
+      expect(turns.sent(T + i * 1_000)).toBe(0);
+      expect(turns.sent(T + i * 1_000 + QUEUE_STUCK_MS - 1)).toBe(0);
+      turns.begun();
+    }
+  });
+
+  it("moves on when a send has waited QUEUE_STUCK_MS with no begin, and counts afresh from there", () => {
+    const turns = new QueueTurns();
+    expect(turns.sent(T)).toBe(0);
+    expect(turns.sent(T + QUEUE_STUCK_MS - 1)).toBe(0);
+    expect(turns.sent(T + QUEUE_STUCK_MS)).toBe(1);
+    expect(turns.sent(T + 2 * QUEUE_STUCK_MS - 1)).toBe(1);
+    expect(turns.sent(T + 2 * QUEUE_STUCK_MS)).toBe(2);
+    // A begin: the queue in use is flowing again, and the shard stays on it.
+    turns.begun();
+    expect(turns.sent(T + 10 * QUEUE_STUCK_MS)).toBe(2);
+    expect(turns.sent(T + 10 * QUEUE_STUCK_MS + 1)).toBe(2);
+  });
+
+  it("takes its wait from the constructor", () => {
+    const turns = new QueueTurns(5);
+    expect(turns.sent(T)).toBe(0);
+    expect(turns.sent(T + 5)).toBe(1);
   });
 });
