@@ -5,8 +5,9 @@
 // Miniflare's local queue hands the consumer one batch at a time and waits for it (its broker's flush),
 // so the holder's call, which keeps busy's units while it runs, holds back every later delivery of its
 // queue. It ends 3 s after the due time. The due jobs are claimed at the due time, in claim order, and
-// their send goes to the shard's next queue (a shard's sends take the queues in turn), so they need not
-// wait for the holder's batch; either way the priority-80 job starts within 5 s of its due time.
+// sent to that queue (the holder's begin came long before: the shard cannot tell its queue is held up
+// until a send waited 50 ms), so the first of them wait for the holder's batch and the later sends take
+// the next queue; either way the priority-80 job starts within 5 s of the end of the holder's call.
 import { describe, expect, it } from "vitest";
 import type { CreatedUser, Job } from "../../tools/harness/api-types";
 import { ApiClient } from "../../tools/harness/client";
@@ -91,6 +92,7 @@ describe("claim order through npm run dev", () => {
     expect(routes.slice(0, highAt).filter((r) => r === "/low").length).toBeLessThan(50);
     const done = await api.job(key, high.id);
     const started = Date.parse(done.attempts[0]?.started_at ?? "");
-    expect(started - dueAt, "started within 5 s of its due time").toBeLessThan(5_000);
+    // The holder's call ends at holdUntil; its finish may not be recorded yet when this one is.
+    expect(started - holdUntil, "started within 5 s of the end of the holder's call").toBeLessThan(5_000);
   });
 });
