@@ -146,13 +146,19 @@ export class DevServer {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.exitedWith) throw new Error(`dev server not ready: ${this.exitedWith}\n${this.tailBlock()}`);
-      try {
-        const res = await fetch(`${this.baseUrl}/v1/health`, { signal: AbortSignal.timeout(2_000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return;
-      } catch {
-        // not listening yet
-      }
+      // One try, bounded by a timer of its own as well as the abort signal: in one CI run (2026-12-05,
+      // the soak's restart) a try whose answer came as its signal fired never settled, and nothing polled
+      // again. A try that fails (not listening yet) or overruns counts as not ready.
+      const status = await within(
+        fetch(`${this.baseUrl}/v1/health`, { signal: AbortSignal.timeout(2_000) })
+          .then(async (res) => {
+            await res.arrayBuffer();
+            return res.status;
+          })
+          .catch(() => undefined),
+        3_000,
+      );
+      if (status === 200) return;
       await sleep(250);
     }
     throw new Error(`dev server not ready after ${timeoutMs} ms\n${this.tailBlock()}`);
