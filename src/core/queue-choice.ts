@@ -36,9 +36,10 @@ export function sendQueueOf(shardName: string, queues: number, turn: number): nu
 }
 
 /**
- * A shard's turn over the queues (sendQueueOf), kept by its object. sent(now) before each send: the
- * turn moves on when a send made since the last begin has waited QUEUE_STUCK_MS; begun() when a begin
- * reaches the shard (its consumer is taking its messages).
+ * A shard's turn over the queues (sendQueueOf), kept by its object. sent(now, attempts) before each
+ * send: the turn moves on when a send of attempts made since the last begin has waited QUEUE_STUCK_MS
+ * (a send of callbacks alone takes the turn in use and starts no wait: no begin ever answers it);
+ * begun() when a begin reaches the shard (its consumer is taking its messages).
  */
 export class QueueTurns {
   private turnNow = 0;
@@ -47,8 +48,9 @@ export class QueueTurns {
 
   constructor(private readonly stuckMs = QUEUE_STUCK_MS) {}
 
-  /** A send is made at `now`: the turn it takes. */
-  sent(now: number): number {
+  /** A send is made at `now`, with attempts in it or not: the turn it takes. */
+  sent(now: number, attempts: boolean): number {
+    if (!attempts) return this.turnNow;
     if (this.waitingSince === null) this.waitingSince = now;
     else if (now - this.waitingSince >= this.stuckMs) {
       this.turnNow += 1;

@@ -36,8 +36,9 @@ export interface ShardContext {
   /**
    * The queue for this send: the shard's own (a stable hash of its name over DISPATCH_QUEUES queues)
    * at first, the next in turn once the one it is on looks held up (src/core/queue-choice.ts).
+   * `attempts`: whether the send carries attempts (a begin will answer it), or callbacks alone.
    */
-  queue(): Queue<unknown>;
+  queue(attempts: boolean): Queue<unknown>;
   /** The shard's turn over the queues: begins tell it its sends are being taken. */
   readonly queueTurns: QueueTurns;
   /** Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts). */
@@ -81,8 +82,8 @@ export function shardContext(
     dispatchQueues: config.DISPATCH_QUEUES,
     now: () => object.clock(),
     random: () => object.random(),
-    queue() {
-      const turn = queueTurns.sent(object.clock());
+    queue(attempts) {
+      const turn = queueTurns.sent(object.clock(), attempts);
       return dispatchQueue(object.env(), sendQueueOf(object.name(), this.dispatchQueues, turn));
     },
     queueTurns,

@@ -68,28 +68,38 @@ describe("QueueTurns: the next queue only when the one in use looks held up", ()
   it("keeps every send on one queue while begins keep coming, however many and however far apart", () => {
     const turns = new QueueTurns();
     for (let i = 0; i < 100; i++) {
-      expect(turns.sent(T + i * 1_000)).toBe(0);
-      expect(turns.sent(T + i * 1_000 + QUEUE_STUCK_MS - 1)).toBe(0);
+      expect(turns.sent(T + i * 1_000, true)).toBe(0);
+      expect(turns.sent(T + i * 1_000 + QUEUE_STUCK_MS - 1, true)).toBe(0);
       turns.begun();
     }
   });
 
   it("moves on when a send has waited QUEUE_STUCK_MS with no begin, and counts afresh from there", () => {
     const turns = new QueueTurns();
-    expect(turns.sent(T)).toBe(0);
-    expect(turns.sent(T + QUEUE_STUCK_MS - 1)).toBe(0);
-    expect(turns.sent(T + QUEUE_STUCK_MS)).toBe(1);
-    expect(turns.sent(T + 2 * QUEUE_STUCK_MS - 1)).toBe(1);
-    expect(turns.sent(T + 2 * QUEUE_STUCK_MS)).toBe(2);
+    expect(turns.sent(T, true)).toBe(0);
+    expect(turns.sent(T + QUEUE_STUCK_MS - 1, true)).toBe(0);
+    expect(turns.sent(T + QUEUE_STUCK_MS, true)).toBe(1);
+    expect(turns.sent(T + 2 * QUEUE_STUCK_MS - 1, true)).toBe(1);
+    expect(turns.sent(T + 2 * QUEUE_STUCK_MS, true)).toBe(2);
     // A begin: the queue in use is flowing again, and the shard stays on it.
     turns.begun();
-    expect(turns.sent(T + 10 * QUEUE_STUCK_MS)).toBe(2);
-    expect(turns.sent(T + 10 * QUEUE_STUCK_MS + 1)).toBe(2);
+    expect(turns.sent(T + 10 * QUEUE_STUCK_MS, true)).toBe(2);
+    expect(turns.sent(T + 10 * QUEUE_STUCK_MS + 1, true)).toBe(2);
+  });
+
+  it("a send of callbacks alone takes the turn in use and starts no wait (no begin answers it)", () => {
+    const turns = new QueueTurns();
+    expect(turns.sent(T, false)).toBe(0);
+    expect(turns.sent(T + 10 * QUEUE_STUCK_MS, false)).toBe(0);
+    // The first send of attempts starts the wait; a callback send meanwhile does not move the turn.
+    expect(turns.sent(T + 20 * QUEUE_STUCK_MS, true)).toBe(0);
+    expect(turns.sent(T + 21 * QUEUE_STUCK_MS, false)).toBe(0);
+    expect(turns.sent(T + 21 * QUEUE_STUCK_MS, true)).toBe(1);
   });
 
   it("takes its wait from the constructor", () => {
     const turns = new QueueTurns(5);
-    expect(turns.sent(T)).toBe(0);
-    expect(turns.sent(T + 5)).toBe(1);
+    expect(turns.sent(T, true)).toBe(0);
+    expect(turns.sent(T + 5, true)).toBe(1);
   });
 });
