@@ -2,6 +2,7 @@
 // consumer begins, executes, reports → shard settles. Time moves through the shard's clock.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { removalTime } from "../../src/core/removal-time";
 import {
   createUser,
   deliver,
@@ -122,11 +123,12 @@ describe("dispatch", () => {
     expect(failed.attempts.map((a) => a.status)).toEqual(["failed", "failed", "failed"]);
     expect(failed.attempts.map((a) => a.number)).toEqual([3, 2, 1]);
     // Finished: the shard copies the final state to D1 at its flush time (INDEX_FLUSH_DELAY_MS, 2 s),
-    // and then nothing is left to wake for but the job's removal when its retention (7 days) runs out.
+    // and then nothing is left to wake for but the job's removal when its retention (7 days) runs out
+    // (on the retention's grid: src/core/removal-time.ts).
     await setShardClock(user.user_id, Date.parse(second.run_at) + 2_000);
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(
-      Date.parse(second.run_at) + 7 * 24 * 3600 * 1000,
+      removalTime(Date.parse(second.run_at), 7 * 24 * 3600),
     );
     expect(
       await inShard(user.user_id, (_s, state) =>

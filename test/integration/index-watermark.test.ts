@@ -6,6 +6,7 @@
 import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { indexCopyDue } from "../../src/core/index-copy-time";
+import { removalTime } from "../../src/core/removal-time";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
 import { cancel } from "../../src/shard/sql/attempts";
 import { nextWakeAt } from "../../src/shard/sql/dispatch";
@@ -172,7 +173,7 @@ describe("index copies by watermark", () => {
     await alarmAt(user.user_id, indexCopyDue(t0 + 3_000, FLUSH_MS));
     expect((await indexed(b.id))?.status).toBe("cancelled");
     resetOperationTotals();
-    await alarmAt(user.user_id, t0 + 3_000 + 60_000);
+    await alarmAt(user.user_id, removalTime(t0 + 3_000, 60));
     expect(await indexed(a.id)).toBeNull();
     expect(await indexed(b.id)).toBeNull();
     // W is the new max(rowid), lowered in the removal's own transaction: one row more for the batch

@@ -1,10 +1,13 @@
 // The retention sweep (src/shard/sql/retention-sweep.ts): a job that finishes within SWEEP_WITHIN_MS of
 // its creation leaves jobs_wake (its finish writes no index entry) and is removed by a sweep in rowid
-// order, one cursor per retention. What it must keep: no job removed before its time, none later than
-// SWEEP_WITHIN_MS after it, none lost (a retried one is claimed, a failed removal retried), and each
+// order, one cursor per retention. What it must keep: no job removed before its time (its retention
+// run out, rounded up to the retention's grid: src/core/removal-time.ts), none later than
+// SWEEP_WITHIN_MS and a grid step after it, none lost (a retried one is claimed, a failed removal retried), and each
 // retention on its own clock. Time moves with the shard's injected clock; alarms are fired on demand.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { removalGrid, removalTime } from "../../src/core/removal-time";
+import { operationTotals, resetOperationTotals, sumOperations } from "../../src/metering/operations";
 import { IN_WAKE } from "../../src/shard/schema";
 import { SWEEP_WITHIN_MS } from "../../src/shard/sql/retention-sweep";
 import {
@@ -24,7 +27,9 @@ import {
 } from "../support/helpers";
 
 const RETENTION_S = 60;
-const RETENTION_MS = RETENTION_S * 1000;
+/** The removal time of a job of RETENTION_S finishing at `at`: on the retention's grid (6 s). */
+const removalAt = (at: number) => removalTime(at, RETENTION_S);
+const GRID = removalGrid(RETENTION_S);
 /** A time well ahead of the wall clock, so the runtime fires no alarm of its own during a test. */
 const T0 = Math.ceil((Date.now() + 3_600_000) / 60_000) * 60_000;
 
@@ -86,9 +91,9 @@ describe("the retention sweep", () => {
     const [id = ""] = await submitAt(user, T0, 1);
     await runAt(user, id, T0 + 1_000);
     // Swept: out of jobs_wake, its removal time kept in the row; the cursor comes for it then.
-    expect(await rowOf(user, id)).toEqual({ swept: 1, deadline: T0 + 1_000 + RETENTION_MS });
+    expect(await rowOf(user, id)).toEqual({ swept: 1, deadline: removalAt(T0 + 1_000) });
     expect(await cursors(user)).toEqual([
-      { retention_seconds: RETENTION_S, sweep_at: T0 + 1_000 + RETENTION_MS },
+      { retention_seconds: RETENTION_S, sweep_at: removalAt(T0 + 1_000) },
     ]);
     expect(
       await inShard(user.user_id, (_s, state) =>
@@ -103,13 +108,35 @@ describe("the retention sweep", () => {
     expect(await indexed(id)).toBe(1);
 
     // Not a moment early.
-    await alarmAt(user, T0 + 1_000 + RETENTION_MS - 1);
+    await alarmAt(user, removalAt(T0 + 1_000) - 1);
     expect(await gone(user, id)).toBe(false);
-    await alarmAt(user, T0 + 1_000 + RETENTION_MS);
+    await alarmAt(user, removalAt(T0 + 1_000));
     expect(await gone(user, id)).toBe(true);
     expect(await indexed(id)).toBe(0);
     // Nothing swept is left: the cursor has no time, and the shard nothing to wake for.
     expect(await cursors(user)).toEqual([{ retention_seconds: RETENTION_S, sweep_at: null }]);
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeNull();
+  });
+
+  it("removes the jobs that finish within one grid step in one alarm run, at the step's end", async () => {
+    const user = await createUser();
+    await setRetention(user, RETENTION_S);
+    const ids = await submitAt(user, T0, 3);
+    // Finished 1, 3 and 5 s into the minute: one grid step (6 s for a minute's retention).
+    for (const [i, id] of ids.entries()) await runAt(user, id, T0 + 1_000 + i * 2_000);
+    await alarmAt(user, T0 + 10_000); // their index copies
+    const removal = removalAt(T0 + 1_000);
+    expect(removal).toBe(T0 + RETENTION_S * 1000 + GRID);
+    for (const id of ids) expect((await rowOf(user, id))?.deadline).toBe(removal);
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(removal);
+    // The last one's retention ran out only at T0 + 65 s, so nothing goes before the grid point.
+    await alarmAt(user, removal - 1);
+    for (const id of ids) expect(await gone(user, id)).toBe(false);
+    await setShardClock(user.user_id, removal);
+    resetOperationTotals();
+    await runDurableObjectAlarm(shardOf(user.user_id));
+    expect(sumOperations(operationTotals()).doRequests).toBe(1);
+    for (const id of ids) expect(await gone(user, id)).toBe(true);
     expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeNull();
   });
 
@@ -125,17 +152,17 @@ describe("the retention sweep", () => {
     expect((await rowOf(user, older))?.swept).toBe(1);
     expect((await rowOf(user, newer))?.swept).toBe(1);
     // At the newer job's time the sweep meets the older one first, not yet due, and stops there: the
-    // newer job waits for it (29 s here, at most SWEEP_WITHIN_MS by construction).
-    await alarmAt(user, T0 + 1_000 + RETENTION_MS);
+    // newer job waits for it (24 s here, at most SWEEP_WITHIN_MS + GRID by construction).
+    await alarmAt(user, removalAt(T0 + 1_000));
     expect(await gone(user, earlier)).toBe(true);
     expect(await gone(user, newer)).toBe(false);
     expect(await cursors(user)).toEqual([
-      { retention_seconds: RETENTION_S, sweep_at: T0 + 30_000 + RETENTION_MS },
+      { retention_seconds: RETENTION_S, sweep_at: removalAt(T0 + 30_000) },
     ]);
-    await alarmAt(user, T0 + 30_000 + RETENTION_MS);
+    await alarmAt(user, removalAt(T0 + 30_000));
     expect(await gone(user, older)).toBe(true);
     expect(await gone(user, newer)).toBe(true);
-    expect(T0 + 30_000 + RETENTION_MS).toBeLessThanOrEqual(T0 + 1_000 + RETENTION_MS + SWEEP_WITHIN_MS);
+    expect(removalAt(T0 + 30_000)).toBeLessThanOrEqual(removalAt(T0 + 1_000) + SWEEP_WITHIN_MS + GRID);
   });
 
   it("keeps the entry of a job that finishes later than SWEEP_WITHIN_MS after its creation", async () => {
@@ -144,10 +171,10 @@ describe("the retention sweep", () => {
     const [slow = ""] = await submitAt(user, T0, 1);
     const finishedAt = T0 + SWEEP_WITHIN_MS + 1;
     await runAt(user, slow, finishedAt);
-    expect(await rowOf(user, slow)).toEqual({ swept: null, deadline: finishedAt + RETENTION_MS });
-    await alarmAt(user, finishedAt + RETENTION_MS - 1);
+    expect(await rowOf(user, slow)).toEqual({ swept: null, deadline: removalAt(finishedAt) });
+    await alarmAt(user, removalAt(finishedAt) - 1);
     expect(await gone(user, slow)).toBe(false);
-    await alarmAt(user, finishedAt + RETENTION_MS);
+    await alarmAt(user, removalAt(finishedAt));
     expect(await gone(user, slow)).toBe(true);
   });
 
@@ -193,10 +220,10 @@ describe("the retention sweep", () => {
     expect((await rowOf(user, brief))?.swept).toBe(1);
     expect((await cursors(user)).map((c) => c.retention_seconds)).toEqual([RETENTION_S, 604_800]);
     // The older job's week does not hold the newer one back.
-    await alarmAt(user, T0 + 3_000 + RETENTION_MS);
+    await alarmAt(user, removalAt(T0 + 3_000));
     expect(await gone(user, brief)).toBe(true);
     expect(await gone(user, kept)).toBe(false);
-    await alarmAt(user, T0 + 1_000 + 604_800_000);
+    await alarmAt(user, removalTime(T0 + 1_000, 604_800));
     expect(await gone(user, kept)).toBe(true);
   });
 
@@ -211,7 +238,7 @@ describe("the retention sweep", () => {
       const guts = shard as unknown as { env: typeof env };
       guts.env = { ...guts.env, INDEX_DB: failingD1 };
     });
-    await alarmAt(user, T0 + 2_000 + RETENTION_MS);
+    await alarmAt(user, removalAt(T0 + 2_000));
     expect(await gone(user, a)).toBe(false);
     // Back in jobs_wake, due again a minute later; the cursor went past them.
     expect((await rowOf(user, a))?.swept).toBeNull();
@@ -228,7 +255,7 @@ describe("the retention sweep", () => {
     expect(await indexed(a)).toBe(0);
   });
 
-  it("removes every job of a shuffled run within [its time, its time + SWEEP_WITHIN_MS]", async () => {
+  it("removes every job of a shuffled run within [its time, its time + SWEEP_WITHIN_MS + GRID]", async () => {
     const user = await createUser();
     await setRetention(user, RETENTION_S);
     // A fixed shuffle (no randomness in CI): 24 jobs created 2 s apart, each finishing 0-58 s after
@@ -241,8 +268,8 @@ describe("the retention sweep", () => {
     for (const id of ids) expect((await rowOf(user, id))?.swept).toBe(1);
 
     const removedAt = new Map<string, number>();
-    const first = Math.min(...finishAt) + RETENTION_MS;
-    const last = Math.max(...finishAt) + RETENTION_MS + SWEEP_WITHIN_MS;
+    const first = removalAt(Math.min(...finishAt));
+    const last = removalAt(Math.max(...finishAt)) + SWEEP_WITHIN_MS + GRID;
     for (let t = first - 5_000; t <= last && removedAt.size < ids.length; t += 1_000) {
       await alarmAt(user, t);
       const left = await inShard(user.user_id, (_s, state) =>
@@ -254,11 +281,11 @@ describe("the retention sweep", () => {
       for (const id of ids) if (!left.includes(id) && !removedAt.has(id)) removedAt.set(id, t);
     }
     ids.forEach((id, i) => {
-      const due = (finishAt[i] ?? 0) + RETENTION_MS;
+      const due = removalAt(finishAt[i] ?? 0);
       const at = removedAt.get(id);
       expect(at, id).toBeDefined();
       expect(at ?? 0, id).toBeGreaterThanOrEqual(due);
-      expect(at ?? 0, id).toBeLessThanOrEqual(due + SWEEP_WITHIN_MS);
+      expect(at ?? 0, id).toBeLessThanOrEqual(due + SWEEP_WITHIN_MS + GRID);
     });
   });
 });

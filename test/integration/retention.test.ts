@@ -5,6 +5,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { JobView } from "../../src/core/job";
+import { removalTime } from "../../src/core/removal-time";
 import type { Env } from "../../src/env";
 import { operationTotals, resetOperationTotals } from "../../src/metering/operations";
 import { shardStub } from "../../src/shard/address";
@@ -30,6 +31,8 @@ import {
 import { expectLogged } from "../support/log-capture";
 
 const RETENTION_S = 60;
+/** When a job of RETENTION_S finishing at `at` is removed: on the retention's grid (6 s). */
+const removalAt = (at: number) => removalTime(at, RETENTION_S);
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -123,16 +126,14 @@ describe("retention", () => {
     const { user, job, finishedAt } = await finishedJob();
     expect(await indexRows(user.user_id)).toEqual([job.id]);
     // The alarm is set for the removal.
-    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(
-      finishedAt + RETENTION_S * 1000,
-    );
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(removalAt(finishedAt));
 
     // Not a moment early.
-    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000 - 1);
+    await setShardClock(user.user_id, removalAt(finishedAt) - 1);
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await getJob(user, job.id)).status).toBe("succeeded");
 
-    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
+    await setShardClock(user.user_id, removalAt(finishedAt));
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
     expect(await rowsOf(user.user_id, job.id)).toEqual({ jobs: 0, attempts: 0 });
@@ -160,18 +161,56 @@ describe("retention", () => {
     await deliver(await fireAlarm(user.user_id));
     expect((await getJob(user, every.id)).runs).toBe(1);
 
-    await setShardClock(user.user_id, now + RETENTION_S * 1000 + 1);
+    await setShardClock(user.user_id, removalAt(now));
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${cancelled.id}`, { headers: user.auth })).status).toBe(404);
     expect((await getJob(user, later.id)).status).toBe("scheduled");
     expect((await getJob(user, every.id)).status).toBe("scheduled");
   });
 
+  it("a bulk cancel puts each job's removal on its own retention's grid, as a single cancel does", async () => {
+    const user = await createUser();
+    const hourAhead = new Date(Date.now() + 3_600_000).toISOString();
+    // A job carries its user's retention from its submit: 15 s (a 1 s grid), then an hour (60 s).
+    await setRetention(user, 15);
+    const brief = (await submit(user, { type: "noop", run_at: hourAhead })).body;
+    const single = (await submit(user, { type: "noop", run_at: hourAhead })).body;
+    await setRetention(user, 3600);
+    const long = (await submit(user, { type: "noop", run_at: hourAhead })).body;
+    // Off every grid, so rounding up shows.
+    const now = Math.ceil(Date.now() / 60_000) * 60_000 + 60_000 + 1_234;
+    await setShardClock(user.user_id, now);
+    expect((await request(`/v1/jobs/${single.id}`, { method: "DELETE", headers: user.auth })).status).toBe(
+      200,
+    );
+    const bulk = await request("/v1/jobs/cancel", {
+      method: "POST",
+      headers: { ...user.auth, "content-type": "application/json" },
+      body: JSON.stringify({ ids: [brief.id, long.id] }),
+    });
+    expect(bulk.status).toBe(200);
+    const deadlines = await inShard(user.user_id, (_s, state) =>
+      Object.fromEntries(
+        state.storage.sql
+          .exec<{ id: string; deadline: number }>("select id, deadline from jobs")
+          .toArray()
+          .map((r) => [r.id, r.deadline]),
+      ),
+    );
+    expect(deadlines).toEqual({
+      [brief.id]: removalTime(now, 15),
+      [single.id]: removalTime(now, 15),
+      [long.id]: removalTime(now, 3600),
+    });
+    expect(removalTime(now, 15)).toBe(now - 1_234 + 17_000);
+    expect(removalTime(now, 3600)).toBe(now - 1_234 + 3_660_000);
+  });
+
   it("with ARCHIVE_FINISHED, writes each removed job to the bucket as a JSON line first", async () => {
     const { user, job, finishedAt } = await finishedJob();
     const before = await getJob(user, job.id);
     await shardGuts(user.user_id, { archiveFinished: true });
-    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
+    await setShardClock(user.user_id, removalAt(finishedAt));
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
     const objects = await archived(user.user_id);
@@ -186,19 +225,19 @@ describe("retention", () => {
   it("a crash between archive and delete: archived at least once, deleted exactly once", async () => {
     const { user, job, finishedAt } = await finishedJob();
     await shardGuts(user.user_id, { archiveFinished: true, env: { INDEX_DB: failingD1 } });
-    const removalAt = finishedAt + RETENTION_S * 1000;
-    await setShardClock(user.user_id, removalAt);
+    const removal = removalAt(finishedAt);
+    await setShardClock(user.user_id, removal);
     await runDurableObjectAlarm(shardOf(user.user_id));
     // The archive was written, the index could not be reached: nothing is deleted, and it is tried again.
     expect((await archived(user.user_id)).flatMap((o) => o.jobs.map((j) => j.id))).toEqual([job.id]);
     expect(await rowsOf(user.user_id, job.id)).toEqual({ jobs: 1, attempts: 1 });
     expect(await indexRows(user.user_id)).toEqual([job.id]);
     const retryAt = await inShard(user.user_id, (_s, state) => state.storage.getAlarm());
-    expect(retryAt).toBe(removalAt + 60_000);
+    expect(retryAt).toBe(removal + 60_000);
     expectLogged("removal_failed", { shard: `${user.user_id}/0`, jobs: 1, error: { message: "D1 is down" } });
 
     await shardGuts(user.user_id, { env: { INDEX_DB: env.INDEX_DB } });
-    await setShardClock(user.user_id, removalAt + 60_000);
+    await setShardClock(user.user_id, removal + 60_000);
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect(await rowsOf(user.user_id, job.id)).toEqual({ jobs: 0, attempts: 0 });
     expect(await indexRows(user.user_id)).toEqual([]);
@@ -207,7 +246,7 @@ describe("retention", () => {
     expect(objects.map((o) => o.jobs.map((j) => j.id))).toEqual([[job.id]]);
     // A second removal of the same ids deletes nothing.
     const again = await inShard(user.user_id, (shard) =>
-      removeJobs((shard as unknown as { db: ShardDb }).db, [job.id], removalAt + 120_000),
+      removeJobs((shard as unknown as { db: ShardDb }).db, [job.id], removal + 120_000),
     );
     expect(again).toEqual([]);
   });
@@ -251,7 +290,7 @@ describe("retention", () => {
       } as unknown as R2Bucket;
       guts.env = { ...guts.env, RESULTS: results };
     });
-    await setShardClock(user.user_id, t0 + 1 + RETENTION_S * 1000);
+    await setShardClock(user.user_id, removalAt(t0 + 1));
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${b.id}`, { headers: user.auth })).status).toBe(404);
     expect((await getJob(user, a.id)).status).toBe("scheduled");
@@ -259,7 +298,7 @@ describe("retention", () => {
     // A runs again, finishes, and is removed alone, in the same hour.
     await deliver(await fireAlarm(user.user_id));
     expect((await getJob(user, a.id)).status).toBe("succeeded");
-    await setShardClock(user.user_id, t0 + 2 * (1 + RETENTION_S * 1000));
+    await setShardClock(user.user_id, removalAt(removalAt(t0 + 1)));
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${a.id}`, { headers: user.auth })).status).toBe(404);
 
@@ -322,7 +361,7 @@ describe("retention", () => {
     const { user, job, finishedAt } = await finishedWithResult();
     const key = resultAt(user, job.id);
     expect(await env.RESULTS.head(key)).not.toBeNull();
-    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
+    await setShardClock(user.user_id, removalAt(finishedAt));
     resetOperationTotals();
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
@@ -353,7 +392,7 @@ describe("retention", () => {
         job.id,
       );
     });
-    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
+    await setShardClock(user.user_id, removalAt(finishedAt));
     resetOperationTotals();
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
@@ -366,7 +405,7 @@ describe("retention", () => {
   it("with ARCHIVE_FINISHED, keeps the result objects (the archive points at them)", async () => {
     const { user, job, finishedAt } = await finishedWithResult();
     await shardGuts(user.user_id, { archiveFinished: true });
-    await setShardClock(user.user_id, finishedAt + RETENTION_S * 1000);
+    await setShardClock(user.user_id, removalAt(finishedAt));
     resetOperationTotals();
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
@@ -396,17 +435,17 @@ describe("retention", () => {
       } as unknown as R2Bucket;
       guts.env = { ...guts.env, RESULTS: broken };
     });
-    const removalAt = finishedAt + RETENTION_S * 1000;
-    await setShardClock(user.user_id, removalAt);
+    const removal = removalAt(finishedAt);
+    await setShardClock(user.user_id, removal);
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${plain.id}`, { headers: user.auth })).status).toBe(404);
     expect((await getJob(user, job.id)).status).toBe("succeeded");
     expect(await env.RESULTS.head(key)).not.toBeNull();
-    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(removalAt + 60_000);
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBe(removal + 60_000);
     expectLogged("result_removal_failed", { jobs: 1, error: { message: "R2 is down" } });
 
     await shardGuts(user.user_id, { env: { RESULTS: env.RESULTS } });
-    await setShardClock(user.user_id, removalAt + 60_000);
+    await setShardClock(user.user_id, removal + 60_000);
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
     expect(await env.RESULTS.head(key)).toBeNull();
@@ -451,15 +490,13 @@ describe("retention", () => {
     };
     expect(await left()).toBe(extra + 1);
 
-    const removalAt = finishedAt + RETENTION_S * 1000;
-    await setShardClock(user.user_id, removalAt);
+    const removal = removalAt(finishedAt);
+    await setShardClock(user.user_id, removal);
     await runDurableObjectAlarm(shardOf(user.user_id));
     // One step deletes at most 1,000 objects; the job waits for the rest, and the alarm comes back at once.
     expect(await left()).toBe(extra + 1 - 1_000);
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(200);
-    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeLessThanOrEqual(
-      removalAt,
-    );
+    expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeLessThanOrEqual(removal);
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect(await left()).toBe(0);
     expect((await request(`/v1/jobs/${job.id}`, { headers: user.auth })).status).toBe(404);
@@ -479,12 +516,12 @@ describe("retention", () => {
     }
     const remaining = () =>
       inShard(user.user_id, (_s, state) => state.storage.sql.exec("select id from jobs").toArray().length);
-    await setShardClock(user.user_id, now + RETENTION_S * 1000 + 1);
+    await setShardClock(user.user_id, removalAt(now));
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect(await remaining()).toBe(50);
     // The rest is due already: the alarm is re-armed for now, not a retention later.
     expect(await inShard(user.user_id, (_s, state) => state.storage.getAlarm())).toBeLessThanOrEqual(
-      now + RETENTION_S * 1000 + 1,
+      removalAt(now),
     );
     await runDurableObjectAlarm(shardOf(user.user_id));
     expect(await remaining()).toBe(0);
@@ -512,7 +549,7 @@ describe("retention", () => {
     const alarm = await inShard(user.user_id, async (_s, state) =>
       state.storage.sql.exec<{ deadline: number }>("select deadline from jobs where id = ?", job.id).one(),
     );
-    expect(alarm.deadline).toBe(now + 3600 * 1000);
+    expect(alarm.deadline).toBe(removalTime(now, 3600));
     // null goes back to the global default (7 days).
     expect(await (await setRetention(user, null)).json()).toMatchObject({ finished_retention_seconds: null });
     expect(

@@ -1,6 +1,7 @@
 // The reference model for test/integration/shard-model.test.ts: what one user's TaskShard should hold
 // after each step, written from docs/architecture.md and docs/design.md rather than from the
 // shard's code. Pure: no `cloudflare:*` imports; time is the model's virtual clock.
+import { removalTime } from "../../src/core/removal-time";
 import {
   type CandidateFlow,
   type CycleExpiry,
@@ -20,7 +21,9 @@ export const WINDOW = 50;
 export const BATCH = 100;
 export const AGING_MS = 1_000;
 /** FINISHED_RETENTION_SECONDS: a finished job's deadline is its removal, this long after it finished. */
-export const RETENTION_MS = 604_800_000;
+export const RETENTION_SECONDS = 604_800;
+/** The removal time of a job finishing at `now`: on the retention's grid (src/core/removal-time.ts). */
+const removalAt = (now: number) => removalTime(now, RETENTION_SECONDS);
 /** A due job that cannot go out (its pool is full) is still looked at this often. */
 export const WAITING_RECHECK_MS = 30_000;
 /** The shard's randomness is fixed by setShardClock. */
@@ -322,7 +325,7 @@ function endOccurrence(m: Model, j: MJob, ok: boolean, now: number, paused = fal
   j.runs += 1;
   if (j.intervalSeconds === null) {
     j.status = ok ? "succeeded" : "failed";
-    j.deadline = now + RETENTION_MS;
+    j.deadline = removalAt(now);
     occurrenceEnded(m, j.id, ok ? "succeeded" : "failed", now);
     return;
   }
@@ -353,7 +356,7 @@ export function cancelJob(m: Model, j: MJob, now: number): void {
   applyPending(j);
   j.inFlight = false;
   j.status = "cancelled";
-  j.deadline = now + RETENTION_MS;
+  j.deadline = removalAt(now);
   occurrenceEnded(m, j.id, "failed", now);
 }
 
@@ -660,7 +663,7 @@ function hear(m: Model, d: MJob, depId: string, outcome: DependencyOutcome, now:
     d.status = "failed";
     d.dependencyFailed = true;
     d.runs += 1;
-    d.deadline = now + RETENTION_MS;
+    d.deadline = removalAt(now);
     m.deps.failedInStep.add(d.id);
     noted("dependent.failed");
     occurrenceEnded(m, d.id, "failed", now);

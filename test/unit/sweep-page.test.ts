@@ -1,6 +1,7 @@
 // What a retention sweep makes of the swept rows it read above its cursor (sweepPage, pure): due ones
 // go, the first not yet due stops it, strays get their entries back, unfinished ones are passed.
 import { describe, expect, it } from "vitest";
+import { removalGrid } from "../../src/core/removal-time";
 import { SWEEP_WITHIN_MS, sweepPage } from "../../src/shard/sql/retention-sweep";
 
 const RETENTION_S = 60;
@@ -37,12 +38,14 @@ describe("sweepPage", () => {
   });
 
   it("gives strays their entries back and passes them: late finishes, and rows without a removal time", () => {
-    const late = finished(11, NOW - 500_000, SWEEP_WITHIN_MS + 1); // finished past the bound
+    // Finished past the bound: its removal time is a grid step beyond what a swept job's can be.
+    const late = finished(11, NOW - 500_000, SWEEP_WITHIN_MS + removalGrid(RETENTION_S));
+    const edge = finished(14, NOW - 500_000, SWEEP_WITHIN_MS + removalGrid(RETENTION_S) - 1);
     const none = { ...finished(12, NOW - 70_000), deadline: null };
-    const page = sweepPage(cursor, [late, none, finished(13, NOW - 70_000)], NOW, 100);
+    const page = sweepPage(cursor, [late, none, finished(13, NOW - 70_000), edge], NOW, 100);
     expect(page.strays).toEqual(["j11", "j12"]);
-    expect(page.due.map((r) => r.id)).toEqual(["j13"]);
-    expect(page).toMatchObject({ end: 13, next: null });
+    expect(page.due.map((r) => r.id)).toEqual(["j13", "j14"]);
+    expect(page).toMatchObject({ end: 14, next: null });
   });
 
   it("read to its end with room left: no time (nothing swept above); a full page: now (go on)", () => {

@@ -26,6 +26,7 @@ import { applyControl } from "./controls";
 import { leaveKeys } from "./debounce";
 import { tellDependents } from "./dependencies";
 import { countInMinute } from "./metrics";
+import { removalTimeSql } from "./retention";
 import { forgetUnfinishedBound } from "./submit";
 import { touch } from "./touch";
 
@@ -231,7 +232,7 @@ function cancelRows(db: ShardDb, ids: string[], now: number, t: ShardTimings) {
       .update(jobs)
       .set({
         status: "cancelled",
-        deadline: sql`${now} + ${jobs.finishedRetentionSeconds} * 1000`,
+        deadline: removalTimeSql(now),
         ...touched,
       })
       .where(and(idIn(ids), inArray(jobs.status, ["scheduled", "paused"]), copy))

@@ -7,10 +7,12 @@
 //
 // Why rowid order finds them in time. Rows are created in rowid order (a new row takes max(rowid) + 1,
 // so every row above a cursor is newer than the ones below it), and a finish sweeps a job only if it
-// ends within SWEEP_WITHIN_MS of its creation. For two swept jobs of one retention, r1 < r2 in rowid,
-// r1's removal time is at most created(r1) + SWEEP_WITHIN_MS + retention ≤ created(r2) +
-// SWEEP_WITHIN_MS + retention ≤ r2's removal time + SWEEP_WITHIN_MS. So a sweep that stops at the first
-// swept job not yet due delays no job behind it by more than SWEEP_WITHIN_MS past its removal time.
+// ends within SWEEP_WITHIN_MS of its creation. A removal time lies in [finish + retention, finish +
+// retention + grid) (src/core/removal-time.ts). For two swept jobs of one retention, r1 < r2 in rowid,
+// r1's removal time is below created(r1) + SWEEP_WITHIN_MS + retention + grid ≤ created(r2) +
+// SWEEP_WITHIN_MS + retention + grid ≤ r2's removal time + SWEEP_WITHIN_MS + grid. So a sweep that
+// stops at the first swept job not yet due delays no job behind it by more than SWEEP_WITHIN_MS + grid
+// past its removal time (two minutes at most; the retention itself is never cut short).
 // Jobs that end later (long runs, retries, jobs due later than their submit) keep their entry, as
 // every job did before, as do jobs behind the cursor and jobs of a retention with no cursor yet.
 //
@@ -44,6 +46,7 @@
 //   stray or passed row still swept (none in the usual case).
 // lowerSweeps(db) → void (in removeJobs' transaction): every cursor ≤ max(rowid), as lowerWatermark.
 import { getTableColumns, type SQL, sql } from "drizzle-orm";
+import { removalGrid } from "../../core/removal-time";
 import { isFinished } from "../../core/state";
 import type { ShardDb } from "../db";
 import { FINISHED_SQL, type JobRow, jobs, retentionSweeps } from "../schema";
@@ -188,7 +191,8 @@ export function sweepPage<
   now: number,
   limit: number,
 ): Omit<SweepPage, "due" | "sweptAtRead"> & { due: J[] } {
-  const retentionMs = c.retentionSeconds * 1000;
+  // A removal time is on its retention's grid (src/core/removal-time.ts): below finish + retention + grid.
+  const bound = c.retentionSeconds * 1000 + removalGrid(c.retentionSeconds);
   const due: J[] = [];
   const strays: string[] = [];
   let end = c.through;
@@ -196,8 +200,7 @@ export function sweepPage<
     if (isFinished(row.status)) {
       const removalAt = row.deadline;
       // (A finished row always has its removal time; one without is left to jobs_wake, not looped on.)
-      if (removalAt === null || removalAt > row.createdAt + SWEEP_WITHIN_MS + retentionMs)
-        strays.push(row.id);
+      if (removalAt === null || removalAt >= row.createdAt + SWEEP_WITHIN_MS + bound) strays.push(row.id);
       else if (removalAt <= now) due.push(row);
       else
         return {

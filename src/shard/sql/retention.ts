@@ -22,11 +22,13 @@
 // postponeRemoval(db, ids, retryAt) → void
 //   writes the deadline of each job still finished, and puts a swept one back in jobs_wake. Rows
 //   written: 2 per job (row, jobs_wake).
-// Helper (no SQL): removalTime.
+// Helpers: removalTime (no SQL; on the retention's grid, src/core/removal-time.ts) and removalTimeSql (the
+// same in SQL, for statements that finish many jobs).
 //
 // A finished job's deadline is its removal time, so the jobs_wake index finds the jobs due for removal
 // and the alarm wakes for them like for any other deadline.
-import { and, eq, inArray, lte, type SQLWrapper, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import { removalTime as removalTimeOf } from "../../core/removal-time";
 import { FINISHED_STATUSES } from "../../core/state";
 import type { ShardDb } from "../db";
 import {
@@ -48,9 +50,19 @@ import { lowerSweeps } from "./retention-sweep";
 const inIds = (column: SQLWrapper, ids: string[]) =>
   sql`${column} in (select value from json_each(${JSON.stringify(ids)}))`;
 
-/** When a job finishing at `now` is removed. */
+/** When a job finishing at `now` is removed: on its retention's grid (src/core/removal-time.ts). */
 export function removalTime(job: Pick<JobRow, "finishedRetentionSeconds">, now: number): number {
-  return now + job.finishedRetentionSeconds * 1000;
+  return removalTimeOf(now, job.finishedRetentionSeconds);
+}
+
+/**
+ * removalTime in SQL, for a statement that finishes many jobs at `now` (each with its own retention):
+ * the same arithmetic (`cast` truncates a positive quotient, whether SQLite divides as integer or real).
+ */
+export function removalTimeSql(now: number): SQL<number> {
+  const retention = sql`${jobs.finishedRetentionSeconds}`;
+  const grid = sql`(max(1, min(60, ${retention} / 10)) * 1000)`;
+  return sql<number>`cast((${now} + ${retention} * 1000 + ${grid} - 1) / ${grid} as integer) * ${grid}`;
 }
 
 /** Finished jobs whose retention has run out, oldest first, at most `limit`. */
