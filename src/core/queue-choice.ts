@@ -10,8 +10,15 @@
 // on their order across sends (fencing makes any copy on any queue safe), and the fairness window bounds
 // what one shard has in flight, whichever queues (docs/architecture.md, "Queue settings"). Pure.
 
-/** How long a shard's send may wait for a begin before its next send takes the next queue. */
-export const QUEUE_STUCK_MS = 50;
+/**
+ * How long a shard's send may wait for a begin before its next send takes the next queue. 100 ms, not
+ * 50: at 8 submits in flight a shard's begins come 5-88 ms after its first waiting send (one logged
+ * run), so 50 ms moved it on about once per 16 jobs, each move a split batch with its own begin and
+ * report request (1.38-1.54 Durable Object requests a job over 8 runs; 1.33-1.36 at 100 ms), while
+ * steady 300 jobs/s, which moving on was for, showed no difference the noise did not swamp (p99
+ * 0.95-6.3 s at 100 ms, 2.3-8.2 s at 50 ms, runs alternated: docs/performance.md).
+ */
+export const QUEUE_STUCK_MS = 100;
 
 /** FNV-1a, 32 bits: tiny, stable across runtimes and releases, and well spread for short keys. */
 export function fnv1a(text: string): number {
