@@ -2,8 +2,70 @@
 // `request` (one try), `expect` (throws unless the status is one of those expected; a 429 is waited out
 // a few times) and `call` (rides out a server's crash: network errors, 5xx and 429 are retried until a
 // deadline). Every retry is counted, so a report can say how much the client noticed.
+import http from "node:http";
 import type { CreatedUser, Job, Pool } from "./api-types";
 import { sleep } from "./util";
+
+/**
+ * Node's own HTTP client on kept-alive connections, not `fetch`: a load driver on the same 2 cores as
+ * the systems it measures should cost them as little as it can, and undici's `fetch` cost the driver
+ * 2.2 ms of CPU a submit against 0.5 ms now (docs/performance.md, "Harness"). No `accept-encoding`
+ * either: `fetch` asks for gzip, which Miniflare then does on the scheduler's one thread (Cloudflare
+ * compresses at its edge, not in the Worker), while the peer's server never compresses.
+ */
+const agent = new http.Agent({ keepAlive: true });
+
+interface RawReply {
+  status: number;
+  text: string;
+  contentType: string | undefined;
+  retryAfter: string | null;
+}
+
+/**
+ * One HTTP exchange; rejects on a network error, or with a TimeoutError once `timeoutMs` has passed. A
+ * kept-alive connection the server closed while it sat idle fails the first write with ECONNRESET: that
+ * one is tried again on a fresh connection (Node's documented remedy; the request never reached it).
+ */
+function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string | number>,
+  payload: Buffer | undefined,
+  timeoutMs: number,
+  fresh = false,
+): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: fresh ? false : agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("error", fail);
+      res.on("end", () => {
+        clearTimeout(timer);
+        const retryAfter = res.headers["retry-after"];
+        resolve({
+          status: res.statusCode ?? 0,
+          text: Buffer.concat(chunks).toString("utf8"),
+          contentType: res.headers["content-type"],
+          retryAfter: typeof retryAfter === "string" ? retryAfter : null,
+        });
+      });
+    });
+    const timer = setTimeout(() => {
+      const timeout = new Error(`${method} ${url.pathname}: no answer in ${timeoutMs} ms`);
+      timeout.name = "TimeoutError";
+      req.destroy(timeout);
+    }, timeoutMs);
+    function fail(err: Error & { code?: string }) {
+      clearTimeout(timer);
+      if (!fresh && req.reusedSocket && err.code === "ECONNRESET")
+        resolve(send(url, method, headers, payload, timeoutMs, true));
+      else reject(err);
+    }
+    req.on("error", fail);
+    req.end(payload);
+  });
+}
 
 export interface Reply<T> {
   status: number;
@@ -45,34 +107,26 @@ export class ApiClient {
 
   /** One request; throws only on a network error or timeout. */
   async request<T>(method: string, route: string, opts: RequestOptions = {}): Promise<Reply<T>> {
-    const headers: Record<string, string> = { ...opts.headers };
+    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const headers: Record<string, string | number> = { ...opts.headers };
     if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
-    if (opts.body !== undefined) headers["content-type"] = "application/json";
+    if (payload !== undefined) {
+      headers["content-type"] = "application/json";
+      headers["content-length"] = payload.length;
+    }
     this.stats.requests++;
     const started = performance.now();
-    const res = await fetch(new URL(route, this.baseUrl), {
-      method,
-      headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    const text = await res.text();
+    const res = await send(new URL(route, this.baseUrl), method, headers, payload, this.timeoutMs);
     const elapsed = performance.now() - started;
-    let body: unknown = text;
-    if (res.headers.get("content-type")?.includes("json")) {
+    let body: unknown = res.text;
+    if (res.contentType?.includes("json")) {
       try {
-        body = JSON.parse(text);
+        body = JSON.parse(res.text);
       } catch {
         // keep the text
       }
     }
-    return {
-      status: res.status,
-      body: body as T,
-      ms: elapsed,
-      retryAfter: res.headers.get("retry-after"),
-      tries: 1,
-    };
+    return { status: res.status, body: body as T, ms: elapsed, retryAfter: res.retryAfter, tries: 1 };
   }
 
   /**
@@ -122,8 +176,8 @@ export class ApiClient {
         }
       } catch (err) {
         this.stats.networkErrors++;
-        const e = err as { cause?: { code?: string }; name?: string };
-        last = String(e?.cause?.code ?? e?.name ?? err);
+        const e = err as { code?: string; name?: string };
+        last = String(e?.code ?? e?.name ?? err);
       }
       if (Date.now() + pause > deadline) {
         throw new Error(`${method} ${route}: gave up after ${tries} tries (${retryForMs} ms); last: ${last}`);

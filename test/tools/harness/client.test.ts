@@ -1,3 +1,5 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiClient } from "../../../tools/harness/client";
 import { startTarget, type Target } from "../../../tools/harness/target";
@@ -40,6 +42,45 @@ describe("the JSON client", () => {
       /gave up after \d+ tries/,
     );
     expect(api.stats.networkErrors).toBeGreaterThan(0);
+  });
+
+  it("asks for no compression, and reuses its connection", async () => {
+    target = await startTarget();
+    const api = new ApiClient(target.url(""));
+    await api.request("GET", "/a");
+    await api.request("GET", "/b");
+    expect(target.deliveries.map((d) => d.headers["accept-encoding"])).toEqual([undefined, undefined]);
+    expect(target.deliveries.map((d) => d.headers.connection)).toEqual(["keep-alive", "keep-alive"]);
+  });
+
+  it("gives up on an answer that does not come in time, as a TimeoutError", async () => {
+    target = await startTarget({ answer: () => ({ status: 200, afterMs: 5_000 }) });
+    const api = new ApiClient(target.url(""), { timeoutMs: 200 });
+    await expect(api.request("GET", "/slow")).rejects.toMatchObject({ name: "TimeoutError" });
+  });
+
+  it("sends again on a fresh connection when a kept-alive one turns out closed", async () => {
+    // A server that drops a connection at its second request, as one that closed it while idle does.
+    const seen = new WeakMap<object, number>();
+    let answered = 0;
+    const server = http.createServer((req, res) => {
+      const n = (seen.get(req.socket) ?? 0) + 1;
+      seen.set(req.socket, n);
+      if (n > 1) return req.socket.destroy();
+      answered++;
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ n: answered }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const api = new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      expect((await api.request("POST", "/v1/jobs", { body: {} })).body).toEqual({ n: 1 });
+      expect((await api.request("POST", "/v1/jobs", { body: {} })).body).toEqual({ n: 2 });
+      expect(answered).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("sends traffic to 127.0.0.1 only", () => {
