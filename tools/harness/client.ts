@@ -25,7 +25,8 @@ interface RawReply {
 /**
  * One HTTP exchange; rejects on a network error, or with a TimeoutError once `timeoutMs` has passed. A
  * kept-alive connection the server closed while it sat idle fails the first write with ECONNRESET: that
- * one is tried again on a fresh connection (Node's documented remedy; the request never reached it).
+ * one is tried again, once, on a fresh connection (Node's documented remedy for the race; the callers
+ * that submit already ride out a repeated request, as `call` does after any network error).
  */
 function send(
   url: URL,
