@@ -59,7 +59,7 @@ const SettingsFields = z.object({
   HEARTBEAT_INTERVAL_SECONDS: amount(10, { positive: true }),
   HEARTBEAT_TIMEOUT_SECONDS: amount(30, { positive: true }),
   DISPATCH_BATCH_SIZE: whole(100),
-  DISPATCH_WINDOW: whole(50),
+  DISPATCH_WINDOW: whole(200),
   PRIORITY_AGING_SECONDS: amount(1),
   INDEX_FLUSH_DELAY_MS: whole(2000, 0),
   MAX_UNFINISHED_JOBS: whole(100_000),

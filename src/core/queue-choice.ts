@@ -1,7 +1,7 @@
 // Which dispatch queue a shard sends to. One Cloudflare queue takes about 5,000 messages a second, and
 // the peak needs 12,000, so shards spread over DISPATCH_QUEUES queues. A shard's own queue is a stable
 // hash of its name, where its sends go at first. It moves on to the next queue in turn only when the one
-// it is on looks held up: a send of its has waited QUEUE_STUCK_MS with no begin reaching the shard since
+// it is on looks held up: the oldest of its sends still waiting for their begins has waited QUEUE_STUCK_MS
 // (QueueTurns). So a shard whose consumer keeps up sends everything to one queue, where its messages wait
 // for the batch in progress and are begun together, one request per batch; and a shard whose queue is
 // held up by a slow batch goes on with the next queue instead of waiting behind it (locally Miniflare
@@ -43,31 +43,59 @@ export function sendQueueOf(shardName: string, queues: number, turn: number): nu
 }
 
 /**
- * A shard's turn over the queues (sendQueueOf), kept by its object. sent(now, attempts) before each
- * send: the turn moves on when a send of attempts made since the last begin has waited QUEUE_STUCK_MS
- * (a send of callbacks alone takes the turn in use and starts no wait: no begin ever answers it);
- * begun() when a begin reaches the shard (its consumer is taking its messages).
+ * A shard's turn over the queues (sendQueueOf), kept by its object. The turn moves on when the oldest
+ * of the shard's sends still waiting for its begins has waited QUEUE_STUCK_MS, at most once per
+ * QUEUE_STUCK_MS (so a held-up queue is left, and the next is given as long before it is left too).
+ * What is waiting is counted against the shard's exact count of attempts claimed and not begun, which
+ * the caller reads from its rows at each send and each begin: the oldest sends are taken off first (a
+ * queue hands out its messages about in order), so an attempt that will never begin (cancelled, sent
+ * again) does not keep a wait alive. Kept across begins, not reset by them: a shard whose window is
+ * full sends nothing until a begin frees room, and then sends at once, so a rule that forgot every
+ * wait at each begin never moved on while the queue in use took one batch at a time (docs/performance.md).
+ * A send of callbacks alone takes the turn in use and starts no wait (no begin ever answers it).
  */
 export class QueueTurns {
   private turnNow = 0;
-  /** The first send since the last begin, or null. */
-  private waitingSince: number | null = null;
+  /** Sends of attempts not all begun, oldest first: when each was made and its attempts still waiting. */
+  private readonly waiting: { at: number; attempts: number }[] = [];
+  private waitingAttempts = 0;
+  private movedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly stuckMs = QUEUE_STUCK_MS) {}
 
-  /** A send is made at `now`, with attempts in it or not: the turn it takes. */
-  sent(now: number, attempts: boolean): number {
-    if (!attempts) return this.turnNow;
-    if (this.waitingSince === null) this.waitingSince = now;
-    else if (now - this.waitingSince >= this.stuckMs) {
+  /**
+   * A send of `attempts` attempts (0: callbacks alone) is made at `now`, while `unbegun` attempts of
+   * earlier sends are claimed and not begun: the turn it takes.
+   */
+  sent(now: number, attempts: number, unbegun: number): number {
+    this.settle(unbegun);
+    if (attempts <= 0) return this.turnNow;
+    const oldest = this.waiting[0];
+    if (oldest && now - oldest.at >= this.stuckMs && now - this.movedAt >= this.stuckMs) {
       this.turnNow += 1;
-      this.waitingSince = now;
+      this.movedAt = now;
     }
+    this.waiting.push({ at: now, attempts });
+    this.waitingAttempts += attempts;
     return this.turnNow;
   }
 
-  /** A begin reached the shard: what it sent is being taken. */
-  begun(): void {
-    this.waitingSince = null;
+  /** Begins reached the shard: `unbegun` attempts are still claimed and not begun. */
+  begun(unbegun: number): void {
+    this.settle(unbegun);
+  }
+
+  /** Takes the oldest sends off until at most `unbegun` attempts are waiting. */
+  private settle(unbegun: number): void {
+    let over = this.waitingAttempts - Math.max(0, unbegun);
+    while (over > 0) {
+      const oldest = this.waiting[0];
+      if (!oldest) break;
+      const taken = Math.min(oldest.attempts, over);
+      oldest.attempts -= taken;
+      this.waitingAttempts -= taken;
+      over -= taken;
+      if (oldest.attempts === 0) this.waiting.shift();
+    }
   }
 }

@@ -9,6 +9,7 @@ import type { Env } from "../env";
 import type { SqlMeter } from "../metering/sql-meter";
 import { type DispatchPolicy, dispatchPolicy, shardTimings } from "./config";
 import type { ShardDb, ShardTimings } from "./db";
+import { inFlight } from "./sql/claim";
 
 export interface ShardContext {
   readonly db: ShardDb;
@@ -38,7 +39,8 @@ export interface ShardContext {
    * at first, the next in turn once the one it is on looks held up (src/core/queue-choice.ts).
    * `attempts`: whether the send carries attempts (a begin will answer it), or callbacks alone.
    */
-  queue(attempts: boolean): Queue<unknown>;
+  /** The queue for a send of `attempts` claimed attempts (0: callbacks alone), its turn decided now. */
+  queue(attempts: number): Queue<unknown>;
   /** The shard's turn over the queues: begins tell it its sends are being taken. */
   readonly queueTurns: QueueTurns;
   /** Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts). */
@@ -83,7 +85,8 @@ export function shardContext(
     now: () => object.clock(),
     random: () => object.random(),
     queue(attempts) {
-      const turn = queueTurns.sent(object.clock(), attempts);
+      // The claims being sent are written already: the ones waiting from earlier sends are the rest.
+      const turn = queueTurns.sent(object.clock(), attempts, inFlight(db) - attempts);
       return dispatchQueue(object.env(), sendQueueOf(object.name(), this.dispatchQueues, turn));
     },
     queueTurns,

@@ -1,6 +1,6 @@
 // Several dispatch queues (issue 9): a shard sends to its own queue, chosen by a stable hash of its name,
-// and moves on to the next in turn only when a send of its has waited QUEUE_STUCK_MS with no begin
-// (src/core/queue-choice.ts, issue 16); a send's messages go together; the consumer handles any queue.
+// and moves on to the next in turn only when the oldest of its sends still waiting for their begins has
+// waited QUEUE_STUCK_MS (src/core/queue-choice.ts, issue 16); a send's messages go together; the consumer handles any queue.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { dispatchQueueOf, QUEUE_STUCK_MS } from "../../src/core/queue-choice";
@@ -69,11 +69,27 @@ describe("several dispatch queues", () => {
       const c = await sendThreeAt(t0 + 2 * QUEUE_STUCK_MS);
       const d = await sendThreeAt(t0 + 3 * QUEUE_STUCK_MS - 1);
       await deliver([...c, ...d]);
+      // A begin of one send leaves the send made after it waiting, from its own time: once that one has
+      // waited QUEUE_STUCK_MS, the next send takes the next queue (a full window sends only after a begin).
+      const t1 = t0 + 10 * QUEUE_STUCK_MS;
+      const e = await sendThreeAt(t1);
+      const f = await sendThreeAt(t1 + 10);
+      await deliver(e);
+      const g = await sendThreeAt(t1 + 10 + QUEUE_STUCK_MS);
+      await deliver([...f, ...g]);
       expect(
         sends.map((s) => s.queue),
-        `${name}: its own queue ${mine}, then the next`,
-      ).toEqual([mine, (mine + 1) % 4, (mine + 1) % 4, (mine + 1) % 4]);
-      expect(received.flat()).toHaveLength(12);
+        `${name}: its own queue ${mine}, then the next, then the one after`,
+      ).toEqual([
+        mine,
+        (mine + 1) % 4,
+        (mine + 1) % 4,
+        (mine + 1) % 4,
+        (mine + 1) % 4,
+        (mine + 1) % 4,
+        (mine + 2) % 4,
+      ]);
+      expect(received.flat()).toHaveLength(21);
       for (const id of jobs) expect((await getJob(user, id)).status).toBe("succeeded");
     }
   });

@@ -65,41 +65,64 @@ describe("sendQueueOf", () => {
 describe("QueueTurns: the next queue only when the one in use looks held up", () => {
   const T = 1_000_000;
 
-  it("keeps every send on one queue while begins keep coming, however many and however far apart", () => {
+  it("keeps every send on one queue while its sends are begun, however many and however far apart", () => {
     const turns = new QueueTurns();
     for (let i = 0; i < 100; i++) {
-      expect(turns.sent(T + i * 1_000, true)).toBe(0);
-      expect(turns.sent(T + i * 1_000 + QUEUE_STUCK_MS - 1, true)).toBe(0);
-      turns.begun();
+      expect(turns.sent(T + i * 1_000, 4, 0)).toBe(0);
+      expect(turns.sent(T + i * 1_000 + QUEUE_STUCK_MS - 1, 4, 4)).toBe(0);
+      turns.begun(0);
     }
   });
 
-  it("moves on when a send has waited QUEUE_STUCK_MS with no begin, and counts afresh from there", () => {
+  it("moves on when its oldest waiting send has waited QUEUE_STUCK_MS, at most once per QUEUE_STUCK_MS", () => {
     const turns = new QueueTurns();
-    expect(turns.sent(T, true)).toBe(0);
-    expect(turns.sent(T + QUEUE_STUCK_MS - 1, true)).toBe(0);
-    expect(turns.sent(T + QUEUE_STUCK_MS, true)).toBe(1);
-    expect(turns.sent(T + 2 * QUEUE_STUCK_MS - 1, true)).toBe(1);
-    expect(turns.sent(T + 2 * QUEUE_STUCK_MS, true)).toBe(2);
-    // A begin: the queue in use is flowing again, and the shard stays on it.
-    turns.begun();
-    expect(turns.sent(T + 10 * QUEUE_STUCK_MS, true)).toBe(2);
-    expect(turns.sent(T + 10 * QUEUE_STUCK_MS + 1, true)).toBe(2);
+    expect(turns.sent(T, 1, 0)).toBe(0);
+    expect(turns.sent(T + QUEUE_STUCK_MS - 1, 1, 1)).toBe(0);
+    expect(turns.sent(T + QUEUE_STUCK_MS, 1, 2)).toBe(1);
+    // The first send still waits, but the turn has just moved: the next queue gets its QUEUE_STUCK_MS.
+    expect(turns.sent(T + 2 * QUEUE_STUCK_MS - 1, 1, 3)).toBe(1);
+    expect(turns.sent(T + 2 * QUEUE_STUCK_MS, 1, 4)).toBe(2);
+    // Every send begun: the queue in use is flowing again, and the shard stays on it.
+    turns.begun(0);
+    expect(turns.sent(T + 10 * QUEUE_STUCK_MS, 1, 0)).toBe(2);
+    expect(turns.sent(T + 10 * QUEUE_STUCK_MS + 1, 1, 1)).toBe(2);
+  });
+
+  it("a begin that leaves an older send waiting keeps its wait: a full window is left once it frees room", () => {
+    // The queue in use runs one batch at a time: each begin takes one send, and the window is full
+    // again at once with the next; the send behind it has waited since it was made.
+    const turns = new QueueTurns();
+    expect(turns.sent(T, 100, 0)).toBe(0);
+    expect(turns.sent(T + 10, 100, 100)).toBe(0);
+    turns.begun(100); // the first send began; the second still waits, since T + 10
+    expect(turns.sent(T + 10 + QUEUE_STUCK_MS - 1, 100, 100)).toBe(0);
+    turns.begun(100); // the second began; the third waits since T + 109
+    expect(turns.sent(T + 109 + QUEUE_STUCK_MS, 100, 100)).toBe(1);
+  });
+
+  it("forgets, oldest first, attempts that will never begin (the shard's own count says so)", () => {
+    const turns = new QueueTurns();
+    expect(turns.sent(T, 3, 0)).toBe(0);
+    // The three were cancelled before their begins: nothing is waiting when the next send is made.
+    expect(turns.sent(T + 10 * QUEUE_STUCK_MS, 2, 0)).toBe(0);
+    // Part of a send taken: its rest still waits, from its own time.
+    expect(turns.sent(T + 10 * QUEUE_STUCK_MS + 1, 2, 1)).toBe(0);
+    expect(turns.sent(T + 11 * QUEUE_STUCK_MS, 1, 3)).toBe(1);
   });
 
   it("a send of callbacks alone takes the turn in use and starts no wait (no begin answers it)", () => {
     const turns = new QueueTurns();
-    expect(turns.sent(T, false)).toBe(0);
-    expect(turns.sent(T + 10 * QUEUE_STUCK_MS, false)).toBe(0);
+    expect(turns.sent(T, 0, 0)).toBe(0);
+    expect(turns.sent(T + 10 * QUEUE_STUCK_MS, 0, 0)).toBe(0);
     // The first send of attempts starts the wait; a callback send meanwhile does not move the turn.
-    expect(turns.sent(T + 20 * QUEUE_STUCK_MS, true)).toBe(0);
-    expect(turns.sent(T + 21 * QUEUE_STUCK_MS, false)).toBe(0);
-    expect(turns.sent(T + 21 * QUEUE_STUCK_MS, true)).toBe(1);
+    expect(turns.sent(T + 20 * QUEUE_STUCK_MS, 1, 0)).toBe(0);
+    expect(turns.sent(T + 21 * QUEUE_STUCK_MS, 0, 1)).toBe(0);
+    expect(turns.sent(T + 21 * QUEUE_STUCK_MS, 1, 1)).toBe(1);
   });
 
   it("takes its wait from the constructor", () => {
     const turns = new QueueTurns(5);
-    expect(turns.sent(T, true)).toBe(0);
-    expect(turns.sent(T + 5, true)).toBe(1);
+    expect(turns.sent(T, 1, 0)).toBe(0);
+    expect(turns.sent(T + 5, 1, 1)).toBe(1);
   });
 });
