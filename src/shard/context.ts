@@ -37,9 +37,9 @@ export interface ShardContext {
   /**
    * The queue for this send: the shard's own (a stable hash of its name over DISPATCH_QUEUES queues)
    * at first, the next in turn once the one it is on looks held up (src/core/queue-choice.ts).
-   * `attempts`: whether the send carries attempts (a begin will answer it), or callbacks alone.
+   * `attempts`: how many claimed attempts the send carries (begins will answer them), 0 for callbacks
+   * alone. Reads the shard's count of claimed, not begun attempts (one count over jobs_wake).
    */
-  /** The queue for a send of `attempts` claimed attempts (0: callbacks alone), its turn decided now. */
   queue(attempts: number): Queue<unknown>;
   /** The shard's turn over the queues: begins tell it its sends are being taken. */
   readonly queueTurns: QueueTurns;
