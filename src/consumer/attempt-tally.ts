@@ -1,5 +1,6 @@
 // What the consumer logs about the attempts it ran: one `attempts_reported` line per consumer batch per
-// shard, summing them (what the capacity and cost benchmarks count completions from), and, only with
+// shard, summing them (what the capacity and cost benchmarks count completions from; with the longest
+// its messages waited in the queue, where a job's lateness before its begin goes), and, only with
 // LOG_ATTEMPTS=true, one `attempt_finished` line per attempt as well. A line per attempt was a quarter
 // of the consumer's CPU in a herd, and each line is billed.
 import { log } from "../log";
@@ -35,11 +36,16 @@ export class AttemptTally {
   private readonly lateness: number[] = [];
   private durationMax = 0;
 
-  /** `perAttempt`: LOG_ATTEMPTS, each attempt also logs its own line. */
+  /**
+   * `perAttempt`: LOG_ATTEMPTS, each attempt also logs its own line. `queueWaitMs`: the longest the
+   * shard's messages in the batch waited in the queue, from their send to the batch's start (unknown:
+   * undefined, logged as null).
+   */
   constructor(
     private readonly userId: string,
     private readonly shard: number,
     private readonly perAttempt: boolean,
+    private readonly queueWaitMs?: number,
   ) {}
 
   add(end: AttemptEnd): void {
@@ -76,6 +82,7 @@ export class AttemptTally {
       outcomes: this.outcomes,
       lateness_ms: this.lateness,
       duration_ms_max: this.durationMax,
+      queue_wait_ms_max: this.queueWaitMs ?? null,
     });
   }
 }

@@ -20,7 +20,10 @@ import { BatchSecrets } from "./secrets";
 import { SharedSettlement } from "./shared-settlement";
 
 export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const startedAt = Date.now();
   const valid: ShardItem<DispatchMessage>[] = [];
+  /** Per shard (`user/shard`): the longest its messages waited in the queue, sent to this batch. */
+  const queueWait = new Map<string, number>();
   const callbacks: CallbackItem[] = [];
   for (const message of batch.messages) {
     const parsed = QueueMessageSchema.safeParse(message.body);
@@ -40,7 +43,13 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
     else {
       // A group's attempts each run as if they had come alone; the message is settled once all have.
       const settle = msgs.length === 1 ? message : new SharedSettlement(message, msgs.length);
-      for (const [i, m] of msgs.entries()) valid.push({ message: settle, msg: m, shard: shards[i] ?? 0 });
+      const waited = Math.max(0, startedAt - message.timestamp.getTime());
+      for (const [i, m] of msgs.entries()) {
+        const shard = shards[i] ?? 0;
+        valid.push({ message: settle, msg: m, shard });
+        const key = `${m.user_id}/${shard}`;
+        queueWait.set(key, Math.max(queueWait.get(key) ?? 0, waited));
+      }
     }
   }
   // One begin request per shard for all its messages in this batch: they start together anyway, so
@@ -54,7 +63,7 @@ export async function handleDispatchBatch(batch: MessageBatch<unknown>, env: Env
     const key = `${msg.user_id}/${shard}`;
     let found = shards.get(key);
     if (!found) {
-      const tally = new AttemptTally(msg.user_id, shard, configOf(env).LOG_ATTEMPTS);
+      const tally = new AttemptTally(msg.user_id, shard, configOf(env).LOG_ATTEMPTS, queueWait.get(key));
       found = { reports: new ReportBatcher(stub, REPORT_TRIES, configOf(env).REPORT_LINGER_MS), tally };
       shards.set(key, found);
     }

@@ -74,9 +74,23 @@ describe("log events", () => {
           outcomes: { succeeded: 2, failed: 1, timed_out: 0, cancelled: 0 },
           lateness_ms: [expect.any(Number), expect.any(Number), expect.any(Number)],
           duration_ms_max: expect.any(Number),
+          queue_wait_ms_max: expect.any(Number),
         },
       },
     ]);
+  });
+
+  it("attempts_reported says how long the shard's messages waited in the queue before the batch", async () => {
+    const user = await createUser();
+    await submit(user, { type: "noop" });
+    await submit(user, { type: "noop" });
+    const events = captureEvents();
+    // Sent 5 s before the consumer took them: where a job's lateness before its begin goes.
+    await deliver(await fireAlarm(user.user_id), env, new Date(Date.now() - 5_000));
+    const [line] = events.named("attempts_reported");
+    expect(line?.entry.attempts).toBe(2);
+    expect(line?.entry.queue_wait_ms_max).toBeGreaterThanOrEqual(5_000);
+    expect(line?.entry.queue_wait_ms_max).toBeLessThan(60_000);
   });
 
   it("attempt_finished: with LOG_ATTEMPTS=true also one line per attempt run, with its outcome and timings", async () => {

@@ -186,11 +186,14 @@ export function unreachableShards(...methods: string[]): Env {
   return { ...env, TASK_SHARD: { idFromName: () => ({}), get: () => stub } as unknown as Env["TASK_SHARD"] };
 }
 
-/** Delivers messages to the Worker's queue handler as one batch; returns the ack/retry outcome. */
-export async function deliver(messages: unknown[], bindings: Env = env) {
+/**
+ * Delivers messages to the Worker's queue handler as one batch; returns the ack/retry outcome.
+ * `sentAt`: when the queue says they were sent (now unless given).
+ */
+export async function deliver(messages: unknown[], bindings: Env = env, sentAt = new Date()) {
   const batch = createMessageBatch(
     "scheduler-dispatch",
-    messages.map((body) => ({ id: `m${++messageSeq}`, timestamp: new Date(), attempts: 1, body })),
+    messages.map((body) => ({ id: `m${++messageSeq}`, timestamp: sentAt, attempts: 1, body })),
   );
   const ctx = createExecutionContext();
   await worker.queue(batch as MessageBatch<unknown>, bindings, ctx);
