@@ -47,9 +47,10 @@ export function sendQueueOf(shardName: string, queues: number, turn: number): nu
  * of the shard's sends still waiting for its begins has waited QUEUE_STUCK_MS, at most once per
  * QUEUE_STUCK_MS (so a held-up queue is left, and the next is given as long before it is left too).
  * What is waiting is counted against the shard's exact count of attempts claimed and not begun, which
- * the caller reads from its rows at each send and each begin: the oldest sends are taken off first (a
- * queue hands out its messages about in order), so an attempt that will never begin (cancelled, sent
- * again) does not keep a wait alive. Kept across begins, not reset by them: a shard whose window is
+ * the caller reads from its rows at each send (the only moment a wait decides anything, so begins
+ * need not tell it): the oldest sends are taken off first (a queue hands out its messages about in
+ * order), so an attempt that will never begin (cancelled, sent again) does not keep a wait alive.
+ * Kept across begins, not reset by them: a shard whose window is
  * full sends nothing until a begin frees room, and then sends at once, so a rule that forgot every
  * wait at each begin never moved on while the queue in use took one batch at a time (docs/performance.md).
  * A send of callbacks alone takes the turn in use and starts no wait (no begin ever answers it).
@@ -78,11 +79,6 @@ export class QueueTurns {
     this.waiting.push({ at: now, attempts });
     this.waitingAttempts += attempts;
     return this.turnNow;
-  }
-
-  /** Begins reached the shard: `unbegun` attempts are still claimed and not begun. */
-  begun(unbegun: number): void {
-    this.settle(unbegun);
   }
 
   /** Takes the oldest sends off until at most `unbegun` attempts are waiting. */

@@ -10,7 +10,6 @@ import type { ShardContext } from "./context";
 import type { AttemptRef, BeginResult } from "./rpc";
 import { liveSigningSecrets } from "./sql/accounts";
 import { begin } from "./sql/attempts";
-import { inFlight } from "./sql/claim";
 import { overlapCutoffOf } from "./sql/overlap";
 import { poolWaitersExist } from "./sql/pools";
 
@@ -38,9 +37,6 @@ export async function beginAttempts(s: ShardContext, attempts: AttemptRef[]): Pr
   });
   // A key's claims count against its rate until they begin: a key whose window was all claims in
   // flight could not say when it opens again, so the alarm runs at once to work it out anew.
-  if (!results.some((r) => r.ok)) return results;
-  // The consumer is taking this shard's messages: what still waits for its begins is the rest.
-  s.queueTurns.begun(inFlight(s.db));
-  await s.rearm(rated && poolWaitersExist(s.db, now));
+  if (results.some((r) => r.ok)) await s.rearm(rated && poolWaitersExist(s.db, now));
   return results;
 }

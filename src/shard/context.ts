@@ -41,8 +41,6 @@ export interface ShardContext {
    * alone. Reads the shard's count of claimed, not begun attempts (one count over jobs_wake).
    */
   queue(attempts: number): Queue<unknown>;
-  /** The shard's turn over the queues: begins tell it its sends are being taken. */
-  readonly queueTurns: QueueTurns;
   /** Every mutation ends here: the alarm goes to the earliest deadline (src/shard/alarm-timer.ts). */
   rearm(immediately?: boolean): Promise<void>;
   /** rearm() for a change that adds no deadline before `earliest` (AlarmTimer.rearmFrom). */
@@ -89,7 +87,6 @@ export function shardContext(
       const turn = queueTurns.sent(object.clock(), attempts, inFlight(db) - attempts);
       return dispatchQueue(object.env(), sendQueueOf(object.name(), this.dispatchQueues, turn));
     },
-    queueTurns,
     rearm: (immediately) => object.rearm(immediately),
     rearmFrom: (earliest) => object.rearmFrom(earliest),
   };

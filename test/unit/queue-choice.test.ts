@@ -70,7 +70,6 @@ describe("QueueTurns: the next queue only when the one in use looks held up", ()
     for (let i = 0; i < 100; i++) {
       expect(turns.sent(T + i * 1_000, 4, 0)).toBe(0);
       expect(turns.sent(T + i * 1_000 + QUEUE_STUCK_MS - 1, 4, 4)).toBe(0);
-      turns.begun(0);
     }
   });
 
@@ -82,8 +81,8 @@ describe("QueueTurns: the next queue only when the one in use looks held up", ()
     // The first send still waits, but the turn has just moved: the next queue gets its QUEUE_STUCK_MS.
     expect(turns.sent(T + 2 * QUEUE_STUCK_MS - 1, 1, 3)).toBe(1);
     expect(turns.sent(T + 2 * QUEUE_STUCK_MS, 1, 4)).toBe(2);
-    // Every send begun: the queue in use is flowing again, and the shard stays on it.
-    turns.begun(0);
+    // Every send begun (the next send's count says so): the queue in use is flowing again, and the
+    // shard stays on it.
     expect(turns.sent(T + 10 * QUEUE_STUCK_MS, 1, 0)).toBe(2);
     expect(turns.sent(T + 10 * QUEUE_STUCK_MS + 1, 1, 1)).toBe(2);
   });
@@ -94,9 +93,9 @@ describe("QueueTurns: the next queue only when the one in use looks held up", ()
     const turns = new QueueTurns();
     expect(turns.sent(T, 100, 0)).toBe(0);
     expect(turns.sent(T + 10, 100, 100)).toBe(0);
-    turns.begun(100); // the first send began; the second still waits, since T + 10
+    // The first send began (the next send's count: 100 waiting); the second still waits, since T + 10.
     expect(turns.sent(T + 10 + QUEUE_STUCK_MS - 1, 100, 100)).toBe(0);
-    turns.begun(100); // the second began; the third waits since T + 109
+    // The second began; the third waits since T + 109.
     expect(turns.sent(T + 109 + QUEUE_STUCK_MS, 100, 100)).toBe(1);
   });
 
