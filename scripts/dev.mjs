@@ -6,7 +6,7 @@
 // bindings table) are shown only if it exits before it is ready, or with --verbose.
 //
 //   node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [--skip-dashboard]
-//                        [--verbose] [-- <more wrangler dev args>]
+//                        [--quiet | --verbose] [-- <more wrangler dev args>]
 //
 // PORT and PERSIST_TO in the environment do the same as the flags (the flags win). Defaults: port 8787,
 // state under .wrangler/state. With --vars-file (passed to wrangler as --env-file), variables come from
@@ -15,6 +15,13 @@
 // `--env-file <path>` anywhere on its command line and exits if the file is missing. --skip-dashboard
 // neither builds nor serves the dashboard (/dashboard answers 404): test servers that do not use it
 // start sooner, and parallel ones neither rebuild nor watch the same folder.
+//
+// --quiet: warnings and errors only (wrangler's --log-level warn), for load on a small machine. wrangler
+// logs every request it serves by a call from its proxy's workerd to its own node process, about 1.2 ms
+// of CPU a request across the two (docs/performance.md, "Local dev: wrangler's request log"); its level
+// is one switch for those lines and the Worker's console.log, so the scheduler's info events (JSON lines
+// such as attempts_reported) go too, while its error events (console.error) still show. Without
+// wrangler's "Ready on" line, the ready line is printed once /v1/health answers.
 import { copyFileSync, existsSync, constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -22,7 +29,7 @@ import { buildDashboard, copySwaggerUi, ensureAssetsDirectory, noDashboardDirect
 import { projectRoot, runWrangler } from "./lib/wrangler.mjs";
 
 const usage =
-  "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [--skip-dashboard] [--verbose] [-- wrangler dev args]";
+  "usage: node scripts/dev.mjs [--port N] [--persist-to DIR] [--vars-file FILE]... [--skip-dashboard] [--quiet | --verbose] [-- wrangler dev args]";
 
 function options() {
   let parsed;
@@ -34,6 +41,7 @@ function options() {
         "vars-file": { type: "string", multiple: true },
         "skip-dashboard": { type: "boolean" },
         verbose: { type: "boolean" },
+        quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -54,12 +62,14 @@ function options() {
   );
   const envFiles = (values["vars-file"] ?? []).map((f) => path.resolve(f));
   for (const f of envFiles) if (!existsSync(f)) fail(`--vars-file ${f} does not exist`);
+  if (values.quiet && values.verbose) fail(`--quiet and --verbose ask for opposite things\n${usage}`);
   return {
     port,
     persistTo,
     envFiles,
     skipDashboard: values["skip-dashboard"] === true,
     verbose: values.verbose === true,
+    quiet: values.quiet === true,
     extra: positionals,
   };
 }
@@ -104,10 +114,7 @@ class StartupFilter {
     for (const [i, line] of lines.entries()) {
       if (/Ready on https?:\/\//.test(line)) {
         this.ready = true;
-        process.stdout.write(
-          `dev: ready: API ${this.base}/v1 (health ${this.base}/v1/health), dashboard ${this.base}/dashboard/, ` +
-            `API reference ${this.base}/docs\n`,
-        );
+        announceReady(this.base);
         const rest = [...lines.slice(i + 1), this.partial].join("\n");
         if (rest !== "") process.stdout.write(rest);
         this.partial = "";
@@ -123,7 +130,33 @@ class StartupFilter {
   }
 }
 
-const { port, persistTo, envFiles, skipDashboard, verbose, extra } = options();
+/** The line that says the server is up, with its URLs. */
+function announceReady(base) {
+  process.stdout.write(
+    `dev: ready: API ${base}/v1 (health ${base}/v1/health), dashboard ${base}/dashboard/, ` +
+      `API reference ${base}/docs\n`,
+  );
+}
+
+/**
+ * For --quiet, which hides wrangler's "Ready on" line: asks /v1/health every 250 ms until it answers,
+ * then prints the ready line; stops asking once `stopped()` (wrangler exited first).
+ */
+async function announceWhenServing(base, stopped) {
+  while (!stopped()) {
+    const ok = await fetch(`${base}/v1/health`, { signal: AbortSignal.timeout(2_000) }).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (ok) {
+      announceReady(base);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const { port, persistTo, envFiles, skipDashboard, verbose, quiet, extra } = options();
 if (envFiles.length === 0) ensureDevVars();
 
 const base = `http://127.0.0.1:${port}`;
@@ -167,16 +200,21 @@ console.log(
 
 const devArgs = ["dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", persistTo];
 for (const f of envFiles) devArgs.push("--env-file", f);
+if (quiet) devArgs.push("--log-level", "warn");
 // Wrangler's local observability (traces and logs for its local explorer, on by default since 4.x)
 // sends every invocation's events to a collector Worker on the same workerd thread: about a third of
 // a single submit's CPU there (docs/performance.md, "Local dev: wrangler's observability collector").
 // The scheduler logs its own events; X_LOCAL_OBSERVABILITY=true in the environment turns it back on.
 const observability = process.env.X_LOCAL_OBSERVABILITY ?? "false";
 console.log("dev: starting wrangler dev");
-const startup = verbose ? null : new StartupFilter(base);
-const { code } = await runWrangler([...devArgs, ...extra], {
+const startup = verbose || quiet ? null : new StartupFilter(base);
+let exited = false;
+const wrangler = runWrangler([...devArgs, ...extra], {
   env: { X_LOCAL_OBSERVABILITY: observability },
   onStdout: startup ? (chunk) => startup.write(chunk) : undefined,
 });
+if (quiet) void announceWhenServing(base, () => exited);
+const { code } = await wrangler;
+exited = true;
 startup?.exited();
 process.exit(code);

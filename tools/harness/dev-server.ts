@@ -30,6 +30,11 @@ export interface DevServerOptions {
    * not open /dashboard start sooner, and parallel ones do not rebuild the same folder at once.
    */
   dashboard?: boolean;
+  /**
+   * dev.mjs --quiet: warnings and errors only, without wrangler's line (and its CPU) per request served;
+   * the scheduler's info events are not printed either (scripts/dev.mjs).
+   */
+  quiet?: boolean;
 }
 
 export interface LogLine {
@@ -101,6 +106,7 @@ export class DevServer {
       "--vars-file",
       this.opts.varsFile,
       ...(this.opts.dashboard ? [] : ["--skip-dashboard"]),
+      ...(this.opts.quiet ? ["--quiet"] : []),
       "--",
       "--inspector-port",
       String(this.inspector),

@@ -38,6 +38,8 @@ export interface SessionOptions {
   keepLines?: number;
   /** Build and serve the web dashboard (DevServer's dashboard). */
   dashboard?: boolean;
+  /** Warnings and errors only, no line per request (DevServer's quiet). */
+  quiet?: boolean;
   /** Start a webhook target too (before the server), answering as these options say. */
   target?: TargetOptions;
   /** Leave the folder behind on close (it can also be decided later: `keepState`). */
@@ -127,6 +129,7 @@ export class ServerSession {
       ...(this.logFile ? { logFile: this.logFile } : {}),
       ...(this.opts.keepLines ? { keepLines: this.opts.keepLines } : {}),
       ...(this.opts.dashboard ? { dashboard: true } : {}),
+      ...(this.opts.quiet ? { quiet: true } : {}),
     });
     for (const listener of this.listeners) server.onLine(listener);
     this.current = server;

@@ -26,6 +26,13 @@ function batch(r: any): string {
   return `${n(r.jobs_per_s)} jobs/s (p99 ${n(r.request_latency_ms.p99)} ms a request)${r.refused ? `, ${r.refused} refused` : ""}`;
 }
 
+/** How busy the machine was during the scenario (tools/harness/cpu-window.ts), where it was read. */
+function machineBusy(r: any): string {
+  const cpu = r.cpu;
+  if (typeof cpu?.machine_busy_cores !== "number") return "";
+  return `; machine ${cpu.machine_busy_cores.toFixed(2)} of ${cpu.cores} cores busy (system ${cpu.system_cores.toFixed(2)}, load driver ${cpu.harness_cores.toFixed(2)})`;
+}
+
 function steady(r: any): string {
   return (
     failed(r) ??
@@ -35,7 +42,8 @@ function steady(r: any): string {
       // A system that cannot take 100 submits a second is measured at the rate it could take.
       (r.submit.achieved_per_s < 0.95 * r.params.rate
         ? `; submits kept up at ${n(r.submit.achieved_per_s)}/s only`
-        : "")
+        : "") +
+      machineBusy(r)
   );
 }
 

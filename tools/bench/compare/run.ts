@@ -7,7 +7,9 @@
 //
 // Traffic goes to 127.0.0.1 only; every loop is bounded in count and time; a watchdog (--max-seconds)
 // ends the run regardless, and every server started is stopped on exit, error or signal.
+import os from "node:os";
 import { commandLine, parseCommand } from "../../harness/cli";
+import { cpuBetween, cpuSnapshot } from "../../harness/cpu-window";
 import { load1, loadAverage, machine, waitForLoad } from "../../harness/machine";
 import { headCommit, SERVED, uncommittedChanges } from "../../harness/project";
 import { writeResult } from "../../harness/results";
@@ -35,6 +37,8 @@ const usage = `usage: npm run bench -- compare [options]      (or npm run bench:
   --redis-port N      Redis for the peer (default 6390)
   --wait-for-load X   before each system, wait (at most 300 s) until the 1-minute load is ≤ X
   --keep-state        keep the scheduler's temporary state directory and log
+  --server-logs       serve the scheduler with wrangler's full log (a line per request served, and the
+                      scheduler's info events) instead of npm run dev -- --quiet (docs/benchmarks.md)
   --max-seconds N     watchdog for the whole run (default 2400)`;
 
 function options(argv: string[]) {
@@ -50,6 +54,7 @@ function options(argv: string[]) {
       "redis-port": { type: "string", default: "6390" },
       "wait-for-load": { type: "string", default: "0" },
       "keep-state": { type: "boolean", default: false },
+      "server-logs": { type: "boolean", default: false },
       "max-seconds": { type: "string", default: "2400" },
     },
   });
@@ -64,6 +69,7 @@ function options(argv: string[]) {
     redisPort: num("redis-port", values["redis-port"], 1024, 65535),
     waitForLoad: num("wait-for-load", values["wait-for-load"], 0, 100),
     keepState: values["keep-state"],
+    serverLogs: values["server-logs"],
     maxSeconds: num("max-seconds", values["max-seconds"], 60, 3600),
     singles: { jobs: q ? 600 : 3000, clients: 32 },
     batch: { jobs: q ? 4000 : 20_000, perRequest: 500, inFlight: 4 },
@@ -98,6 +104,7 @@ async function runScenarios(sys: SystemUnderTest, recorder: Recorder, o: Options
       `${sys.name}: scenario ${name} (load ${loadBefore}; quiet ${settled.quiet} after ${settled.waited_s} s)`,
     );
     let result: Record<string, unknown>;
+    const cpuBefore = cpuSnapshot(sys.processGroups());
     try {
       result = { ...(await scenario()) };
     } catch (err) {
@@ -105,6 +112,9 @@ async function runScenarios(sys: SystemUnderTest, recorder: Recorder, o: Options
       result = { error: String(err) };
     }
     results[name] = {
+      // Where the machine's CPU went meanwhile (a scenario may say over which part: steadyLoad's is
+      // its load alone): a miss on a machine at capacity reads differently from one on an idle machine.
+      cpu: cpuBetween(cpuBefore, cpuSnapshot(sys.processGroups()), os.availableParallelism()),
       ...result,
       settled_before: settled,
       elapsed_s: round((Date.now() - started) / 1000, 1),
@@ -155,7 +165,7 @@ export async function main(argv: string[]): Promise<undefined> {
       current =
         name === "bullmq"
           ? await startPeer({ firstPort: o.port + 20, redisPort: o.redisPort }, log)
-          : await startScheduler({ firstPort: o.port, keepState: o.keepState }, log);
+          : await startScheduler({ firstPort: o.port, keepState: o.keepState, quiet: !o.serverLogs }, log);
       try {
         results[name] = await runScenarios(current, recorder, o, log);
         systems[name] = {
@@ -202,5 +212,7 @@ export async function main(argv: string[]): Promise<undefined> {
     `machine: ${info.nproc} cores, shared; 1-minute load average at start ${info.load_average_at_start[0]}, ` +
       `per system (start → end) ${loads}, at end ${summary.machine.load_average_at_end[0]}`,
   );
+  const served = (systems.scheduler as { started_as?: string } | undefined)?.started_as;
+  if (served) console.log(`scheduler: ${served}`);
   console.log(`JSON: ${file}`);
 }

@@ -1,7 +1,10 @@
 // This project as the comparison runs it: a private `wrangler dev` started the way `npm run dev` starts
 // it (scripts/dev.mjs, from a frozen copy of the project), on its own port, state directory and vars
 // file (ALLOW_PRIVATE_TARGETS=true for the local target, a random admin token). Nothing is tuned: the
-// vars are .dev.vars.example's, the rest is wrangler.toml's.
+// vars are .dev.vars.example's, the rest is wrangler.toml's. It is served quiet (`npm run dev -- --quiet`)
+// unless asked otherwise: wrangler's line per request served costs its proxy and its node ~1.2 ms of
+// CPU a request on the same two cores, and BullMQ's server logs no line per request either
+// (docs/benchmarks.md, "Peer comparison").
 import { isErrorEvent } from "../../../src/log";
 import { ApiClient } from "../../harness/client";
 import { parseEvent } from "../../harness/log-events";
@@ -23,13 +26,14 @@ export function isTroubleLine(text: string): boolean {
   return /error|failed|exception/i.test(text) && !/QUEUE/.test(text) && !OFFLINE.test(text);
 }
 
-export async function startScheduler(o: { firstPort: number; keepState: boolean }, log: Log) {
+export async function startScheduler(o: { firstPort: number; keepState: boolean; quiet: boolean }, log: Log) {
   const session = new ServerSession({
     name: "compare",
     firstPort: o.firstPort,
     logFile: true,
     keepLines: 50_000,
     keepState: o.keepState,
+    quiet: o.quiet,
   });
   const stop = () => session.close();
   try {
@@ -58,7 +62,9 @@ export async function startScheduler(o: { firstPort: number; keepState: boolean 
       src_digest: session.source().src_digest,
       uncommitted_changes_in_served_files: session.source().uncommitted_changes_in_served_files,
       reloads: server.reloads,
-      started_as: "node scripts/dev.mjs (npm run dev) from a copy of the project",
+      started_as: o.quiet
+        ? "node scripts/dev.mjs --quiet (npm run dev -- --quiet: warnings and errors only, no line per request) from a copy of the project"
+        : "node scripts/dev.mjs (npm run dev, wrangler's full log) from a copy of the project",
       vars: "ALLOW_PRIVATE_TARGETS=true, random ADMIN_TOKEN and CURSOR_SECRET; wrangler.toml otherwise",
       consumer_concurrency:
         "per dispatch queue one local batch of up to 25 messages at a time (max_batch_size = 25); a shard uses one queue",

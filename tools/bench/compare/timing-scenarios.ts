@@ -1,6 +1,8 @@
 // Scenarios (c) and (d): how close to run_at each system calls the target. `http` jobs call the
 // recorder on 127.0.0.1, and lateness is measured there (arrival − run_at), with duplicates (the same
 // webhook-id twice) and jobs that never arrived.
+import os from "node:os";
+import { cpuBetween, cpuSnapshot } from "../../harness/cpu-window";
 import { distribution, round } from "../../harness/stats";
 import { iso, type Log, mapLimit, sleep } from "../../harness/util";
 import { deliveries, perSecond, type Recorder, waitForArrivals } from "./recorder";
@@ -35,6 +37,7 @@ export async function steadyLoad(sys: SystemUnderTest, recorder: Recorder, o: St
   let inFlight = 0;
   let maxBehind = 0;
   const sends: Promise<void>[] = [];
+  const cpuBefore = cpuSnapshot(sys.processGroups());
   const t0 = Date.now() + 100;
   const giveUp = t0 + (o.seconds + 60) * 1000;
   for (let i = 0; i < jobs && Date.now() < giveUp; i++) {
@@ -72,6 +75,8 @@ export async function steadyLoad(sys: SystemUnderTest, recorder: Recorder, o: St
     log,
     "steady",
   );
+  // From the first submit to the last arrival: the load alone.
+  const cpu = cpuBetween(cpuBefore, cpuSnapshot(sys.processGroups()), os.availableParallelism());
   await sleep(DUPLICATE_GRACE_MS);
   return {
     params: o,
@@ -87,6 +92,7 @@ export async function steadyLoad(sys: SystemUnderTest, recorder: Recorder, o: St
     all_arrived_in_time: arrived,
     ...deliveries(recorder.receipts(), runAtById),
     read_back: await readBack(sys, readKey, [...runAtById.keys()].slice(-20)),
+    cpu,
   };
 }
 

@@ -21,6 +21,16 @@ describe("comparisonRows", () => {
     expect(verdictOf(steady(10, 1))).toBe("MISSED");
   });
 
+  it("says how busy the machine was where the run read it, and nothing where it could not", () => {
+    const cpu = { machine_busy_cores: 1.764, cores: 2, system_cores: 1.41, harness_cores: 0.2 };
+    const cell = (s: object) => comparisonRows({}, { steady300: s })[0]?.[2];
+    expect(cell({ ...steady(500), cpu })).toContain(
+      "machine 1.76 of 2 cores busy (system 1.41, load driver 0.20)",
+    );
+    expect(cell({ ...steady(500), cpu: { ...cpu, machine_busy_cores: null } })).not.toContain("machine");
+    expect(cell(steady(500))).not.toContain("machine");
+  });
+
   it("leaves out scenarios neither system ran", () => {
     expect(comparisonRows({}, {})).toEqual([]);
     const rows = comparisonRows({ steady300: steady(50) }, {});

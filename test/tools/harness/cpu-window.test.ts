@@ -1,0 +1,100 @@
+// Where the CPU went over a scenario (tools/harness/cpu-window.ts): /proc/stat and command lines parsed
+// from fixed text, the arithmetic between two readings on made-up ones, and one real reading of this
+// process, which must see itself.
+import { describe, expect, it } from "vitest";
+import {
+  type CpuSnapshot,
+  cpuBetween,
+  cpuSnapshot,
+  procStatBusy,
+  shortCommand,
+} from "../../../tools/harness/cpu-window";
+
+const reading = (
+  at: number,
+  machine: CpuSnapshot["machine"],
+  processes: [number, string, number][],
+  harnessMs: number,
+): CpuSnapshot => ({
+  at,
+  machine,
+  processes: new Map(processes.map(([pid, command, cpuMs]) => [pid, { command, cpuMs }])),
+  harness: { user: harnessMs * 1000, system: 0 },
+});
+
+describe("procStatBusy", () => {
+  it("counts user, nice, system, irq, softirq and steal as busy; idle and iowait as not", () => {
+    const text = "cpu  100 5 20 800 50 3 2 10 7 0\ncpu0 50 2 10 400 25 1 1 5 3 0\nintr 1 2\n";
+    expect(procStatBusy(text)).toEqual({ busyMs: 1400, totalMs: 9900 });
+  });
+
+  it("is null without the aggregate line", () => {
+    expect(procStatBusy("cpu0 1 2 3 4\n")).toBeNull();
+    expect(procStatBusy("")).toBeNull();
+  });
+});
+
+describe("shortCommand", () => {
+  it("names node by its script, and anything else by its program", () => {
+    const cmd = (...args: string[]) => `${args.join("\0")}\0`;
+    expect(
+      shortCommand(cmd("/x/node_modules/node/bin/node", "--no-warnings", "/x/wrangler-dist/cli.js", "dev")),
+    ).toBe("node cli.js");
+    expect(shortCommand(cmd("/x/bin/workerd", "serve", "--binary"))).toBe("workerd");
+    expect(shortCommand(cmd("node"))).toBe("node");
+    expect(shortCommand("")).toBe("?");
+  });
+});
+
+describe("cpuBetween", () => {
+  it("gives the machine's busy cores, each process's and the harness's, busiest first", () => {
+    const a = reading(
+      0,
+      { busyMs: 1000, totalMs: 10_000 },
+      [
+        [1, "workerd", 500],
+        [2, "node cli.js", 100],
+        [3, "gone", 5],
+      ],
+      50,
+    );
+    const b = reading(
+      10_000,
+      { busyMs: 18_000, totalMs: 30_000 },
+      [
+        [1, "workerd", 8_300],
+        [2, "node cli.js", 1_500],
+        [4, "new", 99],
+      ],
+      1_750,
+    );
+    expect(cpuBetween(a, b, 2)).toEqual({
+      seconds: 10,
+      machine_busy_cores: 1.7,
+      cores: 2,
+      system_cores: 0.92,
+      processes: [
+        { pid: 1, command: "workerd", cores: 0.78 },
+        { pid: 2, command: "node cli.js", cores: 0.14 },
+      ],
+      harness_cores: 0.17,
+    });
+  });
+
+  it("leaves the machine out when /proc/stat could not be read", () => {
+    const a = reading(0, null, [], 0);
+    expect(cpuBetween(a, reading(1000, null, [], 0), 2).machine_busy_cores).toBeNull();
+  });
+
+  it("reads this machine: a group that is not running is empty, the harness's own time is there", () => {
+    const before = cpuSnapshot([]);
+    let x = 0;
+    for (let i = 0; i < 2_000_000; i++) x += i % 7;
+    expect(x).toBeGreaterThan(0);
+    const after = cpuSnapshot([]);
+    const window = cpuBetween(before, after, 2);
+    expect(window.processes).toEqual([]);
+    expect(window.system_cores).toBe(0);
+    expect(after.harness.user).toBeGreaterThan(before.harness.user);
+  });
+});
