@@ -4,8 +4,15 @@
 // A scenario that misses its target on a machine near its capacity reads differently from one that
 // misses on an idle machine; the comparison records this beside each scenario's figures.
 //
+// Each process's main thread (workerd runs every isolate of a `wrangler dev` on it) is also read for
+// where its wall time went: running, blocked on I/O (an fsync: every Durable Object and D1 commit of a
+// disk-backed state makes one on that thread), or runnable but waiting for a core the machine's other
+// work holds. A thread whose three add up to ~1 is saturated, however idle its CPU share alone looks.
+// Blocked time needs the kernel's delay accounting (`sysctl kernel.task_delayacct=1`); without it that
+// part is null.
+//
 // cpuSnapshot(groups) → a reading now; cpuBetween(a, b, cores) → cores used between two readings.
-// The parsers are pure (procStatBusy, shortCommand), so tests feed them fixed text.
+// The parsers are pure (procStatBusy, shortCommand, threadTimes), so tests feed them fixed text.
 import { readdirSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { round } from "./stats";
@@ -39,9 +46,33 @@ export function shortCommand(cmdline: string): string {
   return script ? `node ${basename(script)}` : "node";
 }
 
+/** A thread's CPU, I/O-blocked and run-queue time so far (ms); null where not kept. */
+export interface ThreadTimes {
+  cpuMs: number;
+  blockedIoMs: number | null;
+  waitingMs: number | null;
+}
+
+/**
+ * From a thread's /proc stat line and schedstat text: utime + stime, delayacct_blkio_ticks (field 42,
+ * kept only when `delayAccounting`) and the time runnable but not running (schedstat's second field, ns).
+ */
+export function threadTimes(stat: string, schedstat: string | null, delayAccounting: boolean): ThreadTimes {
+  // Fields after the last ')': the 3rd of stat(5) is the first here, so field N is at N - 3.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const waitingNs = Number(schedstat?.trim().split(/\s+/)[1]);
+  return {
+    cpuMs: (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK,
+    blockedIoMs: delayAccounting ? Number(fields[39]) * MS_PER_TICK : null,
+    waitingMs: Number.isFinite(waitingNs) ? waitingNs / 1e6 : null,
+  };
+}
+
 interface ProcessReading {
   command: string;
   cpuMs: number;
+  /** Its main thread (tid = pid). */
+  main: ThreadTimes | null;
 }
 
 export interface CpuSnapshot {
@@ -64,6 +95,7 @@ function read(path: string): string | null {
 /** A reading of the machine, the processes of `groups` (process group ids) and this harness, now. */
 export function cpuSnapshot(groups: readonly number[]): CpuSnapshot {
   const processes = new Map<number, ProcessReading>();
+  const delayAccounting = read("/proc/sys/kernel/task_delayacct")?.trim() === "1";
   let pids: string[] = [];
   try {
     pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
@@ -76,9 +108,14 @@ export function cpuSnapshot(groups: readonly number[]): CpuSnapshot {
     // pid (comm) state ppid pgrp … utime stime: comm may hold spaces, so fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     if (fields[0] === "Z" || !groups.includes(Number(fields[2]))) continue;
+    const mainStat = read(`/proc/${pid}/task/${pid}/stat`);
     processes.set(Number(pid), {
       command: shortCommand(read(`/proc/${pid}/cmdline`) ?? ""),
       cpuMs: (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK,
+      main:
+        mainStat === null
+          ? null
+          : threadTimes(mainStat, read(`/proc/${pid}/task/${pid}/schedstat`), delayAccounting),
     });
   }
   const procStat = read("/proc/stat");
@@ -97,23 +134,46 @@ export interface CpuWindow {
   cores: number;
   /** Cores the system under test used, all its processes. */
   system_cores: number;
-  /** Its processes alive at both readings, busiest first. */
-  processes: { pid: number; command: string; cores: number }[];
+  /**
+   * Its processes alive at both readings, busiest first, each with where its main thread's wall time
+   * went (shares of the window: running, blocked on I/O, waiting for a core; null parts not kept).
+   */
+  processes: { pid: number; command: string; cores: number; main_thread: ThreadShares | null }[];
   /** This harness: the load driver and the webhook target. */
   harness_cores: number;
+}
+
+export interface ThreadShares {
+  running: number;
+  blocked_on_io: number | null;
+  waiting_for_cpu: number | null;
 }
 
 /** The cores used between readings `a` and `b` (b later), each to two decimals. */
 export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot, cores: number): CpuWindow {
   const ms = Math.max(1, b.at - a.at);
   const share = (cpuMs: number) => round(Math.max(0, cpuMs) / ms, 2);
+  const part = (after: number | null | undefined, before: number | null | undefined) =>
+    after === null || after === undefined || before === null || before === undefined
+      ? null
+      : share(after - before);
   const used = [...b.processes].flatMap(([pid, after]) => {
     const before = a.processes.get(pid);
-    return before ? [{ pid, command: after.command, cpuMs: after.cpuMs - before.cpuMs }] : [];
+    if (!before) return [];
+    const [x, y] = [before.main, after.main];
+    const main_thread =
+      x && y
+        ? {
+            running: share(y.cpuMs - x.cpuMs),
+            blocked_on_io: part(y.blockedIoMs, x.blockedIoMs),
+            waiting_for_cpu: part(y.waitingMs, x.waitingMs),
+          }
+        : null;
+    return [{ pid, command: after.command, cpuMs: after.cpuMs - before.cpuMs, main_thread }];
   });
   const processes = used
     .sort((x, y) => y.cpuMs - x.cpuMs)
-    .map(({ pid, command, cpuMs }) => ({ pid, command, cores: share(cpuMs) }));
+    .map(({ pid, command, cpuMs, main_thread }) => ({ pid, command, cores: share(cpuMs), main_thread }));
   const machine =
     a.machine && b.machine && b.machine.totalMs > a.machine.totalMs
       ? round(((b.machine.busyMs - a.machine.busyMs) / (b.machine.totalMs - a.machine.totalMs)) * cores, 2)

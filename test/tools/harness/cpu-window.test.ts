@@ -8,17 +8,21 @@ import {
   cpuSnapshot,
   procStatBusy,
   shortCommand,
+  type ThreadTimes,
+  threadTimes,
 } from "../../../tools/harness/cpu-window";
 
 const reading = (
   at: number,
   machine: CpuSnapshot["machine"],
-  processes: [number, string, number][],
+  processes: [number, string, number, ThreadTimes?][],
   harnessMs: number,
 ): CpuSnapshot => ({
   at,
   machine,
-  processes: new Map(processes.map(([pid, command, cpuMs]) => [pid, { command, cpuMs }])),
+  processes: new Map(
+    processes.map(([pid, command, cpuMs, main]) => [pid, { command, cpuMs, main: main ?? null }]),
+  ),
   harness: { user: harnessMs * 1000, system: 0 },
 });
 
@@ -46,7 +50,49 @@ describe("shortCommand", () => {
   });
 });
 
+describe("threadTimes", () => {
+  // A stat line as Linux writes it (a comm with a space and a parenthesis), utime 700, stime 77,
+  // delayacct_blkio_ticks 12; schedstat: on-CPU ns, run-queue ns, timeslices.
+  const stat =
+    "7470 (work (er)d) S 7460 7400 7400 0 -1 4194560 100 0 0 0 700 77 0 0 20 0 9 0 500 1000 200 " +
+    "18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 12 0 0 0 0 0 0 0 0 0 0";
+
+  it("reads CPU, I/O-blocked (with delay accounting) and run-queue time", () => {
+    expect(threadTimes(stat, "7770000000 1300000000 4242\n", true)).toEqual({
+      cpuMs: 7770,
+      blockedIoMs: 120,
+      waitingMs: 1300,
+    });
+  });
+
+  it("leaves out what the kernel does not keep", () => {
+    expect(threadTimes(stat, null, false)).toEqual({ cpuMs: 7770, blockedIoMs: null, waitingMs: null });
+  });
+});
+
 describe("cpuBetween", () => {
+  it("says where a main thread's wall time went: running, blocked on I/O, waiting for a core", () => {
+    const a = reading(0, null, [[1, "workerd", 0, { cpuMs: 0, blockedIoMs: 100, waitingMs: 50 }]], 0);
+    const b = reading(
+      10_000,
+      null,
+      [[1, "workerd", 7_700, { cpuMs: 7_700, blockedIoMs: 1_100, waitingMs: 1_350 }]],
+      0,
+    );
+    expect(cpuBetween(a, b, 2).processes[0]?.main_thread).toEqual({
+      running: 0.77,
+      blocked_on_io: 0.1,
+      waiting_for_cpu: 0.13,
+    });
+    const off = reading(
+      10_000,
+      null,
+      [[1, "workerd", 7_700, { cpuMs: 7_700, blockedIoMs: null, waitingMs: 1_350 }]],
+      0,
+    );
+    expect(cpuBetween(a, off, 2).processes[0]?.main_thread?.blocked_on_io).toBeNull();
+  });
+
   it("gives the machine's busy cores, each process's and the harness's, busiest first", () => {
     const a = reading(
       0,
@@ -74,8 +120,8 @@ describe("cpuBetween", () => {
       cores: 2,
       system_cores: 0.92,
       processes: [
-        { pid: 1, command: "workerd", cores: 0.78 },
-        { pid: 2, command: "node cli.js", cores: 0.14 },
+        { pid: 1, command: "workerd", cores: 0.78, main_thread: null },
+        { pid: 2, command: "node cli.js", cores: 0.14, main_thread: null },
       ],
       harness_cores: 0.17,
     });

@@ -30,7 +30,12 @@ function batch(r: any): string {
 function machineBusy(r: any): string {
   const cpu = r.cpu;
   if (typeof cpu?.machine_busy_cores !== "number") return "";
-  return `; machine ${cpu.machine_busy_cores.toFixed(2)} of ${cpu.cores} cores busy (system ${cpu.system_cores.toFixed(2)}, load driver ${cpu.harness_cores.toFixed(2)})`;
+  const busiest = cpu.processes?.[0]?.main_thread;
+  const part = (x: number | null | undefined) => (typeof x === "number" ? x.toFixed(2) : "n/a");
+  const thread = busiest
+    ? `; its busiest thread running ${part(busiest.running)}, blocked on I/O ${part(busiest.blocked_on_io)}, waiting for a core ${part(busiest.waiting_for_cpu)}`
+    : "";
+  return `; machine ${cpu.machine_busy_cores.toFixed(2)} of ${cpu.cores} cores busy (system ${cpu.system_cores.toFixed(2)}, load driver ${cpu.harness_cores.toFixed(2)})${thread}`;
 }
 
 function steady(r: any): string {

@@ -36,7 +36,8 @@ const usage = `usage: npm run bench -- compare [options]      (or npm run bench:
   --port N            first port tried for wrangler dev (default 8855); the peer takes the first free from N+20
   --redis-port N      Redis for the peer (default 6390)
   --wait-for-load X   before each system, wait (at most 300 s) until the 1-minute load is ≤ X
-  --keep-state        keep the scheduler's temporary state directory and log
+  --keep-state        keep the scheduler's temporary state directory and log (whose info events, such
+                      as attempts_reported, are there only with --server-logs)
   --server-logs       serve the scheduler with wrangler's full log (a line per request served, and the
                       scheduler's info events) instead of npm run dev -- --quiet (docs/benchmarks.md)
   --max-seconds N     watchdog for the whole run (default 2400)`;

@@ -27,6 +27,10 @@ describe("comparisonRows", () => {
     expect(cell({ ...steady(500), cpu })).toContain(
       "machine 1.76 of 2 cores busy (system 1.41, load driver 0.20)",
     );
+    const thread = { running: 0.77, blocked_on_io: null, waiting_for_cpu: 0.131 };
+    expect(cell({ ...steady(500), cpu: { ...cpu, processes: [{ main_thread: thread }] } })).toContain(
+      "its busiest thread running 0.77, blocked on I/O n/a, waiting for a core 0.13",
+    );
     expect(cell({ ...steady(500), cpu: { ...cpu, machine_busy_cores: null } })).not.toContain("machine");
     expect(cell(steady(500))).not.toContain("machine");
   });
