@@ -1,6 +1,7 @@
-// Where the CPU went over a scenario (tools/harness/cpu-window.ts): /proc/stat and command lines parsed
-// from fixed text, the arithmetic between two readings on made-up ones, and one real reading of this
-// process, which must see itself.
+// Where the CPU went over a scenario (tools/harness/cpu-window.ts): /proc/stat, thread stat lines and
+// command lines parsed from fixed text, the arithmetic between two readings on made-up ones, and one
+// real reading of this machine, which must find this process in its own group.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   type CpuSnapshot,
@@ -132,15 +133,15 @@ describe("cpuBetween", () => {
     expect(cpuBetween(a, reading(1000, null, [], 0), 2).machine_busy_cores).toBeNull();
   });
 
-  it("reads this machine: a group that is not running is empty, the harness's own time is there", () => {
-    const before = cpuSnapshot([]);
-    let x = 0;
-    for (let i = 0; i < 2_000_000; i++) x += i % 7;
-    expect(x).toBeGreaterThan(0);
-    const after = cpuSnapshot([]);
-    const window = cpuBetween(before, after, 2);
-    expect(window.processes).toEqual([]);
-    expect(window.system_cores).toBe(0);
-    expect(after.harness.user).toBeGreaterThan(before.harness.user);
+  it("reads this machine: this process in its own group, with its main thread; no group, no process", () => {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const ownGroup = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    const snapshot = cpuSnapshot([ownGroup]);
+    const self = snapshot.processes.get(process.pid);
+    expect(self?.command).toMatch(/^node/);
+    expect(self?.main?.cpuMs).toBeGreaterThanOrEqual(0);
+    expect(self?.main?.waitingMs).not.toBeNull();
+    expect(snapshot.machine?.totalMs).toBeGreaterThan(0);
+    expect(cpuSnapshot([]).processes.size).toBe(0);
   });
 });
