@@ -13,12 +13,10 @@
 //
 // cpuSnapshot(groups) → a reading now; cpuBetween(a, b, cores) → cores used between two readings.
 // The parsers are pure (procStatBusy, shortCommand, threadTimes), so tests feed them fixed text.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { MS_PER_TICK, procStats, statCpuMs, statFields } from "./process-group";
 import { round } from "./stats";
-
-/** Linux's USER_HZ: /proc reports CPU time in hundredths of a second on every common architecture. */
-const MS_PER_TICK = 10;
 
 /** Busy and total CPU time (ms, all cores) from /proc/stat's first line; null if it is not there. */
 export function procStatBusy(procStat: string): { busyMs: number; totalMs: number } | null {
@@ -58,11 +56,11 @@ export interface ThreadTimes {
  * kept only when `delayAccounting`) and the time runnable but not running (schedstat's second field, ns).
  */
 export function threadTimes(stat: string, schedstat: string | null, delayAccounting: boolean): ThreadTimes {
-  // Fields after the last ')': the 3rd of stat(5) is the first here, so field N is at N - 3.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const fields = statFields(stat);
   const waitingNs = Number(schedstat?.trim().split(/\s+/)[1]);
   return {
-    cpuMs: (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK,
+    cpuMs: statCpuMs(fields),
+    // delayacct_blkio_ticks, field 42
     blockedIoMs: delayAccounting ? Number(fields[39]) * MS_PER_TICK : null,
     waitingMs: Number.isFinite(waitingNs) ? waitingNs / 1e6 : null,
   };
@@ -96,22 +94,13 @@ function read(path: string): string | null {
 export function cpuSnapshot(groups: readonly number[]): CpuSnapshot {
   const processes = new Map<number, ProcessReading>();
   const delayAccounting = read("/proc/sys/kernel/task_delayacct")?.trim() === "1";
-  let pids: string[] = [];
-  try {
-    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
-  } catch {
-    // no /proc: the machine and process figures are left out
-  }
-  for (const pid of pids) {
-    const stat = read(`/proc/${pid}/stat`);
-    if (stat === null) continue;
-    // pid (comm) state ppid pgrp … utime stime: comm may hold spaces, so fields start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields[0] === "Z" || !groups.includes(Number(fields[2]))) continue;
+  // No /proc: the machine and process figures are left out.
+  for (const { pid, state, pgrp, cpuTicks } of procStats() ?? []) {
+    if (state === "Z" || !groups.includes(pgrp)) continue;
     const mainStat = read(`/proc/${pid}/task/${pid}/stat`);
-    processes.set(Number(pid), {
+    processes.set(pid, {
       command: shortCommand(read(`/proc/${pid}/cmdline`) ?? ""),
-      cpuMs: (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK,
+      cpuMs: cpuTicks * MS_PER_TICK,
       main:
         mainStat === null
           ? null

@@ -12,7 +12,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): void {
   }
 }
 
-interface ProcStat {
+export interface ProcStat {
   pid: number;
   state: string;
   pgrp: number;
@@ -20,8 +20,23 @@ interface ProcStat {
   cpuTicks: number;
 }
 
+/** Linux's USER_HZ: /proc reports CPU time in hundredths of a second on every common architecture. */
+export const MS_PER_TICK = 10;
+
+/**
+ * The fields of a /proc stat line (a process's or a thread's) after `pid (comm)`: comm may contain
+ * spaces and parentheses, so they start after the last ')'. Field N of proc(5) is at index N - 3.
+ */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** User + system CPU time (ms) from a stat line's fields (statFields). */
+export const statCpuMs = (fields: readonly string[]) =>
+  (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+
 /** Every process's /proc/<pid>/stat, parsed; null where /proc is missing. */
-function procStats(): ProcStat[] | null {
+export function procStats(): ProcStat[] | null {
   let entries: string[];
   try {
     entries = readdirSync("/proc");
@@ -33,8 +48,8 @@ function procStats(): ProcStat[] | null {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // pid (comm) state ppid pgrp ... utime stime; comm may contain spaces, so parse after the last ')'.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // pid (comm) state ppid pgrp ... utime stime
+      const fields = statFields(stat);
       stats.push({
         pid: Number(name),
         state: fields[0] ?? "",
@@ -56,9 +71,6 @@ function groupMembers(pgid: number): number[] | null {
       .map((p) => p.pid) ?? null
   );
 }
-
-/** Linux's USER_HZ: /proc reports CPU time in hundredths of a second on every common architecture. */
-const MS_PER_TICK = 10;
 
 /**
  * CPU time (ms, user + system) used so far by the processes of group `pgid` (all of a server: workerd,
@@ -109,8 +121,7 @@ export function threadCpuMs(pid: number): ThreadCpu[] {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
       const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.push({ tid: Number(tid), name, cpuMs: (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK });
+      out.push({ tid: Number(tid), name, cpuMs: statCpuMs(statFields(stat)) });
     } catch {
       // exited while we looked
     }
