@@ -36,9 +36,9 @@ import { applyControl, type Control, patchJob } from "./sql/controls";
 import * as deps from "./sql/dependencies";
 import type { Claim } from "./sql/dispatch";
 import { flowKeysInUse, flowKeyView } from "./sql/flow-control";
+import { lookupKeys } from "./sql/idempotency-keys";
 import { readMetrics } from "./sql/metrics";
 import * as pools from "./sql/pools";
-import * as submits from "./sql/submit";
 import { viewJob } from "./sql/view";
 import { type Submitter, submitMany, submitOne, submitSender } from "./submitting";
 import { tick } from "./tick";
@@ -233,7 +233,7 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   }
 
   async lookupKeys(keys: R.Idempotency[], shards: number): Promise<R.KeyLookup[]> {
-    return submits.lookupKeys(this.db, keys, shards, this.clock());
+    return lookupKeys(this.db, keys, shards, this.clock());
   }
 
   async get(jobId: string): Promise<R.GetResult> {

@@ -19,9 +19,9 @@ import { attemptInFlight, expiryError, finishAttempt, timeoutBound } from "./sql
 import { claimDueCallbacks, recordCallback } from "./sql/callbacks";
 import { claimDue, inFlight } from "./sql/claim";
 import { expiredLeases, promoteBegun, resendLostDispatches } from "./sql/dispatch";
+import { pruneIdempotencyKeys } from "./sql/idempotency-keys";
 import { rollMetricMinutes } from "./sql/metrics";
 import { holdPausedLease, overlapCutoffOf, overlapDue, replaceOverlapped } from "./sql/overlap";
-import { pruneIdempotencyKeys } from "./sql/submit";
 import { viewJob } from "./sql/view";
 
 /** Leases given up per run. */

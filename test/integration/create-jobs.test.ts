@@ -11,8 +11,9 @@ import type { ShardDb } from "../../src/shard/db";
 import type { Idempotency, NewSubmission } from "../../src/shard/rpc";
 import { jobs } from "../../src/shard/schema";
 import { IDEMPOTENCY_TTL_MS } from "../../src/shard/sql/create-jobs";
+import { lookupKeys } from "../../src/shard/sql/idempotency-keys";
 import { putPool } from "../../src/shard/sql/pools";
-import { type InsertOutcome, insertJob, insertJobs, lookupKeys } from "../../src/shard/sql/submit";
+import { type InsertOutcome, insertJob, insertJobs } from "../../src/shard/sql/submit";
 import { createUser, inShard, request, submit } from "../support/helpers";
 import { newJobs } from "../support/new-job";
 

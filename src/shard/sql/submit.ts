@@ -16,34 +16,22 @@
 //   item as insertJob would, then writes every job created with one createJobs (one statement per
 //   chunk, not per job), those it dispatches at submit queued (up to the claim's room, in its order).
 //   Rows written: as insertJob per job created (3, +3 with a key); 0 when a pool check fails.
-// lookupKeys(db, keys, shards, now) → KeyLookup[], one per key
-//   reads key_fence, each key's row and its job (with recent attempts, for the view); writes key_fence.
-//   Rows written: 1 when `shards` is above the fence (once per growth), else 0.
-// pruneIdempotencyKeys(db, now, limit) → void
-//   deletes ≤ limit expired idempotency_keys rows. Rows written: 1 per key.
 // unfinishedJobs(db) → number
 //   reads the unfinished jobs' jobs_wake entries (a count, ≤ MAX_UNFINISHED_JOBS). Rows written: 0.
-// The index copy's own queries (dueForIndex, markIndexed, postponeIndex) are in index-copy.ts.
-import { and, eq, inArray, lte, sql } from "drizzle-orm";
+// The index copy's own queries (dueForIndex, markIndexed, postponeIndex) are in index-copy.ts; the keys'
+// own (a key's live record, the fence of key lookups, pruning) in idempotency-keys.ts.
+import { and, inArray, sql } from "drizzle-orm";
 import { debouncedRunAt } from "../../core/debounce";
 import type { NewJob } from "../../core/job";
 import type { ShardDb, ShardTimings } from "../db";
-import type {
-  Idempotency,
-  KeyLookup,
-  NewSubmission,
-  RefusalOf,
-  SubmitBatchResult,
-  SubmitResult,
-} from "../rpc";
-import { idempotencyKeys, inWake, type JobRow, jobs, keyFence } from "../schema";
-import { effective } from "./begun";
+import type { Idempotency, NewSubmission, RefusalOf, SubmitBatchResult, SubmitResult } from "../rpc";
+import { inWake, type JobRow, jobs } from "../schema";
 import { createJobs, dispatching, recordKeys, type SubmitDispatch } from "./create-jobs";
 import { pendingJob, replacePending } from "./debounce";
+import { fencedShards, seenKey } from "./idempotency-keys";
 import { resourceErrors } from "./pools";
 import { prepared } from "./prepared";
 import { blockedSpec, type Known, linked, resolvedRefs } from "./submit-dependencies";
-import { viewJob } from "./view";
 
 export { IDEMPOTENCY_TTL_MS, type SubmitDispatch } from "./create-jobs";
 
@@ -158,69 +146,6 @@ export function insertJob(
 function settled<T extends InsertOutcome>(room: UnfinishedRoom, outcome: T): T {
   room.settle(0);
   return outcome;
-}
-
-/** A live key's record, the key bound as `key` and the time as `now`. */
-const liveKey = (db: ShardDb) =>
-  prepared(db, "submit.liveKey", (d) =>
-    d
-      .select()
-      .from(idempotencyKeys)
-      .where(
-        and(
-          eq(idempotencyKeys.key, sql.placeholder("key")),
-          sql`${idempotencyKeys.expiresAt} > ${sql.placeholder("now")}`,
-        ),
-      )
-      .prepare(),
-  );
-
-/** A job's row, its id bound as `id`. */
-const jobById = (db: ShardDb) =>
-  prepared(db, "submit.jobById", (d) =>
-    d
-      .select()
-      .from(jobs)
-      .where(eq(jobs.id, sql.placeholder("id")))
-      .prepare(),
-  );
-
-/** The key's live record here, as a replay of its job or a conflict; undefined when it has none. */
-function seenKey(db: ShardDb, idem: Idempotency, now: number): AdmitOutcome | undefined {
-  const seen = liveKey(db).get({ key: idem.key, now });
-  if (!seen) return undefined;
-  if (seen.bodyHash !== idem.bodyHash) return { ok: false, reason: "idempotency_conflict" };
-  const original = effective(jobById(db).get({ id: seen.jobId }));
-  return original ? { ok: true, replayed: true, job: original } : undefined;
-}
-
-/** The highest shard count a key lookup here was made with (0: none yet). */
-function fencedShards(db: ShardDb): number {
-  const statement = prepared(db, "submit.fencedShards", (d) =>
-    d.select({ shards: keyFence.shards }).from(keyFence).prepare(),
-  );
-  return statement.get()?.shards ?? 0;
-}
-
-/**
- * lookupKeys: what this shard holds for each key, for a keyed submit placed on another shard.
- * Invariant: once a lookup made with count N has answered "nothing here", no keyed submit placed by
- * a count below N is created on this shard (admission refuses it as stale_shards), so the key cannot
- * appear here after the caller decided to create it elsewhere. Rows: the fence row, only when N is
- * higher than any count seen before (once per growth). Returns one entry per key, in order.
- */
-export function lookupKeys(db: ShardDb, keys: Idempotency[], shards: number, now: number): KeyLookup[] {
-  if (shards > fencedShards(db)) {
-    db.insert(keyFence)
-      .values({ id: 0, shards })
-      .onConflictDoUpdate({ target: keyFence.id, set: { shards } })
-      .run();
-  }
-  return keys.map((idem) => {
-    const seen = seenKey(db, idem, now);
-    if (seen === undefined) return null;
-    return seen.ok ? { ok: true, replayed: true, view: viewJob(db, seen.job) } : seen;
-  });
 }
 
 /** A submission that is to be created (pools aside: the caller checks them). */
@@ -392,23 +317,4 @@ export function insertJobs(
   });
   room.settle(outcomes.created);
   return { ok: true, outcomes: outcomes.answered };
-}
-
-/** Drops expired idempotency keys a bounded number at a time, so the alarm never stalls on it. */
-export function pruneIdempotencyKeys(db: ShardDb, now: number, limit: number): void {
-  prepared(db, "submit.pruneIdempotencyKeys", (db) =>
-    db
-      .delete(idempotencyKeys)
-      .where(
-        inArray(
-          idempotencyKeys.key,
-          db
-            .select({ key: idempotencyKeys.key })
-            .from(idempotencyKeys)
-            .where(lte(idempotencyKeys.expiresAt, sql.placeholder("now")))
-            .limit(sql.placeholder("limit")),
-        ),
-      )
-      .prepare(),
-  ).run({ now, limit });
 }
