@@ -9,10 +9,10 @@ import { type IndexWriterDb, upsertJobs } from "../../../src/index-store/upsert"
 import type { ShardDb } from "../../../src/shard/db";
 import { claimDue } from "../../../src/shard/sql/claim";
 import { expiredLeases, resendLostDispatches } from "../../../src/shard/sql/dispatch";
+import { pruneIdempotencyKeys } from "../../../src/shard/sql/idempotency-keys";
 import { dueForIndex, markIndexed, postponeIndex } from "../../../src/shard/sql/index-copy";
 import { countInMinute, rollMetricMinutes } from "../../../src/shard/sql/metrics";
 import { capacities, poolWaitersExist, release, unitsInUse } from "../../../src/shard/sql/pools";
-import { pruneIdempotencyKeys } from "../../../src/shard/sql/submit";
 import { viewJob } from "../../../src/shard/sql/view";
 import { perCall, perCallAsync, timings } from "./timing";
 
