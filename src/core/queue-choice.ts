@@ -50,9 +50,9 @@ export function sendQueueOf(shardName: string, queues: number, turn: number): nu
  * the caller reads from its rows at each send (the only moment a wait decides anything, so begins
  * need not tell it): the oldest sends are taken off first (a queue hands out its messages about in
  * order), so an attempt that will never begin (cancelled, sent again) does not keep a wait alive.
- * Kept across begins, not reset by them: a shard whose window is
- * full sends nothing until a begin frees room, and then sends at once, so a rule that forgot every
- * wait at each begin never moved on while the queue in use took one batch at a time (docs/performance.md).
+ * Kept across begins, not reset by them: a shard whose window is full sends nothing until a begin frees
+ * room, and then sends at once, so a rule that forgot every wait at each begin never moved on while the
+ * queue in use took one batch at a time (docs/performance.md).
  * A send of callbacks alone takes the turn in use and starts no wait (no begin ever answers it).
  */
 export class QueueTurns {

@@ -47,3 +47,9 @@ export const QueueMessageSchema = z.union([
   CallbackMessageSchema,
 ]);
 export type QueueMessage = z.infer<typeof QueueMessageSchema>;
+
+/** The attempts a message carries, which begins will answer: a group's jobs, one, or 0 for a callback. */
+export function attemptsCarried(msg: QueueMessage): number {
+  if ("kind" in msg) return 0;
+  return "jobs" in msg ? msg.jobs.length : 1;
+}

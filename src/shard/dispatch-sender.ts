@@ -3,6 +3,7 @@
 // (the queue's limit). A failed send loses nothing: the rows are durable, and they are made due again
 // soon rather than left to wait out their dispatch deadline.
 import {
+  attemptsCarried,
   type CallbackMessage,
   type DispatchGroup,
   type DispatchMessage,
@@ -26,9 +27,7 @@ async function sendMessages(
 ): Promise<void> {
   const messages = bodies.map((body) => ({ body, contentType: "json" as const }));
   // One queue for the whole send (its turn: src/core/queue-choice.ts), in the queue's 100-message batches.
-  const queue = ctx.queue(
-    bodies.reduce((n, b) => n + ("kind" in b ? 0 : "jobs" in b ? b.jobs.length : 1), 0),
-  );
+  const queue = ctx.queue(bodies.reduce((n, b) => n + attemptsCarried(b), 0));
   for (let i = 0; i < messages.length; i += 100) await queue.sendBatch(messages.slice(i, i + 100));
 }
 

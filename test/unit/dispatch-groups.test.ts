@@ -2,13 +2,35 @@
 // consumer settles such a message once (src/consumer/shared-settlement.ts).
 import { describe, expect, it } from "vitest";
 import { SharedSettlement } from "../../src/consumer/shared-settlement";
-import { DispatchGroupSchema, JOBS_PER_MESSAGE, QueueMessageSchema } from "../../src/dispatch/message";
+import {
+  attemptsCarried,
+  DispatchGroupSchema,
+  JOBS_PER_MESSAGE,
+  QueueMessageSchema,
+} from "../../src/dispatch/message";
 import { claimMessages } from "../../src/shard/dispatch-sender";
 
 const claim = (i: number) => ({
   id: `job_0_${String(i).padStart(26, "0")}`,
   userId: "usr_a",
   attempt: i + 1,
+});
+
+describe("attemptsCarried", () => {
+  it("counts a group's jobs, a lone attempt as one, and a callback try as none (no begin answers it)", () => {
+    const claims = Array.from({ length: 3 * JOBS_PER_MESSAGE + 2 }, (_, i) => claim(i));
+    const total = claimMessages(claims).reduce((n, m) => n + attemptsCarried(m), 0);
+    expect(total).toBe(claims.length);
+    expect(attemptsCarried({ user_id: "usr_a", job_id: claim(0).id, attempt: 1 })).toBe(1);
+    const callback = {
+      kind: "callback" as const,
+      user_id: "usr_a",
+      job_id: claim(0).id,
+      occurrence: 0,
+      attempt: 1,
+    };
+    expect(attemptsCarried(callback)).toBe(0);
+  });
 });
 
 describe("claimMessages", () => {
