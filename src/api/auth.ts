@@ -1,6 +1,7 @@
 // Authentication. The user id always comes from the key. The key names its user, so its hash is
 // checked against that user's home shard alone: no D1 on the request path. Verified keys are
-// remembered by this isolate for a short while to spare the home shard a round trip per request.
+// remembered by this isolate for a short while to spare the home shard a round trip per request, and
+// refreshed ahead with one ask at a time (src/api/verified-keys.ts).
 // Failed authentication is limited per client and per claimed user before the home shard is asked
 // (src/api/auth-limits.ts), and a correct key is never slowed by anyone else's failures: a key this
 // isolate verified lately, or one the server issued (its tag holds: src/core/ids.ts issueApiKey), is
@@ -10,21 +11,21 @@ import { type Config, configOf, type Secrets, secretsOf } from "../config";
 import { apiKeyTagHolds, constantTimeEqual, sha256Hex, userIdOfApiKey } from "../core/ids";
 import type { Env } from "../env";
 import { homeStub } from "../shard/address";
-import type { Principal } from "../shard/rpc";
+import type { AuthenticateResult, Principal } from "../shard/rpc";
 import { AuthFailures, forgetAuthFailures } from "./auth-limits";
 import { EXPECTED_CREDENTIALS, RateLimitedError, UnauthorizedError } from "./errors";
 import { KeyRateTabs } from "./key-rate";
+import { type AskAnswer, VerifiedKeys } from "./verified-keys";
 
 export type AppEnv = {
   Bindings: Env;
   Variables: { principal: Principal; config: Config; secrets: Secrets };
 };
 
-const CACHE_TTL_MS = 10_000;
 const CACHE_MAX = 10_000;
 /** The limiter counts in fixed 60 s windows and does not say when one ends; this is a hint. */
 const RATE_LIMIT_RETRY_SECONDS = 10;
-const verified = new Map<string, { principal: Principal; until: number }>();
+const verified = new VerifiedKeys();
 /**
  * Keys this isolate verified within PROVEN_MS (by hash): not limited by others' failures even once
  * their cached principal expired (they are verified again, as always). For keys issued before tags.
@@ -93,8 +94,7 @@ export async function freshPrincipal(c: Context<AppEnv>): Promise<Principal> {
   const found = await homeStub(c.env, userId).account();
   if (!found.ok) throw new UnauthorizedError();
   const key = bearer(c.req.header("authorization"));
-  const cached = key === null ? undefined : verified.get(await sha256Hex(key));
-  if (cached) cached.principal = found.principal;
+  if (key !== null) verified.update(await sha256Hex(key), found.principal);
   c.set("principal", found.principal);
   return found.principal;
 }
@@ -114,6 +114,45 @@ function unreadCredentials(c: Context<AppEnv>): UnauthorizedError {
   return new UnauthorizedError();
 }
 
+/**
+ * Asks the key's home shard for its principal; `done` (VerifiedKeys.startAsk) remembers the answer and
+ * hands it to the requests waiting for it. A refused key is 401, charged to the failure limits unless
+ * it was charged already.
+ */
+async function askHomeShard(
+  c: Context<AppEnv>,
+  ask: { key: string; userId: string; charged: boolean; failures: AuthFailures; now: number },
+  done: (answer: AskAnswer) => void,
+): Promise<Principal> {
+  const { key, userId, charged, failures, now } = ask;
+  let found: AuthenticateResult;
+  try {
+    found = await homeStub(c.env, userId).authenticate(key);
+  } catch (err) {
+    done("failed");
+    throw err;
+  }
+  if (!found.ok || found.principal.userId !== userId) {
+    done("refused");
+    if (!charged) failures.record(now);
+    proven.delete(key);
+    remember(refused, key);
+    throw new UnauthorizedError(REFUSED_KEY, "invalid_token");
+  }
+  done(found.principal);
+  if (charged) failures.refund(Date.now());
+  remember(proven, key, now + PROVEN_MS);
+  return found.principal;
+}
+
+/** A failed call's fallback: the principal still remembered, unless the key was refused (401). */
+const unlessRefused =
+  (principal: Principal) =>
+  (err: unknown): Principal => {
+    if (err instanceof UnauthorizedError) throw err;
+    return principal;
+  };
+
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = bearer(c.req.header("authorization")) ?? subprotocolKey(c)?.key ?? null;
   // No credentials at all: nothing was tried (and nothing is asked of any shard).
@@ -126,23 +165,23 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw new UnauthorizedError(REFUSED_KEY, "invalid_token");
   }
   const keyHash = await sha256Hex(key);
-  const cached = verified.get(keyHash);
-  let principal = cached && cached.until > now ? cached.principal : undefined;
+  const cached = verified.lookup(keyHash, now);
+  let principal = cached?.refresh ? undefined : cached?.principal;
   if (!principal) {
-    // A key that could be a guess is charged before the home shard is asked (429 when out of tries).
+    // A key that could be a guess is charged before the home shard is asked (429 when out of tries),
+    // and asks for itself. Any other asks, or waits for the request already asking for it: waitOrAsk
+    // looks and records in one step, so requests that all found no principal do not all ask.
     const charged = !(await notLimited(c, key, keyHash, now));
     if (charged) failures.take(now);
-    const found = await homeStub(c.env, userId).authenticate(keyHash);
-    if (!found.ok || found.principal.userId !== userId) {
-      if (!charged) failures.record(now);
-      proven.delete(keyHash);
-      remember(refused, keyHash);
-      throw new UnauthorizedError(REFUSED_KEY, "invalid_token");
+    const turn = charged ? { done: verified.startAsk(keyHash, now) } : verified.waitOrAsk(keyHash, now);
+    if ("waiting" in turn) principal = await turn.waiting;
+    if (!principal) {
+      // The ask waited for failed or was given up on: this request asks for itself.
+      const done = "done" in turn ? turn.done : verified.startAsk(keyHash, Date.now());
+      const asking = askHomeShard(c, { key: keyHash, userId, charged, failures, now }, done);
+      // A refresh that fails (not refused) leaves the entry as it was, still usable by this request.
+      principal = await (cached ? asking.catch(unlessRefused(cached.principal)) : asking);
     }
-    if (charged) failures.refund(Date.now());
-    principal = found.principal;
-    remember(verified, keyHash, { principal, until: now + CACHE_TTL_MS });
-    remember(proven, keyHash, now + PROVEN_MS);
   }
   const limiter = c.env.KEY_RATE_LIMITER;
   if (limiter && !(await rates.admit(limiter, keyHash, now)))
