@@ -44,6 +44,11 @@ await runSubcommands(
         "a V8 CPU profile of the Worker under a thundering herd: workerd thread time per job, and where it goes",
       load: () => import("./profile/run"),
     },
+    requests: {
+      summary:
+        "CPU per API request of each local process, by kind (health, get, submit): the local floor and what the scheduler adds",
+      load: () => import("./requests/run"),
+    },
     watch: {
       summary: "what idle WebSocket watchers cost the server: its CPU while idle, with and without them",
       load: () => import("./watch/run"),
