@@ -12,13 +12,12 @@
 // Bounded: every wait has a deadline and a watchdog ends the run; traffic goes to 127.0.0.1 only.
 import os from "node:os";
 import type { Job } from "../../harness/api-types";
-import { commandLine, parseCommand } from "../../harness/cli";
+import { parseCommand } from "../../harness/cli";
 import { ApiClient } from "../../harness/client";
 import { EventCounter } from "../../harness/log-events";
-import { loadAverage } from "../../harness/machine";
 import { groupCpuMs } from "../../harness/process-group";
-import { writeResult } from "../../harness/results";
 import { guardMeasurement } from "../../harness/run-guard";
+import { writeRunSummary } from "../../harness/run-summary";
 import { ServerSession } from "../../harness/session";
 import { distribution, round } from "../../harness/stats";
 import { iso, type Log, makeLog, mapLimit, poll, sleep } from "../../harness/util";
@@ -198,31 +197,21 @@ export async function main(argv: string[]): Promise<undefined> {
   } finally {
     guard.dispose();
     // Written even when the run failed: what was measured until then.
-    const source = session.source();
-    const summary = {
-      machine: {
-        nproc: os.availableParallelism(),
-        cpu_model: os.cpus()[0]?.model ?? "unknown",
-        node: process.version,
-        load_average_at_end: loadAverage(),
-      },
-      command: commandLine("bench", ["bulk", ...argv]),
-      source,
-      jobs: o.jobs,
-      heartbeat_seconds: HEARTBEAT,
-      started_at: new Date(t0).toISOString(),
-      elapsed_s: Math.round((Date.now() - t0) / 1000),
-      results,
-    };
-    const json = JSON.stringify(summary, null, 2);
-    const save = o.save && {
+    const json = writeRunSummary({
+      name: "bulk",
+      argv,
+      session,
       startedAt: t0,
-      commit: source.commit,
-      dirty: (source.uncommitted_changes_in_served_files ?? 0) > 0,
-      what: o.save,
-    };
-    for (const file of writeResult(json, { kind: "bench", out: o.out, save: save || undefined }))
-      log(`bulk: written to ${file}`);
+      save: o.save,
+      out: o.out,
+      fields: {
+        jobs: o.jobs,
+        heartbeat_seconds: HEARTBEAT,
+        elapsed_s: Math.round((Date.now() - t0) / 1000),
+        results,
+      },
+      log,
+    });
     await cleanup();
     console.log(json);
   }

@@ -6,16 +6,15 @@
 // limit never answers; then for each kind, N requests from C clients at once, with /proc read before and
 // after (tools/harness/cpu-window.ts): each process's CPU and its main thread's, per request.
 //
-//   npm run bench -- requests [--requests N] [--clients C] [--kinds health,get,submit] [--save WHAT]
+//   npm run bench -- requests [--requests N] [--clients C] [--kinds health,get,submit] [--save WHAT] [--out FILE]
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import type { Job } from "../../harness/api-types";
-import { commandLine, parseCommand } from "../../harness/cli";
+import { parseCommand } from "../../harness/cli";
 import { ApiClient } from "../../harness/client";
 import { type CpuWindow, cpuBetween, cpuSnapshot } from "../../harness/cpu-window";
-import { loadAverage } from "../../harness/machine";
-import { writeResult } from "../../harness/results";
 import { guardMeasurement } from "../../harness/run-guard";
+import { writeRunSummary } from "../../harness/run-summary";
 import { ServerSession } from "../../harness/session";
 import { round } from "../../harness/stats";
 import { makeLog, mapLimit, sleep } from "../../harness/util";
@@ -28,6 +27,7 @@ const usage = `usage: npm run bench -- requests [options]
                    shard read), submit (POST /v1/jobs of a job due in a day: auth, one shard write)
                    (health,get,submit)
   --save WHAT      also write the JSON to docs/results/bench/<date>-<commit>-<WHAT>.json
+  --out FILE       also write the JSON to FILE
   --max-seconds N  watchdog for the whole run (900)`;
 
 const KINDS = ["health", "get", "submit"] as const;
@@ -89,6 +89,7 @@ export async function main(argv: string[]): Promise<undefined> {
       clients: { type: "string", default: "16" },
       kinds: { type: "string", default: KINDS.join(",") },
       save: { type: "string" },
+      out: { type: "string" },
       "max-seconds": { type: "string", default: "900" },
     },
   });
@@ -145,29 +146,16 @@ export async function main(argv: string[]): Promise<undefined> {
     }
   } finally {
     guard.dispose();
-    const source = session.source();
-    const summary = {
-      machine: {
-        nproc: os.availableParallelism(),
-        cpu_model: os.cpus()[0]?.model ?? "unknown",
-        load_average_at_end: loadAverage(),
-      },
-      command: commandLine("bench", ["requests", ...argv]),
-      source,
-      started_at: new Date(t0).toISOString(),
-      requests_each: requests,
-      clients,
-      results,
-    };
-    const json = JSON.stringify(summary, null, 2);
-    const saved = save && {
+    writeRunSummary({
+      name: "requests",
+      argv,
+      session,
       startedAt: t0,
-      commit: source.commit,
-      dirty: (source.uncommitted_changes_in_served_files ?? 0) > 0,
-      what: save,
-    };
-    for (const file of writeResult(json, { kind: "bench", save: saved || undefined }))
-      log(`requests: written to ${file}`);
+      save,
+      out: cli.values.out,
+      fields: { requests_each: requests, clients, results },
+      log,
+    });
     await cleanup();
   }
 }

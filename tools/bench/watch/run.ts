@@ -1,19 +1,9 @@
-// `npm run bench -- watch`: what idle watchers cost the server. A private `wrangler dev`; N jobs due in a
-// day, each watched over GET /v1/jobs/:id/watch (Node's WebSocket, the key as the bearer subprotocol);
-// the server's CPU time (the whole process group: workerd and wrangler) over an idle stretch without
-// watchers and over the same stretch with them open. The watchers are held by Durable Object WebSocket
-// hibernation, so the second figure should be the first: nothing runs for a socket that says nothing.
-// Last, one job is cancelled: its watcher must hear of it (the sockets were alive all along).
-//
-//   npm run bench -- watch [--watchers N] [--idle-seconds S] [--save WHAT]
-import os from "node:os";
 import type { Job } from "../../harness/api-types";
-import { commandLine, parseCommand } from "../../harness/cli";
+import { parseCommand } from "../../harness/cli";
 import { ApiClient } from "../../harness/client";
-import { loadAverage } from "../../harness/machine";
 import { groupCpuMs } from "../../harness/process-group";
-import { writeResult } from "../../harness/results";
 import { guardMeasurement } from "../../harness/run-guard";
+import { writeRunSummary } from "../../harness/run-summary";
 import { ServerSession } from "../../harness/session";
 import { makeLog, poll, sleep } from "../../harness/util";
 
@@ -112,27 +102,15 @@ export async function main(argv: string[]): Promise<undefined> {
   } finally {
     guard.dispose();
     for (const w of open) w.socket.close(1000, "done");
-    const source = session.source();
-    const summary = {
-      machine: {
-        nproc: os.availableParallelism(),
-        cpu_model: os.cpus()[0]?.model ?? "unknown",
-        load_average_at_end: loadAverage(),
-      },
-      command: commandLine("bench", ["watch", ...argv]),
-      source,
-      started_at: new Date(t0).toISOString(),
-      results,
-    };
-    const json = JSON.stringify(summary, null, 2);
-    const saved = save && {
+    const json = writeRunSummary({
+      name: "watch",
+      argv,
+      session,
       startedAt: t0,
-      commit: source.commit,
-      dirty: (source.uncommitted_changes_in_served_files ?? 0) > 0,
-      what: save,
-    };
-    for (const file of writeResult(json, { kind: "bench", save: saved || undefined }))
-      log(`watch: written to ${file}`);
+      save,
+      fields: { results },
+      log,
+    });
     await cleanup();
     console.log(json);
   }
