@@ -10,20 +10,11 @@
 // The sends are group-committed (src/core/coalescer.ts): the jobs of submits that arrive while one of
 // the shard's submit sends is in flight go out together in the next, up to JOBS_PER_MESSAGE a message,
 // so concurrent single submits share queue messages as an alarm run's claims do.
-//
-// So are the writes of single submits of jobs due later (src/core/turn-gate.ts): each waits for the
-// next turn of the event loop and writes then, with every such submit delivered meanwhile, in the order
-// they came, in one commit. workerd commits a Durable Object's writes in an event it queues after the
-// first one; submits that each wrote as they arrived made a commit (an fsync locally) each. Nothing is
-// answered before its commit (the output gate holds the answers until it is durable), and each submit
-// decides on the rows as the submits before it left them. A job due within LATER_THAN_MS is written at
-// once: whether it goes at submit or by the alarm's claim stays decided at its arrival, as before.
 import { Coalescer } from "../core/coalescer";
 import type { LoadWindow } from "../core/hot-shard";
 import { indexCopyDue } from "../core/index-copy-time";
 import type { NewJob } from "../core/job";
 import { compareDue } from "../core/priority";
-import type { TurnGate } from "../core/turn-gate";
 import type { ShardContext } from "./context";
 import { sendClaims } from "./dispatch-sender";
 import { noteLoad } from "./growth";
@@ -48,12 +39,7 @@ export interface Submitter {
   cap(maxUnfinished: number | undefined): number;
   /** The shard's submit sends, group-committed (one per object: sendClaims at the flush's time). */
   sends: Coalescer<Claim>;
-  /** The turn single submits of jobs due later write in, together (one per object). */
-  turn: TurnGate;
 }
-
-/** A job due further ahead than this cannot come due while its submit waits for a turn. */
-const LATER_THAN_MS = 1_000;
 
 export async function submitOne(
   s: Submitter,
@@ -63,7 +49,6 @@ export async function submitOne(
   known: R.KnownDependencies | undefined,
 ): Promise<R.SubmitResult> {
   const { context: c } = s;
-  if (spec.runAt > c.now() + LATER_THAN_MS) await s.turn.wait();
   const now = c.now();
   const out = submits.insertJob(
     c.db,

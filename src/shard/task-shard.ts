@@ -16,7 +16,6 @@ import type { JobView, NewJob } from "../core/job";
 import type { JobPatch } from "../core/job-patch";
 import { jobRuleErrors, rulesOfRow } from "../core/job-rules";
 import type { MetricsRange, ShardMetrics } from "../core/metrics";
-import { TurnGate } from "../core/turn-gate";
 import type { Env } from "../env";
 import { executorChecks } from "../executors/rule-checks";
 import { log } from "../log";
@@ -63,8 +62,6 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
   private load: LoadWindow;
   /** The submits' sends, group-committed (src/shard/submitting.ts). */
   private readonly submitSends: Coalescer<Claim>;
-  /** Single submits of jobs due later write in the next turn, together (src/core/turn-gate.ts). */
-  private readonly submitTurn = new TurnGate();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -232,7 +229,6 @@ export class TaskShard extends DurableObject<Env> implements R.TaskShardRpc {
       load: this.load,
       cap: (max) => this.bulk.room(max),
       sends: this.submitSends,
-      turn: this.submitTurn,
     };
   }
 
